@@ -1,0 +1,1 @@
+//! Conformance checks (issue 3).

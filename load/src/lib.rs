@@ -1,0 +1,1 @@
+//! Load scenarios (issue 4).

@@ -1,1 +1,115 @@
-//! Reference server (issue 2).
+//! An in-memory reference server for the documented contract (`CONTRACT.md`).
+//!
+//! Layout:
+//! - [`core`]: the protocol rules as plain functions over typed inputs, with one
+//!   [`Clock`](core::clock::Clock) and one state lock. No hyper, no sockets.
+//! - [`http`]: a thin hyper shell: parses requests, calls the core, renders the
+//!   profile's error envelope, pages and server-sent events.
+//! - [`faults`]: named defects the test controls can switch on.
+//!
+//! [`serve`] is what `main` and every test call; [`spawn`] binds `127.0.0.1:0` for tests
+//! and in-process runs.
+
+pub mod core;
+pub mod faults;
+pub mod http;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use profile::{Identities, Profile};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use faults::Fault;
+
+/// Everything a server instance needs: the profile it enforces, the identities it ships
+/// with and its switches.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub profile: Profile,
+    pub identities: Identities,
+    /// Serve `/__test/*` (CONTRACT.md, "The reference server's test controls"). Off by default.
+    pub test_controls: bool,
+    /// Take the client IP from the last `X-Forwarded-For` entry (PP-RATE-4). Off by default.
+    pub trust_proxy: bool,
+}
+
+impl ServerConfig {
+    /// The punchplay profile with its fixture identities, test controls off.
+    pub fn punchplay() -> Self {
+        ServerConfig {
+            profile: Profile::punchplay(),
+            identities: Identities::punchplay(),
+            test_controls: false,
+            trust_proxy: false,
+        }
+    }
+}
+
+/// Serves `config` on `listener` until `shutdown` completes, then lets open requests
+/// finish (live event streams are closed) and returns.
+pub async fn serve(
+    listener: TcpListener,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Arc::new(http::App::new(config)?);
+    http::server::run(listener, app, shutdown).await
+}
+
+/// A server running on a background task, for tests and in-process runs.
+pub struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets open requests finish, and waits for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `127.0.0.1:0` and serves `config` on a background task.
+pub async fn spawn(config: ServerConfig) -> std::io::Result<RunningServer> {
+    spawn_on("127.0.0.1:0".parse().expect("a valid address"), config).await
+}
+
+/// Binds `addr` and serves `config` on a background task.
+pub async fn spawn_on(addr: SocketAddr, config: ServerConfig) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer {
+        addr,
+        stop: Some(stop),
+        task,
+    })
+}

@@ -1,0 +1,277 @@
+//! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636; PP-AUTHZ-*,
+//! PP-TOKEN-1..3).
+
+use crate::faults::Fault;
+
+use super::clock::{Millis, secs};
+use super::error::{ErrorCode, ProtocolError, ProtocolResult};
+use super::grants::{GrantId, TokenPair};
+use super::scope::{self, ScopeSet};
+use super::secrets::random_token;
+use super::{Core, Mode, Params, pkce};
+
+/// An issued code, bound to the client, redirect URI and challenge (PP-AUTHZ-7).
+#[derive(Debug, Clone)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub challenge_is_plain: bool,
+    pub scopes: ScopeSet,
+    pub user: String,
+    pub expires_at: Millis,
+    /// The grant its redemption created; a second redemption revokes it (PP-AUTHZ-8).
+    pub redeemed: Option<GrantId>,
+}
+
+/// An authorize request shown to a signed-in user and waiting for approve or deny. Its id
+/// travels in the approval form and is bound to the session that saw the page.
+#[derive(Debug, Clone)]
+pub struct PendingAuthorization {
+    pub session: String,
+    pub request: ValidAuthorization,
+    pub expires_at: Millis,
+}
+
+/// An authorize request that passed every check (PP-AUTHZ-1).
+#[derive(Debug, Clone)]
+pub struct ValidAuthorization {
+    pub client_id: String,
+    pub app_name: String,
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub challenge_is_plain: bool,
+    pub scopes: ScopeSet,
+    pub state: Option<String>,
+}
+
+/// Why an authorize request failed, and how the browser learns of it.
+#[derive(Debug, Clone)]
+pub enum AuthorizeError {
+    /// Unknown client or unregistered redirect URI: a 400 HTML page, never a redirect
+    /// (PP-AUTHZ-5).
+    Page(ProtocolError),
+    /// Anything else: a redirect to the client with `error`, `state`, `request_id`
+    /// (PP-AUTHZ-4).
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: ProtocolError,
+    },
+}
+
+/// Adds query parameters to a redirect URI, keeping the ones it already has.
+pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+            }
+            url.into()
+        }
+        Err(_) => redirect_uri.to_owned(),
+    }
+}
+
+impl AuthorizeError {
+    /// The `Location` of an error redirect (PP-AUTHZ-4); `None` for a page error.
+    pub fn location(&self, request_id: &str, without_request_id: bool) -> Option<String> {
+        let AuthorizeError::Redirect { redirect_uri, state, error } = self else {
+            return None;
+        };
+        let mut params = vec![("error", error.code.as_str())];
+        if let Some(state) = state {
+            params.push(("state", state));
+        }
+        if !without_request_id {
+            params.push(("request_id", request_id));
+        }
+        Some(redirect_with(redirect_uri, &params))
+    }
+}
+
+impl Core {
+    /// Validates `GET /oauth/authorize` (PP-AUTHZ-1, -4, -5, -6; PP-SCOPE-3).
+    pub fn validate_authorize(&self, params: &Params) -> Result<ValidAuthorization, AuthorizeError> {
+        let state_guard = self.lock();
+        let get = |k: &str| params.get(k).map(String::as_str);
+        let page = |m: &str| AuthorizeError::Page(ProtocolError::invalid_request(m));
+
+        let Some(client_id) = get("client_id").filter(|c| !c.is_empty()) else {
+            return Err(page("The request has no client_id, so it cannot be sent back to the app."));
+        };
+        let Some(app) = state_guard.registry.apps.get(client_id) else {
+            return Err(page("The client_id is not a registered app. Check the app's client_id."));
+        };
+        let Some(redirect_uri) = get("redirect_uri").filter(|r| !r.is_empty()) else {
+            return Err(page("The request has no redirect_uri. Send one of the app's registered redirect URIs."));
+        };
+        // PP-AUTHZ-5: registered byte-for-byte, or no redirect at all.
+        if !app.redirect_uris.iter().any(|r| r == redirect_uri) && !state_guard.has(Fault::OpenRedirect) {
+            return Err(page(
+                "The redirect_uri is not registered for this app (it must match byte for byte).",
+            ));
+        }
+        let state = get("state").map(str::to_owned);
+        let redirect = |error: ProtocolError| AuthorizeError::Redirect {
+            redirect_uri: redirect_uri.to_owned(),
+            state: state.clone(),
+            error,
+        };
+        match state_guard.mode {
+            Mode::Normal => {}
+            Mode::TemporarilyUnavailable => {
+                return Err(redirect(ProtocolError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "The server is temporarily unavailable.",
+                )));
+            }
+            Mode::ServerError => {
+                return Err(redirect(ProtocolError::new(ErrorCode::ServerError, "A server error happened.")));
+            }
+        }
+        // PP-APP-4: an inactive app, or one with no redirect URIs for this flow.
+        if !app.active && !state_guard.has(Fault::InactiveAppAllowed) {
+            return Err(redirect(ProtocolError::new(ErrorCode::UnauthorizedClient, "This app is inactive.")));
+        }
+        match get("response_type") {
+            Some("code") => {}
+            None | Some("") => {
+                return Err(redirect(ProtocolError::invalid_request("response_type is required and must be `code`.")));
+            }
+            Some(other) => {
+                return Err(redirect(ProtocolError::new(
+                    ErrorCode::UnsupportedResponseType,
+                    format!("response_type `{other}` is not supported; use `code`."),
+                )));
+            }
+        }
+        let allow_plain = state_guard.has(Fault::PlainPkceAccepted);
+        pkce::check_challenge(get("code_challenge"), get("code_challenge_method"), allow_plain).map_err(redirect)?;
+        let scopes = scope::resolve(
+            get("scope"),
+            &app.allowed_scopes,
+            &self.profile.scopes.known,
+            state_guard.has(Fault::UnknownScopeGranted),
+        )
+        .map_err(redirect)?;
+        Ok(ValidAuthorization {
+            client_id: client_id.to_owned(),
+            app_name: app.name.clone(),
+            redirect_uri: redirect_uri.to_owned(),
+            challenge: get("code_challenge").unwrap_or_default().to_owned(),
+            challenge_is_plain: get("code_challenge_method") == Some("plain"),
+            scopes,
+            state,
+        })
+    }
+
+    /// Remembers a validated request shown to `session`; answers the id for the form.
+    pub fn begin_consent(&self, session: &str, request: ValidAuthorization) -> String {
+        let id = random_token("ppar_");
+        let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
+        self.lock().pending.insert(
+            id.clone(),
+            PendingAuthorization {
+                session: session.to_owned(),
+                request,
+                expires_at,
+            },
+        );
+        id
+    }
+
+    /// The pending request `id`, if it belongs to `session` and is still fresh.
+    pub fn take_pending(&self, session: &str, id: &str) -> Option<ValidAuthorization> {
+        let now = self.now();
+        let mut state = self.lock();
+        match state.pending.get(id) {
+            Some(p) if p.session == session && p.expires_at > now => state.pending.remove(id).map(|p| p.request),
+            _ => None,
+        }
+    }
+
+    /// The user's decision on a validated request: the `Location` the browser gets
+    /// (PP-AUTHZ-3 on approval, PP-AUTHZ-4 `access_denied` on denial).
+    pub fn decide_authorization(&self, user: &str, request: &ValidAuthorization, approve: bool, request_id: &str) -> String {
+        let mut state = self.lock();
+        let state_param = if state.has(Fault::StateNotEchoed) { None } else { request.state.as_deref() };
+        if !approve {
+            let mut params = vec![("error", "access_denied")];
+            if let Some(s) = request.state.as_deref() {
+                params.push(("state", s));
+            }
+            if !state.has(Fault::ErrorRedirectWithoutRequestId) {
+                params.push(("request_id", request_id));
+            }
+            return redirect_with(&request.redirect_uri, &params);
+        }
+        let code = random_token("ppac_");
+        state.codes.insert(
+            code.clone(),
+            AuthorizationCode {
+                client_id: request.client_id.clone(),
+                redirect_uri: request.redirect_uri.clone(),
+                challenge: request.challenge.clone(),
+                challenge_is_plain: request.challenge_is_plain,
+                scopes: request.scopes.clone(),
+                user: user.to_owned(),
+                expires_at: self.now() + secs(self.profile.lifetimes.authorization_code),
+                redeemed: None,
+            },
+        );
+        let scope = request.scopes.to_wire();
+        let mut params = vec![("code", code.as_str())];
+        if let Some(s) = state_param {
+            params.push(("state", s));
+        }
+        params.push(("scope", scope.as_str()));
+        redirect_with(&request.redirect_uri, &params)
+    }
+
+    /// `grant_type=authorization_code` at the token endpoint (PP-TOKEN-1, PP-TOKEN-2,
+    /// PP-AUTHZ-7, PP-AUTHZ-8). The client is already authenticated.
+    pub fn exchange_code(&self, client_id: &str, params: &Params) -> ProtocolResult<TokenPair> {
+        let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
+        let code = get("code").ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
+        let redirect_uri = get("redirect_uri").ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
+        let verifier = get("code_verifier").ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
+        pkce::check_verifier_format(verifier)?;
+
+        let now = self.now();
+        let mut state = self.lock();
+        let reusable = state.has(Fault::CodeReusable);
+        let verifier_ignored = state.has(Fault::VerifierIgnored);
+        let bad = || ProtocolError::invalid_grant("The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.");
+        let record = state.codes.get(code).cloned().ok_or_else(bad)?;
+        if record.expires_at <= now || record.client_id != client_id {
+            return Err(bad());
+        }
+        if let Some(grant) = record.redeemed
+            && !reusable
+        {
+            // PP-AUTHZ-8: a second redemption revokes what the first one issued.
+            state.grants.revoke(grant);
+            return Err(bad());
+        }
+        if record.redirect_uri != redirect_uri {
+            return Err(ProtocolError::invalid_grant("redirect_uri differs from the one sent to the authorize endpoint."));
+        }
+        let verified = if record.challenge_is_plain {
+            verifier == record.challenge
+        } else {
+            pkce::verifier_matches(verifier, &record.challenge)
+        };
+        if !verified && !verifier_ignored {
+            return Err(ProtocolError::invalid_grant("code_verifier does not match the code_challenge."));
+        }
+        let grant = state.grants.create(&record.user, client_id, record.scopes.clone(), now);
+        if let Some(c) = state.codes.get_mut(code) {
+            c.redeemed = Some(grant);
+        }
+        Ok(state.grants.issue(grant, &record.scopes, self.profile.lifetimes.access_token, now))
+    }
+}

@@ -1,0 +1,359 @@
+//! The protocol core: every rule of the contract as plain functions over typed inputs.
+//!
+//! It owns the state (apps, users, grants, codes, device codes, sessions, playback,
+//! rate windows) behind one lock, so that "one code redeemed once" and "one refresh
+//! winner" hold by construction. It knows nothing of hyper or sockets: the `http` module
+//! parses requests into the inputs here and renders what comes back.
+
+pub mod authorization_code;
+pub mod clock;
+pub mod client_auth;
+pub mod device_code;
+pub mod error;
+pub mod grants;
+pub mod pkce;
+pub mod playback;
+pub mod rate_limit;
+pub mod refresh_token;
+pub mod registry;
+pub mod scope;
+pub mod secrets;
+pub mod sessions;
+pub mod token_endpoint;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use profile::{Identities, Profile};
+
+use crate::faults::Fault;
+use client_auth::{AuthDefects, ClientCredentials};
+use clock::{Clock, Millis};
+use error::{ErrorCode, ProtocolError, ProtocolResult};
+use grants::{GrantId, Grants};
+use rate_limit::{LimiterDefects, RateLimiter};
+use registry::{AppRecord, Registry};
+use scope::ScopeSet;
+
+/// A request's parameters, from a form or a JSON object of strings.
+pub type Params = BTreeMap<String, String>;
+
+/// How the authorize and token endpoints behave (`POST /__test/mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Normal,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Normal => "normal",
+            Mode::TemporarilyUnavailable => "temporarily_unavailable",
+            Mode::ServerError => "server_error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "normal" => Some(Mode::Normal),
+            "temporarily_unavailable" => Some(Mode::TemporarilyUnavailable),
+            "server_error" => Some(Mode::ServerError),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the server remembers. Guarded by one lock in [`Core`].
+#[derive(Debug, Default)]
+pub struct State {
+    pub registry: Registry,
+    pub grants: Grants,
+    pub codes: HashMap<String, authorization_code::AuthorizationCode>,
+    pub pending: HashMap<String, authorization_code::PendingAuthorization>,
+    pub devices: device_code::Devices,
+    pub sessions: HashMap<String, sessions::Session>,
+    pub playback: HashMap<String, playback::UserPlayback>,
+    pub limiter: RateLimiter,
+    pub fault: Option<Fault>,
+    pub mode: Mode,
+}
+
+impl State {
+    pub fn has(&self, fault: Fault) -> bool {
+        self.fault == Some(fault)
+    }
+
+    fn auth_defects(&self) -> AuthDefects {
+        AuthDefects {
+            secret_not_checked: self.has(Fault::SecretNotChecked),
+            old_secret_still_valid: self.has(Fault::OldSecretStillValid),
+            inactive_allowed: self.has(Fault::InactiveAppAllowed),
+        }
+    }
+
+    /// Authenticates a client for an OAuth endpoint (PP-APP-2..4).
+    pub fn authenticate_client(&self, creds: &ClientCredentials) -> ProtocolResult<AppRecord> {
+        client_auth::authenticate(&self.registry, creds, self.auth_defects()).cloned()
+    }
+}
+
+/// The user and grant behind a valid bearer token (PP-API-1).
+#[derive(Debug, Clone)]
+pub struct Bearer {
+    pub user: String,
+    pub client_id: String,
+    pub scopes: ScopeSet,
+    pub grant: GrantId,
+    pub expires_at: Millis,
+}
+
+pub struct Core {
+    pub profile: Profile,
+    pub clock: Clock,
+    identities: Identities,
+    state: Mutex<State>,
+}
+
+impl Core {
+    pub fn new(profile: Profile, identities: Identities) -> Self {
+        let core = Core {
+            profile,
+            clock: Clock::new(),
+            identities,
+            state: Mutex::new(State::default()),
+        };
+        core.reset();
+        core
+    }
+
+    /// The state lock. A panic while holding it would poison it; the rules here do not
+    /// panic, and a poisoned lock is taken over rather than failing every later request.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// Back to fixtures: apps, users, no grants or sessions, fresh limits, normal mode,
+    /// no fault, real time (`POST /__test/reset`).
+    pub fn reset(&self) {
+        let mut state = self.lock();
+        *state = State {
+            registry: Registry::from_identities(&self.identities, &self.profile.scopes.known),
+            ..State::default()
+        };
+        self.clock.reset();
+    }
+
+    pub fn fault(&self) -> Option<Fault> {
+        self.lock().fault
+    }
+
+    pub fn has_fault(&self, fault: Fault) -> bool {
+        self.lock().has(fault)
+    }
+
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.lock().fault = fault;
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.lock().mode = mode;
+    }
+
+    /// Token, device and refresh endpoints fail while a failure mode is on.
+    fn check_mode(state: &State) -> ProtocolResult<()> {
+        match state.mode {
+            Mode::Normal => Ok(()),
+            Mode::TemporarilyUnavailable | Mode::ServerError => Err(ProtocolError::new(
+                ErrorCode::ServerError,
+                "A temporary server-side failure happened. Retry with backoff.",
+            )),
+        }
+    }
+
+    /// Admits one request of `key` under the profile's limit number `index`, or refuses it
+    /// with `rate_limited` and the seconds to wait (PP-RATE-1..3).
+    pub fn admit(&self, index: usize, key: &str) -> ProtocolResult<()> {
+        let limit = &self.profile.rate_limits[index];
+        let now = self.now();
+        let mut state = self.lock();
+        let defects = LimiterDefects {
+            admit_extra: state.has(Fault::LimiterAdmitsExtra),
+            count_rejected: state.has(Fault::LimiterCountsRejected),
+        };
+        let retry_after_missing = state.has(Fault::RetryAfterMissing);
+        state
+            .limiter
+            .admit(index, limit.max, limit.window_secs, key, now, defects)
+            .map_err(|wait| {
+                let mut e = ProtocolError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "Too many requests: {} allows {} per {} s per {}. Retry after {wait} s.",
+                        limit.name,
+                        limit.max,
+                        limit.window_secs,
+                        limit.key.as_str()
+                    ),
+                );
+                e.retry_after = (!retry_after_missing).then_some(wait);
+                e
+            })
+    }
+
+    /// Validates a bearer token (PP-API-1) and, when `scope` is given, that it carries it
+    /// (PP-API-2).
+    pub fn authenticate_bearer(&self, token: Option<&str>, scope: Option<&str>) -> ProtocolResult<Bearer> {
+        let Some(token) = token else {
+            return Err(ProtocolError::invalid_token(
+                "Send the access token as `Authorization: Bearer <access_token>`.",
+            ));
+        };
+        let now = self.now();
+        let state = self.lock();
+        let unknown = || ProtocolError::invalid_token("The access token is unknown, expired or revoked. Refresh it or sign in again.");
+        let access = state.grants.access.get(token).ok_or_else(unknown)?;
+        if access.expires_at <= now && !state.has(Fault::ExpiredTokenAccepted) {
+            return Err(unknown());
+        }
+        let grant = state.grants.grants.get(&access.grant).filter(|g| !g.revoked).ok_or_else(unknown)?;
+        if let Some(scope) = scope
+            && !access.scopes.contains(scope)
+            && !state.has(Fault::ScopeCheckSkipped)
+        {
+            let mut e = ProtocolError::new(
+                ErrorCode::InsufficientScope,
+                format!("This token is missing the required scope: {scope}."),
+            );
+            e.required_scope = Some(scope.to_owned());
+            return Err(e);
+        }
+        Ok(Bearer {
+            user: grant.user.clone(),
+            client_id: grant.client_id.clone(),
+            scopes: access.scopes.clone(),
+            grant: access.grant,
+            expires_at: access.expires_at,
+        })
+    }
+
+    /// Whether a bearer seen earlier still holds (live event streams end when it does not).
+    pub fn bearer_still_valid(&self, bearer: &Bearer) -> bool {
+        let now = self.now();
+        let state = self.lock();
+        state.grants.is_live(bearer.grant) && (bearer.expires_at > now || state.has(Fault::ExpiredTokenAccepted))
+    }
+
+    /// `{username, display_name}` of a user (PP-API-7, PP-PUBLIC-1).
+    pub fn user_profile(&self, username: &str) -> Option<(String, String)> {
+        let state = self.lock();
+        state
+            .registry
+            .users
+            .get(username)
+            .map(|u| (u.username.clone(), u.display_name.clone()))
+    }
+
+    /// Deactivates an app and revokes every token it was issued, at once (PP-APP-5).
+    /// `owner` is checked when given (the developer pages); the test control passes none.
+    pub fn deactivate_app(&self, owner: Option<&str>, client_id: &str) -> ProtocolResult<(AppRecord, usize)> {
+        let mut state = self.lock();
+        let keep_tokens = state.has(Fault::DeactivationKeepsTokens);
+        let app = match owner {
+            Some(owner) => state.registry.owned_app_mut(owner, client_id)?,
+            None => state
+                .registry
+                .apps
+                .get_mut(client_id)
+                .ok_or_else(|| ProtocolError::not_found(format!("There is no app `{client_id}`.")))?,
+        };
+        app.active = false;
+        let app = app.clone();
+        let ended = if keep_tokens {
+            0
+        } else {
+            state.grants.revoke_where(|g| g.client_id == client_id)
+        };
+        Ok((app, ended))
+    }
+
+    /// Revokes every token of `user` for `client_id` (PP-REVOKE-1).
+    pub fn revoke_user_app(&self, user: &str, client_id: &str) -> ProtocolResult<usize> {
+        let mut state = self.lock();
+        if !state.registry.users.contains_key(user) {
+            return Err(ProtocolError::not_found(format!("There is no user `{user}`.")));
+        }
+        if !state.registry.apps.contains_key(client_id) {
+            return Err(ProtocolError::not_found(format!("There is no app `{client_id}`.")));
+        }
+        if state.has(Fault::RevokeKeepsTokens) {
+            return Ok(0);
+        }
+        Ok(state.grants.revoke_where(|g| g.user == user && g.client_id == client_id))
+    }
+
+    /// The apps `user` has live grants for: (client_id, name, scopes), by name
+    /// (PP-REVOKE-1).
+    pub fn connected_apps(&self, user: &str) -> Vec<(String, String, String)> {
+        let state = self.lock();
+        let mut by_app: BTreeMap<String, ScopeSet> = BTreeMap::new();
+        for g in state.grants.grants.values().filter(|g| g.user == user && !g.revoked) {
+            let entry = by_app.entry(g.client_id.clone()).or_default();
+            let merged = ScopeSet::from_known(&self.profile.scopes.known, |s| entry.contains(s) || g.scopes.contains(s));
+            *entry = merged;
+        }
+        let mut apps: Vec<_> = by_app
+            .into_iter()
+            .map(|(id, scopes)| {
+                let name = state.registry.apps.get(&id).map_or_else(|| id.clone(), |a| a.name.clone());
+                (id, name, scopes.to_wire())
+            })
+            .collect();
+        apps.sort_by(|a, b| a.1.cmp(&b.1));
+        apps
+    }
+
+    /// Forgets what can never be valid again. Called now and then by the server.
+    pub fn sweep(&self) {
+        let now = self.now();
+        let mut state = self.lock();
+        state.grants.sweep(now, self.profile.lifetimes.refresh_token_idle);
+        state.codes.retain(|_, c| c.expires_at > now);
+        state.pending.retain(|_, p| p.expires_at > now);
+        state.sessions.retain(|_, s| s.expires_at > now);
+        state.devices.sweep(now);
+        let windows: Vec<u64> = self.profile.rate_limits.iter().map(|l| l.window_secs).collect();
+        state.limiter.sweep(now, |i| windows[i]);
+    }
+}
+
+/// The developer pages' operations (PP-APP-7, PP-APP-8).
+impl Core {
+    pub fn register_app(&self, owner: &str, new: registry::NewApp) -> ProtocolResult<(AppRecord, Option<String>)> {
+        self.lock().registry.register(owner, new, &self.profile.scopes.known)
+    }
+
+    /// The apps `owner` registered, by name.
+    pub fn apps_of(&self, owner: &str) -> Vec<AppRecord> {
+        let state = self.lock();
+        let mut apps: Vec<_> = state
+            .registry
+            .apps
+            .values()
+            .filter(|a| a.owner.as_deref() == Some(owner))
+            .cloned()
+            .collect();
+        apps.sort_by(|a, b| a.name.cmp(&b.name).then(a.client_id.cmp(&b.client_id)));
+        apps
+    }
+
+    pub fn rotate_secret(&self, owner: &str, client_id: &str) -> ProtocolResult<String> {
+        self.lock().registry.rotate_secret(owner, client_id)
+    }
+}

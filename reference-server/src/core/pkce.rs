@@ -1,0 +1,92 @@
+//! PKCE, S256 only (RFC 7636; PP-AUTHZ-6).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use super::error::{ProtocolError, ProtocolResult};
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Checks the authorize request's challenge: PKCE is required and only `S256` is
+/// accepted; `plain` or a missing challenge is `invalid_request` (PP-AUTHZ-6).
+pub fn check_challenge(challenge: Option<&str>, method: Option<&str>, allow_plain: bool) -> ProtocolResult<()> {
+    let Some(challenge) = challenge.filter(|c| !c.is_empty()) else {
+        return Err(ProtocolError::invalid_request(
+            "code_challenge is required: PKCE with S256 is mandatory.",
+        ));
+    };
+    match method {
+        Some("S256") => {}
+        Some("plain") if allow_plain => return Ok(()),
+        Some("plain") => {
+            return Err(ProtocolError::invalid_request(
+                "code_challenge_method `plain` is not accepted; use S256.",
+            ));
+        }
+        Some(other) => {
+            return Err(ProtocolError::invalid_request(format!(
+                "code_challenge_method `{other}` is not supported; use S256."
+            )));
+        }
+        None => {
+            return Err(ProtocolError::invalid_request(
+                "code_challenge_method is required and must be S256.",
+            ));
+        }
+    }
+    // An S256 challenge is the base64url form of a 32-byte digest: 43 characters.
+    if challenge.len() != 43 || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        return Err(ProtocolError::invalid_request(
+            "code_challenge must be BASE64URL(SHA256(code_verifier)) without padding: 43 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a verifier's shape: 43–128 characters of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
+pub fn check_verifier_format(verifier: &str) -> ProtocolResult<()> {
+    if !(43..=128).contains(&verifier.len()) || !verifier.bytes().all(is_unreserved) {
+        return Err(ProtocolError::invalid_request(
+            "code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, `-`, `.`, `_` and `~`.",
+        ));
+    }
+    Ok(())
+}
+
+/// BASE64URL(SHA256(verifier)).
+pub fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Whether `verifier` hashes to `challenge`, compared in constant time.
+pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
+    s256(verifier).as_bytes().ct_eq(challenge.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7636_appendix_b_example() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert!(verifier_matches(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(check_verifier_format(verifier).is_ok());
+    }
+
+    #[test]
+    fn plain_and_missing_challenges_are_refused() {
+        let c = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(check_challenge(Some(c), Some("S256"), false).is_ok());
+        assert!(check_challenge(Some(c), Some("plain"), false).is_err());
+        assert!(check_challenge(Some(c), None, false).is_err());
+        assert!(check_challenge(None, Some("S256"), false).is_err());
+        assert!(check_verifier_format("short").is_err());
+        assert!(check_verifier_format(&"a".repeat(129)).is_err());
+    }
+}

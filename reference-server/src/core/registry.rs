@@ -1,0 +1,195 @@
+//! Apps (clients) and users: the fixtures, plus the apps users register themselves
+//! (PP-APP-1, PP-APP-7, PP-APP-8).
+
+use std::collections::HashMap;
+
+use profile::{AppKind, Identities};
+
+use super::error::{ProtocolError, ProtocolResult};
+use super::scope::ScopeSet;
+use super::secrets::{SecretDigest, random_from, random_token};
+
+#[derive(Debug, Clone)]
+pub struct AppRecord {
+    pub client_id: String,
+    pub name: String,
+    pub kind: AppKind,
+    /// Only the digest is kept (PP-APP-6).
+    pub secret: Option<SecretDigest>,
+    /// The secret before the last rotation; honoured only under fault `old_secret_still_valid`.
+    pub previous_secret: Option<SecretDigest>,
+    pub allowed_scopes: ScopeSet,
+    pub redirect_uris: Vec<String>,
+    pub active: bool,
+    /// The user who registered it; `None` for fixtures.
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub username: String,
+    pub password: SecretDigest,
+    pub display_name: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub apps: HashMap<String, AppRecord>,
+    pub users: HashMap<String, UserRecord>,
+}
+
+/// What a user asks for when registering an app (PP-APP-7).
+#[derive(Debug, Clone)]
+pub struct NewApp {
+    pub name: String,
+    pub kind: AppKind,
+    pub redirect_uris: Vec<String>,
+    pub allowed_scopes: Vec<String>,
+}
+
+impl Registry {
+    pub fn from_identities(ids: &Identities, known_scopes: &[String]) -> Self {
+        let apps = ids
+            .apps
+            .iter()
+            .map(|a| {
+                let record = AppRecord {
+                    client_id: a.client_id.clone(),
+                    name: a.name.clone(),
+                    kind: a.kind,
+                    secret: a.secret.as_ref().map(|s| SecretDigest::of(s.expose())),
+                    previous_secret: None,
+                    allowed_scopes: ScopeSet::from_known(known_scopes, |s| a.allowed_scopes.iter().any(|x| x == s)),
+                    redirect_uris: a.redirect_uris.clone(),
+                    active: a.active,
+                    owner: None,
+                };
+                (a.client_id.clone(), record)
+            })
+            .collect();
+        let users = ids
+            .users
+            .iter()
+            .map(|u| {
+                let record = UserRecord {
+                    username: u.username.clone(),
+                    password: SecretDigest::of(u.password.as_ref().map_or("", |p| p.expose())),
+                    display_name: u.display_name.clone(),
+                };
+                (u.username.clone(), record)
+            })
+            .collect();
+        Registry { apps, users }
+    }
+
+    /// Checks a sign-in in constant time per user.
+    pub fn check_password(&self, username: &str, password: &str) -> bool {
+        self.users.get(username).is_some_and(|u| u.password.matches(password))
+    }
+
+    /// Registers a user's app; answers the record and, for a confidential app, its secret
+    /// in the clear, the one time it is shown (PP-APP-7).
+    pub fn register(
+        &mut self,
+        owner: &str,
+        new: NewApp,
+        known_scopes: &[String],
+    ) -> ProtocolResult<(AppRecord, Option<String>)> {
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ProtocolError::invalid_request("name is required and at most 100 characters."));
+        }
+        if new.redirect_uris.len() > 20 {
+            return Err(ProtocolError::invalid_request("redirect_uris holds at most 20 URIs."));
+        }
+        for uri in &new.redirect_uris {
+            check_redirect_uri(uri)?;
+        }
+        for scope in &new.allowed_scopes {
+            if !known_scopes.iter().any(|k| k == scope) {
+                return Err(ProtocolError::new(
+                    super::error::ErrorCode::InvalidScope,
+                    format!("`{scope}` is not a scope; choose from {}.", known_scopes.join(", ")),
+                ));
+            }
+        }
+        let client_id = loop {
+            let id = format!("app-{}", random_from(b"abcdefghijkmnpqrstuvwxyz23456789", 12));
+            if !self.apps.contains_key(&id) {
+                break id;
+            }
+        };
+        let secret = (new.kind == AppKind::Confidential).then(|| random_token("ppcs_"));
+        let record = AppRecord {
+            client_id: client_id.clone(),
+            name: name.to_owned(),
+            kind: new.kind,
+            secret: secret.as_deref().map(SecretDigest::of),
+            previous_secret: None,
+            allowed_scopes: ScopeSet::from_known(known_scopes, |s| new.allowed_scopes.iter().any(|x| x == s)),
+            redirect_uris: new.redirect_uris,
+            active: true,
+            owner: Some(owner.to_owned()),
+        };
+        self.apps.insert(client_id, record.clone());
+        Ok((record, secret))
+    }
+
+    /// The owner's app, or `not_found` (another user's app is not revealed).
+    pub fn owned_app_mut(&mut self, owner: &str, client_id: &str) -> ProtocolResult<&mut AppRecord> {
+        self.apps
+            .get_mut(client_id)
+            .filter(|a| a.owner.as_deref() == Some(owner))
+            .ok_or_else(|| ProtocolError::not_found(format!("You have no app `{client_id}`.")))
+    }
+
+    /// Issues a new secret; the old one stops working at once (PP-APP-8).
+    pub fn rotate_secret(&mut self, owner: &str, client_id: &str) -> ProtocolResult<String> {
+        let app = self.owned_app_mut(owner, client_id)?;
+        if app.kind != AppKind::Confidential {
+            return Err(ProtocolError::invalid_request("A public app has no secret to rotate."));
+        }
+        let secret = random_token("ppcs_");
+        app.previous_secret = app.secret.replace(SecretDigest::of(&secret));
+        Ok(secret)
+    }
+}
+
+/// Redirect URIs must be `https`, or `http` on a loopback address (RFC 8252 §7.3), with no
+/// fragment (RFC 6749 §3.1.2).
+pub fn check_redirect_uri(uri: &str) -> ProtocolResult<()> {
+    let parsed = url::Url::parse(uri)
+        .map_err(|_| ProtocolError::invalid_request(format!("redirect URI `{uri}` is not an absolute URL.")))?;
+    if parsed.fragment().is_some() {
+        return Err(ProtocolError::invalid_request(format!("redirect URI `{uri}` must not have a fragment.")));
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match parsed.scheme() {
+        "https" if parsed.host().is_some() => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err(ProtocolError::invalid_request(format!(
+            "redirect URI `{uri}` must use https, or http on a loopback address."
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_are_https_or_loopback_http() {
+        assert!(check_redirect_uri("https://app.example/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:9000/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost/cb").is_ok());
+        assert!(check_redirect_uri("http://[::1]:8000/cb").is_ok());
+        assert!(check_redirect_uri("http://app.example/cb").is_err());
+        assert!(check_redirect_uri("https://app.example/cb#x").is_err());
+        assert!(check_redirect_uri("/cb").is_err());
+    }
+}

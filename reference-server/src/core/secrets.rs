@@ -1,0 +1,79 @@
+//! Credentials: random tokens, and secrets kept only as SHA-256 digests compared in
+//! constant time (PP-APP-6).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng as _;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+/// A secret's SHA-256 digest; `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretDigest([u8; 32]);
+
+impl std::fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretDigest([redacted])")
+    }
+}
+
+impl SecretDigest {
+    pub fn of(secret: &str) -> Self {
+        SecretDigest(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Constant-time comparison of `candidate`'s digest with this one (PP-APP-6).
+    pub fn matches(&self, candidate: &str) -> bool {
+        let other: [u8; 32] = Sha256::digest(candidate.as_bytes()).into();
+        self.0.ct_eq(&other).into()
+    }
+}
+
+/// A fresh random credential: `prefix` + 32 random bytes, base64url.
+pub fn random_token(prefix: &str) -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    let mut out = String::with_capacity(prefix.len() + 43);
+    out.push_str(prefix);
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut out);
+    out
+}
+
+/// `n` characters drawn uniformly from `alphabet`.
+pub fn random_from(alphabet: &[u8], n: usize) -> String {
+    let mut rng = rand::rng();
+    (0..n)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// A request id: `prefix` + `hex_len` lowercase hex characters (PP-ERR-2).
+pub fn request_id(prefix: &str, hex_len: usize) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut rng = rand::rng();
+    let mut out = String::with_capacity(prefix.len() + hex_len);
+    out.push_str(prefix);
+    for _ in 0..hex_len {
+        out.push(HEX[rng.random_range(0..16)] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_match_only_the_same_secret() {
+        let d = SecretDigest::of("pp-web-secret");
+        assert!(d.matches("pp-web-secret"));
+        assert!(!d.matches("pp-web-secreT"));
+        assert_eq!(format!("{d:?}"), "SecretDigest([redacted])");
+    }
+
+    #[test]
+    fn request_ids_have_the_documented_shape() {
+        let id = request_id("ppreq_", 20);
+        assert!(profile::Profile::punchplay().request_id.matches(&id), "{id}");
+        assert_ne!(id, request_id("ppreq_", 20));
+    }
+}

@@ -1,0 +1,250 @@
+//! Sign-in, the developer pages (PP-APP-7, PP-APP-8) and the connected-apps page
+//! (PP-REVOKE-1). Each answers JSON when asked (`Accept: application/json`), a page
+//! otherwise.
+
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::{Response, StatusCode};
+use profile::AppKind;
+use serde::Deserialize;
+
+use super::request::{form_pairs, parse_form, parse_json, query_params, read_body, wants_json};
+use super::respond::{self, Body};
+use super::{App, Ctx, ok_json, pages, session_cookie};
+use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::core::registry::{AppRecord, NewApp};
+
+/// Only a local path may follow a sign-in, so `/login` cannot be an open redirect.
+fn safe_next(next: Option<&str>, fallback: &str) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => fallback.to_owned(),
+    }
+}
+
+pub fn login_page(app: &App, ctx: &Ctx) -> Response<Body> {
+    let params = query_params(ctx.query.as_deref());
+    let next = safe_next(params.get("next").map(String::as_str), app.core.profile.path("developer_apps"));
+    respond::html(StatusCode::OK, pages::login_form(app, &next, None))
+}
+
+pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let form = parse_form(&bytes)?;
+    let next = safe_next(form.get("next").map(String::as_str), app.core.profile.path("developer_apps"));
+    let username = form.get("username").map(String::as_str).unwrap_or_default();
+    let password = form.get("password").map(String::as_str).unwrap_or_default();
+    match app.core.sign_in(username, password) {
+        Some(sid) => {
+            let mut res = respond::redirect(StatusCode::SEE_OTHER, &next);
+            if let Ok(v) = HeaderValue::from_str(&session_cookie(&sid, app.core.profile.lifetimes.session)) {
+                res.headers_mut().insert(SET_COOKIE, v);
+            }
+            Ok(res)
+        }
+        None => Ok(respond::html(
+            StatusCode::UNAUTHORIZED,
+            pages::login_form(app, &next, Some("That username and password do not match. Try again.")),
+        )),
+    }
+}
+
+pub fn logout(app: &App, ctx: &Ctx) -> Response<Body> {
+    if let Some((sid, _)) = app.session(ctx) {
+        app.core.sign_out(&sid);
+    }
+    let mut res = respond::redirect(StatusCode::SEE_OTHER, app.core.profile.path("login"));
+    if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0)) {
+        res.headers_mut().insert(SET_COOKIE, v);
+    }
+    res
+}
+
+/// The signed-in user, or the answer for a signed-out one: JSON 401 `invalid_token`, or
+/// a redirect to the sign-in page.
+fn signed_in(app: &App, ctx: &Ctx) -> Result<String, ProtocolResult<Response<Body>>> {
+    if let Some((_, user)) = app.session(ctx) {
+        return Ok(user);
+    }
+    if wants_json(&ctx.headers) {
+        return Err(Err(ProtocolError::invalid_token("Sign in first: this page needs a PunchPlay session.")));
+    }
+    let next = match &ctx.query {
+        Some(q) => format!("{}?{q}", ctx.path),
+        None => ctx.path.clone(),
+    };
+    let location = format!(
+        "{}?next={}",
+        app.core.profile.path("login"),
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    );
+    Err(Ok(respond::redirect(StatusCode::SEE_OTHER, &location)))
+}
+
+pub fn app_json(a: &AppRecord) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": a.client_id,
+        "name": a.name,
+        "kind": match a.kind { AppKind::Public => "public", AppKind::Confidential => "confidential" },
+        "allowed_scopes": a.allowed_scopes.iter().collect::<Vec<_>>(),
+        "redirect_uris": a.redirect_uris,
+        "active": a.active,
+    })
+}
+
+pub fn list_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
+    let user = match signed_in(app, ctx) {
+        Ok(u) => u,
+        Err(answer) => return answer,
+    };
+    let apps = app.core.apps_of(&user);
+    if wants_json(&ctx.headers) {
+        return ok_json(&serde_json::json!({"apps": apps.iter().map(app_json).collect::<Vec<_>>()}));
+    }
+    Ok(respond::html(StatusCode::OK, pages::developer_apps(app, &user, &apps, None)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAppJson {
+    name: String,
+    kind: AppKind,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    allowed_scopes: Vec<String>,
+}
+
+fn new_app_from_form(bytes: &[u8]) -> ProtocolResult<NewApp> {
+    let pairs = form_pairs(bytes)?;
+    let one = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let kind = match one("kind").as_deref() {
+        Some("public") => AppKind::Public,
+        Some("confidential") => AppKind::Confidential,
+        _ => return Err(ProtocolError::invalid_request("kind must be `public` or `confidential`.")),
+    };
+    Ok(NewApp {
+        name: one("name").unwrap_or_default(),
+        kind,
+        redirect_uris: one("redirect_uris")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        allowed_scopes: pairs
+            .iter()
+            .filter(|(k, _)| k == "allowed_scopes")
+            .flat_map(|(_, v)| v.split_whitespace().map(str::to_owned))
+            .collect(),
+    })
+}
+
+/// `POST /developer/apps` (PP-APP-7): the secret appears in this answer only.
+pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    let user = match signed_in(app, ctx) {
+        Ok(u) => u,
+        Err(answer) => return answer,
+    };
+    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let as_json = wants_json(&ctx.headers);
+    let is_json_body = super::request::media_type(&ctx.headers).as_deref() == Some("application/json");
+    let new = if is_json_body {
+        let value = parse_json(&bytes)?;
+        let parsed: NewAppJson = serde_json::from_value(value)
+            .map_err(|e| ProtocolError::invalid_request(format!("The app is malformed: {e}.")))?;
+        NewApp {
+            name: parsed.name,
+            kind: parsed.kind,
+            redirect_uris: parsed.redirect_uris,
+            allowed_scopes: parsed.allowed_scopes,
+        }
+    } else {
+        new_app_from_form(&bytes)?
+    };
+    match app.core.register_app(&user, new) {
+        Ok((record, secret)) if as_json => {
+            let mut body = app_json(&record);
+            if let Some(secret) = secret {
+                body["client_secret"] = secret.into();
+            }
+            Ok(respond::json(StatusCode::CREATED, &body))
+        }
+        Ok((record, secret)) => {
+            let apps = app.core.apps_of(&user);
+            let notice = pages::Notice::Created { app: record, secret };
+            Ok(respond::html(StatusCode::CREATED, pages::developer_apps(app, &user, &apps, Some(notice))))
+        }
+        Err(e) if as_json => Err(e),
+        Err(e) => {
+            let apps = app.core.apps_of(&user);
+            Ok(respond::html(
+                StatusCode::BAD_REQUEST,
+                pages::developer_apps(app, &user, &apps, Some(pages::Notice::Error(e.message))),
+            ))
+        }
+    }
+}
+
+/// `POST /developer/apps/{client_id}/secret` (PP-APP-8).
+pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
+    let user = match signed_in(app, ctx) {
+        Ok(u) => u,
+        Err(answer) => return answer,
+    };
+    let secret = app.core.rotate_secret(&user, client_id)?;
+    if wants_json(&ctx.headers) {
+        return ok_json(&serde_json::json!({"client_id": client_id, "client_secret": secret}));
+    }
+    let apps = app.core.apps_of(&user);
+    let record = apps.iter().find(|a| a.client_id == client_id).cloned();
+    let notice = match record {
+        Some(app) => pages::Notice::Rotated { app, secret },
+        None => pages::Notice::Error("The app disappeared.".into()),
+    };
+    Ok(respond::html(StatusCode::OK, pages::developer_apps(app, &user, &apps, Some(notice))))
+}
+
+/// `POST /developer/apps/{client_id}/deactivate` (PP-APP-8, PP-APP-5).
+pub fn deactivate_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
+    let user = match signed_in(app, ctx) {
+        Ok(u) => u,
+        Err(answer) => return answer,
+    };
+    let (record, revoked) = app.core.deactivate_app(Some(&user), client_id)?;
+    if wants_json(&ctx.headers) {
+        let mut body = app_json(&record);
+        body["revoked_tokens"] = revoked.into();
+        return ok_json(&body);
+    }
+    Ok(respond::redirect(StatusCode::SEE_OTHER, app.core.profile.path("developer_apps")))
+}
+
+/// `GET /settings/connected-apps` (PP-REVOKE-1).
+pub fn connected_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
+    let user = match signed_in(app, ctx) {
+        Ok(u) => u,
+        Err(answer) => return answer,
+    };
+    let apps = app.core.connected_apps(&user);
+    if wants_json(&ctx.headers) {
+        let list: Vec<_> = apps
+            .iter()
+            .map(|(id, name, scope)| serde_json::json!({"client_id": id, "name": name, "scope": scope}))
+            .collect();
+        return ok_json(&serde_json::json!({"apps": list}));
+    }
+    Ok(respond::html(StatusCode::OK, pages::connected_apps(app, &user, &apps)))
+}
+
+/// `POST /settings/connected-apps/{client_id}/revoke` (PP-REVOKE-1).
+pub fn revoke_connected_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
+    let user = match signed_in(app, ctx) {
+        Ok(u) => u,
+        Err(answer) => return answer,
+    };
+    let revoked = app.core.revoke_user_app(&user, client_id)?;
+    if wants_json(&ctx.headers) {
+        return ok_json(&serde_json::json!({"client_id": client_id, "revoked_tokens": revoked}));
+    }
+    Ok(respond::redirect(StatusCode::SEE_OTHER, app.core.profile.path("connected_apps")))
+}

@@ -1,0 +1,317 @@
+//! The hyper shell around the core: routing by the profile's paths, request parsing,
+//! the error envelope, the request-id header on every response (PP-ERR-2), pages,
+//! server-sent events and the test controls.
+
+mod api;
+mod developer;
+mod oauth;
+pub mod pages;
+pub mod qr;
+pub mod request;
+pub mod respond;
+pub mod server;
+mod test_controls;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use profile::PathTemplate;
+use tokio::sync::watch;
+
+use crate::ServerConfig;
+use crate::core::Core;
+use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::core::secrets::request_id;
+use crate::faults::Fault;
+use respond::{Body, ErrorEnvelope};
+
+/// What a request is, once its method and path are matched against the profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Index,
+    AuthorizePage,
+    AuthorizeDecision,
+    Token,
+    DeviceCode,
+    DeviceToken,
+    Refresh,
+    ActivatePage,
+    ActivateDecision,
+    LoginPage,
+    Login,
+    Logout,
+    DeveloperApps,
+    DeveloperAppCreate,
+    DeveloperAppSecret(String),
+    DeveloperAppDeactivate(String),
+    ConnectedApps,
+    ConnectedAppRevoke(String),
+    Me,
+    Playback(String),
+    NowPlaying,
+    Events,
+    PublicUser(String),
+    TestControl(String),
+    NotFound,
+}
+
+/// Per-request facts every handler may need.
+pub struct Ctx {
+    pub request_id: String,
+    pub ip: IpAddr,
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    /// `http://host:port` as the client addressed us, for absolute URLs.
+    pub base_url: String,
+}
+
+pub struct App {
+    pub core: std::sync::Arc<Core>,
+    envelope: Box<dyn ErrorEnvelope>,
+    test_controls: bool,
+    trust_proxy: bool,
+    request_id_header: HeaderName,
+    /// Flips to true when the server shuts down, so live streams end.
+    shutdown: watch::Sender<bool>,
+}
+
+impl App {
+    pub fn new(config: ServerConfig) -> std::io::Result<Self> {
+        let envelope = respond::envelope_for(&config.profile)?;
+        let request_id_header = HeaderName::from_bytes(config.profile.request_id.header.as_bytes())
+            .map_err(|_| std::io::Error::other("the profile's request_id.header is not a valid header name"))?;
+        Ok(App {
+            core: std::sync::Arc::new(Core::new(config.profile, config.identities)),
+            envelope,
+            test_controls: config.test_controls,
+            trust_proxy: config.trust_proxy,
+            request_id_header,
+            shutdown: watch::channel(false).0,
+        })
+    }
+
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    fn route(&self, method: &Method, path: &str) -> Route {
+        let p = &self.core.profile;
+        let is = |name: &str| p.path(name) == path;
+        let get = method == Method::GET || method == Method::HEAD;
+        let post = method == Method::POST;
+        if self.test_controls
+            && let Some(rest) = path.strip_prefix("/__test/")
+        {
+            return Route::TestControl(rest.to_owned());
+        }
+        let route = match () {
+            _ if path == "/" && get => Route::Index,
+            _ if is("authorize") && get => Route::AuthorizePage,
+            _ if is("authorize") && post => Route::AuthorizeDecision,
+            _ if is("token") && post => Route::Token,
+            _ if is("device_code") && post => Route::DeviceCode,
+            _ if is("device_token") && post => Route::DeviceToken,
+            _ if is("refresh") && post => Route::Refresh,
+            _ if is("activate") && get => Route::ActivatePage,
+            _ if is("activate") && post => Route::ActivateDecision,
+            _ if is("login") && get => Route::LoginPage,
+            _ if is("login") && post => Route::Login,
+            _ if is("logout") && post => Route::Logout,
+            _ if is("developer_apps") && get => Route::DeveloperApps,
+            _ if is("developer_apps") && post => Route::DeveloperAppCreate,
+            _ if is("connected_apps") && get => Route::ConnectedApps,
+            _ if is("me") && get => Route::Me,
+            _ if is("now_playing") && get => Route::NowPlaying,
+            _ if is("events") && get => Route::Events,
+            _ => Route::NotFound,
+        };
+        if route != Route::NotFound {
+            return route;
+        }
+        let param = |endpoint: &str| {
+            PathTemplate::new(p.path(endpoint))
+                .matches(path)
+                .and_then(|params| params.first().map(|(_, v)| (*v).to_owned()))
+        };
+        let sub = |endpoint: &str, suffix: &str| {
+            path.strip_prefix(p.path(endpoint))
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+                .map(str::to_owned)
+        };
+        if post && let Some(action) = param("playback") {
+            return Route::Playback(action);
+        }
+        if get && let Some(username) = param("public_user") {
+            return Route::PublicUser(username);
+        }
+        if post && let Some(id) = sub("developer_apps", "/secret") {
+            return Route::DeveloperAppSecret(id);
+        }
+        if post && let Some(id) = sub("developer_apps", "/deactivate") {
+            return Route::DeveloperAppDeactivate(id);
+        }
+        if post && let Some(id) = sub("connected_apps", "/revoke") {
+            return Route::ConnectedAppRevoke(id);
+        }
+        Route::NotFound
+    }
+
+    /// The client IP for rate limits: the TCP peer, or behind a trusted proxy the last
+    /// `X-Forwarded-For` entry (PP-RATE-4).
+    fn client_ip(&self, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+        if self.trust_proxy
+            && let Some(ip) = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .next_back()
+        {
+            return ip;
+        }
+        peer.ip()
+    }
+
+    /// Answers one request. Never panics on input; every response carries the request id.
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr, local: SocketAddr) -> Response<Body> {
+        let started = Instant::now();
+        let rid = request_id(&self.core.profile.request_id.prefix, self.core.profile.request_id.hex_len);
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path().to_owned();
+        let method = parts.method.clone();
+        let route = self.route(&method, &path);
+        let host = parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+            .map_or_else(|| local.to_string(), str::to_owned);
+        let ctx = Ctx {
+            request_id: rid,
+            ip: self.client_ip(&parts.headers, peer),
+            method: parts.method,
+            path: path.clone(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts.headers,
+            base_url: format!("http://{host}"),
+        };
+        let header_bytes: usize = ctx.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+        let result = if header_bytes > self.core.profile.http.max_header_bytes {
+            Err(ProtocolError::invalid_request(format!(
+                "The request headers add up to more than {} bytes.",
+                self.core.profile.http.max_header_bytes
+            ))
+            .with_status(431))
+        } else {
+            self.dispatch(route, &ctx, body).await
+        };
+        let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx.request_id));
+        if ctx.method == Method::HEAD {
+            *res.body_mut() = respond::full(bytes::Bytes::new());
+        }
+        let header_id = if self.core.has_fault(Fault::RequestIdMismatch) && !res.status().is_success() {
+            request_id(&self.core.profile.request_id.prefix, self.core.profile.request_id.hex_len)
+        } else {
+            ctx.request_id.clone()
+        };
+        if let Ok(v) = HeaderValue::from_str(&header_id) {
+            res.headers_mut().insert(self.request_id_header.clone(), v);
+        }
+        // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
+        tracing::info!(
+            method = %method,
+            path = %path,
+            status = res.status().as_u16(),
+            request_id = %ctx.request_id,
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
+        res
+    }
+
+    fn error_response(&self, e: &ProtocolError, request_id: &str) -> Response<Body> {
+        respond::error(
+            &self.core.profile,
+            self.envelope.as_ref(),
+            e,
+            request_id,
+            self.core.has_fault(Fault::InvalidClient400),
+        )
+    }
+
+    async fn dispatch(&self, route: Route, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+        match route {
+            Route::Index => Ok(respond::html(StatusCode::OK, pages::index(self, ctx))),
+            Route::AuthorizePage => Ok(oauth::authorize_page(self, ctx)),
+            Route::AuthorizeDecision => oauth::authorize_decision(self, ctx, body).await,
+            Route::Token => oauth::token(self, ctx, body).await,
+            Route::DeviceCode => oauth::device_code(self, ctx, body).await,
+            Route::DeviceToken => oauth::device_token(self, ctx, body).await,
+            Route::Refresh => oauth::refresh(self, ctx, body).await,
+            Route::ActivatePage => Ok(oauth::activate_page(self, ctx)),
+            Route::ActivateDecision => oauth::activate_decision(self, ctx, body).await,
+            Route::LoginPage => Ok(developer::login_page(self, ctx)),
+            Route::Login => developer::login(self, ctx, body).await,
+            Route::Logout => Ok(developer::logout(self, ctx)),
+            Route::DeveloperApps => developer::list_apps(self, ctx),
+            Route::DeveloperAppCreate => developer::create_app(self, ctx, body).await,
+            Route::DeveloperAppSecret(id) => developer::rotate_secret(self, ctx, &id),
+            Route::DeveloperAppDeactivate(id) => developer::deactivate_app(self, ctx, &id),
+            Route::ConnectedApps => developer::connected_apps(self, ctx),
+            Route::ConnectedAppRevoke(id) => developer::revoke_connected_app(self, ctx, &id),
+            Route::Me => api::me(self, ctx),
+            Route::Playback(action) => api::playback(self, ctx, &action, body).await,
+            Route::NowPlaying => api::now_playing(self, ctx),
+            Route::Events => api::events(self, ctx),
+            Route::PublicUser(username) => api::public_user(self, ctx, &username),
+            Route::TestControl(rest) => test_controls::handle(self, ctx, &rest, body).await,
+            Route::NotFound => {
+                if self.core.has_fault(Fault::UnknownRouteServerError) && ctx.path.starts_with(self.core.profile.path("platform_api")) {
+                    return Err(ProtocolError::new(crate::core::error::ErrorCode::ServerError, "Something went wrong."));
+                }
+                Err(ProtocolError::not_found(format!(
+                    "There is no route {} {}. Check the method and path against the API reference.",
+                    ctx.method, ctx.path
+                )))
+            }
+        }
+    }
+
+    /// The signed-in user of the request's session cookie, if any.
+    fn session(&self, ctx: &Ctx) -> Option<(String, String)> {
+        let sid = request::cookie(&ctx.headers, crate::core::sessions::SESSION_COOKIE)?;
+        self.core.session_user(sid).map(|user| (sid.to_owned(), user))
+    }
+
+    /// Admits the request under the profile's limit for (method, endpoint), if it has one.
+    fn admit(&self, method: &str, endpoint: &str, key: impl FnOnce() -> String) -> ProtocolResult<()> {
+        let limits = &self.core.profile.rate_limits;
+        match limits
+            .iter()
+            .position(|l| l.endpoint == endpoint && l.method.eq_ignore_ascii_case(method))
+        {
+            Some(index) => self.core.admit(index, &key()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A `Set-Cookie` value for a session.
+fn session_cookie(sid: &str, max_age: u64) -> String {
+    format!(
+        "{}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
+        crate::core::sessions::SESSION_COOKIE
+    )
+}
+
+fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
+    Ok(respond::json(StatusCode::OK, value))
+}

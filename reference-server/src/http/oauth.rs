@@ -1,0 +1,194 @@
+//! The OAuth endpoints: authorize pages (PP-AUTHZ-*), token (PP-TOKEN-*), refresh
+//! (PP-REFRESH-1), device code and `/activate` (PP-DEVICE-*).
+
+use hyper::body::Incoming;
+use hyper::{Response, StatusCode};
+
+use super::request::{basic_credentials, parse_form, parse_params, query_params, read_body};
+use super::respond::{self, Body};
+use super::{App, Ctx, pages};
+use crate::core::Params;
+use crate::core::authorization_code::AuthorizeError;
+use crate::core::client_auth::ClientCredentials;
+use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::faults::Fault;
+
+/// Reads an OAuth endpoint's body and client credentials (PP-TOKEN-4, PP-TOKEN-5).
+async fn oauth_input(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<(Params, ClientCredentials)> {
+    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let params = parse_params(&ctx.headers, &bytes)?;
+    let basic = basic_credentials(&ctx.headers)?;
+    let creds = ClientCredentials::from_parts(
+        basic,
+        params.get("client_id").map(String::as_str),
+        params.get("client_secret").map(String::as_str),
+    )?;
+    Ok((params, creds))
+}
+
+fn token_response(app: &App, pair: &impl serde::Serialize) -> Response<Body> {
+    let res = respond::json(StatusCode::OK, pair);
+    if app.core.has_fault(Fault::NoStoreMissing) {
+        res
+    } else {
+        respond::no_store(res)
+    }
+}
+
+/// Error responses of the token endpoints are not cacheable either (RFC 6749 §5.2).
+fn no_store_error(app: &App, ctx: &Ctx, e: ProtocolError) -> Response<Body> {
+    respond::no_store(app.error_response(&e, &ctx.request_id))
+}
+
+/// `POST oauth/token`: rate-limited per client and IP before anything else (PP-RATE-1).
+pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    let input = oauth_input(app, ctx, body).await;
+    let client_id = match &input {
+        Ok((_, creds)) => creds.client_id.clone().unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    app.admit("POST", "token", || format!("{client_id} {}", ctx.ip))?;
+    let (params, creds) = input?;
+    match app.core.token_endpoint(&params, &creds) {
+        Ok(pair) => Ok(token_response(app, &pair)),
+        Err(e) => Ok(no_store_error(app, ctx, e)),
+    }
+}
+
+/// `POST auth/refresh` (PP-REFRESH-1), rate-limited per IP.
+pub async fn refresh(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    app.admit("POST", "refresh", || ctx.ip.to_string())?;
+    let (params, creds) = oauth_input(app, ctx, body).await?;
+    match app.core.refresh_endpoint(&params, &creds) {
+        Ok(pair) => Ok(token_response(app, &pair)),
+        Err(e) => Ok(no_store_error(app, ctx, e)),
+    }
+}
+
+/// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2), rate-limited per IP.
+pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    app.admit("POST", "device_code", || ctx.ip.to_string())?;
+    let (params, creds) = oauth_input(app, ctx, body).await?;
+    let start = app.core.start_device(&params, &creds)?;
+    let verification_uri = format!("{}{}", ctx.base_url, app.core.profile.path("activate"));
+    let complete = format!(
+        "{verification_uri}?user_code={}",
+        url::form_urlencoded::byte_serialize(start.user_code.as_bytes()).collect::<String>()
+    );
+    // PP-DEVICE-2: the QR code decodes to verification_uri_complete.
+    let qr_target = if app.core.has_fault(Fault::QrWrongUrl) { &verification_uri } else { &complete };
+    let qr = super::qr::png_data_uri(qr_target)
+        .map_err(|_| ProtocolError::new(crate::core::error::ErrorCode::ServerError, "The QR code could not be drawn."))?;
+    let mut body = serde_json::json!({
+        "device_code": start.device_code,
+        "user_code": start.user_code,
+        "verification_uri": verification_uri,
+        "verification_uri_complete": complete,
+        "verification_uri_qr": qr,
+        "expires_in": start.expires_in,
+        "interval": start.interval,
+        "scope": start.scope,
+    });
+    if app.core.has_fault(Fault::ScopeOmitted)
+        && let Some(o) = body.as_object_mut()
+    {
+        o.remove("scope");
+    }
+    Ok(respond::no_store(respond::json(StatusCode::OK, &body)))
+}
+
+/// `POST auth/device/token` (PP-DEVICE-3), rate-limited per IP.
+pub async fn device_token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    app.admit("POST", "device_token", || ctx.ip.to_string())?;
+    let (params, creds) = oauth_input(app, ctx, body).await?;
+    match app.core.poll_device(&params, &creds) {
+        Ok(pair) => Ok(token_response(app, &pair)),
+        Err(e) => Ok(no_store_error(app, ctx, e)),
+    }
+}
+
+/// The authorize error as the browser sees it: a redirect (PP-AUTHZ-4) or a 400 page
+/// (PP-AUTHZ-5).
+pub fn authorize_error_response(app: &App, ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
+    let without_id = app.core.has_fault(Fault::ErrorRedirectWithoutRequestId);
+    match (err.location(&ctx.request_id, without_id), err) {
+        (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
+        (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
+            respond::html(StatusCode::BAD_REQUEST, pages::error_page("This sign-in link is not valid", &e.message, &ctx.request_id))
+        }
+    }
+}
+
+/// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2).
+pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
+    let params = query_params(ctx.query.as_deref());
+    let request = match app.core.validate_authorize(&params) {
+        Ok(r) => r,
+        Err(err) => return authorize_error_response(app, ctx, &err),
+    };
+    let here = match &ctx.query {
+        Some(q) => format!("{}?{q}", ctx.path),
+        None => ctx.path.clone(),
+    };
+    let Some((sid, user)) = app.session(ctx) else {
+        return respond::html(StatusCode::OK, pages::login_form(app, &here, None));
+    };
+    let id = app.core.begin_consent(&sid, request.clone());
+    respond::html(StatusCode::OK, pages::consent(app, &user, &request, &id))
+}
+
+/// `POST /oauth/authorize`: the approval form (PP-AUTHZ-2, PP-AUTHZ-3, PP-AUTHZ-4).
+pub async fn authorize_decision(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let form = parse_form(&bytes)?;
+    let Some((sid, user)) = app.session(ctx) else {
+        return Ok(respond::html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page("Please sign in again", "Your session ended before you decided. Go back to the app and start again.", &ctx.request_id),
+        ));
+    };
+    let id = form.get("authorization").map(String::as_str).unwrap_or_default();
+    let Some(request) = app.core.take_pending(&sid, id) else {
+        return Ok(respond::html(
+            StatusCode::BAD_REQUEST,
+            pages::error_page("This approval has expired", "Go back to the app and start signing in again.", &ctx.request_id),
+        ));
+    };
+    let approve = form.get("decision").map(String::as_str) == Some("approve");
+    let location = app.core.decide_authorization(&user, &request, approve, &ctx.request_id);
+    Ok(respond::redirect(StatusCode::FOUND, &location))
+}
+
+/// `GET /activate` (PP-DEVICE-5).
+pub fn activate_page(app: &App, ctx: &Ctx) -> Response<Body> {
+    let here = match &ctx.query {
+        Some(q) => format!("{}?{q}", ctx.path),
+        None => ctx.path.clone(),
+    };
+    let Some((_, user)) = app.session(ctx) else {
+        return respond::html(StatusCode::OK, pages::login_form(app, &here, None));
+    };
+    let params = query_params(ctx.query.as_deref());
+    match params.get("user_code").filter(|c| !c.trim().is_empty()) {
+        None => respond::html(StatusCode::OK, pages::activate_enter_code(app, &user, None)),
+        Some(code) => match app.core.device_for_page(code) {
+            Ok(device) => respond::html(StatusCode::OK, pages::activate_confirm(app, &user, &device)),
+            Err(e) => respond::html(StatusCode::NOT_FOUND, pages::activate_enter_code(app, &user, Some(&e.message))),
+        },
+    }
+}
+
+/// `POST /activate`: approve or deny a device code (PP-DEVICE-3, PP-DEVICE-4).
+pub async fn activate_decision(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let form = parse_form(&bytes)?;
+    let Some((_, user)) = app.session(ctx) else {
+        return Ok(respond::html(StatusCode::OK, pages::login_form(app, app.core.profile.path("activate"), None)));
+    };
+    let code = form.get("user_code").map(String::as_str).unwrap_or_default();
+    let approve = form.get("decision").map(String::as_str) == Some("approve");
+    match app.core.decide_device(code, &user, approve) {
+        Ok(code) => Ok(respond::html(StatusCode::OK, pages::activate_done(app, &code, approve))),
+        Err(e) => Ok(respond::html(StatusCode::NOT_FOUND, pages::activate_enter_code(app, &user, Some(&e.message)))),
+    }
+}

@@ -1,0 +1,267 @@
+//! The HTML pages a person sees: sign-in, approval (PP-AUTHZ-2), `/activate`
+//! (PP-DEVICE-5), developer apps (PP-APP-7), connected apps (PP-REVOKE-1) and the error
+//! page (PP-AUTHZ-5). Plain server-rendered HTML forms, no script, every value escaped.
+
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+use super::{App, Ctx};
+use crate::core::authorization_code::ValidAuthorization;
+use crate::core::device_code::DeviceForPage;
+use crate::core::registry::AppRecord;
+use profile::AppKind;
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}\
+h1{font-size:1.5rem}form{margin:1rem 0}label{display:block;margin:.5rem 0}\
+input[type=text],input[type=password],textarea{width:100%;padding:.4rem;font:inherit}\
+button{font:inherit;padding:.4rem 1rem;margin-right:.5rem}.scopes li{font-family:monospace}\
+.secret{font-family:monospace;background:#fff3cd;padding:.5rem;word-break:break-all}\
+.error{color:#b00020}.muted{color:#666}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;border-bottom:1px solid #ddd}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>{} · PunchPlay</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        text(title)
+    )
+}
+
+fn signed_in_as(app: &App, user: &str) -> String {
+    format!(
+        "<p class=\"muted\">Signed in as <strong>{}</strong>. <form method=\"post\" action=\"{}\" style=\"display:inline\"><button type=\"submit\">Sign out</button></form></p>",
+        text(user),
+        attr(app.core.profile.path("logout"))
+    )
+}
+
+fn scope_list(scopes: impl Iterator<Item = impl AsRef<str>>) -> String {
+    let items: String = scopes.map(|s| format!("<li>{}</li>", text(s.as_ref()))).collect();
+    if items.is_empty() {
+        "<p>No scopes.</p>".into()
+    } else {
+        format!("<ul class=\"scopes\">{items}</ul>")
+    }
+}
+
+pub fn index(app: &App, _ctx: &Ctx) -> String {
+    let p = &app.core.profile;
+    page(
+        &p.title,
+        &format!(
+            "<h1>{}</h1><p>A reference server for the documented contract.</p><ul>\
+<li><a href=\"{}\">Developer apps</a> (Get API key)</li><li><a href=\"{}\">Connected apps</a></li>\
+<li><a href=\"{}\">Activate a device</a></li></ul>",
+            text(&p.title),
+            attr(p.path("developer_apps")),
+            attr(p.path("connected_apps")),
+            attr(p.path("activate"))
+        ),
+    )
+}
+
+pub fn login_form(app: &App, next: &str, error: Option<&str>) -> String {
+    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", text(e)));
+    page(
+        "Sign in",
+        &format!(
+            "<h1>Sign in to PunchPlay</h1>{error}<form method=\"post\" action=\"{}\">\
+<input type=\"hidden\" name=\"next\" value=\"{}\">\
+<label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\" required></label>\
+<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
+<button type=\"submit\">Sign in</button></form>",
+            attr(app.core.profile.path("login")),
+            attr(next)
+        ),
+    )
+}
+
+/// PP-AUTHZ-2: the app's name and the requested scopes, before the user approves.
+pub fn consent(app: &App, user: &str, request: &ValidAuthorization, id: &str) -> String {
+    page(
+        "Approve access",
+        &format!(
+            "{}<h1><span class=\"app-name\">{}</span> wants to use your PunchPlay account</h1>\
+<p>It asks for:</p>{}<form method=\"post\" action=\"{}\">\
+<input type=\"hidden\" name=\"authorization\" value=\"{}\">\
+<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>\
+<p class=\"muted\">You can revoke access later in <a href=\"{}\">connected apps</a>.</p>",
+            signed_in_as(app, user),
+            text(&request.app_name),
+            scope_list(request.scopes.iter()),
+            attr(app.core.profile.path("authorize")),
+            attr(id),
+            attr(app.core.profile.path("connected_apps"))
+        ),
+    )
+}
+
+/// PP-AUTHZ-5: the page shown instead of a redirect, with the request id for support.
+pub fn error_page(title: &str, message: &str, request_id: &str) -> String {
+    page(
+        title,
+        &format!(
+            "<h1>{}</h1><p class=\"error\">{}</p><p>If you report this, quote the request id <code class=\"request-id\">{}</code>.</p>",
+            text(title),
+            text(message),
+            text(request_id)
+        ),
+    )
+}
+
+pub fn activate_enter_code(app: &App, user: &str, error: Option<&str>) -> String {
+    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", text(e)));
+    page(
+        "Activate a device",
+        &format!(
+            "{}<h1>Activate a device</h1>{error}<form method=\"get\" action=\"{}\">\
+<label>Code shown on your device <input type=\"text\" name=\"user_code\" placeholder=\"WDJB-MJHT\" autocomplete=\"off\" required></label>\
+<button type=\"submit\">Continue</button></form>",
+            signed_in_as(app, user),
+            attr(app.core.profile.path("activate"))
+        ),
+    )
+}
+
+/// PP-DEVICE-5: the app name and scopes, and approve or deny.
+pub fn activate_confirm(app: &App, user: &str, device: &DeviceForPage) -> String {
+    page(
+        "Activate a device",
+        &format!(
+            "{}<h1><span class=\"app-name\">{}</span> wants to use your PunchPlay account</h1>\
+<p>Code <strong class=\"user-code\">{}</strong>. It asks for:</p>{}<form method=\"post\" action=\"{}\">\
+<input type=\"hidden\" name=\"user_code\" value=\"{}\">\
+<button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+            signed_in_as(app, user),
+            text(&device.app_name),
+            text(&device.user_code),
+            scope_list(device.scopes.iter()),
+            attr(app.core.profile.path("activate")),
+            attr(&device.user_code)
+        ),
+    )
+}
+
+pub fn activate_done(_app: &App, user_code: &str, approved: bool) -> String {
+    let (title, line) = if approved {
+        ("Device approved", "You can go back to your device now.")
+    } else {
+        ("Device denied", "The device will not get access.")
+    };
+    page(
+        title,
+        &format!("<h1>{title}</h1><p>Code <strong>{}</strong>. {line}</p>", text(user_code)),
+    )
+}
+
+/// What happened just before the developer page is shown.
+pub enum Notice {
+    Created { app: AppRecord, secret: Option<String> },
+    Rotated { app: AppRecord, secret: String },
+    Error(String),
+}
+
+fn secret_notice(client_id: &str, secret: &str) -> String {
+    format!(
+        "<p>The client secret of <code>{}</code>, shown this once; store it now:</p><p class=\"secret client-secret\">{}</p>",
+        text(client_id),
+        text(secret)
+    )
+}
+
+/// PP-APP-7, PP-APP-8: list, create, rotate, deactivate.
+pub fn developer_apps(app: &App, user: &str, apps: &[AppRecord], notice: Option<Notice>) -> String {
+    let base = app.core.profile.path("developer_apps");
+    let notice = match notice {
+        Some(Notice::Created { app: a, secret }) => format!(
+            "<p>Created <strong>{}</strong> with client_id <code class=\"client-id\">{}</code>.</p>{}",
+            text(&a.name),
+            text(&a.client_id),
+            secret.map_or_else(String::new, |s| secret_notice(&a.client_id, &s))
+        ),
+        Some(Notice::Rotated { app: a, secret }) => secret_notice(&a.client_id, &secret),
+        Some(Notice::Error(e)) => format!("<p class=\"error\">{}</p>", text(&e)),
+        None => String::new(),
+    };
+    let rows: String = apps
+        .iter()
+        .map(|a| {
+            let rotate = if a.kind == AppKind::Confidential && a.active {
+                format!(
+                    "<form method=\"post\" action=\"{base}/{id}/secret\" style=\"display:inline\"><button type=\"submit\">Rotate secret</button></form>",
+                    base = attr(base),
+                    id = attr(&a.client_id)
+                )
+            } else {
+                String::new()
+            };
+            let deactivate = if a.active {
+                format!(
+                    "<form method=\"post\" action=\"{base}/{id}/deactivate\" style=\"display:inline\"><button type=\"submit\">Deactivate</button></form>",
+                    base = attr(base),
+                    id = attr(&a.client_id)
+                )
+            } else {
+                "inactive".into()
+            };
+            format!(
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{rotate}{deactivate}</td></tr>",
+                text(&a.name),
+                text(&a.client_id),
+                if a.kind == AppKind::Public { "public" } else { "confidential" },
+                text(&a.allowed_scopes.to_wire()),
+                text(&a.redirect_uris.join(" ")),
+            )
+        })
+        .collect();
+    let scope_boxes: String = app
+        .core
+        .profile
+        .scopes
+        .known
+        .iter()
+        .map(|s| format!("<label><input type=\"checkbox\" name=\"allowed_scopes\" value=\"{}\"> {}</label>", attr(s), text(s)))
+        .collect();
+    page(
+        "Developer apps",
+        &format!(
+            "{}<h1>Your apps</h1>{notice}<table><tr><th>Name</th><th>client_id</th><th>Kind</th><th>Allowed scopes</th><th>Redirect URIs</th><th></th></tr>{rows}</table>\
+<h2>Get API key</h2><form method=\"post\" action=\"{}\">\
+<label>Name <input type=\"text\" name=\"name\" required></label>\
+<label><input type=\"radio\" name=\"kind\" value=\"confidential\" checked> Confidential (server-backed, gets a secret)</label>\
+<label><input type=\"radio\" name=\"kind\" value=\"public\"> Public (browser, native, TV: no secret)</label>\
+<label>Redirect URIs, one per line (https, or http on a loopback address)<textarea name=\"redirect_uris\" rows=\"3\"></textarea></label>\
+<fieldset><legend>Allowed scopes (as few as the app needs)</legend>{scope_boxes}</fieldset>\
+<button type=\"submit\">Create app</button></form>",
+            signed_in_as(app, user),
+            attr(base)
+        ),
+    )
+}
+
+/// PP-REVOKE-1.
+pub fn connected_apps(app: &App, user: &str, apps: &[(String, String, String)]) -> String {
+    let base = app.core.profile.path("connected_apps");
+    let rows: String = apps
+        .iter()
+        .map(|(id, name, scope)| {
+            format!(
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td><form method=\"post\" action=\"{}/{}/revoke\"><button type=\"submit\">Revoke</button></form></td></tr>",
+                text(name),
+                text(id),
+                text(scope),
+                attr(base),
+                attr(id)
+            )
+        })
+        .collect();
+    let body = if apps.is_empty() {
+        "<p>No apps have access to your account.</p>".to_owned()
+    } else {
+        format!("<table><tr><th>App</th><th>client_id</th><th>Access</th><th></th></tr>{rows}</table>")
+    };
+    page(
+        "Connected apps",
+        &format!("{}<h1>Connected apps</h1>{body}", signed_in_as(app, user)),
+    )
+}

@@ -1,0 +1,221 @@
+//! Reading requests: bodies within the profile's size limit, forms and JSON into
+//! [`Params`], HTTP Basic, bearer tokens, cookies, and the client IP (PP-RATE-4).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Limited};
+use hyper::HeaderMap;
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
+use serde_json::Value;
+
+use crate::core::Params;
+use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
+
+/// Reads the whole body, refusing more than `max` bytes with 413 `invalid_request`.
+pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> ProtocolResult<Bytes> {
+    let too_large = || {
+        ProtocolError::invalid_request(format!("The request body is larger than {max} bytes.")).with_status(413)
+    };
+    if let Some(len) = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+        && len > max as u64
+    {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(_) => Err(ProtocolError::invalid_request("The request body could not be read.")),
+    }
+}
+
+/// The media type of `Content-Type`, lower case, without parameters.
+pub fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+}
+
+/// Parses an OAuth endpoint's body: a form or a JSON object (PP-TOKEN-4). Repeated
+/// parameters are refused (RFC 6749 §3.2).
+pub fn parse_params(headers: &HeaderMap, body: &[u8]) -> ProtocolResult<Params> {
+    let wrong_type = || {
+        ProtocolError::invalid_request(
+            "Send the body as application/x-www-form-urlencoded or application/json.",
+        )
+    };
+    match media_type(headers).as_deref() {
+        Some("application/x-www-form-urlencoded") => parse_form(body),
+        Some("application/json") => parse_json_params(body),
+        None if body.is_empty() => Ok(Params::new()),
+        _ => Err(wrong_type()),
+    }
+}
+
+pub fn parse_form(body: &[u8]) -> ProtocolResult<Params> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ProtocolError::invalid_request("The form body is not valid UTF-8."));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| ProtocolError::invalid_request("The form body is malformed."))?;
+    let mut params = Params::new();
+    for (k, v) in pairs {
+        if params.contains_key(&k) {
+            return Err(ProtocolError::invalid_request(format!("The parameter `{k}` is repeated.")));
+        }
+        params.insert(k, v);
+    }
+    Ok(params)
+}
+
+/// Form pairs in order, repeats kept (for checkbox lists on the developer pages).
+pub fn form_pairs(body: &[u8]) -> ProtocolResult<Vec<(String, String)>> {
+    if std::str::from_utf8(body).is_err() {
+        return Err(ProtocolError::invalid_request("The form body is not valid UTF-8."));
+    }
+    serde_urlencoded::from_bytes(body).map_err(|_| ProtocolError::invalid_request("The form body is malformed."))
+}
+
+pub fn parse_json(body: &[u8]) -> ProtocolResult<Value> {
+    if body.is_empty() {
+        return Err(ProtocolError::invalid_request("The body is empty; send a JSON object."));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if std::str::from_utf8(body).is_err() {
+            ProtocolError::invalid_request("The body is not valid UTF-8.")
+        } else {
+            ProtocolError::invalid_request(format!("The body is not valid JSON: {e}."))
+        }
+    })
+}
+
+fn parse_json_params(body: &[u8]) -> ProtocolResult<Params> {
+    let Value::Object(map) = parse_json(body)? else {
+        return Err(ProtocolError::invalid_request("The JSON body must be an object."));
+    };
+    let mut params = Params::new();
+    for (k, v) in map {
+        let v = match v {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => continue,
+            Value::Array(_) | Value::Object(_) => {
+                return Err(ProtocolError::invalid_request(format!("`{k}` must be a string.")));
+            }
+        };
+        params.insert(k, v);
+    }
+    Ok(params)
+}
+
+/// The credentials of an `Authorization: Basic` header, form-urldecoded as RFC 6749
+/// §2.3.1 asks. A malformed header is `invalid_client`.
+pub fn basic_credentials(headers: &HeaderMap) -> ProtocolResult<Option<(String, String)>> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let Some(encoded) = value.to_str().ok().and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))) else {
+        return Ok(None);
+    };
+    let malformed = || {
+        let mut e = ProtocolError::new(ErrorCode::InvalidClient, "The HTTP Basic credentials are malformed.");
+        e.basic_challenge = true;
+        e
+    };
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((unescape(id), unescape(secret))))
+}
+
+/// The bearer token of `Authorization: Bearer <token>`; `None` when missing or malformed
+/// (both are 401 `invalid_token`, PP-API-1).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// Whether the client asked for JSON rather than a page.
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    let accept_json = headers
+        .get(hyper::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    accept_json || media_type(headers).as_deref() == Some("application/json")
+}
+
+pub fn query_params(query: Option<&str>) -> Params {
+    let mut params = Params::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        params.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forms_and_json_both_parse_and_others_are_refused() {
+        let form = headers(&[("content-type", "application/x-www-form-urlencoded; charset=utf-8")]);
+        assert_eq!(parse_params(&form, b"a=1&b=x+y").unwrap()["b"], "x y");
+        assert!(parse_params(&form, b"a=1&a=2").is_err());
+        assert!(parse_params(&form, b"a=\xff").is_err());
+        let json = headers(&[("content-type", "application/json")]);
+        assert_eq!(parse_params(&json, br#"{"a":"1","n":5}"#).unwrap()["n"], "5");
+        assert!(parse_params(&json, b"{").is_err());
+        assert!(parse_params(&json, b"[1]").is_err());
+        let xml = headers(&[("content-type", "text/xml")]);
+        assert!(parse_params(&xml, b"<a/>").is_err());
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let value = format!("Basic {}", STANDARD.encode("pp-web:pp%2Bweb-secret"));
+        let h = headers(&[("authorization", &value)]);
+        assert_eq!(basic_credentials(&h).unwrap(), Some(("pp-web".into(), "pp+web-secret".into())));
+        let bad = headers(&[("authorization", "Basic !!!")]);
+        assert_eq!(basic_credentials(&bad).unwrap_err().code, ErrorCode::InvalidClient);
+    }
+
+    #[test]
+    fn bearer_tokens_and_cookies() {
+        let h = headers(&[("authorization", "Bearer abc"), ("cookie", "x=1; pp_session=s2")]);
+        assert_eq!(bearer_token(&h), Some("abc"));
+        assert_eq!(cookie(&h, "pp_session"), Some("s2"));
+        assert_eq!(bearer_token(&headers(&[("authorization", "Bearer")])), None);
+        assert_eq!(bearer_token(&headers(&[("authorization", "Token abc")])), None);
+    }
+}

@@ -1,0 +1,158 @@
+//! The test controls (CONTRACT.md, "The reference server's test controls"): JSON in and
+//! out under `/__test/`, served only with `--test-controls`.
+
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, SET_COOKIE};
+use hyper::{Method, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::request::{parse_json, query_params, read_body};
+use super::respond::{self, Body};
+use super::{App, Ctx, ok_json, session_cookie};
+use crate::core::Mode;
+use crate::core::clock::rfc3339;
+use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::faults::Fault;
+
+fn body_as<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ProtocolResult<T> {
+    let value = parse_json(bytes)?;
+    serde_json::from_value(value).map_err(|e| ProtocolError::invalid_request(format!("The test-control body is malformed: {e}.")))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: f64,
+}
+
+#[derive(Deserialize)]
+struct Login {
+    username: String,
+}
+
+#[derive(Deserialize)]
+struct AuthorizeDecide {
+    url: String,
+    username: String,
+    approve: bool,
+}
+
+#[derive(Deserialize)]
+struct DeviceDecide {
+    user_code: String,
+    username: String,
+    approve: bool,
+}
+
+#[derive(Deserialize)]
+struct SetMode {
+    mode: String,
+}
+
+#[derive(Deserialize)]
+struct SetFault {
+    fault: Option<String>,
+}
+
+pub async fn handle(app: &App, ctx: &Ctx, rest: &str, body: Incoming) -> ProtocolResult<Response<Body>> {
+    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let post = ctx.method == Method::POST;
+    match (post, segments.as_slice()) {
+        (true, ["clock", "advance"]) => {
+            let Advance { seconds } = body_as(&bytes)?;
+            if !(seconds.is_finite() && (0.0..=1e10).contains(&seconds)) {
+                return Err(ProtocolError::invalid_request("seconds must be a number from 0 up."));
+            }
+            let now = app.core.clock.advance((seconds * 1000.0).round() as u64);
+            ok_json(&json!({"now": rfc3339(now)}))
+        }
+        (false, ["clock"]) => ok_json(&json!({"now": rfc3339(app.core.now())})),
+        (true, ["login"]) => {
+            let Login { username } = body_as(&bytes)?;
+            if app.core.user_profile(&username).is_none() {
+                return Err(ProtocolError::not_found(format!("There is no user `{username}`.")));
+            }
+            let sid = app.core.open_session(&username);
+            let cookie = session_cookie(&sid, app.core.profile.lifetimes.session);
+            let mut res = respond::json(
+                StatusCode::OK,
+                &json!({"cookie": format!("{}={sid}", crate::core::sessions::SESSION_COOKIE)}),
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(SET_COOKIE, v);
+            }
+            Ok(res)
+        }
+        (true, ["authorize", "decide"]) => {
+            let AuthorizeDecide { url, username, approve } = body_as(&bytes)?;
+            if app.core.user_profile(&username).is_none() {
+                return Err(ProtocolError::not_found(format!("There is no user `{username}`.")));
+            }
+            let query = url.split_once('?').map(|(_, q)| q);
+            let params = query_params(query);
+            match app.core.validate_authorize(&params) {
+                Ok(request) => {
+                    let location = app.core.decide_authorization(&username, &request, approve, &ctx.request_id);
+                    ok_json(&json!({"location": location}))
+                }
+                Err(err) => {
+                    let without_id = app.core.has_fault(Fault::ErrorRedirectWithoutRequestId);
+                    match (err.location(&ctx.request_id, without_id), err) {
+                        (Some(location), _) => ok_json(&json!({"location": location})),
+                        (None, crate::core::authorization_code::AuthorizeError::Page(e))
+                        | (None, crate::core::authorization_code::AuthorizeError::Redirect { error: e, .. }) => Err(e),
+                    }
+                }
+            }
+        }
+        (true, ["device", "decide"]) => {
+            let DeviceDecide { user_code, username, approve } = body_as(&bytes)?;
+            let code = app.core.decide_device(&user_code, &username, approve)?;
+            ok_json(&json!({"user_code": code, "approved": approve}))
+        }
+        (true, ["apps", client_id, "deactivate"]) => {
+            let (_, revoked) = app.core.deactivate_app(None, client_id)?;
+            ok_json(&json!({"client_id": client_id, "active": false, "revoked_tokens": revoked}))
+        }
+        (true, ["users", user, "apps", client_id, "revoke"]) => {
+            let revoked = app.core.revoke_user_app(user, client_id)?;
+            ok_json(&json!({"revoked_tokens": revoked}))
+        }
+        (true, ["mode"]) => {
+            let SetMode { mode } = body_as(&bytes)?;
+            let parsed = Mode::parse(&mode).ok_or_else(|| {
+                ProtocolError::invalid_request("mode must be `normal`, `temporarily_unavailable` or `server_error`.")
+            })?;
+            app.core.set_mode(parsed);
+            ok_json(&json!({"mode": parsed.as_str()}))
+        }
+        (true, ["fault"]) => {
+            let SetFault { fault } = body_as(&bytes)?;
+            let fault = fault
+                .map(|f| f.parse::<Fault>())
+                .transpose()
+                .map_err(ProtocolError::invalid_request)?;
+            app.core.set_fault(fault);
+            if let Some(f) = fault {
+                tracing::warn!(fault = f.name(), clause = f.clause(), "fault switched on");
+            }
+            ok_json(&json!({"fault": fault.map(Fault::name)}))
+        }
+        (false, ["fault"]) => {
+            let faults: Vec<Value> = Fault::ALL
+                .iter()
+                .map(|f| json!({"name": f.name(), "clause": f.clause(), "description": f.description()}))
+                .collect();
+            ok_json(&json!({"fault": app.core.fault().map(Fault::name), "faults": faults}))
+        }
+        (true, ["reset"]) => {
+            app.core.reset();
+            ok_json(&json!({"reset": true, "now": rfc3339(app.core.now())}))
+        }
+        _ => Err(ProtocolError::not_found(format!(
+            "There is no test control {} /__test/{rest}.",
+            ctx.method
+        ))),
+    }
+}

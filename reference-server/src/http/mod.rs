@@ -226,7 +226,7 @@ impl App {
             res.headers_mut().insert(self.request_id_header.clone(), v);
         }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
-        tracing::info!(
+        tracing::debug!(
             method = %method,
             path = %path,
             status = res.status().as_u16(),

@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(web.secret.as_ref().unwrap().expose(), "pp-web-secret");
         assert_eq!(format!("{:?}", web.secret), "Some([redacted])");
         assert!(!ids.app("pp-inactive").unwrap().active);
-        assert_eq!(ids.app("pp-spa").unwrap().allowed_scopes, ["profile:read", "playback:read"]);
+        assert_eq!(
+            ids.app("pp-spa").unwrap().allowed_scopes,
+            ["profile:read", "playback:read"]
+        );
         assert_eq!(ids.user("bob").unwrap().display_name, "Bob Example");
     }
 
@@ -171,7 +174,8 @@ mod tests {
             secret_env = "X_SECRET"
             allowed_scopes = []
         "#;
-        let ids = Identities::from_toml_str(text, |v| (v == "X_SECRET").then(|| "s3".into())).unwrap();
+        let ids =
+            Identities::from_toml_str(text, |v| (v == "X_SECRET").then(|| "s3".into())).unwrap();
         assert_eq!(ids.apps[0].secret.as_ref().unwrap().expose(), "s3");
         let err = Identities::from_toml_str(text, |_| None).unwrap_err();
         assert!(err.to_string().contains("X_SECRET"));

@@ -91,7 +91,9 @@ impl std::str::FromStr for Level {
             "MUST" => Ok(Level::Must),
             "SHOULD" => Ok(Level::Should),
             "DECIDED" => Ok(Level::Decided),
-            other => Err(format!("unknown level `{other}`: use MUST, SHOULD or DECIDED")),
+            other => Err(format!(
+                "unknown level `{other}`: use MUST, SHOULD or DECIDED"
+            )),
         }
     }
 }
@@ -281,7 +283,8 @@ impl Profile {
 
     /// The committed punchplay profile.
     pub fn punchplay() -> Profile {
-        Profile::from_toml_str(PUNCHPLAY_PROFILE_TOML).expect("the committed punchplay profile is valid")
+        Profile::from_toml_str(PUNCHPLAY_PROFILE_TOML)
+            .expect("the committed punchplay profile is valid")
     }
 
     fn validate(&self) -> Result<(), ProfileError> {
@@ -316,9 +319,13 @@ impl Profile {
             }
         }
         let alphabet = self.device.user_code_alphabet.len();
-        if alphabet < 2 || self.device.user_code_length == 0 || self.device.user_code_length % 2 != 0 {
+        if alphabet < 2
+            || self.device.user_code_length == 0
+            || !self.device.user_code_length.is_multiple_of(2)
+        {
             return Err(ProfileError::Invalid(
-                "[device] needs an alphabet of 2 or more letters and an even user_code_length".into(),
+                "[device] needs an alphabet of 2 or more letters and an even user_code_length"
+                    .into(),
             ));
         }
         Ok(())
@@ -375,7 +382,10 @@ mod tests {
         let p = Profile::punchplay();
         assert_eq!(p.rate_limits.len(), 6);
         let token = p.rate_limit_for("POST", "token").unwrap();
-        assert_eq!((token.max, token.window_secs, token.key), (120, 60, LimitKey::ClientAndIp));
+        assert_eq!(
+            (token.max, token.window_secs, token.key),
+            (120, 60, LimitKey::ClientAndIp)
+        );
         assert_eq!(p.status_of("invalid_client"), 401);
         assert_eq!(p.clause("PP-REFRESH-3").unwrap().level, Level::Should);
         assert_eq!(p.clause("PP-REFRESH-3").unwrap().area(), "PP-REFRESH");

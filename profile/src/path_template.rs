@@ -55,10 +55,16 @@ mod tests {
     #[test]
     fn matches_parameters_and_literals() {
         let t = PathTemplate::new("/api/platform/v1/playback/{action}");
-        assert_eq!(t.matches("/api/platform/v1/playback/start"), Some(vec![("action", "start")]));
+        assert_eq!(
+            t.matches("/api/platform/v1/playback/start"),
+            Some(vec![("action", "start")])
+        );
         assert_eq!(t.matches("/api/platform/v1/playback/"), None);
         assert_eq!(t.matches("/api/platform/v1/playback/start/x"), None);
         assert_eq!(t.matches("/api/platform/v1/me"), None);
-        assert_eq!(t.fill(&[("action", "pause")]), "/api/platform/v1/playback/pause");
+        assert_eq!(
+            t.fill(&[("action", "pause")]),
+            "/api/platform/v1/playback/pause"
+        );
     }
 }

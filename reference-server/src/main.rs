@@ -31,17 +31,21 @@ struct Args {
 }
 
 fn read(path: &PathBuf, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))
 }
 
 fn config(args: &Args) -> Result<ServerConfig, String> {
     let profile = match &args.profile {
-        Some(path) => Profile::from_toml_str(&read(path, "profile")?).map_err(|e| format!("{}: {e}", path.display()))?,
+        Some(path) => Profile::from_toml_str(&read(path, "profile")?)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
         None => Profile::punchplay(),
     };
     let identities = match &args.fixtures {
-        Some(path) => Identities::from_toml_str(&read(path, "fixtures")?, |v| std::env::var(v).ok())
-            .map_err(|e| format!("{}: {e}", path.display()))?,
+        Some(path) => {
+            Identities::from_toml_str(&read(path, "fixtures")?, |v| std::env::var(v).ok())
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
         None => Identities::punchplay(),
     };
     Ok(ServerConfig {
@@ -60,7 +64,10 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
     }
     println!("\napps:");
     for app in &config.identities.apps {
-        let secret = app.secret.as_ref().map_or("-".to_owned(), |s| s.expose().to_owned());
+        let secret = app
+            .secret
+            .as_ref()
+            .map_or("-".to_owned(), |s| s.expose().to_owned());
         println!(
             "  {:<12} {:<18} {:<12} secret {:<20} scopes {:<55} redirect {}{}",
             app.client_id,
@@ -68,14 +75,21 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
             format!("{:?}", app.kind).to_lowercase(),
             secret,
             app.allowed_scopes.join(" "),
-            if app.redirect_uris.is_empty() { "-".to_owned() } else { app.redirect_uris.join(" ") },
+            if app.redirect_uris.is_empty() {
+                "-".to_owned()
+            } else {
+                app.redirect_uris.join(" ")
+            },
             if app.active { "" } else { "  (inactive)" }
         );
     }
     println!("\nusers:");
     for user in &config.identities.users {
         let password = user.password.as_ref().map_or("-", |p| p.expose());
-        println!("  {:<8} password {:<16} {}", user.username, password, user.display_name);
+        println!(
+            "  {:<8} password {:<16} {}",
+            user.username, password, user.display_name
+        );
     }
     println!(
         "\nsign in: {base}{}   activate a device: {base}{}\nCtrl-C stops the server.",
@@ -100,7 +114,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -111,7 +128,10 @@ fn main() -> ExitCode {
         let listener = match tokio::net::TcpListener::bind(args.listen).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("error: cannot listen on {}: {e}. Pick another address with --listen.", args.listen);
+                eprintln!(
+                    "error: cannot listen on {}: {e}. Pick another address with --listen.",
+                    args.listen
+                );
                 return ExitCode::from(2);
             }
         };

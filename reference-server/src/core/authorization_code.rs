@@ -79,7 +79,12 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
 impl AuthorizeError {
     /// The `Location` of an error redirect (PP-AUTHZ-4); `None` for a page error.
     pub fn location(&self, request_id: &str, without_request_id: bool) -> Option<String> {
-        let AuthorizeError::Redirect { redirect_uri, state, error } = self else {
+        let AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            error,
+        } = self
+        else {
             return None;
         };
         let mut params = vec![("error", error.code.as_str())];
@@ -95,22 +100,33 @@ impl AuthorizeError {
 
 impl Core {
     /// Validates `GET /oauth/authorize` (PP-AUTHZ-1, -4, -5, -6; PP-SCOPE-3).
-    pub fn validate_authorize(&self, params: &Params) -> Result<ValidAuthorization, AuthorizeError> {
+    pub fn validate_authorize(
+        &self,
+        params: &Params,
+    ) -> Result<ValidAuthorization, AuthorizeError> {
         let state_guard = self.lock();
         let get = |k: &str| params.get(k).map(String::as_str);
         let page = |m: &str| AuthorizeError::Page(ProtocolError::invalid_request(m));
 
         let Some(client_id) = get("client_id").filter(|c| !c.is_empty()) else {
-            return Err(page("The request has no client_id, so it cannot be sent back to the app."));
+            return Err(page(
+                "The request has no client_id, so it cannot be sent back to the app.",
+            ));
         };
         let Some(app) = state_guard.registry.apps.get(client_id) else {
-            return Err(page("The client_id is not a registered app. Check the app's client_id."));
+            return Err(page(
+                "The client_id is not a registered app. Check the app's client_id.",
+            ));
         };
         let Some(redirect_uri) = get("redirect_uri").filter(|r| !r.is_empty()) else {
-            return Err(page("The request has no redirect_uri. Send one of the app's registered redirect URIs."));
+            return Err(page(
+                "The request has no redirect_uri. Send one of the app's registered redirect URIs.",
+            ));
         };
         // PP-AUTHZ-5: registered byte-for-byte, or no redirect at all.
-        if !app.redirect_uris.iter().any(|r| r == redirect_uri) && !state_guard.has(Fault::OpenRedirect) {
+        if !app.redirect_uris.iter().any(|r| r == redirect_uri)
+            && !state_guard.has(Fault::OpenRedirect)
+        {
             return Err(page(
                 "The redirect_uri is not registered for this app (it must match byte for byte).",
             ));
@@ -130,17 +146,25 @@ impl Core {
                 )));
             }
             Mode::ServerError => {
-                return Err(redirect(ProtocolError::new(ErrorCode::ServerError, "A server error happened.")));
+                return Err(redirect(ProtocolError::new(
+                    ErrorCode::ServerError,
+                    "A server error happened.",
+                )));
             }
         }
         // PP-APP-4: an inactive app, or one with no redirect URIs for this flow.
         if !app.active && !state_guard.has(Fault::InactiveAppAllowed) {
-            return Err(redirect(ProtocolError::new(ErrorCode::UnauthorizedClient, "This app is inactive.")));
+            return Err(redirect(ProtocolError::new(
+                ErrorCode::UnauthorizedClient,
+                "This app is inactive.",
+            )));
         }
         match get("response_type") {
             Some("code") => {}
             None | Some("") => {
-                return Err(redirect(ProtocolError::invalid_request("response_type is required and must be `code`.")));
+                return Err(redirect(ProtocolError::invalid_request(
+                    "response_type is required and must be `code`.",
+                )));
             }
             Some(other) => {
                 return Err(redirect(ProtocolError::new(
@@ -150,7 +174,12 @@ impl Core {
             }
         }
         let allow_plain = state_guard.has(Fault::PlainPkceAccepted);
-        pkce::check_challenge(get("code_challenge"), get("code_challenge_method"), allow_plain).map_err(redirect)?;
+        pkce::check_challenge(
+            get("code_challenge"),
+            get("code_challenge_method"),
+            allow_plain,
+        )
+        .map_err(redirect)?;
         let scopes = scope::resolve(
             get("scope"),
             &app.allowed_scopes,
@@ -189,16 +218,28 @@ impl Core {
         let now = self.now();
         let mut state = self.lock();
         match state.pending.get(id) {
-            Some(p) if p.session == session && p.expires_at > now => state.pending.remove(id).map(|p| p.request),
+            Some(p) if p.session == session && p.expires_at > now => {
+                state.pending.remove(id).map(|p| p.request)
+            }
             _ => None,
         }
     }
 
     /// The user's decision on a validated request: the `Location` the browser gets
     /// (PP-AUTHZ-3 on approval, PP-AUTHZ-4 `access_denied` on denial).
-    pub fn decide_authorization(&self, user: &str, request: &ValidAuthorization, approve: bool, request_id: &str) -> String {
+    pub fn decide_authorization(
+        &self,
+        user: &str,
+        request: &ValidAuthorization,
+        approve: bool,
+        request_id: &str,
+    ) -> String {
         let mut state = self.lock();
-        let state_param = if state.has(Fault::StateNotEchoed) { None } else { request.state.as_deref() };
+        let state_param = if state.has(Fault::StateNotEchoed) {
+            None
+        } else {
+            request.state.as_deref()
+        };
         if !approve {
             let mut params = vec![("error", "access_denied")];
             if let Some(s) = request.state.as_deref() {
@@ -236,16 +277,23 @@ impl Core {
     /// PP-AUTHZ-7, PP-AUTHZ-8). The client is already authenticated.
     pub fn exchange_code(&self, client_id: &str, params: &Params) -> ProtocolResult<TokenPair> {
         let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
-        let code = get("code").ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
-        let redirect_uri = get("redirect_uri").ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
-        let verifier = get("code_verifier").ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
+        let code =
+            get("code").ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
+        let redirect_uri = get("redirect_uri")
+            .ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
+        let verifier = get("code_verifier")
+            .ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
         pkce::check_verifier_format(verifier)?;
 
         let now = self.now();
         let mut state = self.lock();
         let reusable = state.has(Fault::CodeReusable);
         let verifier_ignored = state.has(Fault::VerifierIgnored);
-        let bad = || ProtocolError::invalid_grant("The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.");
+        let bad = || {
+            ProtocolError::invalid_grant(
+                "The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.",
+            )
+        };
         let record = state.codes.get(code).cloned().ok_or_else(bad)?;
         if record.expires_at <= now || record.client_id != client_id {
             return Err(bad());
@@ -258,7 +306,9 @@ impl Core {
             return Err(bad());
         }
         if record.redirect_uri != redirect_uri {
-            return Err(ProtocolError::invalid_grant("redirect_uri differs from the one sent to the authorize endpoint."));
+            return Err(ProtocolError::invalid_grant(
+                "redirect_uri differs from the one sent to the authorize endpoint.",
+            ));
         }
         let verified = if record.challenge_is_plain {
             verifier == record.challenge
@@ -266,12 +316,21 @@ impl Core {
             pkce::verifier_matches(verifier, &record.challenge)
         };
         if !verified && !verifier_ignored {
-            return Err(ProtocolError::invalid_grant("code_verifier does not match the code_challenge."));
+            return Err(ProtocolError::invalid_grant(
+                "code_verifier does not match the code_challenge.",
+            ));
         }
-        let grant = state.grants.create(&record.user, client_id, record.scopes.clone(), now);
+        let grant = state
+            .grants
+            .create(&record.user, client_id, record.scopes.clone(), now);
         if let Some(c) = state.codes.get_mut(code) {
             c.redeemed = Some(grant);
         }
-        Ok(state.grants.issue(grant, &record.scopes, self.profile.lifetimes.access_token, now))
+        Ok(state.grants.issue(
+            grant,
+            &record.scopes,
+            self.profile.lifetimes.access_token,
+            now,
+        ))
     }
 }

@@ -75,7 +75,10 @@ pub fn authenticate<'r>(
     };
     // PP-APP-4 (DECIDED): an unknown client_id at a token/device endpoint is invalid_client.
     let Some(app) = registry.apps.get(client_id) else {
-        return Err(invalid_client(creds, "Unknown client_id, or a wrong client_id/client_secret pair."));
+        return Err(invalid_client(
+            creds,
+            "Unknown client_id, or a wrong client_id/client_secret pair.",
+        ));
     };
     match (app.kind, creds.client_secret.as_deref()) {
         // PP-APP-3 (DECIDED): a public client must not send a secret.
@@ -88,15 +91,24 @@ pub fn authenticate<'r>(
         (AppKind::Public, None) => {}
         // PP-APP-3: a missing secret for a confidential client.
         (AppKind::Confidential, None) if !defects.secret_not_checked => {
-            return Err(invalid_client(creds, "This app is confidential: send its client_secret."));
+            return Err(invalid_client(
+                creds,
+                "This app is confidential: send its client_secret.",
+            ));
         }
         (AppKind::Confidential, None) => {}
         (AppKind::Confidential, Some(secret)) => {
             let current = app.secret.as_ref().is_some_and(|d| d.matches(secret));
             let previous = defects.old_secret_still_valid
-                && app.previous_secret.as_ref().is_some_and(|d| d.matches(secret));
+                && app
+                    .previous_secret
+                    .as_ref()
+                    .is_some_and(|d| d.matches(secret));
             if !current && !previous && !defects.secret_not_checked {
-                return Err(invalid_client(creds, "Unknown client_id, or a wrong client_id/client_secret pair."));
+                return Err(invalid_client(
+                    creds,
+                    "Unknown client_id, or a wrong client_id/client_secret pair.",
+                ));
             }
         }
     }

@@ -18,7 +18,9 @@ pub const DEVICE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_cod
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceState {
     Pending,
-    Approved { user: String },
+    Approved {
+        user: String,
+    },
     Denied,
     /// Tokens were handed out; the code is used up (PP-DEVICE-3).
     Issued,
@@ -69,12 +71,19 @@ pub struct DeviceForPage {
 
 /// `wdjb-mjht`, `WDJBMJHT` and ` WDJB-MJHT ` all name the same code.
 pub fn normalise_user_code(code: &str) -> String {
-    code.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 impl Core {
     /// `POST auth/device/code` (PP-DEVICE-1, PP-SCOPE-2..4).
-    pub fn start_device(&self, params: &Params, creds: &ClientCredentials) -> ProtocolResult<DeviceStart> {
+    pub fn start_device(
+        &self,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<DeviceStart> {
         let now = self.now();
         let mut state = self.lock();
         Self::check_mode(&state)?;
@@ -87,7 +96,10 @@ impl Core {
         )?;
         let settings = &self.profile.device;
         let (user_code, key) = loop {
-            let raw = random_from(settings.user_code_alphabet.as_bytes(), settings.user_code_length);
+            let raw = random_from(
+                settings.user_code_alphabet.as_bytes(),
+                settings.user_code_length,
+            );
             if !state.devices.by_user_code.contains_key(&raw) {
                 let half = raw.len() / 2;
                 break (format!("{}-{}", &raw[..half], &raw[half..]), raw);
@@ -116,11 +128,20 @@ impl Core {
     }
 
     /// `POST auth/device/token` (PP-DEVICE-3, PP-DEVICE-4, PP-DEVICE-5).
-    pub fn poll_device(&self, params: &Params, creds: &ClientCredentials) -> ProtocolResult<TokenPair> {
-        if let Some(g) = params.get("grant_type").filter(|g| g.as_str() != DEVICE_GRANT_TYPE) {
+    pub fn poll_device(
+        &self,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<TokenPair> {
+        if let Some(g) = params
+            .get("grant_type")
+            .filter(|g| g.as_str() != DEVICE_GRANT_TYPE)
+        {
             return Err(ProtocolError::new(
                 ErrorCode::UnsupportedGrantType,
-                format!("grant_type `{g}` is not supported here; omit it or send {DEVICE_GRANT_TYPE}."),
+                format!(
+                    "grant_type `{g}` is not supported here; omit it or send {DEVICE_GRANT_TYPE}."
+                ),
             ));
         }
         let device_code = params
@@ -132,7 +153,12 @@ impl Core {
         let mut state = self.lock();
         Self::check_mode(&state)?;
         let app = state.authenticate_client(creds)?;
-        let expired = || ProtocolError::new(ErrorCode::Expired, "The device code is invalid or expired. Request a new one.");
+        let expired = || {
+            ProtocolError::new(
+                ErrorCode::Expired,
+                "The device code is invalid or expired. Request a new one.",
+            )
+        };
         let twice = state.has(Fault::DeviceTokensTwice);
         let deny_pending = state.has(Fault::DeviceDenyPending);
         let device = state
@@ -155,7 +181,10 @@ impl Core {
                 ));
             }
             DeviceState::Denied => {
-                return Err(ProtocolError::new(ErrorCode::AccessDenied, "The user denied the request."));
+                return Err(ProtocolError::new(
+                    ErrorCode::AccessDenied,
+                    "The user denied the request.",
+                ));
             }
             DeviceState::Issued => return Err(expired()),
             DeviceState::Approved { user } => user.clone(),
@@ -164,8 +193,12 @@ impl Core {
         if !twice {
             device.state = DeviceState::Issued;
         }
-        let grant = state.grants.create(&user, &app.client_id, scopes.clone(), now);
-        let mut pair = state.grants.issue(grant, &scopes, self.profile.lifetimes.access_token, now);
+        let grant = state
+            .grants
+            .create(&user, &app.client_id, scopes.clone(), now);
+        let mut pair = state
+            .grants
+            .issue(grant, &scopes, self.profile.lifetimes.access_token, now);
         drop(state);
         self.apply_response_faults(&mut pair);
         Ok(pair)
@@ -181,7 +214,11 @@ impl Core {
             .get(&normalise_user_code(user_code))
             .and_then(|dc| state.devices.by_device_code.get(dc))
             .filter(|d| d.expires_at > now && d.state == DeviceState::Pending)
-            .ok_or_else(|| ProtocolError::not_found("That code is unknown, expired or already used. Check the code on your device."))?;
+            .ok_or_else(|| {
+                ProtocolError::not_found(
+                    "That code is unknown, expired or already used. Check the code on your device.",
+                )
+            })?;
         let app_name = state
             .registry
             .apps
@@ -195,23 +232,41 @@ impl Core {
     }
 
     /// A signed-in user approves or denies a pending device code (PP-DEVICE-3/4/5).
-    pub fn decide_device(&self, user_code: &str, user: &str, approve: bool) -> ProtocolResult<String> {
+    pub fn decide_device(
+        &self,
+        user_code: &str,
+        user: &str,
+        approve: bool,
+    ) -> ProtocolResult<String> {
         let now = self.now();
         let mut state = self.lock();
         if !state.registry.users.contains_key(user) {
-            return Err(ProtocolError::not_found(format!("There is no user `{user}`.")));
+            return Err(ProtocolError::not_found(format!(
+                "There is no user `{user}`."
+            )));
         }
-        let Some(dc) = state.devices.by_user_code.get(&normalise_user_code(user_code)).cloned() else {
-            return Err(ProtocolError::not_found("That code is unknown, expired or already used."));
+        let Some(dc) = state
+            .devices
+            .by_user_code
+            .get(&normalise_user_code(user_code))
+            .cloned()
+        else {
+            return Err(ProtocolError::not_found(
+                "That code is unknown, expired or already used.",
+            ));
         };
         let device = state
             .devices
             .by_device_code
             .get_mut(&dc)
             .filter(|d| d.expires_at > now && d.state == DeviceState::Pending)
-            .ok_or_else(|| ProtocolError::not_found("That code is unknown, expired or already used."))?;
+            .ok_or_else(|| {
+                ProtocolError::not_found("That code is unknown, expired or already used.")
+            })?;
         device.state = if approve {
-            DeviceState::Approved { user: user.to_owned() }
+            DeviceState::Approved {
+                user: user.to_owned(),
+            }
         } else {
             DeviceState::Denied
         };

@@ -59,7 +59,13 @@ pub struct Grants {
 }
 
 impl Grants {
-    pub fn create(&mut self, user: &str, client_id: &str, scopes: ScopeSet, now: Millis) -> GrantId {
+    pub fn create(
+        &mut self,
+        user: &str,
+        client_id: &str,
+        scopes: ScopeSet,
+        now: Millis,
+    ) -> GrantId {
         self.next_id += 1;
         self.grants.insert(
             self.next_id,
@@ -75,7 +81,13 @@ impl Grants {
     }
 
     /// Issues a fresh access and refresh token under `grant`.
-    pub fn issue(&mut self, grant: GrantId, scopes: &ScopeSet, access_lifetime: u64, now: Millis) -> TokenPair {
+    pub fn issue(
+        &mut self,
+        grant: GrantId,
+        scopes: &ScopeSet,
+        access_lifetime: u64,
+        now: Millis,
+    ) -> TokenPair {
         let access_token = random_token("ppat_");
         let refresh_token = random_token("pprt_");
         self.access.insert(
@@ -123,7 +135,11 @@ impl Grants {
                 ended.push(*id);
             }
         }
-        let access = self.access.values().filter(|t| ended.contains(&t.grant)).count();
+        let access = self
+            .access
+            .values()
+            .filter(|t| ended.contains(&t.grant))
+            .count();
         let refresh = self
             .refresh
             .values()
@@ -136,13 +152,16 @@ impl Grants {
     pub fn sweep(&mut self, now: Millis, refresh_idle: u64) {
         let grants = &self.grants;
         let live = |g: &GrantId| grants.get(g).is_some_and(|g| !g.revoked);
-        self.access.retain(|_, t| t.expires_at > now && live(&t.grant));
+        self.access
+            .retain(|_, t| t.expires_at > now && live(&t.grant));
         self.refresh
             .retain(|_, t| t.last_used_at + secs(refresh_idle) > now && live(&t.grant));
         let access = &self.access;
         let refresh = &self.refresh;
         self.grants.retain(|id, g| {
-            !g.revoked || access.values().any(|t| t.grant == *id) || refresh.values().any(|t| t.grant == *id)
+            !g.revoked
+                || access.values().any(|t| t.grant == *id)
+                || refresh.values().any(|t| t.grant == *id)
         });
     }
 }

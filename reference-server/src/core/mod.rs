@@ -6,8 +6,8 @@
 //! parses requests into the inputs here and renders what comes back.
 
 pub mod authorization_code;
-pub mod clock;
 pub mod client_auth;
+pub mod clock;
 pub mod device_code;
 pub mod error;
 pub mod grants;
@@ -209,7 +209,11 @@ impl Core {
 
     /// Validates a bearer token (PP-API-1) and, when `scope` is given, that it carries it
     /// (PP-API-2).
-    pub fn authenticate_bearer(&self, token: Option<&str>, scope: Option<&str>) -> ProtocolResult<Bearer> {
+    pub fn authenticate_bearer(
+        &self,
+        token: Option<&str>,
+        scope: Option<&str>,
+    ) -> ProtocolResult<Bearer> {
         let Some(token) = token else {
             return Err(ProtocolError::invalid_token(
                 "Send the access token as `Authorization: Bearer <access_token>`.",
@@ -217,12 +221,21 @@ impl Core {
         };
         let now = self.now();
         let state = self.lock();
-        let unknown = || ProtocolError::invalid_token("The access token is unknown, expired or revoked. Refresh it or sign in again.");
+        let unknown = || {
+            ProtocolError::invalid_token(
+                "The access token is unknown, expired or revoked. Refresh it or sign in again.",
+            )
+        };
         let access = state.grants.access.get(token).ok_or_else(unknown)?;
         if access.expires_at <= now && !state.has(Fault::ExpiredTokenAccepted) {
             return Err(unknown());
         }
-        let grant = state.grants.grants.get(&access.grant).filter(|g| !g.revoked).ok_or_else(unknown)?;
+        let grant = state
+            .grants
+            .grants
+            .get(&access.grant)
+            .filter(|g| !g.revoked)
+            .ok_or_else(unknown)?;
         if let Some(scope) = scope
             && !access.scopes.contains(scope)
             && !state.has(Fault::ScopeCheckSkipped)
@@ -247,7 +260,8 @@ impl Core {
     pub fn bearer_still_valid(&self, bearer: &Bearer) -> bool {
         let now = self.now();
         let state = self.lock();
-        state.grants.is_live(bearer.grant) && (bearer.expires_at > now || state.has(Fault::ExpiredTokenAccepted))
+        state.grants.is_live(bearer.grant)
+            && (bearer.expires_at > now || state.has(Fault::ExpiredTokenAccepted))
     }
 
     /// `{username, display_name}` of a user (PP-API-7, PP-PUBLIC-1).
@@ -262,16 +276,18 @@ impl Core {
 
     /// Deactivates an app and revokes every token it was issued, at once (PP-APP-5).
     /// `owner` is checked when given (the developer pages); the test control passes none.
-    pub fn deactivate_app(&self, owner: Option<&str>, client_id: &str) -> ProtocolResult<(AppRecord, usize)> {
+    pub fn deactivate_app(
+        &self,
+        owner: Option<&str>,
+        client_id: &str,
+    ) -> ProtocolResult<(AppRecord, usize)> {
         let mut state = self.lock();
         let keep_tokens = state.has(Fault::DeactivationKeepsTokens);
         let app = match owner {
             Some(owner) => state.registry.owned_app_mut(owner, client_id)?,
-            None => state
-                .registry
-                .apps
-                .get_mut(client_id)
-                .ok_or_else(|| ProtocolError::not_found(format!("There is no app `{client_id}`.")))?,
+            None => state.registry.apps.get_mut(client_id).ok_or_else(|| {
+                ProtocolError::not_found(format!("There is no app `{client_id}`."))
+            })?,
         };
         app.active = false;
         let app = app.clone();
@@ -287,15 +303,21 @@ impl Core {
     pub fn revoke_user_app(&self, user: &str, client_id: &str) -> ProtocolResult<usize> {
         let mut state = self.lock();
         if !state.registry.users.contains_key(user) {
-            return Err(ProtocolError::not_found(format!("There is no user `{user}`.")));
+            return Err(ProtocolError::not_found(format!(
+                "There is no user `{user}`."
+            )));
         }
         if !state.registry.apps.contains_key(client_id) {
-            return Err(ProtocolError::not_found(format!("There is no app `{client_id}`.")));
+            return Err(ProtocolError::not_found(format!(
+                "There is no app `{client_id}`."
+            )));
         }
         if state.has(Fault::RevokeKeepsTokens) {
             return Ok(0);
         }
-        Ok(state.grants.revoke_where(|g| g.user == user && g.client_id == client_id))
+        Ok(state
+            .grants
+            .revoke_where(|g| g.user == user && g.client_id == client_id))
     }
 
     /// The apps `user` has live grants for: (client_id, name, scopes), by name
@@ -303,15 +325,26 @@ impl Core {
     pub fn connected_apps(&self, user: &str) -> Vec<(String, String, String)> {
         let state = self.lock();
         let mut by_app: BTreeMap<String, ScopeSet> = BTreeMap::new();
-        for g in state.grants.grants.values().filter(|g| g.user == user && !g.revoked) {
+        for g in state
+            .grants
+            .grants
+            .values()
+            .filter(|g| g.user == user && !g.revoked)
+        {
             let entry = by_app.entry(g.client_id.clone()).or_default();
-            let merged = ScopeSet::from_known(&self.profile.scopes.known, |s| entry.contains(s) || g.scopes.contains(s));
+            let merged = ScopeSet::from_known(&self.profile.scopes.known, |s| {
+                entry.contains(s) || g.scopes.contains(s)
+            });
             *entry = merged;
         }
         let mut apps: Vec<_> = by_app
             .into_iter()
             .map(|(id, scopes)| {
-                let name = state.registry.apps.get(&id).map_or_else(|| id.clone(), |a| a.name.clone());
+                let name = state
+                    .registry
+                    .apps
+                    .get(&id)
+                    .map_or_else(|| id.clone(), |a| a.name.clone());
                 (id, name, scopes.to_wire())
             })
             .collect();
@@ -323,20 +356,33 @@ impl Core {
     pub fn sweep(&self) {
         let now = self.now();
         let mut state = self.lock();
-        state.grants.sweep(now, self.profile.lifetimes.refresh_token_idle);
+        state
+            .grants
+            .sweep(now, self.profile.lifetimes.refresh_token_idle);
         state.codes.retain(|_, c| c.expires_at > now);
         state.pending.retain(|_, p| p.expires_at > now);
         state.sessions.retain(|_, s| s.expires_at > now);
         state.devices.sweep(now);
-        let windows: Vec<u64> = self.profile.rate_limits.iter().map(|l| l.window_secs).collect();
+        let windows: Vec<u64> = self
+            .profile
+            .rate_limits
+            .iter()
+            .map(|l| l.window_secs)
+            .collect();
         state.limiter.sweep(now, |i| windows[i]);
     }
 }
 
 /// The developer pages' operations (PP-APP-7, PP-APP-8).
 impl Core {
-    pub fn register_app(&self, owner: &str, new: registry::NewApp) -> ProtocolResult<(AppRecord, Option<String>)> {
-        self.lock().registry.register(owner, new, &self.profile.scopes.known)
+    pub fn register_app(
+        &self,
+        owner: &str,
+        new: registry::NewApp,
+    ) -> ProtocolResult<(AppRecord, Option<String>)> {
+        self.lock()
+            .registry
+            .register(owner, new, &self.profile.scopes.known)
     }
 
     /// The apps `owner` registered, by name.

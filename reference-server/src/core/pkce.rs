@@ -13,7 +13,11 @@ fn is_unreserved(b: u8) -> bool {
 
 /// Checks the authorize request's challenge: PKCE is required and only `S256` is
 /// accepted; `plain` or a missing challenge is `invalid_request` (PP-AUTHZ-6).
-pub fn check_challenge(challenge: Option<&str>, method: Option<&str>, allow_plain: bool) -> ProtocolResult<()> {
+pub fn check_challenge(
+    challenge: Option<&str>,
+    method: Option<&str>,
+    allow_plain: bool,
+) -> ProtocolResult<()> {
     let Some(challenge) = challenge.filter(|c| !c.is_empty()) else {
         return Err(ProtocolError::invalid_request(
             "code_challenge is required: PKCE with S256 is mandatory.",
@@ -39,7 +43,11 @@ pub fn check_challenge(challenge: Option<&str>, method: Option<&str>, allow_plai
         }
     }
     // An S256 challenge is the base64url form of a 32-byte digest: 43 characters.
-    if challenge.len() != 43 || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if challenge.len() != 43
+        || !challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err(ProtocolError::invalid_request(
             "code_challenge must be BASE64URL(SHA256(code_verifier)) without padding: 43 characters.",
         ));
@@ -74,8 +82,14 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b_example() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert_eq!(s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
-        assert!(verifier_matches(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert_eq!(
+            s256(verifier),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+        assert!(verifier_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
         assert!(check_verifier_format(verifier).is_ok());
     }
 

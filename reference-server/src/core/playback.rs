@@ -160,7 +160,15 @@ impl UserPlayback {
         }
     }
 
-    fn emit(&mut self, kind: &'static str, media: Media, position_ms: u64, occurred_at: Millis, event_id: Option<String>, implicit: bool) {
+    fn emit(
+        &mut self,
+        kind: &'static str,
+        media: Media,
+        position_ms: u64,
+        occurred_at: Millis,
+        event_id: Option<String>,
+        implicit: bool,
+    ) {
         let event = LiveEvent {
             id: self.next_id,
             kind,
@@ -191,14 +199,20 @@ impl UserPlayback {
 }
 
 fn field<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(body, |v, k| v.get(k)).filter(|v| !v.is_null())
+    path.split('.')
+        .try_fold(body, |v, k| v.get(k))
+        .filter(|v| !v.is_null())
 }
 
 fn required_str(body: &Value, path: &str) -> ProtocolResult<String> {
     match field(body, path) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
-        Some(_) => Err(ProtocolError::invalid_request(format!("`{path}` must be a non-empty string."))),
-        None => Err(ProtocolError::invalid_request(format!("`{path}` is required."))),
+        Some(_) => Err(ProtocolError::invalid_request(format!(
+            "`{path}` must be a non-empty string."
+        ))),
+        None => Err(ProtocolError::invalid_request(format!(
+            "`{path}` is required."
+        ))),
     }
 }
 
@@ -206,17 +220,18 @@ fn optional_str(body: &Value, path: &str) -> ProtocolResult<Option<String>> {
     match field(body, path) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ProtocolError::invalid_request(format!("`{path}` must be a string."))),
+        Some(_) => Err(ProtocolError::invalid_request(format!(
+            "`{path}` must be a string."
+        ))),
     }
 }
 
 fn optional_count(body: &Value, path: &str) -> ProtocolResult<Option<u64>> {
     match field(body, path) {
         None => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| ProtocolError::invalid_request(format!("`{path}` must be a whole number of 0 or more."))),
+        Some(v) => v.as_u64().map(Some).ok_or_else(|| {
+            ProtocolError::invalid_request(format!("`{path}` must be a whole number of 0 or more."))
+        }),
     }
 }
 
@@ -224,18 +239,24 @@ fn optional_count(body: &Value, path: &str) -> ProtocolResult<Option<u64>> {
 /// (PP-API-3).
 pub fn parse_event(action: Action, body: &Value) -> ProtocolResult<PlaybackEvent> {
     if !body.is_object() {
-        return Err(ProtocolError::invalid_request("The body must be a JSON object."));
+        return Err(ProtocolError::invalid_request(
+            "The body must be a JSON object.",
+        ));
     }
     if !field(body, "media").is_some_and(Value::is_object) {
-        return Err(ProtocolError::invalid_request(if field(body, "media").is_none() {
-            "`media` is required."
-        } else {
-            "`media` must be an object."
-        }));
+        return Err(ProtocolError::invalid_request(
+            if field(body, "media").is_none() {
+                "`media` is required."
+            } else {
+                "`media` must be an object."
+            },
+        ));
     }
     let kind = required_str(body, "media.type")?;
     if kind != "episode" && kind != "movie" {
-        return Err(ProtocolError::invalid_request("`media.type` must be `episode` or `movie`."));
+        return Err(ProtocolError::invalid_request(
+            "`media.type` must be `episode` or `movie`.",
+        ));
     }
     let media = Media {
         id: required_str(body, "media.id")?,
@@ -250,7 +271,11 @@ pub fn parse_event(action: Action, body: &Value) -> ProtocolResult<PlaybackEvent
     let duration_ms = optional_count(body, "duration_ms")?;
     let occurred_raw = required_str(body, "occurred_at")?;
     let occurred_at = chrono::DateTime::parse_from_rfc3339(&occurred_raw)
-        .map_err(|_| ProtocolError::invalid_request("`occurred_at` must be an RFC 3339 date-time, like 2026-06-09T12:00:00Z."))?
+        .map_err(|_| {
+            ProtocolError::invalid_request(
+                "`occurred_at` must be an RFC 3339 date-time, like 2026-06-09T12:00:00Z.",
+            )
+        })?
         .timestamp_millis();
     let event_id = optional_str(body, "event_id")?;
     Ok(PlaybackEvent {
@@ -299,11 +324,20 @@ impl Core {
             && let Some(previous) = p.media.clone()
             && !drop_stops
         {
-            p.emit(Action::Stop.event_type(), previous, p.position_ms, event.occurred_at, None, true);
+            p.emit(
+                Action::Stop.event_type(),
+                previous,
+                p.position_ms,
+                event.occurred_at,
+                None,
+                true,
+            );
         }
         p.last_applied = Some(event.occurred_at);
         p.position_ms = event.position_ms;
-        p.duration_ms = event.duration_ms.or(if same_item { p.duration_ms } else { None });
+        p.duration_ms = event
+            .duration_ms
+            .or(if same_item { p.duration_ms } else { None });
         match event.action {
             Action::Start | Action::Resume | Action::Progress => {
                 p.state = PlayState::Playing;
@@ -321,7 +355,14 @@ impl Core {
             }
         }
         if !(event.action == Action::Stop && drop_stops) {
-            p.emit(event.action.event_type(), event.media, event.position_ms, event.occurred_at, event.event_id, false);
+            p.emit(
+                event.action.event_type(),
+                event.media,
+                event.position_ms,
+                event.occurred_at,
+                event.event_id,
+                false,
+            );
         }
         PlaybackOutcome {
             accepted: true,
@@ -332,12 +373,20 @@ impl Core {
 
     pub fn now_playing(&self, user: &str) -> NowPlaying {
         let mut state = self.lock();
-        state.playback.entry(user.to_owned()).or_default().now_playing()
+        state
+            .playback
+            .entry(user.to_owned())
+            .or_default()
+            .now_playing()
     }
 
     /// The events after `last_event_id` and a receiver for the ones to come, taken under
     /// one lock so nothing falls between them (PP-API-8).
-    pub fn subscribe(&self, user: &str, last_event_id: Option<u64>) -> (Vec<LiveEvent>, broadcast::Receiver<LiveEvent>) {
+    pub fn subscribe(
+        &self,
+        user: &str,
+        last_event_id: Option<u64>,
+    ) -> (Vec<LiveEvent>, broadcast::Receiver<LiveEvent>) {
         let mut state = self.lock();
         let p = state.playback.entry(user.to_owned()).or_default();
         let after = last_event_id.unwrap_or(0);
@@ -365,14 +414,27 @@ mod tests {
         assert!(err.message.contains("`media`"), "{}", err.message);
         let mut b = body("m1", "2026-06-09T12:00:00Z");
         b["media"]["type"] = json!("song");
-        assert!(parse_event(Action::Start, &b).unwrap_err().message.contains("media.type"));
+        assert!(
+            parse_event(Action::Start, &b)
+                .unwrap_err()
+                .message
+                .contains("media.type")
+        );
         let b = body("m1", "yesterday");
-        assert!(parse_event(Action::Start, &b).unwrap_err().message.contains("occurred_at"));
+        assert!(
+            parse_event(Action::Start, &b)
+                .unwrap_err()
+                .message
+                .contains("occurred_at")
+        );
     }
 
     #[test]
     fn older_events_and_repeated_ids_change_nothing() {
-        let core = Core::new(profile::Profile::punchplay(), profile::Identities::punchplay());
+        let core = Core::new(
+            profile::Profile::punchplay(),
+            profile::Identities::punchplay(),
+        );
         let start = parse_event(Action::Start, &body("m1", "2026-06-09T12:00:10Z")).unwrap();
         assert!(core.apply_playback("alice", start).applied);
         let older = parse_event(Action::Pause, &body("m1", "2026-06-09T12:00:05Z")).unwrap();
@@ -381,19 +443,37 @@ mod tests {
         assert_eq!(out.now_playing.state, PlayState::Playing);
         let mut b = body("m1", "2026-06-09T12:00:20Z");
         b["event_id"] = json!("e1");
-        assert!(core.apply_playback("alice", parse_event(Action::Pause, &b).unwrap()).applied);
+        assert!(
+            core.apply_playback("alice", parse_event(Action::Pause, &b).unwrap())
+                .applied
+        );
         b["occurred_at"] = json!("2026-06-09T12:00:30Z");
-        assert!(!core.apply_playback("alice", parse_event(Action::Resume, &b).unwrap()).applied);
+        assert!(
+            !core
+                .apply_playback("alice", parse_event(Action::Resume, &b).unwrap())
+                .applied
+        );
     }
 
     #[test]
     fn starting_another_item_implies_a_stop_of_the_first() {
-        let core = Core::new(profile::Profile::punchplay(), profile::Identities::punchplay());
+        let core = Core::new(
+            profile::Profile::punchplay(),
+            profile::Identities::punchplay(),
+        );
         let (_, mut rx) = core.subscribe("bob", None);
-        core.apply_playback("bob", parse_event(Action::Start, &body("m1", "2026-06-09T12:00:00Z")).unwrap());
-        let out = core.apply_playback("bob", parse_event(Action::Start, &body("m2", "2026-06-09T12:01:00Z")).unwrap());
+        core.apply_playback(
+            "bob",
+            parse_event(Action::Start, &body("m1", "2026-06-09T12:00:00Z")).unwrap(),
+        );
+        let out = core.apply_playback(
+            "bob",
+            parse_event(Action::Start, &body("m2", "2026-06-09T12:01:00Z")).unwrap(),
+        );
         assert_eq!(out.now_playing.media.unwrap().id, "m2");
-        let kinds: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).map(|e| (e.kind, e.media.id, e.implicit)).collect();
+        let kinds: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|e| (e.kind, e.media.id, e.implicit))
+            .collect();
         assert_eq!(
             kinds,
             [

@@ -37,7 +37,10 @@ impl RateLimiter {
         let window = secs(window_secs);
         let times = match self.windows.get_mut(&(limit_index, key.to_owned())) {
             Some(times) => times,
-            None => self.windows.entry((limit_index, key.to_owned())).or_default(),
+            None => self
+                .windows
+                .entry((limit_index, key.to_owned()))
+                .or_default(),
         };
         while times.front().is_some_and(|&t| t + window <= now) {
             times.pop_front();

@@ -17,16 +17,35 @@ impl Core {
     /// Rotates `refresh_token` for the authenticated `client_id`: the old one is spent
     /// (PP-REFRESH-2), a spent one presented again revokes the whole grant (PP-REFRESH-3),
     /// and under the state lock exactly one of concurrent refreshes wins (PP-REFRESH-4).
-    pub fn refresh(&self, client_id: &str, refresh_token: Option<&str>, scope: Option<&str>) -> ProtocolResult<TokenPair> {
+    pub fn refresh(
+        &self,
+        client_id: &str,
+        refresh_token: Option<&str>,
+        scope: Option<&str>,
+    ) -> ProtocolResult<TokenPair> {
         let refresh_token = refresh_token
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ProtocolError::invalid_request("refresh_token is required."))?;
         let now = self.now();
         let lifetimes = &self.profile.lifetimes;
         let mut state = self.lock();
-        let bad = || ProtocolError::invalid_grant("The refresh token is invalid, expired, revoked, or already used. Sign the user in again.");
-        let record = state.grants.refresh.get(refresh_token).cloned().ok_or_else(bad)?;
-        let grant = state.grants.grants.get(&record.grant).cloned().ok_or_else(bad)?;
+        let bad = || {
+            ProtocolError::invalid_grant(
+                "The refresh token is invalid, expired, revoked, or already used. Sign the user in again.",
+            )
+        };
+        let record = state
+            .grants
+            .refresh
+            .get(refresh_token)
+            .cloned()
+            .ok_or_else(bad)?;
+        let grant = state
+            .grants
+            .grants
+            .get(&record.grant)
+            .cloned()
+            .ok_or_else(bad)?;
         if grant.client_id != client_id {
             return Err(bad());
         }
@@ -75,6 +94,8 @@ impl Core {
         {
             r.spent_at = Some(now);
         }
-        Ok(state.grants.issue(record.grant, &scopes, lifetimes.access_token, now))
+        Ok(state
+            .grants
+            .issue(record.grant, &scopes, lifetimes.access_token, now))
     }
 }

@@ -59,7 +59,9 @@ impl Registry {
                     kind: a.kind,
                     secret: a.secret.as_ref().map(|s| SecretDigest::of(s.expose())),
                     previous_secret: None,
-                    allowed_scopes: ScopeSet::from_known(known_scopes, |s| a.allowed_scopes.iter().any(|x| x == s)),
+                    allowed_scopes: ScopeSet::from_known(known_scopes, |s| {
+                        a.allowed_scopes.iter().any(|x| x == s)
+                    }),
                     redirect_uris: a.redirect_uris.clone(),
                     active: a.active,
                     owner: None,
@@ -84,7 +86,9 @@ impl Registry {
 
     /// Checks a sign-in in constant time per user.
     pub fn check_password(&self, username: &str, password: &str) -> bool {
-        self.users.get(username).is_some_and(|u| u.password.matches(password))
+        self.users
+            .get(username)
+            .is_some_and(|u| u.password.matches(password))
     }
 
     /// Registers a user's app; answers the record and, for a confidential app, its secret
@@ -97,10 +101,14 @@ impl Registry {
     ) -> ProtocolResult<(AppRecord, Option<String>)> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(ProtocolError::invalid_request("name is required and at most 100 characters."));
+            return Err(ProtocolError::invalid_request(
+                "name is required and at most 100 characters.",
+            ));
         }
         if new.redirect_uris.len() > 20 {
-            return Err(ProtocolError::invalid_request("redirect_uris holds at most 20 URIs."));
+            return Err(ProtocolError::invalid_request(
+                "redirect_uris holds at most 20 URIs.",
+            ));
         }
         for uri in &new.redirect_uris {
             check_redirect_uri(uri)?;
@@ -109,12 +117,18 @@ impl Registry {
             if !known_scopes.iter().any(|k| k == scope) {
                 return Err(ProtocolError::new(
                     super::error::ErrorCode::InvalidScope,
-                    format!("`{scope}` is not a scope; choose from {}.", known_scopes.join(", ")),
+                    format!(
+                        "`{scope}` is not a scope; choose from {}.",
+                        known_scopes.join(", ")
+                    ),
                 ));
             }
         }
         let client_id = loop {
-            let id = format!("app-{}", random_from(b"abcdefghijkmnpqrstuvwxyz23456789", 12));
+            let id = format!(
+                "app-{}",
+                random_from(b"abcdefghijkmnpqrstuvwxyz23456789", 12)
+            );
             if !self.apps.contains_key(&id) {
                 break id;
             }
@@ -126,7 +140,9 @@ impl Registry {
             kind: new.kind,
             secret: secret.as_deref().map(SecretDigest::of),
             previous_secret: None,
-            allowed_scopes: ScopeSet::from_known(known_scopes, |s| new.allowed_scopes.iter().any(|x| x == s)),
+            allowed_scopes: ScopeSet::from_known(known_scopes, |s| {
+                new.allowed_scopes.iter().any(|x| x == s)
+            }),
             redirect_uris: new.redirect_uris,
             active: true,
             owner: Some(owner.to_owned()),
@@ -136,7 +152,11 @@ impl Registry {
     }
 
     /// The owner's app, or `not_found` (another user's app is not revealed).
-    pub fn owned_app_mut(&mut self, owner: &str, client_id: &str) -> ProtocolResult<&mut AppRecord> {
+    pub fn owned_app_mut(
+        &mut self,
+        owner: &str,
+        client_id: &str,
+    ) -> ProtocolResult<&mut AppRecord> {
         self.apps
             .get_mut(client_id)
             .filter(|a| a.owner.as_deref() == Some(owner))
@@ -147,7 +167,9 @@ impl Registry {
     pub fn rotate_secret(&mut self, owner: &str, client_id: &str) -> ProtocolResult<String> {
         let app = self.owned_app_mut(owner, client_id)?;
         if app.kind != AppKind::Confidential {
-            return Err(ProtocolError::invalid_request("A public app has no secret to rotate."));
+            return Err(ProtocolError::invalid_request(
+                "A public app has no secret to rotate.",
+            ));
         }
         let secret = random_token("ppcs_");
         app.previous_secret = app.secret.replace(SecretDigest::of(&secret));
@@ -158,10 +180,13 @@ impl Registry {
 /// Redirect URIs must be `https`, or `http` on a loopback address (RFC 8252 §7.3), with no
 /// fragment (RFC 6749 §3.1.2).
 pub fn check_redirect_uri(uri: &str) -> ProtocolResult<()> {
-    let parsed = url::Url::parse(uri)
-        .map_err(|_| ProtocolError::invalid_request(format!("redirect URI `{uri}` is not an absolute URL.")))?;
+    let parsed = url::Url::parse(uri).map_err(|_| {
+        ProtocolError::invalid_request(format!("redirect URI `{uri}` is not an absolute URL."))
+    })?;
     if parsed.fragment().is_some() {
-        return Err(ProtocolError::invalid_request(format!("redirect URI `{uri}` must not have a fragment.")));
+        return Err(ProtocolError::invalid_request(format!(
+            "redirect URI `{uri}` must not have a fragment."
+        )));
     }
     let loopback = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

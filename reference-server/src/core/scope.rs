@@ -42,9 +42,7 @@ pub fn resolve(
         return Ok(allowed.clone());
     };
     let names: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
-    if !drop_unknown
-        && let Some(bad) = names.iter().find(|n| !allowed.contains(n))
-    {
+    if !drop_unknown && let Some(bad) = names.iter().find(|n| !allowed.contains(n)) {
         return Err(ProtocolError::new(
             ErrorCode::InvalidScope,
             format!(
@@ -68,12 +66,18 @@ mod tests {
     #[test]
     fn no_scope_grants_allowed_scopes_and_outside_ones_are_refused() {
         let k = known();
-        let allowed = ScopeSet::from_known(&k, |s| s.starts_with("playback") || s == "profile:read");
+        let allowed =
+            ScopeSet::from_known(&k, |s| s.starts_with("playback") || s == "profile:read");
         assert_eq!(resolve(None, &allowed, &k, false).unwrap(), allowed);
         let narrow = resolve(Some("playback:read"), &allowed, &k, false).unwrap();
         assert_eq!(narrow.to_wire(), "playback:read");
         let err = resolve(Some("playback:read events:read"), &allowed, &k, false).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidScope);
-        assert_eq!(resolve(Some("admin"), &allowed, &k, false).unwrap_err().code, ErrorCode::InvalidScope);
+        assert_eq!(
+            resolve(Some("admin"), &allowed, &k, false)
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidScope
+        );
     }
 }

@@ -73,7 +73,10 @@ mod tests {
     #[test]
     fn request_ids_have_the_documented_shape() {
         let id = request_id("ppreq_", 20);
-        assert!(profile::Profile::punchplay().request_id.matches(&id), "{id}");
+        assert!(
+            profile::Profile::punchplay().request_id.matches(&id),
+            "{id}"
+        );
         assert_ne!(id, request_id("ppreq_", 20));
     }
 }

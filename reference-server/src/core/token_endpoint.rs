@@ -10,9 +10,17 @@ use super::{Core, Params};
 
 impl Core {
     /// `POST /api/platform/v1/oauth/token`.
-    pub fn token_endpoint(&self, params: &Params, creds: &ClientCredentials) -> ProtocolResult<TokenPair> {
-        let grant_type = params.get("grant_type").map(String::as_str).filter(|g| !g.is_empty());
-        let grant_type = grant_type.ok_or_else(|| ProtocolError::invalid_request("grant_type is required."))?;
+    pub fn token_endpoint(
+        &self,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<TokenPair> {
+        let grant_type = params
+            .get("grant_type")
+            .map(String::as_str)
+            .filter(|g| !g.is_empty());
+        let grant_type =
+            grant_type.ok_or_else(|| ProtocolError::invalid_request("grant_type is required."))?;
         if !matches!(grant_type, "authorization_code" | "refresh_token") {
             // PP-TOKEN-3.
             let code = if self.has_fault(Fault::WrongGrantTypeError) {
@@ -22,7 +30,9 @@ impl Core {
             };
             return Err(ProtocolError::new(
                 code,
-                format!("grant_type `{grant_type}` is not supported here; use authorization_code or refresh_token."),
+                format!(
+                    "grant_type `{grant_type}` is not supported here; use authorization_code or refresh_token."
+                ),
             ));
         }
         let app = {
@@ -44,8 +54,15 @@ impl Core {
 
     /// `POST /api/platform/v1/auth/refresh`: `client_id`, `refresh_token` (+ secret); an
     /// optional `grant_type` must say `refresh_token` (PP-REFRESH-1).
-    pub fn refresh_endpoint(&self, params: &Params, creds: &ClientCredentials) -> ProtocolResult<TokenPair> {
-        if let Some(g) = params.get("grant_type").filter(|g| g.as_str() != "refresh_token") {
+    pub fn refresh_endpoint(
+        &self,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<TokenPair> {
+        if let Some(g) = params
+            .get("grant_type")
+            .filter(|g| g.as_str() != "refresh_token")
+        {
             return Err(ProtocolError::new(
                 ErrorCode::UnsupportedGrantType,
                 format!("grant_type `{g}` is not supported here; this endpoint only refreshes."),

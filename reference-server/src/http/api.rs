@@ -18,8 +18,10 @@ use crate::core::playback::{self, Action, LiveEvent};
 use crate::faults::Fault;
 
 fn bearer(app: &App, ctx: &Ctx, endpoint: &str) -> ProtocolResult<Bearer> {
-    app.core
-        .authenticate_bearer(bearer_token(&ctx.headers), app.core.profile.required_scope(endpoint))
+    app.core.authenticate_bearer(
+        bearer_token(&ctx.headers),
+        app.core.profile.required_scope(endpoint),
+    )
 }
 
 /// `GET me` (PP-API-7).
@@ -34,12 +36,26 @@ pub fn me(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
 
 /// `POST playback/{action}` (PP-API-3..5): authenticate (a 401 is not counted), then the
 /// per-user limit (PP-RATE-4), then scope, action and body.
-pub async fn playback(app: &App, ctx: &Ctx, action: &str, body: Incoming) -> ProtocolResult<Response<Body>> {
-    let who = app.core.authenticate_bearer(bearer_token(&ctx.headers), None)?;
+pub async fn playback(
+    app: &App,
+    ctx: &Ctx,
+    action: &str,
+    body: Incoming,
+) -> ProtocolResult<Response<Body>> {
+    let who = app
+        .core
+        .authenticate_bearer(bearer_token(&ctx.headers), None)?;
     app.admit("POST", "playback", || who.user.clone())?;
     bearer(app, ctx, "playback")?;
     let action = Action::parse(action)
-        .filter(|_| app.core.profile.playback.actions.iter().any(|a| a == action))
+        .filter(|_| {
+            app.core
+                .profile
+                .playback
+                .actions
+                .iter()
+                .any(|a| a == action)
+        })
         .ok_or_else(|| {
             ProtocolError::not_found(format!(
                 "There is no playback action `{action}`; use one of {}.",
@@ -48,7 +64,9 @@ pub async fn playback(app: &App, ctx: &Ctx, action: &str, body: Incoming) -> Pro
         })?;
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     if media_type(&ctx.headers).as_deref() != Some("application/json") {
-        return Err(ProtocolError::invalid_request("Send the playback event as application/json."));
+        return Err(ProtocolError::invalid_request(
+            "Send the playback event as application/json.",
+        ));
     }
     let event = playback::parse_event(action, &parse_json(&bytes)?)?;
     ok_json(&app.core.apply_playback(&who.user, event))
@@ -64,7 +82,8 @@ pub fn now_playing(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
 pub fn public_user(app: &App, ctx: &Ctx, username: &str) -> ProtocolResult<Response<Body>> {
     app.admit("GET", "public_user", || ctx.ip.to_string())?;
     if app.core.has_fault(Fault::PublicUserNeedsToken) {
-        app.core.authenticate_bearer(bearer_token(&ctx.headers), None)?;
+        app.core
+            .authenticate_bearer(bearer_token(&ctx.headers), None)?;
     }
     let (username, display_name) = app
         .core
@@ -75,7 +94,10 @@ pub fn public_user(app: &App, ctx: &Ctx, username: &str) -> ProtocolResult<Respo
 
 fn sse_frame(event: &LiveEvent) -> Bytes {
     let data = serde_json::to_string(event).unwrap_or_else(|_| "{}".into());
-    Bytes::from(format!("id: {}\nevent: playback\ndata: {data}\n\n", event.id))
+    Bytes::from(format!(
+        "id: {}\nevent: playback\ndata: {data}\n\n",
+        event.id
+    ))
 }
 
 /// `GET events`: server-sent playback events (PP-API-8). The token comes in the header
@@ -88,7 +110,11 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<u64>().ok())
-                .ok_or_else(|| ProtocolError::invalid_request("Last-Event-ID must be an event id from this stream."))?,
+                .ok_or_else(|| {
+                    ProtocolError::invalid_request(
+                        "Last-Event-ID must be an event id from this stream.",
+                    )
+                })?,
         ),
     };
     let (backlog, mut live) = app.core.subscribe(&who.user, last_id);
@@ -99,7 +125,11 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let still_valid = move || core.bearer_still_valid(&who);
     tokio::spawn(async move {
         let mut sent = last_id.unwrap_or(0);
-        if tx.send(Bytes::from_static(b": connected\nretry: 3000\n\n")).await.is_err() {
+        if tx
+            .send(Bytes::from_static(b": connected\nretry: 3000\n\n"))
+            .await
+            .is_err()
+        {
             return;
         }
         for event in backlog {
@@ -134,7 +164,9 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok::<_, std::convert::Infallible>(Frame::data(bytes)), rx))
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, std::convert::Infallible>(Frame::data(bytes)), rx))
     });
     let mut res = Response::new(StreamBody::new(stream).boxed());
     *res.status_mut() = StatusCode::OK;

@@ -24,27 +24,39 @@ fn safe_next(next: Option<&str>, fallback: &str) -> String {
 
 pub fn login_page(app: &App, ctx: &Ctx) -> Response<Body> {
     let params = query_params(ctx.query.as_deref());
-    let next = safe_next(params.get("next").map(String::as_str), app.core.profile.path("developer_apps"));
+    let next = safe_next(
+        params.get("next").map(String::as_str),
+        app.core.profile.path("developer_apps"),
+    );
     respond::html(StatusCode::OK, pages::login_form(app, &next, None))
 }
 
 pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let form = parse_form(&bytes)?;
-    let next = safe_next(form.get("next").map(String::as_str), app.core.profile.path("developer_apps"));
+    let next = safe_next(
+        form.get("next").map(String::as_str),
+        app.core.profile.path("developer_apps"),
+    );
     let username = form.get("username").map(String::as_str).unwrap_or_default();
     let password = form.get("password").map(String::as_str).unwrap_or_default();
     match app.core.sign_in(username, password) {
         Some(sid) => {
             let mut res = respond::redirect(StatusCode::SEE_OTHER, &next);
-            if let Ok(v) = HeaderValue::from_str(&session_cookie(&sid, app.core.profile.lifetimes.session)) {
+            if let Ok(v) =
+                HeaderValue::from_str(&session_cookie(&sid, app.core.profile.lifetimes.session))
+            {
                 res.headers_mut().insert(SET_COOKIE, v);
             }
             Ok(res)
         }
         None => Ok(respond::html(
             StatusCode::UNAUTHORIZED,
-            pages::login_form(app, &next, Some("That username and password do not match. Try again.")),
+            pages::login_form(
+                app,
+                &next,
+                Some("That username and password do not match. Try again."),
+            ),
         )),
     }
 }
@@ -62,12 +74,13 @@ pub fn logout(app: &App, ctx: &Ctx) -> Response<Body> {
 
 /// The signed-in user, or the answer for a signed-out one: JSON 401 `invalid_token`, or
 /// a redirect to the sign-in page.
-fn signed_in(app: &App, ctx: &Ctx) -> Result<String, ProtocolResult<Response<Body>>> {
+fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Response<Body>> {
     if let Some((_, user)) = app.session(ctx) {
         return Ok(user);
     }
     if wants_json(&ctx.headers) {
-        return Err(Err(ProtocolError::invalid_token("Sign in first: this page needs a PunchPlay session.")));
+        let e = ProtocolError::invalid_token("Sign in first: this page needs a PunchPlay session.");
+        return Err(app.error_response(&e, &ctx.request_id));
     }
     let next = match &ctx.query {
         Some(q) => format!("{}?{q}", ctx.path),
@@ -78,7 +91,7 @@ fn signed_in(app: &App, ctx: &Ctx) -> Result<String, ProtocolResult<Response<Bod
         app.core.profile.path("login"),
         url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
     );
-    Err(Ok(respond::redirect(StatusCode::SEE_OTHER, &location)))
+    Err(respond::redirect(StatusCode::SEE_OTHER, &location))
 }
 
 pub fn app_json(a: &AppRecord) -> serde_json::Value {
@@ -95,13 +108,18 @@ pub fn app_json(a: &AppRecord) -> serde_json::Value {
 pub fn list_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(answer) => return Ok(answer),
     };
     let apps = app.core.apps_of(&user);
     if wants_json(&ctx.headers) {
-        return ok_json(&serde_json::json!({"apps": apps.iter().map(app_json).collect::<Vec<_>>()}));
+        return ok_json(
+            &serde_json::json!({"apps": apps.iter().map(app_json).collect::<Vec<_>>()}),
+        );
     }
-    Ok(respond::html(StatusCode::OK, pages::developer_apps(app, &user, &apps, None)))
+    Ok(respond::html(
+        StatusCode::OK,
+        pages::developer_apps(app, &user, &apps, None),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -117,11 +135,20 @@ struct NewAppJson {
 
 fn new_app_from_form(bytes: &[u8]) -> ProtocolResult<NewApp> {
     let pairs = form_pairs(bytes)?;
-    let one = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let one = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
     let kind = match one("kind").as_deref() {
         Some("public") => AppKind::Public,
         Some("confidential") => AppKind::Confidential,
-        _ => return Err(ProtocolError::invalid_request("kind must be `public` or `confidential`.")),
+        _ => {
+            return Err(ProtocolError::invalid_request(
+                "kind must be `public` or `confidential`.",
+            ));
+        }
     };
     Ok(NewApp {
         name: one("name").unwrap_or_default(),
@@ -143,11 +170,12 @@ fn new_app_from_form(bytes: &[u8]) -> ProtocolResult<NewApp> {
 pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(answer) => return Ok(answer),
     };
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let as_json = wants_json(&ctx.headers);
-    let is_json_body = super::request::media_type(&ctx.headers).as_deref() == Some("application/json");
+    let is_json_body =
+        super::request::media_type(&ctx.headers).as_deref() == Some("application/json");
     let new = if is_json_body {
         let value = parse_json(&bytes)?;
         let parsed: NewAppJson = serde_json::from_value(value)
@@ -171,8 +199,14 @@ pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<
         }
         Ok((record, secret)) => {
             let apps = app.core.apps_of(&user);
-            let notice = pages::Notice::Created { app: record, secret };
-            Ok(respond::html(StatusCode::CREATED, pages::developer_apps(app, &user, &apps, Some(notice))))
+            let notice = pages::Notice::Created {
+                app: record,
+                secret,
+            };
+            Ok(respond::html(
+                StatusCode::CREATED,
+                pages::developer_apps(app, &user, &apps, Some(notice)),
+            ))
         }
         Err(e) if as_json => Err(e),
         Err(e) => {
@@ -189,7 +223,7 @@ pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<
 pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(answer) => return Ok(answer),
     };
     let secret = app.core.rotate_secret(&user, client_id)?;
     if wants_json(&ctx.headers) {
@@ -201,14 +235,17 @@ pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Re
         Some(app) => pages::Notice::Rotated { app, secret },
         None => pages::Notice::Error("The app disappeared.".into()),
     };
-    Ok(respond::html(StatusCode::OK, pages::developer_apps(app, &user, &apps, Some(notice))))
+    Ok(respond::html(
+        StatusCode::OK,
+        pages::developer_apps(app, &user, &apps, Some(notice)),
+    ))
 }
 
 /// `POST /developer/apps/{client_id}/deactivate` (PP-APP-8, PP-APP-5).
 pub fn deactivate_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(answer) => return Ok(answer),
     };
     let (record, revoked) = app.core.deactivate_app(Some(&user), client_id)?;
     if wants_json(&ctx.headers) {
@@ -216,14 +253,17 @@ pub fn deactivate_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<R
         body["revoked_tokens"] = revoked.into();
         return ok_json(&body);
     }
-    Ok(respond::redirect(StatusCode::SEE_OTHER, app.core.profile.path("developer_apps")))
+    Ok(respond::redirect(
+        StatusCode::SEE_OTHER,
+        app.core.profile.path("developer_apps"),
+    ))
 }
 
 /// `GET /settings/connected-apps` (PP-REVOKE-1).
 pub fn connected_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(answer) => return Ok(answer),
     };
     let apps = app.core.connected_apps(&user);
     if wants_json(&ctx.headers) {
@@ -233,18 +273,28 @@ pub fn connected_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
             .collect();
         return ok_json(&serde_json::json!({"apps": list}));
     }
-    Ok(respond::html(StatusCode::OK, pages::connected_apps(app, &user, &apps)))
+    Ok(respond::html(
+        StatusCode::OK,
+        pages::connected_apps(app, &user, &apps),
+    ))
 }
 
 /// `POST /settings/connected-apps/{client_id}/revoke` (PP-REVOKE-1).
-pub fn revoke_connected_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
+pub fn revoke_connected_app(
+    app: &App,
+    ctx: &Ctx,
+    client_id: &str,
+) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return answer,
+        Err(answer) => return Ok(answer),
     };
     let revoked = app.core.revoke_user_app(&user, client_id)?;
     if wants_json(&ctx.headers) {
         return ok_json(&serde_json::json!({"client_id": client_id, "revoked_tokens": revoked}));
     }
-    Ok(respond::redirect(StatusCode::SEE_OTHER, app.core.profile.path("connected_apps")))
+    Ok(respond::redirect(
+        StatusCode::SEE_OTHER,
+        app.core.profile.path("connected_apps"),
+    ))
 }

@@ -84,7 +84,9 @@ impl App {
     pub fn new(config: ServerConfig) -> std::io::Result<Self> {
         let envelope = respond::envelope_for(&config.profile)?;
         let request_id_header = HeaderName::from_bytes(config.profile.request_id.header.as_bytes())
-            .map_err(|_| std::io::Error::other("the profile's request_id.header is not a valid header name"))?;
+            .map_err(|_| {
+                std::io::Error::other("the profile's request_id.header is not a valid header name")
+            })?;
         Ok(App {
             core: std::sync::Arc::new(Core::new(config.profile, config.identities)),
             envelope,
@@ -181,9 +183,17 @@ impl App {
     }
 
     /// Answers one request. Never panics on input; every response carries the request id.
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr, local: SocketAddr) -> Response<Body> {
+    pub async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+        local: SocketAddr,
+    ) -> Response<Body> {
         let started = Instant::now();
-        let rid = request_id(&self.core.profile.request_id.prefix, self.core.profile.request_id.hex_len);
+        let rid = request_id(
+            &self.core.profile.request_id.prefix,
+            self.core.profile.request_id.hex_len,
+        );
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
@@ -192,7 +202,11 @@ impl App {
             .headers
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+            .filter(|h| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
             .map_or_else(|| local.to_string(), str::to_owned);
         let ctx = Ctx {
             request_id: rid,
@@ -203,7 +217,11 @@ impl App {
             headers: parts.headers,
             base_url: format!("http://{host}"),
         };
-        let header_bytes: usize = ctx.headers.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
+        let header_bytes: usize = ctx
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum();
         let result = if header_bytes > self.core.profile.http.max_header_bytes {
             Err(ProtocolError::invalid_request(format!(
                 "The request headers add up to more than {} bytes.",
@@ -217,11 +235,15 @@ impl App {
         if ctx.method == Method::HEAD {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
-        let header_id = if self.core.has_fault(Fault::RequestIdMismatch) && !res.status().is_success() {
-            request_id(&self.core.profile.request_id.prefix, self.core.profile.request_id.hex_len)
-        } else {
-            ctx.request_id.clone()
-        };
+        let header_id =
+            if self.core.has_fault(Fault::RequestIdMismatch) && !res.status().is_success() {
+                request_id(
+                    &self.core.profile.request_id.prefix,
+                    self.core.profile.request_id.hex_len,
+                )
+            } else {
+                ctx.request_id.clone()
+            };
         if let Ok(v) = HeaderValue::from_str(&header_id) {
             res.headers_mut().insert(self.request_id_header.clone(), v);
         }
@@ -247,7 +269,12 @@ impl App {
         )
     }
 
-    async fn dispatch(&self, route: Route, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    async fn dispatch(
+        &self,
+        route: Route,
+        ctx: &Ctx,
+        body: Incoming,
+    ) -> ProtocolResult<Response<Body>> {
         match route {
             Route::Index => Ok(respond::html(StatusCode::OK, pages::index(self, ctx))),
             Route::AuthorizePage => Ok(oauth::authorize_page(self, ctx)),
@@ -274,8 +301,13 @@ impl App {
             Route::PublicUser(username) => api::public_user(self, ctx, &username),
             Route::TestControl(rest) => test_controls::handle(self, ctx, &rest, body).await,
             Route::NotFound => {
-                if self.core.has_fault(Fault::UnknownRouteServerError) && ctx.path.starts_with(self.core.profile.path("platform_api")) {
-                    return Err(ProtocolError::new(crate::core::error::ErrorCode::ServerError, "Something went wrong."));
+                if self.core.has_fault(Fault::UnknownRouteServerError)
+                    && ctx.path.starts_with(self.core.profile.path("platform_api"))
+                {
+                    return Err(ProtocolError::new(
+                        crate::core::error::ErrorCode::ServerError,
+                        "Something went wrong.",
+                    ));
                 }
                 Err(ProtocolError::not_found(format!(
                     "There is no route {} {}. Check the method and path against the API reference.",
@@ -288,11 +320,18 @@ impl App {
     /// The signed-in user of the request's session cookie, if any.
     fn session(&self, ctx: &Ctx) -> Option<(String, String)> {
         let sid = request::cookie(&ctx.headers, crate::core::sessions::SESSION_COOKIE)?;
-        self.core.session_user(sid).map(|user| (sid.to_owned(), user))
+        self.core
+            .session_user(sid)
+            .map(|user| (sid.to_owned(), user))
     }
 
     /// Admits the request under the profile's limit for (method, endpoint), if it has one.
-    fn admit(&self, method: &str, endpoint: &str, key: impl FnOnce() -> String) -> ProtocolResult<()> {
+    fn admit(
+        &self,
+        method: &str,
+        endpoint: &str,
+        key: impl FnOnce() -> String,
+    ) -> ProtocolResult<()> {
         let limits = &self.core.profile.rate_limits;
         match limits
             .iter()

@@ -14,7 +14,11 @@ use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::faults::Fault;
 
 /// Reads an OAuth endpoint's body and client credentials (PP-TOKEN-4, PP-TOKEN-5).
-async fn oauth_input(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<(Params, ClientCredentials)> {
+async fn oauth_input(
+    app: &App,
+    ctx: &Ctx,
+    body: Incoming,
+) -> ProtocolResult<(Params, ClientCredentials)> {
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let params = parse_params(&ctx.headers, &bytes)?;
     let basic = basic_credentials(&ctx.headers)?;
@@ -76,9 +80,17 @@ pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult
         url::form_urlencoded::byte_serialize(start.user_code.as_bytes()).collect::<String>()
     );
     // PP-DEVICE-2: the QR code decodes to verification_uri_complete.
-    let qr_target = if app.core.has_fault(Fault::QrWrongUrl) { &verification_uri } else { &complete };
-    let qr = super::qr::png_data_uri(qr_target)
-        .map_err(|_| ProtocolError::new(crate::core::error::ErrorCode::ServerError, "The QR code could not be drawn."))?;
+    let qr_target = if app.core.has_fault(Fault::QrWrongUrl) {
+        &verification_uri
+    } else {
+        &complete
+    };
+    let qr = super::qr::png_data_uri(qr_target).map_err(|_| {
+        ProtocolError::new(
+            crate::core::error::ErrorCode::ServerError,
+            "The QR code could not be drawn.",
+        )
+    })?;
     let mut body = serde_json::json!({
         "device_code": start.device_code,
         "user_code": start.user_code,
@@ -114,7 +126,14 @@ pub fn authorize_error_response(app: &App, ctx: &Ctx, err: &AuthorizeError) -> R
     match (err.location(&ctx.request_id, without_id), err) {
         (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
         (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
-            respond::html(StatusCode::BAD_REQUEST, pages::error_page("This sign-in link is not valid", &e.message, &ctx.request_id))
+            respond::html(
+                StatusCode::BAD_REQUEST,
+                pages::error_page(
+                    "This sign-in link is not valid",
+                    &e.message,
+                    &ctx.request_id,
+                ),
+            )
         }
     }
 }
@@ -138,24 +157,41 @@ pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
 }
 
 /// `POST /oauth/authorize`: the approval form (PP-AUTHZ-2, PP-AUTHZ-3, PP-AUTHZ-4).
-pub async fn authorize_decision(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+pub async fn authorize_decision(
+    app: &App,
+    ctx: &Ctx,
+    body: Incoming,
+) -> ProtocolResult<Response<Body>> {
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let form = parse_form(&bytes)?;
     let Some((sid, user)) = app.session(ctx) else {
         return Ok(respond::html(
             StatusCode::UNAUTHORIZED,
-            pages::error_page("Please sign in again", "Your session ended before you decided. Go back to the app and start again.", &ctx.request_id),
+            pages::error_page(
+                "Please sign in again",
+                "Your session ended before you decided. Go back to the app and start again.",
+                &ctx.request_id,
+            ),
         ));
     };
-    let id = form.get("authorization").map(String::as_str).unwrap_or_default();
+    let id = form
+        .get("authorization")
+        .map(String::as_str)
+        .unwrap_or_default();
     let Some(request) = app.core.take_pending(&sid, id) else {
         return Ok(respond::html(
             StatusCode::BAD_REQUEST,
-            pages::error_page("This approval has expired", "Go back to the app and start signing in again.", &ctx.request_id),
+            pages::error_page(
+                "This approval has expired",
+                "Go back to the app and start signing in again.",
+                &ctx.request_id,
+            ),
         ));
     };
     let approve = form.get("decision").map(String::as_str) == Some("approve");
-    let location = app.core.decide_authorization(&user, &request, approve, &ctx.request_id);
+    let location = app
+        .core
+        .decide_authorization(&user, &request, approve, &ctx.request_id);
     Ok(respond::redirect(StatusCode::FOUND, &location))
 }
 
@@ -172,23 +208,44 @@ pub fn activate_page(app: &App, ctx: &Ctx) -> Response<Body> {
     match params.get("user_code").filter(|c| !c.trim().is_empty()) {
         None => respond::html(StatusCode::OK, pages::activate_enter_code(app, &user, None)),
         Some(code) => match app.core.device_for_page(code) {
-            Ok(device) => respond::html(StatusCode::OK, pages::activate_confirm(app, &user, &device)),
-            Err(e) => respond::html(StatusCode::NOT_FOUND, pages::activate_enter_code(app, &user, Some(&e.message))),
+            Ok(device) => {
+                respond::html(StatusCode::OK, pages::activate_confirm(app, &user, &device))
+            }
+            Err(e) => respond::html(
+                StatusCode::NOT_FOUND,
+                pages::activate_enter_code(app, &user, Some(&e.message)),
+            ),
         },
     }
 }
 
 /// `POST /activate`: approve or deny a device code (PP-DEVICE-3, PP-DEVICE-4).
-pub async fn activate_decision(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+pub async fn activate_decision(
+    app: &App,
+    ctx: &Ctx,
+    body: Incoming,
+) -> ProtocolResult<Response<Body>> {
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let form = parse_form(&bytes)?;
     let Some((_, user)) = app.session(ctx) else {
-        return Ok(respond::html(StatusCode::OK, pages::login_form(app, app.core.profile.path("activate"), None)));
+        return Ok(respond::html(
+            StatusCode::OK,
+            pages::login_form(app, app.core.profile.path("activate"), None),
+        ));
     };
-    let code = form.get("user_code").map(String::as_str).unwrap_or_default();
+    let code = form
+        .get("user_code")
+        .map(String::as_str)
+        .unwrap_or_default();
     let approve = form.get("decision").map(String::as_str) == Some("approve");
     match app.core.decide_device(code, &user, approve) {
-        Ok(code) => Ok(respond::html(StatusCode::OK, pages::activate_done(app, &code, approve))),
-        Err(e) => Ok(respond::html(StatusCode::NOT_FOUND, pages::activate_enter_code(app, &user, Some(&e.message)))),
+        Ok(code) => Ok(respond::html(
+            StatusCode::OK,
+            pages::activate_done(app, &code, approve),
+        )),
+        Err(e) => Ok(respond::html(
+            StatusCode::NOT_FOUND,
+            pages::activate_enter_code(app, &user, Some(&e.message)),
+        )),
     }
 }

@@ -34,7 +34,9 @@ fn signed_in_as(app: &App, user: &str) -> String {
 }
 
 fn scope_list(scopes: impl Iterator<Item = impl AsRef<str>>) -> String {
-    let items: String = scopes.map(|s| format!("<li>{}</li>", text(s.as_ref()))).collect();
+    let items: String = scopes
+        .map(|s| format!("<li>{}</li>", text(s.as_ref())))
+        .collect();
     if items.is_empty() {
         "<p>No scopes.</p>".into()
     } else {
@@ -59,7 +61,9 @@ pub fn index(app: &App, _ctx: &Ctx) -> String {
 }
 
 pub fn login_form(app: &App, next: &str, error: Option<&str>) -> String {
-    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", text(e)));
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\">{}</p>", text(e))
+    });
     page(
         "Sign in",
         &format!(
@@ -109,7 +113,9 @@ pub fn error_page(title: &str, message: &str, request_id: &str) -> String {
 }
 
 pub fn activate_enter_code(app: &App, user: &str, error: Option<&str>) -> String {
-    let error = error.map_or_else(String::new, |e| format!("<p class=\"error\">{}</p>", text(e)));
+    let error = error.map_or_else(String::new, |e| {
+        format!("<p class=\"error\">{}</p>", text(e))
+    });
     page(
         "Activate a device",
         &format!(
@@ -150,14 +156,23 @@ pub fn activate_done(_app: &App, user_code: &str, approved: bool) -> String {
     };
     page(
         title,
-        &format!("<h1>{title}</h1><p>Code <strong>{}</strong>. {line}</p>", text(user_code)),
+        &format!(
+            "<h1>{title}</h1><p>Code <strong>{}</strong>. {line}</p>",
+            text(user_code)
+        ),
     )
 }
 
 /// What happened just before the developer page is shown.
 pub enum Notice {
-    Created { app: AppRecord, secret: Option<String> },
-    Rotated { app: AppRecord, secret: String },
+    Created {
+        app: AppRecord,
+        secret: Option<String>,
+    },
+    Rotated {
+        app: AppRecord,
+        secret: String,
+    },
     Error(String),
 }
 
@@ -220,7 +235,13 @@ pub fn developer_apps(app: &App, user: &str, apps: &[AppRecord], notice: Option<
         .scopes
         .known
         .iter()
-        .map(|s| format!("<label><input type=\"checkbox\" name=\"allowed_scopes\" value=\"{}\"> {}</label>", attr(s), text(s)))
+        .map(|s| {
+            format!(
+                "<label><input type=\"checkbox\" name=\"allowed_scopes\" value=\"{}\"> {}</label>",
+                attr(s),
+                text(s)
+            )
+        })
         .collect();
     page(
         "Developer apps",
@@ -258,7 +279,9 @@ pub fn connected_apps(app: &App, user: &str, apps: &[(String, String, String)]) 
     let body = if apps.is_empty() {
         "<p>No apps have access to your account.</p>".to_owned()
     } else {
-        format!("<table><tr><th>App</th><th>client_id</th><th>Access</th><th></th></tr>{rows}</table>")
+        format!(
+            "<table><tr><th>App</th><th>client_id</th><th>Access</th><th></th></tr>{rows}</table>"
+        )
     };
     page(
         "Connected apps",

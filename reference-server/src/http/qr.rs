@@ -30,7 +30,12 @@ pub fn png_data_uri(text: &str) -> Result<String, String> {
         encoder.set_color(png::ColorType::Grayscale);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-        writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
+        writer
+            .write_image_data(&pixels)
+            .map_err(|e| e.to_string())?;
     }
-    Ok(format!("data:image/png;base64,{}", STANDARD.encode(png_bytes)))
+    Ok(format!(
+        "data:image/png;base64,{}",
+        STANDARD.encode(png_bytes)
+    ))
 }

@@ -16,9 +16,13 @@ use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
 /// Reads the whole body, refusing more than `max` bytes with 413 `invalid_request`.
 pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> ProtocolResult<Bytes> {
     let too_large = || {
-        ProtocolError::invalid_request(format!("The request body is larger than {max} bytes.")).with_status(413)
+        ProtocolError::invalid_request(format!("The request body is larger than {max} bytes."))
+            .with_status(413)
     };
-    if let Some(len) = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
         && len > max as u64
     {
         return Err(too_large());
@@ -26,7 +30,9 @@ pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> Proto
     match Limited::new(body, max).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(ProtocolError::invalid_request("The request body could not be read.")),
+        Err(_) => Err(ProtocolError::invalid_request(
+            "The request body could not be read.",
+        )),
     }
 }
 
@@ -35,7 +41,13 @@ pub fn media_type(headers: &HeaderMap) -> Option<String> {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
 }
 
 /// Parses an OAuth endpoint's body: a form or a JSON object (PP-TOKEN-4). Repeated
@@ -56,14 +68,18 @@ pub fn parse_params(headers: &HeaderMap, body: &[u8]) -> ProtocolResult<Params> 
 
 pub fn parse_form(body: &[u8]) -> ProtocolResult<Params> {
     if std::str::from_utf8(body).is_err() {
-        return Err(ProtocolError::invalid_request("The form body is not valid UTF-8."));
+        return Err(ProtocolError::invalid_request(
+            "The form body is not valid UTF-8.",
+        ));
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| ProtocolError::invalid_request("The form body is malformed."))?;
     let mut params = Params::new();
     for (k, v) in pairs {
         if params.contains_key(&k) {
-            return Err(ProtocolError::invalid_request(format!("The parameter `{k}` is repeated.")));
+            return Err(ProtocolError::invalid_request(format!(
+                "The parameter `{k}` is repeated."
+            )));
         }
         params.insert(k, v);
     }
@@ -73,14 +89,19 @@ pub fn parse_form(body: &[u8]) -> ProtocolResult<Params> {
 /// Form pairs in order, repeats kept (for checkbox lists on the developer pages).
 pub fn form_pairs(body: &[u8]) -> ProtocolResult<Vec<(String, String)>> {
     if std::str::from_utf8(body).is_err() {
-        return Err(ProtocolError::invalid_request("The form body is not valid UTF-8."));
+        return Err(ProtocolError::invalid_request(
+            "The form body is not valid UTF-8.",
+        ));
     }
-    serde_urlencoded::from_bytes(body).map_err(|_| ProtocolError::invalid_request("The form body is malformed."))
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| ProtocolError::invalid_request("The form body is malformed."))
 }
 
 pub fn parse_json(body: &[u8]) -> ProtocolResult<Value> {
     if body.is_empty() {
-        return Err(ProtocolError::invalid_request("The body is empty; send a JSON object."));
+        return Err(ProtocolError::invalid_request(
+            "The body is empty; send a JSON object.",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
         if std::str::from_utf8(body).is_err() {
@@ -93,7 +114,9 @@ pub fn parse_json(body: &[u8]) -> ProtocolResult<Value> {
 
 fn parse_json_params(body: &[u8]) -> ProtocolResult<Params> {
     let Value::Object(map) = parse_json(body)? else {
-        return Err(ProtocolError::invalid_request("The JSON body must be an object."));
+        return Err(ProtocolError::invalid_request(
+            "The JSON body must be an object.",
+        ));
     };
     let mut params = Params::new();
     for (k, v) in map {
@@ -103,7 +126,9 @@ fn parse_json_params(body: &[u8]) -> ProtocolResult<Params> {
             Value::Bool(b) => b.to_string(),
             Value::Null => continue,
             Value::Array(_) | Value::Object(_) => {
-                return Err(ProtocolError::invalid_request(format!("`{k}` must be a string.")));
+                return Err(ProtocolError::invalid_request(format!(
+                    "`{k}` must be a string."
+                )));
             }
         };
         params.insert(k, v);
@@ -117,11 +142,17 @@ pub fn basic_credentials(headers: &HeaderMap) -> ProtocolResult<Option<(String, 
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
-    let Some(encoded) = value.to_str().ok().and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))) else {
+    let Some(encoded) = value.to_str().ok().and_then(|v| {
+        v.strip_prefix("Basic ")
+            .or_else(|| v.strip_prefix("basic "))
+    }) else {
         return Ok(None);
     };
     let malformed = || {
-        let mut e = ProtocolError::new(ErrorCode::InvalidClient, "The HTTP Basic credentials are malformed.");
+        let mut e = ProtocolError::new(
+            ErrorCode::InvalidClient,
+            "The HTTP Basic credentials are malformed.",
+        );
         e.basic_challenge = true;
         e
     };
@@ -143,7 +174,8 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
 }
 
 pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -169,7 +201,9 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
 pub fn query_params(query: Option<&str>) -> Params {
     let mut params = Params::new();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        params.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        params
+            .entry(k.into_owned())
+            .or_insert_with(|| v.into_owned());
     }
     params
 }
@@ -189,12 +223,18 @@ mod tests {
 
     #[test]
     fn forms_and_json_both_parse_and_others_are_refused() {
-        let form = headers(&[("content-type", "application/x-www-form-urlencoded; charset=utf-8")]);
+        let form = headers(&[(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )]);
         assert_eq!(parse_params(&form, b"a=1&b=x+y").unwrap()["b"], "x y");
         assert!(parse_params(&form, b"a=1&a=2").is_err());
         assert!(parse_params(&form, b"a=\xff").is_err());
         let json = headers(&[("content-type", "application/json")]);
-        assert_eq!(parse_params(&json, br#"{"a":"1","n":5}"#).unwrap()["n"], "5");
+        assert_eq!(
+            parse_params(&json, br#"{"a":"1","n":5}"#).unwrap()["n"],
+            "5"
+        );
         assert!(parse_params(&json, b"{").is_err());
         assert!(parse_params(&json, b"[1]").is_err());
         let xml = headers(&[("content-type", "text/xml")]);
@@ -205,17 +245,29 @@ mod tests {
     fn basic_credentials_are_form_decoded() {
         let value = format!("Basic {}", STANDARD.encode("pp-web:pp%2Bweb-secret"));
         let h = headers(&[("authorization", &value)]);
-        assert_eq!(basic_credentials(&h).unwrap(), Some(("pp-web".into(), "pp+web-secret".into())));
+        assert_eq!(
+            basic_credentials(&h).unwrap(),
+            Some(("pp-web".into(), "pp+web-secret".into()))
+        );
         let bad = headers(&[("authorization", "Basic !!!")]);
-        assert_eq!(basic_credentials(&bad).unwrap_err().code, ErrorCode::InvalidClient);
+        assert_eq!(
+            basic_credentials(&bad).unwrap_err().code,
+            ErrorCode::InvalidClient
+        );
     }
 
     #[test]
     fn bearer_tokens_and_cookies() {
-        let h = headers(&[("authorization", "Bearer abc"), ("cookie", "x=1; pp_session=s2")]);
+        let h = headers(&[
+            ("authorization", "Bearer abc"),
+            ("cookie", "x=1; pp_session=s2"),
+        ]);
         assert_eq!(bearer_token(&h), Some("abc"));
         assert_eq!(cookie(&h, "pp_session"), Some("s2"));
         assert_eq!(bearer_token(&headers(&[("authorization", "Bearer")])), None);
-        assert_eq!(bearer_token(&headers(&[("authorization", "Token abc")])), None);
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Token abc")])),
+            None
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Full};
-use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{
+    CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use hyper::{Response, StatusCode};
 use profile::{Envelope, Profile};
 use serde::Serialize;
@@ -30,17 +32,22 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
 
 /// Token responses must not be cached (PP-TOKEN-4, RFC 6749 §5.1).
 pub fn no_store(mut res: Response<Body>) -> Response<Body> {
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert("pragma", HeaderValue::from_static("no-cache"));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert("pragma", HeaderValue::from_static("no-cache"));
     res
 }
 
 pub fn html(status: StatusCode, page: String) -> Response<Body> {
     let mut res = Response::new(full(page));
     *res.status_mut() = status;
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -51,7 +58,8 @@ pub fn redirect(status: StatusCode, location: &str) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(location) {
         res.headers_mut().insert(LOCATION, v);
     }
-    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
@@ -90,8 +98,16 @@ pub fn envelope_for(profile: &Profile) -> std::io::Result<Box<dyn ErrorEnvelope>
 
 /// The error response: the profile's envelope, the status its `[errors]` table gives
 /// (PP-ERR-3), `Retry-After` (PP-RATE-2) and the RFC 6749/6750 challenges.
-pub fn error(profile: &Profile, envelope: &dyn ErrorEnvelope, e: &ProtocolError, request_id: &str, invalid_client_400: bool) -> Response<Body> {
-    let mut status = e.status.unwrap_or_else(|| profile.status_of(e.code.as_str()));
+pub fn error(
+    profile: &Profile,
+    envelope: &dyn ErrorEnvelope,
+    e: &ProtocolError,
+    request_id: &str,
+    invalid_client_400: bool,
+) -> Response<Body> {
+    let mut status = e
+        .status
+        .unwrap_or_else(|| profile.status_of(e.code.as_str()));
     if invalid_client_400 && e.code == ErrorCode::InvalidClient {
         status = 400;
     }
@@ -104,8 +120,12 @@ pub fn error(profile: &Profile, envelope: &dyn ErrorEnvelope, e: &ProtocolError,
         headers.insert(RETRY_AFTER, v);
     }
     let challenge = match e.code {
-        ErrorCode::InvalidClient if e.basic_challenge => Some("Basic realm=\"punchplay\"".to_owned()),
-        ErrorCode::InvalidToken => Some("Bearer realm=\"punchplay\", error=\"invalid_token\"".to_owned()),
+        ErrorCode::InvalidClient if e.basic_challenge => {
+            Some("Basic realm=\"punchplay\"".to_owned())
+        }
+        ErrorCode::InvalidToken => {
+            Some("Bearer realm=\"punchplay\", error=\"invalid_token\"".to_owned())
+        }
         ErrorCode::InsufficientScope => Some(format!(
             "Bearer realm=\"punchplay\", error=\"insufficient_scope\", scope=\"{}\"",
             e.required_scope.as_deref().unwrap_or_default()

@@ -17,7 +17,9 @@ use crate::faults::Fault;
 
 fn body_as<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ProtocolResult<T> {
     let value = parse_json(bytes)?;
-    serde_json::from_value(value).map_err(|e| ProtocolError::invalid_request(format!("The test-control body is malformed: {e}.")))
+    serde_json::from_value(value).map_err(|e| {
+        ProtocolError::invalid_request(format!("The test-control body is malformed: {e}."))
+    })
 }
 
 #[derive(Deserialize)]
@@ -54,7 +56,12 @@ struct SetFault {
     fault: Option<String>,
 }
 
-pub async fn handle(app: &App, ctx: &Ctx, rest: &str, body: Incoming) -> ProtocolResult<Response<Body>> {
+pub async fn handle(
+    app: &App,
+    ctx: &Ctx,
+    rest: &str,
+    body: Incoming,
+) -> ProtocolResult<Response<Body>> {
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let segments: Vec<&str> = rest.split('/').collect();
     let post = ctx.method == Method::POST;
@@ -62,7 +69,9 @@ pub async fn handle(app: &App, ctx: &Ctx, rest: &str, body: Incoming) -> Protoco
         (true, ["clock", "advance"]) => {
             let Advance { seconds } = body_as(&bytes)?;
             if !(seconds.is_finite() && (0.0..=1e10).contains(&seconds)) {
-                return Err(ProtocolError::invalid_request("seconds must be a number from 0 up."));
+                return Err(ProtocolError::invalid_request(
+                    "seconds must be a number from 0 up.",
+                ));
             }
             let now = app.core.clock.advance((seconds * 1000.0).round() as u64);
             ok_json(&json!({"now": rfc3339(now)}))
@@ -71,7 +80,9 @@ pub async fn handle(app: &App, ctx: &Ctx, rest: &str, body: Incoming) -> Protoco
         (true, ["login"]) => {
             let Login { username } = body_as(&bytes)?;
             if app.core.user_profile(&username).is_none() {
-                return Err(ProtocolError::not_found(format!("There is no user `{username}`.")));
+                return Err(ProtocolError::not_found(format!(
+                    "There is no user `{username}`."
+                )));
             }
             let sid = app.core.open_session(&username);
             let cookie = session_cookie(&sid, app.core.profile.lifetimes.session);
@@ -85,15 +96,26 @@ pub async fn handle(app: &App, ctx: &Ctx, rest: &str, body: Incoming) -> Protoco
             Ok(res)
         }
         (true, ["authorize", "decide"]) => {
-            let AuthorizeDecide { url, username, approve } = body_as(&bytes)?;
+            let AuthorizeDecide {
+                url,
+                username,
+                approve,
+            } = body_as(&bytes)?;
             if app.core.user_profile(&username).is_none() {
-                return Err(ProtocolError::not_found(format!("There is no user `{username}`.")));
+                return Err(ProtocolError::not_found(format!(
+                    "There is no user `{username}`."
+                )));
             }
             let query = url.split_once('?').map(|(_, q)| q);
             let params = query_params(query);
             match app.core.validate_authorize(&params) {
                 Ok(request) => {
-                    let location = app.core.decide_authorization(&username, &request, approve, &ctx.request_id);
+                    let location = app.core.decide_authorization(
+                        &username,
+                        &request,
+                        approve,
+                        &ctx.request_id,
+                    );
                     ok_json(&json!({"location": location}))
                 }
                 Err(err) => {
@@ -101,13 +123,23 @@ pub async fn handle(app: &App, ctx: &Ctx, rest: &str, body: Incoming) -> Protoco
                     match (err.location(&ctx.request_id, without_id), err) {
                         (Some(location), _) => ok_json(&json!({"location": location})),
                         (None, crate::core::authorization_code::AuthorizeError::Page(e))
-                        | (None, crate::core::authorization_code::AuthorizeError::Redirect { error: e, .. }) => Err(e),
+                        | (
+                            None,
+                            crate::core::authorization_code::AuthorizeError::Redirect {
+                                error: e,
+                                ..
+                            },
+                        ) => Err(e),
                     }
                 }
             }
         }
         (true, ["device", "decide"]) => {
-            let DeviceDecide { user_code, username, approve } = body_as(&bytes)?;
+            let DeviceDecide {
+                user_code,
+                username,
+                approve,
+            } = body_as(&bytes)?;
             let code = app.core.decide_device(&user_code, &username, approve)?;
             ok_json(&json!({"user_code": code, "approved": approve}))
         }
@@ -122,7 +154,9 @@ pub async fn handle(app: &App, ctx: &Ctx, rest: &str, body: Incoming) -> Protoco
         (true, ["mode"]) => {
             let SetMode { mode } = body_as(&bytes)?;
             let parsed = Mode::parse(&mode).ok_or_else(|| {
-                ProtocolError::invalid_request("mode must be `normal`, `temporarily_unavailable` or `server_error`.")
+                ProtocolError::invalid_request(
+                    "mode must be `normal`, `temporarily_unavailable` or `server_error`.",
+                )
             })?;
             app.core.set_mode(parsed);
             ok_json(&json!({"mode": parsed.as_str()}))

@@ -74,13 +74,13 @@ pub fn logout(app: &App, ctx: &Ctx) -> Response<Body> {
 
 /// The signed-in user, or the answer for a signed-out one: JSON 401 `invalid_token`, or
 /// a redirect to the sign-in page.
-fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Response<Body>> {
+fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Box<Response<Body>>> {
     if let Some((_, user)) = app.session(ctx) {
         return Ok(user);
     }
     if wants_json(&ctx.headers) {
         let e = ProtocolError::invalid_token("Sign in first: this page needs a PunchPlay session.");
-        return Err(app.error_response(&e, &ctx.request_id));
+        return Err(Box::new(app.error_response(&e, &ctx.request_id)));
     }
     let next = match &ctx.query {
         Some(q) => format!("{}?{q}", ctx.path),
@@ -91,7 +91,7 @@ fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Response<Body>> {
         app.core.profile.path("login"),
         url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
     );
-    Err(respond::redirect(StatusCode::SEE_OTHER, &location))
+    Err(Box::new(respond::redirect(StatusCode::SEE_OTHER, &location)))
 }
 
 pub fn app_json(a: &AppRecord) -> serde_json::Value {
@@ -108,7 +108,7 @@ pub fn app_json(a: &AppRecord) -> serde_json::Value {
 pub fn list_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(*answer),
     };
     let apps = app.core.apps_of(&user);
     if wants_json(&ctx.headers) {
@@ -170,7 +170,7 @@ fn new_app_from_form(bytes: &[u8]) -> ProtocolResult<NewApp> {
 pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(*answer),
     };
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let as_json = wants_json(&ctx.headers);
@@ -223,7 +223,7 @@ pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<
 pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(*answer),
     };
     let secret = app.core.rotate_secret(&user, client_id)?;
     if wants_json(&ctx.headers) {
@@ -245,7 +245,7 @@ pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Re
 pub fn deactivate_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(*answer),
     };
     let (record, revoked) = app.core.deactivate_app(Some(&user), client_id)?;
     if wants_json(&ctx.headers) {
@@ -263,7 +263,7 @@ pub fn deactivate_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<R
 pub fn connected_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(*answer),
     };
     let apps = app.core.connected_apps(&user);
     if wants_json(&ctx.headers) {
@@ -287,7 +287,7 @@ pub fn revoke_connected_app(
 ) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(*answer),
     };
     let revoked = app.core.revoke_user_app(&user, client_id)?;
     if wants_json(&ctx.headers) {

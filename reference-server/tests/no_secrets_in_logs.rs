@@ -56,7 +56,12 @@ async fn debug_logs_name_requests_but_never_credentials() {
         .await
         .unwrap();
     let location = url::Url::parse(decided["location"].as_str().unwrap()).unwrap();
-    let code = location.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
     secrets.push(code.clone());
     let tokens: Value = http
         .post(format!("{base}/api/platform/v1/oauth/token"))
@@ -99,7 +104,11 @@ async fn debug_logs_name_requests_but_never_credentials() {
     // Sign-in form and a device code.
     let signin = http
         .post(format!("{base}/login"))
-        .form(&[("username", "alice"), ("password", "alice-password"), ("next", "/developer/apps")])
+        .form(&[
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("next", "/developer/apps"),
+        ])
         .send()
         .await
         .unwrap();
@@ -122,6 +131,9 @@ async fn debug_logs_name_requests_but_never_credentials() {
         "the debug log should name each request by path and request id:\n{logs}"
     );
     for secret in &secrets {
-        assert!(!logs.contains(secret.as_str()), "a credential leaked into the log:\n{logs}");
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a credential leaked into the log:\n{logs}"
+        );
     }
 }

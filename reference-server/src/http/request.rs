@@ -13,6 +13,10 @@ use serde_json::Value;
 use crate::core::Params;
 use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
 
+/// How long a client may take to send a body, so a stalled upload cannot hold a
+/// connection and its task forever.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Reads the whole body, refusing more than `max` bytes with 413 `invalid_request`.
 pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> ProtocolResult<Bytes> {
     let too_large = || {
@@ -27,11 +31,15 @@ pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> Proto
     {
         return Err(too_large());
     }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(_) => Err(ProtocolError::invalid_request(
+    let read = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, max).collect());
+    match read.await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(_)) => Err(ProtocolError::invalid_request(
             "The request body could not be read.",
+        )),
+        Err(_) => Err(ProtocolError::invalid_request(
+            "The request body did not arrive in time; send it whole, promptly.",
         )),
     }
 }

@@ -1,0 +1,671 @@
+//! What every integration test shares: a server started in-process on `127.0.0.1:0` with
+//! the test controls on, one HTTP wrapper that checks the request-id rules (PP-ERR-1,
+//! PP-ERR-2) on every response it sees, and one helper per protocol job: PKCE pairs,
+//! authorize, code exchange, device login, refresh, the live event stream.
+//!
+//! The fixture identities are the ones `CONTRACT.md` ("Fixtures") fixes; numbers
+//! (lifetimes, limits) are read from the profile, never written down here.
+
+// Each test file uses a different part of this module.
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::Rng as _;
+use reference_server::{RunningServer, ServerConfig};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+pub use profile::Profile;
+
+/// Every request of the suite gives up after this long, so no test can hang.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub const USER: &str = "alice";
+pub const OTHER_USER: &str = "bob";
+
+/// A fixture app as a client holds it (CONTRACT.md, "Fixtures").
+#[derive(Debug, Clone)]
+pub struct ClientApp {
+    pub client_id: String,
+    pub secret: Option<String>,
+    pub redirect_uri: String,
+    pub name: String,
+}
+
+impl ClientApp {
+    fn new(client_id: &str, secret: Option<&str>, redirect_uri: &str, name: &str) -> Self {
+        ClientApp {
+            client_id: client_id.into(),
+            secret: secret.map(Into::into),
+            redirect_uri: redirect_uri.into(),
+            name: name.into(),
+        }
+    }
+
+    /// `pp-web`: confidential, all four scopes.
+    pub fn web() -> Self {
+        Self::new("pp-web", Some("pp-web-secret"), "http://127.0.0.1:8765/callback", "Couch Critic Web")
+    }
+
+    /// `pp-tv`: public, all four scopes, no redirect URIs (device flow).
+    pub fn tv() -> Self {
+        Self::new("pp-tv", None, "", "Living Room TV")
+    }
+
+    /// `pp-spa`: public, `profile:read playback:read`.
+    pub fn spa() -> Self {
+        Self::new("pp-spa", None, "http://127.0.0.1:8765/spa", "Binge Buddy")
+    }
+
+    /// `pp-inactive`: confidential and deactivated.
+    pub fn inactive() -> Self {
+        Self::new("pp-inactive", Some("pp-inactive-secret"), "http://127.0.0.1:8765/callback", "Retired Widget")
+    }
+
+    /// `client_id` and, for a confidential app, `client_secret` as body parameters (PP-APP-2).
+    pub fn credentials(&self) -> Vec<(String, String)> {
+        let mut out = vec![("client_id".to_owned(), self.client_id.clone())];
+        if let Some(secret) = &self.secret {
+            out.push(("client_secret".to_owned(), secret.clone()));
+        }
+        out
+    }
+}
+
+/// A PKCE pair: a fresh 43-character verifier and its S256 challenge (RFC 7636).
+#[derive(Debug, Clone)]
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn new() -> Self {
+        let bytes: [u8; 32] = rand::rng().random();
+        Self::from_verifier(&URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn from_verifier(verifier: &str) -> Self {
+        Pkce {
+            verifier: verifier.to_owned(),
+            challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+        }
+    }
+}
+
+/// The token pair a token endpoint answered (PP-TOKEN-1).
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub scope: String,
+    pub expires_in: u64,
+}
+
+impl Tokens {
+    /// Reads a 200 token response, checking the fields PP-TOKEN-1 and PP-SCOPE-4 name and
+    /// `Cache-Control: no-store` (PP-TOKEN-4).
+    pub fn from_reply(reply: &Reply) -> Tokens {
+        assert_eq!(reply.status, 200, "expected a token response, got {}", reply.describe());
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "PP-TOKEN-4: token responses are no-store");
+        let body = reply.json();
+        assert_eq!(body["token_type"], "Bearer", "PP-TOKEN-1: {body}");
+        let field = |k: &str| {
+            body[k]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| panic!("PP-TOKEN-1: `{k}` missing in {body}"))
+                .to_owned()
+        };
+        Tokens {
+            access_token: field("access_token"),
+            refresh_token: field("refresh_token"),
+            scope: body["scope"].as_str().unwrap_or_else(|| panic!("PP-SCOPE-4: `scope` missing in {body}")).to_owned(),
+            expires_in: body["expires_in"].as_u64().unwrap_or_else(|| panic!("PP-TOKEN-1: `expires_in` missing in {body}")),
+        }
+    }
+}
+
+/// One whole response: status, headers and body, read at once.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("expected JSON ({e}), got {}", self.describe()))
+    }
+
+    /// `X-PunchPlay-Request-Id`, whose presence and format [`send`] already checked.
+    pub fn request_id(&self) -> &str {
+        self.header(REQUEST_ID_HEADER).expect("checked by send")
+    }
+
+    pub fn location(&self) -> &str {
+        self.header("location").unwrap_or_else(|| panic!("expected a Location header, got {}", self.describe()))
+    }
+
+    /// The query parameters of the `Location` header.
+    pub fn location_params(&self) -> Vec<(String, String)> {
+        query_of(self.location())
+    }
+
+    pub fn is_html(&self) -> bool {
+        self.header("content-type").is_some_and(|c| c.starts_with("text/html"))
+    }
+
+    pub fn describe(&self) -> String {
+        let mut text = self.text();
+        text.truncate(600);
+        format!("{} {text}", self.status)
+    }
+
+    /// Checks a 200 JSON answer and returns its body.
+    pub fn ok(&self) -> Value {
+        assert_eq!(self.status, 200, "expected 200, got {}", self.describe());
+        self.json()
+    }
+
+    /// Checks an error in the punchplay envelope (PP-ERR-1): the status, `error`, a
+    /// message a person can read and `request_id` equal to the header (PP-ERR-2).
+    pub fn assert_error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            (self.status, self.error_code().as_deref()),
+            (status, Some(code)),
+            "expected {status} {code}, got {}",
+            self.describe()
+        );
+        let body = self.json();
+        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "PP-ERR-1: no message in {body}");
+        assert_eq!(body["request_id"].as_str(), Some(self.request_id()), "PP-ERR-2");
+        body
+    }
+
+    /// The `error` of a JSON error body, if it is one.
+    pub fn error_code(&self) -> Option<String> {
+        serde_json::from_slice::<Value>(&self.body)
+            .ok()
+            .and_then(|b| b["error"].as_str().map(str::to_owned))
+    }
+}
+
+pub const REQUEST_ID_HEADER: &str = "x-punchplay-request-id";
+
+/// PP-ERR-2 (DECIDED format): `ppreq_` + 20 lowercase hex characters.
+pub fn is_request_id(value: &str) -> bool {
+    value
+        .strip_prefix("ppreq_")
+        .is_some_and(|hex| hex.len() == 20 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// PP-ERR-2: the header is on every response and has the documented format.
+pub fn check_request_id_header(headers: &HeaderMap, what: &str) -> String {
+    let id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("PP-ERR-2: {what} has no X-PunchPlay-Request-Id"));
+    assert!(is_request_id(id), "PP-ERR-2: {what} has request id `{id}`");
+    id.to_owned()
+}
+
+/// Sends a request and reads the whole answer. Every response of the suite passes
+/// through here, so every one is checked for PP-ERR-2: the header is present and well
+/// formed; on a JSON error it equals the body's `request_id`; an HTML error page shows it.
+pub async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.unwrap_or_else(|e| panic!("the request failed: {e:?}"));
+    read(response).await
+}
+
+pub async fn read(response: reqwest::Response) -> Reply {
+    let what = format!("{} {}", response.status(), response.url().path());
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap_or_else(|e| panic!("reading {what}: {e:?}")).to_vec();
+    let id = check_request_id_header(&headers, &what);
+    let reply = Reply { status, headers, body };
+    if status >= 400 {
+        if reply.is_html() {
+            assert!(reply.text().contains(&id), "PP-AUTHZ-5/PP-ERR-2: the error page {what} does not show {id}");
+        } else {
+            let body = reply.json();
+            assert_eq!(body["request_id"].as_str(), Some(id.as_str()), "PP-ERR-2 on {what}: {body}");
+            assert!(body["error"].is_string(), "PP-ERR-1 on {what}: {body}");
+        }
+    }
+    reply
+}
+
+/// The query parameters of a URL (or of anything after its `?`).
+pub fn query_of(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// The `value` of `<input type="hidden" name="NAME" value="...">` in a page.
+pub fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html_unescape(&html[start..end]))
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#x27;", "'").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// A client that follows no redirects (the tests read `Location`) and keeps no cookies.
+pub fn client() -> reqwest::Client {
+    builder().build().expect("a client")
+}
+
+/// A client whose connections leave from `ip` (any of 127.0.0.0/8 on Linux), so a test
+/// can be several IPs for the per-IP limits (PP-RATE-4).
+pub fn client_from(ip: Ipv4Addr) -> reqwest::Client {
+    builder().local_address(IpAddr::V4(ip)).build().expect("a client")
+}
+
+/// A client with a cookie jar, as a browser signs in.
+pub fn browser() -> reqwest::Client {
+    builder().cookie_store(true).build().expect("a client")
+}
+
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .no_proxy()
+}
+
+/// A reference server on `127.0.0.1:0` with the test controls on, stopped when dropped.
+pub struct TestServer {
+    server: RunningServer,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub profile: Profile,
+}
+
+impl TestServer {
+    /// The punchplay profile and fixtures, test controls on.
+    pub async fn start() -> Self {
+        Self::start_with(ServerConfig {
+            test_controls: true,
+            ..ServerConfig::punchplay()
+        })
+        .await
+    }
+
+    pub async fn start_with(config: ServerConfig) -> Self {
+        let profile = config.profile.clone();
+        let server = reference_server::spawn(config).await.expect("the server starts on 127.0.0.1:0");
+        TestServer {
+            base: server.base_url(),
+            server,
+            http: client(),
+            profile,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// The absolute URL of a path (`/oauth/authorize?x=1`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The absolute URL of a named endpoint of the profile (`token`, `me`, ...).
+    pub fn endpoint(&self, name: &str) -> String {
+        self.url(self.profile.path(name))
+    }
+
+    /// The URL of a templated endpoint with its parameter filled in (`playback`, `start`).
+    pub fn endpoint_with(&self, name: &str, value: &str) -> String {
+        let template = self.profile.path(name);
+        let filled = template
+            .find('{')
+            .and_then(|start| template[start..].find('}').map(|end| (start, start + end + 1)))
+            .map_or_else(|| template.to_owned(), |(s, e)| format!("{}{value}{}", &template[..s], &template[e..]));
+        self.url(&filled)
+    }
+
+    pub async fn get(&self, url: &str) -> Reply {
+        send(self.http.get(url)).await
+    }
+
+    pub async fn get_with_bearer(&self, url: &str, token: &str) -> Reply {
+        send(self.http.get(url).bearer_auth(token)).await
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(String, String)]) -> Reply {
+        send(self.http.post(url).form(form)).await
+    }
+
+    pub async fn post_json(&self, url: &str, body: &Value) -> Reply {
+        send(self.http.post(url).json(body)).await
+    }
+
+    /// A test control (`POST /__test/...`); answers its JSON, which must be a 200.
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let reply = self.post_json(&self.url(&format!("/__test/{path}")), &body).await;
+        assert_eq!(reply.status, 200, "test control {path}: {}", reply.describe());
+        reply.json()
+    }
+
+    /// Moves the server's clock forward (`POST /__test/clock/advance`).
+    pub async fn advance(&self, seconds: f64) {
+        let answer = self.control("clock/advance", json!({"seconds": seconds})).await;
+        assert!(answer["now"].is_string(), "{answer}");
+    }
+
+    pub async fn set_mode(&self, mode: &str) {
+        self.control("mode", json!({"mode": mode})).await;
+    }
+
+    /// A good request that must still work: the server keeps serving after bad input.
+    pub async fn assert_still_serving(&self) {
+        let reply = self.get(&self.endpoint_with("public_user", USER)).await;
+        let body = reply.ok();
+        assert_eq!(body["username"], USER);
+    }
+
+    // --- authorization code + PKCE (PP-AUTHZ-*, PP-TOKEN-*) ---
+
+    /// The authorize URL an app would send a browser to (PP-AUTHZ-1).
+    pub fn authorize_url(&self, app: &ClientApp, pkce: &Pkce, scope: Option<&str>, state: Option<&str>) -> String {
+        let mut pairs = vec![
+            ("response_type", "code"),
+            ("client_id", app.client_id.as_str()),
+            ("redirect_uri", app.redirect_uri.as_str()),
+            ("code_challenge", pkce.challenge.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        if let Some(state) = state {
+            pairs.push(("state", state));
+        }
+        self.authorize_url_from(&pairs)
+    }
+
+    /// An authorize URL from raw parameters, for requests that are wrong on purpose.
+    pub fn authorize_url_from(&self, pairs: &[(&str, &str)]) -> String {
+        let query: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        format!("{}?{query}", self.endpoint("authorize"))
+    }
+
+    /// Decides an authorize URL as `user` (`POST /__test/authorize/decide`); answers the
+    /// `Location` the browser would be sent to.
+    pub async fn decide(&self, url: &str, user: &str, approve: bool) -> String {
+        let answer = self
+            .control("authorize/decide", json!({"url": url, "username": user, "approve": approve}))
+            .await;
+        answer["location"].as_str().expect("a location").to_owned()
+    }
+
+    /// An authorization code for `app`, approved by `user`.
+    pub async fn authorization_code(&self, app: &ClientApp, user: &str, pkce: &Pkce, scope: Option<&str>) -> String {
+        let location = self.decide(&self.authorize_url(app, pkce, scope, None), user, true).await;
+        assert!(location.starts_with(&app.redirect_uri), "PP-AUTHZ-3: {location}");
+        let params = query_of(&location);
+        param(&params, "code").unwrap_or_else(|| panic!("PP-AUTHZ-3: no code in {location}")).to_owned()
+    }
+
+    /// The code-exchange form (PP-TOKEN-1).
+    pub fn exchange_form(&self, app: &ClientApp, code: &str, verifier: &str) -> Vec<(String, String)> {
+        let mut form = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code.to_owned()),
+            ("redirect_uri".to_owned(), app.redirect_uri.clone()),
+            ("code_verifier".to_owned(), verifier.to_owned()),
+        ];
+        form.extend(app.credentials());
+        form
+    }
+
+    /// Redeems a code at the token endpoint.
+    pub async fn exchange(&self, app: &ClientApp, code: &str, verifier: &str) -> Reply {
+        self.post_form(&self.endpoint("token"), &self.exchange_form(app, code, verifier)).await
+    }
+
+    /// A user's tokens for `app` through the code flow.
+    pub async fn code_login(&self, app: &ClientApp, user: &str, scope: Option<&str>) -> Tokens {
+        let pkce = Pkce::new();
+        let code = self.authorization_code(app, user, &pkce, scope).await;
+        Tokens::from_reply(&self.exchange(app, &code, &pkce.verifier).await)
+    }
+
+    // --- device code (PP-DEVICE-*) ---
+
+    /// Starts a device authorization (PP-DEVICE-1); answers the 200 body.
+    pub async fn device_start(&self, app: &ClientApp, scope: Option<&str>) -> Value {
+        let mut form = app.credentials();
+        if let Some(scope) = scope {
+            form.push(("scope".into(), scope.into()));
+        }
+        self.post_form(&self.endpoint("device_code"), &form).await.ok()
+    }
+
+    /// One poll of the device token endpoint (PP-DEVICE-3).
+    pub async fn device_poll(&self, app: &ClientApp, device_code: &str) -> Reply {
+        let mut form = app.credentials();
+        form.push(("device_code".into(), device_code.into()));
+        self.post_form(&self.endpoint("device_token"), &form).await
+    }
+
+    /// Approves or denies a user code as `user` (`POST /__test/device/decide`).
+    pub async fn device_decide(&self, user_code: &str, user: &str, approve: bool) {
+        let answer = self
+            .control("device/decide", json!({"user_code": user_code, "username": user, "approve": approve}))
+            .await;
+        assert_eq!(answer["approved"], approve, "{answer}");
+    }
+
+    /// A user's tokens for `app` through the device flow.
+    pub async fn device_login(&self, app: &ClientApp, user: &str, scope: Option<&str>) -> Tokens {
+        let start = self.device_start(app, scope).await;
+        let user_code = start["user_code"].as_str().expect("user_code");
+        self.device_decide(user_code, user, true).await;
+        Tokens::from_reply(&self.device_poll(app, start["device_code"].as_str().expect("device_code")).await)
+    }
+
+    // --- refresh (PP-REFRESH-*) ---
+
+    pub fn refresh_form(&self, app: &ClientApp, refresh_token: &str) -> Vec<(String, String)> {
+        let mut form = vec![
+            ("grant_type".to_owned(), "refresh_token".to_owned()),
+            ("refresh_token".to_owned(), refresh_token.to_owned()),
+        ];
+        form.extend(app.credentials());
+        form
+    }
+
+    /// A refresh at the token endpoint (browser apps, PP-REFRESH-1).
+    pub async fn refresh_at_token(&self, app: &ClientApp, refresh_token: &str) -> Reply {
+        self.post_form(&self.endpoint("token"), &self.refresh_form(app, refresh_token)).await
+    }
+
+    /// A refresh at `auth/refresh` (device apps, PP-REFRESH-1).
+    pub async fn refresh_at_auth(&self, app: &ClientApp, refresh_token: &str) -> Reply {
+        let mut form = vec![("refresh_token".to_owned(), refresh_token.to_owned())];
+        form.extend(app.credentials());
+        self.post_form(&self.endpoint("refresh"), &form).await
+    }
+
+    // --- the bearer API (PP-API-*) ---
+
+    pub async fn me(&self, access_token: &str) -> Reply {
+        self.get_with_bearer(&self.endpoint("me"), access_token).await
+    }
+
+    /// Asserts that a grant's tokens are dead: the access token is 401 `invalid_token`
+    /// (PP-API-1) and the refresh token `invalid_grant` (PP-TOKEN-2), at `auth/refresh`
+    /// so the token endpoint's limit is left alone.
+    pub async fn assert_revoked(&self, app: &ClientApp, tokens: &Tokens) {
+        self.me(&tokens.access_token).await.assert_error(401, "invalid_token");
+        self.refresh_at_auth(app, &tokens.refresh_token).await.assert_error(400, "invalid_grant");
+    }
+
+    pub async fn assert_live(&self, tokens: &Tokens) {
+        let me = self.me(&tokens.access_token).await;
+        assert_eq!(me.status, 200, "expected a live token, got {}", me.describe());
+    }
+
+    /// A playback event (PP-API-3).
+    pub async fn playback(&self, access_token: &str, action: &str, body: &Value) -> Reply {
+        send(self.http.post(self.endpoint_with("playback", action)).bearer_auth(access_token).json(body)).await
+    }
+
+    /// Opens the live event stream (PP-API-8).
+    pub async fn events(&self, access_token: &str, last_event_id: Option<u64>) -> EventStream {
+        let mut request = self.http.get(self.endpoint("events")).bearer_auth(access_token);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        let response = request.send().await.expect("the event stream opens");
+        check_request_id_header(response.headers(), "the event stream");
+        assert_eq!(response.status().as_u16(), 200, "PP-API-8: the event stream did not open");
+        assert_eq!(
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            Some("text/event-stream"),
+            "PP-API-8"
+        );
+        EventStream {
+            response,
+            buffer: String::new(),
+        }
+    }
+}
+
+/// A playback body for `media_id` at `occurred_at` (PP-API-3).
+pub fn playback_body(media_id: &str, occurred_at: &str, position_ms: u64) -> Value {
+    json!({
+        "media": {"id": media_id, "type": "episode", "title": format!("Episode {media_id}"), "show": "The Show", "season": 1, "episode": 2},
+        "position_ms": position_ms,
+        "duration_ms": 1_800_000,
+        "occurred_at": occurred_at,
+    })
+}
+
+/// One server-sent event (PP-API-8).
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: u64,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A live event stream being read.
+pub struct EventStream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl EventStream {
+    /// The next event (comments and `retry:` lines skipped), or `None` when none arrives
+    /// within `wait` or the stream ends.
+    pub async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(event) = parse_sse_block(&block) {
+                    return Some(event);
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(std::str::from_utf8(&bytes).expect("SSE is UTF-8")),
+                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Whether the server ended the stream within `wait` (no further event arrives).
+    pub async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(bytes))) => {
+                    self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+                    if self.buffer.contains("data:") {
+                        return false;
+                    }
+                }
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+fn parse_sse_block(block: &str) -> Option<SseEvent> {
+    let (mut id, mut event, mut data) = (None, None, String::new());
+    for line in block.lines() {
+        if let Some(v) = line.strip_prefix("id:") {
+            id = v.trim().parse().ok();
+        } else if let Some(v) = line.strip_prefix("event:") {
+            event = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push_str(v.trim_start());
+        }
+    }
+    if data.is_empty() {
+        return None;
+    }
+    Some(SseEvent {
+        id: id.expect("PP-API-8: every event has an id"),
+        event: event.unwrap_or_else(|| "message".into()),
+        data: serde_json::from_str(&data).expect("PP-API-8: data is JSON"),
+    })
+}
+
+/// Runs `n` copies of a request concurrently, each on its own task, and answers every
+/// reply. `make(i)` builds the i-th request.
+pub async fn concurrently<F>(n: usize, make: F) -> Vec<Reply>
+where
+    F: Fn(usize) -> reqwest::RequestBuilder,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(send(make(i)))).collect();
+    let mut replies = Vec::with_capacity(n);
+    for result in futures_util::future::join_all(tasks).await {
+        replies.push(result.expect("a request task panicked"));
+    }
+    replies
+}
+
+/// The statuses of some replies, counted: `[(200, 1), (400, 119), (429, 380)]`.
+pub fn status_counts(replies: &[Reply]) -> Vec<(u16, usize)> {
+    let mut counts = std::collections::BTreeMap::new();
+    for r in replies {
+        *counts.entry(r.status).or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
+}
+
+/// No reply is a server error (the bad-input and concurrency rule: never a 500).
+pub fn assert_no_server_errors(replies: &[Reply]) {
+    if let Some(r) = replies.iter().find(|r| r.status >= 500) {
+        panic!("a request got a server error: {} (all: {:?})", r.describe(), status_counts(replies));
+    }
+}

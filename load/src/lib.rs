@@ -1,1 +1,33 @@
-//! Load scenarios (issue 4).
+//! Load scenarios that prove each documented rate limit (PP-RATE-1..4) under
+//! concurrency: one goose attack per limit of the profile, from real keys (many loopback
+//! source addresses, several clients, several users' tokens), and a verdict per limit,
+//! key and window that says whether the limit holds exactly.
+//!
+//! - [`keys`]: which addresses, clients and tokens make each key.
+//! - [`traffic`]: the request each limited endpoint gets.
+//! - [`window`]: the goose players and the conductor that walks them through windows.
+//! - [`attack`]: the goose attack for one limit.
+//! - [`observe`], [`verdict`]: what a response says, and whether a limit holds.
+//! - [`report`]: the terminal table and `verdict.json`.
+//! - [`setup`]: device codes and users' tokens a scenario needs.
+//! - [`target`]: the server and its test controls; the clock between windows.
+//! - [`run`]: a whole run; [`bench`]: the benchmark; [`cli`]: the command line.
+//!
+//! The crate meets the server only through HTTP and the profile: limits, paths, keys and
+//! statuses come from the profile, never from literals.
+
+pub mod attack;
+pub mod bench;
+pub mod cli;
+pub mod keys;
+pub mod observe;
+pub mod report;
+pub mod run;
+pub mod setup;
+pub mod target;
+pub mod traffic;
+pub mod verdict;
+pub mod window;
+
+pub use run::{LoadError, LoadOptions, run};
+pub use verdict::LimitVerdict;

@@ -1,0 +1,91 @@
+//! One goose attack per limit: the scenario (a seat on start, then one window per
+//! iteration), its configuration, and the conductor running beside it.
+//!
+//! Goose is built with [`GooseAttack::initialize_with_config`], so it never reads the
+//! process's arguments.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use goose::GooseAttack;
+use goose::config::GooseConfiguration;
+use goose::goose::{GooseUser, Scenario, Transaction, TransactionResult};
+use goose::metrics::GooseCoordinatedOmissionMitigation;
+use tokio::sync::mpsc;
+
+use crate::target::WindowClock;
+use crate::window::{AttackState, ConductorLog, Phase, conduct, play_window, take_seat};
+
+type Play = fn(
+    &mut GooseUser,
+    Arc<AttackState>,
+) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>>;
+
+fn transaction(state: &Arc<AttackState>, play: Play) -> Transaction {
+    let state = Arc::clone(state);
+    Transaction::new(Arc::new(move |user| play(user, Arc::clone(&state))))
+}
+
+/// A goose configuration that runs `users` users for `iterations`, started within a
+/// second, with no controller ports, no terminal metrics and the given report files.
+pub fn goose_config(base: &str, users: usize, report_files: Vec<String>) -> GooseConfiguration {
+    let mut config = GooseConfiguration::default();
+    config.host = Some(base.to_owned());
+    config.users = Some(users);
+    config.increase_rate = Some(users.to_string());
+    config.report_file = report_files;
+    config.no_print_metrics = true;
+    config.no_error_summary = true;
+    config.no_telnet = true;
+    config.no_autostart = false;
+    config.quiet = 1;
+    config.timeout = Some("10".into());
+    config.co_mitigation = Some(GooseCoordinatedOmissionMitigation::Disabled);
+    config
+}
+
+/// Runs the attack for `state`'s limit and returns what the conductor did, with a problem
+/// when goose itself failed.
+pub async fn run(
+    state: Arc<AttackState>,
+    reports: mpsc::UnboundedReceiver<Phase>,
+    clock: WindowClock,
+    phase_timeout: Duration,
+    report_files: Vec<String>,
+) -> (ConductorLog, Option<String>) {
+    let base = state.traffic.base_url();
+    let mut config = goose_config(&base, state.users, report_files);
+    config.iterations = Some(state.windows);
+
+    let scenario = Scenario::new(&state.traffic.limit.name)
+        .register_transaction(
+            transaction(&state, |u, s| Box::pin(take_seat(u, s)))
+                .set_name("seat")
+                .set_on_start(),
+        )
+        .register_transaction(
+            transaction(&state, |u, s| Box::pin(play_window(u, s))).set_name("window"),
+        );
+
+    let conductor = tokio::spawn(conduct(Arc::clone(&state), reports, clock, phase_timeout));
+    let goose = match GooseAttack::initialize_with_config(config) {
+        Ok(attack) => attack.register_scenario(scenario).execute().await.map(drop),
+        Err(e) => Err(e),
+    };
+    let goose_problem = goose.err().map(|e| format!("goose failed: {e}"));
+    // The players are done; a conductor still waiting for them gives up at its timeout.
+    let log = match tokio::time::timeout(phase_timeout + Duration::from_secs(5), conductor).await {
+        Ok(Ok(log)) => log,
+        Ok(Err(e)) => ConductorLog {
+            stopped_early: Some(format!("the conductor failed: {e}")),
+            ..ConductorLog::default()
+        },
+        Err(_) => ConductorLog {
+            stopped_early: Some("the conductor did not finish".into()),
+            ..ConductorLog::default()
+        },
+    };
+    (log, goose_problem)
+}

@@ -1,0 +1,241 @@
+//! The command line: `load [--target URL] [--limit all|NAME] …` and `load bench …`.
+//!
+//! Exit codes: 0 every limit holds; 1 at least one limit does not hold; 2 the run could
+//! not be made (bad arguments, a target that cannot be reached, a failed setup).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use profile::{Identities, Profile};
+use url::Url;
+
+use crate::run::{LoadOptions, MIN_USERS};
+
+/// Every limit holds.
+pub const EXIT_HOLDS: u8 = 0;
+/// At least one limit does not hold.
+pub const EXIT_DOES_NOT_HOLD: u8 = 1;
+/// The run could not be made.
+pub const EXIT_COULD_NOT_RUN: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "load",
+    about = "goose scenarios that prove each documented rate limit, exactly, under concurrency"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub common: Common,
+    /// Windows per limit when the target has test controls (the clock is moved between
+    /// them).
+    #[arg(long, default_value_t = 3)]
+    pub windows: usize,
+    /// Real time per limit against a target without test controls, such as 10m or 300s;
+    /// the verdict says how many windows it observed.
+    #[arg(long, default_value = "180s", value_parser = parse_duration)]
+    pub run_time: Duration,
+    /// Requests per key and window beyond the limit [default: max(limit/4, 2 × users per key)].
+    #[arg(long)]
+    pub extra: Option<u32>,
+    /// Where goose's reports and verdict.json go.
+    #[arg(long, default_value = "reports/load")]
+    pub reports: PathBuf,
+    /// Access tokens for the per-user limit against a deployment (TOML: [[tokens]] user,
+    /// access_token or access_token_env).
+    #[arg(long)]
+    pub tokens: Option<PathBuf>,
+    /// Switch a named server defect on after each reset (test controls only), to watch
+    /// the verdict fail; `GET /__test/fault` lists them.
+    #[arg(long)]
+    pub fault: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Offered load of a goose scenario against a plain keep-alive client, same run.
+    Bench {
+        #[command(flatten)]
+        common: Common,
+        /// Seconds each side runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Common {
+    /// The server to load; without it the reference server starts in-process with test
+    /// controls. Traffic goes only to this target.
+    #[arg(long)]
+    pub target: Option<Url>,
+    /// `all`, or one limit of the profile by name (device-code, device-token, refresh,
+    /// token, playback, public-user).
+    #[arg(long, default_value = "all")]
+    pub limit: String,
+    /// Concurrent goose users per limit (at least 64).
+    #[arg(long, default_value_t = MIN_USERS)]
+    pub users: usize,
+    /// Loopback source addresses, 127.0.0.2 and up, for a loopback target.
+    #[arg(long, default_value_t = 8)]
+    pub addresses: usize,
+    /// A source address to send from (repeat it); replaces the loopback addresses.
+    #[arg(long = "source-addr")]
+    pub source_addrs: Vec<IpAddr>,
+    /// The profile file [default: the committed punchplay profile].
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    /// The identities (credentials) file [default: the punchplay fixtures].
+    #[arg(long)]
+    pub identities: Option<PathBuf>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, "s"), |i| text.split_at(i));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 90s, 10m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{text}` is not a duration such as 90s, 10m or 1h")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+fn options_from(common: &Common) -> Result<LoadOptions, String> {
+    let profile = match &common.profile {
+        None => Profile::punchplay(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the profile {}: {e}", path.display()))?;
+            Profile::from_toml_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+    };
+    let identities = match &common.identities {
+        None => Identities::punchplay(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the identities {}: {e}", path.display()))?;
+            Identities::from_toml_str(&text, |v| std::env::var(v).ok())
+                .map_err(|e| format!("{}: {e}", path.display()))?
+        }
+    };
+    Ok(LoadOptions {
+        target: common.target.clone(),
+        limit: (common.limit != "all").then(|| common.limit.clone()),
+        users: common.users,
+        addresses: common.addresses,
+        source_addrs: common.source_addrs.clone(),
+        profile,
+        identities,
+        ..LoadOptions::default()
+    })
+}
+
+/// Runs the parsed command line on a fresh multi-threaded runtime.
+pub fn main(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_COULD_NOT_RUN);
+        }
+    };
+    runtime.block_on(async_main(cli))
+}
+
+async fn async_main(cli: Cli) -> ExitCode {
+    if let Some(Command::Bench { common, seconds }) = &cli.command {
+        let options = match options_from(common) {
+            Ok(o) => o,
+            Err(e) => return could_not_run(e),
+        };
+        return match crate::bench::bench(options, *seconds).await {
+            Ok(r) => {
+                println!(
+                    "benchmark `{}`, {} concurrent users, {} s each, same endpoint and source addresses:",
+                    r.limit, r.users, r.seconds
+                );
+                println!(
+                    "  goose scenario:          {:>9.0} req/s ({} requests)",
+                    r.goose_rps, r.goose_requests
+                );
+                println!(
+                    "  plain keep-alive client: {:>9.0} req/s ({} requests)",
+                    r.plain_rps, r.plain_requests
+                );
+                println!("  ratio goose/plain:       {:>9.2}", r.ratio);
+                ExitCode::from(EXIT_HOLDS)
+            }
+            Err(e) => could_not_run(e),
+        };
+    }
+    let mut options = match options_from(&cli.common) {
+        Ok(o) => o,
+        Err(e) => return could_not_run(e),
+    };
+    options.windows = cli.windows;
+    options.run_time = cli.run_time;
+    options.extra = cli.extra;
+    options.reports_dir = Some(cli.reports.clone());
+    options.fault = cli.fault.clone();
+    if let Some(path) = &cli.tokens {
+        match crate::setup::tokens_from_file(path, |v| std::env::var(v).ok()) {
+            Ok(t) => options.tokens = t,
+            Err(e) => return could_not_run(e.to_string()),
+        }
+    }
+    match crate::run(options).await {
+        Ok(report) if report.holds => ExitCode::from(EXIT_HOLDS),
+        Ok(_) => ExitCode::from(EXIT_DOES_NOT_HOLD),
+        Err(e) => could_not_run(e.to_string()),
+    }
+}
+
+fn could_not_run(why: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {why}");
+    ExitCode::from(EXIT_COULD_NOT_RUN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_seconds_minutes_and_hours() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert!(parse_duration("ten").is_err());
+    }
+
+    #[test]
+    fn the_documented_command_line_parses() {
+        let cli = Cli::try_parse_from([
+            "load",
+            "--target",
+            "http://127.0.0.1:8080",
+            "--limit",
+            "token",
+        ])
+        .unwrap();
+        assert_eq!(cli.common.limit, "token");
+        let cli = Cli::try_parse_from(["load", "bench", "--seconds", "5"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Bench { seconds: 5, .. })
+        ));
+    }
+}

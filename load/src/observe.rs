@@ -1,0 +1,263 @@
+//! What one response tells the verdict: admitted, refused (and whether the refusal is
+//! well formed, PP-RATE-2), a server error, or a transport error.
+//!
+//! This module owns the classification of a single response. It knows nothing of
+//! windows, keys or goose.
+
+use profile::Profile;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::Serialize;
+
+/// Which part of a window a request belongs to, and so what it was expected to get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestKind {
+    /// Sent while admitted + in flight + 1 <= the window's room: must be admitted.
+    Within,
+    /// Sent while requests in flight may or may not take the last places: either outcome
+    /// is allowed for the request; only the window's total is judged.
+    Edge,
+    /// Sent after the window's room was used up: must be refused (429).
+    Over,
+    /// A request whose authentication fails (a revoked or unknown bearer token): must not
+    /// be counted against the user (PP-RATE-4).
+    Noise,
+    /// The first refusal after the burst, which gives Retry-After.
+    FirstRefusal,
+    /// Sent before Retry-After has passed: must still be refused (PP-RATE-3).
+    NotBefore,
+    /// Sent once Retry-After has passed: must be admitted (PP-RATE-3).
+    Resume,
+}
+
+impl RequestKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Within => "within",
+            RequestKind::Edge => "edge",
+            RequestKind::Over => "over",
+            RequestKind::Noise => "noise",
+            RequestKind::FirstRefusal => "first refusal",
+            RequestKind::NotBefore => "not before",
+            RequestKind::Resume => "resume",
+        }
+    }
+}
+
+/// How the server answered one request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// Any status below 500 other than the rate-limit status: the request counted
+    /// ("every admitted request counts, whatever its status", PP-RATE-3).
+    Admitted {
+        status: u16,
+    },
+    /// The rate-limit status. `problem` says what is wrong with it, if anything (PP-RATE-2).
+    Refused {
+        retry_after: Option<u64>,
+        problem: Option<String>,
+    },
+    ServerError {
+        status: u16,
+    },
+    Transport {
+        error: String,
+    },
+}
+
+impl Outcome {
+    /// Classifies a response. `window_secs` bounds a sensible Retry-After.
+    pub fn of_response(
+        profile: &Profile,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+        window_secs: u64,
+    ) -> Outcome {
+        if status >= 500 {
+            return Outcome::ServerError { status };
+        }
+        if status != profile.status_of("rate_limited") {
+            return Outcome::Admitted { status };
+        }
+        let retry_after = retry_after_secs(headers);
+        let problem = refusal_problem(profile, headers, body, retry_after, window_secs);
+        Outcome::Refused {
+            retry_after,
+            problem,
+        }
+    }
+
+    pub fn is_admitted(&self) -> bool {
+        matches!(self, Outcome::Admitted { .. })
+    }
+
+    /// A refusal with nothing wrong with it.
+    pub fn is_clean_refusal(&self) -> bool {
+        matches!(self, Outcome::Refused { problem: None, .. })
+    }
+
+    /// A short form for tables: `200`, `429`, `429 (no Retry-After)`, `transport`.
+    pub fn describe(&self) -> String {
+        match self {
+            Outcome::Admitted { status } | Outcome::ServerError { status } => status.to_string(),
+            Outcome::Refused { problem: None, .. } => "429".into(),
+            Outcome::Refused {
+                problem: Some(p), ..
+            } => format!("429 ({p})"),
+            Outcome::Transport { error } => format!("transport error: {error}"),
+        }
+    }
+}
+
+/// `Retry-After` in whole seconds, when it is one (PP-RATE-2 DECIDED: whole seconds).
+pub fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+}
+
+/// What is wrong with a 429, or `None` (PP-RATE-2, PP-ERR-1, PP-ERR-2).
+fn refusal_problem(
+    profile: &Profile,
+    headers: &HeaderMap,
+    body: &[u8],
+    retry_after: Option<u64>,
+    window_secs: u64,
+) -> Option<String> {
+    match (headers.get(RETRY_AFTER), retry_after) {
+        (None, _) => return Some("no Retry-After".into()),
+        (Some(raw), None) => {
+            return Some(format!(
+                "Retry-After `{}` is not whole seconds",
+                String::from_utf8_lossy(raw.as_bytes())
+            ));
+        }
+        (Some(_), Some(secs)) if secs < 1 || secs > window_secs => {
+            return Some(format!(
+                "Retry-After {secs} is outside 1..={window_secs} seconds"
+            ));
+        }
+        _ => {}
+    }
+    let json: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => return Some("body is not JSON".into()),
+    };
+    if json.get("error").and_then(|e| e.as_str()) != Some("rate_limited") {
+        return Some(format!(
+            "error is {}, not rate_limited",
+            json.get("error").unwrap_or(&serde_json::Value::Null)
+        ));
+    }
+    if json.get("message").and_then(|m| m.as_str()).is_none() {
+        return Some("body has no message".into());
+    }
+    let Some(body_id) = json.get("request_id").and_then(|r| r.as_str()) else {
+        return Some("body has no request_id".into());
+    };
+    if !profile.request_id.matches(body_id) {
+        return Some(format!("request_id `{body_id}` has the wrong format"));
+    }
+    let header_id = headers
+        .get(profile.request_id.header.as_str())
+        .and_then(|h| h.to_str().ok());
+    match header_id {
+        None => Some(format!("no {} header", profile.request_id.header)),
+        Some(h) if h != body_id => Some(format!(
+            "{} header differs from the body's request_id",
+            profile.request_id.header
+        )),
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn refusal(headers: &[(&str, &str)], body: &str) -> Outcome {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        Outcome::of_response(&Profile::punchplay(), 429, &map, body.as_bytes(), 60)
+    }
+
+    const BODY: &str = r#"{"error":"rate_limited","message":"Too many requests.","request_id":"ppreq_0123456789abcdef0123"}"#;
+
+    #[test]
+    fn a_complete_refusal_is_clean() {
+        let o = refusal(
+            &[
+                ("retry-after", "42"),
+                ("x-punchplay-request-id", "ppreq_0123456789abcdef0123"),
+            ],
+            BODY,
+        );
+        assert_eq!(
+            o,
+            Outcome::Refused {
+                retry_after: Some(42),
+                problem: None
+            }
+        );
+        assert!(o.is_clean_refusal());
+    }
+
+    #[test]
+    fn a_refusal_without_retry_after_or_matching_request_id_is_not() {
+        let o = refusal(
+            &[("x-punchplay-request-id", "ppreq_0123456789abcdef0123")],
+            BODY,
+        );
+        assert!(!o.is_clean_refusal(), "{o:?}");
+        let o = refusal(
+            &[
+                ("retry-after", "42"),
+                ("x-punchplay-request-id", "ppreq_ffffffffffffffffffff"),
+            ],
+            BODY,
+        );
+        assert!(o.describe().contains("differs"), "{o:?}");
+        let o = refusal(
+            &[
+                ("retry-after", "0"),
+                ("x-punchplay-request-id", "ppreq_0123456789abcdef0123"),
+            ],
+            BODY,
+        );
+        assert!(o.describe().contains("outside"), "{o:?}");
+        let o = refusal(
+            &[
+                ("retry-after", "5"),
+                ("x-punchplay-request-id", "ppreq_0123456789abcdef0123"),
+            ],
+            r#"{"error":"invalid_request","message":"x","request_id":"ppreq_0123456789abcdef0123"}"#,
+        );
+        assert!(o.describe().contains("not rate_limited"), "{o:?}");
+    }
+
+    #[test]
+    fn statuses_other_than_429_are_admitted_or_server_errors() {
+        let p = Profile::punchplay();
+        let h = HeaderMap::new();
+        assert_eq!(
+            Outcome::of_response(&p, 400, &h, b"", 60),
+            Outcome::Admitted { status: 400 }
+        );
+        assert_eq!(
+            Outcome::of_response(&p, 503, &h, b"", 60),
+            Outcome::ServerError { status: 503 }
+        );
+    }
+}

@@ -1,0 +1,344 @@
+//! A load run: pick the target (or start the reference server in-process), then for each
+//! selected limit reset, set up, attack and judge; then the reports.
+//!
+//! This module owns the order of things and nothing else.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use profile::{Identities, LimitKey, Profile, RateLimit, Secret};
+use url::Url;
+
+use crate::keys::{self, UserToken, loopback_sources, usable_clients};
+use crate::report::{self, RunReport};
+use crate::setup;
+use crate::target::{Target, WindowClock};
+use crate::traffic::{Endpoint, Traffic};
+use crate::verdict::{self, ClockMode, RunFacts};
+use crate::window::AttackState;
+
+/// The fewest concurrent goose users a run may use (issue 4: "under at least 64").
+pub const MIN_USERS: usize = 64;
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `None`: start the reference server in-process, with test controls.
+    pub target: Option<Url>,
+    /// `None`: every limit of the profile.
+    pub limit: Option<String>,
+    pub users: usize,
+    /// Windows per limit when the clock can be moved.
+    pub windows: usize,
+    /// Real time per limit when it cannot.
+    pub run_time: Duration,
+    /// Loopback source addresses (127.0.0.2 and up) for a loopback target.
+    pub addresses: usize,
+    /// Source addresses named by the user; they replace the loopback ones.
+    pub source_addrs: Vec<IpAddr>,
+    /// Requests per key and window beyond its room (default: max(limit/4, 2 × users per key)).
+    pub extra: Option<u32>,
+    /// Where goose's reports and `verdict.json` go; `None` writes none.
+    pub reports_dir: Option<PathBuf>,
+    pub profile: Profile,
+    pub identities: Identities,
+    /// Access tokens for the per-user limit against a deployment without test controls.
+    pub tokens: Vec<UserToken>,
+    /// A named server defect to switch on after each reset (test controls only), to see
+    /// the verdict fail.
+    pub fault: Option<String>,
+    /// Print the verdict table.
+    pub print: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            target: None,
+            limit: None,
+            users: MIN_USERS,
+            windows: 3,
+            run_time: Duration::from_secs(180),
+            addresses: 8,
+            source_addrs: Vec::new(),
+            extra: None,
+            reports_dir: Some(PathBuf::from("reports/load")),
+            profile: Profile::punchplay(),
+            identities: Identities::punchplay(),
+            tokens: Vec::new(),
+            fault: None,
+            print: true,
+        }
+    }
+}
+
+/// Why a run could not be made at all (as opposed to a limit that does not hold).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("could not start the reference server: {0}")]
+    Server(std::io::Error),
+    #[error("setting up limit `{limit}` failed: {why}")]
+    Setup { limit: String, why: String },
+    #[error("could not write the reports: {0}")]
+    Reports(std::io::Error),
+}
+
+fn setup_error(limit: &RateLimit, why: impl ToString) -> LoadError {
+    LoadError::Setup {
+        limit: limit.name.clone(),
+        why: why.to_string(),
+    }
+}
+
+/// Runs the selected limits and returns what was found. The caller decides the exit code
+/// from `report.holds`.
+pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
+    if options.users < MIN_USERS {
+        return Err(LoadError::Usage(format!(
+            "--users must be at least {MIN_USERS}: the limits are judged under that much concurrency"
+        )));
+    }
+    if options.windows == 0 {
+        return Err(LoadError::Usage("--windows must be at least 1".into()));
+    }
+    let limits: Vec<RateLimit> = match &options.limit {
+        None => options.profile.rate_limits.clone(),
+        Some(name) => match options.profile.rate_limit(name) {
+            Some(l) => vec![l.clone()],
+            None => {
+                let names: Vec<_> = options
+                    .profile
+                    .rate_limits
+                    .iter()
+                    .map(|l| l.name.as_str())
+                    .collect();
+                return Err(LoadError::Usage(format!(
+                    "the profile has no limit `{name}`; use all or one of: {}",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
+
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let server = match &options.target {
+        Some(_) => None,
+        None => Some(
+            reference_server::spawn(reference_server::ServerConfig {
+                profile: options.profile.clone(),
+                identities: options.identities.clone(),
+                test_controls: true,
+                ..reference_server::ServerConfig::punchplay()
+            })
+            .await
+            .map_err(LoadError::Server)?,
+        ),
+    };
+    let base = match (&options.target, &server) {
+        (Some(url), _) => url.clone(),
+        (None, Some(s)) => Url::parse(&s.base_url()).expect("the server's base URL parses"),
+        (None, None) => unreachable!("a server was started when no target was given"),
+    };
+    let mut target = Target::new(base.clone());
+    let controls = target.detect_controls().await;
+    if options.fault.is_some() && !controls {
+        return Err(LoadError::Usage(
+            "--fault needs a target with test controls".into(),
+        ));
+    }
+    let sources = source_addresses(&options, &base);
+
+    let mut verdicts = Vec::new();
+    let result = async {
+        for limit in &limits {
+            verdicts.push(run_limit(&options, &target, controls, &sources, limit).await?);
+        }
+        Ok::<(), LoadError>(())
+    }
+    .await;
+    if controls {
+        let _ = target.reset().await;
+    }
+    if let Some(server) = server {
+        server.stop().await;
+    }
+    result?;
+
+    let report = RunReport {
+        target: base.to_string(),
+        in_process: options.target.is_none(),
+        clock: if controls {
+            ClockMode::Controlled
+        } else {
+            ClockMode::Real
+        },
+        started_at,
+        wall_secs: started.elapsed().as_secs_f64(),
+        holds: verdicts.iter().all(|v| v.holds),
+        limits: verdicts,
+    };
+    if let Some(dir) = &options.reports_dir {
+        report::write_json(&dir.join("verdict.json"), &report).map_err(LoadError::Reports)?;
+    }
+    if options.print {
+        print!("{}", report::render(&report));
+        if let Some(dir) = &options.reports_dir {
+            println!("reports: {}", dir.display());
+        }
+    }
+    Ok(report)
+}
+
+fn source_addresses(options: &LoadOptions, base: &Url) -> Vec<Option<IpAddr>> {
+    if !options.source_addrs.is_empty() {
+        return options.source_addrs.iter().copied().map(Some).collect();
+    }
+    let loopback = match base.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        _ => false,
+    };
+    if loopback {
+        loopback_sources(options.addresses.max(1))
+    } else {
+        vec![None]
+    }
+}
+
+async fn run_limit(
+    options: &LoadOptions,
+    target: &Target,
+    controls: bool,
+    sources: &[Option<IpAddr>],
+    limit: &RateLimit,
+) -> Result<verdict::LimitVerdict, LoadError> {
+    let started = Instant::now();
+    let profile = &options.profile;
+    if controls {
+        target.reset().await.map_err(|e| setup_error(limit, e))?;
+        if let Some(fault) = &options.fault {
+            target
+                .fault(Some(fault))
+                .await
+                .map_err(|e| setup_error(limit, e))?;
+        }
+    }
+    let clients = usable_clients(&options.identities);
+    let endpoint = Endpoint::of_path_name(&limit.endpoint);
+    let device_codes = if endpoint == Some(Endpoint::DeviceToken) {
+        setup::device_codes(target, profile, &clients).await
+    } else {
+        Default::default()
+    };
+    let (tokens, noise): (Vec<UserToken>, Vec<Secret>) = if limit.key == LimitKey::User {
+        if controls && options.tokens.is_empty() {
+            setup::tokens_by_device_flow(target, profile, &options.identities)
+                .await
+                .map_err(|e| setup_error(limit, e))?
+        } else {
+            (
+                options.tokens.clone(),
+                vec![Secret::new("load-unknown-access-token")],
+            )
+        }
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let usernames: Vec<String> = options
+        .identities
+        .users
+        .iter()
+        .map(|u| u.username.clone())
+        .collect();
+    let traffic = Traffic::new(profile, limit, &target.base, &usernames, device_codes)
+        .map_err(|e| setup_error(limit, e))?;
+    let plan = keys::plan(limit.key, sources, &clients, &tokens, &noise)
+        .map_err(|e| setup_error(limit, e))?;
+    if plan.keys.len() > options.users {
+        return Err(setup_error(
+            limit,
+            format!(
+                "{} keys need at least as many goose users; raise --users",
+                plan.keys.len()
+            ),
+        ));
+    }
+
+    let (clock, windows, phase_timeout, player_wait) = if controls {
+        (
+            WindowClock::Controlled(target.clone()),
+            options.windows,
+            Duration::from_secs(60),
+            Duration::from_secs(180),
+        )
+    } else {
+        // As many windows as the run time allows; the conductor stops at the deadline.
+        let cycle = limit.window_secs.max(1) + 2;
+        let windows = (options.run_time.as_secs() / cycle + 1) as usize;
+        (
+            WindowClock::Real {
+                deadline: Instant::now() + options.run_time,
+            },
+            windows,
+            options.run_time + Duration::from_secs(60),
+            options.run_time + Duration::from_secs(120),
+        )
+    };
+    let (state, reports) = AttackState::new(
+        profile.clone(),
+        traffic,
+        plan,
+        options.users,
+        windows,
+        options.extra,
+        Instant::now() + player_wait,
+    );
+    let report_files: Vec<String> = match &options.reports_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(LoadError::Reports)?;
+            ["html", "json", "md"]
+                .iter()
+                .map(|ext| {
+                    dir.join(format!("{}.{ext}", limit.name))
+                        .display()
+                        .to_string()
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let (log, attack_problem) = crate::attack::run(
+        Arc::clone(&state),
+        reports,
+        clock.clone(),
+        phase_timeout,
+        report_files.clone(),
+    )
+    .await;
+    let facts = RunFacts {
+        limit: limit.name.clone(),
+        method: limit.method.clone(),
+        path: profile.path(&limit.endpoint).to_owned(),
+        max: limit.max,
+        window_secs: limit.window_secs,
+        key_kind: limit.key.as_str().to_owned(),
+        key_labels: state.plan.keys.iter().map(|k| k.label.clone()).collect(),
+        clock: if clock.is_controlled() {
+            ClockMode::Controlled
+        } else {
+            ClockMode::Real
+        },
+        users: options.users,
+        windows_requested: windows,
+        extra: state.extra,
+        noise_status: state.traffic.noise_status,
+        wall_secs: started.elapsed().as_secs_f64(),
+        reports: report_files,
+        attack_problem,
+    };
+    Ok(verdict::judge(facts, &log, &state.observations()))
+}

@@ -358,7 +358,7 @@ async fn concurrent_requests_on_one_token_all_succeed() {
     s.playback(&token, "start", &playback_body("m1", "2026-06-09T12:00:00Z", 0)).await.ok();
     let url = s.endpoint_with("playback", "progress");
     let replies = concurrently(60, |i| {
-        let at = format!("2026-06-09T12:{:02}:00Z", i + 1);
+        let at = format!("2026-06-09T12:01:{i:02}Z");
         s.http.post(&url).bearer_auth(&token).json(&playback_body("m1", &at, (i as u64 + 1) * 1000))
     })
     .await;

@@ -9,10 +9,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use goose::GooseAttack;
+use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionResult};
 use goose::metrics::GooseCoordinatedOmissionMitigation;
+use goose::{GooseAttack, GooseError};
 use tokio::sync::mpsc;
 
 use crate::target::WindowClock;
@@ -28,13 +29,13 @@ fn transaction(state: &Arc<AttackState>, play: Play) -> Transaction {
     Transaction::new(Arc::new(move |user| play(user, Arc::clone(&state))))
 }
 
-/// A goose configuration that runs `users` users for `iterations`, started within a
-/// second, with no controller ports, no terminal metrics and the given report files.
+/// A goose configuration for `users` users, all started within a twentieth of a second,
+/// with no controller ports, no terminal metrics and the given report files.
 pub fn goose_config(base: &str, users: usize, report_files: Vec<String>) -> GooseConfiguration {
     let mut config = GooseConfiguration::default();
     config.host = Some(base.to_owned());
     config.users = Some(users);
-    config.increase_rate = Some(users.to_string());
+    config.increase_rate = Some((users * 20).to_string());
     config.report_file = report_files;
     config.no_print_metrics = true;
     config.no_error_summary = true;
@@ -44,6 +45,13 @@ pub fn goose_config(base: &str, users: usize, report_files: Vec<String>) -> Goos
     config.timeout = Some("10".into());
     config.co_mitigation = Some(GooseCoordinatedOmissionMitigation::Disabled);
     config
+}
+
+/// One shared default client, built once: every user replaces it with its own, bound
+/// to its source address, in its on-start transaction, so building a default client per
+/// user (with its certificate store) would only slow the start.
+pub fn shared_default_client(attack: GooseAttack) -> Result<GooseAttack, GooseError> {
+    attack.set_client_builder_without_cookies(GooseClientBuilder::new().without_cookies())
 }
 
 /// Runs the attack for `state`'s limit and returns what the conductor did, with a problem
@@ -71,7 +79,10 @@ pub async fn run(
 
     let conductor = tokio::spawn(conduct(Arc::clone(&state), reports, clock, phase_timeout));
     let goose = match GooseAttack::initialize_with_config(config) {
-        Ok(attack) => attack.register_scenario(scenario).execute().await.map(drop),
+        Ok(attack) => match shared_default_client(attack) {
+            Ok(attack) => attack.register_scenario(scenario).execute().await.map(drop),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     let goose_problem = goose.err().map(|e| format!("goose failed: {e}"));

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use goose::GooseAttack;
 use goose::goose::{GooseRequest, GooseUser, Scenario, Transaction, TransactionResult};
-use reqwest::Client;
 use serde::Serialize;
 use url::Url;
 
@@ -43,17 +42,18 @@ struct BenchState {
     first: std::sync::Mutex<Option<Instant>>,
 }
 
-fn user_client(plan: &KeyPlan, index: usize) -> reqwest::ClientBuilder {
+fn user_client(base: &str, plan: &KeyPlan, index: usize) -> reqwest::ClientBuilder {
     let keys = plan.keys.len();
     let source = plan.keys[index % keys].source_for_slot(index / keys);
-    Client::builder()
-        .local_address(source)
-        .timeout(Duration::from_secs(10))
-        .tcp_nodelay(true)
+    crate::target::client_builder(base, source)
 }
 
 async fn seat(user: &mut GooseUser, state: Arc<BenchState>) -> TransactionResult {
-    let builder = user_client(&state.plan, user.weighted_users_index);
+    let builder = user_client(
+        &state.traffic.base_url(),
+        &state.plan,
+        user.weighted_users_index,
+    );
     user.set_client_builder(builder).await.map_err(Box::new)
 }
 
@@ -169,7 +169,8 @@ pub async fn bench(options: LoadOptions, seconds: u64) -> Result<BenchResult, St
         .register_transaction(Transaction::new(Arc::new(move |u| {
             Box::pin(steady(u, Arc::clone(&s2)))
         })));
-    GooseAttack::initialize_with_config(config)
+    let attack = GooseAttack::initialize_with_config(config).map_err(|e| e.to_string())?;
+    crate::attack::shared_default_client(attack)
         .map_err(|e| e.to_string())?
         .register_scenario(scenario)
         .execute()
@@ -192,7 +193,7 @@ pub async fn bench(options: LoadOptions, seconds: u64) -> Result<BenchResult, St
     let until = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for index in 0..options.users {
-        let client = user_client(&plan, index)
+        let client = user_client(&traffic.base_url(), &plan, index)
             .build()
             .map_err(|e| e.to_string())?;
         let key = plan.keys[index % plan.keys.len()].clone();

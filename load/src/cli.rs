@@ -143,6 +143,13 @@ fn options_from(common: &Common) -> Result<LoadOptions, String> {
 
 /// Runs the parsed command line on a fresh multi-threaded runtime.
 pub fn main(cli: Cli) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOAD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -28,7 +28,7 @@ pub struct RunReport {
 struct Row {
     limit: String,
     key: String,
-    #[tabled(rename = "admitted/room per window")]
+    #[tabled(rename = "admitted(+carried)/limit per window")]
     admitted: String,
     refusals: String,
     #[tabled(rename = "not before")]
@@ -41,9 +41,14 @@ struct Row {
 
 fn row(limit: &LimitVerdict, key: &KeyVerdict) -> Row {
     let w = &key.windows;
+    // Each window: admitted in the burst (+ the resumed request carried in from the
+    // previous window) / the limit.
     let admitted = w
         .iter()
-        .map(|w| format!("{}/{}", w.admitted, w.room))
+        .map(|w| match limit.max.saturating_sub(w.room) {
+            0 => format!("{}/{}", w.admitted, limit.max),
+            carried => format!("{}+{carried}/{}", w.admitted, limit.max),
+        })
         .collect::<Vec<_>>()
         .join(" ");
     let refusals: u32 = w.iter().map(|w| w.refused).sum();

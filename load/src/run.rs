@@ -311,6 +311,7 @@ async fn run_limit(
         }
         None => Vec::new(),
     };
+    tracing::debug!(limit = %limit.name, ms = started.elapsed().as_millis() as u64, "set up");
     let (log, attack_problem) = crate::attack::run(
         Arc::clone(&state),
         reports,
@@ -340,5 +341,6 @@ async fn run_limit(
         reports: report_files,
         attack_problem,
     };
+    tracing::debug!(limit = %limit.name, ms = started.elapsed().as_millis() as u64, "attack done");
     Ok(verdict::judge(facts, &log, &state.observations()))
 }

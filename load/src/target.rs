@@ -28,6 +28,22 @@ pub enum TargetError {
     Other(String),
 }
 
+/// A keep-alive client sending from `source` (the operating system's choice for `None`).
+/// For a plain-http target no certificate store is loaded: building one per goose user
+/// would cost more than the attack.
+pub fn client_builder(base: &str, source: Option<std::net::IpAddr>) -> reqwest::ClientBuilder {
+    let builder = Client::builder()
+        .local_address(source)
+        .timeout(Duration::from_secs(10))
+        .user_agent("punchplay-load/0.1")
+        .tcp_nodelay(true);
+    if base.starts_with("http://") {
+        builder.tls_certs_only(Vec::new())
+    } else {
+        builder
+    }
+}
+
 /// The target, with a plain client for control requests (from the default address, which
 /// for a loopback target is 127.0.0.1, a key no scenario sends from).
 #[derive(Debug, Clone)]
@@ -41,11 +57,10 @@ pub struct Target {
 impl Target {
     pub fn new(base: Url) -> Target {
         Target {
-            base,
-            client: Client::builder()
-                .timeout(Duration::from_secs(10))
+            client: client_builder(base.as_str(), None)
                 .build()
                 .expect("a plain reqwest client builds"),
+            base,
             controls: false,
         }
     }

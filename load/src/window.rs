@@ -23,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use goose::goose::{GooseRequest, GooseUser, TransactionError, TransactionResult};
 use profile::{Profile, Secret};
-use reqwest::Client;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
@@ -276,11 +275,7 @@ pub async fn take_seat(user: &mut GooseUser, state: Arc<AttackState>) -> Transac
     let index = user.weighted_users_index;
     let (key, slot) = (index % keys, index / keys);
     let source = state.plan.keys[key].source_for_slot(slot);
-    let builder = Client::builder()
-        .local_address(source)
-        .timeout(Duration::from_secs(10))
-        .user_agent("punchplay-load/0.1 (goose)")
-        .tcp_nodelay(true);
+    let builder = crate::target::client_builder(&state.traffic.base_url(), source);
     let seated = user.set_client_builder(builder).await;
     if let Err(e) = &seated {
         state.problem(format!(
@@ -491,7 +486,10 @@ pub async fn conduct(
     let window_secs = state.traffic.limit.window_secs as f64;
     let max = state.traffic.limit.max;
 
-    if let Err(why) = await_reports(&mut reports, Phase::Ready, state.users, phase_timeout).await {
+    let started = Instant::now();
+    let ready = await_reports(&mut reports, Phase::Ready, state.users, phase_timeout).await;
+    tracing::debug!(limit = %state.traffic.limit.name, ms = started.elapsed().as_millis() as u64, "goose users seated");
+    if let Err(why) = ready {
         return finish(
             &state,
             log,
@@ -663,10 +661,13 @@ async fn run_step(
     expected: usize,
     timeout: Duration,
 ) -> Result<(), String> {
+    let started = Instant::now();
     state.phase.send_replace(phase);
-    await_reports(reports, phase, expected, timeout)
+    let done = await_reports(reports, phase, expected, timeout)
         .await
-        .map_err(|why| format!("{phase:?}: {why}"))
+        .map_err(|why| format!("{phase:?}: {why}"));
+    tracing::debug!(limit = %state.traffic.limit.name, ?phase, ms = started.elapsed().as_millis() as u64, "step done");
+    done
 }
 
 async fn await_reports(

@@ -6,7 +6,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ClientApp, OTHER_USER, TestServer, USER, assert_no_server_errors, concurrently, playback_body, status_counts};
+use common::{
+    ClientApp, OTHER_USER, TestServer, USER, assert_no_server_errors, concurrently, playback_body,
+    status_counts,
+};
 use serde_json::json;
 
 /// How long a test waits for an event it expects. Events arrive in milliseconds; this is
@@ -21,7 +24,10 @@ async fn me_answers_the_username_and_display_name() {
     let s = TestServer::start().await;
     let tokens = s.code_login(&ClientApp::web(), OTHER_USER, None).await;
     let me = s.me(&tokens.access_token).await.ok();
-    assert_eq!(me, json!({"username": "bob", "display_name": "Bob Example"}));
+    assert_eq!(
+        me,
+        json!({"username": "bob", "display_name": "Bob Example"})
+    );
 }
 
 /// PP-API-1: missing, malformed, unknown and revoked tokens are 401 `invalid_token`, with
@@ -32,16 +38,37 @@ async fn missing_malformed_or_unknown_bearer_is_invalid_token() {
     let url = s.endpoint("me");
     let reply = s.get(&url).await;
     reply.assert_error(401, "invalid_token");
-    assert!(reply.header("www-authenticate").is_some_and(|c| c.starts_with("Bearer")), "RFC 6750 §3");
-    for value in ["Bearer", "Bearer ", "Basic cHAtd2ViOng=", "Bearer a b", "Token ppat_x", "Bearer ppat_unknown", "bearer"] {
+    assert!(
+        reply
+            .header("www-authenticate")
+            .is_some_and(|c| c.starts_with("Bearer")),
+        "RFC 6750 §3"
+    );
+    for value in [
+        "Bearer",
+        "Bearer ",
+        "Basic cHAtd2ViOng=",
+        "Bearer a b",
+        "Token ppat_x",
+        "Bearer ppat_unknown",
+        "bearer",
+    ] {
         let reply = common::send(s.http.get(&url).header("authorization", value)).await;
         reply.assert_error(401, "invalid_token");
     }
     // The token goes in the header only (PP-API-8): no query-string token anywhere.
     let tokens = s.code_login(&ClientApp::web(), USER, None).await;
-    let reply = s.get(&format!("{url}?access_token={}", tokens.access_token)).await;
+    let reply = s
+        .get(&format!("{url}?access_token={}", tokens.access_token))
+        .await;
     reply.assert_error(401, "invalid_token");
-    let reply = s.get(&format!("{}?access_token={}", s.endpoint("events"), tokens.access_token)).await;
+    let reply = s
+        .get(&format!(
+            "{}?access_token={}",
+            s.endpoint("events"),
+            tokens.access_token
+        ))
+        .await;
     reply.assert_error(401, "invalid_token");
 }
 
@@ -53,17 +80,36 @@ async fn token_without_the_endpoint_scope_is_insufficient_scope() {
     let web = ClientApp::web();
     for (endpoint, scope) in &s.profile.scopes.required {
         // A token with every scope but this one.
-        let others: Vec<&str> = s.profile.scopes.known.iter().map(String::as_str).filter(|k| k != scope).collect();
+        let others: Vec<&str> = s
+            .profile
+            .scopes
+            .known
+            .iter()
+            .map(String::as_str)
+            .filter(|k| k != scope)
+            .collect();
         let tokens = s.code_login(&web, USER, Some(&others.join(" "))).await;
         let reply = if endpoint == "playback" {
-            s.playback(&tokens.access_token, "start", &playback_body("m1", "2026-06-09T12:00:00Z", 0)).await
+            s.playback(
+                &tokens.access_token,
+                "start",
+                &playback_body("m1", "2026-06-09T12:00:00Z", 0),
+            )
+            .await
         } else {
-            s.get_with_bearer(&s.endpoint(endpoint), &tokens.access_token).await
+            s.get_with_bearer(&s.endpoint(endpoint), &tokens.access_token)
+                .await
         };
         let body = reply.assert_error(403, "insufficient_scope");
-        assert_eq!(body["required_scope"].as_str(), Some(scope.as_str()), "PP-ERR-1 on {endpoint}");
+        assert_eq!(
+            body["required_scope"].as_str(),
+            Some(scope.as_str()),
+            "PP-ERR-1 on {endpoint}"
+        );
         assert!(
-            reply.header("www-authenticate").is_some_and(|c| c.contains("insufficient_scope")),
+            reply
+                .header("www-authenticate")
+                .is_some_and(|c| c.contains("insufficient_scope")),
             "RFC 6750 §3.1 on {endpoint}"
         );
     }
@@ -74,13 +120,23 @@ async fn token_without_the_endpoint_scope_is_insufficient_scope() {
 #[tokio::test]
 async fn playback_actions_drive_now_playing() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
-    let now_playing = || async { s.get_with_bearer(&s.endpoint("now_playing"), &token).await.ok() };
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let now_playing = || async {
+        s.get_with_bearer(&s.endpoint("now_playing"), &token)
+            .await
+            .ok()
+    };
     let idle = now_playing().await;
     assert_eq!(idle["state"], "idle");
     assert_eq!(idle["media"], serde_json::Value::Null);
     assert_eq!(idle["position_ms"], 0);
-    assert!(idle.get("updated_at").is_some(), "PP-API-6: updated_at is present (null): {idle}");
+    assert!(
+        idle.get("updated_at").is_some(),
+        "PP-API-6: updated_at is present (null): {idle}"
+    );
 
     let steps = [
         ("start", "2026-06-09T12:00:00Z", 0, "playing"),
@@ -90,8 +146,15 @@ async fn playback_actions_drive_now_playing() {
         ("stop", "2026-06-09T12:03:00Z", 120_000, "idle"),
     ];
     for (action, at, position, state) in steps {
-        let out = s.playback(&token, action, &playback_body("ep-1", at, position)).await.ok();
-        assert_eq!((out["accepted"].as_bool(), out["applied"].as_bool()), (Some(true), Some(true)), "{action}: {out}");
+        let out = s
+            .playback(&token, action, &playback_body("ep-1", at, position))
+            .await
+            .ok();
+        assert_eq!(
+            (out["accepted"].as_bool(), out["applied"].as_bool()),
+            (Some(true), Some(true)),
+            "{action}: {out}"
+        );
         assert_eq!(out["now_playing"]["state"], state, "{action}: {out}");
         let now = now_playing().await;
         assert_eq!(now["state"], state);
@@ -101,7 +164,12 @@ async fn playback_actions_drive_now_playing() {
             assert_eq!(now["media"]["type"], "episode");
             assert_eq!(now["media"]["show"], "The Show");
             assert_eq!(now["position_ms"], position);
-            assert!(now["updated_at"].as_str().is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()), "{now}");
+            assert!(
+                now["updated_at"]
+                    .as_str()
+                    .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
+                "{now}"
+            );
         } else {
             assert_eq!(now["media"], serde_json::Value::Null);
             assert_eq!(now["position_ms"], 0);
@@ -114,10 +182,15 @@ async fn playback_actions_drive_now_playing() {
 #[tokio::test]
 async fn bad_playback_requests_name_what_is_wrong() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let good = playback_body("m1", "2026-06-09T12:00:00Z", 5);
     for action in ["rewind", "START", "now-playing"] {
-        s.playback(&token, action, &good).await.assert_error(404, "not_found");
+        s.playback(&token, action, &good)
+            .await
+            .assert_error(404, "not_found");
     }
     let cases = [
         ("media", json!(null)),
@@ -142,13 +215,23 @@ async fn bad_playback_requests_name_what_is_wrong() {
         }
         let reply = s.playback(&token, "start", &body).await;
         let error = reply.assert_error(400, "invalid_request");
-        assert!(error["message"].as_str().unwrap().contains(field), "PP-API-3: `{field}` = {value}: {error}");
+        assert!(
+            error["message"].as_str().unwrap().contains(field),
+            "PP-API-3: `{field}` = {value}: {error}"
+        );
     }
     for body in [json!([1, 2]), json!("start"), json!(5)] {
-        s.playback(&token, "start", &body).await.assert_error(400, "invalid_request");
+        s.playback(&token, "start", &body)
+            .await
+            .assert_error(400, "invalid_request");
     }
     // Nothing of that changed now-playing.
-    assert_eq!(s.get_with_bearer(&s.endpoint("now_playing"), &token).await.ok()["state"], "idle");
+    assert_eq!(
+        s.get_with_bearer(&s.endpoint("now_playing"), &token)
+            .await
+            .ok()["state"],
+        "idle"
+    );
 }
 
 /// PP-API-4: events apply in `occurred_at` order; an older one is accepted, not applied,
@@ -156,19 +239,61 @@ async fn bad_playback_requests_name_what_is_wrong() {
 #[tokio::test]
 async fn older_events_are_accepted_but_change_nothing() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
-    s.playback(&token, "start", &playback_body("m1", "2026-06-09T12:00:10Z", 10)).await.ok();
-    let out = s.playback(&token, "pause", &playback_body("m1", "2026-06-09T12:00:05Z", 5)).await.ok();
-    assert_eq!((out["accepted"].as_bool(), out["applied"].as_bool()), (Some(true), Some(false)), "{out}");
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    s.playback(
+        &token,
+        "start",
+        &playback_body("m1", "2026-06-09T12:00:10Z", 10),
+    )
+    .await
+    .ok();
+    let out = s
+        .playback(
+            &token,
+            "pause",
+            &playback_body("m1", "2026-06-09T12:00:05Z", 5),
+        )
+        .await
+        .ok();
+    assert_eq!(
+        (out["accepted"].as_bool(), out["applied"].as_bool()),
+        (Some(true), Some(false)),
+        "{out}"
+    );
     assert_eq!(out["now_playing"]["state"], "playing");
     assert_eq!(out["now_playing"]["position_ms"], 10);
     // An older stop does not end playback either.
-    let out = s.playback(&token, "stop", &playback_body("m1", "2026-06-09T12:00:01Z", 1)).await.ok();
+    let out = s
+        .playback(
+            &token,
+            "stop",
+            &playback_body("m1", "2026-06-09T12:00:01Z", 1),
+        )
+        .await
+        .ok();
     assert_eq!(out["applied"], false);
-    assert_eq!(s.get_with_bearer(&s.endpoint("now_playing"), &token).await.ok()["state"], "playing");
+    assert_eq!(
+        s.get_with_bearer(&s.endpoint("now_playing"), &token)
+            .await
+            .ok()["state"],
+        "playing"
+    );
     // Another user's timeline is their own.
-    let bob = s.code_login(&ClientApp::web(), OTHER_USER, None).await.access_token;
-    let out = s.playback(&bob, "start", &playback_body("m9", "2026-06-09T11:00:00Z", 0)).await.ok();
+    let bob = s
+        .code_login(&ClientApp::web(), OTHER_USER, None)
+        .await
+        .access_token;
+    let out = s
+        .playback(
+            &bob,
+            "start",
+            &playback_body("m9", "2026-06-09T11:00:00Z", 0),
+        )
+        .await
+        .ok();
     assert_eq!(out["applied"], true);
 }
 
@@ -177,21 +302,34 @@ async fn older_events_are_accepted_but_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_event_id_is_acknowledged_once_applied() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let mut body = playback_body("m1", "2026-06-09T12:00:00Z", 0);
     body["event_id"] = json!("evt-1");
     let url = s.endpoint_with("playback", "start");
     let replies = concurrently(20, |_| s.http.post(&url).bearer_auth(&token).json(&body)).await;
     assert_no_server_errors(&replies);
-    assert!(replies.iter().all(|r| r.status == 200), "{:?}", status_counts(&replies));
-    let applied = replies.iter().filter(|r| r.json()["applied"] == true).count();
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "{:?}",
+        status_counts(&replies)
+    );
+    let applied = replies
+        .iter()
+        .filter(|r| r.json()["applied"] == true)
+        .count();
     assert_eq!(applied, 1, "PP-API-4: one of the repeats applies");
 
     // A later event that reuses the id changes nothing either.
     let mut pause = playback_body("m1", "2026-06-09T12:05:00Z", 300);
     pause["event_id"] = json!("evt-1");
     let out = s.playback(&token, "pause", &pause).await.ok();
-    assert_eq!((out["accepted"].as_bool(), out["applied"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (out["accepted"].as_bool(), out["applied"].as_bool()),
+        (Some(true), Some(false))
+    );
     assert_eq!(out["now_playing"]["state"], "playing");
 }
 
@@ -202,9 +340,28 @@ async fn starting_another_episode_stops_the_first_on_the_live_stream() {
     let s = TestServer::start().await;
     let tokens = s.code_login(&ClientApp::web(), USER, None).await;
     let mut stream = s.events(&tokens.access_token, None).await;
-    s.playback(&tokens.access_token, "start", &playback_body("ep-1", "2026-06-09T12:00:00Z", 0)).await.ok();
-    s.playback(&tokens.access_token, "progress", &playback_body("ep-1", "2026-06-09T12:10:00Z", 600_000)).await.ok();
-    let out = s.playback(&tokens.access_token, "start", &playback_body("ep-2", "2026-06-09T12:20:00Z", 0)).await.ok();
+    s.playback(
+        &tokens.access_token,
+        "start",
+        &playback_body("ep-1", "2026-06-09T12:00:00Z", 0),
+    )
+    .await
+    .ok();
+    s.playback(
+        &tokens.access_token,
+        "progress",
+        &playback_body("ep-1", "2026-06-09T12:10:00Z", 600_000),
+    )
+    .await
+    .ok();
+    let out = s
+        .playback(
+            &tokens.access_token,
+            "start",
+            &playback_body("ep-2", "2026-06-09T12:20:00Z", 0),
+        )
+        .await
+        .ok();
     assert_eq!(out["now_playing"]["media"]["id"], "ep-2");
     assert_eq!(out["now_playing"]["state"], "playing");
 
@@ -216,7 +373,13 @@ async fn starting_another_episode_stops_the_first_on_the_live_stream() {
     }
     let summary: Vec<_> = seen
         .iter()
-        .map(|e| (e.data["type"].as_str().unwrap().to_owned(), e.data["media"]["id"].as_str().unwrap().to_owned(), e.data["implicit"].as_bool().unwrap()))
+        .map(|e| {
+            (
+                e.data["type"].as_str().unwrap().to_owned(),
+                e.data["media"]["id"].as_str().unwrap().to_owned(),
+                e.data["implicit"].as_bool().unwrap(),
+            )
+        })
         .collect();
     let expected = [
         ("playback.started", "ep-1", false),
@@ -224,13 +387,26 @@ async fn starting_another_episode_stops_the_first_on_the_live_stream() {
         ("playback.stopped", "ep-1", true),
         ("playback.started", "ep-2", false),
     ];
-    let expected: Vec<_> = expected.iter().map(|(t, m, i)| ((*t).to_owned(), (*m).to_owned(), *i)).collect();
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(t, m, i)| ((*t).to_owned(), (*m).to_owned(), *i))
+        .collect();
     assert_eq!(summary, expected, "PP-API-5");
     // The implicit stop keeps where the first item was.
     assert_eq!(seen[2].data["position_ms"], 600_000);
-    assert!(seen.windows(2).all(|w| w[0].id < w[1].id), "PP-API-8: ids increase");
+    assert!(
+        seen.windows(2).all(|w| w[0].id < w[1].id),
+        "PP-API-8: ids increase"
+    );
     // A stop of the item that is no longer playing changes nothing and sends nothing.
-    let out = s.playback(&tokens.access_token, "stop", &playback_body("ep-1", "2026-06-09T12:30:00Z", 0)).await.ok();
+    let out = s
+        .playback(
+            &tokens.access_token,
+            "stop",
+            &playback_body("ep-1", "2026-06-09T12:30:00Z", 0),
+        )
+        .await
+        .ok();
     assert_eq!(out["applied"], false);
     assert!(stream.next(QUIET_WAIT).await.is_none());
 }
@@ -240,30 +416,71 @@ async fn starting_another_episode_stops_the_first_on_the_live_stream() {
 #[tokio::test]
 async fn live_stream_resumes_after_last_event_id() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let mut first = s.events(&token, None).await;
     let mut body = playback_body("m1", "2026-06-09T12:00:00Z", 0);
     body["event_id"] = json!("e-start");
     s.playback(&token, "start", &body).await.ok();
-    s.playback(&token, "pause", &playback_body("m1", "2026-06-09T12:01:00Z", 60_000)).await.ok();
+    s.playback(
+        &token,
+        "pause",
+        &playback_body("m1", "2026-06-09T12:01:00Z", 60_000),
+    )
+    .await
+    .ok();
     // Stale: accepted, not applied, not streamed.
-    s.playback(&token, "resume", &playback_body("m1", "2026-06-09T11:00:00Z", 0)).await.ok();
-    s.playback(&token, "resume", &playback_body("m1", "2026-06-09T12:02:00Z", 60_000)).await.ok();
+    s.playback(
+        &token,
+        "resume",
+        &playback_body("m1", "2026-06-09T11:00:00Z", 0),
+    )
+    .await
+    .ok();
+    s.playback(
+        &token,
+        "resume",
+        &playback_body("m1", "2026-06-09T12:02:00Z", 60_000),
+    )
+    .await
+    .ok();
 
     let a = first.next(EVENT_WAIT).await.expect("started");
     assert_eq!(a.data["type"], "playback.started");
     assert_eq!(a.data["event_id"], "e-start");
-    assert_eq!(a.data["occurred_at"].as_str().map(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()), Some(true));
+    assert_eq!(
+        a.data["occurred_at"]
+            .as_str()
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
+        Some(true)
+    );
     assert_eq!(a.data["media"]["title"], "Episode m1");
     let b = first.next(EVENT_WAIT).await.expect("paused");
-    assert_eq!((b.data["type"].as_str(), b.data["position_ms"].as_u64()), (Some("playback.paused"), Some(60_000)));
+    assert_eq!(
+        (b.data["type"].as_str(), b.data["position_ms"].as_u64()),
+        (Some("playback.paused"), Some(60_000))
+    );
     let c = first.next(EVENT_WAIT).await.expect("resumed");
     assert_eq!(c.data["type"], "playback.resumed");
     assert!(a.id < b.id && b.id < c.id, "PP-API-8: ids increase");
     drop(first);
 
-    s.playback(&token, "progress", &playback_body("m1", "2026-06-09T12:03:00Z", 120_000)).await.ok();
-    s.playback(&token, "stop", &playback_body("m1", "2026-06-09T12:04:00Z", 180_000)).await.ok();
+    s.playback(
+        &token,
+        "progress",
+        &playback_body("m1", "2026-06-09T12:03:00Z", 120_000),
+    )
+    .await
+    .ok();
+    s.playback(
+        &token,
+        "stop",
+        &playback_body("m1", "2026-06-09T12:04:00Z", 180_000),
+    )
+    .await
+    .ok();
 
     let mut resumed = s.events(&token, Some(b.id)).await;
     let replayed: Vec<_> = [
@@ -280,16 +497,40 @@ async fn live_stream_resumes_after_last_event_id() {
     assert!(replayed[0].0 < replayed[1].0 && replayed[1].0 < replayed[2].0);
 
     // Then live, with no duplicate of what was replayed.
-    s.playback(&token, "start", &playback_body("m2", "2026-06-09T12:05:00Z", 0)).await.ok();
-    let live = resumed.next(EVENT_WAIT).await.expect("live after the replay");
+    s.playback(
+        &token,
+        "start",
+        &playback_body("m2", "2026-06-09T12:05:00Z", 0),
+    )
+    .await
+    .ok();
+    let live = resumed
+        .next(EVENT_WAIT)
+        .await
+        .expect("live after the replay");
     assert!(live.id > replayed[2].0);
-    assert_eq!((live.data["type"].as_str(), live.data["media"]["id"].as_str()), (Some("playback.started"), Some("m2")));
+    assert_eq!(
+        (
+            live.data["type"].as_str(),
+            live.data["media"]["id"].as_str()
+        ),
+        (Some("playback.started"), Some("m2"))
+    );
 
     // A stream opened without Last-Event-ID only sees what comes next.
     let mut fresh = s.events(&token, None).await;
-    assert!(fresh.next(QUIET_WAIT).await.is_none(), "no backlog without Last-Event-ID");
+    assert!(
+        fresh.next(QUIET_WAIT).await.is_none(),
+        "no backlog without Last-Event-ID"
+    );
     // A Last-Event-ID that is not an id of this stream is invalid_request.
-    let reply = common::send(s.http.get(s.endpoint("events")).bearer_auth(&token).header("last-event-id", "abc")).await;
+    let reply = common::send(
+        s.http
+            .get(s.endpoint("events"))
+            .bearer_auth(&token)
+            .header("last-event-id", "abc"),
+    )
+    .await;
     reply.assert_error(400, "invalid_request");
 }
 
@@ -297,12 +538,33 @@ async fn live_stream_resumes_after_last_event_id() {
 #[tokio::test]
 async fn live_stream_carries_only_the_users_own_events() {
     let s = TestServer::start().await;
-    let alice_web = s.code_login(&ClientApp::web(), USER, None).await.access_token;
-    let alice_tv = s.device_login(&ClientApp::tv(), USER, None).await.access_token;
-    let bob = s.code_login(&ClientApp::web(), OTHER_USER, None).await.access_token;
+    let alice_web = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let alice_tv = s
+        .device_login(&ClientApp::tv(), USER, None)
+        .await
+        .access_token;
+    let bob = s
+        .code_login(&ClientApp::web(), OTHER_USER, None)
+        .await
+        .access_token;
     let mut stream = s.events(&alice_web, None).await;
-    s.playback(&bob, "start", &playback_body("bob-1", "2026-06-09T12:00:00Z", 0)).await.ok();
-    s.playback(&alice_tv, "start", &playback_body("alice-1", "2026-06-09T12:00:00Z", 0)).await.ok();
+    s.playback(
+        &bob,
+        "start",
+        &playback_body("bob-1", "2026-06-09T12:00:00Z", 0),
+    )
+    .await
+    .ok();
+    s.playback(
+        &alice_tv,
+        "start",
+        &playback_body("alice-1", "2026-06-09T12:00:00Z", 0),
+    )
+    .await
+    .ok();
     let event = stream.next(EVENT_WAIT).await.expect("alice's event");
     assert_eq!(event.data["media"]["id"], "alice-1");
     assert!(stream.next(QUIET_WAIT).await.is_none());
@@ -317,8 +579,17 @@ async fn live_stream_ends_when_its_token_is_revoked() {
     let player = s.device_login(&ClientApp::tv(), USER, None).await;
     let mut stream = s.events(&watcher.access_token, None).await;
     s.control("users/alice/apps/pp-web/revoke", json!({})).await;
-    s.playback(&player.access_token, "start", &playback_body("m1", "2026-06-09T12:00:00Z", 0)).await.ok();
-    assert!(stream.ends_within(EVENT_WAIT).await, "PP-API-8: the stream of a revoked token ends");
+    s.playback(
+        &player.access_token,
+        "start",
+        &playback_body("m1", "2026-06-09T12:00:00Z", 0),
+    )
+    .await
+    .ok();
+    assert!(
+        stream.ends_within(EVENT_WAIT).await,
+        "PP-API-8: the stream of a revoked token ends"
+    );
 }
 
 /// PP-API-9: unknown routes under the platform API are 404 `not_found`, with or without a
@@ -326,19 +597,49 @@ async fn live_stream_ends_when_its_token_is_revoked() {
 #[tokio::test]
 async fn unknown_platform_routes_are_not_found() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let base = s.endpoint("platform_api");
-    for path in ["/nope", "/me/extra", "/playback", "/users/alice", "/oauth", ""] {
-        s.get(&format!("{base}{path}")).await.assert_error(404, "not_found");
-        s.get_with_bearer(&format!("{base}{path}"), &token).await.assert_error(404, "not_found");
+    for path in [
+        "/nope",
+        "/me/extra",
+        "/playback",
+        "/users/alice",
+        "/oauth",
+        "",
+    ] {
+        s.get(&format!("{base}{path}"))
+            .await
+            .assert_error(404, "not_found");
+        s.get_with_bearer(&format!("{base}{path}"), &token)
+            .await
+            .assert_error(404, "not_found");
     }
     // A known path with a method it does not serve.
-    for (method, endpoint) in [("DELETE", "me"), ("POST", "me"), ("PUT", "now_playing"), ("GET", "token"), ("POST", "events")] {
+    for (method, endpoint) in [
+        ("DELETE", "me"),
+        ("POST", "me"),
+        ("PUT", "now_playing"),
+        ("GET", "token"),
+        ("POST", "events"),
+    ] {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let reply = common::send(s.http.request(method.clone(), s.endpoint(endpoint)).bearer_auth(&token)).await;
+        let reply = common::send(
+            s.http
+                .request(method.clone(), s.endpoint(endpoint))
+                .bearer_auth(&token),
+        )
+        .await;
         reply.assert_error(404, "not_found");
     }
-    let reply = common::send(s.http.get(s.endpoint_with("playback", "start")).bearer_auth(&token)).await;
+    let reply = common::send(
+        s.http
+            .get(s.endpoint_with("playback", "start"))
+            .bearer_auth(&token),
+    )
+    .await;
     reply.assert_error(404, "not_found");
 }
 
@@ -346,25 +647,56 @@ async fn unknown_platform_routes_are_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_on_one_token_all_succeed() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let me = s.endpoint("me");
     let replies = concurrently(100, |_| s.http.get(&me).bearer_auth(&token)).await;
-    assert!(replies.iter().all(|r| r.status == 200), "{:?}", status_counts(&replies));
-    let ids: std::collections::HashSet<_> = replies.iter().map(|r| r.request_id().to_owned()).collect();
-    assert_eq!(ids.len(), replies.len(), "PP-ERR-2: request ids are unique per request");
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "{:?}",
+        status_counts(&replies)
+    );
+    let ids: std::collections::HashSet<_> =
+        replies.iter().map(|r| r.request_id().to_owned()).collect();
+    assert_eq!(
+        ids.len(),
+        replies.len(),
+        "PP-ERR-2: request ids are unique per request"
+    );
 
     // 60 progress events at once, each at its own time: all accepted, now-playing ends at
     // the latest whatever order they were applied in (PP-API-4).
-    s.playback(&token, "start", &playback_body("m1", "2026-06-09T12:00:00Z", 0)).await.ok();
+    s.playback(
+        &token,
+        "start",
+        &playback_body("m1", "2026-06-09T12:00:00Z", 0),
+    )
+    .await
+    .ok();
     let url = s.endpoint_with("playback", "progress");
     let replies = concurrently(60, |i| {
         let at = format!("2026-06-09T12:01:{i:02}Z");
-        s.http.post(&url).bearer_auth(&token).json(&playback_body("m1", &at, (i as u64 + 1) * 1000))
+        s.http
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&playback_body("m1", &at, (i as u64 + 1) * 1000))
     })
     .await;
-    assert!(replies.iter().all(|r| r.status == 200), "{:?}", status_counts(&replies));
-    let now = s.get_with_bearer(&s.endpoint("now_playing"), &token).await.ok();
-    assert_eq!(now["position_ms"], 60_000, "PP-API-4: the newest event wins: {now}");
+    assert!(
+        replies.iter().all(|r| r.status == 200),
+        "{:?}",
+        status_counts(&replies)
+    );
+    let now = s
+        .get_with_bearer(&s.endpoint("now_playing"), &token)
+        .await
+        .ok();
+    assert_eq!(
+        now["position_ms"], 60_000,
+        "PP-API-4: the newest event wins: {now}"
+    );
 }
 
 /// PP-PUBLIC-1: the public users API needs no token and uses the platform envelope.
@@ -372,12 +704,21 @@ async fn concurrent_requests_on_one_token_all_succeed() {
 async fn public_users_need_no_token() {
     let s = TestServer::start().await;
     let alice = s.get(&s.endpoint_with("public_user", "alice")).await.ok();
-    assert_eq!(alice, json!({"username": "alice", "display_name": "Alice Example"}));
+    assert_eq!(
+        alice,
+        json!({"username": "alice", "display_name": "Alice Example"})
+    );
     let bob = s.get(&s.endpoint_with("public_user", "bob")).await.ok();
     assert_eq!(bob["display_name"], "Bob Example");
-    s.get(&s.endpoint_with("public_user", "mallory")).await.assert_error(404, "not_found");
+    s.get(&s.endpoint_with("public_user", "mallory"))
+        .await
+        .assert_error(404, "not_found");
     // A token is not needed, and an invalid one does not matter.
-    let reply = s.get_with_bearer(&s.endpoint_with("public_user", "alice"), "garbage").await;
+    let reply = s
+        .get_with_bearer(&s.endpoint_with("public_user", "alice"), "garbage")
+        .await;
     assert_eq!(reply.status, 200);
-    s.get(&format!("{}/nope", s.endpoint("public_api"))).await.assert_error(404, "not_found");
+    s.get(&format!("{}/nope", s.endpoint("public_api")))
+        .await
+        .assert_error(404, "not_found");
 }

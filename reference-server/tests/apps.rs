@@ -3,17 +3,33 @@
 
 mod common;
 
-use common::{ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, param, send};
+use common::{
+    ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, param,
+    send,
+};
 use serde_json::{Value, json};
 
 /// A signed-in user's session cookie (`POST /__test/login`).
 async fn session(s: &TestServer, user: &str) -> String {
-    s.control("login", json!({"username": user})).await["cookie"].as_str().expect("a cookie").to_owned()
+    s.control("login", json!({"username": user})).await["cookie"]
+        .as_str()
+        .expect("a cookie")
+        .to_owned()
 }
 
 /// A developer-page request as JSON, signed in with `cookie`.
-async fn dev(s: &TestServer, cookie: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
-    let mut request = s.http.request(method, s.url(path)).header("cookie", cookie).header("accept", "application/json");
+async fn dev(
+    s: &TestServer,
+    cookie: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Reply {
+    let mut request = s
+        .http
+        .request(method, s.url(path))
+        .header("cookie", cookie)
+        .header("accept", "application/json");
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -21,7 +37,14 @@ async fn dev(s: &TestServer, cookie: &str, method: reqwest::Method, path: &str, 
 }
 
 async fn create_app(s: &TestServer, cookie: &str, body: Value) -> Reply {
-    dev(s, cookie, reqwest::Method::POST, "/developer/apps", Some(body)).await
+    dev(
+        s,
+        cookie,
+        reqwest::Method::POST,
+        "/developer/apps",
+        Some(body),
+    )
+    .await
 }
 
 /// The registered app as a client holds it.
@@ -29,7 +52,10 @@ fn client_app(created: &Value) -> ClientApp {
     let mut app = ClientApp::web();
     app.client_id = created["client_id"].as_str().expect("client_id").to_owned();
     app.secret = created["client_secret"].as_str().map(str::to_owned);
-    app.redirect_uri = created["redirect_uris"][0].as_str().unwrap_or_default().to_owned();
+    app.redirect_uri = created["redirect_uris"][0]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     app.name = created["name"].as_str().unwrap_or_default().to_owned();
     app
 }
@@ -51,31 +77,56 @@ async fn registered_confidential_app_gets_a_secret_once_and_works() {
     assert_eq!(created["name"], "My Couch App");
     assert_eq!(created["kind"], "confidential");
     assert_eq!(created["active"], true);
-    assert_eq!(created["allowed_scopes"], json!(["profile:read", "playback:read"]));
-    assert_eq!(created["redirect_uris"], json!(["http://127.0.0.1:9911/cb", "https://couch.example/cb"]));
-    let secret = created["client_secret"].as_str().expect("PP-APP-7: the secret, shown at creation");
+    assert_eq!(
+        created["allowed_scopes"],
+        json!(["profile:read", "playback:read"])
+    );
+    assert_eq!(
+        created["redirect_uris"],
+        json!(["http://127.0.0.1:9911/cb", "https://couch.example/cb"])
+    );
+    let secret = created["client_secret"]
+        .as_str()
+        .expect("PP-APP-7: the secret, shown at creation");
     assert!(!secret.is_empty());
 
     // Listed without the secret; shown once means once.
-    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None).await.ok();
+    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
+        .await
+        .ok();
     let apps = list["apps"].as_array().expect("apps");
     assert_eq!(apps.len(), 1, "only the user's own apps: {list}");
     assert_eq!(apps[0]["client_id"], created["client_id"]);
-    assert!(!list.to_string().contains(secret), "PP-APP-7: the secret is never shown again");
+    assert!(
+        !list.to_string().contains(secret),
+        "PP-APP-7: the secret is never shown again"
+    );
 
     // It works: code flow with its redirect URI; scopes within allowed_scopes.
     let app = client_app(&created);
     let tokens = s.code_login(&app, USER, None).await;
     assert_eq!(tokens.scope, "profile:read playback:read", "PP-SCOPE-2");
     let url = s.authorize_url(&app, &Pkce::new(), Some("playback:write"), None);
-    assert_eq!(param(&common::query_of(&s.decide(&url, USER, true).await), "error"), Some("invalid_scope"), "PP-SCOPE-3");
+    assert_eq!(
+        param(
+            &common::query_of(&s.decide(&url, USER, true).await),
+            "error"
+        ),
+        Some("invalid_scope"),
+        "PP-SCOPE-3"
+    );
     // Its second redirect URI works too; an unregistered one does not (PP-AUTHZ-5).
     let mut second = app.clone();
     second.redirect_uri = "https://couch.example/cb".into();
     s.code_login(&second, OTHER_USER, None).await;
     let mut unregistered = app.clone();
     unregistered.redirect_uri = "http://127.0.0.1:9912/cb".into();
-    assert_eq!(s.get(&s.authorize_url(&unregistered, &Pkce::new(), None, None)).await.status, 400);
+    assert_eq!(
+        s.get(&s.authorize_url(&unregistered, &Pkce::new(), None, None))
+            .await
+            .status,
+        400
+    );
     // The device flow with its secret (PP-APP-2).
     s.device_login(&app, USER, None).await;
 }
@@ -88,12 +139,17 @@ async fn registered_public_app_has_no_secret() {
     let reply = create_app(&s, &cookie, json!({"name": "Pocket", "kind": "public", "redirect_uris": ["http://localhost:7000/cb"], "allowed_scopes": ["profile:read"]})).await;
     assert_eq!(reply.status, 201, "{}", reply.describe());
     let created = reply.json();
-    assert!(created.get("client_secret").is_none_or(Value::is_null), "{created}");
+    assert!(
+        created.get("client_secret").is_none_or(Value::is_null),
+        "{created}"
+    );
     let app = client_app(&created);
     assert_eq!(s.code_login(&app, USER, None).await.scope, "profile:read");
     // A public app has no secret to rotate.
     let path = format!("/developer/apps/{}/secret", app.client_id);
-    dev(&s, &cookie, reqwest::Method::POST, &path, None).await.assert_error(400, "invalid_request");
+    dev(&s, &cookie, reqwest::Method::POST, &path, None)
+        .await
+        .assert_error(400, "invalid_request");
 }
 
 /// PP-APP-7: redirect URIs must be https or loopback http; scopes must be known; the
@@ -108,22 +164,52 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
         body[key] = value;
         body
     };
-    for uri in ["http://couch.example/cb", "https://ok.example/cb#frag", "/relative", "ftp://127.0.0.1/cb", "not a url", "javascript:alert(1)"] {
+    for uri in [
+        "http://couch.example/cb",
+        "https://ok.example/cb#frag",
+        "/relative",
+        "ftp://127.0.0.1/cb",
+        "not a url",
+        "javascript:alert(1)",
+    ] {
         let reply = create_app(&s, &cookie, with("redirect_uris", json!([uri]))).await;
         reply.assert_error(400, "invalid_request");
     }
-    create_app(&s, &cookie, with("allowed_scopes", json!(["admin"]))).await.assert_error(400, "invalid_scope");
-    create_app(&s, &cookie, with("name", json!("  "))).await.assert_error(400, "invalid_request");
-    create_app(&s, &cookie, with("name", json!("n".repeat(101)))).await.assert_error(400, "invalid_request");
-    create_app(&s, &cookie, with("kind", json!("secret-ish"))).await.assert_error(400, "invalid_request");
-    create_app(&s, &cookie, with("owner", json!("bob"))).await.assert_error(400, "invalid_request");
-    create_app(&s, &cookie, json!({"kind": "public"})).await.assert_error(400, "invalid_request");
+    create_app(&s, &cookie, with("allowed_scopes", json!(["admin"])))
+        .await
+        .assert_error(400, "invalid_scope");
+    create_app(&s, &cookie, with("name", json!("  ")))
+        .await
+        .assert_error(400, "invalid_request");
+    create_app(&s, &cookie, with("name", json!("n".repeat(101))))
+        .await
+        .assert_error(400, "invalid_request");
+    create_app(&s, &cookie, with("kind", json!("secret-ish")))
+        .await
+        .assert_error(400, "invalid_request");
+    create_app(&s, &cookie, with("owner", json!("bob")))
+        .await
+        .assert_error(400, "invalid_request");
+    create_app(&s, &cookie, json!({"kind": "public"}))
+        .await
+        .assert_error(400, "invalid_request");
     // Nothing was registered by any of those.
-    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None).await.ok();
+    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
+        .await
+        .ok();
     assert_eq!(list["apps"], json!([]));
     // Loopback http in its three spellings is fine.
-    let loopback = json!(["http://127.0.0.1:1/cb", "http://localhost/cb", "http://[::1]:8080/cb"]);
-    assert_eq!(create_app(&s, &cookie, with("redirect_uris", loopback)).await.status, 201);
+    let loopback = json!([
+        "http://127.0.0.1:1/cb",
+        "http://localhost/cb",
+        "http://[::1]:8080/cb"
+    ]);
+    assert_eq!(
+        create_app(&s, &cookie, with("redirect_uris", loopback))
+            .await
+            .status,
+        201
+    );
 }
 
 /// PP-APP-8: rotating a secret shows the new one once; the old one stops working at once.
@@ -138,13 +224,22 @@ async fn rotated_secret_replaces_the_old_one_at_once() {
     let tokens = s.code_login(&old, USER, None).await;
 
     let path = format!("/developer/apps/{}/secret", old.client_id);
-    let rotated = dev(&s, &cookie, reqwest::Method::POST, &path, None).await.ok();
+    let rotated = dev(&s, &cookie, reqwest::Method::POST, &path, None)
+        .await
+        .ok();
     assert_eq!(rotated["client_id"], created["client_id"]);
-    let new_secret = rotated["client_secret"].as_str().expect("the new secret").to_owned();
+    let new_secret = rotated["client_secret"]
+        .as_str()
+        .expect("the new secret")
+        .to_owned();
     assert_ne!(Some(new_secret.as_str()), old.secret.as_deref());
 
-    s.refresh_at_auth(&old, &tokens.refresh_token).await.assert_error(401, "invalid_client");
-    s.device_poll(&old, "ppdc_x").await.assert_error(401, "invalid_client");
+    s.refresh_at_auth(&old, &tokens.refresh_token)
+        .await
+        .assert_error(401, "invalid_client");
+    s.device_poll(&old, "ppdc_x")
+        .await
+        .assert_error(401, "invalid_client");
     let mut new = old.clone();
     new.secret = Some(new_secret);
     Tokens::from_reply(&s.refresh_at_auth(&new, &tokens.refresh_token).await);
@@ -167,26 +262,48 @@ async fn deactivating_an_app_revokes_every_token_it_was_issued() {
     let mut stream = s.events(&alice.access_token, None).await;
 
     let path = format!("/developer/apps/{}/deactivate", app.client_id);
-    let answer = dev(&s, &cookie, reqwest::Method::POST, &path, None).await.ok();
+    let answer = dev(&s, &cookie, reqwest::Method::POST, &path, None)
+        .await
+        .ok();
     assert_eq!(answer["active"], false);
     assert_eq!(answer["client_id"], created["client_id"]);
 
     for tokens in [&alice, &bob] {
-        s.me(&tokens.access_token).await.assert_error(401, "invalid_token");
-        s.refresh_at_auth(&app, &tokens.refresh_token).await.assert_error(400, "unauthorized_client");
+        s.me(&tokens.access_token)
+            .await
+            .assert_error(401, "invalid_token");
+        s.refresh_at_auth(&app, &tokens.refresh_token)
+            .await
+            .assert_error(400, "unauthorized_client");
     }
     s.assert_live(&bystander).await;
     let url = s.authorize_url(&app, &Pkce::new(), None, None);
-    assert_eq!(param(&common::query_of(&s.decide(&url, USER, true).await), "error"), Some("unauthorized_client"));
+    assert_eq!(
+        param(
+            &common::query_of(&s.decide(&url, USER, true).await),
+            "error"
+        ),
+        Some("unauthorized_client")
+    );
     let mut form = app.credentials();
     form.push(("scope".into(), "profile:read".into()));
-    s.post_form(&s.endpoint("device_code"), &form).await.assert_error(400, "unauthorized_client");
+    s.post_form(&s.endpoint("device_code"), &form)
+        .await
+        .assert_error(400, "unauthorized_client");
     // The live stream of a revoked token ends with the next event (PP-API-8).
     let player = s.device_login(&ClientApp::tv(), USER, None).await;
-    s.playback(&player.access_token, "start", &common::playback_body("m", "2026-06-09T12:00:00Z", 0)).await.ok();
+    s.playback(
+        &player.access_token,
+        "start",
+        &common::playback_body("m", "2026-06-09T12:00:00Z", 0),
+    )
+    .await
+    .ok();
     assert!(stream.ends_within(std::time::Duration::from_secs(5)).await);
     // Listed as inactive.
-    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None).await.ok();
+    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
+        .await
+        .ok();
     assert_eq!(list["apps"][0]["active"], false);
 }
 
@@ -199,11 +316,18 @@ async fn deactivating_a_fixture_app_revokes_its_tokens() {
     let bob = s.code_login(&web, OTHER_USER, None).await;
     let tv = s.device_login(&ClientApp::tv(), USER, None).await;
     let answer = s.control("apps/pp-web/deactivate", json!({})).await;
-    assert!(answer["revoked_tokens"].as_u64().is_some_and(|n| n >= 4), "{answer}");
+    assert!(
+        answer["revoked_tokens"].as_u64().is_some_and(|n| n >= 4),
+        "{answer}"
+    );
     for tokens in [&alice, &bob] {
-        s.me(&tokens.access_token).await.assert_error(401, "invalid_token");
+        s.me(&tokens.access_token)
+            .await
+            .assert_error(401, "invalid_token");
     }
-    s.refresh_at_token(&web, &alice.refresh_token).await.assert_error(400, "unauthorized_client");
+    s.refresh_at_token(&web, &alice.refresh_token)
+        .await
+        .assert_error(400, "unauthorized_client");
     s.assert_live(&tv).await;
 }
 
@@ -213,16 +337,43 @@ async fn apps_are_managed_only_by_their_owner() {
     let s = TestServer::start().await;
     let alice = session(&s, USER).await;
     let bob = session(&s, OTHER_USER).await;
-    let created = create_app(&s, &alice, json!({"name": "Mine", "kind": "confidential", "redirect_uris": [], "allowed_scopes": []})).await.json();
+    let created = create_app(
+        &s,
+        &alice,
+        json!({"name": "Mine", "kind": "confidential", "redirect_uris": [], "allowed_scopes": []}),
+    )
+    .await
+    .json();
     let id = created["client_id"].as_str().unwrap();
-    assert_eq!(dev(&s, &bob, reqwest::Method::GET, "/developer/apps", None).await.ok()["apps"], json!([]));
+    assert_eq!(
+        dev(&s, &bob, reqwest::Method::GET, "/developer/apps", None)
+            .await
+            .ok()["apps"],
+        json!([])
+    );
     for action in ["secret", "deactivate"] {
-        let reply = dev(&s, &bob, reqwest::Method::POST, &format!("/developer/apps/{id}/{action}"), None).await;
+        let reply = dev(
+            &s,
+            &bob,
+            reqwest::Method::POST,
+            &format!("/developer/apps/{id}/{action}"),
+            None,
+        )
+        .await;
         reply.assert_error(404, "not_found");
-        let reply = dev(&s, &bob, reqwest::Method::POST, &format!("/developer/apps/pp-web/{action}"), None).await;
+        let reply = dev(
+            &s,
+            &bob,
+            reqwest::Method::POST,
+            &format!("/developer/apps/pp-web/{action}"),
+            None,
+        )
+        .await;
         reply.assert_error(404, "not_found");
     }
-    let list = dev(&s, &alice, reqwest::Method::GET, "/developer/apps", None).await.ok();
+    let list = dev(&s, &alice, reqwest::Method::GET, "/developer/apps", None)
+        .await
+        .ok();
     assert_eq!(list["apps"][0]["active"], true);
 }
 
@@ -236,14 +387,31 @@ async fn signed_out_developer_pages_ask_for_a_sign_in() {
         (reqwest::Method::POST, "/developer/apps"),
         (reqwest::Method::POST, "/developer/apps/pp-web/secret"),
         (reqwest::Method::GET, "/settings/connected-apps"),
-        (reqwest::Method::POST, "/settings/connected-apps/pp-web/revoke"),
+        (
+            reqwest::Method::POST,
+            "/settings/connected-apps/pp-web/revoke",
+        ),
     ] {
-        let reply = send(s.http.request(method.clone(), s.url(path)).header("accept", "application/json")).await;
+        let reply = send(
+            s.http
+                .request(method.clone(), s.url(path))
+                .header("accept", "application/json"),
+        )
+        .await;
         reply.assert_error(401, "invalid_token");
-        let reply = send(s.http.request(method.clone(), s.url(path)).header("cookie", "pp_session=forged")).await;
+        let reply = send(
+            s.http
+                .request(method.clone(), s.url(path))
+                .header("cookie", "pp_session=forged"),
+        )
+        .await;
         assert_eq!(reply.status, 303, "{method} {path}: {}", reply.describe());
         let next = param(&reply.location_params(), "next").map(str::to_owned);
-        assert!(reply.location().starts_with("/login?"), "{}", reply.location());
+        assert!(
+            reply.location().starts_with("/login?"),
+            "{}",
+            reply.location()
+        );
         assert_eq!(next.as_deref(), Some(path));
     }
 }
@@ -254,45 +422,81 @@ async fn signed_out_developer_pages_ask_for_a_sign_in() {
 async fn developer_pages_work_in_a_browser() {
     let s = TestServer::start().await;
     let b = browser();
-    let reply = send(b.post(s.url("/login")).form(&[("username", USER), ("password", "alice-password"), ("next", "/developer/apps")])).await;
+    let reply = send(b.post(s.url("/login")).form(&[
+        ("username", USER),
+        ("password", "alice-password"),
+        ("next", "/developer/apps"),
+    ]))
+    .await;
     assert_eq!((reply.status, reply.location()), (303, "/developer/apps"));
     let page = send(b.get(s.url("/developer/apps"))).await;
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Get API key"), "PP-APP-7");
 
     let form = "name=Form+App&kind=confidential&redirect_uris=https%3A%2F%2Fform.example%2Fcb%0D%0Ahttp%3A%2F%2F127.0.0.1%3A9000%2Fcb&allowed_scopes=profile%3Aread&allowed_scopes=events%3Aread";
-    let created = send(b.post(s.url("/developer/apps")).header("content-type", "application/x-www-form-urlencoded").body(form)).await;
+    let created = send(
+        b.post(s.url("/developer/apps"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form),
+    )
+    .await;
     assert_eq!(created.status, 201, "{}", created.describe());
     let html = created.text();
-    let client_id = between(&html, "class=\"client-id\">", "<").expect("the new client_id on the page");
-    let secret = between(&html, "class=\"secret client-secret\">", "<").expect("PP-APP-7: the secret on the creation page");
+    let client_id =
+        between(&html, "class=\"client-id\">", "<").expect("the new client_id on the page");
+    let secret = between(&html, "class=\"secret client-secret\">", "<")
+        .expect("PP-APP-7: the secret on the creation page");
 
     // The app as registered, and the secret not shown again.
     let again = send(b.get(s.url("/developer/apps"))).await.text();
-    assert!(again.contains(&client_id) && again.contains("https://form.example/cb") && again.contains("http://127.0.0.1:9000/cb"));
+    assert!(
+        again.contains(&client_id)
+            && again.contains("https://form.example/cb")
+            && again.contains("http://127.0.0.1:9000/cb")
+    );
     assert!(!again.contains(&secret), "PP-APP-7: shown once");
     let mut app = ClientApp::web();
     app.client_id = client_id.clone();
     app.secret = Some(secret.clone());
     app.redirect_uri = "https://form.example/cb".into();
-    assert_eq!(s.code_login(&app, USER, None).await.scope, "profile:read events:read");
+    assert_eq!(
+        s.code_login(&app, USER, None).await.scope,
+        "profile:read events:read"
+    );
 
     // Rotate with the page's form.
     let rotated = send(b.post(s.url(&format!("/developer/apps/{client_id}/secret")))).await;
     assert_eq!(rotated.status, 200);
-    let new_secret = between(&rotated.text(), "class=\"secret client-secret\">", "<").expect("PP-APP-8: the new secret");
+    let new_secret = between(&rotated.text(), "class=\"secret client-secret\">", "<")
+        .expect("PP-APP-8: the new secret");
     assert_ne!(new_secret, secret);
-    s.device_poll(&app, "ppdc_x").await.assert_error(401, "invalid_client");
+    s.device_poll(&app, "ppdc_x")
+        .await
+        .assert_error(401, "invalid_client");
 
     // Deactivate with the page's form.
     let reply = send(b.post(s.url(&format!("/developer/apps/{client_id}/deactivate")))).await;
     assert_eq!((reply.status, reply.location()), (303, "/developer/apps"));
-    assert!(send(b.get(s.url("/developer/apps"))).await.text().contains("inactive"));
+    assert!(
+        send(b.get(s.url("/developer/apps")))
+            .await
+            .text()
+            .contains("inactive")
+    );
 
     // A bad form shows the page again with the reason.
-    let bad = send(b.post(s.url("/developer/apps")).form(&[("name", "Bad"), ("kind", "public"), ("redirect_uris", "http://bad.example/cb")])).await;
+    let bad = send(b.post(s.url("/developer/apps")).form(&[
+        ("name", "Bad"),
+        ("kind", "public"),
+        ("redirect_uris", "http://bad.example/cb"),
+    ]))
+    .await;
     assert_eq!(bad.status, 400);
-    assert!(bad.is_html() && bad.text().contains("https"), "{}", bad.describe());
+    assert!(
+        bad.is_html() && bad.text().contains("https"),
+        "{}",
+        bad.describe()
+    );
 }
 
 fn between(text: &str, start: &str, end: &str) -> Option<String> {
@@ -314,23 +518,56 @@ async fn revoking_a_connected_app_ends_its_tokens_for_that_user_only() {
     let bob_web = s.code_login(&web, OTHER_USER, None).await;
     let cookie = session(&s, USER).await;
 
-    let listed = dev(&s, &cookie, reqwest::Method::GET, "/settings/connected-apps", None).await.ok();
+    let listed = dev(
+        &s,
+        &cookie,
+        reqwest::Method::GET,
+        "/settings/connected-apps",
+        None,
+    )
+    .await
+    .ok();
     let apps = listed["apps"].as_array().expect("apps");
-    let ids: Vec<_> = apps.iter().map(|a| a["client_id"].as_str().unwrap()).collect();
+    let ids: Vec<_> = apps
+        .iter()
+        .map(|a| a["client_id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 2, "{listed}");
-    assert!(ids.contains(&"pp-web") && ids.contains(&"pp-tv"), "{listed}");
+    assert!(
+        ids.contains(&"pp-web") && ids.contains(&"pp-tv"),
+        "{listed}"
+    );
     let web_entry = apps.iter().find(|a| a["client_id"] == "pp-web").unwrap();
     assert_eq!(web_entry["name"], "Couch Critic Web");
     assert_eq!(web_entry["scope"], "profile:read playback:read");
 
-    let answer = dev(&s, &cookie, reqwest::Method::POST, "/settings/connected-apps/pp-web/revoke", None).await.ok();
-    assert!(answer["revoked_tokens"].as_u64().is_some_and(|n| n >= 2), "{answer}");
+    let answer = dev(
+        &s,
+        &cookie,
+        reqwest::Method::POST,
+        "/settings/connected-apps/pp-web/revoke",
+        None,
+    )
+    .await
+    .ok();
+    assert!(
+        answer["revoked_tokens"].as_u64().is_some_and(|n| n >= 2),
+        "{answer}"
+    );
     for tokens in [&alice_web, &alice_web_2] {
         s.assert_revoked(&web, tokens).await;
     }
     s.assert_live(&alice_tv).await;
     s.assert_live(&bob_web).await;
-    let listed = dev(&s, &cookie, reqwest::Method::GET, "/settings/connected-apps", None).await.ok();
+    let listed = dev(
+        &s,
+        &cookie,
+        reqwest::Method::GET,
+        "/settings/connected-apps",
+        None,
+    )
+    .await
+    .ok();
     assert_eq!(listed["apps"].as_array().map(Vec::len), Some(1), "{listed}");
 
     // Signing in again makes a new, working grant.
@@ -344,13 +581,24 @@ async fn connected_apps_page_revokes_with_its_form() {
     let tv = ClientApp::tv();
     let tokens = s.device_login(&tv, USER, None).await;
     let b = browser();
-    let reply = send(b.post(s.url("/login")).form(&[("username", USER), ("password", "alice-password"), ("next", "/settings/connected-apps")])).await;
+    let reply = send(b.post(s.url("/login")).form(&[
+        ("username", USER),
+        ("password", "alice-password"),
+        ("next", "/settings/connected-apps"),
+    ]))
+    .await;
     assert_eq!(reply.location(), "/settings/connected-apps");
     let page = send(b.get(s.url("/settings/connected-apps"))).await.text();
     assert!(page.contains("Living Room TV"), "{page}");
-    assert!(page.contains("action=\"/settings/connected-apps/pp-tv/revoke\""), "{page}");
+    assert!(
+        page.contains("action=\"/settings/connected-apps/pp-tv/revoke\""),
+        "{page}"
+    );
     let reply = send(b.post(s.url("/settings/connected-apps/pp-tv/revoke"))).await;
-    assert_eq!((reply.status, reply.location()), (303, "/settings/connected-apps"));
+    assert_eq!(
+        (reply.status, reply.location()),
+        (303, "/settings/connected-apps")
+    );
     s.assert_revoked(&tv, &tokens).await;
     let page = send(b.get(s.url("/settings/connected-apps"))).await.text();
     assert!(!page.contains("Living Room TV"));

@@ -8,7 +8,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{ClientApp, Reply, TestServer, USER, assert_no_server_errors, concurrently, playback_body, send, status_counts};
+use common::{
+    ClientApp, Reply, TestServer, USER, assert_no_server_errors, concurrently, playback_body, send,
+    status_counts,
+};
 use reqwest::header::HeaderValue;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -23,16 +26,31 @@ struct BodyEndpoints {
 
 fn body_endpoints(s: &TestServer) -> BodyEndpoints {
     BodyEndpoints {
-        oauth: ["token", "device_code", "device_token", "refresh"].iter().map(|e| s.endpoint(e)).collect(),
+        oauth: ["token", "device_code", "device_token", "refresh"]
+            .iter()
+            .map(|e| s.endpoint(e))
+            .collect(),
         playback: s.endpoint_with("playback", "start"),
     }
 }
 
-async fn post_raw(s: &TestServer, url: &str, content_type: Option<&str>, body: Vec<u8>, token: Option<&str>) -> Reply {
+async fn post_raw(
+    s: &TestServer,
+    url: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+    token: Option<&str>,
+) -> Reply {
     post_raw_from(&s.http, url, content_type, body, token).await
 }
 
-async fn post_raw_from(client: &reqwest::Client, url: &str, content_type: Option<&str>, body: Vec<u8>, token: Option<&str>) -> Reply {
+async fn post_raw_from(
+    client: &reqwest::Client,
+    url: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+    token: Option<&str>,
+) -> Reply {
     let mut request = client.post(url).body(body);
     if let Some(ct) = content_type {
         request = request.header("content-type", ct);
@@ -47,29 +65,67 @@ async fn post_raw_from(client: &reqwest::Client, url: &str, content_type: Option
 #[tokio::test]
 async fn malformed_json_is_invalid_request() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let e = body_endpoints(&s);
-    let bodies: [&[u8]; 9] = [b"{", b"{\"client_id\":", b"not json", b"", b"{\"a\":1}}", b"{'a': 1}", b"\"just a string\"", b"[1, 2]", b"null"];
+    let bodies: [&[u8]; 9] = [
+        b"{",
+        b"{\"client_id\":",
+        b"not json",
+        b"",
+        b"{\"a\":1}}",
+        b"{'a': 1}",
+        b"\"just a string\"",
+        b"[1, 2]",
+        b"null",
+    ];
     for (i, body) in bodies.into_iter().enumerate() {
         // One source address per body, so the per-IP device-code limit stays out of it.
         let from = common::client_from(std::net::Ipv4Addr::new(127, 0, 2, i as u8 + 1));
         for url in &e.oauth {
-            let reply = post_raw_from(&from, url, Some("application/json"), body.to_vec(), None).await;
+            let reply =
+                post_raw_from(&from, url, Some("application/json"), body.to_vec(), None).await;
             reply.assert_error(400, "invalid_request");
         }
-        let reply = post_raw(&s, &e.playback, Some("application/json"), body.to_vec(), Some(&token)).await;
+        let reply = post_raw(
+            &s,
+            &e.playback,
+            Some("application/json"),
+            body.to_vec(),
+            Some(&token),
+        )
+        .await;
         reply.assert_error(400, "invalid_request");
     }
     // OAuth parameters are strings: objects and arrays are refused.
     for url in &e.oauth {
-        let reply = send(s.http.post(url).json(&json!({"client_id": {"nested": true}}))).await;
+        let reply = send(
+            s.http
+                .post(url)
+                .json(&json!({"client_id": {"nested": true}})),
+        )
+        .await;
         reply.assert_error(400, "invalid_request");
-        let reply = send(s.http.post(url).json(&json!({"client_id": ["pp-tv", "pp-web"]}))).await;
+        let reply = send(
+            s.http
+                .post(url)
+                .json(&json!({"client_id": ["pp-tv", "pp-web"]})),
+        )
+        .await;
         reply.assert_error(400, "invalid_request");
     }
     // Deeply nested JSON does not take the server down.
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let reply = post_raw(&s, &e.playback, Some("application/json"), deep.into_bytes(), Some(&token)).await;
+    let reply = post_raw(
+        &s,
+        &e.playback,
+        Some("application/json"),
+        deep.into_bytes(),
+        Some(&token),
+    )
+    .await;
     reply.assert_error(400, "invalid_request");
     s.assert_still_serving().await;
 }
@@ -93,7 +149,14 @@ async fn malformed_forms_are_invalid_request() {
         reply.assert_error(400, "invalid_request");
     }
     for endpoint in ["device_code", "device_token", "refresh"] {
-        let reply = post_raw(&s, &s.endpoint(endpoint), form_type, b"client_id=pp-tv&client_id=pp-tv".to_vec(), None).await;
+        let reply = post_raw(
+            &s,
+            &s.endpoint(endpoint),
+            form_type,
+            b"client_id=pp-tv&client_id=pp-tv".to_vec(),
+            None,
+        )
+        .await;
         reply.assert_error(400, "invalid_request");
     }
     s.assert_still_serving().await;
@@ -104,22 +167,43 @@ async fn malformed_forms_are_invalid_request() {
 #[tokio::test]
 async fn wrong_content_type_is_invalid_request() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let e = body_endpoints(&s);
     let form = b"client_id=pp-tv&device_code=x&refresh_token=y&grant_type=refresh_token".to_vec();
-    for content_type in [Some("text/plain"), Some("application/xml"), Some("multipart/form-data; boundary=xyz"), Some("application/jsonx"), Some(""), None] {
+    for content_type in [
+        Some("text/plain"),
+        Some("application/xml"),
+        Some("multipart/form-data; boundary=xyz"),
+        Some("application/jsonx"),
+        Some(""),
+        None,
+    ] {
         for url in &e.oauth {
             let reply = post_raw(&s, url, content_type, form.clone(), None).await;
             reply.assert_error(400, "invalid_request");
         }
     }
     let body = serde_json::to_vec(&playback_body("m1", "2026-06-09T12:00:00Z", 0)).unwrap();
-    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
         let reply = post_raw(&s, &e.playback, content_type, body.clone(), Some(&token)).await;
         reply.assert_error(400, "invalid_request");
     }
     // The same body with the right type is fine, with or without parameters.
-    let reply = post_raw(&s, &e.playback, Some("application/json; charset=utf-8"), body, Some(&token)).await;
+    let reply = post_raw(
+        &s,
+        &e.playback,
+        Some("application/json; charset=utf-8"),
+        body,
+        Some(&token),
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.describe());
     s.assert_still_serving().await;
 }
@@ -130,8 +214,14 @@ async fn wrong_content_type_is_invalid_request() {
 async fn bodies_over_the_limit_are_413_invalid_request() {
     let s = TestServer::start().await;
     let max = s.profile.http.max_body_bytes;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
-    let cookie = s.control("login", json!({"username": USER})).await["cookie"].as_str().unwrap().to_owned();
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let cookie = s.control("login", json!({"username": USER})).await["cookie"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let e = body_endpoints(&s);
     let over = |n: usize| {
         let mut body = b"client_id=pp-tv&pad=".to_vec();
@@ -140,20 +230,56 @@ async fn bodies_over_the_limit_are_413_invalid_request() {
     };
     for size in [max + 1, 4 * max, 16 * max] {
         for url in &e.oauth {
-            let reply = post_raw(&s, url, Some("application/x-www-form-urlencoded"), over(size), None).await;
+            let reply = post_raw(
+                &s,
+                url,
+                Some("application/x-www-form-urlencoded"),
+                over(size),
+                None,
+            )
+            .await;
             reply.assert_error(413, "invalid_request");
         }
-        let reply = post_raw(&s, &e.playback, Some("application/json"), over(size), Some(&token)).await;
+        let reply = post_raw(
+            &s,
+            &e.playback,
+            Some("application/json"),
+            over(size),
+            Some(&token),
+        )
+        .await;
         reply.assert_error(413, "invalid_request");
         // The browser and developer endpoints, and the test controls.
-        for path in ["/login", "/oauth/authorize", "/activate", "/developer/apps", "/__test/clock/advance"] {
-            let request = s.http.post(s.url(path)).header("cookie", &cookie).header("accept", "application/json");
-            let reply = send(request.header("content-type", "application/x-www-form-urlencoded").body(over(size))).await;
+        for path in [
+            "/login",
+            "/oauth/authorize",
+            "/activate",
+            "/developer/apps",
+            "/__test/clock/advance",
+        ] {
+            let request = s
+                .http
+                .post(s.url(path))
+                .header("cookie", &cookie)
+                .header("accept", "application/json");
+            let reply = send(
+                request
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(over(size)),
+            )
+            .await;
             reply.assert_error(413, "invalid_request");
         }
     }
     // Exactly the limit is read (and then refused for what it says, not for its size).
-    let reply = post_raw(&s, &s.endpoint("device_code"), Some("application/x-www-form-urlencoded"), over(max), None).await;
+    let reply = post_raw(
+        &s,
+        &s.endpoint("device_code"),
+        Some("application/x-www-form-urlencoded"),
+        over(max),
+        None,
+    )
+    .await;
     assert_ne!(reply.status, 413, "{}", reply.describe());
     s.assert_still_serving().await;
 }
@@ -181,9 +307,18 @@ async fn chunked_body_over_the_limit_is_413() {
         chunk.repeat(chunks)
     );
     let answer = raw_exchange(&s, request.as_bytes()).await;
-    assert!(answer.starts_with("HTTP/1.1 413"), "{}", &answer[..answer.len().min(300)]);
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "{}",
+        &answer[..answer.len().min(300)]
+    );
     assert!(answer.contains("\"invalid_request\""), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("x-punchplay-request-id: ppreq_"), "PP-ERR-2: {answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-punchplay-request-id: ppreq_"),
+        "PP-ERR-2: {answer}"
+    );
     s.assert_still_serving().await;
 }
 
@@ -191,23 +326,56 @@ async fn chunked_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn non_utf8_bodies_are_invalid_request() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let e = body_endpoints(&s);
     for url in &e.oauth {
-        let reply = post_raw(&s, url, Some("application/x-www-form-urlencoded"), b"client_id=pp-\xff\xfe".to_vec(), None).await;
+        let reply = post_raw(
+            &s,
+            url,
+            Some("application/x-www-form-urlencoded"),
+            b"client_id=pp-\xff\xfe".to_vec(),
+            None,
+        )
+        .await;
         reply.assert_error(400, "invalid_request");
-        let reply = post_raw(&s, url, Some("application/json"), b"{\"client_id\": \"pp-\xff\"}".to_vec(), None).await;
+        let reply = post_raw(
+            &s,
+            url,
+            Some("application/json"),
+            b"{\"client_id\": \"pp-\xff\"}".to_vec(),
+            None,
+        )
+        .await;
         reply.assert_error(400, "invalid_request");
     }
     let mut body = serde_json::to_vec(&playback_body("m1", "2026-06-09T12:00:00Z", 0)).unwrap();
     let at = body.iter().position(|&b| b == b'm').unwrap();
     body[at] = 0xc3; // the start of a two-byte sequence, cut short
-    let reply = post_raw(&s, &e.playback, Some("application/json"), body, Some(&token)).await;
+    let reply = post_raw(
+        &s,
+        &e.playback,
+        Some("application/json"),
+        body,
+        Some(&token),
+    )
+    .await;
     reply.assert_error(400, "invalid_request");
-    let reply = post_raw(&s, &s.url("/login"), Some("application/x-www-form-urlencoded"), b"username=\xff&password=x".to_vec(), None).await;
+    let reply = post_raw(
+        &s,
+        &s.url("/login"),
+        Some("application/x-www-form-urlencoded"),
+        b"username=\xff&password=x".to_vec(),
+        None,
+    )
+    .await;
     reply.assert_error(400, "invalid_request");
     // Percent-encoded invalid UTF-8 in a path is just an unknown route.
-    s.get(&s.url("/api/platform/v1/%ff%fe")).await.assert_error(404, "not_found");
+    s.get(&s.url("/api/platform/v1/%ff%fe"))
+        .await
+        .assert_error(404, "not_found");
     s.assert_still_serving().await;
 }
 
@@ -240,7 +408,10 @@ async fn unknown_routes_and_methods_are_not_found() {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let reply = send(s.http.request(method.clone(), s.url(path))).await;
         let body = reply.assert_error(404, "not_found");
-        assert!(body["message"].as_str().unwrap().contains(path) || path.starts_with("/__test"), "{method} {path}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(path) || path.starts_with("/__test"),
+            "{method} {path}: {body}"
+        );
     }
     // HEAD of an unknown route: the status and the request id, no body.
     let response = s.http.head(s.url("/nope")).send().await.unwrap();
@@ -253,8 +424,15 @@ async fn unknown_routes_and_methods_are_not_found() {
 #[tokio::test]
 async fn test_controls_are_off_by_default() {
     let s = TestServer::start_with(reference_server::ServerConfig::punchplay()).await;
-    for path in ["/__test/clock/advance", "/__test/reset", "/__test/login", "/__test/fault"] {
-        s.post_json(&s.url(path), &json!({"seconds": 100, "username": "alice"})).await.assert_error(404, "not_found");
+    for path in [
+        "/__test/clock/advance",
+        "/__test/reset",
+        "/__test/login",
+        "/__test/fault",
+    ] {
+        s.post_json(&s.url(path), &json!({"seconds": 100, "username": "alice"}))
+            .await
+            .assert_error(404, "not_found");
     }
     s.assert_still_serving().await;
 }
@@ -269,7 +447,13 @@ async fn headers_over_the_limit_are_431_invalid_request() {
     let url = s.endpoint_with("public_user", USER);
     let reply = send(s.http.get(&url).header("x-padding", big.clone())).await;
     reply.assert_error(431, "invalid_request");
-    let reply = send(s.http.post(s.endpoint("token")).header("x-padding", big).form(&[("grant_type", "x")])).await;
+    let reply = send(
+        s.http
+            .post(s.endpoint("token"))
+            .header("x-padding", big)
+            .form(&[("grant_type", "x")]),
+    )
+    .await;
     reply.assert_error(431, "invalid_request");
     // Forty headers of 500 bytes.
     let mut request = s.http.get(&url);
@@ -278,7 +462,12 @@ async fn headers_over_the_limit_are_431_invalid_request() {
     }
     send(request).await.assert_error(431, "invalid_request");
     // A cookie header that size, too.
-    let reply = send(s.http.get(s.url("/developer/apps")).header("cookie", format!("pp_session={}", "c".repeat(max)))).await;
+    let reply = send(
+        s.http
+            .get(s.url("/developer/apps"))
+            .header("cookie", format!("pp_session={}", "c".repeat(max))),
+    )
+    .await;
     reply.assert_error(431, "invalid_request");
     // Just under the limit is fine.
     let reply = send(s.http.get(&url).header("x-padding", "a".repeat(max / 2))).await;
@@ -322,17 +511,31 @@ async fn garbage_bearer_tokens_are_invalid_token() {
     ];
     for endpoint in ["me", "now_playing", "events"] {
         for value in &values {
-            let reply = send(s.http.get(s.endpoint(endpoint)).header("authorization", value.clone())).await;
+            let reply = send(
+                s.http
+                    .get(s.endpoint(endpoint))
+                    .header("authorization", value.clone()),
+            )
+            .await;
             reply.assert_error(401, "invalid_token");
         }
     }
     for value in &values {
-        let request = s.http.post(s.endpoint_with("playback", "start")).header("authorization", value.clone());
-        send(request.json(&playback_body("m1", "2026-06-09T12:00:00Z", 0))).await.assert_error(401, "invalid_token");
+        let request = s
+            .http
+            .post(s.endpoint_with("playback", "start"))
+            .header("authorization", value.clone());
+        send(request.json(&playback_body("m1", "2026-06-09T12:00:00Z", 0)))
+            .await
+            .assert_error(401, "invalid_token");
     }
     // Two Authorization headers: not a valid bearer either.
     let tokens = s.code_login(&ClientApp::web(), USER, None).await;
-    let request = s.http.get(s.endpoint("me")).header("authorization", "Bearer nope").header("authorization", format!("Bearer {}", tokens.access_token));
+    let request = s
+        .http
+        .get(s.endpoint("me"))
+        .header("authorization", "Bearer nope")
+        .header("authorization", format!("Bearer {}", tokens.access_token));
     let reply = send(request).await;
     assert_ne!(reply.status, 500, "{}", reply.describe());
     s.assert_still_serving().await;
@@ -350,18 +553,40 @@ async fn test_controls_refuse_bad_input() {
         ("mode", json!({"mode": "chaos"})),
         ("fault", json!({"fault": "no_such_fault"})),
         ("login", json!({"user": "alice"})),
-        ("authorize/decide", json!({"url": "not a url", "username": "alice", "approve": true})),
+        (
+            "authorize/decide",
+            json!({"url": "not a url", "username": "alice", "approve": true}),
+        ),
     ];
     for (path, body) in bad {
         let reply = s.post_json(&s.url(&format!("/__test/{path}")), &body).await;
         reply.assert_error(400, "invalid_request");
     }
-    let reply = s.post_json(&s.url("/__test/fault"), &json!({"fault": "no_such_fault"})).await;
-    assert!(reply.json()["message"].as_str().unwrap().contains("code_reusable"), "the names are listed");
-    s.post_json(&s.url("/__test/login"), &json!({"username": "mallory"})).await.assert_error(404, "not_found");
-    s.post_json(&s.url("/__test/apps/nope/deactivate"), &json!({})).await.assert_error(404, "not_found");
-    s.post_json(&s.url("/__test/users/alice/apps/nope/revoke"), &json!({})).await.assert_error(404, "not_found");
-    s.post_json(&s.url("/__test/users/mallory/apps/pp-web/revoke"), &json!({})).await.assert_error(404, "not_found");
+    let reply = s
+        .post_json(&s.url("/__test/fault"), &json!({"fault": "no_such_fault"}))
+        .await;
+    assert!(
+        reply.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("code_reusable"),
+        "the names are listed"
+    );
+    s.post_json(&s.url("/__test/login"), &json!({"username": "mallory"}))
+        .await
+        .assert_error(404, "not_found");
+    s.post_json(&s.url("/__test/apps/nope/deactivate"), &json!({}))
+        .await
+        .assert_error(404, "not_found");
+    s.post_json(&s.url("/__test/users/alice/apps/nope/revoke"), &json!({}))
+        .await
+        .assert_error(404, "not_found");
+    s.post_json(
+        &s.url("/__test/users/mallory/apps/pp-web/revoke"),
+        &json!({}),
+    )
+    .await
+    .assert_error(404, "not_found");
     s.assert_still_serving().await;
 }
 
@@ -385,12 +610,17 @@ async fn raw_garbage_on_the_socket_does_not_hurt_the_server() {
     // A body that never arrives in full: the client gives up, the server moves on.
     {
         let mut stream = TcpStream::connect(s.addr()).await.unwrap();
-        let head = format!("POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"a\"", s.profile.path("token"));
+        let head = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"a\"",
+            s.profile.path("token")
+        );
         stream.write_all(head.as_bytes()).await.unwrap();
     }
     // A head that never ends.
     let mut slow = TcpStream::connect(s.addr()).await.unwrap();
-    slow.write_all(b"GET /api/platform/v1/me HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    slow.write_all(b"GET /api/platform/v1/me HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
     s.assert_still_serving().await;
     drop(slow);
 }
@@ -400,20 +630,56 @@ async fn raw_garbage_on_the_socket_does_not_hurt_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_bad_body_anywhere_gets_a_server_error() {
     let s = TestServer::start().await;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
-    let cookie = s.control("login", json!({"username": USER})).await["cookie"].as_str().unwrap().to_owned();
-    let mut urls: Vec<String> = ["token", "device_code", "device_token", "refresh"].iter().map(|e| s.endpoint(e)).collect();
-    urls.extend(s.profile.playback.actions.iter().map(|a| s.endpoint_with("playback", a)));
-    for path in ["/login", "/logout", "/oauth/authorize", "/activate", "/developer/apps", "/developer/apps/pp-web/secret", "/developer/apps/nope/deactivate", "/settings/connected-apps/pp-web/revoke"] {
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let cookie = s.control("login", json!({"username": USER})).await["cookie"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut urls: Vec<String> = ["token", "device_code", "device_token", "refresh"]
+        .iter()
+        .map(|e| s.endpoint(e))
+        .collect();
+    urls.extend(
+        s.profile
+            .playback
+            .actions
+            .iter()
+            .map(|a| s.endpoint_with("playback", a)),
+    );
+    for path in [
+        "/login",
+        "/logout",
+        "/oauth/authorize",
+        "/activate",
+        "/developer/apps",
+        "/developer/apps/pp-web/secret",
+        "/developer/apps/nope/deactivate",
+        "/settings/connected-apps/pp-web/revoke",
+    ] {
         urls.push(s.url(path));
     }
     let bodies: Vec<(&str, Vec<u8>)> = vec![
         ("application/json", b"{".to_vec()),
-        ("application/json", b"{\"media\": {\"id\": 1}, \"position_ms\": 1e999}".to_vec()),
-        ("application/json", b"{\"name\": null, \"kind\": 5}".to_vec()),
+        (
+            "application/json",
+            b"{\"media\": {\"id\": 1}, \"position_ms\": 1e999}".to_vec(),
+        ),
+        (
+            "application/json",
+            b"{\"name\": null, \"kind\": 5}".to_vec(),
+        ),
         ("application/json", b"\xff\xfe".to_vec()),
-        ("application/x-www-form-urlencoded", b"a=%ff&b=%&c==".to_vec()),
-        ("application/x-www-form-urlencoded", b"authorization=x&decision=approve&user_code=ZZZZ-ZZZZ".to_vec()),
+        (
+            "application/x-www-form-urlencoded",
+            b"a=%ff&b=%&c==".to_vec(),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            b"authorization=x&decision=approve&user_code=ZZZZ-ZZZZ".to_vec(),
+        ),
         ("text/plain", b"hello".to_vec()),
         ("application/octet-stream", vec![0u8; 2048]),
     ];
@@ -434,6 +700,10 @@ async fn no_bad_body_anywhere_gets_a_server_error() {
     })
     .await;
     assert_no_server_errors(&replies);
-    assert!(replies.iter().all(|r| r.status < 500), "{:?}", status_counts(&replies));
+    assert!(
+        replies.iter().all(|r| r.status < 500),
+        "{:?}",
+        status_counts(&replies)
+    );
     s.assert_still_serving().await;
 }

@@ -5,7 +5,10 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{ClientApp, Pkce, TestServer, Tokens, USER, assert_no_server_errors, concurrently, param, query_of, status_counts};
+use common::{
+    ClientApp, Pkce, TestServer, Tokens, USER, assert_no_server_errors, concurrently, param,
+    query_of, status_counts,
+};
 use serde_json::json;
 
 /// PP-AUTHZ-1, PP-AUTHZ-3, PP-TOKEN-1, PP-TOKEN-4, PP-SCOPE-4.
@@ -14,7 +17,12 @@ async fn code_flow_with_pkce_issues_a_bearer_token_pair() {
     let s = TestServer::start().await;
     let app = ClientApp::web();
     let pkce = Pkce::new();
-    let url = s.authorize_url(&app, &pkce, Some("profile:read playback:read"), Some("xyz-123"));
+    let url = s.authorize_url(
+        &app,
+        &pkce,
+        Some("profile:read playback:read"),
+        Some("xyz-123"),
+    );
     let location = s.decide(&url, USER, true).await;
     // PP-AUTHZ-3: back to the registered redirect URI with code, state and scope.
     assert!(location.starts_with(&app.redirect_uri), "{location}");
@@ -48,13 +56,18 @@ async fn request_without_scope_is_granted_the_allowed_scopes() {
     let s = TestServer::start().await;
     let app = ClientApp::web();
     let pkce = Pkce::new();
-    let location = s.decide(&s.authorize_url(&app, &pkce, None, None), USER, true).await;
+    let location = s
+        .decide(&s.authorize_url(&app, &pkce, None, None), USER, true)
+        .await;
     let params = query_of(&location);
     let all = s.profile.scopes.known.join(" ");
     assert_eq!(param(&params, "scope"), Some(all.as_str()));
     // No state sent, none echoed.
     assert_eq!(param(&params, "state"), None);
-    let tokens = Tokens::from_reply(&s.exchange(&app, param(&params, "code").unwrap(), &pkce.verifier).await);
+    let tokens = Tokens::from_reply(
+        &s.exchange(&app, param(&params, "code").unwrap(), &pkce.verifier)
+            .await,
+    );
     assert_eq!(tokens.scope, all);
 }
 
@@ -71,7 +84,11 @@ async fn scope_outside_allowed_scopes_redirects_with_invalid_scope() {
         let params = reply.location_params();
         assert_eq!(param(&params, "error"), Some("invalid_scope"), "{scope}");
         assert_eq!(param(&params, "state"), Some("st"));
-        assert_eq!(param(&params, "request_id"), Some(reply.request_id()), "PP-AUTHZ-4: the redirect names this request");
+        assert_eq!(
+            param(&params, "request_id"),
+            Some(reply.request_id()),
+            "PP-AUTHZ-4: the redirect names this request"
+        );
         assert_eq!(param(&params, "code"), None);
     }
 }
@@ -94,13 +111,23 @@ async fn unknown_client_or_unregistered_redirect_uri_gets_an_error_page() {
         let reply = s.get(&s.authorize_url(&app, &pkce, None, Some("st"))).await;
         assert_eq!(reply.status, 400, "{app:?}: {}", reply.describe());
         assert!(reply.is_html(), "{app:?}");
-        assert!(reply.header("location").is_none(), "PP-AUTHZ-5: never a redirect");
-        assert!(reply.text().contains(reply.request_id()), "PP-AUTHZ-5: the page shows the request id");
+        assert!(
+            reply.header("location").is_none(),
+            "PP-AUTHZ-5: never a redirect"
+        );
+        assert!(
+            reply.text().contains(reply.request_id()),
+            "PP-AUTHZ-5: the page shows the request id"
+        );
     }
     // No client_id or no redirect_uri at all: nowhere to redirect either.
-    let reply = s.get(&s.authorize_url_from(&[("response_type", "code")])).await;
+    let reply = s
+        .get(&s.authorize_url_from(&[("response_type", "code")]))
+        .await;
     assert_eq!((reply.status, reply.is_html()), (400, true));
-    let reply = s.get(&s.authorize_url_from(&[("response_type", "code"), ("client_id", "pp-web")])).await;
+    let reply = s
+        .get(&s.authorize_url_from(&[("response_type", "code"), ("client_id", "pp-web")]))
+        .await;
     assert_eq!((reply.status, reply.is_html()), (400, true));
 }
 
@@ -120,10 +147,19 @@ async fn plain_or_missing_pkce_is_invalid_request() {
     let cases: Vec<Vec<(&str, &str)>> = vec![
         vec![],
         vec![("code_challenge", pkce.challenge.as_str())],
-        vec![("code_challenge", pkce.verifier.as_str()), ("code_challenge_method", "plain")],
+        vec![
+            ("code_challenge", pkce.verifier.as_str()),
+            ("code_challenge_method", "plain"),
+        ],
         vec![("code_challenge_method", "S256")],
-        vec![("code_challenge", "short"), ("code_challenge_method", "S256")],
-        vec![("code_challenge", pkce.challenge.as_str()), ("code_challenge_method", "S512")],
+        vec![
+            ("code_challenge", "short"),
+            ("code_challenge_method", "S256"),
+        ],
+        vec![
+            ("code_challenge", pkce.challenge.as_str()),
+            ("code_challenge_method", "S512"),
+        ],
     ];
     for extra in cases {
         let mut pairs = base.to_vec();
@@ -131,7 +167,11 @@ async fn plain_or_missing_pkce_is_invalid_request() {
         let reply = s.get(&s.authorize_url_from(&pairs)).await;
         assert_eq!(reply.status, 302, "{extra:?}: {}", reply.describe());
         let params = reply.location_params();
-        assert_eq!(param(&params, "error"), Some("invalid_request"), "{extra:?}");
+        assert_eq!(
+            param(&params, "error"),
+            Some("invalid_request"),
+            "{extra:?}"
+        );
         assert_eq!(param(&params, "state"), Some("s1"));
         assert!(param(&params, "request_id").is_some_and(common::is_request_id));
     }
@@ -143,7 +183,10 @@ async fn wrong_response_type_redirects_with_an_error() {
     let s = TestServer::start().await;
     let app = ClientApp::web();
     let pkce = Pkce::new();
-    for (response_type, error) in [(Some("token"), "unsupported_response_type"), (None, "invalid_request")] {
+    for (response_type, error) in [
+        (Some("token"), "unsupported_response_type"),
+        (None, "invalid_request"),
+    ] {
         let mut pairs = vec![
             ("client_id", app.client_id.as_str()),
             ("redirect_uri", app.redirect_uri.as_str()),
@@ -165,12 +208,16 @@ async fn wrong_response_type_redirects_with_an_error() {
 async fn inactive_app_is_unauthorized_client() {
     let s = TestServer::start().await;
     let app = ClientApp::inactive();
-    let reply = s.get(&s.authorize_url(&app, &Pkce::new(), None, Some("st"))).await;
+    let reply = s
+        .get(&s.authorize_url(&app, &Pkce::new(), None, Some("st")))
+        .await;
     assert_eq!(reply.status, 302, "{}", reply.describe());
     let params = reply.location_params();
     assert_eq!(param(&params, "error"), Some("unauthorized_client"));
     assert_eq!(param(&params, "state"), Some("st"));
-    s.exchange(&app, "ppac_whatever", &Pkce::new().verifier).await.assert_error(400, "unauthorized_client");
+    s.exchange(&app, "ppac_whatever", &Pkce::new().verifier)
+        .await
+        .assert_error(400, "unauthorized_client");
 }
 
 /// PP-AUTHZ-4 (SHOULD): a user who denies sends the browser back with `access_denied`.
@@ -178,12 +225,21 @@ async fn inactive_app_is_unauthorized_client() {
 async fn denied_authorization_redirects_with_access_denied() {
     let s = TestServer::start().await;
     let app = ClientApp::web();
-    let location = s.decide(&s.authorize_url(&app, &Pkce::new(), None, Some("st-9")), USER, false).await;
+    let location = s
+        .decide(
+            &s.authorize_url(&app, &Pkce::new(), None, Some("st-9")),
+            USER,
+            false,
+        )
+        .await;
     assert!(location.starts_with(&app.redirect_uri), "{location}");
     let params = query_of(&location);
     assert_eq!(param(&params, "error"), Some("access_denied"));
     assert_eq!(param(&params, "state"), Some("st-9"));
-    assert!(param(&params, "request_id").is_some_and(common::is_request_id), "{location}");
+    assert!(
+        param(&params, "request_id").is_some_and(common::is_request_id),
+        "{location}"
+    );
     assert_eq!(param(&params, "code"), None);
 }
 
@@ -196,12 +252,20 @@ async fn code_is_bound_to_client_redirect_uri_and_verifier() {
     let pkce = Pkce::new();
     let code = s.authorization_code(&web, USER, &pkce, None).await;
 
-    s.exchange(&web, &code, &Pkce::new().verifier).await.assert_error(400, "invalid_grant");
+    s.exchange(&web, &code, &Pkce::new().verifier)
+        .await
+        .assert_error(400, "invalid_grant");
     let mut other_redirect = web.clone();
     other_redirect.redirect_uri = "http://127.0.0.1:8765/other".into();
-    s.exchange(&other_redirect, &code, &pkce.verifier).await.assert_error(400, "invalid_grant");
-    s.exchange(&ClientApp::spa(), &code, &pkce.verifier).await.assert_error(400, "invalid_grant");
-    s.exchange(&web, "ppac_not-a-code", &pkce.verifier).await.assert_error(400, "invalid_grant");
+    s.exchange(&other_redirect, &code, &pkce.verifier)
+        .await
+        .assert_error(400, "invalid_grant");
+    s.exchange(&ClientApp::spa(), &code, &pkce.verifier)
+        .await
+        .assert_error(400, "invalid_grant");
+    s.exchange(&web, "ppac_not-a-code", &pkce.verifier)
+        .await
+        .assert_error(400, "invalid_grant");
 
     Tokens::from_reply(&s.exchange(&web, &code, &pkce.verifier).await);
 }
@@ -213,11 +277,19 @@ async fn verifier_of_the_wrong_shape_is_invalid_request() {
     let web = ClientApp::web();
     let pkce = Pkce::new();
     let code = s.authorization_code(&web, USER, &pkce, None).await;
-    for verifier in ["short".to_owned(), "a".repeat(129), format!("{}!", &pkce.verifier[..42])] {
-        s.exchange(&web, &code, &verifier).await.assert_error(400, "invalid_request");
+    for verifier in [
+        "short".to_owned(),
+        "a".repeat(129),
+        format!("{}!", &pkce.verifier[..42]),
+    ] {
+        s.exchange(&web, &code, &verifier)
+            .await
+            .assert_error(400, "invalid_request");
     }
     // 128 characters is the upper bound and is well formed (it just does not match).
-    s.exchange(&web, &code, &"a".repeat(128)).await.assert_error(400, "invalid_grant");
+    s.exchange(&web, &code, &"a".repeat(128))
+        .await
+        .assert_error(400, "invalid_grant");
 }
 
 /// PP-AUTHZ-7: a code lives as long as the profile says, then it is `invalid_grant`.
@@ -235,7 +307,9 @@ async fn code_expires_after_its_lifetime() {
     let pkce = Pkce::new();
     let code = s.authorization_code(&web, USER, &pkce, None).await;
     s.advance(lifetime).await;
-    s.exchange(&web, &code, &pkce.verifier).await.assert_error(400, "invalid_grant");
+    s.exchange(&web, &code, &pkce.verifier)
+        .await
+        .assert_error(400, "invalid_grant");
 }
 
 /// PP-AUTHZ-8: a second redemption fails with `invalid_grant` and revokes what the first
@@ -248,7 +322,9 @@ async fn second_redemption_fails_and_revokes_the_first_tokens() {
     let code = s.authorization_code(&web, USER, &pkce, None).await;
     let tokens = Tokens::from_reply(&s.exchange(&web, &code, &pkce.verifier).await);
     s.assert_live(&tokens).await;
-    s.exchange(&web, &code, &pkce.verifier).await.assert_error(400, "invalid_grant");
+    s.exchange(&web, &code, &pkce.verifier)
+        .await
+        .assert_error(400, "invalid_grant");
     s.assert_revoked(&web, &tokens).await;
 }
 
@@ -268,11 +344,23 @@ async fn five_hundred_concurrent_redemptions_of_one_code_have_exactly_one_winner
     assert_no_server_errors(&replies);
     let counts = status_counts(&replies);
     let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
-    assert_eq!(winners.len(), 1, "PP-AUTHZ-8: exactly one redemption succeeds: {counts:?}");
-    let limit = s.profile.rate_limit_for("POST", "token").expect("the token limit");
+    assert_eq!(
+        winners.len(),
+        1,
+        "PP-AUTHZ-8: exactly one redemption succeeds: {counts:?}"
+    );
+    let limit = s
+        .profile
+        .rate_limit_for("POST", "token")
+        .expect("the token limit");
     for r in replies.iter().filter(|r| r.status != 200) {
         match r.status {
-            400 => assert_eq!(r.error_code().as_deref(), Some("invalid_grant"), "{}", r.describe()),
+            400 => assert_eq!(
+                r.error_code().as_deref(),
+                Some("invalid_grant"),
+                "{}",
+                r.describe()
+            ),
             429 => assert_eq!(r.error_code().as_deref(), Some("rate_limited")),
             _ => panic!("unexpected {}: {counts:?}", r.describe()),
         }
@@ -291,21 +379,33 @@ async fn unknown_grant_type_is_unsupported_and_missing_fields_are_invalid_reques
     let s = TestServer::start().await;
     let web = ClientApp::web();
     let url = s.endpoint("token");
-    for grant_type in ["password", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"] {
+    for grant_type in [
+        "password",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ] {
         let mut form = web.credentials();
         form.push(("grant_type".into(), grant_type.into()));
-        s.post_form(&url, &form).await.assert_error(400, "unsupported_grant_type");
+        s.post_form(&url, &form)
+            .await
+            .assert_error(400, "unsupported_grant_type");
     }
-    s.post_form(&url, &web.credentials()).await.assert_error(400, "invalid_request");
+    s.post_form(&url, &web.credentials())
+        .await
+        .assert_error(400, "invalid_request");
     let pkce = Pkce::new();
     let full = s.exchange_form(&web, "ppac_x", &pkce.verifier);
     for missing in ["code", "redirect_uri", "code_verifier"] {
         let form: Vec<_> = full.iter().filter(|(k, _)| k != missing).cloned().collect();
-        s.post_form(&url, &form).await.assert_error(400, "invalid_request");
+        s.post_form(&url, &form)
+            .await
+            .assert_error(400, "invalid_request");
     }
     let mut form = web.credentials();
     form.push(("grant_type".into(), "refresh_token".into()));
-    s.post_form(&url, &form).await.assert_error(400, "invalid_request");
+    s.post_form(&url, &form)
+        .await
+        .assert_error(400, "invalid_request");
 }
 
 /// PP-TOKEN-4: the token endpoint takes forms and JSON alike; any other content type is
@@ -330,8 +430,18 @@ async fn token_endpoint_takes_json_as_well_as_forms() {
     Tokens::from_reply(&s.post_json(&s.endpoint("token"), &refresh).await);
 
     let form = serde_urlencoded::to_string(s.refresh_form(&web, "pprt_x")).unwrap();
-    for content_type in ["text/plain", "application/xml", "multipart/form-data; boundary=x"] {
-        let reply = common::send(s.http.post(s.endpoint("token")).header("content-type", content_type).body(form.clone())).await;
+    for content_type in [
+        "text/plain",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+    ] {
+        let reply = common::send(
+            s.http
+                .post(s.endpoint("token"))
+                .header("content-type", content_type)
+                .body(form.clone()),
+        )
+        .await;
         reply.assert_error(400, "invalid_request");
     }
 }
@@ -352,9 +462,15 @@ async fn bad_client_credentials_are_invalid_client() {
     let mut unknown = ClientApp::web();
     unknown.client_id = "nobody".into();
     for app in [wrong_secret, no_secret, public_with_secret, unknown] {
-        let reply = s.post_form(&url, &s.exchange_form(&app, "ppac_x", &pkce.verifier)).await;
+        let reply = s
+            .post_form(&url, &s.exchange_form(&app, "ppac_x", &pkce.verifier))
+            .await;
         reply.assert_error(401, "invalid_client");
-        assert_eq!(reply.header("cache-control"), Some("no-store"), "RFC 6749 §5.2");
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "RFC 6749 §5.2"
+        );
     }
 }
 
@@ -373,21 +489,57 @@ async fn confidential_client_may_authenticate_with_http_basic() {
 
     // Both at once.
     let both = s.exchange_form(&web, &code, &pkce.verifier);
-    let reply = common::send(s.http.post(&url).basic_auth("pp-web", Some("pp-web-secret")).form(&both)).await;
+    let reply = common::send(
+        s.http
+            .post(&url)
+            .basic_auth("pp-web", Some("pp-web-secret"))
+            .form(&both),
+    )
+    .await;
     reply.assert_error(400, "invalid_request");
 
-    let reply = common::send(s.http.post(&url).basic_auth("pp-web", Some("wrong")).form(&form)).await;
+    let reply = common::send(
+        s.http
+            .post(&url)
+            .basic_auth("pp-web", Some("wrong"))
+            .form(&form),
+    )
+    .await;
     reply.assert_error(401, "invalid_client");
-    assert!(reply.header("www-authenticate").is_some_and(|c| c.starts_with("Basic")), "{:?}", reply.headers);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .is_some_and(|c| c.starts_with("Basic")),
+        "{:?}",
+        reply.headers
+    );
 
-    let reply = common::send(s.http.post(&url).header("authorization", "Basic !!!not-base64").form(&form)).await;
+    let reply = common::send(
+        s.http
+            .post(&url)
+            .header("authorization", "Basic !!!not-base64")
+            .form(&form),
+    )
+    .await;
     reply.assert_error(401, "invalid_client");
 
     let garbled = STANDARD.encode(b"no-colon-here");
-    let reply = common::send(s.http.post(&url).header("authorization", format!("Basic {garbled}")).form(&form)).await;
+    let reply = common::send(
+        s.http
+            .post(&url)
+            .header("authorization", format!("Basic {garbled}"))
+            .form(&form),
+    )
+    .await;
     reply.assert_error(401, "invalid_client");
 
-    let reply = common::send(s.http.post(&url).basic_auth("pp-web", Some("pp-web-secret")).form(&form)).await;
+    let reply = common::send(
+        s.http
+            .post(&url)
+            .basic_auth("pp-web", Some("pp-web-secret"))
+            .form(&form),
+    )
+    .await;
     Tokens::from_reply(&reply);
 }
 
@@ -397,10 +549,13 @@ async fn confidential_client_may_authenticate_with_http_basic() {
 async fn access_token_expires_after_its_lifetime() {
     let s = TestServer::start().await;
     let tokens = s.code_login(&ClientApp::web(), USER, None).await;
-    s.advance(s.profile.lifetimes.access_token as f64 - 5.0).await;
+    s.advance(s.profile.lifetimes.access_token as f64 - 5.0)
+        .await;
     s.assert_live(&tokens).await;
     s.advance(5.0).await;
-    s.me(&tokens.access_token).await.assert_error(401, "invalid_token");
+    s.me(&tokens.access_token)
+        .await
+        .assert_error(401, "invalid_token");
 }
 
 /// The failure modes of the test controls: authorize redirects with the named error; the
@@ -413,12 +568,16 @@ async fn failure_modes_break_authorize_and_token_as_named() {
     let code = s.authorization_code(&web, USER, &pkce, None).await;
     for mode in ["temporarily_unavailable", "server_error"] {
         s.set_mode(mode).await;
-        let reply = s.get(&s.authorize_url(&web, &Pkce::new(), None, Some("m"))).await;
+        let reply = s
+            .get(&s.authorize_url(&web, &Pkce::new(), None, Some("m")))
+            .await;
         assert_eq!(reply.status, 302);
         let params = reply.location_params();
         assert_eq!(param(&params, "error"), Some(mode));
         assert_eq!(param(&params, "state"), Some("m"));
-        s.exchange(&web, &code, &pkce.verifier).await.assert_error(500, "server_error");
+        s.exchange(&web, &code, &pkce.verifier)
+            .await
+            .assert_error(500, "server_error");
     }
     s.set_mode("normal").await;
     Tokens::from_reply(&s.exchange(&web, &code, &pkce.verifier).await);

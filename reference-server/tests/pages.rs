@@ -4,12 +4,20 @@
 
 mod common;
 
-use common::{ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, param, send};
+use common::{
+    ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, param,
+    send,
+};
 
 /// Signs a browser in through the form; answers the 303.
 async fn sign_in(s: &TestServer, b: &reqwest::Client, user: &str, next: &str) -> Reply {
     let password = format!("{user}-password");
-    send(b.post(s.url("/login")).form(&[("username", user), ("password", password.as_str()), ("next", next)])).await
+    send(b.post(s.url("/login")).form(&[
+        ("username", user),
+        ("password", password.as_str()),
+        ("next", next),
+    ]))
+    .await
 }
 
 /// Follows a same-site redirect (a path) as a browser would.
@@ -20,12 +28,27 @@ async fn follow(s: &TestServer, b: &reqwest::Client, reply: &Reply) -> Reply {
 }
 
 /// Posts the approval form of a page with `decision`.
-async fn decide_on_page(s: &TestServer, b: &reqwest::Client, page: &Reply, decision: &str) -> Reply {
+async fn decide_on_page(
+    s: &TestServer,
+    b: &reqwest::Client,
+    page: &Reply,
+    decision: &str,
+) -> Reply {
     let html = page.text();
-    assert!(html.contains("<form method=\"post\" action=\"/oauth/authorize\">"), "PP-AUTHZ-2: {html}");
-    assert!(html.contains(&format!("name=\"decision\" value=\"{decision}\"")), "PP-AUTHZ-2");
+    assert!(
+        html.contains("<form method=\"post\" action=\"/oauth/authorize\">"),
+        "PP-AUTHZ-2: {html}"
+    );
+    assert!(
+        html.contains(&format!("name=\"decision\" value=\"{decision}\"")),
+        "PP-AUTHZ-2"
+    );
     let id = hidden_input(&html, "authorization").expect("the hidden authorization id");
-    send(b.post(s.url("/oauth/authorize")).form(&[("authorization", id.as_str()), ("decision", decision)])).await
+    send(
+        b.post(s.url("/oauth/authorize"))
+            .form(&[("authorization", id.as_str()), ("decision", decision)]),
+    )
+    .await
 }
 
 /// PP-AUTHZ-2, PP-AUTHZ-3: signed out, the authorize URL shows the sign-in form; after
@@ -37,17 +60,32 @@ async fn browser_signs_in_approves_and_the_app_gets_a_code() {
     let web = ClientApp::web();
     let pkce = Pkce::new();
     let b = browser();
-    let url = s.authorize_url(&web, &pkce, Some("profile:read events:read"), Some("state-42"));
+    let url = s.authorize_url(
+        &web,
+        &pkce,
+        Some("profile:read events:read"),
+        Some("state-42"),
+    );
 
     let login = send(b.get(&url)).await;
     assert_eq!(login.status, 200);
     let html = login.text();
-    assert!(html.contains("<form method=\"post\" action=\"/login\">"), "{html}");
+    assert!(
+        html.contains("<form method=\"post\" action=\"/login\">"),
+        "{html}"
+    );
     let next = hidden_input(&html, "next").expect("next");
-    assert_eq!(s.url(&next), url, "the sign-in form comes back to the authorize URL");
+    assert_eq!(
+        s.url(&next),
+        url,
+        "the sign-in form comes back to the authorize URL"
+    );
 
     let signed_in = sign_in(&s, &b, USER, &next).await;
-    assert_eq!((signed_in.status, signed_in.location()), (303, next.as_str()));
+    assert_eq!(
+        (signed_in.status, signed_in.location()),
+        (303, next.as_str())
+    );
     let cookie = signed_in.header("set-cookie").expect("a session cookie");
     assert!(cookie.starts_with("pp_session="), "{cookie}");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
@@ -57,9 +95,18 @@ async fn browser_signs_in_approves_and_the_app_gets_a_code() {
     let approval = follow(&s, &b, &signed_in).await;
     assert_eq!(approval.status, 200);
     let html = approval.text();
-    assert!(html.contains("Couch Critic Web"), "PP-AUTHZ-2: the app's name");
-    assert!(html.contains("profile:read") && html.contains("events:read"), "PP-AUTHZ-2: the scopes");
-    assert!(!html.contains("playback:write"), "only the requested scopes");
+    assert!(
+        html.contains("Couch Critic Web"),
+        "PP-AUTHZ-2: the app's name"
+    );
+    assert!(
+        html.contains("profile:read") && html.contains("events:read"),
+        "PP-AUTHZ-2: the scopes"
+    );
+    assert!(
+        !html.contains("playback:write"),
+        "only the requested scopes"
+    );
 
     let redirect = decide_on_page(&s, &b, &approval, "approve").await;
     assert_eq!(redirect.status, 302, "PP-AUTHZ-3: {}", redirect.describe());
@@ -116,10 +163,20 @@ async fn approval_is_bound_to_the_session_that_saw_it() {
 
     let mallory = browser();
     sign_in(&s, &mallory, OTHER_USER, "/").await;
-    let stolen = send(mallory.post(s.url("/oauth/authorize")).form(&[("authorization", id.as_str()), ("decision", "approve")])).await;
+    let stolen = send(
+        mallory
+            .post(s.url("/oauth/authorize"))
+            .form(&[("authorization", id.as_str()), ("decision", "approve")]),
+    )
+    .await;
     assert_eq!(stolen.status, 400, "{}", stolen.describe());
     assert!(stolen.header("location").is_none());
-    let anonymous = send(s.http.post(s.url("/oauth/authorize")).form(&[("authorization", id.as_str()), ("decision", "approve")])).await;
+    let anonymous = send(
+        s.http
+            .post(s.url("/oauth/authorize"))
+            .form(&[("authorization", id.as_str()), ("decision", "approve")]),
+    )
+    .await;
     assert_eq!(anonymous.status, 401);
     assert!(anonymous.header("location").is_none());
 
@@ -134,19 +191,42 @@ async fn approval_is_bound_to_the_session_that_saw_it() {
 async fn sign_in_refuses_wrong_passwords_and_foreign_next() {
     let s = TestServer::start().await;
     let b = browser();
-    let reply = send(b.post(s.url("/login")).form(&[("username", USER), ("password", "bob-password"), ("next", "/developer/apps")])).await;
+    let reply = send(b.post(s.url("/login")).form(&[
+        ("username", USER),
+        ("password", "bob-password"),
+        ("next", "/developer/apps"),
+    ]))
+    .await;
     assert_eq!(reply.status, 401);
     assert!(reply.header("set-cookie").is_none());
     assert!(reply.text().contains("action=\"/login\""));
-    let reply = send(b.post(s.url("/login")).form(&[("username", "mallory"), ("password", ""), ("next", "/")])).await;
+    let reply = send(b.post(s.url("/login")).form(&[
+        ("username", "mallory"),
+        ("password", ""),
+        ("next", "/"),
+    ]))
+    .await;
     assert_eq!(reply.status, 401);
 
-    for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", ""] {
+    for next in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "",
+    ] {
         let reply = sign_in(&s, &browser(), USER, next).await;
-        assert_eq!((reply.status, reply.location()), (303, "/developer/apps"), "next = {next}");
+        assert_eq!(
+            (reply.status, reply.location()),
+            (303, "/developer/apps"),
+            "next = {next}"
+        );
     }
     let reply = send(s.http.get(s.url("/login?next=https%3A%2F%2Fevil.example"))).await;
-    assert_eq!(hidden_input(&reply.text(), "next").as_deref(), Some("/developer/apps"));
+    assert_eq!(
+        hidden_input(&reply.text(), "next").as_deref(),
+        Some("/developer/apps")
+    );
 }
 
 /// `POST /logout` ends the session: the same cookie no longer signs anyone in.
@@ -155,13 +235,24 @@ async fn sign_out_ends_the_session() {
     let s = TestServer::start().await;
     let b = browser();
     let reply = sign_in(&s, &b, USER, "/developer/apps").await;
-    let cookie = reply.header("set-cookie").unwrap().split(';').next().unwrap().to_owned();
+    let cookie = reply
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     assert_eq!(send(b.get(s.url("/developer/apps"))).await.status, 200);
     let out = send(b.post(s.url("/logout"))).await;
     assert_eq!((out.status, out.location()), (303, "/login"));
     let page = send(b.get(s.url("/developer/apps"))).await;
     assert_eq!(page.status, 303, "signed out");
-    let replayed = send(s.http.get(s.url("/developer/apps")).header("cookie", &cookie)).await;
+    let replayed = send(
+        s.http
+            .get(s.url("/developer/apps"))
+            .header("cookie", &cookie),
+    )
+    .await;
     assert_eq!(replayed.status, 303, "the old session cookie is dead");
 }
 
@@ -181,7 +272,9 @@ async fn session_expires_after_its_lifetime() {
 async fn activate_page_approves_a_device() {
     let s = TestServer::start().await;
     let tv = ClientApp::tv();
-    let start = s.device_start(&tv, Some("playback:read playback:write")).await;
+    let start = s
+        .device_start(&tv, Some("playback:read playback:write"))
+        .await;
     let complete = start["verification_uri_complete"].as_str().unwrap();
     let user_code = start["user_code"].as_str().unwrap();
     let b = browser();
@@ -192,15 +285,27 @@ async fn activate_page_approves_a_device() {
     assert_eq!(s.url(&next), complete);
     let page = follow(&s, &b, &sign_in(&s, &b, USER, &next).await).await;
     let html = page.text();
-    assert!(html.contains("Living Room TV"), "PP-DEVICE-5: the app's name");
-    assert!(html.contains("playback:read") && html.contains("playback:write"), "PP-DEVICE-5: the scopes");
+    assert!(
+        html.contains("Living Room TV"),
+        "PP-DEVICE-5: the app's name"
+    );
+    assert!(
+        html.contains("playback:read") && html.contains("playback:write"),
+        "PP-DEVICE-5: the scopes"
+    );
     assert!(html.contains(user_code));
     assert!(html.contains("<form method=\"post\" action=\"/activate\">"));
     assert_eq!(hidden_input(&html, "user_code").as_deref(), Some(user_code));
 
     let device_code = start["device_code"].as_str().unwrap();
-    s.device_poll(&tv, device_code).await.assert_error(400, "authorization_pending");
-    let done = send(b.post(s.url("/activate")).form(&[("user_code", user_code), ("decision", "approve")])).await;
+    s.device_poll(&tv, device_code)
+        .await
+        .assert_error(400, "authorization_pending");
+    let done = send(
+        b.post(s.url("/activate"))
+            .form(&[("user_code", user_code), ("decision", "approve")]),
+    )
+    .await;
     assert_eq!(done.status, 200);
     assert!(done.text().contains("approved"));
     let tokens = Tokens::from_reply(&s.device_poll(&tv, device_code).await);
@@ -209,7 +314,11 @@ async fn activate_page_approves_a_device() {
     // A decided code is gone from the page.
     let gone = send(b.get(complete)).await;
     assert_eq!(gone.status, 404);
-    let again = send(b.post(s.url("/activate")).form(&[("user_code", user_code), ("decision", "approve")])).await;
+    let again = send(
+        b.post(s.url("/activate"))
+            .form(&[("user_code", user_code), ("decision", "approve")]),
+    )
+    .await;
     assert_eq!(again.status, 404);
 }
 
@@ -223,14 +332,31 @@ async fn activate_page_denies_a_device_typed_by_hand() {
     sign_in(&s, &b, OTHER_USER, "/").await;
     let entry = send(b.get(s.url("/activate"))).await;
     assert_eq!(entry.status, 200);
-    assert!(entry.text().contains("name=\"user_code\""), "a form asking for the code");
-    let typed = start["user_code"].as_str().unwrap().to_lowercase().replace('-', " ");
-    let page = send(b.get(s.url("/activate")).query(&[("user_code", typed.as_str())])).await;
+    assert!(
+        entry.text().contains("name=\"user_code\""),
+        "a form asking for the code"
+    );
+    let typed = start["user_code"]
+        .as_str()
+        .unwrap()
+        .to_lowercase()
+        .replace('-', " ");
+    let page = send(
+        b.get(s.url("/activate"))
+            .query(&[("user_code", typed.as_str())]),
+    )
+    .await;
     assert_eq!(page.status, 200, "{}", page.describe());
     let code = hidden_input(&page.text(), "user_code").unwrap();
-    let done = send(b.post(s.url("/activate")).form(&[("user_code", code.as_str()), ("decision", "deny")])).await;
+    let done = send(
+        b.post(s.url("/activate"))
+            .form(&[("user_code", code.as_str()), ("decision", "deny")]),
+    )
+    .await;
     assert_eq!(done.status, 200);
-    s.device_poll(&tv, start["device_code"].as_str().unwrap()).await.assert_error(400, "access_denied");
+    s.device_poll(&tv, start["device_code"].as_str().unwrap())
+        .await
+        .assert_error(400, "access_denied");
     // Unknown codes: 404 with the entry form again.
     let unknown = send(b.get(s.url("/activate?user_code=BBBB-BBBB"))).await;
     assert_eq!(unknown.status, 404);
@@ -248,7 +374,12 @@ async fn pages_escape_what_users_and_apps_send() {
     let login = send(b.get(&url)).await.text();
     assert!(!login.contains("<script>"), "{login}");
     // An app whose name is markup.
-    let cookie = s.control("login", serde_json::json!({"username": USER})).await["cookie"].as_str().unwrap().to_owned();
+    let cookie = s
+        .control("login", serde_json::json!({"username": USER}))
+        .await["cookie"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let created = send(
         s.http
             .post(s.url("/developer/apps"))
@@ -260,14 +391,27 @@ async fn pages_escape_what_users_and_apps_send() {
     let mut app = ClientApp::spa();
     app.client_id = created["client_id"].as_str().unwrap().to_owned();
     app.redirect_uri = "https://x.example/cb".into();
-    let next = hidden_input(&send(b.get(s.authorize_url(&app, &Pkce::new(), None, None))).await.text(), "next").unwrap();
-    let approval = follow(&s, &b, &sign_in(&s, &b, USER, &next).await).await.text();
+    let next = hidden_input(
+        &send(b.get(s.authorize_url(&app, &Pkce::new(), None, None)))
+            .await
+            .text(),
+        "next",
+    )
+    .unwrap();
+    let approval = follow(&s, &b, &sign_in(&s, &b, USER, &next).await)
+        .await
+        .text();
     assert!(!approval.contains("<script>"), "{approval}");
-    assert!(approval.contains("&lt;script&gt;"), "the name is shown, escaped");
+    assert!(
+        approval.contains("&lt;script&gt;"),
+        "the name is shown, escaped"
+    );
     let dev_page = send(b.get(s.url("/developer/apps"))).await.text();
     assert!(!dev_page.contains("<script>"));
     let start = s.device_start(&app, None).await;
-    let activate = send(b.get(start["verification_uri_complete"].as_str().unwrap())).await.text();
+    let activate = send(b.get(start["verification_uri_complete"].as_str().unwrap()))
+        .await
+        .text();
     assert!(!activate.contains("<script>"));
 }
 

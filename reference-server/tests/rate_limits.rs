@@ -6,22 +6,33 @@ mod common;
 use std::net::Ipv4Addr;
 use std::time::Instant;
 
-use common::{ClientApp, OTHER_USER, Reply, TestServer, USER, client, client_from, concurrently, playback_body, send, status_counts};
+use common::{
+    ClientApp, OTHER_USER, Reply, TestServer, USER, client, client_from, concurrently,
+    playback_body, send, status_counts,
+};
 use reference_server::ServerConfig;
 
 /// How many requests over the limit each burst sends.
 const OVER: usize = 50;
 
 /// The request a limit counts, built for one client (so a test can be several IPs).
-type MakeRequest<'a> = Box<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'a>;
+type MakeRequest<'a> =
+    Box<dyn Fn(&reqwest::Client, usize) -> reqwest::RequestBuilder + Send + Sync + 'a>;
 
 /// Checks a 429 (PP-RATE-2): the envelope with `rate_limited`, the request id, and
 /// Retry-After in whole seconds from 1 up to the window. Answers Retry-After.
 fn retry_after(reply: &Reply, window_secs: u64) -> u64 {
     reply.assert_error(429, "rate_limited");
-    let value = reply.header("retry-after").unwrap_or_else(|| panic!("PP-RATE-2: no Retry-After on {}", reply.describe()));
-    let secs: u64 = value.parse().unwrap_or_else(|_| panic!("PP-RATE-2: Retry-After `{value}` is not whole seconds"));
-    assert!((1..=window_secs).contains(&secs), "PP-RATE-2: Retry-After {secs} outside 1..={window_secs}");
+    let value = reply
+        .header("retry-after")
+        .unwrap_or_else(|| panic!("PP-RATE-2: no Retry-After on {}", reply.describe()));
+    let secs: u64 = value
+        .parse()
+        .unwrap_or_else(|_| panic!("PP-RATE-2: Retry-After `{value}` is not whole seconds"));
+    assert!(
+        (1..=window_secs).contains(&secs),
+        "PP-RATE-2: Retry-After {secs} outside 1..={window_secs}"
+    );
     secs
 }
 
@@ -31,8 +42,18 @@ fn retry_after(reply: &Reply, window_secs: u64) -> u64 {
 /// - a request of another key is still admitted (PP-RATE-4);
 /// - after Retry-After - 1 s the key is still refused, after Retry-After admitted, and the
 ///   refusals in between did not count (PP-RATE-3).
-async fn check_limit(s: &TestServer, name: &str, key: &reqwest::Client, make: MakeRequest<'_>, other_key: MakeRequest<'_>) {
-    let limit = s.profile.rate_limit(name).unwrap_or_else(|| panic!("the profile has no limit `{name}`")).clone();
+async fn check_limit(
+    s: &TestServer,
+    name: &str,
+    key: &reqwest::Client,
+    make: MakeRequest<'_>,
+    other_key: MakeRequest<'_>,
+) {
+    let limit = s
+        .profile
+        .rate_limit(name)
+        .unwrap_or_else(|| panic!("the profile has no limit `{name}`"))
+        .clone();
     let n = limit.max as usize;
 
     // Open the connections first, on an endpoint no limit counts, so the burst is quick:
@@ -46,7 +67,11 @@ async fn check_limit(s: &TestServer, name: &str, key: &reqwest::Client, make: Ma
     common::assert_no_server_errors(&replies);
     let counts = status_counts(&replies);
     let refused: Vec<_> = replies.iter().filter(|r| r.status == 429).collect();
-    assert_eq!(replies.len() - refused.len(), n, "PP-RATE-1 `{name}`: exactly {n} admitted: {counts:?}");
+    assert_eq!(
+        replies.len() - refused.len(),
+        n,
+        "PP-RATE-1 `{name}`: exactly {n} admitted: {counts:?}"
+    );
     assert_eq!(refused.len(), OVER, "PP-RATE-1 `{name}`: {counts:?}");
     for r in &refused {
         retry_after(r, limit.window_secs);
@@ -54,7 +79,12 @@ async fn check_limit(s: &TestServer, name: &str, key: &reqwest::Client, make: Ma
 
     // PP-RATE-4: another key has its own window.
     let other = send(other_key(&client(), 0)).await;
-    assert_ne!(other.status, 429, "PP-RATE-4 `{name}`: another key is admitted: {}", other.describe());
+    assert_ne!(
+        other.status,
+        429,
+        "PP-RATE-4 `{name}`: another key is admitted: {}",
+        other.describe()
+    );
 
     // PP-RATE-3: just before Retry-After still refused, at Retry-After admitted.
     let wait = retry_after(&send(make(key, n)).await, limit.window_secs);
@@ -70,20 +100,42 @@ async fn check_limit(s: &TestServer, name: &str, key: &reqwest::Client, make: Ma
     retry_after(&before, limit.window_secs);
     s.advance(1.0).await;
     let after = send(make(key, n + 2)).await;
-    assert_ne!(after.status, 429, "PP-RATE-3 `{name}`: refused at Retry-After ({wait} s): {}", after.describe());
+    assert_ne!(
+        after.status,
+        429,
+        "PP-RATE-3 `{name}`: refused at Retry-After ({wait} s): {}",
+        after.describe()
+    );
 }
 
 fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 /// Every limit of the profile has a test here, and there are the six of PP-RATE-1.
 #[test]
 fn every_profile_limit_is_tested() {
     let profile = profile::Profile::punchplay();
-    let mut names: Vec<_> = profile.rate_limits.iter().map(|l| l.name.as_str()).collect();
+    let mut names: Vec<_> = profile
+        .rate_limits
+        .iter()
+        .map(|l| l.name.as_str())
+        .collect();
     names.sort_unstable();
-    assert_eq!(names, ["device-code", "device-token", "playback", "public-user", "refresh", "token"]);
+    assert_eq!(
+        names,
+        [
+            "device-code",
+            "device-token",
+            "playback",
+            "public-user",
+            "refresh",
+            "token"
+        ]
+    );
 }
 
 /// `POST auth/device/code`, per IP (PP-RATE-1).
@@ -129,8 +181,17 @@ async fn refresh_limit_admits_exactly_n_per_ip() {
 async fn token_limit_admits_exactly_n_per_client_and_ip() {
     let s = TestServer::start().await;
     let url = s.endpoint("token");
-    let web = form(&[("client_id", "pp-web"), ("client_secret", "pp-web-secret"), ("grant_type", "refresh_token"), ("refresh_token", "pprt_x")]);
-    let spa = form(&[("client_id", "pp-spa"), ("grant_type", "refresh_token"), ("refresh_token", "pprt_x")]);
+    let web = form(&[
+        ("client_id", "pp-web"),
+        ("client_secret", "pp-web-secret"),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "pprt_x"),
+    ]);
+    let spa = form(&[
+        ("client_id", "pp-spa"),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "pprt_x"),
+    ]);
     let make: MakeRequest = Box::new(|c, _| c.post(&url).form(&web));
     let other_client: MakeRequest = Box::new(|c, _| c.post(&url).form(&spa));
     let key = client();
@@ -148,13 +209,32 @@ async fn token_limit_admits_exactly_n_per_client_and_ip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playback_limit_admits_exactly_n_per_user() {
     let s = TestServer::start().await;
-    let alice = s.code_login(&ClientApp::web(), USER, None).await.access_token;
-    let alice_tv = s.device_login(&ClientApp::tv(), USER, None).await.access_token;
-    let bob = s.code_login(&ClientApp::web(), OTHER_USER, None).await.access_token;
+    let alice = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let alice_tv = s
+        .device_login(&ClientApp::tv(), USER, None)
+        .await
+        .access_token;
+    let bob = s
+        .code_login(&ClientApp::web(), OTHER_USER, None)
+        .await
+        .access_token;
     let url = s.endpoint_with("playback", "progress");
-    let body = |i: usize| playback_body("m1", &format!("2026-06-09T12:00:{:02}.{:03}Z", i / 1000 % 60, i % 1000), i as u64);
+    let body = |i: usize| {
+        playback_body(
+            "m1",
+            &format!("2026-06-09T12:00:{:02}.{:03}Z", i / 1000 % 60, i % 1000),
+            i as u64,
+        )
+    };
     // Half the burst on each of alice's tokens: one user, one window.
-    let make: MakeRequest = Box::new(|c, i| c.post(&url).bearer_auth(if i % 2 == 0 { &alice } else { &alice_tv }).json(&body(i)));
+    let make: MakeRequest = Box::new(|c, i| {
+        c.post(&url)
+            .bearer_auth(if i % 2 == 0 { &alice } else { &alice_tv })
+            .json(&body(i))
+    });
     let other_user: MakeRequest = Box::new(|c, i| c.post(&url).bearer_auth(&bob).json(&body(i)));
     check_limit(&s, "playback", &client(), make, other_user).await;
 }
@@ -177,15 +257,38 @@ async fn public_user_limit_admits_exactly_n_per_ip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthenticated_playback_requests_do_not_count_against_the_user() {
     let s = TestServer::start().await;
-    let n = s.profile.rate_limit("playback").expect("the playback limit").max as usize;
-    let token = s.code_login(&ClientApp::web(), USER, None).await.access_token;
+    let n = s
+        .profile
+        .rate_limit("playback")
+        .expect("the playback limit")
+        .max as usize;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
     let url = s.endpoint_with("playback", "start");
     let body = playback_body("m1", "2026-06-09T12:00:00Z", 0);
-    let garbage = concurrently(n + OVER, |_| s.http.post(&url).bearer_auth("ppat_not-a-token").json(&body)).await;
-    assert!(garbage.iter().all(|r| r.status == 401), "{:?}", status_counts(&garbage));
+    let garbage = concurrently(n + OVER, |_| {
+        s.http
+            .post(&url)
+            .bearer_auth("ppat_not-a-token")
+            .json(&body)
+    })
+    .await;
+    assert!(
+        garbage.iter().all(|r| r.status == 401),
+        "{:?}",
+        status_counts(&garbage)
+    );
     let good = concurrently(n, |_| s.http.post(&url).bearer_auth(&token).json(&body)).await;
-    assert!(good.iter().all(|r| r.status == 200), "{:?}", status_counts(&good));
-    send(s.http.post(&url).bearer_auth(&token).json(&body)).await.assert_error(429, "rate_limited");
+    assert!(
+        good.iter().all(|r| r.status == 200),
+        "{:?}",
+        status_counts(&good)
+    );
+    send(s.http.post(&url).bearer_auth(&token).json(&body))
+        .await
+        .assert_error(429, "rate_limited");
 }
 
 /// PP-RATE-3: a sliding window, not a fixed one. Half the limit at t0, half at t0 + W/2:
@@ -194,7 +297,11 @@ async fn unauthenticated_playback_requests_do_not_count_against_the_user() {
 #[tokio::test]
 async fn window_slides_and_refusals_do_not_count() {
     let s = TestServer::start().await;
-    let limit = s.profile.rate_limit("public-user").expect("the public-user limit").clone();
+    let limit = s
+        .profile
+        .rate_limit("public-user")
+        .expect("the public-user limit")
+        .clone();
     let (n, window) = (limit.max as usize, limit.window_secs as f64);
     let (first, second) = (n / 2, n - n / 2);
     let url = s.endpoint_with("public_user", USER);
@@ -204,13 +311,21 @@ async fn window_slides_and_refusals_do_not_count() {
     assert!(burst(second).await.iter().all(|r| r.status == 200));
     let refused = s.get(&url).await;
     let wait = retry_after(&refused, limit.window_secs);
-    assert!(wait as f64 <= window / 2.0 + 1.0, "PP-RATE-3: the oldest leaves in about W/2, not {wait} s");
+    assert!(
+        wait as f64 <= window / 2.0 + 1.0,
+        "PP-RATE-3: the oldest leaves in about W/2, not {wait} s"
+    );
     for _ in 0..10 {
         s.get(&url).await.assert_error(429, "rate_limited");
     }
     s.advance(window / 2.0).await;
     let again = burst(first + 5).await;
-    assert_eq!(again.iter().filter(|r| r.status == 200).count(), first, "PP-RATE-3: {:?}", status_counts(&again));
+    assert_eq!(
+        again.iter().filter(|r| r.status == 200).count(),
+        first,
+        "PP-RATE-3: {:?}",
+        status_counts(&again)
+    );
 }
 
 /// PP-RATE-4: behind a trusted proxy the IP is the last `X-Forwarded-For` entry; without
@@ -223,19 +338,31 @@ async fn forwarded_for_is_the_key_only_behind_a_trusted_proxy() {
         ..ServerConfig::punchplay()
     })
     .await;
-    let n = trusted.profile.rate_limit("public-user").expect("the public-user limit").max as usize;
+    let n = trusted
+        .profile
+        .rate_limit("public-user")
+        .expect("the public-user limit")
+        .max as usize;
     let url = trusted.endpoint_with("public_user", USER);
     let from = |xff: &'static str| trusted.http.get(&url).header("x-forwarded-for", xff);
     let replies = concurrently(n, |_| from("198.51.100.7, 203.0.113.9")).await;
     assert!(replies.iter().all(|r| r.status == 200));
-    send(from("203.0.113.9")).await.assert_error(429, "rate_limited");
+    send(from("203.0.113.9"))
+        .await
+        .assert_error(429, "rate_limited");
     // Another client IP behind the same proxy, and the proxy's own requests, are not limited.
     assert_eq!(send(from("203.0.113.9, 198.51.100.7")).await.status, 200);
     assert_eq!(trusted.get(&url).await.status, 200);
 
     let direct = TestServer::start().await;
     let url = direct.endpoint_with("public_user", USER);
-    let replies = concurrently(n, |i| direct.http.get(&url).header("x-forwarded-for", format!("10.0.0.{i}"))).await;
+    let replies = concurrently(n, |i| {
+        direct
+            .http
+            .get(&url)
+            .header("x-forwarded-for", format!("10.0.0.{i}"))
+    })
+    .await;
     assert!(replies.iter().all(|r| r.status == 200));
     let reply = send(direct.http.get(&url).header("x-forwarded-for", "10.9.9.9")).await;
     reply.assert_error(429, "rate_limited");

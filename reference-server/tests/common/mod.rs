@@ -49,7 +49,12 @@ impl ClientApp {
 
     /// `pp-web`: confidential, all four scopes.
     pub fn web() -> Self {
-        Self::new("pp-web", Some("pp-web-secret"), "http://127.0.0.1:8765/callback", "Couch Critic Web")
+        Self::new(
+            "pp-web",
+            Some("pp-web-secret"),
+            "http://127.0.0.1:8765/callback",
+            "Couch Critic Web",
+        )
     }
 
     /// `pp-tv`: public, all four scopes, no redirect URIs (device flow).
@@ -64,7 +69,12 @@ impl ClientApp {
 
     /// `pp-inactive`: confidential and deactivated.
     pub fn inactive() -> Self {
-        Self::new("pp-inactive", Some("pp-inactive-secret"), "http://127.0.0.1:8765/callback", "Retired Widget")
+        Self::new(
+            "pp-inactive",
+            Some("pp-inactive-secret"),
+            "http://127.0.0.1:8765/callback",
+            "Retired Widget",
+        )
     }
 
     /// `client_id` and, for a confidential app, `client_secret` as body parameters (PP-APP-2).
@@ -111,8 +121,17 @@ impl Tokens {
     /// Reads a 200 token response, checking the fields PP-TOKEN-1 and PP-SCOPE-4 name and
     /// `Cache-Control: no-store` (PP-TOKEN-4).
     pub fn from_reply(reply: &Reply) -> Tokens {
-        assert_eq!(reply.status, 200, "expected a token response, got {}", reply.describe());
-        assert_eq!(reply.header("cache-control"), Some("no-store"), "PP-TOKEN-4: token responses are no-store");
+        assert_eq!(
+            reply.status,
+            200,
+            "expected a token response, got {}",
+            reply.describe()
+        );
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "PP-TOKEN-4: token responses are no-store"
+        );
         let body = reply.json();
         assert_eq!(body["token_type"], "Bearer", "PP-TOKEN-1: {body}");
         let field = |k: &str| {
@@ -125,8 +144,13 @@ impl Tokens {
         Tokens {
             access_token: field("access_token"),
             refresh_token: field("refresh_token"),
-            scope: body["scope"].as_str().unwrap_or_else(|| panic!("PP-SCOPE-4: `scope` missing in {body}")).to_owned(),
-            expires_in: body["expires_in"].as_u64().unwrap_or_else(|| panic!("PP-TOKEN-1: `expires_in` missing in {body}")),
+            scope: body["scope"]
+                .as_str()
+                .unwrap_or_else(|| panic!("PP-SCOPE-4: `scope` missing in {body}"))
+                .to_owned(),
+            expires_in: body["expires_in"]
+                .as_u64()
+                .unwrap_or_else(|| panic!("PP-TOKEN-1: `expires_in` missing in {body}")),
         }
     }
 }
@@ -149,7 +173,8 @@ impl Reply {
     }
 
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("expected JSON ({e}), got {}", self.describe()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("expected JSON ({e}), got {}", self.describe()))
     }
 
     /// `X-PunchPlay-Request-Id`, whose presence and format [`send`] already checked.
@@ -158,7 +183,8 @@ impl Reply {
     }
 
     pub fn location(&self) -> &str {
-        self.header("location").unwrap_or_else(|| panic!("expected a Location header, got {}", self.describe()))
+        self.header("location")
+            .unwrap_or_else(|| panic!("expected a Location header, got {}", self.describe()))
     }
 
     /// The query parameters of the `Location` header.
@@ -167,7 +193,8 @@ impl Reply {
     }
 
     pub fn is_html(&self) -> bool {
-        self.header("content-type").is_some_and(|c| c.starts_with("text/html"))
+        self.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
     }
 
     pub fn describe(&self) -> String {
@@ -192,8 +219,15 @@ impl Reply {
             self.describe()
         );
         let body = self.json();
-        assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "PP-ERR-1: no message in {body}");
-        assert_eq!(body["request_id"].as_str(), Some(self.request_id()), "PP-ERR-2");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "PP-ERR-1: no message in {body}"
+        );
+        assert_eq!(
+            body["request_id"].as_str(),
+            Some(self.request_id()),
+            "PP-ERR-2"
+        );
         body
     }
 
@@ -209,9 +243,12 @@ pub const REQUEST_ID_HEADER: &str = "x-punchplay-request-id";
 
 /// PP-ERR-2 (DECIDED format): `ppreq_` + 20 lowercase hex characters.
 pub fn is_request_id(value: &str) -> bool {
-    value
-        .strip_prefix("ppreq_")
-        .is_some_and(|hex| hex.len() == 20 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    value.strip_prefix("ppreq_").is_some_and(|hex| {
+        hex.len() == 20
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// PP-ERR-2: the header is on every response and has the documented format.
@@ -228,7 +265,10 @@ pub fn check_request_id_header(headers: &HeaderMap, what: &str) -> String {
 /// through here, so every one is checked for PP-ERR-2: the header is present and well
 /// formed, and on an error that is not a page it equals the body's `request_id`.
 pub async fn send(request: reqwest::RequestBuilder) -> Reply {
-    let response = request.send().await.unwrap_or_else(|e| panic!("the request failed: {e:?}"));
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("the request failed: {e:?}"));
     read(response).await
 }
 
@@ -236,12 +276,24 @@ pub async fn read(response: reqwest::Response) -> Reply {
     let what = format!("{} {}", response.status(), response.url().path());
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.bytes().await.unwrap_or_else(|e| panic!("reading {what}: {e:?}")).to_vec();
+    let body = response
+        .bytes()
+        .await
+        .unwrap_or_else(|e| panic!("reading {what}: {e:?}"))
+        .to_vec();
     let id = check_request_id_header(&headers, &what);
-    let reply = Reply { status, headers, body };
+    let reply = Reply {
+        status,
+        headers,
+        body,
+    };
     if status >= 400 && !reply.is_html() {
         let body = reply.json();
-        assert_eq!(body["request_id"].as_str(), Some(id.as_str()), "PP-ERR-2 on {what}: {body}");
+        assert_eq!(
+            body["request_id"].as_str(),
+            Some(id.as_str()),
+            "PP-ERR-2 on {what}: {body}"
+        );
         assert!(body["error"].is_string(), "PP-ERR-1 on {what}: {body}");
     }
     reply
@@ -250,11 +302,16 @@ pub async fn read(response: reqwest::Response) -> Reply {
 /// The query parameters of a URL (or of anything after its `?`).
 pub fn query_of(url: &str) -> Vec<(String, String)> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
-    url::form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The `value` of `<input type="hidden" name="NAME" value="...">` in a page.
@@ -266,7 +323,12 @@ pub fn hidden_input(html: &str, name: &str) -> Option<String> {
 }
 
 fn html_unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#x27;", "'").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// A client that follows no redirects (the tests read `Location`) and keeps no cookies.
@@ -277,7 +339,10 @@ pub fn client() -> reqwest::Client {
 /// A client whose connections leave from `ip` (any of 127.0.0.0/8 on Linux), so a test
 /// can be several IPs for the per-IP limits (PP-RATE-4).
 pub fn client_from(ip: Ipv4Addr) -> reqwest::Client {
-    builder().local_address(IpAddr::V4(ip)).build().expect("a client")
+    builder()
+        .local_address(IpAddr::V4(ip))
+        .build()
+        .expect("a client")
 }
 
 /// A client with a cookie jar, as a browser signs in.
@@ -312,7 +377,9 @@ impl TestServer {
 
     pub async fn start_with(config: ServerConfig) -> Self {
         let profile = config.profile.clone();
-        let server = reference_server::spawn(config).await.expect("the server starts on 127.0.0.1:0");
+        let server = reference_server::spawn(config)
+            .await
+            .expect("the server starts on 127.0.0.1:0");
         TestServer {
             base: server.base_url(),
             server,
@@ -340,8 +407,15 @@ impl TestServer {
         let template = self.profile.path(name);
         let filled = template
             .find('{')
-            .and_then(|start| template[start..].find('}').map(|end| (start, start + end + 1)))
-            .map_or_else(|| template.to_owned(), |(s, e)| format!("{}{value}{}", &template[..s], &template[e..]));
+            .and_then(|start| {
+                template[start..]
+                    .find('}')
+                    .map(|end| (start, start + end + 1))
+            })
+            .map_or_else(
+                || template.to_owned(),
+                |(s, e)| format!("{}{value}{}", &template[..s], &template[e..]),
+            );
         self.url(&filled)
     }
 
@@ -363,14 +437,23 @@ impl TestServer {
 
     /// A test control (`POST /__test/...`); answers its JSON, which must be a 200.
     pub async fn control(&self, path: &str, body: Value) -> Value {
-        let reply = self.post_json(&self.url(&format!("/__test/{path}")), &body).await;
-        assert_eq!(reply.status, 200, "test control {path}: {}", reply.describe());
+        let reply = self
+            .post_json(&self.url(&format!("/__test/{path}")), &body)
+            .await;
+        assert_eq!(
+            reply.status,
+            200,
+            "test control {path}: {}",
+            reply.describe()
+        );
         reply.json()
     }
 
     /// Moves the server's clock forward (`POST /__test/clock/advance`).
     pub async fn advance(&self, seconds: f64) {
-        let answer = self.control("clock/advance", json!({"seconds": seconds})).await;
+        let answer = self
+            .control("clock/advance", json!({"seconds": seconds}))
+            .await;
         assert!(answer["now"].is_string(), "{answer}");
     }
 
@@ -388,7 +471,13 @@ impl TestServer {
     // --- authorization code + PKCE (PP-AUTHZ-*, PP-TOKEN-*) ---
 
     /// The authorize URL an app would send a browser to (PP-AUTHZ-1).
-    pub fn authorize_url(&self, app: &ClientApp, pkce: &Pkce, scope: Option<&str>, state: Option<&str>) -> String {
+    pub fn authorize_url(
+        &self,
+        app: &ClientApp,
+        pkce: &Pkce,
+        scope: Option<&str>,
+        state: Option<&str>,
+    ) -> String {
         let mut pairs = vec![
             ("response_type", "code"),
             ("client_id", app.client_id.as_str()),
@@ -407,7 +496,9 @@ impl TestServer {
 
     /// An authorize URL from raw parameters, for requests that are wrong on purpose.
     pub fn authorize_url_from(&self, pairs: &[(&str, &str)]) -> String {
-        let query: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
         format!("{}?{query}", self.endpoint("authorize"))
     }
 
@@ -415,21 +506,42 @@ impl TestServer {
     /// `Location` the browser would be sent to.
     pub async fn decide(&self, url: &str, user: &str, approve: bool) -> String {
         let answer = self
-            .control("authorize/decide", json!({"url": url, "username": user, "approve": approve}))
+            .control(
+                "authorize/decide",
+                json!({"url": url, "username": user, "approve": approve}),
+            )
             .await;
         answer["location"].as_str().expect("a location").to_owned()
     }
 
     /// An authorization code for `app`, approved by `user`.
-    pub async fn authorization_code(&self, app: &ClientApp, user: &str, pkce: &Pkce, scope: Option<&str>) -> String {
-        let location = self.decide(&self.authorize_url(app, pkce, scope, None), user, true).await;
-        assert!(location.starts_with(&app.redirect_uri), "PP-AUTHZ-3: {location}");
+    pub async fn authorization_code(
+        &self,
+        app: &ClientApp,
+        user: &str,
+        pkce: &Pkce,
+        scope: Option<&str>,
+    ) -> String {
+        let location = self
+            .decide(&self.authorize_url(app, pkce, scope, None), user, true)
+            .await;
+        assert!(
+            location.starts_with(&app.redirect_uri),
+            "PP-AUTHZ-3: {location}"
+        );
         let params = query_of(&location);
-        param(&params, "code").unwrap_or_else(|| panic!("PP-AUTHZ-3: no code in {location}")).to_owned()
+        param(&params, "code")
+            .unwrap_or_else(|| panic!("PP-AUTHZ-3: no code in {location}"))
+            .to_owned()
     }
 
     /// The code-exchange form (PP-TOKEN-1).
-    pub fn exchange_form(&self, app: &ClientApp, code: &str, verifier: &str) -> Vec<(String, String)> {
+    pub fn exchange_form(
+        &self,
+        app: &ClientApp,
+        code: &str,
+        verifier: &str,
+    ) -> Vec<(String, String)> {
         let mut form = vec![
             ("grant_type".to_owned(), "authorization_code".to_owned()),
             ("code".to_owned(), code.to_owned()),
@@ -442,7 +554,11 @@ impl TestServer {
 
     /// Redeems a code at the token endpoint.
     pub async fn exchange(&self, app: &ClientApp, code: &str, verifier: &str) -> Reply {
-        self.post_form(&self.endpoint("token"), &self.exchange_form(app, code, verifier)).await
+        self.post_form(
+            &self.endpoint("token"),
+            &self.exchange_form(app, code, verifier),
+        )
+        .await
     }
 
     /// A user's tokens for `app` through the code flow.
@@ -460,7 +576,9 @@ impl TestServer {
         if let Some(scope) = scope {
             form.push(("scope".into(), scope.into()));
         }
-        self.post_form(&self.endpoint("device_code"), &form).await.ok()
+        self.post_form(&self.endpoint("device_code"), &form)
+            .await
+            .ok()
     }
 
     /// One poll of the device token endpoint (PP-DEVICE-3).
@@ -473,7 +591,10 @@ impl TestServer {
     /// Approves or denies a user code as `user` (`POST /__test/device/decide`).
     pub async fn device_decide(&self, user_code: &str, user: &str, approve: bool) {
         let answer = self
-            .control("device/decide", json!({"user_code": user_code, "username": user, "approve": approve}))
+            .control(
+                "device/decide",
+                json!({"user_code": user_code, "username": user, "approve": approve}),
+            )
             .await;
         assert_eq!(answer["approved"], approve, "{answer}");
     }
@@ -483,7 +604,11 @@ impl TestServer {
         let start = self.device_start(app, scope).await;
         let user_code = start["user_code"].as_str().expect("user_code");
         self.device_decide(user_code, user, true).await;
-        Tokens::from_reply(&self.device_poll(app, start["device_code"].as_str().expect("device_code")).await)
+        Tokens::from_reply(
+            &self
+                .device_poll(app, start["device_code"].as_str().expect("device_code"))
+                .await,
+        )
     }
 
     // --- refresh (PP-REFRESH-*) ---
@@ -499,7 +624,11 @@ impl TestServer {
 
     /// A refresh at the token endpoint (browser apps, PP-REFRESH-1).
     pub async fn refresh_at_token(&self, app: &ClientApp, refresh_token: &str) -> Reply {
-        self.post_form(&self.endpoint("token"), &self.refresh_form(app, refresh_token)).await
+        self.post_form(
+            &self.endpoint("token"),
+            &self.refresh_form(app, refresh_token),
+        )
+        .await
     }
 
     /// A refresh at `auth/refresh` (device apps, PP-REFRESH-1).
@@ -512,38 +641,64 @@ impl TestServer {
     // --- the bearer API (PP-API-*) ---
 
     pub async fn me(&self, access_token: &str) -> Reply {
-        self.get_with_bearer(&self.endpoint("me"), access_token).await
+        self.get_with_bearer(&self.endpoint("me"), access_token)
+            .await
     }
 
     /// Asserts that a grant's tokens are dead: the access token is 401 `invalid_token`
     /// (PP-API-1) and the refresh token `invalid_grant` (PP-TOKEN-2), at `auth/refresh`
     /// so the token endpoint's limit is left alone.
     pub async fn assert_revoked(&self, app: &ClientApp, tokens: &Tokens) {
-        self.me(&tokens.access_token).await.assert_error(401, "invalid_token");
-        self.refresh_at_auth(app, &tokens.refresh_token).await.assert_error(400, "invalid_grant");
+        self.me(&tokens.access_token)
+            .await
+            .assert_error(401, "invalid_token");
+        self.refresh_at_auth(app, &tokens.refresh_token)
+            .await
+            .assert_error(400, "invalid_grant");
     }
 
     pub async fn assert_live(&self, tokens: &Tokens) {
         let me = self.me(&tokens.access_token).await;
-        assert_eq!(me.status, 200, "expected a live token, got {}", me.describe());
+        assert_eq!(
+            me.status,
+            200,
+            "expected a live token, got {}",
+            me.describe()
+        );
     }
 
     /// A playback event (PP-API-3).
     pub async fn playback(&self, access_token: &str, action: &str, body: &Value) -> Reply {
-        send(self.http.post(self.endpoint_with("playback", action)).bearer_auth(access_token).json(body)).await
+        send(
+            self.http
+                .post(self.endpoint_with("playback", action))
+                .bearer_auth(access_token)
+                .json(body),
+        )
+        .await
     }
 
     /// Opens the live event stream (PP-API-8).
     pub async fn events(&self, access_token: &str, last_event_id: Option<u64>) -> EventStream {
-        let mut request = self.http.get(self.endpoint("events")).bearer_auth(access_token);
+        let mut request = self
+            .http
+            .get(self.endpoint("events"))
+            .bearer_auth(access_token);
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id.to_string());
         }
         let response = request.send().await.expect("the event stream opens");
         check_request_id_header(response.headers(), "the event stream");
-        assert_eq!(response.status().as_u16(), 200, "PP-API-8: the event stream did not open");
         assert_eq!(
-            response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            response.status().as_u16(),
+            200,
+            "PP-API-8: the event stream did not open"
+        );
+        assert_eq!(
+            response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("text/event-stream"),
             "PP-API-8"
         );
@@ -591,7 +746,9 @@ impl EventStream {
                 }
             }
             match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Ok(Ok(Some(bytes))) => self.buffer.push_str(std::str::from_utf8(&bytes).expect("SSE is UTF-8")),
+                Ok(Ok(Some(bytes))) => self
+                    .buffer
+                    .push_str(std::str::from_utf8(&bytes).expect("SSE is UTF-8")),
                 Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
             }
         }
@@ -662,6 +819,10 @@ pub fn status_counts(replies: &[Reply]) -> Vec<(u16, usize)> {
 /// No reply is a server error (the bad-input and concurrency rule: never a 500).
 pub fn assert_no_server_errors(replies: &[Reply]) {
     if let Some(r) = replies.iter().find(|r| r.status >= 500) {
-        panic!("a request got a server error: {} (all: {:?})", r.describe(), status_counts(replies));
+        panic!(
+            "a request got a server error: {} (all: {:?})",
+            r.describe(),
+            status_counts(replies)
+        );
     }
 }

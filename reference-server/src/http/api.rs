@@ -124,7 +124,10 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let core = app.core.clone();
     let still_valid = move || core.bearer_still_valid(&who);
     tokio::spawn(async move {
-        let mut sent = last_id.unwrap_or(0);
+        // Not `last_id`: an id this stream never reached (kept by a client across a reset
+        // or restart) must resume from now, not swallow events until the ids catch up.
+        // The backlog and the receiver were taken under one lock, so nothing repeats.
+        let mut sent = 0;
         if tx
             .send(Bytes::from_static(b": connected\nretry: 3000\n\n"))
             .await

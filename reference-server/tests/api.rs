@@ -722,3 +722,50 @@ async fn public_users_need_no_token() {
         .await
         .assert_error(404, "not_found");
 }
+
+/// PP-API-8: a `Last-Event-ID` the stream never reached (one kept from before the server
+/// was reset, as a browser's EventSource keeps it across reconnects) resumes from now: new
+/// events are delivered, not swallowed until the ids catch up.
+#[tokio::test]
+async fn unknown_last_event_id_does_not_hide_new_events() {
+    let s = TestServer::start().await;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let mut stream = s.events(&token, None).await;
+    for minute in 0..5 {
+        let at = format!("2026-06-09T12:0{minute}:00Z");
+        s.playback(
+            &token,
+            "progress",
+            &playback_body("m1", &at, minute * 60_000),
+        )
+        .await
+        .ok();
+    }
+    let mut last = 0;
+    for _ in 0..5 {
+        last = stream.next(EVENT_WAIT).await.expect("an event").id;
+    }
+    drop(stream);
+
+    s.control("reset", json!({})).await;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let mut resumed = s.events(&token, Some(last)).await;
+    s.playback(
+        &token,
+        "start",
+        &playback_body("m2", "2026-06-09T13:00:00Z", 0),
+    )
+    .await
+    .ok();
+    let event = resumed
+        .next(EVENT_WAIT)
+        .await
+        .expect("PP-API-8: the new event is delivered");
+    assert_eq!(event.data["media"]["id"], "m2");
+}

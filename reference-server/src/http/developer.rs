@@ -91,7 +91,10 @@ fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Box<Response<Body>>> {
         app.core.profile.path("login"),
         url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
     );
-    Err(Box::new(respond::redirect(StatusCode::SEE_OTHER, &location)))
+    Err(Box::new(respond::redirect(
+        StatusCode::SEE_OTHER,
+        &location,
+    )))
 }
 
 pub fn app_json(a: &AppRecord) -> serde_json::Value {

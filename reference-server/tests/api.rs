@@ -10,6 +10,7 @@ use common::{
     ClientApp, OTHER_USER, TestServer, USER, assert_no_server_errors, concurrently, playback_body,
     status_counts,
 };
+use reference_server::ServerConfig;
 use serde_json::json;
 
 /// How long a test waits for an event it expects. Events arrive in milliseconds; this is
@@ -768,4 +769,45 @@ async fn unknown_last_event_id_does_not_hide_new_events() {
         .await
         .expect("PP-API-8: the new event is delivered");
     assert_eq!(event.data["media"]["id"], "m2");
+}
+
+/// PP-API-8: a comment heartbeat every `sse_heartbeat` seconds, from the profile (set to
+/// 1 s here so the test waits one second, not fifteen); and a stream whose token expired
+/// ends at the next heartbeat (PP-API-1).
+#[tokio::test]
+async fn heartbeats_follow_the_profile_and_an_expired_token_ends_the_stream() {
+    let mut config = ServerConfig {
+        test_controls: true,
+        ..ServerConfig::punchplay()
+    };
+    config.profile.lifetimes.sse_heartbeat = 1;
+    let s = TestServer::start_with(config).await;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let mut response = s
+        .http
+        .get(s.endpoint("events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !text.contains(": heartbeat\n\n") {
+        match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(bytes))) => text.push_str(&String::from_utf8_lossy(&bytes)),
+            other => panic!("PP-API-8: no heartbeat within 5 s ({other:?}): {text:?}"),
+        }
+    }
+    s.advance(s.profile.lifetimes.access_token as f64).await;
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = response.chunk().await {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "PP-API-8: the stream of an expired token ends"
+    );
 }

@@ -17,7 +17,16 @@ use crate::core::registry::{AppRecord, NewApp};
 /// Only a local path may follow a sign-in, so `/login` cannot be an open redirect.
 fn safe_next(next: Option<&str>, fallback: &str) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        // No control characters either: a CR or LF cannot go in `Location`, and the 303
+        // would otherwise lose it.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.contains(char::is_control) =>
+        {
+            n.to_owned()
+        }
         _ => fallback.to_owned(),
     }
 }

@@ -213,6 +213,8 @@ async fn sign_in_refuses_wrong_passwords_and_foreign_next() {
         "//evil.example/x",
         "/\\evil.example",
         "javascript:alert(1)",
+        "/a\r\nX-Evil: 1",
+        "/tab\there",
         "",
     ] {
         let reply = sign_in(&s, &browser(), USER, next).await;

@@ -1,0 +1,479 @@
+//! What a check is, and the context it runs in. A check has an id that names its clause
+//! (`PP-REFRESH-3/replay-revokes-grant`), which is also its test name, snapshot name and
+//! report row. It makes real requests through its [`Ctx`], which records them, and ends
+//! with a [`CheckResult`]. The scheduling facts (exclusive, locks, rate budget, waits)
+//! are declared here as data so the runner can plan without running anything.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::time::Duration;
+
+use profile::{App, AppKind, Identities, Level, Profile, User};
+use serde_json::Value;
+
+use crate::client::{Exchange, Http, HttpOptions, Req, Resp};
+use crate::drivers::Driver;
+use crate::outcome::{CheckResult, Problem};
+use crate::redact::Redactor;
+use crate::transcript::Transcript;
+
+pub type RunFn = for<'a> fn(&'a mut Ctx) -> Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
+
+/// Wraps an `async fn(&mut Ctx) -> CheckResult` as a [`RunFn`].
+#[macro_export]
+macro_rules! run {
+    ($f:path) => {
+        |ctx| Box::pin($f(ctx))
+    };
+}
+
+/// When a check may run relative to the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Schedule {
+    /// Alongside other concurrent checks (holding its locks).
+    Concurrent,
+    /// Alone: it moves the server's clock or otherwise disturbs every other check.
+    Exclusive,
+    /// Alone and last: it exhausts a rate limit.
+    Exhausting,
+}
+
+#[derive(Clone)]
+pub struct Check {
+    pub id: &'static str,
+    pub clause: &'static str,
+    /// The level of the part of the clause this check tests, when it differs from the
+    /// clause's headline level (PP-APP-3's public-client secret is DECIDED).
+    pub part: Option<Level>,
+    pub title: &'static str,
+    pub schedule: Schedule,
+    /// Named resources held while running (`playback:user`: the primary user's now-playing).
+    pub locks: Vec<&'static str>,
+    /// Requests this check may send to each rate-limited endpoint, by limit name.
+    pub budget: Vec<(&'static str, u32)>,
+    /// Seconds the check waits for when the target has no clock control.
+    pub waits_secs: u64,
+    pub run: RunFn,
+}
+
+impl Check {
+    pub fn new(id: &'static str, title: &'static str, run: RunFn) -> Check {
+        let clause = id.split('/').next().unwrap_or(id);
+        Check {
+            id,
+            clause,
+            part: None,
+            title,
+            schedule: Schedule::Concurrent,
+            locks: Vec::new(),
+            budget: Vec::new(),
+            waits_secs: 0,
+            run,
+        }
+    }
+    pub fn part(mut self, level: Level) -> Check {
+        self.part = Some(level);
+        self
+    }
+    pub fn exclusive(mut self) -> Check {
+        self.schedule = Schedule::Exclusive;
+        self
+    }
+    pub fn exhausting(mut self) -> Check {
+        self.schedule = Schedule::Exhausting;
+        self
+    }
+    pub fn lock(mut self, name: &'static str) -> Check {
+        self.locks.push(name);
+        self
+    }
+    pub fn budget(mut self, limit: &'static str, requests: u32) -> Check {
+        self.budget.push((limit, requests));
+        self
+    }
+    pub fn waits(mut self, secs: u64) -> Check {
+        self.waits_secs = secs;
+        self
+    }
+    /// The level this check gates at: its part's level, else the clause's.
+    pub fn level(&self, profile: &Profile) -> Level {
+        self.part
+            .or_else(|| profile.clause(self.clause).map(|c| c.level))
+            .unwrap_or(Level::Must)
+    }
+    /// `PP-REFRESH` for `PP-REFRESH-3/...`.
+    pub fn area(&self) -> &'static str {
+        self.clause.rsplit_once('-').map_or(self.clause, |(a, _)| a)
+    }
+    /// The snapshot file stem: `/` becomes `__`, as insta names files.
+    pub fn snapshot_name(&self) -> String {
+        self.id.replace('/', "__")
+    }
+}
+
+/// The apps and users the checks act as, picked from the credentials by their traits, so
+/// a deployment's file needs no role names.
+#[derive(Debug, Clone)]
+pub struct Roles {
+    /// Confidential, active, with a redirect URI and every known scope.
+    pub web: App,
+    /// Public, active, with every known scope (device flow).
+    pub tv: App,
+    /// Public, active, with a redirect URI and fewer scopes than the profile knows.
+    pub spa: Option<App>,
+    /// Deactivated.
+    pub inactive: Option<App>,
+    pub user: User,
+    pub other_user: Option<User>,
+}
+
+impl Roles {
+    pub fn pick(ids: &Identities, profile: &Profile) -> Result<Roles, String> {
+        let all_scopes = |a: &App| {
+            profile
+                .scopes
+                .known
+                .iter()
+                .all(|s| a.allowed_scopes.contains(s))
+        };
+        let web = ids
+            .apps
+            .iter()
+            .find(|a| a.active && a.kind == AppKind::Confidential && !a.redirect_uris.is_empty() && all_scopes(a))
+            .cloned()
+            .ok_or("the credentials need an active confidential app with a redirect URI and every scope of the profile")?;
+        let tv = ids
+            .apps
+            .iter()
+            .find(|a| a.active && a.kind == AppKind::Public && all_scopes(a))
+            .cloned()
+            .ok_or("the credentials need an active public app with every scope of the profile (a device app)")?;
+        let spa = ids
+            .apps
+            .iter()
+            .find(|a| {
+                a.active
+                    && a.kind == AppKind::Public
+                    && !a.redirect_uris.is_empty()
+                    && !all_scopes(a)
+            })
+            .cloned();
+        let inactive = ids.apps.iter().find(|a| !a.active).cloned();
+        let mut users = ids.users.iter();
+        let user = users
+            .next()
+            .cloned()
+            .ok_or("the credentials need at least one test user")?;
+        let other_user = users.next().cloned();
+        Ok(Roles {
+            web,
+            tv,
+            spa,
+            inactive,
+            user,
+            other_user,
+        })
+    }
+}
+
+/// Everything a run shares: the target, the contract, the credentials, the driver.
+pub struct Env {
+    pub profile: Profile,
+    pub ids: Identities,
+    pub roles: Roles,
+    pub http: Arc<HttpOptions>,
+    /// The target serves `/__test/*` (clock control, reset, decisions).
+    pub controls: bool,
+    pub driver: Driver,
+    /// Wait out real time where the target has no clock control.
+    pub allow_slow: bool,
+    /// Give each check its own loopback source address (only for a loopback target).
+    pub loopback_sources: bool,
+    next_source: AtomicU32,
+    occurred: AtomicI64,
+    /// Every request to a rate-limited endpoint this run sent: limit, source, when.
+    usage_log: std::sync::Mutex<Vec<(String, Option<IpAddr>, std::time::Instant)>>,
+}
+
+impl Env {
+    pub fn new(
+        profile: Profile,
+        ids: Identities,
+        http: HttpOptions,
+        controls: bool,
+        driver: Driver,
+        allow_slow: bool,
+    ) -> Result<Env, String> {
+        let roles = Roles::pick(&ids, &profile)?;
+        let loopback_sources = match http.base.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            _ => false,
+        };
+        Ok(Env {
+            profile,
+            ids,
+            roles,
+            http: Arc::new(http),
+            controls,
+            driver,
+            allow_slow,
+            loopback_sources,
+            next_source: AtomicU32::new(0),
+            occurred: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
+            usage_log: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A fresh source address in 127.0.0.0/8 (never 127.0.0.1, which the CLI's own
+    /// probes use), or none for a remote target.
+    pub fn next_source(&self) -> Option<IpAddr> {
+        if !self.loopback_sources {
+            return None;
+        }
+        let n = self.next_source.fetch_add(1, Ordering::Relaxed) % 60_000 + 2;
+        Some(IpAddr::V4(Ipv4Addr::new(
+            127,
+            0,
+            (n / 250) as u8 + 1,
+            (n % 250) as u8 + 2,
+        )))
+    }
+
+    /// How many requests this run sent within the limit's window that count against the
+    /// same key as a request from `source` (IP keys: that source; the user key: all).
+    pub fn used(&self, limit: &profile::RateLimit, source: Option<IpAddr>) -> u32 {
+        let window = Duration::from_secs(limit.window_secs);
+        let log = self.usage_log.lock().unwrap_or_else(|e| e.into_inner());
+        log.iter()
+            .filter(|(name, src, at)| {
+                *name == limit.name
+                    && at.elapsed() < window
+                    && (limit.key == profile::LimitKey::User || *src == source)
+            })
+            .count() as u32
+    }
+
+    fn log_use(&self, limit: &str, source: Option<IpAddr>) {
+        self.usage_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((limit.to_owned(), source, std::time::Instant::now()));
+    }
+
+    /// A fresh `occurred_at`, later than every one handed out before in this run.
+    pub fn occurred_at(&self) -> String {
+        let ms = self.occurred.fetch_add(1000, Ordering::Relaxed) + 1000;
+        chrono::DateTime::from_timestamp_millis(ms)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+}
+
+/// A check's context: its client, its transcript, its redactor.
+pub struct Ctx {
+    pub env: Arc<Env>,
+    pub http: Http,
+    pub transcript: Transcript,
+    pub redactor: Redactor,
+    /// Requests sent per rate limit, for budget accounting.
+    pub usage: BTreeMap<String, u32>,
+    /// The id of the check this context runs (checks registered per rate limit read it).
+    pub check_id: &'static str,
+}
+
+impl Ctx {
+    pub fn new(env: Arc<Env>, check_id: &'static str) -> Result<Ctx, Problem> {
+        let http = Http::new(env.http.clone(), env.next_source())?;
+        let mut redactor = Redactor::new(env.http.base.as_str(), env.profile.request_id.clone());
+        for app in &env.ids.apps {
+            if let Some(s) = &app.secret {
+                redactor.register_named(s.expose(), &format!("[secret:{}]", app.client_id));
+                let basic = base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    format!("{}:{}", app.client_id, s.expose()),
+                );
+                redactor.register_named(&basic, &format!("[basic:{}]", app.client_id));
+            }
+        }
+        for user in &env.ids.users {
+            if let Some(p) = &user.password {
+                redactor.register_named(p.expose(), &format!("[password:{}]", user.username));
+            }
+        }
+        Ok(Ctx {
+            env,
+            http,
+            transcript: Transcript::default(),
+            redactor,
+            usage: BTreeMap::new(),
+            check_id,
+        })
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.env.profile
+    }
+
+    /// The path of a named endpoint of the profile.
+    pub fn path(&self, name: &str) -> String {
+        self.env.profile.path(name).to_owned()
+    }
+
+    /// The path of a templated endpoint: `playback` with `action=start`.
+    pub fn path_with(&self, name: &str, params: &[(&str, &str)]) -> String {
+        self.env.profile.path_template(name).fill(params)
+    }
+
+    /// Every scope of the profile, space-separated.
+    pub fn all_scopes(&self) -> String {
+        self.env.profile.scopes.known.join(" ")
+    }
+
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.transcript.note(text);
+    }
+
+    /// Counts a request against the profile's rate limits.
+    pub fn count(&mut self, req: &Req) {
+        if req.driver {
+            return;
+        }
+        let profile = &self.env.profile;
+        for limit in &profile.rate_limits {
+            if limit.method.eq_ignore_ascii_case(&req.method)
+                && profile
+                    .path_template(&limit.endpoint)
+                    .matches(req.route())
+                    .is_some()
+            {
+                *self.usage.entry(limit.name.clone()).or_insert(0) += 1;
+                self.env.log_use(&limit.name, self.http.source);
+            }
+        }
+    }
+
+    /// Sends a request and records it.
+    pub async fn send(&mut self, req: Req) -> Result<Resp, Problem> {
+        let ex = self.exchange(req).await?;
+        Ok(self.record(ex))
+    }
+
+    /// Sends a request without recording it (for concurrent sends the check records itself).
+    pub async fn exchange(&mut self, req: Req) -> Result<Exchange, Problem> {
+        self.count(&req);
+        self.http.execute(req).await
+    }
+
+    /// Sends a request whose response depends on other checks' state (a shared list):
+    /// the check notes what it found in it instead of recording the whole body.
+    pub async fn unrecorded(&mut self, req: Req) -> Result<Resp, Problem> {
+        let ex = self.exchange(req).await?;
+        Ok(Resp {
+            ex: Arc::new(ex),
+            request_id_header: self.env.profile.request_id.header.clone(),
+        })
+    }
+
+    pub fn record(&mut self, ex: Exchange) -> Resp {
+        let ex = Arc::new(ex);
+        self.transcript.push(ex.clone());
+        Resp {
+            ex,
+            request_id_header: self.env.profile.request_id.header.clone(),
+        }
+    }
+
+    /// Registers a value the suite made up (a verifier, a state) for redaction.
+    pub fn volatile(&mut self, value: &str, kind: &str) {
+        self.redactor.register(value, kind);
+    }
+
+    /// Moves time forward by `secs`: the server's clock when it has test controls, real
+    /// time with `--allow-slow`, otherwise the check is skipped saying how long it would take.
+    pub async fn advance(&mut self, secs: f64) -> CheckResult {
+        if self.env.controls {
+            let r = self
+                .send(
+                    Req::post("/__test/clock/advance")
+                        .json(serde_json::json!({ "seconds": secs }))
+                        .driver(),
+                )
+                .await?;
+            if r.status() != 200 {
+                return Err(Problem::error(format!(
+                    "the test control clock/advance answered {}: {}",
+                    r.status(),
+                    r.body()
+                )));
+            }
+            self.note(format!("clock advanced {secs} s"));
+            Ok(())
+        } else if self.env.allow_slow {
+            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            self.note(format!("clock advanced {secs} s"));
+            Ok(())
+        } else {
+            Err(Problem::skip(format!(
+                "needs {secs} s to pass: the target has no clock control; run with --allow-slow to wait"
+            )))
+        }
+    }
+
+    /// Asserts a 200 with a JSON body and returns it.
+    pub fn ok_json(&self, resp: &Resp) -> Result<Value, Problem> {
+        if resp.status() != 200 {
+            return Err(resp.fail(format!(
+                "expected 200, got {}: {}",
+                resp.status(),
+                resp.body()
+            )));
+        }
+        resp.json()
+    }
+
+    /// Asserts the profile's error envelope (PP-ERR-1) with `code` and the status the
+    /// profile gives it (PP-ERR-3), and returns the body.
+    pub fn error(&self, resp: &Resp, code: &str) -> Result<Value, Problem> {
+        let status = self.env.profile.status_of(code);
+        let got = resp.error_code();
+        if resp.status() != status || got.as_deref() != Some(code) {
+            return Err(resp.fail(format!(
+                "expected {status} `{code}`, got {} {}",
+                resp.status(),
+                got.map_or_else(
+                    || "without an `error` member".to_owned(),
+                    |c| format!("`{c}`")
+                )
+            )));
+        }
+        let body = resp.json()?;
+        let message_ok = body
+            .get("message")
+            .and_then(Value::as_str)
+            .is_some_and(|m| !m.trim().is_empty());
+        if !message_ok {
+            return Err(resp.fail("PP-ERR-1: the error body has no non-empty `message`"));
+        }
+        let rid = body.get("request_id").and_then(Value::as_str);
+        let header = resp.header(&self.env.profile.request_id.header);
+        match (rid, header) {
+            (Some(b), Some(h)) if b == h && self.env.profile.request_id.matches(b) => Ok(body),
+            (b, h) => Err(resp.fail(format!(
+                "PP-ERR-1/PP-ERR-2: body request_id {b:?} and header {} {h:?} must be equal and in the `{}` format",
+                self.env.profile.request_id.header, self.env.profile.request_id.prefix
+            ))),
+        }
+    }
+}
+
+/// Reads a string member of a JSON body or fails.
+pub fn str_of<'v>(resp: &Resp, body: &'v Value, key: &str) -> Result<&'v str, Problem> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| resp.fail(format!("the body has no string `{key}`: {body}")))
+}

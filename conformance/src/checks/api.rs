@@ -1,0 +1,621 @@
+//! PP-API: the bearer API: authentication, scopes, playback, now-playing, me, the live
+//! event stream, unknown routes.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::check::{Check, Ctx};
+use crate::client::{Exchange, Req, Resp};
+use crate::flows::{self, playback, playback_body};
+use crate::outcome::{CheckResult, Problem};
+use crate::{ensure, run};
+
+const PLAYBACK: &str = "playback:user";
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new("PP-API-1/missing-malformed-or-unknown-bearer-is-invalid-token", "No Authorization, a non-Bearer scheme, an empty or unknown token: 401 invalid_token", run!(bad_bearer)),
+        Check::new("PP-API-1/expired-access-token-is-invalid-token", "An access token past its lifetime is 401 invalid_token", run!(expired)).exclusive().waits(3601),
+        Check::new("PP-API-2/token-without-the-scope-is-insufficient-scope", "Each endpoint refuses a token without its scope: 403 insufficient_scope naming required_scope", run!(insufficient)).budget("playback", 1),
+        Check::new("PP-API-3/every-playback-action-applies", "start, pause, resume, progress and stop answer {accepted, applied, now_playing} and move now-playing", run!(actions)).lock(PLAYBACK).budget("playback", 6),
+        Check::new("PP-API-3/unknown-action-is-not-found", "POST playback/{action} with an undocumented action is 404 not_found", run!(unknown_action)).budget("playback", 1),
+        Check::new("PP-API-3/malformed-body-is-invalid-request-naming-the-field", "A missing or malformed field is 400 invalid_request whose message names it", run!(malformed)).budget("playback", 3),
+        Check::new("PP-API-4/older-event-is-accepted-and-changes-nothing", "An event older than the last applied one is accepted with applied false", run!(older_event)).lock(PLAYBACK).budget("playback", 3),
+        Check::new("PP-API-4/repeated-event-id-changes-nothing", "A repeated event_id is acknowledged and changes nothing", run!(repeated_event)).lock(PLAYBACK).budget("playback", 4),
+        Check::new("PP-API-5/start-of-another-item-ends-the-first", "Starting another item ends the first with an implicit stop on the stream and switches now-playing", run!(switch_item)).lock(PLAYBACK).budget("playback", 3),
+        Check::new("PP-API-6/now-playing-has-state-media-position-updated-at", "now-playing answers {state, media, position_ms, updated_at}, idle after stop", run!(now_playing)).lock(PLAYBACK).budget("playback", 3),
+        Check::new("PP-API-7/me-answers-username-and-display-name", "GET me answers the user's username and display_name", run!(me)),
+        Check::new("PP-API-8/stream-delivers-every-action-in-order", "The event stream delivers one event per playback action, in order, with increasing ids", run!(stream_every_action)).lock(PLAYBACK).budget("playback", 6),
+        Check::new("PP-API-8/last-event-id-resumes-the-stream", "Reconnecting with Last-Event-ID replays what came after it", run!(resume)).lock(PLAYBACK).budget("playback", 3),
+        Check::new("PP-API-8/query-string-token-is-refused", "The stream takes the token from the header only, never from the query string", run!(query_token)),
+        Check::new("PP-API-9/unknown-platform-route-is-not-found", "An unknown route under the platform API is 404 not_found, with or without a token", run!(unknown_route)),
+    ]
+}
+
+async fn token(ctx: &mut Ctx, scope: Option<&str>) -> Result<String, Problem> {
+    let web = ctx.env.roles.web.clone();
+    Ok(flows::code_tokens(ctx, &web, scope).await?.access)
+}
+
+/// Brings the user's now-playing to idle without recording it (a baseline, not a claim):
+/// stops whatever is playing, with its own media.
+async fn idle_baseline(ctx: &mut Ctx, access: &str) -> CheckResult {
+    let np = ctx
+        .exchange(Req::get(ctx.path("now_playing")).bearer(access))
+        .await?;
+    let current: Value = serde_json::from_str(&np.body).unwrap_or(Value::Null);
+    let state = current
+        .get("state")
+        .and_then(Value::as_str)
+        .unwrap_or("idle");
+    if state != "idle"
+        && let Some(media) = current.get("media").filter(|m| m.is_object())
+    {
+        let mut body = playback_body(ctx, "conformance-baseline", 0);
+        body["media"] = media.clone();
+        let path = ctx.path_with("playback", &[("action", "stop")]);
+        ctx.exchange(Req::post(path).bearer(access).json(body))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn bad_bearer(ctx: &mut Ctx) -> CheckResult {
+    let me = ctx.path("me");
+    let reqs = [
+        Req::get(&me),
+        Req::get(&me).header("authorization", "Bearer"),
+        Req::get(&me).header("authorization", "Basic YWxpY2U6YWxpY2U="),
+        Req::get(&me).bearer("conformance-unknown-access-token"),
+    ];
+    for req in reqs {
+        let r = ctx.send(req).await?;
+        ctx.error(&r, "invalid_token")?;
+    }
+    Ok(())
+}
+
+async fn expired(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    let r = flows::me(ctx, &access).await?;
+    ctx.ok_json(&r)?;
+    let lifetime = ctx.env.profile.lifetimes.access_token;
+    ctx.advance(lifetime as f64 + 1.0).await?;
+    let r = flows::me(ctx, &access).await?;
+    ensure!(
+        r.status() != 200,
+        r,
+        "an access token {} s past issue (lifetime {lifetime} s) is still accepted",
+        lifetime + 1
+    );
+    ctx.error(&r, "invalid_token")?;
+    Ok(())
+}
+
+async fn insufficient(ctx: &mut Ctx) -> CheckResult {
+    let required = ctx.env.profile.scopes.required.clone();
+    let known = ctx.env.profile.scopes.known.clone();
+    for (endpoint, scope) in &required {
+        // A token with every scope but the one this endpoint needs.
+        let others: Vec<&str> = known
+            .iter()
+            .filter(|s| *s != scope)
+            .map(String::as_str)
+            .collect();
+        let access = token(ctx, Some(&others.join(" "))).await?;
+        let r = match endpoint.as_str() {
+            "playback" => {
+                let req = Req::post(ctx.path_with("playback", &[("action", "start")]))
+                    .json(playback_body(ctx, "conformance-scope", 0));
+                ctx.send(req.bearer(&access)).await?
+            }
+            "events" => {
+                // A stream that wrongly opens must not hold the check until a timeout.
+                let mut stream = open_stream(ctx, &access, None).await?;
+                if stream.status == 200 {
+                    stream.text.clear();
+                } else {
+                    while let Ok(Ok(Some(b))) =
+                        tokio::time::timeout(STREAM_WAIT, stream.resp.chunk()).await
+                    {
+                        stream.text.push_str(&String::from_utf8_lossy(&b));
+                    }
+                }
+                stream.close(ctx)
+            }
+            other => ctx.send(Req::get(ctx.path(other)).bearer(&access)).await?,
+        };
+        let body = ctx.error(&r, "insufficient_scope")?;
+        ensure!(
+            body.get("required_scope").and_then(Value::as_str) == Some(scope.as_str()),
+            r,
+            "required_scope is {:?}, expected `{scope}`",
+            body.get("required_scope")
+        );
+    }
+    Ok(())
+}
+
+fn expect_state(r: &Resp, body: &Value, state: &str) -> CheckResult {
+    let np = body.get("now_playing").unwrap_or(body);
+    ensure!(
+        np.get("state").and_then(Value::as_str) == Some(state),
+        r,
+        "now_playing.state is {:?}, expected {state:?}",
+        np.get("state")
+    );
+    Ok(())
+}
+
+async fn actions(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    for (action, state, pos) in [
+        ("start", "playing", 0),
+        ("pause", "paused", 60_000),
+        ("resume", "playing", 60_000),
+        ("progress", "playing", 120_000),
+        ("stop", "idle", 180_000),
+    ] {
+        let body = playback_body(ctx, "conformance-ep-1", pos);
+        let r = playback(ctx, &access, action, body).await?;
+        let b = ctx.ok_json(&r)?;
+        ensure!(
+            b.get("accepted") == Some(&json!(true)) && b.get("applied") == Some(&json!(true)),
+            r,
+            "`{action}` answered accepted={:?} applied={:?}",
+            b.get("accepted"),
+            b.get("applied")
+        );
+        expect_state(&r, &b, state)?;
+    }
+    Ok(())
+}
+
+async fn unknown_action(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    let body = playback_body(ctx, "conformance-ep-1", 0);
+    let r = playback(ctx, &access, "rewind", body).await?;
+    ctx.error(&r, "not_found")?;
+    Ok(())
+}
+
+async fn malformed(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    let mut no_position = playback_body(ctx, "conformance-ep-1", 0);
+    no_position
+        .as_object_mut()
+        .expect("an object")
+        .remove("position_ms");
+    let mut bad_type = playback_body(ctx, "conformance-ep-1", 0);
+    bad_type["media"]["type"] = json!("podcast");
+    let mut bad_time = playback_body(ctx, "conformance-ep-1", 0);
+    bad_time["occurred_at"] = json!("yesterday");
+    for (body, field) in [
+        (no_position, "position_ms"),
+        (bad_type, "type"),
+        (bad_time, "occurred_at"),
+    ] {
+        let r = playback(ctx, &access, "start", body).await?;
+        let b = ctx.error(&r, "invalid_request")?;
+        let msg = b.get("message").and_then(Value::as_str).unwrap_or_default();
+        ensure!(
+            msg.contains(field),
+            r,
+            "the invalid_request message {msg:?} does not name the field `{field}`"
+        );
+    }
+    Ok(())
+}
+
+async fn older_event(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    let body = playback_body(ctx, "conformance-ep-2", 0);
+    let r = playback(ctx, &access, "start", body).await?;
+    ctx.ok_json(&r)?;
+    let mut old = playback_body(ctx, "conformance-ep-2", 5_000);
+    old["occurred_at"] = json!("2020-01-01T00:00:00Z");
+    let r = playback(ctx, &access, "pause", old).await?;
+    let b = ctx.ok_json(&r)?;
+    ensure!(
+        b.get("accepted") == Some(&json!(true)) && b.get("applied") == Some(&json!(false)),
+        r,
+        "an older event answered accepted={:?} applied={:?}, expected true/false",
+        b.get("accepted"),
+        b.get("applied")
+    );
+    let path = ctx.path("now_playing");
+    let r = ctx.send(Req::get(path).bearer(&access)).await?;
+    let b = ctx.ok_json(&r)?;
+    expect_state(&r, &b, "playing")?;
+    Ok(())
+}
+
+async fn repeated_event(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    let mut start = playback_body(ctx, "conformance-ep-3", 0);
+    start["event_id"] = json!("conformance-evt-start");
+    let r = playback(ctx, &access, "start", start).await?;
+    ctx.ok_json(&r)?;
+    let mut pause = playback_body(ctx, "conformance-ep-3", 10_000);
+    pause["event_id"] = json!("conformance-evt-pause");
+    let r = playback(ctx, &access, "pause", pause).await?;
+    let b = ctx.ok_json(&r)?;
+    expect_state(&r, &b, "paused")?;
+    let mut again = playback_body(ctx, "conformance-ep-3", 20_000);
+    again["event_id"] = json!("conformance-evt-pause");
+    let r = playback(ctx, &access, "resume", again).await?;
+    let b = ctx.ok_json(&r)?;
+    ensure!(
+        b.get("applied") == Some(&json!(false)),
+        r,
+        "a repeated event_id answered applied={:?}, expected false",
+        b.get("applied")
+    );
+    expect_state(&r, &b, "paused")?;
+    Ok(())
+}
+
+/// A server-sent event.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: Option<u64>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// An open event stream; its text so far is recorded when it is closed.
+pub struct Stream {
+    req: Req,
+    at: chrono::DateTime<chrono::Utc>,
+    status: u16,
+    headers: Vec<(String, String)>,
+    resp: reqwest::Response,
+    text: String,
+    parsed: usize,
+}
+
+pub async fn open_stream(
+    ctx: &mut Ctx,
+    access: &str,
+    last_event_id: Option<u64>,
+) -> Result<Stream, Problem> {
+    let mut req = Req::get(ctx.path("events"))
+        .bearer(access)
+        .header("accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        req = req.header("last-event-id", id.to_string());
+    }
+    let (at, resp) = ctx.http.open_stream(&req).await?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    Ok(Stream {
+        req,
+        at,
+        status,
+        headers,
+        resp,
+        text: String::new(),
+        parsed: 0,
+    })
+}
+
+impl Stream {
+    /// Reads until `n` events arrived or `wait` passed; answers every event so far.
+    pub async fn events(&mut self, n: usize, wait: Duration) -> Vec<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let events = parse_events(&self.text);
+            if events.len() >= n {
+                return events;
+            }
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(bytes))) => self.text.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return events,
+            }
+        }
+    }
+
+    /// Closes the stream and records what it delivered.
+    pub fn close(self, ctx: &mut Ctx) -> Resp {
+        let _ = self.parsed;
+        ctx.record(Exchange {
+            req: self.req,
+            at: self.at,
+            elapsed: Duration::ZERO,
+            status: self.status,
+            headers: self.headers,
+            body: self.text,
+        })
+    }
+}
+
+pub fn parse_events(text: &str) -> Vec<SseEvent> {
+    let mut out = Vec::new();
+    let complete = match text.rfind("\n\n") {
+        Some(i) => &text[..i],
+        None => return out,
+    };
+    for block in complete.split("\n\n") {
+        let (mut id, mut event, mut data) = (None, String::from("message"), String::new());
+        for line in block.lines() {
+            if let Some(v) = line.strip_prefix("id:") {
+                id = v.trim().parse().ok();
+            } else if let Some(v) = line.strip_prefix("event:") {
+                event = v.trim().to_owned();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push_str(v.trim_start());
+            }
+        }
+        if !data.is_empty() {
+            out.push(SseEvent {
+                id,
+                event,
+                data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
+            });
+        }
+    }
+    out
+}
+
+const STREAM_WAIT: Duration = Duration::from_secs(3);
+
+fn types(events: &[SseEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| {
+            e.data
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn switch_item(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    let mut stream = open_stream(ctx, &access, None).await?;
+    let a = playback_body(ctx, "conformance-ep-a", 0);
+    let r = playback(ctx, &access, "start", a).await?;
+    ctx.ok_json(&r)?;
+    let b = playback_body(ctx, "conformance-ep-b", 0);
+    let r = playback(ctx, &access, "start", b).await?;
+    let body = ctx.ok_json(&r)?;
+    let media = body
+        .pointer("/now_playing/media/id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let events = stream.events(3, STREAM_WAIT).await;
+    let sr = stream.close(ctx);
+    ensure!(
+        media == "conformance-ep-b",
+        r,
+        "now-playing is {media:?} after starting conformance-ep-b"
+    );
+    let got = types(&events);
+    ensure!(
+        got == ["playback.started", "playback.stopped", "playback.started"],
+        sr,
+        "the stream delivered {got:?}, expected started, an implicit stopped, started"
+    );
+    let stop = &events[1].data;
+    ensure!(
+        stop.pointer("/media/id").and_then(Value::as_str) == Some("conformance-ep-a")
+            && stop.get("implicit") == Some(&json!(true)),
+        sr,
+        "the stop event is {stop}, expected the first item with implicit: true"
+    );
+    Ok(())
+}
+
+async fn now_playing(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    let body = playback_body(ctx, "conformance-ep-4", 42_000);
+    let r = playback(ctx, &access, "start", body).await?;
+    ctx.ok_json(&r)?;
+    let path = ctx.path("now_playing");
+    let r = ctx.send(Req::get(&path).bearer(&access)).await?;
+    let b = ctx.ok_json(&r)?;
+    expect_state(&r, &b, "playing")?;
+    ensure!(
+        b.pointer("/media/id").and_then(Value::as_str) == Some("conformance-ep-4"),
+        r,
+        "media is {:?}",
+        b.get("media")
+    );
+    ensure!(
+        b.get("position_ms").and_then(Value::as_u64) == Some(42_000),
+        r,
+        "position_ms is {:?}, expected 42000",
+        b.get("position_ms")
+    );
+    let updated = b
+        .get("updated_at")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    ensure!(
+        chrono::DateTime::parse_from_rfc3339(updated).is_ok(),
+        r,
+        "updated_at {updated:?} is not RFC 3339"
+    );
+    let body = playback_body(ctx, "conformance-ep-4", 43_000);
+    let r = playback(ctx, &access, "stop", body).await?;
+    ctx.ok_json(&r)?;
+    let r = ctx.send(Req::get(&path).bearer(&access)).await?;
+    let b = ctx.ok_json(&r)?;
+    expect_state(&r, &b, "idle")?;
+    ensure!(
+        b.get("media") == Some(&Value::Null),
+        r,
+        "media is {:?} when idle, expected null",
+        b.get("media")
+    );
+    Ok(())
+}
+
+async fn me(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    let r = flows::me(ctx, &access).await?;
+    let b = ctx.ok_json(&r)?;
+    let user = ctx.env.roles.user.clone();
+    ensure!(
+        b.get("username").and_then(Value::as_str) == Some(user.username.as_str()),
+        r,
+        "username is {:?}, expected {:?}",
+        b.get("username"),
+        user.username
+    );
+    ensure!(
+        b.get("display_name").and_then(Value::as_str) == Some(user.display_name.as_str()),
+        r,
+        "display_name is {:?}, expected {:?}",
+        b.get("display_name"),
+        user.display_name
+    );
+    Ok(())
+}
+
+async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    let mut stream = open_stream(ctx, &access, None).await?;
+    ensure!(
+        stream.status == 200,
+        Resp {
+            ex: std::sync::Arc::new(Exchange {
+                req: stream.req.clone(),
+                at: stream.at,
+                elapsed: Duration::ZERO,
+                status: stream.status,
+                headers: stream.headers.clone(),
+                body: String::new()
+            }),
+            request_id_header: ctx.profile().request_id.header.clone()
+        },
+        "the event stream answered {}",
+        stream.status
+    );
+    let actions = ["start", "pause", "resume", "progress", "stop"];
+    for (i, action) in actions.iter().enumerate() {
+        let body = playback_body(ctx, "conformance-ep-5", i as u64 * 1000);
+        let r = playback(ctx, &access, action, body).await?;
+        ctx.ok_json(&r)?;
+    }
+    let events = stream.events(5, STREAM_WAIT).await;
+    let sr = stream.close(ctx);
+    let ct = sr.header("content-type").unwrap_or("");
+    ensure!(
+        ct.starts_with("text/event-stream"),
+        sr,
+        "the stream's content-type is {ct:?}"
+    );
+    let got = types(&events);
+    let want: Vec<String> = ["started", "paused", "resumed", "progress", "stopped"]
+        .iter()
+        .map(|t| format!("playback.{t}"))
+        .collect();
+    ensure!(
+        got == want,
+        sr,
+        "the stream delivered {got:?}, expected {want:?}"
+    );
+    ensure!(
+        events.iter().all(|e| e.event == "playback"),
+        sr,
+        "an event is not `event: playback`"
+    );
+    let ids: Vec<Option<u64>> = events.iter().map(|e| e.id).collect();
+    ensure!(
+        ids.iter().all(Option::is_some) && ids.windows(2).all(|w| w[0] < w[1]),
+        sr,
+        "event ids {ids:?} are not increasing numbers"
+    );
+    Ok(())
+}
+
+async fn resume(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    let mut stream = open_stream(ctx, &access, None).await?;
+    for (action, pos) in [("start", 0), ("pause", 1000)] {
+        let body = playback_body(ctx, "conformance-ep-6", pos);
+        let r = playback(ctx, &access, action, body).await?;
+        ctx.ok_json(&r)?;
+    }
+    let first = stream.events(2, STREAM_WAIT).await;
+    let sr = stream.close(ctx);
+    ensure!(
+        first.len() == 2,
+        sr,
+        "the stream delivered {} of 2 events",
+        first.len()
+    );
+    let first_id = first[0]
+        .id
+        .ok_or_else(|| sr.fail("the first event has no numeric id"))?;
+    let mut again = open_stream(ctx, &access, Some(first_id)).await?;
+    let replayed = again.events(1, STREAM_WAIT).await;
+    let sr = again.close(ctx);
+    ensure!(
+        !replayed.is_empty(),
+        sr,
+        "reconnecting with Last-Event-ID {first_id} replayed nothing"
+    );
+    ensure!(
+        replayed[0].id == first[1].id && types(&replayed[..1]) == ["playback.paused"],
+        sr,
+        "after Last-Event-ID {first_id} the stream replayed {:?} (id {:?}), expected the pause (id {:?})",
+        types(&replayed),
+        replayed[0].id,
+        first[1].id
+    );
+    Ok(())
+}
+
+async fn query_token(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    let path = format!("{}?access_token={access}", ctx.path("events"));
+    let r = ctx
+        .send(Req::get(path).timeout(Duration::from_secs(5)))
+        .await?;
+    ctx.error(&r, "invalid_token")?;
+    Ok(())
+}
+
+async fn unknown_route(ctx: &mut Ctx) -> CheckResult {
+    let access = token(ctx, None).await?;
+    let base = ctx.path("platform_api");
+    let r = ctx
+        .send(Req::get(format!("{base}/conformance-unknown")))
+        .await?;
+    ctx.error(&r, "not_found")?;
+    let r = ctx
+        .send(Req::get(format!("{base}/conformance-unknown/deeper")).bearer(&access))
+        .await?;
+    ctx.error(&r, "not_found")?;
+    let r = ctx
+        .send(
+            Req::post(format!("{base}/conformance-unknown"))
+                .bearer(&access)
+                .json(json!({})),
+        )
+        .await?;
+    ctx.error(&r, "not_found")?;
+    Ok(())
+}

@@ -1,0 +1,461 @@
+//! PP-AUTHZ: the authorization-code flow with PKCE, its pages, redirects and codes.
+
+use profile::Level;
+
+use super::{error_redirect, inactive_or_skip, scope_set};
+use crate::check::{Check, Ctx};
+use crate::client::Req;
+use crate::drivers::find_input;
+use crate::flows::{self, Pkce, authorize_path, query, redeem};
+use crate::outcome::{CheckResult, Problem};
+use crate::{ensure, run};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "PP-AUTHZ-1/code-flow-with-s256-completes",
+            "GET /oauth/authorize with the documented parameters leads to a code that redeems",
+            run!(code_flow),
+        ),
+        Check::new(
+            "PP-AUTHZ-2/sign-in-then-approval-page-shows-app-and-scopes",
+            "Signed out, the user signs in first; the approval page names the app and the scopes; approving is a form POST",
+            run!(pages),
+        ),
+        Check::new(
+            "PP-AUTHZ-3/approval-redirects-with-code-state-and-scope",
+            "On approval, 302 to redirect_uri with code, state and scope",
+            run!(approval_redirect),
+        ),
+        Check::new(
+            "PP-AUTHZ-4/denial-redirects-access-denied",
+            "A denial redirects with error=access_denied, state and request_id",
+            run!(denial),
+        )
+        .part(Level::Should),
+        Check::new(
+            "PP-AUTHZ-4/unsupported-response-type-redirects",
+            "response_type=token redirects with unsupported_response_type, state and request_id",
+            run!(unsupported_response_type),
+        ),
+        Check::new(
+            "PP-AUTHZ-4/inactive-app-redirects-unauthorized-client",
+            "A deactivated app's authorize request redirects with unauthorized_client",
+            run!(inactive_redirect),
+        ),
+        Check::new(
+            "PP-AUTHZ-5/unknown-client-gets-an-error-page",
+            "An unknown client_id gets a 400 HTML page with the request id, never a redirect",
+            run!(unknown_client_page),
+        ),
+        Check::new(
+            "PP-AUTHZ-5/unregistered-redirect-uri-gets-an-error-page",
+            "A redirect_uri not registered byte for byte gets a 400 HTML page, never a redirect",
+            run!(unregistered_redirect_page),
+        ),
+        Check::new(
+            "PP-AUTHZ-6/plain-or-missing-challenge-is-invalid-request",
+            "code_challenge_method=plain or no code_challenge redirects with invalid_request",
+            run!(plain_or_missing),
+        ),
+        Check::new(
+            "PP-AUTHZ-6/verifier-outside-43-128-unreserved-is-refused",
+            "A code_verifier shorter than 43 characters is invalid_request",
+            run!(short_verifier),
+        ),
+        Check::new(
+            "PP-AUTHZ-7/code-is-bound-to-the-challenge",
+            "A code redeemed with a verifier that does not hash to the challenge is invalid_grant",
+            run!(bound_to_challenge),
+        ),
+        Check::new(
+            "PP-AUTHZ-7/code-is-bound-to-client-and-redirect-uri",
+            "A code redeemed by another client or with another redirect_uri is invalid_grant",
+            run!(bound_to_client_and_redirect),
+        ),
+        Check::new(
+            "PP-AUTHZ-7/code-expires-after-its-lifetime",
+            "A code older than its lifetime is invalid_grant",
+            run!(code_expires),
+        )
+        .exclusive()
+        .waits(601),
+        Check::new(
+            "PP-AUTHZ-8/second-redemption-fails-and-revokes-tokens",
+            "Redeeming a code twice is invalid_grant and revokes the tokens issued from it",
+            run!(second_redemption),
+        ),
+    ]
+}
+
+async fn code_flow(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let t = flows::code_tokens(ctx, &web, None).await?;
+    let r = flows::me(ctx, &t.access).await?;
+    ctx.ok_json(&r)?;
+    Ok(())
+}
+
+async fn pages(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let user = ctx.env.roles.user.clone();
+    let pw = user
+        .password
+        .as_ref()
+        .map(|p| p.expose().to_owned())
+        .ok_or_else(|| Problem::skip("needs the test user's password to use the sign-in form"))?;
+    let pkce = Pkce::new(ctx);
+    let state = flows::state(ctx);
+    let scope = ctx.env.profile.scopes.known[..2].join(" ");
+    let path = flows::standard_authorize(ctx, &web, &pkce, Some(&scope), Some(&state));
+    let r = ctx.send(Req::get(&path)).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "signed out, the authorize page answered {}, expected 200 with a sign-in form",
+        r.status()
+    );
+    ensure!(
+        r.body().contains("name=\"password\"") && find_input(r.body(), "authorization").is_none(),
+        r,
+        "signed out, the authorize page is not a sign-in form"
+    );
+    let login = ctx.path("login");
+    let r = ctx
+        .send(Req::post(login).form([
+            ("username", user.username.as_str()),
+            ("password", pw.as_str()),
+            ("next", path.as_str()),
+        ]))
+        .await?;
+    ensure!(
+        (300..400).contains(&r.status()),
+        r,
+        "the sign-in form answered {}, expected a redirect back",
+        r.status()
+    );
+    let r = ctx.send(Req::get(&path)).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "signed in, the authorize page answered {}",
+        r.status()
+    );
+    let name = html_escape::encode_text(&web.name).into_owned();
+    ensure!(
+        r.body().contains(&name),
+        r,
+        "the approval page does not show the app's name {:?}",
+        web.name
+    );
+    for s in scope.split(' ') {
+        ensure!(
+            r.body().contains(s),
+            r,
+            "the approval page does not show the requested scope `{s}`"
+        );
+    }
+    ensure!(
+        r.body().contains("method=\"post\"")
+            && r.body().contains("value=\"approve\"")
+            && r.body().contains("value=\"deny\""),
+        r,
+        "the approval page has no POST form with approve and deny"
+    );
+    let authorization = find_input(r.body(), "authorization")
+        .ok_or_else(|| r.fail("the approval form has no hidden `authorization` field"))?;
+    ctx.volatile(&authorization, "authorization");
+    let action = ctx.path("authorize");
+    let r = ctx
+        .send(Req::post(action).form([
+            ("authorization", authorization.as_str()),
+            ("decision", "approve"),
+        ]))
+        .await?;
+    ensure!(
+        r.status() == 302,
+        r,
+        "approving answered {}, expected 302",
+        r.status()
+    );
+    let loc = r.location()?;
+    ensure!(
+        query(&loc, "code").is_some() && query(&loc, "state").as_deref() == Some(state.as_str()),
+        r,
+        "the approval redirect {loc} lacks code or state"
+    );
+    Ok(())
+}
+
+async fn approval_redirect(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let state = flows::state(ctx);
+    let scope = ctx.env.profile.scopes.known[1..3].join(" ");
+    let path = flows::standard_authorize(ctx, &web, &pkce, Some(&scope), Some(&state));
+    let user = ctx.env.roles.user.clone();
+    let loc = flows::decide(ctx, &path, &user, true).await?;
+    let fail = |m: String| Problem::fail(format!("{m} (redirect: {loc})"));
+    let base = format!("{}{}", loc.origin().ascii_serialization(), loc.path());
+    if base != web.redirect_uris[0] {
+        return Err(fail(format!(
+            "the approval redirect goes to {base}, not the registered {}",
+            web.redirect_uris[0]
+        )));
+    }
+    let code = query(&loc, "code")
+        .ok_or_else(|| fail("the approval redirect carries no `code`".into()))?;
+    ctx.volatile(&code, "code");
+    if query(&loc, "state").as_deref() != Some(state.as_str()) {
+        return Err(fail(format!(
+            "the approval redirect does not echo state (got {:?})",
+            query(&loc, "state")
+        )));
+    }
+    let granted = query(&loc, "scope").unwrap_or_default();
+    if scope_set(&granted) != scope_set(&scope) {
+        return Err(fail(format!(
+            "the approval redirect carries scope {granted:?}, asked for {scope:?}"
+        )));
+    }
+    ctx.note(format!(
+        "approved: redirect to {base} with code, state and scope `{granted}`"
+    ));
+    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    ctx.ok_json(&r)?;
+    Ok(())
+}
+
+async fn denial(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let state = flows::state(ctx);
+    let path = flows::standard_authorize(ctx, &web, &pkce, None, Some(&state));
+    let user = ctx.env.roles.user.clone();
+    let loc = flows::decide(ctx, &path, &user, false).await?;
+    let q = |k: &str| query(&loc, k);
+    if q("error").as_deref() != Some("access_denied")
+        || q("state").as_deref() != Some(state.as_str())
+        || q("code").is_some()
+    {
+        return Err(Problem::fail(format!(
+            "a denial redirects to {loc}; expected error=access_denied, the state, and no code"
+        )));
+    }
+    if !q("request_id").is_some_and(|r| ctx.env.profile.request_id.matches(&r)) {
+        return Err(Problem::fail(format!(
+            "PP-AUTHZ-4: the denial redirect {loc} has no request_id in the documented format"
+        )));
+    }
+    ctx.note("denied: redirect with error=access_denied, state and request_id");
+    Ok(())
+}
+
+async fn unsupported_response_type(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let state = flows::state(ctx);
+    let redirect = web.redirect_uris[0].clone();
+    let path = authorize_path(
+        ctx,
+        &[
+            ("response_type", "token"),
+            ("client_id", &web.client_id),
+            ("redirect_uri", &redirect),
+            ("code_challenge", &pkce.challenge),
+            ("code_challenge_method", "S256"),
+            ("state", &state),
+        ],
+    );
+    let r = ctx.send(Req::get(path)).await?;
+    error_redirect(ctx, &r, &redirect, "unsupported_response_type", &state)
+}
+
+async fn inactive_redirect(ctx: &mut Ctx) -> CheckResult {
+    let app = inactive_or_skip(ctx)?;
+    let redirect = app
+        .redirect_uris
+        .first()
+        .cloned()
+        .ok_or_else(|| Problem::skip("the deactivated app has no redirect URI"))?;
+    let pkce = Pkce::new(ctx);
+    let state = flows::state(ctx);
+    let path = flows::standard_authorize(ctx, &app, &pkce, None, Some(&state));
+    let r = ctx.send(Req::get(path)).await?;
+    error_redirect(ctx, &r, &redirect, "unauthorized_client", &state)
+}
+
+/// A 400 HTML page that shows the request id of its own response (PP-AUTHZ-5).
+fn error_page(ctx: &Ctx, r: &crate::client::Resp) -> CheckResult {
+    ensure!(
+        r.status() == 400,
+        r,
+        "expected a 400 error page, got {} (Location: {:?})",
+        r.status(),
+        r.header("location")
+    );
+    ensure!(
+        r.header("location").is_none(),
+        r,
+        "the error page also carries a Location header"
+    );
+    let ct = r.header("content-type").unwrap_or("");
+    ensure!(
+        ct.starts_with("text/html"),
+        r,
+        "the error page's content-type is {ct:?}, expected text/html"
+    );
+    let rid = r.header(&ctx.env.profile.request_id.header).unwrap_or("");
+    ensure!(
+        !rid.is_empty() && r.body().contains(rid),
+        r,
+        "the error page does not show the request id {rid:?}"
+    );
+    Ok(())
+}
+
+async fn unknown_client_page(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let path = authorize_path(
+        ctx,
+        &[
+            ("response_type", "code"),
+            ("client_id", "conformance-no-such-client"),
+            ("redirect_uri", &web.redirect_uris[0]),
+            ("code_challenge", &pkce.challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "s"),
+        ],
+    );
+    let r = ctx.send(Req::get(path)).await?;
+    error_page(ctx, &r)
+}
+
+async fn unregistered_redirect_page(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    for bad in [
+        format!("{}/extra", web.redirect_uris[0]),
+        web.redirect_uris[0].replace("127.0.0.1", "localhost"),
+        "https://attacker.example/cb".to_owned(),
+    ] {
+        let path = authorize_path(
+            ctx,
+            &[
+                ("response_type", "code"),
+                ("client_id", &web.client_id),
+                ("redirect_uri", &bad),
+                ("code_challenge", &pkce.challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ],
+        );
+        let r = ctx.send(Req::get(path)).await?;
+        error_page(ctx, &r)?;
+    }
+    Ok(())
+}
+
+async fn plain_or_missing(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let redirect = web.redirect_uris[0].clone();
+    let state = flows::state(ctx);
+    let verifier = "conformance-plain-verifier-0123456789-0123456789-abc";
+    let plain = authorize_path(
+        ctx,
+        &[
+            ("response_type", "code"),
+            ("client_id", &web.client_id),
+            ("redirect_uri", &redirect),
+            ("code_challenge", verifier),
+            ("code_challenge_method", "plain"),
+            ("state", &state),
+        ],
+    );
+    let r = ctx.send(Req::get(plain)).await?;
+    error_redirect(ctx, &r, &redirect, "invalid_request", &state)?;
+    let missing = authorize_path(
+        ctx,
+        &[
+            ("response_type", "code"),
+            ("client_id", &web.client_id),
+            ("redirect_uri", &redirect),
+            ("state", &state),
+        ],
+    );
+    let r = ctx.send(Req::get(missing)).await?;
+    error_redirect(ctx, &r, &redirect, "invalid_request", &state)
+}
+
+async fn short_verifier(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let verifier = "a".repeat(42);
+    let challenge = flows::s256(&verifier);
+    let pkce = Pkce {
+        verifier: verifier.clone(),
+        challenge,
+    };
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &verifier).await?;
+    ctx.error(&r, "invalid_request")?;
+    Ok(())
+}
+
+async fn bound_to_challenge(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let other = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &other.verifier).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}
+
+async fn bound_to_client_and_redirect(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let other_redirect = format!("{}-other", web.redirect_uris[0]);
+    let r = redeem(ctx, &web, &code, &other_redirect, &pkce.verifier).await?;
+    ctx.error(&r, "invalid_grant")?;
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let other = ctx
+        .env
+        .roles
+        .spa
+        .clone()
+        .unwrap_or_else(|| ctx.env.roles.tv.clone());
+    let r = redeem(ctx, &other, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}
+
+async fn code_expires(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let lifetime = ctx.env.profile.lifetimes.authorization_code;
+    ctx.advance(lifetime as f64 + 1.0).await?;
+    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}
+
+async fn second_redemption(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let body = ctx.ok_json(&r)?;
+    let t = flows::Tokens::from(&r, &body)?;
+    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    ctx.error(&r, "invalid_grant")?;
+    let r = flows::me(ctx, &t.access).await?;
+    ctx.error(&r, "invalid_token")
+        .map_err(|_| r.fail("the access token issued from a twice-redeemed code still works"))?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}

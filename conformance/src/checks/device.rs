@@ -1,0 +1,266 @@
+//! PP-DEVICE: the device flow: the code response, the QR code, polling, denial, pages.
+
+use std::io::Cursor;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::check::{Check, Ctx, str_of};
+use crate::client::Req;
+use crate::drivers::{enc, find_input};
+use crate::flows::{self, with_auth};
+use crate::outcome::{CheckResult, Problem};
+use crate::{ensure, run};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new("PP-DEVICE-1/device-code-response-has-every-field", "The device-code response carries user_code, device_code, the three verification URIs, expires_in, interval and scope in the documented shapes", run!(fields)).budget("device-code", 1),
+        Check::new("PP-DEVICE-2/qr-code-decodes-to-verification-uri-complete", "verification_uri_qr is a PNG data URI whose QR code decodes to verification_uri_complete", run!(qr)).budget("device-code", 1),
+        Check::new("PP-DEVICE-3/polling-pending-then-tokens-once-then-expired", "Polling answers authorization_pending, then tokens exactly once, then expired", run!(polling_states)).budget("device-code", 1).budget("device-token", 3),
+        Check::new("PP-DEVICE-3/unknown-device-code-is-expired", "Polling with an unknown device code is 400 expired", run!(unknown_code)).budget("device-token", 1),
+        Check::new("PP-DEVICE-3/timed-out-device-code-is-expired", "A device code past its lifetime polls as expired", run!(timed_out)).exclusive().waits(901).budget("device-code", 1).budget("device-token", 1),
+        Check::new("PP-DEVICE-4/denied-device-code-is-access-denied", "After the user denies, polling answers access_denied", run!(denied)).budget("device-code", 1).budget("device-token", 1),
+        Check::new("PP-DEVICE-5/activate-page-shows-app-and-scopes", "verification_uri is /activate, the complete URI adds user_code; the page shows the app and scopes and asks to approve or deny", run!(activate_page)).budget("device-code", 1),
+        Check::new("PP-DEVICE-5/rfc8628-grant-type-is-accepted", "Polling with grant_type=urn:ietf:params:oauth:grant-type:device_code works", run!(rfc_grant_type)).budget("device-code", 1).budget("device-token", 2),
+    ]
+}
+
+async fn fields(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    let (r, b) = (&dc.resp, &dc.body);
+    for key in [
+        "user_code",
+        "device_code",
+        "verification_uri",
+        "verification_uri_complete",
+        "verification_uri_qr",
+        "scope",
+    ] {
+        str_of(r, b, key)?;
+    }
+    let lt = &ctx.env.profile.lifetimes;
+    ensure!(
+        b.get("expires_in").and_then(Value::as_u64) == Some(lt.device_code),
+        r,
+        "expires_in is {:?}, the profile says {}",
+        b.get("expires_in"),
+        lt.device_code
+    );
+    ensure!(
+        b.get("interval").and_then(Value::as_u64) == Some(lt.device_poll_interval),
+        r,
+        "interval is {:?}, the profile says {}",
+        b.get("interval"),
+        lt.device_poll_interval
+    );
+    let d = &ctx.env.profile.device;
+    let letters: String = dc.user_code.chars().filter(|c| *c != '-').collect();
+    let half = d.user_code_length / 2;
+    let shaped = letters.len() == d.user_code_length
+        && letters.chars().all(|c| d.user_code_alphabet.contains(c))
+        && dc.user_code.len() == d.user_code_length + 1
+        && dc.user_code.as_bytes().get(half) == Some(&b'-');
+    ensure!(
+        shaped,
+        r,
+        "user_code {:?} is not {} letters of {:?} split by a dash, like WDJB-MJHT",
+        dc.user_code,
+        d.user_code_length,
+        d.user_code_alphabet
+    );
+    Ok(())
+}
+
+/// Decodes a `data:image/png;base64,` URI's QR code.
+pub fn decode_qr(data_uri: &str) -> Result<String, String> {
+    let b64 = data_uri
+        .strip_prefix("data:image/png;base64,")
+        .ok_or("it is not a data:image/png;base64 URI")?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| format!("its base64 does not decode: {e}"))?;
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| format!("it is not a PNG: {e}"))?;
+    let mut buf = vec![0; reader.output_buffer_size().ok_or("the PNG is too large")?];
+    let info = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("the PNG does not decode: {e}"))?;
+    let (w, h) = (info.width as usize, info.height as usize);
+    let channels = info.color_type.samples();
+    let luma = |x: usize, y: usize| -> u8 {
+        let i = (y * w + x) * channels;
+        match channels {
+            1 | 2 => buf[i],
+            _ => ((u32::from(buf[i]) + u32::from(buf[i + 1]) + u32::from(buf[i + 2])) / 3) as u8,
+        }
+    };
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
+    let grids = img.detect_grids();
+    let grid = grids.first().ok_or("no QR code was found in the image")?;
+    grid.decode()
+        .map(|(_, s)| s)
+        .map_err(|e| format!("the QR code does not decode: {e}"))
+}
+
+async fn qr(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    let uri = str_of(&dc.resp, &dc.body, "verification_uri_qr")?;
+    let decoded = decode_qr(uri).map_err(|e| dc.resp.fail(format!("verification_uri_qr: {e}")))?;
+    ensure!(
+        decoded == dc.complete,
+        dc.resp,
+        "the QR code decodes to {decoded:?}, not verification_uri_complete {:?}",
+        dc.complete
+    );
+    ctx.note("the QR code decodes to verification_uri_complete");
+    Ok(())
+}
+
+async fn polling_states(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
+    ctx.error(&r, "authorization_pending")?;
+    flows::device_decide(ctx, &dc, true).await?;
+    let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
+    let body = ctx.ok_json(&r)?;
+    let t = flows::Tokens::from(&r, &body)?;
+    let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
+    ctx.error(&r, "expired").map_err(|_| {
+        r.fail(format!(
+            "polling an already redeemed device code answered {} {}, expected 400 expired",
+            r.status(),
+            r.body()
+        ))
+    })?;
+    let r = flows::me(ctx, &t.access).await?;
+    ctx.ok_json(&r)?;
+    Ok(())
+}
+
+async fn unknown_code(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let r = flows::device_poll(ctx, &tv, "conformance-unknown-device-code").await?;
+    ctx.error(&r, "expired")?;
+    Ok(())
+}
+
+async fn timed_out(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    let lifetime = ctx.env.profile.lifetimes.device_code;
+    ctx.advance(lifetime as f64 + 1.0).await?;
+    let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
+    ctx.error(&r, "expired")?;
+    Ok(())
+}
+
+async fn denied(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    flows::device_decide(ctx, &dc, false).await?;
+    let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
+    ctx.error(&r, "access_denied")?;
+    Ok(())
+}
+
+async fn activate_page(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    let activate = ctx.path("activate");
+    let expect_uri = ctx.http.url(&activate);
+    let vu = str_of(&dc.resp, &dc.body, "verification_uri")?.to_owned();
+    ensure!(
+        vu == expect_uri,
+        dc.resp,
+        "verification_uri is {vu:?}, expected {expect_uri:?}"
+    );
+    let complete = format!("{expect_uri}?user_code={}", enc(&dc.user_code));
+    ensure!(
+        dc.complete == complete,
+        dc.resp,
+        "verification_uri_complete is {:?}, expected {complete:?}",
+        dc.complete
+    );
+    super::signed_in(ctx, false).await?;
+    let path = format!("{activate}?user_code={}", enc(&dc.user_code));
+    let r = ctx.send(Req::get(&path)).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "the activate page answered {}",
+        r.status()
+    );
+    let name = html_escape::encode_text(&tv.name).into_owned();
+    ensure!(
+        r.body().contains(&name),
+        r,
+        "the activate page does not name the app {:?}",
+        tv.name
+    );
+    let scope = dc
+        .body
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    for s in scope.split_whitespace() {
+        ensure!(
+            r.body().contains(s),
+            r,
+            "the activate page does not show the scope `{s}`"
+        );
+    }
+    ensure!(
+        find_input(r.body(), "user_code").is_some()
+            && r.body().contains("value=\"approve\"")
+            && r.body().contains("value=\"deny\""),
+        r,
+        "the activate page has no approve/deny form for the code"
+    );
+    let r = ctx
+        .send(Req::post(activate).form([
+            ("user_code", dc.user_code.as_str()),
+            ("decision", "approve"),
+        ]))
+        .await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "approving on the activate page answered {}",
+        r.status()
+    );
+    Ok(())
+}
+
+async fn rfc_grant_type(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    let path = ctx.path("device_token");
+    let form = with_auth(
+        &tv,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", &dc.device_code),
+        ],
+    );
+    let r = ctx.send(Req::post(&path).form(form.clone())).await?;
+    ctx.error(&r, "authorization_pending")?;
+    flows::device_decide(ctx, &dc, true).await?;
+    if !ctx.env.driver.is_immediate() {
+        return Err(Problem::skip("needs an immediate approval driver"));
+    }
+    let r = ctx.send(Req::post(&path).form(form)).await?;
+    let b = ctx.ok_json(&r)?;
+    ensure!(
+        b.get("access_token").is_some(),
+        r,
+        "no access_token after approval"
+    );
+    Ok(())
+}

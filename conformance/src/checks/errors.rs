@@ -1,0 +1,246 @@
+//! PP-ERR: the error envelope, request ids, status codes and the closed set of codes.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::check::{Check, Ctx};
+use crate::client::{Req, Resp};
+use crate::flows::{self, Pkce, with_auth};
+use crate::outcome::{CheckResult, Problem};
+use crate::{ensure, run};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new("PP-ERR-1/error-bodies-carry-error-message-request-id", "Errors of every endpoint are JSON {error, message, request_id}, plus required_scope for insufficient_scope", run!(envelope)).budget("device-code", 1).budget("public-user", 1),
+        Check::new("PP-ERR-2/request-id-on-every-response-unique-and-equal-to-the-body", "Successes and errors carry X-PunchPlay-Request-Id in the documented format, unique per request, equal to the body's on errors", run!(request_ids)).budget("public-user", 3),
+        Check::new("PP-ERR-3/statuses-follow-the-documented-table", "Invalid input 400, bad credentials 401, missing access 403, unknown 404", run!(statuses)).budget("public-user", 1),
+        Check::new("PP-ERR-3/temporary-failure-is-500-server-error", "A temporary server failure is 500 server_error at the token and device endpoints", run!(server_error)).exclusive().budget("device-code", 1),
+        Check::new("PP-ERR-4/error-codes-come-from-the-documented-table", "Every error code the API answers is one of seed 000's table (plus access_denied)", run!(codes)).budget("device-code", 1).budget("device-token", 1).budget("public-user", 1),
+        Check::new("PP-ERR-4/temporarily-unavailable-answers-server-error", "While temporarily unavailable, the token endpoint still answers the documented server_error", run!(unavailable)).exclusive(),
+    ]
+}
+
+/// Requests that each provoke a different error, with the code the contract gives them.
+async fn battery(ctx: &mut Ctx) -> Result<Vec<(Resp, &'static str)>, Problem> {
+    let web = ctx.env.roles.web.clone();
+    let tv = ctx.env.roles.tv.clone();
+    let mut out = Vec::new();
+    let r = ctx.send(Req::get(ctx.path("me"))).await?;
+    out.push((r, "invalid_token"));
+    let r =
+        ctx.send(Req::get(
+            ctx.path_with("public_user", &[("username", "conformance-nobody")]),
+        ))
+        .await?;
+    out.push((r, "not_found"));
+    let r = ctx
+        .send(
+            Req::post(ctx.path("token"))
+                .form(with_auth(&web, &[("grant_type", "authorization_code")])),
+        )
+        .await?;
+    out.push((r, "invalid_request"));
+    let r = ctx
+        .send(Req::post(ctx.path("token")).form(with_auth(&web, &[("grant_type", "password")])))
+        .await?;
+    out.push((r, "unsupported_grant_type"));
+    let r = ctx
+        .send(
+            Req::post(ctx.path("device_code")).form([("client_id", "conformance-no-such-client")]),
+        )
+        .await?;
+    out.push((r, "invalid_client"));
+    let r = ctx
+        .send(
+            Req::post(ctx.path("device_token"))
+                .form(with_auth(&tv, &[("device_code", "conformance-unknown")])),
+        )
+        .await?;
+    out.push((r, "expired"));
+    let access = flows::code_tokens(ctx, &web, Some(&ctx.env.profile.scopes.known[0].clone()))
+        .await?
+        .access;
+    let needs = ctx
+        .env
+        .profile
+        .required_scope("now_playing")
+        .unwrap_or_default()
+        .to_owned();
+    if needs != ctx.env.profile.scopes.known[0] {
+        let r = ctx
+            .send(Req::get(ctx.path("now_playing")).bearer(&access))
+            .await?;
+        out.push((r, "insufficient_scope"));
+    }
+    Ok(out)
+}
+
+async fn envelope(ctx: &mut Ctx) -> CheckResult {
+    for (r, code) in battery(ctx).await? {
+        let ct = r.header("content-type").unwrap_or("");
+        ensure!(
+            ct.starts_with("application/json"),
+            r,
+            "an error answered with content-type {ct:?}, expected application/json"
+        );
+        let body = ctx.error(&r, code)?;
+        let mut keys: Vec<&str> = body
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort();
+        let want: &[&str] = if code == "insufficient_scope" {
+            &["error", "message", "request_id", "required_scope"]
+        } else {
+            &["error", "message", "request_id"]
+        };
+        ensure!(
+            keys == want,
+            r,
+            "the `{code}` body has members {keys:?}, expected {want:?}"
+        );
+    }
+    Ok(())
+}
+
+async fn request_ids(ctx: &mut Ctx) -> CheckResult {
+    let header = ctx.env.profile.request_id.header.clone();
+    let mut seen = HashSet::new();
+    let user = ctx.env.roles.user.username.clone();
+    let mut resps = Vec::new();
+    for _ in 0..2 {
+        resps.push(
+            ctx.send(Req::get(
+                ctx.path_with("public_user", &[("username", &user)]),
+            ))
+            .await?,
+        );
+    }
+    resps.push(
+        ctx.send(Req::get(
+            ctx.path_with("public_user", &[("username", "conformance-nobody")]),
+        ))
+        .await?,
+    );
+    resps.push(ctx.send(Req::get(ctx.path("me"))).await?);
+    resps.push(
+        ctx.send(Req::get(format!(
+            "{}/conformance-unknown",
+            ctx.path("platform_api")
+        )))
+        .await?,
+    );
+    for r in &resps {
+        let h = r
+            .header(&header)
+            .ok_or_else(|| r.fail(format!("the response has no {header} header")))?;
+        ensure!(
+            ctx.env.profile.request_id.matches(h),
+            r,
+            "{header} {h:?} is not `{}` + {} lowercase hex",
+            ctx.env.profile.request_id.prefix,
+            ctx.env.profile.request_id.hex_len
+        );
+        ensure!(
+            seen.insert(h.to_owned()),
+            r,
+            "the request id {h} was sent twice"
+        );
+        if r.status() >= 400 {
+            let b = r.json()?;
+            ensure!(
+                b.get("request_id").and_then(Value::as_str) == Some(h),
+                r,
+                "the body's request_id {:?} differs from the header's {h}",
+                b.get("request_id")
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn statuses(ctx: &mut Ctx) -> CheckResult {
+    for (r, code) in battery(ctx).await? {
+        let want = ctx.env.profile.status_of(code);
+        ensure!(
+            r.status() == want,
+            r,
+            "`{code}` came with status {}, the table says {want}",
+            r.status()
+        );
+    }
+    Ok(())
+}
+
+async fn set_mode(ctx: &mut Ctx, mode: &str) -> CheckResult {
+    if !ctx.env.controls {
+        return Err(Problem::skip(
+            "needs the reference server's test controls to make the server fail on purpose",
+        ));
+    }
+    let r = ctx
+        .send(
+            Req::post("/__test/mode")
+                .json(json!({"mode": mode}))
+                .driver(),
+        )
+        .await?;
+    if r.status() != 200 {
+        return Err(Problem::error(format!(
+            "the test control mode answered {}: {}",
+            r.status(),
+            r.body()
+        )));
+    }
+    ctx.note(format!("server mode: {mode}"));
+    Ok(())
+}
+
+async fn server_error(ctx: &mut Ctx) -> CheckResult {
+    set_mode(ctx, "server_error").await?;
+    let result = async {
+        let web = ctx.env.roles.web.clone();
+        let tv = ctx.env.roles.tv.clone();
+        let r = flows::refresh_at_token(ctx, &web, "conformance-unknown-refresh", None).await?;
+        ctx.error(&r, "server_error")?;
+        let r = ctx
+            .send(Req::post(ctx.path("device_code")).form(with_auth(&tv, &[])))
+            .await?;
+        ctx.error(&r, "server_error")?;
+        let pkce = Pkce::new(ctx);
+        let state = flows::state(ctx);
+        let path = flows::standard_authorize(ctx, &web, &pkce, None, Some(&state));
+        let r = ctx.send(Req::get(path)).await?;
+        super::error_redirect(ctx, &r, &web.redirect_uris[0], "server_error", &state)
+    }
+    .await;
+    set_mode(ctx, "normal").await?;
+    result
+}
+
+async fn unavailable(ctx: &mut Ctx) -> CheckResult {
+    set_mode(ctx, "temporarily_unavailable").await?;
+    let result = async {
+        let web = ctx.env.roles.web.clone();
+        let r = flows::refresh_at_token(ctx, &web, "conformance-unknown-refresh", None).await?;
+        ctx.error(&r, "server_error")?;
+        Ok(())
+    }
+    .await;
+    set_mode(ctx, "normal").await?;
+    result
+}
+
+async fn codes(ctx: &mut Ctx) -> CheckResult {
+    let known: Vec<String> = ctx.env.profile.errors.keys().cloned().collect();
+    for (r, _) in battery(ctx).await? {
+        let code = r.error_code().unwrap_or_default();
+        ensure!(
+            known.contains(&code),
+            r,
+            "the error code {code:?} is not in seed 000's table"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,389 @@
+//! PP-RATE: the six documented limits, one set of checks per limit of the profile: N
+//! admitted then refused (PP-RATE-1), the refusal's shape (PP-RATE-2), reopening exactly
+//! at Retry-After (PP-RATE-3), and the keys (PP-RATE-4). These exhaust limits, so the
+//! runner puts them last. Each starts on a fresh key: against a loopback target every
+//! check has its own source address (IP keys), and with clock control a user-keyed
+//! check first lets the window pass (the server is not reset: that would also clear a
+//! fault switched on to prove the suite notices it).
+
+use std::sync::Arc;
+
+use profile::{LimitKey, Profile, RateLimit};
+use serde_json::Value;
+
+use crate::check::{Check, Ctx};
+use crate::client::{Http, Req, Resp};
+use crate::flows::{self, playback_body, with_auth};
+use crate::outcome::{CheckResult, Problem};
+use crate::{ensure, run};
+
+pub fn checks(profile: &Profile) -> Vec<Check> {
+    let mut v = Vec::new();
+    for l in &profile.rate_limits {
+        let name = l.name.as_str();
+        let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+        v.push(Check::new(leak(format!("PP-RATE-1/{name}-admits-the-documented-number")), "Exactly the documented number of requests is admitted per window, then 429 rate_limited", run!(admits_n)).exhausting());
+        v.push(Check::new(leak(format!("PP-RATE-2/{name}-refusal-has-retry-after-and-request-id")), "The refusal is 429 rate_limited in the error envelope with Retry-After in whole seconds >= 1", run!(refusal_shape)).exhausting());
+        v.push(
+            Check::new(
+                leak(format!("PP-RATE-3/{name}-reopens-at-retry-after")),
+                "Just before Retry-After still refused; at Retry-After admitted",
+                run!(reopens),
+            )
+            .exhausting()
+            .waits(l.window_secs),
+        );
+    }
+    v.push(
+        Check::new(
+            "PP-RATE-4/ip-limits-count-per-source-address",
+            "An IP-keyed limit exhausted from one address still admits another",
+            run!(per_ip),
+        )
+        .exhausting(),
+    );
+    v.push(Check::new("PP-RATE-4/token-limit-counts-per-client", "The token limit exhausted by one client still admits another client from the same address", run!(per_client)).exhausting());
+    v.push(
+        Check::new(
+            "PP-RATE-4/unauthenticated-requests-do-not-count-against-the-user",
+            "Playback requests that fail authentication are not counted against the user",
+            run!(unauthenticated_not_counted),
+        )
+        .exhausting(),
+    );
+    v
+}
+
+/// The limit a per-limit check is about, from its id.
+fn limit_of(ctx: &Ctx) -> Result<RateLimit, Problem> {
+    let rest = ctx
+        .check_id
+        .split_once('/')
+        .map(|(_, r)| r)
+        .unwrap_or_default();
+    ctx.env
+        .profile
+        .rate_limits
+        .iter()
+        .filter(|l| rest.starts_with(&format!("{}-", l.name)))
+        .max_by_key(|l| l.name.len())
+        .cloned()
+        .ok_or_else(|| {
+            Problem::error(format!(
+                "no rate limit of the profile matches {}",
+                ctx.check_id
+            ))
+        })
+}
+
+/// What a limited request needs prepared (a bearer token for per-user limits).
+struct Recipe {
+    access: Option<String>,
+}
+
+async fn prepare(ctx: &mut Ctx, limit: &RateLimit) -> Result<Recipe, Problem> {
+    let fresh_ip = ctx.env.loopback_sources && limit.key != LimitKey::User;
+    if ctx.env.controls && !fresh_ip {
+        ctx.advance(limit.window_secs as f64).await?;
+    }
+    let access = if limit.key == LimitKey::User {
+        let web = ctx.env.roles.web.clone();
+        Some(flows::code_tokens(ctx, &web, None).await?.access)
+    } else {
+        None
+    };
+    Ok(Recipe { access })
+}
+
+/// A request that counts against `limit` (any status counts, PP-RATE-3).
+fn request(ctx: &Ctx, limit: &RateLimit, recipe: &Recipe) -> Result<Req, Problem> {
+    let web = &ctx.env.roles.web;
+    let tv = &ctx.env.roles.tv;
+    let path = ctx.env.profile.path_template(&limit.endpoint);
+    let req = match limit.endpoint.as_str() {
+        "device_code" => Req::post(path.as_str()).form(with_auth(tv, &[])),
+        "device_token" => Req::post(path.as_str()).form(with_auth(
+            tv,
+            &[("device_code", "conformance-unknown-device-code")],
+        )),
+        "refresh" => Req::post(path.as_str()).form(with_auth(
+            tv,
+            &[("refresh_token", "conformance-unknown-refresh")],
+        )),
+        "token" => Req::post(path.as_str()).form(with_auth(
+            web,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", "conformance-unknown-refresh"),
+            ],
+        )),
+        "playback" => {
+            let access = recipe.access.as_deref().unwrap_or_default();
+            Req::post(path.fill(&[("action", "progress")]))
+                .bearer(access)
+                .json(playback_body(ctx, "conformance-rate", 1000))
+        }
+        "public_user" => Req::get(path.fill(&[("username", &ctx.env.roles.user.username)])),
+        other => {
+            return Err(Problem::skip(format!(
+                "the suite has no request recipe for the rate-limited endpoint `{other}`"
+            )));
+        }
+    };
+    Ok(req)
+}
+
+/// How many requests the key has left in this run's view: all of them on a fresh key.
+fn left(ctx: &Ctx, limit: &RateLimit) -> u32 {
+    let fresh_ip = ctx.env.loopback_sources && limit.key != LimitKey::User;
+    if ctx.env.controls || fresh_ip {
+        limit.max
+    } else {
+        limit
+            .max
+            .saturating_sub(ctx.env.used(limit, ctx.http.source))
+    }
+}
+
+/// Sends requests until the first 429 (at most `left + 1`); records the last admitted
+/// one and the first refusal, and notes the count.
+async fn exhaust(
+    ctx: &mut Ctx,
+    limit: &RateLimit,
+    recipe: &Recipe,
+) -> Result<(u32, Resp), Problem> {
+    let expect = left(ctx, limit);
+    let mut admitted = 0u32;
+    for i in 0..=expect {
+        let req = request(ctx, limit, recipe)?;
+        let ex = ctx.exchange(req).await?;
+        if ex.status == 429 {
+            ctx.note(format!("{admitted} requests admitted"));
+            let r = ctx.record(ex);
+            return Ok((admitted, r));
+        }
+        admitted += 1;
+        if i + 1 >= expect {
+            if i + 1 == expect {
+                ctx.note(format!("{} requests admitted; the last:", admitted));
+            }
+            let r = ctx.record(ex);
+            if admitted > expect {
+                return Err(r.fail(format!(
+                    "PP-RATE-1: the `{}` limit admitted {admitted} requests; the profile allows {} per {} s ({} already used by this run)",
+                    limit.name, limit.max, limit.window_secs, limit.max - expect
+                )));
+            }
+        }
+    }
+    Err(Problem::fail(format!(
+        "the `{}` limit never refused",
+        limit.name
+    )))
+}
+
+async fn admits_n(ctx: &mut Ctx) -> CheckResult {
+    let limit = limit_of(ctx)?;
+    let recipe = prepare(ctx, &limit).await?;
+    let expect = left(ctx, &limit);
+    let (admitted, refused) = exhaust(ctx, &limit, &recipe).await?;
+    if ctx.env.controls {
+        ensure!(
+            admitted == expect,
+            refused,
+            "the `{}` limit admitted {admitted} requests before refusing; the profile allows {}",
+            limit.name,
+            limit.max
+        );
+    }
+    ensure!(
+        refused.status() == 429,
+        refused,
+        "expected 429 after {admitted} requests, got {}",
+        refused.status()
+    );
+    ctx.error(&refused, "rate_limited")?;
+    Ok(())
+}
+
+fn retry_after(r: &Resp, limit: &RateLimit) -> Result<u64, Problem> {
+    let v = r
+        .header("retry-after")
+        .ok_or_else(|| r.fail("PP-RATE-2: the 429 carries no Retry-After"))?;
+    let n: u64 = v
+        .trim()
+        .parse()
+        .map_err(|_| r.fail(format!("PP-RATE-2: Retry-After {v:?} is not whole seconds")))?;
+    ensure!(
+        n >= 1 && n <= limit.window_secs,
+        r,
+        "PP-RATE-2: Retry-After {n} is outside 1..={} s",
+        limit.window_secs
+    );
+    Ok(n)
+}
+
+async fn refusal_shape(ctx: &mut Ctx) -> CheckResult {
+    let limit = limit_of(ctx)?;
+    let recipe = prepare(ctx, &limit).await?;
+    let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
+    let body = ctx.error(&refused, "rate_limited")?;
+    ensure!(
+        body.get("request_id").and_then(Value::as_str).is_some(),
+        refused,
+        "the 429 body has no request_id"
+    );
+    retry_after(&refused, &limit)?;
+    Ok(())
+}
+
+async fn reopens(ctx: &mut Ctx) -> CheckResult {
+    let limit = limit_of(ctx)?;
+    if !ctx.env.controls && !ctx.env.allow_slow {
+        return Err(Problem::skip(format!(
+            "needs up to {} s of real time without clock control; run with --allow-slow",
+            limit.window_secs
+        )));
+    }
+    let recipe = prepare(ctx, &limit).await?;
+    let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
+    ctx.error(&refused, "rate_limited")?;
+    let wait = retry_after(&refused, &limit)?;
+    ctx.advance(wait as f64 - 1.0).await?;
+    let req = request(ctx, &limit, &recipe)?;
+    let r = ctx.send(req).await?;
+    ensure!(
+        r.status() == 429,
+        r,
+        "one second before Retry-After ({wait} s) a request was admitted with {}",
+        r.status()
+    );
+    // As many refused requests again, just before Retry-After: refusals must not count
+    // (PP-RATE-3), so they must not keep the window closed once the admitted ones leave.
+    for _ in 1..limit.max {
+        let req = request(ctx, &limit, &recipe)?;
+        let ex = ctx.exchange(req).await?;
+        if ex.status != 429 {
+            let r = ctx.record(ex);
+            return Err(r.fail(format!(
+                "one second before Retry-After ({wait} s) a request was admitted with {}",
+                r.status()
+            )));
+        }
+    }
+    ctx.note(format!("{} more requests refused", limit.max - 1));
+    ctx.advance(1.0).await?;
+    let req = request(ctx, &limit, &recipe)?;
+    let r = ctx.send(req).await?;
+    ensure!(
+        r.status() != 429,
+        r,
+        "at Retry-After ({wait} s) the request is still refused: refused requests must not count and the window must reopen"
+    );
+    Ok(())
+}
+
+async fn per_ip(ctx: &mut Ctx) -> CheckResult {
+    if !ctx.env.loopback_sources {
+        return Err(Problem::skip(
+            "needs two source addresses: only a loopback target gives the suite a second one",
+        ));
+    }
+    let Some(limit) = ctx
+        .env
+        .profile
+        .rate_limits
+        .iter()
+        .find(|l| l.key == LimitKey::Ip)
+        .cloned()
+    else {
+        return Err(Problem::skip("the profile has no IP-keyed limit"));
+    };
+    let recipe = prepare(ctx, &limit).await?;
+    let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
+    ensure!(refused.status() == 429, refused, "the limit never refused");
+    let other = Http::new(Arc::clone(&ctx.env.http), ctx.env.next_source())?;
+    let mine = std::mem::replace(&mut ctx.http, other);
+    ctx.note("from another source address:");
+    let req = request(ctx, &limit, &recipe)?;
+    let r = ctx.send(req).await;
+    ctx.http = mine;
+    let r = r?;
+    ensure!(
+        r.status() != 429,
+        r,
+        "another source address is refused too: the `{}` limit is not keyed by IP",
+        limit.name
+    );
+    Ok(())
+}
+
+async fn per_client(ctx: &mut Ctx) -> CheckResult {
+    let Some(limit) = ctx
+        .env
+        .profile
+        .rate_limits
+        .iter()
+        .find(|l| l.key == LimitKey::ClientAndIp && l.endpoint == "token")
+        .cloned()
+    else {
+        return Err(Problem::skip("the profile has no client-keyed token limit"));
+    };
+    let recipe = prepare(ctx, &limit).await?;
+    let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
+    ensure!(refused.status() == 429, refused, "the limit never refused");
+    let tv = ctx.env.roles.tv.clone();
+    let req = Req::post(ctx.path("token")).form(with_auth(
+        &tv,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "conformance-unknown-refresh"),
+        ],
+    ));
+    ctx.note("another client from the same address:");
+    let r = ctx.send(req).await?;
+    ensure!(
+        r.status() != 429,
+        r,
+        "another client from the same address is refused too: the token limit is not keyed by client"
+    );
+    Ok(())
+}
+
+async fn unauthenticated_not_counted(ctx: &mut Ctx) -> CheckResult {
+    let Some(limit) = ctx
+        .env
+        .profile
+        .rate_limits
+        .iter()
+        .find(|l| l.key == LimitKey::User)
+        .cloned()
+    else {
+        return Err(Problem::skip("the profile has no user-keyed limit"));
+    };
+    let recipe = prepare(ctx, &limit).await?;
+    let bad = Recipe {
+        access: Some("conformance-unknown-access-token".into()),
+    };
+    let n = left(ctx, &limit) + 5;
+    let mut last = None;
+    for _ in 0..n {
+        let req = request(ctx, &limit, &bad)?;
+        last = Some(ctx.exchange(req).await?);
+    }
+    if let Some(ex) = last {
+        ctx.note(format!("{n} requests with an unknown token; the last:"));
+        let r = ctx.record(ex);
+        ctx.error(&r, "invalid_token")?;
+    }
+    let (admitted, refused) = exhaust(ctx, &limit, &recipe).await?;
+    let expect = left(ctx, &limit);
+    if ctx.env.controls {
+        ensure!(
+            admitted == expect,
+            refused,
+            "after {n} unauthenticated requests the user had {admitted} admitted requests left, expected {expect}: failed authentication was counted"
+        );
+    }
+    Ok(())
+}

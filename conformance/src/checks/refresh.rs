@@ -1,0 +1,201 @@
+//! PP-REFRESH: refresh at both endpoints, rotation, replay, races, scope and idle expiry.
+
+use crate::check::{Check, Ctx};
+use crate::flows::{self, Tokens};
+use crate::outcome::CheckResult;
+use crate::{ensure, run};
+
+use super::scope_set;
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "PP-REFRESH-1/browser-app-refreshes-at-the-token-endpoint",
+            "grant_type=refresh_token at the token endpoint answers a new token pair",
+            run!(browser_refresh),
+        ),
+        Check::new(
+            "PP-REFRESH-1/device-app-refreshes-at-auth-refresh",
+            "POST auth/refresh answers a new token pair for a device-flow app",
+            run!(device_refresh),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1),
+        Check::new(
+            "PP-REFRESH-2/spent-refresh-token-is-invalid-grant",
+            "After a refresh, the old refresh token is invalid_grant",
+            run!(spent),
+        ),
+        Check::new(
+            "PP-REFRESH-3/replay-revokes-the-grant",
+            "Replaying a spent refresh token revokes the newest refresh token and the access tokens",
+            run!(replay),
+        ),
+        Check::new(
+            "PP-REFRESH-4/concurrent-refreshes-exactly-one-wins",
+            "Of concurrent refreshes with one token, exactly one succeeds",
+            run!(race),
+        ),
+        Check::new(
+            "PP-REFRESH-5/narrower-scope-allowed-wider-refused",
+            "A refresh may narrow the scope and never widen it",
+            run!(scope_rules),
+        ),
+        Check::new(
+            "PP-REFRESH-5/refresh-token-idles-out",
+            "A refresh token unused for its idle lifetime is invalid_grant",
+            run!(idle),
+        )
+        .exclusive()
+        .waits(2_592_001),
+    ]
+}
+
+async fn browser_refresh(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let t = flows::code_tokens(ctx, &web, None).await?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    let body = ctx.ok_json(&r)?;
+    let n = Tokens::from(&r, &body)?;
+    ensure!(
+        n.access != t.access && n.refresh != t.refresh,
+        r,
+        "the refresh answered the same tokens again"
+    );
+    let r = flows::me(ctx, &n.access).await?;
+    ctx.ok_json(&r)?;
+    Ok(())
+}
+
+async fn device_refresh(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let t = flows::device_tokens(ctx, &tv, None).await?;
+    let r = flows::refresh_device(ctx, &tv, &t.refresh).await?;
+    let body = ctx.ok_json(&r)?;
+    let n = Tokens::from(&r, &body)?;
+    ensure!(
+        n.access != t.access && n.refresh != t.refresh,
+        r,
+        "the refresh answered the same tokens again"
+    );
+    let r = flows::me(ctx, &n.access).await?;
+    ctx.ok_json(&r)?;
+    Ok(())
+}
+
+async fn spent(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let t = flows::code_tokens(ctx, &web, None).await?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    ctx.ok_json(&r)?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}
+
+async fn replay(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let t = flows::code_tokens(ctx, &web, None).await?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    let body = ctx.ok_json(&r)?;
+    let newest = Tokens::from(&r, &body)?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    ctx.error(&r, "invalid_grant")?;
+    let r = flows::me(ctx, &newest.access).await?;
+    ensure!(
+        r.status() == 401,
+        r,
+        "after a replay, the grant's newest access token still answers {}",
+        r.status()
+    );
+    ctx.error(&r, "invalid_token")?;
+    let r = flows::refresh_at_token(ctx, &web, &newest.refresh, None).await?;
+    ensure!(
+        r.status() == 400,
+        r,
+        "after a replay, the grant's newest refresh token still answers {}",
+        r.status()
+    );
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}
+
+async fn race(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let t = flows::code_tokens(ctx, &web, None).await?;
+    let reqs: Vec<_> = (0..4)
+        .map(|_| {
+            let path = ctx.path("token");
+            crate::client::Req::post(path).form(flows::with_auth(
+                &web,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &t.refresh),
+                ],
+            ))
+        })
+        .collect();
+    for req in &reqs {
+        ctx.count(req);
+    }
+    let http = ctx.http.clone();
+    let sends = reqs.into_iter().map(|req| {
+        let http = http.clone();
+        async move { http.execute(req).await }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let mut exchanges = Vec::new();
+    for r in results {
+        exchanges.push(r?);
+    }
+    // Record in a stable order (successes first) so the snapshot does not depend on timing.
+    exchanges.sort_by_key(|x| x.status);
+    let resps: Vec<_> = exchanges.into_iter().map(|x| ctx.record(x)).collect();
+    let winners = resps.iter().filter(|r| r.status() == 200).count();
+    let last = resps.last().expect("four answers");
+    ensure!(
+        winners == 1,
+        last,
+        "{winners} of 4 concurrent refreshes with one token succeeded, expected exactly 1"
+    );
+    for r in &resps[1..] {
+        ctx.error(r, "invalid_grant")?;
+    }
+    Ok(())
+}
+
+async fn scope_rules(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let two = ctx.env.profile.scopes.known[..2].join(" ");
+    let one = ctx.env.profile.scopes.known[0].clone();
+    let t = flows::code_tokens(ctx, &web, Some(&two)).await?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, Some(&one)).await?;
+    let body = ctx.ok_json(&r)?;
+    let n = Tokens::from(&r, &body)?;
+    ensure!(
+        scope_set(&n.scope) == scope_set(&one),
+        r,
+        "a refresh narrowed to `{one}` answered scope `{}`",
+        n.scope
+    );
+    let all = ctx.all_scopes();
+    let r = flows::refresh_at_token(ctx, &web, &n.refresh, Some(&all)).await?;
+    ensure!(
+        r.status() != 200,
+        r,
+        "a refresh asking for `{all}` on a `{one}` grant was granted"
+    );
+    ctx.error(&r, "invalid_scope")?;
+    Ok(())
+}
+
+async fn idle(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let t = flows::code_tokens(ctx, &web, None).await?;
+    let idle = ctx.env.profile.lifetimes.refresh_token_idle;
+    ctx.advance(idle as f64 + 1.0).await?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! PP-REVOKE: the user's connected-apps page and its revoke button.
+
+use crate::check::{Check, Ctx};
+use crate::client::Req;
+use crate::flows::{self, Pkce};
+use crate::outcome::{CheckResult, Problem};
+use crate::{ensure, run};
+
+pub fn checks() -> Vec<Check> {
+    vec![Check::new(
+        "PP-REVOKE-1/connected-apps-revoke-ends-every-token",
+        "The connected-apps page lists an approved app; revoking it ends that user's access and refresh tokens at once",
+        run!(revoke),
+    )
+    .lock("user:other")]
+}
+
+async fn revoke(ctx: &mut Ctx) -> CheckResult {
+    // The second user, so the primary user's grants of concurrent checks stay alive.
+    let user = super::signed_in(ctx, true).await?;
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let path = flows::standard_authorize(ctx, &web, &pkce, None, None);
+    let loc = flows::decide(ctx, &path, &user, true).await?;
+    let code = flows::query(&loc, "code")
+        .ok_or_else(|| Problem::fail(format!("the approval redirect {loc} has no code")))?;
+    ctx.volatile(&code, "code");
+    let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let body = ctx.ok_json(&r)?;
+    let t = flows::Tokens::from(&r, &body)?;
+    let r = flows::me(ctx, &t.access).await?;
+    ctx.ok_json(&r)?;
+    let page = ctx.path("connected_apps");
+    let r = ctx.send(Req::get(&page)).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "the connected-apps page answered {}",
+        r.status()
+    );
+    let name = html_escape::encode_text(&web.name).into_owned();
+    ensure!(
+        r.body().contains(&name),
+        r,
+        "the connected-apps page does not list {:?}",
+        web.name
+    );
+    let r = ctx
+        .send(Req::post(format!("{page}/{}/revoke", web.client_id)))
+        .await?;
+    ensure!(
+        (200..400).contains(&r.status()),
+        r,
+        "revoking on the connected-apps page answered {}",
+        r.status()
+    );
+    let r = flows::me(ctx, &t.access).await?;
+    ctx.error(&r, "invalid_token")?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}

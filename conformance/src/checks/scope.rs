@@ -1,0 +1,181 @@
+//! PP-SCOPE: the four scopes, defaults, refusals, and `scope` in responses.
+
+use serde_json::Value;
+
+use super::{error_redirect, scope_set, spa_or_skip};
+use crate::check::{Check, Ctx};
+use crate::client::Req;
+use crate::flows::{self, Pkce, authorize_path, with_auth};
+use crate::outcome::CheckResult;
+use crate::{ensure, run};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "PP-SCOPE-1/every-documented-scope-is-grantable",
+            "A request for all four scopes, space-separated, is granted all four",
+            run!(all_scopes),
+        ),
+        Check::new(
+            "PP-SCOPE-2/omitted-scope-grants-allowed-scopes",
+            "A request without scope is granted the app's allowed_scopes",
+            run!(omitted_scope),
+        ),
+        Check::new(
+            "PP-SCOPE-3/authorize-outside-allowed-scopes-redirects-invalid-scope",
+            "At the authorize step, a scope the app is not allowed is an invalid_scope redirect",
+            run!(authorize_invalid_scope),
+        ),
+        Check::new(
+            "PP-SCOPE-3/device-code-with-unknown-scope-is-invalid-scope",
+            "An unknown scope at the device endpoint is 400 invalid_scope",
+            run!(device_unknown_scope),
+        )
+        .budget("device-code", 1),
+        Check::new(
+            "PP-SCOPE-4/token-and-device-responses-carry-the-granted-scope",
+            "Token and device-code responses carry `scope`, the set attached to the tokens",
+            run!(responses_carry_scope),
+        )
+        .budget("device-code", 1),
+    ]
+}
+
+async fn all_scopes(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let all = ctx.all_scopes();
+    let t = flows::code_tokens(ctx, &web, Some(&all)).await?;
+    let last = ctx
+        .transcript
+        .exchanges()
+        .last()
+        .cloned()
+        .expect("the redemption was recorded");
+    let resp = crate::client::Resp {
+        ex: last,
+        request_id_header: ctx.profile().request_id.header.clone(),
+    };
+    ensure!(
+        scope_set(&t.scope) == scope_set(&all),
+        resp,
+        "asked for `{all}`, granted `{}`",
+        t.scope
+    );
+    Ok(())
+}
+
+async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
+    let app = spa_or_skip(ctx)
+        .or_else(|_| Ok::<_, crate::outcome::Problem>(ctx.env.roles.web.clone()))?;
+    let t = flows::code_tokens(ctx, &app, None).await?;
+    let last = ctx
+        .transcript
+        .exchanges()
+        .last()
+        .cloned()
+        .expect("recorded");
+    let resp = crate::client::Resp {
+        ex: last,
+        request_id_header: ctx.profile().request_id.header.clone(),
+    };
+    ensure!(
+        scope_set(&t.scope) == scope_set(&app.allowed_scopes.join(" ")),
+        resp,
+        "without `scope`, granted `{}`; the app's allowed_scopes are `{}`",
+        t.scope,
+        app.allowed_scopes.join(" ")
+    );
+    Ok(())
+}
+
+async fn authorize_invalid_scope(ctx: &mut Ctx) -> CheckResult {
+    let app = spa_or_skip(ctx)?;
+    let outside = ctx
+        .env
+        .profile
+        .scopes
+        .known
+        .iter()
+        .find(|s| !app.allowed_scopes.contains(s))
+        .cloned()
+        .unwrap_or_default();
+    let pkce = Pkce::new(ctx);
+    let state = flows::state(ctx);
+    let redirect = app.redirect_uris[0].clone();
+    for scope in [outside.as_str(), "profile:read telepathy:read"] {
+        let path = authorize_path(
+            ctx,
+            &[
+                ("response_type", "code"),
+                ("client_id", &app.client_id),
+                ("redirect_uri", &redirect),
+                ("code_challenge", &pkce.challenge),
+                ("code_challenge_method", "S256"),
+                ("scope", scope),
+                ("state", &state),
+            ],
+        );
+        let r = ctx.send(Req::get(path)).await?;
+        error_redirect(ctx, &r, &redirect, "invalid_scope", &state)?;
+    }
+    Ok(())
+}
+
+async fn device_unknown_scope(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let path = ctx.path("device_code");
+    let r = ctx
+        .send(Req::post(path).form(with_auth(&tv, &[("scope", "profile:read telepathy:read")])))
+        .await?;
+    ctx.error(&r, "invalid_scope")?;
+    Ok(())
+}
+
+async fn responses_carry_scope(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let narrow = ctx.env.profile.scopes.known[..2].join(" ");
+    let dc = flows::device_start(ctx, &tv, Some(&narrow)).await?;
+    let got = dc
+        .body
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or("(missing)")
+        .to_owned();
+    ensure!(
+        scope_set(&got) == scope_set(&narrow),
+        dc.resp,
+        "the device-code response's scope is `{got}`, asked for `{narrow}`"
+    );
+    flows::device_decide(ctx, &dc, true).await?;
+    let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
+    let body = ctx.ok_json(&r)?;
+    let got = body
+        .get("scope")
+        .and_then(Value::as_str)
+        .unwrap_or("(missing)");
+    ensure!(
+        scope_set(got) == scope_set(&narrow),
+        r,
+        "the device token response's scope is `{got}`, asked for `{narrow}`"
+    );
+    let web = ctx.env.roles.web.clone();
+    let one = ctx.env.profile.scopes.known[0].clone();
+    let t = flows::code_tokens(ctx, &web, Some(&one)).await?;
+    let last = ctx
+        .transcript
+        .exchanges()
+        .last()
+        .cloned()
+        .expect("recorded");
+    let resp = crate::client::Resp {
+        ex: last,
+        request_id_header: ctx.profile().request_id.header.clone(),
+    };
+    ensure!(
+        scope_set(&t.scope) == scope_set(&one),
+        resp,
+        "the token response's scope is `{}`, asked for `{one}`",
+        t.scope
+    );
+    Ok(())
+}

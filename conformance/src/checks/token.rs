@@ -1,0 +1,278 @@
+//! PP-TOKEN: the token endpoint: code redemption, grant errors, bodies, client auth.
+
+use serde_json::{Value, json};
+
+use crate::check::{Check, Ctx};
+use crate::client::Req;
+use crate::flows::{self, Pkce, with_auth};
+use crate::outcome::CheckResult;
+use crate::{ensure, run};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "PP-TOKEN-1/code-redemption-answers-a-bearer-token-pair",
+            "Redeeming a code answers access_token, token_type Bearer, expires_in, refresh_token and scope",
+            run!(token_pair),
+        ),
+        Check::new(
+            "PP-TOKEN-2/unknown-code-and-refresh-token-are-invalid-grant",
+            "An unknown code or refresh token is 400 invalid_grant",
+            run!(unknown_grants),
+        ),
+        Check::new(
+            "PP-TOKEN-3/other-grant-types-are-unsupported",
+            "password, client_credentials and made-up grant types are 400 unsupported_grant_type",
+            run!(unsupported_grant),
+        ),
+        Check::new(
+            "PP-TOKEN-3/missing-fields-are-invalid-request",
+            "A missing grant_type, code, redirect_uri or code_verifier is 400 invalid_request",
+            run!(missing_fields),
+        ),
+        Check::new(
+            "PP-TOKEN-4/json-bodies-are-accepted",
+            "The token endpoint accepts an application/json body",
+            run!(json_body),
+        ),
+        Check::new(
+            "PP-TOKEN-4/other-content-types-are-invalid-request",
+            "A text/plain body is 400 invalid_request",
+            run!(other_content_type),
+        ),
+        Check::new(
+            "PP-TOKEN-4/no-store-and-documented-access-token-lifetime",
+            "Token responses carry Cache-Control: no-store and expires_in of the profile's access-token lifetime",
+            run!(no_store),
+        ),
+        Check::new(
+            "PP-TOKEN-5/http-basic-client-authentication",
+            "A confidential client may authenticate with HTTP Basic",
+            run!(basic_auth),
+        ),
+        Check::new(
+            "PP-TOKEN-5/basic-and-body-credentials-together-are-invalid-request",
+            "HTTP Basic and body credentials at once are 400 invalid_request",
+            run!(basic_and_body),
+        ),
+    ]
+}
+
+async fn token_pair(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let body = ctx.ok_json(&r)?;
+    for key in ["access_token", "refresh_token", "scope"] {
+        ensure!(
+            body.get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty()),
+            r,
+            "the token response has no `{key}`"
+        );
+    }
+    ensure!(
+        body.get("token_type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("bearer")),
+        r,
+        "token_type is {:?}, expected Bearer",
+        body.get("token_type")
+    );
+    ensure!(
+        body.get("expires_in")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n > 0),
+        r,
+        "expires_in is {:?}, expected a positive number",
+        body.get("expires_in")
+    );
+    Ok(())
+}
+
+async fn unknown_grants(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let r = flows::redeem(
+        ctx,
+        &web,
+        "conformance-unknown-code",
+        &web.redirect_uris[0],
+        "conformance-verifier-0123456789-0123456789-0123456789",
+    )
+    .await?;
+    ctx.error(&r, "invalid_grant")?;
+    let r = flows::refresh_at_token(ctx, &web, "conformance-unknown-refresh", None).await?;
+    ctx.error(&r, "invalid_grant")?;
+    Ok(())
+}
+
+async fn unsupported_grant(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let token = ctx.path("token");
+    for gt in ["password", "client_credentials", "urn:conformance:made-up"] {
+        let r = ctx
+            .send(Req::post(&token).form(with_auth(
+                &web,
+                &[("grant_type", gt), ("username", "alice"), ("password", "x")],
+            )))
+            .await?;
+        ctx.error(&r, "unsupported_grant_type")?;
+    }
+    Ok(())
+}
+
+async fn missing_fields(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let token = ctx.path("token");
+    let redirect = web.redirect_uris[0].clone();
+    let v = "conformance-verifier-0123456789-0123456789-0123456789";
+    let cases: [&[(&str, &str)]; 4] = [
+        &[
+            ("code", "c"),
+            ("redirect_uri", &redirect),
+            ("code_verifier", v),
+        ],
+        &[
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", &redirect),
+            ("code_verifier", v),
+        ],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "c"),
+            ("code_verifier", v),
+        ],
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "c"),
+            ("redirect_uri", &redirect),
+        ],
+    ];
+    for pairs in cases {
+        let r = ctx
+            .send(Req::post(&token).form(with_auth(&web, pairs)))
+            .await?;
+        ctx.error(&r, "invalid_request")?;
+    }
+    Ok(())
+}
+
+async fn json_body(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let mut body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": web.redirect_uris[0], "code_verifier": pkce.verifier});
+    for (k, v) in flows::client_auth(&web) {
+        body[k] = Value::String(v);
+    }
+    let token = ctx.path("token");
+    let r = ctx.send(Req::post(token).json(body)).await?;
+    let b = ctx.ok_json(&r)?;
+    ensure!(
+        b.get("access_token").is_some(),
+        r,
+        "a JSON redemption answered without access_token"
+    );
+    Ok(())
+}
+
+async fn other_content_type(ctx: &mut Ctx) -> CheckResult {
+    let token = ctx.path("token");
+    let web = ctx.env.roles.web.clone();
+    let r = ctx
+        .send(Req::post(token).client(&web.client_id).raw(
+            "text/plain",
+            format!(
+                "grant_type=refresh_token&refresh_token=x&client_id={}",
+                web.client_id
+            ),
+        ))
+        .await?;
+    ctx.error(&r, "invalid_request")?;
+    Ok(())
+}
+
+async fn no_store(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let body = ctx.ok_json(&r)?;
+    let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
+    ensure!(
+        cc.split(',').any(|d| d.trim() == "no-store"),
+        r,
+        "the token response's Cache-Control is {cc:?}, expected no-store"
+    );
+    let lifetime = ctx.env.profile.lifetimes.access_token;
+    ensure!(
+        body.get("expires_in").and_then(Value::as_u64) == Some(lifetime),
+        r,
+        "expires_in is {:?}, the profile says {lifetime}",
+        body.get("expires_in")
+    );
+    let t = flows::Tokens::from(&r, &body)?;
+    let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
+    ctx.ok_json(&r)?;
+    let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
+    ensure!(
+        cc.split(',').any(|d| d.trim() == "no-store"),
+        r,
+        "the refresh response's Cache-Control is {cc:?}, expected no-store"
+    );
+    Ok(())
+}
+
+async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let secret = web
+        .secret
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .unwrap_or_default();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let token = ctx.path("token");
+    let r = ctx
+        .send(
+            Req::post(token)
+                .client(&web.client_id)
+                .basic(&web.client_id, &secret)
+                .form([
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", web.redirect_uris[0].as_str()),
+                    ("code_verifier", pkce.verifier.as_str()),
+                ]),
+        )
+        .await?;
+    ctx.ok_json(&r)?;
+    Ok(())
+}
+
+async fn basic_and_body(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let secret = web
+        .secret
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .unwrap_or_default();
+    let token = ctx.path("token");
+    let r = ctx
+        .send(
+            Req::post(token)
+                .basic(&web.client_id, &secret)
+                .form(with_auth(
+                    &web,
+                    &[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", "conformance-unknown-refresh"),
+                    ],
+                )),
+        )
+        .await?;
+    ctx.error(&r, "invalid_request")?;
+    Ok(())
+}

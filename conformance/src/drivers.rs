@@ -1,0 +1,399 @@
+//! Approval drivers: how the user's "approve" or "deny" happens during a run. The
+//! reference server's test controls decide directly; the pages driver signs in and clicks
+//! through the real HTML forms with a cookie jar, as a browser would; a command of the
+//! user's (e.g. a Playwright script) can do it; or a person at the keyboard. Driver
+//! traffic is marked so that snapshots leave it out: the contract is what the flows
+//! answer, not how a user reached the approve button.
+
+use std::io::{BufRead as _, Write as _};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use profile::User;
+use serde_json::json;
+use url::Url;
+
+use crate::check::Ctx;
+use crate::client::Req;
+use crate::outcome::{CheckResult, Problem};
+
+#[derive(Debug, Clone)]
+pub enum Driver {
+    /// `POST /__test/authorize/decide` and `/__test/device/decide`.
+    TestControls,
+    /// The sign-in form, the approval page and the activate page.
+    Pages,
+    /// `sh -c CMD` with `PP_FLOW`, `PP_URL`, `PP_USER_CODE`, `PP_USERNAME`, `PP_PASSWORD`,
+    /// `PP_DECISION` in its environment; for `authorize` it prints the redirect URL.
+    Command(String),
+    /// A person: the suite prints the URL and a QR code and waits.
+    Manual { timeout: Duration },
+}
+
+impl Driver {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Driver::TestControls => "test-controls",
+            Driver::Pages => "pages",
+            Driver::Command(_) => "command",
+            Driver::Manual { .. } => "manual",
+        }
+    }
+
+    /// Whether polling can expect the decision to be in place at once.
+    pub fn is_immediate(&self) -> bool {
+        matches!(
+            self,
+            Driver::TestControls | Driver::Pages | Driver::Command(_)
+        )
+    }
+
+    /// Decides an authorization request; answers the URL the browser is redirected to.
+    pub async fn authorize(
+        &self,
+        ctx: &mut Ctx,
+        authorize_path: &str,
+        user: &User,
+        approve: bool,
+    ) -> Result<Url, Problem> {
+        match self {
+            Driver::TestControls => {
+                let url = ctx.http.url(authorize_path);
+                let r = ctx
+                    .send(
+                        Req::post("/__test/authorize/decide")
+                            .json(
+                                json!({"url": url, "username": user.username, "approve": approve}),
+                            )
+                            .driver(),
+                    )
+                    .await?;
+                if r.status() != 200 {
+                    return Err(r.fail(format!(
+                        "the authorize request could not be decided: {} {}",
+                        r.status(),
+                        r.body()
+                    )));
+                }
+                let body = r.json()?;
+                let loc = body
+                    .get("location")
+                    .and_then(|l| l.as_str())
+                    .unwrap_or_default();
+                Url::parse(loc)
+                    .map_err(|e| r.fail(format!("the decided location {loc:?} is not a URL: {e}")))
+            }
+            Driver::Pages => pages_authorize(ctx, authorize_path, user, approve).await,
+            Driver::Command(cmd) => {
+                let url = ctx.http.url(authorize_path);
+                let out = run_command(cmd, "authorize", &url, None, user, approve).await?;
+                let line = out
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned();
+                Url::parse(&line).map_err(|e| {
+                    Problem::error(format!(
+                        "--approve-cmd must print the redirect URL last; it printed {line:?} ({e})"
+                    ))
+                })
+            }
+            Driver::Manual { timeout } => {
+                let url = ctx.http.url(authorize_path);
+                let decision = if approve { "APPROVE" } else { "DENY" };
+                let prompt = format!(
+                    "Open this address, sign in as `{}` and {decision}. The browser then fails to load the app's \
+                     redirect address; copy that address from the address bar and paste it here.\n{url}\n{}",
+                    user.username,
+                    terminal_qr(&url)
+                );
+                let line = read_line_with_countdown(&prompt, *timeout).await?;
+                Url::parse(line.trim())
+                    .map_err(|e| Problem::error(format!("the pasted address is not a URL: {e}")))
+            }
+        }
+    }
+
+    /// Approves or denies a pending device code.
+    pub async fn device(
+        &self,
+        ctx: &mut Ctx,
+        user_code: &str,
+        complete_uri: &str,
+        user: &User,
+        approve: bool,
+    ) -> CheckResult {
+        match self {
+            Driver::TestControls => {
+                let r = ctx
+                    .send(
+                        Req::post("/__test/device/decide")
+                            .json(json!({"user_code": user_code, "username": user.username, "approve": approve}))
+                            .driver(),
+                    )
+                    .await?;
+                if r.status() != 200 {
+                    return Err(r.fail(format!(
+                        "the device code could not be decided: {} {}",
+                        r.status(),
+                        r.body()
+                    )));
+                }
+                Ok(())
+            }
+            Driver::Pages => pages_device(ctx, user_code, user, approve).await,
+            Driver::Command(cmd) => {
+                run_command(cmd, "device", complete_uri, Some(user_code), user, approve)
+                    .await
+                    .map(drop)
+            }
+            Driver::Manual { .. } => {
+                let decision = if approve { "APPROVE" } else { "DENY" };
+                eprintln!(
+                    "\nOn another device, open {complete_uri} (or scan the code), sign in as `{}` and {decision} code {user_code}.\n{}",
+                    user.username,
+                    terminal_qr(complete_uri)
+                );
+                Ok(())
+            }
+        }
+    }
+}
+
+fn password(user: &User) -> Result<String, Problem> {
+    user.password.as_ref().map(|p| p.expose().to_owned()).ok_or_else(|| {
+        Problem::skip(format!(
+            "the pages driver signs in as `{}` and needs its `password` or `password_env` in the credentials file",
+            user.username
+        ))
+    })
+}
+
+/// Signs in through the sign-in form (PP-AUTHZ-2's "sign-in form first").
+pub async fn sign_in(
+    ctx: &mut Ctx,
+    user: &User,
+    next: &str,
+) -> Result<crate::client::Resp, Problem> {
+    let pw = password(user)?;
+    let login = ctx.path("login");
+    ctx.send(
+        Req::post(login)
+            .form([
+                ("username", user.username.as_str()),
+                ("password", pw.as_str()),
+                ("next", next),
+            ])
+            .driver(),
+    )
+    .await
+}
+
+async fn pages_authorize(
+    ctx: &mut Ctx,
+    authorize_path: &str,
+    user: &User,
+    approve: bool,
+) -> Result<Url, Problem> {
+    let mut page = ctx.send(Req::get(authorize_path).driver()).await?;
+    if page.status() == 302 {
+        return page.location();
+    }
+    if page.status() == 200 && find_input(page.body(), "authorization").is_none() {
+        let signed = sign_in(ctx, user, authorize_path).await?;
+        if !(300..400).contains(&signed.status()) {
+            return Err(signed.fail(format!(
+                "signing in as `{}` failed with {}",
+                user.username,
+                signed.status()
+            )));
+        }
+        page = ctx.send(Req::get(authorize_path).driver()).await?;
+        if page.status() == 302 {
+            return page.location();
+        }
+    }
+    let Some(authorization) = find_input(page.body(), "authorization") else {
+        return Err(page.fail(format!(
+            "the approval page ({}) has no hidden `authorization` field to submit",
+            page.status()
+        )));
+    };
+    let action = ctx.path("authorize");
+    let decided = ctx
+        .send(
+            Req::post(action)
+                .form([
+                    ("authorization", authorization.as_str()),
+                    ("decision", if approve { "approve" } else { "deny" }),
+                ])
+                .driver(),
+        )
+        .await?;
+    decided.location()
+}
+
+async fn pages_device(ctx: &mut Ctx, user_code: &str, user: &User, approve: bool) -> CheckResult {
+    let path = format!("{}?user_code={}", ctx.path("activate"), enc(user_code));
+    let mut page = ctx.send(Req::get(&path).driver()).await?;
+    if page.status() == 200 && !page.body().contains("name=\"decision\"") {
+        sign_in(ctx, user, &path).await?;
+        page = ctx.send(Req::get(&path).driver()).await?;
+    }
+    if page.status() != 200 || !page.body().contains("name=\"decision\"") {
+        return Err(page.fail(format!(
+            "the activate page ({}) shows no approve/deny form",
+            page.status()
+        )));
+    }
+    let action = ctx.path("activate");
+    let r = ctx
+        .send(
+            Req::post(action)
+                .form([
+                    ("user_code", user_code),
+                    ("decision", if approve { "approve" } else { "deny" }),
+                ])
+                .driver(),
+        )
+        .await?;
+    if r.status() != 200 {
+        return Err(r.fail(format!(
+            "deciding the device code on the activate page answered {}",
+            r.status()
+        )));
+    }
+    Ok(())
+}
+
+/// The `value` of the `<input>` named `name`, HTML entities decoded.
+pub fn find_input(html: &str, name: &str) -> Option<String> {
+    let needle = format!("name=\"{name}\"");
+    for tag in html.split('<').filter(|t| t.starts_with("input")) {
+        let tag = tag.split('>').next().unwrap_or(tag);
+        if tag.contains(&needle) {
+            let v = tag.split("value=\"").nth(1)?.split('"').next()?;
+            return Some(html_escape::decode_html_entities(v).into_owned());
+        }
+    }
+    None
+}
+
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+async fn run_command(
+    cmd: &str,
+    flow: &str,
+    url: &str,
+    user_code: Option<&str>,
+    user: &User,
+    approve: bool,
+) -> Result<String, Problem> {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(cmd)
+        .env("PP_FLOW", flow)
+        .env("PP_URL", url)
+        .env("PP_USER_CODE", user_code.unwrap_or(""))
+        .env("PP_USERNAME", &user.username)
+        .env("PP_DECISION", if approve { "approve" } else { "deny" })
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(p) = &user.password {
+        command.env("PP_PASSWORD", p.expose());
+    }
+    let cmd_text = cmd.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().map_err(|e| {
+            Problem::error(format!("--approve-cmd {cmd_text:?} could not start: {e}"))
+        })?;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    let mut out = String::new();
+                    if let Some(mut s) = child.stdout.take() {
+                        let _ = std::io::Read::read_to_string(&mut s, &mut out);
+                    }
+                    if !status.success() {
+                        return Err(Problem::error(format!(
+                            "--approve-cmd exited with {status}"
+                        )));
+                    }
+                    return Ok(out);
+                }
+                Ok(None) if Instant::now() > deadline => {
+                    let _ = child.kill();
+                    return Err(Problem::error(
+                        "--approve-cmd did not finish within 180 s and was stopped",
+                    ));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => {
+                    return Err(Problem::error(format!(
+                        "waiting for --approve-cmd failed: {e}"
+                    )));
+                }
+            }
+        }
+    })
+    .await
+    .map_err(|e| Problem::error(format!("the approval command task failed: {e}")))?
+}
+
+/// A QR code of `text` drawn with Unicode half blocks, for a phone to scan.
+pub fn terminal_qr(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => code
+            .render::<qrcode::render::unicode::Dense1x2>()
+            .dark_color(qrcode::render::unicode::Dense1x2::Light)
+            .light_color(qrcode::render::unicode::Dense1x2::Dark)
+            .build(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn read_line_with_countdown(prompt: &str, timeout: Duration) -> Result<String, Problem> {
+    eprintln!("\n{prompt}");
+    let (tx, mut rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            eprintln!();
+            return Err(Problem::skip(format!(
+                "nobody answered within {} s",
+                timeout.as_secs()
+            )));
+        }
+        eprint!("\r  waiting for you: {:>4} s left ", left.as_secs());
+        let _ = std::io::stderr().flush();
+        tokio::select! {
+            line = &mut rx => {
+                eprintln!();
+                return line.map_err(|_| Problem::error("standard input closed"));
+            }
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Shows a countdown on the terminal while a person decides (manual driver).
+pub fn countdown_line(left: Duration) {
+    eprint!(
+        "\r  waiting for the approval: {:>4} s left ",
+        left.as_secs()
+    );
+    let _ = std::io::stderr().flush();
+}

@@ -1,0 +1,127 @@
+//! What a check can end with, and the support fields seed 000 asks integrators to send
+//! ("the request id, the UTC timestamp, the endpoint path, the status code, the client id
+//! and the raw error body"), attached to every failure so it can go into a ticket as is.
+
+use serde::Serialize;
+
+use crate::client::{Exchange, ReqBody};
+
+/// The facts of one exchange that support needs.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Support {
+    pub request_id: Option<String>,
+    /// UTC, RFC 3339, when the request was sent.
+    pub timestamp: String,
+    pub method: String,
+    pub endpoint: String,
+    pub status: u16,
+    pub client_id: Option<String>,
+    /// The response body exactly as received (cut at 4 KiB).
+    pub body: String,
+}
+
+impl Support {
+    pub fn from_exchange(ex: &Exchange, request_id_header: &str) -> Support {
+        let from_body = serde_json::from_str::<serde_json::Value>(&ex.body)
+            .ok()
+            .and_then(|v| {
+                v.get("request_id")
+                    .and_then(|r| r.as_str())
+                    .map(str::to_owned)
+            });
+        let request_id = ex
+            .header(request_id_header)
+            .map(str::to_owned)
+            .or(from_body);
+        let client_id = ex.req.client_id.clone().or_else(|| match &ex.req.body {
+            ReqBody::Form(p) => p
+                .iter()
+                .find(|(k, _)| k == "client_id")
+                .map(|(_, v)| v.clone()),
+            _ => None,
+        });
+        let mut body = ex.body.clone();
+        if body.len() > 4096 {
+            let mut cut = 4096;
+            while !body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            body.truncate(cut);
+            body.push_str("…[cut]");
+        }
+        Support {
+            request_id,
+            timestamp: ex.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            method: ex.req.method.clone(),
+            endpoint: ex.req.route().to_owned(),
+            status: ex.status,
+            client_id,
+            body,
+        }
+    }
+
+    /// The block a QA engineer pastes into a ticket.
+    pub fn ticket_text(&self) -> String {
+        format!(
+            "request_id: {}\ntimestamp:  {}\nendpoint:   {} {}\nstatus:     {}\nclient_id:  {}\nbody:       {}",
+            self.request_id.as_deref().unwrap_or("(none sent)"),
+            self.timestamp,
+            self.method,
+            self.endpoint,
+            self.status,
+            self.client_id.as_deref().unwrap_or("(none)"),
+            self.body
+        )
+    }
+}
+
+/// Why a check did not pass.
+#[derive(Debug, Clone)]
+pub enum Problem {
+    /// The target departs from the contract.
+    Fail {
+        message: String,
+        support: Option<Box<Support>>,
+    },
+    /// The check could not run to a verdict (transport failure, timeout, suite bug).
+    Error { message: String },
+    /// The check does not apply or needs something this run lacks.
+    Skip { reason: String },
+}
+
+impl Problem {
+    pub fn fail(message: impl Into<String>) -> Problem {
+        Problem::Fail {
+            message: message.into(),
+            support: None,
+        }
+    }
+    pub fn fail_at(message: impl Into<String>, support: Support) -> Problem {
+        Problem::Fail {
+            message: message.into(),
+            support: Some(Box::new(support)),
+        }
+    }
+    pub fn error(message: impl Into<String>) -> Problem {
+        Problem::Error {
+            message: message.into(),
+        }
+    }
+    pub fn skip(reason: impl Into<String>) -> Problem {
+        Problem::Skip {
+            reason: reason.into(),
+        }
+    }
+}
+
+pub type CheckResult = Result<(), Problem>;
+
+/// Fails the check with a message pinned to a response unless the condition holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $resp:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err($resp.fail(format!($($fmt)+)));
+        }
+    };
+}

@@ -1,0 +1,223 @@
+//! The one redactor: turns the volatile values of a transcript (request ids, tokens,
+//! codes, secrets, timestamps, the target's base URL) into stable placeholders, so the
+//! transcript can be compared with a committed snapshot. A value's format is asserted
+//! before it is replaced; a value in the wrong format fails the check instead of vanishing
+//! behind a placeholder. This module must not decide what a check passes on.
+
+use std::collections::HashMap;
+
+use profile::RequestIdFormat;
+use serde_json::Value;
+
+/// JSON members whose values are credentials or one-time codes, and their placeholder kinds.
+const SECRET_KEYS: &[(&str, &str)] = &[
+    ("access_token", "access-token"),
+    ("refresh_token", "refresh-token"),
+    ("device_code", "device-code"),
+    ("user_code", "user-code"),
+    ("code", "code"),
+    ("client_secret", "client-secret"),
+    ("cookie", "cookie"),
+];
+
+/// A format problem found while redacting: (what, the offending value).
+#[derive(Debug, Clone)]
+pub struct FormatError(pub String);
+
+pub struct Redactor {
+    base: String,
+    request_id: RequestIdFormat,
+    /// Raw value to placeholder, in registration order.
+    values: Vec<(String, String)>,
+    counters: HashMap<String, usize>,
+}
+
+impl Redactor {
+    pub fn new(base: &str, request_id: RequestIdFormat) -> Redactor {
+        Redactor {
+            base: base.trim_end_matches('/').to_owned(),
+            request_id,
+            values: Vec::new(),
+            counters: HashMap::new(),
+        }
+    }
+
+    /// Registers a value under a fixed placeholder (secrets of the credentials file).
+    pub fn register_named(&mut self, raw: &str, placeholder: &str) {
+        if raw.len() >= 4 && !self.values.iter().any(|(v, _)| v == raw) {
+            self.values.push((raw.to_owned(), placeholder.to_owned()));
+        }
+    }
+
+    /// Registers a volatile value of a kind; the same value keeps one numbered placeholder,
+    /// so a transcript still shows which response a later request reuses.
+    pub fn register(&mut self, raw: &str, kind: &str) -> String {
+        if let Some((_, p)) = self.values.iter().find(|(v, _)| v == raw) {
+            return p.clone();
+        }
+        let n = self.counters.entry(kind.to_owned()).or_insert(0);
+        *n += 1;
+        let placeholder = format!("[{kind}-{n}]");
+        if raw.len() >= 4 {
+            self.values.push((raw.to_owned(), placeholder.clone()));
+            let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+            if encoded != raw {
+                self.values.push((encoded, placeholder.clone()));
+            }
+        }
+        placeholder
+    }
+
+    /// Replaces every known value, the base URL and request ids in free text.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.replace(&self.base, "[base]");
+        let mut known: Vec<&(String, String)> = self.values.iter().collect();
+        known.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
+        for (raw, placeholder) in known {
+            if out.contains(raw.as_str()) {
+                out = out.replace(raw.as_str(), placeholder);
+            }
+        }
+        self.scrub_request_ids(&out)
+    }
+
+    fn scrub_request_ids(&self, text: &str) -> String {
+        let prefix = &self.request_id.prefix;
+        let len = self.request_id.hex_len;
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find(prefix.as_str()) {
+            let after = &rest[i + prefix.len()..];
+            let hex = after.bytes().take_while(|b| b.is_ascii_hexdigit()).count();
+            out.push_str(&rest[..i]);
+            if hex == len {
+                out.push_str("[request-id]");
+            } else {
+                out.push_str(&rest[i..i + prefix.len() + hex]);
+            }
+            rest = &after[hex..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// Registers the volatile members of a response body, asserting their formats.
+    pub fn learn_json(&mut self, value: &Value) -> Result<(), FormatError> {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if let Some((_, kind)) = SECRET_KEYS.iter().find(|(key, _)| key == k) {
+                        match v {
+                            Value::String(s) => {
+                                if s.is_empty() || s.chars().any(char::is_whitespace) {
+                                    return Err(FormatError(format!(
+                                        "`{k}` is {s:?}: empty or with whitespace"
+                                    )));
+                                }
+                                self.register(s, kind);
+                            }
+                            Value::Null => {}
+                            other => {
+                                return Err(FormatError(format!("`{k}` is not a string: {other}")));
+                            }
+                        }
+                    } else if k == "request_id" {
+                        let ok = v.as_str().is_some_and(|s| self.request_id.matches(s));
+                        if !ok {
+                            return Err(FormatError(format!(
+                                "`request_id` is {v}, not `{}` + {} lowercase hex characters (PP-ERR-2)",
+                                self.request_id.prefix, self.request_id.hex_len
+                            )));
+                        }
+                    } else {
+                        self.learn_json(v)?;
+                    }
+                }
+                Ok(())
+            }
+            Value::Array(items) => items.iter().try_for_each(|v| self.learn_json(v)),
+            _ => Ok(()),
+        }
+    }
+
+    /// A copy of a JSON value with volatile values replaced.
+    pub fn scrub_json(&self, value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = match (k.as_str(), v) {
+                            ("message", Value::String(_)) => Value::String("[message]".into()),
+                            ("verification_uri_qr", Value::String(s)) if s.starts_with("data:") => {
+                                Value::String("[png-data-uri]".into())
+                            }
+                            ("id" | "last_event_id", Value::Number(_)) => {
+                                Value::String("[event-id]".into())
+                            }
+                            _ => self.scrub_json(v),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.scrub_json(v)).collect()),
+            Value::String(s) => {
+                if chrono::DateTime::parse_from_rfc3339(s).is_ok() {
+                    Value::String("[timestamp]".into())
+                } else {
+                    Value::String(self.scrub(s))
+                }
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redactor() -> Redactor {
+        Redactor::new(
+            "http://127.0.0.1:4000",
+            RequestIdFormat {
+                header: "X-PunchPlay-Request-Id".into(),
+                prefix: "ppreq_".into(),
+                hex_len: 20,
+            },
+        )
+    }
+
+    #[test]
+    fn the_same_token_keeps_its_placeholder_and_request_ids_are_replaced() {
+        let mut r = redactor();
+        let body = serde_json::json!({"access_token": "abcdef123", "request_id": "ppreq_0123456789abcdef0123"});
+        r.learn_json(&body).unwrap();
+        assert_eq!(r.scrub("Bearer abcdef123"), "Bearer [access-token-1]");
+        assert_eq!(
+            r.scrub("x ppreq_0123456789abcdef0123 y"),
+            "x [request-id] y"
+        );
+        assert_eq!(r.scrub("http://127.0.0.1:4000/activate"), "[base]/activate");
+        let scrubbed = r.scrub_json(&body);
+        assert_eq!(scrubbed["access_token"], "[access-token-1]");
+        assert_eq!(scrubbed["request_id"], "[request-id]");
+    }
+
+    #[test]
+    fn a_request_id_in_the_wrong_format_is_refused_not_hidden() {
+        let mut r = redactor();
+        let err = r
+            .learn_json(&serde_json::json!({"request_id": "req-1"}))
+            .unwrap_err();
+        assert!(err.0.contains("PP-ERR-2"), "{}", err.0);
+        assert_eq!(r.scrub("ppreq_12"), "ppreq_12");
+    }
+
+    #[test]
+    fn timestamps_become_placeholders() {
+        let r = redactor();
+        let v = r.scrub_json(&serde_json::json!({"updated_at": "2026-11-23T18:00:00Z", "n": 1}));
+        assert_eq!(v, serde_json::json!({"updated_at": "[timestamp]", "n": 1}));
+    }
+}

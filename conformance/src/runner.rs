@@ -1,0 +1,457 @@
+//! Plans and runs checks, and emits one stream of [`Event`]s that every reporter reads.
+//! Concurrent checks run side by side (each with its own client, cookie jar and, against
+//! a loopback target, its own source address), holding the named locks they declare;
+//! exclusive checks run alone; rate-exhausting checks run alone and last. Against a
+//! target without clock control, a request budget per rate limit keeps ordinary checks
+//! from tripping a limit. This module must not know what any check asserts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use profile::{Level, LimitKey};
+use serde::Serialize;
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::check::{Check, Ctx, Env, Schedule};
+use crate::client::Req;
+use crate::expected::Expected;
+use crate::outcome::{Problem, Support};
+use crate::snapshot::{SnapshotStatus, SnapshotStore};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The check could not reach a verdict (transport failure, timeout).
+    Error,
+    Skip,
+    /// Failed, as the expected-deviations file says it will.
+    ExpectedFail,
+    /// Listed as an expected deviation, but passed: the file is out of date.
+    UnexpectedPass,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::Error => "ERROR",
+            Status::Skip => "skip",
+            Status::ExpectedFail => "expected-fail",
+            Status::UnexpectedPass => "UNEXPECTED-PASS",
+        }
+    }
+    /// Whether this status makes a gating check non-conformant.
+    pub fn is_bad(self) -> bool {
+        matches!(self, Status::Fail | Status::Error | Status::UnexpectedPass)
+    }
+}
+
+/// The result of one check, as every report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub id: String,
+    pub clause: String,
+    pub level: Level,
+    pub area: String,
+    pub title: String,
+    pub status: Status,
+    pub message: Option<String>,
+    /// The support fields of the exchange the failure is about (seed 000).
+    pub support: Option<Support>,
+    pub snapshot: SnapshotStatus,
+    pub duration_ms: u64,
+    /// The redacted transcript.
+    pub transcript: String,
+    /// Requests sent per rate limit.
+    pub usage: BTreeMap<String, u32>,
+}
+
+/// Printed before the run starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub checks: usize,
+    pub expected_secs: f64,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Planned(Plan),
+    Started { id: String },
+    Finished(Box<CheckReport>),
+}
+
+pub struct RunOptions {
+    pub concurrency: usize,
+    pub check_timeout: Duration,
+    pub snapshots: SnapshotStore,
+    pub expected: Expected,
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub profile: String,
+    pub target: String,
+    pub driver: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub gate: Vec<Level>,
+    pub checks: Vec<CheckReport>,
+}
+
+impl RunReport {
+    /// Counts by level and status.
+    pub fn counts(&self, level: Level) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for c in self.checks.iter().filter(|c| c.level == level) {
+            *m.entry(c.status.as_str()).or_insert(0) += 1;
+        }
+        m
+    }
+    pub fn conformant(&self) -> bool {
+        !self
+            .checks
+            .iter()
+            .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
+    }
+}
+
+/// Orders checks and decides, against a target without clock control, which ones the
+/// rate-limit budget admits. Answers the run order, the checks skipped for budget and
+/// the plan to print.
+pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>, Plan) {
+    let mut ordered = checks;
+    ordered.sort_by_key(|c| c.schedule);
+    let mut notes = Vec::new();
+    let mut skipped = Vec::new();
+    let mut run = Vec::new();
+    // Remaining budget per globally shared limit key.
+    let mut remaining: HashMap<&str, i64> = HashMap::new();
+    for l in &env.profile.rate_limits {
+        let per_check =
+            env.loopback_sources && matches!(l.key, LimitKey::Ip | LimitKey::ClientAndIp);
+        if !per_check && !env.controls {
+            remaining.insert(l.name.as_str(), i64::from(l.max) - 1);
+        }
+    }
+    let mut waits = 0u64;
+    for c in ordered {
+        if c.schedule != Schedule::Exhausting {
+            let over: Vec<String> = c
+                .budget
+                .iter()
+                .filter(|(name, n)| {
+                    remaining
+                        .get(name)
+                        .is_some_and(|left| *left < i64::from(*n))
+                })
+                .map(|(name, _)| (*name).to_owned())
+                .collect();
+            if !over.is_empty() {
+                let secs: u64 = over
+                    .iter()
+                    .filter_map(|n| env.profile.rate_limit(n))
+                    .map(|l| l.window_secs)
+                    .max()
+                    .unwrap_or(0);
+                let reason = format!(
+                    "the run's request budget for the `{}` rate limit is spent; running this check would trip the limit \
+                     (it reopens after up to {secs} s; run it on its own with --only)",
+                    over.join("`, `")
+                );
+                skipped.push((c, reason));
+                continue;
+            }
+            for (name, n) in &c.budget {
+                if let Some(left) = remaining.get_mut(name) {
+                    *left -= i64::from(*n);
+                }
+            }
+        }
+        if !env.controls && c.waits_secs > 0 {
+            if env.allow_slow {
+                waits += c.waits_secs;
+            } else {
+                notes.push(format!(
+                    "{} needs {} s of real time: skipped without --allow-slow",
+                    c.id, c.waits_secs
+                ));
+            }
+        }
+        run.push(c);
+    }
+    for (c, why) in &skipped {
+        notes.push(format!("{}: {why}", c.id));
+    }
+    let concurrent = run
+        .iter()
+        .filter(|c| c.schedule == Schedule::Concurrent)
+        .count() as f64;
+    let serial = run.len() as f64 - concurrent;
+    let per_check = if env
+        .http
+        .base
+        .host_str()
+        .is_some_and(|h| h == "127.0.0.1" || h == "localhost")
+    {
+        0.05
+    } else {
+        0.5
+    };
+    let expected_secs = concurrent * per_check / 4.0 + serial * per_check * 4.0 + waits as f64;
+    let plan = Plan {
+        checks: run.len() + skipped.len(),
+        expected_secs,
+        notes,
+    };
+    (run, skipped, plan)
+}
+
+/// Runs `checks` against the environment's target and reports each result to `sink`.
+pub async fn run(
+    env: Arc<Env>,
+    checks: Vec<Check>,
+    opts: RunOptions,
+    mut sink: impl FnMut(&Event),
+) -> RunReport {
+    let started_at = chrono::Utc::now();
+    let started = Instant::now();
+    let (order, skipped, plan) = plan(&env, checks);
+    sink(&Event::Planned(plan));
+    let opts = Arc::new(opts);
+    let mut reports = Vec::new();
+    for (c, why) in skipped {
+        let r = finish(
+            &env,
+            &opts,
+            &c,
+            Err(Problem::skip(why)),
+            String::new(),
+            BTreeMap::new(),
+            Duration::ZERO,
+        );
+        sink(&Event::Finished(Box::new(r.clone())));
+        reports.push(r);
+    }
+
+    let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let mut locks: HashMap<&'static str, Arc<Mutex<()>>> = HashMap::new();
+    for c in &order {
+        for l in &c.locks {
+            locks.entry(*l).or_default();
+        }
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let mut handles = Vec::new();
+    let (concurrent, serial): (Vec<Check>, Vec<Check>) = order
+        .into_iter()
+        .partition(|c| c.schedule == Schedule::Concurrent);
+    for check in concurrent {
+        let env = env.clone();
+        let opts = opts.clone();
+        let permits = permits.clone();
+        let mut mine: Vec<(&'static str, Arc<Mutex<()>>)> =
+            check.locks.iter().map(|l| (*l, locks[l].clone())).collect();
+        mine.sort_by_key(|(n, _)| *n);
+        let tx = tx.clone();
+        handles.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let mut guards = Vec::new();
+            for (_, m) in &mine {
+                guards.push(m.clone().lock_owned().await);
+            }
+            let _ = tx.send(Event::Started {
+                id: check.id.to_owned(),
+            });
+            let r = run_one(env, check, opts).await;
+            drop(guards);
+            let _ = tx.send(Event::Finished(Box::new(r)));
+        }));
+    }
+    let serial_env = env.clone();
+    let serial_opts = opts.clone();
+    let serial_tx = tx.clone();
+    let concurrent_handles = std::mem::take(&mut handles);
+    handles.push(tokio::spawn(async move {
+        // Exclusive and exhausting checks: after every concurrent one, one at a time.
+        for h in concurrent_handles {
+            let _ = h.await;
+        }
+        for check in serial {
+            let _ = serial_tx.send(Event::Started {
+                id: check.id.to_owned(),
+            });
+            let r = run_one(serial_env.clone(), check, serial_opts.clone()).await;
+            let _ = serial_tx.send(Event::Finished(Box::new(r)));
+        }
+    }));
+    drop(tx);
+    while let Some(ev) = rx.recv().await {
+        if let Event::Finished(r) = &ev {
+            reports.push((**r).clone());
+        }
+        sink(&ev);
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    reports.sort_by(|a, b| a.id.cmp(&b.id));
+    RunReport {
+        profile: env.profile.name.clone(),
+        target: env.http.base.to_string(),
+        driver: env.driver.name().to_owned(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        duration_ms: started.elapsed().as_millis() as u64,
+        gate: Vec::new(),
+        checks: reports,
+    }
+}
+
+/// Runs one check to a report; a panic or a hang becomes an error, never the run's end.
+pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> CheckReport {
+    let started = Instant::now();
+    let task_env = env.clone();
+    let timeout = opts.check_timeout;
+    let task_check = check.clone();
+    let joined = tokio::spawn(async move {
+        let check = task_check;
+        let mut ctx = match Ctx::new(task_env, check.id) {
+            Ok(c) => c,
+            Err(p) => return (Err(p), String::new(), BTreeMap::new()),
+        };
+        let mut result = match tokio::time::timeout(timeout, (check.run)(&mut ctx)).await {
+            Ok(r) => r,
+            Err(_) => Err(Problem::error(format!(
+                "the check did not finish within {} s; raise it with --check-timeout",
+                timeout.as_secs()
+            ))),
+        };
+        let text = match ctx.transcript.render(&mut ctx.redactor, &ctx.env.profile) {
+            Ok(t) => t,
+            Err(p) => {
+                if result.is_ok() {
+                    result = Err(p);
+                }
+                String::new()
+            }
+        };
+        if let Err(Problem::Fail {
+            support: support @ None,
+            ..
+        }) = &mut result
+            && let Some(last) = ctx
+                .transcript
+                .exchanges()
+                .filter(|x| !x.req.driver)
+                .last()
+                .or(ctx.transcript.exchanges().last())
+        {
+            *support = Some(Box::new(Support::from_exchange(
+                last,
+                &ctx.env.profile.request_id.header,
+            )));
+        }
+        (result, text, ctx.usage)
+    })
+    .await;
+    let (result, text, usage) = match joined {
+        Ok(x) => x,
+        Err(e) => (
+            Err(Problem::error(format!("the check panicked: {e}"))),
+            String::new(),
+            BTreeMap::new(),
+        ),
+    };
+    finish(&env, &opts, &check, result, text, usage, started.elapsed())
+}
+
+fn finish(
+    env: &Env,
+    opts: &RunOptions,
+    check: &Check,
+    result: Result<(), Problem>,
+    transcript: String,
+    usage: BTreeMap<String, u32>,
+    elapsed: Duration,
+) -> CheckReport {
+    let mut snapshot = SnapshotStatus::NotCompared;
+    let (mut status, mut message, mut support) = match result {
+        Ok(()) => (Status::Pass, None, None),
+        Err(Problem::Fail { message, support }) => {
+            (Status::Fail, Some(message), support.map(|b| *b))
+        }
+        Err(Problem::Error { message }) => (Status::Error, Some(message), None),
+        Err(Problem::Skip { reason }) => (Status::Skip, Some(reason), None),
+    };
+    if status == Status::Pass {
+        snapshot = opts
+            .snapshots
+            .check(check.id, &check.snapshot_name(), &transcript);
+        match &snapshot {
+            SnapshotStatus::Mismatched { .. } => {
+                status = Status::Fail;
+                message = Some(
+                    "the transcript differs from the committed spec snapshot (diff in report.md)"
+                        .into(),
+                );
+            }
+            SnapshotStatus::Missing => {
+                status = Status::Fail;
+                message = Some(format!(
+                    "no committed spec snapshot at {}; review the transcript and run with --update-snapshots",
+                    opts.snapshots.path_for(&check.snapshot_name()).display()
+                ));
+            }
+            _ => {}
+        }
+    }
+    if let Some(reason) = opts.expected.reason(check.id) {
+        match status {
+            Status::Fail | Status::Error => {
+                status = Status::ExpectedFail;
+                message = Some(format!(
+                    "{} (expected: {reason})",
+                    message.unwrap_or_default()
+                ));
+            }
+            Status::Pass => {
+                status = Status::UnexpectedPass;
+                message = Some(format!(
+                    "listed as an expected deviation ({reason}) but passed: remove it from the expected file"
+                ));
+                support = None;
+            }
+            _ => {}
+        }
+    }
+    CheckReport {
+        id: check.id.to_owned(),
+        clause: check.clause.to_owned(),
+        level: check.level(&env.profile),
+        area: check.area().to_owned(),
+        title: check.title.to_owned(),
+        status,
+        message,
+        support,
+        snapshot,
+        duration_ms: elapsed.as_millis() as u64,
+        transcript,
+        usage,
+    }
+}
+
+/// Asks the target anything, to tell "cannot run" (exit 2) from "non-conformant".
+pub async fn probe(env: &Env) -> Result<(), String> {
+    let http = crate::client::Http::new(env.http.clone(), None).map_err(|p| format!("{p:?}"))?;
+    let path = format!("{}/conformance-probe", env.profile.path("platform_api"));
+    match http.execute(Req::get(path)).await {
+        Ok(_) => Ok(()),
+        Err(Problem::Error { message }) => Err(message),
+        Err(other) => Err(format!("{other:?}")),
+    }
+}

@@ -1,0 +1,243 @@
+//! A check's transcript: every request it sent and every response it got, in order, plus
+//! notes for steps that are not requests (a clock moved, a wait). Rendered, redacted, it
+//! is the text compared with the committed snapshot. Approval-driver traffic is kept for
+//! the reports but left out of the rendering, so one snapshot serves every driver.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use profile::Profile;
+use serde_json::Value;
+
+use crate::client::{Exchange, ReqBody};
+use crate::outcome::{Problem, Support};
+use crate::redact::Redactor;
+
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Exchange(Arc<Exchange>),
+    Note(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Transcript {
+    pub entries: Vec<Entry>,
+}
+
+/// Request headers worth showing; the rest are transport noise.
+const REQUEST_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "accept",
+    "last-event-id",
+    "x-forwarded-for",
+];
+/// Response headers worth showing (plus the profile's request-id header).
+const RESPONSE_HEADERS: &[&str] = &[
+    "content-type",
+    "cache-control",
+    "retry-after",
+    "www-authenticate",
+    "location",
+    "set-cookie",
+];
+
+impl Transcript {
+    pub fn push(&mut self, ex: Arc<Exchange>) {
+        self.entries.push(Entry::Exchange(ex));
+    }
+
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.entries.push(Entry::Note(text.into()));
+    }
+
+    pub fn exchanges(&self) -> impl Iterator<Item = &Arc<Exchange>> {
+        self.entries.iter().filter_map(|e| match e {
+            Entry::Exchange(x) => Some(x),
+            Entry::Note(_) => None,
+        })
+    }
+
+    /// The redacted text of the transcript. Fails (PP-ERR-2, or the format of a token or
+    /// timestamp) when a value does not have the format its placeholder stands for.
+    pub fn render(&self, redactor: &mut Redactor, profile: &Profile) -> Result<String, Problem> {
+        let mut out = String::new();
+        let rid_header = profile.request_id.header.to_ascii_lowercase();
+        for entry in &self.entries {
+            let ex = match entry {
+                Entry::Note(n) => {
+                    let _ = writeln!(out, "· {}", redactor.scrub(n));
+                    continue;
+                }
+                Entry::Exchange(ex) if ex.req.driver => continue,
+                Entry::Exchange(ex) => ex,
+            };
+            let support = || Support::from_exchange(ex, &profile.request_id.header);
+            // Request.
+            let _ = writeln!(out, "→ {} {}", ex.req.method, redactor.scrub(&ex.req.path));
+            for (k, v) in &ex.req.headers {
+                if k == "last-event-id" && v.trim().parse::<u64>().is_ok() {
+                    let _ = writeln!(out, "  {k}: [event-id]");
+                } else if REQUEST_HEADERS.contains(&k.as_str()) {
+                    let _ = writeln!(out, "  {k}: {}", redactor.scrub(v));
+                }
+            }
+            match &ex.req.body {
+                ReqBody::None => {}
+                ReqBody::Form(pairs) => {
+                    let _ = writeln!(out, "  [form]");
+                    for (k, v) in pairs {
+                        let v = if chrono::DateTime::parse_from_rfc3339(v).is_ok() {
+                            "[timestamp]".to_owned()
+                        } else {
+                            redactor.scrub(v)
+                        };
+                        let _ = writeln!(out, "  {k}={v}");
+                    }
+                }
+                ReqBody::Json(v) => {
+                    let _ = writeln!(out, "  [json]");
+                    indent(&mut out, &pretty(&redactor.scrub_json(v)));
+                }
+                ReqBody::Raw { content_type, text } => {
+                    let _ = writeln!(out, "  [raw {content_type}] {}", redactor.scrub(text));
+                }
+            }
+            // Response: first learn its volatile values (asserting formats), then render.
+            let is_api = ex.req.route().starts_with(profile.path("platform_api"))
+                || ex.req.route().starts_with(profile.path("public_api"));
+            let header_rid = ex.header(&rid_header);
+            if is_api {
+                match header_rid {
+                    None => {
+                        return Err(Problem::fail_at(
+                            format!(
+                                "PP-ERR-2: the response has no {} header",
+                                profile.request_id.header
+                            ),
+                            support(),
+                        ));
+                    }
+                    Some(h) if !profile.request_id.matches(h) => {
+                        return Err(Problem::fail_at(
+                            format!(
+                                "PP-ERR-2: {} is {h:?}, not `{}` + {} lowercase hex characters",
+                                profile.request_id.header,
+                                profile.request_id.prefix,
+                                profile.request_id.hex_len
+                            ),
+                            support(),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            let content_type = ex.header("content-type").unwrap_or("").to_ascii_lowercase();
+            let json: Option<Value> = if content_type.contains("json") {
+                serde_json::from_str(&ex.body).ok()
+            } else {
+                None
+            };
+            if let Some(v) = &json {
+                redactor
+                    .learn_json(v)
+                    .map_err(|e| Problem::fail_at(e.0, support()))?;
+                if is_api
+                    && ex.status >= 400
+                    && let (Some(body_rid), Some(h)) =
+                        (v.get("request_id").and_then(Value::as_str), header_rid)
+                    && body_rid != h
+                {
+                    return Err(Problem::fail_at(
+                        format!(
+                            "PP-ERR-2: the body's request_id {body_rid} differs from the header's {h}"
+                        ),
+                        support(),
+                    ));
+                }
+            }
+            if let Some(loc) = ex.header("location")
+                && let Ok(url) = url::Url::parse(loc)
+            {
+                for (k, v) in url.query_pairs() {
+                    if k == "code" {
+                        redactor.register(&v, "code");
+                    }
+                }
+            }
+            let _ = writeln!(out, "← {}", ex.status);
+            for (k, v) in &ex.headers {
+                if *k == rid_header {
+                    let _ = writeln!(out, "  {k}: [request-id]");
+                } else if k == "retry-after" {
+                    let ok = v.trim().parse::<u64>().is_ok_and(|n| n >= 1);
+                    let _ = writeln!(
+                        out,
+                        "  {k}: {}",
+                        if ok {
+                            "[seconds]".to_owned()
+                        } else {
+                            v.clone()
+                        }
+                    );
+                } else if k == "set-cookie" {
+                    let name = v.split('=').next().unwrap_or("");
+                    let _ = writeln!(out, "  {k}: {name}=[cookie]");
+                } else if RESPONSE_HEADERS.contains(&k.as_str()) {
+                    let _ = writeln!(out, "  {k}: {}", redactor.scrub(v));
+                }
+            }
+            if let Some(v) = json {
+                indent(&mut out, &pretty(&redactor.scrub_json(&v)));
+            } else if content_type.starts_with("text/html") {
+                let _ = writeln!(out, "  [html page]");
+            } else if content_type.starts_with("text/event-stream") {
+                render_events(&mut out, redactor, &ex.body);
+            } else if !ex.body.is_empty() {
+                let mut text = redactor.scrub(&ex.body);
+                text.truncate(text.char_indices().nth(2000).map_or(text.len(), |(i, _)| i));
+                indent(&mut out, &text);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn render_events(out: &mut String, redactor: &Redactor, body: &str) {
+    for block in body.split("\n\n") {
+        for line in block.lines() {
+            if line.starts_with(':') || line.is_empty() {
+                continue; // comments are heartbeats, timed by the wall clock
+            }
+            if let Some(id) = line.strip_prefix("id:") {
+                let shown = if id.trim().parse::<u64>().is_ok() {
+                    "[event-id]"
+                } else {
+                    id.trim()
+                };
+                let _ = writeln!(out, "  id: {shown}");
+            } else if let Some(data) = line.strip_prefix("data:") {
+                match serde_json::from_str::<Value>(data.trim()) {
+                    Ok(v) => {
+                        let _ = writeln!(out, "  data: {}", redactor.scrub_json(&v));
+                    }
+                    Err(_) => {
+                        let _ = writeln!(out, "  data: {}", redactor.scrub(data.trim()));
+                    }
+                }
+            } else {
+                let _ = writeln!(out, "  {}", redactor.scrub(line));
+            }
+        }
+    }
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}
+
+fn indent(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+}

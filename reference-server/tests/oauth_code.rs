@@ -582,3 +582,53 @@ async fn failure_modes_break_authorize_and_token_as_named() {
     s.set_mode("normal").await;
     Tokens::from_reply(&s.exchange(&web, &code, &pkce.verifier).await);
 }
+
+/// PP-AUTHZ-3, PP-AUTHZ-4: `state` comes back exactly as sent, however it is spelled, on
+/// approval, denial and error redirects; a redirect URI's own query is kept.
+#[tokio::test]
+async fn state_round_trips_exactly_and_the_redirect_query_is_kept() {
+    let s = TestServer::start().await;
+    let cookie = s.control("login", json!({"username": USER})).await["cookie"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = common::send(
+        s.http
+            .post(s.url("/developer/apps"))
+            .header("cookie", &cookie)
+            .json(&json!({"name": "Tenant App", "kind": "public", "redirect_uris": ["https://app.example/cb?tenant=7"], "allowed_scopes": ["profile:read"]})),
+    )
+    .await
+    .json();
+    let mut app = ClientApp::spa();
+    app.client_id = created["client_id"].as_str().unwrap().to_owned();
+    app.secret = None;
+    app.redirect_uri = "https://app.example/cb?tenant=7".into();
+    let state = "a b&c=d/é%20+~!*'()";
+    for (scope, approve, expected) in [
+        (None, true, None),
+        (None, false, Some("access_denied")),
+        (Some("events:read"), true, Some("invalid_scope")),
+    ] {
+        let pkce = Pkce::new();
+        let location = s
+            .decide(
+                &s.authorize_url(&app, &pkce, scope, Some(state)),
+                USER,
+                approve,
+            )
+            .await;
+        assert!(
+            location.starts_with("https://app.example/cb?"),
+            "{location}"
+        );
+        let params = query_of(&location);
+        assert_eq!(param(&params, "tenant"), Some("7"), "{location}");
+        assert_eq!(param(&params, "state"), Some(state), "{location}");
+        assert_eq!(param(&params, "error"), expected, "{location}");
+        if expected.is_none() {
+            let code = param(&params, "code").expect("a code");
+            Tokens::from_reply(&s.exchange(&app, code, &pkce.verifier).await);
+        }
+    }
+}

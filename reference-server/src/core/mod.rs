@@ -315,6 +315,19 @@ impl Core {
         if state.has(Fault::RevokeKeepsTokens) {
             return Ok(0);
         }
+        // The app's access ends, not only the tokens already out: a code approved but not
+        // yet redeemed, or an approved device code not yet polled, would otherwise mint
+        // fresh tokens after the revoke.
+        state
+            .codes
+            .retain(|_, c| c.redeemed.is_some() || c.user != user || c.client_id != client_id);
+        for device in state.devices.by_device_code.values_mut() {
+            if device.client_id == client_id
+                && matches!(&device.state, device_code::DeviceState::Approved { user: u } if u == user)
+            {
+                device.state = device_code::DeviceState::Denied;
+            }
+        }
         Ok(state
             .grants
             .revoke_where(|g| g.user == user && g.client_id == client_id))

@@ -604,3 +604,33 @@ async fn connected_apps_page_revokes_with_its_form() {
     assert!(!page.contains("Living Room TV"));
     assert!(hidden_input(&page, "authorization").is_none());
 }
+
+/// PP-REVOKE-1: a revoke ends the app's access, not only the tokens already out: a code
+/// approved before the revoke and redeemed after it gets nothing, and neither does a
+/// device code approved before it. Other users' codes are untouched.
+#[tokio::test]
+async fn revoking_a_connected_app_voids_what_was_approved_but_not_yet_redeemed() {
+    let s = TestServer::start().await;
+    let web = ClientApp::web();
+    let tv = ClientApp::tv();
+    let pkce = Pkce::new();
+    let code = s.authorization_code(&web, USER, &pkce, None).await;
+    let bob_pkce = Pkce::new();
+    let bob_code = s
+        .authorization_code(&web, OTHER_USER, &bob_pkce, None)
+        .await;
+    let start = s.device_start(&tv, None).await;
+    s.device_decide(start["user_code"].as_str().unwrap(), USER, true)
+        .await;
+
+    s.control("users/alice/apps/pp-web/revoke", json!({})).await;
+    s.control("users/alice/apps/pp-tv/revoke", json!({})).await;
+
+    let reply = s.exchange(&web, &code, &pkce.verifier).await;
+    reply.assert_error(400, "invalid_grant");
+    let reply = s
+        .device_poll(&tv, start["device_code"].as_str().unwrap())
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.describe());
+    Tokens::from_reply(&s.exchange(&web, &bob_code, &bob_pkce.verifier).await);
+}

@@ -634,3 +634,33 @@ async fn revoking_a_connected_app_voids_what_was_approved_but_not_yet_redeemed()
     assert_eq!(reply.status, 400, "{}", reply.describe());
     Tokens::from_reply(&s.exchange(&web, &bob_code, &bob_pkce.verifier).await);
 }
+
+/// PP-APP-7: apps registered at the same moment each get their own stable client_id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_registrations_get_distinct_client_ids() {
+    let s = TestServer::start().await;
+    let cookie = session(&s, USER).await;
+    let url = s.url("/developer/apps");
+    let replies = common::concurrently(30, |i| {
+        s.http.post(&url).header("cookie", &cookie).json(&json!({"name": format!("App {i}"), "kind": "confidential", "redirect_uris": [], "allowed_scopes": ["profile:read"]}))
+    })
+    .await;
+    assert!(
+        replies.iter().all(|r| r.status == 201),
+        "{:?}",
+        common::status_counts(&replies)
+    );
+    let ids: std::collections::HashSet<_> = replies
+        .iter()
+        .map(|r| r.json()["client_id"].as_str().unwrap().to_owned())
+        .collect();
+    let secrets: std::collections::HashSet<_> = replies
+        .iter()
+        .map(|r| r.json()["client_secret"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!((ids.len(), secrets.len()), (30, 30));
+    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
+        .await
+        .ok();
+    assert_eq!(list["apps"].as_array().map(Vec::len), Some(30));
+}

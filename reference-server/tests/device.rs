@@ -370,3 +370,40 @@ async fn user_code_may_be_typed_in_lower_case_without_the_dash() {
             .await,
     );
 }
+
+/// PP-DEVICE-3, PP-DEVICE-4: when two people decide one user code at once, exactly one
+/// decision counts and the device sees that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_decisions_on_one_user_code_have_one_winner() {
+    let s = TestServer::start().await;
+    let tv = ClientApp::tv();
+    let start = s.device_start(&tv, None).await;
+    let user_code = start["user_code"].as_str().unwrap().to_owned();
+    let url = s.url("/__test/device/decide");
+    let replies = common::concurrently(30, |i| {
+        let (user, approve) = if i % 2 == 0 {
+            (USER, true)
+        } else {
+            (OTHER_USER, false)
+        };
+        s.http.post(&url).json(
+            &serde_json::json!({"user_code": user_code, "username": user, "approve": approve}),
+        )
+    })
+    .await;
+    common::assert_no_server_errors(&replies);
+    let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "{:?}", common::status_counts(&replies));
+    for r in replies.iter().filter(|r| r.status != 200) {
+        r.assert_error(404, "not_found");
+    }
+    let poll = s
+        .device_poll(&tv, start["device_code"].as_str().unwrap())
+        .await;
+    if winners[0].json()["approved"] == true {
+        let tokens = Tokens::from_reply(&poll);
+        assert_eq!(s.me(&tokens.access_token).await.ok()["username"], USER);
+    } else {
+        poll.assert_error(400, "access_denied");
+    }
+}

@@ -811,3 +811,31 @@ async fn heartbeats_follow_the_profile_and_an_expired_token_ends_the_stream() {
         "PP-API-8: the stream of an expired token ends"
     );
 }
+
+/// Shutdown is graceful: live event streams are closed, so stopping does not wait for
+/// them, and the listener is gone afterwards.
+#[tokio::test]
+async fn stopping_the_server_closes_live_streams_promptly() {
+    let s = TestServer::start().await;
+    let token = s
+        .code_login(&ClientApp::web(), USER, None)
+        .await
+        .access_token;
+    let mut stream = s.events(&token, None).await;
+    let addr = s.addr();
+    let started = std::time::Instant::now();
+    s.stop().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stop took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stream.ends_within(EVENT_WAIT).await,
+        "the stream ends with the server"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}

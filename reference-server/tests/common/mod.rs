@@ -392,6 +392,11 @@ impl TestServer {
         self.server.addr()
     }
 
+    /// Stops the server gracefully and waits for it (`RunningServer::stop`).
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+
     /// The absolute URL of a path (`/oauth/authorize?x=1`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)

@@ -58,6 +58,9 @@ enum Route {
     NotFound,
 }
 
+/// The longest `Host` used for absolute URLs: a DNS name, brackets and a port.
+const MAX_HOST_LEN: usize = 253 + 2 + 6;
+
 /// Per-request facts every handler may need.
 pub struct Ctx {
     pub request_id: String,
@@ -202,8 +205,11 @@ impl App {
             .headers
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
+            // No longer than a DNS name (253) with a port: a longer one is not a host, and
+            // would not fit the device code's QR code (a 500 for bad input otherwise).
             .filter(|h| {
                 !h.is_empty()
+                    && h.len() <= MAX_HOST_LEN
                     && h.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
             })

@@ -12,12 +12,14 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestKind {
-    /// Sent while admitted + in flight + 1 <= the window's room: must be admitted.
+    /// The burst's first stage, which the window has room for whatever the order of
+    /// arrival: must be admitted.
     Within,
-    /// Sent while requests in flight may or may not take the last places: either outcome
-    /// is allowed for the request; only the window's total is judged.
+    /// The burst's second stage, sent concurrently across the boundary: which of these
+    /// take the last places cannot be known, so either outcome is right for one request;
+    /// the window's total is judged.
     Edge,
-    /// Sent after the window's room was used up: must be refused (429).
+    /// Sent once the room was seen used up: must be refused (429).
     Over,
     /// A request whose authentication fails (a revoked or unknown bearer token): must not
     /// be counted against the user (PP-RATE-4).

@@ -75,49 +75,80 @@ pub struct Observation {
     pub outcome: Outcome,
 }
 
-/// A key's burst in the current window.
+/// A key's burst in the current window, in two stages.
+///
+/// The first `sure` requests (the room less the straddle) are sent concurrently and must
+/// all be admitted. Only once every one of them has been answered does the second stage
+/// start, so no later request can overtake one of them and take its place. The second
+/// stage sends the rest concurrently across the boundary: exactly `room - sure` of them
+/// may be admitted, and which ones cannot be known, so each is an edge request, until
+/// the room has been seen used up; every request claimed after that must be refused.
 #[derive(Debug, Clone, Default)]
 struct KeyBurst {
     /// How many requests the window still has room for: the limit less what is carried
     /// over from the previous window.
     room: u32,
+    /// First-stage requests, each of which must be admitted.
+    sure: u32,
     /// Counted requests to send: `room + extra`.
     offered: u32,
     /// Requests with a failing bearer token to mix in (per-user limits).
     noise: u32,
     claimed: u32,
     claimed_noise: u32,
+    /// Counted requests answered.
+    settled: u32,
     admitted: u32,
-    in_flight: u32,
+}
+
+/// What a player does next for its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Send(usize, RequestKind),
+    /// The first stage is still being answered.
+    Wait,
+    Done,
 }
 
 impl KeyBurst {
-    /// The next request to send, and what it must get, or `None` when the burst is done.
-    fn claim(&mut self) -> Option<(usize, RequestKind)> {
+    fn new(room: u32, straddle: u32, extra: u32, with_noise: bool) -> Self {
+        let offered = room + extra;
+        KeyBurst {
+            room,
+            sure: room.saturating_sub(straddle),
+            offered,
+            noise: if with_noise { offered.div_ceil(5) } else { 0 },
+            ..KeyBurst::default()
+        }
+    }
+
+    /// The next request to send, and what it must get.
+    fn claim(&mut self) -> Claim {
         let index = (self.claimed + self.claimed_noise) as usize;
         let noise_due = self.claimed_noise < self.noise
             && ((self.claimed_noise + 1) * 5 <= self.claimed || self.claimed >= self.offered);
         if noise_due {
             self.claimed_noise += 1;
-            return Some((index, RequestKind::Noise));
+            return Claim::Send(index, RequestKind::Noise);
         }
         if self.claimed >= self.offered {
-            return None;
+            return Claim::Done;
         }
-        self.claimed += 1;
-        let kind = if self.admitted + self.in_flight < self.room {
+        let kind = if self.claimed < self.sure {
             RequestKind::Within
+        } else if self.settled < self.sure {
+            return Claim::Wait;
         } else if self.admitted >= self.room {
             RequestKind::Over
         } else {
             RequestKind::Edge
         };
-        self.in_flight += 1;
-        Some((index, kind))
+        self.claimed += 1;
+        Claim::Send(index, kind)
     }
 
     fn settle(&mut self, admitted: bool) {
-        self.in_flight -= 1;
+        self.settled += 1;
         if admitted {
             self.admitted += 1;
         }
@@ -144,7 +175,7 @@ impl RequestNames {
         RequestNames {
             names: kinds
                 .iter()
-                .map(|k| (*k, format!("{limit}: {}", k.as_str()).replace(' ', "-")))
+                .map(|k| (*k, format!("{limit}/{}", k.as_str().replace(' ', "-"))))
                 .collect(),
         }
     }
@@ -169,6 +200,9 @@ pub struct AttackState {
     pub windows: usize,
     /// Requests offered per key and window beyond its room.
     pub extra: u32,
+    /// Places of each window left to the second stage of its burst, which straddles the
+    /// boundary.
+    pub straddle: u32,
     phase: watch::Sender<Phase>,
     reports: mpsc::UnboundedSender<Phase>,
     bursts: Mutex<Vec<KeyBurst>>,
@@ -203,6 +237,7 @@ impl AttackState {
         // Enough beyond the room that every user of a key sends after the room is gone,
         // and at least a quarter of the limit.
         let extra = extra.unwrap_or_else(|| (max / 4).max(2 * users_per_key).max(2));
+        let straddle = (2 * users_per_key).max(2);
         let (phase, _) = watch::channel(Phase::Ready);
         let (reports, reports_rx) = mpsc::unbounded_channel();
         let names = RequestNames::new(&traffic.limit.name);
@@ -213,6 +248,7 @@ impl AttackState {
             users,
             windows,
             extra,
+            straddle,
             phase,
             reports,
             bursts: Mutex::new(Vec::new()),
@@ -334,11 +370,22 @@ async fn burst(
     key: usize,
     window: usize,
 ) -> TransactionResult {
-    // Bounded: a key's burst is `offered + noise` claims, shared by its users.
+    // Bounded: a key's burst is `offered + noise` claims, shared by its users, and the
+    // wait between its stages ends at the players' deadline.
     loop {
         let claim = state.bursts.lock().expect("bursts lock")[key].claim();
-        let Some((index, kind)) = claim else {
-            return Ok(());
+        let (index, kind) = match claim {
+            Claim::Send(index, kind) => (index, kind),
+            Claim::Done => return Ok(()),
+            Claim::Wait if Instant::now() < state.player_deadline => {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+            Claim::Wait => {
+                return Err(Box::new(TransactionError::Custom(
+                    "the first stage of the burst was never answered".into(),
+                )));
+            }
         };
         let sent = send(user, state, key, window, index, kind).await;
         if kind != RequestKind::Noise {
@@ -505,15 +552,13 @@ pub async fn conduct(
         let rooms: Vec<u32> = carried.iter().map(|c| max.saturating_sub(*c)).collect();
         *state.bursts.lock().expect("bursts lock") = rooms
             .iter()
-            .map(|&room| KeyBurst {
-                room,
-                offered: room + state.extra,
-                noise: if state.plan.noise_tokens.is_empty() {
-                    0
-                } else {
-                    (room + state.extra).div_ceil(5)
-                },
-                ..KeyBurst::default()
+            .map(|&room| {
+                KeyBurst::new(
+                    room,
+                    state.straddle,
+                    state.extra,
+                    !state.plan.noise_tokens.is_empty(),
+                )
             })
             .collect();
         log.rooms.push(rooms);
@@ -718,33 +763,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn claims_are_within_then_edge_then_over() {
-        let mut b = KeyBurst {
-            room: 2,
-            offered: 4,
-            ..KeyBurst::default()
-        };
-        assert_eq!(b.claim(), Some((0, RequestKind::Within)));
-        assert_eq!(b.claim(), Some((1, RequestKind::Within)));
-        // Two in flight fill the room: the next could only be admitted if one is refused.
-        assert_eq!(b.claim(), Some((2, RequestKind::Edge)));
+    fn the_second_stage_waits_for_the_first_and_straddles_the_boundary() {
+        let mut b = KeyBurst::new(4, 2, 2, false);
+        assert_eq!(b.claim(), Claim::Send(0, RequestKind::Within));
+        assert_eq!(b.claim(), Claim::Send(1, RequestKind::Within));
+        // Nothing may overtake the first stage.
+        assert_eq!(b.claim(), Claim::Wait);
+        b.settle(true);
+        assert_eq!(b.claim(), Claim::Wait);
+        b.settle(true);
+        assert_eq!(b.claim(), Claim::Send(2, RequestKind::Edge));
+        assert_eq!(b.claim(), Claim::Send(3, RequestKind::Edge));
+        assert_eq!(b.claim(), Claim::Send(4, RequestKind::Edge));
         b.settle(true);
         b.settle(true);
-        b.settle(false);
-        assert_eq!(b.claim(), Some((3, RequestKind::Over)));
-        b.settle(false);
-        assert_eq!(b.claim(), None);
+        // The room is seen used up: what follows must be refused.
+        assert_eq!(b.claim(), Claim::Send(5, RequestKind::Over));
+        assert_eq!(b.claim(), Claim::Done);
     }
 
     #[test]
     fn noise_is_mixed_in_one_in_six() {
-        let mut b = KeyBurst {
-            room: 10,
-            offered: 10,
-            noise: 2,
-            ..KeyBurst::default()
-        };
-        let kinds: Vec<_> = std::iter::from_fn(|| b.claim().map(|c| c.1)).collect();
+        let mut b = KeyBurst::new(10, 20, 0, true);
+        let kinds: Vec<_> = std::iter::from_fn(|| match b.claim() {
+            Claim::Send(_, kind) => {
+                b.settle(false);
+                Some(kind)
+            }
+            _ => None,
+        })
+        .collect();
         assert_eq!(kinds.len(), 12);
         assert_eq!(
             kinds.iter().filter(|k| **k == RequestKind::Noise).count(),

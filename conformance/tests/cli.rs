@@ -1,0 +1,124 @@
+//! The CLI against the in-process reference server: exit codes, levels and the
+//! expected-deviations file.
+
+use clap::Parser as _;
+use conformance::cli::{self, Args, EXIT_CONFORMANT, EXIT_NON_CONFORMANT};
+
+fn args(extra: &[&str]) -> Args {
+    let mut argv = vec!["conformance", "--no-progress", "--no-snapshots"];
+    argv.extend_from_slice(extra);
+    Args::parse_from(argv)
+}
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("conformance-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write");
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_are_written_and_a_conformant_run_exits_0() {
+    let dir = std::env::temp_dir().join(format!("conformance-reports-{}", std::process::id()));
+    let d = dir.to_str().expect("utf-8");
+    let code = cli::run(args(&["--only", "PP-TOKEN-2", "--report-dir", d])).await;
+    assert_eq!(code, EXIT_CONFORMANT);
+    let run = std::fs::read_dir(&dir)
+        .expect("a run folder")
+        .next()
+        .expect("one")
+        .expect("entry")
+        .path();
+    for f in ["junit.xml", "report.json", "report.md", "report.html"] {
+        assert!(run.join(f).is_file(), "{f} was not written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_makes_the_run_non_conformant_with_support_fields() {
+    let dir = std::env::temp_dir().join(format!("conformance-fault-{}", std::process::id()));
+    let d = dir.to_str().expect("utf-8");
+    let code = cli::run(args(&[
+        "--only",
+        "PP-AUTHZ-8",
+        "--fault",
+        "code_reusable",
+        "--report-dir",
+        d,
+    ]))
+    .await;
+    assert_eq!(code, EXIT_NON_CONFORMANT);
+    let run = std::fs::read_dir(&dir)
+        .expect("a run folder")
+        .next()
+        .expect("one")
+        .expect("entry")
+        .path();
+    let md = std::fs::read_to_string(run.join("report.md")).expect("report.md");
+    for field in [
+        "request_id: ppreq_",
+        "timestamp:",
+        "endpoint:   POST /api/platform/v1/oauth/token",
+        "status:     200",
+        "client_id:  pp-web",
+        "body:",
+    ] {
+        assert!(md.contains(field), "report.md lacks `{field}`:\n{md}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_should_failure_does_not_gate_at_level_must() {
+    let code = cli::run(args(&[
+        "--only",
+        "PP-AUTHZ-8",
+        "--fault",
+        "code_reusable",
+        "--level",
+        "must",
+        "--no-reports",
+    ]))
+    .await;
+    assert_eq!(
+        code, EXIT_CONFORMANT,
+        "PP-AUTHZ-8 is SHOULD: reported, not gating at --level must"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expected_failure_passes_and_a_stale_one_fails() {
+    let expected = temp_file(
+        "expected.toml",
+        "[[deviation]]\ncheck = \"PP-AUTHZ-8/second-redemption-fails-and-revokes-tokens\"\nreason = \"known: codes are reusable on this deployment\"\n",
+    );
+    let e = expected.to_str().expect("utf-8");
+    let with_fault = cli::run(args(&[
+        "--only",
+        "PP-AUTHZ-8",
+        "--fault",
+        "code_reusable",
+        "--expected",
+        e,
+        "--no-reports",
+    ]))
+    .await;
+    assert_eq!(
+        with_fault, EXIT_CONFORMANT,
+        "the listed failure is expected"
+    );
+    let without = cli::run(args(&[
+        "--only",
+        "PP-AUTHZ-8",
+        "--expected",
+        e,
+        "--no-reports",
+    ]))
+    .await;
+    assert_eq!(
+        without, EXIT_NON_CONFORMANT,
+        "an expected failure that now passes fails the run"
+    );
+}

@@ -52,8 +52,14 @@ pub fn request_id(prefix: &str, hex_len: usize) -> String {
     let mut rng = rand::rng();
     let mut out = String::with_capacity(prefix.len() + hex_len);
     out.push_str(prefix);
-    for _ in 0..hex_len {
-        out.push(HEX[rng.random_range(0..16)] as char);
+    // One random u64 per 16 digits, not one random draw per digit.
+    let mut bits = 0u64;
+    for i in 0..hex_len {
+        if i % 16 == 0 {
+            bits = rng.random();
+        }
+        out.push(HEX[(bits & 0xf) as usize] as char);
+        bits >>= 4;
     }
     out
 }

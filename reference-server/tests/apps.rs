@@ -60,8 +60,9 @@ fn client_app(created: &Value) -> ClientApp {
     app
 }
 
-/// PP-APP-7: a signed-in user registers a confidential app as JSON, sees its secret once,
-/// and the app works at once with its own redirect URI and scopes.
+/// PP-APP-1, PP-APP-7: a signed-in user registers a confidential app as JSON (a client_id,
+/// a name, allowed_scopes, redirect URIs, a kind), sees its secret once, and the app works
+/// at once with its own redirect URI and scopes.
 #[tokio::test]
 async fn registered_confidential_app_gets_a_secret_once_and_works() {
     let s = TestServer::start().await;
@@ -227,7 +228,10 @@ async fn rotated_secret_replaces_the_old_one_at_once() {
     let rotated = dev(&s, &cookie, reqwest::Method::POST, &path, None)
         .await
         .ok();
-    assert_eq!(rotated["client_id"], created["client_id"]);
+    assert_eq!(
+        rotated["client_id"], created["client_id"],
+        "PP-APP-1: a stable client_id"
+    );
     let new_secret = rotated["client_secret"]
         .as_str()
         .expect("the new secret")

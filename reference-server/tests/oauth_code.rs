@@ -49,8 +49,8 @@ async fn public_client_redeems_its_code_with_client_id_only() {
     assert_eq!(tokens.scope, "profile:read playback:read");
 }
 
-/// PP-SCOPE-2: a request without `scope` gets the app's allowed_scopes, in the redirect
-/// and in the token response.
+/// PP-SCOPE-1, PP-SCOPE-2: a request without `scope` gets the app's allowed_scopes, in the
+/// redirect and in the token response.
 #[tokio::test]
 async fn request_without_scope_is_granted_the_allowed_scopes() {
     let s = TestServer::start().await;
@@ -61,6 +61,8 @@ async fn request_without_scope_is_granted_the_allowed_scopes() {
         .await;
     let params = query_of(&location);
     let all = s.profile.scopes.known.join(" ");
+    // PP-SCOPE-1: the four scopes, space-separated.
+    assert_eq!(all, "profile:read playback:read playback:write events:read");
     assert_eq!(param(&params, "scope"), Some(all.as_str()));
     // No state sent, none echoed.
     assert_eq!(param(&params, "state"), None);

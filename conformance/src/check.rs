@@ -57,6 +57,10 @@ pub struct Check {
     pub budget: Vec<(&'static str, u32)>,
     /// Seconds the check waits for when the target has no clock control.
     pub waits_secs: u64,
+    /// The rate limit an exhausting check spends.
+    pub exhausts: Option<&'static str>,
+    /// Seconds the runner waits before this check (set by the plan, `--allow-slow`).
+    pub wait_before: u64,
     pub run: RunFn,
 }
 
@@ -72,6 +76,8 @@ impl Check {
             locks: Vec::new(),
             budget: Vec::new(),
             waits_secs: 0,
+            exhausts: None,
+            wait_before: 0,
             run,
         }
     }
@@ -83,8 +89,10 @@ impl Check {
         self.schedule = Schedule::Exclusive;
         self
     }
-    pub fn exhausting(mut self) -> Check {
+    /// Runs alone and last, because it spends the whole `limit`.
+    pub fn exhausting(mut self, limit: &'static str) -> Check {
         self.schedule = Schedule::Exhausting;
+        self.exhausts = Some(limit);
         self
     }
     pub fn lock(mut self, name: &'static str) -> Check {
@@ -223,7 +231,9 @@ impl Env {
             driver,
             allow_slow,
             loopback_sources,
-            next_source: AtomicU32::new(0),
+            // A random start, so that repeated runs against one long-lived target do not
+            // inherit each other's IP-keyed windows.
+            next_source: AtomicU32::new(rand::random::<u32>() % 50_000),
             occurred: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
             usage_log: std::sync::Mutex::new(Vec::new()),
         })
@@ -396,6 +406,15 @@ impl Ctx {
     /// Moves time forward by `secs`: the server's clock when it has test controls, real
     /// time with `--allow-slow`, otherwise the check is skipped saying how long it would take.
     pub async fn advance(&mut self, secs: f64) -> CheckResult {
+        self.advance_noted(secs, true).await
+    }
+
+    /// [`Ctx::advance`] as a setup step that the transcript leaves out.
+    pub async fn advance_quietly(&mut self, secs: f64) -> CheckResult {
+        self.advance_noted(secs, false).await
+    }
+
+    async fn advance_noted(&mut self, secs: f64, noted: bool) -> CheckResult {
         if self.env.controls {
             let r = self
                 .send(
@@ -411,11 +430,15 @@ impl Ctx {
                     r.body()
                 )));
             }
-            self.note(format!("clock advanced {secs} s"));
+            if noted {
+                self.note(format!("clock advanced {secs} s"));
+            }
             Ok(())
         } else if self.env.allow_slow {
             tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-            self.note(format!("clock advanced {secs} s"));
+            if noted {
+                self.note(format!("clock advanced {secs} s"));
+            }
             Ok(())
         } else {
             Err(Problem::skip(format!(

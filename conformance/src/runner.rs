@@ -140,6 +140,7 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
         }
     }
     let mut waits = 0u64;
+    let mut exhausted: HashMap<String, &'static str> = HashMap::new();
     for c in ordered {
         if c.schedule != Schedule::Exhausting {
             let over: Vec<String> = c
@@ -170,6 +171,36 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
             for (name, n) in &c.budget {
                 if let Some(left) = remaining.get_mut(name) {
                     *left -= i64::from(*n);
+                }
+            }
+        }
+        // Against a target without clock control, a limit whose key all checks share
+        // can be exhausted once per window: a later exhausting check on it waits the
+        // window out (--allow-slow) or is skipped.
+        let mut c = c;
+        if c.schedule == Schedule::Exhausting
+            && !env.controls
+            && let Some(limit) = c.exhausts.and_then(|n| env.profile.rate_limit(n))
+        {
+            let per_check =
+                env.loopback_sources && matches!(limit.key, LimitKey::Ip | LimitKey::ClientAndIp);
+            if !per_check {
+                if let Some(first) = exhausted.get(limit.name.as_str()) {
+                    if env.allow_slow {
+                        c.wait_before = limit.window_secs;
+                        waits += limit.window_secs;
+                    } else {
+                        let reason = format!(
+                            "{first} already exhausts the `{}` limit ({} key) in this run; it reopens after {} s: run with --allow-slow to wait, or run this check alone with --only",
+                            limit.name,
+                            limit.key.as_str(),
+                            limit.window_secs
+                        );
+                        skipped.push((c, reason));
+                        continue;
+                    }
+                } else {
+                    exhausted.insert(limit.name.clone(), c.id);
                 }
             }
         }
@@ -283,6 +314,13 @@ pub async fn run(
             let _ = h.await;
         }
         for check in serial {
+            if check.wait_before > 0 {
+                eprintln!(
+                    "waiting {} s for a rate-limit window to reopen before {}",
+                    check.wait_before, check.id
+                );
+                tokio::time::sleep(Duration::from_secs(check.wait_before)).await;
+            }
             let _ = serial_tx.send(Event::Started {
                 id: check.id.to_owned(),
             });
@@ -388,6 +426,18 @@ fn finish(
         Err(Problem::Error { message }) => (Status::Error, Some(message), None),
         Err(Problem::Skip { reason }) => (Status::Skip, Some(reason), None),
     };
+    if status == Status::Fail
+        && check.schedule != Schedule::Exhausting
+        && let Some(sup) = support.as_ref().filter(|s| s.status == 429)
+    {
+        status = Status::Error;
+        message = Some(format!(
+            "the target rate-limited this check (429 at {} {}): traffic before it spent a limit's budget, so it could not reach a verdict; rerun once the limit's window has passed ({})",
+            sup.method,
+            sup.endpoint,
+            message.unwrap_or_default()
+        ));
+    }
     if status == Status::Pass {
         snapshot = opts
             .snapshots

@@ -24,6 +24,14 @@ fn bearer(app: &App, ctx: &Ctx, endpoint: &str) -> ProtocolResult<Bearer> {
     )
 }
 
+/// `{username, display_name}` (PP-API-7, PP-PUBLIC-1), written without building a JSON
+/// map first; the fields are in the order such a map sorts them, so the bytes are the same.
+#[derive(serde::Serialize)]
+struct UserProfile<'a> {
+    display_name: &'a str,
+    username: &'a str,
+}
+
 /// `GET me` (PP-API-7).
 pub fn me(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let who = bearer(app, ctx, "me")?;
@@ -31,7 +39,10 @@ pub fn me(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
         .core
         .user_profile(&who.user)
         .ok_or_else(|| ProtocolError::not_found("The token's user no longer exists."))?;
-    ok_json(&serde_json::json!({"username": username, "display_name": display_name}))
+    ok_json(&UserProfile {
+        display_name: &display_name,
+        username: &username,
+    })
 }
 
 /// `POST playback/{action}` (PP-API-3..5): authenticate (a 401 is not counted), then the
@@ -89,7 +100,10 @@ pub fn public_user(app: &App, ctx: &Ctx, username: &str) -> ProtocolResult<Respo
         .core
         .user_profile(username)
         .ok_or_else(|| ProtocolError::not_found(format!("There is no user `{username}`.")))?;
-    ok_json(&serde_json::json!({"username": username, "display_name": display_name}))
+    ok_json(&UserProfile {
+        display_name: &display_name,
+        username: &username,
+    })
 }
 
 fn sse_frame(event: &LiveEvent) -> Bytes {

@@ -9,14 +9,6 @@ use common::{
 };
 use serde_json::{Value, json};
 
-/// A signed-in user's session cookie (`POST /__test/login`).
-async fn session(s: &TestServer, user: &str) -> String {
-    s.control("login", json!({"username": user})).await["cookie"]
-        .as_str()
-        .expect("a cookie")
-        .to_owned()
-}
-
 /// A developer-page request as JSON, signed in with `cookie`.
 async fn dev(
     s: &TestServer,
@@ -66,7 +58,7 @@ fn client_app(created: &Value) -> ClientApp {
 #[tokio::test]
 async fn registered_confidential_app_gets_a_secret_once_and_works() {
     let s = TestServer::start().await;
-    let cookie = session(&s, USER).await;
+    let cookie = s.session_cookie(USER).await;
     let reply = create_app(
         &s,
         &cookie,
@@ -136,7 +128,7 @@ async fn registered_confidential_app_gets_a_secret_once_and_works() {
 #[tokio::test]
 async fn registered_public_app_has_no_secret() {
     let s = TestServer::start().await;
-    let cookie = session(&s, USER).await;
+    let cookie = s.session_cookie(USER).await;
     let reply = create_app(&s, &cookie, json!({"name": "Pocket", "kind": "public", "redirect_uris": ["http://localhost:7000/cb"], "allowed_scopes": ["profile:read"]})).await;
     assert_eq!(reply.status, 201, "{}", reply.describe());
     let created = reply.json();
@@ -158,7 +150,7 @@ async fn registered_public_app_has_no_secret() {
 #[tokio::test]
 async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
     let s = TestServer::start().await;
-    let cookie = session(&s, USER).await;
+    let cookie = s.session_cookie(USER).await;
     let base = json!({"name": "X", "kind": "public", "redirect_uris": ["https://ok.example/cb"], "allowed_scopes": ["profile:read"]});
     let with = |key: &str, value: Value| {
         let mut body = base.clone();
@@ -217,7 +209,7 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
 #[tokio::test]
 async fn rotated_secret_replaces_the_old_one_at_once() {
     let s = TestServer::start().await;
-    let cookie = session(&s, USER).await;
+    let cookie = s.session_cookie(USER).await;
     let created = create_app(&s, &cookie, json!({"name": "Rotator", "kind": "confidential", "redirect_uris": ["https://r.example/cb"], "allowed_scopes": ["profile:read"]}))
         .await
         .json();
@@ -255,7 +247,7 @@ async fn rotated_secret_replaces_the_old_one_at_once() {
 #[tokio::test]
 async fn deactivating_an_app_revokes_every_token_it_was_issued() {
     let s = TestServer::start().await;
-    let cookie = session(&s, USER).await;
+    let cookie = s.session_cookie(USER).await;
     let created = create_app(&s, &cookie, json!({"name": "Shortlived", "kind": "confidential", "redirect_uris": ["https://d.example/cb"], "allowed_scopes": ["profile:read", "events:read"]}))
         .await
         .json();
@@ -339,8 +331,8 @@ async fn deactivating_a_fixture_app_revokes_its_tokens() {
 #[tokio::test]
 async fn apps_are_managed_only_by_their_owner() {
     let s = TestServer::start().await;
-    let alice = session(&s, USER).await;
-    let bob = session(&s, OTHER_USER).await;
+    let alice = s.session_cookie(USER).await;
+    let bob = s.session_cookie(OTHER_USER).await;
     let created = create_app(
         &s,
         &alice,
@@ -426,12 +418,7 @@ async fn signed_out_developer_pages_ask_for_a_sign_in() {
 async fn developer_pages_work_in_a_browser() {
     let s = TestServer::start().await;
     let b = browser();
-    let reply = send(b.post(s.url("/login")).form(&[
-        ("username", USER),
-        ("password", "alice-password"),
-        ("next", "/developer/apps"),
-    ]))
-    .await;
+    let reply = s.sign_in(&b, USER, "/developer/apps").await;
     assert_eq!((reply.status, reply.location()), (303, "/developer/apps"));
     let page = send(b.get(s.url("/developer/apps"))).await;
     assert_eq!(page.status, 200);
@@ -520,7 +507,7 @@ async fn revoking_a_connected_app_ends_its_tokens_for_that_user_only() {
     let alice_web_2 = s.code_login(&web, USER, Some("playback:read")).await;
     let alice_tv = s.device_login(&tv, USER, None).await;
     let bob_web = s.code_login(&web, OTHER_USER, None).await;
-    let cookie = session(&s, USER).await;
+    let cookie = s.session_cookie(USER).await;
 
     let listed = dev(
         &s,
@@ -585,12 +572,7 @@ async fn connected_apps_page_revokes_with_its_form() {
     let tv = ClientApp::tv();
     let tokens = s.device_login(&tv, USER, None).await;
     let b = browser();
-    let reply = send(b.post(s.url("/login")).form(&[
-        ("username", USER),
-        ("password", "alice-password"),
-        ("next", "/settings/connected-apps"),
-    ]))
-    .await;
+    let reply = s.sign_in(&b, USER, "/settings/connected-apps").await;
     assert_eq!(reply.location(), "/settings/connected-apps");
     let page = send(b.get(s.url("/settings/connected-apps"))).await.text();
     assert!(page.contains("Living Room TV"), "{page}");
@@ -643,7 +625,7 @@ async fn revoking_a_connected_app_voids_what_was_approved_but_not_yet_redeemed()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_registrations_get_distinct_client_ids() {
     let s = TestServer::start().await;
-    let cookie = session(&s, USER).await;
+    let cookie = s.session_cookie(USER).await;
     let url = s.url("/developer/apps");
     let replies = common::concurrently(30, |i| {
         s.http.post(&url).header("cookie", &cookie).json(&json!({"name": format!("App {i}"), "kind": "confidential", "redirect_uris": [], "allowed_scopes": ["profile:read"]}))

@@ -218,10 +218,7 @@ async fn bodies_over_the_limit_are_413_invalid_request() {
         .code_login(&ClientApp::web(), USER, None)
         .await
         .access_token;
-    let cookie = s.control("login", json!({"username": USER})).await["cookie"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cookie = s.session_cookie(USER).await;
     let e = body_endpoints(&s);
     let over = |n: usize| {
         let mut body = b"client_id=pp-tv&pad=".to_vec();
@@ -634,10 +631,7 @@ async fn no_bad_body_anywhere_gets_a_server_error() {
         .code_login(&ClientApp::web(), USER, None)
         .await
         .access_token;
-    let cookie = s.control("login", json!({"username": USER})).await["cookie"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cookie = s.session_cookie(USER).await;
     let mut urls: Vec<String> = ["token", "device_code", "device_token", "refresh"]
         .iter()
         .map(|e| s.endpoint(e))

@@ -5,7 +5,7 @@ mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::{ClientApp, OTHER_USER, TestServer, Tokens, USER};
+use common::{ClientApp, OTHER_USER, TestServer, Tokens, USER, form};
 use serde_json::Value;
 
 const DEVICE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -277,12 +277,6 @@ async fn rfc8628_grant_type_and_json_bodies_are_accepted() {
 async fn device_endpoints_authenticate_the_client_and_check_scope() {
     let s = TestServer::start().await;
     let url = s.endpoint("device_code");
-    let form = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect()
-    };
     // A confidential app needs its secret; with it, it may use the device flow.
     s.post_form(&url, &form(&[("client_id", "pp-web")]))
         .await

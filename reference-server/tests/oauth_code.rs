@@ -590,10 +590,7 @@ async fn failure_modes_break_authorize_and_token_as_named() {
 #[tokio::test]
 async fn state_round_trips_exactly_and_the_redirect_query_is_kept() {
     let s = TestServer::start().await;
-    let cookie = s.control("login", json!({"username": USER})).await["cookie"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cookie = s.session_cookie(USER).await;
     let created = common::send(
         s.http
             .post(s.url("/developer/apps"))

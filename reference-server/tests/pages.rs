@@ -9,17 +9,6 @@ use common::{
     send,
 };
 
-/// Signs a browser in through the form; answers the 303.
-async fn sign_in(s: &TestServer, b: &reqwest::Client, user: &str, next: &str) -> Reply {
-    let password = format!("{user}-password");
-    send(b.post(s.url("/login")).form(&[
-        ("username", user),
-        ("password", password.as_str()),
-        ("next", next),
-    ]))
-    .await
-}
-
 /// Follows a same-site redirect (a path) as a browser would.
 async fn follow(s: &TestServer, b: &reqwest::Client, reply: &Reply) -> Reply {
     let location = reply.location();
@@ -81,7 +70,7 @@ async fn browser_signs_in_approves_and_the_app_gets_a_code() {
         "the sign-in form comes back to the authorize URL"
     );
 
-    let signed_in = sign_in(&s, &b, USER, &next).await;
+    let signed_in = s.sign_in(&b, USER, &next).await;
     assert_eq!(
         (signed_in.status, signed_in.location()),
         (303, next.as_str())
@@ -137,7 +126,7 @@ async fn browser_denies_and_the_app_gets_access_denied() {
     let b = browser();
     let url = s.authorize_url(&spa, &Pkce::new(), None, Some("s-deny"));
     let next = hidden_input(&send(b.get(&url)).await.text(), "next").unwrap();
-    let approval = follow(&s, &b, &sign_in(&s, &b, OTHER_USER, &next).await).await;
+    let approval = follow(&s, &b, &s.sign_in(&b, OTHER_USER, &next).await).await;
     assert!(approval.text().contains("Binge Buddy"));
     let redirect = decide_on_page(&s, &b, &approval, "deny").await;
     assert_eq!(redirect.status, 302);
@@ -158,11 +147,11 @@ async fn approval_is_bound_to_the_session_that_saw_it() {
     let alice = browser();
     let url = s.authorize_url(&web, &Pkce::new(), None, None);
     let next = hidden_input(&send(alice.get(&url)).await.text(), "next").unwrap();
-    let approval = follow(&s, &alice, &sign_in(&s, &alice, USER, &next).await).await;
+    let approval = follow(&s, &alice, &s.sign_in(&alice, USER, &next).await).await;
     let id = hidden_input(&approval.text(), "authorization").unwrap();
 
     let mallory = browser();
-    sign_in(&s, &mallory, OTHER_USER, "/").await;
+    s.sign_in(&mallory, OTHER_USER, "/").await;
     let stolen = send(
         mallory
             .post(s.url("/oauth/authorize"))
@@ -217,7 +206,7 @@ async fn sign_in_refuses_wrong_passwords_and_foreign_next() {
         "/tab\there",
         "",
     ] {
-        let reply = sign_in(&s, &browser(), USER, next).await;
+        let reply = s.sign_in(&browser(), USER, next).await;
         assert_eq!(
             (reply.status, reply.location()),
             (303, "/developer/apps"),
@@ -236,7 +225,7 @@ async fn sign_in_refuses_wrong_passwords_and_foreign_next() {
 async fn sign_out_ends_the_session() {
     let s = TestServer::start().await;
     let b = browser();
-    let reply = sign_in(&s, &b, USER, "/developer/apps").await;
+    let reply = s.sign_in(&b, USER, "/developer/apps").await;
     let cookie = reply
         .header("set-cookie")
         .unwrap()
@@ -263,7 +252,7 @@ async fn sign_out_ends_the_session() {
 async fn session_expires_after_its_lifetime() {
     let s = TestServer::start().await;
     let b = browser();
-    sign_in(&s, &b, USER, "/").await;
+    s.sign_in(&b, USER, "/").await;
     s.advance(s.profile.lifetimes.session as f64).await;
     assert_eq!(send(b.get(s.url("/developer/apps"))).await.status, 303);
 }
@@ -285,7 +274,7 @@ async fn activate_page_approves_a_device() {
     assert_eq!(login.status, 200);
     let next = hidden_input(&login.text(), "next").expect("the sign-in form");
     assert_eq!(s.url(&next), complete);
-    let page = follow(&s, &b, &sign_in(&s, &b, USER, &next).await).await;
+    let page = follow(&s, &b, &s.sign_in(&b, USER, &next).await).await;
     let html = page.text();
     assert!(
         html.contains("Living Room TV"),
@@ -331,7 +320,7 @@ async fn activate_page_denies_a_device_typed_by_hand() {
     let tv = ClientApp::tv();
     let start = s.device_start(&tv, None).await;
     let b = browser();
-    sign_in(&s, &b, OTHER_USER, "/").await;
+    s.sign_in(&b, OTHER_USER, "/").await;
     let entry = send(b.get(s.url("/activate"))).await;
     assert_eq!(entry.status, 200);
     assert!(
@@ -376,12 +365,7 @@ async fn pages_escape_what_users_and_apps_send() {
     let login = send(b.get(&url)).await.text();
     assert!(!login.contains("<script>"), "{login}");
     // An app whose name is markup.
-    let cookie = s
-        .control("login", serde_json::json!({"username": USER}))
-        .await["cookie"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cookie = s.session_cookie(USER).await;
     let created = send(
         s.http
             .post(s.url("/developer/apps"))
@@ -400,7 +384,7 @@ async fn pages_escape_what_users_and_apps_send() {
         "next",
     )
     .unwrap();
-    let approval = follow(&s, &b, &sign_in(&s, &b, USER, &next).await)
+    let approval = follow(&s, &b, &s.sign_in(&b, USER, &next).await)
         .await
         .text();
     assert!(!approval.contains("<script>"), "{approval}");

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use std::time::Instant;
 
 use common::{
-    ClientApp, OTHER_USER, Reply, TestServer, USER, client, client_from, concurrently,
+    ClientApp, OTHER_USER, Reply, TestServer, USER, client, client_from, concurrently, form,
     playback_body, send, status_counts,
 };
 use reference_server::ServerConfig;
@@ -111,13 +111,6 @@ async fn check_limit(
         "PP-RATE-3 `{name}`: refused at Retry-After ({wait} s): {}",
         after.describe()
     );
-}
-
-fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
 }
 
 /// Every limit of the profile has a test here, and there are the six of PP-RATE-1.

@@ -104,10 +104,7 @@ async fn reset_brings_back_the_fixtures() {
     let s = TestServer::start().await;
     let web = ClientApp::web();
     let tokens = s.code_login(&web, USER, None).await;
-    let cookie = s.control("login", json!({"username": USER})).await["cookie"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cookie = s.session_cookie(USER).await;
     s.control("apps/pp-web/deactivate", json!({})).await;
     s.control("fault", json!({"fault": "scope_omitted"})).await;
     s.set_mode("server_error").await;

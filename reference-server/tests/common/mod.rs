@@ -299,6 +299,14 @@ pub async fn read(response: reqwest::Response) -> Reply {
     reply
 }
 
+/// A form from borrowed pairs.
+pub fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// The query parameters of a URL (or of anything after its `?`).
 pub fn query_of(url: &str) -> Vec<(String, String)> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
@@ -460,6 +468,20 @@ impl TestServer {
             .control("clock/advance", json!({"seconds": seconds}))
             .await;
         assert!(answer["now"].is_string(), "{answer}");
+    }
+
+    /// A signed-in user's session cookie, `pp_session=...` (`POST /__test/login`).
+    pub async fn session_cookie(&self, user: &str) -> String {
+        let answer = self.control("login", json!({"username": user})).await;
+        answer["cookie"].as_str().expect("a cookie").to_owned()
+    }
+
+    /// Signs a browser in through the sign-in form, with the fixture password; answers
+    /// the 303.
+    pub async fn sign_in(&self, browser: &reqwest::Client, user: &str, next: &str) -> Reply {
+        let password = format!("{user}-password");
+        let form = form(&[("username", user), ("password", &password), ("next", next)]);
+        send(browser.post(self.url("/login")).form(&form)).await
     }
 
     pub async fn set_mode(&self, mode: &str) {

@@ -28,30 +28,6 @@ async fn dev(
     send(request).await
 }
 
-async fn create_app(s: &TestServer, cookie: &str, body: Value) -> Reply {
-    dev(
-        s,
-        cookie,
-        reqwest::Method::POST,
-        "/developer/apps",
-        Some(body),
-    )
-    .await
-}
-
-/// The registered app as a client holds it.
-fn client_app(created: &Value) -> ClientApp {
-    let mut app = ClientApp::web();
-    app.client_id = created["client_id"].as_str().expect("client_id").to_owned();
-    app.secret = created["client_secret"].as_str().map(str::to_owned);
-    app.redirect_uri = created["redirect_uris"][0]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    app.name = created["name"].as_str().unwrap_or_default().to_owned();
-    app
-}
-
 /// PP-APP-1, PP-APP-7: a signed-in user registers a confidential app as JSON (a client_id,
 /// a name, allowed_scopes, redirect URIs, a kind), sees its secret once, and the app works
 /// at once with its own redirect URI and scopes.
@@ -59,10 +35,7 @@ fn client_app(created: &Value) -> ClientApp {
 async fn registered_confidential_app_gets_a_secret_once_and_works() {
     let s = TestServer::start().await;
     let cookie = s.session_cookie(USER).await;
-    let reply = create_app(
-        &s,
-        &cookie,
-        json!({"name": "My Couch App", "kind": "confidential", "redirect_uris": ["http://127.0.0.1:9911/cb", "https://couch.example/cb"], "allowed_scopes": ["profile:read", "playback:read"]}),
+    let reply = s.register_app(&cookie, &json!({"name": "My Couch App", "kind": "confidential", "redirect_uris": ["http://127.0.0.1:9911/cb", "https://couch.example/cb"], "allowed_scopes": ["profile:read", "playback:read"]}),
     )
     .await;
     assert_eq!(reply.status, 201, "{}", reply.describe());
@@ -96,7 +69,7 @@ async fn registered_confidential_app_gets_a_secret_once_and_works() {
     );
 
     // It works: code flow with its redirect URI; scopes within allowed_scopes.
-    let app = client_app(&created);
+    let app = ClientApp::registered(&created);
     let tokens = s.code_login(&app, USER, None).await;
     assert_eq!(tokens.scope, "profile:read playback:read", "PP-SCOPE-2");
     let url = s.authorize_url(&app, &Pkce::new(), Some("playback:write"), None);
@@ -129,14 +102,14 @@ async fn registered_confidential_app_gets_a_secret_once_and_works() {
 async fn registered_public_app_has_no_secret() {
     let s = TestServer::start().await;
     let cookie = s.session_cookie(USER).await;
-    let reply = create_app(&s, &cookie, json!({"name": "Pocket", "kind": "public", "redirect_uris": ["http://localhost:7000/cb"], "allowed_scopes": ["profile:read"]})).await;
+    let reply = s.register_app(&cookie, &json!({"name": "Pocket", "kind": "public", "redirect_uris": ["http://localhost:7000/cb"], "allowed_scopes": ["profile:read"]})).await;
     assert_eq!(reply.status, 201, "{}", reply.describe());
     let created = reply.json();
     assert!(
         created.get("client_secret").is_none_or(Value::is_null),
         "{created}"
     );
-    let app = client_app(&created);
+    let app = ClientApp::registered(&created);
     assert_eq!(s.code_login(&app, USER, None).await.scope, "profile:read");
     // A public app has no secret to rotate.
     let path = format!("/developer/apps/{}/secret", app.client_id);
@@ -165,25 +138,27 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
         "not a url",
         "javascript:alert(1)",
     ] {
-        let reply = create_app(&s, &cookie, with("redirect_uris", json!([uri]))).await;
+        let reply = s
+            .register_app(&cookie, &with("redirect_uris", json!([uri])))
+            .await;
         reply.assert_error(400, "invalid_request");
     }
-    create_app(&s, &cookie, with("allowed_scopes", json!(["admin"])))
+    s.register_app(&cookie, &with("allowed_scopes", json!(["admin"])))
         .await
         .assert_error(400, "invalid_scope");
-    create_app(&s, &cookie, with("name", json!("  ")))
+    s.register_app(&cookie, &with("name", json!("  ")))
         .await
         .assert_error(400, "invalid_request");
-    create_app(&s, &cookie, with("name", json!("n".repeat(101))))
+    s.register_app(&cookie, &with("name", json!("n".repeat(101))))
         .await
         .assert_error(400, "invalid_request");
-    create_app(&s, &cookie, with("kind", json!("secret-ish")))
+    s.register_app(&cookie, &with("kind", json!("secret-ish")))
         .await
         .assert_error(400, "invalid_request");
-    create_app(&s, &cookie, with("owner", json!("bob")))
+    s.register_app(&cookie, &with("owner", json!("bob")))
         .await
         .assert_error(400, "invalid_request");
-    create_app(&s, &cookie, json!({"kind": "public"}))
+    s.register_app(&cookie, &json!({"kind": "public"}))
         .await
         .assert_error(400, "invalid_request");
     // Nothing was registered by any of those.
@@ -198,7 +173,7 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
         "http://[::1]:8080/cb"
     ]);
     assert_eq!(
-        create_app(&s, &cookie, with("redirect_uris", loopback))
+        s.register_app(&cookie, &with("redirect_uris", loopback))
             .await
             .status,
         201
@@ -210,10 +185,10 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
 async fn rotated_secret_replaces_the_old_one_at_once() {
     let s = TestServer::start().await;
     let cookie = s.session_cookie(USER).await;
-    let created = create_app(&s, &cookie, json!({"name": "Rotator", "kind": "confidential", "redirect_uris": ["https://r.example/cb"], "allowed_scopes": ["profile:read"]}))
+    let created = s.register_app(&cookie, &json!({"name": "Rotator", "kind": "confidential", "redirect_uris": ["https://r.example/cb"], "allowed_scopes": ["profile:read"]}))
         .await
         .json();
-    let old = client_app(&created);
+    let old = ClientApp::registered(&created);
     let tokens = s.code_login(&old, USER, None).await;
 
     let path = format!("/developer/apps/{}/secret", old.client_id);
@@ -248,10 +223,10 @@ async fn rotated_secret_replaces_the_old_one_at_once() {
 async fn deactivating_an_app_revokes_every_token_it_was_issued() {
     let s = TestServer::start().await;
     let cookie = s.session_cookie(USER).await;
-    let created = create_app(&s, &cookie, json!({"name": "Shortlived", "kind": "confidential", "redirect_uris": ["https://d.example/cb"], "allowed_scopes": ["profile:read", "events:read"]}))
+    let created = s.register_app(&cookie, &json!({"name": "Shortlived", "kind": "confidential", "redirect_uris": ["https://d.example/cb"], "allowed_scopes": ["profile:read", "events:read"]}))
         .await
         .json();
-    let app = client_app(&created);
+    let app = ClientApp::registered(&created);
     let alice = s.code_login(&app, USER, None).await;
     let bob = s.device_login(&app, OTHER_USER, None).await;
     let bystander = s.code_login(&ClientApp::web(), USER, None).await;
@@ -333,10 +308,7 @@ async fn apps_are_managed_only_by_their_owner() {
     let s = TestServer::start().await;
     let alice = s.session_cookie(USER).await;
     let bob = s.session_cookie(OTHER_USER).await;
-    let created = create_app(
-        &s,
-        &alice,
-        json!({"name": "Mine", "kind": "confidential", "redirect_uris": [], "allowed_scopes": []}),
+    let created = s.register_app(&alice, &json!({"name": "Mine", "kind": "confidential", "redirect_uris": [], "allowed_scopes": []}),
     )
     .await
     .json();

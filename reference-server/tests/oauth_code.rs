@@ -591,18 +591,8 @@ async fn failure_modes_break_authorize_and_token_as_named() {
 async fn state_round_trips_exactly_and_the_redirect_query_is_kept() {
     let s = TestServer::start().await;
     let cookie = s.session_cookie(USER).await;
-    let created = common::send(
-        s.http
-            .post(s.url("/developer/apps"))
-            .header("cookie", &cookie)
-            .json(&json!({"name": "Tenant App", "kind": "public", "redirect_uris": ["https://app.example/cb?tenant=7"], "allowed_scopes": ["profile:read"]})),
-    )
-    .await
-    .json();
-    let mut app = ClientApp::spa();
-    app.client_id = created["client_id"].as_str().unwrap().to_owned();
-    app.secret = None;
-    app.redirect_uri = "https://app.example/cb?tenant=7".into();
+    let created = s.register_app(&cookie, &json!({"name": "Tenant App", "kind": "public", "redirect_uris": ["https://app.example/cb?tenant=7"], "allowed_scopes": ["profile:read"]})).await.json();
+    let app = ClientApp::registered(&created);
     let state = "a b&c=d/é%20+~!*'()";
     for (scope, approve, expected) in [
         (None, true, None),

@@ -366,17 +366,8 @@ async fn pages_escape_what_users_and_apps_send() {
     assert!(!login.contains("<script>"), "{login}");
     // An app whose name is markup.
     let cookie = s.session_cookie(USER).await;
-    let created = send(
-        s.http
-            .post(s.url("/developer/apps"))
-            .header("cookie", &cookie)
-            .json(&serde_json::json!({"name": evil, "kind": "public", "redirect_uris": ["https://x.example/cb"], "allowed_scopes": ["profile:read"]})),
-    )
-    .await
-    .json();
-    let mut app = ClientApp::spa();
-    app.client_id = created["client_id"].as_str().unwrap().to_owned();
-    app.redirect_uri = "https://x.example/cb".into();
+    let created = s.register_app(&cookie, &serde_json::json!({"name": evil, "kind": "public", "redirect_uris": ["https://x.example/cb"], "allowed_scopes": ["profile:read"]})).await.json();
+    let app = ClientApp::registered(&created);
     let next = hidden_input(
         &send(b.get(s.authorize_url(&app, &Pkce::new(), None, None)))
             .await

@@ -77,6 +77,20 @@ impl ClientApp {
         )
     }
 
+    /// An app as `POST /developer/apps` answered it (PP-APP-7): its first redirect URI, and
+    /// its secret if it has one.
+    pub fn registered(created: &Value) -> Self {
+        ClientApp {
+            client_id: created["client_id"].as_str().expect("client_id").to_owned(),
+            secret: created["client_secret"].as_str().map(str::to_owned),
+            redirect_uri: created["redirect_uris"][0]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            name: created["name"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
     /// `client_id` and, for a confidential app, `client_secret` as body parameters (PP-APP-2).
     pub fn credentials(&self) -> Vec<(String, String)> {
         let mut out = vec![("client_id".to_owned(), self.client_id.clone())];
@@ -474,6 +488,15 @@ impl TestServer {
     pub async fn session_cookie(&self, user: &str) -> String {
         let answer = self.control("login", json!({"username": user})).await;
         answer["cookie"].as_str().expect("a cookie").to_owned()
+    }
+
+    /// Registers an app as JSON for the user of `cookie` (PP-APP-7); answers the reply.
+    pub async fn register_app(&self, cookie: &str, app: &Value) -> Reply {
+        let request = self
+            .http
+            .post(self.url("/developer/apps"))
+            .header("cookie", cookie);
+        send(request.header("accept", "application/json").json(app)).await
     }
 
     /// Signs a browser in through the sign-in form, with the fixture password; answers

@@ -213,7 +213,8 @@ impl App {
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
         let route = self.route(&method, &path);
-        let host = parts
+        // `http://host:port` as the client addressed us, without going through `format!`.
+        let base_url = parts
             .headers
             .get(hyper::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -225,7 +226,7 @@ impl App {
                     && h.bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
             })
-            .map_or_else(|| local.to_string(), str::to_owned);
+            .map_or_else(|| format!("http://{local}"), |h| ["http://", h].concat());
         let ctx = Ctx {
             request_id: rid,
             ip: self.client_ip(&parts.headers, peer),
@@ -233,7 +234,7 @@ impl App {
             path: path.clone(),
             query: parts.uri.query().map(str::to_owned),
             headers: parts.headers,
-            base_url: format!("http://{host}"),
+            base_url,
         };
         let header_bytes: usize = ctx
             .headers

@@ -40,7 +40,11 @@ impl Support {
                 .map(|(_, v)| v.clone()),
             _ => None,
         });
-        let mut body = ex.body.clone();
+        let mut body = if ex.status < 400 {
+            mask_credentials(&ex.body)
+        } else {
+            ex.body.clone()
+        };
         if body.len() > 4096 {
             let mut cut = 4096;
             while !body.is_char_boundary(cut) {
@@ -72,6 +76,36 @@ impl Support {
             self.client_id.as_deref().unwrap_or("(none)"),
             self.body
         )
+    }
+}
+
+/// A success body with its live credentials masked: reports travel into tickets, and
+/// support needs the raw error bodies, not working tokens.
+fn mask_credentials(body: &str) -> String {
+    const KEYS: &[&str] = &[
+        "access_token",
+        "refresh_token",
+        "client_secret",
+        "device_code",
+    ];
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            let mut masked = false;
+            for k in KEYS {
+                if let Some(v) = map.get_mut(*k)
+                    && let Some(s) = v.as_str()
+                {
+                    *v = serde_json::Value::String(format!("[masked: {} characters]", s.len()));
+                    masked = true;
+                }
+            }
+            if masked {
+                serde_json::Value::Object(map).to_string()
+            } else {
+                body.to_owned()
+            }
+        }
+        _ => body.to_owned(),
     }
 }
 

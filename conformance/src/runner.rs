@@ -141,7 +141,12 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
     }
     let mut waits = 0u64;
     let mut exhausted: HashMap<String, &'static str> = HashMap::new();
+    let mut deferred: HashMap<&str, i64> = HashMap::new();
+    let mut deferred_checks = Vec::new();
     for c in ordered {
+        if c.schedule == Schedule::Exhausting && !deferred_checks.is_empty() {
+            run.append(&mut deferred_checks);
+        }
         if c.schedule != Schedule::Exhausting {
             let over: Vec<String> = c
                 .budget
@@ -160,12 +165,38 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
                     .map(|l| l.window_secs)
                     .max()
                     .unwrap_or(0);
-                let reason = format!(
-                    "the run's request budget for the `{}` rate limit is spent; running this check would trip the limit \
-                     (it reopens after up to {secs} s; run it on its own with --only)",
-                    over.join("`, `")
-                );
-                skipped.push((c, reason));
+                if !env.allow_slow {
+                    let reason = format!(
+                        "the run's request budget for the `{}` rate limit is spent; running this check would trip the limit \
+                         (it reopens after up to {secs} s: run with --allow-slow to wait, or run it on its own with --only)",
+                        over.join("`, `")
+                    );
+                    skipped.push((c, reason));
+                    continue;
+                }
+                // Deferred: after the concurrent checks, alone, once the window has passed.
+                let mut c = c;
+                c.schedule = Schedule::Exclusive;
+                let fits = c.budget.iter().all(|(name, n)| {
+                    deferred
+                        .get(name)
+                        .is_some_and(|left| *left >= i64::from(*n))
+                });
+                if !fits {
+                    c.wait_before = secs;
+                    waits += secs;
+                    for l in &env.profile.rate_limits {
+                        if remaining.contains_key(l.name.as_str()) {
+                            deferred.insert(l.name.as_str(), i64::from(l.max) - 1);
+                        }
+                    }
+                }
+                for (name, n) in &c.budget {
+                    if let Some(left) = deferred.get_mut(name) {
+                        *left -= i64::from(*n);
+                    }
+                }
+                deferred_checks.push(c);
                 continue;
             }
             for (name, n) in &c.budget {
@@ -216,6 +247,7 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
         }
         run.push(c);
     }
+    run.append(&mut deferred_checks);
     for (c, why) in &skipped {
         notes.push(format!("{}: {why}", c.id));
     }
@@ -503,5 +535,102 @@ pub async fn probe(env: &Env) -> Result<(), String> {
         Ok(_) => Ok(()),
         Err(Problem::Error { message }) => Err(message),
         Err(other) => Err(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::HttpOptions;
+    use crate::drivers::Driver;
+    use profile::{Identities, Profile};
+
+    fn deployment_env(allow_slow: bool) -> Env {
+        let http = HttpOptions {
+            base: url::Url::parse("https://staging.example.invalid").expect("a URL"),
+            timeout: Duration::from_secs(1),
+            request_id_header: "X-PunchPlay-Request-Id".into(),
+        };
+        Env::new(
+            Profile::punchplay(),
+            Identities::punchplay(),
+            http,
+            false,
+            Driver::Pages,
+            allow_slow,
+        )
+        .expect("roles")
+    }
+
+    #[test]
+    fn without_clock_control_a_shared_limit_is_exhausted_once_and_budgets_hold() {
+        let env = deployment_env(false);
+        let all = crate::checks::all(&env.profile);
+        let (run, skipped, plan) = plan(&env, all);
+        // Every IP key is shared against a remote target: one exhausting check per limit runs.
+        for limit in &env.profile.rate_limits {
+            let running = run
+                .iter()
+                .filter(|c| c.exhausts == Some(limit.name.as_str()))
+                .count();
+            assert_eq!(
+                running, 1,
+                "{} exhausting checks run for `{}`",
+                running, limit.name
+            );
+        }
+        // Ordinary checks stay within every limit's budget.
+        for limit in &env.profile.rate_limits {
+            let spent: u32 = run
+                .iter()
+                .filter(|c| c.schedule != Schedule::Exhausting)
+                .flat_map(|c| c.budget.iter())
+                .filter(|(n, _)| *n == limit.name)
+                .map(|(_, n)| n)
+                .sum();
+            assert!(
+                spent < limit.max,
+                "ordinary checks spend {spent} of `{}`'s {}",
+                limit.name,
+                limit.max
+            );
+        }
+        assert!(
+            skipped
+                .iter()
+                .all(|(_, why)| why.contains("--allow-slow") || why.contains("budget"))
+        );
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.contains("PP-API-1/expired-access-token-is-invalid-token"))
+        );
+        // Exhausting checks come last.
+        let first_exhausting = run
+            .iter()
+            .position(|c| c.schedule == Schedule::Exhausting)
+            .expect("some");
+        assert!(
+            run[first_exhausting..]
+                .iter()
+                .all(|c| c.schedule == Schedule::Exhausting)
+        );
+    }
+
+    #[test]
+    fn with_allow_slow_the_second_exhausting_check_waits_the_window() {
+        let env = deployment_env(true);
+        let (run, skipped, plan) = plan(&env, crate::checks::all(&env.profile));
+        assert!(
+            skipped.is_empty(),
+            "{:?}",
+            skipped.iter().map(|(c, _)| c.id).collect::<Vec<_>>()
+        );
+        let waiting = run
+            .iter()
+            .find(|c| c.id == "PP-RATE-2/refresh-refusal-has-retry-after-and-request-id")
+            .expect("listed");
+        assert_eq!(waiting.wait_before, 3600);
+        assert!(plan.expected_secs > 3600.0);
     }
 }

@@ -264,3 +264,63 @@ async fn rfc_grant_type(ctx: &mut Ctx) -> CheckResult {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::decode_qr;
+    use base64::Engine as _;
+
+    fn png_data_uri(text: &str) -> String {
+        let code = qrcode::QrCode::new(text.as_bytes()).expect("encodable");
+        let width = code.width();
+        let scale = 4;
+        let quiet = 4;
+        let side = (width + 2 * quiet) * scale;
+        let colors = code.to_colors();
+        let mut pixels = vec![255u8; side * side];
+        for y in 0..width {
+            for x in 0..width {
+                if colors[y * width + x] == qrcode::Color::Dark {
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            pixels[((y + quiet) * scale + dy) * side + (x + quiet) * scale + dx] =
+                                0;
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
+            enc.set_color(png::ColorType::Grayscale);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header().expect("header");
+            w.write_image_data(&pixels).expect("data");
+        }
+        format!(
+            "data:image/png;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(out)
+        )
+    }
+
+    #[test]
+    fn a_qr_png_data_uri_decodes_to_its_text() {
+        let url = "http://127.0.0.1:8080/activate?user_code=WDJB-MJHT";
+        assert_eq!(decode_qr(&png_data_uri(url)).as_deref(), Ok(url));
+    }
+
+    #[test]
+    fn other_data_is_refused_with_a_reason() {
+        assert!(
+            decode_qr("data:image/gif;base64,AAAA")
+                .unwrap_err()
+                .contains("data:image/png")
+        );
+        assert!(
+            decode_qr("data:image/png;base64,AAAA")
+                .unwrap_err()
+                .contains("PNG")
+        );
+    }
+}

@@ -2,8 +2,10 @@
 //! sustains against the reference server, against a plain keep-alive client sending the
 //! same requests from the same addresses with the same concurrency, in the same run.
 //!
-//! Not a test: it prints figures for the README. Both sides are bounded by time and by
-//! a request count.
+//! Not a test: it prints figures for the README. The two sides take turns for a number of
+//! rounds, so that load from other processes falls on both. Each side is bounded by time
+//! and by a request count, and is measured from its first request to its last answer, so
+//! neither is charged for its start or its shutdown.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,60 +18,103 @@ use url::Url;
 
 use crate::keys::{self, KeyPlan, loopback_sources, usable_clients};
 use crate::run::LoadOptions;
-use crate::target::Target;
+use crate::target::{Target, client_builder};
 use crate::traffic::Traffic;
 
-/// No side sends more than this many requests, whatever the duration.
+/// No side sends more than this many requests in a round, whatever the duration.
 const MAX_REQUESTS: u64 = 20_000_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Round {
+    pub goose_requests: u64,
+    pub goose_rps: f64,
+    pub plain_requests: u64,
+    pub plain_rps: f64,
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
     pub limit: String,
     pub users: usize,
-    pub seconds: f64,
-    pub goose_requests: u64,
+    pub seconds: u64,
+    pub rounds: Vec<Round>,
+    /// Over all rounds.
     pub goose_rps: f64,
-    pub plain_requests: u64,
     pub plain_rps: f64,
     /// goose / plain.
     pub ratio: f64,
 }
 
+/// Answered requests and the span from the first request sent to the last answer.
+#[derive(Debug)]
+struct Meter {
+    base: Instant,
+    claimed: AtomicU64,
+    answered: AtomicU64,
+    first_ns: AtomicU64,
+    last_ns: AtomicU64,
+}
+
+impl Meter {
+    fn new() -> Self {
+        Meter {
+            base: Instant::now(),
+            claimed: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
+            first_ns: AtomicU64::new(u64::MAX),
+            last_ns: AtomicU64::new(0),
+        }
+    }
+
+    /// The next request's index, or `None` once the bound is reached.
+    fn claim(&self) -> Option<u64> {
+        let n = self.claimed.fetch_add(1, Ordering::Relaxed);
+        (n < MAX_REQUESTS).then_some(n)
+    }
+
+    fn answered(&self, started: Instant) {
+        let start = started.duration_since(self.base).as_nanos() as u64;
+        let end = self.base.elapsed().as_nanos() as u64;
+        self.first_ns.fetch_min(start, Ordering::Relaxed);
+        self.last_ns.fetch_max(end, Ordering::Relaxed);
+        self.answered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (requests answered, per second).
+    fn rate(&self) -> (u64, f64) {
+        let n = self.answered.load(Ordering::Relaxed);
+        let span = self
+            .last_ns
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.first_ns.load(Ordering::Relaxed));
+        (n, n as f64 / (span.max(1) as f64 / 1e9))
+    }
+}
+
 struct BenchState {
     traffic: Traffic,
     plan: KeyPlan,
-    sent: AtomicU64,
-    first: std::sync::Mutex<Option<Instant>>,
+    meter: Meter,
 }
 
-fn user_client(base: &str, plan: &KeyPlan, index: usize) -> reqwest::ClientBuilder {
+fn user_client(traffic: &Traffic, plan: &KeyPlan, index: usize) -> reqwest::ClientBuilder {
     let keys = plan.keys.len();
     let source = plan.keys[index % keys].source_for_slot(index / keys);
-    crate::target::client_builder(base, source)
+    client_builder(&traffic.base_url(), source)
 }
 
 async fn seat(user: &mut GooseUser, state: Arc<BenchState>) -> TransactionResult {
-    let builder = user_client(
-        &state.traffic.base_url(),
-        &state.plan,
-        user.weighted_users_index,
-    );
+    let builder = user_client(&state.traffic, &state.plan, user.weighted_users_index);
     user.set_client_builder(builder).await.map_err(Box::new)
 }
 
 async fn steady(user: &mut GooseUser, state: Arc<BenchState>) -> TransactionResult {
-    let index = user.weighted_users_index;
-    let n = state.sent.fetch_add(1, Ordering::Relaxed);
-    if n >= MAX_REQUESTS {
+    let Some(n) = state.meter.claim() else {
         tokio::time::sleep(Duration::from_millis(100)).await;
         return Ok(());
-    }
-    state
-        .first
-        .lock()
-        .expect("first lock")
-        .get_or_insert_with(Instant::now);
-    let key = &state.plan.keys[index % state.plan.keys.len()];
+    };
+    let started = Instant::now();
+    let key = &state.plan.keys[user.weighted_users_index % state.plan.keys.len()];
     let request = state.traffic.request(&user.client, key, n as usize, None);
     let goose = user
         .request(
@@ -79,15 +124,90 @@ async fn steady(user: &mut GooseUser, state: Arc<BenchState>) -> TransactionResu
                 .build(),
         )
         .await?;
-    if let Ok(r) = goose.response {
-        let _ = r.bytes().await;
+    if let Ok(r) = goose.response
+        && r.bytes().await.is_ok()
+    {
+        state.meter.answered(started);
     }
     Ok(())
 }
 
-/// Runs both sides for `seconds` each against the target of `options` (or an in-process
-/// reference server) on the limit `options.limit` (default `public-user`).
-pub async fn bench(options: LoadOptions, seconds: u64) -> Result<BenchResult, String> {
+async fn goose_round(
+    traffic: &Traffic,
+    plan: &KeyPlan,
+    users: usize,
+    seconds: u64,
+) -> Result<(u64, f64), String> {
+    let state = Arc::new(BenchState {
+        traffic: traffic.clone(),
+        plan: plan.clone(),
+        meter: Meter::new(),
+    });
+    let mut config = crate::attack::goose_config(&traffic.base_url(), users, Vec::new());
+    config.run_time = Some(seconds.to_string());
+    let (s1, s2) = (Arc::clone(&state), Arc::clone(&state));
+    let scenario = Scenario::new(&format!("bench-{}", traffic.limit.name))
+        .register_transaction(
+            Transaction::new(Arc::new(move |u| Box::pin(seat(u, Arc::clone(&s1))))).set_on_start(),
+        )
+        .register_transaction(Transaction::new(Arc::new(move |u| {
+            Box::pin(steady(u, Arc::clone(&s2)))
+        })));
+    let attack = GooseAttack::initialize_with_config(config).map_err(|e| e.to_string())?;
+    crate::attack::shared_default_client(attack)
+        .map_err(|e| e.to_string())?
+        .register_scenario(scenario)
+        .execute()
+        .await
+        .map_err(|e| format!("goose failed: {e}"))?;
+    Ok(state.meter.rate())
+}
+
+async fn plain_round(
+    traffic: &Traffic,
+    plan: &KeyPlan,
+    users: usize,
+    seconds: u64,
+) -> Result<(u64, f64), String> {
+    let meter = Arc::new(Meter::new());
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for index in 0..users {
+        let client = user_client(traffic, plan, index)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let key = plan.keys[index % plan.keys.len()].clone();
+        let traffic = traffic.clone();
+        let meter = Arc::clone(&meter);
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < until {
+                let Some(n) = meter.claim() else { break };
+                let started = Instant::now();
+                if let Ok(r) = traffic
+                    .request(&client, &key, n as usize, None)
+                    .send()
+                    .await
+                    && r.bytes().await.is_ok()
+                {
+                    meter.answered(started);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(meter.rate())
+}
+
+/// Runs `rounds` rounds of both sides, `seconds` each, against the target of `options`
+/// (or an in-process reference server) on the limit `options.limit` (default
+/// `public-user`).
+pub async fn bench(
+    options: LoadOptions,
+    seconds: u64,
+    rounds: usize,
+) -> Result<BenchResult, String> {
     let limit_name = options
         .limit
         .clone()
@@ -148,93 +268,40 @@ pub async fn bench(options: LoadOptions, seconds: u64) -> Result<BenchResult, St
     )
     .map_err(|e| e.to_string())?;
 
-    // goose.
-    if controls {
-        target.reset().await.map_err(|e| e.to_string())?;
+    let mut results = Vec::new();
+    for _ in 0..rounds.max(1) {
+        if controls {
+            target.reset().await.map_err(|e| e.to_string())?;
+        }
+        let (goose_requests, goose_rps) =
+            goose_round(&traffic, &plan, options.users, seconds).await?;
+        if controls {
+            target.reset().await.map_err(|e| e.to_string())?;
+        }
+        let (plain_requests, plain_rps) =
+            plain_round(&traffic, &plan, options.users, seconds).await?;
+        results.push(Round {
+            goose_requests,
+            goose_rps,
+            plain_requests,
+            plain_rps,
+        });
     }
-    let state = Arc::new(BenchState {
-        traffic: traffic.clone(),
-        plan: plan.clone(),
-        sent: AtomicU64::new(0),
-        first: std::sync::Mutex::new(None),
-    });
-    let mut config = crate::attack::goose_config(&traffic.base_url(), options.users, Vec::new());
-    config.run_time = Some(seconds.to_string());
-    let s1 = Arc::clone(&state);
-    let s2 = Arc::clone(&state);
-    let scenario = Scenario::new(&format!("bench-{limit_name}"))
-        .register_transaction(
-            Transaction::new(Arc::new(move |u| Box::pin(seat(u, Arc::clone(&s1))))).set_on_start(),
-        )
-        .register_transaction(Transaction::new(Arc::new(move |u| {
-            Box::pin(steady(u, Arc::clone(&s2)))
-        })));
-    let attack = GooseAttack::initialize_with_config(config).map_err(|e| e.to_string())?;
-    crate::attack::shared_default_client(attack)
-        .map_err(|e| e.to_string())?
-        .register_scenario(scenario)
-        .execute()
-        .await
-        .map_err(|e| format!("goose failed: {e}"))?;
-    let ended = Instant::now();
-    let goose_requests = state.sent.load(Ordering::Relaxed).min(MAX_REQUESTS);
-    let goose_secs = state
-        .first
-        .lock()
-        .expect("first lock")
-        .map_or(f64::NAN, |f| (ended - f).as_secs_f64());
-
-    // The plain client: the same requests, one keep-alive client per task.
-    if controls {
-        target.reset().await.map_err(|e| e.to_string())?;
-    }
-    let sent = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let until = started + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for index in 0..options.users {
-        let client = user_client(&traffic.base_url(), &plan, index)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let key = plan.keys[index % plan.keys.len()].clone();
-        let traffic = traffic.clone();
-        let sent = Arc::clone(&sent);
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < until {
-                let n = sent.fetch_add(1, Ordering::Relaxed);
-                if n >= MAX_REQUESTS {
-                    break;
-                }
-                if let Ok(r) = traffic
-                    .request(&client, &key, n as usize, None)
-                    .send()
-                    .await
-                {
-                    let _ = r.bytes().await;
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let plain_secs = started.elapsed().as_secs_f64();
-    let plain_requests = sent.load(Ordering::Relaxed).min(MAX_REQUESTS);
     if controls {
         let _ = target.reset().await;
     }
     if let Some(s) = server {
         s.stop().await;
     }
-    let goose_rps = goose_requests as f64 / goose_secs;
-    let plain_rps = plain_requests as f64 / plain_secs;
+    let mean = |f: fn(&Round) -> f64| results.iter().map(f).sum::<f64>() / results.len() as f64;
+    let goose_rps = mean(|r| r.goose_rps);
+    let plain_rps = mean(|r| r.plain_rps);
     Ok(BenchResult {
         limit: limit_name,
         users: options.users,
-        seconds: seconds as f64,
-        goose_requests,
+        seconds,
+        rounds: results,
         goose_rps,
-        plain_requests,
         plain_rps,
         ratio: goose_rps / plain_rps,
     })

@@ -61,9 +61,12 @@ pub enum Command {
     Bench {
         #[command(flatten)]
         common: Common,
-        /// Seconds each side runs.
+        /// Seconds each side runs per round.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Rounds; the sides take turns.
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -164,26 +167,38 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 async fn async_main(cli: Cli) -> ExitCode {
-    if let Some(Command::Bench { common, seconds }) = &cli.command {
+    if let Some(Command::Bench {
+        common,
+        seconds,
+        rounds,
+    }) = &cli.command
+    {
         let options = match options_from(common) {
             Ok(o) => o,
             Err(e) => return could_not_run(e),
         };
-        return match crate::bench::bench(options, *seconds).await {
+        return match crate::bench::bench(options, *seconds, *rounds).await {
             Ok(r) => {
                 println!(
-                    "benchmark `{}`, {} concurrent users, {} s each, same endpoint and source addresses:",
-                    r.limit, r.users, r.seconds
+                    "benchmark `{}`: {} concurrent users, {} round(s) of {} s per side, same requests and source addresses",
+                    r.limit,
+                    r.users,
+                    r.rounds.len(),
+                    r.seconds
                 );
-                println!(
-                    "  goose scenario:          {:>9.0} req/s ({} requests)",
-                    r.goose_rps, r.goose_requests
-                );
-                println!(
-                    "  plain keep-alive client: {:>9.0} req/s ({} requests)",
-                    r.plain_rps, r.plain_requests
-                );
-                println!("  ratio goose/plain:       {:>9.2}", r.ratio);
+                for (i, round) in r.rounds.iter().enumerate() {
+                    println!(
+                        "  round {}: goose {:>8.0} req/s ({} requests), plain keep-alive client {:>8.0} req/s ({} requests)",
+                        i + 1,
+                        round.goose_rps,
+                        round.goose_requests,
+                        round.plain_rps,
+                        round.plain_requests
+                    );
+                }
+                println!("  goose scenario:          {:>8.0} req/s", r.goose_rps);
+                println!("  plain keep-alive client: {:>8.0} req/s", r.plain_rps);
+                println!("  ratio goose/plain:       {:>8.2}", r.ratio);
                 ExitCode::from(EXIT_HOLDS)
             }
             Err(e) => could_not_run(e),

@@ -106,12 +106,22 @@ pub fn render(report: &RunReport) -> String {
             ClockMode::Controlled => format!("clock moved {:.0} s", l.seconds_passed),
             ClockMode::Real => format!("waited {:.0} s of real time", l.seconds_passed),
         };
+        let windows = match l.clock {
+            ClockMode::Controlled => {
+                format!(
+                    "{} of {} windows checked",
+                    l.windows_checked, l.windows_requested
+                )
+            }
+            ClockMode::Real => format!(
+                "{} complete windows and {} bursts observed in the run time",
+                l.windows_checked, l.bursts_checked
+            ),
+        };
         out.push_str(&format!(
-            "{}: {} — {} of {} windows checked for {} keys, {} requests from {} goose users in {:.1} s ({clock})\n",
+            "{}: {} — {windows} for {} keys, {} requests from {} goose users in {:.1} s ({clock})\n",
             l.limit,
             if l.holds { "holds" } else { "DOES NOT HOLD" },
-            l.windows_checked,
-            l.windows_requested,
             l.keys.len(),
             l.requests,
             l.users,

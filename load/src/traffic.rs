@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use profile::{Profile, RateLimit, Secret};
+use profile::{LimitKey, Profile, RateLimit, Secret};
 use reqwest::{Client, Method, RequestBuilder};
 use url::Url;
 
@@ -167,7 +167,12 @@ impl Traffic {
         noise: Option<&Secret>,
     ) -> RequestBuilder {
         let url = self.urls[index % self.urls.len()].clone();
-        let rb = client.request(self.method.clone(), url);
+        let mut rb = client.request(self.method.clone(), url);
+        if self.limit.key != LimitKey::User {
+            // PP-RATE-4: the key is the TCP peer; a client cannot pick another one by
+            // claiming to be forwarded (a trusted proxy appends the real peer last).
+            rb = rb.header("X-Forwarded-For", format!("198.51.100.{}", index % 254 + 1));
+        }
         let app = (!key.clients.is_empty()).then(|| &key.clients[index % key.clients.len()]);
         match self.endpoint {
             Endpoint::DeviceCode => rb.form(&client_fields(app, vec![])),

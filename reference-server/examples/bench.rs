@@ -48,7 +48,7 @@ const CLIENT_SECRET: &str = "pp-web-secret";
 const REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
 const USERNAME: &str = "alice";
 /// What the bare server answers: the same bytes `GET me` answers for alice.
-const BARE_BODY: &[u8] = br#"{"username":"alice","display_name":"Alice Example"}"#;
+const BARE_BODY: &[u8] = br#"{"display_name":"Alice Example","username":"alice"}"#;
 
 /// Requests per second of `GET me`, a refresh at `oauth/token` and a bare hyper server, on loopback.
 #[derive(Parser, Debug)]

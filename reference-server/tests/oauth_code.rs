@@ -204,6 +204,33 @@ async fn wrong_response_type_redirects_with_an_error() {
     }
 }
 
+/// RFC 6749 §4.1.2.1: a repeated parameter is `invalid_request`; a repeated client_id
+/// or redirect_uri cannot be trusted for a redirect, so it gets the error page.
+#[tokio::test]
+async fn repeated_authorize_parameters_are_invalid_request() {
+    let s = TestServer::start().await;
+    let app = ClientApp::web();
+    let pkce = Pkce::new();
+    let base = vec![
+        ("response_type", "code"),
+        ("client_id", app.client_id.as_str()),
+        ("redirect_uri", app.redirect_uri.as_str()),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let mut scope_twice = base.clone();
+    scope_twice.extend([("scope", "profile:read"), ("scope", "playback:read")]);
+    let reply = s.get(&s.authorize_url_from(&scope_twice)).await;
+    assert_eq!(reply.status, 302, "{}", reply.describe());
+    assert_eq!(param(&reply.location_params(), "error"), Some("invalid_request"));
+
+    let mut redirect_twice = base.clone();
+    redirect_twice.push(("redirect_uri", "http://127.0.0.1:8765/other"));
+    let reply = s.get(&s.authorize_url_from(&redirect_twice)).await;
+    assert_eq!(reply.status, 400, "{}", reply.describe());
+    assert!(reply.is_html() && reply.header("location").is_none());
+}
+
 /// PP-APP-4: an inactive app is `unauthorized_client`, at authorize (a redirect) and at
 /// the token endpoint (400 JSON).
 #[tokio::test]

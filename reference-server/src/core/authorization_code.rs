@@ -99,14 +99,26 @@ impl AuthorizeError {
 }
 
 impl Core {
-    /// Validates `GET /oauth/authorize` (PP-AUTHZ-1, -4, -5, -6; PP-SCOPE-3).
+    /// Validates `GET /oauth/authorize` (PP-AUTHZ-1, -4, -5, -6; PP-SCOPE-3). `repeated`
+    /// names the parameters the query held more than once (RFC 6749 §4.1.2.1:
+    /// `invalid_request`; a repeated client_id or redirect_uri cannot be redirected to).
     pub fn validate_authorize(
         &self,
         params: &Params,
+        repeated: &[String],
     ) -> Result<ValidAuthorization, AuthorizeError> {
         let state_guard = self.lock();
         let get = |k: &str| params.get(k).map(String::as_str);
         let page = |m: &str| AuthorizeError::Page(ProtocolError::invalid_request(m));
+
+        if repeated
+            .iter()
+            .any(|k| k == "client_id" || k == "redirect_uri")
+        {
+            return Err(page(
+                "The request repeats client_id or redirect_uri, so it cannot be sent back to the app safely.",
+            ));
+        }
 
         let Some(client_id) = get("client_id").filter(|c| !c.is_empty()) else {
             return Err(page(
@@ -137,6 +149,11 @@ impl Core {
             state: state.clone(),
             error,
         };
+        if let Some(key) = repeated.first() {
+            return Err(redirect(ProtocolError::invalid_request(format!(
+                "The parameter `{key}` is repeated; send each parameter once."
+            ))));
+        }
         match state_guard.mode {
             Mode::Normal => {}
             Mode::TemporarilyUnavailable => {
@@ -295,6 +312,9 @@ impl Core {
             )
         };
         let record = state.codes.get(code).cloned().ok_or_else(bad)?;
+        if !state.client_may_get_tokens(client_id) {
+            return Err(super::inactive_client());
+        }
         if record.expires_at <= now || record.client_id != client_id {
             return Err(bad());
         }

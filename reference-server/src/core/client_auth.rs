@@ -57,6 +57,14 @@ pub struct AuthDefects {
     pub inactive_allowed: bool,
 }
 
+/// PP-APP-4: an inactive app is `unauthorized_client`.
+pub fn inactive_client() -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::UnauthorizedClient,
+        "This app is inactive. Its owner can create a new app at Get API key.",
+    )
+}
+
 fn invalid_client(creds: &ClientCredentials, message: &str) -> ProtocolError {
     let mut e = ProtocolError::new(ErrorCode::InvalidClient, message);
     e.basic_challenge = creds.via_basic;
@@ -113,10 +121,7 @@ pub fn authenticate<'r>(
         }
     }
     if !app.active && !defects.inactive_allowed {
-        return Err(ProtocolError::new(
-            ErrorCode::UnauthorizedClient,
-            "This app is inactive. Its owner can create a new app at Get API key.",
-        ));
+        return Err(inactive_client());
     }
     Ok(app)
 }

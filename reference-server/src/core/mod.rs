@@ -27,6 +27,7 @@ use std::sync::{Mutex, MutexGuard};
 use profile::{Identities, Profile};
 
 use crate::faults::Fault;
+pub(crate) use client_auth::inactive_client;
 use client_auth::{AuthDefects, ClientCredentials};
 use clock::{Clock, Millis};
 use error::{ErrorCode, ProtocolError, ProtocolResult};
@@ -92,6 +93,13 @@ impl State {
             old_secret_still_valid: self.has(Fault::OldSecretStillValid),
             inactive_allowed: self.has(Fault::InactiveAppAllowed),
         }
+    }
+
+    /// Whether `client_id` may still be issued tokens. Checked again under the lock that
+    /// issues them, so a deactivation between authentication and issuance wins (PP-APP-5).
+    pub fn client_may_get_tokens(&self, client_id: &str) -> bool {
+        self.has(Fault::InactiveAppAllowed)
+            || self.registry.apps.get(client_id).is_some_and(|a| a.active)
     }
 
     /// Authenticates a client for an OAuth endpoint (PP-APP-2..4).
@@ -181,8 +189,9 @@ impl Core {
     /// with `rate_limited` and the seconds to wait (PP-RATE-1..3).
     pub fn admit(&self, index: usize, key: &str) -> ProtocolResult<()> {
         let limit = &self.profile.rate_limits[index];
-        let now = self.now();
         let mut state = self.lock();
+        // Read under the lock, so each key's admitted times stay in order.
+        let now = self.now();
         let defects = LimiterDefects {
             admit_extra: state.has(Fault::LimiterAdmitsExtra),
             count_rejected: state.has(Fault::LimiterCountsRejected),

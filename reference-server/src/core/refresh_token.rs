@@ -49,6 +49,9 @@ impl Core {
         if grant.client_id != client_id {
             return Err(bad());
         }
+        if !state.client_may_get_tokens(client_id) {
+            return Err(super::inactive_client());
+        }
         if let Some(spent_at) = record.spent_at {
             let in_race_grace = state.has(Fault::RefreshRace) && now - spent_at < RACE_GRACE_MS;
             if !in_race_grace {

@@ -4,7 +4,9 @@
 use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
 
-use super::request::{basic_credentials, parse_form, parse_params, query_params, read_body};
+use super::request::{
+    basic_credentials, parse_form, parse_params, query_params, query_params_with_repeats, read_body,
+};
 use super::respond::{self, Body};
 use super::{App, Ctx, pages};
 use crate::core::Params;
@@ -140,8 +142,8 @@ pub fn authorize_error_response(app: &App, ctx: &Ctx, err: &AuthorizeError) -> R
 
 /// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2).
 pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
-    let params = query_params(ctx.query.as_deref());
-    let request = match app.core.validate_authorize(&params) {
+    let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
+    let request = match app.core.validate_authorize(&params, &repeated) {
         Ok(r) => r,
         Err(err) => return authorize_error_response(app, ctx, &err),
     };

@@ -206,6 +206,22 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
     accept_json || media_type(headers).as_deref() == Some("application/json")
 }
 
+/// The query's parameters and the names it repeats (the first value of each is kept).
+pub fn query_params_with_repeats(query: Option<&str>) -> (Params, Vec<String>) {
+    let mut params = Params::new();
+    let mut repeated = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if params.contains_key(k.as_ref()) {
+            if !repeated.iter().any(|r| r == k.as_ref()) {
+                repeated.push(k.into_owned());
+            }
+        } else {
+            params.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    (params, repeated)
+}
+
 pub fn query_params(query: Option<&str>) -> Params {
     let mut params = Params::new();
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {

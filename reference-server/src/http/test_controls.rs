@@ -7,7 +7,7 @@ use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{parse_json, query_params, read_body};
+use super::request::{parse_json, query_params_with_repeats, read_body};
 use super::respond::{self, Body};
 use super::{App, Ctx, ok_json, session_cookie};
 use crate::core::Mode;
@@ -107,8 +107,8 @@ pub async fn handle(
                 )));
             }
             let query = url.split_once('?').map(|(_, q)| q);
-            let params = query_params(query);
-            match app.core.validate_authorize(&params) {
+            let (params, repeated) = query_params_with_repeats(query);
+            match app.core.validate_authorize(&params, &repeated) {
                 Ok(request) => {
                     let location = app.core.decide_authorization(
                         &username,

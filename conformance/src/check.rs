@@ -53,7 +53,8 @@ pub struct Check {
     pub schedule: Schedule,
     /// Named resources held while running (`playback:user`: the primary user's now-playing).
     pub locks: Vec<&'static str>,
-    /// Requests this check may send to each rate-limited endpoint, by limit name.
+    /// Requests this check may send to each rate-limited endpoint, by limit name
+    /// (filled from [`crate::checks::budgets::BUDGETS`]).
     pub budget: Vec<(&'static str, u32)>,
     /// Seconds the check waits for when the target has no clock control.
     pub waits_secs: u64,
@@ -97,10 +98,6 @@ impl Check {
     }
     pub fn lock(mut self, name: &'static str) -> Check {
         self.locks.push(name);
-        self
-    }
-    pub fn budget(mut self, limit: &'static str, requests: u32) -> Check {
-        self.budget.push((limit, requests));
         self
     }
     pub fn waits(mut self, secs: u64) -> Check {

@@ -30,6 +30,8 @@ async fn run_check(id: &str) {
         },
         expected: Expected::default(),
     });
+    let budget = check.budget.clone();
+    let exhausting = check.exhausts.is_some();
     let report = runner::run_one(env, check, opts).await;
     server.stop().await;
     assert_eq!(
@@ -39,6 +41,20 @@ async fn run_check(id: &str) {
         report.message.unwrap_or_default(),
         report.support
     );
+    // The declared budget is what the runner plans with against a deployment: it must
+    // cover what the check really sends.
+    if !exhausting {
+        for (limit, used) in &report.usage {
+            let declared = budget
+                .iter()
+                .find(|(n, _)| n == limit)
+                .map_or(0, |(_, n)| *n);
+            assert!(
+                *used <= declared,
+                "{id} sent {used} requests counted by `{limit}` but declares {declared}"
+            );
+        }
+    }
     insta::with_settings!({
         snapshot_path => "../../fixtures/snapshots/punchplay",
         prepend_module_to_snapshot => false,
@@ -165,6 +181,7 @@ checks! {
     pp_rate_2_public_user_refusal_has_retry_after_and_request_id => "PP-RATE-2/public-user-refusal-has-retry-after-and-request-id",
     pp_rate_3_public_user_reopens_at_retry_after => "PP-RATE-3/public-user-reopens-at-retry-after",
     pp_rate_4_ip_limits_count_per_source_address => "PP-RATE-4/ip-limits-count-per-source-address",
+    pp_rate_4_spoofed_x_forwarded_for_does_not_escape_an_ip_limit => "PP-RATE-4/spoofed-x-forwarded-for-does-not-escape-an-ip-limit",
     pp_rate_4_token_limit_counts_per_client => "PP-RATE-4/token-limit-counts-per-client",
     pp_rate_4_unauthenticated_requests_do_not_count_against_the_user => "PP-RATE-4/unauthenticated-requests-do-not-count-against-the-user",
 }

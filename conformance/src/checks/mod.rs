@@ -13,6 +13,7 @@ use crate::outcome::Problem;
 pub mod api;
 pub mod app;
 pub mod authorize;
+pub mod budgets;
 pub mod device;
 pub mod errors;
 pub mod public;
@@ -36,6 +37,13 @@ pub fn all(profile: &Profile) -> Vec<Check> {
     v.extend(revoke::checks());
     v.extend(errors::checks());
     v.extend(rate::checks(profile));
+    for c in &mut v {
+        c.budget = budgets::BUDGETS
+            .iter()
+            .filter(|(id, _, _)| *id == c.id)
+            .map(|(_, limit, n)| (*limit, *n))
+            .collect();
+    }
     v
 }
 

@@ -66,6 +66,16 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             .exhausting(limit),
         );
     }
+    if let Some(limit) = first(LimitKey::Ip) {
+        v.push(
+            Check::new(
+                "PP-RATE-4/spoofed-x-forwarded-for-does-not-escape-an-ip-limit",
+                "A client cannot escape an IP-keyed limit by sending X-Forwarded-For (the peer address counts unless a trusted proxy appends the last entry)",
+                run!(spoofed_forwarded_for),
+            )
+            .exhausting(limit),
+        );
+    }
     if let Some(limit) = profile
         .rate_limits
         .iter()
@@ -456,5 +466,45 @@ async fn unauthenticated_not_counted(ctx: &mut Ctx) -> CheckResult {
             "after {n} unauthenticated requests the user had {admitted} admitted requests left, expected {expect}: failed authentication was counted"
         );
     }
+    Ok(())
+}
+
+async fn spoofed_forwarded_for(ctx: &mut Ctx) -> CheckResult {
+    let Some(limit) = ctx
+        .env
+        .profile
+        .rate_limits
+        .iter()
+        .find(|l| l.key == LimitKey::Ip)
+        .cloned()
+    else {
+        return Err(Problem::skip("the profile has no IP-keyed limit"));
+    };
+    let recipe = prepare(ctx, &limit).await?;
+    let n = left(ctx, &limit);
+    let mut last = None;
+    for i in 0..=n {
+        let req = request(ctx, &limit, &recipe)?
+            .header("x-forwarded-for", format!("203.0.113.{}", i % 250 + 1));
+        let ex = ctx.exchange(req).await?;
+        let refused = ex.status == 429;
+        last = Some(ex);
+        if refused {
+            break;
+        }
+    }
+    let Some(ex) = last else {
+        return Err(Problem::error("no request was sent"));
+    };
+    ctx.note("requests with a different X-Forwarded-For each, up to the limit; then:");
+    let r = ctx.record(ex);
+    ensure!(
+        r.status() == 429,
+        r,
+        "{} requests from one address, each with another X-Forwarded-For, were all admitted: the `{}` limit trusts a header the client controls",
+        n + 1,
+        limit.name
+    );
+    ctx.error(&r, "rate_limited")?;
     Ok(())
 }

@@ -18,10 +18,7 @@ pub fn checks() -> Vec<Check> {
             "PP-REFRESH-1/device-app-refreshes-at-auth-refresh",
             "POST auth/refresh answers a new token pair for a device-flow app",
             run!(device_refresh),
-        )
-        .budget("device-code", 1)
-        .budget("device-token", 1)
-        .budget("refresh", 1),
+        ),
         Check::new(
             "PP-REFRESH-2/spent-refresh-token-is-invalid-grant",
             "After a refresh, the old refresh token is invalid_grant",

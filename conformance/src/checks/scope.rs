@@ -30,14 +30,12 @@ pub fn checks() -> Vec<Check> {
             "PP-SCOPE-3/device-code-with-unknown-scope-is-invalid-scope",
             "An unknown scope at the device endpoint is 400 invalid_scope",
             run!(device_unknown_scope),
-        )
-        .budget("device-code", 1),
+        ),
         Check::new(
             "PP-SCOPE-4/token-and-device-responses-carry-the-granted-scope",
             "Token and device-code responses carry `scope`, the set attached to the tokens",
             run!(responses_carry_scope),
-        )
-        .budget("device-code", 1),
+        ),
     ]
 }
 

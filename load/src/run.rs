@@ -273,7 +273,7 @@ async fn run_limit(
             WindowClock::Controlled(target.clone()),
             options.windows,
             Duration::from_secs(60),
-            Duration::from_secs(180),
+            Duration::from_secs(60 + 30 * options.windows as u64),
         )
     } else {
         // As many windows as the run time allows; the conductor stops at the deadline.

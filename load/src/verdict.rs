@@ -72,6 +72,8 @@ pub struct LimitVerdict {
     pub clock: ClockMode,
     pub users: usize,
     pub windows_requested: usize,
+    /// Requests offered per key and window beyond the limit.
+    pub extra: u32,
     /// Windows whose burst was judged for every key.
     pub bursts_checked: usize,
     /// Windows judged completely (burst, first refusal, not before, resume) for every key.
@@ -160,6 +162,7 @@ pub fn judge(facts: RunFacts, log: &ConductorLog, observations: &[Observation]) 
         clock: facts.clock,
         users: facts.users,
         windows_requested: facts.windows_requested,
+        extra: facts.extra,
         bursts_checked,
         windows_checked,
         requests: observations.len(),
@@ -320,7 +323,6 @@ fn judge_key_window(
         problems.push("resumption could not be checked: the refusal had no Retry-After".into());
     }
     let complete = first_refusal.is_some() && resume.is_some();
-    let _ = facts.extra;
     KeyWindow {
         window,
         room,

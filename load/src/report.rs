@@ -130,6 +130,13 @@ pub fn render(report: &RunReport) -> String {
         for p in &l.problems {
             out.push_str(&format!("  - {p}\n"));
         }
+        for k in &l.keys {
+            for w in &k.windows {
+                for n in &w.notes {
+                    out.push_str(&format!("  ~ {} window {}: {n}\n", k.key, w.window + 1));
+                }
+            }
+        }
         for k in l.keys.iter().filter(|k| !k.holds) {
             for w in k.windows.iter().filter(|w| !w.holds()) {
                 for p in w.problems.iter().take(4) {

@@ -38,6 +38,8 @@ pub struct KeyWindow {
     /// Every probe this window needs was sent.
     pub complete: bool,
     pub problems: Vec<String>,
+    /// Checks that could not be judged, and why.
+    pub notes: Vec<String>,
 }
 
 impl KeyWindow {
@@ -280,12 +282,41 @@ fn judge_key_window(
 
     let not_before = probe(RequestKind::NotBefore);
     let placed = log.not_before_after.get(window).copied().flatten();
+    let first_sent = observations
+        .iter()
+        .find(|o| o.kind == RequestKind::FirstRefusal)
+        .map(|o| o.sent_secs);
+    let not_before_answered = observations
+        .iter()
+        .find(|o| o.kind == RequestKind::NotBefore)
+        .map(|o| o.answered_secs);
+    let mut notes = Vec::new();
     match (&not_before, placed, first_retry_after) {
-        (Some(o @ Outcome::Admitted { .. }), Some(after), Some(r)) => problems.push(format!(
-            "admitted ({}) {after:.1} s after a refusal that said Retry-After {r}: \
-             admission resumed before the window allowed",
-            o.describe()
-        )),
+        (Some(o @ Outcome::Admitted { .. }), Some(after), Some(r)) => {
+            // The oldest admission had more than r - 1 s to go when the first refusal
+            // arrived; at most `after` s of moved clock and the real time between sending
+            // that refusal and reading this answer have passed since.
+            let real = match (first_sent, not_before_answered) {
+                (Some(a), Some(b)) => (b - a).max(0.0),
+                _ => f64::INFINITY,
+            };
+            let passed = match facts.clock {
+                ClockMode::Controlled => after + real,
+                ClockMode::Real => real,
+            };
+            if (r as f64 - 1.0) - passed > 0.0 {
+                problems.push(format!(
+                    "admitted ({}) {after:.1} s after a refusal that said Retry-After {r}: \
+                     admission resumed before the window allowed",
+                    o.describe()
+                ));
+            } else {
+                notes.push(format!(
+                    "the not-before request came {passed:.2} s after the first refusal, too \
+                     late to tell an early admission from a timely one"
+                ));
+            }
+        }
         (
             Some(Outcome::Refused {
                 retry_after: Some(r2),
@@ -337,6 +368,7 @@ fn judge_key_window(
         resume,
         complete,
         problems,
+        notes,
     }
 }
 
@@ -370,6 +402,8 @@ mod tests {
             key: 0,
             kind,
             outcome,
+            sent_secs: 1.0,
+            answered_secs: 1.01,
         }
     }
 
@@ -441,6 +475,19 @@ mod tests {
             problems.iter().any(|p| p.contains("did not resume")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn a_not_before_request_sent_too_late_is_not_judged() {
+        let mut o = good();
+        o[4] = Observation {
+            answered_secs: 3.0,
+            ..obs(RequestKind::NotBefore, ok())
+        };
+        let v = judge(facts(), &log(), &o);
+        let w = &v.keys[0].windows[0];
+        assert!(w.holds(), "{:?}", w.problems);
+        assert!(w.notes[0].contains("too late"), "{:?}", w.notes);
     }
 
     #[test]

@@ -73,6 +73,10 @@ pub struct Observation {
     pub key: usize,
     pub kind: RequestKind,
     pub outcome: Outcome,
+    /// Seconds since the attack began when the request was sent and when its answer
+    /// was read (the client's clock).
+    pub sent_secs: f64,
+    pub answered_secs: f64,
 }
 
 /// A key's burst in the current window, in two stages.
@@ -211,6 +215,8 @@ pub struct AttackState {
     names: RequestNames,
     /// Players give up waiting for a phase after this.
     player_deadline: Instant,
+    /// When the attack began, for observation times.
+    began: Instant,
 }
 
 /// Per-key bookkeeping that goose keeps for each user.
@@ -256,6 +262,7 @@ impl AttackState {
             problems: Mutex::new(Vec::new()),
             names,
             player_deadline,
+            began: Instant::now(),
         };
         (Arc::new(state), reports_rx)
     }
@@ -405,6 +412,7 @@ async fn send(
     index: usize,
     kind: RequestKind,
 ) -> Result<Outcome, Box<TransactionError>> {
+    let sent_at = Instant::now();
     let traffic = &state.traffic;
     let noise = if kind == RequestKind::Noise {
         state.noise_token(index)
@@ -462,6 +470,8 @@ async fn send(
         key,
         kind,
         outcome: outcome.clone(),
+        sent_secs: sent_at.duration_since(state.began).as_secs_f64(),
+        answered_secs: state.began.elapsed().as_secs_f64(),
     });
     Ok(outcome)
 }

@@ -289,15 +289,7 @@ pub async fn run(
     let opts = Arc::new(opts);
     let mut reports = Vec::new();
     for (c, why) in skipped {
-        let r = finish(
-            &env,
-            &opts,
-            &c,
-            Err(Problem::skip(why)),
-            String::new(),
-            BTreeMap::new(),
-            Duration::ZERO,
-        );
+        let r = finish(&env, &opts, &c, Ran::skipped(why));
         sink(&Event::Finished(Box::new(r.clone())));
         reports.push(r);
     }
@@ -392,7 +384,7 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
         let check = task_check;
         let mut ctx = match Ctx::new(task_env, check.id) {
             Ok(c) => c,
-            Err(p) => return (Err(p), String::new(), BTreeMap::new()),
+            Err(p) => return (Err(p), String::new(), BTreeMap::new(), None),
         };
         let mut result = match tokio::time::timeout(timeout, (check.run)(&mut ctx)).await {
             Ok(r) => r,
@@ -410,45 +402,72 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
                 String::new()
             }
         };
+        let last = ctx
+            .transcript
+            .exchanges()
+            .filter(|x| !x.req.driver)
+            .last()
+            .or(ctx.transcript.exchanges().last())
+            .map(|x| Support::from_exchange(x, &ctx.env.profile.request_id.header));
         if let Err(Problem::Fail {
             support: support @ None,
             ..
         }) = &mut result
-            && let Some(last) = ctx
-                .transcript
-                .exchanges()
-                .filter(|x| !x.req.driver)
-                .last()
-                .or(ctx.transcript.exchanges().last())
         {
-            *support = Some(Box::new(Support::from_exchange(
-                last,
-                &ctx.env.profile.request_id.header,
-            )));
+            *support = last.clone().map(Box::new);
         }
-        (result, text, ctx.usage)
+        (result, text, ctx.usage, last)
     })
     .await;
-    let (result, text, usage) = match joined {
+    let (result, text, usage, last) = match joined {
         Ok(x) => x,
         Err(e) => (
             Err(Problem::error(format!("the check panicked: {e}"))),
             String::new(),
             BTreeMap::new(),
+            None,
         ),
     };
-    finish(&env, &opts, &check, result, text, usage, started.elapsed())
+    let ran = Ran {
+        result,
+        transcript: text,
+        usage,
+        last,
+        elapsed: started.elapsed(),
+    };
+    finish(&env, &opts, &check, ran)
 }
 
-fn finish(
-    env: &Env,
-    opts: &RunOptions,
-    check: &Check,
+/// What running a check produced, before the verdict.
+struct Ran {
     result: Result<(), Problem>,
     transcript: String,
     usage: BTreeMap<String, u32>,
+    /// The support fields of the check's last exchange.
+    last: Option<Support>,
     elapsed: Duration,
-) -> CheckReport {
+}
+
+impl Ran {
+    fn skipped(reason: String) -> Ran {
+        Ran {
+            result: Err(Problem::skip(reason)),
+            transcript: String::new(),
+            usage: BTreeMap::new(),
+            last: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+}
+
+fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport {
+    let Ran {
+        result,
+        transcript,
+        usage,
+        last,
+        elapsed,
+    } = ran;
     let mut snapshot = SnapshotStatus::NotCompared;
     let (mut status, mut message, mut support) = match result {
         Ok(()) => (Status::Pass, None, None),
@@ -477,6 +496,7 @@ fn finish(
         match &snapshot {
             SnapshotStatus::Mismatched { .. } => {
                 status = Status::Fail;
+                support = last;
                 message = Some(
                     "the transcript differs from the committed spec snapshot (diff in report.md)"
                         .into(),
@@ -484,6 +504,7 @@ fn finish(
             }
             SnapshotStatus::Missing => {
                 status = Status::Fail;
+                support = last;
                 message = Some(format!(
                     "no committed spec snapshot at {}; review the transcript and run with --update-snapshots",
                     opts.snapshots.path_for(&check.snapshot_name()).display()

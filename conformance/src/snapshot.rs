@@ -70,7 +70,7 @@ impl SnapshotStore {
             None => SnapshotStatus::Missing,
             Some(old) if old.matches_latest(&new) => return SnapshotStatus::Matched,
             Some(old) => SnapshotStatus::Mismatched {
-                diff: diff(&old.to_string(), &new.to_string()),
+                diff: diff(&format!("{old}\n"), &format!("{new}\n")),
             },
         };
         if self.mode == SnapshotMode::Update && !in_ci() && write(&path, check_id, text).is_ok() {

@@ -53,6 +53,10 @@ pub struct Cli {
     /// the verdict fail; `GET /__test/fault` lists them.
     #[arg(long)]
     pub fault: Option<String>,
+    /// Send confidential clients' credentials in the body only, for a deployment without
+    /// HTTP Basic at the token endpoint (PP-TOKEN-5 is a SHOULD).
+    #[arg(long)]
+    pub no_basic_auth: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +217,7 @@ async fn async_main(cli: Cli) -> ExitCode {
     options.extra = cli.extra;
     options.reports_dir = Some(cli.reports.clone());
     options.fault = cli.fault.clone();
+    options.basic_auth = !cli.no_basic_auth;
     if let Some(path) = &cli.tokens {
         match crate::setup::tokens_from_file(path, |v| std::env::var(v).ok()) {
             Ok(t) => options.tokens = t,

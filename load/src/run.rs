@@ -50,6 +50,9 @@ pub struct LoadOptions {
     pub fault: Option<String>,
     /// Print the verdict table.
     pub print: bool,
+    /// Let confidential clients alternate HTTP Basic with body credentials at the token
+    /// endpoint (PP-TOKEN-5).
+    pub basic_auth: bool,
 }
 
 impl Default for LoadOptions {
@@ -69,6 +72,7 @@ impl Default for LoadOptions {
             tokens: Vec::new(),
             fault: None,
             print: true,
+            basic_auth: true,
         }
     }
 }
@@ -254,8 +258,9 @@ async fn run_limit(
         .iter()
         .map(|u| u.username.clone())
         .collect();
-    let traffic = Traffic::new(profile, limit, &target.base, &usernames, device_codes)
+    let mut traffic = Traffic::new(profile, limit, &target.base, &usernames, device_codes)
         .map_err(|e| setup_error(limit, e))?;
+    traffic.basic_auth = options.basic_auth;
     let plan = keys::plan(limit.key, sources, &clients, &tokens, &noise)
         .map_err(|e| setup_error(limit, e))?;
     if plan.keys.len() > options.users {

@@ -72,6 +72,9 @@ pub struct Traffic {
     /// the setup could create one, else a made-up one).
     device_codes: BTreeMap<String, String>,
     grant_type_device: &'static str,
+    /// Whether confidential clients alternate HTTP Basic with body credentials at the
+    /// token endpoint (PP-TOKEN-5, a SHOULD a deployment may lack).
+    pub basic_auth: bool,
     nonce: String,
 }
 
@@ -142,6 +145,7 @@ impl Traffic {
             device_codes,
             grant_type_device: "urn:ietf:params:oauth:grant-type:device_code",
             nonce: format!("{:x}", chrono::Utc::now().timestamp_millis()),
+            basic_auth: true,
         })
     }
 
@@ -195,13 +199,23 @@ impl Traffic {
                 app,
                 vec![("refresh_token", self.made_up_refresh_token(index))],
             )),
-            Endpoint::Token => rb.form(&client_fields(
-                app,
-                vec![
+            Endpoint::Token => {
+                let fields = vec![
                     ("grant_type", "refresh_token".to_owned()),
                     ("refresh_token", self.made_up_refresh_token(index)),
-                ],
-            )),
+                ];
+                match app {
+                    // PP-TOKEN-5: every other request of a confidential client
+                    // authenticates with HTTP Basic; its key is still its client_id.
+                    Some(ClientCredentials {
+                        client_id,
+                        secret: Some(secret),
+                    }) if self.basic_auth && index % 2 == 1 => rb
+                        .basic_auth(client_id, Some(secret.expose()))
+                        .form(&fields),
+                    _ => rb.form(&client_fields(app, fields)),
+                }
+            }
             Endpoint::Playback => {
                 let token = noise
                     .or_else(|| {
@@ -280,6 +294,16 @@ mod tests {
         assert!(
             body.contains("client_id=pp-web") && body.contains("client_secret=pp-web-secret"),
             "{body}"
+        );
+        // The next one authenticates with HTTP Basic instead (PP-TOKEN-5).
+        let req = t.request(&Client::new(), web, 1, None).build().unwrap();
+        let body = String::from_utf8(req.body().unwrap().as_bytes().unwrap().to_vec()).unwrap();
+        assert!(!body.contains("client_secret"), "{body}");
+        assert!(
+            req.headers()["authorization"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic ")
         );
     }
 }

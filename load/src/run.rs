@@ -148,6 +148,10 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         (None, None) => unreachable!("a server was started when no target was given"),
     };
     let mut target = Target::new(base.clone());
+    target
+        .reachable()
+        .await
+        .map_err(|e| LoadError::Usage(e.to_string()))?;
     let controls = target.detect_controls().await;
     if options.fault.is_some() && !controls {
         return Err(LoadError::Usage(

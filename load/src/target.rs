@@ -73,6 +73,20 @@ impl Target {
         self.base.join(path).unwrap_or_else(|_| self.base.clone())
     }
 
+    /// Whether the target answers at all (any status will do).
+    pub async fn reachable(&self) -> Result<(), TargetError> {
+        self.client
+            .get(self.base.clone())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|source| TargetError::Transport {
+                what: format!("GET {}", self.base),
+                base: self.base.clone(),
+                source,
+            })
+    }
+
     /// Whether the target has test controls: `POST /__test/clock/advance {"seconds": 0}`
     /// answers 200 with `now`.
     pub async fn detect_controls(&mut self) -> bool {

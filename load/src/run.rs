@@ -346,6 +346,7 @@ async fn run_limit(
         windows_requested: windows,
         extra: state.extra,
         noise_status: state.traffic.noise_status,
+        admitted_status: state.traffic.admitted_status,
         wall_secs: started.elapsed().as_secs_f64(),
         reports: report_files,
         attack_problem,

@@ -106,6 +106,8 @@ pub struct RunFacts {
     pub windows_requested: usize,
     pub extra: u32,
     pub noise_status: u16,
+    /// The status an admitted request of the scenario answers with.
+    pub admitted_status: u16,
     pub wall_secs: f64,
     pub reports: Vec<String>,
     /// A problem that kept the attack from running as planned (goose failed, say).
@@ -354,6 +356,15 @@ fn judge_key_window(
         problems.push("resumption could not be checked: the refusal had no Retry-After".into());
     }
     let complete = first_refusal.is_some() && resume.is_some();
+    for (status, n) in &statuses {
+        if *status != facts.admitted_status && *status != 429 && *status < 500 && *status > 0 {
+            notes.push(format!(
+                "{n} admitted request(s) answered {status}, not {}: they count against the \
+                 limit all the same (PP-RATE-3), but check the credentials",
+                facts.admitted_status
+            ));
+        }
+    }
     KeyWindow {
         window,
         room,
@@ -390,6 +401,7 @@ mod tests {
             windows_requested: 1,
             extra: 1,
             noise_status: 401,
+            admitted_status: 200,
             wall_secs: 1.0,
             reports: vec![],
             attack_problem: None,

@@ -649,7 +649,7 @@ mod tests {
         );
         let waiting = run
             .iter()
-            .find(|c| c.id == "PP-RATE-2/refresh-refusal-has-retry-after-and-request-id")
+            .find(|c| c.id == "PP-RATE-2/refresh-refusal-is-rate-limited-with-request-id")
             .expect("listed");
         assert_eq!(waiting.wait_before, 3600);
         assert!(plan.expected_secs > 3600.0);

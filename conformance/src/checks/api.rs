@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use profile::{AppKind, Level};
 use serde_json::{Value, json};
 
 use crate::check::{Check, Ctx};
@@ -17,6 +18,7 @@ pub fn checks() -> Vec<Check> {
     vec![
         Check::new("PP-API-1/missing-malformed-or-unknown-bearer-is-invalid-token", "No Authorization, a non-Bearer scheme, an empty or unknown token: 401 invalid_token", run!(bad_bearer)),
         Check::new("PP-API-1/expired-access-token-is-invalid-token", "An access token past its lifetime is 401 invalid_token", run!(expired)).exclusive().waits(3601),
+        Check::new("PP-API-1/invalid-token-answers-carry-a-bearer-challenge", "401 answers carry WWW-Authenticate: Bearer, with error=\"invalid_token\" when a token was sent (RFC 6750 §3)", run!(bearer_challenge)).part(Level::Should),
         Check::new("PP-API-2/token-without-the-scope-is-insufficient-scope", "Each endpoint refuses a token without its scope: 403 insufficient_scope naming required_scope", run!(insufficient)),
         Check::new("PP-API-3/every-playback-action-applies", "start, pause, resume, progress and stop answer {accepted, applied, now_playing} and move now-playing", run!(actions)).lock(PLAYBACK),
         Check::new("PP-API-3/unknown-action-is-not-found", "POST playback/{action} with an undocumented action is 404 not_found", run!(unknown_action)),
@@ -28,6 +30,7 @@ pub fn checks() -> Vec<Check> {
         Check::new("PP-API-7/me-answers-username-and-display-name", "GET me answers the user's username and display_name", run!(me)),
         Check::new("PP-API-8/stream-delivers-every-action-in-order", "The event stream delivers one event per playback action, in order, with increasing ids", run!(stream_every_action)).lock(PLAYBACK),
         Check::new("PP-API-8/last-event-id-resumes-the-stream", "Reconnecting with Last-Event-ID replays what came after it", run!(resume)).lock(PLAYBACK),
+        Check::new("PP-API-8/stream-ends-when-the-grant-is-revoked", "After its token is revoked (here by deactivating the app), an open stream delivers no further event and ends", run!(stream_ends_on_revocation)).lock(PLAYBACK),
         Check::new("PP-API-8/query-string-token-is-refused", "The stream takes the token from the header only, never from the query string", run!(query_token)),
         Check::new("PP-API-9/unknown-platform-route-is-not-found", "An unknown route under the platform API is 404 not_found, with or without a token", run!(unknown_route)),
     ]
@@ -617,5 +620,86 @@ async fn unknown_route(ctx: &mut Ctx) -> CheckResult {
         )
         .await?;
     ctx.error(&r, "not_found")?;
+    // A known path with a method it does not serve.
+    let r = ctx
+        .send(Req::new("DELETE", ctx.path("me")).bearer(&access))
+        .await?;
+    ctx.error(&r, "not_found")?;
+    Ok(())
+}
+
+async fn bearer_challenge(ctx: &mut Ctx) -> CheckResult {
+    let me = ctx.path("me");
+    let r = ctx.send(Req::get(&me)).await?;
+    ctx.error(&r, "invalid_token")?;
+    let challenge = r.header("www-authenticate").unwrap_or("").to_owned();
+    ensure!(
+        challenge.to_ascii_lowercase().starts_with("bearer"),
+        r,
+        "a 401 without a token carries WWW-Authenticate {challenge:?}, expected a Bearer challenge"
+    );
+    let r = ctx
+        .send(Req::get(&me).bearer("conformance-unknown-access-token"))
+        .await?;
+    ctx.error(&r, "invalid_token")?;
+    let challenge = r.header("www-authenticate").unwrap_or("").to_owned();
+    ensure!(
+        challenge.to_ascii_lowercase().starts_with("bearer")
+            && challenge.contains("error=\"invalid_token\""),
+        r,
+        "a 401 for an unknown token carries WWW-Authenticate {challenge:?}, expected Bearer with error=\"invalid_token\""
+    );
+    Ok(())
+}
+
+async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
+    // An app of our own, so that revoking it touches no other check's tokens.
+    super::signed_in(ctx, false).await?;
+    let (app, _) = super::register_app(ctx, AppKind::Confidential).await?;
+    let access = flows::code_tokens(ctx, &app, None).await?.access;
+    let other = token(ctx, None).await?;
+    idle_baseline(ctx, &other).await?;
+    let mut stream = open_stream(ctx, &access, None).await?;
+    if stream.status != 200 {
+        let r = stream.close(ctx);
+        return Err(r.fail(format!("the event stream answered {}", r.status())));
+    }
+    let path = format!(
+        "{}/{}/deactivate",
+        ctx.path("developer_apps"),
+        app.client_id
+    );
+    let r = ctx
+        .send(Req::post(path).header("accept", "application/json"))
+        .await?;
+    ctx.ok_json(&r)?;
+    // A playback change of the same user through another app: the revoked stream must
+    // not carry it, and must end.
+    let body = playback_body(ctx, "conformance-after-revocation", 0);
+    let r = playback(ctx, &other, "start", body).await?;
+    ctx.ok_json(&r)?;
+    let deadline = tokio::time::Instant::now() + STREAM_WAIT;
+    let ended = loop {
+        match tokio::time::timeout_at(deadline, stream.resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => stream.text.push_str(&String::from_utf8_lossy(&bytes)),
+            Ok(Ok(None) | Err(_)) => break true,
+            Err(_) => break false,
+        }
+    };
+    let delivered = parse_events(&stream.text);
+    let sr = stream.close(ctx);
+    ensure!(
+        delivered.is_empty(),
+        sr,
+        "after its token was revoked the stream still delivered {:?}",
+        types(&delivered)
+    );
+    ensure!(
+        ended,
+        sr,
+        "the event stream stayed open {} s after its token was revoked and a playback change followed",
+        STREAM_WAIT.as_secs()
+    );
+    ctx.note("the stream ended");
     Ok(())
 }

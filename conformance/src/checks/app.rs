@@ -166,6 +166,17 @@ async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
     ));
     let r = ctx.send(Req::post(&refresh).form(form)).await?;
     ctx.error(&r, "invalid_client")?;
+    // Device-token polling without the secret.
+    let dt = ctx.path("device_token");
+    let form = vec![
+        ("client_id".to_owned(), web.client_id.clone()),
+        (
+            "device_code".to_owned(),
+            "conformance-unknown-device-code".to_owned(),
+        ),
+    ];
+    let r = ctx.send(Req::post(&dt).form(form)).await?;
+    ctx.error(&r, "invalid_client")?;
     // A public client with client_id only is fine.
     let r = ctx.send(Req::post(&dc).form(with_auth(&tv, &[]))).await?;
     ctx.ok_json(&r)?;
@@ -279,10 +290,11 @@ async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
     let r = flows::me(ctx, &t.access).await?;
     ctx.error(&r, "invalid_token")?;
     let r = flows::refresh_at_token(ctx, &app, &t.refresh, None).await?;
+    let code = r.error_code().unwrap_or_default();
     ensure!(
-        r.status() == 400 || r.status() == 401,
+        r.status() == 400 && (code == "invalid_grant" || code == "unauthorized_client"),
         r,
-        "refreshing a deactivated app's token answered {}",
+        "refreshing a deactivated app's token answered {} {code:?}; expected 400 invalid_grant (revoked, PP-TOKEN-2) or unauthorized_client (inactive, PP-APP-4)",
         r.status()
     );
     Ok(())

@@ -434,11 +434,28 @@ async fn bound_to_client_and_redirect(ctx: &mut Ctx) -> CheckResult {
 
 async fn code_expires(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
-    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let early = Pkce::new(ctx);
+    let late = Pkce::new(ctx);
+    let early_code = flows::authorize_code(ctx, &web, &early, None).await?;
+    let late_code = flows::authorize_code(ctx, &web, &late, None).await?;
     let lifetime = ctx.env.profile.lifetimes.authorization_code;
-    ctx.advance(lifetime as f64 + 1.0).await?;
-    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    ctx.advance(lifetime as f64 - 1.0).await?;
+    let r = redeem(
+        ctx,
+        &web,
+        &early_code,
+        &web.redirect_uris[0],
+        &early.verifier,
+    )
+    .await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "one second before its {lifetime} s lifetime ends, the code is refused with {}",
+        r.status()
+    );
+    ctx.advance(2.0).await?;
+    let r = redeem(ctx, &web, &late_code, &web.redirect_uris[0], &late.verifier).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::io::Cursor;
 
 use base64::Engine as _;
+use profile::Level;
 use serde_json::Value;
 
 use crate::check::{Check, Ctx, str_of};
@@ -16,9 +17,15 @@ pub fn checks() -> Vec<Check> {
     vec![
         Check::new(
             "PP-DEVICE-1/device-code-response-has-every-field",
-            "The device-code response carries user_code, device_code, the three verification URIs, expires_in, interval and scope in the documented shapes",
+            "The device-code response carries user_code, device_code, the three verification URIs, expires_in and scope",
             run!(fields),
         ),
+        Check::new(
+            "PP-DEVICE-1/interval-lifetime-and-user-code-shape",
+            "interval and expires_in are the profile's; user codes are 8 letters of the profile's alphabet, like WDJB-MJHT",
+            run!(shapes),
+        )
+        .part(Level::Decided),
         Check::new(
             "PP-DEVICE-2/qr-code-decodes-to-verification-uri-complete",
             "verification_uri_qr is a PNG data URI whose QR code decodes to verification_uri_complete",
@@ -71,8 +78,27 @@ async fn fields(ctx: &mut Ctx) -> CheckResult {
         "verification_uri_qr",
         "scope",
     ] {
-        str_of(r, b, key)?;
+        ensure!(
+            str_of(r, b, key).is_ok_and(|v| !v.is_empty()),
+            r,
+            "the device-code response has no `{key}`"
+        );
     }
+    ensure!(
+        b.get("expires_in")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n > 0),
+        r,
+        "expires_in is {:?}, expected a positive number of seconds",
+        b.get("expires_in")
+    );
+    Ok(())
+}
+
+async fn shapes(ctx: &mut Ctx) -> CheckResult {
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    let (r, b) = (&dc.resp, &dc.body);
     let lt = &ctx.env.profile.lifetimes;
     ensure!(
         b.get("expires_in").and_then(Value::as_u64) == Some(lt.device_code),
@@ -188,7 +214,16 @@ async fn timed_out(ctx: &mut Ctx) -> CheckResult {
     let tv = ctx.env.roles.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let lifetime = ctx.env.profile.lifetimes.device_code;
-    ctx.advance(lifetime as f64 + 1.0).await?;
+    ctx.advance(lifetime as f64 - 1.0).await?;
+    let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
+    ctx.error(&r, "authorization_pending").map_err(|_| {
+        r.fail(format!(
+            "one second before its {lifetime} s lifetime ends, the device code polls as {} {}",
+            r.status(),
+            r.body()
+        ))
+    })?;
+    ctx.advance(2.0).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     ctx.error(&r, "expired")?;
     Ok(())

@@ -8,8 +8,7 @@
 
 use std::sync::Arc;
 
-use profile::{LimitKey, Profile, RateLimit};
-use serde_json::Value;
+use profile::{Level, LimitKey, Profile, RateLimit};
 
 use crate::check::{Check, Ctx};
 use crate::client::{Http, Req, Resp};
@@ -33,10 +32,19 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
         );
         v.push(
             Check::new(
-                leak(format!("PP-RATE-2/{name}-refusal-has-retry-after-and-request-id")),
-                "The refusal is 429 rate_limited in the error envelope with Retry-After in whole seconds >= 1",
+                leak(format!("PP-RATE-2/{name}-refusal-is-rate-limited-with-request-id")),
+                "The refusal is 429 rate_limited in the error envelope, its request id in the header and the body",
                 run!(refusal_shape),
             )
+            .exhausting(limit),
+        );
+        v.push(
+            Check::new(
+                leak(format!("PP-RATE-2/{name}-refusal-has-retry-after")),
+                "The refusal carries Retry-After in whole seconds, at least 1 and at most the window",
+                run!(refusal_retry_after),
+            )
+            .part(Level::Decided)
             .exhausting(limit),
         );
         v.push(
@@ -302,11 +310,26 @@ async fn refusal_shape(ctx: &mut Ctx) -> CheckResult {
     let limit = limit_of(ctx)?;
     let recipe = prepare(ctx, &limit).await?;
     let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
-    let body = ctx.error(&refused, "rate_limited")?;
     ensure!(
-        body.get("request_id").and_then(Value::as_str).is_some(),
+        refused.status() == 429,
         refused,
-        "the 429 body has no request_id"
+        "expected 429 once the limit is spent, got {}",
+        refused.status()
+    );
+    // ctx.error asserts the envelope, the status and the header equal to the body's id.
+    ctx.error(&refused, "rate_limited")?;
+    Ok(())
+}
+
+async fn refusal_retry_after(ctx: &mut Ctx) -> CheckResult {
+    let limit = limit_of(ctx)?;
+    let recipe = prepare(ctx, &limit).await?;
+    let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
+    ensure!(
+        refused.status() == 429,
+        refused,
+        "expected 429 once the limit is spent, got {}",
+        refused.status()
     );
     retry_after(&refused, &limit)?;
     Ok(())

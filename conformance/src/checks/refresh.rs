@@ -99,14 +99,16 @@ async fn replay(ctx: &mut Ctx) -> CheckResult {
     let newest = Tokens::from(&r, &body)?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.error(&r, "invalid_grant")?;
-    let r = flows::me(ctx, &newest.access).await?;
-    ensure!(
-        r.status() == 401,
-        r,
-        "after a replay, the grant's newest access token still answers {}",
-        r.status()
-    );
-    ctx.error(&r, "invalid_token")?;
+    for (which, access) in [("newest", &newest.access), ("first", &t.access)] {
+        let r = flows::me(ctx, access).await?;
+        ensure!(
+            r.status() == 401,
+            r,
+            "after a replay, the grant's {which} access token still answers {}",
+            r.status()
+        );
+        ctx.error(&r, "invalid_token")?;
+    }
     let r = flows::refresh_at_token(ctx, &web, &newest.refresh, None).await?;
     ensure!(
         r.status() == 400,

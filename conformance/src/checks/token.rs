@@ -1,5 +1,6 @@
 //! PP-TOKEN: the token endpoint: code redemption, grant errors, bodies, client auth.
 
+use profile::Level;
 use serde_json::{Value, json};
 
 use crate::check::{Check, Ctx};
@@ -41,9 +42,22 @@ pub fn checks() -> Vec<Check> {
             run!(other_content_type),
         ),
         Check::new(
-            "PP-TOKEN-4/no-store-and-documented-access-token-lifetime",
-            "Token responses carry Cache-Control: no-store and expires_in of the profile's access-token lifetime",
+            "PP-TOKEN-4/token-responses-carry-no-store",
+            "Token and refresh responses carry Cache-Control: no-store (RFC 6749 §5.1)",
             run!(no_store),
+        )
+        .part(Level::Should),
+        Check::new(
+            "PP-TOKEN-4/access-tokens-live-the-documented-lifetime",
+            "expires_in is the profile's access-token lifetime, and the token works until just before it ends",
+            run!(access_lifetime),
+        )
+        .exclusive()
+        .waits(3599),
+        Check::new(
+            "PP-TOKEN-5/wrong-basic-credentials-are-invalid-client-with-a-basic-challenge",
+            "Wrong HTTP Basic credentials are 401 invalid_client with WWW-Authenticate: Basic (RFC 6749 §5.2)",
+            run!(wrong_basic),
         ),
         Check::new(
             "PP-TOKEN-5/http-basic-client-authentication",
@@ -206,13 +220,6 @@ async fn no_store(ctx: &mut Ctx) -> CheckResult {
         r,
         "the token response's Cache-Control is {cc:?}, expected no-store"
     );
-    let lifetime = ctx.env.profile.lifetimes.access_token;
-    ensure!(
-        body.get("expires_in").and_then(Value::as_u64) == Some(lifetime),
-        r,
-        "expires_in is {:?}, the profile says {lifetime}",
-        body.get("expires_in")
-    );
     let t = flows::Tokens::from(&r, &body)?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.ok_json(&r)?;
@@ -221,6 +228,55 @@ async fn no_store(ctx: &mut Ctx) -> CheckResult {
         cc.split(',').any(|d| d.trim() == "no-store"),
         r,
         "the refresh response's Cache-Control is {cc:?}, expected no-store"
+    );
+    Ok(())
+}
+
+async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+    let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let body = ctx.ok_json(&r)?;
+    let lifetime = ctx.env.profile.lifetimes.access_token;
+    ensure!(
+        body.get("expires_in").and_then(Value::as_u64) == Some(lifetime),
+        r,
+        "expires_in is {:?}, the profile says {lifetime}",
+        body.get("expires_in")
+    );
+    let t = flows::Tokens::from(&r, &body)?;
+    ctx.advance(lifetime as f64 - 1.0).await?;
+    let r = flows::me(ctx, &t.access).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "one second before its {lifetime} s lifetime ends, the access token answers {}",
+        r.status()
+    );
+    Ok(())
+}
+
+async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let token = ctx.path("token");
+    let r = ctx
+        .send(
+            Req::post(token)
+                .client(&web.client_id)
+                .basic(&web.client_id, "conformance-wrong-secret")
+                .form([
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", "conformance-unknown-refresh"),
+                ]),
+        )
+        .await?;
+    ctx.error(&r, "invalid_client")?;
+    let challenge = r.header("www-authenticate").unwrap_or("");
+    ensure!(
+        challenge.to_ascii_lowercase().starts_with("basic"),
+        r,
+        "invalid_client after HTTP Basic carries WWW-Authenticate {challenge:?}, expected a Basic challenge"
     );
     Ok(())
 }

@@ -60,6 +60,12 @@ pub fn checks() -> Vec<Check> {
             run!(register_apps),
         ),
         Check::new(
+            "PP-APP-7/developer-page-lists-and-creates-apps",
+            "The /developer/apps page offers the create form, and posting it creates the app",
+            run!(developer_page),
+        )
+        .part(Level::Decided),
+        Check::new(
             "PP-APP-7/redirect-uris-must-be-https-or-loopback",
             "A plain-http, non-loopback redirect URI is refused",
             run!(redirect_uri_rules),
@@ -472,5 +478,94 @@ async fn owner_deactivates(ctx: &mut Ctx) -> CheckResult {
         )))
         .await?;
     ctx.error(&r, "unauthorized_client")?;
+    Ok(())
+}
+
+async fn developer_page(ctx: &mut Ctx) -> CheckResult {
+    signed_in(ctx, false).await?;
+    let path = ctx.path("developer_apps");
+    let r = ctx.send(Req::get(&path)).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "the developer page answered {}",
+        r.status()
+    );
+    ensure!(
+        r.header("content-type")
+            .unwrap_or("")
+            .starts_with("text/html"),
+        r,
+        "the developer page is not HTML"
+    );
+    for field in [
+        "name=\"name\"",
+        "name=\"kind\"",
+        "name=\"redirect_uris\"",
+        "name=\"allowed_scopes\"",
+    ] {
+        ensure!(
+            r.body().contains(field),
+            r,
+            "the developer page's form has no field {field}"
+        );
+    }
+    let name = format!("Conformance Form {:08x}", rand::random::<u32>());
+    ctx.volatile(&name, "app-name");
+    let redirect = ctx.env.roles.web.redirect_uris[0].clone();
+    let scopes = ctx.env.profile.scopes.known.clone();
+    let mut form = vec![
+        ("name".to_owned(), name.clone()),
+        ("kind".to_owned(), "confidential".to_owned()),
+        ("redirect_uris".to_owned(), redirect.clone()),
+    ];
+    form.extend(
+        scopes
+            .iter()
+            .take(2)
+            .map(|s| ("allowed_scopes".to_owned(), s.clone())),
+    );
+    let r = ctx.send(Req::post(&path).form(form)).await?;
+    ensure!(
+        r.status() == 201,
+        r,
+        "posting the create form answered {}, expected 201",
+        r.status()
+    );
+    let list = ctx
+        .unrecorded(Req::get(&path).header("accept", "application/json"))
+        .await?;
+    let body = ctx.ok_json(&list)?;
+    let apps = body
+        .get("apps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mine = apps
+        .iter()
+        .find(|a| a.get("name").and_then(Value::as_str) == Some(name.as_str()))
+        .ok_or_else(|| list.fail("the app created through the form is not in the app list"))?;
+    if let Some(id) = mine.get("client_id").and_then(Value::as_str) {
+        ctx.volatile(id, "client-id");
+    }
+    ensure!(
+        mine["kind"] == "confidential",
+        list,
+        "the form's app has kind {}",
+        mine["kind"]
+    );
+    ensure!(
+        mine["redirect_uris"] == json!([redirect]),
+        list,
+        "the form's app has redirect_uris {}",
+        mine["redirect_uris"]
+    );
+    ensure!(
+        mine["allowed_scopes"] == json!(scopes[..2]),
+        list,
+        "the form's app has allowed_scopes {}",
+        mine["allowed_scopes"]
+    );
+    ctx.note(format!("GET {path} lists the app: {mine}"));
     Ok(())
 }

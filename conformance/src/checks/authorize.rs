@@ -18,10 +18,16 @@ pub fn checks() -> Vec<Check> {
             run!(code_flow),
         ),
         Check::new(
-            "PP-AUTHZ-2/sign-in-then-approval-page-shows-app-and-scopes",
-            "Signed out, the user signs in first; the approval page names the app and the scopes; approving is a form POST",
-            run!(pages),
+            "PP-AUTHZ-2/approval-page-shows-app-and-scopes",
+            "Before the user approves, the approval page names the app and every requested scope",
+            run!(approval_page),
         ),
+        Check::new(
+            "PP-AUTHZ-2/sign-in-first-then-decide-by-form-post",
+            "Signed out, the user sees the sign-in form first, returns to the request, and approves with a form POST",
+            run!(pages),
+        )
+        .part(Level::Decided),
         Check::new(
             "PP-AUTHZ-3/approval-redirects-with-code-state-and-scope",
             "On approval, 302 to redirect_uri with code, state and scope",
@@ -60,7 +66,7 @@ pub fn checks() -> Vec<Check> {
         ),
         Check::new(
             "PP-AUTHZ-6/verifier-outside-43-128-unreserved-is-refused",
-            "A code_verifier shorter than 43 characters is invalid_request",
+            "A code_verifier shorter than 43, longer than 128, or outside [A-Za-z0-9-._~] is invalid_request",
             run!(short_verifier),
         ),
         Check::new(
@@ -93,6 +99,50 @@ async fn code_flow(ctx: &mut Ctx) -> CheckResult {
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::me(ctx, &t.access).await?;
     ctx.ok_json(&r)?;
+    Ok(())
+}
+
+async fn approval_page(ctx: &mut Ctx) -> CheckResult {
+    let spa = super::spa_or_skip(ctx).unwrap_or_else(|_| ctx.env.roles.web.clone());
+    super::signed_in(ctx, false).await?;
+    let pkce = Pkce::new(ctx);
+    let scope = spa.allowed_scopes.join(" ");
+    let path = flows::standard_authorize(ctx, &spa, &pkce, Some(&scope), None);
+    let r = ctx.send(Req::get(&path)).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "signed in, the authorize page answered {}",
+        r.status()
+    );
+    let name = html_escape::encode_text(&spa.name).into_owned();
+    ensure!(
+        r.body().contains(&name),
+        r,
+        "the approval page does not show the app's name {:?}",
+        spa.name
+    );
+    for s in &spa.allowed_scopes {
+        ensure!(
+            r.body().contains(s.as_str()),
+            r,
+            "the approval page does not show the requested scope `{s}`"
+        );
+    }
+    for s in ctx
+        .env
+        .profile
+        .scopes
+        .known
+        .iter()
+        .filter(|s| !spa.allowed_scopes.contains(s))
+    {
+        ensure!(
+            !r.body().contains(s.as_str()),
+            r,
+            "the approval page shows `{s}`, which was not requested"
+        );
+    }
     Ok(())
 }
 
@@ -385,20 +435,48 @@ async fn plain_or_missing(ctx: &mut Ctx) -> CheckResult {
         ],
     );
     let r = ctx.send(Req::get(missing)).await?;
+    error_redirect(ctx, &r, &redirect, "invalid_request", &state)?;
+    // A challenge without a method means `plain` (RFC 7636 §4.3).
+    let challenge = flows::s256(verifier);
+    let no_method = authorize_path(
+        ctx,
+        &[
+            ("response_type", "code"),
+            ("client_id", &web.client_id),
+            ("redirect_uri", &redirect),
+            ("code_challenge", &challenge),
+            ("state", &state),
+        ],
+    );
+    let r = ctx.send(Req::get(no_method)).await?;
     error_redirect(ctx, &r, &redirect, "invalid_request", &state)
 }
 
 async fn short_verifier(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let verifier = "a".repeat(42);
-    let challenge = flows::s256(&verifier);
-    let pkce = Pkce {
-        verifier: verifier.clone(),
-        challenge,
-    };
-    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
-    let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &verifier).await?;
-    ctx.error(&r, "invalid_request")?;
+    // Too short, too long, and of the right length with characters outside the set.
+    for verifier in [
+        "a".repeat(42),
+        "a".repeat(129),
+        format!("{}+/=", "a".repeat(60)),
+    ] {
+        let challenge = flows::s256(&verifier);
+        let pkce = Pkce {
+            verifier: verifier.clone(),
+            challenge,
+        };
+        let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
+        let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &verifier).await?;
+        ctx.error(&r, "invalid_request").map_err(|_| {
+            r.fail(format!(
+                "a code_verifier of {} characters ({:?}…) answered {} {}",
+                verifier.len(),
+                &verifier[..8],
+                r.status(),
+                r.body()
+            ))
+        })?;
+    }
     Ok(())
 }
 

@@ -33,12 +33,12 @@ pub fn checks() -> Vec<Check> {
         ),
         Check::new(
             "PP-TOKEN-4/json-bodies-are-accepted",
-            "The token endpoint accepts an application/json body",
+            "Every OAuth endpoint (token, device code, device token, refresh) accepts an application/json body",
             run!(json_body),
         ),
         Check::new(
             "PP-TOKEN-4/other-content-types-are-invalid-request",
-            "A text/plain body is 400 invalid_request",
+            "A text/plain body at any OAuth endpoint is 400 invalid_request",
             run!(other_content_type),
         ),
         Check::new(
@@ -175,36 +175,106 @@ async fn missing_fields(ctx: &mut Ctx) -> CheckResult {
 
 async fn json_body(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
+    let tv = ctx.env.roles.tv.clone();
+    let with_client = |app: &profile::App, mut body: Value| {
+        for (k, v) in flows::client_auth(app) {
+            body[k] = Value::String(v);
+        }
+        body
+    };
+    // The token endpoint: code redemption, then refresh.
     let pkce = Pkce::new(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
-    let mut body = json!({"grant_type": "authorization_code", "code": code, "redirect_uri": web.redirect_uris[0], "code_verifier": pkce.verifier});
-    for (k, v) in flows::client_auth(&web) {
-        body[k] = Value::String(v);
-    }
-    let token = ctx.path("token");
-    let r = ctx.send(Req::post(token).json(body)).await?;
-    let b = ctx.ok_json(&r)?;
-    ensure!(
-        b.get("access_token").is_some(),
-        r,
-        "a JSON redemption answered without access_token"
+    let body = with_client(
+        &web,
+        json!({"grant_type": "authorization_code", "code": code, "redirect_uri": web.redirect_uris[0], "code_verifier": pkce.verifier}),
     );
+    let r = ctx.send(Req::post(ctx.path("token")).json(body)).await?;
+    let b = ctx.ok_json(&r)?;
+    let t = flows::Tokens::from(&r, &b)?;
+    let body = with_client(
+        &web,
+        json!({"grant_type": "refresh_token", "refresh_token": t.refresh}),
+    );
+    let r = ctx.send(Req::post(ctx.path("token")).json(body)).await?;
+    ctx.ok_json(&r)?;
+    // The device endpoints and the device refresh endpoint.
+    let r = ctx
+        .send(Req::post(ctx.path("device_code")).json(with_client(&tv, json!({}))))
+        .await?;
+    let b = ctx.ok_json(&r)?;
+    let device_code = crate::check::str_of(&r, &b, "device_code")?.to_owned();
+    let user_code = crate::check::str_of(&r, &b, "user_code")?.to_owned();
+    let complete = crate::check::str_of(&r, &b, "verification_uri_complete")?.to_owned();
+    let dc = flows::DeviceCode {
+        device_code: device_code.clone(),
+        user_code,
+        complete,
+        body: b.clone(),
+        resp: r,
+    };
+    flows::device_decide(ctx, &dc, true).await?;
+    if !ctx.env.driver.is_immediate() {
+        return Err(crate::outcome::Problem::skip(
+            "needs an immediate approval driver",
+        ));
+    }
+    let r = ctx
+        .send(
+            Req::post(ctx.path("device_token"))
+                .json(with_client(&tv, json!({"device_code": device_code}))),
+        )
+        .await?;
+    let b = ctx.ok_json(&r)?;
+    let t = flows::Tokens::from(&r, &b)?;
+    let r = ctx
+        .send(
+            Req::post(ctx.path("refresh"))
+                .json(with_client(&tv, json!({"refresh_token": t.refresh}))),
+        )
+        .await?;
+    ctx.ok_json(&r)?;
     Ok(())
 }
 
 async fn other_content_type(ctx: &mut Ctx) -> CheckResult {
-    let token = ctx.path("token");
     let web = ctx.env.roles.web.clone();
-    let r = ctx
-        .send(Req::post(token).client(&web.client_id).raw(
-            "text/plain",
+    let tv = ctx.env.roles.tv.clone();
+    let cases = [
+        (
+            "token",
+            web.client_id.clone(),
             format!(
                 "grant_type=refresh_token&refresh_token=x&client_id={}",
                 web.client_id
             ),
-        ))
-        .await?;
-    ctx.error(&r, "invalid_request")?;
+        ),
+        (
+            "device_code",
+            tv.client_id.clone(),
+            format!("client_id={}", tv.client_id),
+        ),
+        (
+            "device_token",
+            tv.client_id.clone(),
+            format!("client_id={}&device_code=x", tv.client_id),
+        ),
+        (
+            "refresh",
+            tv.client_id.clone(),
+            format!("client_id={}&refresh_token=x", tv.client_id),
+        ),
+    ];
+    for (endpoint, client, text) in cases {
+        let r = ctx
+            .send(
+                Req::post(ctx.path(endpoint))
+                    .client(&client)
+                    .raw("text/plain", text),
+            )
+            .await?;
+        ctx.error(&r, "invalid_request")?;
+    }
     Ok(())
 }
 

@@ -11,11 +11,13 @@
 //! 3. a refresh at `POST /api/platform/v1/oauth/token` (`grant_type=refresh_token`), where
 //!    every connection sends the refresh token the previous answer rotated to,
 //!
-//! and prints them with the ratios to the baseline. The reference servers run on their own
-//! multi-thread runtime, as `main` runs them; the bare server on a current-thread runtime on
-//! its own thread; the load generator on a current-thread runtime on the main thread. All
-//! three targets get the same generator: `--connections` keep-alive connections through
-//! hyper's own client, each sending its next request when the previous answer is read.
+//! and prints them with the ratios to the baseline. The bare server runs on a current-thread
+//! runtime on its own thread; the load generator on a current-thread runtime on the main
+//! thread; the reference servers on a multi-thread runtime like `main`'s, with one worker
+//! per core but the generator's (`--server-threads` to change it), so that for every
+//! target the generator has a core to itself. All three targets get the same generator:
+//! `--connections` keep-alive connections through hyper's own client, each sending its
+//! next request when the previous answer is read.
 //!
 //! This is a measuring tool, not a test: the figures depend on the machine and on what
 //! else runs on it.
@@ -52,7 +54,7 @@ const BARE_BODY: &[u8] = br#"{"display_name":"Alice Example","username":"alice"}
 
 /// Requests per second of `GET me`, a refresh at `oauth/token` and a bare hyper server, on loopback.
 #[derive(Parser, Debug)]
-#[command(about)]
+#[command(name = "bench")]
 struct Args {
     /// Concurrent keep-alive connections per target.
     #[arg(long, default_value_t = 32)]
@@ -74,8 +76,10 @@ struct Args {
     /// on one thread of its own like the bare server (to see what the runtime costs).
     #[arg(long, value_enum, default_value_t = ServerRuntime::MultiThread)]
     server_runtime: ServerRuntime,
-    /// Worker threads of the multi-thread runtime; tokio's default (one per core), as
-    /// `main` runs it, when not given.
+    /// Worker threads of the multi-thread runtime. By default one per core but the one the
+    /// generator needs (at least one), so that the generator keeps a core to itself for
+    /// every target, as it does beside the bare server. `main` uses one per core: pass
+    /// the number of cores to measure that, generator and server then share every core.
     #[arg(long)]
     server_threads: Option<usize>,
     /// Which targets to measure, in this order.
@@ -119,12 +123,15 @@ fn main() -> Result<(), Failure> {
         .with_writer(std::io::stderr)
         .init();
 
-    let server_rt = ReferenceRuntime::start(args.server_runtime, args.server_threads)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let server_threads = args
+        .server_threads
+        .unwrap_or(cores.saturating_sub(1).max(1));
+    let server_rt = ReferenceRuntime::start(args.server_runtime, server_threads)?;
     let generator = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
 
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "{cores} cores; {} connections; {} rounds of {:.1} s warm-up + {:.1} s measured per target; reference server on {}",
         args.connections,
@@ -133,11 +140,12 @@ fn main() -> Result<(), Failure> {
         args.seconds,
         match args.server_runtime {
             ServerRuntime::MultiThread => format!(
-                "a multi-thread runtime with {} worker threads",
-                args.server_threads.map_or_else(
-                    || format!("{cores} (tokio's default, as `main`)"),
-                    |n| n.to_string()
-                )
+                "a multi-thread runtime with {server_threads} worker thread(s){}",
+                if server_threads == cores {
+                    " (one per core, as `main`)"
+                } else {
+                    ", the generator on a core of its own"
+                }
             ),
             ServerRuntime::CurrentThread => "a current-thread runtime on its own thread".to_owned(),
         },
@@ -288,14 +296,12 @@ enum Kept {
 }
 
 impl ReferenceRuntime {
-    fn start(kind: ServerRuntime, threads: Option<usize>) -> Result<ReferenceRuntime, Failure> {
+    fn start(kind: ServerRuntime, threads: usize) -> Result<ReferenceRuntime, Failure> {
         match kind {
             ServerRuntime::MultiThread => {
                 let mut builder = tokio::runtime::Builder::new_multi_thread();
                 builder.enable_all().thread_name("reference-server");
-                if let Some(n) = threads {
-                    builder.worker_threads(n);
-                }
+                builder.worker_threads(threads);
                 let rt = builder.build()?;
                 Ok(ReferenceRuntime {
                     handle: rt.handle().clone(),

@@ -262,11 +262,11 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
         .host_str()
         .is_some_and(|h| h == "127.0.0.1" || h == "localhost")
     {
-        0.05
+        0.02
     } else {
         0.5
     };
-    let expected_secs = concurrent * per_check / 4.0 + serial * per_check * 4.0 + waits as f64;
+    let expected_secs = concurrent * per_check / 4.0 + serial * per_check * 3.0 + waits as f64;
     let plan = Plan {
         checks: run.len() + skipped.len(),
         expected_secs,

@@ -122,3 +122,70 @@ async fn an_expected_failure_passes_and_a_stale_one_fails() {
         "an expected failure that now passes fails the run"
     );
 }
+
+/// The punchplay profile with other paths, another access-token lifetime and a lower
+/// public-user limit: a deployment described by data, not code.
+fn other_profile() -> std::path::PathBuf {
+    let text = profile::PUNCHPLAY_PROFILE_TOML
+        .replace(
+            "token = \"/api/platform/v1/oauth/token\"",
+            "token = \"/api/platform/v1/oauth2/token\"",
+        )
+        .replace(
+            "device_code = \"/api/platform/v1/auth/device/code\"",
+            "device_code = \"/api/platform/v1/device/authorize\"",
+        )
+        .replace("activate = \"/activate\"", "activate = \"/link\"")
+        .replace("access_token = 3600 ", "access_token = 1800 ")
+        .replace("max = 60\n", "max = 7\n");
+    assert_ne!(text, profile::PUNCHPLAY_PROFILE_TOML);
+    temp_file("other-profile.toml", &text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_with_other_paths_lifetimes_and_limits_is_checked_from_the_data() {
+    let p = other_profile();
+    let code = cli::run(args(&[
+        "--profile",
+        p.to_str().expect("utf-8"),
+        "--no-reports",
+    ]))
+    .await;
+    assert_eq!(
+        code, EXIT_CONFORMANT,
+        "the server and the suite both follow the profile"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_that_does_not_describe_the_target_finds_it_non_conformant() {
+    let server = reference_server::spawn(reference_server::ServerConfig {
+        test_controls: true,
+        ..reference_server::ServerConfig::punchplay()
+    })
+    .await
+    .expect("the reference server starts");
+    let p = other_profile();
+    let creds = format!(
+        "{}/../fixtures/identities/punchplay.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let url = server.base_url();
+    let code = cli::run(args(&[
+        "--target",
+        &url,
+        "--test-controls",
+        "--credentials",
+        &creds,
+        "--profile",
+        p.to_str().expect("utf-8"),
+        "--only",
+        "PP-TOKEN-1",
+        "--only",
+        "PP-RATE-1/public-user",
+        "--no-reports",
+    ]))
+    .await;
+    server.stop().await;
+    assert_eq!(code, EXIT_NON_CONFORMANT);
+}

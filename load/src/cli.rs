@@ -57,6 +57,11 @@ pub struct Cli {
     /// HTTP Basic at the token endpoint (PP-TOKEN-5 is a SHOULD).
     #[arg(long)]
     pub no_basic_auth: bool,
+    /// Judge the DECIDED parts (sliding windows, exact Retry-After, keys) as failures on a
+    /// target without test controls too, such as the reference server started without
+    /// them; otherwise they are informational there (CONTRACT.md, "Levels").
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +223,7 @@ async fn async_main(cli: Cli) -> ExitCode {
     options.reports_dir = Some(cli.reports.clone());
     options.fault = cli.fault.clone();
     options.basic_auth = !cli.no_basic_auth;
+    options.strict = cli.strict;
     if let Some(path) = &cli.tokens {
         match crate::setup::tokens_from_file(path, |v| std::env::var(v).ok()) {
             Ok(t) => options.tokens = t,

@@ -55,10 +55,14 @@ pub enum Outcome {
     Admitted {
         status: u16,
     },
-    /// The rate-limit status. `problem` says what is wrong with it, if anything (PP-RATE-2).
+    /// The rate-limit status. `problem` says what is wrong with it against a MUST
+    /// (PP-RATE-2: `rate_limited` in the error body with its request id, PP-ERR-1,
+    /// PP-ERR-2); `decided_problem` against a DECIDED part (Retry-After always, in whole
+    /// seconds; the request id's format).
     Refused {
         retry_after: Option<u64>,
         problem: Option<String>,
+        decided_problem: Option<String>,
     },
     ServerError {
         status: u16,
@@ -84,10 +88,12 @@ impl Outcome {
             return Outcome::Admitted { status };
         }
         let retry_after = retry_after_secs(headers);
-        let problem = refusal_problem(profile, headers, body, retry_after, window_secs);
+        let (problem, decided_problem) =
+            refusal_problems(profile, headers, body, retry_after, window_secs);
         Outcome::Refused {
             retry_after,
             problem,
+            decided_problem,
         }
     }
 
@@ -97,17 +103,36 @@ impl Outcome {
 
     /// A refusal with nothing wrong with it.
     pub fn is_clean_refusal(&self) -> bool {
-        matches!(self, Outcome::Refused { problem: None, .. })
+        matches!(
+            self,
+            Outcome::Refused {
+                problem: None,
+                decided_problem: None,
+                ..
+            }
+        )
     }
 
     /// A short form for tables: `200`, `429`, `429 (no Retry-After)`, `transport`.
     pub fn describe(&self) -> String {
         match self {
             Outcome::Admitted { status } | Outcome::ServerError { status } => status.to_string(),
-            Outcome::Refused { problem: None, .. } => "429".into(),
             Outcome::Refused {
-                problem: Some(p), ..
-            } => format!("429 ({p})"),
+                problem,
+                decided_problem,
+                ..
+            } => {
+                let wrong: Vec<&str> = [problem, decided_problem]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                if wrong.is_empty() {
+                    "429".into()
+                } else {
+                    format!("429 ({})", wrong.join("; "))
+                }
+            }
             Outcome::Transport { error } => format!("transport error: {error}"),
         }
     }
@@ -124,59 +149,59 @@ pub fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// What is wrong with a 429, or `None` (PP-RATE-2, PP-ERR-1, PP-ERR-2).
-fn refusal_problem(
+/// What is wrong with a 429: (against a MUST, against a DECIDED part).
+fn refusal_problems(
     profile: &Profile,
     headers: &HeaderMap,
     body: &[u8],
     retry_after: Option<u64>,
     window_secs: u64,
-) -> Option<String> {
-    match (headers.get(RETRY_AFTER), retry_after) {
-        (None, _) => return Some("no Retry-After".into()),
-        (Some(raw), None) => {
-            return Some(format!(
-                "Retry-After `{}` is not whole seconds",
-                String::from_utf8_lossy(raw.as_bytes())
-            ));
-        }
-        (Some(_), Some(secs)) if secs < 1 || secs > window_secs => {
-            return Some(format!(
-                "Retry-After {secs} is outside 1..={window_secs} seconds"
-            ));
-        }
-        _ => {}
-    }
+) -> (Option<String>, Option<String>) {
+    // PP-RATE-2 DECIDED: always Retry-After, whole seconds >= 1 (and no longer than the
+    // window, by PP-RATE-3).
+    let mut decided = match (headers.get(RETRY_AFTER), retry_after) {
+        (None, _) => Some("no Retry-After".to_owned()),
+        (Some(raw), None) => Some(format!(
+            "Retry-After `{}` is not whole seconds",
+            String::from_utf8_lossy(raw.as_bytes())
+        )),
+        (Some(_), Some(secs)) if secs < 1 || secs > window_secs => Some(format!(
+            "Retry-After {secs} is outside 1..={window_secs} seconds"
+        )),
+        _ => None,
+    };
+    // PP-RATE-2, PP-ERR-1, PP-ERR-2 MUST: the usual error body with its request id, the
+    // header equal to it.
     let json: serde_json::Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(_) => return Some("body is not JSON".into()),
+        Err(_) => return (Some("body is not JSON".into()), decided),
     };
     if json.get("error").and_then(|e| e.as_str()) != Some("rate_limited") {
-        return Some(format!(
-            "error is {}, not rate_limited",
-            json.get("error").unwrap_or(&serde_json::Value::Null)
-        ));
+        let error = json.get("error").unwrap_or(&serde_json::Value::Null);
+        return (Some(format!("error is {error}, not rate_limited")), decided);
     }
     if json.get("message").and_then(|m| m.as_str()).is_none() {
-        return Some("body has no message".into());
+        return (Some("body has no message".into()), decided);
     }
     let Some(body_id) = json.get("request_id").and_then(|r| r.as_str()) else {
-        return Some("body has no request_id".into());
+        return (Some("body has no request_id".into()), decided);
     };
-    if !profile.request_id.matches(body_id) {
-        return Some(format!("request_id `{body_id}` has the wrong format"));
+    if decided.is_none() && !profile.request_id.matches(body_id) {
+        // PP-ERR-2 DECIDED format.
+        decided = Some(format!("request_id `{body_id}` has the wrong format"));
     }
     let header_id = headers
         .get(profile.request_id.header.as_str())
         .and_then(|h| h.to_str().ok());
-    match header_id {
+    let problem = match header_id {
         None => Some(format!("no {} header", profile.request_id.header)),
         Some(h) if h != body_id => Some(format!(
             "{} header differs from the body's request_id",
             profile.request_id.header
         )),
         Some(_) => None,
-    }
+    };
+    (problem, decided)
 }
 
 #[cfg(test)]
@@ -210,7 +235,8 @@ mod tests {
             o,
             Outcome::Refused {
                 retry_after: Some(42),
-                problem: None
+                problem: None,
+                decided_problem: None,
             }
         );
         assert!(o.is_clean_refusal());

@@ -53,6 +53,9 @@ pub struct LoadOptions {
     /// Let confidential clients alternate HTTP Basic with body credentials at the token
     /// endpoint (PP-TOKEN-5).
     pub basic_auth: bool,
+    /// Fail the verdict on DECIDED clauses against a target without test controls too.
+    /// With test controls (the reference server) they always fail it.
+    pub strict: bool,
 }
 
 impl Default for LoadOptions {
@@ -73,6 +76,7 @@ impl Default for LoadOptions {
             fault: None,
             print: true,
             basic_auth: true,
+            strict: false,
         }
     }
 }
@@ -347,6 +351,8 @@ async fn run_limit(
         extra: state.extra,
         noise_status: state.traffic.noise_status,
         admitted_status: state.traffic.admitted_status,
+        refused_status: state.traffic.refused_status,
+        decided_fails: controls || options.strict,
         wall_secs: started.elapsed().as_secs_f64(),
         reports: report_files,
         attack_problem,

@@ -434,7 +434,7 @@ async fn send(
         let outcome = read(&state.profile, response, window_secs).await;
         let (ok, status) = match &outcome {
             Outcome::Admitted { status } => (*status == traffic.admitted_status, Some(*status)),
-            Outcome::Refused { problem, .. } => (problem.is_none(), Some(traffic.refused_status)),
+            Outcome::Refused { .. } => (outcome.is_clean_refusal(), Some(traffic.refused_status)),
             Outcome::ServerError { status } => (false, Some(*status)),
             Outcome::Transport { .. } => (false, None),
         };
@@ -524,6 +524,9 @@ pub struct ConductorLog {
     pub resume_reached: Vec<bool>,
     /// Seconds the server's clock was moved (or waited) in all.
     pub seconds_passed: f64,
+    /// Per window but the last: the seconds passed after its resume step, before the next
+    /// window's burst.
+    pub drains: Vec<f64>,
     /// Set when the attack stopped before its windows were done, and why.
     pub stopped_early: Option<String>,
     /// Whether a real clock's deadline, rather than a failure, ended the attack early.
@@ -616,6 +619,7 @@ pub async fn conduct(
             // whole window pass so the next one starts empty.
             carried = vec![0; keys];
             if window + 1 < state.windows {
+                log.drains.push(window_secs + 1.0);
                 match pass(&clock, &mut log, window_secs + 1.0).await {
                     Ok(true) => continue,
                     Ok(false) => return finish_at_deadline(&state, log),
@@ -689,6 +693,7 @@ pub async fn conduct(
             drain += window_secs + 1.0;
             carried = vec![0; keys];
         }
+        log.drains.push(drain);
         match pass(&clock, &mut log, drain).await {
             Ok(true) => {}
             Ok(false) => return finish_at_deadline(&state, log),

@@ -278,7 +278,6 @@ pub struct Stream {
     headers: Vec<(String, String)>,
     resp: reqwest::Response,
     text: String,
-    parsed: usize,
 }
 
 pub async fn open_stream(
@@ -311,7 +310,6 @@ pub async fn open_stream(
         headers,
         resp,
         text: String::new(),
-        parsed: 0,
     })
 }
 
@@ -333,7 +331,6 @@ impl Stream {
 
     /// Closes the stream and records what it delivered.
     pub fn close(self, ctx: &mut Ctx) -> Resp {
-        let _ = self.parsed;
         ctx.record(Exchange {
             req: self.req,
             at: self.at,

@@ -346,5 +346,17 @@ fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) 
         }
         format!("the target did not answer with valid HTTP ({text})")
     };
-    Problem::error(format!("{} {} ({url}): {why}", req.method, req.route()))
+    let support = Support {
+        request_id: None,
+        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        method: req.method.clone(),
+        endpoint: req.route().to_owned(),
+        status: 0,
+        client_id: req.client_id.clone(),
+        body: format!("(no response: {why})"),
+    };
+    Problem::Error {
+        message: format!("{} {} ({url}): {why}", req.method, req.route()),
+        support: Some(Box::new(support)),
+    }
 }

@@ -118,7 +118,11 @@ pub enum Problem {
         support: Option<Box<Support>>,
     },
     /// The check could not run to a verdict (transport failure, timeout, suite bug).
-    Error { message: String },
+    Error {
+        message: String,
+        /// What is known of the request that got no usable answer (status 0).
+        support: Option<Box<Support>>,
+    },
     /// The check does not apply or needs something this run lacks.
     Skip { reason: String },
 }
@@ -139,6 +143,7 @@ impl Problem {
     pub fn error(message: impl Into<String>) -> Problem {
         Problem::Error {
             message: message.into(),
+            support: None,
         }
     }
     pub fn skip(reason: impl Into<String>) -> Problem {

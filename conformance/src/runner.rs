@@ -474,7 +474,9 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
         Err(Problem::Fail { message, support }) => {
             (Status::Fail, Some(message), support.map(|b| *b))
         }
-        Err(Problem::Error { message }) => (Status::Error, Some(message), None),
+        Err(Problem::Error { message, support }) => {
+            (Status::Error, Some(message), support.map(|b| *b))
+        }
         Err(Problem::Skip { reason }) => (Status::Skip, Some(reason), None),
     };
     if status == Status::Fail
@@ -554,7 +556,7 @@ pub async fn probe(env: &Env) -> Result<(), String> {
     let path = format!("{}/conformance-probe", env.profile.path("platform_api"));
     match http.execute(Req::get(path)).await {
         Ok(_) => Ok(()),
-        Err(Problem::Error { message }) => Err(message),
+        Err(Problem::Error { message, .. }) => Err(message),
         Err(other) => Err(format!("{other:?}")),
     }
 }

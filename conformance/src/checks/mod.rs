@@ -201,3 +201,49 @@ pub fn with_secret(app: &App, secret: &str) -> App {
     a.kind = AppKind::Confidential;
     a
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_clause_of_the_profile_has_a_check_and_every_check_a_clause() {
+        let profile = Profile::punchplay();
+        let checks = all(&profile);
+        let covered: HashSet<&str> = checks.iter().map(|c| c.clause).collect();
+        let missing: Vec<&str> = profile
+            .clauses
+            .iter()
+            .map(|c| c.id.as_str())
+            .filter(|id| !covered.contains(id))
+            .collect();
+        assert!(missing.is_empty(), "clauses without a check: {missing:?}");
+        for c in &checks {
+            assert!(
+                profile.clause(c.clause).is_some(),
+                "{} names no clause of the profile",
+                c.id
+            );
+        }
+        let ids: HashSet<&str> = checks.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), checks.len(), "a check id is used twice");
+    }
+
+    #[test]
+    fn every_budget_row_names_a_check_and_a_limit() {
+        let profile = Profile::punchplay();
+        let checks = all(&profile);
+        for (id, limit, _) in budgets::BUDGETS {
+            assert!(
+                checks.iter().any(|c| c.id == *id),
+                "budgets.rs names no check {id}"
+            );
+            assert!(
+                profile.rate_limit(limit).is_some(),
+                "budgets.rs names no limit {limit}"
+            );
+        }
+    }
+}

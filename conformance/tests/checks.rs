@@ -107,6 +107,7 @@ checks! {
     pp_authz_3_approval_redirects_with_code_state_and_scope => "PP-AUTHZ-3/approval-redirects-with-code-state-and-scope",
     pp_authz_4_denial_redirects_access_denied => "PP-AUTHZ-4/denial-redirects-access-denied",
     pp_authz_4_unsupported_response_type_redirects => "PP-AUTHZ-4/unsupported-response-type-redirects",
+    pp_authz_4_missing_response_type_redirects_invalid_request => "PP-AUTHZ-4/missing-response-type-redirects-invalid-request",
     pp_authz_4_inactive_app_redirects_unauthorized_client => "PP-AUTHZ-4/inactive-app-redirects-unauthorized-client",
     pp_authz_5_unknown_client_gets_an_error_page => "PP-AUTHZ-5/unknown-client-gets-an-error-page",
     pp_authz_5_unregistered_redirect_uri_gets_an_error_page => "PP-AUTHZ-5/unregistered-redirect-uri-gets-an-error-page",

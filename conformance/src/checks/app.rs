@@ -226,6 +226,16 @@ async fn public_with_secret(ctx: &mut Ctx) -> CheckResult {
         ]))
         .await?;
     ctx.error(&r, "invalid_client")?;
+    let token = ctx.path("token");
+    let r = ctx
+        .send(Req::post(token).form([
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "conformance-unknown-refresh"),
+            ("client_id", tv.client_id.as_str()),
+            ("client_secret", "conformance-unexpected-secret"),
+        ]))
+        .await?;
+    ctx.error(&r, "invalid_client")?;
     Ok(())
 }
 

@@ -45,6 +45,11 @@ pub fn checks() -> Vec<Check> {
             run!(unsupported_response_type),
         ),
         Check::new(
+            "PP-AUTHZ-4/missing-response-type-redirects-invalid-request",
+            "A request without response_type redirects with invalid_request, state and request_id",
+            run!(missing_response_type),
+        ),
+        Check::new(
             "PP-AUTHZ-4/inactive-app-redirects-unauthorized-client",
             "A deactivated app's authorize request redirects with unauthorized_client",
             run!(inactive_redirect),
@@ -321,6 +326,25 @@ async fn unsupported_response_type(ctx: &mut Ctx) -> CheckResult {
     error_redirect(ctx, &r, &redirect, "unsupported_response_type", &state)
 }
 
+async fn missing_response_type(ctx: &mut Ctx) -> CheckResult {
+    let web = ctx.env.roles.web.clone();
+    let pkce = Pkce::new(ctx);
+    let state = flows::state(ctx);
+    let redirect = web.redirect_uris[0].clone();
+    let path = authorize_path(
+        ctx,
+        &[
+            ("client_id", &web.client_id),
+            ("redirect_uri", &redirect),
+            ("code_challenge", &pkce.challenge),
+            ("code_challenge_method", "S256"),
+            ("state", &state),
+        ],
+    );
+    let r = ctx.send(Req::get(path)).await?;
+    error_redirect(ctx, &r, &redirect, "invalid_request", &state)
+}
+
 async fn inactive_redirect(ctx: &mut Ctx) -> CheckResult {
     let app = inactive_or_skip(ctx)?;
     let redirect = app
@@ -387,6 +411,8 @@ async fn unregistered_redirect_page(ctx: &mut Ctx) -> CheckResult {
     let pkce = Pkce::new(ctx);
     for bad in [
         format!("{}/extra", web.redirect_uris[0]),
+        format!("{}/", web.redirect_uris[0]),
+        web.redirect_uris[0].to_ascii_uppercase(),
         web.redirect_uris[0].replace("127.0.0.1", "localhost"),
         "https://attacker.example/cb".to_owned(),
     ] {

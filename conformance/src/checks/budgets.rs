@@ -37,6 +37,11 @@ pub const BUDGETS: &[(&str, &str, u32)] = &[
         1,
     ),
     (
+        "PP-APP-3/public-client-sending-secret-is-invalid-client",
+        "token",
+        1,
+    ),
+    (
         "PP-APP-4/inactive-app-is-unauthorized-client",
         "device-code",
         1,
@@ -61,7 +66,7 @@ pub const BUDGETS: &[(&str, &str, u32)] = &[
     (
         "PP-SCOPE-3/device-code-with-unknown-scope-is-invalid-scope",
         "device-code",
-        1,
+        2,
     ),
     (
         "PP-SCOPE-4/token-and-device-responses-carry-the-granted-scope",

@@ -28,7 +28,7 @@ pub fn checks() -> Vec<Check> {
         ),
         Check::new(
             "PP-SCOPE-3/device-code-with-unknown-scope-is-invalid-scope",
-            "An unknown scope at the device endpoint is 400 invalid_scope",
+            "An unknown scope, or one outside the app's allowed_scopes, at the device endpoint is 400 invalid_scope",
             run!(device_unknown_scope),
         ),
         Check::new(
@@ -126,6 +126,23 @@ async fn device_unknown_scope(ctx: &mut Ctx) -> CheckResult {
         .send(Req::post(path).form(with_auth(&tv, &[("scope", "profile:read telepathy:read")])))
         .await?;
     ctx.error(&r, "invalid_scope")?;
+    // A known scope outside the app's allowed_scopes is refused the same way.
+    if let Some(spa) = ctx.env.roles.spa.clone()
+        && let Some(outside) = ctx
+            .env
+            .profile
+            .scopes
+            .known
+            .iter()
+            .find(|s| !spa.allowed_scopes.contains(s))
+            .cloned()
+    {
+        let path = ctx.path("device_code");
+        let r = ctx
+            .send(Req::post(path).form(with_auth(&spa, &[("scope", outside.as_str())])))
+            .await?;
+        ctx.error(&r, "invalid_scope")?;
+    }
     Ok(())
 }
 

@@ -195,10 +195,25 @@ async fn malformed(ctx: &mut Ctx) -> CheckResult {
     bad_type["media"]["type"] = json!("podcast");
     let mut bad_time = playback_body(ctx, "conformance-ep-1", 0);
     bad_time["occurred_at"] = json!("yesterday");
+    let mut no_media_id = playback_body(ctx, "conformance-ep-1", 0);
+    no_media_id["media"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("id");
+    let mut negative = playback_body(ctx, "conformance-ep-1", 0);
+    negative["position_ms"] = json!(-5);
+    let mut no_time = playback_body(ctx, "conformance-ep-1", 0);
+    no_time
+        .as_object_mut()
+        .expect("an object")
+        .remove("occurred_at");
     for (body, field) in [
         (no_position, "position_ms"),
         (bad_type, "type"),
         (bad_time, "occurred_at"),
+        (no_media_id, "id"),
+        (negative, "position_ms"),
+        (no_time, "occurred_at"),
     ] {
         let r = playback(ctx, &access, "start", body).await?;
         let b = ctx.error(&r, "invalid_request")?;

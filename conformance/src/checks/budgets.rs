@@ -279,7 +279,7 @@ pub const BUDGETS: &[(&str, &str, u32)] = &[
     (
         "PP-API-3/malformed-body-is-invalid-request-naming-the-field",
         "playback",
-        3,
+        6,
     ),
     (
         "PP-API-3/malformed-body-is-invalid-request-naming-the-field",

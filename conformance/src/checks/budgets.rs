@@ -142,6 +142,17 @@ pub const BUDGETS: &[(&str, &str, u32)] = &[
         "token",
         1,
     ),
+    (
+        "PP-TOKEN-4/token-responses-carry-no-store",
+        "device-code",
+        1,
+    ),
+    (
+        "PP-TOKEN-4/token-responses-carry-no-store",
+        "device-token",
+        1,
+    ),
+    ("PP-TOKEN-4/token-responses-carry-no-store", "refresh", 1),
     ("PP-TOKEN-4/token-responses-carry-no-store", "token", 2),
     (
         "PP-TOKEN-4/access-tokens-live-the-documented-lifetime",

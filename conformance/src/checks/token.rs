@@ -43,7 +43,7 @@ pub fn checks() -> Vec<Check> {
         ),
         Check::new(
             "PP-TOKEN-4/token-responses-carry-no-store",
-            "Token and refresh responses carry Cache-Control: no-store (RFC 6749 §5.1)",
+            "Every token response (code, refresh, device token, auth/refresh) carries Cache-Control: no-store (RFC 6749 §5.1)",
             run!(no_store),
         )
         .part(Level::Should),
@@ -298,6 +298,27 @@ async fn no_store(ctx: &mut Ctx) -> CheckResult {
         cc.split(',').any(|d| d.trim() == "no-store"),
         r,
         "the refresh response's Cache-Control is {cc:?}, expected no-store"
+    );
+    // The device flow's token responses too.
+    let tv = ctx.env.roles.tv.clone();
+    let dc = flows::device_start(ctx, &tv, None).await?;
+    flows::device_decide(ctx, &dc, true).await?;
+    let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
+    let body = ctx.ok_json(&r)?;
+    let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
+    ensure!(
+        cc.split(',').any(|d| d.trim() == "no-store"),
+        r,
+        "the device token response's Cache-Control is {cc:?}, expected no-store"
+    );
+    let t = flows::Tokens::from(&r, &body)?;
+    let r = flows::refresh_device(ctx, &tv, &t.refresh).await?;
+    ctx.ok_json(&r)?;
+    let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
+    ensure!(
+        cc.split(',').any(|d| d.trim() == "no-store"),
+        r,
+        "the auth/refresh response's Cache-Control is {cc:?}, expected no-store"
     );
     Ok(())
 }

@@ -17,6 +17,8 @@ use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
 pub fn checks(profile: &Profile) -> Vec<Check> {
+    // Ids are `&'static str` everywhere (test names, report rows); the per-limit ones are
+    // made from the profile, a few dozen short strings per call, so they are leaked.
     let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
     let mut v = Vec::new();
     for l in &profile.rate_limits {

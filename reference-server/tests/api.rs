@@ -593,6 +593,20 @@ async fn live_stream_ends_when_its_token_is_revoked() {
     );
 }
 
+/// PP-API-8, PP-REVOKE-1: a revocation ends the stream at once, without waiting for the
+/// next event or heartbeat (15 s away).
+#[tokio::test]
+async fn live_stream_ends_promptly_on_revocation_with_nothing_to_send() {
+    let s = TestServer::start().await;
+    let watcher = s.code_login(&ClientApp::web(), USER, None).await;
+    let mut stream = s.events(&watcher.access_token, None).await;
+    s.control("users/alice/apps/pp-web/revoke", json!({})).await;
+    assert!(
+        stream.ends_within(EVENT_WAIT).await,
+        "PP-API-8: the stream of a revoked token ends at once"
+    );
+}
+
 /// PP-API-9: unknown routes under the platform API are 404 `not_found`, with or without a
 /// token.
 #[tokio::test]

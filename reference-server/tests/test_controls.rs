@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{ClientApp, Pkce, TestServer, Tokens, USER};
+use common::{ClientApp, Pkce, TestServer, Tokens, USER, form};
 use reference_server::Fault;
 use serde_json::json;
 
@@ -48,6 +48,13 @@ async fn failure_modes_reach_every_oauth_endpoint() {
         s.post_form(&s.endpoint("device_code"), &tv.credentials())
             .await
             .assert_error(500, "server_error");
+        // The mode answers before the request is looked at.
+        s.post_form(
+            &s.endpoint("token"),
+            &form(&[("grant_type", "password"), ("client_id", "pp-tv")]),
+        )
+        .await
+        .assert_error(500, "server_error");
     }
     // Nothing was spent while the endpoints failed.
     s.set_mode("normal").await;

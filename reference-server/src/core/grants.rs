@@ -50,12 +50,27 @@ pub struct TokenPair {
     pub scope: Option<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Grants {
     next_id: GrantId,
     pub grants: HashMap<GrantId, Grant>,
     pub access: HashMap<String, AccessToken>,
     pub refresh: HashMap<String, RefreshToken>,
+    /// Counts revocations, so open live-event streams re-check their token at once
+    /// instead of at the next heartbeat. Dropped with the state on reset, which ends them.
+    pub revocations: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Grants {
+    fn default() -> Self {
+        Grants {
+            next_id: 0,
+            grants: HashMap::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            revocations: tokio::sync::watch::channel(0).0,
+        }
+    }
 }
 
 impl Grants {
@@ -123,6 +138,7 @@ impl Grants {
     pub fn revoke(&mut self, grant: GrantId) {
         if let Some(g) = self.grants.get_mut(&grant) {
             g.revoked = true;
+            self.revocations.send_modify(|n| *n += 1);
         }
     }
 
@@ -134,6 +150,9 @@ impl Grants {
                 g.revoked = true;
                 ended.push(*id);
             }
+        }
+        if !ended.is_empty() {
+            self.revocations.send_modify(|n| *n += 1);
         }
         let access = self
             .access

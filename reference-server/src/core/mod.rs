@@ -265,6 +265,17 @@ impl Core {
         })
     }
 
+    /// Changes whenever a grant is revoked; closed when the state is reset.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.lock().grants.revocations.subscribe()
+    }
+
+    /// Token, device and refresh endpoints answer `server_error` while a failure mode is
+    /// on (`POST /__test/mode`), before they look at the request.
+    pub fn check_failure_mode(&self) -> ProtocolResult<()> {
+        Self::check_mode(&self.lock())
+    }
+
     /// Whether a bearer seen earlier still holds (live event streams end when it does not).
     pub fn bearer_still_valid(&self, bearer: &Bearer) -> bool {
         let now = self.now();

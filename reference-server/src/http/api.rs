@@ -135,6 +135,7 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let (tx, rx) = mpsc::channel::<Bytes>(64);
     let heartbeat = Duration::from_secs(app.core.profile.lifetimes.sse_heartbeat.max(1));
     let mut shutdown = app.shutdown.subscribe();
+    let mut revoked = app.core.revocations();
     let core = app.core.clone();
     let still_valid = move || core.bearer_still_valid(&who);
     tokio::spawn(async move {
@@ -147,6 +148,10 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
             .await
             .is_err()
         {
+            return;
+        }
+        // A revocation between authentication and subscribing is caught here.
+        if !still_valid() {
             return;
         }
         for event in backlog {
@@ -172,6 +177,13 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
                         return;
                     }
                     Bytes::from_static(b": heartbeat\n\n")
+                }
+                // A revocation anywhere: end at once if it was this token's grant.
+                changed = revoked.changed() => {
+                    if changed.is_err() || !still_valid() {
+                        return;
+                    }
+                    continue;
                 }
                 _ = shutdown.wait_for(|stop| *stop) => return,
             };

@@ -54,6 +54,7 @@ pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
         Err(_) => String::new(),
     };
     app.admit("POST", "token", || format!("{client_id} {}", ctx.ip))?;
+    app.core.check_failure_mode()?;
     let (params, creds) = input?;
     match app.core.token_endpoint(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),
@@ -64,6 +65,7 @@ pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
 /// `POST auth/refresh` (PP-REFRESH-1), rate-limited per IP.
 pub async fn refresh(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     app.admit("POST", "refresh", || ctx.ip.to_string())?;
+    app.core.check_failure_mode()?;
     let (params, creds) = oauth_input(app, ctx, body).await?;
     match app.core.refresh_endpoint(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),
@@ -74,6 +76,7 @@ pub async fn refresh(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Res
 /// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2), rate-limited per IP.
 pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     app.admit("POST", "device_code", || ctx.ip.to_string())?;
+    app.core.check_failure_mode()?;
     let (params, creds) = oauth_input(app, ctx, body).await?;
     let start = app.core.start_device(&params, &creds)?;
     let verification_uri = format!("{}{}", ctx.base_url, app.core.profile.path("activate"));
@@ -114,6 +117,7 @@ pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult
 /// `POST auth/device/token` (PP-DEVICE-3), rate-limited per IP.
 pub async fn device_token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     app.admit("POST", "device_token", || ctx.ip.to_string())?;
+    app.core.check_failure_mode()?;
     let (params, creds) = oauth_input(app, ctx, body).await?;
     match app.core.poll_device(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),

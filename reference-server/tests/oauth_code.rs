@@ -222,7 +222,10 @@ async fn repeated_authorize_parameters_are_invalid_request() {
     scope_twice.extend([("scope", "profile:read"), ("scope", "playback:read")]);
     let reply = s.get(&s.authorize_url_from(&scope_twice)).await;
     assert_eq!(reply.status, 302, "{}", reply.describe());
-    assert_eq!(param(&reply.location_params(), "error"), Some("invalid_request"));
+    assert_eq!(
+        param(&reply.location_params(), "error"),
+        Some("invalid_request")
+    );
 
     let mut redirect_twice = base.clone();
     redirect_twice.push(("redirect_uri", "http://127.0.0.1:8765/other"));

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use goose::GooseAttack;
 use goose::goose::{GooseRequest, GooseUser, Scenario, Transaction, TransactionResult};
 use serde::Serialize;
-use url::Url;
 
 use crate::keys::{self, KeyPlan, loopback_sources, usable_clients};
 use crate::run::LoadOptions;
@@ -220,24 +219,9 @@ pub async fn bench(
     if limit.key == profile::LimitKey::User {
         return Err("benchmark an IP- or client-keyed limit; the per-user one needs tokens".into());
     }
-    let server = match &options.target {
-        Some(_) => None,
-        None => Some(
-            reference_server::spawn(reference_server::ServerConfig {
-                profile: options.profile.clone(),
-                identities: options.identities.clone(),
-                test_controls: true,
-                ..reference_server::ServerConfig::punchplay()
-            })
-            .await
-            .map_err(|e| format!("could not start the reference server: {e}"))?,
-        ),
-    };
-    let base = match (&options.target, &server) {
-        (Some(u), _) => u.clone(),
-        (None, Some(s)) => Url::parse(&s.base_url()).map_err(|e| e.to_string())?,
-        (None, None) => unreachable!("a server was started when no target was given"),
-    };
+    let (base, server) = crate::run::target_or_embedded(&options)
+        .await
+        .map_err(|e| format!("could not start the reference server: {e}"))?;
     let mut target = Target::new(base.clone());
     let controls = target.detect_controls().await;
     let usernames: Vec<String> = options

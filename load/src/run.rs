@@ -103,6 +103,25 @@ fn setup_error(limit: &RateLimit, why: impl ToString) -> LoadError {
 
 /// Runs the selected limits and returns what was found. The caller decides the exit code
 /// from `report.holds`.
+/// The target the user named, or else a reference server started in-process with test
+/// controls, on the options' profile and identities (kept alive by the returned handle).
+pub(crate) async fn target_or_embedded(
+    options: &LoadOptions,
+) -> std::io::Result<(Url, Option<reference_server::RunningServer>)> {
+    if let Some(url) = &options.target {
+        return Ok((url.clone(), None));
+    }
+    let server = reference_server::spawn(reference_server::ServerConfig {
+        profile: options.profile.clone(),
+        identities: options.identities.clone(),
+        test_controls: true,
+        ..reference_server::ServerConfig::punchplay()
+    })
+    .await?;
+    let base = Url::parse(&server.base_url()).map_err(std::io::Error::other)?;
+    Ok((base, Some(server)))
+}
+
 pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     if options.users < MIN_USERS {
         return Err(LoadError::Usage(format!(
@@ -133,24 +152,9 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
 
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let server = match &options.target {
-        Some(_) => None,
-        None => Some(
-            reference_server::spawn(reference_server::ServerConfig {
-                profile: options.profile.clone(),
-                identities: options.identities.clone(),
-                test_controls: true,
-                ..reference_server::ServerConfig::punchplay()
-            })
-            .await
-            .map_err(LoadError::Server)?,
-        ),
-    };
-    let base = match (&options.target, &server) {
-        (Some(url), _) => url.clone(),
-        (None, Some(s)) => Url::parse(&s.base_url()).expect("the server's base URL parses"),
-        (None, None) => unreachable!("a server was started when no target was given"),
-    };
+    let (base, server) = target_or_embedded(&options)
+        .await
+        .map_err(LoadError::Server)?;
     let mut target = Target::new(base.clone());
     target
         .reachable()

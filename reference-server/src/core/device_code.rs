@@ -133,17 +133,7 @@ impl Core {
         params: &Params,
         creds: &ClientCredentials,
     ) -> ProtocolResult<TokenPair> {
-        if let Some(g) = params
-            .get("grant_type")
-            .filter(|g| g.as_str() != DEVICE_GRANT_TYPE)
-        {
-            return Err(ProtocolError::new(
-                ErrorCode::UnsupportedGrantType,
-                format!(
-                    "grant_type `{g}` is not supported here; omit it or send {DEVICE_GRANT_TYPE}."
-                ),
-            ));
-        }
+        super::token_endpoint::optional_grant_type(params, DEVICE_GRANT_TYPE)?;
         let device_code = params
             .get("device_code")
             .filter(|d| !d.is_empty())

@@ -59,15 +59,7 @@ impl Core {
         params: &Params,
         creds: &ClientCredentials,
     ) -> ProtocolResult<TokenPair> {
-        if let Some(g) = params
-            .get("grant_type")
-            .filter(|g| g.as_str() != "refresh_token")
-        {
-            return Err(ProtocolError::new(
-                ErrorCode::UnsupportedGrantType,
-                format!("grant_type `{g}` is not supported here; this endpoint only refreshes."),
-            ));
-        }
+        optional_grant_type(params, "refresh_token")?;
         let app = {
             let state = self.lock();
             Self::check_mode(&state)?;
@@ -86,5 +78,18 @@ impl Core {
         if self.has_fault(Fault::ScopeOmitted) {
             pair.scope = None;
         }
+    }
+}
+
+/// The endpoints that serve one grant take `grant_type` as optional, but if it is sent it
+/// must name that grant (PP-REFRESH-1, PP-DEVICE-5); anything else is
+/// `unsupported_grant_type` (PP-TOKEN-3).
+pub(crate) fn optional_grant_type(params: &Params, only: &str) -> ProtocolResult<()> {
+    match params.get("grant_type") {
+        Some(g) if g != only => Err(ProtocolError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("grant_type `{g}` is not supported here; omit it or send {only}."),
+        )),
+        _ => Ok(()),
     }
 }

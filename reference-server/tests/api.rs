@@ -121,16 +121,8 @@ async fn token_without_the_endpoint_scope_is_insufficient_scope() {
 #[tokio::test]
 async fn playback_actions_drive_now_playing() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
-    let now_playing = || async {
-        s.get_with_bearer(&s.endpoint("now_playing"), &token)
-            .await
-            .ok()
-    };
-    let idle = now_playing().await;
+    let token = s.web_access_token(USER).await;
+    let idle = s.now_playing(&token).await;
     assert_eq!(idle["state"], "idle");
     assert_eq!(idle["media"], serde_json::Value::Null);
     assert_eq!(idle["position_ms"], 0);
@@ -157,7 +149,7 @@ async fn playback_actions_drive_now_playing() {
             "{action}: {out}"
         );
         assert_eq!(out["now_playing"]["state"], state, "{action}: {out}");
-        let now = now_playing().await;
+        let now = s.now_playing(&token).await;
         assert_eq!(now["state"], state);
         assert_eq!(now["state"], out["now_playing"]["state"]);
         if state != "idle" {
@@ -183,10 +175,7 @@ async fn playback_actions_drive_now_playing() {
 #[tokio::test]
 async fn bad_playback_requests_name_what_is_wrong() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let good = playback_body("m1", "2026-06-09T12:00:00Z", 5);
     for action in ["rewind", "START", "now-playing"] {
         s.playback(&token, action, &good)
@@ -227,12 +216,7 @@ async fn bad_playback_requests_name_what_is_wrong() {
             .assert_error(400, "invalid_request");
     }
     // Nothing of that changed now-playing.
-    assert_eq!(
-        s.get_with_bearer(&s.endpoint("now_playing"), &token)
-            .await
-            .ok()["state"],
-        "idle"
-    );
+    assert_eq!(s.now_playing(&token).await["state"], "idle");
 }
 
 /// PP-API-4: events apply in `occurred_at` order; an older one is accepted, not applied,
@@ -240,25 +224,12 @@ async fn bad_playback_requests_name_what_is_wrong() {
 #[tokio::test]
 async fn older_events_are_accepted_but_change_nothing() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
-    s.playback(
-        &token,
-        "start",
-        &playback_body("m1", "2026-06-09T12:00:10Z", 10),
-    )
-    .await
-    .ok();
+    let token = s.web_access_token(USER).await;
+    s.report_playback(&token, "start", "m1", "2026-06-09T12:00:10Z", 10)
+        .await;
     let out = s
-        .playback(
-            &token,
-            "pause",
-            &playback_body("m1", "2026-06-09T12:00:05Z", 5),
-        )
-        .await
-        .ok();
+        .report_playback(&token, "pause", "m1", "2026-06-09T12:00:05Z", 5)
+        .await;
     assert_eq!(
         (out["accepted"].as_bool(), out["applied"].as_bool()),
         (Some(true), Some(false)),
@@ -268,33 +239,15 @@ async fn older_events_are_accepted_but_change_nothing() {
     assert_eq!(out["now_playing"]["position_ms"], 10);
     // An older stop does not end playback either.
     let out = s
-        .playback(
-            &token,
-            "stop",
-            &playback_body("m1", "2026-06-09T12:00:01Z", 1),
-        )
-        .await
-        .ok();
+        .report_playback(&token, "stop", "m1", "2026-06-09T12:00:01Z", 1)
+        .await;
     assert_eq!(out["applied"], false);
-    assert_eq!(
-        s.get_with_bearer(&s.endpoint("now_playing"), &token)
-            .await
-            .ok()["state"],
-        "playing"
-    );
+    assert_eq!(s.now_playing(&token).await["state"], "playing");
     // Another user's timeline is their own.
-    let bob = s
-        .code_login(&ClientApp::web(), OTHER_USER, None)
-        .await
-        .access_token;
+    let bob = s.web_access_token(OTHER_USER).await;
     let out = s
-        .playback(
-            &bob,
-            "start",
-            &playback_body("m9", "2026-06-09T11:00:00Z", 0),
-        )
-        .await
-        .ok();
+        .report_playback(&bob, "start", "m9", "2026-06-09T11:00:00Z", 0)
+        .await;
     assert_eq!(out["applied"], true);
 }
 
@@ -303,10 +256,7 @@ async fn older_events_are_accepted_but_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_event_id_is_acknowledged_once_applied() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let mut body = playback_body("m1", "2026-06-09T12:00:00Z", 0);
     body["event_id"] = json!("evt-1");
     let url = s.endpoint_with("playback", "start");
@@ -339,30 +289,15 @@ async fn repeated_event_id_is_acknowledged_once_applied() {
 #[tokio::test]
 async fn starting_another_episode_stops_the_first_on_the_live_stream() {
     let s = TestServer::start().await;
-    let tokens = s.code_login(&ClientApp::web(), USER, None).await;
-    let mut stream = s.events(&tokens.access_token, None).await;
-    s.playback(
-        &tokens.access_token,
-        "start",
-        &playback_body("ep-1", "2026-06-09T12:00:00Z", 0),
-    )
-    .await
-    .ok();
-    s.playback(
-        &tokens.access_token,
-        "progress",
-        &playback_body("ep-1", "2026-06-09T12:10:00Z", 600_000),
-    )
-    .await
-    .ok();
+    let token = s.web_access_token(USER).await;
+    let mut stream = s.events(&token, None).await;
+    s.report_playback(&token, "start", "ep-1", "2026-06-09T12:00:00Z", 0)
+        .await;
+    s.report_playback(&token, "progress", "ep-1", "2026-06-09T12:10:00Z", 600_000)
+        .await;
     let out = s
-        .playback(
-            &tokens.access_token,
-            "start",
-            &playback_body("ep-2", "2026-06-09T12:20:00Z", 0),
-        )
-        .await
-        .ok();
+        .report_playback(&token, "start", "ep-2", "2026-06-09T12:20:00Z", 0)
+        .await;
     assert_eq!(out["now_playing"]["media"]["id"], "ep-2");
     assert_eq!(out["now_playing"]["state"], "playing");
 
@@ -401,13 +336,8 @@ async fn starting_another_episode_stops_the_first_on_the_live_stream() {
     );
     // A stop of the item that is no longer playing changes nothing and sends nothing.
     let out = s
-        .playback(
-            &tokens.access_token,
-            "stop",
-            &playback_body("ep-1", "2026-06-09T12:30:00Z", 0),
-        )
-        .await
-        .ok();
+        .report_playback(&token, "stop", "ep-1", "2026-06-09T12:30:00Z", 0)
+        .await;
     assert_eq!(out["applied"], false);
     assert!(stream.next(QUIET_WAIT).await.is_none());
 }
@@ -417,36 +347,18 @@ async fn starting_another_episode_stops_the_first_on_the_live_stream() {
 #[tokio::test]
 async fn live_stream_resumes_after_last_event_id() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let mut first = s.events(&token, None).await;
     let mut body = playback_body("m1", "2026-06-09T12:00:00Z", 0);
     body["event_id"] = json!("e-start");
     s.playback(&token, "start", &body).await.ok();
-    s.playback(
-        &token,
-        "pause",
-        &playback_body("m1", "2026-06-09T12:01:00Z", 60_000),
-    )
-    .await
-    .ok();
+    s.report_playback(&token, "pause", "m1", "2026-06-09T12:01:00Z", 60_000)
+        .await;
     // Stale: accepted, not applied, not streamed.
-    s.playback(
-        &token,
-        "resume",
-        &playback_body("m1", "2026-06-09T11:00:00Z", 0),
-    )
-    .await
-    .ok();
-    s.playback(
-        &token,
-        "resume",
-        &playback_body("m1", "2026-06-09T12:02:00Z", 60_000),
-    )
-    .await
-    .ok();
+    s.report_playback(&token, "resume", "m1", "2026-06-09T11:00:00Z", 0)
+        .await;
+    s.report_playback(&token, "resume", "m1", "2026-06-09T12:02:00Z", 60_000)
+        .await;
 
     let a = first.next(EVENT_WAIT).await.expect("started");
     assert_eq!(a.data["type"], "playback.started");
@@ -468,20 +380,10 @@ async fn live_stream_resumes_after_last_event_id() {
     assert!(a.id < b.id && b.id < c.id, "PP-API-8: ids increase");
     drop(first);
 
-    s.playback(
-        &token,
-        "progress",
-        &playback_body("m1", "2026-06-09T12:03:00Z", 120_000),
-    )
-    .await
-    .ok();
-    s.playback(
-        &token,
-        "stop",
-        &playback_body("m1", "2026-06-09T12:04:00Z", 180_000),
-    )
-    .await
-    .ok();
+    s.report_playback(&token, "progress", "m1", "2026-06-09T12:03:00Z", 120_000)
+        .await;
+    s.report_playback(&token, "stop", "m1", "2026-06-09T12:04:00Z", 180_000)
+        .await;
 
     let mut resumed = s.events(&token, Some(b.id)).await;
     let replayed: Vec<_> = [
@@ -498,13 +400,8 @@ async fn live_stream_resumes_after_last_event_id() {
     assert!(replayed[0].0 < replayed[1].0 && replayed[1].0 < replayed[2].0);
 
     // Then live, with no duplicate of what was replayed.
-    s.playback(
-        &token,
-        "start",
-        &playback_body("m2", "2026-06-09T12:05:00Z", 0),
-    )
-    .await
-    .ok();
+    s.report_playback(&token, "start", "m2", "2026-06-09T12:05:00Z", 0)
+        .await;
     let live = resumed
         .next(EVENT_WAIT)
         .await
@@ -539,33 +436,17 @@ async fn live_stream_resumes_after_last_event_id() {
 #[tokio::test]
 async fn live_stream_carries_only_the_users_own_events() {
     let s = TestServer::start().await;
-    let alice_web = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let alice_web = s.web_access_token(USER).await;
     let alice_tv = s
         .device_login(&ClientApp::tv(), USER, None)
         .await
         .access_token;
-    let bob = s
-        .code_login(&ClientApp::web(), OTHER_USER, None)
-        .await
-        .access_token;
+    let bob = s.web_access_token(OTHER_USER).await;
     let mut stream = s.events(&alice_web, None).await;
-    s.playback(
-        &bob,
-        "start",
-        &playback_body("bob-1", "2026-06-09T12:00:00Z", 0),
-    )
-    .await
-    .ok();
-    s.playback(
-        &alice_tv,
-        "start",
-        &playback_body("alice-1", "2026-06-09T12:00:00Z", 0),
-    )
-    .await
-    .ok();
+    s.report_playback(&bob, "start", "bob-1", "2026-06-09T12:00:00Z", 0)
+        .await;
+    s.report_playback(&alice_tv, "start", "alice-1", "2026-06-09T12:00:00Z", 0)
+        .await;
     let event = stream.next(EVENT_WAIT).await.expect("alice's event");
     assert_eq!(event.data["media"]["id"], "alice-1");
     assert!(stream.next(QUIET_WAIT).await.is_none());
@@ -580,13 +461,14 @@ async fn live_stream_ends_when_its_token_is_revoked() {
     let player = s.device_login(&ClientApp::tv(), USER, None).await;
     let mut stream = s.events(&watcher.access_token, None).await;
     s.control("users/alice/apps/pp-web/revoke", json!({})).await;
-    s.playback(
+    s.report_playback(
         &player.access_token,
         "start",
-        &playback_body("m1", "2026-06-09T12:00:00Z", 0),
+        "m1",
+        "2026-06-09T12:00:00Z",
+        0,
     )
-    .await
-    .ok();
+    .await;
     assert!(
         stream.ends_within(EVENT_WAIT).await,
         "PP-API-8: the stream of a revoked token ends"
@@ -612,10 +494,7 @@ async fn live_stream_ends_promptly_on_revocation_with_nothing_to_send() {
 #[tokio::test]
 async fn unknown_platform_routes_are_not_found() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let base = s.endpoint("platform_api");
     for path in [
         "/nope",
@@ -662,10 +541,7 @@ async fn unknown_platform_routes_are_not_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_on_one_token_all_succeed() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let me = s.endpoint("me");
     let replies = concurrently(100, |_| s.http.get(&me).bearer_auth(&token)).await;
     assert!(
@@ -683,13 +559,8 @@ async fn concurrent_requests_on_one_token_all_succeed() {
 
     // 60 progress events at once, each at its own time: all accepted, now-playing ends at
     // the latest whatever order they were applied in (PP-API-4).
-    s.playback(
-        &token,
-        "start",
-        &playback_body("m1", "2026-06-09T12:00:00Z", 0),
-    )
-    .await
-    .ok();
+    s.report_playback(&token, "start", "m1", "2026-06-09T12:00:00Z", 0)
+        .await;
     let url = s.endpoint_with("playback", "progress");
     let replies = concurrently(60, |i| {
         let at = format!("2026-06-09T12:01:{i:02}Z");
@@ -704,10 +575,7 @@ async fn concurrent_requests_on_one_token_all_succeed() {
         "{:?}",
         status_counts(&replies)
     );
-    let now = s
-        .get_with_bearer(&s.endpoint("now_playing"), &token)
-        .await
-        .ok();
+    let now = s.now_playing(&token).await;
     assert_eq!(
         now["position_ms"], 60_000,
         "PP-API-4: the newest event wins: {now}"
@@ -744,20 +612,12 @@ async fn public_users_need_no_token() {
 #[tokio::test]
 async fn unknown_last_event_id_does_not_hide_new_events() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let mut stream = s.events(&token, None).await;
     for minute in 0..5 {
         let at = format!("2026-06-09T12:0{minute}:00Z");
-        s.playback(
-            &token,
-            "progress",
-            &playback_body("m1", &at, minute * 60_000),
-        )
-        .await
-        .ok();
+        s.report_playback(&token, "progress", "m1", &at, minute * 60_000)
+            .await;
     }
     let mut last = 0;
     for _ in 0..5 {
@@ -766,18 +626,10 @@ async fn unknown_last_event_id_does_not_hide_new_events() {
     drop(stream);
 
     s.control("reset", json!({})).await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let mut resumed = s.events(&token, Some(last)).await;
-    s.playback(
-        &token,
-        "start",
-        &playback_body("m2", "2026-06-09T13:00:00Z", 0),
-    )
-    .await
-    .ok();
+    s.report_playback(&token, "start", "m2", "2026-06-09T13:00:00Z", 0)
+        .await;
     let event = resumed
         .next(EVENT_WAIT)
         .await
@@ -796,10 +648,7 @@ async fn heartbeats_follow_the_profile_and_an_expired_token_ends_the_stream() {
     };
     config.profile.lifetimes.sse_heartbeat = 1;
     let s = TestServer::start_with(config).await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let mut response = s
         .http
         .get(s.endpoint("events"))
@@ -831,10 +680,7 @@ async fn heartbeats_follow_the_profile_and_an_expired_token_ends_the_stream() {
 #[tokio::test]
 async fn stopping_the_server_closes_live_streams_promptly() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let mut stream = s.events(&token, None).await;
     let addr = s.addr();
     let started = std::time::Instant::now();

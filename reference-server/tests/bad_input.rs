@@ -65,10 +65,7 @@ async fn post_raw_from(
 #[tokio::test]
 async fn malformed_json_is_invalid_request() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let e = body_endpoints(&s);
     let bodies: [&[u8]; 9] = [
         b"{",
@@ -167,10 +164,7 @@ async fn malformed_forms_are_invalid_request() {
 #[tokio::test]
 async fn wrong_content_type_is_invalid_request() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let e = body_endpoints(&s);
     let form = b"client_id=pp-tv&device_code=x&refresh_token=y&grant_type=refresh_token".to_vec();
     for content_type in [
@@ -214,10 +208,7 @@ async fn wrong_content_type_is_invalid_request() {
 async fn bodies_over_the_limit_are_413_invalid_request() {
     let s = TestServer::start().await;
     let max = s.profile.http.max_body_bytes;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let cookie = s.session_cookie(USER).await;
     let e = body_endpoints(&s);
     let over = |n: usize| {
@@ -323,10 +314,7 @@ async fn chunked_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn non_utf8_bodies_are_invalid_request() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let e = body_endpoints(&s);
     for url in &e.oauth {
         let reply = post_raw(
@@ -627,10 +615,7 @@ async fn raw_garbage_on_the_socket_does_not_hurt_the_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_bad_body_anywhere_gets_a_server_error() {
     let s = TestServer::start().await;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let cookie = s.session_cookie(USER).await;
     let mut urls: Vec<String> = ["token", "device_code", "device_token", "refresh"]
         .iter()

@@ -215,18 +215,12 @@ async fn token_limit_admits_exactly_n_per_client_and_ip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn playback_limit_admits_exactly_n_per_user() {
     let s = TestServer::start().await;
-    let alice = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let alice = s.web_access_token(USER).await;
     let alice_tv = s
         .device_login(&ClientApp::tv(), USER, None)
         .await
         .access_token;
-    let bob = s
-        .code_login(&ClientApp::web(), OTHER_USER, None)
-        .await
-        .access_token;
+    let bob = s.web_access_token(OTHER_USER).await;
     let url = s.endpoint_with("playback", "progress");
     let body = |i: usize| {
         playback_body(
@@ -268,10 +262,7 @@ async fn unauthenticated_playback_requests_do_not_count_against_the_user() {
         .rate_limit("playback")
         .expect("the playback limit")
         .max as usize;
-    let token = s
-        .code_login(&ClientApp::web(), USER, None)
-        .await
-        .access_token;
+    let token = s.web_access_token(USER).await;
     let url = s.endpoint_with("playback", "start");
     let body = playback_body("m1", "2026-06-09T12:00:00Z", 0);
     let garbage = concurrently(n + OVER, |_| {

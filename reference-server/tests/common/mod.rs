@@ -690,6 +690,13 @@ impl TestServer {
 
     // --- the bearer API (PP-API-*) ---
 
+    /// `user`'s access token for `pp-web` through the code flow, with every scope.
+    pub async fn web_access_token(&self, user: &str) -> String {
+        self.code_login(&ClientApp::web(), user, None)
+            .await
+            .access_token
+    }
+
     pub async fn me(&self, access_token: &str) -> Reply {
         self.get_with_bearer(&self.endpoint("me"), access_token)
             .await
@@ -726,6 +733,32 @@ impl TestServer {
                 .json(body),
         )
         .await
+    }
+
+    /// A playback event for `media_id` that must be answered 200 (PP-API-3); answers the
+    /// body, `{accepted, applied, now_playing}`.
+    pub async fn report_playback(
+        &self,
+        access_token: &str,
+        action: &str,
+        media_id: &str,
+        occurred_at: &str,
+        position_ms: u64,
+    ) -> Value {
+        self.playback(
+            access_token,
+            action,
+            &playback_body(media_id, occurred_at, position_ms),
+        )
+        .await
+        .ok()
+    }
+
+    /// Now-playing for the user of `access_token`, which must be a 200 (PP-API-6).
+    pub async fn now_playing(&self, access_token: &str) -> Value {
+        self.get_with_bearer(&self.endpoint("now_playing"), access_token)
+            .await
+            .ok()
     }
 
     /// Opens the live event stream (PP-API-8).

@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    ClientApp, Reply, TestServer, USER, assert_no_server_errors, concurrently, playback_body, send,
+    Reply, TestServer, USER, assert_no_server_errors, concurrently, playback_body, send,
     status_counts,
 };
 use reqwest::header::HeaderValue;
@@ -34,6 +34,10 @@ fn body_endpoints(s: &TestServer) -> BodyEndpoints {
     }
 }
 
+/// The two body types the endpoints read, as `post_raw` takes a content type.
+const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+const JSON: Option<&str> = Some("application/json");
+
 async fn post_raw(
     s: &TestServer,
     url: &str,
@@ -42,6 +46,19 @@ async fn post_raw(
     token: Option<&str>,
 ) -> Reply {
     post_raw_from(&s.http, url, content_type, body, token).await
+}
+
+/// Posts a raw body and checks it is refused as 400 `invalid_request` (PP-ERR-1).
+async fn assert_invalid_request(
+    s: &TestServer,
+    url: &str,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+    token: Option<&str>,
+) {
+    post_raw(s, url, content_type, body, token)
+        .await
+        .assert_error(400, "invalid_request");
 }
 
 async fn post_raw_from(
@@ -82,48 +99,25 @@ async fn malformed_json_is_invalid_request() {
         // One source address per body, so the per-IP device-code limit stays out of it.
         let from = common::client_from(std::net::Ipv4Addr::new(127, 0, 2, i as u8 + 1));
         for url in &e.oauth {
-            let reply =
-                post_raw_from(&from, url, Some("application/json"), body.to_vec(), None).await;
+            let reply = post_raw_from(&from, url, JSON, body.to_vec(), None).await;
             reply.assert_error(400, "invalid_request");
         }
-        let reply = post_raw(
-            &s,
-            &e.playback,
-            Some("application/json"),
-            body.to_vec(),
-            Some(&token),
-        )
-        .await;
-        reply.assert_error(400, "invalid_request");
+        assert_invalid_request(&s, &e.playback, JSON, body.to_vec(), Some(&token)).await;
     }
     // OAuth parameters are strings: objects and arrays are refused.
     for url in &e.oauth {
-        let reply = send(
-            s.http
-                .post(url)
-                .json(&json!({"client_id": {"nested": true}})),
-        )
-        .await;
-        reply.assert_error(400, "invalid_request");
-        let reply = send(
-            s.http
-                .post(url)
-                .json(&json!({"client_id": ["pp-tv", "pp-web"]})),
-        )
-        .await;
-        reply.assert_error(400, "invalid_request");
+        for body in [
+            json!({"client_id": {"nested": true}}),
+            json!({"client_id": ["pp-tv", "pp-web"]}),
+        ] {
+            s.post_json(url, &body)
+                .await
+                .assert_error(400, "invalid_request");
+        }
     }
     // Deeply nested JSON does not take the server down.
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let reply = post_raw(
-        &s,
-        &e.playback,
-        Some("application/json"),
-        deep.into_bytes(),
-        Some(&token),
-    )
-    .await;
-    reply.assert_error(400, "invalid_request");
+    assert_invalid_request(&s, &e.playback, JSON, deep.into_bytes(), Some(&token)).await;
     s.assert_still_serving().await;
 }
 
@@ -132,7 +126,6 @@ async fn malformed_json_is_invalid_request() {
 #[tokio::test]
 async fn malformed_forms_are_invalid_request() {
     let s = TestServer::start().await;
-    let form_type = Some("application/x-www-form-urlencoded");
     let url = s.endpoint("token");
     let bodies: [&[u8]; 5] = [
         b"grant_type=refresh_token&grant_type=authorization_code&client_id=pp-tv",
@@ -142,19 +135,17 @@ async fn malformed_forms_are_invalid_request() {
         b"%%%%%",
     ];
     for body in bodies {
-        let reply = post_raw(&s, &url, form_type, body.to_vec(), None).await;
-        reply.assert_error(400, "invalid_request");
+        assert_invalid_request(&s, &url, FORM, body.to_vec(), None).await;
     }
     for endpoint in ["device_code", "device_token", "refresh"] {
-        let reply = post_raw(
+        assert_invalid_request(
             &s,
             &s.endpoint(endpoint),
-            form_type,
+            FORM,
             b"client_id=pp-tv&client_id=pp-tv".to_vec(),
             None,
         )
         .await;
-        reply.assert_error(400, "invalid_request");
     }
     s.assert_still_serving().await;
 }
@@ -176,18 +167,12 @@ async fn wrong_content_type_is_invalid_request() {
         None,
     ] {
         for url in &e.oauth {
-            let reply = post_raw(&s, url, content_type, form.clone(), None).await;
-            reply.assert_error(400, "invalid_request");
+            assert_invalid_request(&s, url, content_type, form.clone(), None).await;
         }
     }
     let body = serde_json::to_vec(&playback_body("m1", "2026-06-09T12:00:00Z", 0)).unwrap();
-    for content_type in [
-        Some("text/plain"),
-        Some("application/x-www-form-urlencoded"),
-        None,
-    ] {
-        let reply = post_raw(&s, &e.playback, content_type, body.clone(), Some(&token)).await;
-        reply.assert_error(400, "invalid_request");
+    for content_type in [Some("text/plain"), FORM, None] {
+        assert_invalid_request(&s, &e.playback, content_type, body.clone(), Some(&token)).await;
     }
     // The same body with the right type is fine, with or without parameters.
     let reply = post_raw(
@@ -218,24 +203,10 @@ async fn bodies_over_the_limit_are_413_invalid_request() {
     };
     for size in [max + 1, 4 * max, 16 * max] {
         for url in &e.oauth {
-            let reply = post_raw(
-                &s,
-                url,
-                Some("application/x-www-form-urlencoded"),
-                over(size),
-                None,
-            )
-            .await;
+            let reply = post_raw(&s, url, FORM, over(size), None).await;
             reply.assert_error(413, "invalid_request");
         }
-        let reply = post_raw(
-            &s,
-            &e.playback,
-            Some("application/json"),
-            over(size),
-            Some(&token),
-        )
-        .await;
+        let reply = post_raw(&s, &e.playback, JSON, over(size), Some(&token)).await;
         reply.assert_error(413, "invalid_request");
         // The browser and developer endpoints, and the test controls.
         for path in [
@@ -260,14 +231,7 @@ async fn bodies_over_the_limit_are_413_invalid_request() {
         }
     }
     // Exactly the limit is read (and then refused for what it says, not for its size).
-    let reply = post_raw(
-        &s,
-        &s.endpoint("device_code"),
-        Some("application/x-www-form-urlencoded"),
-        over(max),
-        None,
-    )
-    .await;
+    let reply = post_raw(&s, &s.endpoint("device_code"), FORM, over(max), None).await;
     assert_ne!(reply.status, 413, "{}", reply.describe());
     s.assert_still_serving().await;
 }
@@ -317,46 +281,28 @@ async fn non_utf8_bodies_are_invalid_request() {
     let token = s.web_access_token(USER).await;
     let e = body_endpoints(&s);
     for url in &e.oauth {
-        let reply = post_raw(
+        assert_invalid_request(&s, url, FORM, b"client_id=pp-\xff\xfe".to_vec(), None).await;
+        assert_invalid_request(
             &s,
             url,
-            Some("application/x-www-form-urlencoded"),
-            b"client_id=pp-\xff\xfe".to_vec(),
-            None,
-        )
-        .await;
-        reply.assert_error(400, "invalid_request");
-        let reply = post_raw(
-            &s,
-            url,
-            Some("application/json"),
+            JSON,
             b"{\"client_id\": \"pp-\xff\"}".to_vec(),
             None,
         )
         .await;
-        reply.assert_error(400, "invalid_request");
     }
     let mut body = serde_json::to_vec(&playback_body("m1", "2026-06-09T12:00:00Z", 0)).unwrap();
     let at = body.iter().position(|&b| b == b'm').unwrap();
     body[at] = 0xc3; // the start of a two-byte sequence, cut short
-    let reply = post_raw(
-        &s,
-        &e.playback,
-        Some("application/json"),
-        body,
-        Some(&token),
-    )
-    .await;
-    reply.assert_error(400, "invalid_request");
-    let reply = post_raw(
+    assert_invalid_request(&s, &e.playback, JSON, body, Some(&token)).await;
+    assert_invalid_request(
         &s,
         &s.url("/login"),
-        Some("application/x-www-form-urlencoded"),
+        FORM,
         b"username=\xff&password=x".to_vec(),
         None,
     )
     .await;
-    reply.assert_error(400, "invalid_request");
     // Percent-encoded invalid UTF-8 in a path is just an unknown route.
     s.get(&s.url("/api/platform/v1/%ff%fe"))
         .await
@@ -515,12 +461,12 @@ async fn garbage_bearer_tokens_are_invalid_token() {
             .assert_error(401, "invalid_token");
     }
     // Two Authorization headers: not a valid bearer either.
-    let tokens = s.code_login(&ClientApp::web(), USER, None).await;
+    let token = s.web_access_token(USER).await;
     let request = s
         .http
         .get(s.endpoint("me"))
         .header("authorization", "Bearer nope")
-        .header("authorization", format!("Bearer {}", tokens.access_token));
+        .header("authorization", format!("Bearer {token}"));
     let reply = send(request).await;
     assert_ne!(reply.status, 500, "{}", reply.describe());
     s.assert_still_serving().await;

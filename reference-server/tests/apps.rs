@@ -28,6 +28,27 @@ async fn dev(
     send(request).await
 }
 
+/// The signed-in user's apps, `GET /developer/apps` as JSON, which must be a 200 (PP-APP-7).
+async fn list_developer_apps(s: &TestServer, cookie: &str) -> Value {
+    dev(s, cookie, reqwest::Method::GET, "/developer/apps", None)
+        .await
+        .ok()
+}
+
+/// The signed-in user's connected apps, `GET /settings/connected-apps` as JSON, which must
+/// be a 200 (PP-REVOKE-1).
+async fn list_connected_apps(s: &TestServer, cookie: &str) -> Value {
+    dev(
+        s,
+        cookie,
+        reqwest::Method::GET,
+        "/settings/connected-apps",
+        None,
+    )
+    .await
+    .ok()
+}
+
 /// PP-APP-1, PP-APP-7: a signed-in user registers a confidential app as JSON (a client_id,
 /// a name, allowed_scopes, redirect URIs, a kind), sees its secret once, and the app works
 /// at once with its own redirect URI and scopes.
@@ -57,9 +78,7 @@ async fn registered_confidential_app_gets_a_secret_once_and_works() {
     assert!(!secret.is_empty());
 
     // Listed without the secret; shown once means once.
-    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
-        .await
-        .ok();
+    let list = list_developer_apps(&s, &cookie).await;
     let apps = list["apps"].as_array().expect("apps");
     assert_eq!(apps.len(), 1, "only the user's own apps: {list}");
     assert_eq!(apps[0]["client_id"], created["client_id"]);
@@ -162,9 +181,7 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
         .await
         .assert_error(400, "invalid_request");
     // Nothing was registered by any of those.
-    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
-        .await
-        .ok();
+    let list = list_developer_apps(&s, &cookie).await;
     assert_eq!(list["apps"], json!([]));
     // Loopback http in its three spellings is fine.
     let loopback = json!([
@@ -263,18 +280,17 @@ async fn deactivating_an_app_revokes_every_token_it_was_issued() {
         .assert_error(400, "unauthorized_client");
     // The live stream of a revoked token ends with the next event (PP-API-8).
     let player = s.device_login(&ClientApp::tv(), USER, None).await;
-    s.playback(
+    s.report_playback(
         &player.access_token,
         "start",
-        &common::playback_body("m", "2026-06-09T12:00:00Z", 0),
+        "m",
+        "2026-06-09T12:00:00Z",
+        0,
     )
-    .await
-    .ok();
+    .await;
     assert!(stream.ends_within(std::time::Duration::from_secs(5)).await);
     // Listed as inactive.
-    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
-        .await
-        .ok();
+    let list = list_developer_apps(&s, &cookie).await;
     assert_eq!(list["apps"][0]["active"], false);
 }
 
@@ -313,35 +329,16 @@ async fn apps_are_managed_only_by_their_owner() {
     .await
     .json();
     let id = created["client_id"].as_str().unwrap();
-    assert_eq!(
-        dev(&s, &bob, reqwest::Method::GET, "/developer/apps", None)
-            .await
-            .ok()["apps"],
-        json!([])
-    );
+    assert_eq!(list_developer_apps(&s, &bob).await["apps"], json!([]));
     for action in ["secret", "deactivate"] {
-        let reply = dev(
-            &s,
-            &bob,
-            reqwest::Method::POST,
-            &format!("/developer/apps/{id}/{action}"),
-            None,
-        )
-        .await;
-        reply.assert_error(404, "not_found");
-        let reply = dev(
-            &s,
-            &bob,
-            reqwest::Method::POST,
-            &format!("/developer/apps/pp-web/{action}"),
-            None,
-        )
-        .await;
-        reply.assert_error(404, "not_found");
+        for client_id in [id, "pp-web"] {
+            let path = format!("/developer/apps/{client_id}/{action}");
+            dev(&s, &bob, reqwest::Method::POST, &path, None)
+                .await
+                .assert_error(404, "not_found");
+        }
     }
-    let list = dev(&s, &alice, reqwest::Method::GET, "/developer/apps", None)
-        .await
-        .ok();
+    let list = list_developer_apps(&s, &alice).await;
     assert_eq!(list["apps"][0]["active"], true);
 }
 
@@ -481,15 +478,7 @@ async fn revoking_a_connected_app_ends_its_tokens_for_that_user_only() {
     let bob_web = s.code_login(&web, OTHER_USER, None).await;
     let cookie = s.session_cookie(USER).await;
 
-    let listed = dev(
-        &s,
-        &cookie,
-        reqwest::Method::GET,
-        "/settings/connected-apps",
-        None,
-    )
-    .await
-    .ok();
+    let listed = list_connected_apps(&s, &cookie).await;
     let apps = listed["apps"].as_array().expect("apps");
     let ids: Vec<_> = apps
         .iter()
@@ -522,15 +511,7 @@ async fn revoking_a_connected_app_ends_its_tokens_for_that_user_only() {
     }
     s.assert_live(&alice_tv).await;
     s.assert_live(&bob_web).await;
-    let listed = dev(
-        &s,
-        &cookie,
-        reqwest::Method::GET,
-        "/settings/connected-apps",
-        None,
-    )
-    .await
-    .ok();
+    let listed = list_connected_apps(&s, &cookie).await;
     assert_eq!(listed["apps"].as_array().map(Vec::len), Some(1), "{listed}");
 
     // Signing in again makes a new, working grant.
@@ -617,8 +598,6 @@ async fn concurrent_registrations_get_distinct_client_ids() {
         .map(|r| r.json()["client_secret"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!((ids.len(), secrets.len()), (30, 30));
-    let list = dev(&s, &cookie, reqwest::Method::GET, "/developer/apps", None)
-        .await
-        .ok();
+    let list = list_developer_apps(&s, &cookie).await;
     assert_eq!(list["apps"].as_array().map(Vec::len), Some(30));
 }

@@ -113,6 +113,22 @@ async fn check_limit(
     );
 }
 
+/// [`check_limit`] for a limit keyed by IP alone: the same form posted to `endpoint`
+/// from this client, and from `other_ip` as the other key.
+async fn check_per_ip_form_limit(
+    s: &TestServer,
+    name: &str,
+    endpoint: &str,
+    body: &[(String, String)],
+    other_ip: Ipv4Addr,
+) {
+    let url = s.endpoint(endpoint);
+    let make: MakeRequest = Box::new(|c, _| c.post(&url).form(body));
+    let other = client_from(other_ip);
+    let other_key: MakeRequest = Box::new(|_, _| other.post(&url).form(body));
+    check_limit(s, name, &client(), make, other_key).await;
+}
+
 /// Every limit of the profile has a test here, and there are the six of PP-RATE-1.
 #[test]
 fn every_profile_limit_is_tested() {
@@ -161,24 +177,18 @@ async fn device_code_limit_admits_exactly_n_per_ip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_token_limit_admits_exactly_n_per_ip() {
     let s = TestServer::start().await;
-    let url = s.endpoint("device_token");
     let body = form(&[("client_id", "pp-tv"), ("device_code", "ppdc_unknown")]);
-    let make: MakeRequest = Box::new(|c, _| c.post(&url).form(&body));
-    let other = client_from(Ipv4Addr::new(127, 0, 0, 3));
-    let other_key: MakeRequest = Box::new(|_, _| other.post(&url).form(&body));
-    check_limit(&s, "device-token", &client(), make, other_key).await;
+    let other_ip = Ipv4Addr::new(127, 0, 0, 3);
+    check_per_ip_form_limit(&s, "device-token", "device_token", &body, other_ip).await;
 }
 
 /// `POST auth/refresh`, per IP (PP-RATE-1).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_limit_admits_exactly_n_per_ip() {
     let s = TestServer::start().await;
-    let url = s.endpoint("refresh");
     let body = form(&[("client_id", "pp-tv"), ("refresh_token", "pprt_unknown")]);
-    let make: MakeRequest = Box::new(|c, _| c.post(&url).form(&body));
-    let other = client_from(Ipv4Addr::new(127, 0, 0, 4));
-    let other_key: MakeRequest = Box::new(|_, _| other.post(&url).form(&body));
-    check_limit(&s, "refresh", &client(), make, other_key).await;
+    let other_ip = Ipv4Addr::new(127, 0, 0, 4);
+    check_per_ip_form_limit(&s, "refresh", "refresh", &body, other_ip).await;
 }
 
 /// `POST oauth/token`, per client and IP (PP-RATE-1, PP-RATE-4): another client from the

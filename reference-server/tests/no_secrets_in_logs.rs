@@ -19,6 +19,11 @@ impl Write for Captured {
     }
 }
 
+/// Sends a request and reads its JSON answer.
+async fn json_answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn debug_logs_name_requests_but_never_credentials() {
     let captured = Captured::default();
@@ -46,15 +51,11 @@ async fn debug_logs_name_requests_but_never_credentials() {
         "{base}/oauth/authorize?response_type=code&client_id=pp-web&redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback\
          &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=st"
     );
-    let decided: Value = http
-        .post(format!("{base}/__test/authorize/decide"))
-        .json(&json!({"url": url, "username": "alice", "approve": true}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let decided = json_answer(
+        http.post(format!("{base}/__test/authorize/decide"))
+            .json(&json!({"url": url, "username": "alice", "approve": true})),
+    )
+    .await;
     let location = url::Url::parse(decided["location"].as_str().unwrap()).unwrap();
     let code = location
         .query_pairs()
@@ -63,22 +64,18 @@ async fn debug_logs_name_requests_but_never_credentials() {
         .1
         .into_owned();
     secrets.push(code.clone());
-    let tokens: Value = http
-        .post(format!("{base}/api/platform/v1/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", "http://127.0.0.1:8765/callback"),
-            ("code_verifier", verifier),
-            ("client_id", "pp-web"),
-            ("client_secret", "pp-web-secret"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = json_answer(
+        http.post(format!("{base}/api/platform/v1/oauth/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:8765/callback"),
+                ("code_verifier", verifier),
+                ("client_id", "pp-web"),
+                ("client_secret", "pp-web-secret"),
+            ]),
+    )
+    .await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     secrets.extend([access.clone(), refresh.clone()]);
@@ -89,16 +86,12 @@ async fn debug_logs_name_requests_but_never_credentials() {
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
-    let refreshed: Value = http
-        .post(format!("{base}/api/platform/v1/oauth/token"))
-        .basic_auth("pp-web", Some("pp-web-secret"))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refreshed = json_answer(
+        http.post(format!("{base}/api/platform/v1/oauth/token"))
+            .basic_auth("pp-web", Some("pp-web-secret"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)]),
+    )
+    .await;
     secrets.push(refreshed["access_token"].as_str().unwrap().to_owned());
 
     // Sign-in form and a device code.
@@ -113,15 +106,11 @@ async fn debug_logs_name_requests_but_never_credentials() {
         .await
         .unwrap();
     assert!(signin.status().is_success() || signin.status().is_redirection());
-    let device: Value = http
-        .post(format!("{base}/api/platform/v1/auth/device/code"))
-        .form(&[("client_id", "pp-tv")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let device = json_answer(
+        http.post(format!("{base}/api/platform/v1/auth/device/code"))
+            .form(&[("client_id", "pp-tv")]),
+    )
+    .await;
     secrets.push(device["device_code"].as_str().unwrap().to_owned());
 
     server.stop().await;

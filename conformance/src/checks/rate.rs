@@ -59,13 +59,7 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             .waits(l.window_secs),
         );
     }
-    let first = |key: LimitKey| {
-        profile
-            .rate_limits
-            .iter()
-            .find(|l| l.key == key)
-            .map(|l| leak(l.name.clone()))
-    };
+    let first = |key: LimitKey| first_limit(profile, key, None).map(|l| leak(l.name.clone()));
     if let Some(limit) = first(LimitKey::Ip) {
         v.push(
             Check::new(
@@ -86,11 +80,7 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             .exhausting(limit),
         );
     }
-    if let Some(limit) = profile
-        .rate_limits
-        .iter()
-        .find(|l| l.key == LimitKey::ClientAndIp && l.endpoint == "token")
-    {
+    if let Some(limit) = first_limit(profile, LimitKey::ClientAndIp, Some("token")) {
         v.push(
             Check::new(
                 "PP-RATE-4/token-limit-counts-per-client",
@@ -133,6 +123,31 @@ fn limit_of(ctx: &Ctx) -> Result<RateLimit, Problem> {
                 ctx.check_id
             ))
         })
+}
+
+/// The limit a PP-RATE-4 key check exhausts: the profile's first limit counted by `key`
+/// (on `endpoint`, where the check is about one endpoint).
+fn first_limit<'p>(
+    profile: &'p Profile,
+    key: LimitKey,
+    endpoint: Option<&str>,
+) -> Option<&'p RateLimit> {
+    profile
+        .rate_limits
+        .iter()
+        .find(|l| l.key == key && endpoint.is_none_or(|e| l.endpoint == e))
+}
+
+/// [`first_limit`] of the target's profile, or a skip saying the profile has none.
+fn key_check_limit(
+    ctx: &Ctx,
+    key: LimitKey,
+    endpoint: Option<&str>,
+    none: &'static str,
+) -> Result<RateLimit, Problem> {
+    first_limit(&ctx.env.profile, key, endpoint)
+        .cloned()
+        .ok_or_else(|| Problem::skip(none))
 }
 
 /// What a limited request needs prepared (a bearer token for per-user limits).
@@ -395,16 +410,7 @@ async fn per_ip(ctx: &mut Ctx) -> CheckResult {
             "needs two source addresses: only a loopback target gives the suite a second one",
         ));
     }
-    let Some(limit) = ctx
-        .env
-        .profile
-        .rate_limits
-        .iter()
-        .find(|l| l.key == LimitKey::Ip)
-        .cloned()
-    else {
-        return Err(Problem::skip("the profile has no IP-keyed limit"));
-    };
+    let limit = key_check_limit(ctx, LimitKey::Ip, None, "the profile has no IP-keyed limit")?;
     let recipe = prepare(ctx, &limit).await?;
     let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
     ensure!(refused.status() == 429, refused, "the limit never refused");
@@ -425,16 +431,12 @@ async fn per_ip(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn per_client(ctx: &mut Ctx) -> CheckResult {
-    let Some(limit) = ctx
-        .env
-        .profile
-        .rate_limits
-        .iter()
-        .find(|l| l.key == LimitKey::ClientAndIp && l.endpoint == "token")
-        .cloned()
-    else {
-        return Err(Problem::skip("the profile has no client-keyed token limit"));
-    };
+    let limit = key_check_limit(
+        ctx,
+        LimitKey::ClientAndIp,
+        Some("token"),
+        "the profile has no client-keyed token limit",
+    )?;
     let recipe = prepare(ctx, &limit).await?;
     let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
     ensure!(refused.status() == 429, refused, "the limit never refused");
@@ -457,16 +459,12 @@ async fn per_client(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unauthenticated_not_counted(ctx: &mut Ctx) -> CheckResult {
-    let Some(limit) = ctx
-        .env
-        .profile
-        .rate_limits
-        .iter()
-        .find(|l| l.key == LimitKey::User)
-        .cloned()
-    else {
-        return Err(Problem::skip("the profile has no user-keyed limit"));
-    };
+    let limit = key_check_limit(
+        ctx,
+        LimitKey::User,
+        None,
+        "the profile has no user-keyed limit",
+    )?;
     let recipe = prepare(ctx, &limit).await?;
     let bad = Recipe {
         access: Some("conformance-unknown-access-token".into()),
@@ -495,16 +493,7 @@ async fn unauthenticated_not_counted(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn spoofed_forwarded_for(ctx: &mut Ctx) -> CheckResult {
-    let Some(limit) = ctx
-        .env
-        .profile
-        .rate_limits
-        .iter()
-        .find(|l| l.key == LimitKey::Ip)
-        .cloned()
-    else {
-        return Err(Problem::skip("the profile has no IP-keyed limit"));
-    };
+    let limit = key_check_limit(ctx, LimitKey::Ip, None, "the profile has no IP-keyed limit")?;
     let recipe = prepare(ctx, &limit).await?;
     let n = left(ctx, &limit);
     let mut last = None;

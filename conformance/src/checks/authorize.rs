@@ -2,7 +2,7 @@
 
 use profile::Level;
 
-use super::{error_redirect, inactive_or_skip, scope_set};
+use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, scope_set};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::drivers::find_input;
@@ -99,6 +99,13 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
+/// The approval page, signed in, as PP-AUTHZ failures name it.
+const APPROVAL_PAGE: PageWording = PageWording {
+    answered: "signed in, the authorize page",
+    lacks_name: "the approval page does not show the app's name",
+    lacks_scope: "the approval page does not show the requested scope",
+};
+
 async fn code_flow(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
@@ -114,26 +121,12 @@ async fn approval_page(ctx: &mut Ctx) -> CheckResult {
     let scope = spa.allowed_scopes.join(" ");
     let path = flows::standard_authorize(ctx, &spa, &pkce, Some(&scope), None);
     let r = ctx.send(Req::get(&path)).await?;
-    ensure!(
-        r.status() == 200,
-        r,
-        "signed in, the authorize page answered {}",
-        r.status()
-    );
-    let name = html_escape::encode_text(&spa.name).into_owned();
-    ensure!(
-        r.body().contains(&name),
-        r,
-        "the approval page does not show the app's name {:?}",
-        spa.name
-    );
-    for s in &spa.allowed_scopes {
-        ensure!(
-            r.body().contains(s.as_str()),
-            r,
-            "the approval page does not show the requested scope `{s}`"
-        );
-    }
+    page_shows_app(
+        &r,
+        &APPROVAL_PAGE,
+        &spa,
+        spa.allowed_scopes.iter().map(String::as_str),
+    )?;
     for s in ctx
         .env
         .profile
@@ -190,26 +183,7 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
         r.status()
     );
     let r = ctx.send(Req::get(&path)).await?;
-    ensure!(
-        r.status() == 200,
-        r,
-        "signed in, the authorize page answered {}",
-        r.status()
-    );
-    let name = html_escape::encode_text(&web.name).into_owned();
-    ensure!(
-        r.body().contains(&name),
-        r,
-        "the approval page does not show the app's name {:?}",
-        web.name
-    );
-    for s in scope.split(' ') {
-        ensure!(
-            r.body().contains(s),
-            r,
-            "the approval page does not show the requested scope `{s}`"
-        );
-    }
+    page_shows_app(&r, &APPROVAL_PAGE, &web, scope.split(' '))?;
     ensure!(
         r.body().contains("method=\"post\"")
             && r.body().contains("value=\"approve\"")

@@ -6,6 +6,7 @@ use base64::Engine as _;
 use profile::Level;
 use serde_json::Value;
 
+use super::{PageWording, page_shows_app};
 use crate::check::{Check, Ctx, str_of};
 use crate::client::Req;
 use crate::drivers::{enc, find_input};
@@ -238,6 +239,13 @@ async fn denied(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
+/// The activate page a person opens from verification_uri, as PP-DEVICE failures name it.
+const ACTIVATE_PAGE: PageWording = PageWording {
+    answered: "the activate page",
+    lacks_name: "the activate page does not name the app",
+    lacks_scope: "the activate page does not show the scope",
+};
+
 async fn activate_page(ctx: &mut Ctx) -> CheckResult {
     let tv = ctx.env.roles.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
@@ -259,32 +267,13 @@ async fn activate_page(ctx: &mut Ctx) -> CheckResult {
     super::signed_in(ctx, false).await?;
     let path = format!("{activate}?user_code={}", enc(&dc.user_code));
     let r = ctx.send(Req::get(&path)).await?;
-    ensure!(
-        r.status() == 200,
-        r,
-        "the activate page answered {}",
-        r.status()
-    );
-    let name = html_escape::encode_text(&tv.name).into_owned();
-    ensure!(
-        r.body().contains(&name),
-        r,
-        "the activate page does not name the app {:?}",
-        tv.name
-    );
     let scope = dc
         .body
         .get("scope")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    for s in scope.split_whitespace() {
-        ensure!(
-            r.body().contains(s),
-            r,
-            "the activate page does not show the scope `{s}`"
-        );
-    }
+    page_shows_app(&r, &ACTIVATE_PAGE, &tv, scope.split_whitespace())?;
     ensure!(
         find_input(r.body(), "user_code").is_some()
             && r.body().contains("value=\"approve\"")

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use crate::check::{Check, Ctx, str_of};
 use crate::client::{Req, Resp};
 use crate::drivers::sign_in;
+use crate::ensure;
 use crate::outcome::Problem;
 
 pub mod api;
@@ -168,6 +169,46 @@ pub fn error_redirect(
         ctx.env.profile.request_id.prefix,
         ctx.env.profile.request_id.hex_len
     );
+    Ok(())
+}
+
+/// How a check names a page a person reads, in the failures of [`page_shows_app`].
+pub struct PageWording {
+    /// What answered, as in "… answered 500".
+    pub answered: &'static str,
+    /// The failure when the app's name is missing; the name follows.
+    pub lacks_name: &'static str,
+    /// The failure when a scope is missing; the scope follows in backticks.
+    pub lacks_scope: &'static str,
+}
+
+/// The page is a 200 showing the app's name, HTML-escaped, and each of `scopes`: what a
+/// person must see before deciding for an app (approval, activate) or revoking it
+/// (connected apps).
+pub fn page_shows_app<'s>(
+    r: &Resp,
+    wording: &PageWording,
+    app: &App,
+    scopes: impl IntoIterator<Item = &'s str>,
+) -> Result<(), Problem> {
+    ensure!(
+        r.status() == 200,
+        r,
+        "{} answered {}",
+        wording.answered,
+        r.status()
+    );
+    let name = html_escape::encode_text(&app.name).into_owned();
+    ensure!(
+        r.body().contains(&name),
+        r,
+        "{} {:?}",
+        wording.lacks_name,
+        app.name
+    );
+    for s in scopes {
+        ensure!(r.body().contains(s), r, "{} `{s}`", wording.lacks_scope);
+    }
     Ok(())
 }
 

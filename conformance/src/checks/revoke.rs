@@ -1,5 +1,6 @@
 //! PP-REVOKE: the user's connected-apps page and its revoke button.
 
+use super::{PageWording, page_shows_app};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::flows::{self, Pkce};
@@ -14,6 +15,13 @@ pub fn checks() -> Vec<Check> {
     )
     .lock("user:other")]
 }
+
+/// The connected-apps page, as the revocation check's failures name it.
+const CONNECTED_APPS_PAGE: PageWording = PageWording {
+    answered: "the connected-apps page",
+    lacks_name: "the connected-apps page does not list",
+    lacks_scope: "the connected-apps page does not show the scope",
+};
 
 async fn revoke(ctx: &mut Ctx) -> CheckResult {
     // The second user, so the primary user's grants of concurrent checks stay alive.
@@ -32,19 +40,7 @@ async fn revoke(ctx: &mut Ctx) -> CheckResult {
     ctx.ok_json(&r)?;
     let page = ctx.path("connected_apps");
     let r = ctx.send(Req::get(&page)).await?;
-    ensure!(
-        r.status() == 200,
-        r,
-        "the connected-apps page answered {}",
-        r.status()
-    );
-    let name = html_escape::encode_text(&web.name).into_owned();
-    ensure!(
-        r.body().contains(&name),
-        r,
-        "the connected-apps page does not list {:?}",
-        web.name
-    );
+    page_shows_app(&r, &CONNECTED_APPS_PAGE, &web, [])?;
     let r = ctx
         .send(Req::post(format!("{page}/{}/revoke", web.client_id)))
         .await?;

@@ -395,6 +395,21 @@ impl Ctx {
         }
     }
 
+    /// The response last recorded, to point a failure at when a flow helper made the
+    /// request (the token response behind a granted scope).
+    pub fn last_response(&self) -> Resp {
+        let ex = self
+            .transcript
+            .exchanges()
+            .last()
+            .cloned()
+            .expect("a flow helper recorded its exchanges");
+        Resp {
+            ex,
+            request_id_header: self.env.profile.request_id.header.clone(),
+        }
+    }
+
     /// Registers a value the suite made up (a verifier, a state) for redaction.
     pub fn volatile(&mut self, value: &str, kind: &str) {
         self.redactor.register(value, kind);

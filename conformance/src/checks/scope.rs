@@ -43,16 +43,7 @@ async fn all_scopes(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let all = ctx.all_scopes();
     let t = flows::code_tokens(ctx, &web, Some(&all)).await?;
-    let last = ctx
-        .transcript
-        .exchanges()
-        .last()
-        .cloned()
-        .expect("the redemption was recorded");
-    let resp = crate::client::Resp {
-        ex: last,
-        request_id_header: ctx.profile().request_id.header.clone(),
-    };
+    let resp = ctx.last_response();
     ensure!(
         scope_set(&t.scope) == scope_set(&all),
         resp,
@@ -66,16 +57,7 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
     let app = spa_or_skip(ctx)
         .or_else(|_| Ok::<_, crate::outcome::Problem>(ctx.env.roles.web.clone()))?;
     let t = flows::code_tokens(ctx, &app, None).await?;
-    let last = ctx
-        .transcript
-        .exchanges()
-        .last()
-        .cloned()
-        .expect("recorded");
-    let resp = crate::client::Resp {
-        ex: last,
-        request_id_header: ctx.profile().request_id.header.clone(),
-    };
+    let resp = ctx.last_response();
     ensure!(
         scope_set(&t.scope) == scope_set(&app.allowed_scopes.join(" ")),
         resp,
@@ -176,16 +158,7 @@ async fn responses_carry_scope(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let one = ctx.env.profile.scopes.known[0].clone();
     let t = flows::code_tokens(ctx, &web, Some(&one)).await?;
-    let last = ctx
-        .transcript
-        .exchanges()
-        .last()
-        .cloned()
-        .expect("recorded");
-    let resp = crate::client::Resp {
-        ex: last,
-        request_id_header: ctx.profile().request_id.header.clone(),
-    };
+    let resp = ctx.last_response();
     ensure!(
         scope_set(&t.scope) == scope_set(&one),
         resp,

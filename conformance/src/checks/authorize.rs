@@ -281,42 +281,34 @@ async fn denial(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unsupported_response_type(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
-    let state = flows::state(ctx);
-    let redirect = web.redirect_uris[0].clone();
-    let path = authorize_path(
-        ctx,
-        &[
-            ("response_type", "token"),
-            ("client_id", &web.client_id),
-            ("redirect_uri", &redirect),
-            ("code_challenge", &pkce.challenge),
-            ("code_challenge_method", "S256"),
-            ("state", &state),
-        ],
-    );
-    let r = ctx.send(Req::get(path)).await?;
-    error_redirect(ctx, &r, &redirect, "unsupported_response_type", &state)
+    bad_response_type(ctx, Some("token"), "unsupported_response_type").await
 }
 
 async fn missing_response_type(ctx: &mut Ctx) -> CheckResult {
+    bad_response_type(ctx, None, "invalid_request").await
+}
+
+/// An otherwise valid authorize request from the web app with `response_type` set to
+/// `response_type` (or left out) redirects back with `error`.
+async fn bad_response_type(ctx: &mut Ctx, response_type: Option<&str>, error: &str) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let pkce = Pkce::new(ctx);
     let state = flows::state(ctx);
     let redirect = web.redirect_uris[0].clone();
-    let path = authorize_path(
-        ctx,
-        &[
-            ("client_id", &web.client_id),
-            ("redirect_uri", &redirect),
-            ("code_challenge", &pkce.challenge),
-            ("code_challenge_method", "S256"),
-            ("state", &state),
-        ],
-    );
+    let mut params = Vec::new();
+    if let Some(rt) = response_type {
+        params.push(("response_type", rt));
+    }
+    params.extend([
+        ("client_id", web.client_id.as_str()),
+        ("redirect_uri", &redirect),
+        ("code_challenge", &pkce.challenge),
+        ("code_challenge_method", "S256"),
+        ("state", &state),
+    ]);
+    let path = authorize_path(ctx, &params);
     let r = ctx.send(Req::get(path)).await?;
-    error_redirect(ctx, &r, &redirect, "invalid_request", &state)
+    error_redirect(ctx, &r, &redirect, error, &state)
 }
 
 async fn inactive_redirect(ctx: &mut Ctx) -> CheckResult {

@@ -676,14 +676,7 @@ async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
         let r = stream.close(ctx);
         return Err(r.fail(format!("the event stream answered {}", r.status())));
     }
-    let path = format!(
-        "{}/{}/deactivate",
-        ctx.path("developer_apps"),
-        app.client_id
-    );
-    let r = ctx
-        .send(Req::post(path).header("accept", "application/json"))
-        .await?;
+    let r = super::deactivate_app(ctx, &app).await?;
     ctx.ok_json(&r)?;
     // A playback change of the same user through another app: the revoked stream must
     // not carry it, and must end.

@@ -1,9 +1,9 @@
 //! PP-APP: apps (clients), their authentication, registration, rotation, deactivation.
 
-use profile::{AppKind, Level};
+use profile::{App, AppKind, Level};
 use serde_json::{Value, json};
 
-use super::{inactive_or_skip, register_app, signed_in, with_secret};
+use super::{deactivate_app, inactive_or_skip, register_app, signed_in, with_secret};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::flows::{self, with_auth};
@@ -282,20 +282,9 @@ async fn unknown_client(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
-async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
-    signed_in(ctx, false).await?;
-    let (app, _) = register_app(ctx, AppKind::Confidential).await?;
-    let t = flows::code_tokens(ctx, &app, None).await?;
-    let r = flows::me(ctx, &t.access).await?;
-    ctx.ok_json(&r)?;
-    let path = format!(
-        "{}/{}/deactivate",
-        ctx.path("developer_apps"),
-        app.client_id
-    );
-    let r = ctx
-        .send(Req::post(path).header("accept", "application/json"))
-        .await?;
+/// The owner deactivates `app` and the answer says it is no longer active (PP-APP-8).
+async fn owner_deactivates_app(ctx: &mut Ctx, app: &App) -> CheckResult {
+    let r = deactivate_app(ctx, app).await?;
     let body = ctx.ok_json(&r)?;
     ensure!(
         body.get("active") == Some(&json!(false)),
@@ -303,6 +292,16 @@ async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
         "the deactivated app answers active={:?}",
         body.get("active")
     );
+    Ok(())
+}
+
+async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
+    signed_in(ctx, false).await?;
+    let (app, _) = register_app(ctx, AppKind::Confidential).await?;
+    let t = flows::code_tokens(ctx, &app, None).await?;
+    let r = flows::me(ctx, &t.access).await?;
+    ctx.ok_json(&r)?;
+    owner_deactivates_app(ctx, &app).await?;
     let r = flows::me(ctx, &t.access).await?;
     ctx.error(&r, "invalid_token")?;
     let r = flows::refresh_at_token(ctx, &app, &t.refresh, None).await?;
@@ -336,11 +335,7 @@ async fn secrets_never_echoed(ctx: &mut Ctx) -> CheckResult {
     );
     signed_in(ctx, false).await?;
     let (app, _) = register_app(ctx, AppKind::Confidential).await?;
-    let secret = app
-        .secret
-        .as_ref()
-        .map(|s| s.expose().to_owned())
-        .unwrap_or_default();
+    let secret = super::client_secret(&app);
     let path = ctx.path("developer_apps");
     let r = ctx
         .unrecorded(Req::get(&path).header("accept", "application/json"))
@@ -462,21 +457,7 @@ async fn rotate_secret(ctx: &mut Ctx) -> CheckResult {
 async fn owner_deactivates(ctx: &mut Ctx) -> CheckResult {
     signed_in(ctx, false).await?;
     let (app, _) = register_app(ctx, AppKind::Confidential).await?;
-    let path = format!(
-        "{}/{}/deactivate",
-        ctx.path("developer_apps"),
-        app.client_id
-    );
-    let r = ctx
-        .send(Req::post(path).header("accept", "application/json"))
-        .await?;
-    let body = ctx.ok_json(&r)?;
-    ensure!(
-        body.get("active") == Some(&json!(false)),
-        r,
-        "the deactivated app answers active={:?}",
-        body.get("active")
-    );
+    owner_deactivates_app(ctx, &app).await?;
     let token = ctx.path("token");
     let r = ctx
         .send(Req::post(token).form(with_auth(

@@ -212,6 +212,17 @@ pub fn page_shows_app<'s>(
     Ok(())
 }
 
+/// The owner deactivates `app` on the developer pages (PP-APP-8), asking for JSON.
+pub async fn deactivate_app(ctx: &mut Ctx, app: &App) -> Result<Resp, Problem> {
+    let path = format!(
+        "{}/{}/deactivate",
+        ctx.path("developer_apps"),
+        app.client_id
+    );
+    ctx.send(Req::post(path).header("accept", "application/json"))
+        .await
+}
+
 /// The scope set of a space-separated string, sorted.
 pub fn scope_set(s: &str) -> Vec<String> {
     let mut v: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
@@ -233,6 +244,14 @@ pub fn inactive_or_skip(ctx: &Ctx) -> Result<App, Problem> {
         .inactive
         .clone()
         .ok_or_else(|| Problem::skip("needs a deactivated app in the credentials"))
+}
+
+/// The app's client secret in the clear, for HTTP Basic; empty when it has none.
+pub fn client_secret(app: &App) -> String {
+    app.secret
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .unwrap_or_default()
 }
 
 /// A copy of `app` whose secret is replaced.

@@ -374,11 +374,7 @@ async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
 
 async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let secret = web
-        .secret
-        .as_ref()
-        .map(|s| s.expose().to_owned())
-        .unwrap_or_default();
+    let secret = super::client_secret(&web);
     let pkce = Pkce::new(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     let token = ctx.path("token");
@@ -401,11 +397,7 @@ async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
 
 async fn basic_and_body(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let secret = web
-        .secret
-        .as_ref()
-        .map(|s| s.expose().to_owned())
-        .unwrap_or_default();
+    let secret = super::client_secret(&web);
     let token = ctx.path("token");
     let r = ctx
         .send(

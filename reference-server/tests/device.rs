@@ -177,13 +177,9 @@ async fn denied_device_code_polls_access_denied() {
     s.device_poll(&tv, start["device_code"].as_str().unwrap())
         .await
         .assert_error(400, "access_denied");
-    let reply = s
-        .post_json(
-            &s.url("/__test/device/decide"),
-            &serde_json::json!({"user_code": user_code, "username": OTHER_USER, "approve": true}),
-        )
-        .await;
-    reply.assert_error(404, "not_found");
+    s.device_decision(user_code, OTHER_USER, true)
+        .await
+        .assert_error(404, "not_found");
     s.device_poll(&tv, start["device_code"].as_str().unwrap())
         .await
         .assert_error(400, "access_denied");
@@ -210,13 +206,9 @@ async fn unknown_or_timed_out_device_codes_are_expired() {
     s.device_poll(&tv, device_code)
         .await
         .assert_error(400, "expired");
-    let reply = s
-        .post_json(
-            &s.url("/__test/device/decide"),
-            &serde_json::json!({"user_code": start["user_code"], "username": USER, "approve": true}),
-        )
-        .await;
-    reply.assert_error(404, "not_found");
+    s.device_decision(start["user_code"].as_str().unwrap(), USER, true)
+        .await
+        .assert_error(404, "not_found");
 
     // An approved code that nobody polls in time expires too.
     let start = s.device_start(&tv, None).await;

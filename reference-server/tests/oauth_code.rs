@@ -6,8 +6,8 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use common::{
-    ClientApp, Pkce, TestServer, Tokens, USER, assert_no_server_errors, concurrently, param,
-    query_of, status_counts,
+    ClientApp, Pkce, TestServer, Tokens, USER, assert_error_redirect, assert_no_server_errors,
+    concurrently, param, query_of, status_counts,
 };
 use serde_json::json;
 
@@ -83,15 +83,12 @@ async fn scope_outside_allowed_scopes_redirects_with_invalid_scope() {
         let reply = s.get(&url).await;
         assert_eq!(reply.status, 302, "{scope}: {}", reply.describe());
         assert!(reply.location().starts_with(&ClientApp::spa().redirect_uri));
-        let params = reply.location_params();
-        assert_eq!(param(&params, "error"), Some("invalid_scope"), "{scope}");
-        assert_eq!(param(&params, "state"), Some("st"));
+        let params = assert_error_redirect(reply.location(), "invalid_scope", "st");
         assert_eq!(
             param(&params, "request_id"),
             Some(reply.request_id()),
             "PP-AUTHZ-4: the redirect names this request"
         );
-        assert_eq!(param(&params, "code"), None);
     }
 }
 
@@ -168,14 +165,7 @@ async fn plain_or_missing_pkce_is_invalid_request() {
         pairs.extend(extra.iter().copied());
         let reply = s.get(&s.authorize_url_from(&pairs)).await;
         assert_eq!(reply.status, 302, "{extra:?}: {}", reply.describe());
-        let params = reply.location_params();
-        assert_eq!(
-            param(&params, "error"),
-            Some("invalid_request"),
-            "{extra:?}"
-        );
-        assert_eq!(param(&params, "state"), Some("s1"));
-        assert!(param(&params, "request_id").is_some_and(common::is_request_id));
+        assert_error_redirect(reply.location(), "invalid_request", "s1");
     }
 }
 
@@ -244,9 +234,7 @@ async fn inactive_app_is_unauthorized_client() {
         .get(&s.authorize_url(&app, &Pkce::new(), None, Some("st")))
         .await;
     assert_eq!(reply.status, 302, "{}", reply.describe());
-    let params = reply.location_params();
-    assert_eq!(param(&params, "error"), Some("unauthorized_client"));
-    assert_eq!(param(&params, "state"), Some("st"));
+    assert_error_redirect(reply.location(), "unauthorized_client", "st");
     s.exchange(&app, "ppac_whatever", &Pkce::new().verifier)
         .await
         .assert_error(400, "unauthorized_client");
@@ -265,14 +253,7 @@ async fn denied_authorization_redirects_with_access_denied() {
         )
         .await;
     assert!(location.starts_with(&app.redirect_uri), "{location}");
-    let params = query_of(&location);
-    assert_eq!(param(&params, "error"), Some("access_denied"));
-    assert_eq!(param(&params, "state"), Some("st-9"));
-    assert!(
-        param(&params, "request_id").is_some_and(common::is_request_id),
-        "{location}"
-    );
-    assert_eq!(param(&params, "code"), None);
+    assert_error_redirect(&location, "access_denied", "st-9");
 }
 
 /// PP-AUTHZ-7, PP-TOKEN-2: a code is bound to its client, redirect URI and challenge; a
@@ -604,9 +585,7 @@ async fn failure_modes_break_authorize_and_token_as_named() {
             .get(&s.authorize_url(&web, &Pkce::new(), None, Some("m")))
             .await;
         assert_eq!(reply.status, 302);
-        let params = reply.location_params();
-        assert_eq!(param(&params, "error"), Some(mode));
-        assert_eq!(param(&params, "state"), Some("m"));
+        assert_error_redirect(reply.location(), mode, "m");
         s.exchange(&web, &code, &pkce.verifier)
             .await
             .assert_error(500, "server_error");

@@ -336,6 +336,21 @@ pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
+/// Checks the query of an error redirect from authorize (PP-AUTHZ-4): `error` as
+/// expected, `state` echoed, a well-formed `request_id` (PP-ERR-2) and no `code`.
+/// Answers the parameters.
+pub fn assert_error_redirect(location: &str, error: &str, state: &str) -> Vec<(String, String)> {
+    let params = query_of(location);
+    assert_eq!(param(&params, "error"), Some(error), "{location}");
+    assert_eq!(param(&params, "state"), Some(state), "{location}");
+    assert!(
+        param(&params, "request_id").is_some_and(is_request_id),
+        "PP-AUTHZ-4: the redirect names the request: {location}"
+    );
+    assert_eq!(param(&params, "code"), None, "{location}");
+    params
+}
+
 /// The `value` of `<input type="hidden" name="NAME" value="...">` in a page.
 pub fn hidden_input(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
@@ -636,6 +651,14 @@ impl TestServer {
         let mut form = app.credentials();
         form.push(("device_code".into(), device_code.into()));
         self.post_form(&self.endpoint("device_token"), &form).await
+    }
+
+    /// Asks `POST /__test/device/decide` for a decision and answers the reply as it is, for
+    /// a user code that must not be decided.
+    pub async fn device_decision(&self, user_code: &str, user: &str, approve: bool) -> Reply {
+        let body = json!({"user_code": user_code, "username": user, "approve": approve});
+        self.post_json(&self.url("/__test/device/decide"), &body)
+            .await
     }
 
     /// Approves or denies a user code as `user` (`POST /__test/device/decide`).

@@ -503,21 +503,17 @@ async fn test_controls_refuse_bad_input() {
             .contains("code_reusable"),
         "the names are listed"
     );
-    s.post_json(&s.url("/__test/login"), &json!({"username": "mallory"}))
-        .await
-        .assert_error(404, "not_found");
-    s.post_json(&s.url("/__test/apps/nope/deactivate"), &json!({}))
-        .await
-        .assert_error(404, "not_found");
-    s.post_json(&s.url("/__test/users/alice/apps/nope/revoke"), &json!({}))
-        .await
-        .assert_error(404, "not_found");
-    s.post_json(
-        &s.url("/__test/users/mallory/apps/pp-web/revoke"),
-        &json!({}),
-    )
-    .await
-    .assert_error(404, "not_found");
+    // Well formed, but naming a user or an app that does not exist.
+    for (path, body) in [
+        ("/__test/login", json!({"username": "mallory"})),
+        ("/__test/apps/nope/deactivate", json!({})),
+        ("/__test/users/alice/apps/nope/revoke", json!({})),
+        ("/__test/users/mallory/apps/pp-web/revoke", json!({})),
+    ] {
+        s.post_json(&s.url(path), &body)
+            .await
+            .assert_error(404, "not_found");
+    }
     s.assert_still_serving().await;
 }
 

@@ -233,6 +233,15 @@ async fn exhaust(
     exhaust_from(ctx, limit, recipe, 0).await
 }
 
+/// Where a PP-RATE-4 key check starts: `limit` prepared and spent on this check's key,
+/// failing if it never refuses. The recipe serves the request that follows.
+async fn exhausted(ctx: &mut Ctx, limit: &RateLimit) -> Result<Recipe, Problem> {
+    let recipe = prepare(ctx, limit).await?;
+    let (_, refused) = exhaust(ctx, limit, &recipe).await?;
+    ensure!(refused.status() == 429, refused, "the limit never refused");
+    Ok(recipe)
+}
+
 /// [`exhaust`] when `already` requests of this check were admitted on the key.
 async fn exhaust_from(
     ctx: &mut Ctx,
@@ -411,9 +420,7 @@ async fn per_ip(ctx: &mut Ctx) -> CheckResult {
         ));
     }
     let limit = key_check_limit(ctx, LimitKey::Ip, None, "the profile has no IP-keyed limit")?;
-    let recipe = prepare(ctx, &limit).await?;
-    let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
-    ensure!(refused.status() == 429, refused, "the limit never refused");
+    let recipe = exhausted(ctx, &limit).await?;
     let other = Http::new(Arc::clone(&ctx.env.http), ctx.env.next_source())?;
     let mine = std::mem::replace(&mut ctx.http, other);
     ctx.note("from another source address:");
@@ -437,9 +444,7 @@ async fn per_client(ctx: &mut Ctx) -> CheckResult {
         Some("token"),
         "the profile has no client-keyed token limit",
     )?;
-    let recipe = prepare(ctx, &limit).await?;
-    let (_, refused) = exhaust(ctx, &limit, &recipe).await?;
-    ensure!(refused.status() == 429, refused, "the limit never refused");
+    exhausted(ctx, &limit).await?;
     let tv = ctx.env.roles.tv.clone();
     let req = Req::post(ctx.path("token")).form(with_auth(
         &tv,

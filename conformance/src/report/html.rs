@@ -21,25 +21,14 @@ td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}}.pass{{color:
         d = esc(&report.driver),
         st = esc(&report.started_at),
         ms = report.duration_ms,
-        v = if report.conformant() {
-            "conformant"
-        } else {
-            "NOT conformant"
-        }
+        v = super::verdict(report)
     );
     s.push_str("<table><tr><th>level</th><th>pass</th><th>fail</th><th>error</th><th>skip</th><th>expected-fail</th><th>unexpected-pass</th></tr>");
     for level in Level::ALL {
-        let c = report.counts(level);
-        let g = |k: &str| c.get(k).copied().unwrap_or(0);
+        let [pass, fail, error, skip, expected, unexpected] = super::level_counts(report, level);
         let _ = write!(
             s,
-            "<tr><td>{level}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            g("pass"),
-            g("FAIL"),
-            g("ERROR"),
-            g("skip"),
-            g("expected-fail"),
-            g("UNEXPECTED-PASS")
+            "<tr><td>{level}</td><td>{pass}</td><td>{fail}</td><td>{error}</td><td>{skip}</td><td>{expected}</td><td>{unexpected}</td></tr>",
         );
     }
     s.push_str("</table><table><tr><th>area</th><th>check</th><th>level</th><th>result</th><th>details</th></tr>");

@@ -34,28 +34,17 @@ pub fn render(report: &RunReport) -> String {
         s,
         "- gating levels: {}\n- verdict: **{}**\n",
         gate.join(", "),
-        if report.conformant() {
-            "conformant"
-        } else {
-            "NOT conformant"
-        }
+        super::verdict(report)
     );
     let _ = writeln!(
         s,
         "| level | pass | fail | error | skip | expected-fail | unexpected-pass |\n|---|---|---|---|---|---|---|"
     );
     for level in Level::ALL {
-        let c = report.counts(level);
-        let g = |k: &str| c.get(k).copied().unwrap_or(0);
+        let [pass, fail, error, skip, expected, unexpected] = super::level_counts(report, level);
         let _ = writeln!(
             s,
-            "| {level} | {} | {} | {} | {} | {} | {} |",
-            g("pass"),
-            g("FAIL"),
-            g("ERROR"),
-            g("skip"),
-            g("expected-fail"),
-            g("UNEXPECTED-PASS")
+            "| {level} | {pass} | {fail} | {error} | {skip} | {expected} | {unexpected} |"
         );
     }
     let mut areas: Vec<&str> = report.checks.iter().map(|c| c.area.as_str()).collect();

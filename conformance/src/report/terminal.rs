@@ -118,15 +118,14 @@ pub fn summary(report: &RunReport) -> String {
     let levels: Vec<LevelRow> = Level::ALL
         .iter()
         .map(|l| {
-            let c = report.counts(*l);
-            let g = |k: &str| c.get(k).copied().unwrap_or(0);
+            let [pass, fail, error, skip, expected, unexpected] = super::level_counts(report, *l);
             LevelRow {
                 level: l.to_string(),
-                pass: g("pass"),
-                fail: g("FAIL") + g("UNEXPECTED-PASS"),
-                error: g("ERROR"),
-                skip: g("skip"),
-                expected: g("expected-fail"),
+                pass,
+                fail: fail + unexpected,
+                error,
+                skip,
+                expected,
                 gates: if report.gate.contains(l) {
                     "yes".into()
                 } else {

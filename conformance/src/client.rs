@@ -279,16 +279,7 @@ impl Http {
             .await
             .map_err(|e| transport_error(&req, &url, &e, self.opts.timeout))?;
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = recorded_headers(resp.headers());
         let bytes = resp
             .bytes()
             .await
@@ -359,4 +350,18 @@ fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) 
         message: format!("{} {} ({url}): {why}", req.method, req.route()),
         support: Some(Box::new(support)),
     }
+}
+
+/// Response headers as a transcript records them: name and value, the value decoded
+/// lossily (a header that is not UTF-8 is still shown).
+pub fn recorded_headers(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }

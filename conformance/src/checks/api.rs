@@ -7,7 +7,7 @@ use profile::{AppKind, Level};
 use serde_json::{Value, json};
 
 use crate::check::{Check, Ctx};
-use crate::client::{Exchange, Req, Resp};
+use crate::client::{Exchange, Req, Resp, recorded_headers};
 use crate::flows::{self, playback, playback_body};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -39,6 +39,14 @@ pub fn checks() -> Vec<Check> {
 async fn token(ctx: &mut Ctx, scope: Option<&str>) -> Result<String, Problem> {
     let web = ctx.env.roles.web.clone();
     Ok(flows::code_tokens(ctx, &web, scope).await?.access)
+}
+
+/// Where a playback check starts: a fresh access token for the test user, whose
+/// now-playing is brought to idle first.
+async fn idle_token(ctx: &mut Ctx) -> Result<String, Problem> {
+    let access = token(ctx, None).await?;
+    idle_baseline(ctx, &access).await?;
+    Ok(access)
 }
 
 /// Brings the user's now-playing to idle without recording it (a baseline, not a claim):
@@ -152,8 +160,7 @@ fn expect_state(r: &Resp, body: &Value, state: &str) -> CheckResult {
 }
 
 async fn actions(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
+    let access = idle_token(ctx).await?;
     for (action, state, pos) in [
         ("start", "playing", 0),
         ("pause", "paused", 60_000),
@@ -228,8 +235,7 @@ async fn malformed(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn older_event(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
+    let access = idle_token(ctx).await?;
     let body = playback_body(ctx, "conformance-ep-2", 0);
     let r = playback(ctx, &access, "start", body).await?;
     ctx.ok_json(&r)?;
@@ -252,8 +258,7 @@ async fn older_event(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn repeated_event(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
+    let access = idle_token(ctx).await?;
     let mut start = playback_body(ctx, "conformance-ep-3", 0);
     start["event_id"] = json!("conformance-evt-start");
     let r = playback(ctx, &access, "start", start).await?;
@@ -308,16 +313,7 @@ pub async fn open_stream(
     }
     let (at, resp) = ctx.http.open_stream(&req).await?;
     let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = recorded_headers(resp.headers());
     Ok(Stream {
         req,
         at,
@@ -401,8 +397,7 @@ fn types(events: &[SseEvent]) -> Vec<String> {
 }
 
 async fn switch_item(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
+    let access = idle_token(ctx).await?;
     let mut stream = open_stream(ctx, &access, None).await?;
     let a = playback_body(ctx, "conformance-ep-a", 0);
     let r = playback(ctx, &access, "start", a).await?;
@@ -439,8 +434,7 @@ async fn switch_item(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn now_playing(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
+    let access = idle_token(ctx).await?;
     let body = playback_body(ctx, "conformance-ep-4", 42_000);
     let r = playback(ctx, &access, "start", body).await?;
     ctx.ok_json(&r)?;
@@ -507,8 +501,7 @@ async fn me(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
+    let access = idle_token(ctx).await?;
     let mut stream = open_stream(ctx, &access, None).await?;
     ensure!(
         stream.status == 200,
@@ -565,8 +558,7 @@ async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn resume(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
+    let access = idle_token(ctx).await?;
     let mut stream = open_stream(ctx, &access, None).await?;
     for (action, pos) in [("start", 0), ("pause", 1000)] {
         let body = playback_body(ctx, "conformance-ep-6", pos);
@@ -669,8 +661,7 @@ async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
     super::signed_in(ctx, false).await?;
     let (app, _) = super::register_app(ctx, AppKind::Confidential).await?;
     let access = flows::code_tokens(ctx, &app, None).await?.access;
-    let other = token(ctx, None).await?;
-    idle_baseline(ctx, &other).await?;
+    let other = idle_token(ctx).await?;
     let mut stream = open_stream(ctx, &access, None).await?;
     if stream.status != 200 {
         let r = stream.close(ctx);

@@ -18,18 +18,23 @@ fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
     p
 }
 
+/// The one run folder the CLI wrote under `--report-dir`.
+fn run_folder(report_dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(report_dir)
+        .expect("a run folder")
+        .next()
+        .expect("one")
+        .expect("entry")
+        .path()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_are_written_and_a_conformant_run_exits_0() {
     let dir = std::env::temp_dir().join(format!("conformance-reports-{}", std::process::id()));
     let d = dir.to_str().expect("utf-8");
     let code = cli::run(args(&["--only", "PP-TOKEN-2", "--report-dir", d])).await;
     assert_eq!(code, EXIT_CONFORMANT);
-    let run = std::fs::read_dir(&dir)
-        .expect("a run folder")
-        .next()
-        .expect("one")
-        .expect("entry")
-        .path();
+    let run = run_folder(&dir);
     for f in ["junit.xml", "report.json", "report.md", "report.html"] {
         assert!(run.join(f).is_file(), "{f} was not written");
     }
@@ -50,12 +55,7 @@ async fn a_fault_makes_the_run_non_conformant_with_support_fields() {
     ]))
     .await;
     assert_eq!(code, EXIT_NON_CONFORMANT);
-    let run = std::fs::read_dir(&dir)
-        .expect("a run folder")
-        .next()
-        .expect("one")
-        .expect("entry")
-        .path();
+    let run = run_folder(&dir);
     let md = std::fs::read_to_string(run.join("report.md")).expect("report.md");
     for field in [
         "request_id: ppreq_",

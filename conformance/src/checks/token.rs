@@ -4,9 +4,9 @@ use profile::Level;
 use serde_json::{Value, json};
 
 use crate::check::{Check, Ctx};
-use crate::client::Req;
+use crate::client::{Req, Resp};
 use crate::flows::{self, Pkce, with_auth};
-use crate::outcome::CheckResult;
+use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
 pub fn checks() -> Vec<Check> {
@@ -284,41 +284,34 @@ async fn no_store(ctx: &mut Ctx) -> CheckResult {
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
     let body = ctx.ok_json(&r)?;
-    let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
-    ensure!(
-        cc.split(',').any(|d| d.trim() == "no-store"),
-        r,
-        "the token response's Cache-Control is {cc:?}, expected no-store"
-    );
+    carries_no_store(&r, "token response")?;
     let t = flows::Tokens::from(&r, &body)?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.ok_json(&r)?;
-    let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
-    ensure!(
-        cc.split(',').any(|d| d.trim() == "no-store"),
-        r,
-        "the refresh response's Cache-Control is {cc:?}, expected no-store"
-    );
+    carries_no_store(&r, "refresh response")?;
     // The device flow's token responses too.
     let tv = ctx.env.roles.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     flows::device_decide(ctx, &dc, true).await?;
     let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
     let body = ctx.ok_json(&r)?;
-    let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
-    ensure!(
-        cc.split(',').any(|d| d.trim() == "no-store"),
-        r,
-        "the device token response's Cache-Control is {cc:?}, expected no-store"
-    );
+    carries_no_store(&r, "device token response")?;
     let t = flows::Tokens::from(&r, &body)?;
     let r = flows::refresh_device(ctx, &tv, &t.refresh).await?;
     ctx.ok_json(&r)?;
+    carries_no_store(&r, "auth/refresh response")?;
+    Ok(())
+}
+
+/// PP-TOKEN-4: "The authorization server MUST include the HTTP "Cache-Control" response
+/// header field with a value of "no-store" in any response containing tokens" (RFC 6749
+/// §5.1). `what` names the response in the failure.
+fn carries_no_store(r: &Resp, what: &str) -> Result<(), Problem> {
     let cc = r.header("cache-control").unwrap_or("").to_ascii_lowercase();
     ensure!(
         cc.split(',').any(|d| d.trim() == "no-store"),
         r,
-        "the auth/refresh response's Cache-Control is {cc:?}, expected no-store"
+        "the {what}'s Cache-Control is {cc:?}, expected no-store"
     );
     Ok(())
 }

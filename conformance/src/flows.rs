@@ -188,12 +188,22 @@ impl Tokens {
     }
 }
 
-/// The full authorization-code flow for `app` as the primary user.
-pub async fn code_tokens(ctx: &mut Ctx, app: &App, scope: Option<&str>) -> Result<Tokens, Problem> {
+/// Authorizes `app` for a new code (PKCE S256, the user approving) and redeems it at its
+/// first redirect URI: the token response as it came, for checks that look at it.
+pub async fn redeem_new_code(
+    ctx: &mut Ctx,
+    app: &App,
+    scope: Option<&str>,
+) -> Result<Resp, Problem> {
     let pkce = Pkce::new(ctx);
     let code = authorize_code(ctx, app, &pkce, scope).await?;
     let redirect = app.redirect_uris.first().cloned().unwrap_or_default();
-    let r = redeem(ctx, app, &code, &redirect, &pkce.verifier).await?;
+    redeem(ctx, app, &code, &redirect, &pkce.verifier).await
+}
+
+/// The full authorization-code flow for `app` as the primary user.
+pub async fn code_tokens(ctx: &mut Ctx, app: &App, scope: Option<&str>) -> Result<Tokens, Problem> {
+    let r = redeem_new_code(ctx, app, scope).await?;
     let body = ctx.ok_json(&r)?;
     Tokens::from(&r, &body)
 }

@@ -74,9 +74,7 @@ pub fn checks() -> Vec<Check> {
 
 async fn token_pair(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
-    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
-    let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     for key in ["access_token", "refresh_token", "scope"] {
         ensure!(
@@ -280,9 +278,7 @@ async fn other_content_type(ctx: &mut Ctx) -> CheckResult {
 
 async fn no_store(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
-    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
-    let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     carries_no_store(&r, "token response")?;
     let t = flows::Tokens::from(&r, &body)?;
@@ -318,9 +314,7 @@ fn carries_no_store(r: &Resp, what: &str) -> Result<(), Problem> {
 
 async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
-    let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
-    let r = flows::redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
+    let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     let lifetime = ctx.env.profile.lifetimes.access_token;
     ensure!(

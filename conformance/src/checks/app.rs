@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 
 use super::{deactivate_app, inactive_or_skip, register_app, signed_in, with_secret};
 use crate::check::{Check, Ctx};
-use crate::client::Req;
+use crate::client::{Req, Resp};
 use crate::flows::{self, with_auth};
-use crate::outcome::CheckResult;
+use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
 pub fn checks() -> Vec<Check> {
@@ -90,9 +90,7 @@ async fn registered_app_shape(ctx: &mut Ctx) -> CheckResult {
     let path = ctx.path("developer_apps");
     for _ in 0..2 {
         // The list holds the apps of other checks too: note only this one.
-        let r = ctx
-            .unrecorded(Req::get(&path).header("accept", "application/json"))
-            .await?;
+        let r = app_list(ctx, &path).await?;
         let body = ctx.ok_json(&r)?;
         let apps = body
             .get("apps")
@@ -295,6 +293,13 @@ async fn owner_deactivates_app(ctx: &mut Ctx, app: &App) -> CheckResult {
     Ok(())
 }
 
+/// The owner's app list at `path` as JSON, left out of the transcript: it holds the apps
+/// of other checks too, so each check notes only what it found of its own.
+async fn app_list(ctx: &mut Ctx, path: &str) -> Result<Resp, Problem> {
+    ctx.unrecorded(Req::get(path).header("accept", "application/json"))
+        .await
+}
+
 async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
     signed_in(ctx, false).await?;
     let (app, _) = register_app(ctx, AppKind::Confidential).await?;
@@ -337,9 +342,7 @@ async fn secrets_never_echoed(ctx: &mut Ctx) -> CheckResult {
     let (app, _) = register_app(ctx, AppKind::Confidential).await?;
     let secret = super::client_secret(&app);
     let path = ctx.path("developer_apps");
-    let r = ctx
-        .unrecorded(Req::get(&path).header("accept", "application/json"))
-        .await?;
+    let r = app_list(ctx, &path).await?;
     ensure!(r.status() == 200, r, "the app list answered {}", r.status());
     ensure!(
         !secret.is_empty() && !r.body().contains(&secret),
@@ -523,9 +526,7 @@ async fn developer_page(ctx: &mut Ctx) -> CheckResult {
         "posting the create form answered {}, expected 201",
         r.status()
     );
-    let list = ctx
-        .unrecorded(Req::get(&path).header("accept", "application/json"))
-        .await?;
+    let list = app_list(ctx, &path).await?;
     let body = ctx.ok_json(&list)?;
     let apps = body
         .get("apps")

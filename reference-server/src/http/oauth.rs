@@ -54,7 +54,9 @@ pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
         Err(_) => String::new(),
     };
     app.admit("POST", "token", || format!("{client_id} {}", ctx.ip))?;
-    app.core.check_failure_mode()?;
+    if let Err(e) = app.core.check_failure_mode() {
+        return Ok(no_store_error(app, ctx, e));
+    }
     let (params, creds) = input?;
     match app.core.token_endpoint(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),
@@ -65,7 +67,9 @@ pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
 /// `POST auth/refresh` (PP-REFRESH-1), rate-limited per IP.
 pub async fn refresh(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     app.admit("POST", "refresh", || ctx.ip.to_string())?;
-    app.core.check_failure_mode()?;
+    if let Err(e) = app.core.check_failure_mode() {
+        return Ok(no_store_error(app, ctx, e));
+    }
     let (params, creds) = oauth_input(app, ctx, body).await?;
     match app.core.refresh_endpoint(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),
@@ -117,7 +121,9 @@ pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult
 /// `POST auth/device/token` (PP-DEVICE-3), rate-limited per IP.
 pub async fn device_token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     app.admit("POST", "device_token", || ctx.ip.to_string())?;
-    app.core.check_failure_mode()?;
+    if let Err(e) = app.core.check_failure_mode() {
+        return Ok(no_store_error(app, ctx, e));
+    }
     let (params, creds) = oauth_input(app, ctx, body).await?;
     match app.core.poll_device(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),

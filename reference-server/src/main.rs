@@ -48,6 +48,12 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
         }
         None => Identities::punchplay(),
     };
+    if args.test_controls && !args.listen.ip().is_loopback() {
+        return Err(format!(
+            "--test-controls signs anyone in without a password; it is only served on a loopback address, not {}",
+            args.listen.ip()
+        ));
+    }
     Ok(ServerConfig {
         profile,
         identities,
@@ -64,10 +70,12 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
     }
     println!("\napps:");
     for app in &config.identities.apps {
-        let secret = app
-            .secret
-            .as_ref()
-            .map_or("-".to_owned(), |s| s.expose().to_owned());
+        // A secret from the environment stays out of the terminal (and its logs).
+        let secret = match (&app.secret_env, &app.secret) {
+            (Some(var), _) => format!("${var}"),
+            (None, Some(s)) => s.expose().to_owned(),
+            (None, None) => "-".to_owned(),
+        };
         println!(
             "  {:<12} {:<18} {:<12} secret {:<20} scopes {:<55} redirect {}{}",
             app.client_id,
@@ -85,7 +93,11 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
     }
     println!("\nusers:");
     for user in &config.identities.users {
-        let password = user.password.as_ref().map_or("-", |p| p.expose());
+        let password = match (&user.password_env, &user.password) {
+            (Some(var), _) => format!("${var}"),
+            (None, Some(p)) => p.expose().to_owned(),
+            (None, None) => "-".to_owned(),
+        };
         println!(
             "  {:<8} password {:<16} {}",
             user.username, password, user.display_name

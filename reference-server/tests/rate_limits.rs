@@ -374,3 +374,49 @@ async fn forwarded_for_is_the_key_only_behind_a_trusted_proxy() {
     let reply = send(direct.http.get(&url).header("x-forwarded-for", "10.9.9.9")).await;
     reply.assert_error(429, "rate_limited");
 }
+
+/// PP-RATE-4: behind a trusted proxy only the last entry counts. When it does not parse,
+/// the key is the TCP peer, never an earlier entry that the client wrote itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_last_forwarded_entry_falls_back_to_the_peer() {
+    let trusted = TestServer::start_with(ServerConfig {
+        test_controls: true,
+        trust_proxy: true,
+        ..ServerConfig::punchplay()
+    })
+    .await;
+    let n = trusted
+        .profile
+        .rate_limit("public-user")
+        .expect("the public-user limit")
+        .max as usize;
+    let url = trusted.endpoint_with("public_user", USER);
+    let replies = concurrently(n, |i| {
+        trusted
+            .http
+            .get(&url)
+            .header("x-forwarded-for", format!("10.0.0.{i}, unknown"))
+    })
+    .await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    let reply = send(
+        trusted
+            .http
+            .get(&url)
+            .header("x-forwarded-for", "10.0.1.1, unknown"),
+    )
+    .await;
+    reply.assert_error(429, "rate_limited");
+    // `ip:port` as some proxies append it is the IP.
+    assert_eq!(
+        send(
+            trusted
+                .http
+                .get(&url)
+                .header("x-forwarded-for", "203.0.113.5:4711")
+        )
+        .await
+        .status,
+        200
+    );
+}

@@ -183,18 +183,26 @@ impl App {
     /// The client IP for rate limits: the TCP peer, or behind a trusted proxy the last
     /// `X-Forwarded-For` entry (PP-RATE-4).
     fn client_ip(&self, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
-        if self.trust_proxy
-            && let Some(ip) = headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-                .next_back()
-        {
-            return ip;
+        if !self.trust_proxy {
+            return peer.ip();
         }
-        peer.ip()
+        // The last entry is the one the trusted proxy appended; anything before it came
+        // from the client. An entry that does not parse falls back to the peer, never to
+        // an earlier, client-written entry.
+        let last = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .map(str::trim);
+        match last {
+            Some(entry) => entry
+                .parse::<IpAddr>()
+                .or_else(|_| entry.parse::<SocketAddr>().map(|a| a.ip()))
+                .unwrap_or_else(|_| peer.ip()),
+            None => peer.ip(),
+        }
     }
 
     /// Answers one request. Never panics on input; every response carries the request id.

@@ -60,6 +60,11 @@ async fn registered_confidential_app_gets_a_secret_once_and_works() {
     )
     .await;
     assert_eq!(reply.status, 201, "{}", reply.describe());
+    assert_eq!(
+        reply.header("cache-control"),
+        Some("no-store"),
+        "the one answer that shows the secret must not be cached"
+    );
     let created = reply.json();
     assert_eq!(created["name"], "My Couch App");
     assert_eq!(created["kind"], "confidential");
@@ -156,6 +161,7 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
         "ftp://127.0.0.1/cb",
         "not a url",
         "javascript:alert(1)",
+        "https://user:pw@ok.example/cb",
     ] {
         let reply = s
             .register_app(&cookie, &with("redirect_uris", json!([uri])))
@@ -165,6 +171,9 @@ async fn registration_refuses_bad_redirect_uris_scopes_and_fields() {
     s.register_app(&cookie, &with("allowed_scopes", json!(["admin"])))
         .await
         .assert_error(400, "invalid_scope");
+    s.register_app(&cookie, &with("allowed_scopes", json!([])))
+        .await
+        .assert_error(400, "invalid_request");
     s.register_app(&cookie, &with("name", json!("  ")))
         .await
         .assert_error(400, "invalid_request");
@@ -324,7 +333,7 @@ async fn apps_are_managed_only_by_their_owner() {
     let s = TestServer::start().await;
     let alice = s.session_cookie(USER).await;
     let bob = s.session_cookie(OTHER_USER).await;
-    let created = s.register_app(&alice, &json!({"name": "Mine", "kind": "confidential", "redirect_uris": [], "allowed_scopes": []}),
+    let created = s.register_app(&alice, &json!({"name": "Mine", "kind": "confidential", "redirect_uris": [], "allowed_scopes": ["profile:read"]}),
     )
     .await
     .json();

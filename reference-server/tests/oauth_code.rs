@@ -546,6 +546,17 @@ async fn confidential_client_may_authenticate_with_http_basic() {
     .await;
     reply.assert_error(401, "invalid_client");
 
+    // The scheme is case-insensitive (RFC 9110 §11.1): `BASIC` wrong is still checked.
+    let shouted = STANDARD.encode(b"pp-web:wrong");
+    let reply = common::send(
+        s.http
+            .post(&url)
+            .header("authorization", format!("BASIC {shouted}"))
+            .form(&form),
+    )
+    .await;
+    reply.assert_error(401, "invalid_client");
+
     let reply = common::send(
         s.http
             .post(&url)

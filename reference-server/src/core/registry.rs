@@ -113,6 +113,12 @@ impl Registry {
         for uri in &new.redirect_uris {
             check_redirect_uri(uri)?;
         }
+        // PP-APP-7: the app's minimum allowed_scopes; an app with none could do nothing.
+        if new.allowed_scopes.is_empty() {
+            return Err(ProtocolError::invalid_request(
+                "Choose at least one of the allowed_scopes the app needs.",
+            ));
+        }
         for scope in &new.allowed_scopes {
             if !known_scopes.iter().any(|k| k == scope) {
                 return Err(ProtocolError::new(
@@ -188,6 +194,11 @@ pub fn check_redirect_uri(uri: &str) -> ProtocolResult<()> {
             "redirect URI `{uri}` must not have a fragment."
         )));
     }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(ProtocolError::invalid_request(format!(
+            "redirect URI `{uri}` must not carry a user name or password."
+        )));
+    }
     let loopback = match parsed.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -215,6 +226,7 @@ mod tests {
         assert!(check_redirect_uri("http://[::1]:8000/cb").is_ok());
         assert!(check_redirect_uri("http://app.example/cb").is_err());
         assert!(check_redirect_uri("https://app.example/cb#x").is_err());
+        assert!(check_redirect_uri("https://user:pw@app.example/cb").is_err());
         assert!(check_redirect_uri("/cb").is_err());
     }
 }

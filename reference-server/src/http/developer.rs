@@ -207,7 +207,8 @@ pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<
             if let Some(secret) = secret {
                 body["client_secret"] = secret.into();
             }
-            Ok(respond::json(StatusCode::CREATED, &body))
+            // The secret is shown once: no cache keeps it.
+            Ok(respond::no_store(respond::json(StatusCode::CREATED, &body)))
         }
         Ok((record, secret)) => {
             let apps = app.core.apps_of(&user);
@@ -239,7 +240,10 @@ pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Re
     };
     let secret = app.core.rotate_secret(&user, client_id)?;
     if wants_json(&ctx.headers) {
-        return ok_json(&serde_json::json!({"client_id": client_id, "client_secret": secret}));
+        return Ok(respond::no_store(respond::json(
+            StatusCode::OK,
+            &serde_json::json!({"client_id": client_id, "client_secret": secret}),
+        )));
     }
     let apps = app.core.apps_of(&user);
     let record = apps.iter().find(|a| a.client_id == client_id).cloned();

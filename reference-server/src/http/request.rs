@@ -150,10 +150,14 @@ pub fn basic_credentials(headers: &HeaderMap) -> ProtocolResult<Option<(String, 
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
-    let Some(encoded) = value.to_str().ok().and_then(|v| {
-        v.strip_prefix("Basic ")
-            .or_else(|| v.strip_prefix("basic "))
-    }) else {
+    // Auth schemes are case-insensitive (RFC 9110 §11.1).
+    let Some(encoded) = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, rest)| rest)
+    else {
         return Ok(None);
     };
     let malformed = || {

@@ -195,6 +195,8 @@ async fn bad_playback_requests_name_what_is_wrong() {
         ("duration_ms", json!(1.5)),
         ("occurred_at", json!(null)),
         ("occurred_at", json!("yesterday")),
+        // Years ahead of the server's clock would freeze now-playing (PP-API-4).
+        ("occurred_at", json!("9999-12-31T23:59:59+14:00")),
         ("event_id", json!(12)),
     ];
     for (field, value) in cases {

@@ -16,6 +16,10 @@ use super::error::{ProtocolError, ProtocolResult};
 pub const EVENT_LOG_LEN: usize = 1024;
 /// How many `event_id`s a user's dedup set remembers.
 const SEEN_EVENT_IDS: usize = 4096;
+/// How far ahead of the server's clock an `occurred_at` may be. PP-API-4 orders events by
+/// `occurred_at`, so one stamped years ahead would freeze a user's now-playing state: every
+/// real event after it would be "older" (DECIDED).
+pub const MAX_CLOCK_SKEW_MS: Millis = 5 * 60 * 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -236,8 +240,8 @@ fn optional_count(body: &Value, path: &str) -> ProtocolResult<Option<u64>> {
 }
 
 /// Validates a playback body, naming the first field that is missing or malformed
-/// (PP-API-3).
-pub fn parse_event(action: Action, body: &Value) -> ProtocolResult<PlaybackEvent> {
+/// (PP-API-3); `now` bounds how far ahead `occurred_at` may be.
+pub fn parse_event(action: Action, body: &Value, now: Millis) -> ProtocolResult<PlaybackEvent> {
     if !body.is_object() {
         return Err(ProtocolError::invalid_request(
             "The body must be a JSON object.",
@@ -277,6 +281,12 @@ pub fn parse_event(action: Action, body: &Value) -> ProtocolResult<PlaybackEvent
             )
         })?
         .timestamp_millis();
+    if occurred_at > now + MAX_CLOCK_SKEW_MS {
+        return Err(ProtocolError::invalid_request(format!(
+            "`occurred_at` is more than {} s ahead of the server's clock; send the time the event happened.",
+            MAX_CLOCK_SKEW_MS / 1000
+        )));
+    }
     let event_id = optional_str(body, "event_id")?;
     Ok(PlaybackEvent {
         action,
@@ -404,25 +414,28 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// 2026-06-09T12:00:00Z, the day the fixtures' events happen.
+    const NOW: Millis = 1_781_006_400_000;
+
     fn body(id: &str, at: &str) -> Value {
         json!({"media": {"id": id, "type": "episode", "title": "Pilot"}, "position_ms": 10, "occurred_at": at})
     }
 
     #[test]
     fn malformed_bodies_name_the_field() {
-        let err = parse_event(Action::Start, &json!({"position_ms": 1})).unwrap_err();
+        let err = parse_event(Action::Start, &json!({"position_ms": 1}), NOW).unwrap_err();
         assert!(err.message.contains("`media`"), "{}", err.message);
         let mut b = body("m1", "2026-06-09T12:00:00Z");
         b["media"]["type"] = json!("song");
         assert!(
-            parse_event(Action::Start, &b)
+            parse_event(Action::Start, &b, NOW)
                 .unwrap_err()
                 .message
                 .contains("media.type")
         );
         let b = body("m1", "yesterday");
         assert!(
-            parse_event(Action::Start, &b)
+            parse_event(Action::Start, &b, NOW)
                 .unwrap_err()
                 .message
                 .contains("occurred_at")
@@ -435,22 +448,22 @@ mod tests {
             profile::Profile::punchplay(),
             profile::Identities::punchplay(),
         );
-        let start = parse_event(Action::Start, &body("m1", "2026-06-09T12:00:10Z")).unwrap();
+        let start = parse_event(Action::Start, &body("m1", "2026-06-09T12:00:10Z"), NOW).unwrap();
         assert!(core.apply_playback("alice", start).applied);
-        let older = parse_event(Action::Pause, &body("m1", "2026-06-09T12:00:05Z")).unwrap();
+        let older = parse_event(Action::Pause, &body("m1", "2026-06-09T12:00:05Z"), NOW).unwrap();
         let out = core.apply_playback("alice", older);
         assert!(out.accepted && !out.applied);
         assert_eq!(out.now_playing.state, PlayState::Playing);
         let mut b = body("m1", "2026-06-09T12:00:20Z");
         b["event_id"] = json!("e1");
         assert!(
-            core.apply_playback("alice", parse_event(Action::Pause, &b).unwrap())
+            core.apply_playback("alice", parse_event(Action::Pause, &b, NOW).unwrap())
                 .applied
         );
         b["occurred_at"] = json!("2026-06-09T12:00:30Z");
         assert!(
             !core
-                .apply_playback("alice", parse_event(Action::Resume, &b).unwrap())
+                .apply_playback("alice", parse_event(Action::Resume, &b, NOW).unwrap())
                 .applied
         );
     }
@@ -464,11 +477,11 @@ mod tests {
         let (_, mut rx) = core.subscribe("bob", None);
         core.apply_playback(
             "bob",
-            parse_event(Action::Start, &body("m1", "2026-06-09T12:00:00Z")).unwrap(),
+            parse_event(Action::Start, &body("m1", "2026-06-09T12:00:00Z"), NOW).unwrap(),
         );
         let out = core.apply_playback(
             "bob",
-            parse_event(Action::Start, &body("m2", "2026-06-09T12:01:00Z")).unwrap(),
+            parse_event(Action::Start, &body("m2", "2026-06-09T12:01:00Z"), NOW).unwrap(),
         );
         assert_eq!(out.now_playing.media.unwrap().id, "m2");
         let kinds: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())

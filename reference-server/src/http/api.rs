@@ -79,7 +79,7 @@ pub async fn playback(
             "Send the playback event as application/json.",
         ));
     }
-    let event = playback::parse_event(action, &parse_json(&bytes)?)?;
+    let event = playback::parse_event(action, &parse_json(&bytes)?, app.core.now())?;
     ok_json(&app.core.apply_playback(&who.user, event))
 }
 

@@ -385,6 +385,48 @@ async fn five_hundred_concurrent_redemptions_of_one_code_have_exactly_one_winner
     s.assert_revoked(&web, &tokens).await;
 }
 
+/// PP-AUTHZ-7, PP-AUTHZ-8: with the token limit raised in a copy of the profile (so no
+/// request is refused before it reaches the code), all 500 concurrent redemptions race on
+/// the code itself: exactly one wins, 499 are `invalid_grant`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_redemptions_race_on_the_code_itself() {
+    let mut profile = profile::Profile::punchplay();
+    for limit in profile
+        .rate_limits
+        .iter_mut()
+        .filter(|l| l.endpoint == "token")
+    {
+        limit.max = 10_000;
+    }
+    let s = TestServer::start_with(reference_server::ServerConfig {
+        profile,
+        test_controls: true,
+        ..reference_server::ServerConfig::punchplay()
+    })
+    .await;
+    let web = ClientApp::web();
+    let pkce = Pkce::new();
+    let code = s.authorization_code(&web, USER, &pkce, None).await;
+    let form = s.exchange_form(&web, &code, &pkce.verifier);
+    let url = s.endpoint("token");
+    let replies = concurrently(500, |_| s.http.post(&url).form(&form)).await;
+
+    assert_no_server_errors(&replies);
+    let counts = status_counts(&replies);
+    let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "PP-AUTHZ-8: one winner: {counts:?}");
+    let losers = replies
+        .iter()
+        .filter(|r| r.status == 400 && r.error_code().as_deref() == Some("invalid_grant"))
+        .count();
+    assert_eq!(
+        losers, 499,
+        "every other redemption is invalid_grant: {counts:?}"
+    );
+    s.assert_revoked(&web, &Tokens::from_reply(winners[0]))
+        .await;
+}
+
 /// PP-TOKEN-3: an unknown `grant_type` is `unsupported_grant_type`; a missing one, or
 /// missing fields, `invalid_request`.
 #[tokio::test]

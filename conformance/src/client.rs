@@ -280,10 +280,7 @@ impl Http {
             .map_err(|e| transport_error(&req, &url, &e, self.opts.timeout))?;
         let status = resp.status().as_u16();
         let headers = recorded_headers(resp.headers());
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&req, &url, &e, self.opts.timeout))?;
+        let bytes = read_capped(resp, &req, &url, &self.opts).await?;
         Ok(Exchange {
             req,
             at,
@@ -316,6 +313,61 @@ impl Http {
             .map_err(|e| transport_error(req, &url, &e, self.opts.timeout))?;
         Ok((at, resp))
     }
+}
+
+/// The most of a response body the suite reads. Nothing in the contract comes near it; a
+/// target that sends more (or streams without end) gets an error, not the suite's memory.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Reads a body chunk by chunk, refusing it once it passes [`MAX_BODY_BYTES`].
+async fn read_capped(
+    mut resp: reqwest::Response,
+    req: &Req,
+    url: &str,
+    opts: &HttpOptions,
+) -> Result<Vec<u8>, Problem> {
+    let status = resp.status().as_u16();
+    let request_id = resp
+        .headers()
+        .get(opts.request_id_header.as_str())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let too_long = |req: &Req| {
+        let why = format!(
+            "the response body is larger than {} MiB; the suite stops reading there (is the target streaming without end?)",
+            MAX_BODY_BYTES / (1024 * 1024)
+        );
+        let support = Support {
+            request_id: request_id.clone(),
+            timestamp: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            method: req.method.clone(),
+            endpoint: req.route().to_owned(),
+            status,
+            client_id: req.client_id.clone(),
+            body: format!("(not kept: {why})"),
+        };
+        Problem::Error {
+            message: format!("{} {} ({url}): {why}", req.method, req.route()),
+            support: Some(Box::new(support)),
+        }
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_long(req));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport_error(req, url, &e, opts.timeout))?
+    {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(too_long(req));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) -> Problem {

@@ -1,10 +1,13 @@
 //! A bad target never panics or hangs the suite: unreachable, answering garbage or HTML,
 //! resetting connections, or never answering. Each run ends with a clear exit code.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser as _;
 use conformance::cli::{self, Args, EXIT_COULD_NOT_RUN, EXIT_NON_CONFORMANT};
+use conformance::client::{Http, HttpOptions, MAX_BODY_BYTES, Req};
+use conformance::outcome::Problem;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -16,6 +19,10 @@ fn credentials() -> String {
 }
 
 async fn run_against(url: &str, extra: &[&str]) -> (i32, Duration) {
+    run_with_timeout(url, "1", extra).await
+}
+
+async fn run_with_timeout(url: &str, timeout: &str, extra: &[&str]) -> (i32, Duration) {
     let creds = credentials();
     let mut argv = vec![
         "conformance",
@@ -27,7 +34,7 @@ async fn run_against(url: &str, extra: &[&str]) -> (i32, Duration) {
         "--no-progress",
         "--no-snapshots",
         "--timeout",
-        "1",
+        timeout,
         "--check-timeout",
         "10",
     ];
@@ -62,6 +69,91 @@ async fn listener(answer: Option<&'static [u8]>) -> String {
         }
     });
     format!("http://{addr}")
+}
+
+/// Answers 200 and then streams a body without end, until the client hangs up. With
+/// `probe_ok`, the suite's probe gets a short answer, so the run gets past it.
+async fn endless_listener(probe_ok: bool) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 8192];
+                let n = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                if probe_ok && head.contains("conformance-probe") {
+                    let _ = s
+                        .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .await;
+                    let _ = s.shutdown().await;
+                    return;
+                }
+                if s.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let chunk = vec![b'x'; 64 * 1024];
+                while s.write_all(&chunk).await.is_ok() {}
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_body_is_an_error_after_the_cap_not_a_crash() {
+    let url = endless_listener(false).await;
+    let http = Http::new(
+        Arc::new(HttpOptions {
+            base: url::Url::parse(&url).expect("a URL"),
+            timeout: Duration::from_secs(20),
+            request_id_header: "X-PunchPlay-Request-Id".into(),
+        }),
+        None,
+    )
+    .expect("a client");
+    let started = Instant::now();
+    let got = tokio::time::timeout(Duration::from_secs(15), http.execute(Req::get("/anything")))
+        .await
+        .expect("the read stops at the cap, long before the request timeout");
+    match got {
+        Err(Problem::Error { message, support }) => {
+            assert!(
+                message.contains("larger than 1 MiB"),
+                "the message says why: {message}"
+            );
+            let support = support.expect("support fields");
+            assert_eq!(support.status, 200);
+            assert_eq!(support.endpoint, "/anything");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    assert_eq!(MAX_BODY_BYTES, 1024 * 1024);
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_streaming_an_endless_body_exits_2_at_the_probe() {
+    let url = endless_listener(false).await;
+    // A long per-request timeout: the cap, not the timeout, must end each read.
+    let (code, took) = run_with_timeout(&url, "30", &[]).await;
+    assert_eq!(code, EXIT_COULD_NOT_RUN);
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_bodies_in_the_middle_of_a_run_are_errors_and_exit_1() {
+    let url = endless_listener(true).await;
+    let (code, took) = run_with_timeout(&url, "30", &["--concurrency", "4"]).await;
+    assert_eq!(code, EXIT_NON_CONFORMANT);
+    assert!(took < Duration::from_secs(45), "took {took:?}");
 }
 
 #[tokio::test]

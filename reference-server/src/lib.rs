@@ -101,10 +101,12 @@ pub async fn spawn(config: ServerConfig) -> std::io::Result<RunningServer> {
 
 /// Binds `addr` and serves `config` on a background task.
 pub async fn spawn_on(addr: SocketAddr, config: ServerConfig) -> std::io::Result<RunningServer> {
+    // A profile the server cannot serve is refused here, not inside the task.
+    let app = Arc::new(http::App::new(config)?);
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, config, async move {
+    let task = tokio::spawn(http::server::run(listener, app, async move {
         let _ = stopped.await;
     }));
     Ok(RunningServer {

@@ -420,3 +420,68 @@ async fn unparsable_last_forwarded_entry_falls_back_to_the_peer() {
         200
     );
 }
+
+/// Profiles are data (PP-RATE-4): a copy that keys the token limit by IP alone makes
+/// every client from one address share one window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profile_decides_a_limits_key() {
+    let _one = ONE_BURST_AT_A_TIME.lock().await;
+    let mut profile = profile::Profile::punchplay();
+    let limit = profile
+        .rate_limits
+        .iter_mut()
+        .find(|l| l.name == "token")
+        .expect("the token limit");
+    limit.key = profile::LimitKey::Ip;
+    let n = limit.max as usize;
+    let s = TestServer::start_with(ServerConfig {
+        profile,
+        test_controls: true,
+        ..ServerConfig::punchplay()
+    })
+    .await;
+    let url = s.endpoint("token");
+    let web = form(&[
+        ("client_id", "pp-web"),
+        ("client_secret", "pp-web-secret"),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "pprt_x"),
+    ]);
+    let replies = concurrently(n, |_| s.http.post(&url).form(&web)).await;
+    assert!(
+        replies.iter().all(|r| r.status != 429),
+        "{:?}",
+        status_counts(&replies)
+    );
+    let spa = form(&[
+        ("client_id", "pp-spa"),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "pprt_x"),
+    ]);
+    send(s.http.post(&url).form(&spa))
+        .await
+        .assert_error(429, "rate_limited");
+}
+
+/// A limit on an endpoint this server does not limit, or keyed by something that endpoint
+/// cannot offer, is refused at start instead of silently not holding.
+#[tokio::test]
+async fn a_limit_the_server_cannot_enforce_is_refused_at_start() {
+    for (endpoint, key) in [
+        ("me", profile::LimitKey::Ip),
+        ("public_user", profile::LimitKey::User),
+    ] {
+        let mut profile = profile::Profile::punchplay();
+        let limit = &mut profile.rate_limits[0];
+        limit.endpoint = endpoint.to_owned();
+        limit.method = "GET".to_owned();
+        limit.key = key;
+        let started = reference_server::spawn(ServerConfig {
+            profile,
+            ..ServerConfig::punchplay()
+        })
+        .await;
+        let err = started.err().expect("the server refuses the profile");
+        assert!(err.to_string().contains(endpoint), "{err}");
+    }
+}

@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::request::{bearer_token, media_type, parse_json, read_body};
 use super::respond::Body;
-use super::{App, Ctx, ok_json};
+use super::{App, Ctx, LimitKeys, ok_json};
 use crate::core::Bearer;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::playback::{self, Action, LiveEvent};
@@ -56,7 +56,12 @@ pub async fn playback(
     let who = app
         .core
         .authenticate_bearer(bearer_token(&ctx.headers), None)?;
-    app.admit("POST", "playback", || who.user.clone())?;
+    let keys = LimitKeys {
+        ip: ctx.ip,
+        client: Some(&who.client_id),
+        user: Some(&who.user),
+    };
+    app.admit("POST", "playback", keys)?;
     bearer(app, ctx, "playback")?;
     let action = Action::parse(action)
         .filter(|_| {
@@ -91,7 +96,12 @@ pub fn now_playing(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
 
 /// `GET /api/public/v1/users/{username}` (PP-PUBLIC-1), rate-limited per IP.
 pub fn public_user(app: &App, ctx: &Ctx, username: &str) -> ProtocolResult<Response<Body>> {
-    app.admit("GET", "public_user", || ctx.ip.to_string())?;
+    let keys = LimitKeys {
+        ip: ctx.ip,
+        client: None,
+        user: None,
+    };
+    app.admit("GET", "public_user", keys)?;
     if app.core.has_fault(Fault::PublicUserNeedsToken) {
         app.core
             .authenticate_bearer(bearer_token(&ctx.headers), None)?;

@@ -18,7 +18,7 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use profile::PathTemplate;
+use profile::{LimitKey, PathTemplate};
 use tokio::sync::watch;
 
 use crate::ServerConfig;
@@ -89,6 +89,7 @@ pub struct App {
 impl App {
     pub fn new(config: ServerConfig) -> std::io::Result<Self> {
         let envelope = respond::envelope_for(&config.profile)?;
+        check_limits_are_served(&config.profile)?;
         let request_id_header = HeaderName::from_bytes(config.profile.request_id.header.as_bytes())
             .map_err(|_| {
                 std::io::Error::other("the profile's request_id.header is not a valid header name")
@@ -352,22 +353,92 @@ impl App {
             .map(|user| (sid.to_owned(), user))
     }
 
-    /// Admits the request under the profile's limit for (method, endpoint), if it has one.
-    fn admit(
-        &self,
-        method: &str,
-        endpoint: &str,
-        key: impl FnOnce() -> String,
-    ) -> ProtocolResult<()> {
+    /// Admits the request under the profile's limit for (method, endpoint), if it has one,
+    /// keyed as that limit's `key` says (PP-RATE-4).
+    fn admit(&self, method: &str, endpoint: &str, keys: LimitKeys<'_>) -> ProtocolResult<()> {
         let limits = &self.core.profile.rate_limits;
-        match limits
+        let Some(index) = limits
             .iter()
             .position(|l| l.endpoint == endpoint && l.method.eq_ignore_ascii_case(method))
-        {
-            Some(index) => self.core.admit(index, &key()),
-            None => Ok(()),
+        else {
+            return Ok(());
+        };
+        let key = match limits[index].key {
+            LimitKey::Ip => keys.ip.to_string(),
+            LimitKey::ClientAndIp => format!("{} {}", keys.client.unwrap_or_default(), keys.ip),
+            // `App::new` refuses a user key where there is no user; the IP is a safe floor.
+            LimitKey::User => keys
+                .user
+                .map_or_else(|| format!("ip {}", keys.ip), str::to_owned),
+        };
+        self.core.admit(index, &key)
+    }
+}
+
+/// What a request offers as rate-limit keys; a limit takes the one its `key` names.
+pub struct LimitKeys<'a> {
+    pub ip: IpAddr,
+    /// The request's `client_id` (OAuth bodies, or the bearer token's app).
+    pub client: Option<&'a str>,
+    /// The bearer token's user, once authenticated.
+    pub user: Option<&'a str>,
+}
+
+/// The rate-limited endpoints this server serves: method, endpoint and the keys it can
+/// offer. A profile's limit elsewhere would silently not hold, so `App::new` refuses it.
+const LIMITABLE: &[(&str, &str, &[LimitKey])] = &[
+    ("POST", "token", &[LimitKey::Ip, LimitKey::ClientAndIp]),
+    ("POST", "refresh", &[LimitKey::Ip, LimitKey::ClientAndIp]),
+    (
+        "POST",
+        "device_code",
+        &[LimitKey::Ip, LimitKey::ClientAndIp],
+    ),
+    (
+        "POST",
+        "device_token",
+        &[LimitKey::Ip, LimitKey::ClientAndIp],
+    ),
+    (
+        "POST",
+        "playback",
+        &[LimitKey::Ip, LimitKey::ClientAndIp, LimitKey::User],
+    ),
+    ("GET", "public_user", &[LimitKey::Ip]),
+];
+
+fn check_limits_are_served(profile: &profile::Profile) -> std::io::Result<()> {
+    for limit in &profile.rate_limits {
+        let served = LIMITABLE
+            .iter()
+            .find(|(m, e, _)| limit.method.eq_ignore_ascii_case(m) && limit.endpoint == *e);
+        match served {
+            None => {
+                let list: Vec<String> = LIMITABLE
+                    .iter()
+                    .map(|(m, e, _)| format!("{m} {e}"))
+                    .collect();
+                return Err(std::io::Error::other(format!(
+                    "rate limit `{}` is on {} {}, which this server does not limit; it limits {}",
+                    limit.name,
+                    limit.method,
+                    limit.endpoint,
+                    list.join(", ")
+                )));
+            }
+            Some((_, _, keys)) if !keys.contains(&limit.key) => {
+                return Err(std::io::Error::other(format!(
+                    "rate limit `{}` is keyed by {}, which {} {} cannot offer",
+                    limit.name,
+                    limit.key.as_str(),
+                    limit.method,
+                    limit.endpoint
+                )));
+            }
+            Some(_) => {}
         }
     }
+    Ok(())
 }
 
 /// A `Set-Cookie` value for a session.

@@ -8,7 +8,7 @@ use super::request::{
     basic_credentials, parse_form, parse_params, query_params, query_params_with_repeats, read_body,
 };
 use super::respond::{self, Body};
-use super::{App, Ctx, pages};
+use super::{App, Ctx, LimitKeys, pages};
 use crate::core::Params;
 use crate::core::authorization_code::AuthorizeError;
 use crate::core::client_auth::ClientCredentials;
@@ -32,6 +32,22 @@ async fn oauth_input(
     Ok((params, creds))
 }
 
+/// The keys an OAuth request offers its endpoint's limit (PP-RATE-4). The body is read
+/// first, since the client is in it; every admitted request counts, well-formed or not.
+fn limit_keys<'a>(
+    ctx: &Ctx,
+    input: &'a ProtocolResult<(Params, ClientCredentials)>,
+) -> LimitKeys<'a> {
+    LimitKeys {
+        ip: ctx.ip,
+        client: input
+            .as_ref()
+            .ok()
+            .and_then(|(_, c)| c.client_id.as_deref()),
+        user: None,
+    }
+}
+
 fn token_response(app: &App, pair: &impl serde::Serialize) -> Response<Body> {
     let res = respond::json(StatusCode::OK, pair);
     if app.core.has_fault(Fault::NoStoreMissing) {
@@ -46,14 +62,10 @@ fn no_store_error(app: &App, ctx: &Ctx, e: ProtocolError) -> Response<Body> {
     respond::no_store(app.error_response(&e, &ctx.request_id))
 }
 
-/// `POST oauth/token`: rate-limited per client and IP before anything else (PP-RATE-1).
+/// `POST oauth/token` (PP-TOKEN-*), rate-limited as the profile says (PP-RATE-1).
 pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
     let input = oauth_input(app, ctx, body).await;
-    let client_id = match &input {
-        Ok((_, creds)) => creds.client_id.clone().unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    app.admit("POST", "token", || format!("{client_id} {}", ctx.ip))?;
+    app.admit("POST", "token", limit_keys(ctx, &input))?;
     if let Err(e) = app.core.check_failure_mode() {
         return Ok(no_store_error(app, ctx, e));
     }
@@ -64,24 +76,26 @@ pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
     }
 }
 
-/// `POST auth/refresh` (PP-REFRESH-1), rate-limited per IP.
+/// `POST auth/refresh` (PP-REFRESH-1), rate-limited as the profile says.
 pub async fn refresh(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    app.admit("POST", "refresh", || ctx.ip.to_string())?;
+    let input = oauth_input(app, ctx, body).await;
+    app.admit("POST", "refresh", limit_keys(ctx, &input))?;
     if let Err(e) = app.core.check_failure_mode() {
         return Ok(no_store_error(app, ctx, e));
     }
-    let (params, creds) = oauth_input(app, ctx, body).await?;
+    let (params, creds) = input?;
     match app.core.refresh_endpoint(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),
         Err(e) => Ok(no_store_error(app, ctx, e)),
     }
 }
 
-/// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2), rate-limited per IP.
+/// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2), rate-limited as the profile says.
 pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    app.admit("POST", "device_code", || ctx.ip.to_string())?;
+    let input = oauth_input(app, ctx, body).await;
+    app.admit("POST", "device_code", limit_keys(ctx, &input))?;
     app.core.check_failure_mode()?;
-    let (params, creds) = oauth_input(app, ctx, body).await?;
+    let (params, creds) = input?;
     let start = app.core.start_device(&params, &creds)?;
     let verification_uri = format!("{}{}", ctx.base_url, app.core.profile.path("activate"));
     let complete = format!(
@@ -118,13 +132,14 @@ pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult
     Ok(respond::no_store(respond::json(StatusCode::OK, &body)))
 }
 
-/// `POST auth/device/token` (PP-DEVICE-3), rate-limited per IP.
+/// `POST auth/device/token` (PP-DEVICE-3), rate-limited as the profile says.
 pub async fn device_token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    app.admit("POST", "device_token", || ctx.ip.to_string())?;
+    let input = oauth_input(app, ctx, body).await;
+    app.admit("POST", "device_token", limit_keys(ctx, &input))?;
     if let Err(e) = app.core.check_failure_mode() {
         return Ok(no_store_error(app, ctx, e));
     }
-    let (params, creds) = oauth_input(app, ctx, body).await?;
+    let (params, creds) = input?;
     match app.core.poll_device(&params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),
         Err(e) => Ok(no_store_error(app, ctx, e)),

@@ -141,6 +141,43 @@ pub fn default_snapshot_dir(profile: &str) -> PathBuf {
         .join(profile)
 }
 
+/// The committed profile a profile name stands for: its snapshots are the ones under
+/// `fixtures/snapshots/<name>`.
+fn committed_profile(name: &str) -> Option<Profile> {
+    let punchplay = Profile::punchplay();
+    (punchplay.name == name).then_some(punchplay)
+}
+
+/// Why the committed snapshots of a profile's name cannot describe this profile, if they
+/// cannot: transcripts show literal paths, so a profile with other paths (a copy of
+/// punchplay for a deployment that serves `me` elsewhere, say) would fail every check
+/// that touches one. `None` when the paths are the committed ones.
+pub fn snapshots_do_not_apply(profile: &Profile) -> Option<String> {
+    let committed = committed_profile(&profile.name)?;
+    let differing: Vec<String> = profile
+        .paths
+        .iter()
+        .filter(|(name, path)| committed.paths.get(*name) != Some(*path))
+        .map(|(name, path)| format!("{name} = {path}"))
+        .chain(
+            committed
+                .paths
+                .keys()
+                .filter(|name| !profile.paths.contains_key(*name))
+                .map(|name| format!("{name} (absent)")),
+        )
+        .collect();
+    if differing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "transcripts were not compared with snapshots: this profile's paths differ from those of the committed `{name}` profile ({}), and transcripts show literal paths, so the snapshots in {} do not describe this deployment. To gate on snapshots for it, record them once with `--update-snapshots --snapshot-dir DIR`, review them, and pass `--snapshot-dir DIR` from then on.",
+        differing.join(", "),
+        default_snapshot_dir(&profile.name).display(),
+        name = profile.name,
+    ))
+}
+
 fn gate(level: LevelArg) -> Vec<Level> {
     match level {
         LevelArg::Must => vec![Level::Must],
@@ -292,7 +329,16 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         .snapshot_dir
         .clone()
         .unwrap_or_else(|| default_snapshot_dir(&profile.name));
+    let mut notes = Vec::new();
     let mode = if args.no_snapshots {
+        SnapshotMode::Off
+    } else if let Some(why) = args
+        .snapshot_dir
+        .is_none()
+        .then(|| snapshots_do_not_apply(&profile))
+        .flatten()
+    {
+        notes.push(why);
         SnapshotMode::Off
     } else if args.update_snapshots {
         if in_ci() {
@@ -327,6 +373,7 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         runner::run(env.clone(), checks, opts, |ev| progress.event(ev)).await;
     progress.finish();
     report.gate = gate(level);
+    report.notes = notes;
     if let Some(s) = server {
         s.stop().await;
     }

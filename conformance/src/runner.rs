@@ -101,6 +101,9 @@ pub struct RunReport {
     pub started_at: String,
     pub duration_ms: u64,
     pub gate: Vec<Level>,
+    /// What a reader must know about the run as a whole (e.g. why snapshots were not
+    /// compared); every report shows them.
+    pub notes: Vec<String>,
     pub checks: Vec<CheckReport>,
 }
 
@@ -370,6 +373,7 @@ pub async fn run(
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: started.elapsed().as_millis() as u64,
         gate: Vec::new(),
+        notes: Vec::new(),
         checks: reports,
     }
 }

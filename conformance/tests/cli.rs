@@ -189,3 +189,93 @@ async fn a_profile_that_does_not_describe_the_target_finds_it_non_conformant() {
     server.stop().await;
     assert_eq!(code, EXIT_NON_CONFORMANT);
 }
+
+/// A copy of the punchplay profile, same name, with `me` served elsewhere: a deployment
+/// that moved one endpoint.
+fn whoami_profile() -> std::path::PathBuf {
+    let text = profile::PUNCHPLAY_PROFILE_TOML.replace(
+        "me = \"/api/platform/v1/me\"",
+        "me = \"/api/platform/v1/whoami\"",
+    );
+    assert_ne!(text, profile::PUNCHPLAY_PROFILE_TOML);
+    temp_file("whoami-profile.toml", &text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_copy_with_another_path_is_not_compared_with_the_committed_snapshots() {
+    let p = whoami_profile();
+    let dir = std::env::temp_dir().join(format!("conformance-whoami-{}", std::process::id()));
+    let d = dir.to_str().expect("utf-8");
+    // Snapshots on (no --no-snapshots), no --snapshot-dir: the in-process server serves the copy.
+    let code = cli::run(Args::parse_from([
+        "conformance",
+        "--no-progress",
+        "--profile",
+        p.to_str().expect("utf-8"),
+        "--report-dir",
+        d,
+    ]))
+    .await;
+    let run = run_folder(&dir);
+    let md = std::fs::read_to_string(run.join("report.md")).expect("report.md");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("report.json")).expect("report.json"),
+    )
+    .expect("JSON");
+    let html = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    let junit = std::fs::read_to_string(run.join("junit.xml")).expect("junit.xml");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        code, EXIT_CONFORMANT,
+        "a moved path is no reason for snapshot failures:\n{md}"
+    );
+    let notes = json["notes"].as_array().expect("notes");
+    assert_eq!(notes.len(), 1, "one note: {notes:?}");
+    let note = notes[0].as_str().expect("text");
+    for part in [
+        "not compared with snapshots",
+        "me = /api/platform/v1/whoami",
+        "--update-snapshots --snapshot-dir DIR",
+    ] {
+        assert!(note.contains(part), "the note lacks `{part}`: {note}");
+    }
+    assert!(md.contains(note), "report.md shows the note");
+    assert!(
+        html.contains("not compared with snapshots"),
+        "report.html shows the note"
+    );
+    assert!(
+        junit.contains("not compared with snapshots"),
+        "junit.xml shows the note"
+    );
+    assert!(
+        json["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .all(|c| c["snapshot"]["state"] == "not_compared"),
+        "no check was compared"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_explicit_snapshot_dir_is_compared_even_for_a_profile_with_another_path() {
+    let p = whoami_profile();
+    let committed = cli::default_snapshot_dir("punchplay");
+    let code = cli::run(Args::parse_from([
+        "conformance",
+        "--no-progress",
+        "--no-reports",
+        "--profile",
+        p.to_str().expect("utf-8"),
+        "--snapshot-dir",
+        committed.to_str().expect("utf-8"),
+        "--only",
+        "PP-ERR-1",
+    ]))
+    .await;
+    assert_eq!(
+        code, EXIT_NON_CONFORMANT,
+        "the committed snapshots show /me, this run /whoami"
+    );
+}

@@ -23,6 +23,9 @@ td,th{{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}}.pass{{color:
         ms = report.duration_ms,
         v = super::verdict(report)
     );
+    for note in &report.notes {
+        let _ = write!(s, "<p><strong>Note:</strong> {}</p>", esc(note));
+    }
     s.push_str("<table><tr><th>level</th><th>pass</th><th>fail</th><th>error</th><th>skip</th><th>expected-fail</th><th>unexpected-pass</th></tr>");
     for level in Level::ALL {
         let [pass, fail, error, skip, expected, unexpected] = super::level_counts(report, level);

@@ -13,6 +13,9 @@ pub fn render(report: &RunReport) -> String {
     areas.dedup();
     for area in areas {
         let mut suite = TestSuite::new(area);
+        for note in &report.notes {
+            suite.add_property(("note", note.as_str()));
+        }
         for c in report.checks.iter().filter(|c| c.area == area) {
             let status = match c.status {
                 Status::Pass | Status::ExpectedFail => TestCaseStatus::success(),

@@ -36,6 +36,9 @@ pub fn render(report: &RunReport) -> String {
         gate.join(", "),
         super::verdict(report)
     );
+    for note in &report.notes {
+        let _ = writeln!(s, "> **Note:** {note}\n");
+    }
     let _ = writeln!(
         s,
         "| level | pass | fail | error | skip | expected-fail | unexpected-pass |\n|---|---|---|---|---|---|---|"

@@ -150,6 +150,9 @@ pub fn summary(report: &RunReport) -> String {
             let _ = writeln!(s, "    {line}");
         }
     }
+    for note in &report.notes {
+        let _ = writeln!(s, "\nnote: {note}");
+    }
     let _ = writeln!(
         s,
         "\n{}: {} checks in {} ms against {}",

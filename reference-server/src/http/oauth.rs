@@ -9,10 +9,11 @@ use super::request::{
 };
 use super::respond::{self, Body};
 use super::{App, Ctx, LimitKeys, pages};
-use crate::core::Params;
 use crate::core::authorization_code::AuthorizeError;
 use crate::core::client_auth::ClientCredentials;
 use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::core::grants::TokenPair;
+use crate::core::{Core, Params};
 use crate::faults::Fault;
 
 /// Reads an OAuth endpoint's body and client credentials (PP-TOKEN-4, PP-TOKEN-5).
@@ -62,32 +63,36 @@ fn no_store_error(app: &App, ctx: &Ctx, e: ProtocolError) -> Response<Body> {
     respond::no_store(app.error_response(&e, &ctx.request_id))
 }
 
-/// `POST oauth/token` (PP-TOKEN-*), rate-limited as the profile says (PP-RATE-1).
-pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+/// The endpoints that answer a token pair share one shape: read the body, admit under
+/// the endpoint's limit (PP-RATE-1), answer the failure mode if one is on, then apply the
+/// grant's rule. Their answers are never cached (PP-TOKEN-4, RFC 6749 §5.1, §5.2).
+async fn token_pair_endpoint(
+    app: &App,
+    ctx: &Ctx,
+    body: Incoming,
+    endpoint: &str,
+    grant: impl FnOnce(&Core, &Params, &ClientCredentials) -> ProtocolResult<TokenPair>,
+) -> ProtocolResult<Response<Body>> {
     let input = oauth_input(app, ctx, body).await;
-    app.admit("POST", "token", limit_keys(ctx, &input))?;
+    app.admit("POST", endpoint, limit_keys(ctx, &input))?;
     if let Err(e) = app.core.check_failure_mode() {
         return Ok(no_store_error(app, ctx, e));
     }
     let (params, creds) = input?;
-    match app.core.token_endpoint(&params, &creds) {
+    match grant(&app.core, &params, &creds) {
         Ok(pair) => Ok(token_response(app, &pair)),
         Err(e) => Ok(no_store_error(app, ctx, e)),
     }
 }
 
+/// `POST oauth/token` (PP-TOKEN-*), rate-limited as the profile says (PP-RATE-1).
+pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+    token_pair_endpoint(app, ctx, body, "token", Core::token_endpoint).await
+}
+
 /// `POST auth/refresh` (PP-REFRESH-1), rate-limited as the profile says.
 pub async fn refresh(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    let input = oauth_input(app, ctx, body).await;
-    app.admit("POST", "refresh", limit_keys(ctx, &input))?;
-    if let Err(e) = app.core.check_failure_mode() {
-        return Ok(no_store_error(app, ctx, e));
-    }
-    let (params, creds) = input?;
-    match app.core.refresh_endpoint(&params, &creds) {
-        Ok(pair) => Ok(token_response(app, &pair)),
-        Err(e) => Ok(no_store_error(app, ctx, e)),
-    }
+    token_pair_endpoint(app, ctx, body, "refresh", Core::refresh_endpoint).await
 }
 
 /// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2), rate-limited as the profile says.
@@ -134,16 +139,7 @@ pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult
 
 /// `POST auth/device/token` (PP-DEVICE-3), rate-limited as the profile says.
 pub async fn device_token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    let input = oauth_input(app, ctx, body).await;
-    app.admit("POST", "device_token", limit_keys(ctx, &input))?;
-    if let Err(e) = app.core.check_failure_mode() {
-        return Ok(no_store_error(app, ctx, e));
-    }
-    let (params, creds) = input?;
-    match app.core.poll_device(&params, &creds) {
-        Ok(pair) => Ok(token_response(app, &pair)),
-        Err(e) => Ok(no_store_error(app, ctx, e)),
-    }
+    token_pair_endpoint(app, ctx, body, "device_token", Core::poll_device).await
 }
 
 /// The authorize error as the browser sees it: a redirect (PP-AUTHZ-4) or a 400 page

@@ -335,10 +335,8 @@ async fn window_slides_and_refusals_do_not_count() {
     );
 }
 
-/// PP-RATE-4: behind a trusted proxy the IP is the last `X-Forwarded-For` entry; without
-/// the setting the header is ignored.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forwarded_for_is_the_key_only_behind_a_trusted_proxy() {
+/// A server with `--trust-proxy`, the public-user limit and its URL.
+async fn behind_a_trusted_proxy() -> (TestServer, usize, String) {
     let trusted = TestServer::start_with(ServerConfig {
         test_controls: true,
         trust_proxy: true,
@@ -351,6 +349,14 @@ async fn forwarded_for_is_the_key_only_behind_a_trusted_proxy() {
         .expect("the public-user limit")
         .max as usize;
     let url = trusted.endpoint_with("public_user", USER);
+    (trusted, n, url)
+}
+
+/// PP-RATE-4: behind a trusted proxy the IP is the last `X-Forwarded-For` entry; without
+/// the setting the header is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_is_the_key_only_behind_a_trusted_proxy() {
+    let (trusted, n, url) = behind_a_trusted_proxy().await;
     let from = |xff: &'static str| trusted.http.get(&url).header("x-forwarded-for", xff);
     let replies = concurrently(n, |_| from("198.51.100.7, 203.0.113.9")).await;
     assert!(replies.iter().all(|r| r.status == 200));
@@ -379,18 +385,7 @@ async fn forwarded_for_is_the_key_only_behind_a_trusted_proxy() {
 /// the key is the TCP peer, never an earlier entry that the client wrote itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unparsable_last_forwarded_entry_falls_back_to_the_peer() {
-    let trusted = TestServer::start_with(ServerConfig {
-        test_controls: true,
-        trust_proxy: true,
-        ..ServerConfig::punchplay()
-    })
-    .await;
-    let n = trusted
-        .profile
-        .rate_limit("public-user")
-        .expect("the public-user limit")
-        .max as usize;
-    let url = trusted.endpoint_with("public_user", USER);
+    let (trusted, n, url) = behind_a_trusted_proxy().await;
     let replies = concurrently(n, |i| {
         trusted
             .http

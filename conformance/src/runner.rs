@@ -388,7 +388,12 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
         let check = task_check;
         let mut ctx = match Ctx::new(task_env, check.id) {
             Ok(c) => c,
-            Err(p) => return (Err(p), String::new(), BTreeMap::new(), None),
+            Err(p) => {
+                return Ran {
+                    result: Err(p),
+                    ..Ran::empty()
+                };
+            }
         };
         let mut result = match tokio::time::timeout(timeout, (check.run)(&mut ctx)).await {
             Ok(r) => r,
@@ -397,13 +402,23 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
                 timeout.as_secs()
             ))),
         };
-        let text = match ctx.transcript.render(&mut ctx.redactor, &ctx.env.profile) {
-            Ok(t) => t,
+        let rid_header = ctx.env.profile.request_id.header.clone();
+        let (text, starts) = match ctx
+            .transcript
+            .render_with_starts(&mut ctx.redactor, &ctx.env.profile)
+        {
+            Ok((text, starts)) => (
+                text,
+                starts
+                    .iter()
+                    .map(|(line, x)| (*line, Support::from_exchange(x, &rid_header)))
+                    .collect(),
+            ),
             Err(p) => {
                 if result.is_ok() {
                     result = Err(p);
                 }
-                String::new()
+                (String::new(), Vec::new())
             }
         };
         let last = ctx
@@ -412,7 +427,7 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
             .filter(|x| !x.req.driver)
             .last()
             .or(ctx.transcript.exchanges().last())
-            .map(|x| Support::from_exchange(x, &ctx.env.profile.request_id.header));
+            .map(|x| Support::from_exchange(x, &rid_header));
         if let Err(Problem::Fail {
             support: support @ None,
             ..
@@ -420,25 +435,21 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
         {
             *support = last.clone().map(Box::new);
         }
-        (result, text, ctx.usage, last)
+        Ran {
+            result,
+            transcript: text,
+            starts,
+            usage: ctx.usage,
+            last,
+            elapsed: Duration::ZERO,
+        }
     })
     .await;
-    let (result, text, usage, last) = match joined {
-        Ok(x) => x,
-        Err(e) => (
-            Err(Problem::error(format!("the check panicked: {e}"))),
-            String::new(),
-            BTreeMap::new(),
-            None,
-        ),
-    };
-    let ran = Ran {
-        result,
-        transcript: text,
-        usage,
-        last,
-        elapsed: started.elapsed(),
-    };
+    let mut ran = joined.unwrap_or_else(|e| Ran {
+        result: Err(Problem::error(format!("the check panicked: {e}"))),
+        ..Ran::empty()
+    });
+    ran.elapsed = started.elapsed();
     finish(&env, &opts, &check, ran)
 }
 
@@ -446,6 +457,9 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
 struct Ran {
     result: Result<(), Problem>,
     transcript: String,
+    /// For every exchange in the transcript, the line (0-based) it starts at and its
+    /// support fields.
+    starts: Vec<(usize, Support)>,
     usage: BTreeMap<String, u32>,
     /// The support fields of the check's last exchange.
     last: Option<Support>,
@@ -453,21 +467,42 @@ struct Ran {
 }
 
 impl Ran {
-    fn skipped(reason: String) -> Ran {
+    fn empty() -> Ran {
         Ran {
-            result: Err(Problem::skip(reason)),
+            result: Ok(()),
             transcript: String::new(),
+            starts: Vec::new(),
             usage: BTreeMap::new(),
             last: None,
             elapsed: Duration::ZERO,
         }
     }
+
+    fn skipped(reason: String) -> Ran {
+        Ran {
+            result: Err(Problem::skip(reason)),
+            ..Ran::empty()
+        }
+    }
+}
+
+/// The support fields of the exchange a transcript line (1-based) belongs to: the last
+/// one that starts at or before it (the first, for a note before any request).
+fn support_at_line(starts: &[(usize, Support)], line: usize) -> Option<Support> {
+    let index = line.saturating_sub(1);
+    starts
+        .iter()
+        .rev()
+        .find(|(start, _)| *start <= index)
+        .or(starts.first())
+        .map(|(_, s)| s.clone())
 }
 
 fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport {
     let Ran {
         result,
         transcript,
+        starts,
         usage,
         last,
         elapsed,
@@ -500,9 +535,13 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
             .snapshots
             .check(check.id, &check.snapshot_name(), &transcript);
         match &snapshot {
-            SnapshotStatus::Mismatched { .. } => {
+            SnapshotStatus::Mismatched {
+                first_differing_line,
+                ..
+            } => {
+                // Support needs the request whose exchange differs, not the check's last.
                 status = Status::Fail;
-                support = last;
+                support = support_at_line(&starts, *first_differing_line).or(last);
                 message = Some(
                     "the transcript differs from the committed spec snapshot (diff in report.md)"
                         .into(),

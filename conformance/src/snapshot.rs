@@ -28,6 +28,9 @@ pub enum SnapshotStatus {
     /// Differs; `diff` is a unified diff, committed text first.
     Mismatched {
         diff: String,
+        /// The first line (1-based) of this run's transcript that differs from the
+        /// snapshot (one past its end when the snapshot goes on longer).
+        first_differing_line: usize,
     },
     Missing,
     Written,
@@ -69,9 +72,13 @@ impl SnapshotStore {
         let status = match &old {
             None => SnapshotStatus::Missing,
             Some(old) if old.matches_latest(&new) => return SnapshotStatus::Matched,
-            Some(old) => SnapshotStatus::Mismatched {
-                diff: diff(&format!("{old}\n"), &format!("{new}\n")),
-            },
+            Some(old) => {
+                let (old, new) = (format!("{old}\n"), format!("{new}\n"));
+                SnapshotStatus::Mismatched {
+                    diff: diff(&old, &new),
+                    first_differing_line: first_differing_line(&old, &new),
+                }
+            }
         };
         if self.mode == SnapshotMode::Update && !in_ci() && write(&path, check_id, text).is_ok() {
             return SnapshotStatus::Written;
@@ -96,6 +103,15 @@ fn write(path: &Path, check_id: &str, text: &str) -> std::io::Result<()> {
     std::fs::write(path, format!("{header}{body}\n"))
 }
 
+/// The first line (1-based) of `new` that is not in `old` where it should be.
+fn first_differing_line(old: &str, new: &str) -> usize {
+    similar::TextDiff::from_lines(old, new)
+        .ops()
+        .iter()
+        .find(|op| op.tag() != similar::DiffTag::Equal)
+        .map_or(1, |op| op.new_range().start + 1)
+}
+
 /// A unified diff, committed (`-`) against this run (`+`).
 pub fn diff(old: &str, new: &str) -> String {
     similar::TextDiff::from_lines(old, new)
@@ -103,4 +119,24 @@ pub fn diff(old: &str, new: &str) -> String {
         .context_radius(3)
         .header("committed snapshot", "this run")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_differing_line;
+
+    #[test]
+    fn the_first_differing_line_is_counted_in_this_runs_text() {
+        assert_eq!(first_differing_line("a\nb\nc\n", "a\nB\nc\n"), 2);
+        assert_eq!(
+            first_differing_line("a\nb\n", "a\nx\nb\n"),
+            2,
+            "an insertion"
+        );
+        assert_eq!(
+            first_differing_line("a\nb\nc\n", "a\nb\n"),
+            3,
+            "the snapshot goes on"
+        );
+    }
 }

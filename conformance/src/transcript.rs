@@ -19,6 +19,9 @@ pub enum Entry {
     Note(String),
 }
 
+/// The line (0-based) of a rendered transcript where an exchange's request starts.
+pub type ExchangeStart = (usize, Arc<Exchange>);
+
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
     pub entries: Vec<Entry>,
@@ -61,7 +64,19 @@ impl Transcript {
     /// The redacted text of the transcript. Fails (PP-ERR-2, or the format of a token or
     /// timestamp) when a value does not have the format its placeholder stands for.
     pub fn render(&self, redactor: &mut Redactor, profile: &Profile) -> Result<String, Problem> {
+        self.render_with_starts(redactor, profile)
+            .map(|(text, _)| text)
+    }
+
+    /// [`Transcript::render`], and for every rendered exchange the line (0-based) its
+    /// request starts at, so a difference from the snapshot can be pinned to its exchange.
+    pub fn render_with_starts(
+        &self,
+        redactor: &mut Redactor,
+        profile: &Profile,
+    ) -> Result<(String, Vec<ExchangeStart>), Problem> {
         let mut out = String::new();
+        let mut starts = Vec::new();
         let rid_header = profile.request_id.header.to_ascii_lowercase();
         for entry in &self.entries {
             let ex = match entry {
@@ -73,6 +88,7 @@ impl Transcript {
                 Entry::Exchange(ex) => ex,
             };
             let support = || Support::from_exchange(ex, &profile.request_id.header);
+            starts.push((out.matches('\n').count(), ex.clone()));
             // Request.
             let _ = writeln!(out, "→ {} {}", ex.req.method, redactor.scrub(&ex.req.path));
             for (k, v) in &ex.req.headers {
@@ -199,7 +215,7 @@ impl Transcript {
                 indent(&mut out, &text);
             }
         }
-        Ok(out)
+        Ok((out, starts))
     }
 }
 

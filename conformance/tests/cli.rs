@@ -279,3 +279,65 @@ async fn an_explicit_snapshot_dir_is_compared_even_for_a_profile_with_another_pa
         "the committed snapshots show /me, this run /whoami"
     );
 }
+
+/// Runs PP-AUTHZ-8's check against a copy of its committed snapshot with `from` replaced
+/// by `to`, and answers the support fields of its (failing) report row.
+async fn support_of_a_mismatch(name: &str, from: &str, to: &str) -> serde_json::Value {
+    let id = "PP-AUTHZ-8/second-redemption-fails-and-revokes-tokens";
+    let file = "PP-AUTHZ-8__second-redemption-fails-and-revokes-tokens.snap";
+    let committed =
+        std::fs::read_to_string(cli::default_snapshot_dir("punchplay").join(file)).expect("snap");
+    assert_eq!(committed.matches(from).count(), 1, "`{from}` is unique");
+    let snaps = std::env::temp_dir().join(format!(
+        "conformance-mismatch-{name}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&snaps).expect("dir");
+    std::fs::write(snaps.join(file), committed.replace(from, to)).expect("write");
+    let reports = snaps.join("reports");
+    let code = cli::run(Args::parse_from([
+        "conformance",
+        "--no-progress",
+        "--only",
+        id,
+        "--snapshot-dir",
+        snaps.to_str().expect("utf-8"),
+        "--report-dir",
+        reports.to_str().expect("utf-8"),
+    ]))
+    .await;
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run_folder(&reports).join("report.json")).expect("report.json"),
+    )
+    .expect("JSON");
+    let _ = std::fs::remove_dir_all(&snaps);
+    assert_eq!(code, EXIT_NON_CONFORMANT);
+    let row = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == id)
+        .expect("the row")
+        .clone();
+    assert_eq!(row["snapshot"]["state"], "mismatched", "{row}");
+    row["support"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_mismatch_names_the_first_exchange_that_differs() {
+    // The first exchange (the code redeemed, 200) differs; the check's last is a 400.
+    let first =
+        support_of_a_mismatch("first", "\"expires_in\": 3600", "\"expires_in\": 3599").await;
+    assert_eq!(first["endpoint"], "/api/platform/v1/oauth/token", "{first}");
+    assert_eq!(first["status"], 200, "{first}");
+    // The third (GET me with the revoked token, 401) differs.
+    let third = support_of_a_mismatch(
+        "third",
+        "→ GET /api/platform/v1/me",
+        "→ GET /api/platform/v1/you",
+    )
+    .await;
+    assert_eq!(third["method"], "GET", "{third}");
+    assert_eq!(third["endpoint"], "/api/platform/v1/me", "{third}");
+    assert_eq!(third["status"], 401, "{third}");
+}

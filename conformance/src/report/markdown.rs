@@ -15,7 +15,7 @@ pub fn failure_text(c: &CheckReport) -> String {
     if let Some(sup) = &c.support {
         let _ = writeln!(s, "\n{}", sup.ticket_text());
     }
-    if let SnapshotStatus::Mismatched { diff } = &c.snapshot {
+    if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
         let _ = writeln!(s, "\n{diff}");
     }
     s

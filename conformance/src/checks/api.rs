@@ -7,7 +7,7 @@ use profile::{AppKind, Level};
 use serde_json::{Value, json};
 
 use crate::check::{Check, Ctx};
-use crate::client::{Exchange, Req, Resp, recorded_headers};
+use crate::client::{Exchange, MAX_BODY_BYTES, Req, Resp, recorded_headers};
 use crate::flows::{self, playback, playback_body};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -127,11 +127,9 @@ async fn insufficient(ctx: &mut Ctx) -> CheckResult {
                 if stream.status == 200 {
                     stream.text.clear();
                 } else {
-                    while let Ok(Ok(Some(b))) =
-                        tokio::time::timeout(STREAM_WAIT, stream.resp.chunk()).await
-                    {
-                        stream.text.push_str(&String::from_utf8_lossy(&b));
-                    }
+                    // An error answer that keeps sending is read until a deadline and a cap.
+                    let deadline = tokio::time::Instant::now() + STREAM_WAIT;
+                    while stream.read_until(deadline).await == StreamRead::More {}
                 }
                 stream.close(ctx)
             }
@@ -324,6 +322,17 @@ pub async fn open_stream(
     })
 }
 
+/// What one read of a live stream came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamRead {
+    More,
+    /// The server closed the stream (or the connection failed).
+    Ended,
+    TimedOut,
+    /// [`MAX_BODY_BYTES`] arrived; nothing more is read.
+    TooLong,
+}
+
 impl Stream {
     /// Reads until `n` events arrived or `wait` passed; answers every event so far.
     pub async fn events(&mut self, n: usize, wait: Duration) -> Vec<SseEvent> {
@@ -333,10 +342,25 @@ impl Stream {
             if events.len() >= n {
                 return events;
             }
-            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
-                Ok(Ok(Some(bytes))) => self.text.push_str(&String::from_utf8_lossy(&bytes)),
-                _ => return events,
+            if self.read_until(deadline).await != StreamRead::More {
+                return events;
             }
+        }
+    }
+
+    /// Reads one chunk before `deadline`, keeping at most [`MAX_BODY_BYTES`] of text so a
+    /// stream that never stops cannot exhaust memory.
+    pub async fn read_until(&mut self, deadline: tokio::time::Instant) -> StreamRead {
+        if self.text.len() >= MAX_BODY_BYTES {
+            return StreamRead::TooLong;
+        }
+        match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+            Ok(Ok(Some(bytes))) => {
+                self.text.push_str(&String::from_utf8_lossy(&bytes));
+                StreamRead::More
+            }
+            Ok(Ok(None) | Err(_)) => StreamRead::Ended,
+            Err(_) => StreamRead::TimedOut,
         }
     }
 
@@ -676,10 +700,10 @@ async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
     ctx.ok_json(&r)?;
     let deadline = tokio::time::Instant::now() + STREAM_WAIT;
     let ended = loop {
-        match tokio::time::timeout_at(deadline, stream.resp.chunk()).await {
-            Ok(Ok(Some(bytes))) => stream.text.push_str(&String::from_utf8_lossy(&bytes)),
-            Ok(Ok(None) | Err(_)) => break true,
-            Err(_) => break false,
+        match stream.read_until(deadline).await {
+            StreamRead::More => {}
+            StreamRead::Ended => break true,
+            StreamRead::TimedOut | StreamRead::TooLong => break false,
         }
     };
     let delivered = parse_events(&stream.text);

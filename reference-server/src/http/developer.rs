@@ -8,7 +8,7 @@ use hyper::{Response, StatusCode};
 use profile::AppKind;
 use serde::Deserialize;
 
-use super::request::{form_pairs, parse_form, parse_json, query_params, read_body, wants_json};
+use super::request::{form_pairs, parse_json, query_params, read_body, wants_json};
 use super::respond::{self, Body};
 use super::{App, Ctx, ok_json, pages, session_cookie};
 use crate::core::error::{ProtocolError, ProtocolResult};
@@ -41,8 +41,7 @@ pub fn login_page(app: &App, ctx: &Ctx) -> Response<Body> {
 }
 
 pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
-    let form = parse_form(&bytes)?;
+    let form = app.read_form(ctx, body).await?;
     let next = safe_next(
         form.get("next").map(String::as_str),
         app.core.profile.path("developer_apps"),

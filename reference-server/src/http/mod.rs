@@ -345,6 +345,13 @@ impl App {
         }
     }
 
+    /// A browser form's body, within the profile's size limit (the pages' POSTs).
+    async fn read_form(&self, ctx: &Ctx, body: Incoming) -> ProtocolResult<crate::core::Params> {
+        let bytes =
+            request::read_body(&ctx.headers, body, self.core.profile.http.max_body_bytes).await?;
+        request::parse_form(&bytes)
+    }
+
     /// The signed-in user of the request's session cookie, if any.
     fn session(&self, ctx: &Ctx) -> Option<(String, String)> {
         let sid = request::cookie(&ctx.headers, crate::core::sessions::SESSION_COOKIE)?;

@@ -5,7 +5,7 @@ use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
 
 use super::request::{
-    basic_credentials, parse_form, parse_params, query_params, query_params_with_repeats, read_body,
+    basic_credentials, parse_params, query_params, query_params_with_repeats, read_body,
 };
 use super::respond::{self, Body};
 use super::{App, Ctx, LimitKeys, pages};
@@ -185,8 +185,7 @@ pub async fn authorize_decision(
     ctx: &Ctx,
     body: Incoming,
 ) -> ProtocolResult<Response<Body>> {
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
-    let form = parse_form(&bytes)?;
+    let form = app.read_form(ctx, body).await?;
     let Some((sid, user)) = app.session(ctx) else {
         return Ok(respond::html(
             StatusCode::UNAUTHORIZED,
@@ -248,8 +247,7 @@ pub async fn activate_decision(
     ctx: &Ctx,
     body: Incoming,
 ) -> ProtocolResult<Response<Body>> {
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
-    let form = parse_form(&bytes)?;
+    let form = app.read_form(ctx, body).await?;
     let Some((_, user)) = app.session(ctx) else {
         return Ok(respond::html(
             StatusCode::OK,

@@ -153,7 +153,7 @@ fn dump_dom(chromium: &Path, url: &str, profile_dir: &Path) -> String {
 const PROBE: &str = r#"<script>
 (function(){
   function top(e){return e?e.getBoundingClientRect().top+window.scrollY:-1}
-  var ids=[].slice.call(document.querySelectorAll('code.id'));
+  var ids=[].slice.call(document.querySelectorAll('.id'));
   var body=document.querySelector('article.failure pre.body');
   var short=body?body.clientHeight:0;
   if(body){body.textContent=new Array(400).join('a long line of a response body\n');}
@@ -558,4 +558,108 @@ fn errors_are_one_line_with_the_fix() {
     }
     let tip = stderr(&binary(&["--reports", "out"], &[]));
     assert!(tip.contains("'--report-dir'"), "clap's tip is kept: {tip}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Identical failures, grouped
+
+/// The one answer of [`same_answer_target`].
+const SAME_BODY: &str = r#"{"status":"ok","service":"edge-gateway"}"#;
+
+/// A target that answers every request alike (200, the same JSON object), as a gateway in
+/// front of nothing might: most checks fail, many in the very same way.
+async fn same_answer_target() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("an address");
+    let task = tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Read the head and the body it announces (bounded), then answer and close.
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                let deadline = std::time::Duration::from_secs(2);
+                while seen.len() < 64 * 1024 {
+                    let Ok(Ok(n @ 1..)) = tokio::time::timeout(deadline, sock.read(&mut buf)).await
+                    else {
+                        break;
+                    };
+                    seen.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&seen).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if seen.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{SAME_BODY}",
+                    SAME_BODY.len()
+                );
+                let _ = sock.write_all(answer.as_bytes()).await;
+                let _ = sock.shutdown().await;
+            });
+        }
+    });
+    (format!("http://{addr}"), task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_failures_are_grouped_with_one_body() {
+    let (url, server) = same_answer_target().await;
+    let root = fresh_dir("grouped");
+    let creds = format!(
+        "{}/../fixtures/identities/punchplay.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let code = cli::run(Args::parse_from([
+        "conformance",
+        "--target",
+        &url,
+        "--credentials",
+        &creds,
+        "--no-snapshots",
+        "--no-progress",
+        "--only",
+        "PP-TOKEN",
+        "--only",
+        "PP-APP",
+        "--report-dir",
+        root.join("reports").to_str().expect("utf-8"),
+    ]))
+    .await;
+    server.abort();
+    assert_eq!(code, EXIT_NON_CONFORMANT);
+    let run = run_folder(&root.join("reports"));
+    let json = read_json(&run.join("report.json"));
+    let failing = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["status"] == "fail" && c["support"]["body"] == SAME_BODY)
+        .count();
+    let md = std::fs::read_to_string(run.join("report.md")).expect("report.md");
+    let html = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    let _ = std::fs::remove_dir_all(&root);
+    let shown_md = md.matches(SAME_BODY).count();
+    let shown_html = html.matches(&*html_escape::encode_text(SAME_BODY)).count();
+    assert!(
+        failing >= 10,
+        "{failing} failures with the same body:\n{md}"
+    );
+    assert!(
+        md.contains("The same failure (message, status, body) in "),
+        "{md}"
+    );
+    assert!(
+        shown_md < failing && shown_html < failing,
+        "{failing} identical-body failures, the body shown {shown_md} times in report.md and {shown_html} in report.html"
+    );
 }

@@ -31,7 +31,7 @@ th{background:var(--soft);font-weight:600}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 td.hot{color:var(--fail);font-weight:700}td.warm{color:var(--error);font-weight:700}
 .note{background:#fff8e1;border-left:.3rem solid var(--expected);padding:.5rem .75rem;margin:.5rem 0}
-code.id{white-space:nowrap;word-break:keep-all;overflow-wrap:normal;font-size:.92em}
+.id{white-space:nowrap;word-break:keep-all;overflow-wrap:normal}code.id{font-size:.92em}
 .badge{display:inline-block;white-space:nowrap;border-radius:.3rem;padding:0 .4rem;font-size:.8rem;font-weight:700;border:1px solid currentColor}
 .s-pass{color:var(--pass)}.s-fail,.s-unexpected_pass{color:var(--fail)}.s-error{color:var(--error)}
 .s-skip{color:var(--skip)}.s-expected_fail{color:var(--expected)}
@@ -166,6 +166,20 @@ fn diff_html(diff: &str) -> String {
     s
 }
 
+/// The verdict line with each check id kept on one line (a hyphen is no place to break one).
+fn verdict_html(line: &str) -> String {
+    line.split(' ')
+        .map(|word| {
+            if word.starts_with("PP-") {
+                format!("<span class=\"id\">{}</span>", esc(word))
+            } else {
+                esc(word).into_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn failure_article(s: &mut String, report: &RunReport, group: &super::FailureGroup) {
     let c = group.first;
     let _ = write!(
@@ -231,11 +245,7 @@ fn summary_tables(s: &mut String, report: &RunReport) {
     s.push_str("<div class=\"cards\"><div class=\"scroll\"><table id=\"levels\"><caption hidden>per level</caption><tr><th>level</th><th>gates</th><th>pass</th><th>fail</th><th>error</th><th>skip</th><th>expected-fail</th><th>unexpected-pass</th></tr>");
     for level in Level::ALL {
         let [pass, fail, error, skip, expected, unexpected] = super::level_counts(report, level);
-        let gates = if report.gate.contains(&level) {
-            "yes"
-        } else {
-            "no"
-        };
+        let gates = super::gates_word(report, level);
         let hot = |n: usize| if n > 0 { " hot" } else { "" };
         let warm = |n: usize| if n > 0 { " warm" } else { "" };
         let _ = write!(
@@ -319,7 +329,7 @@ pub fn render(report: &RunReport) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         cls = if report.conformant() { "ok" } else { "bad" },
-        line = esc(&super::verdict_line(report)),
+        line = verdict_html(&super::verdict_line(report)),
     );
     summary_tables(&mut s, report);
     for note in &report.notes {

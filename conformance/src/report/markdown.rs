@@ -46,11 +46,7 @@ pub fn render(report: &RunReport) -> String {
     );
     for level in Level::ALL {
         let [pass, fail, error, skip, expected, unexpected] = super::level_counts(report, level);
-        let gates = if report.gate.contains(&level) {
-            "yes"
-        } else {
-            "no"
-        };
+        let gates = super::gates_word(report, level);
         let _ = writeln!(
             s,
             "| {level} | {gates} | {pass} | {fail} | {error} | {skip} | {expected} | {unexpected} |"

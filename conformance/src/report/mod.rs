@@ -112,6 +112,15 @@ pub fn level_counts(report: &RunReport, level: Level) -> [usize; 6] {
     .map(|k| c.get(k).copied().unwrap_or(0))
 }
 
+/// Whether `level` gates this run, as the per-level tables say it.
+pub fn gates_word(report: &RunReport, level: Level) -> &'static str {
+    if report.gate.contains(&level) {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
 /// The per-area summary: errors (no verdict reached) are counted apart from failures (the
 /// target departs from the contract), and the clauses behind either are named.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,13 +9,19 @@ use profile::Level;
 use crate::runner::{CheckReport, RunReport, Status};
 use crate::snapshot::SnapshotStatus;
 
-/// The failure block: message, support fields, snapshot diff.
-pub fn failure_text(c: &CheckReport) -> String {
+/// The message and the support fields: what goes into a ticket as is.
+fn ticket_block(c: &CheckReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", c.message.as_deref().unwrap_or(""));
     if let Some(sup) = &c.support {
         let _ = writeln!(s, "\n{}", sup.ticket_text());
     }
+    s
+}
+
+/// The failure block: message, support fields, snapshot diff.
+pub fn failure_text(c: &CheckReport) -> String {
+    let mut s = ticket_block(c);
     if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
         let _ = writeln!(s, "\n{diff}");
     }
@@ -83,7 +89,12 @@ pub fn render(report: &RunReport) -> String {
             if let Some(same) = super::same_failure_text(g, "`") {
                 let _ = writeln!(s, "{same}.\n");
             }
-            let _ = writeln!(s, "```\n{}```\n", failure_text(c));
+            // Message and support as one block to paste; the diff as `diff` so that
+            // GitHub and most viewers colour it.
+            let _ = writeln!(s, "```\n{}```\n", ticket_block(c));
+            if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
+                let _ = writeln!(s, "```diff\n{}\n```\n", diff.trim_end());
+            }
         }
     }
     let skipped: Vec<&CheckReport> = report

@@ -355,7 +355,7 @@ pub fn render(report: &RunReport) -> String {
     for g in &groups {
         failure_article(&mut s, report, g);
     }
-    s.push_str("</section><section id=\"by-area\"><h2>Other checks by area</h2>");
+    s.push_str("</section><section id=\"by-area\"><h2>Passing and skipped checks by area</h2>");
     for a in super::area_counts(report) {
         let rest: Vec<&CheckReport> = report
             .checks

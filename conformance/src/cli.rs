@@ -41,10 +41,26 @@ pub enum LevelArg {
     Decided,
 }
 
+/// What `--help` ends with: the exit codes a CI job branches on, and the environment read.
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  conformant: no check at a gating level failed or errored
+  1  not conformant: a gating check failed or errored, or an expected deviation passed
+  2  the suite could not run: usage error, unreadable or invalid profile, credentials or
+     expected file, target unreachable or not answering HTTP
+
+Environment:
+  NO_COLOR  set (to anything) to turn terminal colours off
+  CI        set: --update-snapshots writes nothing
+
+Docs: docs/conformance.md";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "conformance",
-    about = "Checks a PunchPlay deployment against the documented contract, clause by clause."
+    version,
+    about = "Checks a PunchPlay deployment against the documented contract, clause by clause.",
+    after_help = AFTER_HELP
 )]
 pub struct Args {
     /// The deployment to check (e.g. https://staging.example.com). Without it, the
@@ -186,9 +202,49 @@ fn gate(level: LevelArg) -> Vec<Level> {
     }
 }
 
-fn read(path: &PathBuf, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("could not read the {what} file {}: {e}", path.display()))
+fn read(path: &PathBuf, what: &str, flag: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "could not read the {what} file {}: {e}; check the path given to {flag}",
+            path.display()
+        )
+    })
+}
+
+/// An error as one line: a parser's message may span lines (a TOML error draws the line it
+/// points at); a person and a CI log both read one line best.
+pub fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A usage error from the argument parser as one line with the fix: the error, clap's tip
+/// if it has one, and where to read every flag.
+pub fn usage_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut line = lines
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .to_owned();
+    for tip in lines.filter(|l| l.starts_with("tip:")) {
+        line.push_str(&format!(" ({tip})"));
+    }
+    line.push_str("; run `conformance --help` for every flag and the exit codes");
+    line
+}
+
+/// Writes to stdout through `anstream`, which drops ANSI colours when stdout is not a
+/// terminal or `NO_COLOR` is set. A closed stdout (`conformance --list | head`) is not an
+/// error: answers false and the caller stops writing.
+fn print_out(text: &str) -> bool {
+    use std::io::Write as _;
+    let mut out = anstream::AutoStream::auto(std::io::stdout().lock());
+    writeln!(out, "{text}").and_then(|_| out.flush()).is_ok()
 }
 
 /// Runs the CLI; answers the exit code. Never panics on a bad target.
@@ -196,28 +252,47 @@ pub async fn run(args: Args) -> i32 {
     match run_inner(args).await {
         Ok(code) => code,
         Err(msg) => {
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", one_line(&msg));
             EXIT_COULD_NOT_RUN
         }
     }
 }
 
+fn read_credentials(path: &PathBuf) -> Result<Identities, String> {
+    Identities::from_toml_str(&read(path, "credentials", "--credentials")?, |v| {
+        std::env::var(v).ok()
+    })
+    .map_err(|e| {
+        format!(
+            "the credentials file {} is not valid: {e}; docs/conformance.md, section Credentials file, shows its format",
+            path.display()
+        )
+    })
+}
+
 async fn run_inner(args: Args) -> Result<i32, String> {
     let profile = match &args.profile {
-        Some(p) => Profile::from_toml_str(&read(p, "profile")?)
-            .map_err(|e| format!("the profile {} is not valid: {e}", p.display()))?,
+        Some(p) => Profile::from_toml_str(&read(p, "profile", "--profile")?).map_err(|e| {
+            format!(
+                "the profile {} is not valid: {e}; fix it (fixtures/profiles/punchplay.toml is a complete example)",
+                p.display()
+            )
+        })?,
         None => Profile::punchplay(),
     };
     let all = crate::checks::all(&profile);
     let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
     if args.list {
         for c in &all {
-            println!("{:<72} {:<8} {}", c.id, c.level(&profile).as_str(), c.title);
+            let line = format!("{:<72} {:<8} {}", c.id, c.level(&profile).as_str(), c.title);
+            if !print_out(&line) {
+                break;
+            }
         }
         return Ok(EXIT_CONFORMANT);
     }
     let expected = match &args.expected {
-        Some(p) => Expected::from_toml_str(&read(p, "expected-deviations")?, &ids)?,
+        Some(p) => Expected::from_toml_str(&read(p, "expected-deviations", "--expected")?, &ids)?,
         None => Expected::default(),
     };
     let checks: Vec<_> = all
@@ -241,23 +316,16 @@ async fn run_inner(args: Args) -> Result<i32, String> {
             let creds = args
                 .credentials
                 .as_ref()
-                .ok_or("--target needs --credentials FILE (client ids, secrets, test users)")?;
-            let ids =
-                Identities::from_toml_str(&read(creds, "credentials")?, |v| std::env::var(v).ok())
-                    .map_err(|e| {
-                        format!("the credentials file {} is not valid: {e}", creds.display())
-                    })?;
+                .ok_or("--target needs --credentials FILE (client ids, secrets, test users); docs/conformance.md, section Credentials file, shows its format")?;
+            let ids = read_credentials(creds)?;
             if args.fault.is_some() {
-                return Err("--fault only applies to the in-process reference server".into());
+                return Err("--fault only applies to the in-process reference server; drop --target to use it".into());
             }
             (t.clone(), ids, args.test_controls)
         }
         None => {
             let ids = match &args.credentials {
-                Some(c) => {
-                    Identities::from_toml_str(&read(c, "credentials")?, |v| std::env::var(v).ok())
-                        .map_err(|e| e.to_string())?
-                }
+                Some(c) => read_credentials(c)?,
                 None => Identities::punchplay(),
             };
             let config = reference_server::ServerConfig {
@@ -275,14 +343,16 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         }
     };
     let base_url =
-        url::Url::parse(&base).map_err(|e| format!("--target {base:?} is not a URL: {e}"))?;
+        url::Url::parse(&base).map_err(|e| format!("--target {base:?} is not a URL: {e}; give the deployment's base URL, e.g. https://staging.example.com"))?;
     if !matches!(base_url.scheme(), "http" | "https") {
-        return Err(format!("--target {base:?} must be an http or https URL"));
+        return Err(format!(
+            "--target {base:?} must be an http or https URL, e.g. https://staging.example.com"
+        ));
     }
     let driver = match (&args.approve_cmd, args.driver) {
         (Some(cmd), _) => Driver::Command(cmd.clone()),
         (None, Some(DriverArg::TestControls)) if !controls => {
-            return Err("--driver test-controls needs a target with --test-controls".into());
+            return Err("--driver test-controls needs a target with --test-controls; add --test-controls if the target serves /__test, or use --driver pages".into());
         }
         (None, Some(DriverArg::TestControls)) => Driver::TestControls,
         (None, Some(DriverArg::Pages)) => Driver::Pages,
@@ -320,7 +390,10 @@ async fn run_inner(args: Args) -> Result<i32, String> {
             .await
             .map_err(|p| format!("{p:?}"))?;
         if ex.status != 200 {
-            return Err(format!("the server refused the fault {f:?}: {}", ex.body));
+            return Err(format!(
+                "the server refused the fault {f:?}: {}; docs/conformance.md, section Faults the suite catches, names them",
+                ex.body
+            ));
         }
         eprintln!("fault switched on: {f}");
     }
@@ -377,13 +450,19 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     if let Some(s) = server {
         s.stop().await;
     }
-    println!("{}", report::terminal::summary(&report));
+    // A closed stdout loses the summary, never the reports or the exit code.
+    print_out(&report::terminal::summary(&report));
     if !args.no_reports {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let dir = args.report_dir.join(format!("{}-{stamp}", report.profile));
         match report::write_all(&report, &dir) {
-            Ok(_) => println!("reports: {}", dir.display()),
-            Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),
+            Ok(_) => {
+                print_out(&format!("reports: {}", dir.display()));
+            }
+            Err(e) => eprintln!(
+                "warning: could not write reports to {}: {e}; choose a writable folder with --report-dir",
+                dir.display()
+            ),
         }
     }
     Ok(if report.conformant() {

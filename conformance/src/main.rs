@@ -5,9 +5,14 @@ use clap::Parser as _;
 fn main() -> std::process::ExitCode {
     let args = match conformance::cli::Args::try_parse() {
         Ok(a) => a,
-        Err(e) => {
+        // --help and --version: printed to stdout, exit 0 (a closed stdout is no error).
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return std::process::ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", conformance::cli::usage_error_line(&e));
+            return std::process::ExitCode::from(conformance::cli::EXIT_COULD_NOT_RUN as u8);
         }
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -16,7 +21,9 @@ fn main() -> std::process::ExitCode {
     {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            eprintln!(
+                "error: could not start the async runtime: {e}; free some threads or memory and run again"
+            );
             return std::process::ExitCode::from(2);
         }
     };

@@ -543,7 +543,7 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
                 status = Status::Fail;
                 support = support_at_line(&starts, *first_differing_line).or(last);
                 message = Some(
-                    "the transcript differs from the committed spec snapshot (diff in report.md)"
+                    "the transcript differs from the committed spec snapshot (the diff follows)"
                         .into(),
                 );
             }

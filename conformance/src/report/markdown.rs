@@ -1,5 +1,6 @@
-//! `report.md`: the verdict per level, a table per area, and for every failure the support
-//! fields (ready for a ticket) and a readable diff for every snapshot mismatch.
+//! `report.md`: the same summary the terminal ends with (verdict line, counts per level
+//! and per area), then the failures grouped, each with its support fields (ready for a
+//! ticket) and a diff for a snapshot mismatch, then the skips and every check by area.
 
 use std::fmt::Write as _;
 
@@ -8,13 +9,19 @@ use profile::Level;
 use crate::runner::{CheckReport, RunReport, Status};
 use crate::snapshot::SnapshotStatus;
 
-/// The failure block: message, support fields, snapshot diff.
-pub fn failure_text(c: &CheckReport) -> String {
+/// The message and the support fields: what goes into a ticket as is.
+fn ticket_block(c: &CheckReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{}", c.message.as_deref().unwrap_or(""));
     if let Some(sup) = &c.support {
         let _ = writeln!(s, "\n{}", sup.ticket_text());
     }
+    s
+}
+
+/// The failure block: message, support fields, snapshot diff.
+pub fn failure_text(c: &CheckReport) -> String {
+    let mut s = ticket_block(c);
     if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
         let _ = writeln!(s, "\n{diff}");
     }
@@ -24,15 +31,15 @@ pub fn failure_text(c: &CheckReport) -> String {
 pub fn render(report: &RunReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Conformance report: {}\n", report.profile);
-    let _ = writeln!(
-        s,
-        "- target: `{}`\n- approval driver: {}\n- started: {}\n- duration: {} ms",
-        report.target, report.driver, report.started_at, report.duration_ms
-    );
+    let _ = writeln!(s, "**{}**\n", super::verdict_line(report));
     let gate: Vec<&str> = report.gate.iter().map(|l| l.as_str()).collect();
     let _ = writeln!(
         s,
-        "- gating levels: {}\n- verdict: **{}**\n",
+        "- target: `{}`\n- approval driver: {}\n- started: {}\n- duration: {} ms\n- gating levels: {}\n- verdict: **{}**\n",
+        report.target,
+        report.driver,
+        report.started_at,
+        report.duration_ms,
         gate.join(", "),
         super::verdict(report)
     );
@@ -41,49 +48,53 @@ pub fn render(report: &RunReport) -> String {
     }
     let _ = writeln!(
         s,
-        "| level | pass | fail | error | skip | expected-fail | unexpected-pass |\n|---|---|---|---|---|---|---|"
+        "| level | gates | pass | fail | error | skip | expected-fail | unexpected-pass |\n|---|---|---|---|---|---|---|---|"
     );
     for level in Level::ALL {
         let [pass, fail, error, skip, expected, unexpected] = super::level_counts(report, level);
+        let gates = super::gates_word(report, level);
         let _ = writeln!(
             s,
-            "| {level} | {pass} | {fail} | {error} | {skip} | {expected} | {unexpected} |"
+            "| {level} | {gates} | {pass} | {fail} | {error} | {skip} | {expected} | {unexpected} |"
         );
     }
-    let mut areas: Vec<&str> = report.checks.iter().map(|c| c.area.as_str()).collect();
-    areas.sort();
-    areas.dedup();
-    for area in areas {
+    let _ = writeln!(
+        s,
+        "\n| area | pass | fail | error | skip | failing clauses |\n|---|---|---|---|---|---|"
+    );
+    for a in super::area_counts(report) {
         let _ = writeln!(
             s,
-            "\n## {area}\n\n| check | level | result |\n|---|---|---|"
+            "| {} | {} | {} | {} | {} | {} |",
+            a.area,
+            a.pass,
+            a.fail,
+            a.error,
+            a.skip,
+            a.clauses.join(" ")
         );
-        for c in report.checks.iter().filter(|c| c.area == area) {
-            let _ = writeln!(s, "| `{}` | {} | {} |", c.id, c.level, c.status.as_str());
-        }
     }
-    let bad: Vec<&CheckReport> = report
-        .checks
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.status,
-                Status::Fail | Status::Error | Status::UnexpectedPass | Status::ExpectedFail
-            )
-        })
-        .collect();
-    if !bad.is_empty() {
-        let _ = writeln!(s, "\n## Failures\n");
-        for c in bad {
+    let groups = super::failure_groups(report);
+    if !groups.is_empty() {
+        let _ = writeln!(s, "\n## Failures and errors\n");
+        for g in &groups {
+            let c = g.first;
             let _ = writeln!(
                 s,
-                "### `{}` ({} {}, {})\n\n```\n{}```\n",
+                "### `{}` ({}, {})\n",
                 c.id,
-                c.level,
-                c.clause,
                 c.status.as_str(),
-                failure_text(c)
+                super::failure_context(report, c)
             );
+            if let Some(same) = super::same_failure_text(g, "`") {
+                let _ = writeln!(s, "{same}.\n");
+            }
+            // Message and support as one block to paste; the diff as `diff` so that
+            // GitHub and most viewers colour it.
+            let _ = writeln!(s, "```\n{}```\n", ticket_block(c));
+            if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
+                let _ = writeln!(s, "```diff\n{}\n```\n", diff.trim_end());
+            }
         }
     }
     let skipped: Vec<&CheckReport> = report
@@ -96,6 +107,18 @@ pub fn render(report: &RunReport) -> String {
         for c in skipped {
             let _ = writeln!(s, "- `{}`: {}", c.id, c.message.as_deref().unwrap_or(""));
         }
+    }
+    let _ = writeln!(s, "\n## Checks by area");
+    for a in super::area_counts(report) {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>{} ({} pass, {} fail, {} error, {} skip)</summary>\n\n| check | level | result |\n|---|---|---|",
+            a.area, a.pass, a.fail, a.error, a.skip
+        );
+        for c in report.checks.iter().filter(|c| c.area == a.area) {
+            let _ = writeln!(s, "| `{}` | {} | {} |", c.id, c.level, c.status.as_str());
+        }
+        let _ = writeln!(s, "\n</details>");
     }
     s
 }

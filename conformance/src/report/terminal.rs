@@ -1,12 +1,13 @@
-//! The terminal: the plan before the run, a progress bar while it runs, and a table
-//! grouped by area with pass, fail and skip counts and clause ids, then every failure
-//! with its support fields.
+//! The terminal: the plan before the run, a progress bar while it runs, then the summary
+//! `report.md` leads with: counts per level and per area (errors apart from failures),
+//! the failures grouped with their support fields, and the verdict line last.
 
 use std::fmt::Write as _;
 
+use anstyle::{AnsiColor, Color, Style};
 use indicatif::{ProgressBar, ProgressStyle};
 use profile::Level;
-use tabled::settings::Style;
+use tabled::settings::Style as TableStyle;
 use tabled::{Table, Tabled};
 
 use crate::runner::{Event, RunReport, Status};
@@ -71,6 +72,7 @@ struct AreaRow {
     area: String,
     pass: usize,
     fail: usize,
+    error: usize,
     skip: usize,
     #[tabled(rename = "failing clauses")]
     clauses: String,
@@ -88,31 +90,32 @@ struct LevelRow {
     gates: String,
 }
 
-/// The summary printed after the run.
+const BAD: Style = Style::new()
+    .fg_color(Some(Color::Ansi(AnsiColor::Red)))
+    .bold();
+const GOOD: Style = Style::new()
+    .fg_color(Some(Color::Ansi(AnsiColor::Green)))
+    .bold();
+const EXPECTED: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
+
+fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// The summary printed after the run: counts per level and per area, the failures
+/// grouped, the notes, and the verdict line last. It carries ANSI colours; the CLI prints
+/// it through `anstream`, which drops them when stdout is not a terminal or `NO_COLOR` is
+/// set.
 pub fn summary(report: &RunReport) -> String {
-    let mut areas: Vec<&str> = report.checks.iter().map(|c| c.area.as_str()).collect();
-    areas.sort();
-    areas.dedup();
-    let rows: Vec<AreaRow> = areas
-        .iter()
-        .map(|a| {
-            let cs: Vec<_> = report.checks.iter().filter(|c| c.area == *a).collect();
-            let mut clauses: Vec<&str> = cs
-                .iter()
-                .filter(|c| c.status.is_bad())
-                .map(|c| c.clause.as_str())
-                .collect();
-            clauses.dedup();
-            AreaRow {
-                area: (*a).to_owned(),
-                pass: cs
-                    .iter()
-                    .filter(|c| matches!(c.status, Status::Pass | Status::ExpectedFail))
-                    .count(),
-                fail: cs.iter().filter(|c| c.status.is_bad()).count(),
-                skip: cs.iter().filter(|c| c.status == Status::Skip).count(),
-                clauses: clauses.join(" "),
-            }
+    let areas: Vec<AreaRow> = super::area_counts(report)
+        .into_iter()
+        .map(|a| AreaRow {
+            area: a.area,
+            pass: a.pass,
+            fail: a.fail,
+            error: a.error,
+            skip: a.skip,
+            clauses: a.clauses.join(" "),
         })
         .collect();
     let levels: Vec<LevelRow> = Level::ALL
@@ -135,35 +138,37 @@ pub fn summary(report: &RunReport) -> String {
         })
         .collect();
     let mut s = String::new();
-    let _ = writeln!(s, "{}", Table::new(rows).with(Style::rounded()));
-    let _ = writeln!(s, "{}", Table::new(levels).with(Style::rounded()));
-    for c in report.checks.iter().filter(|c| c.status.is_bad()) {
+    let _ = writeln!(s, "{}", Table::new(levels).with(TableStyle::rounded()));
+    let _ = writeln!(s, "{}", Table::new(areas).with(TableStyle::rounded()));
+    for group in super::failure_groups(report) {
+        let c = group.first;
+        let style = if c.status == Status::ExpectedFail {
+            EXPECTED
+        } else {
+            BAD
+        };
         let _ = writeln!(
             s,
-            "\n{} {} ({} {})",
-            c.status.as_str(),
+            "\n{} {} ({})",
+            paint(style, c.status.as_str()),
             c.id,
-            c.level,
-            c.clause
+            super::failure_context(report, c)
         );
+        if let Some(same) = super::same_failure_text(&group, "") {
+            let _ = writeln!(s, "    {same}.");
+        }
         for line in super::markdown::failure_text(c).lines() {
-            let _ = writeln!(s, "    {line}");
+            let _ = writeln!(s, "{}", format!("    {line}").trim_end());
         }
     }
     for note in &report.notes {
         let _ = writeln!(s, "\nnote: {note}");
     }
+    let verdict = super::verdict_line(report);
     let _ = writeln!(
         s,
-        "\n{}: {} checks in {} ms against {}",
-        if report.conformant() {
-            "CONFORMANT"
-        } else {
-            "NOT CONFORMANT"
-        },
-        report.checks.len(),
-        report.duration_ms,
-        report.target
+        "\n{}",
+        paint(if report.conformant() { GOOD } else { BAD }, &verdict)
     );
     s
 }

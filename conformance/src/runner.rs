@@ -366,6 +366,9 @@ pub async fn run(
         let _ = h.await;
     }
     reports.sort_by(|a, b| a.id.cmp(&b.id));
+    let notes = crate::snapshot::extensions_note(reports.iter().map(|r| &r.snapshot))
+        .into_iter()
+        .collect();
     RunReport {
         profile: env.profile.name.clone(),
         target: env.http.base.to_string(),
@@ -373,7 +376,7 @@ pub async fn run(
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: started.elapsed().as_millis() as u64,
         gate: Vec::new(),
-        notes: Vec::new(),
+        notes,
         checks: reports,
     }
 }

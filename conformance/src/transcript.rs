@@ -35,8 +35,9 @@ const REQUEST_HEADERS: &[&str] = &[
     "last-event-id",
     "x-forwarded-for",
 ];
-/// Response headers worth showing (plus the profile's request-id header).
-const RESPONSE_HEADERS: &[&str] = &[
+/// Response headers worth showing (plus the profile's request-id header, always shown as
+/// `[request-id]`): the ones the contract names. A snapshot comparison reads them back.
+pub const RESPONSE_HEADERS: &[&str] = &[
     "content-type",
     "cache-control",
     "retry-after",

@@ -288,17 +288,17 @@ mod tests {
         let mut r = redactor();
         r.register_identity("bob", "[user:second]");
         r.register_identity("Bob Example", "[display-name:second]");
-        r.register_identity("http://127.0.0.1:8765/callback", "[redirect-uri:web]");
+        r.register_identity("http://127.0.0.1:8765/callback", "[redirect-uri]");
         assert_eq!(r.scrub("/users/bob"), "/users/[user:second]");
         assert_eq!(r.scrub("bobcat bob-x"), "bobcat bob-x");
         assert_eq!(r.scrub("Bob Example"), "[display-name:second]");
         assert_eq!(
             r.scrub("redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback&x"),
-            "redirect_uri=[redirect-uri:web]&x"
+            "redirect_uri=[redirect-uri]&x"
         );
         assert_eq!(
             r.scrub("http://127.0.0.1:8765/callback-other?code=1"),
-            "[redirect-uri:web]-other?code=1"
+            "[redirect-uri]-other?code=1"
         );
         let v = r.scrub_json(&serde_json::json!({"username": "bob", "name": "Bob Example"}));
         assert_eq!(

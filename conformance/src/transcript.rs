@@ -95,6 +95,10 @@ impl Transcript {
             for (k, v) in &ex.req.headers {
                 if k == "last-event-id" && v.trim().parse::<u64>().is_ok() {
                     let _ = writeln!(out, "  {k}: [event-id]");
+                } else if k == "authorization"
+                    && let Some(shown) = basic_credentials(redactor, v)
+                {
+                    let _ = writeln!(out, "  {k}: {shown}");
                 } else if REQUEST_HEADERS.contains(&k.as_str()) {
                     let _ = writeln!(out, "  {k}: {}", redactor.scrub(v));
                 }
@@ -247,6 +251,22 @@ fn render_events(out: &mut String, redactor: &Redactor, body: &str) {
             }
         }
     }
+}
+
+/// `Basic base64([client:web]:[secret:web])` for HTTP Basic credentials: the pair is
+/// shown redacted, so that a made-up secret with a deployment's client id still renders
+/// the same for every deployment.
+fn basic_credentials(redactor: &Redactor, value: &str) -> Option<String> {
+    let encoded = value.strip_prefix("Basic ")?.trim();
+    let decoded =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some(format!(
+        "Basic base64({}:{})",
+        redactor.scrub(id),
+        redactor.scrub(secret)
+    ))
 }
 
 fn pretty(v: &Value) -> String {

@@ -382,9 +382,9 @@ async fn unregistered_redirect_page(ctx: &mut Ctx) -> CheckResult {
     let upper = registered.to_ascii_uppercase();
     let other_host = with_another_host(registered);
     ctx.redactor
-        .register_identity(&upper, "[redirect-uri:web, upper-cased]");
+        .register_identity(&upper, "[redirect-uri, upper-cased]");
     ctx.redactor
-        .register_identity(&other_host, "[redirect-uri:web, another host]");
+        .register_identity(&other_host, "[redirect-uri, another host]");
     for bad in [
         format!("{registered}/extra"),
         format!("{registered}/"),

@@ -216,6 +216,24 @@ pub fn compare(snapshot: &str, run: &str) -> Comparison {
     let end = run.lines().count() + 1;
     for i in 0..pinned.len().max(seen.len()) {
         match (pinned.get(i), seen.get(i)) {
+            (Some(p), Some(s))
+                if p.head != s.head && p.head.starts_with("· ") && s.head.starts_with("· ") =>
+            {
+                // A note that quotes a body (`· the list has the app: {…}`): its JSON
+                // is compared as values, like a body's.
+                match (json_tail(p.head), json_tail(s.head)) {
+                    (Some((pt, pv)), Some((st, sv))) if pt == st => {
+                        compare_json("$", &pv, &sv, s.line, &mut found);
+                    }
+                    _ => {
+                        found.differ(
+                            s.line,
+                            format!("`{}` where the snapshot has `{}`", s.head, p.head),
+                        );
+                        return found;
+                    }
+                }
+            }
             (Some(p), Some(s)) if p.head != s.head => {
                 found.differ(
                     s.line,
@@ -225,6 +243,7 @@ pub fn compare(snapshot: &str, run: &str) -> Comparison {
                 return found;
             }
             (Some(p), Some(s)) if s.head.starts_with("← ") => compare_response(p, s, &mut found),
+
             (Some(p), Some(s)) => {
                 if let Some((a, b)) = p.lines.iter().zip(&s.lines).find(|(a, b)| a != b) {
                     found.differ(
@@ -356,6 +375,17 @@ fn compare_response(pinned: &Step<'_>, seen: &Step<'_>, found: &mut Comparison) 
             _ => {}
         }
     }
+}
+
+/// A line that ends in JSON, split into its text and the JSON value.
+fn json_tail(line: &str) -> Option<(&str, Value)> {
+    line.char_indices()
+        .filter(|(_, c)| *c == '{' || *c == '[')
+        .find_map(|(i, _)| {
+            serde_json::from_str(&line[i..])
+                .ok()
+                .map(|v| (&line[..i], v))
+        })
 }
 
 fn parse_json(text: &str) -> Option<Value> {
@@ -580,6 +610,19 @@ mod tests {
         let cut = &PINNED[..PINNED.find("→ GET").expect("two exchanges")];
         let d = differences(cut);
         assert!(d[0].contains("the snapshot goes on"), "{d:?}");
+    }
+
+    #[test]
+    fn a_note_quoting_json_tolerates_extensions_but_not_changes() {
+        let pinned = "· the list has the app: {\"name\":\"[app-name-1]\"}\n";
+        let run = "· the list has the app: {\"name\":\"[app-name-1]\",\"x\":1}\n";
+        let found = compare(pinned, run);
+        assert!(found.differences.is_empty(), "{:?}", found.differences);
+        assert_eq!(found.extensions.len(), 1);
+        let wrong = "· the list has the app: {\"title\":\"[app-name-1]\"}\n";
+        assert_eq!(compare(pinned, wrong).differences.len(), 1);
+        let other = "· the list lacks the app: {\"name\":\"[app-name-1]\"}\n";
+        assert_eq!(compare(pinned, other).differences.len(), 1);
     }
 
     #[test]

@@ -2,7 +2,12 @@
 //! the whole suite, comparing every transcript with its committed snapshot, is
 //! CONFORMANT at every level against a reference server started with other apps and
 //! users (`fixtures/identities/other-deployment.toml`: other client ids, names, secrets,
-//! redirect URIs and users, the same traits, in another order).
+//! redirect URIs and users, the same traits, in another order), directly and behind a
+//! gateway that adds headers the contract does not name, writes header names in
+//! Title-Case and adds an extension member to every JSON object, nested ones too. And
+//! a wrong server behind the same gateway still fails.
+
+mod support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,6 +20,8 @@ use conformance::expected::Expected;
 use conformance::runner::{self, RunOptions, RunReport, Status};
 use conformance::snapshot::{SnapshotMode, SnapshotStatus, SnapshotStore};
 use profile::{Identities, Level, Profile};
+use reference_server::Fault;
+use support::gateway::{self, GatewayOptions};
 
 fn other_identities() -> Identities {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -81,6 +88,64 @@ fn assert_conformant_everywhere(report: &RunReport) {
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
     assert!(report.conformant());
+}
+
+/// A reference server with the other identities, test controls on, trusting the
+/// gateway's `X-Forwarded-For` (PP-RATE-4), with `fault` switched on.
+async fn other_server(fault: Option<Fault>) -> reference_server::RunningServer {
+    let server = reference_server::spawn(reference_server::ServerConfig {
+        identities: other_identities(),
+        test_controls: true,
+        trust_proxy: true,
+        ..reference_server::ServerConfig::punchplay()
+    })
+    .await
+    .expect("the reference server starts");
+    if let Some(fault) = fault {
+        let answer = reqwest::Client::new()
+            .post(format!("{}/__test/fault", server.base_url()))
+            .json(&serde_json::json!({"fault": fault.name()}))
+            .send()
+            .await
+            .expect("the fault control answers");
+        assert_eq!(answer.status(), 200, "switching on {fault}");
+    }
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_committed_snapshots_gate_other_identities_behind_an_ordinary_gateway() {
+    let server = other_server(None).await;
+    let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+    let report = run_suite(&gateway.base_url(), other_identities()).await;
+    server.stop().await;
+    assert_conformant_everywhere(&report);
+    // The extension member is noted once for the whole run, not once per check.
+    let noted: Vec<&String> = report
+        .notes
+        .iter()
+        .filter(|n| n.contains("extension members"))
+        .collect();
+    assert_eq!(noted.len(), 1, "{:?}", report.notes);
+    assert!(noted[0].contains("`$.x_gateway`"), "{}", noted[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_server_behind_the_gateway_still_fails() {
+    let fault = Fault::WrongGrantTypeError;
+    let server = other_server(Some(fault)).await;
+    let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+    let report = run_suite(&gateway.base_url(), other_identities()).await;
+    server.stop().await;
+    assert!(!report.conformant());
+    assert!(
+        report
+            .checks
+            .iter()
+            .any(|c| c.status == Status::Fail && c.clause == fault.clause()),
+        "no failing check names {}",
+        fault.clause()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

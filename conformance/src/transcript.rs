@@ -107,7 +107,10 @@ impl Transcript {
                 ReqBody::None => {}
                 ReqBody::Form(pairs) => {
                     let _ = writeln!(out, "  [form]");
-                    for (k, v) in pairs {
+                    for (k, v) in pairs
+                        .iter()
+                        .filter(|(k, _)| !ex.req.page_fields.contains(k))
+                    {
                         let v = if chrono::DateTime::parse_from_rfc3339(v).is_ok() {
                             "[timestamp]".to_owned()
                         } else {

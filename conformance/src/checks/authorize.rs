@@ -5,7 +5,7 @@ use profile::Level;
 use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, scope_set};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
-use crate::drivers::find_input;
+use crate::drivers::{find_input, hidden_inputs};
 use crate::flows::{self, Pkce, authorize_path, query, redeem};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -169,13 +169,18 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
         r,
         "signed out, the authorize page is not a sign-in form"
     );
+    // As a browser: the sign-in form's hidden inputs (a CSRF token) go along.
+    let hidden = hidden_inputs(r.body(), "name=\"password\"").unwrap_or_default();
     let login = ctx.path("login");
     let r = ctx
-        .send(Req::post(login).form([
-            ("username", user.username.as_str()),
-            ("password", pw.as_str()),
-            ("next", path.as_str()),
-        ]))
+        .send(Req::post(login).page_form(
+            hidden,
+            [
+                ("username", user.username.as_str()),
+                ("password", pw.as_str()),
+                ("next", path.as_str()),
+            ],
+        ))
         .await?;
     ensure!(
         (300..400).contains(&r.status()),
@@ -195,12 +200,16 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
     let authorization = find_input(r.body(), "authorization")
         .ok_or_else(|| r.fail("the approval form has no hidden `authorization` field"))?;
     ctx.volatile(&authorization, "authorization");
+    let hidden = hidden_inputs(r.body(), "name=\"authorization\"").unwrap_or_default();
     let action = ctx.path("authorize");
     let r = ctx
-        .send(Req::post(action).form([
-            ("authorization", authorization.as_str()),
-            ("decision", "approve"),
-        ]))
+        .send(Req::post(action).page_form(
+            hidden,
+            [
+                ("authorization", authorization.as_str()),
+                ("decision", "approve"),
+            ],
+        ))
         .await?;
     ensure!(
         r.status() == 302,

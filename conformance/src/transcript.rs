@@ -106,11 +106,15 @@ impl Transcript {
             match &ex.req.body {
                 ReqBody::None => {}
                 ReqBody::Form(pairs) => {
-                    let _ = writeln!(out, "  [form]");
-                    for (k, v) in pairs
+                    let shown: Vec<&(String, String)> = pairs
                         .iter()
                         .filter(|(k, _)| !ex.req.page_fields.contains(k))
-                    {
+                        .collect();
+                    // A form of nothing but the page's own fields reads as no body.
+                    if !shown.is_empty() {
+                        let _ = writeln!(out, "  [form]");
+                    }
+                    for (k, v) in shown {
                         let v = if chrono::DateTime::parse_from_rfc3339(v).is_ok() {
                             "[timestamp]".to_owned()
                         } else {

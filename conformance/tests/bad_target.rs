@@ -75,6 +75,17 @@ async fn listener(answer: Option<&'static [u8]>) -> String {
 const JSON_404: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
 const HTML_200: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 27\r\nconnection: close\r\n\r\n<html><p>welcome</p></html>";
 
+/// What the client sent first (its request line and headers), waiting at most 500 ms.
+async fn read_head(s: &mut tokio::net::TcpStream) -> String {
+    let mut buf = [0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
 /// Answers `me` (a request line naming `/me`) with `for_me`, everything else with `other`.
 async fn routing_listener(for_me: &'static [u8], other: &'static [u8]) -> String {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -82,13 +93,7 @@ async fn routing_listener(for_me: &'static [u8], other: &'static [u8]) -> String
     tokio::spawn(async move {
         while let Ok((mut s, _)) = l.accept().await {
             tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                let n = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]);
+                let head = read_head(&mut s).await;
                 let first = head.lines().next().unwrap_or("");
                 let answer = if first.contains("/me ") {
                     for_me
@@ -131,13 +136,7 @@ async fn endless_listener(probe_ok: bool) -> String {
     tokio::spawn(async move {
         while let Ok((mut s, _)) = l.accept().await {
             tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                let n = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]);
+                let head = read_head(&mut s).await;
                 if probe_ok && head.contains("conformance-probe") {
                     let _ = s.write_all(JSON_404).await;
                     let _ = s.shutdown().await;

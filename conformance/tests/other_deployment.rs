@@ -10,16 +10,11 @@
 mod support;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use conformance::check::Env;
-use conformance::client::HttpOptions;
 use conformance::drivers::Driver;
-use conformance::expected::Expected;
-use conformance::runner::{self, RunOptions, RunReport, Status};
-use conformance::snapshot::{SnapshotMode, SnapshotStatus, SnapshotStore};
-use profile::{Identities, Level, Profile};
+use conformance::runner::{RunReport, Status};
+use conformance::snapshot::SnapshotStatus;
+use profile::{Identities, Profile};
 use reference_server::Fault;
 use support::gateway::{self, GatewayOptions};
 
@@ -32,39 +27,8 @@ fn other_identities() -> Identities {
 
 /// Runs the whole suite, snapshots compared, against `base` (a server with `ids`).
 async fn run_suite(base: &str, ids: Identities) -> RunReport {
-    let profile = Profile::punchplay();
-    let http = HttpOptions {
-        base: url::Url::parse(base).expect("a URL"),
-        timeout: Duration::from_secs(10),
-        request_id_header: profile.request_id.header.clone(),
-    };
-    let env = Env::new(
-        profile.clone(),
-        ids,
-        http,
-        true,
-        Driver::TestControls,
-        false,
-    )
-    .expect("the identities fill every role");
-    let opts = RunOptions {
-        concurrency: 8,
-        check_timeout: Duration::from_secs(30),
-        snapshots: SnapshotStore {
-            dir: conformance::cli::default_snapshot_dir("punchplay"),
-            mode: SnapshotMode::Compare,
-        },
-        expected: Expected::default(),
-    };
-    let mut report = runner::run(
-        Arc::new(env),
-        conformance::checks::all(&profile),
-        opts,
-        |_| {},
-    )
-    .await;
-    report.gate = vec![Level::Must, Level::Should, Level::Decided];
-    report
+    let checks = conformance::checks::all(&Profile::punchplay());
+    support::suite::run_checks(base, ids, Driver::TestControls, checks).await
 }
 
 /// Every check passed (none skipped) and its transcript matched its snapshot.

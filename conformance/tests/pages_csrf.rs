@@ -6,18 +6,15 @@
 //! through it with the committed snapshots, because a page's own hidden fields stay out of
 //! transcripts.
 
+mod support;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
-use conformance::check::Env;
-use conformance::client::HttpOptions;
 use conformance::drivers::Driver;
-use conformance::expected::Expected;
-use conformance::runner::{self, RunOptions, Status};
-use conformance::snapshot::{SnapshotMode, SnapshotStore};
+use conformance::runner::Status;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -201,29 +198,6 @@ async fn page_forms_carry_the_pages_csrf_token_and_snapshots_still_match() {
         .expect("the proxy answers");
     assert_eq!(refused.status(), 403);
 
-    let http = HttpOptions {
-        base: url::Url::parse(&base).expect("a URL"),
-        timeout: Duration::from_secs(10),
-        request_id_header: profile.request_id.header.clone(),
-    };
-    let env = Env::new(
-        profile.clone(),
-        Identities::punchplay(),
-        http,
-        true,
-        Driver::Pages,
-        false,
-    )
-    .expect("the fixtures fill every role");
-    let opts = RunOptions {
-        concurrency: 8,
-        check_timeout: Duration::from_secs(30),
-        snapshots: SnapshotStore {
-            dir: conformance::cli::default_snapshot_dir("punchplay"),
-            mode: SnapshotMode::Compare,
-        },
-        expected: Expected::default(),
-    };
     // Every check that signs in, approves, activates or posts a page form.
     let checks = conformance::checks::all(&profile)
         .into_iter()
@@ -240,7 +214,8 @@ async fn page_forms_carry_the_pages_csrf_token_and_snapshots_still_match() {
         })
         .collect::<Vec<_>>();
     assert!(checks.len() > 20);
-    let report = runner::run(Arc::new(env), checks, opts, |_| {}).await;
+    let report =
+        support::suite::run_checks(&base, Identities::punchplay(), Driver::Pages, checks).await;
     server.stop().await;
     let bad: Vec<String> = report
         .checks

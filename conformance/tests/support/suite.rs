@@ -1,0 +1,43 @@
+//! Runs checks of the suite against a target as the CLI does, with test controls, the
+//! committed punchplay snapshots compared, and every level gating.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance::check::{Check, Env};
+use conformance::client::HttpOptions;
+use conformance::drivers::Driver;
+use conformance::expected::Expected;
+use conformance::runner::{self, RunOptions, RunReport};
+use conformance::snapshot::{SnapshotMode, SnapshotStore};
+use profile::{Identities, Level, Profile};
+
+/// Runs `checks` against `base` (a target with test controls and the apps and users of
+/// `ids`), approving through `driver`.
+pub async fn run_checks(
+    base: &str,
+    ids: Identities,
+    driver: Driver,
+    checks: Vec<Check>,
+) -> RunReport {
+    let profile = Profile::punchplay();
+    let http = HttpOptions {
+        base: url::Url::parse(base).expect("a URL"),
+        timeout: Duration::from_secs(10),
+        request_id_header: profile.request_id.header.clone(),
+    };
+    let env =
+        Env::new(profile, ids, http, true, driver, false).expect("the identities fill every role");
+    let opts = RunOptions {
+        concurrency: 8,
+        check_timeout: Duration::from_secs(30),
+        snapshots: SnapshotStore {
+            dir: conformance::cli::default_snapshot_dir("punchplay"),
+            mode: SnapshotMode::Compare,
+        },
+        expected: Expected::default(),
+    };
+    let mut report = runner::run(Arc::new(env), checks, opts, |_| {}).await;
+    report.gate = vec![Level::Must, Level::Should, Level::Decided];
+    report
+}

@@ -126,3 +126,42 @@ async fn the_committed_snapshots_gate_a_server_with_other_apps_and_users() {
     server.stop().await;
     assert_conformant_everywhere(&report);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_gateway_a_snapshot_difference_that_matters_still_fails() {
+    // A snapshot that pins a member the server does not send (`login` for `username`),
+    // as if the server had renamed a documented member.
+    let id = "PP-API-7/me-answers-username-and-display-name";
+    let committed = conformance::cli::default_snapshot_dir("punchplay");
+    let dir = std::env::temp_dir().join(format!("conformance-renamed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary snapshot dir");
+    let name = format!("{}.snap", id.replace('/', "__"));
+    let text = std::fs::read_to_string(committed.join(&name)).expect("the committed snapshot");
+    assert!(text.contains("\"username\": "));
+    std::fs::write(
+        dir.join(&name),
+        text.replace("\"username\": ", "\"login\": "),
+    )
+    .expect("write");
+
+    let server = other_server(None).await;
+    let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+    let check = conformance::checks::find(&Profile::punchplay(), id).expect("a check");
+    let report = support::suite::run_checks_against_snapshots(
+        &gateway.base_url(),
+        other_identities(),
+        Driver::TestControls,
+        vec![check],
+        dir.clone(),
+    )
+    .await;
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    let c = &report.checks[0];
+    assert_eq!(c.status, Status::Fail, "{:?}", c.message);
+    let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot else {
+        panic!("{:?}", c.snapshot);
+    };
+    assert!(diff.contains("member `$.login` is missing"), "{diff}");
+    assert!(!diff.contains("x_gateway` is missing"), "{diff}");
+}

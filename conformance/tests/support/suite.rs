@@ -1,6 +1,7 @@
 //! Runs checks of the suite against a target as the CLI does, with test controls, the
 //! committed punchplay snapshots compared, and every level gating.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,18 @@ pub async fn run_checks(
     driver: Driver,
     checks: Vec<Check>,
 ) -> RunReport {
+    let committed = conformance::cli::default_snapshot_dir("punchplay");
+    run_checks_against_snapshots(base, ids, driver, checks, committed).await
+}
+
+/// [`run_checks`], comparing with the snapshots in `snapshot_dir`.
+pub async fn run_checks_against_snapshots(
+    base: &str,
+    ids: Identities,
+    driver: Driver,
+    checks: Vec<Check>,
+    snapshot_dir: PathBuf,
+) -> RunReport {
     let profile = Profile::punchplay();
     let http = HttpOptions {
         base: url::Url::parse(base).expect("a URL"),
@@ -32,7 +45,7 @@ pub async fn run_checks(
         concurrency: 8,
         check_timeout: Duration::from_secs(30),
         snapshots: SnapshotStore {
-            dir: conformance::cli::default_snapshot_dir("punchplay"),
+            dir: snapshot_dir,
             mode: SnapshotMode::Compare,
         },
         expected: Expected::default(),

@@ -116,14 +116,25 @@ impl Redactor {
     pub fn scrub(&self, text: &str) -> String {
         let mut known: Vec<&Known> = self.values.iter().collect();
         known.sort_by_key(|k| std::cmp::Reverse(k.raw.len()));
+        // Bytes a known value starts with: elsewhere no value needs to be tried.
+        let mut starts = [false; 256];
+        for k in &known {
+            if let Some(b) = k.raw.bytes().next() {
+                starts[usize::from(b)] = true;
+            }
+        }
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
         while at < text.len() {
             let rest = &text[at..];
-            let hit = known.iter().find(|k| {
-                rest.starts_with(k.raw.as_str())
-                    && (!k.whole_word || is_whole_word(text, at, at + k.raw.len()))
-            });
+            let hit = if starts[usize::from(rest.as_bytes()[0])] {
+                known.iter().find(|k| {
+                    rest.starts_with(k.raw.as_str())
+                        && (!k.whole_word || is_whole_word(text, at, at + k.raw.len()))
+                })
+            } else {
+                None
+            };
             if let Some(k) = hit {
                 out.push_str(&k.placeholder);
                 at += k.raw.len();

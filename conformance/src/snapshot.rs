@@ -297,19 +297,79 @@ fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str
     (headers, rest.to_vec())
 }
 
+/// Whether a named header's value says what the snapshot's says. Only what the contract
+/// pins counts: a content type's media type; every `cache-control` directive of the
+/// snapshot (more may follow); a redirect's target and every query parameter of the
+/// snapshot, in any order (a deployment may add one, like RFC 9207's `iss`); a
+/// challenge's scheme and parameters other than `realm`, which is the deployment's own
+/// (RFC 7235 §2.2), in any order, more allowed (`error_description`).
 fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
-    if name == "content-type" {
-        let essence = |v: &str| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        };
-        essence(pinned) == essence(seen)
-    } else {
-        pinned == seen
+    match name {
+        "content-type" => {
+            let essence = |v: &str| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            };
+            essence(pinned) == essence(seen)
+        }
+        "cache-control" => {
+            let directives = |v: &str| -> BTreeSet<String> {
+                v.split(',')
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect()
+            };
+            directives(pinned).is_subset(&directives(seen))
+        }
+        "location" => {
+            let split = |v: &str| -> (String, Vec<String>) {
+                let (target, query) = v.split_once('?').unwrap_or((v, ""));
+                let params = query
+                    .split('&')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                (target.to_owned(), params)
+            };
+            let ((pt, pp), (st, sp)) = (split(pinned), split(seen));
+            pt == st && pp.iter().all(|p| sp.contains(p))
+        }
+        "www-authenticate" => {
+            let (ps, pp) = challenge(pinned);
+            let (ss, sp) = challenge(seen);
+            ps.eq_ignore_ascii_case(&ss)
+                && pp
+                    .iter()
+                    .filter(|(k, _)| k != "realm")
+                    .all(|p| sp.contains(p))
+        }
+        _ => pinned == seen,
     }
+}
+
+/// A challenge's scheme and its parameters (names lowercased, quotes removed).
+fn challenge(value: &str) -> (String, Vec<(String, String)>) {
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let mut params = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in rest.chars().chain([',']) {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => {
+                if let Some((k, v)) = current.split_once('=') {
+                    params.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+                }
+                current.clear();
+            }
+            c => current.push(c),
+        }
+    }
+    (scheme.to_owned(), params)
 }
 
 fn compare_response(pinned: &Step<'_>, seen: &Step<'_>, found: &mut Comparison) {
@@ -601,6 +661,51 @@ mod tests {
             &PINNED.replace("content-type: application/json", "content-type: text/html"),
         );
         assert_eq!(d.len(), 2, "{d:?}");
+    }
+
+    #[test]
+    fn named_headers_compare_what_the_contract_pins() {
+        let m = header_value_matches;
+        assert!(m("cache-control", "no-store", "private, no-store"));
+        assert!(!m("cache-control", "no-store", "no-cache"));
+        let pinned = "[redirect-uri]?code=[code-1]&state=[state-1]";
+        assert!(m(
+            "location",
+            pinned,
+            "[redirect-uri]?state=[state-1]&code=[code-1]&iss=x"
+        ));
+        assert!(!m("location", pinned, "[redirect-uri]?code=[code-1]"));
+        assert!(!m(
+            "location",
+            pinned,
+            "[redirect-uri]/x?code=[code-1]&state=[state-1]"
+        ));
+        let pinned = r#"Bearer realm="punchplay", error="invalid_token""#;
+        assert!(m(
+            "www-authenticate",
+            pinned,
+            r#"bearer error="invalid_token""#
+        ));
+        assert!(m(
+            "www-authenticate",
+            pinned,
+            r#"Bearer error_description="expired, sorry", realm="api", error="invalid_token""#
+        ));
+        assert!(!m(
+            "www-authenticate",
+            pinned,
+            r#"Bearer realm="punchplay""#
+        ));
+        assert!(!m(
+            "www-authenticate",
+            pinned,
+            r#"Basic error="invalid_token""#
+        ));
+        assert!(!m(
+            "www-authenticate",
+            pinned,
+            r#"Bearer error="invalid_request""#
+        ));
     }
 
     #[test]

@@ -24,23 +24,11 @@ async fn checks_whose_app_or_user_is_missing_skip_with_the_reason() {
     ids.users.truncate(1);
     let checks = conformance::checks::all(&Profile::punchplay());
     let report =
-        support::suite::run_checks(&server.base_url(), ids, Driver::TestControls, checks).await;
+        support::deployment::run_checks(&server.base_url(), ids, Driver::TestControls, checks)
+            .await;
     server.stop().await;
 
-    let not_passed: Vec<String> = report
-        .checks
-        .iter()
-        .filter(|c| !matches!(c.status, Status::Pass | Status::Skip))
-        .map(|c| {
-            format!(
-                "{} {:?}: {}",
-                c.id,
-                c.status,
-                c.message.clone().unwrap_or_default()
-            )
-        })
-        .collect();
-    assert!(not_passed.is_empty(), "{}", not_passed.join("\n"));
+    support::deployment::assert_every_check_is(&report, &[Status::Pass, Status::Skip]);
     let skip_reason = |id: &str| {
         let c = report
             .checks

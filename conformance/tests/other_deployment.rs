@@ -28,29 +28,12 @@ fn other_identities() -> Identities {
 /// Runs the whole suite, snapshots compared, against `base` (a server with `ids`).
 async fn run_suite(base: &str, ids: Identities) -> RunReport {
     let checks = conformance::checks::all(&Profile::punchplay());
-    support::suite::run_checks(base, ids, Driver::TestControls, checks).await
+    support::deployment::run_checks(base, ids, Driver::TestControls, checks).await
 }
 
 /// Every check passed (none skipped) and its transcript matched its snapshot.
 fn assert_conformant_everywhere(report: &RunReport) {
-    let bad: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| c.status != Status::Pass || c.snapshot.is_failure())
-        .map(|c| {
-            let diff = match &c.snapshot {
-                SnapshotStatus::Mismatched { diff, .. } => diff.as_str(),
-                _ => "",
-            };
-            format!(
-                "{} {:?}: {}\n{diff}",
-                c.id,
-                c.status,
-                c.message.clone().unwrap_or_default()
-            )
-        })
-        .collect();
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    support::deployment::assert_every_check_is(report, &[Status::Pass]);
     assert!(report.conformant());
 }
 
@@ -147,7 +130,7 @@ async fn behind_the_gateway_a_snapshot_difference_that_matters_still_fails() {
     let server = other_server(None).await;
     let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
     let check = conformance::checks::find(&Profile::punchplay(), id).expect("a check");
-    let report = support::suite::run_checks_against_snapshots(
+    let report = support::deployment::run_checks_against_snapshots(
         &gateway.base_url(),
         other_identities(),
         Driver::TestControls,

@@ -215,20 +215,8 @@ async fn page_forms_carry_the_pages_csrf_token_and_snapshots_still_match() {
         .collect::<Vec<_>>();
     assert!(checks.len() > 20);
     let report =
-        support::suite::run_checks(&base, Identities::punchplay(), Driver::Pages, checks).await;
+        support::deployment::run_checks(&base, Identities::punchplay(), Driver::Pages, checks)
+            .await;
     server.stop().await;
-    let bad: Vec<String> = report
-        .checks
-        .iter()
-        .filter(|c| c.status != Status::Pass)
-        .map(|c| {
-            format!(
-                "{} {:?}: {}",
-                c.id,
-                c.status,
-                c.message.clone().unwrap_or_default()
-            )
-        })
-        .collect();
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    support::deployment::assert_every_check_is(&report, &[Status::Pass]);
 }

@@ -1,5 +1,6 @@
-//! Runs checks of the suite against a target as the CLI does, with test controls, the
-//! committed punchplay snapshots compared, and every level gating.
+//! Runs checks of the suite against a deployment with its own apps and users, as the CLI
+//! does: with test controls, the committed punchplay snapshots (or others) compared, and
+//! every level gating.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use conformance::check::{Check, Env};
 use conformance::client::HttpOptions;
 use conformance::drivers::Driver;
 use conformance::expected::Expected;
-use conformance::runner::{self, RunOptions, RunReport};
-use conformance::snapshot::{SnapshotMode, SnapshotStore};
+use conformance::runner::{self, RunOptions, RunReport, Status};
+use conformance::snapshot::{SnapshotMode, SnapshotStatus, SnapshotStore};
 use profile::{Identities, Level, Profile};
 
 /// Runs `checks` against `base` (a target with test controls and the apps and users of
@@ -53,4 +54,27 @@ pub async fn run_checks_against_snapshots(
     let mut report = runner::run(Arc::new(env), checks, opts, |_| {}).await;
     report.gate = vec![Level::Must, Level::Should, Level::Decided];
     report
+}
+
+/// Asserts that every check of `report` ended in one of `allowed` (a snapshot that
+/// differs counts as a failure), listing the others with their messages and diffs.
+pub fn assert_every_check_is(report: &RunReport, allowed: &[Status]) {
+    let others: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| !allowed.contains(&c.status) || c.snapshot.is_failure())
+        .map(|c| {
+            let diff = match &c.snapshot {
+                SnapshotStatus::Mismatched { diff, .. } => diff.as_str(),
+                _ => "",
+            };
+            format!(
+                "{} {:?}: {}\n{diff}",
+                c.id,
+                c.status,
+                c.message.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(others.is_empty(), "{}", others.join("\n"));
 }

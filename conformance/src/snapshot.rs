@@ -243,7 +243,6 @@ pub fn compare(snapshot: &str, run: &str) -> Comparison {
                 return found;
             }
             (Some(p), Some(s)) if s.head.starts_with("← ") => compare_response(p, s, &mut found),
-
             (Some(p), Some(s)) => {
                 if let Some((a, b)) = p.lines.iter().zip(&s.lines).find(|(a, b)| a != b) {
                     found.differ(

@@ -185,6 +185,70 @@ impl Roles {
     }
 }
 
+impl Roles {
+    /// The role an app plays, as its placeholders name it: `web`, `tv`, `spa`,
+    /// `inactive`, or `app<N>` (its place in the file) for an app no role picked.
+    pub fn app_role(&self, ids: &Identities, app: &App) -> String {
+        let picked = [
+            ("web", Some(&self.web)),
+            ("tv", Some(&self.tv)),
+            ("spa", self.spa.as_ref()),
+            ("inactive", self.inactive.as_ref()),
+        ];
+        picked
+            .iter()
+            .find(|(_, a)| a.is_some_and(|a| a.client_id == app.client_id))
+            .map(|(role, _)| (*role).to_owned())
+            .unwrap_or_else(|| {
+                let n = ids.apps.iter().position(|a| a.client_id == app.client_id);
+                format!("app{}", n.map_or(0, |n| n + 1))
+            })
+    }
+
+    /// The role a user plays: `primary`, `second`, or `user<N>` (its place in the file).
+    pub fn user_role(&self, ids: &Identities, user: &User) -> String {
+        if user.username == self.user.username {
+            "primary".to_owned()
+        } else if self
+            .other_user
+            .as_ref()
+            .is_some_and(|u| u.username == user.username)
+        {
+            "second".to_owned()
+        } else {
+            let n = ids.users.iter().position(|u| u.username == user.username);
+            format!("user{}", n.map_or(0, |n| n + 1))
+        }
+    }
+
+    /// Registers every identity of the credentials (client ids, app names, redirect URIs,
+    /// secrets, usernames, display names, passwords) under role placeholders, so that a
+    /// snapshot recorded with one deployment's apps and users gates another's.
+    pub fn redact_identities(&self, ids: &Identities, redactor: &mut Redactor) {
+        for app in &ids.apps {
+            let role = self.app_role(ids, app);
+            if let Some(s) = &app.secret {
+                redactor.register_named(s.expose(), &format!("[secret:{role}]"));
+            }
+            redactor.register_identity(&app.client_id, &format!("[client:{role}]"));
+            redactor.register_identity(&app.name, &format!("[app-name:{role}]"));
+            // One placeholder for every registered redirect URI: apps may share one (the
+            // punchplay fixtures do) or not, and the checks assert which one a redirect uses.
+            for uri in &app.redirect_uris {
+                redactor.register_identity(uri, "[redirect-uri]");
+            }
+        }
+        for user in &ids.users {
+            let role = self.user_role(ids, user);
+            if let Some(p) = &user.password {
+                redactor.register_named(p.expose(), &format!("[password:{role}]"));
+            }
+            redactor.register_identity(&user.username, &format!("[user:{role}]"));
+            redactor.register_identity(&user.display_name, &format!("[display-name:{role}]"));
+        }
+    }
+}
+
 /// Everything a run shares: the target, the contract, the credentials, the driver.
 pub struct Env {
     pub profile: Profile,
@@ -297,21 +361,7 @@ impl Ctx {
     pub fn new(env: Arc<Env>, check_id: &'static str) -> Result<Ctx, Problem> {
         let http = Http::new(env.http.clone(), env.next_source())?;
         let mut redactor = Redactor::new(env.http.base.as_str(), env.profile.request_id.clone());
-        for app in &env.ids.apps {
-            if let Some(s) = &app.secret {
-                redactor.register_named(s.expose(), &format!("[secret:{}]", app.client_id));
-                let basic = base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    format!("{}:{}", app.client_id, s.expose()),
-                );
-                redactor.register_named(&basic, &format!("[basic:{}]", app.client_id));
-            }
-        }
-        for user in &env.ids.users {
-            if let Some(p) = &user.password {
-                redactor.register_named(p.expose(), &format!("[password:{}]", user.username));
-            }
-        }
+        env.roles.redact_identities(&env.ids, &mut redactor);
         Ok(Ctx {
             env,
             http,

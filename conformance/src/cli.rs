@@ -446,6 +446,7 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         runner::run(env.clone(), checks, opts, |ev| progress.event(ev)).await;
     progress.finish();
     report.gate = gate(level);
+    notes.append(&mut report.notes);
     report.notes = notes;
     if let Some(s) = server {
         s.stop().await;

@@ -40,6 +40,10 @@ pub struct Req {
     /// Approval-driver and test-control traffic: kept out of snapshots.
     pub driver: bool,
     pub timeout: Option<Duration>,
+    /// Form fields copied from the page's own hidden inputs (a CSRF token, say): sent
+    /// as a browser sends them, left out of transcripts, since they are the page's
+    /// business and not the contract's.
+    pub page_fields: Vec<String>,
 }
 
 impl Req {
@@ -52,6 +56,7 @@ impl Req {
             client_id: None,
             driver: false,
             timeout: None,
+            page_fields: Vec::new(),
         }
     }
     pub fn get(path: impl Into<String>) -> Req {
@@ -88,6 +93,30 @@ impl Req {
         }
         self.body = ReqBody::Form(pairs);
         self
+    }
+    /// A page's form as a browser submits it: the form's hidden inputs (see
+    /// [`crate::drivers::hidden_inputs`]) that `fields` does not fill, then `fields`.
+    /// Without hidden inputs and fields, no body at all (a button-only form).
+    pub fn page_form<K: Into<String>, V: Into<String>>(
+        self,
+        hidden: Vec<(String, String)>,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Req {
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        let hidden: Vec<(String, String)> = hidden
+            .into_iter()
+            .filter(|(k, _)| !fields.iter().any(|(f, _)| f == k))
+            .collect();
+        if hidden.is_empty() && fields.is_empty() {
+            return self;
+        }
+        let names = hidden.iter().map(|(k, _)| k.clone()).collect();
+        let mut req = self.form(hidden.into_iter().chain(fields));
+        req.page_fields = names;
+        req
     }
     pub fn json(mut self, value: Value) -> Req {
         if self.client_id.is_none() {

@@ -1,6 +1,8 @@
 //! Approval drivers: how the user's "approve" or "deny" happens during a run. The
 //! reference server's test controls decide directly; the pages driver signs in and clicks
-//! through the real HTML forms with a cookie jar, as a browser would; a command of the
+//! through the real HTML forms with a cookie jar, as a browser would (it GETs each form's
+//! page and submits every hidden input of the form, a CSRF token included, with the
+//! fields it fills); a command of the
 //! user's (e.g. a Playwright script) can do it; or a person at the keyboard. Driver
 //! traffic is marked so that snapshots leave it out: the contract is what the flows
 //! answer, not how a user reached the approve button.
@@ -179,13 +181,18 @@ pub async fn sign_in(
 ) -> Result<crate::client::Resp, Problem> {
     let pw = password(user)?;
     let login = ctx.path("login");
+    let page = ctx.send(Req::get(&login).driver()).await?;
+    let hidden = hidden_inputs(page.body(), "name=\"password\"").unwrap_or_default();
     ctx.send(
         Req::post(login)
-            .form([
-                ("username", user.username.as_str()),
-                ("password", pw.as_str()),
-                ("next", next),
-            ])
+            .page_form(
+                hidden,
+                [
+                    ("username", user.username.as_str()),
+                    ("password", pw.as_str()),
+                    ("next", next),
+                ],
+            )
             .driver(),
     )
     .await
@@ -221,14 +228,18 @@ async fn pages_authorize(
             page.status()
         )));
     };
+    let hidden = hidden_inputs(page.body(), "name=\"authorization\"").unwrap_or_default();
     let action = ctx.path("authorize");
     let decided = ctx
         .send(
             Req::post(action)
-                .form([
-                    ("authorization", authorization.as_str()),
-                    ("decision", if approve { "approve" } else { "deny" }),
-                ])
+                .page_form(
+                    hidden,
+                    [
+                        ("authorization", authorization.as_str()),
+                        ("decision", if approve { "approve" } else { "deny" }),
+                    ],
+                )
                 .driver(),
         )
         .await?;
@@ -248,14 +259,18 @@ async fn pages_device(ctx: &mut Ctx, user_code: &str, user: &User, approve: bool
             page.status()
         )));
     }
+    let hidden = hidden_inputs(page.body(), "name=\"decision\"").unwrap_or_default();
     let action = ctx.path("activate");
     let r = ctx
         .send(
             Req::post(action)
-                .form([
-                    ("user_code", user_code),
-                    ("decision", if approve { "approve" } else { "deny" }),
-                ])
+                .page_form(
+                    hidden,
+                    [
+                        ("user_code", user_code),
+                        ("decision", if approve { "approve" } else { "deny" }),
+                    ],
+                )
                 .driver(),
         )
         .await?;
@@ -266,6 +281,60 @@ async fn pages_device(ctx: &mut Ctx, user_code: &str, user: &User, approve: bool
         )));
     }
     Ok(())
+}
+
+/// The hidden inputs (name, value) of the first `<form>` of `html` whose text contains
+/// `needle` (a field's `name="…"`, or part of its action), entities decoded: what a
+/// browser submits besides the fields a person fills, a CSRF token among them. None when
+/// no form contains `needle`.
+pub fn hidden_inputs(html: &str, needle: &str) -> Option<Vec<(String, String)>> {
+    let form = html
+        .match_indices("<form")
+        .map(|(start, _)| {
+            let rest = &html[start..];
+            &rest[..rest.find("</form>").unwrap_or(rest.len())]
+        })
+        .find(|form| form.contains(needle))?;
+    Some(
+        form.split('<')
+            .filter(|t| t.starts_with("input"))
+            .map(|t| t.split('>').next().unwrap_or(t))
+            .filter(|tag| attribute(tag, "type").is_some_and(|t| t.eq_ignore_ascii_case("hidden")))
+            .filter_map(|tag| {
+                Some((
+                    attribute(tag, "name")?,
+                    attribute(tag, "value").unwrap_or_default(),
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// An attribute of a tag's text (`input type="hidden" name=x`), quoted either way or
+/// not, entities decoded.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut rest = tag;
+    while let Some(i) = rest.find(name) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + name.len()..].trim_start();
+        rest = &rest[i + name.len()..];
+        if !before.is_some_and(char::is_whitespace) {
+            continue;
+        }
+        let Some(value) = after.strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let raw = match value.chars().next() {
+            Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+            _ => value
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or(""),
+        };
+        return Some(html_escape::decode_html_entities(raw).into_owned());
+    }
+    None
 }
 
 /// The `value` of the `<input>` named `name`, HTML entities decoded.
@@ -516,6 +585,26 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let got = reader.read_line(Duration::from_millis(300)).await;
         assert!(matches!(got, Err(Problem::Skip { .. })), "{got:?}");
+    }
+
+    #[test]
+    fn hidden_inputs_come_from_the_form_that_has_the_field() {
+        let html = r#"<form method="post" action="/logout"><input type="hidden" name="csrf" value="out"></form>
+<form method="post" action="/oauth/authorize"><input type='hidden' name="csrf" value="t&amp;1">
+<input type=hidden name=authorization value=abc><input type="text" name="note" value="typed">
+<button name="decision" value="approve">Approve</button></form>"#;
+        assert_eq!(
+            hidden_inputs(html, "name=\"decision\"").expect("the approval form"),
+            vec![
+                ("csrf".to_owned(), "t&1".to_owned()),
+                ("authorization".to_owned(), "abc".to_owned())
+            ]
+        );
+        assert_eq!(
+            hidden_inputs(html, "/logout").expect("the sign-out form"),
+            vec![("csrf".to_owned(), "out".to_owned())]
+        );
+        assert!(hidden_inputs(html, "name=\"password\"").is_none());
     }
 
     fn user() -> User {

@@ -1,6 +1,8 @@
 //! The one redactor: turns the volatile values of a transcript (request ids, tokens,
-//! codes, secrets, timestamps, the target's base URL) into stable placeholders, so the
-//! transcript can be compared with a committed snapshot. A value's format is asserted
+//! codes, secrets, timestamps, the target's base URL) and the identities of the
+//! credentials file (client ids, app names, usernames, display names, redirect URIs, as
+//! role placeholders like `[client:web]`) into stable placeholders, so the transcript can
+//! be compared with a committed snapshot that another deployment's apps and users share. A value's format is asserted
 //! before it is replaced; a value in the wrong format fails the check instead of vanishing
 //! behind a placeholder. This module must not decide what a check passes on.
 
@@ -24,58 +26,122 @@ const SECRET_KEYS: &[(&str, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct FormatError(pub String);
 
+/// A value the redactor replaces, and with what.
+#[derive(Debug, Clone)]
+struct Known {
+    raw: String,
+    placeholder: String,
+    /// Replaced only as a whole word (a username `bob` is not the `bob` of `bobcat`).
+    whole_word: bool,
+}
+
 pub struct Redactor {
-    base: String,
+    /// Raw value to placeholder, in registration order (the base URL first).
+    values: Vec<Known>,
     request_id: RequestIdFormat,
-    /// Raw value to placeholder, in registration order.
-    values: Vec<(String, String)>,
     counters: HashMap<String, usize>,
 }
 
+/// The shortest value replaced anywhere in a text; shorter ones would hit by chance.
+const MIN_VOLATILE_LEN: usize = 4;
+/// The shortest identity replaced, as a whole word.
+const MIN_IDENTITY_LEN: usize = 3;
+
 impl Redactor {
     pub fn new(base: &str, request_id: RequestIdFormat) -> Redactor {
-        Redactor {
-            base: base.trim_end_matches('/').to_owned(),
-            request_id,
+        let mut r = Redactor {
             values: Vec::new(),
+            request_id,
             counters: HashMap::new(),
+        };
+        r.push(base.trim_end_matches('/'), "[base]", false);
+        r
+    }
+
+    fn push(&mut self, raw: &str, placeholder: &str, whole_word: bool) {
+        let min = if whole_word {
+            MIN_IDENTITY_LEN
+        } else {
+            MIN_VOLATILE_LEN
+        };
+        if raw.len() >= min && !self.values.iter().any(|k| k.raw == raw) {
+            self.values.push(Known {
+                raw: raw.to_owned(),
+                placeholder: placeholder.to_owned(),
+                whole_word,
+            });
         }
     }
 
     /// Registers a value under a fixed placeholder (secrets of the credentials file).
     pub fn register_named(&mut self, raw: &str, placeholder: &str) {
-        if raw.len() >= 4 && !self.values.iter().any(|(v, _)| v == raw) {
-            self.values.push((raw.to_owned(), placeholder.to_owned()));
+        self.push(raw, placeholder, false);
+    }
+
+    /// Registers an identity of the credentials file (a client id, an app or user name, a
+    /// redirect URI) under its role placeholder, as written and URL-encoded. Names are
+    /// replaced as whole words; a URI anywhere (a check may append to it).
+    pub fn register_identity(&mut self, raw: &str, placeholder: &str) {
+        let whole_word = !raw.contains("://");
+        self.push(raw, placeholder, whole_word);
+        let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        if encoded != raw {
+            self.push(&encoded, placeholder, whole_word);
+        }
+        let percent = encoded.replace('+', "%20");
+        if percent != encoded {
+            self.push(&percent, placeholder, whole_word);
         }
     }
 
     /// Registers a volatile value of a kind; the same value keeps one numbered placeholder,
     /// so a transcript still shows which response a later request reuses.
     pub fn register(&mut self, raw: &str, kind: &str) -> String {
-        if let Some((_, p)) = self.values.iter().find(|(v, _)| v == raw) {
-            return p.clone();
+        if let Some(k) = self.values.iter().find(|k| k.raw == raw) {
+            return k.placeholder.clone();
         }
         let n = self.counters.entry(kind.to_owned()).or_insert(0);
         *n += 1;
         let placeholder = format!("[{kind}-{n}]");
-        if raw.len() >= 4 {
-            self.values.push((raw.to_owned(), placeholder.clone()));
-            let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-            if encoded != raw {
-                self.values.push((encoded, placeholder.clone()));
-            }
+        self.push(raw, &placeholder, false);
+        let encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        if encoded != raw {
+            self.push(&encoded, &placeholder, false);
         }
         placeholder
     }
 
-    /// Replaces every known value, the base URL and request ids in free text.
+    /// Replaces every known value, the base URL and request ids in free text. One pass,
+    /// the longest value first at each position, so a placeholder is never rewritten.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.replace(&self.base, "[base]");
-        let mut known: Vec<&(String, String)> = self.values.iter().collect();
-        known.sort_by_key(|(v, _)| std::cmp::Reverse(v.len()));
-        for (raw, placeholder) in known {
-            if out.contains(raw.as_str()) {
-                out = out.replace(raw.as_str(), placeholder);
+        let mut known: Vec<&Known> = self.values.iter().collect();
+        known.sort_by_key(|k| std::cmp::Reverse(k.raw.len()));
+        // Bytes a known value starts with: elsewhere no value needs to be tried.
+        let mut starts = [false; 256];
+        for k in &known {
+            if let Some(b) = k.raw.bytes().next() {
+                starts[usize::from(b)] = true;
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        while at < text.len() {
+            let rest = &text[at..];
+            let hit = if starts[usize::from(rest.as_bytes()[0])] {
+                known.iter().find(|k| {
+                    rest.starts_with(k.raw.as_str())
+                        && (!k.whole_word || is_whole_word(text, at, at + k.raw.len()))
+                })
+            } else {
+                None
+            };
+            if let Some(k) = hit {
+                out.push_str(&k.placeholder);
+                at += k.raw.len();
+            } else {
+                let c = rest.chars().next().unwrap_or_default();
+                out.push(c);
+                at += c.len_utf8();
             }
         }
         self.scrub_request_ids(&out)
@@ -173,6 +239,13 @@ impl Redactor {
     }
 }
 
+/// Whether `text[start..end]` stands alone: no letter, digit, `-` or `_` on either side.
+fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
+    !text[..start].chars().next_back().is_some_and(word)
+        && !text[end..].chars().next().is_some_and(word)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +292,37 @@ mod tests {
         let r = redactor();
         let v = r.scrub_json(&serde_json::json!({"updated_at": "2026-11-23T18:00:00Z", "n": 1}));
         assert_eq!(v, serde_json::json!({"updated_at": "[timestamp]", "n": 1}));
+    }
+
+    #[test]
+    fn identities_become_role_placeholders_as_whole_words() {
+        let mut r = redactor();
+        r.register_identity("bob", "[user:second]");
+        r.register_identity("Bob Example", "[display-name:second]");
+        r.register_identity("http://127.0.0.1:8765/callback", "[redirect-uri]");
+        assert_eq!(r.scrub("/users/bob"), "/users/[user:second]");
+        assert_eq!(r.scrub("bobcat bob-x"), "bobcat bob-x");
+        assert_eq!(r.scrub("Bob Example"), "[display-name:second]");
+        assert_eq!(
+            r.scrub("redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Fcallback&x"),
+            "redirect_uri=[redirect-uri]&x"
+        );
+        assert_eq!(
+            r.scrub("http://127.0.0.1:8765/callback-other?code=1"),
+            "[redirect-uri]-other?code=1"
+        );
+        let v = r.scrub_json(&serde_json::json!({"username": "bob", "name": "Bob Example"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"username": "[user:second]", "name": "[display-name:second]"})
+        );
+    }
+
+    #[test]
+    fn a_placeholder_is_never_rewritten_by_a_shorter_value() {
+        let mut r = redactor();
+        r.register_identity("web", "[client:tv]");
+        r.register_identity("pp-web", "[client:web]");
+        assert_eq!(r.scrub("pp-web web"), "[client:web] [client:tv]");
     }
 }

@@ -366,6 +366,9 @@ pub async fn run(
         let _ = h.await;
     }
     reports.sort_by(|a, b| a.id.cmp(&b.id));
+    let notes = crate::snapshot::extensions_note(reports.iter().map(|r| &r.snapshot))
+        .into_iter()
+        .collect();
     RunReport {
         profile: env.profile.name.clone(),
         target: env.http.base.to_string(),
@@ -373,7 +376,7 @@ pub async fn run(
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         duration_ms: started.elapsed().as_millis() as u64,
         gate: Vec::new(),
-        notes: Vec::new(),
+        notes,
         checks: reports,
     }
 }
@@ -593,15 +596,48 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
     }
 }
 
-/// Asks the target anything, to tell "cannot run" (exit 2) from "non-conformant".
+/// Asks the target an unknown platform route, to tell "cannot run" (exit 2) from
+/// "non-conformant": no HTTP answer, or no JSON from either that route or the `me`
+/// endpoint without a token (PP-ERR-1: every platform error body is JSON), means the
+/// target does not speak the contract at all (an HTML page for everything, a wrong URL).
 pub async fn probe(env: &Env) -> Result<(), String> {
     let http = crate::client::Http::new(env.http.clone(), None).map_err(|p| format!("{p:?}"))?;
-    let path = format!("{}/conformance-probe", env.profile.path("platform_api"));
-    match http.execute(Req::get(path)).await {
-        Ok(_) => Ok(()),
-        Err(Problem::Error { message, .. }) => Err(message),
-        Err(other) => Err(format!("{other:?}")),
+    let ask = |path: String| {
+        let http = &http;
+        async move {
+            match http.execute(Req::get(&path)).await {
+                Ok(ex) => Ok((path, ex)),
+                Err(Problem::Error { message, .. }) => Err(message),
+                Err(other) => Err(format!("{other:?}")),
+            }
+        }
+    };
+    let answered = |(path, ex): &(String, crate::client::Exchange)| {
+        let ct = ex.header("content-type").unwrap_or("no content type");
+        (
+            ct.to_ascii_lowercase().contains("json"),
+            format!("GET {path} answered {} {ct}", ex.status),
+        )
+    };
+    let unknown = ask(format!(
+        "{}/conformance-probe",
+        env.profile.path("platform_api")
+    ))
+    .await?;
+    let (json, first) = answered(&unknown);
+    if json {
+        return Ok(());
     }
+    // One unknown route answered by a gateway's page is not yet the whole target.
+    let me = ask(env.profile.path("me").to_owned()).await?;
+    let (json, second) = answered(&me);
+    if json {
+        return Ok(());
+    }
+    Err(format!(
+        "{} does not speak the contract: {first} and {second}, where the platform answers JSON (PP-ERR-1); check --target and the profile's paths",
+        env.http.base
+    ))
 }
 
 #[cfg(test)]

@@ -35,8 +35,9 @@ const REQUEST_HEADERS: &[&str] = &[
     "last-event-id",
     "x-forwarded-for",
 ];
-/// Response headers worth showing (plus the profile's request-id header).
-const RESPONSE_HEADERS: &[&str] = &[
+/// Response headers worth showing (plus the profile's request-id header, always shown as
+/// `[request-id]`): the ones the contract names. A snapshot comparison reads them back.
+pub const RESPONSE_HEADERS: &[&str] = &[
     "content-type",
     "cache-control",
     "retry-after",
@@ -94,6 +95,10 @@ impl Transcript {
             for (k, v) in &ex.req.headers {
                 if k == "last-event-id" && v.trim().parse::<u64>().is_ok() {
                     let _ = writeln!(out, "  {k}: [event-id]");
+                } else if k == "authorization"
+                    && let Some(shown) = basic_credentials(redactor, v)
+                {
+                    let _ = writeln!(out, "  {k}: {shown}");
                 } else if REQUEST_HEADERS.contains(&k.as_str()) {
                     let _ = writeln!(out, "  {k}: {}", redactor.scrub(v));
                 }
@@ -101,8 +106,15 @@ impl Transcript {
             match &ex.req.body {
                 ReqBody::None => {}
                 ReqBody::Form(pairs) => {
-                    let _ = writeln!(out, "  [form]");
-                    for (k, v) in pairs {
+                    let shown: Vec<&(String, String)> = pairs
+                        .iter()
+                        .filter(|(k, _)| !ex.req.page_fields.contains(k))
+                        .collect();
+                    // A form of nothing but the page's own fields reads as no body.
+                    if !shown.is_empty() {
+                        let _ = writeln!(out, "  [form]");
+                    }
+                    for (k, v) in shown {
                         let v = if chrono::DateTime::parse_from_rfc3339(v).is_ok() {
                             "[timestamp]".to_owned()
                         } else {
@@ -246,6 +258,22 @@ fn render_events(out: &mut String, redactor: &Redactor, body: &str) {
             }
         }
     }
+}
+
+/// `Basic base64([client:web]:[secret:web])` for HTTP Basic credentials: the pair is
+/// shown redacted, so that a made-up secret with a deployment's client id still renders
+/// the same for every deployment.
+fn basic_credentials(redactor: &Redactor, value: &str) -> Option<String> {
+    let encoded = value.strip_prefix("Basic ")?.trim();
+    let decoded =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, encoded).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some(format!(
+        "Basic base64({}:{})",
+        redactor.scrub(id),
+        redactor.scrub(secret)
+    ))
 }
 
 fn pretty(v: &Value) -> String {

@@ -71,6 +71,63 @@ async fn listener(answer: Option<&'static [u8]>) -> String {
     format!("http://{addr}")
 }
 
+/// A platform's answer to an unknown route, as far as the probe cares: JSON.
+const JSON_404: &[u8] = b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}";
+const HTML_200: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 27\r\nconnection: close\r\n\r\n<html><p>welcome</p></html>";
+
+/// What the client sent first (its request line and headers), waiting at most 500 ms.
+async fn read_head(s: &mut tokio::net::TcpStream) -> String {
+    let mut buf = [0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// Answers `me` (a request line naming `/me`) with `for_me`, everything else with `other`.
+async fn routing_listener(for_me: &'static [u8], other: &'static [u8]) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let head = read_head(&mut s).await;
+                let first = head.lines().next().unwrap_or("");
+                let answer = if first.contains("/me ") {
+                    for_me
+                } else {
+                    other
+                };
+                let _ = s.write_all(answer).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The probe's verdict on `url`, as the CLI would get it.
+async fn probe(url: &str) -> Result<(), String> {
+    let profile = profile::Profile::punchplay();
+    let http = HttpOptions {
+        base: url::Url::parse(url).expect("a URL"),
+        timeout: Duration::from_secs(2),
+        request_id_header: profile.request_id.header.clone(),
+    };
+    let env = conformance::check::Env::new(
+        profile,
+        profile::Identities::punchplay(),
+        http,
+        false,
+        conformance::drivers::Driver::Pages,
+        false,
+    )
+    .expect("roles");
+    conformance::runner::probe(&env).await
+}
+
 /// Answers 200 and then streams a body without end, until the client hangs up. With
 /// `probe_ok`, the suite's probe gets a short answer, so the run gets past it.
 async fn endless_listener(probe_ok: bool) -> String {
@@ -79,17 +136,9 @@ async fn endless_listener(probe_ok: bool) -> String {
     tokio::spawn(async move {
         while let Ok((mut s, _)) = l.accept().await {
             tokio::spawn(async move {
-                let mut buf = [0u8; 8192];
-                let n = tokio::time::timeout(Duration::from_millis(500), s.read(&mut buf))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]);
+                let head = read_head(&mut s).await;
                 if probe_ok && head.contains("conformance-probe") {
-                    let _ = s
-                        .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                        .await;
+                    let _ = s.write_all(JSON_404).await;
                     let _ = s.shutdown().await;
                     return;
                 }
@@ -189,13 +238,28 @@ async fn a_target_that_never_answers_times_out_and_exits_2() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_target_answering_html_is_non_conformant_not_a_crash() {
-    let url = listener(Some(
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 27\r\nconnection: close\r\n\r\n<html><p>welcome</p></html>",
-    ))
-    .await;
-    let (code, _) = run_against(&url, &[]).await;
-    assert_eq!(code, EXIT_NON_CONFORMANT);
+async fn a_target_answering_html_for_everything_is_named_at_the_probe_and_exits_2() {
+    let url = listener(Some(HTML_200)).await;
+    let why = probe(&url).await.expect_err("HTML is not the contract");
+    assert!(
+        why.contains("does not speak the contract")
+            && why.contains("answered 200 text/html")
+            && !why.contains('\n'),
+        "{why}"
+    );
+    let (code, took) = run_against(&url, &[]).await;
+    assert_eq!(code, EXIT_COULD_NOT_RUN);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_page_for_unknown_routes_alone_does_not_stop_the_run() {
+    // The unknown probe route gets an HTML page, but `me` answers JSON: the target
+    // speaks the contract, and PP-API-9 is for the checks to judge.
+    let url = routing_listener(JSON_404, HTML_200).await;
+    assert_eq!(probe(&url).await, Ok(()));
+    let url = routing_listener(HTML_200, JSON_404).await;
+    assert_eq!(probe(&url).await, Ok(()));
 }
 
 #[tokio::test]

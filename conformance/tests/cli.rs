@@ -1,8 +1,11 @@
 //! The CLI against the in-process reference server: exit codes, levels and the
 //! expected-deviations file.
 
+mod support;
+
 use clap::Parser as _;
 use conformance::cli::{self, Args, EXIT_CONFORMANT, EXIT_NON_CONFORMANT};
+use support::gateway::{self, GatewayOptions};
 
 fn args(extra: &[&str]) -> Args {
     let mut argv = vec!["conformance", "--no-progress", "--no-snapshots"];
@@ -340,4 +343,68 @@ async fn a_snapshot_mismatch_names_the_first_exchange_that_differs() {
     assert_eq!(third["method"], "GET", "{third}");
     assert_eq!(third["endpoint"], "/api/platform/v1/me", "{third}");
     assert_eq!(third["status"], 401, "{third}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_with_its_own_apps_behind_a_gateway_is_conformant_and_its_extensions_noted() {
+    let creds = format!(
+        "{}/../fixtures/identities/other-deployment.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let ids = profile::Identities::from_toml_str(
+        &std::fs::read_to_string(&creds).expect("the credentials"),
+        |_| None,
+    )
+    .expect("valid");
+    let server = reference_server::spawn(reference_server::ServerConfig {
+        identities: ids,
+        test_controls: true,
+        trust_proxy: true,
+        ..reference_server::ServerConfig::punchplay()
+    })
+    .await
+    .expect("the reference server starts");
+    let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+    let reports = std::env::temp_dir().join(format!("conformance-gateway-{}", std::process::id()));
+    let code = cli::run(Args::parse_from([
+        "conformance",
+        "--no-progress",
+        "--target",
+        &gateway.base_url(),
+        "--test-controls",
+        "--credentials",
+        &creds,
+        "--level",
+        "decided",
+        "--only",
+        "PP-TOKEN",
+        "--only",
+        "PP-APP-1",
+        "--report-dir",
+        reports.to_str().expect("utf-8"),
+    ]))
+    .await;
+    server.stop().await;
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(run_folder(&reports).join("report.json")).expect("report.json"),
+    )
+    .expect("JSON");
+    let _ = std::fs::remove_dir_all(&reports);
+    assert_eq!(code, EXIT_CONFORMANT, "{json:#}");
+    let notes: Vec<&str> = json["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .filter(|n| n.contains("extension members"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].contains("`$.x_gateway`"), "{}", notes[0]);
+    let equivalent = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["snapshot"]["state"] == "equivalent")
+        .count();
+    assert!(equivalent > 5, "{equivalent} rows equivalent");
 }

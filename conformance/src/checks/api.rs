@@ -77,7 +77,7 @@ async fn bad_bearer(ctx: &mut Ctx) -> CheckResult {
     let reqs = [
         Req::get(&me),
         Req::get(&me).header("authorization", "Bearer"),
-        Req::get(&me).header("authorization", "Basic YWxpY2U6YWxpY2U="),
+        Req::get(&me).header("authorization", "Basic Y29uZm9ybWFuY2U6bm90LWEtYmVhcmVy"),
         Req::get(&me).bearer("conformance-unknown-access-token"),
     ];
     for req in reqs {

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{deactivate_app, inactive_or_skip, register_app, signed_in, with_secret};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
+use crate::drivers::hidden_inputs;
 use crate::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -519,7 +520,8 @@ async fn developer_page(ctx: &mut Ctx) -> CheckResult {
             .take(2)
             .map(|s| ("allowed_scopes".to_owned(), s.clone())),
     );
-    let r = ctx.send(Req::post(&path).form(form)).await?;
+    let hidden = hidden_inputs(r.body(), "name=\"redirect_uris\"").unwrap_or_default();
+    let r = ctx.send(Req::post(&path).page_form(hidden, form)).await?;
     ensure!(
         r.status() == 201,
         r,

@@ -5,7 +5,7 @@ use profile::Level;
 use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, scope_set};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
-use crate::drivers::find_input;
+use crate::drivers::{find_input, hidden_inputs};
 use crate::flows::{self, Pkce, authorize_path, query, redeem};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -115,7 +115,8 @@ async fn code_flow(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn approval_page(ctx: &mut Ctx) -> CheckResult {
-    let spa = super::spa_or_skip(ctx).unwrap_or_else(|_| ctx.env.roles.web.clone());
+    // PP-AUTHZ-2 with the narrow app: the page must show only the scopes asked for.
+    let spa = super::spa_or_skip(ctx)?;
     super::signed_in(ctx, false).await?;
     let pkce = Pkce::new(ctx);
     let scope = spa.allowed_scopes.join(" ");
@@ -168,13 +169,18 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
         r,
         "signed out, the authorize page is not a sign-in form"
     );
+    // As a browser: the sign-in form's hidden inputs (a CSRF token) go along.
+    let hidden = hidden_inputs(r.body(), "name=\"password\"").unwrap_or_default();
     let login = ctx.path("login");
     let r = ctx
-        .send(Req::post(login).form([
-            ("username", user.username.as_str()),
-            ("password", pw.as_str()),
-            ("next", path.as_str()),
-        ]))
+        .send(Req::post(login).page_form(
+            hidden,
+            [
+                ("username", user.username.as_str()),
+                ("password", pw.as_str()),
+                ("next", path.as_str()),
+            ],
+        ))
         .await?;
     ensure!(
         (300..400).contains(&r.status()),
@@ -194,12 +200,16 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
     let authorization = find_input(r.body(), "authorization")
         .ok_or_else(|| r.fail("the approval form has no hidden `authorization` field"))?;
     ctx.volatile(&authorization, "authorization");
+    let hidden = hidden_inputs(r.body(), "name=\"authorization\"").unwrap_or_default();
     let action = ctx.path("authorize");
     let r = ctx
-        .send(Req::post(action).form([
-            ("authorization", authorization.as_str()),
-            ("decision", "approve"),
-        ]))
+        .send(Req::post(action).page_form(
+            hidden,
+            [
+                ("authorization", authorization.as_str()),
+                ("decision", "approve"),
+            ],
+        ))
         .await?;
     ensure!(
         r.status() == 302,
@@ -375,11 +385,20 @@ async fn unknown_client_page(ctx: &mut Ctx) -> CheckResult {
 async fn unregistered_redirect_page(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let pkce = Pkce::new(ctx);
+    let registered = &web.redirect_uris[0];
+    // Near misses of the registered URI, named by what was changed so that the transcript
+    // is the same whatever the deployment registered.
+    let upper = registered.to_ascii_uppercase();
+    let other_host = with_another_host(registered);
+    ctx.redactor
+        .register_identity(&upper, "[redirect-uri, upper-cased]");
+    ctx.redactor
+        .register_identity(&other_host, "[redirect-uri, another host]");
     for bad in [
-        format!("{}/extra", web.redirect_uris[0]),
-        format!("{}/", web.redirect_uris[0]),
-        web.redirect_uris[0].to_ascii_uppercase(),
-        web.redirect_uris[0].replace("127.0.0.1", "localhost"),
+        format!("{registered}/extra"),
+        format!("{registered}/"),
+        upper,
+        other_host,
         "https://attacker.example/cb".to_owned(),
     ] {
         let path = authorize_path(
@@ -491,12 +510,9 @@ async fn bound_to_client_and_redirect(ctx: &mut Ctx) -> CheckResult {
     ctx.error(&r, "invalid_grant")?;
     let pkce = Pkce::new(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
-    let other = ctx
-        .env
-        .roles
-        .spa
-        .clone()
-        .unwrap_or_else(|| ctx.env.roles.tv.clone());
+    // Another client every credentials file has (the device app), so the transcript is
+    // the same for every deployment.
+    let other = ctx.env.roles.tv.clone();
     let r = redeem(ctx, &other, &code, &web.redirect_uris[0], &pkce.verifier).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())
@@ -545,4 +561,22 @@ async fn second_redemption(ctx: &mut Ctx) -> CheckResult {
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())
+}
+
+/// The URI with another name for its host (loopback's other spelling, else a sibling
+/// host), never the URI itself.
+fn with_another_host(uri: &str) -> String {
+    let Ok(mut url) = url::Url::parse(uri) else {
+        return format!("{uri}.invalid");
+    };
+    let host = url.host_str().unwrap_or("").to_owned();
+    let other = match host.as_str() {
+        "127.0.0.1" => "localhost".to_owned(),
+        "localhost" => "127.0.0.1".to_owned(),
+        h => format!("other-{h}"),
+    };
+    if url.set_host(Some(&other)).is_err() {
+        return format!("{uri}.invalid");
+    }
+    url.to_string()
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{PageWording, page_shows_app};
 use crate::check::{Check, Ctx, str_of};
 use crate::client::Req;
-use crate::drivers::{enc, find_input};
+use crate::drivers::{enc, find_input, hidden_inputs};
 use crate::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -281,11 +281,15 @@ async fn activate_page(ctx: &mut Ctx) -> CheckResult {
         r,
         "the activate page has no approve/deny form for the code"
     );
+    let hidden = hidden_inputs(r.body(), "name=\"decision\"").unwrap_or_default();
     let r = ctx
-        .send(Req::post(activate).form([
-            ("user_code", dc.user_code.as_str()),
-            ("decision", "approve"),
-        ]))
+        .send(Req::post(activate).page_form(
+            hidden,
+            [
+                ("user_code", dc.user_code.as_str()),
+                ("decision", "approve"),
+            ],
+        ))
         .await?;
     ensure!(
         r.status() == 200,

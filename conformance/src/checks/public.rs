@@ -23,8 +23,11 @@ pub fn checks() -> Vec<Check> {
 }
 
 async fn profile(ctx: &mut Ctx) -> CheckResult {
-    let users = ctx.env.ids.users.clone();
-    for user in users.iter().take(2) {
+    let second = ctx.env.roles.other_user.clone().ok_or_else(|| {
+        crate::outcome::Problem::skip("needs a second test user in the credentials")
+    })?;
+    let users = [ctx.env.roles.user.clone(), second];
+    for user in &users {
         let path = ctx.path_with("public_user", &[("username", &user.username)]);
         let r = ctx.send(Req::get(path)).await?;
         let b = ctx.ok_json(&r)?;

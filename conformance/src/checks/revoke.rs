@@ -3,6 +3,7 @@
 use super::{PageWording, page_shows_app};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
+use crate::drivers::hidden_inputs;
 use crate::flows::{self, Pkce};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -41,8 +42,10 @@ async fn revoke(ctx: &mut Ctx) -> CheckResult {
     let page = ctx.path("connected_apps");
     let r = ctx.send(Req::get(&page)).await?;
     page_shows_app(&r, &CONNECTED_APPS_PAGE, &web, [])?;
+    let action = format!("{page}/{}/revoke", web.client_id);
+    let hidden = hidden_inputs(r.body(), &action).unwrap_or_default();
     let r = ctx
-        .send(Req::post(format!("{page}/{}/revoke", web.client_id)))
+        .send(Req::post(&action).page_form(hidden, Vec::<(String, String)>::new()))
         .await?;
     ensure!(
         (200..400).contains(&r.status()),

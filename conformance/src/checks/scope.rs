@@ -54,8 +54,9 @@ async fn all_scopes(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
-    let app = spa_or_skip(ctx)
-        .or_else(|_| Ok::<_, crate::outcome::Problem>(ctx.env.roles.web.clone()))?;
+    // The narrow app: with every scope allowed, "the app's allowed scopes" and "every
+    // scope" could not be told apart.
+    let app = spa_or_skip(ctx)?;
     let t = flows::code_tokens(ctx, &app, None).await?;
     let resp = ctx.last_response();
     ensure!(
@@ -103,21 +104,21 @@ async fn authorize_invalid_scope(ctx: &mut Ctx) -> CheckResult {
 
 async fn device_unknown_scope(ctx: &mut Ctx) -> CheckResult {
     let tv = ctx.env.roles.tv.clone();
+    let spa = spa_or_skip(ctx)?;
     let path = ctx.path("device_code");
     let r = ctx
         .send(Req::post(path).form(with_auth(&tv, &[("scope", "profile:read telepathy:read")])))
         .await?;
     ctx.error(&r, "invalid_scope")?;
     // A known scope outside the app's allowed_scopes is refused the same way.
-    if let Some(spa) = ctx.env.roles.spa.clone()
-        && let Some(outside) = ctx
-            .env
-            .profile
-            .scopes
-            .known
-            .iter()
-            .find(|s| !spa.allowed_scopes.contains(s))
-            .cloned()
+    if let Some(outside) = ctx
+        .env
+        .profile
+        .scopes
+        .known
+        .iter()
+        .find(|s| !spa.allowed_scopes.contains(s))
+        .cloned()
     {
         let path = ctx.path("device_code");
         let r = ctx

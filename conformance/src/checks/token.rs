@@ -122,12 +122,17 @@ async fn unknown_grants(ctx: &mut Ctx) -> CheckResult {
 
 async fn unsupported_grant(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
+    let username = ctx.env.roles.user.username.clone();
     let token = ctx.path("token");
     for gt in ["password", "client_credentials", "urn:conformance:made-up"] {
         let r = ctx
             .send(Req::post(&token).form(with_auth(
                 &web,
-                &[("grant_type", gt), ("username", "alice"), ("password", "x")],
+                &[
+                    ("grant_type", gt),
+                    ("username", username.as_str()),
+                    ("password", "x"),
+                ],
             )))
             .await?;
         ctx.error(&r, "unsupported_grant_type")?;

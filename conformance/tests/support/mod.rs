@@ -2,4 +2,5 @@
 //! `mod support;`; not every file uses every piece.
 #![allow(dead_code)]
 
+pub mod deployment;
 pub mod gateway;

@@ -407,4 +407,16 @@ async fn a_deployment_with_its_own_apps_behind_a_gateway_is_conformant_and_its_e
         .filter(|c| c["snapshot"]["state"] == "equivalent")
         .count();
     assert!(equivalent > 5, "{equivalent} rows equivalent");
+    // The published schema describes the equivalent rows too.
+    let schema_path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).expect("the schema"))
+            .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let errors: Vec<String> = validator
+        .iter_errors(&json)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }

@@ -347,7 +347,7 @@ async fn report_md_leads_with_the_verdict_counts_and_failures() {
     assert!(md.contains("(FAIL, MUST PP-TOKEN-1, gating)"), "{md}");
     assert!(md.contains("(FAIL, SHOULD PP-AUTHZ-8, not gating)"), "{md}");
     assert!(
-        md.contains("```diff\n--- committed snapshot\n+++ this run\n"),
+        md.contains("```diff\n") && md.contains("--- committed snapshot\n+++ this run\n"),
         "the mismatch's diff as a `diff` block, which viewers colour: {md}"
     );
 }

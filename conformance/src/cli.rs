@@ -373,7 +373,7 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         runner::run(env.clone(), checks, opts, |ev| progress.event(ev)).await;
     progress.finish();
     report.gate = gate(level);
-    report.notes = notes;
+    report.notes.extend(notes);
     if let Some(s) = server {
         s.stop().await;
     }

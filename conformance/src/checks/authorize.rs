@@ -2,7 +2,7 @@
 
 use profile::Level;
 
-use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, scope_set};
+use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, scope_set, time};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::drivers::find_input;
@@ -506,10 +506,19 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let early = Pkce::new(ctx);
     let late = Pkce::new(ctx);
+    // Both codes are issued between these readings of the target's clock.
+    let issued_no_earlier = time::now(ctx).await?;
     let early_code = flows::authorize_code(ctx, &web, &early, None).await?;
     let late_code = flows::authorize_code(ctx, &web, &late, None).await?;
+    let issued_no_later = time::now(ctx).await?;
     let lifetime = ctx.env.profile.lifetimes.authorization_code;
-    ctx.advance(lifetime as f64 - 1.0).await?;
+    let expires_no_earlier = issued_no_earlier + lifetime as f64;
+    time::advance_until(
+        ctx,
+        expires_no_earlier - 1.0,
+        "clock moved to 1 s before the code's lifetime ends",
+    )
+    .await?;
     let r = redeem(
         ctx,
         &web,
@@ -518,13 +527,22 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
         &early.verifier,
     )
     .await?;
+    if r.status() != 200 {
+        time::landed_before(ctx, expires_no_earlier, "the redemption before the code's end")
+            .await?;
+    }
     ensure!(
         r.status() == 200,
         r,
         "one second before its {lifetime} s lifetime ends, the code is refused with {}",
         r.status()
     );
-    ctx.advance(2.0).await?;
+    time::advance_until(
+        ctx,
+        issued_no_later + lifetime as f64 + 1.0,
+        "clock moved to 1 s after the code's lifetime ends",
+    )
+    .await?;
     let r = redeem(ctx, &web, &late_code, &web.redirect_uris[0], &late.verifier).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())

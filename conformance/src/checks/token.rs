@@ -3,6 +3,7 @@
 use profile::Level;
 use serde_json::{Value, json};
 
+use super::time;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::flows::{self, Pkce, with_auth};
@@ -314,6 +315,8 @@ fn carries_no_store(r: &Resp, what: &str) -> Result<(), Problem> {
 
 async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
+    // The token is issued after this reading of the target's clock.
+    let issued_no_earlier = time::now(ctx).await?;
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     let lifetime = ctx.env.profile.lifetimes.access_token;
@@ -324,8 +327,18 @@ async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
         body.get("expires_in")
     );
     let t = flows::Tokens::from(&r, &body)?;
-    ctx.advance(lifetime as f64 - 1.0).await?;
+    let expires_no_earlier = issued_no_earlier + lifetime as f64;
+    time::advance_until(
+        ctx,
+        expires_no_earlier - 1.0,
+        "clock moved to 1 s before the access token's lifetime ends",
+    )
+    .await?;
     let r = flows::me(ctx, &t.access).await?;
+    if r.status() != 200 {
+        time::landed_before(ctx, expires_no_earlier, "the request before the token's end")
+            .await?;
+    }
     ensure!(
         r.status() == 200,
         r,

@@ -1,0 +1,59 @@
+//! Time as the target sees it, for the checks of time (lifetimes, Retry-After, reopening).
+//! With test controls a reading is the server's own clock (`GET /__test/clock` answers
+//! `now`); without them it is the real time measured here, which differs from the
+//! server's by a constant and so measures the same intervals. Expectations are computed
+//! from readings taken around requests, never from the assumption that no time passed
+//! between them: every request may take tens of milliseconds on a real network.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::check::Ctx;
+use crate::client::Req;
+use crate::outcome::{CheckResult, Problem};
+
+/// A reading in seconds on the target's time line (see the module comment).
+pub async fn now(ctx: &mut Ctx) -> Result<f64, Problem> {
+    if !ctx.env.controls {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        return Ok(EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64());
+    }
+    let ex = ctx.http.execute(Req::get("/__test/clock").driver()).await?;
+    let reading = serde_json::from_str::<serde_json::Value>(&ex.body)
+        .ok()
+        .and_then(|v| v.get("now").and_then(|n| n.as_str()).map(str::to_owned))
+        .and_then(|n| chrono::DateTime::parse_from_rfc3339(&n).ok());
+    match reading {
+        Some(at) if ex.status == 200 => Ok(at.timestamp_millis() as f64 / 1000.0),
+        _ => Err(Problem::error(format!(
+            "the test control GET /__test/clock answered {} without an RFC 3339 `now`: {}",
+            ex.status, ex.body
+        ))),
+    }
+}
+
+/// Moves time on until a reading would be at least `target`: the server's clock with
+/// test controls, real time with `--allow-slow`, otherwise the check is skipped with the
+/// time it would take. `note` goes into the transcript instead of the computed seconds,
+/// which depend on the network and would make the snapshot unstable.
+pub async fn advance_until(ctx: &mut Ctx, target: f64, note: &str) -> CheckResult {
+    let reading = now(ctx).await?;
+    // Whole milliseconds: the server's clock moves in them.
+    let secs = ((target - reading) * 1000.0).ceil().max(0.0) / 1000.0;
+    ctx.advance_quietly(secs).await?;
+    ctx.note(note);
+    Ok(())
+}
+
+/// Fails with an error when a request meant to land before `deadline` may have landed
+/// after it (answered after the deadline): the network was too slow to decide.
+pub async fn landed_before(ctx: &mut Ctx, deadline: f64, what: &str) -> CheckResult {
+    let after = now(ctx).await?;
+    if after >= deadline {
+        return Err(Problem::error(format!(
+            "{what} was answered {:.3} s after the moment it had to reach the target by, so this run cannot tell; the network is too slow for this check (rerun it)",
+            after - deadline
+        )));
+    }
+    Ok(())
+}

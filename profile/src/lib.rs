@@ -10,6 +10,7 @@
 
 mod identities;
 mod path_template;
+pub mod sliding;
 
 use std::collections::BTreeMap;
 use std::fmt;

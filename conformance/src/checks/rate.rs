@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use profile::{Level, LimitKey, Profile, RateLimit};
+use profile::{Level, LimitKey, Profile, RateLimit, sliding};
 
 use super::time;
 use crate::check::{Admission, Check, Ctx, Env, SHORTENED_WAIT_SECS};
@@ -379,12 +379,12 @@ async fn keep_asking(ctx: &mut Ctx, limit: &RateLimit, recipe: &Recipe) -> Check
 /// A tolerance for the target's clock counting in milliseconds.
 const CLOCK_ROUNDING_SECS: f64 = 0.005;
 
-/// PP-RATE-1 (MUST), wherever it is seen: more than N requests of one key admitted in
-/// less than one window. Each admission is known to lie between its send and its answer,
-/// so the admissions whose whole span lies inside `[sent, sent + window)` of one of them
-/// were admitted within one window, whatever the latency. Keys follow PP-RATE-4: the
-/// source address for IP keys, the client too for client keys; for the user key, the
-/// check's requests (it acts as one user) less those that failed authentication.
+/// PP-RATE-1 (MUST), wherever it is seen: more than N requests of one key admitted within
+/// one window's span. Each admission is known only to lie between its send and its answer;
+/// `profile::sliding` counts the ones that surely fell inside one span, whatever the
+/// latency. Keys follow PP-RATE-4: the source address for IP keys, the client too for
+/// client keys; for the user key, the check's requests (it acts as one user) less those
+/// that failed authentication, which do not count against a user.
 pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Problem> {
     for limit in &profile.rate_limits {
         let mut by_key: BTreeMap<(Option<IpAddr>, Option<&str>), Vec<&Admission>> =
@@ -399,31 +399,35 @@ pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Probl
             by_key.entry(key).or_default().push(a);
         }
         let window = limit.window_secs as f64 - CLOCK_ROUNDING_SECS;
-        for list in by_key.values() {
-            for first in list {
-                let within: Vec<&&Admission> = list
-                    .iter()
-                    .filter(|a| a.sent >= first.sent && a.answered - first.sent < window)
-                    .collect();
-                if within.len() > limit.max as usize {
-                    let last = within
-                        .iter()
-                        .max_by(|a, b| a.answered.total_cmp(&b.answered))
-                        .map_or(first, |a| *a);
-                    return Some(Problem::Fail {
-                        message: format!(
-                            "PP-RATE-1: the `{}` limit admitted {} requests of one {} key within {:.1} s; the profile allows {} per {} s",
-                            limit.name,
-                            within.len(),
-                            limit.key.as_str(),
-                            last.answered - first.sent,
-                            limit.max,
-                            limit.window_secs
-                        ),
-                        support: Some(Box::new(last.support.clone())),
-                    });
-                }
+        for seen in by_key.values() {
+            let times: Vec<sliding::Admission> = seen
+                .iter()
+                .map(|a| sliding::Admission {
+                    sent: a.sent,
+                    answered: a.answered,
+                })
+                .collect();
+            let busiest = sliding::busiest_span(&times, window);
+            if busiest.admitted <= limit.max as usize {
+                continue;
             }
+            let last = seen
+                .iter()
+                .filter(|a| a.sent == busiest.last_sent)
+                .max_by(|a, b| a.answered.total_cmp(&b.answered))
+                .or(seen.last())?;
+            return Some(Problem::Fail {
+                message: format!(
+                    "PP-RATE-1: the `{}` limit admitted {} requests of one {} key within {:.1} s; the profile allows {} per {} s",
+                    limit.name,
+                    busiest.admitted,
+                    limit.key.as_str(),
+                    last.answered - busiest.start,
+                    limit.max,
+                    limit.window_secs
+                ),
+                support: Some(Box::new(last.support.clone())),
+            });
         }
     }
     None

@@ -125,12 +125,7 @@ pub enum Event {
 
 /// `2 h 14 min`, `3 min 20 s`, `45 s`, `30 d 0 h`: the two largest units.
 pub fn human_duration(secs: u64) -> String {
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs / 3600 % 24,
-        secs / 60 % 60,
-        secs % 60,
-    );
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
     if d > 0 {
         format!("{d} d {h} h")
     } else if h > 0 {
@@ -583,8 +578,7 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
         };
         // More than N admitted in one window fails PP-RATE-1 (MUST) wherever it is seen,
         // whatever this check's own clause and verdict.
-        let over_admitted =
-            crate::checks::rate::over_admission(&ctx.env.profile, &ctx.admitted);
+        let over_admitted = crate::checks::rate::over_admission(&ctx.env.profile, &ctx.admitted);
         let over_admission = over_admitted.is_some();
         if let Some(p) = over_admitted {
             result = Err(p);

@@ -141,8 +141,10 @@ fn answer(
                 serde_json::json!({"error": "rate_limited", "message": "Too many requests.", "request_id": rid}),
                 &rid,
             );
-            r.headers_mut()
-                .insert("retry-after", retry_after.to_string().parse().expect("digits"));
+            r.headers_mut().insert(
+                "retry-after",
+                retry_after.to_string().parse().expect("digits"),
+            );
             r
         }
     }

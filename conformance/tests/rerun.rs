@@ -31,7 +31,13 @@ fn bad(report: &RunReport) -> Vec<(String, Status, String)> {
         .checks
         .iter()
         .filter(|c| c.status.is_bad())
-        .map(|c| (c.id.clone(), c.status, c.message.clone().unwrap_or_default()))
+        .map(|c| {
+            (
+                c.id.clone(),
+                c.status,
+                c.message.clone().unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -47,7 +53,8 @@ async fn the_whole_suite_twice_against_one_server_is_conformant_twice() {
     .expect("the reference server starts");
     for run in ["first", "second"] {
         let env = Arc::new(
-            conformance::cli::reference_env(&server.base_url()).expect("the fixtures fill every role"),
+            conformance::cli::reference_env(&server.base_url())
+                .expect("the fixtures fill every role"),
         );
         let checks = conformance::checks::all(&env.profile);
         let mut report = runner::run(env, checks, options(SnapshotMode::Compare), |_| {}).await;
@@ -120,7 +127,11 @@ async fn a_limit_spent_by_the_previous_run_is_skipped_with_the_time_left() {
             .iter()
             .any(|c| c.id == exhausting && c.status == Status::Pass),
         "the first run exhausts the playback limit: {:#?}",
-        first.checks.iter().map(|c| (&c.id, c.status, &c.message)).collect::<Vec<_>>()
+        first
+            .checks
+            .iter()
+            .map(|c| (&c.id, c.status, &c.message))
+            .collect::<Vec<_>>()
     );
     // Every check that needs the playback limit and passed the first time is skipped
     // the second time, with the reason and the time left.

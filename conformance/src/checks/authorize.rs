@@ -528,8 +528,12 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
     )
     .await?;
     if r.status() != 200 {
-        time::landed_before(ctx, expires_no_earlier, "the redemption before the code's end")
-            .await?;
+        time::landed_before(
+            ctx,
+            expires_no_earlier,
+            "the redemption before the code's end",
+        )
+        .await?;
     }
     ensure!(
         r.status() == 200,

@@ -272,7 +272,10 @@ async fn exhaust_from(
                 limit.key.as_str(),
                 ex.header("retry-after")
                     .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map_or_else(|| "up to the window".to_owned(), crate::runner::human_duration),
+                    .map_or_else(
+                        || "up to the window".to_owned(),
+                        crate::runner::human_duration
+                    ),
             )));
         }
         if ex.status == 429 {
@@ -387,8 +390,7 @@ const CLOCK_ROUNDING_SECS: f64 = 0.005;
 /// that failed authentication, which do not count against a user.
 pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Problem> {
     for limit in &profile.rate_limits {
-        let mut by_key: BTreeMap<(Option<IpAddr>, Option<&str>), Vec<&Admission>> =
-            BTreeMap::new();
+        let mut by_key: BTreeMap<(Option<IpAddr>, Option<&str>), Vec<&Admission>> = BTreeMap::new();
         for a in admitted.iter().filter(|a| a.limit == limit.name) {
             let key = match limit.key {
                 LimitKey::Ip => (a.source, None),
@@ -433,15 +435,13 @@ pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Probl
     None
 }
 
-/// Before any check, one request on every limit whose key the whole run shares (no clock
-/// control; the user key, or any key against a remote target): a key that traffic before
-/// this run still spends answers 429, and its checks wait or are skipped with the seconds
-/// left (issue 10 item 4). Answers the spent limits and their Retry-After.
+/// Before any check, one request on every limit whose key the whole run shares (the user
+/// key; any key against a remote target): a key that traffic before this run still spends
+/// answers 429 (issue 10 item 4). With clock control the clock is moved past its
+/// Retry-After; otherwise the limit is answered with its Retry-After, and the runner makes
+/// its checks wait (`--allow-slow`) or skips them with the seconds left.
 pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
     let mut spent = Vec::new();
-    if env.controls {
-        return spent;
-    }
     for limit in &env.profile.rate_limits {
         let per_check =
             env.loopback_sources && matches!(limit.key, LimitKey::Ip | LimitKey::ClientAndIp);
@@ -464,7 +464,12 @@ pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
                 .header("retry-after")
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .unwrap_or(limit.window_secs);
-            spent.push((limit.name.clone(), secs));
+            if env.controls {
+                // The reference server's clock: the wait is a move of it.
+                let _ = ctx.advance_quietly(secs as f64).await;
+            } else {
+                spent.push((limit.name.clone(), secs));
+            }
         }
     }
     spent

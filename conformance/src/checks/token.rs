@@ -336,8 +336,12 @@ async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
     .await?;
     let r = flows::me(ctx, &t.access).await?;
     if r.status() != 200 {
-        time::landed_before(ctx, expires_no_earlier, "the request before the token's end")
-            .await?;
+        time::landed_before(
+            ctx,
+            expires_no_earlier,
+            "the request before the token's end",
+        )
+        .await?;
     }
     ensure!(
         r.status() == 200,

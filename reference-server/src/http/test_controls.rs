@@ -159,7 +159,10 @@ pub async fn handle(
         }
         (true, ["apps", client_id, "deactivate"]) => {
             let (_, revoked) = app.core.deactivate_app(None, client_id)?;
-            ok_with_now(app, json!({"client_id": client_id, "active": false, "revoked_tokens": revoked}))
+            ok_with_now(
+                app,
+                json!({"client_id": client_id, "active": false, "revoked_tokens": revoked}),
+            )
         }
         (true, ["users", user, "apps", client_id, "revoke"]) => {
             let revoked = app.core.revoke_user_app(user, client_id)?;
@@ -192,7 +195,10 @@ pub async fn handle(
                 .iter()
                 .map(|f| json!({"name": f.name(), "clause": f.clause(), "description": f.description()}))
                 .collect();
-            ok_with_now(app, json!({"fault": app.core.fault().map(Fault::name), "faults": faults}))
+            ok_with_now(
+                app,
+                json!({"fault": app.core.fault().map(Fault::name), "faults": faults}),
+            )
         }
         (true, ["reset"]) => {
             app.core.reset();

@@ -898,4 +898,79 @@ mod tests {
         assert_eq!(waiting.wait_before, 3600);
         assert!(plan.expected_secs > 3600.0);
     }
+
+    #[test]
+    fn durations_read_in_their_two_largest_units() {
+        assert_eq!(human_duration(45), "45 s");
+        assert_eq!(human_duration(200), "3 min 20 s");
+        assert_eq!(human_duration(8040), "2 h 14 min");
+        assert_eq!(human_duration(2_592_001), "30 d 0 h");
+    }
+
+    #[test]
+    fn with_allow_slow_the_plan_lists_every_wait_and_their_total() {
+        let env = deployment_env(true);
+        let (run, _, plan) = plan(&env, crate::checks::all(&env.profile));
+        for c in &run {
+            if c.waits_secs > 0 {
+                assert!(
+                    plan.waits
+                        .iter()
+                        .any(|w| w.what == c.id && w.secs == c.waits_secs),
+                    "{} waits {} s but the plan does not list it",
+                    c.id,
+                    c.waits_secs
+                );
+            }
+            if c.wait_before > 0 {
+                assert!(plan.waits.iter().any(|w| w.what.contains(c.id)));
+            }
+        }
+        let total: u64 = plan.waits.iter().map(|w| w.secs).sum();
+        assert_eq!(plan.waits_total_secs, total);
+        let line = format!(
+            "real-time waits in total: {} (--allow-slow)",
+            human_duration(total)
+        );
+        assert!(plan.notes.contains(&line), "{:#?}", plan.notes);
+        assert_eq!(plan.wait_lines().last(), Some(&line));
+        assert!(plan.expected_secs >= total as f64);
+    }
+
+    async fn waits_two_seconds(ctx: &mut Ctx) -> crate::outcome::CheckResult {
+        ctx.advance(2.0).await
+    }
+
+    fn one_second_timeout() -> Arc<RunOptions> {
+        Arc::new(RunOptions {
+            concurrency: 1,
+            check_timeout: Duration::from_secs(1),
+            snapshots: SnapshotStore {
+                dir: std::env::temp_dir(),
+                mode: crate::snapshot::SnapshotMode::Off,
+            },
+            expected: Expected::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_checks_timeout_covers_the_waits_it_planned() {
+        let env = Arc::new(deployment_env(true));
+        let planned = Check::new(
+            "PP-RATE-3/test-waits",
+            "waits",
+            crate::run!(waits_two_seconds),
+        )
+        .waits(2);
+        let r = run_one(env.clone(), planned, one_second_timeout()).await;
+        assert_eq!(r.status, Status::Pass, "{:?}", r.message);
+        // The same wait, undeclared, is cut by the one-second timeout.
+        let unplanned = Check::new(
+            "PP-RATE-3/test-waits",
+            "waits",
+            crate::run!(waits_two_seconds),
+        );
+        let r = run_one(env, unplanned, one_second_timeout()).await;
+        assert_eq!(r.status, Status::Error, "{:?}", r.message);
+    }
 }

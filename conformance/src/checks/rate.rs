@@ -729,3 +729,83 @@ async fn spoofed_forwarded_for(ctx: &mut Ctx) -> CheckResult {
     ctx.error(&r, "rate_limited")?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Support;
+
+    fn admission(limit: &str, sent: f64, answered: f64, status: u16) -> Admission {
+        Admission {
+            limit: limit.to_owned(),
+            source: None,
+            client_id: None,
+            sent,
+            answered,
+            support: Support {
+                request_id: None,
+                timestamp: String::new(),
+                method: "GET".into(),
+                endpoint: "/".into(),
+                status,
+                client_id: None,
+                body: String::new(),
+            },
+        }
+    }
+
+    fn profile() -> Profile {
+        Profile::punchplay()
+    }
+
+    #[test]
+    fn a_drained_bucket_admitting_past_the_count_within_the_window_is_pp_rate_1() {
+        // public-user: 60 per 60 s. 60 at once, then one every 100 ms (nginx burst).
+        let mut seen: Vec<Admission> = (0..60)
+            .map(|i| {
+                admission(
+                    "public-user",
+                    i as f64 * 0.001,
+                    i as f64 * 0.001 + 0.03,
+                    200,
+                )
+            })
+            .collect();
+        seen.push(admission("public-user", 0.2, 0.23, 200));
+        let p = over_admission(&profile(), &seen).expect("an over-admission");
+        assert!(
+            matches!(&p, Problem::Fail { message, .. } if message.starts_with("PP-RATE-1: the `public-user` limit admitted 61 requests")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn admissions_a_window_apart_by_the_servers_clock_are_not_over_admission() {
+        // 60 admitted, the 61st answered just after the first left the window: with
+        // 20-50 ms each way an exact limiter may have decided them exactly a window apart.
+        let mut seen: Vec<Admission> = (0..60)
+            .map(|i| admission("public-user", 0.05, 0.1 + i as f64 * 0.01, 200))
+            .collect();
+        seen.push(admission("public-user", 59.99, 60.06, 200));
+        assert!(over_admission(&profile(), &seen).is_none());
+    }
+
+    #[test]
+    fn failed_authentication_does_not_count_against_the_user() {
+        // playback: 120 per 300 s per user; 401s are not counted (PP-RATE-4).
+        let mut seen: Vec<Admission> = (0..50)
+            .map(|i| admission("playback", i as f64, i as f64 + 0.01, 401))
+            .collect();
+        seen.extend((0..120).map(|i| {
+            admission(
+                "playback",
+                60.0 + i as f64 * 0.1,
+                60.05 + i as f64 * 0.1,
+                200,
+            )
+        }));
+        assert!(over_admission(&profile(), &seen).is_none());
+        seen.push(admission("playback", 80.0, 80.01, 200));
+        assert!(over_admission(&profile(), &seen).is_some());
+    }
+}

@@ -1,6 +1,7 @@
 //! Time as the target sees it, for the checks of time (lifetimes, Retry-After, reopening).
-//! With test controls a reading is the server's own clock (`GET /__test/clock` answers
-//! `now`); without them it is the real time measured here, which differs from the
+//! With test controls a reading is the server's own clock (`POST /__test/clock/advance`
+//! by 0 s answers `now`: the contract's control, so any target that has them serves it);
+//! without them it is the real time measured here, which differs from the
 //! server's by a constant and so measures the same intervals. Expectations are computed
 //! from readings taken around requests, never from the assumption that no time passed
 //! between them: every request may take tens of milliseconds on a real network.
@@ -18,7 +19,14 @@ pub async fn now(ctx: &mut Ctx) -> Result<f64, Problem> {
         static EPOCH: OnceLock<Instant> = OnceLock::new();
         return Ok(EPOCH.get_or_init(Instant::now).elapsed().as_secs_f64());
     }
-    let ex = ctx.http.execute(Req::get("/__test/clock").driver()).await?;
+    let ex = ctx
+        .http
+        .execute(
+            Req::post("/__test/clock/advance")
+                .json(serde_json::json!({ "seconds": 0 }))
+                .driver(),
+        )
+        .await?;
     let reading = serde_json::from_str::<serde_json::Value>(&ex.body)
         .ok()
         .and_then(|v| v.get("now").and_then(|n| n.as_str()).map(str::to_owned))
@@ -26,7 +34,7 @@ pub async fn now(ctx: &mut Ctx) -> Result<f64, Problem> {
     match reading {
         Some(at) if ex.status == 200 => Ok(at.timestamp_millis() as f64 / 1000.0),
         _ => Err(Problem::error(format!(
-            "the test control GET /__test/clock answered {} without an RFC 3339 `now`: {}",
+            "the test control POST /__test/clock/advance answered {} without an RFC 3339 `now`: {}",
             ex.status, ex.body
         ))),
     }

@@ -510,15 +510,14 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
     let issued_no_earlier = time::now(ctx).await?;
     let early_code = flows::authorize_code(ctx, &web, &early, None).await?;
     let late_code = flows::authorize_code(ctx, &web, &late, None).await?;
-    let issued_no_later = time::now(ctx).await?;
-    let lifetime = ctx.env.profile.lifetimes.authorization_code;
-    let expires_no_earlier = issued_no_earlier + lifetime as f64;
-    time::advance_until(
-        ctx,
-        expires_no_earlier - 1.0,
-        "clock moved to 1 s before the code's lifetime ends",
-    )
-    .await?;
+    let life = time::Lifetime {
+        issued_no_earlier,
+        issued_no_later: time::now(ctx).await?,
+        secs: ctx.env.profile.lifetimes.authorization_code,
+        what: "code",
+    };
+    let lifetime = life.secs;
+    life.to_just_before_its_end(ctx).await?;
     let r = redeem(
         ctx,
         &web,
@@ -528,12 +527,7 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
     )
     .await?;
     if r.status() != 200 {
-        time::landed_before(
-            ctx,
-            expires_no_earlier,
-            "the redemption before the code's end",
-        )
-        .await?;
+        life.landed_before_its_end(ctx, "the redemption").await?;
     }
     ensure!(
         r.status() == 200,
@@ -541,12 +535,7 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
         "one second before its {lifetime} s lifetime ends, the code is refused with {}",
         r.status()
     );
-    time::advance_until(
-        ctx,
-        issued_no_later + lifetime as f64 + 1.0,
-        "clock moved to 1 s after the code's lifetime ends",
-    )
-    .await?;
+    life.to_just_after_its_end(ctx).await?;
     let r = redeem(ctx, &web, &late_code, &web.redirect_uris[0], &late.verifier).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())

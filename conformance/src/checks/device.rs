@@ -216,30 +216,24 @@ async fn timed_out(ctx: &mut Ctx) -> CheckResult {
     // The device code is issued between these readings of the target's clock.
     let issued_no_earlier = time::now(ctx).await?;
     let dc = flows::device_start(ctx, &tv, None).await?;
-    let issued_no_later = time::now(ctx).await?;
-    let lifetime = ctx.env.profile.lifetimes.device_code;
-    let expires_no_earlier = issued_no_earlier + lifetime as f64;
-    time::advance_until(
-        ctx,
-        expires_no_earlier - 1.0,
-        "clock moved to 1 s before the device code's lifetime ends",
-    )
-    .await?;
+    let life = time::Lifetime {
+        issued_no_earlier,
+        issued_no_later: time::now(ctx).await?,
+        secs: ctx.env.profile.lifetimes.device_code,
+        what: "device code",
+    };
+    life.to_just_before_its_end(ctx).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     if ctx.error(&r, "authorization_pending").is_err() {
-        time::landed_before(ctx, expires_no_earlier, "the poll before the code's end").await?;
+        life.landed_before_its_end(ctx, "the poll").await?;
         return Err(r.fail(format!(
-            "one second before its {lifetime} s lifetime ends, the device code polls as {} {}",
+            "one second before its {} s lifetime ends, the device code polls as {} {}",
+            life.secs,
             r.status(),
             r.body()
         )));
     }
-    time::advance_until(
-        ctx,
-        issued_no_later + lifetime as f64 + 1.0,
-        "clock moved to 1 s after the device code's lifetime ends",
-    )
-    .await?;
+    life.to_just_after_its_end(ctx).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     ctx.error(&r, "expired")?;
     Ok(())

@@ -65,3 +65,41 @@ pub async fn landed_before(ctx: &mut Ctx, deadline: f64, what: &str) -> CheckRes
     }
     Ok(())
 }
+
+/// A lifetime (of a code, a device code, a token) that started when something was issued
+/// between two readings: its end is known to lie between them plus its length.
+pub struct Lifetime {
+    pub issued_no_earlier: f64,
+    pub issued_no_later: f64,
+    pub secs: u64,
+    /// What lives, for the transcript's notes: `code`, `access token`.
+    pub what: &'static str,
+}
+
+impl Lifetime {
+    fn ends_no_earlier(&self) -> f64 {
+        self.issued_no_earlier + self.secs as f64
+    }
+
+    /// Moves time to one second before the lifetime can have ended.
+    pub async fn to_just_before_its_end(&self, ctx: &mut Ctx) -> CheckResult {
+        let note = format!(
+            "clock moved to 1 s before the {}'s lifetime ends",
+            self.what
+        );
+        advance_until(ctx, self.ends_no_earlier() - 1.0, &note).await
+    }
+
+    /// After a request meant for just before the end was refused: an error, not a
+    /// verdict, when it may have landed after the end.
+    pub async fn landed_before_its_end(&self, ctx: &mut Ctx, request: &str) -> CheckResult {
+        let what = format!("{request} before the {}'s end", self.what);
+        landed_before(ctx, self.ends_no_earlier(), &what).await
+    }
+
+    /// Moves time to one second after the lifetime has surely ended.
+    pub async fn to_just_after_its_end(&self, ctx: &mut Ctx) -> CheckResult {
+        let note = format!("clock moved to 1 s after the {}'s lifetime ends", self.what);
+        advance_until(ctx, self.issued_no_later + self.secs as f64 + 1.0, &note).await
+    }
+}

@@ -327,21 +327,16 @@ async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
         body.get("expires_in")
     );
     let t = flows::Tokens::from(&r, &body)?;
-    let expires_no_earlier = issued_no_earlier + lifetime as f64;
-    time::advance_until(
-        ctx,
-        expires_no_earlier - 1.0,
-        "clock moved to 1 s before the access token's lifetime ends",
-    )
-    .await?;
+    let life = time::Lifetime {
+        issued_no_earlier,
+        issued_no_later: time::now(ctx).await?,
+        secs: lifetime,
+        what: "access token",
+    };
+    life.to_just_before_its_end(ctx).await?;
     let r = flows::me(ctx, &t.access).await?;
     if r.status() != 200 {
-        time::landed_before(
-            ctx,
-            expires_no_earlier,
-            "the request before the token's end",
-        )
-        .await?;
+        life.landed_before_its_end(ctx, "the request").await?;
     }
     ensure!(
         r.status() == 200,

@@ -18,17 +18,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use conformance::check::Env;
-use conformance::client::HttpOptions;
 use conformance::drivers::Driver;
-use conformance::expected::Expected;
-use conformance::runner::{self, RunOptions, RunReport, Status};
-use conformance::snapshot::{SnapshotMode, SnapshotStore};
+use conformance::runner::{self, RunReport, Status};
+use conformance::snapshot::SnapshotMode;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use profile::{Identities, Level, Profile};
+use profile::{Level, Profile};
 use support::gateway::{self, GatewayOptions};
+use support::suite;
 use tokio::net::TcpListener;
 
 const WINDOW: Duration = Duration::from_secs(6);
@@ -186,51 +184,15 @@ fn six_second_profile() -> Profile {
 /// The public-user rate checks against `base`, gated at every level.
 async fn public_user_checks(base: &str, allow_slow: bool) -> RunReport {
     let profile = six_second_profile();
-    let http = HttpOptions {
-        base: url::Url::parse(base).expect("a URL"),
-        timeout: Duration::from_secs(10),
-        request_id_header: profile.request_id.header.clone(),
-    };
-    let env = Env::new(
-        profile.clone(),
-        Identities::punchplay(),
-        http,
-        false,
-        Driver::Pages,
-        allow_slow,
-    )
-    .expect("the fixtures fill every role");
+    let env = suite::env(base, &profile, false, Driver::Pages, allow_slow);
     let checks = conformance::checks::all(&profile)
         .into_iter()
         .filter(|c| c.id.starts_with("PP-RATE-") && c.id.contains("/public-user-"))
         .collect();
-    let opts = RunOptions {
-        concurrency: 4,
-        check_timeout: Duration::from_secs(30),
-        snapshots: SnapshotStore {
-            dir: conformance::cli::default_snapshot_dir("punchplay"),
-            mode: SnapshotMode::Off,
-        },
-        expected: Expected::default(),
-    };
-    let mut report = runner::run(Arc::new(env), checks, opts, |_| {}).await;
+    let opts = suite::options(SnapshotMode::Off, 30);
+    let mut report = runner::run(env, checks, opts, |_| {}).await;
     report.gate = vec![Level::Must];
     report
-}
-
-fn statuses(report: &RunReport) -> Vec<(&str, &str, Status, &str)> {
-    report
-        .checks
-        .iter()
-        .map(|c| {
-            (
-                c.id.as_str(),
-                c.clause.as_str(),
-                c.status,
-                c.message.as_deref().unwrap_or_default(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,13 +203,22 @@ async fn behind_nginx_limit_req_with_burst_the_suite_is_not_conformant_at_must()
     })
     .await;
     let report = public_user_checks(&base, false).await;
-    assert!(!report.conformant(), "{:#?}", statuses(&report));
+    assert!(
+        !report.conformant(),
+        "{:#?}",
+        suite::outcomes(&report, false)
+    );
     let count = report
         .checks
         .iter()
         .find(|c| c.id == "PP-RATE-1/public-user-admits-the-documented-number")
         .expect("the count check ran");
-    assert_eq!(count.status, Status::Fail, "{:#?}", statuses(&report));
+    assert_eq!(
+        count.status,
+        Status::Fail,
+        "{:#?}",
+        suite::outcomes(&report, false)
+    );
     assert_eq!(count.level, Level::Must);
     assert_eq!(count.clause, "PP-RATE-1");
     let message = count.message.as_deref().unwrap_or_default();
@@ -266,7 +237,7 @@ async fn an_exact_sliding_window_passes_every_public_user_rate_check() {
     assert!(
         report.checks.iter().all(|c| c.status == Status::Pass),
         "{:#?}",
-        statuses(&report)
+        suite::outcomes(&report, false)
     );
 }
 
@@ -282,6 +253,6 @@ async fn an_exact_sliding_window_behind_a_slow_gateway_still_passes() {
     assert!(
         report.checks.iter().all(|c| c.status == Status::Pass),
         "{:#?}",
-        statuses(&report)
+        suite::outcomes(&report, false)
     );
 }

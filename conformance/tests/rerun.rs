@@ -3,66 +3,36 @@
 //! earlier run still spends is found before its checks: they are skipped with the time
 //! left (or wait, with --allow-slow), never failed or errored.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod support;
 
-use conformance::check::Env;
-use conformance::client::HttpOptions;
 use conformance::drivers::Driver;
-use conformance::expected::Expected;
-use conformance::runner::{self, RunOptions, RunReport, Status};
-use conformance::snapshot::{SnapshotMode, SnapshotStore};
-use profile::{Identities, Level, Profile};
-
-fn options(mode: SnapshotMode) -> RunOptions {
-    RunOptions {
-        concurrency: 8,
-        check_timeout: Duration::from_secs(30),
-        snapshots: SnapshotStore {
-            dir: conformance::cli::default_snapshot_dir("punchplay"),
-            mode,
-        },
-        expected: Expected::default(),
-    }
-}
-
-fn bad(report: &RunReport) -> Vec<(String, Status, String)> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.status.is_bad())
-        .map(|c| {
-            (
-                c.id.clone(),
-                c.status,
-                c.message.clone().unwrap_or_default(),
-            )
-        })
-        .collect()
-}
+use conformance::runner::{self, Status};
+use conformance::snapshot::SnapshotMode;
+use profile::{Level, Profile};
+use support::suite;
 
 /// The whole suite twice against one reference server with test controls, no reset in
 /// between, each compared with the committed snapshots: CONFORMANT both times.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_suite_twice_against_one_server_is_conformant_twice() {
-    let server = reference_server::spawn(reference_server::ServerConfig {
-        test_controls: true,
-        ..reference_server::ServerConfig::punchplay()
-    })
-    .await
-    .expect("the reference server starts");
+    let server = suite::reference(&Profile::punchplay(), true, false).await;
     for run in ["first", "second"] {
-        let env = Arc::new(
-            conformance::cli::reference_env(&server.base_url())
-                .expect("the fixtures fill every role"),
+        let profile = Profile::punchplay();
+        let env = suite::env(
+            &server.base_url(),
+            &profile,
+            true,
+            Driver::TestControls,
+            false,
         );
-        let checks = conformance::checks::all(&env.profile);
-        let mut report = runner::run(env, checks, options(SnapshotMode::Compare), |_| {}).await;
+        let checks = conformance::checks::all(&profile);
+        let opts = suite::options(SnapshotMode::Compare, 30);
+        let mut report = runner::run(env, checks, opts, |_| {}).await;
         report.gate = vec![Level::Must, Level::Should, Level::Decided];
         assert!(
             report.conformant(),
             "the {run} run is not conformant: {:#?}",
-            bad(&report)
+            suite::outcomes(&report, true)
         );
     }
     server.stop().await;
@@ -81,12 +51,7 @@ async fn a_limit_spent_by_the_previous_run_is_skipped_with_the_time_left() {
             l.max = 30;
         }
     }
-    let server = reference_server::spawn(reference_server::ServerConfig {
-        profile: profile.clone(),
-        ..reference_server::ServerConfig::punchplay()
-    })
-    .await
-    .expect("the reference server starts");
+    let server = suite::reference(&profile, false, false).await;
     let playback_checks = |profile: &Profile| {
         conformance::checks::all(profile)
             .into_iter()
@@ -97,25 +62,12 @@ async fn a_limit_spent_by_the_previous_run_is_skipped_with_the_time_left() {
     };
     let mut reports = Vec::new();
     for _ in 0..2 {
-        let http = HttpOptions {
-            base: url::Url::parse(&server.base_url()).expect("a URL"),
-            timeout: Duration::from_secs(10),
-            request_id_header: profile.request_id.header.clone(),
-        };
-        let env = Env::new(
-            profile.clone(),
-            Identities::punchplay(),
-            http,
-            false,
-            Driver::Pages,
-            false,
-        )
-        .expect("the fixtures fill every role");
-        let env = Arc::new(env);
+        let env = suite::env(&server.base_url(), &profile, false, Driver::Pages, false);
         let checks = playback_checks(&profile);
-        let mut report = runner::run(env, checks, options(SnapshotMode::Off), |_| {}).await;
+        let opts = suite::options(SnapshotMode::Off, 30);
+        let mut report = runner::run(env, checks, opts, |_| {}).await;
         report.gate = vec![Level::Must, Level::Should, Level::Decided];
-        assert!(report.conformant(), "{:#?}", bad(&report));
+        assert!(report.conformant(), "{:#?}", suite::outcomes(&report, true));
         reports.push(report);
     }
     server.stop().await;

@@ -96,9 +96,11 @@ pub async fn register_app(ctx: &mut Ctx, kind: AppKind) -> Result<(App, Resp), P
         AppKind::Confidential => "confidential",
     };
     let path = ctx.path("developer_apps");
+    // A name of its own per run, so a rerun's apps are told from the last run's.
+    let name = fresh_id(ctx, "Conformance Probe", "app-name");
     let r = ctx
         .send(Req::post(path).header("accept", "application/json").json(json!({
-            "name": "Conformance Probe", "kind": kind_s, "redirect_uris": [redirect], "allowed_scopes": scopes,
+            "name": name, "kind": kind_s, "redirect_uris": [redirect], "allowed_scopes": scopes,
         })))
         .await?;
     if r.status() != 201 {
@@ -124,7 +126,7 @@ pub async fn register_app(ctx: &mut Ctx, kind: AppKind) -> Result<(App, Resp), P
     }
     let app = App {
         client_id,
-        name: "Conformance Probe".into(),
+        name,
         kind,
         secret: secret.map(profile::Secret::new),
         secret_env: None,

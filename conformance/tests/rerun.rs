@@ -118,3 +118,77 @@ async fn a_limit_spent_by_the_previous_run_is_skipped_with_the_time_left() {
         );
     }
 }
+
+/// With `--allow-slow`, the same situation waits instead: the plan lists the wait before
+/// the first check (as the report's notes do), the progress counts it down, and the
+/// checks then run and pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_allow_slow_a_limit_spent_by_the_previous_run_is_waited_out() {
+    let mut profile = Profile::punchplay();
+    for l in &mut profile.rate_limits {
+        if l.name == "playback" {
+            // A short window keeps the real-time wait to a few seconds.
+            l.max = 30;
+            l.window_secs = 4;
+        }
+    }
+    let server = suite::reference(&profile, false, false).await;
+    // The first run spends the key (the refusal-shape check stops at the first 429); the
+    // second runs the count check on it.
+    let only = |id: &str| {
+        conformance::checks::all(&profile)
+            .into_iter()
+            .filter(|c| c.id == id)
+            .collect::<Vec<_>>()
+    };
+    let env = suite::env(&server.base_url(), &profile, false, Driver::Pages, false);
+    let spend = only("PP-RATE-2/playback-refusal-is-rate-limited-with-request-id");
+    let first = runner::run(env, spend, suite::options(SnapshotMode::Off, 30), |_| {}).await;
+    assert_eq!(
+        first.checks[0].status,
+        Status::Pass,
+        "{:#?}",
+        suite::outcomes(&first, false)
+    );
+
+    let env = suite::env(&server.base_url(), &profile, false, Driver::Pages, true);
+    let mut planned = None;
+    let mut countdown = Vec::new();
+    let count = only("PP-RATE-1/playback-admits-the-documented-number");
+    let second = runner::run(
+        env,
+        count,
+        suite::options(SnapshotMode::Off, 30),
+        |ev| match ev {
+            runner::Event::Planned(plan) => planned = Some(plan.clone()),
+            runner::Event::Waiting(waits) => countdown.extend(waits.iter().cloned()),
+            _ => {}
+        },
+    )
+    .await;
+    server.stop().await;
+    let plan = planned.expect("the plan comes first");
+    let before = plan
+        .waits
+        .iter()
+        .find(|w| w.what == runner::BEFORE_THE_FIRST_CHECK)
+        .expect("the plan lists the wait before the first check");
+    assert!((1..=4).contains(&before.secs), "{:?}", plan.waits);
+    assert_eq!(
+        second.notes,
+        plan.wait_lines(),
+        "the report's waits are the plan's"
+    );
+    assert!(
+        countdown
+            .iter()
+            .any(|(what, _)| what == runner::BEFORE_THE_FIRST_CHECK),
+        "the wait is counted down: {countdown:?}"
+    );
+    assert_eq!(
+        second.checks[0].status,
+        Status::Pass,
+        "{:#?}",
+        suite::outcomes(&second, false)
+    );
+}

@@ -105,7 +105,7 @@ impl Plan {
             .map(|w| format!("waits {}: {}", human_duration(w.secs), w.what))
             .collect();
         lines.push(format!(
-            "real-time waits in total: {} (--allow-slow)",
+            "real-time waits in total: {}",
             human_duration(self.waits_total_secs)
         ));
         lines
@@ -123,17 +123,23 @@ pub enum Event {
     Waiting(Vec<(String, u64)>),
 }
 
-/// `2 h 14 min`, `3 min 20 s`, `45 s`, `30 d 0 h`: the two largest units.
+/// `2 h 14 min`, `3 min 20 s`, `45 s`, `1 min`, `30 d`: the two largest units, a zero
+/// second one left out.
 pub fn human_duration(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    if d > 0 {
-        format!("{d} d {h} h")
+    let (big, small) = if d > 0 {
+        ((d, "d"), (h, "h"))
     } else if h > 0 {
-        format!("{h} h {m} min")
+        ((h, "h"), (m, "min"))
     } else if m > 0 {
-        format!("{m} min {s} s")
+        ((m, "min"), (s, "s"))
     } else {
-        format!("{s} s")
+        return format!("{s} s");
+    };
+    if small.0 == 0 {
+        format!("{} {}", big.0, big.1)
+    } else {
+        format!("{} {} {} {}", big.0, big.1, small.0, small.1)
     }
 }
 
@@ -904,7 +910,10 @@ mod tests {
         assert_eq!(human_duration(45), "45 s");
         assert_eq!(human_duration(200), "3 min 20 s");
         assert_eq!(human_duration(8040), "2 h 14 min");
-        assert_eq!(human_duration(2_592_001), "30 d 0 h");
+        assert_eq!(human_duration(60), "1 min");
+        assert_eq!(human_duration(0), "0 s");
+        assert_eq!(human_duration(2_592_001), "30 d");
+        assert_eq!(human_duration(90_000), "1 d 1 h");
     }
 
     #[test]
@@ -928,10 +937,7 @@ mod tests {
         }
         let total: u64 = plan.waits.iter().map(|w| w.secs).sum();
         assert_eq!(plan.waits_total_secs, total);
-        let line = format!(
-            "real-time waits in total: {} (--allow-slow)",
-            human_duration(total)
-        );
+        let line = format!("real-time waits in total: {}", human_duration(total));
         assert!(plan.notes.contains(&line), "{:#?}", plan.notes);
         assert_eq!(plan.wait_lines().last(), Some(&line));
         assert!(plan.expected_secs >= total as f64);

@@ -31,6 +31,9 @@ macro_rules! run {
     };
 }
 
+/// How many source addresses the suite hands out, 127.1.0.2 to 127.250.249.251.
+const LOOPBACK_SOURCES: u32 = 250 * 250 * 250;
+
 /// How long a check that [`Check::waits_or_shortens`] waits without `--allow-slow`.
 pub const SHORTENED_WAIT_SECS: u64 = 10;
 
@@ -244,9 +247,10 @@ impl Env {
             driver,
             allow_slow,
             loopback_sources,
-            // A random start, so that repeated runs against one long-lived target do not
-            // inherit each other's IP-keyed windows.
-            next_source: AtomicU32::new(rand::random::<u32>() % 50_000),
+            // A random start in a space of millions, so that repeated runs against one
+            // long-lived target do not inherit each other's IP-keyed windows (issue 10
+            // item 4: two runs of a few hundred addresses each almost never meet).
+            next_source: AtomicU32::new(rand::random::<u32>() % LOOPBACK_SOURCES),
             occurred: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
             usage_log: std::sync::Mutex::new(Vec::new()),
             waiting: std::sync::Mutex::new(BTreeMap::new()),
@@ -259,11 +263,11 @@ impl Env {
         if !self.loopback_sources {
             return None;
         }
-        let n = self.next_source.fetch_add(1, Ordering::Relaxed) % 60_000 + 2;
+        let n = self.next_source.fetch_add(1, Ordering::Relaxed) % LOOPBACK_SOURCES;
         Some(IpAddr::V4(Ipv4Addr::new(
             127,
-            0,
-            (n / 250) as u8 + 1,
+            (n / 62_500) as u8 + 1,
+            (n / 250 % 250) as u8,
             (n % 250) as u8 + 2,
         )))
     }

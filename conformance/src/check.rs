@@ -31,6 +31,12 @@ macro_rules! run {
     };
 }
 
+/// How many source addresses the suite hands out, 127.1.0.2 to 127.250.249.251.
+const LOOPBACK_SOURCES: u32 = 250 * 250 * 250;
+
+/// How long a check that [`Check::waits_or_shortens`] waits without `--allow-slow`.
+pub const SHORTENED_WAIT_SECS: u64 = 10;
+
 /// When a check may run relative to the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Schedule {
@@ -58,6 +64,9 @@ pub struct Check {
     pub budget: Vec<(&'static str, u32)>,
     /// Seconds the check waits for when the target has no clock control.
     pub waits_secs: u64,
+    /// Without `--allow-slow` the check still runs, waiting less (it watches a window for
+    /// as long as it can), instead of being skipped.
+    pub waits_shortened: bool,
     /// The rate limit an exhausting check spends.
     pub exhausts: Option<&'static str>,
     /// Seconds the runner waits before this check (set by the plan, `--allow-slow`).
@@ -77,6 +86,7 @@ impl Check {
             locks: Vec::new(),
             budget: Vec::new(),
             waits_secs: 0,
+            waits_shortened: false,
             exhausts: None,
             wait_before: 0,
             run,
@@ -102,6 +112,12 @@ impl Check {
     }
     pub fn waits(mut self, secs: u64) -> Check {
         self.waits_secs = secs;
+        self
+    }
+    /// Waits `secs` with `--allow-slow`, and at most [`SHORTENED_WAIT_SECS`] without it.
+    pub fn waits_or_shortens(mut self, secs: u64) -> Check {
+        self.waits_secs = secs;
+        self.waits_shortened = true;
         self
     }
     /// The level this check gates at: its part's level, else the clause's.
@@ -266,6 +282,9 @@ pub struct Env {
     occurred: AtomicI64,
     /// Every request to a rate-limited endpoint this run sent: limit, source, when.
     usage_log: std::sync::Mutex<Vec<(String, Option<IpAddr>, std::time::Instant)>>,
+    /// The real-time waits under way (`--allow-slow`): check id and when each ends, for
+    /// the progress countdown.
+    waiting: std::sync::Mutex<BTreeMap<&'static str, std::time::Instant>>,
 }
 
 impl Env {
@@ -292,11 +311,13 @@ impl Env {
             driver,
             allow_slow,
             loopback_sources,
-            // A random start, so that repeated runs against one long-lived target do not
-            // inherit each other's IP-keyed windows.
-            next_source: AtomicU32::new(rand::random::<u32>() % 50_000),
+            // A random start in a space of millions, so that repeated runs against one
+            // long-lived target do not inherit each other's IP-keyed windows (issue 10
+            // item 4: two runs of a few hundred addresses each almost never meet).
+            next_source: AtomicU32::new(rand::random::<u32>() % LOOPBACK_SOURCES),
             occurred: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
             usage_log: std::sync::Mutex::new(Vec::new()),
+            waiting: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -306,11 +327,11 @@ impl Env {
         if !self.loopback_sources {
             return None;
         }
-        let n = self.next_source.fetch_add(1, Ordering::Relaxed) % 60_000 + 2;
+        let n = self.next_source.fetch_add(1, Ordering::Relaxed) % LOOPBACK_SOURCES;
         Some(IpAddr::V4(Ipv4Addr::new(
             127,
-            0,
-            (n / 250) as u8 + 1,
+            (n / 62_500) as u8 + 1,
+            (n / 250 % 250) as u8,
             (n % 250) as u8 + 2,
         )))
     }
@@ -336,9 +357,43 @@ impl Env {
             .push((limit.to_owned(), source, std::time::Instant::now()));
     }
 
-    /// A fresh `occurred_at`, later than every one handed out before in this run.
+    /// Marks `check` as waiting in real time until `until`; the countdown shows it.
+    pub fn wait_started(&self, check: &'static str, until: std::time::Instant) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(check, until);
+    }
+
+    pub fn wait_ended(&self, check: &'static str) {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(check);
+    }
+
+    /// The waits under way: check id and seconds left.
+    pub fn waits_left(&self) -> Vec<(&'static str, u64)> {
+        let now = std::time::Instant::now();
+        self.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(id, until)| (*id, until.saturating_duration_since(now).as_secs()))
+            .collect()
+    }
+
+    /// A fresh `occurred_at`, later than every one handed out before in this run and
+    /// never ahead of the wall clock by more than the steps taken: a rerun right after
+    /// this one starts later than this one ended (issue 10 item 4), and a long run stays
+    /// inside the target's allowed clock skew.
     pub fn occurred_at(&self) -> String {
-        let ms = self.occurred.fetch_add(1000, Ordering::Relaxed) + 1000;
+        let step = |last: i64| Some((last + 1).max(chrono::Utc::now().timestamp_millis()));
+        let last = self
+            .occurred
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, step)
+            .unwrap_or_default();
+        let ms = step(last).unwrap_or(last + 1);
         chrono::DateTime::from_timestamp_millis(ms)
             .unwrap_or_default()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -355,6 +410,24 @@ pub struct Ctx {
     pub usage: BTreeMap<String, u32>,
     /// The id of the check this context runs (checks registered per rate limit read it).
     pub check_id: &'static str,
+    /// Every answer of a rate-limited endpoint that the limiter let through, for the
+    /// over-admission watch (PP-RATE-1, see [`crate::checks::rate::over_admission`]).
+    pub admitted: Vec<Admission>,
+    /// This check's time line: real time since it started plus every clock advance.
+    started: std::time::Instant,
+    advanced_secs: f64,
+}
+
+/// A request to a rate-limited endpoint that was not refused with 429.
+#[derive(Debug, Clone)]
+pub struct Admission {
+    pub limit: String,
+    pub source: Option<IpAddr>,
+    pub client_id: Option<String>,
+    /// Bounds, on the check's time line in seconds, of when the target decided.
+    pub sent: f64,
+    pub answered: f64,
+    pub support: crate::outcome::Support,
 }
 
 impl Ctx {
@@ -369,6 +442,9 @@ impl Ctx {
             redactor,
             usage: BTreeMap::new(),
             check_id,
+            admitted: Vec::new(),
+            started: std::time::Instant::now(),
+            advanced_secs: 0.0,
         })
     }
 
@@ -395,10 +471,11 @@ impl Ctx {
         self.transcript.note(text);
     }
 
-    /// Counts a request against the profile's rate limits.
-    pub fn count(&mut self, req: &Req) {
+    /// Counts a request against the profile's rate limits; answers their names.
+    pub fn count(&mut self, req: &Req) -> Vec<String> {
+        let mut counted = Vec::new();
         if req.driver {
-            return;
+            return counted;
         }
         let profile = &self.env.profile;
         for limit in &profile.rate_limits {
@@ -410,8 +487,15 @@ impl Ctx {
             {
                 *self.usage.entry(limit.name.clone()).or_insert(0) += 1;
                 self.env.log_use(&limit.name, self.http.source);
+                counted.push(limit.name.clone());
             }
         }
+        counted
+    }
+
+    /// Seconds on this check's time line (see [`Admission`]).
+    pub fn timeline(&self) -> f64 {
+        self.started.elapsed().as_secs_f64() + self.advanced_secs
     }
 
     /// Sends a request and records it.
@@ -422,8 +506,24 @@ impl Ctx {
 
     /// Sends a request without recording it (for concurrent sends the check records itself).
     pub async fn exchange(&mut self, req: Req) -> Result<Exchange, Problem> {
-        self.count(&req);
-        self.http.execute(req).await
+        let limits = self.count(&req);
+        let sent = self.timeline();
+        let ex = self.http.execute(req).await?;
+        if ex.status != 429 {
+            let answered = self.timeline();
+            let header = &self.env.profile.request_id.header;
+            for limit in limits {
+                self.admitted.push(Admission {
+                    limit,
+                    source: self.http.source,
+                    client_id: ex.req.client_id.clone(),
+                    sent,
+                    answered,
+                    support: crate::outcome::Support::from_exchange(&ex, header),
+                });
+            }
+        }
+        Ok(ex)
     }
 
     /// Sends a request whose response depends on other checks' state (a shared list):
@@ -492,12 +592,17 @@ impl Ctx {
                     r.body()
                 )));
             }
+            self.advanced_secs += secs;
             if noted {
                 self.note(format!("clock advanced {secs} s"));
             }
             Ok(())
         } else if self.env.allow_slow {
-            tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+            let wait = Duration::from_secs_f64(secs);
+            self.env
+                .wait_started(self.check_id, std::time::Instant::now() + wait);
+            tokio::time::sleep(wait).await;
+            self.env.wait_ended(self.check_id);
             if noted {
                 self.note(format!("clock advanced {secs} s"));
             }

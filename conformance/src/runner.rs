@@ -76,13 +76,84 @@ pub struct Plan {
     pub checks: usize,
     pub expected_secs: f64,
     pub notes: Vec<String>,
+    /// Every real-time wait the run plans (`--allow-slow`): what waits and for how long.
+    pub waits: Vec<PlannedWait>,
+    pub waits_total_secs: u64,
+}
+
+/// One wait of the plan: a check's own waits, or a wait before it starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedWait {
+    /// A check id, or [`BEFORE_THE_FIRST_CHECK`].
+    pub what: String,
+    pub secs: u64,
+}
+
+/// The name of the wait before any check, while a limit spent before the run reopens.
+pub const BEFORE_THE_FIRST_CHECK: &str = "before the first check";
+
+impl Plan {
+    /// The plan's waits as lines for the terminal and the reports, in human units; the
+    /// same lines go into the run report's notes so the figures agree.
+    pub fn wait_lines(&self) -> Vec<String> {
+        if self.waits.is_empty() {
+            return Vec::new();
+        }
+        let mut lines: Vec<String> = self
+            .waits
+            .iter()
+            .map(|w| format!("waits {}: {}", human_duration(w.secs), w.what))
+            .collect();
+        lines.push(format!(
+            "real-time waits in total: {}",
+            human_duration(self.waits_total_secs)
+        ));
+        lines
+    }
 }
 
 #[derive(Debug, Clone)]
 pub enum Event {
     Planned(Plan),
-    Started { id: String },
+    Started {
+        id: String,
+    },
     Finished(Box<CheckReport>),
+    /// Once a second while real-time waits are under way: what waits, seconds left.
+    Waiting(Vec<(String, u64)>),
+}
+
+/// `2 h 14 min`, `3 min 20 s`, `45 s`, `1 min`, `30 d`: the two largest units, a zero
+/// second one left out.
+pub fn human_duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let (big, small) = if d > 0 {
+        ((d, "d"), (h, "h"))
+    } else if h > 0 {
+        ((h, "h"), (m, "min"))
+    } else if m > 0 {
+        ((m, "min"), (s, "s"))
+    } else {
+        return format!("{s} s");
+    };
+    if small.0 == 0 {
+        format!("{} {}", big.0, big.1)
+    } else {
+        format!("{} {} {} {}", big.0, big.1, small.0, small.1)
+    }
+}
+
+/// The real time a check plans to wait inside its run, which its timeout must cover.
+pub fn planned_wait(env: &Env, check: &Check) -> u64 {
+    if env.controls || check.waits_secs == 0 {
+        0
+    } else if env.allow_slow {
+        check.waits_secs
+    } else if check.waits_shortened {
+        check.waits_secs.min(crate::check::SHORTENED_WAIT_SECS)
+    } else {
+        0
+    }
 }
 
 pub struct RunOptions {
@@ -128,6 +199,17 @@ impl RunReport {
 /// rate-limit budget admits. Answers the run order, the checks skipped for budget and
 /// the plan to print.
 pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>, Plan) {
+    plan_with(env, checks, &[])
+}
+
+/// [`plan`], knowing the limits that traffic before the run still spends (limit name,
+/// seconds until it reopens): their checks wait (`--allow-slow`) or are skipped with the
+/// time left (issue 10 item 4).
+pub fn plan_with(
+    env: &Env,
+    checks: Vec<Check>,
+    spent: &[(String, u64)],
+) -> (Vec<Check>, Vec<(Check, String)>, Plan) {
     let mut ordered = checks;
     ordered.sort_by_key(|c| c.schedule);
     let mut notes = Vec::new();
@@ -142,13 +224,43 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
             remaining.insert(l.name.as_str(), i64::from(l.max) - 1);
         }
     }
-    let mut waits = 0u64;
+    let mut planned_waits: Vec<PlannedWait> = Vec::new();
+    let wait_before_all = spent.iter().map(|(_, s)| *s).max().unwrap_or(0);
+    if env.allow_slow && wait_before_all > 0 {
+        planned_waits.push(PlannedWait {
+            what: BEFORE_THE_FIRST_CHECK.to_owned(),
+            secs: wait_before_all,
+        });
+        for (limit, secs) in spent {
+            notes.push(format!(
+                "the `{limit}` limit is still spent by traffic before this run; it reopens in {}: the run waits for it",
+                human_duration(*secs)
+            ));
+        }
+    }
     let mut exhausted: HashMap<String, &'static str> = HashMap::new();
     let mut deferred: HashMap<&str, i64> = HashMap::new();
     let mut deferred_checks = Vec::new();
     for c in ordered {
         if c.schedule == Schedule::Exhausting && !deferred_checks.is_empty() {
             run.append(&mut deferred_checks);
+        }
+        if !env.allow_slow
+            && let Some((limit, secs)) = spent.iter().find(|(limit, _)| {
+                c.exhausts == Some(limit.as_str())
+                    || c.budget.iter().any(|(n, k)| n == limit && *k > 0)
+            })
+        {
+            let key = env
+                .profile
+                .rate_limit(limit)
+                .map_or("shared", |l| l.key.as_str());
+            let reason = format!(
+                "the `{limit}` limit ({key} key) is still spent by traffic before this run: it reopens in {} ({secs} s); rerun then, or with --allow-slow to wait",
+                human_duration(*secs)
+            );
+            skipped.push((c, reason));
+            continue;
         }
         if c.schedule != Schedule::Exhausting {
             let over: Vec<String> = c
@@ -187,7 +299,6 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
                 });
                 if !fits {
                     c.wait_before = secs;
-                    waits += secs;
                     for l in &env.profile.rate_limits {
                         if remaining.contains_key(l.name.as_str()) {
                             deferred.insert(l.name.as_str(), i64::from(l.max) - 1);
@@ -222,7 +333,6 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
                 if let Some(first) = exhausted.get(limit.name.as_str()) {
                     if env.allow_slow {
                         c.wait_before = limit.window_secs;
-                        waits += limit.window_secs;
                     } else {
                         let reason = format!(
                             "{first} already exhausts the `{}` limit ({} key) in this run; it reopens after {} s: run with --allow-slow to wait, or run this check alone with --only",
@@ -238,19 +348,41 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
                 }
             }
         }
-        if !env.controls && c.waits_secs > 0 {
-            if env.allow_slow {
-                waits += c.waits_secs;
+        if !env.controls && c.waits_secs > 0 && !env.allow_slow {
+            notes.push(if c.waits_shortened {
+                format!(
+                    "{} waits up to {} of real time with --allow-slow; {} without",
+                    c.id,
+                    human_duration(c.waits_secs),
+                    human_duration(planned_wait(env, &c))
+                )
             } else {
-                notes.push(format!(
-                    "{} needs {} s of real time: skipped without --allow-slow",
-                    c.id, c.waits_secs
-                ));
-            }
+                format!(
+                    "{} needs {} of real time: skipped without --allow-slow",
+                    c.id,
+                    human_duration(c.waits_secs)
+                )
+            });
         }
         run.push(c);
     }
     run.append(&mut deferred_checks);
+    for c in &run {
+        if c.wait_before > 0 {
+            planned_waits.push(PlannedWait {
+                what: format!("before {} (a rate-limit window reopens)", c.id),
+                secs: c.wait_before,
+            });
+        }
+        let own = planned_wait(env, c);
+        if own > 0 {
+            planned_waits.push(PlannedWait {
+                what: c.id.to_owned(),
+                secs: own,
+            });
+        }
+    }
+    let waits: u64 = planned_waits.iter().map(|w| w.secs).sum();
     for (c, why) in &skipped {
         notes.push(format!("{}: {why}", c.id));
     }
@@ -270,11 +402,15 @@ pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>,
         0.5
     };
     let expected_secs = concurrent * per_check / 4.0 + serial * per_check * 3.0 + waits as f64;
-    let plan = Plan {
+    let mut plan = Plan {
         checks: run.len() + skipped.len(),
         expected_secs,
         notes,
+        waits: planned_waits,
+        waits_total_secs: waits,
     };
+    let lines = plan.wait_lines();
+    plan.notes.extend(lines);
     (run, skipped, plan)
 }
 
@@ -287,7 +423,14 @@ pub async fn run(
 ) -> RunReport {
     let started_at = chrono::Utc::now();
     let started = Instant::now();
-    let (order, skipped, plan) = plan(&env, checks);
+    let spent = crate::checks::rate::spent_before_the_run(&env).await;
+    let (order, skipped, plan) = plan_with(&env, checks, &spent);
+    let run_notes = plan.wait_lines();
+    let wait_before_all = plan
+        .waits
+        .iter()
+        .find(|w| w.what == BEFORE_THE_FIRST_CHECK)
+        .map_or(0, |w| w.secs);
     sink(&Event::Planned(plan));
     let opts = Arc::new(opts);
     let mut reports = Vec::new();
@@ -303,6 +446,20 @@ pub async fn run(
         for l in &c.locks {
             locks.entry(*l).or_default();
         }
+    }
+    if wait_before_all > 0 {
+        let wait = Duration::from_secs(wait_before_all);
+        env.wait_started(BEFORE_THE_FIRST_CHECK, Instant::now() + wait);
+        let sleep = tokio::time::sleep(wait);
+        tokio::pin!(sleep);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = &mut sleep => break,
+                _ = tick.tick() => sink(&waiting_event(&env)),
+            }
+        }
+        env.wait_ended(BEFORE_THE_FIRST_CHECK);
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut handles = Vec::new();
@@ -342,11 +499,11 @@ pub async fn run(
         }
         for check in serial {
             if check.wait_before > 0 {
-                eprintln!(
-                    "waiting {} s for a rate-limit window to reopen before {}",
-                    check.wait_before, check.id
-                );
-                tokio::time::sleep(Duration::from_secs(check.wait_before)).await;
+                // A rate-limit window reopens; the progress counts it down.
+                let wait = Duration::from_secs(check.wait_before);
+                serial_env.wait_started(check.id, Instant::now() + wait);
+                tokio::time::sleep(wait).await;
+                serial_env.wait_ended(check.id);
             }
             let _ = serial_tx.send(Event::Started {
                 id: check.id.to_owned(),
@@ -356,19 +513,32 @@ pub async fn run(
         }
     }));
     drop(tx);
-    while let Some(ev) = rx.recv().await {
-        if let Event::Finished(r) = &ev {
-            reports.push((**r).clone());
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            ev = rx.recv() => {
+                let Some(ev) = ev else { break };
+                if let Event::Finished(r) = &ev {
+                    reports.push((**r).clone());
+                }
+                sink(&ev);
+            }
+            _ = tick.tick() => {
+                let waiting = waiting_event(&env);
+                if matches!(&waiting, Event::Waiting(w) if !w.is_empty()) {
+                    sink(&waiting);
+                }
+            }
         }
-        sink(&ev);
     }
     for h in handles {
         let _ = h.await;
     }
     reports.sort_by(|a, b| a.id.cmp(&b.id));
-    let notes = crate::snapshot::extensions_note(reports.iter().map(|r| &r.snapshot))
-        .into_iter()
-        .collect();
+    let mut notes = run_notes;
+    notes.extend(crate::snapshot::extensions_note(
+        reports.iter().map(|r| &r.snapshot),
+    ));
     RunReport {
         profile: env.profile.name.clone(),
         target: env.http.base.to_string(),
@@ -381,11 +551,22 @@ pub async fn run(
     }
 }
 
+/// The waits under way, for the countdown.
+fn waiting_event(env: &Env) -> Event {
+    Event::Waiting(
+        env.waits_left()
+            .into_iter()
+            .map(|(what, left)| (what.to_owned(), left))
+            .collect(),
+    )
+}
+
 /// Runs one check to a report; a panic or a hang becomes an error, never the run's end.
 pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> CheckReport {
     let started = Instant::now();
     let task_env = env.clone();
-    let timeout = opts.check_timeout;
+    // The timeout covers the real-time waits the check plans (--allow-slow).
+    let timeout = opts.check_timeout + Duration::from_secs(planned_wait(&env, &check));
     let task_check = check.clone();
     let joined = tokio::spawn(async move {
         let check = task_check;
@@ -405,6 +586,13 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
                 timeout.as_secs()
             ))),
         };
+        // More than N admitted in one window fails PP-RATE-1 (MUST) wherever it is seen,
+        // whatever this check's own clause and verdict.
+        let over_admitted = crate::checks::rate::over_admission(&ctx.env.profile, &ctx.admitted);
+        let over_admission = over_admitted.is_some();
+        if let Some(p) = over_admitted {
+            result = Err(p);
+        }
         let rid_header = ctx.env.profile.request_id.header.clone();
         let (text, starts) = match ctx
             .transcript
@@ -445,6 +633,7 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
             usage: ctx.usage,
             last,
             elapsed: Duration::ZERO,
+            over_admission,
         }
     })
     .await;
@@ -467,6 +656,8 @@ struct Ran {
     /// The support fields of the check's last exchange.
     last: Option<Support>,
     elapsed: Duration,
+    /// The check saw a limit admit more than N in one window: it fails PP-RATE-1.
+    over_admission: bool,
 }
 
 impl Ran {
@@ -478,6 +669,7 @@ impl Ran {
             usage: BTreeMap::new(),
             last: None,
             elapsed: Duration::ZERO,
+            over_admission: false,
         }
     }
 
@@ -509,6 +701,7 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
         usage,
         last,
         elapsed,
+        over_admission,
     } = ran;
     let mut snapshot = SnapshotStatus::NotCompared;
     let (mut status, mut message, mut support) = match result {
@@ -580,10 +773,20 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
             _ => {}
         }
     }
+    // An over-admission is a PP-RATE-1 (MUST) failure, reported under that clause.
+    let (clause, level) = if over_admission {
+        let level = env
+            .profile
+            .clause(OVER_ADMISSION_CLAUSE)
+            .map_or(Level::Must, |c| c.level);
+        (OVER_ADMISSION_CLAUSE, level)
+    } else {
+        (check.clause, check.level(&env.profile))
+    };
     CheckReport {
         id: check.id.to_owned(),
-        clause: check.clause.to_owned(),
-        level: check.level(&env.profile),
+        clause: clause.to_owned(),
+        level,
         area: check.area().to_owned(),
         title: check.title.to_owned(),
         status,
@@ -595,6 +798,9 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
         usage,
     }
 }
+
+/// The clause an over-admission breaks, wherever it is seen.
+const OVER_ADMISSION_CLAUSE: &str = "PP-RATE-1";
 
 /// Asks the target an unknown platform route, to tell "cannot run" (exit 2) from
 /// "non-conformant": no HTTP answer, or no JSON from either that route or the `me`
@@ -734,5 +940,80 @@ mod tests {
             .expect("listed");
         assert_eq!(waiting.wait_before, 3600);
         assert!(plan.expected_secs > 3600.0);
+    }
+
+    #[test]
+    fn durations_read_in_their_two_largest_units() {
+        assert_eq!(human_duration(45), "45 s");
+        assert_eq!(human_duration(200), "3 min 20 s");
+        assert_eq!(human_duration(8040), "2 h 14 min");
+        assert_eq!(human_duration(60), "1 min");
+        assert_eq!(human_duration(0), "0 s");
+        assert_eq!(human_duration(2_592_001), "30 d");
+        assert_eq!(human_duration(90_000), "1 d 1 h");
+    }
+
+    #[test]
+    fn with_allow_slow_the_plan_lists_every_wait_and_their_total() {
+        let env = deployment_env(true);
+        let (run, _, plan) = plan(&env, crate::checks::all(&env.profile));
+        for c in &run {
+            if c.waits_secs > 0 {
+                assert!(
+                    plan.waits
+                        .iter()
+                        .any(|w| w.what == c.id && w.secs == c.waits_secs),
+                    "{} waits {} s but the plan does not list it",
+                    c.id,
+                    c.waits_secs
+                );
+            }
+            if c.wait_before > 0 {
+                assert!(plan.waits.iter().any(|w| w.what.contains(c.id)));
+            }
+        }
+        let total: u64 = plan.waits.iter().map(|w| w.secs).sum();
+        assert_eq!(plan.waits_total_secs, total);
+        let line = format!("real-time waits in total: {}", human_duration(total));
+        assert!(plan.notes.contains(&line), "{:#?}", plan.notes);
+        assert_eq!(plan.wait_lines().last(), Some(&line));
+        assert!(plan.expected_secs >= total as f64);
+    }
+
+    async fn waits_two_seconds(ctx: &mut Ctx) -> crate::outcome::CheckResult {
+        ctx.advance(2.0).await
+    }
+
+    fn one_second_timeout() -> Arc<RunOptions> {
+        Arc::new(RunOptions {
+            concurrency: 1,
+            check_timeout: Duration::from_secs(1),
+            snapshots: SnapshotStore {
+                dir: std::env::temp_dir(),
+                mode: crate::snapshot::SnapshotMode::Off,
+            },
+            expected: Expected::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_checks_timeout_covers_the_waits_it_planned() {
+        let env = Arc::new(deployment_env(true));
+        let planned = Check::new(
+            "PP-RATE-3/test-waits",
+            "waits",
+            crate::run!(waits_two_seconds),
+        )
+        .waits(2);
+        let r = run_one(env.clone(), planned, one_second_timeout()).await;
+        assert_eq!(r.status, Status::Pass, "{:?}", r.message);
+        // The same wait, undeclared, is cut by the one-second timeout.
+        let unplanned = Check::new(
+            "PP-RATE-3/test-waits",
+            "waits",
+            crate::run!(waits_two_seconds),
+        );
+        let r = run_one(env, unplanned, one_second_timeout()).await;
+        assert_eq!(r.status, Status::Error, "{:?}", r.message);
     }
 }

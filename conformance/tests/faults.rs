@@ -3,63 +3,34 @@
 //! suite against it, and the assertion that at least one check fails and that a failing
 //! check names the fault's clause.
 //!
-//! The fault runs use the punchplay profile with its rate limits lowered (a few requests
-//! per IP or client key, 60 for the per-user limit that every playback check shares). A
-//! profile is data and the suite reads every limit from it, so this changes no check; it
+//! The fault runs use the punchplay profile with its rate limits lowered
+//! (`support::suite::lowered_profile`: a few requests per IP or client key, 60 for the
+//! per-user limit that every playback check shares). A profile is data and the suite reads every limit from it, so this changes no check; it
 //! keeps 33 whole-suite runs inside the test budget. The documented limits themselves are
 //! exercised by `tests/checks.rs` and by the CLI, and
 //! `the_suite_passes_on_the_lowered_profile_without_a_fault` shows the lowering alone
 //! fails nothing.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod support;
 
-use conformance::check::Env;
-use conformance::client::{Http, HttpOptions, Req};
+use conformance::client::{Http, Req};
 use conformance::drivers::Driver;
-use conformance::expected::Expected;
-use conformance::runner::{self, RunOptions, RunReport, Status};
-use conformance::snapshot::{SnapshotMode, SnapshotStore};
-use profile::{Identities, LimitKey, Profile};
+use conformance::runner::{self, RunReport, Status};
+use conformance::snapshot::SnapshotMode;
 use reference_server::Fault;
-
-/// The punchplay profile with lower limits (see the module comment).
-fn lowered_profile() -> Profile {
-    let mut p = Profile::punchplay();
-    for l in &mut p.rate_limits {
-        l.max = match (l.key, l.endpoint.as_str()) {
-            (LimitKey::User, _) => l.max.min(60),
-            (_, "token") => l.max.min(8),
-            _ => l.max.min(4),
-        };
-    }
-    p
-}
+use support::suite;
 
 /// Runs the whole suite against a fresh server with `fault` switched on.
 async fn run_suite(fault: Option<Fault>) -> RunReport {
-    let profile = lowered_profile();
-    let server = reference_server::spawn(reference_server::ServerConfig {
-        profile: profile.clone(),
-        test_controls: true,
-        ..reference_server::ServerConfig::punchplay()
-    })
-    .await
-    .expect("the reference server starts");
-    let http = HttpOptions {
-        base: url::Url::parse(&server.base_url()).expect("a URL"),
-        timeout: Duration::from_secs(10),
-        request_id_header: profile.request_id.header.clone(),
-    };
-    let env = Env::new(
-        profile.clone(),
-        Identities::punchplay(),
-        http,
+    let profile = suite::lowered_profile();
+    let server = suite::reference(&profile, true, false).await;
+    let env = suite::env(
+        &server.base_url(),
+        &profile,
         true,
         Driver::TestControls,
         false,
     );
-    let env = Arc::new(env.expect("the fixtures fill every role"));
     if let Some(fault) = fault {
         let client = Http::new(env.http.clone(), None).expect("a client");
         let ex = client
@@ -68,15 +39,7 @@ async fn run_suite(fault: Option<Fault>) -> RunReport {
             .expect("the fault control answers");
         assert_eq!(ex.status, 200, "switching on {fault}: {}", ex.body);
     }
-    let opts = RunOptions {
-        concurrency: 8,
-        check_timeout: Duration::from_secs(30),
-        snapshots: SnapshotStore {
-            dir: conformance::cli::default_snapshot_dir("punchplay"),
-            mode: SnapshotMode::Off,
-        },
-        expected: Expected::default(),
-    };
+    let opts = suite::options(SnapshotMode::Off, 30);
     let report = runner::run(env, conformance::checks::all(&profile), opts, |_| {}).await;
     server.stop().await;
     report

@@ -6,6 +6,7 @@ use std::time::Duration;
 use profile::{AppKind, Level};
 use serde_json::{Value, json};
 
+use super::fresh_id;
 use crate::check::{Check, Ctx};
 use crate::client::{Exchange, MAX_BODY_BYTES, Req, Resp, recorded_headers};
 use crate::flows::{self, playback, playback_body};
@@ -257,17 +258,20 @@ async fn older_event(ctx: &mut Ctx) -> CheckResult {
 
 async fn repeated_event(ctx: &mut Ctx) -> CheckResult {
     let access = idle_token(ctx).await?;
+    // Event ids the target remembers: fresh per run, so a rerun never repeats them.
+    let start_id = fresh_id(ctx, "conformance-evt-start", "event-id");
+    let pause_id = fresh_id(ctx, "conformance-evt-pause", "event-id");
     let mut start = playback_body(ctx, "conformance-ep-3", 0);
-    start["event_id"] = json!("conformance-evt-start");
+    start["event_id"] = json!(start_id);
     let r = playback(ctx, &access, "start", start).await?;
     ctx.ok_json(&r)?;
     let mut pause = playback_body(ctx, "conformance-ep-3", 10_000);
-    pause["event_id"] = json!("conformance-evt-pause");
+    pause["event_id"] = json!(pause_id);
     let r = playback(ctx, &access, "pause", pause).await?;
     let b = ctx.ok_json(&r)?;
     expect_state(&r, &b, "paused")?;
     let mut again = playback_body(ctx, "conformance-ep-3", 20_000);
-    again["event_id"] = json!("conformance-evt-pause");
+    again["event_id"] = json!(pause_id);
     let r = playback(ctx, &access, "resume", again).await?;
     let b = ctx.ok_json(&r)?;
     ensure!(

@@ -2,7 +2,7 @@
 
 use profile::Level;
 
-use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, scope_set};
+use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, scope_set, time};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::drivers::{find_input, hidden_inputs};
@@ -522,10 +522,18 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let early = Pkce::new(ctx);
     let late = Pkce::new(ctx);
+    // Both codes are issued between these readings of the target's clock.
+    let issued_no_earlier = time::now(ctx).await?;
     let early_code = flows::authorize_code(ctx, &web, &early, None).await?;
     let late_code = flows::authorize_code(ctx, &web, &late, None).await?;
-    let lifetime = ctx.env.profile.lifetimes.authorization_code;
-    ctx.advance(lifetime as f64 - 1.0).await?;
+    let life = time::Lifetime {
+        issued_no_earlier,
+        issued_no_later: time::now(ctx).await?,
+        secs: ctx.env.profile.lifetimes.authorization_code,
+        what: "code",
+    };
+    let lifetime = life.secs;
+    life.to_just_before_its_end(ctx).await?;
     let r = redeem(
         ctx,
         &web,
@@ -534,13 +542,16 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
         &early.verifier,
     )
     .await?;
+    if r.status() != 200 {
+        life.landed_before_its_end(ctx, "the redemption").await?;
+    }
     ensure!(
         r.status() == 200,
         r,
         "one second before its {lifetime} s lifetime ends, the code is refused with {}",
         r.status()
     );
-    ctx.advance(2.0).await?;
+    life.to_just_after_its_end(ctx).await?;
     let r = redeem(ctx, &web, &late_code, &web.redirect_uris[0], &late.verifier).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())

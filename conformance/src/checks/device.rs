@@ -6,7 +6,7 @@ use base64::Engine as _;
 use profile::Level;
 use serde_json::Value;
 
-use super::{PageWording, page_shows_app};
+use super::{PageWording, page_shows_app, time};
 use crate::check::{Check, Ctx, str_of};
 use crate::client::Req;
 use crate::drivers::{enc, find_input, hidden_inputs};
@@ -213,18 +213,27 @@ async fn unknown_code(ctx: &mut Ctx) -> CheckResult {
 
 async fn timed_out(ctx: &mut Ctx) -> CheckResult {
     let tv = ctx.env.roles.tv.clone();
+    // The device code is issued between these readings of the target's clock.
+    let issued_no_earlier = time::now(ctx).await?;
     let dc = flows::device_start(ctx, &tv, None).await?;
-    let lifetime = ctx.env.profile.lifetimes.device_code;
-    ctx.advance(lifetime as f64 - 1.0).await?;
+    let life = time::Lifetime {
+        issued_no_earlier,
+        issued_no_later: time::now(ctx).await?,
+        secs: ctx.env.profile.lifetimes.device_code,
+        what: "device code",
+    };
+    life.to_just_before_its_end(ctx).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
-    ctx.error(&r, "authorization_pending").map_err(|_| {
-        r.fail(format!(
-            "one second before its {lifetime} s lifetime ends, the device code polls as {} {}",
+    if ctx.error(&r, "authorization_pending").is_err() {
+        life.landed_before_its_end(ctx, "the poll").await?;
+        return Err(r.fail(format!(
+            "one second before its {} s lifetime ends, the device code polls as {} {}",
+            life.secs,
             r.status(),
             r.body()
-        ))
-    })?;
-    ctx.advance(2.0).await?;
+        )));
+    }
+    life.to_just_after_its_end(ctx).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     ctx.error(&r, "expired")?;
     Ok(())

@@ -22,6 +22,7 @@ pub mod rate;
 pub mod refresh;
 pub mod revoke;
 pub mod scope;
+pub mod time;
 pub mod token;
 
 /// Every check of the suite for a profile (rate checks are one set per limit).
@@ -51,6 +52,15 @@ pub fn all(profile: &Profile) -> Vec<Check> {
 /// A check by id.
 pub fn find(profile: &Profile, id: &str) -> Option<Check> {
     all(profile).into_iter().find(|c| c.id == id)
+}
+
+/// An id the target remembers once sent (a playback `event_id`): fresh per run, so a
+/// second run against the same target never repeats one of the first (issue 10 item 4),
+/// and redacted to `[kind-n]` so the snapshot stays the same.
+pub fn fresh_id(ctx: &mut Ctx, stem: &str, kind: &str) -> String {
+    let id = format!("{stem}-{:016x}", rand::random::<u64>());
+    ctx.volatile(&id, kind);
+    id
 }
 
 /// Signs the primary user in through the sign-in form (recorded: the page flow is part
@@ -86,9 +96,11 @@ pub async fn register_app(ctx: &mut Ctx, kind: AppKind) -> Result<(App, Resp), P
         AppKind::Confidential => "confidential",
     };
     let path = ctx.path("developer_apps");
+    // A name of its own per run, so a rerun's apps are told from the last run's.
+    let name = fresh_id(ctx, "Conformance Probe", "app-name");
     let r = ctx
         .send(Req::post(path).header("accept", "application/json").json(json!({
-            "name": "Conformance Probe", "kind": kind_s, "redirect_uris": [redirect], "allowed_scopes": scopes,
+            "name": name, "kind": kind_s, "redirect_uris": [redirect], "allowed_scopes": scopes,
         })))
         .await?;
     if r.status() != 201 {
@@ -114,7 +126,7 @@ pub async fn register_app(ctx: &mut Ctx, kind: AppKind) -> Result<(App, Resp), P
     }
     let app = App {
         client_id,
-        name: "Conformance Probe".into(),
+        name,
         kind,
         secret: secret.map(profile::Secret::new),
         secret_env: None,

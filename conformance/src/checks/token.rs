@@ -3,6 +3,7 @@
 use profile::Level;
 use serde_json::{Value, json};
 
+use super::time;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::flows::{self, Pkce, with_auth};
@@ -319,6 +320,8 @@ fn carries_no_store(r: &Resp, what: &str) -> Result<(), Problem> {
 
 async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
+    // The token is issued after this reading of the target's clock.
+    let issued_no_earlier = time::now(ctx).await?;
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     let lifetime = ctx.env.profile.lifetimes.access_token;
@@ -329,8 +332,17 @@ async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
         body.get("expires_in")
     );
     let t = flows::Tokens::from(&r, &body)?;
-    ctx.advance(lifetime as f64 - 1.0).await?;
+    let life = time::Lifetime {
+        issued_no_earlier,
+        issued_no_later: time::now(ctx).await?,
+        secs: lifetime,
+        what: "access token",
+    };
+    life.to_just_before_its_end(ctx).await?;
     let r = flows::me(ctx, &t.access).await?;
+    if r.status() != 200 {
+        life.landed_before_its_end(ctx, "the request").await?;
+    }
     ensure!(
         r.status() == 200,
         r,

@@ -46,6 +46,18 @@ impl Progress {
                     bar.set_message(id.clone());
                 }
             }
+            // The plan's waits count down as they pass (issue 13 item 4).
+            Event::Waiting(waits) => {
+                if let Some(bar) = &self.bar {
+                    let left: Vec<String> = waits
+                        .iter()
+                        .map(|(what, secs)| {
+                            format!("{what}: {} left", crate::runner::human_duration(*secs))
+                        })
+                        .collect();
+                    bar.set_message(format!("waiting, {}", left.join("; ")));
+                }
+            }
             Event::Finished(r) => {
                 if let Some(bar) = &self.bar {
                     bar.inc(1);

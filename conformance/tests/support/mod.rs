@@ -4,3 +4,4 @@
 
 pub mod deployment;
 pub mod gateway;
+pub mod suite;

@@ -56,6 +56,17 @@ struct SetFault {
     fault: Option<String>,
 }
 
+/// A test control's JSON answer with the server's clock reading added as `now`, so a
+/// client can compute expectations from the server's time, not from its own.
+fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
+    if let Value::Object(members) = &mut value {
+        members
+            .entry("now")
+            .or_insert_with(|| Value::String(rfc3339(app.core.now())));
+    }
+    ok_json(&value)
+}
+
 pub async fn handle(
     app: &App,
     ctx: &Ctx,
@@ -74,9 +85,9 @@ pub async fn handle(
                 ));
             }
             let now = app.core.clock.advance((seconds * 1000.0).round() as u64);
-            ok_json(&json!({"now": rfc3339(now)}))
+            ok_with_now(app, json!({"now": rfc3339(now)}))
         }
-        (false, ["clock"]) => ok_json(&json!({"now": rfc3339(app.core.now())})),
+        (false, ["clock"]) => ok_with_now(app, json!({})),
         (true, ["login"]) => {
             let Login { username } = body_as(&bytes)?;
             if app.core.user_profile(&username).is_none() {
@@ -88,7 +99,10 @@ pub async fn handle(
             let cookie = session_cookie(&sid, app.core.profile.lifetimes.session);
             let mut res = respond::json(
                 StatusCode::OK,
-                &json!({"cookie": format!("{}={sid}", crate::core::sessions::SESSION_COOKIE)}),
+                &json!({
+                    "cookie": format!("{}={sid}", crate::core::sessions::SESSION_COOKIE),
+                    "now": rfc3339(app.core.now()),
+                }),
             );
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().insert(SET_COOKIE, v);
@@ -116,12 +130,12 @@ pub async fn handle(
                         approve,
                         &ctx.request_id,
                     );
-                    ok_json(&json!({"location": location}))
+                    ok_with_now(app, json!({"location": location}))
                 }
                 Err(err) => {
                     let without_id = app.core.has_fault(Fault::ErrorRedirectWithoutRequestId);
                     match (err.location(&ctx.request_id, without_id), err) {
-                        (Some(location), _) => ok_json(&json!({"location": location})),
+                        (Some(location), _) => ok_with_now(app, json!({"location": location})),
                         (None, crate::core::authorization_code::AuthorizeError::Page(e))
                         | (
                             None,
@@ -141,15 +155,18 @@ pub async fn handle(
                 approve,
             } = body_as(&bytes)?;
             let code = app.core.decide_device(&user_code, &username, approve)?;
-            ok_json(&json!({"user_code": code, "approved": approve}))
+            ok_with_now(app, json!({"user_code": code, "approved": approve}))
         }
         (true, ["apps", client_id, "deactivate"]) => {
             let (_, revoked) = app.core.deactivate_app(None, client_id)?;
-            ok_json(&json!({"client_id": client_id, "active": false, "revoked_tokens": revoked}))
+            ok_with_now(
+                app,
+                json!({"client_id": client_id, "active": false, "revoked_tokens": revoked}),
+            )
         }
         (true, ["users", user, "apps", client_id, "revoke"]) => {
             let revoked = app.core.revoke_user_app(user, client_id)?;
-            ok_json(&json!({"revoked_tokens": revoked}))
+            ok_with_now(app, json!({"revoked_tokens": revoked}))
         }
         (true, ["mode"]) => {
             let SetMode { mode } = body_as(&bytes)?;
@@ -159,7 +176,7 @@ pub async fn handle(
                 )
             })?;
             app.core.set_mode(parsed);
-            ok_json(&json!({"mode": parsed.as_str()}))
+            ok_with_now(app, json!({"mode": parsed.as_str()}))
         }
         (true, ["fault"]) => {
             let SetFault { fault } = body_as(&bytes)?;
@@ -171,18 +188,21 @@ pub async fn handle(
             if let Some(f) = fault {
                 tracing::warn!(fault = f.name(), clause = f.clause(), "fault switched on");
             }
-            ok_json(&json!({"fault": fault.map(Fault::name)}))
+            ok_with_now(app, json!({"fault": fault.map(Fault::name)}))
         }
         (false, ["fault"]) => {
             let faults: Vec<Value> = Fault::ALL
                 .iter()
                 .map(|f| json!({"name": f.name(), "clause": f.clause(), "description": f.description()}))
                 .collect();
-            ok_json(&json!({"fault": app.core.fault().map(Fault::name), "faults": faults}))
+            ok_with_now(
+                app,
+                json!({"fault": app.core.fault().map(Fault::name), "faults": faults}),
+            )
         }
         (true, ["reset"]) => {
             app.core.reset();
-            ok_json(&json!({"reset": true, "now": rfc3339(app.core.now())}))
+            ok_with_now(app, json!({"reset": true}))
         }
         _ => Err(ProtocolError::not_found(format!(
             "There is no test control {} /__test/{rest}.",

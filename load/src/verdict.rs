@@ -397,26 +397,30 @@ fn judge_key_window(
             );
         }
     } else if wlog.reached(Step::Slide) {
-        // A fixed window would have shown here if the burst's admissions and the whole
-        // slide fit in one span of the window's length.
-        let burst_began = counted
+        // A fixed window would have shown if enough of the slide was answered within one
+        // window's length of the burst's first admission to take the span past N.
+        let burst_began = admitted
             .iter()
             .filter(|o| o.step == Step::Burst)
             .map(|o| o.sent_secs)
             .reduce(f64::min);
-        let slide_ended = counted
-            .iter()
-            .filter(|o| o.step == Step::Slide)
-            .map(|o| o.answered_secs)
-            .reduce(f64::max);
-        match (burst_began, slide_ended) {
-            (Some(b), Some(e)) if e - b < w => kind = WindowKind::Sliding,
-            (Some(b), Some(e)) => found.note(format!(
-                "not judged: sliding or fixed window, as the slide ended {} after the burst \
-                 began, not within one window",
-                secs(e - b)
-            )),
-            _ => {}
+        if let Some(b) = burst_began {
+            let kept = admitted
+                .iter()
+                .filter(|o| matches!(o.step, Step::Burst | Step::Resume))
+                .count();
+            let slide_in_span = counted
+                .iter()
+                .filter(|o| o.step == Step::Slide && o.answered_secs < b + w)
+                .count();
+            if kept + slide_in_span > max as usize {
+                kind = WindowKind::Sliding;
+            } else {
+                found.note(format!(
+                    "not judged: sliding or fixed window, as only {slide_in_span} request(s) of \
+                     the slide were answered within one window's length of the burst"
+                ));
+            }
         }
     }
 
@@ -553,17 +557,29 @@ fn judge_key_window(
         }
     }
 
+    // Judged only when nothing was admitted between the first refusal and the resume (a
+    // place freed and taken again would rightly keep it refused).
     let resume = find(Step::Resume);
     if let (Some(fr), Some(re), Some(r)) = (first_refusal, resume, retry_after) {
         let waited = re.sent_secs - fr.answered_secs;
+        let taken_between = counted.iter().any(|o| {
+            o.outcome.may_be_admitted()
+                && o.answered_secs > fr.sent_secs
+                && o.sent_secs < re.sent_secs
+        });
         match &re.outcome {
-            Outcome::Refused { .. } if waited >= r as f64 => found.decided(
+            Outcome::Refused { .. } if waited >= r as f64 && !taken_between => found.decided(
                 "PP-RATE-3",
                 format!(
                     "still refused {} after a refusal that said Retry-After {r} s: admission \
                      did not resume when the window allowed",
                     secs(waited)
                 ),
+            ),
+            Outcome::Refused { .. } if waited >= r as f64 => found.note(
+                "the resume was not judged: a request was admitted between the first refusal \
+                 and it"
+                    .into(),
             ),
             Outcome::ServerError { status } => {
                 found.must("PP-ERR-3", format!("the resume request got {status}"))
@@ -836,7 +852,8 @@ mod tests {
         }
     }
 
-    /// An exact sliding window: 2 early, 2 in the burst half a window later, the rest
+    /// An exact sliding window: 2 early, 2 in the burst half a window later (the schedule's
+    /// place does not matter to the verdict), the rest
     /// refused; 1 back at the resume once the early half left, 1 more in the slide.
     fn sliding() -> Vec<Observation> {
         use RequestKind::*;
@@ -960,13 +977,16 @@ mod tests {
     fn early_admission_and_missed_resumption_fail() {
         let mut o = sliding();
         o[7].outcome = ok();
-        o[8].outcome = no(1);
         let v = judge(facts(), &log(), &o);
         let p = &window(&v).problems;
         assert!(
             p.iter().any(|p| p.contains("before the window allowed")),
             "{p:?}"
         );
+        let mut o = sliding();
+        o[8].outcome = no(1);
+        let v = judge(facts(), &log(), &o);
+        let p = &window(&v).problems;
         assert!(p.iter().any(|p| p.contains("did not resume")), "{p:?}");
     }
 

@@ -62,7 +62,7 @@ async fn windows_pass_in_real_time_and_the_verdict_counts_them() {
     for key in &v.keys {
         for w in key.windows.iter().filter(|w| w.judged) {
             assert_eq!(w.first_span_admitted, 5);
-            assert_eq!(w.kind, load::verdict::WindowKind::Sliding);
+            assert_eq!(w.kind, load::verdict::WindowKind::Sliding, "{w:#?}");
         }
     }
 }

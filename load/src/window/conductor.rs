@@ -14,6 +14,8 @@ use super::state::AttackState;
 use crate::observe::{Outcome, RequestKind};
 use crate::target::WindowClock;
 
+/// Where in the window the burst goes, as a fraction of its length.
+const BURST_AT: f64 = 1.0 / 3.0;
 /// Hold probes per window between the first refusal and the resume.
 const HOLDS: u8 = 4;
 /// How long before Retry-After has passed the not-before probe goes: every key's oldest
@@ -142,8 +144,10 @@ impl Conductor<'_> {
         let early_admitted = self.admitted_per_key();
         let early_done = state.now();
 
-        // Half a window later, the rest of the limit and `extra` beyond it.
-        self.pass_to(window_began + window_secs / 2.0, "the burst")
+        // A third of a window later, the rest of the limit and `extra` beyond it. Early
+        // enough that the slide, at the window's end, comes well within one window's
+        // length of it; late enough that a refilling bucket has refilled.
+        self.pass_to(window_began + window_secs * BURST_AT, "the burst")
             .await?;
         let burst_room: Vec<u32> = early_admitted
             .iter()
@@ -181,9 +185,12 @@ impl Conductor<'_> {
             .filter(|r| **r >= 2)
             .map(|&r| refused_at + r as f64 - NOT_BEFORE_MARGIN);
 
-        // Keep asking until then: holds spread over the wait, and the not-before probe.
-        let gap = (resume_at - refused_at) / f64::from(HOLDS + 1);
+        // Keep asking, whatever Retry-After said, until the early half may begin to leave
+        // the window: holds spread over that time, and the not-before probe.
+        let holds_until = window_began + window_secs - AFTER_LEAVING;
+        let gap = (holds_until - refused_at) / f64::from(HOLDS + 1);
         let mut probes: Vec<(f64, Step)> = (1..=HOLDS)
+            .filter(|_| gap > 0.0)
             .map(|i| (refused_at + gap * f64::from(i), Step::Hold(i - 1)))
             .filter(|(at, _)| not_before_at.is_none_or(|nb| (at - nb).abs() > 0.25))
             .collect();

@@ -5,7 +5,7 @@
 //! (PP-RATE-1, PP-RATE-3):
 //!
 //! 1. **Early half**: `N/2` requests at once; all must be admitted.
-//! 2. **Burst**, `W/2` later: the rest of the limit and `extra` beyond it.
+//! 2. **Burst**, `W/3` later: the rest of the limit and `extra` beyond it.
 //! 3. **First refusal**: one request, refused; its Retry-After is `r`.
 //! 4. **Holds**: one request now and then until the early half leaves the window,
 //!    whatever `r` said: a limiter that refills during the window admits some.

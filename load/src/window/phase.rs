@@ -13,7 +13,7 @@ use crate::observe::RequestKind;
 pub enum Step {
     /// Half the limit, all at once, into an empty window.
     Early,
-    /// Half a window later: the rest of the limit and `extra` beyond it.
+    /// A third of a window later: the rest of the limit and `extra` beyond it.
     Burst,
     /// One request per key after the burst: refused, with Retry-After.
     FirstRefusal,

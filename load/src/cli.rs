@@ -33,6 +33,7 @@ Exit codes:
   1  at least one limit does not hold
   2  the run could not be made (bad arguments, unreachable target, failed setup)
   3  no limit failed, but at least one could not be judged (see the notes)
+  141  standard output was closed (| head) before the run ended; nothing more is said
 
 Environment: NO_COLOR turns colours off; LOAD_LOG=load=debug logs every step.";
 
@@ -179,8 +180,31 @@ fn options_from(common: &Common) -> Result<LoadOptions, String> {
     })
 }
 
+/// goose prints a line per attack with `println!`, which panics once standard output is
+/// closed (`load | head`): the process then ends at once, quietly, with the status of a
+/// process ended by SIGPIPE, as `cat | head` does.
+fn quiet_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") {
+            std::process::exit(EXIT_STDOUT_CLOSED.into());
+        }
+        default(info);
+    }));
+}
+
+/// Standard output was closed before the run ended (128 + SIGPIPE).
+pub const EXIT_STDOUT_CLOSED: u8 = 141;
+
 /// Runs the parsed command line on a fresh multi-threaded runtime.
 pub fn main(cli: Cli) -> ExitCode {
+    quiet_when_stdout_closes();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LOAD_LOG")

@@ -147,7 +147,9 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         )));
     }
     if options.windows == 0 {
-        return Err(LoadError::Usage("--windows must be at least 1".into()));
+        return Err(LoadError::Usage(
+            "--windows must be at least 1; the default is 3".into(),
+        ));
     }
     let limits: Vec<RateLimit> = match &options.limit {
         None => options.profile.rate_limits.clone(),
@@ -185,7 +187,9 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         .unwrap_or(false);
     if options.fault.is_some() && !controls {
         return Err(LoadError::Usage(
-            "--fault needs a target with test controls".into(),
+            "--fault needs a target with test controls; leave --target out to use the \
+             in-process reference server, or drop --fault"
+                .into(),
         ));
     }
     let sources = source_addresses(&options, &base);

@@ -239,3 +239,53 @@ pub fn write_json(path: &Path, report: &RunReport) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(path, text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty(status: Status) -> RunReport {
+        RunReport {
+            target: "http://127.0.0.1:1/".into(),
+            in_process: true,
+            clock: ClockMode::Controlled,
+            started_at: "2026-11-25T00:00:00Z".into(),
+            wall_secs: 0.0,
+            status,
+            holds: status == Status::Holds,
+            limits: vec![],
+        }
+    }
+
+    #[test]
+    fn colours_only_when_asked_for() {
+        let plain = render(&empty(Status::NotJudged), false);
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(
+            plain.ends_with("at least one could not be judged\n"),
+            "{plain}"
+        );
+        let coloured = render(&empty(Status::DoesNotHold), true);
+        assert!(coloured.contains("\x1b[31m"), "{coloured}");
+    }
+
+    #[test]
+    fn the_same_finding_on_many_keys_is_said_once() {
+        let lines = grouped(
+            [
+                ("a window 1", "PP-RATE-1: admitted 61 within 0.30 s"),
+                ("b window 1", "PP-RATE-1: admitted 61 within 0.31 s"),
+                ("b window 2", "PP-RATE-2: 3 refusal(s) with no Retry-After"),
+            ]
+            .into_iter()
+            .map(|(p, t)| (p.to_owned(), t.to_owned())),
+        );
+        assert_eq!(
+            lines,
+            [
+                "a window 1 and 1 more: PP-RATE-1: admitted 61 within 0.30 s",
+                "b window 2: PP-RATE-2: 3 refusal(s) with no Retry-After"
+            ]
+        );
+    }
+}

@@ -68,7 +68,7 @@ impl Progress {
     }
 
     /// The attack reached `phase`.
-    pub fn phase(&self, _limit: &str, phase: Phase) {
+    pub fn phase(&self, phase: Phase) {
         self.say(&match phase {
             Phase::Ready => "seating the goose users".to_owned(),
             p => format!("{p}: waiting for the answers"),

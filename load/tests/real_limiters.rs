@@ -189,3 +189,16 @@ async fn a_server_that_hangs_gives_its_verdict_within_the_run_time_and_the_grace
     );
     assert!(problems(v).is_empty(), "{:#?}", problems(v));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_answers_nothing_is_reported_within_the_run_time() {
+    let behaviour = Behaviour {
+        hang_all: true,
+        ..Behaviour::of(Limiter::SlidingLog)
+    };
+    let (report, took) = attempt(behaviour, Duration::from_secs(3), false).await;
+    assert!(took <= 3.0 + GRACE.as_secs_f64(), "{took} s");
+    let error = report.expect_err("nothing answered");
+    assert!(matches!(error, LoadError::NoAnswer(_)), "{error}");
+    assert!(error.to_string().contains("--run-time"), "{error}");
+}

@@ -74,9 +74,7 @@ pub async fn conduct(
         clock,
         log: ConductorLog::default(),
     };
-    state
-        .progress
-        .phase(&state.traffic.limit.name, Phase::Ready);
+    state.progress.phase(Phase::Ready);
     let started = Instant::now();
     let ready = conductor.await_reports(Phase::Ready, state.users).await;
     tracing::debug!(limit = %state.traffic.limit.name, ms = started.elapsed().as_millis() as u64, "goose users seated");
@@ -287,9 +285,7 @@ impl Conductor<'_> {
         let phase = Phase::at(window, self.seq, step);
         self.seq += 1;
         let started = Instant::now();
-        self.state
-            .progress
-            .phase(&self.state.traffic.limit.name, phase);
+        self.state.progress.phase(phase);
         self.state.phase.send_replace(phase);
         let done = self.await_reports(phase, expected).await;
         tracing::debug!(limit = %self.state.traffic.limit.name, %phase, ms = started.elapsed().as_millis() as u64, "step done");

@@ -219,7 +219,7 @@ impl AttackState {
         (!n.is_empty()).then(|| &n[index % n.len()])
     }
 
-    /// The observations of `key` in `window` for which `pick` holds.
+    /// The observations in `window` for which `pick` holds.
     pub(super) fn observed(
         &self,
         window: usize,

@@ -2,7 +2,8 @@
 //! write them (not the reference server's): a sliding log, a refilling token bucket
 //! (nginx `limit_req ... burst nodelay`), a fixed window starting at a key's first
 //! request (express-rate-limit), an off-by-one log, one keyed on `X-Forwarded-For`, one
-//! that answers its refusals late, and one that never answers the limited path.
+//! that answers its refusals late, and one that never answers the limited path (or
+//! anything).
 //!
 //! Each serves the profile's limited path and answers a refusal with the profile's 429
 //! envelope (`rate_limited`, message, request id in the body and its header); `GET /`
@@ -51,6 +52,8 @@ pub struct Behaviour {
     pub refusal_delay: Duration,
     /// Never answer the limited path.
     pub hang: bool,
+    /// Never answer anything.
+    pub hang_all: bool,
 }
 
 impl Behaviour {
@@ -59,6 +62,7 @@ impl Behaviour {
             limiter,
             refusal_delay: Duration::ZERO,
             hang: false,
+            hang_all: false,
         }
     }
 }
@@ -129,6 +133,9 @@ pub async fn serve(profile: &Profile, limit: &str, behaviour: Behaviour) -> Serv
 
 impl Shared {
     async fn answer(&self, request: Request<Incoming>, peer: IpAddr) -> Response<Full<Bytes>> {
+        if self.behaviour.hang_all {
+            std::future::pending::<()>().await;
+        }
         if !request.uri().path().starts_with(&self.prefix) {
             return json(404, r#"{"error":"not_found"}"#.into());
         }

@@ -19,7 +19,7 @@ pub struct Progress {
 #[derive(Debug)]
 struct Line {
     bar: ProgressBar,
-    /// `limit 2 of 6, token (120 per 60 s)`.
+    /// `token (4/6, 120 per 60 s)`.
     limit: Mutex<String>,
 }
 
@@ -51,10 +51,7 @@ impl Progress {
     /// A limit's attack begins.
     pub fn limit(&self, index: usize, total: usize, name: &str, max: u32, window_secs: u64) {
         if let Some(line) = &self.line {
-            let text = format!(
-                "limit {} of {total}, {name} ({max} per {window_secs} s)",
-                index + 1
-            );
+            let text = format!("{name} ({}/{total}, {max} per {window_secs} s)", index + 1);
             line.bar.set_message(format!("{text}: setting up"));
             *line.limit.lock().unwrap_or_else(|p| p.into_inner()) = text;
         }
@@ -71,7 +68,7 @@ impl Progress {
     pub fn phase(&self, phase: Phase) {
         self.say(&match phase {
             Phase::Ready => "seating the goose users".to_owned(),
-            p => format!("{p}: waiting for the answers"),
+            p => p.to_string(),
         });
     }
 
@@ -85,10 +82,7 @@ impl Progress {
             if left.is_zero() {
                 return;
             }
-            self.say(&format!(
-                "waiting {:.1} s for {waiting_for}",
-                left.as_secs_f64()
-            ));
+            self.say(&format!("{:.1} s to {waiting_for}", left.as_secs_f64()));
             tokio::time::sleep(left.min(Duration::from_millis(200))).await;
         }
     }

@@ -199,8 +199,7 @@ impl Conductor<'_> {
             self.step(window, step, keys).await?;
         }
 
-        self.pass_to(resume_at, "the early half to leave the window")
-            .await?;
+        self.pass_to(resume_at, "the resume").await?;
         self.step(window, Step::Resume, keys).await?;
         let resumed = self.observed_admitted(window, Step::Resume);
 
@@ -220,7 +219,7 @@ impl Conductor<'_> {
                 return Err(Stop::Deadline);
             }
             let drained = state.now() + window_secs + 1.0;
-            self.pass_to(drained, "the window to empty").await?;
+            self.pass_to(drained, "the next window").await?;
         }
         Ok(())
     }

@@ -7,7 +7,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use goose::client::GooseClientBuilder;
 use goose::config::GooseConfiguration;
@@ -55,12 +54,13 @@ pub fn shared_default_client(attack: GooseAttack) -> Result<GooseAttack, GooseEr
 }
 
 /// Runs the attack for `state`'s limit and returns what the conductor did, with a problem
-/// when goose itself failed.
+/// when goose itself failed. Over within [`crate::run::GRACE`] of the state's deadline,
+/// whatever the server does: goose is dropped then, and its users, which send nothing
+/// after the deadline, end with their requests' timeouts.
 pub async fn run(
     state: Arc<AttackState>,
     reports: mpsc::UnboundedReceiver<Phase>,
     clock: WindowClock,
-    phase_timeout: Duration,
     report_files: Vec<String>,
 ) -> (ConductorLog, Option<String>) {
     let base = state.traffic.base_url();
@@ -77,17 +77,25 @@ pub async fn run(
             transaction(&state, |u, s| Box::pin(play_window(u, s))).set_name("window"),
         );
 
-    let conductor = tokio::spawn(conduct(Arc::clone(&state), reports, clock, phase_timeout));
-    let goose = match GooseAttack::initialize_with_config(config) {
-        Ok(attack) => match shared_default_client(attack) {
-            Ok(attack) => attack.register_scenario(scenario).execute().await.map(drop),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
+    let conductor = tokio::spawn(conduct(Arc::clone(&state), reports, clock));
+    let over = tokio::time::Instant::from_std(state.deadline + crate::run::GRACE);
+    let goose = async {
+        let attack = GooseAttack::initialize_with_config(config)?;
+        shared_default_client(attack)?
+            .register_scenario(scenario)
+            .execute()
+            .await
+            .map(drop)
     };
-    let goose_problem = goose.err().map(|e| format!("goose failed: {e}"));
-    // The players are done; a conductor still waiting for them gives up at its timeout.
-    let log = match tokio::time::timeout(phase_timeout + Duration::from_secs(5), conductor).await {
+    let goose_problem = match tokio::time::timeout_at(over, goose).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("goose failed: {e}")),
+        Err(_) => {
+            state.progress.finish();
+            Some("goose did not finish within the grace after the run time".into())
+        }
+    };
+    let log = match tokio::time::timeout_at(over, conductor).await {
         Ok(Ok(log)) => log,
         Ok(Err(e)) => ConductorLog {
             stopped_early: Some(format!("the conductor failed: {e}")),

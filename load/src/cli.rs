@@ -1,7 +1,8 @@
 //! The command line: `load [--target URL] [--limit all|NAME] …` and `load bench …`.
 //!
-//! Exit codes: 0 every limit holds; 1 at least one limit does not hold; 2 the run could
-//! not be made (bad arguments, a target that cannot be reached, a failed setup).
+//! Exit codes (also in `load --help` and docs/load.md): 0 every limit holds; 1 at least
+//! one limit does not hold; 2 the run could not be made; 3 nothing failed, but at least
+//! one limit could not be judged.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use profile::{Identities, Profile};
 use url::Url;
 
 use crate::run::{LoadOptions, MIN_USERS};
+use crate::verdict::Status;
 
 /// Every limit holds.
 pub const EXIT_HOLDS: u8 = 0;
@@ -20,11 +22,27 @@ pub const EXIT_HOLDS: u8 = 0;
 pub const EXIT_DOES_NOT_HOLD: u8 = 1;
 /// The run could not be made.
 pub const EXIT_COULD_NOT_RUN: u8 = 2;
+/// No limit failed, but at least one could not be judged (no window's counts could be
+/// told from the times seen: a run time too short, a server too slow, every request
+/// cancelled).
+pub const EXIT_NOT_JUDGED: u8 = 3;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every limit holds
+  1  at least one limit does not hold
+  2  the run could not be made (bad arguments, unreachable target, failed setup)
+  3  no limit failed, but at least one could not be judged (see the notes)
+  141  standard output was closed (| head) before the run ended; nothing more is said
+
+Environment: NO_COLOR turns colours off; LOAD_LOG=load=debug logs every step.";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "load",
-    about = "goose scenarios that prove each documented rate limit, exactly, under concurrency"
+    version,
+    about = "goose scenarios that prove each documented rate limit, exactly, under concurrency",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,16 +53,20 @@ pub struct Cli {
     /// them).
     #[arg(long, default_value_t = 3)]
     pub windows: usize,
-    /// Real time per limit against a target without test controls, such as 10m or 300s;
-    /// the verdict says how many windows it observed.
+    /// The wall time of the whole run, such as 10m or 300s, requests in flight included
+    /// (they are cancelled then), plus a grace of 2 s. Against a target without test
+    /// controls the limits share it equally; each window takes about twice its length.
     #[arg(long, default_value = "180s", value_parser = parse_duration)]
     pub run_time: Duration,
     /// Requests per key and window beyond the limit [default: max(limit/4, 2 × users per key)].
     #[arg(long)]
     pub extra: Option<u32>,
     /// Where goose's reports and verdict.json go.
-    #[arg(long, default_value = "reports/load")]
-    pub reports: PathBuf,
+    #[arg(long = "report-dir", alias = "reports", default_value = "reports/load")]
+    pub report_dir: PathBuf,
+    /// No progress line on standard error (it is shown only on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
     /// Access tokens for the per-user limit against a deployment (TOML: [[tokens]] user,
     /// access_token or access_token_env).
     #[arg(long)]
@@ -114,6 +136,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = number
         .parse()
         .map_err(|_| format!("`{text}` is not a duration such as 90s, 10m or 1h"))?;
+    if n == 0 {
+        return Err(format!(
+            "`{text}` is no time at all; give one such as 90s, 10m or 1h"
+        ));
+    }
     let secs = match unit {
         "s" => n,
         "m" => n * 60,
@@ -153,8 +180,31 @@ fn options_from(common: &Common) -> Result<LoadOptions, String> {
     })
 }
 
+/// goose prints a line per attack with `println!`, which panics once standard output is
+/// closed (`load | head`): the process then ends at once, quietly, with the status of a
+/// process ended by SIGPIPE, as `cat | head` does.
+fn quiet_when_stdout_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") {
+            std::process::exit(EXIT_STDOUT_CLOSED.into());
+        }
+        default(info);
+    }));
+}
+
+/// Standard output was closed before the run ended (128 + SIGPIPE).
+pub const EXIT_STDOUT_CLOSED: u8 = 141;
+
 /// Runs the parsed command line on a fresh multi-threaded runtime.
 pub fn main(cli: Cli) -> ExitCode {
+    quiet_when_stdout_closes();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LOAD_LOG")
@@ -188,26 +238,33 @@ async fn async_main(cli: Cli) -> ExitCode {
         };
         return match crate::bench::bench(options, *seconds, *rounds).await {
             Ok(r) => {
-                println!(
-                    "benchmark `{}`: {} concurrent users, {} round(s) of {} s per side, same requests and source addresses",
+                let mut out = format!(
+                    "benchmark `{}`: {} concurrent users, {} round(s) of {} s per side, same requests and source addresses\n",
                     r.limit,
                     r.users,
                     r.rounds.len(),
                     r.seconds
                 );
                 for (i, round) in r.rounds.iter().enumerate() {
-                    println!(
-                        "  round {}: goose {:>8.0} req/s ({} requests), plain keep-alive client {:>8.0} req/s ({} requests)",
+                    out.push_str(&format!(
+                        "  round {}: goose {:>8.0} req/s ({} requests), plain keep-alive client {:>8.0} req/s ({} requests)\n",
                         i + 1,
                         round.goose_rps,
                         round.goose_requests,
                         round.plain_rps,
                         round.plain_requests
-                    );
+                    ));
                 }
-                println!("  goose scenario:          {:>8.0} req/s", r.goose_rps);
-                println!("  plain keep-alive client: {:>8.0} req/s", r.plain_rps);
-                println!("  ratio goose/plain:       {:>8.2}", r.ratio);
+                out.push_str(&format!(
+                    "  goose scenario:          {:>8.0} req/s\n",
+                    r.goose_rps
+                ));
+                out.push_str(&format!(
+                    "  plain keep-alive client: {:>8.0} req/s\n",
+                    r.plain_rps
+                ));
+                out.push_str(&format!("  ratio goose/plain:       {:>8.2}\n", r.ratio));
+                crate::report::print_stdout(&out);
                 ExitCode::from(EXIT_HOLDS)
             }
             Err(e) => could_not_run(e),
@@ -220,7 +277,9 @@ async fn async_main(cli: Cli) -> ExitCode {
     options.windows = cli.windows;
     options.run_time = cli.run_time;
     options.extra = cli.extra;
-    options.reports_dir = Some(cli.reports.clone());
+    options.reports_dir = Some(cli.report_dir.clone());
+    options.progress = !cli.no_progress;
+    options.color = colors_wanted();
     options.fault = cli.fault.clone();
     options.basic_auth = !cli.no_basic_auth;
     options.strict = cli.strict;
@@ -231,20 +290,55 @@ async fn async_main(cli: Cli) -> ExitCode {
         }
     }
     match crate::run(options).await {
-        Ok(report) if report.holds => ExitCode::from(EXIT_HOLDS),
-        Ok(_) => ExitCode::from(EXIT_DOES_NOT_HOLD),
+        Ok(report) => ExitCode::from(exit_code(report.status)),
         Err(e) => could_not_run(e.to_string()),
     }
 }
 
+/// The exit code of a run that was made.
+pub fn exit_code(status: Status) -> u8 {
+    match status {
+        Status::Holds => EXIT_HOLDS,
+        Status::DoesNotHold => EXIT_DOES_NOT_HOLD,
+        Status::NotJudged => EXIT_NOT_JUDGED,
+    }
+}
+
+/// Colours on a terminal, unless `NO_COLOR` is set to anything (no-color.org).
+fn colors_wanted() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+}
+
+/// One line on standard error, whatever the cause's text held.
 fn could_not_run(why: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {why}");
+    let line = why
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("error: {line}");
     ExitCode::from(EXIT_COULD_NOT_RUN)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn help_lists_the_exit_codes_and_version_is_known() {
+        let help = Cli::command().render_long_help().to_string();
+        for line in ["0  every limit holds", "3  no limit failed", "NO_COLOR"] {
+            assert!(help.contains(line), "{help}");
+        }
+        assert!(
+            help.contains("--report-dir") && !help.contains("--reports "),
+            "{help}"
+        );
+        let version = Cli::try_parse_from(["load", "--version"]).unwrap_err();
+        assert_eq!(version.kind(), clap::error::ErrorKind::DisplayVersion);
+    }
 
     #[test]
     fn durations_read_seconds_minutes_and_hours() {
@@ -252,6 +346,7 @@ mod tests {
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
         assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("0s").is_err());
     }
 
     #[test]
@@ -265,6 +360,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.common.limit, "token");
+        // --reports is the old name of --report-dir, kept as a hidden alias.
+        let cli = Cli::try_parse_from(["load", "--reports", "out", "--no-progress"]).unwrap();
+        assert_eq!(cli.report_dir, PathBuf::from("out"));
+        assert!(cli.no_progress);
         let cli = Cli::try_parse_from(["load", "bench", "--seconds", "5"]).unwrap();
         assert!(matches!(
             cli.command,

@@ -8,7 +8,7 @@
 //! - [`window`]: the goose players and the conductor that walks them through windows.
 //! - [`attack`]: the goose attack for one limit.
 //! - [`observe`], [`verdict`]: what a response says, and whether a limit holds.
-//! - [`report`]: the terminal table and `verdict.json`.
+//! - [`report`]: the terminal table and `verdict.json`; [`progress`]: the progress line.
 //! - [`setup`]: device codes and users' tokens a scenario needs.
 //! - [`target`]: the server and its test controls; the clock between windows.
 //! - [`run`]: a whole run; [`bench`]: the benchmark; [`cli`]: the command line.
@@ -21,6 +21,7 @@ pub mod bench;
 pub mod cli;
 pub mod keys;
 pub mod observe;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod setup;

@@ -26,6 +26,9 @@ pub enum RequestKind {
     Noise,
     /// The first refusal after the burst, which gives Retry-After.
     FirstRefusal,
+    /// Sent again and again after the first refusal until the early half leaves the
+    /// window: must be refused (PP-RATE-1, PP-RATE-3).
+    Hold,
     /// Sent before Retry-After has passed: must still be refused (PP-RATE-3).
     NotBefore,
     /// Sent once Retry-After has passed: must be admitted (PP-RATE-3).
@@ -33,6 +36,17 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
+    pub const ALL: [RequestKind; 8] = [
+        RequestKind::Within,
+        RequestKind::Edge,
+        RequestKind::Over,
+        RequestKind::Noise,
+        RequestKind::FirstRefusal,
+        RequestKind::Hold,
+        RequestKind::NotBefore,
+        RequestKind::Resume,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RequestKind::Within => "within",
@@ -40,6 +54,7 @@ impl RequestKind {
             RequestKind::Over => "over",
             RequestKind::Noise => "noise",
             RequestKind::FirstRefusal => "first refusal",
+            RequestKind::Hold => "hold",
             RequestKind::NotBefore => "not before",
             RequestKind::Resume => "resume",
         }
@@ -70,6 +85,9 @@ pub enum Outcome {
     Transport {
         error: String,
     },
+    /// In flight when the run time ended: neither admitted nor refused as far as the
+    /// client knows, and not judged.
+    Cancelled,
 }
 
 impl Outcome {
@@ -113,6 +131,12 @@ impl Outcome {
         )
     }
 
+    /// Whether the request may have been admitted: admitted, or answered in a way that
+    /// does not say (a 5xx, a transport error, cancelled in flight).
+    pub fn may_be_admitted(&self) -> bool {
+        !matches!(self, Outcome::Refused { .. })
+    }
+
     /// A short form for tables: `200`, `429`, `429 (no Retry-After)`, `transport`.
     pub fn describe(&self) -> String {
         match self {
@@ -134,6 +158,7 @@ impl Outcome {
                 }
             }
             Outcome::Transport { error } => format!("transport error: {error}"),
+            Outcome::Cancelled => "cancelled at the end of the run time".into(),
         }
     }
 }

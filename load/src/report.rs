@@ -1,6 +1,7 @@
 //! The verdict as people and programs read it: a table in the terminal (tabled) and
 //! `verdict.json`. goose writes its own HTML, JSON and Markdown reports per limit.
 
+use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -8,7 +9,7 @@ use tabled::settings::Style;
 use tabled::{Table, Tabled};
 
 use crate::observe::Outcome;
-use crate::verdict::{ClockMode, KeyVerdict, LimitVerdict};
+use crate::verdict::{ClockMode, KeyVerdict, LimitVerdict, Status, WindowKind};
 
 /// Everything one run found, as written to `verdict.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +20,9 @@ pub struct RunReport {
     pub clock: ClockMode,
     pub started_at: String,
     pub wall_secs: f64,
+    /// Does not hold if any limit does not; else not judged if any limit could not be
+    /// judged; else holds.
+    pub status: Status,
     /// Every limit holds.
     pub holds: bool,
     pub limits: Vec<LimitVerdict>,
@@ -28,8 +32,9 @@ pub struct RunReport {
 struct Row {
     limit: String,
     key: String,
-    #[tabled(rename = "admitted(+carried)/limit per window")]
+    #[tabled(rename = "admitted/limit per window")]
     admitted: String,
+    window: String,
     refusals: String,
     #[tabled(rename = "not before")]
     not_before: String,
@@ -41,22 +46,28 @@ struct Row {
 
 fn row(limit: &LimitVerdict, key: &KeyVerdict) -> Row {
     let w = &key.windows;
-    // Each window: admitted in the burst (+ the resumed request carried in from the
-    // previous window) / the limit.
+    // Each window: admitted within its length from its first request / the limit; a
+    // window whose counts could not be judged shows a dash.
     let admitted = w
         .iter()
-        .map(|w| match limit.max.saturating_sub(w.room) {
-            0 => format!("{}/{}", w.admitted, limit.max),
-            carried => format!("{}+{carried}/{}", w.admitted, limit.max),
+        .map(|w| {
+            if w.judged {
+                format!("{}/{}", w.first_span_admitted, limit.max)
+            } else {
+                "–".to_owned()
+            }
         })
         .collect::<Vec<_>>()
         .join(" ");
-    let refusals: u32 = w.iter().map(|w| w.refused).sum();
-    let malformed = w
-        .iter()
-        .flat_map(|w| &w.problems)
-        .filter(|p| p.contains("refusal(s) with"))
-        .count();
+    let kinds = |kind: WindowKind| w.iter().filter(|w| w.kind == kind).count();
+    let window = match (kinds(WindowKind::Sliding), kinds(WindowKind::Fixed)) {
+        (0, 0) => "not told".to_owned(),
+        (s, 0) => format!("sliding ({s})"),
+        (0, f) => format!("FIXED ({f})"),
+        (s, f) => format!("sliding ({s}), FIXED ({f})"),
+    };
+    let refused: u32 = w.iter().map(|w| w.refused).sum();
+    let with_retry_after: u32 = w.iter().map(|w| w.refused_with_retry_after).sum();
     let placed = w.iter().filter(|w| w.not_before.is_some()).count();
     let refused_early = w
         .iter()
@@ -67,33 +78,84 @@ fn row(limit: &LimitVerdict, key: &KeyVerdict) -> Row {
         .filter(|w| w.resume.as_ref().is_some_and(Outcome::is_admitted))
         .count();
     let reached = w.iter().filter(|w| w.resume.is_some()).count();
-    let errors = w
+    let with_errors = w
         .iter()
-        .flat_map(|w| &w.problems)
-        .filter(|p| p.contains("5xx") || p.contains("transport"))
+        .filter(|w| {
+            w.problems
+                .iter()
+                .any(|p| p.starts_with("PP-ERR-3") || p.starts_with("transport"))
+        })
         .count();
     Row {
         limit: format!("{} ({}/{} s)", limit.limit, limit.max, limit.window_secs),
         key: key.key.clone(),
         admitted,
-        refusals: if malformed == 0 {
-            format!("{refusals} ok")
-        } else {
-            format!("{refusals}, malformed in {malformed} window(s)")
-        },
+        window,
+        refusals: format!("{refused} ({with_retry_after} with Retry-After)"),
         not_before: format!("{refused_early}/{placed} refused"),
         resumes: format!("{resumed}/{reached}"),
-        errors: if errors == 0 {
+        errors: if with_errors == 0 {
             "none".into()
         } else {
-            format!("in {errors} window(s)")
+            format!("in {with_errors} of {} windows", w.len())
         },
-        holds: if key.holds { "yes".into() } else { "NO".into() },
+        holds: if !key.holds {
+            "NO".into()
+        } else if w.iter().any(|w| w.judged) {
+            "yes".into()
+        } else {
+            "not judged".into()
+        },
     }
 }
 
-/// The verdict table, one row per limit and key, then a line per limit.
-pub fn render(report: &RunReport) -> String {
+fn status_word(status: Status) -> &'static str {
+    match status {
+        Status::Holds => "holds",
+        Status::DoesNotHold => "DOES NOT HOLD",
+        Status::NotJudged => "NOT JUDGED",
+    }
+}
+
+/// `text` in the status's colour when `color` (green, red, yellow).
+fn paint(text: &str, status: Status, color: bool) -> String {
+    if !color {
+        return text.to_owned();
+    }
+    let code = match status {
+        Status::Holds => "32",
+        Status::DoesNotHold => "31",
+        Status::NotJudged => "33",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Lines that say the same of several keys or windows, once: the first one's text with
+/// where else it was seen. Texts are grouped by their words, numbers aside.
+fn grouped(lines: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (place, text) in lines {
+        let shape: String = text
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '#' } else { c })
+            .collect();
+        match groups.iter_mut().find(|(s, _, _)| *s == shape) {
+            Some((_, _, places)) => places.push(place),
+            None => groups.push((shape, text, vec![place])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, text, places)| match places.len() {
+            1 => format!("{}: {text}", places[0]),
+            n => format!("{} and {} more: {text}", places[0], n - 1),
+        })
+        .collect()
+}
+
+/// The verdict table, one row per limit and key, then a line per limit with its
+/// problems and notes, each said once.
+pub fn render(report: &RunReport, color: bool) -> String {
     let rows: Vec<Row> = report
         .limits
         .iter()
@@ -107,21 +169,24 @@ pub fn render(report: &RunReport) -> String {
             ClockMode::Real => format!("waited {:.0} s of real time", l.seconds_passed),
         };
         let windows = match l.clock {
-            ClockMode::Controlled => {
-                format!(
-                    "{} of {} windows checked",
-                    l.windows_checked, l.windows_requested
-                )
-            }
+            ClockMode::Controlled => format!(
+                "{} of {} windows checked",
+                l.windows_checked, l.windows_requested
+            ),
             ClockMode::Real => format!(
-                "{} complete windows and {} bursts observed in the run time",
-                l.windows_checked, l.bursts_checked
+                "{} of {} windows judged, {} checked completely",
+                l.windows_judged, l.windows_opened, l.windows_checked
             ),
         };
+        let cancelled = if l.cancelled > 0 {
+            format!(", {} cancelled at the deadline", l.cancelled)
+        } else {
+            String::new()
+        };
         out.push_str(&format!(
-            "{}: {} — {windows} for {} keys, {} requests from {} goose users in {:.1} s ({clock})\n",
+            "{}: {} — {windows} for {} keys, {} requests{cancelled} from {} goose users in {:.1} s ({clock})\n",
             l.limit,
-            if l.holds { "holds" } else { "DOES NOT HOLD" },
+            paint(status_word(l.status), l.status, color),
             l.keys.len(),
             l.requests,
             l.users,
@@ -130,27 +195,41 @@ pub fn render(report: &RunReport) -> String {
         for p in &l.problems {
             out.push_str(&format!("  - {p}\n"));
         }
-        for k in &l.keys {
-            for w in &k.windows {
-                for n in &w.notes {
-                    out.push_str(&format!("  ~ {} window {}: {n}\n", k.key, w.window + 1));
-                }
-            }
+        let place = |k: &KeyVerdict, w: usize| format!("{} window {}", k.key, w + 1);
+        let problems = l.keys.iter().flat_map(|k| {
+            k.windows.iter().flat_map(move |w| {
+                w.problems
+                    .iter()
+                    .map(move |p| (place(k, w.window), p.clone()))
+            })
+        });
+        for line in grouped(problems) {
+            out.push_str(&format!("  - {line}\n"));
         }
-        for k in l.keys.iter().filter(|k| !k.holds) {
-            for w in k.windows.iter().filter(|w| !w.holds()) {
-                for p in w.problems.iter().take(4) {
-                    out.push_str(&format!("  - {} window {}: {p}\n", k.key, w.window + 1));
-                }
-            }
+        let notes = l.keys.iter().flat_map(|k| {
+            k.windows
+                .iter()
+                .flat_map(move |w| w.notes.iter().map(move |n| (place(k, w.window), n.clone())))
+        });
+        for line in grouped(notes) {
+            out.push_str(&format!("  ~ {line}\n"));
         }
     }
-    out.push_str(if report.holds {
-        "every limit holds\n"
-    } else {
-        "at least one limit does not hold\n"
-    });
+    let last = match report.status {
+        Status::Holds => "every limit holds",
+        Status::DoesNotHold => "at least one limit does not hold",
+        Status::NotJudged => "no limit failed, but at least one could not be judged",
+    };
+    out.push_str(&paint(last, report.status, color));
+    out.push('\n');
     out
+}
+
+/// Writes to standard output; a reader that went away (`| head`) ends the output
+/// quietly instead of a panic.
+pub fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 pub fn write_json(path: &Path, report: &RunReport) -> std::io::Result<()> {
@@ -159,4 +238,54 @@ pub fn write_json(path: &Path, report: &RunReport) -> std::io::Result<()> {
     }
     let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     std::fs::write(path, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty(status: Status) -> RunReport {
+        RunReport {
+            target: "http://127.0.0.1:1/".into(),
+            in_process: true,
+            clock: ClockMode::Controlled,
+            started_at: "2026-11-25T00:00:00Z".into(),
+            wall_secs: 0.0,
+            status,
+            holds: status == Status::Holds,
+            limits: vec![],
+        }
+    }
+
+    #[test]
+    fn colours_only_when_asked_for() {
+        let plain = render(&empty(Status::NotJudged), false);
+        assert!(!plain.contains('\x1b'), "{plain}");
+        assert!(
+            plain.ends_with("at least one could not be judged\n"),
+            "{plain}"
+        );
+        let coloured = render(&empty(Status::DoesNotHold), true);
+        assert!(coloured.contains("\x1b[31m"), "{coloured}");
+    }
+
+    #[test]
+    fn the_same_finding_on_many_keys_is_said_once() {
+        let lines = grouped(
+            [
+                ("a window 1", "PP-RATE-1: admitted 61 within 0.30 s"),
+                ("b window 1", "PP-RATE-1: admitted 61 within 0.31 s"),
+                ("b window 2", "PP-RATE-2: 3 refusal(s) with no Retry-After"),
+            ]
+            .into_iter()
+            .map(|(p, t)| (p.to_owned(), t.to_owned())),
+        );
+        assert_eq!(
+            lines,
+            [
+                "a window 1 and 1 more: PP-RATE-1: admitted 61 within 0.30 s",
+                "b window 2: PP-RATE-2: 3 refusal(s) with no Retry-After"
+            ]
+        );
+    }
 }

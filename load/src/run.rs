@@ -12,15 +12,24 @@ use profile::{Identities, LimitKey, Profile, RateLimit, Secret};
 use url::Url;
 
 use crate::keys::{self, UserToken, loopback_sources, usable_clients};
+use crate::progress::Progress;
 use crate::report::{self, RunReport};
 use crate::setup;
 use crate::target::{Target, WindowClock};
 use crate::traffic::{Endpoint, Traffic};
-use crate::verdict::{self, ClockMode, RunFacts};
-use crate::window::AttackState;
+use crate::verdict::{self, ClockMode, RunFacts, Status};
+use crate::window::{AttackSetup, AttackState};
 
 /// The fewest concurrent goose users a run may use (issue 4: "under at least 64").
 pub const MIN_USERS: usize = 64;
+
+/// How long past `--run-time` a run may take to cancel what is in flight, let goose
+/// write its reports and give its verdict.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// The longest a request that is not part of a scenario (reachability, test controls)
+/// may take.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -31,7 +40,8 @@ pub struct LoadOptions {
     pub users: usize,
     /// Windows per limit when the clock can be moved.
     pub windows: usize,
-    /// Real time per limit when it cannot.
+    /// The wall time of the whole run, requests in flight included (plus [`GRACE`]).
+    /// Against a target without test controls it is shared equally by the limits.
     pub run_time: Duration,
     /// Loopback source addresses (127.0.0.2 and up) for a loopback target.
     pub addresses: usize,
@@ -50,6 +60,10 @@ pub struct LoadOptions {
     pub fault: Option<String>,
     /// Print the verdict table.
     pub print: bool,
+    /// Colour the verdict lines (a terminal without `NO_COLOR`).
+    pub color: bool,
+    /// Show a progress line on standard error (when it is a terminal).
+    pub progress: bool,
     /// Let confidential clients alternate HTTP Basic with body credentials at the token
     /// endpoint (PP-TOKEN-5).
     pub basic_auth: bool,
@@ -75,6 +89,8 @@ impl Default for LoadOptions {
             tokens: Vec::new(),
             fault: None,
             print: true,
+            color: false,
+            progress: false,
             basic_auth: true,
             strict: false,
         }
@@ -90,8 +106,10 @@ pub enum LoadError {
     Server(std::io::Error),
     #[error("setting up limit `{limit}` failed: {why}")]
     Setup { limit: String, why: String },
-    #[error("could not write the reports: {0}")]
+    #[error("could not write the reports: {0}; check that --report-dir is writable")]
     Reports(std::io::Error),
+    #[error("the target did not answer within {0:?}; check --target, or give a longer --run-time")]
+    NoAnswer(Duration),
 }
 
 fn setup_error(limit: &RateLimit, why: impl ToString) -> LoadError {
@@ -101,8 +119,6 @@ fn setup_error(limit: &RateLimit, why: impl ToString) -> LoadError {
     }
 }
 
-/// Runs the selected limits and returns what was found. The caller decides the exit code
-/// from `report.holds`.
 /// The target the user named, or else a reference server started in-process with test
 /// controls, on the options' profile and identities (kept alive by the returned handle).
 pub(crate) async fn target_or_embedded(
@@ -122,6 +138,8 @@ pub(crate) async fn target_or_embedded(
     Ok((base, Some(server)))
 }
 
+/// Runs the selected limits and returns what was found. The caller decides the exit code
+/// from `report.status`. The whole run ends within `run_time` plus [`GRACE`].
 pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     if options.users < MIN_USERS {
         return Err(LoadError::Usage(format!(
@@ -129,7 +147,9 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         )));
     }
     if options.windows == 0 {
-        return Err(LoadError::Usage("--windows must be at least 1".into()));
+        return Err(LoadError::Usage(
+            "--windows must be at least 1; the default is 3".into(),
+        ));
     }
     let limits: Vec<RateLimit> = match &options.limit {
         None => options.profile.rate_limits.clone(),
@@ -151,31 +171,59 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     };
 
     let started = Instant::now();
+    let deadline = started + options.run_time;
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (base, server) = target_or_embedded(&options)
         .await
         .map_err(LoadError::Server)?;
     let mut target = Target::new(base.clone());
-    target
-        .reachable()
+    let control_timeout = CONTROL_TIMEOUT.min(options.run_time);
+    tokio::time::timeout(control_timeout, target.reachable())
         .await
+        .map_err(|_| LoadError::NoAnswer(control_timeout))?
         .map_err(|e| LoadError::Usage(e.to_string()))?;
-    let controls = target.detect_controls().await;
+    let controls = tokio::time::timeout(control_timeout, target.detect_controls())
+        .await
+        .unwrap_or(false);
     if options.fault.is_some() && !controls {
         return Err(LoadError::Usage(
-            "--fault needs a target with test controls".into(),
+            "--fault needs a target with test controls; leave --target out to use the \
+             in-process reference server, or drop --fault"
+                .into(),
         ));
     }
     let sources = source_addresses(&options, &base);
 
+    let progress = if options.progress {
+        Progress::on_stderr(true)
+    } else {
+        Progress::hidden()
+    };
     let mut verdicts = Vec::new();
     let result = async {
-        for limit in &limits {
-            verdicts.push(run_limit(&options, &target, controls, &sources, limit).await?);
+        for (i, limit) in limits.iter().enumerate() {
+            // Real time is shared equally by the limits still to run; a moved clock
+            // needs little of it, so each may use what is left.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let share = if controls {
+                left
+            } else {
+                left / (limits.len() - i) as u32
+            };
+            progress.limit(i, limits.len(), &limit.name, limit.max, limit.window_secs);
+            let attack = Attack {
+                target: &target,
+                controls,
+                sources: &sources,
+                deadline: Instant::now() + share,
+                progress: progress.clone(),
+            };
+            verdicts.push(run_limit(&options, &attack, limit).await?);
         }
         Ok::<(), LoadError>(())
     }
     .await;
+    progress.finish();
     if controls {
         let _ = target.reset().await;
     }
@@ -194,19 +242,43 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         },
         started_at,
         wall_secs: started.elapsed().as_secs_f64(),
-        holds: verdicts.iter().all(|v| v.holds),
+        status: run_status(&verdicts),
+        holds: verdicts.iter().all(|v| v.status == Status::Holds),
         limits: verdicts,
     };
     if let Some(dir) = &options.reports_dir {
         report::write_json(&dir.join("verdict.json"), &report).map_err(LoadError::Reports)?;
     }
     if options.print {
-        print!("{}", report::render(&report));
+        let mut text = report::render(&report, options.color);
         if let Some(dir) = &options.reports_dir {
-            println!("reports: {}", dir.display());
+            text.push_str(&format!("reports: {}\n", dir.display()));
         }
+        report::print_stdout(&text);
     }
     Ok(report)
+}
+
+/// Does not hold when any limit does not; else not judged when any limit could not be
+/// judged; else holds.
+fn run_status(verdicts: &[verdict::LimitVerdict]) -> Status {
+    if verdicts.iter().any(|v| v.status == Status::DoesNotHold) {
+        Status::DoesNotHold
+    } else if verdicts.iter().any(|v| v.status == Status::NotJudged) || verdicts.is_empty() {
+        Status::NotJudged
+    } else {
+        Status::Holds
+    }
+}
+
+/// Where and until when one limit's attack runs.
+struct Attack<'a> {
+    target: &'a Target,
+    controls: bool,
+    sources: &'a [Option<IpAddr>],
+    /// No request after this; the attack is over within [`GRACE`] of it.
+    deadline: Instant,
+    progress: Progress,
 }
 
 fn source_addresses(options: &LoadOptions, base: &Url) -> Vec<Option<IpAddr>> {
@@ -227,11 +299,10 @@ fn source_addresses(options: &LoadOptions, base: &Url) -> Vec<Option<IpAddr>> {
 
 async fn run_limit(
     options: &LoadOptions,
-    target: &Target,
-    controls: bool,
-    sources: &[Option<IpAddr>],
+    attack: &Attack<'_>,
     limit: &RateLimit,
 ) -> Result<verdict::LimitVerdict, LoadError> {
+    let (target, controls, sources) = (attack.target, attack.controls, attack.sources);
     let started = Instant::now();
     let profile = &options.profile;
     if controls {
@@ -285,35 +356,28 @@ async fn run_limit(
         ));
     }
 
-    let (clock, windows, phase_timeout, player_wait) = if controls {
-        (
-            WindowClock::Controlled(target.clone()),
-            options.windows,
-            Duration::from_secs(60),
-            Duration::from_secs(60 + 30 * options.windows as u64),
-        )
+    let (clock, windows) = if controls {
+        (WindowClock::Controlled(target.clone()), options.windows)
     } else {
-        // As many windows as the run time allows; the conductor stops at the deadline.
-        let cycle = limit.window_secs.max(1) + 2;
-        let windows = (options.run_time.as_secs() / cycle + 1) as usize;
-        (
-            WindowClock::Real {
-                deadline: Instant::now() + options.run_time,
-            },
-            windows,
-            options.run_time + Duration::from_secs(60),
-            options.run_time + Duration::from_secs(120),
-        )
+        // As many windows as the run time may allow: each takes about twice its length
+        // (the window, then emptying it); the conductor starts none it cannot end.
+        let cycle = 2 * limit.window_secs.max(1) + 1;
+        let secs = attack
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs();
+        (WindowClock::Real, (secs / cycle + 1) as usize)
     };
-    let (state, reports) = AttackState::new(
-        profile.clone(),
+    let (state, reports) = AttackState::new(AttackSetup {
+        profile: profile.clone(),
         traffic,
         plan,
-        options.users,
+        users: options.users,
         windows,
-        options.extra,
-        Instant::now() + player_wait,
-    );
+        extra: options.extra,
+        deadline: attack.deadline,
+        progress: attack.progress.clone(),
+    });
     let report_files: Vec<String> = match &options.reports_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(LoadError::Reports)?;
@@ -333,7 +397,6 @@ async fn run_limit(
         Arc::clone(&state),
         reports,
         clock.clone(),
-        phase_timeout,
         report_files.clone(),
     )
     .await;

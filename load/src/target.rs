@@ -4,7 +4,7 @@
 //!
 //! This module owns every request that is not part of a scenario.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -182,36 +182,17 @@ impl Target {
     }
 }
 
-/// How the time between windows passes: the reference server's clock is moved; a
-/// deployment's is waited for, never past `deadline`.
+/// How the time between windows passes: the reference server's clock is moved
+/// (`POST /__test/clock/advance`); a deployment's is waited for (by the conductor, never
+/// past the run's deadline).
 #[derive(Debug, Clone)]
 pub enum WindowClock {
     Controlled(Target),
-    Real { deadline: Instant },
+    Real,
 }
 
 impl WindowClock {
     pub fn is_controlled(&self) -> bool {
         matches!(self, WindowClock::Controlled(_))
-    }
-
-    /// Lets `seconds` pass on the server's clock. `Ok(false)` when a real clock would run
-    /// past the deadline (nothing is waited then).
-    pub async fn pass(&self, seconds: f64) -> Result<bool, TargetError> {
-        let seconds = seconds.max(0.0);
-        match self {
-            WindowClock::Controlled(target) => {
-                target.advance(seconds).await?;
-                Ok(true)
-            }
-            WindowClock::Real { deadline } => {
-                let wait = Duration::from_secs_f64(seconds);
-                if Instant::now() + wait > *deadline {
-                    return Ok(false);
-                }
-                tokio::time::sleep(wait).await;
-                Ok(true)
-            }
-        }
     }
 }

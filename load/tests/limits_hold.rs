@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use load::verdict::WindowKind;
 use load::{LoadOptions, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,7 +48,12 @@ async fn every_documented_limit_holds_exactly_for_one_window() {
         assert!(limit.users >= 64);
         for key in &limit.keys {
             let w = &key.windows[0];
-            assert_eq!(w.admitted, limit.max, "{} {}", limit.limit, key.key);
+            assert_eq!(
+                w.first_span_admitted, limit.max,
+                "{} {}",
+                limit.limit, key.key
+            );
+            assert_eq!(w.kind, WindowKind::Sliding, "{} {}", limit.limit, key.key);
             assert!(
                 w.refused > 0,
                 "{} {}: the burst went over the limit",

@@ -34,9 +34,17 @@ async fn the_verdict_catches_each_rate_limit_defect() {
     assert!(!v.holds);
     assert!(v.keys.iter().all(|k| !k.holds));
     assert!(
-        v.keys.iter().all(|k| k.windows[0].admitted == v.max + 1),
+        v.keys
+            .iter()
+            .all(|k| k.windows[0].first_span_admitted == v.max + 1),
         "{:?}",
         problems(&v)
+    );
+    let p = problems(&v);
+    assert!(
+        p.iter()
+            .all(|p| p.starts_with("PP-RATE-1: admitted 61 within")),
+        "{p:#?}"
     );
 
     // PP-RATE-2: refusals without Retry-After.
@@ -44,15 +52,14 @@ async fn the_verdict_catches_each_rate_limit_defect() {
     let p = problems(&v);
     assert!(p.iter().any(|p| p.contains("no Retry-After")), "{p:#?}");
 
-    // PP-RATE-3: refusals counted. The first window's refusals all fall at its burst and
-    // leave with it; the not-before refusal, sent late in the window, still fills a place
-    // when the second window opens, which then admits one less than its room.
-    let v = public_user_with("limiter_counts_rejected", 2).await;
+    // PP-RATE-3: refusals counted. The burst's refusals still fill places when the early
+    // half has left the window, so the slide is refused with room left.
+    let v = public_user_with("limiter_counts_rejected", 1).await;
     let p = problems(&v);
-    assert!(v.keys.iter().all(|k| k.windows[0].holds()), "{p:#?}");
     assert!(
-        p.iter()
-            .any(|p| p.contains("admitted 58 of") && p.contains("room for exactly 59")),
+        p.iter().all(|p| p.starts_with("PP-RATE-3: refused")
+            && p.contains("the first in the slide step")
+            && p.contains("while at most 38 had been admitted")),
         "{p:#?}"
     );
 }

@@ -4,15 +4,29 @@
 //! admitted when fewer than `max` admitted requests lie inside the last window; refused
 //! requests are not recorded (PP-RATE-3). Retry-After is the time until the oldest
 //! admitted request leaves the window, rounded up to whole seconds, at least 1.
+//!
+//! Bound (issue 12 item 1): at most [`MAX_KEYS`] keys. Callers build keys only from what
+//! they can vouch for (an IP, a registered client_id, a user), so the length of a key is
+//! bounded by the registry. A key whose window emptied is dropped when its last admission
+//! leaves the window ([`RateLimiter::purge`], oldest first). A new key arriving while the
+//! table is full is refused like an over-limit request: failing closed keeps the limits
+//! true under a flood of addresses, and the refusal says when to retry.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use super::clock::{Millis, secs};
+
+/// The most keys kept at once, over every limit.
+pub const MAX_KEYS: usize = 100_000;
 
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     /// (limit index in the profile, key) → admitted request times.
     windows: HashMap<(usize, String), VecDeque<Millis>>,
+    /// (when the key's newest admission leaves its window, limit index, key), soonest
+    /// first: one entry per key, re-queued when it turns out to have been used since.
+    expiry: BinaryHeap<Reverse<(Millis, usize, String)>>,
 }
 
 /// How a limiter may be broken on purpose (faults `limiter_admits_extra`,
@@ -35,13 +49,20 @@ impl RateLimiter {
         defects: LimiterDefects,
     ) -> Result<(), u64> {
         let window = secs(window_secs);
-        let times = match self.windows.get_mut(&(limit_index, key.to_owned())) {
-            Some(times) => times,
-            None => self
-                .windows
-                .entry((limit_index, key.to_owned()))
-                .or_default(),
-        };
+        let id = (limit_index, key.to_owned());
+        if !self.windows.contains_key(&id) {
+            if self.windows.len() >= MAX_KEYS {
+                // Full: the soonest a key leaves is when the oldest queued one expires.
+                let wait_ms = self
+                    .expiry
+                    .peek()
+                    .map_or(1000, |Reverse((at, ..))| at - now);
+                return Err((wait_ms.max(1) as u64).div_ceil(1000).max(1));
+            }
+            self.expiry
+                .push(Reverse((now + window, limit_index, key.to_owned())));
+        }
+        let times = self.windows.entry(id).or_default();
         while times.front().is_some_and(|&t| t + window <= now) {
             times.pop_front();
         }
@@ -60,14 +81,44 @@ impl RateLimiter {
 
     pub fn clear(&mut self) {
         self.windows.clear();
+        self.expiry.clear();
     }
 
-    /// Drops keys whose windows are empty, so idle keys do not pile up.
-    pub fn sweep(&mut self, now: Millis, window_of: impl Fn(usize) -> u64) {
-        self.windows.retain(|(index, _), times| {
-            let window = secs(window_of(*index));
-            times.back().is_some_and(|&t| t + window > now)
-        });
+    pub fn len(&self) -> usize {
+        self.windows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
+
+    /// Drops keys whose windows emptied by `now`, looking at no more than `budget` queued
+    /// keys; answers whether it got through everything due.
+    pub fn purge(&mut self, now: Millis, window_of: impl Fn(usize) -> u64, budget: usize) -> bool {
+        for _ in 0..budget {
+            let Some(Reverse((at, ..))) = self.expiry.peek() else {
+                return true;
+            };
+            if *at > now {
+                return true;
+            }
+            let Some(Reverse((_, index, key))) = self.expiry.pop() else {
+                return true;
+            };
+            let id = (index, key);
+            let newest = self.windows.get(&id).and_then(|t| t.back().copied());
+            match newest {
+                // Used since it was queued: queue it again for its newest admission.
+                Some(t) if t + secs(window_of(index)) > now => {
+                    self.expiry
+                        .push(Reverse((t + secs(window_of(index)), id.0, id.1)));
+                }
+                _ => {
+                    self.windows.remove(&id);
+                }
+            }
+        }
+        false
     }
 }
 

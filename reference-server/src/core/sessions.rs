@@ -32,6 +32,7 @@ impl Core {
                 user: username.to_owned(),
                 expires_at,
             },
+            expires_at,
         );
         id
     }

@@ -372,7 +372,16 @@ impl App {
         };
         let key = match limits[index].key {
             LimitKey::Ip => keys.ip.to_string(),
-            LimitKey::ClientAndIp => format!("{} {}", keys.client.unwrap_or_default(), keys.ip),
+            // Only a registered client_id goes into a key (issue 12 item 1): the limit is
+            // checked before the client is authenticated, and invented ids (any length,
+            // any number) all share their address's one "unregistered" key.
+            LimitKey::ClientAndIp => {
+                let client = keys
+                    .client
+                    .filter(|c| self.core.is_registered_client(c))
+                    .unwrap_or(UNREGISTERED_CLIENT_KEY);
+                format!("{client} {}", keys.ip)
+            }
             // `App::new` refuses a user key where there is no user; the IP is a safe floor.
             LimitKey::User => keys
                 .user
@@ -381,6 +390,10 @@ impl App {
         self.core.admit(index, &key)
     }
 }
+
+/// The client part of a limit key for a `client_id` that is not a registered app. A
+/// client_id cannot contain a space, so no app can share it.
+const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
 
 /// What a request offers as rate-limit keys; a limit takes the one its `key` names.
 pub struct LimitKeys<'a> {

@@ -32,10 +32,12 @@ pub async fn run(
     let sweeper = {
         let app = app.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            // Every request purges a little on its way (see `Core::lock`); this catches
+            // up when the server is idle, in short steps.
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
             loop {
                 tick.tick().await;
-                app.core.sweep();
+                app.core.purge_expired().await;
             }
         })
     };

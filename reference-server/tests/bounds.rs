@@ -90,7 +90,7 @@ async fn expired_state_is_purged_as_the_test_clock_moves() {
         let scopes = ScopeSet::default();
         let now = app.core.now();
         for _ in 0..50 {
-            let grant = state.grants.create(USER, "pp-web", scopes.clone(), now);
+            let grant = state.grants.create(USER, "pp-web", scopes.clone());
             state.grants.issue(
                 grant,
                 &scopes,
@@ -191,7 +191,7 @@ fn revoking_a_users_app_ends_only_its_tokens() {
     let mut state = core.lock();
     let scopes = ScopeSet::default();
     let mut issue = |user: &str, client: &str| {
-        let grant = state.grants.create(user, client, scopes.clone(), now);
+        let grant = state.grants.create(user, client, scopes.clone());
         state.grants.issue(grant, &scopes, 3600, 3600, now)
     };
     let alice_web = issue("alice", "pp-web");

@@ -364,7 +364,7 @@ impl Core {
         let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
         state.codes.insert(
             code.clone(),
-            AuthorizationCode {
+            Box::new(AuthorizationCode {
                 client_id: request.client_id.clone(),
                 redirect_uri: request.redirect_uri.clone(),
                 challenge: request.challenge.clone(),
@@ -373,7 +373,7 @@ impl Core {
                 user: user.to_owned(),
                 expires_at,
                 redeemed: None,
-            },
+            }),
             expires_at,
         );
         let scope = request.scopes.to_wire();
@@ -437,7 +437,7 @@ impl Core {
         }
         let grant = state
             .grants
-            .create(&record.user, client_id, record.scopes.clone(), now);
+            .create(&record.user, client_id, record.scopes.clone());
         if let Some(c) = state.codes.get_mut(code) {
             c.redeemed = Some(grant);
         }

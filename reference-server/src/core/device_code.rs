@@ -208,9 +208,7 @@ impl Core {
         if !twice {
             device.state = DeviceState::Issued;
         }
-        let grant = state
-            .grants
-            .create(&user, &app.client_id, scopes.clone(), now);
+        let grant = state.grants.create(&user, &app.client_id, scopes.clone());
         let mut pair = state.grants.issue(
             grant,
             &scopes,

@@ -119,7 +119,19 @@ impl<K: Hash + Eq + Clone, V> Expiring<K, V> {
                 removed(key, value);
             }
         }
+        self.shrink_if_sparse();
         self.queue.front().is_none_or(|(at, _)| *at > now)
+    }
+
+    /// Gives memory back once a burst has expired: a table keeps its largest capacity
+    /// otherwise. Amortised: it shrinks only after three quarters of it went.
+    fn shrink_if_sparse(&mut self) {
+        if self.entries.capacity() > 1024 && self.entries.len() < self.entries.capacity() / 4 {
+            self.entries.shrink_to(self.entries.len() * 2);
+        }
+        if self.queue.capacity() > 1024 && self.queue.len() < self.queue.capacity() / 4 {
+            self.queue.shrink_to(self.queue.len() * 2);
+        }
     }
 
     /// Removes `key` if its entry is the one queued at `at` (not a later re-insert).

@@ -40,21 +40,30 @@ pub fn token_key(token: &str) -> TokenKey {
     key
 }
 
-/// At most this many distinct scope sets are shared between tokens; past it, a set is
-/// kept per grant (still correct, only larger). A profile has a handful of scopes.
-const MAX_INTERNED_SCOPE_SETS: usize = 256;
+/// A spent refresh token's identity: 8 bytes of its SHA-256. Only ever looked up for a
+/// token that is not live, so a collision (2^-64 per spent token) is out of reach too.
+type SpentKey = u64;
+
+fn spent_key(key: &TokenKey) -> SpentKey {
+    let mut short = [0u8; 8];
+    short.copy_from_slice(&key[..8]);
+    u64::from_le_bytes(short)
+}
+
+/// A scope set by its index in [`Grants`]' table of the distinct sets seen. A profile's
+/// `n` known scopes make at most 2^n sets, and each new one takes an authenticated flow.
+type ScopeId = u32;
 
 #[derive(Debug, Clone)]
 pub struct Grant {
-    pub id: GrantId,
     pub user: Arc<str>,
     pub client_id: Arc<str>,
     pub scopes: ScopeSet,
-    pub created_at: Millis,
     /// Its access and refresh tokens, live or spent.
     tokens: Vec<TokenKey>,
 }
 
+/// A live access token as validation sees it.
 #[derive(Debug, Clone)]
 pub struct AccessToken {
     pub grant: GrantId,
@@ -62,12 +71,22 @@ pub struct AccessToken {
     pub expires_at: Millis,
 }
 
+/// A live refresh token as the refresh grant sees it.
 #[derive(Debug, Clone)]
 pub struct RefreshToken {
     pub grant: GrantId,
     pub scopes: ScopeSet,
     /// Issue time; it expires `refresh_token_idle` after this (PP-REFRESH-5).
     pub last_used_at: Millis,
+}
+
+/// What the tables keep per live token: 24 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    grant: GrantId,
+    /// Expiry for an access token, issue time for a refresh token.
+    at: Millis,
+    scopes: ScopeId,
 }
 
 /// A rotated-away refresh token: presented again, it is a replay (PP-REFRESH-2, -3).
@@ -99,17 +118,18 @@ pub struct TokenPair {
 pub struct Grants {
     next_id: GrantId,
     grants: HashMap<GrantId, Grant>,
-    access: HashMap<TokenKey, AccessToken>,
-    refresh: HashMap<TokenKey, RefreshToken>,
-    spent: HashMap<TokenKey, SpentRefresh>,
+    access: HashMap<TokenKey, Stored>,
+    refresh: HashMap<TokenKey, Stored>,
+    spent: HashMap<SpentKey, SpentRefresh>,
     by_user: HashMap<Arc<str>, HashSet<GrantId>>,
     by_client: HashMap<Arc<str>, HashSet<GrantId>>,
-    /// (expires_at, token, grant), oldest first: access tokens, then refresh tokens.
-    access_expiry: VecDeque<(Millis, TokenKey, GrantId)>,
-    refresh_expiry: VecDeque<(Millis, TokenKey, GrantId)>,
+    /// (expires_at, token), oldest first: access tokens, then refresh tokens.
+    access_expiry: VecDeque<(Millis, TokenKey)>,
+    refresh_expiry: VecDeque<(Millis, TokenKey)>,
     /// Queue entries whose token a revocation already forgot, for [`compact`].
     stale_expiry: usize,
-    interned_scopes: Vec<ScopeSet>,
+    scope_sets: Vec<ScopeSet>,
+    scope_ids: HashMap<ScopeSet, ScopeId>,
     /// Counts revocations, so open live-event streams re-check their token at once
     /// instead of at the next heartbeat. Dropped with the state on reset, which ends them.
     pub revocations: tokio::sync::watch::Sender<u64>,
@@ -128,7 +148,8 @@ impl Default for Grants {
             access_expiry: VecDeque::new(),
             refresh_expiry: VecDeque::new(),
             stale_expiry: 0,
-            interned_scopes: Vec::new(),
+            scope_sets: Vec::new(),
+            scope_ids: HashMap::new(),
             revocations: tokio::sync::watch::channel(0).0,
         }
     }
@@ -144,16 +165,22 @@ pub struct GrantCounts {
 }
 
 impl Grants {
-    /// The shared copy of `scopes`, so a million tokens under a few scope sets hold a few
-    /// allocations, not a million.
-    fn intern(&mut self, scopes: &ScopeSet) -> ScopeSet {
-        if let Some(same) = self.interned_scopes.iter().find(|s| *s == scopes) {
-            return same.clone();
+    /// The id of `scopes`, so a million tokens under a few scope sets hold a few sets.
+    fn intern(&mut self, scopes: &ScopeSet) -> ScopeId {
+        if let Some(&id) = self.scope_ids.get(scopes) {
+            return id;
         }
-        if self.interned_scopes.len() < MAX_INTERNED_SCOPE_SETS {
-            self.interned_scopes.push(scopes.clone());
-        }
-        scopes.clone()
+        let id = self.scope_sets.len() as ScopeId;
+        self.scope_sets.push(scopes.clone());
+        self.scope_ids.insert(scopes.clone(), id);
+        id
+    }
+
+    fn scope_set(&self, id: ScopeId) -> ScopeSet {
+        self.scope_sets
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The shared copy of a user or app name already indexed, or a new one.
@@ -163,13 +190,7 @@ impl Grants {
             .map_or_else(|| Arc::from(name), |(k, _)| k.clone())
     }
 
-    pub fn create(
-        &mut self,
-        user: &str,
-        client_id: &str,
-        scopes: ScopeSet,
-        now: Millis,
-    ) -> GrantId {
+    pub fn create(&mut self, user: &str, client_id: &str, scopes: ScopeSet) -> GrantId {
         self.next_id += 1;
         let id = self.next_id;
         let user = Self::shared_name(&self.by_user, user);
@@ -179,15 +200,14 @@ impl Grants {
             .entry(client_id.clone())
             .or_default()
             .insert(id);
-        let scopes = self.intern(&scopes);
+        let scope_id = self.intern(&scopes);
+        let scopes = self.scope_set(scope_id);
         self.grants.insert(
             id,
             Grant {
-                id,
                 user,
                 client_id,
                 scopes,
-                created_at: now,
                 tokens: Vec::new(),
             },
         );
@@ -207,28 +227,27 @@ impl Grants {
         let access_token = random_token("ppat_");
         let refresh_token = random_token("pprt_");
         let (access_key, refresh_key) = (token_key(&access_token), token_key(&refresh_token));
-        let scopes_shared = self.intern(scopes);
+        let scope_id = self.intern(scopes);
         let access_expires = now + secs(access_lifetime);
         self.access.insert(
             access_key,
-            AccessToken {
+            Stored {
                 grant,
-                scopes: scopes_shared.clone(),
-                expires_at: access_expires,
+                at: access_expires,
+                scopes: scope_id,
             },
         );
         self.refresh.insert(
             refresh_key,
-            RefreshToken {
+            Stored {
                 grant,
-                scopes: scopes_shared,
-                last_used_at: now,
+                at: now,
+                scopes: scope_id,
             },
         );
-        self.access_expiry
-            .push_back((access_expires, access_key, grant));
+        self.access_expiry.push_back((access_expires, access_key));
         self.refresh_expiry
-            .push_back((now + secs(refresh_idle), refresh_key, grant));
+            .push_back((now + secs(refresh_idle), refresh_key));
         if let Some(g) = self.grants.get_mut(&grant) {
             g.tokens.push(access_key);
             g.tokens.push(refresh_key);
@@ -246,16 +265,27 @@ impl Grants {
         self.grants.get(&id)
     }
 
-    pub fn access(&self, token: &str) -> Option<&AccessToken> {
-        self.access.get(&token_key(token))
+    pub fn access(&self, token: &str) -> Option<AccessToken> {
+        self.access.get(&token_key(token)).map(|t| AccessToken {
+            grant: t.grant,
+            scopes: self.scope_set(t.scopes),
+            expires_at: t.at,
+        })
     }
 
     pub fn refresh(&self, token: &str) -> Option<RefreshLookup> {
         let key = token_key(token);
         if let Some(live) = self.refresh.get(&key) {
-            return Some(RefreshLookup::Live(live.clone()));
+            return Some(RefreshLookup::Live(RefreshToken {
+                grant: live.grant,
+                scopes: self.scope_set(live.scopes),
+                last_used_at: live.at,
+            }));
         }
-        self.spent.get(&key).copied().map(RefreshLookup::Spent)
+        self.spent
+            .get(&spent_key(&key))
+            .copied()
+            .map(RefreshLookup::Spent)
     }
 
     /// Rotates a live refresh token away: it is kept only as a spent digest (PP-REFRESH-2).
@@ -263,7 +293,7 @@ impl Grants {
         let key = token_key(token);
         if let Some(live) = self.refresh.remove(&key) {
             self.spent.insert(
-                key,
+                spent_key(&key),
                 SpentRefresh {
                     grant: live.grant,
                     spent_at: now,
@@ -306,9 +336,16 @@ impl Grants {
     /// Revokes every grant of `user` for `client_id` (PP-REVOKE-1).
     pub fn revoke_user_app(&mut self, user: &str, client_id: &str) -> usize {
         let ids: Vec<GrantId> = self
-            .of_user(user)
-            .filter(|g| &*g.client_id == client_id)
-            .map(|g| g.id)
+            .by_user
+            .get(user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|id| {
+                self.grants
+                    .get(id)
+                    .is_some_and(|g| &*g.client_id == client_id)
+            })
             .collect();
         self.revoke_all(ids)
     }
@@ -338,7 +375,7 @@ impl Grants {
         for key in &grant.tokens {
             ended += usize::from(self.access.remove(key).is_some());
             ended += usize::from(self.refresh.remove(key).is_some());
-            self.spent.remove(key);
+            self.spent.remove(&spent_key(key));
         }
         self.stale_expiry += grant.tokens.len();
         unindex(&mut self.by_user, &grant.user, id);
@@ -353,27 +390,27 @@ impl Grants {
     pub fn purge(&mut self, now: Millis, keep_expired_access: bool, budget: usize) -> bool {
         let mut left = budget;
         if !keep_expired_access {
-            while let Some(&(at, key, grant)) = self.access_expiry.front() {
+            while let Some(&(at, key)) = self.access_expiry.front() {
                 if at > now || left == 0 {
                     break;
                 }
                 left -= 1;
                 self.access_expiry.pop_front();
-                if self.access.remove(&key).is_some() {
-                    self.drop_token_of(grant, key);
+                if let Some(gone) = self.access.remove(&key) {
+                    self.drop_token_of(gone.grant, key);
                 }
             }
         }
         let mut left = budget;
-        while let Some(&(at, key, grant)) = self.refresh_expiry.front() {
+        while let Some(&(at, key)) = self.refresh_expiry.front() {
             if at > now || left == 0 {
                 break;
             }
             left -= 1;
             self.refresh_expiry.pop_front();
-            let live = self.refresh.remove(&key).is_some();
-            let spent = self.spent.remove(&key).is_some();
-            if live || spent {
+            let live = self.refresh.remove(&key).map(|t| t.grant);
+            let spent = self.spent.remove(&spent_key(&key)).map(|t| t.grant);
+            if let Some(grant) = live.or(spent) {
                 self.drop_token_of(grant, key);
             }
         }
@@ -384,14 +421,17 @@ impl Grants {
             && self.stale_expiry > (self.access_expiry.len() + self.refresh_expiry.len()) / 2
         {
             let access = &self.access;
-            self.access_expiry
-                .retain(|(_, k, _)| access.contains_key(k));
+            self.access_expiry.retain(|(_, k)| access.contains_key(k));
             let (refresh, spent) = (&self.refresh, &self.spent);
             self.refresh_expiry
-                .retain(|(_, k, _)| refresh.contains_key(k) || spent.contains_key(k));
+                .retain(|(_, k)| refresh.contains_key(k) || spent.contains_key(&spent_key(k)));
             self.stale_expiry = 0;
         }
-        let due = |q: &VecDeque<(Millis, TokenKey, GrantId)>| q.front().is_some_and(|e| e.0 <= now);
+        shrink_if_sparse(&mut self.access);
+        shrink_if_sparse(&mut self.refresh);
+        shrink_if_sparse(&mut self.spent);
+        shrink_if_sparse(&mut self.grants);
+        let due = |q: &VecDeque<(Millis, TokenKey)>| q.front().is_some_and(|e| e.0 <= now);
         !(due(&self.refresh_expiry) || (!keep_expired_access && due(&self.access_expiry)))
     }
 
@@ -417,5 +457,12 @@ fn unindex(index: &mut HashMap<Arc<str>, HashSet<GrantId>>, name: &str, id: Gran
         if ids.is_empty() {
             index.remove(name);
         }
+    }
+}
+
+/// Gives a table's memory back once three quarters of it expired (amortised).
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 1024 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
     }
 }

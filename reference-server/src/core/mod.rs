@@ -88,7 +88,8 @@ const PURGE_PER_STEP: usize = 4096;
 pub struct State {
     pub registry: Registry,
     pub grants: Grants,
-    pub codes: Expiring<String, authorization_code::AuthorizationCode>,
+    /// Boxed: an empty slot of a table sized for a burst costs a pointer, not a record.
+    pub codes: Expiring<String, Box<authorization_code::AuthorizationCode>>,
     pub pending: authorization_code::PendingAuthorizations,
     pub devices: device_code::Devices,
     pub sessions: Expiring<String, sessions::Session>,

@@ -4,7 +4,7 @@ use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 
 /// A set of scopes, kept in the profile's order so responses read the same every time.
 /// Shared, not copied, when cloned: every token of a grant points at one set.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ScopeSet(std::sync::Arc<[String]>);
 
 impl ScopeSet {

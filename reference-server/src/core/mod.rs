@@ -96,6 +96,7 @@ pub struct State {
     /// One entry per registered user (the registry's users are fixed).
     pub playback: HashMap<String, playback::UserPlayback>,
     pub limiter: RateLimiter,
+    pub sign_in_throttle: sessions::SignInThrottle,
     pub fault: Option<Fault>,
     pub mode: Mode,
 }
@@ -111,6 +112,7 @@ impl Default for State {
             sessions: Expiring::new(MAX_SESSIONS),
             playback: HashMap::new(),
             limiter: RateLimiter::default(),
+            sign_in_throttle: Default::default(),
             fault: None,
             mode: Mode::Normal,
         }
@@ -133,6 +135,7 @@ impl State {
         done &= self.devices.purge(now, budget);
         let window_of = |i: usize| limit_windows.get(i).copied().unwrap_or(0);
         done &= self.limiter.purge(now, window_of, budget);
+        done &= self.sign_in_throttle.purge(now, budget);
         done
     }
 

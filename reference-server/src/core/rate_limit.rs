@@ -79,6 +79,29 @@ impl RateLimiter {
         Err((wait_ms as u64).div_ceil(1000).max(1))
     }
 
+    /// The whole seconds to wait if one more request of `key` would be refused now;
+    /// records nothing.
+    pub fn peek(
+        &mut self,
+        limit_index: usize,
+        max: u32,
+        window_secs: u64,
+        key: &str,
+        now: Millis,
+    ) -> Option<u64> {
+        let window = secs(window_secs);
+        let times = self.windows.get_mut(&(limit_index, key.to_owned()))?;
+        while times.front().is_some_and(|&t| t + window <= now) {
+            times.pop_front();
+        }
+        let oldest = *times.front()?;
+        (times.len() >= max as usize).then(|| {
+            ((oldest + window - now).max(1) as u64)
+                .div_ceil(1000)
+                .max(1)
+        })
+    }
+
     pub fn clear(&mut self) {
         self.windows.clear();
         self.expiry.clear();

@@ -7,7 +7,7 @@ use profile::{AppKind, Identities};
 
 use super::error::{ProtocolError, ProtocolResult};
 use super::scope::ScopeSet;
-use super::secrets::{SecretDigest, random_from, random_token};
+use super::secrets::{PasswordDigest, SecretDigest, random_from, random_token};
 
 #[derive(Debug, Clone)]
 pub struct AppRecord {
@@ -28,7 +28,7 @@ pub struct AppRecord {
 #[derive(Debug, Clone)]
 pub struct UserRecord {
     pub username: String,
-    pub password: SecretDigest,
+    pub password: PasswordDigest,
     pub display_name: String,
 }
 
@@ -75,7 +75,7 @@ impl Registry {
             .map(|u| {
                 let record = UserRecord {
                     username: u.username.clone(),
-                    password: SecretDigest::of(u.password.as_ref().map_or("", |p| p.expose())),
+                    password: PasswordDigest::of(u.password.as_ref().map_or("", |p| p.expose())),
                     display_name: u.display_name.clone(),
                 };
                 (u.username.clone(), record)
@@ -86,9 +86,16 @@ impl Registry {
 
     /// Checks a sign-in in constant time per user.
     pub fn check_password(&self, username: &str, password: &str) -> bool {
-        self.users
-            .get(username)
-            .is_some_and(|u| u.password.matches(password))
+        match self.users.get(username) {
+            Some(u) => u.password.matches(password),
+            // The same work for an unknown user, so timing does not tell who exists.
+            None => {
+                static NOBODY: std::sync::LazyLock<PasswordDigest> =
+                    std::sync::LazyLock::new(|| PasswordDigest::of(""));
+                let _ = NOBODY.matches(password);
+                false
+            }
+        }
     }
 
     /// Registers a user's app; answers the record and, for a confidential app, its secret

@@ -655,3 +655,37 @@ async fn an_absurd_host_header_is_refused_not_used() {
     }
     s.assert_still_serving().await;
 }
+
+/// A JSON body that repeats a member gets the answer a form that repeats a parameter gets
+/// (issue 12 item 5), not last-wins.
+#[tokio::test]
+async fn repeated_json_members_are_refused_like_repeated_form_parameters() {
+    let s = TestServer::start().await;
+    let json_body = r#"{"client_id":"pp-tv","client_id":"pp-web"}"#;
+    let reply = send(
+        s.http
+            .post(s.endpoint("device_code"))
+            .header("content-type", "application/json")
+            .body(json_body),
+    )
+    .await;
+    let json_error = reply.assert_error(400, "invalid_request");
+    let reply = send(
+        s.http
+            .post(s.endpoint("device_code"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("client_id=pp-tv&client_id=pp-web"),
+    )
+    .await;
+    let form_error = reply.assert_error(400, "invalid_request");
+    assert_eq!(json_error["message"], form_error["message"]);
+    // One member each is fine.
+    let reply = send(
+        s.http
+            .post(s.endpoint("device_code"))
+            .header("content-type", "application/json")
+            .body(r#"{"client_id":"pp-tv"}"#),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.describe());
+}

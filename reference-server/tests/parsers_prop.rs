@@ -85,10 +85,10 @@ proptest! {
         id in "[ -~]{1,20}",
         secret in "[ -~]{0,20}",
     ) {
-        if let Some(h) = headers(AUTHORIZATION, &raw) {
-            if let Err(e) = request::basic_credentials(&h) {
-                prop_assert_eq!(e.code, ErrorCode::InvalidClient);
-            }
+        if let Some(h) = headers(AUTHORIZATION, &raw)
+            && let Err(e) = request::basic_credentials(&h)
+        {
+            prop_assert_eq!(e.code, ErrorCode::InvalidClient);
         }
         // RFC 6749 §2.3.1: form-urlencoded, then base64.
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();

@@ -153,6 +153,17 @@ impl Target {
         })
     }
 
+    /// Moves the server's clock forward (`POST /__test/clock/advance`).
+    async fn advance(&self, seconds: u64) -> Result<(), Failure> {
+        self.http
+            .post(format!("{}/__test/clock/advance", self.base))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
     async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, Failure> {
         self.post_token(&[
             ("grant_type", "refresh_token"),
@@ -306,12 +317,7 @@ async fn main() -> Result<(), Failure> {
             }
             // Codes (and their pending requests) expire long before the tokens do.
             let code_lifetime = app.core.profile.lifetimes.authorization_code;
-            target
-                .http
-                .post(format!("{}/__test/clock/advance", target.base))
-                .json(&serde_json::json!({"seconds": code_lifetime + 1}))
-                .send()
-                .await?;
+            target.advance(code_lifetime + 1).await?;
             app.core.purge_expired().await;
             let counts = app.core.lock().grants.counts();
             println!(
@@ -380,12 +386,7 @@ async fn main() -> Result<(), Failure> {
             summary("GET me, during revocations", &mut during_revocations);
             // Every access token but `me`'s expires; the purge drops them as the clock moves.
             let lifetime = app.core.profile.lifetimes.access_token;
-            target
-                .http
-                .post(format!("{}/__test/clock/advance", target.base))
-                .json(&serde_json::json!({"seconds": lifetime + 1}))
-                .send()
-                .await?;
+            target.advance(lifetime + 1).await?;
             let me = target.issue(usize::MAX / 3, 0).await?.newest.access_token;
             let mut during_purge = target
                 .measure_me(

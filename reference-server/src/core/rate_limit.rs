@@ -53,19 +53,17 @@ impl RateLimiter {
         if !self.windows.contains_key(&id) {
             if self.windows.len() >= MAX_KEYS {
                 // Full: the soonest a key leaves is when the oldest queued one expires.
-                let wait_ms = self
+                let soonest = self
                     .expiry
                     .peek()
-                    .map_or(1000, |Reverse((at, ..))| at - now);
-                return Err((wait_ms.max(1) as u64).div_ceil(1000).max(1));
+                    .map_or(now + 1000, |Reverse((at, ..))| *at);
+                return Err(seconds_until(soonest, now));
             }
             self.expiry
                 .push(Reverse((now + window, limit_index, key.to_owned())));
         }
         let times = self.windows.entry(id).or_default();
-        while times.front().is_some_and(|&t| t + window <= now) {
-            times.pop_front();
-        }
+        slide(times, window, now);
         let max = max as usize + usize::from(defects.admit_extra);
         if times.len() < max {
             times.push_back(now);
@@ -75,8 +73,7 @@ impl RateLimiter {
         if defects.count_rejected {
             times.push_back(now);
         }
-        let wait_ms = (oldest + window - now).max(1);
-        Err((wait_ms as u64).div_ceil(1000).max(1))
+        Err(seconds_until(oldest + window, now))
     }
 
     /// The whole seconds to wait if one more request of `key` would be refused now;
@@ -91,15 +88,9 @@ impl RateLimiter {
     ) -> Option<u64> {
         let window = secs(window_secs);
         let times = self.windows.get_mut(&(limit_index, key.to_owned()))?;
-        while times.front().is_some_and(|&t| t + window <= now) {
-            times.pop_front();
-        }
+        slide(times, window, now);
         let oldest = *times.front()?;
-        (times.len() >= max as usize).then(|| {
-            ((oldest + window - now).max(1) as u64)
-                .div_ceil(1000)
-                .max(1)
-        })
+        (times.len() >= max as usize).then(|| seconds_until(oldest + window, now))
     }
 
     pub fn clear(&mut self) {
@@ -143,6 +134,18 @@ impl RateLimiter {
         }
         false
     }
+}
+
+/// Drops the admitted times that left the window.
+fn slide(times: &mut VecDeque<Millis>, window: Millis, now: Millis) {
+    while times.front().is_some_and(|&t| t + window <= now) {
+        times.pop_front();
+    }
+}
+
+/// Whole seconds from `now` until `at`, rounded up, at least 1 (Retry-After, PP-RATE-2).
+fn seconds_until(at: Millis, now: Millis) -> u64 {
+    ((at - now).max(1) as u64).div_ceil(1000).max(1)
 }
 
 #[cfg(test)]

@@ -35,7 +35,22 @@ pub struct ServerConfig {
     pub test_controls: bool,
     /// Take the client IP from the last `X-Forwarded-For` entry (PP-RATE-4). Off by default.
     pub trust_proxy: bool,
+    /// Connections served at once; past it a new connection is closed at once, so the
+    /// server never runs out of file descriptors (issue 12 item 3).
+    pub max_connections: usize,
+    /// Connections served at once from one source address.
+    pub max_connections_per_ip: usize,
+    /// The base of absolute URLs (`verification_uri`, its QR code), like
+    /// `https://play.example`. Without it they use the listen address, and requests whose
+    /// `Host` names anything but this server or loopback are refused (issue 12 item 7).
+    pub public_url: Option<url::Url>,
 }
+
+/// Defaults of [`ServerConfig::max_connections`] and `max_connections_per_ip`: room for
+/// the load tool (64 users over 8 addresses), the suite and the benchmarks (hundreds of
+/// connections from 127.0.0.1), well under a common 4096 file limit.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 512;
 
 impl ServerConfig {
     /// The punchplay profile with its fixture identities, test controls off.
@@ -45,6 +60,9 @@ impl ServerConfig {
             identities: Identities::punchplay(),
             test_controls: false,
             trust_proxy: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            public_url: None,
         }
     }
 }

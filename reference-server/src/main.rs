@@ -9,9 +9,16 @@ use clap::Parser;
 use profile::{Identities, Profile};
 use reference_server::ServerConfig;
 
+/// Exit codes, listed in `--help`.
+const EXIT_CODES: &str = "Exit codes:
+  0  the server stopped cleanly (Ctrl-C)
+  1  the server failed while running (the runtime or the listener broke)
+  2  it could not start: a bad flag, an unreadable or invalid profile or fixtures file,
+     or an address it cannot listen on";
+
 /// An in-memory reference server for the PunchPlay platform API contract.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, after_help = EXIT_CODES)]
 struct Args {
     /// A profile file (paths, lifetimes, scopes, limits); the built-in punchplay profile by default.
     #[arg(long, value_name = "FILE")]
@@ -28,24 +35,91 @@ struct Args {
     /// Take the client IP for rate limits from the last X-Forwarded-For entry.
     #[arg(long)]
     trust_proxy: bool,
+    /// The URL people reach the server at (e.g. https://play.example): the base of
+    /// verification_uri and its QR code. Without it the server uses its listen address and
+    /// answers only requests whose Host names that address, localhost or loopback.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<url::Url>,
+    /// Connections served at once; past it new connections are closed at once. Lowered to
+    /// fit the process's open-file limit.
+    #[arg(long, default_value_t = reference_server::DEFAULT_MAX_CONNECTIONS, value_name = "N")]
+    max_connections: usize,
+    /// Connections served at once from one source address.
+    #[arg(long, default_value_t = reference_server::DEFAULT_MAX_CONNECTIONS_PER_IP, value_name = "N")]
+    max_connections_per_ip: usize,
+}
+
+/// File descriptors kept free of connections: the listener, logs, files.
+const SPARE_FDS: usize = 64;
+
+/// The soft open-file limit (Linux `/proc/self/limits`), if it can be read.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Checks `--public-url`: an absolute http(s) URL with a host and nothing after the path.
+fn check_public_url(url: &url::Url) -> Result<(), String> {
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "--public-url {url} is not a base URL; give scheme, host and port only, like https://play.example"
+        ));
+    }
+    Ok(())
+}
+
+/// An error's text on one line (TOML errors quote the file over several).
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Prints a line to stdout; a closed stdout (`| head`) is not an error for a server.
+fn say(line: impl std::fmt::Display) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 fn read(path: &PathBuf, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display()))
+    std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the {what} file {}: {e}. Check the path given to --{what}.",
+            path.display()
+        )
+    })
 }
 
 fn config(args: &Args) -> Result<ServerConfig, String> {
     let profile = match &args.profile {
-        Some(path) => Profile::from_toml_str(&read(path, "profile")?)
-            .map_err(|e| format!("{}: {e}", path.display()))?,
+        Some(path) => Profile::from_toml_str(&read(path, "profile")?).map_err(|e| {
+            format!(
+                "{}: {}. Fix the file, or leave out --profile for the built-in punchplay profile.",
+                path.display(),
+                one_line(&e)
+            )
+        })?,
         None => Profile::punchplay(),
     };
     let identities = match &args.fixtures {
-        Some(path) => {
-            Identities::from_toml_str(&read(path, "fixtures")?, |v| std::env::var(v).ok())
-                .map_err(|e| format!("{}: {e}", path.display()))?
-        }
+        Some(path) => Identities::from_toml_str(&read(path, "fixtures")?, |v| {
+            std::env::var(v).ok()
+        })
+        .map_err(|e| {
+            format!(
+                "{}: {}. Fix the file, or leave out --fixtures for the contract's fixtures.",
+                path.display(),
+                one_line(&e)
+            )
+        })?,
         None => Identities::punchplay(),
     };
     if args.test_controls && !args.listen.ip().is_loopback() {
@@ -54,21 +128,56 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
             args.listen.ip()
         ));
     }
-    Ok(ServerConfig {
+    if let Some(url) = &args.public_url {
+        check_public_url(url)?;
+    }
+    let mut max_connections = args.max_connections.max(1);
+    if let Some(limit) = open_file_limit()
+        && max_connections + SPARE_FDS > limit
+    {
+        let fitted = limit.saturating_sub(SPARE_FDS).max(1);
+        eprintln!(
+            "warning: --max-connections {max_connections} does not fit the open-file limit {limit}; serving at most {fitted} (raise it with `ulimit -n`)"
+        );
+        max_connections = fitted;
+    }
+    let config = ServerConfig {
         profile,
         identities,
         test_controls: args.test_controls,
         trust_proxy: args.trust_proxy,
-    })
+        max_connections,
+        max_connections_per_ip: args.max_connections_per_ip.max(1),
+        public_url: args.public_url.clone(),
+    };
+    // A profile this server cannot serve is a start-up error (exit 2), not a crash later.
+    reference_server::http::App::new(config.clone()).map_err(|e| {
+        format!(
+            "{}. Fix the profile, or leave out --profile for the built-in punchplay profile.",
+            one_line(&e)
+        )
+    })?;
+    Ok(config)
 }
 
 fn banner(config: &ServerConfig, addr: SocketAddr) {
-    let base = format!("http://{addr}");
-    println!("{} reference server on {base}", config.profile.title);
-    if config.test_controls {
-        println!("test controls: ON at {base}/__test/ (never expose this server)");
+    let base = match &config.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None => format!("http://{addr}"),
+    };
+    say(format_args!(
+        "{} reference server on http://{addr}",
+        config.profile.title
+    ));
+    if config.public_url.is_some() {
+        say(format_args!("public URL: {base}"));
     }
-    println!("\napps:");
+    if config.test_controls {
+        say(format_args!(
+            "test controls: ON at {base}/__test/ (never expose this server)"
+        ));
+    }
+    say("\napps:");
     for app in &config.identities.apps {
         // A secret from the environment stays out of the terminal (and its logs).
         let secret = match (&app.secret_env, &app.secret) {
@@ -76,7 +185,7 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
             (None, Some(s)) => s.expose().to_owned(),
             (None, None) => "-".to_owned(),
         };
-        println!(
+        say(format_args!(
             "  {:<12} {:<18} {:<12} secret {:<20} scopes {:<55} redirect {}{}",
             app.client_id,
             app.name,
@@ -89,25 +198,25 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
                 app.redirect_uris.join(" ")
             },
             if app.active { "" } else { "  (inactive)" }
-        );
+        ));
     }
-    println!("\nusers:");
+    say("\nusers:");
     for user in &config.identities.users {
         let password = match (&user.password_env, &user.password) {
             (Some(var), _) => format!("${var}"),
             (None, Some(p)) => p.expose().to_owned(),
             (None, None) => "-".to_owned(),
         };
-        println!(
+        say(format_args!(
             "  {:<8} password {:<16} {}",
             user.username, password, user.display_name
-        );
+        ));
     }
-    println!(
+    say(format_args!(
         "\nsign in: {base}{}   activate a device: {base}{}\nCtrl-C stops the server.",
         config.profile.path("developer_apps"),
         config.profile.path("activate")
-    );
+    ));
 }
 
 fn main() -> ExitCode {

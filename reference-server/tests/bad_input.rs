@@ -629,41 +629,63 @@ async fn no_bad_body_anywhere_gets_a_server_error() {
     s.assert_still_serving().await;
 }
 
-/// A Host header longer than any host name is not used to build absolute URLs: the
-/// device-code answer (whose QR code holds the URL) stays a 200 instead of a 500, with the
-/// server's own address in the URLs (PP-DEVICE-1, PP-DEVICE-2, PP-ERR-3).
+/// A Host header that does not name this server is refused with the envelope (issue 12
+/// item 7), however long: it never reaches a verification_uri or its QR code (PP-DEVICE-2,
+/// PP-ERR-3). The names of this server still work (tests/host.rs has the rest).
 #[tokio::test]
-async fn an_absurd_host_header_does_not_break_the_device_code() {
+async fn an_absurd_host_header_is_refused_not_used() {
     let s = TestServer::start().await;
-    for host in ["a".repeat(3000), format!("{}:8080", "b.".repeat(1400))] {
+    for host in [
+        "a".repeat(3000),
+        format!("{}:8080", "b.".repeat(1400)),
+        "tv.example:8080".to_owned(),
+    ] {
         let request = s
             .http
             .post(s.endpoint("device_code"))
             .header("host", host.as_str())
             .form(&[("client_id", "pp-tv")]);
         let reply = send(request).await;
-        assert_eq!(reply.status, 200, "{}", reply.describe());
-        let body = reply.json();
-        let uri = body["verification_uri"].as_str().unwrap();
-        assert!(uri.len() < 300, "{uri}");
+        let body = reply.assert_error(400, "invalid_request");
         assert!(
-            body["verification_uri_qr"]
-                .as_str()
-                .unwrap()
-                .starts_with("data:image/png;base64,")
+            body["message"].as_str().unwrap().contains("--public-url"),
+            "{body}"
         );
+        assert!(body.get("verification_uri").is_none(), "{body}");
     }
-    // An ordinary host name is still used as sent.
+    s.assert_still_serving().await;
+}
+
+/// A JSON body that repeats a member gets the answer a form that repeats a parameter gets
+/// (issue 12 item 5), not last-wins.
+#[tokio::test]
+async fn repeated_json_members_are_refused_like_repeated_form_parameters() {
+    let s = TestServer::start().await;
+    let json_body = r#"{"client_id":"pp-tv","client_id":"pp-web"}"#;
     let reply = send(
         s.http
             .post(s.endpoint("device_code"))
-            .header("host", "tv.example:8080")
-            .form(&[("client_id", "pp-tv")]),
+            .header("content-type", "application/json")
+            .body(json_body),
     )
     .await;
-    assert_eq!(
-        reply.json()["verification_uri"],
-        "http://tv.example:8080/activate"
-    );
-    s.assert_still_serving().await;
+    let json_error = reply.assert_error(400, "invalid_request");
+    let reply = send(
+        s.http
+            .post(s.endpoint("device_code"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("client_id=pp-tv&client_id=pp-web"),
+    )
+    .await;
+    let form_error = reply.assert_error(400, "invalid_request");
+    assert_eq!(json_error["message"], form_error["message"]);
+    // One member each is fine.
+    let reply = send(
+        s.http
+            .post(s.endpoint("device_code"))
+            .header("content-type", "application/json")
+            .body(r#"{"client_id":"pp-tv"}"#),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.describe());
 }

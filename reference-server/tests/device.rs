@@ -3,42 +3,10 @@
 
 mod common;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use common::{ClientApp, OTHER_USER, TestServer, Tokens, USER, form};
+use common::{ClientApp, OTHER_USER, TestServer, Tokens, USER, decode_qr, form};
 use serde_json::Value;
 
 const DEVICE_GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// Decodes a `data:image/png;base64,` URI's QR code to its text.
-fn decode_qr(data_uri: &str) -> String {
-    let encoded = data_uri
-        .strip_prefix("data:image/png;base64,")
-        .unwrap_or_else(|| {
-            panic!(
-                "PP-DEVICE-2: not a PNG data URI: {}",
-                &data_uri[..data_uri.len().min(40)]
-            )
-        });
-    let png_bytes = STANDARD.decode(encoded).expect("PP-DEVICE-2: valid base64");
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().expect("PP-DEVICE-2: a PNG");
-    let mut pixels = vec![0; reader.output_buffer_size().expect("a size")];
-    let info = reader
-        .next_frame(&mut pixels)
-        .expect("PP-DEVICE-2: a PNG frame");
-    let channels = info.color_type.samples();
-    let (w, h) = (info.width as usize, info.height as usize);
-    let luma = |x: usize, y: usize| pixels[(y * w + x) * channels];
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, luma);
-    let grids = image.detect_grids();
-    assert_eq!(grids.len(), 1, "PP-DEVICE-2: one QR code in the image");
-    grids[0]
-        .decode()
-        .expect("PP-DEVICE-2: the QR code decodes")
-        .1
-}
 
 /// PP-DEVICE-1, PP-DEVICE-5, PP-SCOPE-4: every documented field, the decided lifetimes
 /// and the user-code shape.

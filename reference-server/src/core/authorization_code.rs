@@ -3,8 +3,11 @@
 
 use crate::faults::Fault;
 
+use std::collections::{HashMap, VecDeque};
+
 use super::clock::{Millis, secs};
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
+use super::expiring::Expiring;
 use super::grants::{GrantId, TokenPair};
 use super::scope::{self, ScopeSet};
 use super::secrets::random_token;
@@ -31,6 +34,86 @@ pub struct PendingAuthorization {
     pub session: String,
     pub request: ValidAuthorization,
     pub expires_at: Millis,
+}
+
+/// The most pending authorizations kept at once, and per browser session (issue 12
+/// item 1); past either, the oldest is forgotten (its approval form then answers that
+/// the request expired, and the app starts again).
+pub const MAX_PENDING: usize = 10_000;
+pub const MAX_PENDING_PER_SESSION: usize = 16;
+/// The longest `state` accepted: it is stored with the pending request and echoed in the
+/// redirect. Longer is `invalid_request` (issue 12 item 1).
+pub const MAX_STATE_LEN: usize = 1024;
+
+/// Pending authorizations by id, with each session's ids oldest first.
+#[derive(Debug)]
+pub struct PendingAuthorizations {
+    by_id: Expiring<String, PendingAuthorization>,
+    by_session: HashMap<String, VecDeque<String>>,
+}
+
+impl Default for PendingAuthorizations {
+    fn default() -> Self {
+        PendingAuthorizations {
+            by_id: Expiring::new(MAX_PENDING),
+            by_session: HashMap::new(),
+        }
+    }
+}
+
+impl PendingAuthorizations {
+    fn insert(&mut self, id: String, pending: PendingAuthorization) {
+        let ids = self.by_session.entry(pending.session.clone()).or_default();
+        if ids.len() >= MAX_PENDING_PER_SESSION
+            && let Some(oldest) = ids.pop_front()
+        {
+            self.by_id.remove(&oldest);
+        }
+        ids.push_back(id.clone());
+        let expires_at = pending.expires_at;
+        if let Some((old_id, old)) = self.by_id.insert(id, pending, expires_at) {
+            self.unlist(&old.session, &old_id);
+        }
+    }
+
+    fn unlist(&mut self, session: &str, id: &str) {
+        if let Some(ids) = self.by_session.get_mut(session) {
+            ids.retain(|i| i != id);
+            if ids.is_empty() {
+                self.by_session.remove(session);
+            }
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<&PendingAuthorization> {
+        self.by_id.get(id)
+    }
+
+    fn remove(&mut self, id: &str) -> Option<PendingAuthorization> {
+        let pending = self.by_id.remove(id)?;
+        self.unlist(&pending.session, id);
+        Some(pending)
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Forgets expired requests, at most `budget`; answers whether none due is left.
+    pub fn purge(&mut self, now: Millis, budget: usize) -> bool {
+        let mut gone = Vec::new();
+        let done = self
+            .by_id
+            .purge(now, budget, |id, p| gone.push((p.session, id)));
+        for (session, id) in gone {
+            self.unlist(&session, &id);
+        }
+        done
+    }
 }
 
 /// An authorize request that passed every check (PP-AUTHZ-1).
@@ -142,6 +225,16 @@ impl Core {
             return Err(page(
                 "The redirect_uri is not registered for this app (it must match byte for byte).",
             ));
+        }
+        if get("state").is_some_and(|s| s.len() > MAX_STATE_LEN) {
+            // Not echoed: the redirect would carry the oversized value back.
+            return Err(AuthorizeError::Redirect {
+                redirect_uri: redirect_uri.to_owned(),
+                state: None,
+                error: ProtocolError::invalid_request(format!(
+                    "state is longer than {MAX_STATE_LEN} bytes; send a shorter one."
+                )),
+            });
         }
         let state = get("state").map(str::to_owned);
         let redirect = |error: ProtocolError| AuthorizeError::Redirect {
@@ -268,18 +361,20 @@ impl Core {
             return redirect_with(&request.redirect_uri, &params);
         }
         let code = random_token("ppac_");
+        let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
         state.codes.insert(
             code.clone(),
-            AuthorizationCode {
+            Box::new(AuthorizationCode {
                 client_id: request.client_id.clone(),
                 redirect_uri: request.redirect_uri.clone(),
                 challenge: request.challenge.clone(),
                 challenge_is_plain: request.challenge_is_plain,
                 scopes: request.scopes.clone(),
                 user: user.to_owned(),
-                expires_at: self.now() + secs(self.profile.lifetimes.authorization_code),
+                expires_at,
                 redeemed: None,
-            },
+            }),
+            expires_at,
         );
         let scope = request.scopes.to_wire();
         let mut params = vec![("code", code.as_str())];
@@ -342,7 +437,7 @@ impl Core {
         }
         let grant = state
             .grants
-            .create(&record.user, client_id, record.scopes.clone(), now);
+            .create(&record.user, client_id, record.scopes.clone());
         if let Some(c) = state.codes.get_mut(code) {
             c.redeemed = Some(grant);
         }
@@ -350,6 +445,7 @@ impl Core {
             grant,
             &record.scopes,
             self.profile.lifetimes.access_token,
+            self.profile.lifetimes.refresh_token_idle,
             now,
         ))
     }

@@ -7,6 +7,7 @@ use crate::faults::Fault;
 use super::client_auth::ClientCredentials;
 use super::clock::{Millis, secs};
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
+use super::expiring::Expiring;
 use super::grants::TokenPair;
 use super::scope::{self, ScopeSet};
 use super::secrets::{random_from, random_token};
@@ -35,18 +36,42 @@ pub struct DeviceAuthorization {
     pub state: DeviceState,
 }
 
-#[derive(Debug, Default)]
+/// The most device authorizations kept at once; past it the oldest is evicted (issue 12
+/// item 1). Each one is started by an authenticated client under a rate limit.
+pub const MAX_DEVICE_CODES: usize = 10_000;
+
+#[derive(Debug)]
 pub struct Devices {
-    pub by_device_code: HashMap<String, DeviceAuthorization>,
+    pub by_device_code: Expiring<String, DeviceAuthorization>,
     /// Normalised user code (letters only, upper case) → device code.
     pub by_user_code: HashMap<String, String>,
 }
 
+impl Default for Devices {
+    fn default() -> Self {
+        Devices {
+            by_device_code: Expiring::new(MAX_DEVICE_CODES),
+            by_user_code: HashMap::new(),
+        }
+    }
+}
+
 impl Devices {
-    pub fn sweep(&mut self, now: Millis) {
-        self.by_device_code.retain(|_, d| d.expires_at > now);
-        let live = &self.by_device_code;
-        self.by_user_code.retain(|_, dc| live.contains_key(dc));
+    fn insert(&mut self, device_code: String, user_code_key: String, d: DeviceAuthorization) {
+        self.by_user_code.insert(user_code_key, device_code.clone());
+        let expires_at = d.expires_at;
+        if let Some((_, evicted)) = self.by_device_code.insert(device_code, d, expires_at) {
+            self.by_user_code
+                .remove(&normalise_user_code(&evicted.user_code));
+        }
+    }
+
+    /// Forgets expired device codes, at most `budget`; answers whether none due is left.
+    pub fn purge(&mut self, now: Millis, budget: usize) -> bool {
+        let by_user_code = &mut self.by_user_code;
+        self.by_device_code.purge(now, budget, |_, d| {
+            by_user_code.remove(&normalise_user_code(&d.user_code));
+        })
     }
 }
 
@@ -107,9 +132,9 @@ impl Core {
         };
         let device_code = random_token("ppdc_");
         let lifetime = self.profile.lifetimes.device_code;
-        state.devices.by_user_code.insert(key, device_code.clone());
-        state.devices.by_device_code.insert(
+        state.devices.insert(
             device_code.clone(),
+            key,
             DeviceAuthorization {
                 client_id: app.client_id.clone(),
                 user_code: user_code.clone(),
@@ -183,12 +208,14 @@ impl Core {
         if !twice {
             device.state = DeviceState::Issued;
         }
-        let grant = state
-            .grants
-            .create(&user, &app.client_id, scopes.clone(), now);
-        let mut pair = state
-            .grants
-            .issue(grant, &scopes, self.profile.lifetimes.access_token, now);
+        let grant = state.grants.create(&user, &app.client_id, scopes.clone());
+        let mut pair = state.grants.issue(
+            grant,
+            &scopes,
+            self.profile.lifetimes.access_token,
+            self.profile.lifetimes.refresh_token_idle,
+            now,
+        );
         drop(state);
         self.apply_response_faults(&mut pair);
         Ok(pair)

@@ -10,6 +10,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod device_code;
 pub mod error;
+pub mod expiring;
 pub mod grants;
 pub mod pkce;
 pub mod playback;
@@ -22,6 +23,8 @@ pub mod sessions;
 pub mod token_endpoint;
 
 use std::collections::{BTreeMap, HashMap};
+
+use expiring::Expiring;
 use std::sync::{Mutex, MutexGuard};
 
 use profile::{Identities, Profile};
@@ -67,24 +70,73 @@ impl Mode {
     }
 }
 
-/// Everything the server remembers. Guarded by one lock in [`Core`].
-#[derive(Debug, Default)]
+/// The most authorization codes kept at once (issue 12 item 1); past it the oldest is
+/// evicted. Each one needs a signed-in user's approval.
+pub const MAX_CODES: usize = 100_000;
+/// The most browser sessions kept at once; past it the oldest is signed out. Each one
+/// needs a correct password (or the test controls).
+pub const MAX_SESSIONS: usize = 100_000;
+/// How many expired entries one acquisition of the state lock purges on its way, so
+/// expiry follows the clock (the test clock's included) without a long pause.
+const PURGE_PER_LOCK: usize = 256;
+/// How many the background purge takes per acquisition; it releases the lock between.
+const PURGE_PER_STEP: usize = 4096;
+
+/// Everything the server remembers. Guarded by one lock in [`Core`]. Every table is
+/// bounded; the bounds and eviction rules are listed in docs/reference-server.md.
+#[derive(Debug)]
 pub struct State {
     pub registry: Registry,
     pub grants: Grants,
-    pub codes: HashMap<String, authorization_code::AuthorizationCode>,
-    pub pending: HashMap<String, authorization_code::PendingAuthorization>,
+    /// Boxed: an empty slot of a table sized for a burst costs a pointer, not a record.
+    pub codes: Expiring<String, Box<authorization_code::AuthorizationCode>>,
+    pub pending: authorization_code::PendingAuthorizations,
     pub devices: device_code::Devices,
-    pub sessions: HashMap<String, sessions::Session>,
+    pub sessions: Expiring<String, sessions::Session>,
+    /// One entry per registered user (the registry's users are fixed).
     pub playback: HashMap<String, playback::UserPlayback>,
     pub limiter: RateLimiter,
+    pub sign_in_throttle: sessions::SignInThrottle,
     pub fault: Option<Fault>,
     pub mode: Mode,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            registry: Registry::default(),
+            grants: Grants::default(),
+            codes: Expiring::new(MAX_CODES),
+            pending: Default::default(),
+            devices: Default::default(),
+            sessions: Expiring::new(MAX_SESSIONS),
+            playback: HashMap::new(),
+            limiter: RateLimiter::default(),
+            sign_in_throttle: Default::default(),
+            fault: None,
+            mode: Mode::Normal,
+        }
+    }
 }
 
 impl State {
     pub fn has(&self, fault: Fault) -> bool {
         self.fault == Some(fault)
+    }
+
+    /// Forgets what expired by `now`, at most about `budget` entries per table; answers
+    /// whether nothing due is left. Work follows what expired, not what is stored.
+    fn purge(&mut self, now: Millis, limit_windows: &[u64], budget: usize) -> bool {
+        let keep_expired_access = self.has(Fault::ExpiredTokenAccepted);
+        let mut done = self.grants.purge(now, keep_expired_access, budget);
+        done &= self.codes.purge(now, budget, |_, _| {});
+        done &= self.pending.purge(now, budget);
+        done &= self.sessions.purge(now, budget, |_, _| {});
+        done &= self.devices.purge(now, budget);
+        let window_of = |i: usize| limit_windows.get(i).copied().unwrap_or(0);
+        done &= self.limiter.purge(now, window_of, budget);
+        done &= self.sign_in_throttle.purge(now, budget);
+        done
     }
 
     fn auth_defects(&self) -> AuthDefects {
@@ -122,15 +174,19 @@ pub struct Core {
     pub profile: Profile,
     pub clock: Clock,
     identities: Identities,
+    /// Each rate limit's window in seconds, by the profile's limit index.
+    limit_windows: Vec<u64>,
     state: Mutex<State>,
 }
 
 impl Core {
     pub fn new(profile: Profile, identities: Identities) -> Self {
+        let limit_windows = profile.rate_limits.iter().map(|l| l.window_secs).collect();
         let core = Core {
             profile,
             clock: Clock::new(),
             identities,
+            limit_windows,
             state: Mutex::new(State::default()),
         };
         core.reset();
@@ -139,8 +195,28 @@ impl Core {
 
     /// The state lock. A panic while holding it would poison it; the rules here do not
     /// panic, and a poisoned lock is taken over rather than failing every later request.
+    ///
+    /// Each acquisition also purges a few expired entries (issue 12 item 1), so state
+    /// expires as the clock moves, test clock included, without a pause of its own.
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.purge(self.now(), &self.limit_windows, PURGE_PER_LOCK);
+        state
+    }
+
+    /// Purges everything expired, a bounded step per acquisition of the lock, so no
+    /// request waits behind it for long. The server calls it every second.
+    pub async fn purge_expired(&self) {
+        loop {
+            let done = {
+                let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.purge(self.now(), &self.limit_windows, PURGE_PER_STEP)
+            };
+            if done {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     pub fn now(&self) -> Millis {
@@ -235,16 +311,11 @@ impl Core {
                 "The access token is unknown, expired or revoked. Refresh it or sign in again.",
             )
         };
-        let access = state.grants.access.get(token).ok_or_else(unknown)?;
+        let access = state.grants.access(token).ok_or_else(unknown)?;
         if access.expires_at <= now && !state.has(Fault::ExpiredTokenAccepted) {
             return Err(unknown());
         }
-        let grant = state
-            .grants
-            .grants
-            .get(&access.grant)
-            .filter(|g| !g.revoked)
-            .ok_or_else(unknown)?;
+        let grant = state.grants.grant(access.grant).ok_or_else(unknown)?;
         if let Some(scope) = scope
             && !access.scopes.contains(scope)
             && !state.has(Fault::ScopeCheckSkipped)
@@ -257,8 +328,8 @@ impl Core {
             return Err(e);
         }
         Ok(Bearer {
-            user: grant.user.clone(),
-            client_id: grant.client_id.clone(),
+            user: grant.user.to_string(),
+            client_id: grant.client_id.to_string(),
             scopes: access.scopes.clone(),
             grant: access.grant,
             expires_at: access.expires_at,
@@ -282,6 +353,11 @@ impl Core {
         let state = self.lock();
         state.grants.is_live(bearer.grant)
             && (bearer.expires_at > now || state.has(Fault::ExpiredTokenAccepted))
+    }
+
+    /// Whether `client_id` names a registered app, active or not.
+    pub fn is_registered_client(&self, client_id: &str) -> bool {
+        self.lock().registry.apps.contains_key(client_id)
     }
 
     /// `{username, display_name}` of a user (PP-API-7, PP-PUBLIC-1).
@@ -314,7 +390,7 @@ impl Core {
         let ended = if keep_tokens {
             0
         } else {
-            state.grants.revoke_where(|g| g.client_id == client_id)
+            state.grants.revoke_client(client_id)
         };
         Ok((app, ended))
     }
@@ -348,9 +424,7 @@ impl Core {
                 device.state = device_code::DeviceState::Denied;
             }
         }
-        Ok(state
-            .grants
-            .revoke_where(|g| g.user == user && g.client_id == client_id))
+        Ok(state.grants.revoke_user_app(user, client_id))
     }
 
     /// The apps `user` has live grants for: (client_id, name, scopes), by name
@@ -358,13 +432,8 @@ impl Core {
     pub fn connected_apps(&self, user: &str) -> Vec<(String, String, String)> {
         let state = self.lock();
         let mut by_app: BTreeMap<String, ScopeSet> = BTreeMap::new();
-        for g in state
-            .grants
-            .grants
-            .values()
-            .filter(|g| g.user == user && !g.revoked)
-        {
-            let entry = by_app.entry(g.client_id.clone()).or_default();
+        for g in state.grants.of_user(user) {
+            let entry = by_app.entry(g.client_id.to_string()).or_default();
             let merged = ScopeSet::from_known(&self.profile.scopes.known, |s| {
                 entry.contains(s) || g.scopes.contains(s)
             });
@@ -383,26 +452,6 @@ impl Core {
             .collect();
         apps.sort_by(|a, b| a.1.cmp(&b.1));
         apps
-    }
-
-    /// Forgets what can never be valid again. Called now and then by the server.
-    pub fn sweep(&self) {
-        let now = self.now();
-        let mut state = self.lock();
-        state
-            .grants
-            .sweep(now, self.profile.lifetimes.refresh_token_idle);
-        state.codes.retain(|_, c| c.expires_at > now);
-        state.pending.retain(|_, p| p.expires_at > now);
-        state.sessions.retain(|_, s| s.expires_at > now);
-        state.devices.sweep(now);
-        let windows: Vec<u64> = self
-            .profile
-            .rate_limits
-            .iter()
-            .map(|l| l.window_secs)
-            .collect();
-        state.limiter.sweep(now, |i| windows[i]);
     }
 }
 

@@ -16,6 +16,9 @@ use super::error::{ProtocolError, ProtocolResult};
 pub const EVENT_LOG_LEN: usize = 1024;
 /// How many `event_id`s a user's dedup set remembers.
 const SEEN_EVENT_IDS: usize = 4096;
+/// The longest string field an event may carry (`event_id`, `media.*`): the log and the
+/// dedup set keep them, so their length bounds a user's memory (issue 12 item 1).
+pub const MAX_FIELD_LEN: usize = 1024;
 /// How far ahead of the server's clock an `occurred_at` may be. PP-API-4 orders events by
 /// `occurred_at`, so one stamped years ahead would freeze a user's now-playing state: every
 /// real event after it would be "older" (DECIDED).
@@ -208,8 +211,15 @@ fn field<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
+fn too_long(path: &str) -> ProtocolError {
+    ProtocolError::invalid_request(format!(
+        "`{path}` is longer than {MAX_FIELD_LEN} bytes; send a shorter one."
+    ))
+}
+
 fn required_str(body: &Value, path: &str) -> ProtocolResult<String> {
     match field(body, path) {
+        Some(Value::String(s)) if s.len() > MAX_FIELD_LEN => Err(too_long(path)),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.clone()),
         Some(_) => Err(ProtocolError::invalid_request(format!(
             "`{path}` must be a non-empty string."
@@ -223,6 +233,7 @@ fn required_str(body: &Value, path: &str) -> ProtocolResult<String> {
 fn optional_str(body: &Value, path: &str) -> ProtocolResult<Option<String>> {
     match field(body, path) {
         None => Ok(None),
+        Some(Value::String(s)) if s.len() > MAX_FIELD_LEN => Err(too_long(path)),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(_) => Err(ProtocolError::invalid_request(format!(
             "`{path}` must be a string."

@@ -4,15 +4,29 @@
 //! admitted when fewer than `max` admitted requests lie inside the last window; refused
 //! requests are not recorded (PP-RATE-3). Retry-After is the time until the oldest
 //! admitted request leaves the window, rounded up to whole seconds, at least 1.
+//!
+//! Bound (issue 12 item 1): at most [`MAX_KEYS`] keys. Callers build keys only from what
+//! they can vouch for (an IP, a registered client_id, a user), so the length of a key is
+//! bounded by the registry. A key whose window emptied is dropped when its last admission
+//! leaves the window ([`RateLimiter::purge`], oldest first). A new key arriving while the
+//! table is full is refused like an over-limit request: failing closed keeps the limits
+//! true under a flood of addresses, and the refusal says when to retry.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use super::clock::{Millis, secs};
+
+/// The most keys kept at once, over every limit.
+pub const MAX_KEYS: usize = 100_000;
 
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     /// (limit index in the profile, key) → admitted request times.
     windows: HashMap<(usize, String), VecDeque<Millis>>,
+    /// (when the key's newest admission leaves its window, limit index, key), soonest
+    /// first: one entry per key, re-queued when it turns out to have been used since.
+    expiry: BinaryHeap<Reverse<(Millis, usize, String)>>,
 }
 
 /// How a limiter may be broken on purpose (faults `limiter_admits_extra`,
@@ -35,16 +49,21 @@ impl RateLimiter {
         defects: LimiterDefects,
     ) -> Result<(), u64> {
         let window = secs(window_secs);
-        let times = match self.windows.get_mut(&(limit_index, key.to_owned())) {
-            Some(times) => times,
-            None => self
-                .windows
-                .entry((limit_index, key.to_owned()))
-                .or_default(),
-        };
-        while times.front().is_some_and(|&t| t + window <= now) {
-            times.pop_front();
+        let id = (limit_index, key.to_owned());
+        if !self.windows.contains_key(&id) {
+            if self.windows.len() >= MAX_KEYS {
+                // Full: the soonest a key leaves is when the oldest queued one expires.
+                let soonest = self
+                    .expiry
+                    .peek()
+                    .map_or(now + 1000, |Reverse((at, ..))| *at);
+                return Err(seconds_until(soonest, now));
+            }
+            self.expiry
+                .push(Reverse((now + window, limit_index, key.to_owned())));
         }
+        let times = self.windows.entry(id).or_default();
+        slide(times, window, now);
         let max = max as usize + usize::from(defects.admit_extra);
         if times.len() < max {
             times.push_back(now);
@@ -54,21 +73,79 @@ impl RateLimiter {
         if defects.count_rejected {
             times.push_back(now);
         }
-        let wait_ms = (oldest + window - now).max(1);
-        Err((wait_ms as u64).div_ceil(1000).max(1))
+        Err(seconds_until(oldest + window, now))
+    }
+
+    /// The whole seconds to wait if one more request of `key` would be refused now;
+    /// records nothing.
+    pub fn peek(
+        &mut self,
+        limit_index: usize,
+        max: u32,
+        window_secs: u64,
+        key: &str,
+        now: Millis,
+    ) -> Option<u64> {
+        let window = secs(window_secs);
+        let times = self.windows.get_mut(&(limit_index, key.to_owned()))?;
+        slide(times, window, now);
+        let oldest = *times.front()?;
+        (times.len() >= max as usize).then(|| seconds_until(oldest + window, now))
     }
 
     pub fn clear(&mut self) {
         self.windows.clear();
+        self.expiry.clear();
     }
 
-    /// Drops keys whose windows are empty, so idle keys do not pile up.
-    pub fn sweep(&mut self, now: Millis, window_of: impl Fn(usize) -> u64) {
-        self.windows.retain(|(index, _), times| {
-            let window = secs(window_of(*index));
-            times.back().is_some_and(|&t| t + window > now)
-        });
+    pub fn len(&self) -> usize {
+        self.windows.len()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
+
+    /// Drops keys whose windows emptied by `now`, looking at no more than `budget` queued
+    /// keys; answers whether it got through everything due.
+    pub fn purge(&mut self, now: Millis, window_of: impl Fn(usize) -> u64, budget: usize) -> bool {
+        for _ in 0..budget {
+            let Some(Reverse((at, ..))) = self.expiry.peek() else {
+                return true;
+            };
+            if *at > now {
+                return true;
+            }
+            let Some(Reverse((_, index, key))) = self.expiry.pop() else {
+                return true;
+            };
+            let id = (index, key);
+            let newest = self.windows.get(&id).and_then(|t| t.back().copied());
+            match newest {
+                // Used since it was queued: queue it again for its newest admission.
+                Some(t) if t + secs(window_of(index)) > now => {
+                    self.expiry
+                        .push(Reverse((t + secs(window_of(index)), id.0, id.1)));
+                }
+                _ => {
+                    self.windows.remove(&id);
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Drops the admitted times that left the window.
+fn slide(times: &mut VecDeque<Millis>, window: Millis, now: Millis) {
+    while times.front().is_some_and(|&t| t + window <= now) {
+        times.pop_front();
+    }
+}
+
+/// Whole seconds from `now` until `at`, rounded up, at least 1 (Retry-After, PP-RATE-2).
+fn seconds_until(at: Millis, now: Millis) -> u64 {
+    ((at - now).max(1) as u64).div_ceil(1000).max(1)
 }
 
 #[cfg(test)]

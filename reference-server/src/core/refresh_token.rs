@@ -6,7 +6,7 @@ use crate::faults::Fault;
 use super::Core;
 use super::clock::secs;
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
-use super::grants::TokenPair;
+use super::grants::{RefreshLookup, RefreshToken, TokenPair};
 use super::scope::ScopeSet;
 
 /// How long a spent refresh token is wrongly honoured under fault `refresh_race`: the
@@ -34,35 +34,41 @@ impl Core {
                 "The refresh token is invalid, expired, revoked, or already used. Sign the user in again.",
             )
         };
-        let record = state
-            .grants
-            .refresh
-            .get(refresh_token)
-            .cloned()
-            .ok_or_else(bad)?;
-        let grant = state
-            .grants
-            .grants
-            .get(&record.grant)
-            .cloned()
-            .ok_or_else(bad)?;
-        if grant.client_id != client_id {
+        let record = match state.grants.refresh(refresh_token).ok_or_else(bad)? {
+            RefreshLookup::Live(live) => live,
+            RefreshLookup::Spent(spent) => {
+                let grant = state.grants.grant(spent.grant).ok_or_else(bad)?;
+                if &*grant.client_id != client_id {
+                    return Err(bad());
+                }
+                if !state.client_may_get_tokens(client_id) {
+                    return Err(super::inactive_client());
+                }
+                let in_race_grace =
+                    state.has(Fault::RefreshRace) && now - spent.spent_at < RACE_GRACE_MS;
+                if !in_race_grace {
+                    if !state.has(Fault::ReplayNotRevoking) {
+                        // PP-REFRESH-3: a replay revokes the grant, newest tokens included.
+                        state.grants.revoke(spent.grant);
+                    }
+                    return Err(bad());
+                }
+                // Fault `refresh_race`: honoured again inside the grace period.
+                RefreshToken {
+                    grant: spent.grant,
+                    scopes: grant.scopes.clone(),
+                    last_used_at: now,
+                }
+            }
+        };
+        let grant = state.grants.grant(record.grant).ok_or_else(bad)?;
+        if &*grant.client_id != client_id {
             return Err(bad());
         }
         if !state.client_may_get_tokens(client_id) {
             return Err(super::inactive_client());
         }
-        if let Some(spent_at) = record.spent_at {
-            let in_race_grace = state.has(Fault::RefreshRace) && now - spent_at < RACE_GRACE_MS;
-            if !in_race_grace {
-                if !state.has(Fault::ReplayNotRevoking) {
-                    // PP-REFRESH-3: a replay revokes the grant, newest tokens included.
-                    state.grants.revoke(record.grant);
-                }
-                return Err(bad());
-            }
-        }
-        if grant.revoked || record.last_used_at + secs(lifetimes.refresh_token_idle) <= now {
+        if record.last_used_at + secs(lifetimes.refresh_token_idle) <= now {
             return Err(bad());
         }
         // PP-REFRESH-5: a narrower scope is allowed, a wider one is not.
@@ -91,14 +97,15 @@ impl Core {
                 })
             }
         };
-        if !state.has(Fault::RefreshNotRotated)
-            && let Some(r) = state.grants.refresh.get_mut(refresh_token)
-            && r.spent_at.is_none()
-        {
-            r.spent_at = Some(now);
+        if !state.has(Fault::RefreshNotRotated) {
+            state.grants.spend_refresh(refresh_token, now);
         }
-        Ok(state
-            .grants
-            .issue(record.grant, &scopes, lifetimes.access_token, now))
+        Ok(state.grants.issue(
+            record.grant,
+            &scopes,
+            lifetimes.access_token,
+            lifetimes.refresh_token_idle,
+            now,
+        ))
     }
 }

@@ -7,7 +7,7 @@ use profile::{AppKind, Identities};
 
 use super::error::{ProtocolError, ProtocolResult};
 use super::scope::ScopeSet;
-use super::secrets::{SecretDigest, random_from, random_token};
+use super::secrets::{PasswordDigest, SecretDigest, random_from, random_token};
 
 #[derive(Debug, Clone)]
 pub struct AppRecord {
@@ -28,7 +28,7 @@ pub struct AppRecord {
 #[derive(Debug, Clone)]
 pub struct UserRecord {
     pub username: String,
-    pub password: SecretDigest,
+    pub password: PasswordDigest,
     pub display_name: String,
 }
 
@@ -75,7 +75,7 @@ impl Registry {
             .map(|u| {
                 let record = UserRecord {
                     username: u.username.clone(),
-                    password: SecretDigest::of(u.password.as_ref().map_or("", |p| p.expose())),
+                    password: PasswordDigest::of(u.password.as_ref().map_or("", |p| p.expose())),
                     display_name: u.display_name.clone(),
                 };
                 (u.username.clone(), record)
@@ -86,9 +86,16 @@ impl Registry {
 
     /// Checks a sign-in in constant time per user.
     pub fn check_password(&self, username: &str, password: &str) -> bool {
-        self.users
-            .get(username)
-            .is_some_and(|u| u.password.matches(password))
+        match self.users.get(username) {
+            Some(u) => u.password.matches(password),
+            // The same work for an unknown user, so timing does not tell who exists.
+            None => {
+                static NOBODY: std::sync::LazyLock<PasswordDigest> =
+                    std::sync::LazyLock::new(|| PasswordDigest::of(""));
+                let _ = NOBODY.matches(password);
+                false
+            }
+        }
     }
 
     /// Registers a user's app; answers the record and, for a confidential app, its secret
@@ -99,6 +106,23 @@ impl Registry {
         new: NewApp,
         known_scopes: &[String],
     ) -> ProtocolResult<(AppRecord, Option<String>)> {
+        // Apps are never deleted (a deactivated one keeps its client_id taken), so the
+        // bound is per owner and in total (issue 12 item 1).
+        let owned = self
+            .apps
+            .values()
+            .filter(|a| a.owner.as_deref() == Some(owner))
+            .count();
+        if owned >= MAX_APPS_PER_OWNER {
+            return Err(ProtocolError::invalid_request(format!(
+                "You have registered {MAX_APPS_PER_OWNER} apps, the most one user may; reuse one of them."
+            )));
+        }
+        if self.apps.len() >= MAX_APPS {
+            return Err(ProtocolError::invalid_request(format!(
+                "This server holds {MAX_APPS} apps, the most it keeps; restart it or reuse an app."
+            )));
+        }
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(ProtocolError::invalid_request(
@@ -183,9 +207,20 @@ impl Registry {
     }
 }
 
+/// The most apps one user may register, and the most the server keeps.
+pub const MAX_APPS_PER_OWNER: usize = 100;
+pub const MAX_APPS: usize = 10_000;
+/// The longest redirect URI accepted (browsers and servers commonly cap URLs near 8 KiB).
+pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+
 /// Redirect URIs must be `https`, or `http` on a loopback address (RFC 8252 §7.3), with no
 /// fragment (RFC 6749 §3.1.2).
 pub fn check_redirect_uri(uri: &str) -> ProtocolResult<()> {
+    if uri.len() > MAX_REDIRECT_URI_LEN {
+        return Err(ProtocolError::invalid_request(format!(
+            "a redirect URI is longer than {MAX_REDIRECT_URI_LEN} bytes."
+        )));
+    }
     let parsed = url::Url::parse(uri).map_err(|_| {
         ProtocolError::invalid_request(format!("redirect URI `{uri}` is not an absolute URL."))
     })?;

@@ -3,8 +3,9 @@
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 
 /// A set of scopes, kept in the profile's order so responses read the same every time.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ScopeSet(Vec<String>);
+/// Shared, not copied, when cloned: every token of a grant points at one set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ScopeSet(std::sync::Arc<[String]>);
 
 impl ScopeSet {
     pub fn from_known(known: &[String], wanted: impl Fn(&str) -> bool) -> Self {

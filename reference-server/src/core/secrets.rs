@@ -29,6 +29,45 @@ impl SecretDigest {
     }
 }
 
+/// A password as stored: a random 16-byte salt and SHA-256(salt || password), so equal
+/// passwords do not store equal digests and a precomputed table is no use (issue 12
+/// item 6). `Debug` does not print it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PasswordDigest {
+    salt: [u8; 16],
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for PasswordDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordDigest([redacted])")
+    }
+}
+
+impl PasswordDigest {
+    pub fn of(password: &str) -> Self {
+        let salt: [u8; 16] = rand::rng().random();
+        PasswordDigest {
+            salt,
+            digest: Self::salted(&salt, password),
+        }
+    }
+
+    fn salted(salt: &[u8; 16], password: &str) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(salt);
+        hasher.update(password.as_bytes());
+        hasher.finalize().into()
+    }
+
+    /// Constant-time comparison of `candidate`'s salted digest with this one.
+    pub fn matches(&self, candidate: &str) -> bool {
+        self.digest
+            .ct_eq(&Self::salted(&self.salt, candidate))
+            .into()
+    }
+}
+
 /// A fresh random credential: `prefix` + 32 random bytes, base64url.
 pub fn random_token(prefix: &str) -> String {
     let bytes: [u8; 32] = rand::rng().random();
@@ -74,6 +113,15 @@ mod tests {
         assert!(d.matches("pp-web-secret"));
         assert!(!d.matches("pp-web-secreT"));
         assert_eq!(format!("{d:?}"), "SecretDigest([redacted])");
+    }
+
+    #[test]
+    fn passwords_are_salted_and_match_only_themselves() {
+        let (a, b) = (PasswordDigest::of("pw"), PasswordDigest::of("pw"));
+        assert_ne!(a, b, "two users with one password store different digests");
+        assert!(a.matches("pw") && b.matches("pw"));
+        assert!(!a.matches("pW"));
+        assert_eq!(format!("{a:?}"), "PasswordDigest([redacted])");
     }
 
     #[test]

@@ -1,8 +1,90 @@
-//! Browser sessions: who is signed in (PP-AUTHZ-2, PP-APP-7, PP-REVOKE-1).
+//! Browser sessions: who is signed in (PP-AUTHZ-2, PP-APP-7, PP-REVOKE-1), and the
+//! sign-in throttle.
+//!
+//! Throttle (issue 12 item 6): failed sign-ins only are counted, per user and per source
+//! address, in sliding windows of [`FAILURE_WINDOW_SECS`]. Past [`MAX_FAILURES_PER_USER`]
+//! or [`MAX_FAILURES_PER_ADDRESS`], every sign-in of that user or from that address is
+//! refused (429, its own page) until the oldest failure leaves the window, the right
+//! password included: otherwise guessing would simply go on. Correct sign-ins never count,
+//! so the suite and the load tool, which sign alice in again and again, are unaffected.
+//! Unknown user names share one key, and addresses are bounded like every limiter key.
+
+use std::net::IpAddr;
 
 use super::Core;
 use super::clock::{Millis, secs};
+use super::rate_limit::{LimiterDefects, RateLimiter};
 use super::secrets::random_token;
+
+pub const FAILURE_WINDOW_SECS: u64 = 15 * 60;
+pub const MAX_FAILURES_PER_USER: u32 = 10;
+pub const MAX_FAILURES_PER_ADDRESS: u32 = 30;
+/// The throttle's two windows, as indexes of its limiter.
+const BY_USER: usize = 0;
+const BY_ADDRESS: usize = 1;
+/// The key every unknown user name shares, so invented names cannot grow the table.
+const UNKNOWN_USER: &str = "(unknown user)";
+
+/// Why a sign-in did not open a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRefused {
+    WrongPassword,
+    /// Too many failures lately; try again after this many seconds.
+    Throttled {
+        retry_after: u64,
+    },
+}
+
+/// Failed sign-ins per user and per address.
+#[derive(Debug, Default)]
+pub struct SignInThrottle {
+    failures: RateLimiter,
+}
+
+impl SignInThrottle {
+    /// The seconds to wait if `user` or `ip` is over its limit.
+    fn wait(&mut self, user: &str, ip: &str, now: Millis) -> Option<u64> {
+        let user_wait = self.failures.peek(
+            BY_USER,
+            MAX_FAILURES_PER_USER,
+            FAILURE_WINDOW_SECS,
+            user,
+            now,
+        );
+        let ip_wait = self.failures.peek(
+            BY_ADDRESS,
+            MAX_FAILURES_PER_ADDRESS,
+            FAILURE_WINDOW_SECS,
+            ip,
+            now,
+        );
+        user_wait.max(ip_wait)
+    }
+
+    fn record_failure(&mut self, user: &str, ip: &str, now: Millis) {
+        let d = LimiterDefects::default();
+        let _ = self.failures.admit(
+            BY_USER,
+            MAX_FAILURES_PER_USER,
+            FAILURE_WINDOW_SECS,
+            user,
+            now,
+            d,
+        );
+        let _ = self.failures.admit(
+            BY_ADDRESS,
+            MAX_FAILURES_PER_ADDRESS,
+            FAILURE_WINDOW_SECS,
+            ip,
+            now,
+            d,
+        );
+    }
+
+    pub fn purge(&mut self, now: Millis, budget: usize) -> bool {
+        self.failures.purge(now, |_| FAILURE_WINDOW_SECS, budget)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -14,12 +96,32 @@ pub struct Session {
 pub const SESSION_COOKIE: &str = "pp_session";
 
 impl Core {
-    /// Checks the password and opens a session; answers its id.
-    pub fn sign_in(&self, username: &str, password: &str) -> Option<String> {
-        if !self.lock().registry.check_password(username, password) {
-            return None;
+    /// Checks the password and opens a session; answers its id. Throttled per user and
+    /// per address (see the module's comment).
+    pub fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        ip: IpAddr,
+    ) -> Result<String, SignInRefused> {
+        let now = self.now();
+        let ip = ip.to_string();
+        {
+            let mut state = self.lock();
+            let user_key = if state.registry.users.contains_key(username) {
+                username
+            } else {
+                UNKNOWN_USER
+            };
+            if let Some(retry_after) = state.sign_in_throttle.wait(user_key, &ip, now) {
+                return Err(SignInRefused::Throttled { retry_after });
+            }
+            if !state.registry.check_password(username, password) {
+                state.sign_in_throttle.record_failure(user_key, &ip, now);
+                return Err(SignInRefused::WrongPassword);
+            }
         }
-        Some(self.open_session(username))
+        Ok(self.open_session(username))
     }
 
     /// Opens a session for a known user without a password (`POST /__test/login`).
@@ -32,6 +134,7 @@ impl Core {
                 user: username.to_owned(),
                 expires_at,
             },
+            expires_at,
         );
         id
     }

@@ -13,6 +13,7 @@ use super::respond::{self, Body};
 use super::{App, Ctx, ok_json, pages, session_cookie};
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::registry::{AppRecord, NewApp};
+use crate::core::sessions::SignInRefused;
 
 /// Only a local path may follow a sign-in, so `/login` cannot be an open redirect.
 fn safe_next(next: Option<&str>, fallback: &str) -> String {
@@ -48,8 +49,8 @@ pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
     );
     let username = form.get("username").map(String::as_str).unwrap_or_default();
     let password = form.get("password").map(String::as_str).unwrap_or_default();
-    match app.core.sign_in(username, password) {
-        Some(sid) => {
+    match app.core.sign_in(username, password, ctx.ip) {
+        Ok(sid) => {
             let mut res = respond::redirect(StatusCode::SEE_OTHER, &next);
             if let Ok(v) =
                 HeaderValue::from_str(&session_cookie(&sid, app.core.profile.lifetimes.session))
@@ -58,7 +59,7 @@ pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
             }
             Ok(res)
         }
-        None => Ok(respond::html(
+        Err(SignInRefused::WrongPassword) => Ok(respond::html(
             StatusCode::UNAUTHORIZED,
             pages::login_form(
                 app,
@@ -66,6 +67,16 @@ pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
                 Some("That username and password do not match. Try again."),
             ),
         )),
+        Err(SignInRefused::Throttled { retry_after }) => {
+            let mut res = respond::html(
+                StatusCode::TOO_MANY_REQUESTS,
+                pages::sign_in_throttled(retry_after, &ctx.request_id),
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                res.headers_mut().insert(hyper::header::RETRY_AFTER, v);
+            }
+            Ok(res)
+        }
     }
 }
 

@@ -78,6 +78,10 @@ pub struct App {
     envelope: Box<dyn ErrorEnvelope>,
     test_controls: bool,
     trust_proxy: bool,
+    /// `--public-url` without a trailing slash, when given (issue 12 item 7).
+    public_url: Option<String>,
+    pub(crate) max_connections: usize,
+    pub(crate) max_connections_per_ip: usize,
     request_id_header: HeaderName,
     /// The profile's endpoint names by exact path, so routing hashes the path once instead
     /// of looking every endpoint's path up on every request.
@@ -106,6 +110,12 @@ impl App {
             envelope,
             test_controls: config.test_controls,
             trust_proxy: config.trust_proxy,
+            public_url: config
+                .public_url
+                .as_ref()
+                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+            max_connections: config.max_connections.max(1),
+            max_connections_per_ip: config.max_connections_per_ip.max(1),
             request_id_header,
             endpoints_by_path,
             shutdown: watch::channel(false).0,
@@ -222,20 +232,24 @@ impl App {
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
         let route = self.route(&method, &path);
-        // `http://host:port` as the client addressed us, without going through `format!`.
-        let base_url = parts
+        // Absolute URLs come from --public-url, or else from a Host that names this
+        // server; a forged Host never reaches a verification_uri or QR code (issue 12
+        // item 7).
+        let host = parts
             .headers
             .get(hyper::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            // No longer than a DNS name (253) with a port: a longer one is not a host, and
-            // would not fit the device code's QR code (a 500 for bad input otherwise).
-            .filter(|h| {
-                !h.is_empty()
-                    && h.len() <= MAX_HOST_LEN
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-            })
-            .map_or_else(|| format!("http://{local}"), |h| ["http://", h].concat());
+            .map(|h| h.to_str().unwrap_or("\u{fffd}"));
+        let host_seen = match (&self.public_url, host) {
+            (Some(_), _) | (None, None) => HostSeen::NotUsed,
+            (None, Some(h)) => host_names_this_server(h, local),
+        };
+        let base_url = match (&self.public_url, host, &host_seen) {
+            (Some(public), ..) => public.clone(),
+            (None, Some(h), HostSeen::Exact) => ["http://", h].concat(),
+            (None, ..) => format!("http://{local}"),
+        };
+        let host_refused =
+            (host_seen == HostSeen::Refused).then(|| host.unwrap_or_default().to_owned());
         let ctx = Ctx {
             request_id: rid,
             ip: self.client_ip(&parts.headers, peer),
@@ -250,7 +264,12 @@ impl App {
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 4)
             .sum();
-        let result = if header_bytes > self.core.profile.http.max_header_bytes {
+        let result = if let Some(host) = host_refused {
+            Err(ProtocolError::invalid_request(format!(
+                "The Host header `{}` does not name this server ({local}, localhost or a loopback address). Use one of those, or start the server with --public-url.",
+                host.chars().take(MAX_HOST_LEN).collect::<String>()
+            )))
+        } else if header_bytes > self.core.profile.http.max_header_bytes {
             Err(ProtocolError::invalid_request(format!(
                 "The request headers add up to more than {} bytes.",
                 self.core.profile.http.max_header_bytes
@@ -372,7 +391,16 @@ impl App {
         };
         let key = match limits[index].key {
             LimitKey::Ip => keys.ip.to_string(),
-            LimitKey::ClientAndIp => format!("{} {}", keys.client.unwrap_or_default(), keys.ip),
+            // Only a registered client_id goes into a key (issue 12 item 1): the limit is
+            // checked before the client is authenticated, and invented ids (any length,
+            // any number) all share their address's one "unregistered" key.
+            LimitKey::ClientAndIp => {
+                let client = keys
+                    .client
+                    .filter(|c| self.core.is_registered_client(c))
+                    .unwrap_or(UNREGISTERED_CLIENT_KEY);
+                format!("{client} {}", keys.ip)
+            }
             // `App::new` refuses a user key where there is no user; the IP is a safe floor.
             LimitKey::User => keys
                 .user
@@ -381,6 +409,10 @@ impl App {
         self.core.admit(index, &key)
     }
 }
+
+/// The client part of a limit key for a `client_id` that is not a registered app. A
+/// client_id cannot contain a space, so no app can share it.
+const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
 
 /// What a request offers as rate-limit keys; a limit takes the one its `key` names.
 pub struct LimitKeys<'a> {
@@ -446,6 +478,49 @@ fn check_limits_are_served(profile: &profile::Profile) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the `Host` header says about this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostSeen {
+    /// `--public-url` is set, or there is no Host: it is not used.
+    NotUsed,
+    /// It names this server with its port: absolute URLs may use it as sent.
+    Exact,
+    /// A loopback name without a port (a hand-written request): served, but absolute
+    /// URLs use the address the client reached.
+    LoopbackWithoutPort,
+    /// Anything else: refused with a 400.
+    Refused,
+}
+
+/// Whether a `Host` header names this server: its address as the client reached it, or a
+/// loopback name (`localhost`, 127.x.x.x, [::1]), with the port it listens on.
+fn host_names_this_server(host: &str, local: SocketAddr) -> HostSeen {
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((ip, "")) => (ip, None),
+            Some((ip, after)) => match after.strip_prefix(':') {
+                Some(port) => (ip, Some(port)),
+                None => return HostSeen::Refused,
+            },
+            None => return HostSeen::Refused,
+        },
+        None => match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
+    };
+    let ip = name.parse::<IpAddr>().ok();
+    let loopback = name.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback());
+    let ours = loopback || ip.is_some_and(|ip| ip == local.ip() && !ip.is_unspecified());
+    match port.map(|p| p.parse::<u16>() == Ok(local.port())) {
+        _ if !ours => HostSeen::Refused,
+        Some(true) => HostSeen::Exact,
+        None if local.port() == 80 => HostSeen::Exact,
+        None if loopback => HostSeen::LoopbackWithoutPort,
+        _ => HostSeen::Refused,
+    }
 }
 
 /// A `Set-Cookie` value for a session.

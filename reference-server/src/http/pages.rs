@@ -78,6 +78,22 @@ pub fn login_form(app: &App, next: &str, error: Option<&str>) -> String {
     )
 }
 
+/// The sign-in throttle's page (429): how long to wait, and why.
+pub fn sign_in_throttled(retry_after: u64, request_id: &str) -> String {
+    let minutes = retry_after.div_ceil(60);
+    page(
+        "Too many sign-in attempts",
+        &format!(
+            "<h1>Too many sign-in attempts</h1>\
+<p class=\"error\">There were too many wrong passwords for this account or from this network.</p>\
+<p>Try again in {minutes} minute{}. If you forgot the password, ask whoever runs this server.</p>\
+<p class=\"muted\">Request id: <code>{}</code></p>",
+            if minutes == 1 { "" } else { "s" },
+            text(request_id)
+        ),
+    )
+}
+
 /// PP-AUTHZ-2: the app's name and the requested scopes, before the user approves.
 pub fn consent(app: &App, user: &str, request: &ValidAuthorization, id: &str) -> String {
     page(

@@ -85,13 +85,43 @@ pub fn parse_form(body: &[u8]) -> ProtocolResult<Params> {
     let mut params = Params::new();
     for (k, v) in pairs {
         if params.contains_key(&k) {
-            return Err(ProtocolError::invalid_request(format!(
-                "The parameter `{k}` is repeated."
-            )));
+            return Err(repeated(&k));
         }
         params.insert(k, v);
     }
     Ok(params)
+}
+
+/// A form or JSON body that names a parameter twice: refused alike (RFC 6749 §3.2; issue
+/// 12 item 5), never last-wins.
+fn repeated(key: &str) -> ProtocolError {
+    ProtocolError::invalid_request(format!("The parameter `{key}` is repeated."))
+}
+
+/// A JSON object's members in order, repeats kept (`serde_json::Value` keeps the last).
+struct JsonMembers(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, Value>()? {
+                    members.push(member);
+                }
+                Ok(JsonMembers(members))
+            }
+        }
+        d.deserialize_map(Members)
+    }
 }
 
 /// Form pairs in order, repeats kept (for checkbox lists on the developer pages).
@@ -121,13 +151,20 @@ pub fn parse_json(body: &[u8]) -> ProtocolResult<Value> {
 }
 
 fn parse_json_params(body: &[u8]) -> ProtocolResult<Params> {
-    let Value::Object(map) = parse_json(body)? else {
+    let Value::Object(_) = parse_json(body)? else {
         return Err(ProtocolError::invalid_request(
             "The JSON body must be an object.",
         ));
     };
+    // Valid JSON and an object: read again keeping repeated members, to refuse them.
+    let JsonMembers(members) = serde_json::from_slice(body)
+        .map_err(|_| ProtocolError::invalid_request("The JSON body must be an object."))?;
     let mut params = Params::new();
-    for (k, v) in map {
+    let mut seen = std::collections::BTreeSet::new();
+    for (k, v) in members {
+        if !seen.insert(k.clone()) {
+            return Err(repeated(&k));
+        }
         let v = match v {
             Value::String(s) => s,
             Value::Number(n) => n.to_string(),

@@ -48,6 +48,14 @@ pub fn html(status: StatusCode, page: String) -> Response<Body> {
     );
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // No page may be framed: a framed approval or sign-in page is clickjacking (issue 12
+    // item 6). The CSP header is the standard; X-Frame-Options serves older browsers.
+    res.headers_mut()
+        .insert("x-frame-options", HeaderValue::from_static("DENY"));
+    res.headers_mut().insert(
+        "content-security-policy",
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
     res
 }
 

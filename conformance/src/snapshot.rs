@@ -298,10 +298,12 @@ fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str
 
 /// Whether a named header's value says what the snapshot's says. Only what the contract
 /// pins counts: a content type's media type; every `cache-control` directive of the
-/// snapshot (more may follow); a redirect's target and every query parameter of the
-/// snapshot, in any order (a deployment may add one, like RFC 9207's `iss`); a
-/// challenge's scheme and parameters other than `realm`, which is the deployment's own
-/// (RFC 7235 §2.2), in any order, more allowed (`error_description`).
+/// snapshot (more may follow); a redirect's target and the snapshot's query parameters,
+/// decoded (`%20` or `+`), in any order, others allowed (RFC 9207's `iss`) except those
+/// that change what the redirect says (see [`REDIRECT_MEANING`]); a challenge's scheme
+/// and parameters other than `realm`, which is the deployment's own (RFC 7235 §2.2), in
+/// any order, others allowed (`error_description`) except an `error` the snapshot lacks
+/// (a bare challenge carries no error code, RFC 6750 §3.1).
 fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
     match name {
         "content-type" => {
@@ -324,29 +326,47 @@ fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
             directives(pinned).is_subset(&directives(seen))
         }
         "location" => {
-            let split = |v: &str| -> (String, Vec<String>) {
+            let split = |v: &str| -> (String, Vec<(String, String)>) {
                 let (target, query) = v.split_once('?').unwrap_or((v, ""));
-                let params = query
-                    .split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
+                let params = url::form_urlencoded::parse(query.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect();
                 (target.to_owned(), params)
             };
             let ((pt, pp), (st, sp)) = (split(pinned), split(seen));
-            pt == st && pp.iter().all(|p| sp.contains(p))
+            pt == st && params_match(&pp, &sp, REDIRECT_MEANING)
         }
         "www-authenticate" => {
-            let (ps, pp) = challenge(pinned);
-            let (ss, sp) = challenge(seen);
-            ps.eq_ignore_ascii_case(&ss)
-                && pp
-                    .iter()
-                    .filter(|(k, _)| k != "realm")
-                    .all(|p| sp.contains(p))
+            let (ps, mut pp) = challenge(pinned);
+            let (ss, mut sp) = challenge(seen);
+            pp.retain(|(k, _)| k != "realm");
+            sp.retain(|(k, _)| k != "realm");
+            ps.eq_ignore_ascii_case(&ss) && params_match(&pp, &sp, &["error"])
         }
         _ => pinned == seen,
     }
+}
+
+/// Redirect parameters (PP-AUTHZ-3, PP-AUTHZ-4) whose presence changes what a redirect
+/// says: a `code` on an error redirect, an `error` on an approval, a `state` never sent.
+const REDIRECT_MEANING: &[&str] = &["code", "error", "state"];
+
+/// Whether a run's parameters (a query's, a challenge's) say what the snapshot's say:
+/// every pinned one is there; one the run repeats under a pinned name has a pinned value;
+/// one the snapshot lacks is an extension, unless `meaningful` names it.
+fn params_match(
+    pinned: &[(String, String)],
+    seen: &[(String, String)],
+    meaningful: &[&str],
+) -> bool {
+    pinned.iter().all(|p| seen.contains(p))
+        && seen.iter().all(|s| {
+            if pinned.iter().any(|(k, _)| *k == s.0) {
+                pinned.contains(s)
+            } else {
+                !meaningful.contains(&s.0.as_str())
+            }
+        })
 }
 
 /// A challenge's scheme and its parameters (names lowercased, quotes removed).
@@ -704,6 +724,54 @@ mod tests {
             "www-authenticate",
             pinned,
             r#"Bearer error="invalid_request""#
+        ));
+    }
+
+    #[test]
+    fn a_redirect_or_challenge_that_says_more_than_the_snapshot_fails() {
+        let m = header_value_matches;
+        let approval =
+            "[redirect-uri]?code=[code-1]&state=[state-1]&scope=profile%3Aread+playback%3Aread";
+        // The same parameters, encoded another way (RFC 3986 allows both), still match.
+        assert!(m(
+            "location",
+            approval,
+            "[redirect-uri]?scope=profile:read%20playback:read&state=[state-1]&code=[code-1]"
+        ));
+        // PP-AUTHZ-3: an approval that also carries an error code says something else.
+        assert!(!m(
+            "location",
+            approval,
+            &format!("{approval}&error=access_denied")
+        ));
+        let refusal = "[redirect-uri]?error=invalid_scope&state=[state-1]&request_id=[request-id]";
+        assert!(m(
+            "location",
+            refusal,
+            &format!("{refusal}&iss=https%3A%2F%2Fas")
+        ));
+        // PP-AUTHZ-4: an error redirect that hands out a code, or a second error, fails.
+        assert!(!m("location", refusal, &format!("{refusal}&code=[code-1]")));
+        assert!(!m(
+            "location",
+            refusal,
+            &format!("{refusal}&error=server_error")
+        ));
+        // RFC 6750 §3.1: a bare challenge carries no error code.
+        assert!(m(
+            "www-authenticate",
+            r#"Bearer realm="punchplay""#,
+            r#"Bearer realm="api""#
+        ));
+        assert!(!m(
+            "www-authenticate",
+            r#"Bearer realm="punchplay""#,
+            r#"Bearer realm="punchplay", error="invalid_token""#
+        ));
+        assert!(!m(
+            "www-authenticate",
+            r#"Bearer error="invalid_token""#,
+            r#"Bearer error="invalid_token", error="insufficient_scope""#
         ));
     }
 

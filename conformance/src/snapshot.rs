@@ -94,7 +94,7 @@ impl SnapshotStore {
             Some(old) if old.matches_latest(&new) => return SnapshotStatus::Matched,
             Some(old) => {
                 let (old, new) = (format!("{old}\n"), format!("{new}\n"));
-                let found = compare(&old, &new);
+                let found = compare_in(check_id, &old, &new);
                 if found.differences.is_empty() {
                     return SnapshotStatus::Equivalent {
                         extensions: found.extensions.into_iter().collect(),
@@ -209,8 +209,36 @@ fn steps(text: &str) -> Vec<Step<'_>> {
 }
 
 /// Compares a run's rendered transcript with a snapshot's, exchange by exchange (see the
-/// module comment for what is pinned and what is tolerated).
+/// module comment for what is pinned and what is tolerated), every named header included.
 pub fn compare(snapshot: &str, run: &str) -> Comparison {
+    compare_pinning(snapshot, run, |_| true)
+}
+
+/// Headers only a part of a clause below MUST asks for, and what the ids of the checks
+/// that compare them contain. Every flow redeems a code and every limit check meets a
+/// 429, so the headers show in most transcripts; were a missing `no-store` (PP-TOKEN-4,
+/// SHOULD) or `Retry-After` (PP-RATE-2: "may", DECIDED) a difference everywhere, it
+/// would fail MUST checks (`PP-RATE-2/*-is-rate-limited-with-request-id` among them) and
+/// a deployment conformant at MUST would be reported as not.
+const HEADERS_OF_THEIR_CHECKS: &[(&str, &str)] = &[
+    ("cache-control", "PP-TOKEN-4/"),
+    // PP-RATE-2/*-refusal-has-retry-after, PP-RATE-3/*-reopens-at-retry-after
+    ("retry-after", "retry-after"),
+];
+
+/// [`compare`] for the check `check_id`: a header of [`HEADERS_OF_THEIR_CHECKS`] counts
+/// only in the checks of its part of the contract.
+pub fn compare_in(check_id: &str, snapshot: &str, run: &str) -> Comparison {
+    compare_pinning(snapshot, run, |header| {
+        HEADERS_OF_THEIR_CHECKS
+            .iter()
+            .filter(|(name, _)| *name == header)
+            .all(|(_, id_part)| check_id.contains(id_part))
+    })
+}
+
+/// [`compare`], with `pins` saying which named headers count.
+fn compare_pinning(snapshot: &str, run: &str, pins: impl Fn(&str) -> bool) -> Comparison {
     let mut found = Comparison::default();
     let (pinned, seen) = (steps(snapshot), steps(run));
     let end = run.lines().count() + 1;
@@ -242,7 +270,9 @@ pub fn compare(snapshot: &str, run: &str) -> Comparison {
                 // The exchanges no longer line up: what follows would only repeat this.
                 return found;
             }
-            (Some(p), Some(s)) if s.head.starts_with("← ") => compare_response(p, s, &mut found),
+            (Some(p), Some(s)) if s.head.starts_with("← ") => {
+                compare_response(p, s, &pins, &mut found)
+            }
             (Some(p), Some(s)) => {
                 if let Some((a, b)) = p.lines.iter().zip(&s.lines).find(|(a, b)| a != b) {
                     found.differ(
@@ -391,12 +421,17 @@ fn challenge(value: &str) -> (String, Vec<(String, String)>) {
     (scheme.to_owned(), params)
 }
 
-fn compare_response(pinned: &Step<'_>, seen: &Step<'_>, found: &mut Comparison) {
+fn compare_response(
+    pinned: &Step<'_>,
+    seen: &Step<'_>,
+    pins: &impl Fn(&str) -> bool,
+    found: &mut Comparison,
+) {
     let at = seen.line;
     let (pinned_headers, pinned_body) = split_response(&pinned.lines);
     let (seen_headers, seen_body) = split_response(&seen.lines);
     let mut used = vec![false; seen_headers.len()];
-    for (name, value) in &pinned_headers {
+    for (name, value) in pinned_headers.iter().filter(|(name, _)| pins(name)) {
         let hit = seen_headers
             .iter()
             .enumerate()
@@ -773,6 +808,36 @@ mod tests {
             r#"Bearer error="invalid_token""#,
             r#"Bearer error="invalid_token", error="insufficient_scope""#
         ));
+    }
+
+    #[test]
+    fn a_header_of_a_should_clause_counts_only_in_its_clauses_checks() {
+        let run = PINNED.replace("  cache-control: no-store\n", "");
+        // PP-TOKEN-4 (SHOULD) owns `no-store`: its checks fail on it...
+        let found = compare_in("PP-TOKEN-4/token-responses-carry-no-store", PINNED, &run);
+        assert_eq!(found.differences.len(), 1, "{:?}", found.differences);
+        // ...a MUST check whose flow redeems a code on the way does not.
+        let found = compare_in(
+            "PP-API-1/expired-access-token-is-invalid-token",
+            PINNED,
+            &run,
+        );
+        assert!(found.differences.is_empty(), "{:?}", found.differences);
+        // Retry-After ("may", DECIDED) counts in the checks named for it only.
+        let pinned = "← 429\n  retry-after: [seconds]\n";
+        let run = "← 429\n";
+        let id = "PP-RATE-2/token-refusal-has-retry-after";
+        assert_eq!(compare_in(id, pinned, run).differences.len(), 1);
+        let id = "PP-RATE-2/token-refusal-is-rate-limited-with-request-id";
+        assert!(compare_in(id, pinned, run).differences.is_empty());
+        // Every other named header still counts everywhere.
+        let run = PINNED.replace("content-type: application/json", "content-type: text/html");
+        let found = compare_in(
+            "PP-API-1/expired-access-token-is-invalid-token",
+            PINNED,
+            &run,
+        );
+        assert_eq!(found.differences.len(), 2, "{:?}", found.differences);
     }
 
     #[test]

@@ -73,24 +73,6 @@ async fn a_fault_makes_the_run_non_conformant_with_support_fields() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_should_failure_does_not_gate_at_level_must() {
-    let code = cli::run(args(&[
-        "--only",
-        "PP-AUTHZ-8",
-        "--fault",
-        "code_reusable",
-        "--level",
-        "must",
-        "--no-reports",
-    ]))
-    .await;
-    assert_eq!(
-        code, EXIT_CONFORMANT,
-        "PP-AUTHZ-8 is SHOULD: reported, not gating at --level must"
-    );
-}
-
 /// A header only a part below MUST asks for, missing from every response (no `no-store`:
 /// PP-TOKEN-4, SHOULD; no Retry-After: PP-RATE-2, DECIDED), with the committed snapshots
 /// compared: it fails that part's checks, not the MUST checks whose transcripts show it.

@@ -11,6 +11,8 @@
 //! values. Members a JSON object has beyond the snapshot's are extension members (RFC
 //! 6749 §5.1 allows them): tolerated, and listed once in the run's notes. A changed
 //! status, a missing member, a renamed error code or a value of another type fails.
+//! Headers only a part below MUST asks for (`no-store`, `Retry-After`) count only in the
+//! checks of that part ([`compare_in`]), so they never fail a MUST check.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

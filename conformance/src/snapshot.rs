@@ -335,7 +335,8 @@ fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str
 /// that change what the redirect says (see [`REDIRECT_MEANING`]); a challenge's scheme
 /// and parameters other than `realm`, which is the deployment's own (RFC 7235 §2.2), in
 /// any order, others allowed (`error_description`) except an `error` the snapshot lacks
-/// (a bare challenge carries no error code, RFC 6750 §3.1).
+/// (a bare challenge carries no error code, RFC 6750 §3.1); a cookie set, whatever its
+/// name (the contract names no cookie; the value is redacted already).
 fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
     match name {
         "content-type" => {
@@ -375,6 +376,7 @@ fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
             sp.retain(|(k, _)| k != "realm");
             ps.eq_ignore_ascii_case(&ss) && params_match(&pp, &sp, &["error"])
         }
+        "set-cookie" => true,
         _ => pinned == seen,
     }
 }
@@ -794,6 +796,14 @@ mod tests {
             refusal,
             &format!("{refusal}&error=server_error")
         ));
+        // A session cookie is the deployment's own: its name is not the contract's.
+        assert!(m(
+            "set-cookie",
+            "pp_session=[cookie]",
+            "__Host-sid=[cookie]"
+        ));
+        let signed_in = "← 303\n  set-cookie: pp_session=[cookie]\n";
+        assert_eq!(compare(signed_in, "← 303\n").differences.len(), 1);
         // RFC 6750 §3.1: a bare challenge carries no error code.
         assert!(m(
             "www-authenticate",

@@ -330,9 +330,10 @@ fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str
 
 /// Whether a named header's value says what the snapshot's says. Only what the contract
 /// pins counts: a content type's media type; every `cache-control` directive of the
-/// snapshot (more may follow); a redirect's target and the snapshot's query parameters,
-/// decoded (`%20` or `+`), in any order, others allowed (RFC 9207's `iss`) except those
-/// that change what the redirect says (see [`REDIRECT_MEANING`]); a challenge's scheme
+/// snapshot (more may follow); a redirect's target (the target's own base written out or
+/// not) and the snapshot's query parameters, decoded (`%20` or `+`), in any order, others
+/// allowed (RFC 9207's `iss`) except those that change what the redirect says (see
+/// [`REDIRECT_MEANING`]); a challenge's scheme
 /// and parameters other than `realm`, which is the deployment's own (RFC 7235 §2.2), in
 /// any order, others allowed (`error_description`) except an `error` the snapshot lacks
 /// (a bare challenge carries no error code, RFC 6750 §3.1); a cookie set, whatever its
@@ -361,6 +362,12 @@ fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
         "location" => {
             let split = |v: &str| -> (String, Vec<(String, String)>) {
                 let (target, query) = v.split_once('?').unwrap_or((v, ""));
+                // An absolute URL on the target's own base names the same page as its path
+                // (RFC 9110 §10.2.2 allows either).
+                let target = target
+                    .strip_prefix("[base]")
+                    .filter(|path| path.starts_with('/'))
+                    .unwrap_or(target);
                 let params = url::form_urlencoded::parse(query.as_bytes())
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect();
@@ -795,6 +802,17 @@ mod tests {
             "location",
             refusal,
             &format!("{refusal}&error=server_error")
+        ));
+        // A redirect to the target's own page, absolute or not, is the same redirect.
+        assert!(m(
+            "location",
+            "/settings/connected-apps",
+            "[base]/settings/connected-apps"
+        ));
+        assert!(!m(
+            "location",
+            "/settings/connected-apps",
+            "[redirect-uri]/settings/connected-apps"
         ));
         // A session cookie is the deployment's own: its name is not the contract's.
         assert!(m(

@@ -11,6 +11,8 @@
 //! values. Members a JSON object has beyond the snapshot's are extension members (RFC
 //! 6749 §5.1 allows them): tolerated, and listed once in the run's notes. A changed
 //! status, a missing member, a renamed error code or a value of another type fails.
+//! Headers only a part below MUST asks for (`no-store`, `Retry-After`) count only in the
+//! checks of that part ([`compare_in`]), so they never fail a MUST check.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -94,7 +96,7 @@ impl SnapshotStore {
             Some(old) if old.matches_latest(&new) => return SnapshotStatus::Matched,
             Some(old) => {
                 let (old, new) = (format!("{old}\n"), format!("{new}\n"));
-                let found = compare(&old, &new);
+                let found = compare_in(check_id, &old, &new);
                 if found.differences.is_empty() {
                     return SnapshotStatus::Equivalent {
                         extensions: found.extensions.into_iter().collect(),
@@ -209,8 +211,36 @@ fn steps(text: &str) -> Vec<Step<'_>> {
 }
 
 /// Compares a run's rendered transcript with a snapshot's, exchange by exchange (see the
-/// module comment for what is pinned and what is tolerated).
+/// module comment for what is pinned and what is tolerated), every named header included.
 pub fn compare(snapshot: &str, run: &str) -> Comparison {
+    compare_pinning(snapshot, run, |_| true)
+}
+
+/// Headers only a part of a clause below MUST asks for, and what the ids of the checks
+/// that compare them contain. Every flow redeems a code and every limit check meets a
+/// 429, so the headers show in most transcripts; were a missing `no-store` (PP-TOKEN-4,
+/// SHOULD) or `Retry-After` (PP-RATE-2: "may", DECIDED) a difference everywhere, it
+/// would fail MUST checks (`PP-RATE-2/*-is-rate-limited-with-request-id` among them) and
+/// a deployment conformant at MUST would be reported as not.
+const HEADERS_OF_THEIR_CHECKS: &[(&str, &str)] = &[
+    ("cache-control", "PP-TOKEN-4/"),
+    // PP-RATE-2/*-refusal-has-retry-after, PP-RATE-3/*-reopens-at-retry-after
+    ("retry-after", "retry-after"),
+];
+
+/// [`compare`] for the check `check_id`: a header of [`HEADERS_OF_THEIR_CHECKS`] counts
+/// only in the checks of its part of the contract.
+pub fn compare_in(check_id: &str, snapshot: &str, run: &str) -> Comparison {
+    compare_pinning(snapshot, run, |header| {
+        HEADERS_OF_THEIR_CHECKS
+            .iter()
+            .filter(|(name, _)| *name == header)
+            .all(|(_, id_part)| check_id.contains(id_part))
+    })
+}
+
+/// [`compare`], with `pins` saying which named headers count.
+fn compare_pinning(snapshot: &str, run: &str, pins: impl Fn(&str) -> bool) -> Comparison {
     let mut found = Comparison::default();
     let (pinned, seen) = (steps(snapshot), steps(run));
     let end = run.lines().count() + 1;
@@ -242,7 +272,9 @@ pub fn compare(snapshot: &str, run: &str) -> Comparison {
                 // The exchanges no longer line up: what follows would only repeat this.
                 return found;
             }
-            (Some(p), Some(s)) if s.head.starts_with("← ") => compare_response(p, s, &mut found),
+            (Some(p), Some(s)) if s.head.starts_with("← ") => {
+                compare_response(p, s, &pins, &mut found)
+            }
             (Some(p), Some(s)) => {
                 if let Some((a, b)) = p.lines.iter().zip(&s.lines).find(|(a, b)| a != b) {
                     found.differ(
@@ -298,10 +330,14 @@ fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str
 
 /// Whether a named header's value says what the snapshot's says. Only what the contract
 /// pins counts: a content type's media type; every `cache-control` directive of the
-/// snapshot (more may follow); a redirect's target and every query parameter of the
-/// snapshot, in any order (a deployment may add one, like RFC 9207's `iss`); a
-/// challenge's scheme and parameters other than `realm`, which is the deployment's own
-/// (RFC 7235 §2.2), in any order, more allowed (`error_description`).
+/// snapshot (more may follow); a redirect's target (the target's own base written out or
+/// not) and the snapshot's query parameters, decoded (`%20` or `+`), in any order, others
+/// allowed (RFC 9207's `iss`) except those that change what the redirect says (see
+/// [`REDIRECT_MEANING`]); a challenge's scheme
+/// and parameters other than `realm`, which is the deployment's own (RFC 7235 §2.2), in
+/// any order, others allowed (`error_description`) except an `error` the snapshot lacks
+/// (a bare challenge carries no error code, RFC 6750 §3.1); a cookie set, whatever its
+/// name (the contract names no cookie; the value is redacted already).
 fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
     match name {
         "content-type" => {
@@ -324,29 +360,54 @@ fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
             directives(pinned).is_subset(&directives(seen))
         }
         "location" => {
-            let split = |v: &str| -> (String, Vec<String>) {
+            let split = |v: &str| -> (String, Vec<(String, String)>) {
                 let (target, query) = v.split_once('?').unwrap_or((v, ""));
-                let params = query
-                    .split('&')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned)
+                // An absolute URL on the target's own base names the same page as its path
+                // (RFC 9110 §10.2.2 allows either).
+                let target = target
+                    .strip_prefix("[base]")
+                    .filter(|path| path.starts_with('/'))
+                    .unwrap_or(target);
+                let params = url::form_urlencoded::parse(query.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect();
                 (target.to_owned(), params)
             };
             let ((pt, pp), (st, sp)) = (split(pinned), split(seen));
-            pt == st && pp.iter().all(|p| sp.contains(p))
+            pt == st && params_match(&pp, &sp, REDIRECT_MEANING)
         }
         "www-authenticate" => {
-            let (ps, pp) = challenge(pinned);
-            let (ss, sp) = challenge(seen);
-            ps.eq_ignore_ascii_case(&ss)
-                && pp
-                    .iter()
-                    .filter(|(k, _)| k != "realm")
-                    .all(|p| sp.contains(p))
+            let (ps, mut pp) = challenge(pinned);
+            let (ss, mut sp) = challenge(seen);
+            pp.retain(|(k, _)| k != "realm");
+            sp.retain(|(k, _)| k != "realm");
+            ps.eq_ignore_ascii_case(&ss) && params_match(&pp, &sp, &["error"])
         }
+        "set-cookie" => true,
         _ => pinned == seen,
     }
+}
+
+/// Redirect parameters (PP-AUTHZ-3, PP-AUTHZ-4) whose presence changes what a redirect
+/// says: a `code` on an error redirect, an `error` on an approval, a `state` never sent.
+const REDIRECT_MEANING: &[&str] = &["code", "error", "state"];
+
+/// Whether a run's parameters (a query's, a challenge's) say what the snapshot's say:
+/// every pinned one is there; one the run repeats under a pinned name has a pinned value;
+/// one the snapshot lacks is an extension, unless `meaningful` names it.
+fn params_match(
+    pinned: &[(String, String)],
+    seen: &[(String, String)],
+    meaningful: &[&str],
+) -> bool {
+    pinned.iter().all(|p| seen.contains(p))
+        && seen.iter().all(|s| {
+            if pinned.iter().any(|(k, _)| *k == s.0) {
+                pinned.contains(s)
+            } else {
+                !meaningful.contains(&s.0.as_str())
+            }
+        })
 }
 
 /// A challenge's scheme and its parameters (names lowercased, quotes removed).
@@ -371,12 +432,17 @@ fn challenge(value: &str) -> (String, Vec<(String, String)>) {
     (scheme.to_owned(), params)
 }
 
-fn compare_response(pinned: &Step<'_>, seen: &Step<'_>, found: &mut Comparison) {
+fn compare_response(
+    pinned: &Step<'_>,
+    seen: &Step<'_>,
+    pins: &impl Fn(&str) -> bool,
+    found: &mut Comparison,
+) {
     let at = seen.line;
     let (pinned_headers, pinned_body) = split_response(&pinned.lines);
     let (seen_headers, seen_body) = split_response(&seen.lines);
     let mut used = vec![false; seen_headers.len()];
-    for (name, value) in &pinned_headers {
+    for (name, value) in pinned_headers.iter().filter(|(name, _)| pins(name)) {
         let hit = seen_headers
             .iter()
             .enumerate()
@@ -705,6 +771,103 @@ mod tests {
             pinned,
             r#"Bearer error="invalid_request""#
         ));
+    }
+
+    #[test]
+    fn a_redirect_or_challenge_that_says_more_than_the_snapshot_fails() {
+        let m = header_value_matches;
+        let approval =
+            "[redirect-uri]?code=[code-1]&state=[state-1]&scope=profile%3Aread+playback%3Aread";
+        // The same parameters, encoded another way (RFC 3986 allows both), still match.
+        assert!(m(
+            "location",
+            approval,
+            "[redirect-uri]?scope=profile:read%20playback:read&state=[state-1]&code=[code-1]"
+        ));
+        // PP-AUTHZ-3: an approval that also carries an error code says something else.
+        assert!(!m(
+            "location",
+            approval,
+            &format!("{approval}&error=access_denied")
+        ));
+        let refusal = "[redirect-uri]?error=invalid_scope&state=[state-1]&request_id=[request-id]";
+        assert!(m(
+            "location",
+            refusal,
+            &format!("{refusal}&iss=https%3A%2F%2Fas")
+        ));
+        // PP-AUTHZ-4: an error redirect that hands out a code, or a second error, fails.
+        assert!(!m("location", refusal, &format!("{refusal}&code=[code-1]")));
+        assert!(!m(
+            "location",
+            refusal,
+            &format!("{refusal}&error=server_error")
+        ));
+        // A redirect to the target's own page, absolute or not, is the same redirect.
+        assert!(m(
+            "location",
+            "/settings/connected-apps",
+            "[base]/settings/connected-apps"
+        ));
+        assert!(!m(
+            "location",
+            "/settings/connected-apps",
+            "[redirect-uri]/settings/connected-apps"
+        ));
+        // A session cookie is the deployment's own: its name is not the contract's.
+        assert!(m(
+            "set-cookie",
+            "pp_session=[cookie]",
+            "__Host-sid=[cookie]"
+        ));
+        let signed_in = "← 303\n  set-cookie: pp_session=[cookie]\n";
+        assert_eq!(compare(signed_in, "← 303\n").differences.len(), 1);
+        // RFC 6750 §3.1: a bare challenge carries no error code.
+        assert!(m(
+            "www-authenticate",
+            r#"Bearer realm="punchplay""#,
+            r#"Bearer realm="api""#
+        ));
+        assert!(!m(
+            "www-authenticate",
+            r#"Bearer realm="punchplay""#,
+            r#"Bearer realm="punchplay", error="invalid_token""#
+        ));
+        assert!(!m(
+            "www-authenticate",
+            r#"Bearer error="invalid_token""#,
+            r#"Bearer error="invalid_token", error="insufficient_scope""#
+        ));
+    }
+
+    #[test]
+    fn a_header_of_a_should_clause_counts_only_in_its_clauses_checks() {
+        let run = PINNED.replace("  cache-control: no-store\n", "");
+        // PP-TOKEN-4 (SHOULD) owns `no-store`: its checks fail on it...
+        let found = compare_in("PP-TOKEN-4/token-responses-carry-no-store", PINNED, &run);
+        assert_eq!(found.differences.len(), 1, "{:?}", found.differences);
+        // ...a MUST check whose flow redeems a code on the way does not.
+        let found = compare_in(
+            "PP-API-1/expired-access-token-is-invalid-token",
+            PINNED,
+            &run,
+        );
+        assert!(found.differences.is_empty(), "{:?}", found.differences);
+        // Retry-After ("may", DECIDED) counts in the checks named for it only.
+        let pinned = "← 429\n  retry-after: [seconds]\n";
+        let run = "← 429\n";
+        let id = "PP-RATE-2/token-refusal-has-retry-after";
+        assert_eq!(compare_in(id, pinned, run).differences.len(), 1);
+        let id = "PP-RATE-2/token-refusal-is-rate-limited-with-request-id";
+        assert!(compare_in(id, pinned, run).differences.is_empty());
+        // Every other named header still counts everywhere.
+        let run = PINNED.replace("content-type: application/json", "content-type: text/html");
+        let found = compare_in(
+            "PP-API-1/expired-access-token-is-invalid-token",
+            PINNED,
+            &run,
+        );
+        assert_eq!(found.differences.len(), 2, "{:?}", found.differences);
     }
 
     #[test]

@@ -73,22 +73,38 @@ async fn a_fault_makes_the_run_non_conformant_with_support_fields() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A header only a part below MUST asks for, missing from every response (no `no-store`:
+/// PP-TOKEN-4, SHOULD; no Retry-After: PP-RATE-2, DECIDED), with the committed snapshots
+/// compared: it fails that part's checks, not the MUST checks whose transcripts show it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_should_failure_does_not_gate_at_level_must() {
-    let code = cli::run(args(&[
-        "--only",
-        "PP-AUTHZ-8",
-        "--fault",
-        "code_reusable",
-        "--level",
-        "must",
-        "--no-reports",
-    ]))
-    .await;
-    assert_eq!(
-        code, EXIT_CONFORMANT,
-        "PP-AUTHZ-8 is SHOULD: reported, not gating at --level must"
-    );
+async fn a_header_below_must_missing_everywhere_gates_only_its_own_level() {
+    for (fault, its_level) in [
+        ("no_store_missing", "should"),
+        ("retry_after_missing", "decided"),
+    ] {
+        let run = |level: &'static str| {
+            let argv = [
+                "conformance",
+                "--no-progress",
+                "--no-reports",
+                "--fault",
+                fault,
+                "--level",
+                level,
+            ];
+            cli::run(Args::parse_from(argv))
+        };
+        assert_eq!(
+            run("must").await,
+            EXIT_CONFORMANT,
+            "{fault} at --level must"
+        );
+        assert_eq!(
+            run(its_level).await,
+            EXIT_NON_CONFORMANT,
+            "{fault} at --level {its_level}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,6 +95,43 @@ async fn a_wrong_server_behind_the_gateway_still_fails() {
     );
 }
 
+/// The tolerances of the snapshot comparison (extension members, header-name case,
+/// unnamed headers, other identities) hide no fault: behind the same gateway, with the
+/// committed snapshots compared, the checks of each fault's clause still fail. The rate
+/// faults are left to `tests/faults.rs`: their checks spend whole documented windows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_gateway_the_checks_of_each_faults_clause_still_catch_it() {
+    let mut missed = Vec::new();
+    for &fault in Fault::ALL
+        .iter()
+        .filter(|f| !f.clause().starts_with("PP-RATE-"))
+    {
+        let checks: Vec<_> = conformance::checks::all(&Profile::punchplay())
+            .into_iter()
+            .filter(|c| c.clause == fault.clause())
+            .collect();
+        assert!(!checks.is_empty(), "no check tests {}", fault.clause());
+        let server = other_server(Some(fault)).await;
+        let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+        let report = support::deployment::run_checks(
+            &gateway.base_url(),
+            other_identities(),
+            Driver::TestControls,
+            checks,
+        )
+        .await;
+        server.stop().await;
+        if !report
+            .checks
+            .iter()
+            .any(|c| matches!(c.status, Status::Fail | Status::Error))
+        {
+            missed.push(fault.name());
+        }
+    }
+    assert!(missed.is_empty(), "faults no check caught: {missed:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_committed_snapshots_gate_a_server_with_other_apps_and_users() {
     let ids = other_identities();

@@ -405,6 +405,8 @@ fn the_terminal_ends_with_the_same_verdict_line_as_the_reports() {
     let _ = std::fs::remove_dir_all(&root);
 }
 
+/// PP-AUTHZ-8 is SHOULD: at `--level must` its failure is reported, named on the last
+/// line, and does not gate the exit code.
 #[test]
 fn a_should_failure_under_level_must_is_named_on_the_last_line() {
     let out = binary(

@@ -29,6 +29,9 @@ async fn every_name_of_this_server_is_served_and_used() {
         format!("LOCALHOST:{port}"),
         format!("127.0.0.2:{port}"),
         format!("[::1]:{port}"),
+        // A gateway on this host in front of the server, with its own port.
+        "127.0.0.1:1".to_owned(),
+        "localhost:8443".to_owned(),
     ] {
         let reply = device_start(&s, &host).await;
         assert_eq!(reply.status, 200, "{host}: {}", reply.describe());
@@ -68,7 +71,8 @@ async fn a_forged_host_is_refused_with_the_envelope() {
     for host in [
         "evil.example".to_owned(),
         format!("evil.example:{port}"),
-        "127.0.0.1:1".to_owned(),
+        "127.0.0.1:port".to_owned(),
+        "127.0.0.1:70000".to_owned(),
         format!("10.0.0.1:{port}"),
         format!("[::1]x:{port}"),
     ] {

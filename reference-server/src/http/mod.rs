@@ -494,8 +494,8 @@ enum HostSeen {
     Refused,
 }
 
-/// Whether a `Host` header names this server: its address as the client reached it, or a
-/// loopback name (`localhost`, 127.x.x.x, [::1]), with the port it listens on.
+/// Whether a `Host` header names this server: its address as the client reached it with
+/// the port it listens on, or a loopback name (`localhost`, 127.x.x.x, [::1]) with any port.
 fn host_names_this_server(host: &str, local: SocketAddr) -> HostSeen {
     let (name, port) = match host.strip_prefix('[') {
         Some(rest) => match rest.split_once(']') {
@@ -514,8 +514,13 @@ fn host_names_this_server(host: &str, local: SocketAddr) -> HostSeen {
     let ip = name.parse::<IpAddr>().ok();
     let loopback = name.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback());
     let ours = loopback || ip.is_some_and(|ip| ip == local.ip() && !ip.is_unspecified());
-    match port.map(|p| p.parse::<u16>() == Ok(local.port())) {
-        _ if !ours => HostSeen::Refused,
+    let port = port.map(|p| p.parse::<u16>().ok());
+    match port.map(|p| p == Some(local.port())) {
+        _ if !ours || port == Some(None) => HostSeen::Refused,
+        // A gateway, tunnel or port mapping on this host reaches us with its own port;
+        // URLs that point at it are the ones its clients can follow, and no remote
+        // name gets in this way.
+        Some(_) if loopback => HostSeen::Exact,
         Some(true) => HostSeen::Exact,
         None if local.port() == 80 => HostSeen::Exact,
         None if loopback => HostSeen::LoopbackWithoutPort,

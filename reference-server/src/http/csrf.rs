@@ -13,6 +13,8 @@
 //! (another port on localhost, where SameSite=Lax cookies still go) could send it with a
 //! no-cors `fetch` and the user's session.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Response, StatusCode};
 
@@ -38,10 +40,29 @@ fn expected_token(app: &App, headers: &hyper::HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The token a request's pages put in their forms. It remembers whether a form took it,
+/// so only a page with a form sets the `pp_csrf` cookie.
+#[derive(Debug, Default)]
+pub struct PageToken {
+    value: String,
+    shown: AtomicBool,
+}
+
+impl PageToken {
+    /// The token, for a form about to be rendered.
+    pub fn for_form(&self) -> &str {
+        self.shown.store(true, Ordering::Relaxed);
+        &self.value
+    }
+}
+
 /// The token the pages of this request put in their forms: the expected one, or a fresh
 /// one the `pp_csrf` cookie then carries.
-pub fn token_for_pages(app: &App, headers: &hyper::HeaderMap) -> String {
-    expected_token(app, headers).unwrap_or_else(new_csrf_token)
+pub fn token_for_pages(app: &App, headers: &hyper::HeaderMap) -> PageToken {
+    PageToken {
+        value: expected_token(app, headers).unwrap_or_else(new_csrf_token),
+        shown: AtomicBool::new(false),
+    }
 }
 
 /// Whether a POST of this content type is exempt (see the module's comment).
@@ -84,17 +105,20 @@ pub fn check_form(app: &App, ctx: &Ctx, body: &[u8]) -> Result<(), Box<Response<
     )))
 }
 
-/// Sets the `pp_csrf` cookie on a page whose forms carry `ctx.csrf`, when the browser
-/// does not hold that value already.
+/// Sets the `pp_csrf` cookie when a form of this answer carries the token and the
+/// browser does not hold that value already.
 pub fn set_cookie_for_page(ctx: &Ctx, res: &mut Response<Body>) {
-    let is_page = res
-        .headers()
-        .get(hyper::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if !is_page || ctx.csrf.is_empty() || cookie(&ctx.headers, CSRF_COOKIE) == Some(&ctx.csrf) {
+    let token = &ctx.csrf;
+    if !token.shown.load(Ordering::Relaxed)
+        || token.value.is_empty()
+        || cookie(&ctx.headers, CSRF_COOKIE) == Some(token.value.as_str())
+    {
         return;
     }
-    let value = format!("{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax", ctx.csrf);
+    let value = format!(
+        "{CSRF_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax",
+        token.value
+    );
     if let Ok(v) = HeaderValue::from_str(&value) {
         res.headers_mut().append(SET_COOKIE, v);
     }

@@ -39,7 +39,7 @@ pub fn login_page(app: &App, ctx: &Ctx) -> Response<Body> {
     );
     respond::html(
         StatusCode::OK,
-        pages::login_form(app, &ctx.csrf, &next, None),
+        pages::login_form(app, ctx.csrf.for_form(), &next, None),
     )
 }
 
@@ -65,7 +65,7 @@ pub fn login(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>
             StatusCode::UNAUTHORIZED,
             pages::login_form(
                 app,
-                &ctx.csrf,
+                ctx.csrf.for_form(),
                 &next,
                 Some("That username and password do not match. Try again."),
             ),
@@ -143,7 +143,7 @@ pub fn list_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     }
     Ok(respond::html(
         StatusCode::OK,
-        pages::developer_apps(app, &ctx.csrf, &user, &apps, None),
+        pages::developer_apps(app, ctx.csrf.for_form(), &user, &apps, None),
     ))
 }
 
@@ -230,7 +230,7 @@ pub fn create_app(app: &App, ctx: &Ctx, bytes: &[u8]) -> ProtocolResult<Response
             };
             Ok(respond::html(
                 StatusCode::CREATED,
-                pages::developer_apps(app, &ctx.csrf, &user, &apps, Some(notice)),
+                pages::developer_apps(app, ctx.csrf.for_form(), &user, &apps, Some(notice)),
             ))
         }
         Err(e) if as_json => Err(e),
@@ -240,7 +240,7 @@ pub fn create_app(app: &App, ctx: &Ctx, bytes: &[u8]) -> ProtocolResult<Response
                 StatusCode::BAD_REQUEST,
                 pages::developer_apps(
                     app,
-                    &ctx.csrf,
+                    ctx.csrf.for_form(),
                     &user,
                     &apps,
                     Some(pages::Notice::Error(e.message)),
@@ -271,7 +271,7 @@ pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Re
     };
     Ok(respond::html(
         StatusCode::OK,
-        pages::developer_apps(app, &ctx.csrf, &user, &apps, Some(notice)),
+        pages::developer_apps(app, ctx.csrf.for_form(), &user, &apps, Some(notice)),
     ))
 }
 
@@ -309,7 +309,7 @@ pub fn connected_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     }
     Ok(respond::html(
         StatusCode::OK,
-        pages::connected_apps(app, &ctx.csrf, &user, &apps),
+        pages::connected_apps(app, ctx.csrf.for_form(), &user, &apps),
     ))
 }
 

@@ -115,7 +115,7 @@ pub struct Ctx {
     pub base_url: String,
     /// The CSRF token the pages of this request put in their forms; empty on routes
     /// without forms.
-    pub csrf: String,
+    pub csrf: csrf::PageToken,
 }
 
 pub struct App {
@@ -298,7 +298,7 @@ impl App {
         let csrf = if route.may_show_forms() {
             csrf::token_for_pages(self, &parts.headers)
         } else {
-            String::new()
+            csrf::PageToken::default()
         };
         let ctx = Ctx {
             csrf,

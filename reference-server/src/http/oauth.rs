@@ -175,13 +175,13 @@ pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
     let Some((sid, user)) = app.session(ctx) else {
         return respond::html(
             StatusCode::OK,
-            pages::login_form(app, &ctx.csrf, &here, None),
+            pages::login_form(app, ctx.csrf.for_form(), &here, None),
         );
     };
     let id = app.core.begin_consent(&sid, request.clone());
     respond::html(
         StatusCode::OK,
-        pages::consent(app, &ctx.csrf, &user, &request, &id),
+        pages::consent(app, ctx.csrf.for_form(), &user, &request, &id),
     )
 }
 
@@ -228,23 +228,23 @@ pub fn activate_page(app: &App, ctx: &Ctx) -> Response<Body> {
     let Some((_, user)) = app.session(ctx) else {
         return respond::html(
             StatusCode::OK,
-            pages::login_form(app, &ctx.csrf, &here, None),
+            pages::login_form(app, ctx.csrf.for_form(), &here, None),
         );
     };
     let params = query_params(ctx.query.as_deref());
     match params.get("user_code").filter(|c| !c.trim().is_empty()) {
         None => respond::html(
             StatusCode::OK,
-            pages::activate_enter_code(app, &ctx.csrf, &user, None),
+            pages::activate_enter_code(app, ctx.csrf.for_form(), &user, None),
         ),
         Some(code) => match app.core.device_for_page(code) {
             Ok(device) => respond::html(
                 StatusCode::OK,
-                pages::activate_confirm(app, &ctx.csrf, &user, &device),
+                pages::activate_confirm(app, ctx.csrf.for_form(), &user, &device),
             ),
             Err(e) => respond::html(
                 StatusCode::NOT_FOUND,
-                pages::activate_enter_code(app, &ctx.csrf, &user, Some(&e.message)),
+                pages::activate_enter_code(app, ctx.csrf.for_form(), &user, Some(&e.message)),
             ),
         },
     }
@@ -256,7 +256,12 @@ pub fn activate_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Re
     let Some((_, user)) = app.session(ctx) else {
         return Ok(respond::html(
             StatusCode::OK,
-            pages::login_form(app, &ctx.csrf, app.core.profile.path("activate"), None),
+            pages::login_form(
+                app,
+                ctx.csrf.for_form(),
+                app.core.profile.path("activate"),
+                None,
+            ),
         ));
     };
     let code = form
@@ -271,7 +276,7 @@ pub fn activate_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Re
         )),
         Err(e) => Ok(respond::html(
             StatusCode::NOT_FOUND,
-            pages::activate_enter_code(app, &ctx.csrf, &user, Some(&e.message)),
+            pages::activate_enter_code(app, ctx.csrf.for_form(), &user, Some(&e.message)),
         )),
     }
 }

@@ -406,16 +406,8 @@ impl App {
             Route::Events => api::events(self, ctx),
             Route::PublicUser(username) => api::public_user(self, ctx, &username),
             Route::TestControl(rest) => test_controls::handle(self, ctx, &rest, body).await,
-            // The form POSTs went to dispatch_form_post above.
-            Route::AuthorizeDecision
-            | Route::ActivateDecision
-            | Route::Login
-            | Route::Logout
-            | Route::DeveloperAppCreate
-            | Route::DeveloperAppSecret(_)
-            | Route::DeveloperAppDeactivate(_)
-            | Route::ConnectedAppRevoke(_)
-            | Route::NotFound => {
+            // NotFound; the form POSTs went to dispatch_form_post above.
+            _ => {
                 if self.core.has_fault(Fault::UnknownRouteServerError)
                     && ctx.path.starts_with(self.core.profile.path("platform_api"))
                 {

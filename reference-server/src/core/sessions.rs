@@ -201,3 +201,30 @@ impl Core {
         self.lock().sessions.remove(session);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_are_per_session_and_well_formed() {
+        let a = csrf_token_of_session("pps_a");
+        let b = csrf_token_of_session("pps_b");
+        assert!(is_csrf_token(&a) && is_csrf_token(&b) && is_csrf_token(&new_csrf_token()));
+        assert_ne!(a, b);
+        assert_eq!(a, csrf_token_of_session("pps_a"), "stable for its session");
+        assert!(!a.contains("pps_a"), "the session id does not show");
+        assert!(csrf_tokens_match(&a, &a));
+        assert!(!csrf_tokens_match(&b, &a));
+        assert!(
+            !csrf_tokens_match(&a[..a.len() - 1], &a),
+            "a prefix is not enough"
+        );
+        // Only a token of this server's shape is ever expected: an empty or forged
+        // cookie matches nothing, itself included.
+        for forged in ["", "x", "ppc_short", &"ppc_".repeat(40)] {
+            assert!(!is_csrf_token(forged));
+            assert!(!csrf_tokens_match(forged, forged), "{forged}");
+        }
+    }
+}

@@ -208,6 +208,10 @@ impl Transcript {
                             v.clone()
                         }
                     );
+                } else if k == "set-cookie" && content_type.starts_with("text/html") {
+                    // A page's own cookies (a CSRF cookie, say) are the deployment's to
+                    // name and set; the session cookie comes with the sign-in's redirect.
+                    continue;
                 } else if k == "set-cookie" {
                     let name = v.split('=').next().unwrap_or("");
                     let _ = writeln!(out, "  {k}: {name}=[cookie]");

@@ -11,8 +11,11 @@ use support::gateway::{self, GatewayOptions};
 
 #[tokio::test]
 async fn the_gateway_adds_headers_members_and_latency_and_forwards_the_client_address() {
+    // The gateway keeps the client's Host: the server is told its public URL.
+    let listener = gateway::bind().await;
     let server = reference_server::spawn(ServerConfig {
         trust_proxy: true,
+        public_url: Some(gateway::url_of(&listener)),
         ..ServerConfig::punchplay()
     })
     .await
@@ -21,7 +24,7 @@ async fn the_gateway_adds_headers_members_and_latency_and_forwards_the_client_ad
         latency: Some(Duration::from_millis(20)..Duration::from_millis(50)),
         ..GatewayOptions::ordinary()
     };
-    let gw = gateway::start(&server.base_url(), options).await;
+    let gw = gateway::start_on(listener, &server.base_url(), options);
     let client = reqwest::Client::new();
     let started = Instant::now();
     let res = client

@@ -37,13 +37,27 @@ fn assert_conformant_everywhere(report: &RunReport) {
     assert!(report.conformant());
 }
 
-/// A reference server with the other identities, test controls on, trusting the
-/// gateway's `X-Forwarded-For` (PP-RATE-4), with `fault` switched on.
-async fn other_server(fault: Option<Fault>) -> reference_server::RunningServer {
+/// A reference server with the other identities, test controls on, behind an ordinary
+/// gateway: trusting its `X-Forwarded-For` (PP-RATE-4), its URL as the public URL (the
+/// gateway keeps the client's `Host`), with `fault` switched on.
+async fn other_server_behind_gateway(
+    fault: Option<Fault>,
+) -> (reference_server::RunningServer, gateway::Gateway) {
+    let listener = gateway::bind().await;
+    let server = other_server(fault, Some(gateway::url_of(&listener))).await;
+    let gateway = gateway::start_on(listener, &server.base_url(), GatewayOptions::ordinary());
+    (server, gateway)
+}
+
+async fn other_server(
+    fault: Option<Fault>,
+    public_url: Option<url::Url>,
+) -> reference_server::RunningServer {
     let server = reference_server::spawn(reference_server::ServerConfig {
         identities: other_identities(),
         test_controls: true,
         trust_proxy: true,
+        public_url,
         ..reference_server::ServerConfig::punchplay()
     })
     .await
@@ -62,8 +76,7 @@ async fn other_server(fault: Option<Fault>) -> reference_server::RunningServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_committed_snapshots_gate_other_identities_behind_an_ordinary_gateway() {
-    let server = other_server(None).await;
-    let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+    let (server, gateway) = other_server_behind_gateway(None).await;
     let report = run_suite(&gateway.base_url(), other_identities()).await;
     server.stop().await;
     assert_conformant_everywhere(&report);
@@ -80,8 +93,7 @@ async fn the_committed_snapshots_gate_other_identities_behind_an_ordinary_gatewa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_server_behind_the_gateway_still_fails() {
     let fault = Fault::WrongGrantTypeError;
-    let server = other_server(Some(fault)).await;
-    let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+    let (server, gateway) = other_server_behind_gateway(Some(fault)).await;
     let report = run_suite(&gateway.base_url(), other_identities()).await;
     server.stop().await;
     assert!(!report.conformant());
@@ -164,8 +176,7 @@ async fn behind_the_gateway_a_snapshot_difference_that_matters_still_fails() {
     )
     .expect("write");
 
-    let server = other_server(None).await;
-    let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+    let (server, gateway) = other_server_behind_gateway(None).await;
     let check = conformance::checks::find(&Profile::punchplay(), id).expect("a check");
     let report = support::deployment::run_checks_against_snapshots(
         &gateway.base_url(),

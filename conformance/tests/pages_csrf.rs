@@ -4,7 +4,8 @@
 //! any page form posted without the token it handed out. The checks that sign in, approve,
 //! activate, create apps through the form and revoke on the connected-apps page all pass
 //! through it with the committed snapshots, because a page's own hidden fields stay out of
-//! transcripts.
+//! transcripts. The reference server demands its own token as well (`csrf_token`), so
+//! each form carries two.
 
 mod support;
 
@@ -22,12 +23,13 @@ use hyper_util::rt::TokioIo;
 use profile::{Identities, Profile};
 use tokio::net::TcpListener;
 
-const TOKEN_FIELD: &str = "csrf_token";
+/// Not the reference server's own `csrf_token`: behind the proxy the server demands its
+/// own token too, so both travel in every page form.
+const TOKEN_FIELD: &str = "proxy_csrf_token";
 const TOKEN_COOKIE: &str = "csrf_demo";
 
-/// Starts the CSRF proxy in front of `upstream`; answers its base URL.
-async fn csrf_proxy(upstream: String, page_paths: Vec<String>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+/// Starts the CSRF proxy on `listener` in front of `upstream`; answers its base URL.
+async fn csrf_proxy(listener: TcpListener, upstream: String, page_paths: Vec<String>) -> String {
     let addr = listener.local_addr().expect("addr");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -170,9 +172,14 @@ async fn guard(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_forms_carry_the_pages_csrf_token_and_snapshots_still_match() {
     let profile = Profile::punchplay();
+    // The proxy keeps the client's Host, so the server learns its public URL (the
+    // proxy's), as a server behind a proxy is started.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let public_url = format!("http://{}", listener.local_addr().expect("addr"));
     let server = reference_server::spawn(reference_server::ServerConfig {
         test_controls: true,
         trust_proxy: true,
+        public_url: Some(url::Url::parse(&public_url).expect("a URL")),
         ..reference_server::ServerConfig::punchplay()
     })
     .await
@@ -187,7 +194,7 @@ async fn page_forms_carry_the_pages_csrf_token_and_snapshots_still_match() {
     .iter()
     .map(|p| profile.path(p).to_owned())
     .collect();
-    let base = csrf_proxy(server.base_url(), pages).await;
+    let base = csrf_proxy(listener, server.base_url(), pages).await;
 
     // The proxy refuses a sign-in posted without the page's token.
     let refused = reqwest::Client::new()

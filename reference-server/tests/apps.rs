@@ -4,8 +4,8 @@
 mod common;
 
 use common::{
-    ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, param,
-    send,
+    ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, page_csrf,
+    param, send,
 };
 use serde_json::{Value, json};
 
@@ -19,9 +19,11 @@ async fn dev(
 ) -> Reply {
     let mut request = s
         .http
-        .request(method, s.url(path))
+        .request(method.clone(), s.url(path))
         .header("cookie", cookie)
         .header("accept", "application/json");
+    // A POST always sends JSON, as a script does: only a JSON body needs no CSRF token.
+    let body = body.or_else(|| (method == reqwest::Method::POST).then(|| json!({})));
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -402,7 +404,10 @@ async fn developer_pages_work_in_a_browser() {
     assert_eq!(page.status, 200);
     assert!(page.text().contains("Get API key"), "PP-APP-7");
 
-    let form = "name=Form+App&kind=confidential&redirect_uris=https%3A%2F%2Fform.example%2Fcb%0D%0Ahttp%3A%2F%2F127.0.0.1%3A9000%2Fcb&allowed_scopes=profile%3Aread&allowed_scopes=events%3Aread";
+    let csrf = page_csrf(&page.text());
+    let form = format!(
+        "name=Form+App&kind=confidential&redirect_uris=https%3A%2F%2Fform.example%2Fcb%0D%0Ahttp%3A%2F%2F127.0.0.1%3A9000%2Fcb&allowed_scopes=profile%3Aread&allowed_scopes=events%3Aread&csrf_token={csrf}"
+    );
     let created = send(
         b.post(s.url("/developer/apps"))
             .header("content-type", "application/x-www-form-urlencoded")
@@ -434,7 +439,12 @@ async fn developer_pages_work_in_a_browser() {
     );
 
     // Rotate with the page's form.
-    let rotated = send(b.post(s.url(&format!("/developer/apps/{client_id}/secret")))).await;
+    let token = [("csrf_token", csrf.as_str())];
+    let rotated = send(
+        b.post(s.url(&format!("/developer/apps/{client_id}/secret")))
+            .form(&token),
+    )
+    .await;
     assert_eq!(rotated.status, 200);
     let new_secret = between(&rotated.text(), "class=\"secret client-secret\">", "<")
         .expect("PP-APP-8: the new secret");
@@ -444,7 +454,11 @@ async fn developer_pages_work_in_a_browser() {
         .assert_error(401, "invalid_client");
 
     // Deactivate with the page's form.
-    let reply = send(b.post(s.url(&format!("/developer/apps/{client_id}/deactivate")))).await;
+    let reply = send(
+        b.post(s.url(&format!("/developer/apps/{client_id}/deactivate")))
+            .form(&token),
+    )
+    .await;
     assert_eq!((reply.status, reply.location()), (303, "/developer/apps"));
     assert!(
         send(b.get(s.url("/developer/apps")))
@@ -458,6 +472,7 @@ async fn developer_pages_work_in_a_browser() {
         ("name", "Bad"),
         ("kind", "public"),
         ("redirect_uris", "http://bad.example/cb"),
+        ("csrf_token", &csrf),
     ]))
     .await;
     assert_eq!(bad.status, 400);
@@ -542,7 +557,11 @@ async fn connected_apps_page_revokes_with_its_form() {
         page.contains("action=\"/settings/connected-apps/pp-tv/revoke\""),
         "{page}"
     );
-    let reply = send(b.post(s.url("/settings/connected-apps/pp-tv/revoke"))).await;
+    let reply = send(
+        b.post(s.url("/settings/connected-apps/pp-tv/revoke"))
+            .form(&[("csrf_token", page_csrf(&page))]),
+    )
+    .await;
     assert_eq!(
         (reply.status, reply.location()),
         (303, "/settings/connected-apps")

@@ -95,12 +95,25 @@ async fn debug_logs_name_requests_but_never_credentials() {
     secrets.push(refreshed["access_token"].as_str().unwrap().to_owned());
 
     // Sign-in form and a device code.
+    // As a browser: the sign-in page's CSRF cookie and token go along.
+    let login_page = http.get(format!("{base}/login")).send().await.unwrap();
+    let csrf_cookie = login_page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = csrf_cookie.trim_start_matches("pp_csrf=").to_owned();
+    secrets.push(csrf.clone());
     let signin = http
         .post(format!("{base}/login"))
+        .header("cookie", &csrf_cookie)
         .form(&[
             ("username", "alice"),
             ("password", "alice-password"),
             ("next", "/developer/apps"),
+            ("csrf_token", &csrf),
         ])
         .send()
         .await

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, param,
-    send,
+    ClientApp, OTHER_USER, Pkce, Reply, TestServer, Tokens, USER, browser, hidden_input, page_csrf,
+    param, send,
 };
 
 /// Follows a same-site redirect (a path) as a browser would.
@@ -33,10 +33,12 @@ async fn decide_on_page(
         "PP-AUTHZ-2"
     );
     let id = hidden_input(&html, "authorization").expect("the hidden authorization id");
-    send(
-        b.post(s.url("/oauth/authorize"))
-            .form(&[("authorization", id.as_str()), ("decision", decision)]),
-    )
+    let csrf = page_csrf(&html);
+    send(b.post(s.url("/oauth/authorize")).form(&[
+        ("authorization", id.as_str()),
+        ("decision", decision),
+        ("csrf_token", &csrf),
+    ]))
     .await
 }
 
@@ -152,19 +154,22 @@ async fn approval_is_bound_to_the_session_that_saw_it() {
 
     let mallory = browser();
     s.sign_in(&mallory, OTHER_USER, "/").await;
-    let stolen = send(
-        mallory
-            .post(s.url("/oauth/authorize"))
-            .form(&[("authorization", id.as_str()), ("decision", "approve")]),
-    )
+    let mallory_csrf = s.csrf_token(&mallory, "/developer/apps").await;
+    let stolen = send(mallory.post(s.url("/oauth/authorize")).form(&[
+        ("authorization", id.as_str()),
+        ("decision", "approve"),
+        ("csrf_token", &mallory_csrf),
+    ]))
     .await;
     assert_eq!(stolen.status, 400, "{}", stolen.describe());
     assert!(stolen.header("location").is_none());
-    let anonymous = send(
-        s.http
-            .post(s.url("/oauth/authorize"))
-            .form(&[("authorization", id.as_str()), ("decision", "approve")]),
-    )
+    let stranger = browser();
+    let stranger_csrf = s.csrf_token(&stranger, "/login").await;
+    let anonymous = send(stranger.post(s.url("/oauth/authorize")).form(&[
+        ("authorization", id.as_str()),
+        ("decision", "approve"),
+        ("csrf_token", &stranger_csrf),
+    ]))
     .await;
     assert_eq!(anonymous.status, 401);
     assert!(anonymous.header("location").is_none());
@@ -180,21 +185,13 @@ async fn approval_is_bound_to_the_session_that_saw_it() {
 async fn sign_in_refuses_wrong_passwords_and_foreign_next() {
     let s = TestServer::start().await;
     let b = browser();
-    let reply = send(b.post(s.url("/login")).form(&[
-        ("username", USER),
-        ("password", "bob-password"),
-        ("next", "/developer/apps"),
-    ]))
-    .await;
+    let reply = s
+        .sign_in_with(&b, USER, "bob-password", "/developer/apps")
+        .await;
     assert_eq!(reply.status, 401);
     assert!(reply.header("set-cookie").is_none());
     assert!(reply.text().contains("action=\"/login\""));
-    let reply = send(b.post(s.url("/login")).form(&[
-        ("username", "mallory"),
-        ("password", ""),
-        ("next", "/"),
-    ]))
-    .await;
+    let reply = s.sign_in_with(&b, "mallory", "", "/").await;
     assert_eq!(reply.status, 401);
 
     for next in [
@@ -234,7 +231,8 @@ async fn sign_out_ends_the_session() {
         .unwrap()
         .to_owned();
     assert_eq!(send(b.get(s.url("/developer/apps"))).await.status, 200);
-    let out = send(b.post(s.url("/logout"))).await;
+    let csrf = s.csrf_token(&b, "/developer/apps").await;
+    let out = send(b.post(s.url("/logout")).form(&[("csrf_token", csrf)])).await;
     assert_eq!((out.status, out.location()), (303, "/login"));
     let page = send(b.get(s.url("/developer/apps"))).await;
     assert_eq!(page.status, 303, "signed out");
@@ -292,10 +290,11 @@ async fn activate_page_approves_a_device() {
     s.device_poll(&tv, device_code)
         .await
         .assert_error(400, "authorization_pending");
-    let done = send(
-        b.post(s.url("/activate"))
-            .form(&[("user_code", user_code), ("decision", "approve")]),
-    )
+    let done = send(b.post(s.url("/activate")).form(&[
+        ("user_code", user_code),
+        ("decision", "approve"),
+        ("csrf_token", &page_csrf(&html)),
+    ]))
     .await;
     assert_eq!(done.status, 200);
     assert!(done.text().contains("approved"));
@@ -305,10 +304,11 @@ async fn activate_page_approves_a_device() {
     // A decided code is gone from the page.
     let gone = send(b.get(complete)).await;
     assert_eq!(gone.status, 404);
-    let again = send(
-        b.post(s.url("/activate"))
-            .form(&[("user_code", user_code), ("decision", "approve")]),
-    )
+    let again = send(b.post(s.url("/activate")).form(&[
+        ("user_code", user_code),
+        ("decision", "approve"),
+        ("csrf_token", &page_csrf(&html)),
+    ]))
     .await;
     assert_eq!(again.status, 404);
 }
@@ -339,10 +339,11 @@ async fn activate_page_denies_a_device_typed_by_hand() {
     .await;
     assert_eq!(page.status, 200, "{}", page.describe());
     let code = hidden_input(&page.text(), "user_code").unwrap();
-    let done = send(
-        b.post(s.url("/activate"))
-            .form(&[("user_code", code.as_str()), ("decision", "deny")]),
-    )
+    let done = send(b.post(s.url("/activate")).form(&[
+        ("user_code", code.as_str()),
+        ("decision", "deny"),
+        ("csrf_token", &page_csrf(&page.text())),
+    ]))
     .await;
     assert_eq!(done.status, 200);
     s.device_poll(&tv, start["device_code"].as_str().unwrap())

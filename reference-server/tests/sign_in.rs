@@ -3,12 +3,11 @@
 
 mod common;
 
-use common::{OTHER_USER, TestServer, USER, browser, form, send};
+use common::{OTHER_USER, TestServer, USER, browser};
 use reference_server::core::sessions::{FAILURE_WINDOW_SECS, MAX_FAILURES_PER_USER};
 
 async fn wrong_password(s: &TestServer, user: &str) -> common::Reply {
-    let form = form(&[("username", user), ("password", "not-it"), ("next", "/")]);
-    send(browser().post(s.url("/login")).form(&form)).await
+    s.sign_in_with(&browser(), user, "not-it", "/").await
 }
 
 #[tokio::test]

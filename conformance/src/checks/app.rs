@@ -431,8 +431,13 @@ async fn rotate_secret(ctx: &mut Ctx) -> CheckResult {
     signed_in(ctx, false).await?;
     let (app, _) = register_app(ctx, AppKind::Confidential).await?;
     let path = format!("{}/{}/secret", ctx.path("developer_apps"), app.client_id);
+    // A JSON body, as a script sends it (a page's form would carry its CSRF token).
     let r = ctx
-        .send(Req::post(path).header("accept", "application/json"))
+        .send(
+            Req::post(path)
+                .header("accept", "application/json")
+                .json(json!({})),
+        )
         .await?;
     let body = ctx.ok_json(&r)?;
     let new = crate::check::str_of(&r, &body, "client_secret")?.to_owned();

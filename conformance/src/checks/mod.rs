@@ -231,8 +231,14 @@ pub async fn deactivate_app(ctx: &mut Ctx, app: &App) -> Result<Resp, Problem> {
         ctx.path("developer_apps"),
         app.client_id
     );
-    ctx.send(Req::post(path).header("accept", "application/json"))
-        .await
+    // A JSON body, as a script sends it: a page's form would carry the page's CSRF token
+    // instead, and `Accept` alone proves nothing about where the request came from.
+    ctx.send(
+        Req::post(path)
+            .header("accept", "application/json")
+            .json(json!({})),
+    )
+    .await
 }
 
 /// The scope set of a space-separated string, sorted.

@@ -92,9 +92,26 @@ struct Shared {
 
 /// Starts a gateway on `127.0.0.1:0` in front of `upstream` (`http://127.0.0.1:PORT`).
 pub async fn start(upstream: &str, options: GatewayOptions) -> Gateway {
-    let listener = TcpListener::bind("127.0.0.1:0")
+    start_on(bind().await, upstream, options)
+}
+
+/// The gateway's listening socket, bound before its upstream starts, so the upstream can
+/// be given the gateway's URL as its public URL (the reference server refuses a `Host`
+/// that names another port unless started with `--public-url`).
+pub async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0")
         .await
-        .expect("the gateway binds a loopback port");
+        .expect("the gateway binds a loopback port")
+}
+
+/// `http://ADDR` of a bound gateway socket.
+pub fn url_of(listener: &TcpListener) -> url::Url {
+    let addr = listener.local_addr().expect("a bound address");
+    url::Url::parse(&format!("http://{addr}")).expect("a URL")
+}
+
+/// Starts a gateway on `listener` (from [`bind`]) in front of `upstream`.
+pub fn start_on(listener: TcpListener, upstream: &str, options: GatewayOptions) -> Gateway {
     let addr = listener.local_addr().expect("a bound address");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

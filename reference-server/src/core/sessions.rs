@@ -8,8 +8,19 @@
 //! password included: otherwise guessing would simply go on. Correct sign-ins never count,
 //! so the suite and the load tool, which sign alice in again and again, are unaffected.
 //! Unknown user names share one key, and addresses are bounded like every limiter key.
+//!
+//! CSRF tokens (issue 12 item 6): a signed-in session's token is derived from its id
+//! ([`csrf_token_of_session`]), so it needs no table, dies with the session and cannot be
+//! used with another session. Signed out (the sign-in form), the token is a random value
+//! kept in the browser's `pp_csrf` cookie (double submit). Tokens are compared in
+//! constant time ([`csrf_tokens_match`]).
 
 use std::net::IpAddr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
 use super::Core;
 use super::clock::{Millis, secs};
@@ -95,6 +106,44 @@ pub struct Session {
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "pp_session";
 
+/// The CSRF cookie's name, and the form field that must repeat its value.
+pub const CSRF_COOKIE: &str = "pp_csrf";
+pub const CSRF_FIELD: &str = "csrf_token";
+/// A signed-out CSRF token is [`random_token`]'s 43 characters after this prefix.
+const CSRF_PREFIX: &str = "ppc_";
+
+/// The CSRF token of a signed-in session: SHA-256 over a label and the session id, so
+/// knowing the token reveals nothing of the session id, and each session has its own.
+pub fn csrf_token_of_session(session: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"pp-csrf\0")
+        .chain_update(session.as_bytes())
+        .finalize();
+    let mut out = String::from(CSRF_PREFIX);
+    URL_SAFE_NO_PAD.encode_string(digest, &mut out);
+    out
+}
+
+/// A fresh token for a browser that has none (the sign-in form).
+pub fn new_csrf_token() -> String {
+    random_token(CSRF_PREFIX)
+}
+
+/// Whether a `pp_csrf` cookie's value has the shape this server gives tokens: anything
+/// else (empty, huge, foreign) is ignored and replaced, never compared.
+pub fn is_csrf_token(value: &str) -> bool {
+    value.len() == CSRF_PREFIX.len() + 43
+        && value.starts_with(CSRF_PREFIX)
+        && value[CSRF_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The form's token against the expected one, in constant time.
+pub fn csrf_tokens_match(sent: &str, expected: &str) -> bool {
+    is_csrf_token(expected) && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()))
+}
+
 impl Core {
     /// Checks the password and opens a session; answers its id. Throttled per user and
     /// per address (see the module's comment).
@@ -150,5 +199,32 @@ impl Core {
 
     pub fn sign_out(&self, session: &str) {
         self.lock().sessions.remove(session);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_are_per_session_and_well_formed() {
+        let a = csrf_token_of_session("pps_a");
+        let b = csrf_token_of_session("pps_b");
+        assert!(is_csrf_token(&a) && is_csrf_token(&b) && is_csrf_token(&new_csrf_token()));
+        assert_ne!(a, b);
+        assert_eq!(a, csrf_token_of_session("pps_a"), "stable for its session");
+        assert!(!a.contains("pps_a"), "the session id does not show");
+        assert!(csrf_tokens_match(&a, &a));
+        assert!(!csrf_tokens_match(&b, &a));
+        assert!(
+            !csrf_tokens_match(&a[..a.len() - 1], &a),
+            "a prefix is not enough"
+        );
+        // Only a token of this server's shape is ever expected: an empty or forged
+        // cookie matches nothing, itself included.
+        for forged in ["", "x", "ppc_short", &"ppc_".repeat(40)] {
+            assert!(!is_csrf_token(forged));
+            assert!(!csrf_tokens_match(forged, forged), "{forged}");
+        }
     }
 }

@@ -2,13 +2,12 @@
 //! (PP-REVOKE-1). Each answers JSON when asked (`Accept: application/json`), a page
 //! otherwise.
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Response, StatusCode};
 use profile::AppKind;
 use serde::Deserialize;
 
-use super::request::{form_pairs, parse_json, query_params, read_body, wants_json};
+use super::request::{form_pairs, parse_form, parse_json, query_params, wants_json};
 use super::respond::{self, Body};
 use super::{App, Ctx, ok_json, pages, session_cookie};
 use crate::core::error::{ProtocolError, ProtocolResult};
@@ -38,11 +37,14 @@ pub fn login_page(app: &App, ctx: &Ctx) -> Response<Body> {
         params.get("next").map(String::as_str),
         app.core.profile.path("developer_apps"),
     );
-    respond::html(StatusCode::OK, pages::login_form(app, &next, None))
+    respond::html(
+        StatusCode::OK,
+        pages::login_form(app, ctx.csrf.for_form(), &next, None),
+    )
 }
 
-pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    let form = app.read_form(ctx, body).await?;
+pub fn login(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
+    let form = parse_form(body)?;
     let next = safe_next(
         form.get("next").map(String::as_str),
         app.core.profile.path("developer_apps"),
@@ -63,6 +65,7 @@ pub async fn login(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Respo
             StatusCode::UNAUTHORIZED,
             pages::login_form(
                 app,
+                ctx.csrf.for_form(),
                 &next,
                 Some("That username and password do not match. Try again."),
             ),
@@ -140,7 +143,7 @@ pub fn list_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     }
     Ok(respond::html(
         StatusCode::OK,
-        pages::developer_apps(app, &user, &apps, None),
+        pages::developer_apps(app, ctx.csrf.for_form(), &user, &apps, None),
     ))
 }
 
@@ -189,17 +192,16 @@ fn new_app_from_form(bytes: &[u8]) -> ProtocolResult<NewApp> {
 }
 
 /// `POST /developer/apps` (PP-APP-7): the secret appears in this answer only.
-pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+pub fn create_app(app: &App, ctx: &Ctx, bytes: &[u8]) -> ProtocolResult<Response<Body>> {
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
         Err(answer) => return Ok(*answer),
     };
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
     let as_json = wants_json(&ctx.headers);
     let is_json_body =
         super::request::media_type(&ctx.headers).as_deref() == Some("application/json");
     let new = if is_json_body {
-        let value = parse_json(&bytes)?;
+        let value = parse_json(bytes)?;
         let parsed: NewAppJson = serde_json::from_value(value)
             .map_err(|e| ProtocolError::invalid_request(format!("The app is malformed: {e}.")))?;
         NewApp {
@@ -209,7 +211,7 @@ pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<
             allowed_scopes: parsed.allowed_scopes,
         }
     } else {
-        new_app_from_form(&bytes)?
+        new_app_from_form(bytes)?
     };
     match app.core.register_app(&user, new) {
         Ok((record, secret)) if as_json => {
@@ -228,7 +230,7 @@ pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<
             };
             Ok(respond::html(
                 StatusCode::CREATED,
-                pages::developer_apps(app, &user, &apps, Some(notice)),
+                pages::developer_apps(app, ctx.csrf.for_form(), &user, &apps, Some(notice)),
             ))
         }
         Err(e) if as_json => Err(e),
@@ -236,7 +238,13 @@ pub async fn create_app(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<
             let apps = app.core.apps_of(&user);
             Ok(respond::html(
                 StatusCode::BAD_REQUEST,
-                pages::developer_apps(app, &user, &apps, Some(pages::Notice::Error(e.message))),
+                pages::developer_apps(
+                    app,
+                    ctx.csrf.for_form(),
+                    &user,
+                    &apps,
+                    Some(pages::Notice::Error(e.message)),
+                ),
             ))
         }
     }
@@ -263,7 +271,7 @@ pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Re
     };
     Ok(respond::html(
         StatusCode::OK,
-        pages::developer_apps(app, &user, &apps, Some(notice)),
+        pages::developer_apps(app, ctx.csrf.for_form(), &user, &apps, Some(notice)),
     ))
 }
 
@@ -301,7 +309,7 @@ pub fn connected_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     }
     Ok(respond::html(
         StatusCode::OK,
-        pages::connected_apps(app, &user, &apps),
+        pages::connected_apps(app, ctx.csrf.for_form(), &user, &apps),
     ))
 }
 

@@ -3,6 +3,7 @@
 //! server-sent events and the test controls.
 
 mod api;
+mod csrf;
 mod developer;
 mod oauth;
 pub mod pages;
@@ -58,6 +59,47 @@ enum Route {
     NotFound,
 }
 
+impl Route {
+    /// A POST of a page's form: it must carry the page's CSRF token (issue 12 item 6).
+    fn is_form_post(&self) -> bool {
+        matches!(
+            self,
+            Route::AuthorizeDecision
+                | Route::ActivateDecision
+                | Route::Login
+                | Route::Logout
+                | Route::DeveloperAppCreate
+                | Route::DeveloperAppSecret(_)
+                | Route::DeveloperAppDeactivate(_)
+                | Route::ConnectedAppRevoke(_)
+        )
+    }
+
+    /// A POST that also answers JSON: exempt from the token when its body is JSON.
+    fn answers_json(&self) -> bool {
+        matches!(
+            self,
+            Route::DeveloperAppCreate
+                | Route::DeveloperAppSecret(_)
+                | Route::DeveloperAppDeactivate(_)
+                | Route::ConnectedAppRevoke(_)
+        )
+    }
+
+    /// A route that may answer a page with a POST form.
+    fn may_show_forms(&self) -> bool {
+        self.is_form_post()
+            || matches!(
+                self,
+                Route::AuthorizePage
+                    | Route::ActivatePage
+                    | Route::LoginPage
+                    | Route::DeveloperApps
+                    | Route::ConnectedApps
+            )
+    }
+}
+
 /// The longest `Host` used for absolute URLs: a DNS name, brackets and a port.
 const MAX_HOST_LEN: usize = 253 + 2 + 6;
 
@@ -71,6 +113,9 @@ pub struct Ctx {
     pub headers: HeaderMap,
     /// `http://host:port` as the client addressed us, for absolute URLs.
     pub base_url: String,
+    /// The CSRF token the pages of this request put in their forms; empty on routes
+    /// without forms.
+    pub csrf: csrf::PageToken,
 }
 
 pub struct App {
@@ -250,7 +295,13 @@ impl App {
         };
         let host_refused =
             (host_seen == HostSeen::Refused).then(|| host.unwrap_or_default().to_owned());
+        let csrf = if route.may_show_forms() {
+            csrf::token_for_pages(self, &parts.headers)
+        } else {
+            csrf::PageToken::default()
+        };
         let ctx = Ctx {
+            csrf,
             request_id: rid,
             ip: self.client_ip(&parts.headers, peer),
             method: parts.method,
@@ -279,6 +330,7 @@ impl App {
             self.dispatch(route, &ctx, body).await
         };
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx.request_id));
+        csrf::set_cookie_for_page(&ctx, &mut res);
         if ctx.method == Method::HEAD {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
@@ -322,32 +374,40 @@ impl App {
         ctx: &Ctx,
         body: Incoming,
     ) -> ProtocolResult<Response<Body>> {
+        // Every page form's POST is read here and checked for the page's CSRF token
+        // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
+        if route.is_form_post() {
+            let bytes =
+                request::read_body(&ctx.headers, body, self.core.profile.http.max_body_bytes)
+                    .await?;
+            // The developer and connected-apps POSTs need no token with a JSON body
+            // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
+            let exempt =
+                route.answers_json() && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
+            if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
+                return Ok(*refused);
+            }
+            return self.dispatch_form_post(route, ctx, &bytes);
+        }
         match route {
             Route::Index => Ok(respond::html(StatusCode::OK, pages::index(self, ctx))),
             Route::AuthorizePage => Ok(oauth::authorize_page(self, ctx)),
-            Route::AuthorizeDecision => oauth::authorize_decision(self, ctx, body).await,
             Route::Token => oauth::token(self, ctx, body).await,
             Route::DeviceCode => oauth::device_code(self, ctx, body).await,
             Route::DeviceToken => oauth::device_token(self, ctx, body).await,
             Route::Refresh => oauth::refresh(self, ctx, body).await,
             Route::ActivatePage => Ok(oauth::activate_page(self, ctx)),
-            Route::ActivateDecision => oauth::activate_decision(self, ctx, body).await,
             Route::LoginPage => Ok(developer::login_page(self, ctx)),
-            Route::Login => developer::login(self, ctx, body).await,
-            Route::Logout => Ok(developer::logout(self, ctx)),
             Route::DeveloperApps => developer::list_apps(self, ctx),
-            Route::DeveloperAppCreate => developer::create_app(self, ctx, body).await,
-            Route::DeveloperAppSecret(id) => developer::rotate_secret(self, ctx, &id),
-            Route::DeveloperAppDeactivate(id) => developer::deactivate_app(self, ctx, &id),
             Route::ConnectedApps => developer::connected_apps(self, ctx),
-            Route::ConnectedAppRevoke(id) => developer::revoke_connected_app(self, ctx, &id),
             Route::Me => api::me(self, ctx),
             Route::Playback(action) => api::playback(self, ctx, &action, body).await,
             Route::NowPlaying => api::now_playing(self, ctx),
             Route::Events => api::events(self, ctx),
             Route::PublicUser(username) => api::public_user(self, ctx, &username),
             Route::TestControl(rest) => test_controls::handle(self, ctx, &rest, body).await,
-            Route::NotFound => {
+            // NotFound; the form POSTs went to dispatch_form_post above.
+            _ => {
                 if self.core.has_fault(Fault::UnknownRouteServerError)
                     && ctx.path.starts_with(self.core.profile.path("platform_api"))
                 {
@@ -364,11 +424,24 @@ impl App {
         }
     }
 
-    /// A browser form's body, within the profile's size limit (the pages' POSTs).
-    async fn read_form(&self, ctx: &Ctx, body: Incoming) -> ProtocolResult<crate::core::Params> {
-        let bytes =
-            request::read_body(&ctx.headers, body, self.core.profile.http.max_body_bytes).await?;
-        request::parse_form(&bytes)
+    /// The page forms' POSTs, once their body is read and their CSRF token checked.
+    fn dispatch_form_post(
+        &self,
+        route: Route,
+        ctx: &Ctx,
+        body: &[u8],
+    ) -> ProtocolResult<Response<Body>> {
+        match route {
+            Route::AuthorizeDecision => oauth::authorize_decision(self, ctx, body),
+            Route::ActivateDecision => oauth::activate_decision(self, ctx, body),
+            Route::Login => developer::login(self, ctx, body),
+            Route::Logout => Ok(developer::logout(self, ctx)),
+            Route::DeveloperAppCreate => developer::create_app(self, ctx, body),
+            Route::DeveloperAppSecret(id) => developer::rotate_secret(self, ctx, &id),
+            Route::DeveloperAppDeactivate(id) => developer::deactivate_app(self, ctx, &id),
+            Route::ConnectedAppRevoke(id) => developer::revoke_connected_app(self, ctx, &id),
+            _ => Err(ProtocolError::not_found("There is no such form.")),
+        }
     }
 
     /// The signed-in user of the request's session cookie, if any.

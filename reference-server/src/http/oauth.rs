@@ -5,7 +5,7 @@ use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
 
 use super::request::{
-    basic_credentials, parse_params, query_params, query_params_with_repeats, read_body,
+    basic_credentials, parse_form, parse_params, query_params, query_params_with_repeats, read_body,
 };
 use super::respond::{self, Body};
 use super::{App, Ctx, LimitKeys, pages};
@@ -173,19 +173,21 @@ pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
         None => ctx.path.clone(),
     };
     let Some((sid, user)) = app.session(ctx) else {
-        return respond::html(StatusCode::OK, pages::login_form(app, &here, None));
+        return respond::html(
+            StatusCode::OK,
+            pages::login_form(app, ctx.csrf.for_form(), &here, None),
+        );
     };
     let id = app.core.begin_consent(&sid, request.clone());
-    respond::html(StatusCode::OK, pages::consent(app, &user, &request, &id))
+    respond::html(
+        StatusCode::OK,
+        pages::consent(app, ctx.csrf.for_form(), &user, &request, &id),
+    )
 }
 
 /// `POST /oauth/authorize`: the approval form (PP-AUTHZ-2, PP-AUTHZ-3, PP-AUTHZ-4).
-pub async fn authorize_decision(
-    app: &App,
-    ctx: &Ctx,
-    body: Incoming,
-) -> ProtocolResult<Response<Body>> {
-    let form = app.read_form(ctx, body).await?;
+pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
+    let form = parse_form(body)?;
     let Some((sid, user)) = app.session(ctx) else {
         return Ok(respond::html(
             StatusCode::UNAUTHORIZED,
@@ -224,34 +226,42 @@ pub fn activate_page(app: &App, ctx: &Ctx) -> Response<Body> {
         None => ctx.path.clone(),
     };
     let Some((_, user)) = app.session(ctx) else {
-        return respond::html(StatusCode::OK, pages::login_form(app, &here, None));
+        return respond::html(
+            StatusCode::OK,
+            pages::login_form(app, ctx.csrf.for_form(), &here, None),
+        );
     };
     let params = query_params(ctx.query.as_deref());
     match params.get("user_code").filter(|c| !c.trim().is_empty()) {
-        None => respond::html(StatusCode::OK, pages::activate_enter_code(app, &user, None)),
+        None => respond::html(
+            StatusCode::OK,
+            pages::activate_enter_code(app, ctx.csrf.for_form(), &user, None),
+        ),
         Some(code) => match app.core.device_for_page(code) {
-            Ok(device) => {
-                respond::html(StatusCode::OK, pages::activate_confirm(app, &user, &device))
-            }
+            Ok(device) => respond::html(
+                StatusCode::OK,
+                pages::activate_confirm(app, ctx.csrf.for_form(), &user, &device),
+            ),
             Err(e) => respond::html(
                 StatusCode::NOT_FOUND,
-                pages::activate_enter_code(app, &user, Some(&e.message)),
+                pages::activate_enter_code(app, ctx.csrf.for_form(), &user, Some(&e.message)),
             ),
         },
     }
 }
 
 /// `POST /activate`: approve or deny a device code (PP-DEVICE-3, PP-DEVICE-4).
-pub async fn activate_decision(
-    app: &App,
-    ctx: &Ctx,
-    body: Incoming,
-) -> ProtocolResult<Response<Body>> {
-    let form = app.read_form(ctx, body).await?;
+pub fn activate_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
+    let form = parse_form(body)?;
     let Some((_, user)) = app.session(ctx) else {
         return Ok(respond::html(
             StatusCode::OK,
-            pages::login_form(app, app.core.profile.path("activate"), None),
+            pages::login_form(
+                app,
+                ctx.csrf.for_form(),
+                app.core.profile.path("activate"),
+                None,
+            ),
         ));
     };
     let code = form
@@ -266,7 +276,7 @@ pub async fn activate_decision(
         )),
         Err(e) => Ok(respond::html(
             StatusCode::NOT_FOUND,
-            pages::activate_enter_code(app, &user, Some(&e.message)),
+            pages::activate_enter_code(app, ctx.csrf.for_form(), &user, Some(&e.message)),
         )),
     }
 }

@@ -25,11 +25,22 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn signed_in_as(app: &App, user: &str) -> String {
+/// The hidden input that carries the page's CSRF token in each of its POST forms
+/// (issue 12 item 6; checked in http/csrf.rs).
+fn csrf_input(csrf: &str) -> String {
     format!(
-        "<p class=\"muted\">Signed in as <strong>{}</strong>. <form method=\"post\" action=\"{}\" style=\"display:inline\"><button type=\"submit\">Sign out</button></form></p>",
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        crate::core::sessions::CSRF_FIELD,
+        attr(csrf)
+    )
+}
+
+fn signed_in_as(app: &App, csrf: &str, user: &str) -> String {
+    format!(
+        "<p class=\"muted\">Signed in as <strong>{}</strong>. <form method=\"post\" action=\"{}\" style=\"display:inline\">{}<button type=\"submit\">Sign out</button></form></p>",
         text(user),
-        attr(app.core.profile.path("logout"))
+        attr(app.core.profile.path("logout")),
+        csrf_input(csrf)
     )
 }
 
@@ -60,7 +71,7 @@ pub fn index(app: &App, _ctx: &Ctx) -> String {
     )
 }
 
-pub fn login_form(app: &App, next: &str, error: Option<&str>) -> String {
+pub fn login_form(app: &App, csrf: &str, next: &str, error: Option<&str>) -> String {
     let error = error.map_or_else(String::new, |e| {
         format!("<p class=\"error\">{}</p>", text(e))
     });
@@ -68,11 +79,12 @@ pub fn login_form(app: &App, next: &str, error: Option<&str>) -> String {
         "Sign in",
         &format!(
             "<h1>Sign in to PunchPlay</h1>{error}<form method=\"post\" action=\"{}\">\
-<input type=\"hidden\" name=\"next\" value=\"{}\">\
+{}<input type=\"hidden\" name=\"next\" value=\"{}\">\
 <label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\" required></label>\
 <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
 <button type=\"submit\">Sign in</button></form>",
             attr(app.core.profile.path("login")),
+            csrf_input(csrf),
             attr(next)
         ),
     )
@@ -95,20 +107,27 @@ pub fn sign_in_throttled(retry_after: u64, request_id: &str) -> String {
 }
 
 /// PP-AUTHZ-2: the app's name and the requested scopes, before the user approves.
-pub fn consent(app: &App, user: &str, request: &ValidAuthorization, id: &str) -> String {
+pub fn consent(
+    app: &App,
+    csrf: &str,
+    user: &str,
+    request: &ValidAuthorization,
+    id: &str,
+) -> String {
     page(
         "Approve access",
         &format!(
             "{}<h1><span class=\"app-name\">{}</span> wants to use your PunchPlay account</h1>\
-<p>It asks for:</p>{}<form method=\"post\" action=\"{}\">\
+<p>It asks for:</p>{}<form method=\"post\" action=\"{}\">{}\
 <input type=\"hidden\" name=\"authorization\" value=\"{}\">\
 <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>\
 <p class=\"muted\">You can revoke access later in <a href=\"{}\">connected apps</a>.</p>",
-            signed_in_as(app, user),
+            signed_in_as(app, csrf, user),
             text(&request.app_name),
             scope_list(request.scopes.iter()),
             attr(app.core.profile.path("authorize")),
+            csrf_input(csrf),
             attr(id),
             attr(app.core.profile.path("connected_apps"))
         ),
@@ -128,7 +147,7 @@ pub fn error_page(title: &str, message: &str, request_id: &str) -> String {
     )
 }
 
-pub fn activate_enter_code(app: &App, user: &str, error: Option<&str>) -> String {
+pub fn activate_enter_code(app: &App, csrf: &str, user: &str, error: Option<&str>) -> String {
     let error = error.map_or_else(String::new, |e| {
         format!("<p class=\"error\">{}</p>", text(e))
     });
@@ -138,27 +157,28 @@ pub fn activate_enter_code(app: &App, user: &str, error: Option<&str>) -> String
             "{}<h1>Activate a device</h1>{error}<form method=\"get\" action=\"{}\">\
 <label>Code shown on your device <input type=\"text\" name=\"user_code\" placeholder=\"WDJB-MJHT\" autocomplete=\"off\" required></label>\
 <button type=\"submit\">Continue</button></form>",
-            signed_in_as(app, user),
+            signed_in_as(app, csrf, user),
             attr(app.core.profile.path("activate"))
         ),
     )
 }
 
 /// PP-DEVICE-5: the app name and scopes, and approve or deny.
-pub fn activate_confirm(app: &App, user: &str, device: &DeviceForPage) -> String {
+pub fn activate_confirm(app: &App, csrf: &str, user: &str, device: &DeviceForPage) -> String {
     page(
         "Activate a device",
         &format!(
             "{}<h1><span class=\"app-name\">{}</span> wants to use your PunchPlay account</h1>\
-<p>Code <strong class=\"user-code\">{}</strong>. It asks for:</p>{}<form method=\"post\" action=\"{}\">\
+<p>Code <strong class=\"user-code\">{}</strong>. It asks for:</p>{}<form method=\"post\" action=\"{}\">{}\
 <input type=\"hidden\" name=\"user_code\" value=\"{}\">\
 <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
 <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
-            signed_in_as(app, user),
+            signed_in_as(app, csrf, user),
             text(&device.app_name),
             text(&device.user_code),
             scope_list(device.scopes.iter()),
             attr(app.core.profile.path("activate")),
+            csrf_input(csrf),
             attr(&device.user_code)
         ),
     )
@@ -201,7 +221,13 @@ fn secret_notice(client_id: &str, secret: &str) -> String {
 }
 
 /// PP-APP-7, PP-APP-8: list, create, rotate, deactivate.
-pub fn developer_apps(app: &App, user: &str, apps: &[AppRecord], notice: Option<Notice>) -> String {
+pub fn developer_apps(
+    app: &App,
+    csrf: &str,
+    user: &str,
+    apps: &[AppRecord],
+    notice: Option<Notice>,
+) -> String {
     let base = app.core.profile.path("developer_apps");
     let notice = match notice {
         Some(Notice::Created { app: a, secret }) => format!(
@@ -219,18 +245,20 @@ pub fn developer_apps(app: &App, user: &str, apps: &[AppRecord], notice: Option<
         .map(|a| {
             let rotate = if a.kind == AppKind::Confidential && a.active {
                 format!(
-                    "<form method=\"post\" action=\"{base}/{id}/secret\" style=\"display:inline\"><button type=\"submit\">Rotate secret</button></form>",
+                    "<form method=\"post\" action=\"{base}/{id}/secret\" style=\"display:inline\">{token}<button type=\"submit\">Rotate secret</button></form>",
                     base = attr(base),
-                    id = attr(&a.client_id)
+                    id = attr(&a.client_id),
+                    token = csrf_input(csrf)
                 )
             } else {
                 String::new()
             };
             let deactivate = if a.active {
                 format!(
-                    "<form method=\"post\" action=\"{base}/{id}/deactivate\" style=\"display:inline\"><button type=\"submit\">Deactivate</button></form>",
+                    "<form method=\"post\" action=\"{base}/{id}/deactivate\" style=\"display:inline\">{token}<button type=\"submit\">Deactivate</button></form>",
                     base = attr(base),
-                    id = attr(&a.client_id)
+                    id = attr(&a.client_id),
+                    token = csrf_input(csrf)
                 )
             } else {
                 "inactive".into()
@@ -263,32 +291,39 @@ pub fn developer_apps(app: &App, user: &str, apps: &[AppRecord], notice: Option<
         "Developer apps",
         &format!(
             "{}<h1>Your apps</h1>{notice}<table><tr><th>Name</th><th>client_id</th><th>Kind</th><th>Allowed scopes</th><th>Redirect URIs</th><th></th></tr>{rows}</table>\
-<h2>Get API key</h2><form method=\"post\" action=\"{}\">\
+<h2>Get API key</h2><form method=\"post\" action=\"{}\">{}\
 <label>Name <input type=\"text\" name=\"name\" required></label>\
 <label><input type=\"radio\" name=\"kind\" value=\"confidential\" checked> Confidential (server-backed, gets a secret)</label>\
 <label><input type=\"radio\" name=\"kind\" value=\"public\"> Public (browser, native, TV: no secret)</label>\
 <label>Redirect URIs, one per line (https, or http on a loopback address)<textarea name=\"redirect_uris\" rows=\"3\"></textarea></label>\
 <fieldset><legend>Allowed scopes (as few as the app needs)</legend>{scope_boxes}</fieldset>\
 <button type=\"submit\">Create app</button></form>",
-            signed_in_as(app, user),
-            attr(base)
+            signed_in_as(app, csrf, user),
+            attr(base),
+            csrf_input(csrf)
         ),
     )
 }
 
 /// PP-REVOKE-1.
-pub fn connected_apps(app: &App, user: &str, apps: &[(String, String, String)]) -> String {
+pub fn connected_apps(
+    app: &App,
+    csrf: &str,
+    user: &str,
+    apps: &[(String, String, String)],
+) -> String {
     let base = app.core.profile.path("connected_apps");
     let rows: String = apps
         .iter()
         .map(|(id, name, scope)| {
             format!(
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td><form method=\"post\" action=\"{}/{}/revoke\"><button type=\"submit\">Revoke</button></form></td></tr>",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td><form method=\"post\" action=\"{}/{}/revoke\">{}<button type=\"submit\">Revoke</button></form></td></tr>",
                 text(name),
                 text(id),
                 text(scope),
                 attr(base),
-                attr(id)
+                attr(id),
+                csrf_input(csrf)
             )
         })
         .collect();
@@ -301,6 +336,9 @@ pub fn connected_apps(app: &App, user: &str, apps: &[(String, String, String)]) 
     };
     page(
         "Connected apps",
-        &format!("{}<h1>Connected apps</h1>{body}", signed_in_as(app, user)),
+        &format!(
+            "{}<h1>Connected apps</h1>{body}",
+            signed_in_as(app, csrf, user)
+        ),
     )
 }

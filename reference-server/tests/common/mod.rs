@@ -359,6 +359,11 @@ pub fn hidden_input(html: &str, name: &str) -> Option<String> {
     Some(html_unescape(&html[start..end]))
 }
 
+/// The CSRF token a page's forms carry (issue 12 item 6).
+pub fn page_csrf(html: &str) -> String {
+    hidden_input(html, "csrf_token").unwrap_or_else(|| panic!("no csrf_token in {html}"))
+}
+
 fn html_unescape(s: &str) -> String {
     s.replace("&quot;", "\"")
         .replace("&#x27;", "'")
@@ -515,11 +520,36 @@ impl TestServer {
     }
 
     /// Signs a browser in through the sign-in form, with the fixture password; answers
-    /// the 303.
+    /// the 303. As a browser: the form's page first, then its CSRF token goes along.
     pub async fn sign_in(&self, browser: &reqwest::Client, user: &str, next: &str) -> Reply {
         let password = format!("{user}-password");
-        let form = form(&[("username", user), ("password", &password), ("next", next)]);
+        self.sign_in_with(browser, user, &password, next).await
+    }
+
+    /// Submits the sign-in form with any password, its page's CSRF token included.
+    pub async fn sign_in_with(
+        &self,
+        browser: &reqwest::Client,
+        user: &str,
+        password: &str,
+        next: &str,
+    ) -> Reply {
+        let csrf = self.csrf_token(browser, "/login").await;
+        let form = form(&[
+            ("username", user),
+            ("password", password),
+            ("next", next),
+            ("csrf_token", &csrf),
+        ]);
         send(browser.post(self.url("/login")).form(&form)).await
+    }
+
+    /// The CSRF token of the page at `path`, as `browser` (whose cookie jar then holds
+    /// `pp_csrf`) sees it: the `csrf_token` hidden input of its forms.
+    pub async fn csrf_token(&self, browser: &reqwest::Client, path: &str) -> String {
+        let page = send(browser.get(self.url(path))).await;
+        hidden_input(&page.text(), "csrf_token")
+            .unwrap_or_else(|| panic!("no csrf_token on {path}: {}", page.describe()))
     }
 
     pub async fn set_mode(&self, mode: &str) {

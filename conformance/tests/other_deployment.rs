@@ -123,8 +123,7 @@ async fn behind_the_gateway_the_checks_of_each_faults_clause_still_catch_it() {
             .filter(|c| c.clause == fault.clause())
             .collect();
         assert!(!checks.is_empty(), "no check tests {}", fault.clause());
-        let server = other_server(Some(fault)).await;
-        let gateway = gateway::start(&server.base_url(), GatewayOptions::ordinary()).await;
+        let (server, gateway) = other_server_behind_gateway(Some(fault)).await;
         let report = support::deployment::run_checks(
             &gateway.base_url(),
             other_identities(),

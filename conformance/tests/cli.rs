@@ -372,18 +372,14 @@ async fn a_deployment_with_its_own_apps_behind_a_gateway_is_conformant_and_its_e
         |_| None,
     )
     .expect("valid");
-    // The gateway keeps the client's Host: the server is told its public URL.
-    let listener = gateway::bind().await;
-    let server = reference_server::spawn(reference_server::ServerConfig {
-        identities: ids,
-        test_controls: true,
-        trust_proxy: true,
-        public_url: Some(gateway::url_of(&listener)),
-        ..reference_server::ServerConfig::punchplay()
-    })
-    .await
-    .expect("the reference server starts");
-    let gateway = gateway::start_on(listener, &server.base_url(), GatewayOptions::ordinary());
+    let (server, gateway) = gateway::reference_behind(
+        reference_server::ServerConfig {
+            identities: ids,
+            ..reference_server::ServerConfig::punchplay()
+        },
+        GatewayOptions::ordinary(),
+    )
+    .await;
     let reports = std::env::temp_dir().join(format!("conformance-gateway-{}", std::process::id()));
     let code = cli::run(Args::parse_from([
         "conformance",

@@ -33,22 +33,14 @@ async fn the_whole_suite_holds_when_every_request_takes_20_to_50_ms() {
     }
     // Test controls; the gateway forwards the client's address, which the server trusts,
     // so IP keys stay per check (PP-RATE-4).
-    // The gateway keeps the client's Host: the server is told its public URL.
-    let listener = gateway::bind().await;
-    let server = reference_server::spawn(reference_server::ServerConfig {
-        profile: profile.clone(),
-        test_controls: true,
-        trust_proxy: true,
-        public_url: Some(gateway::url_of(&listener)),
-        ..reference_server::ServerConfig::punchplay()
-    })
-    .await
-    .expect("the reference server starts");
-    let gw = gateway::start_on(
-        listener,
-        &server.base_url(),
+    let (server, gw) = gateway::reference_behind(
+        reference_server::ServerConfig {
+            profile: profile.clone(),
+            ..reference_server::ServerConfig::punchplay()
+        },
         GatewayOptions::slow(Duration::from_millis(20)..Duration::from_millis(50)),
-    );
+    )
+    .await;
     let env = suite::env(&gw.base_url(), &profile, true, Driver::TestControls, false);
     let checks = conformance::checks::all(&profile);
     let opts = suite::options(SnapshotMode::Compare, 60);

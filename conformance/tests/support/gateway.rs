@@ -95,6 +95,26 @@ pub async fn start(upstream: &str, options: GatewayOptions) -> Gateway {
     start_on(bind().await, upstream, options)
 }
 
+/// A reference server with `config` behind a gateway doing `options`: test controls on,
+/// the gateway's `X-Forwarded-For` trusted (PP-RATE-4) and the gateway's URL as the
+/// server's public URL, since the gateway keeps the client's `Host`.
+pub async fn reference_behind(
+    config: reference_server::ServerConfig,
+    options: GatewayOptions,
+) -> (reference_server::RunningServer, Gateway) {
+    let listener = bind().await;
+    let server = reference_server::spawn(reference_server::ServerConfig {
+        test_controls: true,
+        trust_proxy: true,
+        public_url: Some(url_of(&listener)),
+        ..config
+    })
+    .await
+    .expect("the reference server starts");
+    let gateway = start_on(listener, &server.base_url(), options);
+    (server, gateway)
+}
+
 /// The gateway's listening socket, bound before its upstream starts, so the upstream can
 /// be given the gateway's URL as its public URL (the reference server refuses a `Host`
 /// that names another port unless started with `--public-url`).

@@ -2,7 +2,12 @@
 //! iteration), its configuration, and the conductor running beside it.
 //!
 //! Goose is built with [`GooseAttack::initialize_with_config`], so it never reads the
-//! process's arguments.
+//! process's arguments, and it writes nothing on standard output (issue 13): goose 0.19
+//! prints "N users launched." once per attack whenever `iterations` is set (metrics.rs,
+//! `reset_metrics`), so no iteration count is set. The users play window after window
+//! until the conductor is done; then goose's killswitch ends the attack, and goose writes
+//! its reports as at the end of any run. The killswitch is one per process, so attacks
+//! take turns ([`one_goose_at_a_time`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,10 +18,23 @@ use goose::config::GooseConfiguration;
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionResult};
 use goose::metrics::GooseCoordinatedOmissionMitigation;
 use goose::{GooseAttack, GooseError};
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, MutexGuard, mpsc};
 
 use crate::target::WindowClock;
 use crate::window::{AttackState, ConductorLog, Phase, conduct, play_window, take_seat};
+
+/// How long past `--run-time` a run may take to cancel what is in flight, let goose
+/// write its reports and give its verdict.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One goose run at a time in this process: goose's killswitch, which ends an attack, is
+/// process-wide, so a second run beside it would be ended too.
+static GOOSE: Mutex<()> = Mutex::const_new(());
+
+/// Waits for this process's turn to run goose; the turn lasts as long as the guard.
+pub async fn one_goose_at_a_time() -> MutexGuard<'static, ()> {
+    GOOSE.lock().await
+}
 
 type Play = fn(
     &mut GooseUser,
@@ -54,7 +72,7 @@ pub fn shared_default_client(attack: GooseAttack) -> Result<GooseAttack, GooseEr
 }
 
 /// Runs the attack for `state`'s limit and returns what the conductor did, with a problem
-/// when goose itself failed. Over within [`crate::run::GRACE`] of the state's deadline,
+/// when goose itself failed. Over within [`GRACE`] of the state's deadline,
 /// whatever the server does: goose is dropped then, and its users, which send nothing
 /// after the deadline, end with their requests' timeouts.
 pub async fn run(
@@ -64,8 +82,7 @@ pub async fn run(
     report_files: Vec<String>,
 ) -> (ConductorLog, Option<String>) {
     let base = state.traffic.base_url();
-    let mut config = goose_config(&base, state.users, report_files);
-    config.iterations = Some(state.windows);
+    let config = goose_config(&base, state.users, report_files);
 
     let scenario = Scenario::new(&state.traffic.limit.name)
         .register_transaction(
@@ -77,8 +94,30 @@ pub async fn run(
             transaction(&state, |u, s| Box::pin(play_window(u, s))).set_name("window"),
         );
 
-    let conductor = tokio::spawn(conduct(Arc::clone(&state), reports, clock));
-    let over = tokio::time::Instant::from_std(state.deadline + crate::run::GRACE);
+    let _turn = one_goose_at_a_time().await;
+    let over = tokio::time::Instant::from_std(state.deadline + GRACE);
+    let conductor = async {
+        let log = match tokio::time::timeout_at(
+            over,
+            tokio::spawn(conduct(Arc::clone(&state), reports, clock)),
+        )
+        .await
+        {
+            Ok(Ok(log)) => log,
+            Ok(Err(e)) => ConductorLog {
+                stopped_early: Some(format!("the conductor failed: {e}")),
+                ..ConductorLog::default()
+            },
+            Err(_) => ConductorLog {
+                stopped_early: Some("the conductor did not finish".into()),
+                ..ConductorLog::default()
+            },
+        };
+        // Every window is done (or the deadline passed): the users have nothing left to
+        // send, and goose ends as a cancelled run, reports written.
+        goose::trigger_killswitch("the conductor finished the windows");
+        log
+    };
     let goose = async {
         let attack = GooseAttack::initialize_with_config(config)?;
         shared_default_client(attack)?
@@ -87,24 +126,18 @@ pub async fn run(
             .await
             .map(drop)
     };
-    let goose_problem = match tokio::time::timeout_at(over, goose).await {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(format!("goose failed: {e}")),
-        Err(_) => {
-            state.progress.finish();
-            Some("goose did not finish within the grace after the run time".into())
+    let goose = async {
+        match tokio::time::timeout_at(over, goose).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("goose failed: {e}")),
+            Err(_) => {
+                state.progress.finish();
+                Some("goose did not finish within the grace after the run time".into())
+            }
         }
     };
-    let log = match tokio::time::timeout_at(over, conductor).await {
-        Ok(Ok(log)) => log,
-        Ok(Err(e)) => ConductorLog {
-            stopped_early: Some(format!("the conductor failed: {e}")),
-            ..ConductorLog::default()
-        },
-        Err(_) => ConductorLog {
-            stopped_early: Some("the conductor did not finish".into()),
-            ..ConductorLog::default()
-        },
-    };
+    let (log, goose_problem) = tokio::join!(conductor, goose);
+    // The next run in this process starts without this one's cancel.
+    goose::reset_killswitch();
     (log, goose_problem)
 }

@@ -152,6 +152,7 @@ async fn goose_round(
         .register_transaction(Transaction::new(Arc::new(move |u| {
             Box::pin(steady(u, Arc::clone(&s2)))
         })));
+    let _turn = crate::attack::one_goose_at_a_time().await;
     let attack = GooseAttack::initialize_with_config(config).map_err(|e| e.to_string())?;
     crate::attack::shared_default_client(attack)
         .map_err(|e| e.to_string())?
@@ -224,33 +225,22 @@ pub async fn bench(
         .map_err(|e| format!("could not start the reference server: {e}"))?;
     let mut target = Target::new(base.clone());
     let controls = target.detect_controls().await;
-    let usernames: Vec<String> = options
-        .identities
-        .users
-        .iter()
-        .map(|u| u.username.clone())
-        .collect();
-    let traffic = Traffic::new(
-        &options.profile,
-        &limit,
-        &base,
-        &usernames,
-        Default::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    let clients = usable_clients(&options.identities);
+    let family = crate::families::for_profile(&options.profile)?;
+    let context = crate::families::Context {
+        profile: &options.profile,
+        identities: &options.identities,
+        target: &target,
+        clients: &clients,
+        basic_auth: options.basic_auth,
+    };
+    let traffic = Traffic::new(&limit, &base, family.recipe(context, &limit).await?);
     let sources = if options.target.is_none() {
         loopback_sources(options.addresses.max(1))
     } else {
         vec![None]
     };
-    let plan = keys::plan(
-        limit.key,
-        &sources,
-        &usable_clients(&options.identities),
-        &[],
-        &[],
-    )
-    .map_err(|e| e.to_string())?;
+    let plan = keys::plan(limit.key, &sources, &clients, &[], &[]).map_err(|e| e.to_string())?;
 
     let mut results = Vec::new();
     for _ in 0..rounds.max(1) {

@@ -180,8 +180,9 @@ fn options_from(common: &Common) -> Result<LoadOptions, String> {
     })
 }
 
-/// goose prints a line per attack with `println!`, which panics once standard output is
-/// closed (`load | head`): the process then ends at once, quietly, with the status of a
+/// A `println!` panics once standard output is closed (`load | head`). The load crate
+/// writes through [`crate::report::print_stdout`] and goose is kept silent, but should a
+/// dependency print all the same, the process ends at once, quietly, with the status of a
 /// process ended by SIGPIPE, as `cat | head` does.
 fn quiet_when_stdout_closes() {
     let default = std::panic::take_hook();
@@ -264,8 +265,10 @@ async fn async_main(cli: Cli) -> ExitCode {
                     r.plain_rps
                 ));
                 out.push_str(&format!("  ratio goose/plain:       {:>8.2}\n", r.ratio));
-                crate::report::print_stdout(&out);
-                ExitCode::from(EXIT_HOLDS)
+                match crate::report::print_stdout(&out) {
+                    Ok(()) => ExitCode::from(EXIT_HOLDS),
+                    Err(_) => ExitCode::from(EXIT_STDOUT_CLOSED),
+                }
             }
             Err(e) => could_not_run(e),
         };
@@ -291,6 +294,7 @@ async fn async_main(cli: Cli) -> ExitCode {
     }
     match crate::run(options).await {
         Ok(report) => ExitCode::from(exit_code(report.status)),
+        Err(crate::LoadError::StdoutClosed) => ExitCode::from(EXIT_STDOUT_CLOSED),
         Err(e) => could_not_run(e.to_string()),
     }
 }

@@ -4,7 +4,8 @@
 //! key and window that says whether the limit holds exactly.
 //!
 //! - [`keys`]: which addresses, clients and tokens make each key.
-//! - [`traffic`]: the request each limited endpoint gets.
+//! - [`families`]: each family's request recipes (what each limited endpoint gets);
+//!   [`traffic`]: a limit's requests, as the generic machinery sends them.
 //! - [`window`]: the goose players and the conductor that walks them through windows.
 //! - [`attack`]: the goose attack for one limit.
 //! - [`observe`], [`verdict`]: what a response says, and whether a limit holds.
@@ -19,6 +20,7 @@
 pub mod attack;
 pub mod bench;
 pub mod cli;
+pub mod families;
 pub mod keys;
 pub mod observe;
 pub mod progress;

@@ -78,14 +78,7 @@ fn row(limit: &LimitVerdict, key: &KeyVerdict) -> Row {
         .filter(|w| w.resume.as_ref().is_some_and(Outcome::is_admitted))
         .count();
     let reached = w.iter().filter(|w| w.resume.is_some()).count();
-    let with_errors = w
-        .iter()
-        .filter(|w| {
-            w.problems
-                .iter()
-                .any(|p| p.starts_with("PP-ERR-3") || p.starts_with("transport"))
-        })
-        .count();
+    let with_errors = w.iter().filter(|w| w.errors > 0).count();
     Row {
         limit: format!("{} ({}/{} s)", limit.limit, limit.max, limit.window_secs),
         key: key.key.clone(),
@@ -225,11 +218,11 @@ pub fn render(report: &RunReport, color: bool) -> String {
     out
 }
 
-/// Writes to standard output; a reader that went away (`| head`) ends the output
-/// quietly instead of a panic.
-pub fn print_stdout(text: &str) {
+/// Writes to standard output; a reader that went away (`| head`) is an error to end the
+/// run quietly on, never a panic.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    out.write_all(text.as_bytes()).and_then(|()| out.flush())
 }
 
 pub fn write_json(path: &Path, report: &RunReport) -> std::io::Result<()> {

@@ -11,21 +11,19 @@ use std::time::{Duration, Instant};
 use profile::{Identities, LimitKey, Profile, RateLimit, Secret};
 use url::Url;
 
+use crate::families::{self, Context};
 use crate::keys::{self, UserToken, loopback_sources, usable_clients};
 use crate::progress::Progress;
 use crate::report::{self, RunReport};
-use crate::setup;
 use crate::target::{Target, WindowClock};
-use crate::traffic::{Endpoint, Traffic};
+use crate::traffic::Traffic;
 use crate::verdict::{self, ClockMode, RunFacts, Status};
 use crate::window::{AttackSetup, AttackState};
 
 /// The fewest concurrent goose users a run may use (issue 4: "under at least 64").
 pub const MIN_USERS: usize = 64;
 
-/// How long past `--run-time` a run may take to cancel what is in flight, let goose
-/// write its reports and give its verdict.
-pub const GRACE: Duration = Duration::from_secs(2);
+pub use crate::attack::GRACE;
 
 /// The longest a request that is not part of a scenario (reachability, test controls)
 /// may take.
@@ -110,6 +108,9 @@ pub enum LoadError {
     Reports(std::io::Error),
     #[error("the target did not answer within {0:?}; check --target, or give a longer --run-time")]
     NoAnswer(Duration),
+    /// Standard output was closed (`load | head`): nothing more can be said.
+    #[error("standard output was closed")]
+    StdoutClosed,
 }
 
 fn setup_error(limit: &RateLimit, why: impl ToString) -> LoadError {
@@ -201,6 +202,10 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     };
     let mut verdicts = Vec::new();
     let result = async {
+        if options.print {
+            let text = header(&options, &limits, &base, controls);
+            report::print_stdout(&text).map_err(|_| LoadError::StdoutClosed)?;
+        }
         for (i, limit) in limits.iter().enumerate() {
             // Real time is shared equally by the limits still to run; a moved clock
             // needs little of it, so each may use what is left.
@@ -254,9 +259,47 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         if let Some(dir) = &options.reports_dir {
             text.push_str(&format!("reports: {}\n", dir.display()));
         }
-        report::print_stdout(&text);
+        report::print_stdout(&text).map_err(|_| LoadError::StdoutClosed)?;
     }
     Ok(report)
+}
+
+/// The line a run begins with, once (issue 13): what is checked, against what, and how
+/// the time between windows passes. The progress line (a terminal only) says the rest.
+fn header(options: &LoadOptions, limits: &[RateLimit], base: &Url, controls: bool) -> String {
+    let names: Vec<&str> = limits.iter().map(|l| l.name.as_str()).collect();
+    let what = match limits {
+        [one] => format!("limit {}", one.name),
+        _ => format!("{} limits ({})", limits.len(), names.join(", ")),
+    };
+    let target = match (options.target.is_some(), controls) {
+        (false, _) => format!("the in-process reference server at {base}"),
+        (true, true) => format!("{base} (test controls)"),
+        (true, false) => base.to_string(),
+    };
+    let clock = if controls {
+        format!(
+            "the clock is moved between windows, {} per limit",
+            plural(options.windows, "window")
+        )
+    } else {
+        format!(
+            "windows pass in real time, {} s shared by the limits",
+            options.run_time.as_secs()
+        )
+    };
+    format!(
+        "load: {what} against {target}, {} goose users each; {clock}\n",
+        options.users
+    )
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// Does not hold when any limit does not; else not judged when any limit could not be
@@ -315,15 +358,18 @@ async fn run_limit(
         }
     }
     let clients = usable_clients(&options.identities);
-    let endpoint = Endpoint::of_path_name(&limit.endpoint);
-    let device_codes = if endpoint == Some(Endpoint::DeviceToken) {
-        setup::device_codes(target, profile, &clients).await
-    } else {
-        Default::default()
+    let family = families::for_profile(profile).map_err(|e| setup_error(limit, e))?;
+    let context = Context {
+        profile,
+        identities: &options.identities,
+        target,
+        clients: &clients,
+        basic_auth: options.basic_auth,
     };
     let (tokens, noise): (Vec<UserToken>, Vec<Secret>) = if limit.key == LimitKey::User {
         if controls && options.tokens.is_empty() {
-            setup::tokens_by_device_flow(target, profile, &options.identities)
+            family
+                .user_tokens(context)
                 .await
                 .map_err(|e| setup_error(limit, e))?
         } else {
@@ -335,15 +381,11 @@ async fn run_limit(
     } else {
         (Vec::new(), Vec::new())
     };
-    let usernames: Vec<String> = options
-        .identities
-        .users
-        .iter()
-        .map(|u| u.username.clone())
-        .collect();
-    let mut traffic = Traffic::new(profile, limit, &target.base, &usernames, device_codes)
+    let recipe = family
+        .recipe(context, limit)
+        .await
         .map_err(|e| setup_error(limit, e))?;
-    traffic.basic_auth = options.basic_auth;
+    let traffic = Traffic::new(limit, &target.base, recipe);
     let plan = keys::plan(limit.key, sources, &clients, &tokens, &noise)
         .map_err(|e| setup_error(limit, e))?;
     if plan.keys.len() > options.users {
@@ -401,9 +443,10 @@ async fn run_limit(
     )
     .await;
     let facts = RunFacts {
+        clauses: family.clauses(),
         limit: limit.name.clone(),
         method: limit.method.clone(),
-        path: profile.path(&limit.endpoint).to_owned(),
+        path: state.traffic.path(),
         max: limit.max,
         window_secs: limit.window_secs,
         key_kind: limit.key.as_str().to_owned(),

@@ -57,3 +57,29 @@ fn a_closed_stdout_ends_the_run_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(status.code(), Some(141), "{err}");
 }
+
+#[test]
+fn a_run_of_every_limit_says_what_it_does_once_and_goose_says_nothing() {
+    let dir = std::env::temp_dir().join(format!("load-cli-all-{}", std::process::id()));
+    let out = load()
+        .args(["--limit", "all", "--windows", "1", "--report-dir"])
+        .arg(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let both = format!("{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{both}");
+    // goose 0.19's own line ("64 users launched.", once per limit) never shows.
+    assert!(!both.contains("users launched"), "{both}");
+    // One header for the whole run, first, naming every limit.
+    let headers: Vec<&str> = both.lines().filter(|l| l.starts_with("load: ")).collect();
+    assert_eq!(headers.len(), 1, "{both}");
+    assert!(
+        stdout.starts_with("load: 6 limits (device-code, "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("every limit holds"), "{stdout}");
+}

@@ -24,6 +24,11 @@ const NOT_BEFORE_MARGIN: f64 = 1.5;
 /// How long after the early half is due to leave the resume goes.
 const AFTER_LEAVING: f64 = 0.05;
 
+/// goose resets its metrics once every user is launched, in its next tick (no
+/// `iterations` are set, see [`crate::attack`]); the first step waits this long after the
+/// last user is seated, so that goose's reports count every request of the attack.
+const AFTER_SEATING: Duration = Duration::from_millis(100);
+
 /// What the conductor did in one window, for the verdict.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct WindowLog {
@@ -83,6 +88,7 @@ pub async fn conduct(
         Err(why) => Some(Stop::Failed(format!("goose users did not start: {why}"))),
         Ok(()) if !problems.is_empty() => Some(Stop::Failed(problems.join("; "))),
         Ok(()) => {
+            tokio::time::sleep(AFTER_SEATING).await;
             let mut stop = None;
             for window in 0..state.windows {
                 if let Err(s) = conductor.window(window).await {

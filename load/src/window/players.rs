@@ -12,6 +12,9 @@ use super::phase::{Phase, Step};
 use super::state::{AttackState, Observation};
 use crate::observe::{Outcome, RequestKind};
 
+/// How often a user with every window played looks whether goose has ended the attack.
+const IDLE: Duration = Duration::from_millis(50);
+
 /// Per-key bookkeeping that goose keeps for each user.
 #[derive(Debug, Clone)]
 struct Player {
@@ -43,7 +46,7 @@ pub async fn take_seat(user: &mut GooseUser, state: Arc<AttackState>) -> Transac
     seated.map_err(Box::new)
 }
 
-/// One iteration: one window. Every user takes part in the bursts; each key's first
+/// One iteration: one window (goose runs iterations until the attack ends). Every user takes part in the bursts; each key's first
 /// user (slot 0) sends the probes. The iteration ends when the conductor opens the next
 /// window or finishes.
 pub async fn play_window(user: &mut GooseUser, state: Arc<AttackState>) -> TransactionResult {
@@ -54,6 +57,13 @@ pub async fn play_window(user: &mut GooseUser, state: Arc<AttackState>) -> Trans
     };
     let (key, slot, window) = (player.key, player.slot, player.next_window);
     player.next_window += 1;
+    if window >= state.windows {
+        // Every window is played: wait for the conductor to finish, then come back now
+        // and then until goose ends the attack (it asks only between iterations).
+        state.wait_for(|p| *p == Phase::Finished).await;
+        tokio::time::sleep(IDLE).await;
+        return Ok(());
+    }
 
     let mut reached = state
         .wait_for(|p| p.window().is_some_and(|w| w >= window))

@@ -107,8 +107,8 @@ pub struct Common {
     /// controls. Traffic goes only to this target.
     #[arg(long)]
     pub target: Option<Url>,
-    /// `all`, or one limit of the profile by name (device-code, device-token, refresh,
-    /// token, playback, public-user).
+    /// `all`, or one limit of the profile by name (punchplay's: device-code, device-token,
+    /// refresh, token, playback, public-user).
     #[arg(long, default_value = "all")]
     pub limit: String,
     /// Concurrent goose users per limit (at least 64).

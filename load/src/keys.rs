@@ -74,8 +74,8 @@ pub enum PlanError {
     #[error("no active app can authenticate at this endpoint; list one in the identities file")]
     NoClients,
     #[error(
-        "the per-user limit needs access tokens with the playback scope: run against a server \
-         with test controls, or pass --tokens FILE"
+        "the per-user limit needs users' access tokens with the scope its endpoint requires: \
+         run against a server with test controls, or pass --tokens FILE"
     )]
     NoTokens,
 }

@@ -35,7 +35,7 @@ pub fn client_builder(base: &str, source: Option<std::net::IpAddr>) -> reqwest::
     let builder = Client::builder()
         .local_address(source)
         .timeout(Duration::from_secs(10))
-        .user_agent("punchplay-load/0.1")
+        .user_agent(concat!("load/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true);
     if base.starts_with("http://") {
         builder.tls_certs_only(Vec::new())

@@ -31,9 +31,13 @@ pub struct Traffic {
 impl Traffic {
     pub fn new(limit: &RateLimit, base: &Url, recipe: Box<dyn Recipe>) -> Traffic {
         let statuses = recipe.statuses();
-        // A method the profile does not spell as one (`*`, say) is sent as POST.
-        let method = Method::from_bytes(limit.method.to_ascii_uppercase().as_bytes())
-            .unwrap_or(Method::POST);
+        // A limit on any method (`*`) sends the recipe's, else GET.
+        let method = match recipe.method() {
+            Some(m) => m,
+            None if limit.method == "*" => Method::GET,
+            None => Method::from_bytes(limit.method.to_ascii_uppercase().as_bytes())
+                .unwrap_or(Method::POST),
+        };
         Traffic {
             limit: limit.clone(),
             method,
@@ -71,5 +75,75 @@ impl Traffic {
             rb = rb.header("X-Forwarded-For", format!("198.51.100.{}", index % 254 + 1));
         }
         self.recipe.fill(rb, key, index, noise)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::families::{Statuses, url_of};
+    use profile::Profile;
+
+    /// A recipe no family has yet: any request under a path prefix, with a bearer token.
+    #[derive(Debug)]
+    struct UnderPrefix {
+        base: Url,
+        prefix: &'static str,
+    }
+
+    impl Recipe for UnderPrefix {
+        fn path(&self) -> String {
+            format!("{}*", self.prefix)
+        }
+        fn url(&self, _index: usize) -> Url {
+            url_of(&self.base, &format!("{}tags", self.prefix)).unwrap()
+        }
+        fn fill(
+            &self,
+            request: RequestBuilder,
+            key: &LoadKey,
+            index: usize,
+            noise: Option<&Secret>,
+        ) -> RequestBuilder {
+            let token = noise.unwrap_or(&key.tokens[index % key.tokens.len()]);
+            request.bearer_auth(token.expose())
+        }
+        fn statuses(&self) -> Statuses {
+            Statuses {
+                admitted: 200,
+                refused: 429,
+                noise: 401,
+            }
+        }
+    }
+
+    #[test]
+    fn a_limit_over_a_path_prefix_is_one_recipe() {
+        // Enterprise's `/api/*` (EN-RATE-1): any method, per user, one path under it.
+        let mut limit = Profile::punchplay().rate_limits[0].clone();
+        limit.method = "*".into();
+        limit.key = LimitKey::User;
+        let base = Url::parse("http://127.0.0.1:1").unwrap();
+        let recipe = UnderPrefix {
+            base: base.clone(),
+            prefix: "/api/",
+        };
+        let traffic = Traffic::new(&limit, &base, Box::new(recipe));
+        let key = LoadKey {
+            label: "alice".into(),
+            sources: vec![None],
+            clients: Vec::new(),
+            tokens: vec![Secret::new("alice-token")],
+        };
+        let request = traffic
+            .request(&Client::new(), &key, 0, None)
+            .build()
+            .unwrap();
+        assert_eq!(request.method(), Method::GET);
+        assert_eq!(request.url().path(), "/api/tags");
+        assert_eq!(request.headers()["authorization"], "Bearer alice-token");
+        // A per-user key is not the peer: no forwarded address is claimed.
+        assert!(request.headers().get("x-forwarded-for").is_none());
+        assert_eq!(traffic.path(), "/api/*");
     }
 }

@@ -14,7 +14,7 @@ use profile::{Profile, RateLimit, Secret};
 use reqwest::RequestBuilder;
 use url::Url;
 
-use super::{Context, Family, Recipe, Setup, Statuses, url_of};
+use super::recipe::{Context, Family, Recipe, Setup, Statuses, url_of};
 use crate::keys::{ClientCredentials, LoadKey, UserToken};
 use crate::setup;
 use crate::verdict::Clauses;

@@ -123,8 +123,8 @@ impl Tally {
             {
                 found.note(format!(
                     "{n} admitted request(s) answered {status}, not {}: they count against the \
-                     limit all the same (PP-RATE-3), but check the credentials",
-                    facts.admitted_status
+                     limit all the same ({}), but check the credentials",
+                    facts.admitted_status, c.sliding
                 ));
             }
         }

@@ -152,6 +152,7 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
             "--windows must be at least 1; the default is 3".into(),
         ));
     }
+    families::for_profile(&options.profile).map_err(LoadError::Usage)?;
     let limits: Vec<RateLimit> = match &options.limit {
         None => options.profile.rate_limits.clone(),
         Some(name) => match options.profile.rate_limit(name) {

@@ -84,11 +84,12 @@ mod tests {
     use crate::families::{Statuses, url_of};
     use profile::Profile;
 
-    /// A recipe no family has yet: any request under a path prefix, with a bearer token.
+    /// A recipe no family has yet: any request under the limit's path prefix, with a
+    /// bearer token.
     #[derive(Debug)]
     struct UnderPrefix {
         base: Url,
-        prefix: &'static str,
+        prefix: String,
     }
 
     impl Recipe for UnderPrefix {
@@ -122,11 +123,12 @@ mod tests {
         // Enterprise's `/api/*` (EN-RATE-1): any method, per user, one path under it.
         let mut limit = Profile::punchplay().rate_limits[0].clone();
         limit.method = "*".into();
+        limit.target = profile::LimitTarget::PathPrefix("/api/".into());
         limit.key = LimitKey::User;
         let base = Url::parse("http://127.0.0.1:1").unwrap();
         let recipe = UnderPrefix {
             base: base.clone(),
-            prefix: "/api/",
+            prefix: limit.path_prefix().unwrap().to_owned(),
         };
         let traffic = Traffic::new(&limit, &base, Box::new(recipe));
         let key = LoadKey {

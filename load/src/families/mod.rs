@@ -13,7 +13,14 @@ pub use recipe::{Context, Family, Recipe, Setup, Statuses, url_of};
 
 use profile::Profile;
 
-/// The family of `profile`.
-pub fn for_profile(_profile: &Profile) -> Result<&'static dyn Family, String> {
-    Ok(&punchplay::Punchplay)
+/// The family of `profile`, or why load cannot send its requests.
+pub fn for_profile(profile: &Profile) -> Result<&'static dyn Family, String> {
+    match profile.family {
+        profile::Family::Punchplay => Ok(&punchplay::Punchplay),
+        other => Err(format!(
+            "the profile `{}` is of the {other} family; load has request recipes for \
+             punchplay profiles only so far",
+            profile.name
+        )),
+    }
 }

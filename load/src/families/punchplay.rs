@@ -43,7 +43,7 @@ impl Family for Punchplay {
         limit: &'a RateLimit,
     ) -> Setup<'a, Box<dyn Recipe>> {
         Box::pin(async move {
-            let endpoint = Endpoint::of_limit(limit)?;
+            let (endpoint, _) = Endpoint::of_limit(limit)?;
             // PP-DEVICE-3: the device-token scenario polls pending codes.
             let device_codes = if endpoint == Endpoint::DeviceToken {
                 setup::device_codes(context.target, context.profile, context.clients).await
@@ -101,15 +101,20 @@ impl Endpoint {
         })
     }
 
-    fn of_limit(limit: &RateLimit) -> Result<Endpoint, String> {
-        Endpoint::of_path_name(&limit.endpoint).ok_or_else(|| {
-            format!(
-                "limit `{}` is on the endpoint `{}`, for which the load crate has no \
-                 scenario; the scenarios cover device_code, device_token, refresh, token, \
-                 playback and public_user",
-                limit.name, limit.endpoint
-            )
-        })
+    /// The endpoint a limit is on, and its `[paths]` name; punchplay has no limit over a
+    /// path prefix.
+    fn of_limit(limit: &RateLimit) -> Result<(Endpoint, &str), String> {
+        let name = limit.endpoint();
+        name.and_then(|n| Some((Endpoint::of_path_name(n)?, n)))
+            .ok_or_else(|| {
+                format!(
+                    "limit `{}` is on `{}`, for which the load crate has no scenario; the \
+                     scenarios cover the endpoints device_code, device_token, refresh, \
+                     token, playback and public_user",
+                    limit.name,
+                    name.or(limit.path_prefix()).unwrap_or_default()
+                )
+            })
     }
 }
 
@@ -139,17 +144,16 @@ impl Requests {
         device_codes: BTreeMap<String, String>,
         basic_auth: bool,
     ) -> Result<Requests, String> {
-        let endpoint = Endpoint::of_limit(limit)?;
-        let template = profile.path_template(&limit.endpoint);
+        let (endpoint, name) = Endpoint::of_limit(limit)?;
+        let template = profile.path_template(name);
         let paths: Vec<String> = match endpoint {
             // PP-API-3: progress is the action a player sends most; any action is limited.
             Endpoint::Playback => {
-                let action = profile
-                    .playback
-                    .actions
+                let actions = &profile.expect_punchplay().playback.actions;
+                let action = actions
                     .iter()
                     .find(|a| *a == "progress")
-                    .or(profile.playback.actions.first())
+                    .or(actions.first())
                     .map_or("progress", String::as_str);
                 vec![template.fill(&[("action", action)])]
             }
@@ -185,7 +189,7 @@ impl Requests {
         };
         Ok(Requests {
             endpoint,
-            path: profile.path(&limit.endpoint).to_owned(),
+            path: profile.path(name).to_owned(),
             statuses: Statuses {
                 admitted,
                 // PP-RATE-2, PP-API-1.
@@ -329,7 +333,9 @@ mod tests {
     #[test]
     fn requests_carry_the_client_and_the_profile_path() {
         let p = Profile::punchplay();
-        let limit = p.rate_limit_for("POST", "token").unwrap();
+        let limit = p
+            .rate_limit_for("POST", Some("token"), p.path("token"))
+            .unwrap();
         let t = traffic(&p, limit, &[]);
         let clients = usable_clients(&Identities::punchplay());
         let keys = plan(limit.key, &loopback_sources(1), &clients, &[], &[]).unwrap();

@@ -24,3 +24,22 @@ pub fn for_profile(profile: &Profile) -> Result<&'static dyn Family, String> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_picks_its_family_and_one_without_recipes_is_refused() {
+        let punchplay = Profile::punchplay();
+        let family = for_profile(&punchplay).unwrap();
+        assert_eq!(family.clauses().window, "PP-RATE-1");
+        let mut enterprise = punchplay;
+        enterprise.family = profile::Family::Enterprise;
+        let why = for_profile(&enterprise).unwrap_err();
+        assert!(
+            why.contains("enterprise family") && why.contains("punchplay profiles only"),
+            "{why}"
+        );
+    }
+}

@@ -201,17 +201,18 @@ async fn plain_round(
 }
 
 /// Runs `rounds` rounds of both sides, `seconds` each, against the target of `options`
-/// (or an in-process reference server) on the limit `options.limit` (default
-/// `public-user`).
+/// (or an in-process reference server) on the limit `options.limit` (default: the
+/// family's [`crate::families::Family::bench_limit`]).
 pub async fn bench(
     options: LoadOptions,
     seconds: u64,
     rounds: usize,
 ) -> Result<BenchResult, String> {
+    let family = crate::families::for_profile(&options.profile)?;
     let limit_name = options
         .limit
         .clone()
-        .unwrap_or_else(|| "public-user".into());
+        .unwrap_or_else(|| family.bench_limit().to_owned());
     let limit = options
         .profile
         .rate_limit(&limit_name)
@@ -226,7 +227,6 @@ pub async fn bench(
     let mut target = Target::new(base.clone());
     let controls = target.detect_controls().await;
     let clients = usable_clients(&options.identities);
-    let family = crate::families::for_profile(&options.profile)?;
     let context = crate::families::Context {
         profile: &options.profile,
         identities: &options.identities,

@@ -68,6 +68,11 @@ impl Family for Punchplay {
         })
     }
 
+    /// PP-PUBLIC-1: a public profile read, the cheapest answer.
+    fn bench_limit(&self) -> &'static str {
+        "public-user"
+    }
+
     fn user_tokens<'a>(&'a self, context: Context<'a>) -> Setup<'a, (Vec<UserToken>, Vec<Secret>)> {
         Box::pin(async move {
             setup::tokens_by_device_flow(context.target, context.profile, context.identities)

@@ -79,6 +79,10 @@ pub trait Family: Debug + Sync {
     /// The fixture users' access tokens for a per-user limit, from a target with test
     /// controls, and tokens of real users that fail authentication (noise).
     fn user_tokens<'a>(&'a self, context: Context<'a>) -> Setup<'a, (Vec<UserToken>, Vec<Secret>)>;
+
+    /// The limit `load bench` measures when none is named: one keyed by IP or client
+    /// whose requests cost the server least.
+    fn bench_limit(&self) -> &'static str;
 }
 
 /// The request's URL: `path` on `base`.

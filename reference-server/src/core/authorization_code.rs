@@ -461,20 +461,13 @@ impl GrantHandler for AuthorizationCodeGrant {
                 "code_verifier does not match the code_challenge.",
             ));
         }
-        let state = g.state;
-        let grant = state
+        let grant = g
+            .state
             .grants
             .create(&record.user, g.client_id, record.scopes.clone());
-        if let Some(c) = state.codes.get_mut(code) {
+        if let Some(c) = g.state.codes.get_mut(code) {
             c.redeemed = Some(grant);
         }
-        let lifetimes = &g.core.profile.lifetimes;
-        Ok(state.grants.issue(
-            grant,
-            &record.scopes,
-            lifetimes.access_token,
-            lifetimes.refresh_token_idle,
-            g.now,
-        ))
+        Ok(g.issue(grant, &record.scopes))
     }
 }

@@ -294,15 +294,7 @@ impl GrantHandler for DeviceCodeGrant {
             .ok_or_else(device_code_expired)?;
         let user = g.rules.device_polls.poll(device)?;
         let scopes = device.scopes.clone();
-        let grants = &mut g.state.grants;
-        let grant = grants.create(&user, client_id, scopes.clone());
-        let lifetimes = &g.core.profile.lifetimes;
-        Ok(grants.issue(
-            grant,
-            &scopes,
-            lifetimes.access_token,
-            lifetimes.refresh_token_idle,
-            now,
-        ))
+        let grant = g.state.grants.create(&user, client_id, scopes.clone());
+        Ok(g.issue(grant, &scopes))
     }
 }

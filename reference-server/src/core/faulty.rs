@@ -17,7 +17,7 @@ use super::device_code::{
     DeviceAuthorization, DevicePolls, DeviceState, PollRules, authorization_pending,
 };
 use super::error::ProtocolResult;
-use super::grants::{AccessExpiry, Grants, SpentRefresh};
+use super::grants::{AccessExpiry, Grants, SpentRefresh, TokenKey};
 use super::pkce::{PkcePolicy, S256Only};
 use super::playback::{Action, LiveFeed, PlaybackOrder};
 use super::rate_limit::{ExactLimits, LimitPolicy};
@@ -274,7 +274,7 @@ impl DevicePolls for DeviceDenyPending {
 struct RefreshNotRotated;
 
 impl RefreshRotation for RefreshNotRotated {
-    fn spend(&self, _grants: &mut Grants, _token: &str, _now: Millis) {}
+    fn spend(&self, _grants: &mut Grants, _token: &TokenKey, _now: Millis) {}
 
     fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, now: Millis) -> Replay {
         RotateAndRevokeReplays.on_replay(grants, spent, now)
@@ -285,7 +285,7 @@ impl RefreshRotation for RefreshNotRotated {
 struct ReplayNotRevoking;
 
 impl RefreshRotation for ReplayNotRevoking {
-    fn spend(&self, grants: &mut Grants, token: &str, now: Millis) {
+    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis) {
         RotateAndRevokeReplays.spend(grants, token, now);
     }
 
@@ -299,7 +299,7 @@ impl RefreshRotation for ReplayNotRevoking {
 struct RefreshRace;
 
 impl RefreshRotation for RefreshRace {
-    fn spend(&self, grants: &mut Grants, token: &str, now: Millis) {
+    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis) {
         RotateAndRevokeReplays.spend(grants, token, now);
     }
 

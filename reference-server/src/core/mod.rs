@@ -43,7 +43,7 @@ pub(crate) use client_auth::inactive_client;
 use clock::{Clock, Millis};
 use components::Components;
 use error::{ErrorCode, ProtocolError, ProtocolResult};
-use grants::{AccessToken, Grant, GrantId, Grants};
+use grants::{AccessToken, Grant, GrantId, Grants, TokenKey};
 use rate_limit::RateLimiter;
 use registry::{AppRecord, Registry};
 use scope::ScopeSet;
@@ -142,26 +142,21 @@ impl State {
         done
     }
 
-    /// The grant and access token behind a bearer token that is live at `now` and, when
-    /// `scope` is given, carries it (PP-API-1, PP-API-2).
+    /// The grant and access token behind a bearer token (by its key) that is live at
+    /// `now` and, when `scope` is given, carries it (PP-API-1, PP-API-2).
     fn bearer_grant(
         &self,
-        token: Option<&str>,
+        key: &TokenKey,
         scope: Option<&str>,
         now: Millis,
         rules: &Components,
     ) -> ProtocolResult<(&Grant, AccessToken)> {
-        let Some(token) = token else {
-            return Err(ProtocolError::invalid_token(
-                "Send the access token as `Authorization: Bearer <access_token>`.",
-            ));
-        };
         let unknown = || {
             ProtocolError::invalid_token(
                 "The access token is unknown, expired or revoked. Refresh it or sign in again.",
             )
         };
-        let access = self.grants.access(token).ok_or_else(unknown)?;
+        let access = self.grants.access_by_key(key).ok_or_else(unknown)?;
         if rules.access_expiry.is_expired(access.expires_at, now) {
             return Err(unknown());
         }
@@ -177,6 +172,16 @@ impl State {
             return Err(e);
         }
         Ok((grant, access))
+    }
+}
+
+/// The key of a presented bearer token, hashed before the state lock is taken.
+fn bearer_key(token: Option<&str>) -> ProtocolResult<TokenKey> {
+    match token {
+        Some(token) => Ok(grants::token_key(token)),
+        None => Err(ProtocolError::invalid_token(
+            "Send the access token as `Authorization: Bearer <access_token>`.",
+        )),
     }
 }
 
@@ -349,10 +354,11 @@ impl Core {
         token: Option<&str>,
         scope: Option<&str>,
     ) -> ProtocolResult<Bearer> {
+        let key = bearer_key(token)?;
         let rules = self.components();
         let now = self.now();
         let state = self.lock();
-        let (grant, access) = state.bearer_grant(token, scope, now, &rules)?;
+        let (grant, access) = state.bearer_grant(&key, scope, now, &rules)?;
         Ok(Bearer {
             user: grant.user.to_string(),
             client_id: grant.client_id.to_string(),
@@ -370,10 +376,11 @@ impl Core {
         token: Option<&str>,
         scope: Option<&str>,
     ) -> ProtocolResult<(String, String)> {
+        let key = bearer_key(token)?;
         let rules = self.components();
         let now = self.now();
         let state = self.lock();
-        let (grant, _) = state.bearer_grant(token, scope, now, &rules)?;
+        let (grant, _) = state.bearer_grant(&key, scope, now, &rules)?;
         state
             .registry
             .users

@@ -3,7 +3,9 @@
 
 use super::clock::{Millis, secs};
 use super::error::{ProtocolError, ProtocolResult};
-use super::grants::{Grants, RefreshLookup, RefreshToken, SpentRefresh, TokenPair};
+use super::grants::{
+    Grants, RefreshLookup, RefreshToken, SpentRefresh, TokenKey, TokenPair, token_key,
+};
 use super::scope::{self, ScopeSet};
 use super::token_endpoint::{GrantHandler, GrantRequest};
 
@@ -18,7 +20,7 @@ pub enum Replay {
 /// How refresh tokens rotate; [`RotateAndRevokeReplays`] is the rule.
 pub trait RefreshRotation: Sync {
     /// Spends a live refresh token that was just used (PP-REFRESH-2).
-    fn spend(&self, grants: &mut Grants, token: &str, now: Millis);
+    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis);
     /// A spent token presented again by its own client (PP-REFRESH-3, PP-REFRESH-4).
     fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, now: Millis) -> Replay;
 }
@@ -29,7 +31,7 @@ pub trait RefreshRotation: Sync {
 pub struct RotateAndRevokeReplays;
 
 impl RefreshRotation for RotateAndRevokeReplays {
-    fn spend(&self, grants: &mut Grants, token: &str, now: Millis) {
+    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis) {
         grants.spend_refresh(token, now);
     }
 
@@ -66,7 +68,8 @@ impl GrantHandler for RefreshTokenGrant {
                 .map(|grant| grant.scopes.clone())
                 .ok_or_else(bad)
         };
-        let record = match g.state.grants.refresh(refresh_token).ok_or_else(bad)? {
+        let key = token_key(refresh_token);
+        let record = match g.state.grants.refresh_by_key(&key).ok_or_else(bad)? {
             RefreshLookup::Live(live) => live,
             RefreshLookup::Spent(spent) => {
                 let scopes = own_grant(&g.state.grants, spent.grant)?;
@@ -107,13 +110,7 @@ impl GrantHandler for RefreshTokenGrant {
                     .refresh(&requested, &record.scopes, &allowed, known)?
             }
         };
-        rules.refresh.spend(&mut g.state.grants, refresh_token, now);
-        Ok(g.state.grants.issue(
-            record.grant,
-            &scopes,
-            lifetimes.access_token,
-            lifetimes.refresh_token_idle,
-            now,
-        ))
+        rules.refresh.spend(&mut g.state.grants, &key, now);
+        Ok(g.issue(record.grant, &scopes))
     }
 }

@@ -12,7 +12,8 @@ use super::client_auth::{self, ClientCredentials};
 use super::clock::Millis;
 use super::components::Components;
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
-use super::grants::TokenPair;
+use super::grants::{GrantId, MintedPair, TokenPair};
+use super::scope::ScopeSet;
 use super::{Core, Params, State};
 
 /// One grant type's rules at a token endpoint.
@@ -44,6 +45,8 @@ pub struct GrantRequest<'a> {
     pub client_id: &'a str,
     pub params: &'a Params,
     pub now: Millis,
+    /// The pair the grant issues, drawn before the lock was taken.
+    minted: MintedPair,
 }
 
 impl<'a> GrantRequest<'a> {
@@ -54,6 +57,20 @@ impl<'a> GrantRequest<'a> {
             .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
+    }
+
+    /// Issues the request's token pair under `grant` with the profile's lifetimes
+    /// (PP-TOKEN-1).
+    pub fn issue(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
+        let lifetimes = &self.core.profile.lifetimes;
+        self.state.grants.issue_minted(
+            grant,
+            self.minted,
+            scopes,
+            lifetimes.access_token,
+            lifetimes.refresh_token_idle,
+            self.now,
+        )
     }
 
     /// Whether the client may still be issued tokens. Checked again under the lock that
@@ -179,6 +196,7 @@ impl Core {
         self.check_failure_mode()?;
         handler.check_request(params)?;
         let rules = self.components();
+        let minted = MintedPair::new();
         let now = self.now();
         let mut state = self.lock();
         let client_id = client_auth::authenticate(&state.registry, creds, &rules)?
@@ -191,6 +209,7 @@ impl Core {
             client_id: &client_id,
             params,
             now,
+            minted,
         })
     }
 

@@ -489,3 +489,32 @@ impl Core {
         self.lock().registry.rotate_secret(owner, client_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// PP-API-1 with paused tokio time: the access token works until its lifetime has
+    /// passed on the core's clock and not a millisecond longer, and nothing sleeps.
+    #[tokio::test(start_paused = true)]
+    async fn an_access_token_ends_when_paused_time_passes_its_lifetime() {
+        let core = Core::new(Profile::punchplay(), Identities::punchplay());
+        let lifetime = core.profile.lifetimes.access_token;
+        let pair = {
+            let now = core.now();
+            let mut state = core.lock();
+            let scopes = state.registry.apps["pp-web"].allowed_scopes.clone();
+            let grant = state.grants.create("alice", "pp-web", scopes.clone());
+            state.grants.issue(grant, &scopes, lifetime, 3600, now)
+        };
+        let me = || core.bearer_user_profile(Some(&pair.access_token), None);
+        assert_eq!(me().expect("fresh").0, "alice");
+        tokio::time::advance(Duration::from_millis(lifetime * 1000 - 1)).await;
+        assert!(me().is_ok(), "one millisecond before its lifetime ends");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let ended = me().expect_err("expired");
+        assert_eq!(ended.code, ErrorCode::InvalidToken);
+    }
+}

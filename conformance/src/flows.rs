@@ -301,7 +301,7 @@ async fn device_poll_unrecorded(
     let ex = ctx.exchange(Req::post(path).form(form)).await?;
     Ok(Resp {
         ex: std::sync::Arc::new(ex),
-        request_id_header: ctx.profile().request_id.header.clone(),
+        request_id_header: ctx.profile().expect_punchplay().request_id.header.clone(),
     })
 }
 

@@ -211,18 +211,21 @@ fn refusal_problems(
     let Some(body_id) = json.get("request_id").and_then(|r| r.as_str()) else {
         return (Some("body has no request_id".into()), decided);
     };
-    if decided.is_none() && !profile.request_id.matches(body_id) {
+    if decided.is_none() && !profile.expect_punchplay().request_id.matches(body_id) {
         // PP-ERR-2 DECIDED format.
         decided = Some(format!("request_id `{body_id}` has the wrong format"));
     }
     let header_id = headers
-        .get(profile.request_id.header.as_str())
+        .get(profile.expect_punchplay().request_id.header.as_str())
         .and_then(|h| h.to_str().ok());
     let problem = match header_id {
-        None => Some(format!("no {} header", profile.request_id.header)),
+        None => Some(format!(
+            "no {} header",
+            profile.expect_punchplay().request_id.header
+        )),
         Some(h) if h != body_id => Some(format!(
             "{} header differs from the body's request_id",
-            profile.request_id.header
+            profile.expect_punchplay().request_id.header
         )),
         Some(_) => None,
     };

@@ -56,7 +56,7 @@ async fn invented_client_ids_share_one_limiter_key_per_address() {
             reply.describe()
         );
     }
-    let keys = app.core.lock().limiter.len();
+    let keys = app.core.limiter().len();
     assert!(
         keys <= 2,
         "200 invented client_ids made {keys} limiter keys"
@@ -69,7 +69,7 @@ async fn invented_client_ids_share_one_limiter_key_per_address() {
         ("client_secret", "wrong"),
     ])))
     .await;
-    assert_eq!(app.core.lock().limiter.len(), keys + 1);
+    assert_eq!(app.core.limiter().len(), keys + 1);
 }
 
 #[tokio::test]

@@ -129,10 +129,10 @@ proptest! {
         verifier in "[A-Za-z0-9._~-]{43,128}",
     ) {
         let _ = pkce::check_verifier_format(&raw);
-        let _ = pkce::check_challenge(Some(&raw), method.as_deref(), false);
+        let _ = pkce::check_challenge(Some(&raw), method.as_deref());
         prop_assert!(pkce::check_verifier_format(&verifier).is_ok());
         let challenge = pkce::s256(&verifier);
-        prop_assert!(pkce::check_challenge(Some(&challenge), Some("S256"), false).is_ok());
+        prop_assert!(pkce::check_challenge(Some(&challenge), Some("S256")).is_ok());
         prop_assert!(pkce::verifier_matches(&verifier, &challenge));
     }
 
@@ -143,14 +143,14 @@ proptest! {
     ) {
         let known = Profile::punchplay().scopes.known;
         let all = ScopeSet::from_known(&known, |_| true);
-        if let Err(e) = scope::resolve(Some(&raw), &all, &known, false) {
+        if let Err(e) = scope::resolve(Some(&raw), &all, &known) {
             prop_assert_eq!(e.code, ErrorCode::InvalidScope);
         }
         let chosen = ScopeSet::from_known(&known, |s| {
             known.iter().position(|k| k == s).is_some_and(|i| picks[i % picks.len()])
         });
         let wire = chosen.to_wire();
-        let resolved = scope::resolve(Some(&wire), &all, &known, false).unwrap();
+        let resolved = scope::resolve(Some(&wire), &all, &known).unwrap();
         // An empty request grants every allowed scope (PP-SCOPE-2).
         prop_assert_eq!(resolved, if wire.is_empty() { all } else { chosen });
     }

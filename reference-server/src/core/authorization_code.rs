@@ -1,16 +1,16 @@
 //! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636; PP-AUTHZ-*,
 //! PP-TOKEN-1..3).
 
-use crate::faults::Fault;
-
 use std::collections::{HashMap, VecDeque};
 
 use super::clock::{Millis, secs};
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::expiring::Expiring;
 use super::grants::{GrantId, TokenPair};
-use super::scope::{self, ScopeSet};
+use super::registry::AppRecord;
+use super::scope::ScopeSet;
 use super::secrets::random_token;
+use super::token_endpoint::{GrantHandler, GrantRequest};
 use super::{Core, Mode, Params, pkce};
 
 /// An issued code, bound to the client, redirect URI and challenge (PP-AUTHZ-7).
@@ -25,6 +25,39 @@ pub struct AuthorizationCode {
     pub expires_at: Millis,
     /// The grant its redemption created; a second redemption revokes it (PP-AUTHZ-8).
     pub redeemed: Option<GrantId>,
+}
+
+/// The codes issued and not yet expired, by code. A redeemed code stays, marked, so a
+/// second redemption can revoke what the first issued (PP-AUTHZ-8).
+pub type Codes = Expiring<String, Box<AuthorizationCode>>;
+
+/// How the token endpoint finds a code; [`RedeemOnce`] is the rule.
+pub trait CodeStore: Sync {
+    /// The code's record as redemption sees it, `redeemed` included.
+    fn find(&self, codes: &Codes, code: &str) -> Option<AuthorizationCode>;
+}
+
+/// PP-AUTHZ-8: a code remembers its redemption, so it is redeemed once.
+pub struct RedeemOnce;
+
+impl CodeStore for RedeemOnce {
+    fn find(&self, codes: &Codes, code: &str) -> Option<AuthorizationCode> {
+        codes.get(code).map(|c| (**c).clone())
+    }
+}
+
+/// Whether a redirect URI is one the app registered; [`ExactRedirects`] is the rule.
+pub trait RedirectCheck: Sync {
+    fn is_registered(&self, app: &AppRecord, redirect_uri: &str) -> bool;
+}
+
+/// PP-AUTHZ-5: registered byte for byte.
+pub struct ExactRedirects;
+
+impl RedirectCheck for ExactRedirects {
+    fn is_registered(&self, app: &AppRecord, redirect_uri: &str) -> bool {
+        app.redirect_uris.iter().any(|r| r == redirect_uri)
+    }
 }
 
 /// An authorize request shown to a signed-in user and waiting for approve or deny. Its id
@@ -190,6 +223,7 @@ impl Core {
         params: &Params,
         repeated: &[String],
     ) -> Result<ValidAuthorization, AuthorizeError> {
+        let rules = self.components();
         let state_guard = self.lock();
         let get = |k: &str| params.get(k).map(String::as_str);
         let page = |m: &str| AuthorizeError::Page(ProtocolError::invalid_request(m));
@@ -219,9 +253,7 @@ impl Core {
             ));
         };
         // PP-AUTHZ-5: registered byte-for-byte, or no redirect at all.
-        if !app.redirect_uris.iter().any(|r| r == redirect_uri)
-            && !state_guard.has(Fault::OpenRedirect)
-        {
+        if !rules.redirects.is_registered(app, redirect_uri) {
             return Err(page(
                 "The redirect_uri is not registered for this app (it must match byte for byte).",
             ));
@@ -247,7 +279,7 @@ impl Core {
                 "The parameter `{key}` is repeated; send each parameter once."
             ))));
         }
-        match state_guard.mode {
+        match self.mode() {
             Mode::Normal => {}
             Mode::TemporarilyUnavailable => {
                 return Err(redirect(ProtocolError::new(
@@ -263,7 +295,7 @@ impl Core {
             }
         }
         // PP-APP-4: an inactive app, or one with no redirect URIs for this flow.
-        if !app.active && !state_guard.has(Fault::InactiveAppAllowed) {
+        if !rules.activity.allows(app) {
             return Err(redirect(ProtocolError::new(
                 ErrorCode::UnauthorizedClient,
                 "This app is inactive.",
@@ -283,20 +315,18 @@ impl Core {
                 )));
             }
         }
-        let allow_plain = state_guard.has(Fault::PlainPkceAccepted);
-        pkce::check_challenge(
-            get("code_challenge"),
-            get("code_challenge_method"),
-            allow_plain,
-        )
-        .map_err(redirect)?;
-        let scopes = scope::resolve(
-            get("scope"),
-            &app.allowed_scopes,
-            &self.profile.scopes.known,
-            state_guard.has(Fault::UnknownScopeGranted),
-        )
-        .map_err(redirect)?;
+        rules
+            .pkce
+            .check_challenge(get("code_challenge"), get("code_challenge_method"))
+            .map_err(redirect)?;
+        let scopes = rules
+            .scopes
+            .grant(
+                get("scope"),
+                &app.allowed_scopes,
+                &self.profile.scopes.known,
+            )
+            .map_err(redirect)?;
         Ok(ValidAuthorization {
             client_id: client_id.to_owned(),
             app_name: app.name.clone(),
@@ -344,22 +374,15 @@ impl Core {
         approve: bool,
         request_id: &str,
     ) -> String {
-        let mut state = self.lock();
-        let state_param = if state.has(Fault::StateNotEchoed) {
-            None
-        } else {
-            request.state.as_deref()
-        };
         if !approve {
             let mut params = vec![("error", "access_denied")];
             if let Some(s) = request.state.as_deref() {
                 params.push(("state", s));
             }
-            if !state.has(Fault::ErrorRedirectWithoutRequestId) {
-                params.push(("request_id", request_id));
-            }
+            params.push(("request_id", request_id));
             return redirect_with(&request.redirect_uri, &params);
         }
+        let mut state = self.lock();
         let code = random_token("ppac_");
         let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
         state.codes.insert(
@@ -378,46 +401,50 @@ impl Core {
         );
         let scope = request.scopes.to_wire();
         let mut params = vec![("code", code.as_str())];
-        if let Some(s) = state_param {
+        if let Some(s) = request.state.as_deref() {
             params.push(("state", s));
         }
         params.push(("scope", scope.as_str()));
         redirect_with(&request.redirect_uri, &params)
     }
+}
 
-    /// `grant_type=authorization_code` at the token endpoint (PP-TOKEN-1, PP-TOKEN-2,
-    /// PP-AUTHZ-7, PP-AUTHZ-8). The client is already authenticated.
-    pub fn exchange_code(&self, client_id: &str, params: &Params) -> ProtocolResult<TokenPair> {
-        let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
-        let code =
-            get("code").ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
-        let redirect_uri = get("redirect_uri")
+/// `grant_type=authorization_code` at the token endpoint (PP-TOKEN-1, PP-TOKEN-2,
+/// PP-AUTHZ-7, PP-AUTHZ-8).
+pub struct AuthorizationCodeGrant;
+
+impl GrantHandler for AuthorizationCodeGrant {
+    fn grant_type(&self) -> &'static str {
+        "authorization_code"
+    }
+
+    fn handle(&self, g: GrantRequest<'_>) -> ProtocolResult<TokenPair> {
+        let code = g
+            .param("code")
+            .ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
+        let redirect_uri = g
+            .param("redirect_uri")
             .ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
-        let verifier = get("code_verifier")
+        let verifier = g
+            .param("code_verifier")
             .ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
         pkce::check_verifier_format(verifier)?;
 
-        let now = self.now();
-        let mut state = self.lock();
-        let reusable = state.has(Fault::CodeReusable);
-        let verifier_ignored = state.has(Fault::VerifierIgnored);
         let bad = || {
             ProtocolError::invalid_grant(
                 "The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.",
             )
         };
-        let record = state.codes.get(code).cloned().ok_or_else(bad)?;
-        if !state.client_may_get_tokens(client_id) {
+        let record = g.rules.codes.find(&g.state.codes, code).ok_or_else(bad)?;
+        if !g.client_may_get_tokens() {
             return Err(super::inactive_client());
         }
-        if record.expires_at <= now || record.client_id != client_id {
+        if record.expires_at <= g.now || record.client_id != g.client_id {
             return Err(bad());
         }
-        if let Some(grant) = record.redeemed
-            && !reusable
-        {
+        if let Some(grant) = record.redeemed {
             // PP-AUTHZ-8: a second redemption revokes what the first one issued.
-            state.grants.revoke(grant);
+            g.state.grants.revoke(grant);
             return Err(bad());
         }
         if record.redirect_uri != redirect_uri {
@@ -425,28 +452,22 @@ impl Core {
                 "redirect_uri differs from the one sent to the authorize endpoint.",
             ));
         }
-        let verified = if record.challenge_is_plain {
-            verifier == record.challenge
-        } else {
-            pkce::verifier_matches(verifier, &record.challenge)
-        };
-        if !verified && !verifier_ignored {
+        if !g
+            .rules
+            .pkce
+            .verifies(verifier, &record.challenge, record.challenge_is_plain)
+        {
             return Err(ProtocolError::invalid_grant(
                 "code_verifier does not match the code_challenge.",
             ));
         }
-        let grant = state
+        let grant = g
+            .state
             .grants
-            .create(&record.user, client_id, record.scopes.clone());
-        if let Some(c) = state.codes.get_mut(code) {
+            .create(&record.user, g.client_id, record.scopes.clone());
+        if let Some(c) = g.state.codes.get_mut(code) {
             c.redeemed = Some(grant);
         }
-        Ok(state.grants.issue(
-            grant,
-            &record.scopes,
-            self.profile.lifetimes.access_token,
-            self.profile.lifetimes.refresh_token_idle,
-            now,
-        ))
+        Ok(g.issue(grant, &record.scopes))
     }
 }

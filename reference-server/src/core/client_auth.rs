@@ -3,6 +3,7 @@
 
 use profile::AppKind;
 
+use super::components::Components;
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::registry::{AppRecord, Registry};
 
@@ -49,12 +50,35 @@ impl ClientCredentials {
     }
 }
 
-/// How authentication may be broken on purpose (faults).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AuthDefects {
-    pub secret_not_checked: bool,
-    pub old_secret_still_valid: bool,
-    pub inactive_allowed: bool,
+/// Whether the secret a confidential app presented (or its absence) proves who it is
+/// (PP-APP-3, PP-APP-8). [`CurrentSecretOnly`] is the rule.
+pub trait SecretCheck: Sync {
+    fn accepts(&self, app: &AppRecord, secret: Option<&str>) -> bool;
+}
+
+/// PP-APP-3, PP-APP-8: the app's current secret, compared in constant time; a
+/// rotated-away secret no longer works.
+pub struct CurrentSecretOnly;
+
+impl SecretCheck for CurrentSecretOnly {
+    fn accepts(&self, app: &AppRecord, secret: Option<&str>) -> bool {
+        secret.is_some_and(|s| app.secret.as_ref().is_some_and(|d| d.matches(s)))
+    }
+}
+
+/// Whether an app may run OAuth flows and be issued tokens (PP-APP-4, PP-APP-5).
+/// [`ActiveAppsOnly`] is the rule.
+pub trait AppActivity: Sync {
+    fn allows(&self, app: &AppRecord) -> bool;
+}
+
+/// PP-APP-4: only an active app.
+pub struct ActiveAppsOnly;
+
+impl AppActivity for ActiveAppsOnly {
+    fn allows(&self, app: &AppRecord) -> bool {
+        app.active
+    }
 }
 
 /// PP-APP-4: an inactive app is `unauthorized_client`.
@@ -76,7 +100,7 @@ fn invalid_client(creds: &ClientCredentials, message: &str) -> ProtocolError {
 pub fn authenticate<'r>(
     registry: &'r Registry,
     creds: &ClientCredentials,
-    defects: AuthDefects,
+    rules: &Components,
 ) -> ProtocolResult<&'r AppRecord> {
     let Some(client_id) = creds.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(ProtocolError::invalid_request("client_id is required."));
@@ -97,30 +121,20 @@ pub fn authenticate<'r>(
             ));
         }
         (AppKind::Public, None) => {}
-        // PP-APP-3: a missing secret for a confidential client.
-        (AppKind::Confidential, None) if !defects.secret_not_checked => {
+        // PP-APP-3: a confidential client proves itself with its secret.
+        (AppKind::Confidential, secret) if !rules.secrets.accepts(app, secret) => {
             return Err(invalid_client(
                 creds,
-                "This app is confidential: send its client_secret.",
+                if secret.is_none() {
+                    "This app is confidential: send its client_secret."
+                } else {
+                    "Unknown client_id, or a wrong client_id/client_secret pair."
+                },
             ));
         }
-        (AppKind::Confidential, None) => {}
-        (AppKind::Confidential, Some(secret)) => {
-            let current = app.secret.as_ref().is_some_and(|d| d.matches(secret));
-            let previous = defects.old_secret_still_valid
-                && app
-                    .previous_secret
-                    .as_ref()
-                    .is_some_and(|d| d.matches(secret));
-            if !current && !previous && !defects.secret_not_checked {
-                return Err(invalid_client(
-                    creds,
-                    "Unknown client_id, or a wrong client_id/client_secret pair.",
-                ));
-            }
-        }
+        (AppKind::Confidential, _) => {}
     }
-    if !app.active && !defects.inactive_allowed {
+    if !rules.activity.allows(app) {
         return Err(inactive_client());
     }
     Ok(app)

@@ -1,9 +1,15 @@
 //! The one clock of the server. Protocol code reads time only through [`Clock::now`], so
 //! the test controls can move it (`POST /__test/clock/advance`) and every lifetime and
 //! rate window follows.
+//!
+//! It runs on [`tokio::time::Instant`]: the same as `std`'s in a server, but a test on a
+//! runtime with paused time (`#[tokio::test(start_paused = true)]`, tokio's `test-util`)
+//! moves it with `tokio::time::advance`, without sleeping (issue 13 item 6).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
 
 /// Milliseconds since the Unix epoch, on the server's (movable) clock.
 pub type Millis = i64;

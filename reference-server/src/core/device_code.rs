@@ -2,15 +2,14 @@
 
 use std::collections::HashMap;
 
-use crate::faults::Fault;
-
-use super::client_auth::ClientCredentials;
+use super::client_auth::{self, ClientCredentials};
 use super::clock::{Millis, secs};
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::expiring::Expiring;
 use super::grants::TokenPair;
-use super::scope::{self, ScopeSet};
+use super::scope::ScopeSet;
 use super::secrets::{random_from, random_token};
+use super::token_endpoint::{GrantHandler, GrantRequest};
 use super::{Core, Params};
 
 /// The RFC 8628 grant type, accepted at the device token endpoint (PP-DEVICE-5).
@@ -75,6 +74,51 @@ impl Devices {
     }
 }
 
+/// What a poll of an unexpired device code of the polling client answers; [`PollRules`]
+/// is the rule.
+pub trait DevicePolls: Sync {
+    /// The approving user, with the code used up; or why there are no tokens.
+    fn poll(&self, device: &mut DeviceAuthorization) -> ProtocolResult<String>;
+}
+
+/// PP-DEVICE-3, PP-DEVICE-4: pending until decided, tokens once after approval, then
+/// `expired`; a denial is `access_denied`.
+pub struct PollRules;
+
+/// `authorization_pending` (PP-DEVICE-4).
+pub fn authorization_pending() -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::AuthorizationPending,
+        "The user has not approved the device code yet. Keep polling at the interval.",
+    )
+}
+
+/// `expired`: unknown, expired or used up (PP-DEVICE-3).
+fn device_code_expired() -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::Expired,
+        "The device code is invalid or expired. Request a new one.",
+    )
+}
+
+impl DevicePolls for PollRules {
+    fn poll(&self, device: &mut DeviceAuthorization) -> ProtocolResult<String> {
+        match &device.state {
+            DeviceState::Pending => Err(authorization_pending()),
+            DeviceState::Denied => Err(ProtocolError::new(
+                ErrorCode::AccessDenied,
+                "The user denied the request.",
+            )),
+            DeviceState::Issued => Err(device_code_expired()),
+            DeviceState::Approved { user } => {
+                let user = user.clone();
+                device.state = DeviceState::Issued;
+                Ok(user)
+            }
+        }
+    }
+}
+
 /// What `auth/device/code` answers (PP-DEVICE-1). The HTTP layer adds
 /// `verification_uri_qr` (PP-DEVICE-2), since only it knows the public base URL.
 #[derive(Debug, Clone)]
@@ -109,15 +153,16 @@ impl Core {
         params: &Params,
         creds: &ClientCredentials,
     ) -> ProtocolResult<DeviceStart> {
+        self.check_failure_mode()?;
+        let rules = self.components();
         let now = self.now();
         let mut state = self.lock();
-        Self::check_mode(&state)?;
-        let app = state.authenticate_client(creds)?;
-        let scopes = scope::resolve(
+        let app = client_auth::authenticate(&state.registry, creds, &rules)?;
+        let client_id = app.client_id.clone();
+        let scopes = rules.scopes.grant(
             params.get("scope").map(String::as_str),
             &app.allowed_scopes,
             &self.profile.scopes.known,
-            state.has(Fault::UnknownScopeGranted),
         )?;
         // The device flow is punchplay's (PP-DEVICE-1); another family has no device codes.
         let Some(settings) = self.profile.punchplay_settings().map(|pp| &pp.device) else {
@@ -139,7 +184,7 @@ impl Core {
             device_code.clone(),
             key,
             DeviceAuthorization {
-                client_id: app.client_id.clone(),
+                client_id,
                 user_code: user_code.clone(),
                 scopes: scopes.clone(),
                 expires_at: now + secs(lifetime),
@@ -153,75 +198,6 @@ impl Core {
             interval: self.profile.lifetimes.device_poll_interval,
             scope: scopes.to_wire(),
         })
-    }
-
-    /// `POST auth/device/token` (PP-DEVICE-3, PP-DEVICE-4, PP-DEVICE-5).
-    pub fn poll_device(
-        &self,
-        params: &Params,
-        creds: &ClientCredentials,
-    ) -> ProtocolResult<TokenPair> {
-        super::token_endpoint::optional_grant_type(params, DEVICE_GRANT_TYPE)?;
-        let device_code = params
-            .get("device_code")
-            .filter(|d| !d.is_empty())
-            .ok_or_else(|| ProtocolError::invalid_request("device_code is required."))?
-            .clone();
-        let now = self.now();
-        let mut state = self.lock();
-        Self::check_mode(&state)?;
-        let app = state.authenticate_client(creds)?;
-        let expired = || {
-            ProtocolError::new(
-                ErrorCode::Expired,
-                "The device code is invalid or expired. Request a new one.",
-            )
-        };
-        let twice = state.has(Fault::DeviceTokensTwice);
-        let deny_pending = state.has(Fault::DeviceDenyPending);
-        let device = state
-            .devices
-            .by_device_code
-            .get_mut(&device_code)
-            .filter(|d| d.client_id == app.client_id && d.expires_at > now)
-            .ok_or_else(expired)?;
-        let user = match &device.state {
-            DeviceState::Pending => {
-                return Err(ProtocolError::new(
-                    ErrorCode::AuthorizationPending,
-                    "The user has not approved the device code yet. Keep polling at the interval.",
-                ));
-            }
-            DeviceState::Denied if deny_pending => {
-                return Err(ProtocolError::new(
-                    ErrorCode::AuthorizationPending,
-                    "The user has not approved the device code yet. Keep polling at the interval.",
-                ));
-            }
-            DeviceState::Denied => {
-                return Err(ProtocolError::new(
-                    ErrorCode::AccessDenied,
-                    "The user denied the request.",
-                ));
-            }
-            DeviceState::Issued => return Err(expired()),
-            DeviceState::Approved { user } => user.clone(),
-        };
-        let scopes = device.scopes.clone();
-        if !twice {
-            device.state = DeviceState::Issued;
-        }
-        let grant = state.grants.create(&user, &app.client_id, scopes.clone());
-        let mut pair = state.grants.issue(
-            grant,
-            &scopes,
-            self.profile.lifetimes.access_token,
-            self.profile.lifetimes.refresh_token_idle,
-            now,
-        );
-        drop(state);
-        self.apply_response_faults(&mut pair);
-        Ok(pair)
     }
 
     /// The pending device request behind a user code, for the `/activate` page.
@@ -291,5 +267,37 @@ impl Core {
             DeviceState::Denied
         };
         Ok(device.user_code.clone())
+    }
+}
+
+/// The device code grant at `auth/device/token` (RFC 8628 §3.4; PP-DEVICE-3..5).
+pub struct DeviceCodeGrant;
+
+impl GrantHandler for DeviceCodeGrant {
+    fn grant_type(&self) -> &'static str {
+        DEVICE_GRANT_TYPE
+    }
+
+    fn check_request(&self, params: &Params) -> ProtocolResult<()> {
+        match params.get("device_code").filter(|d| !d.is_empty()) {
+            Some(_) => Ok(()),
+            None => Err(ProtocolError::invalid_request("device_code is required.")),
+        }
+    }
+
+    fn handle(&self, g: GrantRequest<'_>) -> ProtocolResult<TokenPair> {
+        let device_code = g.param("device_code").ok_or_else(device_code_expired)?;
+        let (now, client_id) = (g.now, g.client_id);
+        let device = g
+            .state
+            .devices
+            .by_device_code
+            .get_mut(device_code)
+            .filter(|d| d.client_id == client_id && d.expires_at > now)
+            .ok_or_else(device_code_expired)?;
+        let user = g.rules.device_polls.poll(device)?;
+        let scopes = device.scopes.clone();
+        let grant = g.state.grants.create(&user, client_id, scopes.clone());
+        Ok(g.issue(grant, &scopes))
     }
 }

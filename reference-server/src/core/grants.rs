@@ -80,6 +80,35 @@ pub struct RefreshToken {
     pub last_used_at: Millis,
 }
 
+/// A fresh access and refresh token with their keys, drawn and hashed before the state
+/// lock is taken, so the lock is not held for the random draws and the digests.
+#[derive(Debug)]
+pub struct MintedPair {
+    access_token: String,
+    refresh_token: String,
+    access_key: TokenKey,
+    refresh_key: TokenKey,
+}
+
+impl MintedPair {
+    pub fn new() -> Self {
+        let access_token = random_token("ppat_");
+        let refresh_token = random_token("pprt_");
+        MintedPair {
+            access_key: token_key(&access_token),
+            refresh_key: token_key(&refresh_token),
+            access_token,
+            refresh_token,
+        }
+    }
+}
+
+impl Default for MintedPair {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// What the tables keep per live token: 24 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Stored {
@@ -101,6 +130,27 @@ pub struct SpentRefresh {
 pub enum RefreshLookup {
     Live(RefreshToken),
     Spent(SpentRefresh),
+}
+
+/// When an access token stops working (PP-API-1); [`AccessExpires`] is the rule.
+pub trait AccessExpiry: Sync {
+    fn is_expired(&self, expires_at: Millis, now: Millis) -> bool;
+    /// Whether an expired access token may be forgotten; a policy that still honours
+    /// expired tokens needs them kept.
+    fn forgets_expired(&self) -> bool;
+}
+
+/// PP-API-1: an access token ends at its `expires_at`, and is then forgotten.
+pub struct AccessExpires;
+
+impl AccessExpiry for AccessExpires {
+    fn is_expired(&self, expires_at: Millis, now: Millis) -> bool {
+        expires_at <= now
+    }
+
+    fn forgets_expired(&self) -> bool {
+        true
+    }
 }
 
 /// What the token endpoints answer on success (PP-TOKEN-1).
@@ -224,9 +274,26 @@ impl Grants {
         refresh_idle: u64,
         now: Millis,
     ) -> TokenPair {
-        let access_token = random_token("ppat_");
-        let refresh_token = random_token("pprt_");
-        let (access_key, refresh_key) = (token_key(&access_token), token_key(&refresh_token));
+        let minted = MintedPair::new();
+        self.issue_minted(grant, minted, scopes, access_lifetime, refresh_idle, now)
+    }
+
+    /// [`Grants::issue`] with a pair minted before the state lock was taken.
+    pub fn issue_minted(
+        &mut self,
+        grant: GrantId,
+        minted: MintedPair,
+        scopes: &ScopeSet,
+        access_lifetime: u64,
+        refresh_idle: u64,
+        now: Millis,
+    ) -> TokenPair {
+        let MintedPair {
+            access_token,
+            refresh_token,
+            access_key,
+            refresh_key,
+        } = minted;
         let scope_id = self.intern(scopes);
         let access_expires = now + secs(access_lifetime);
         self.access.insert(
@@ -266,7 +333,12 @@ impl Grants {
     }
 
     pub fn access(&self, token: &str) -> Option<AccessToken> {
-        self.access.get(&token_key(token)).map(|t| AccessToken {
+        self.access_by_key(&token_key(token))
+    }
+
+    /// [`Grants::access`] by the token's key, hashed before the state lock was taken.
+    pub fn access_by_key(&self, key: &TokenKey) -> Option<AccessToken> {
+        self.access.get(key).map(|t| AccessToken {
             grant: t.grant,
             scopes: self.scope_set(t.scopes),
             expires_at: t.at,
@@ -274,8 +346,12 @@ impl Grants {
     }
 
     pub fn refresh(&self, token: &str) -> Option<RefreshLookup> {
-        let key = token_key(token);
-        if let Some(live) = self.refresh.get(&key) {
+        self.refresh_by_key(&token_key(token))
+    }
+
+    /// [`Grants::refresh`] by the token's key, hashed before the state lock was taken.
+    pub fn refresh_by_key(&self, key: &TokenKey) -> Option<RefreshLookup> {
+        if let Some(live) = self.refresh.get(key) {
             return Some(RefreshLookup::Live(RefreshToken {
                 grant: live.grant,
                 scopes: self.scope_set(live.scopes),
@@ -283,17 +359,16 @@ impl Grants {
             }));
         }
         self.spent
-            .get(&spent_key(&key))
+            .get(&spent_key(key))
             .copied()
             .map(RefreshLookup::Spent)
     }
 
     /// Rotates a live refresh token away: it is kept only as a spent digest (PP-REFRESH-2).
-    pub fn spend_refresh(&mut self, token: &str, now: Millis) {
-        let key = token_key(token);
-        if let Some(live) = self.refresh.remove(&key) {
+    pub fn spend_refresh(&mut self, key: &TokenKey, now: Millis) {
+        if let Some(live) = self.refresh.remove(key) {
             self.spent.insert(
-                spent_key(&key),
+                spent_key(key),
                 SpentRefresh {
                     grant: live.grant,
                     spent_at: now,

@@ -1,41 +1,50 @@
 //! The protocol core: every rule of the contract as plain functions over typed inputs.
 //!
-//! It owns the state (apps, users, grants, codes, device codes, sessions, playback,
-//! rate windows) behind one lock, so that "one code redeemed once" and "one refresh
-//! winner" hold by construction. It knows nothing of hyper or sockets: the `http` module
-//! parses requests into the inputs here and renders what comes back.
+//! It owns the state (apps, users, grants, codes, device codes, sessions, playback)
+//! behind one lock, so that "one code redeemed once" and "one refresh winner" hold by
+//! construction; a request on the hot path (a token request, `GET me`) takes it once
+//! (issue 7 item 4). The rate windows have a lock of their own, and the fault and the
+//! failure mode are atomics, so asking them takes no lock. It knows nothing of hyper or
+//! sockets: the `http` module parses requests into the inputs here and renders what
+//! comes back.
+//!
+//! The rules do not ask which fault is on: they call [`components::Components`], which
+//! [`faulty`] picks by fault (issue 7 item 3).
 
 pub mod authorization_code;
 pub mod client_auth;
 pub mod clock;
+pub mod components;
 pub mod device_code;
 pub mod error;
 pub mod expiring;
+pub mod faulty;
 pub mod grants;
 pub mod pkce;
 pub mod playback;
 pub mod rate_limit;
 pub mod refresh_token;
 pub mod registry;
+pub mod revocation;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;
 pub mod token_endpoint;
 
 use std::collections::{BTreeMap, HashMap};
-
-use expiring::Expiring;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use expiring::Expiring;
 use profile::{Identities, Profile};
 
 use crate::faults::Fault;
 pub(crate) use client_auth::inactive_client;
-use client_auth::{AuthDefects, ClientCredentials};
 use clock::{Clock, Millis};
+use components::Components;
 use error::{ErrorCode, ProtocolError, ProtocolResult};
-use grants::{GrantId, Grants};
-use rate_limit::{LimiterDefects, RateLimiter};
+use grants::{AccessToken, Grant, GrantId, Grants, TokenKey};
+use rate_limit::RateLimiter;
 use registry::{AppRecord, Registry};
 use scope::ScopeSet;
 
@@ -52,6 +61,12 @@ pub enum Mode {
 }
 
 impl Mode {
+    const ALL: [Mode; 3] = [
+        Mode::Normal,
+        Mode::TemporarilyUnavailable,
+        Mode::ServerError,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Normal => "normal",
@@ -95,10 +110,7 @@ pub struct State {
     pub sessions: Expiring<String, sessions::Session>,
     /// One entry per registered user (the registry's users are fixed).
     pub playback: HashMap<String, playback::UserPlayback>,
-    pub limiter: RateLimiter,
     pub sign_in_throttle: sessions::SignInThrottle,
-    pub fault: Option<Fault>,
-    pub mode: Mode,
 }
 
 impl Default for State {
@@ -111,52 +123,65 @@ impl Default for State {
             devices: Default::default(),
             sessions: Expiring::new(MAX_SESSIONS),
             playback: HashMap::new(),
-            limiter: RateLimiter::default(),
             sign_in_throttle: Default::default(),
-            fault: None,
-            mode: Mode::Normal,
         }
     }
 }
 
 impl State {
-    pub fn has(&self, fault: Fault) -> bool {
-        self.fault == Some(fault)
-    }
-
     /// Forgets what expired by `now`, at most about `budget` entries per table; answers
     /// whether nothing due is left. Work follows what expired, not what is stored.
-    fn purge(&mut self, now: Millis, limit_windows: &[u64], budget: usize) -> bool {
-        let keep_expired_access = self.has(Fault::ExpiredTokenAccepted);
+    fn purge(&mut self, now: Millis, rules: &Components, budget: usize) -> bool {
+        let keep_expired_access = !rules.access_expiry.forgets_expired();
         let mut done = self.grants.purge(now, keep_expired_access, budget);
         done &= self.codes.purge(now, budget, |_, _| {});
         done &= self.pending.purge(now, budget);
         done &= self.sessions.purge(now, budget, |_, _| {});
         done &= self.devices.purge(now, budget);
-        let window_of = |i: usize| limit_windows.get(i).copied().unwrap_or(0);
-        done &= self.limiter.purge(now, window_of, budget);
         done &= self.sign_in_throttle.purge(now, budget);
         done
     }
 
-    fn auth_defects(&self) -> AuthDefects {
-        AuthDefects {
-            secret_not_checked: self.has(Fault::SecretNotChecked),
-            old_secret_still_valid: self.has(Fault::OldSecretStillValid),
-            inactive_allowed: self.has(Fault::InactiveAppAllowed),
+    /// The grant and access token behind a bearer token (by its key) that is live at
+    /// `now` and, when `scope` is given, carries it (PP-API-1, PP-API-2).
+    fn bearer_grant(
+        &self,
+        key: &TokenKey,
+        scope: Option<&str>,
+        now: Millis,
+        rules: &Components,
+    ) -> ProtocolResult<(&Grant, AccessToken)> {
+        let unknown = || {
+            ProtocolError::invalid_token(
+                "The access token is unknown, expired or revoked. Refresh it or sign in again.",
+            )
+        };
+        let access = self.grants.access_by_key(key).ok_or_else(unknown)?;
+        if rules.access_expiry.is_expired(access.expires_at, now) {
+            return Err(unknown());
         }
+        let grant = self.grants.grant(access.grant).ok_or_else(unknown)?;
+        if let Some(scope) = scope
+            && !rules.scopes.covers(&access.scopes, scope)
+        {
+            let mut e = ProtocolError::new(
+                ErrorCode::InsufficientScope,
+                format!("This token is missing the required scope: {scope}."),
+            );
+            e.required_scope = Some(scope.to_owned());
+            return Err(e);
+        }
+        Ok((grant, access))
     }
+}
 
-    /// Whether `client_id` may still be issued tokens. Checked again under the lock that
-    /// issues them, so a deactivation between authentication and issuance wins (PP-APP-5).
-    pub fn client_may_get_tokens(&self, client_id: &str) -> bool {
-        self.has(Fault::InactiveAppAllowed)
-            || self.registry.apps.get(client_id).is_some_and(|a| a.active)
-    }
-
-    /// Authenticates a client for an OAuth endpoint (PP-APP-2..4).
-    pub fn authenticate_client(&self, creds: &ClientCredentials) -> ProtocolResult<AppRecord> {
-        client_auth::authenticate(&self.registry, creds, self.auth_defects()).cloned()
+/// The key of a presented bearer token, hashed before the state lock is taken.
+fn bearer_key(token: Option<&str>) -> ProtocolResult<TokenKey> {
+    match token {
+        Some(token) => Ok(grants::token_key(token)),
+        None => Err(ProtocolError::invalid_token(
+            "Send the access token as `Authorization: Bearer <access_token>`.",
+        )),
     }
 }
 
@@ -177,6 +202,13 @@ pub struct Core {
     /// Each rate limit's window in seconds, by the profile's limit index.
     limit_windows: Vec<u64>,
     state: Mutex<State>,
+    /// The rate windows (PP-RATE-*), locked on their own: admission happens before a
+    /// request's rules run, and takes nothing the rules need.
+    limiter: Mutex<RateLimiter>,
+    /// The fault switched on: 0 for none, else its index in [`Fault::ALL`] plus one.
+    fault: AtomicUsize,
+    /// The failure mode, as its index in [`Mode::ALL`].
+    mode: AtomicU8,
 }
 
 impl Core {
@@ -188,6 +220,9 @@ impl Core {
             identities,
             limit_windows,
             state: Mutex::new(State::default()),
+            limiter: Mutex::new(RateLimiter::default()),
+            fault: AtomicUsize::new(0),
+            mode: AtomicU8::new(0),
         };
         core.reset();
         core
@@ -200,8 +235,24 @@ impl Core {
     /// expires as the clock moves, test clock included, without a pause of its own.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.purge(self.now(), &self.limit_windows, PURGE_PER_LOCK);
+        state.purge(self.now(), &self.components(), PURGE_PER_LOCK);
         state
+    }
+
+    /// The rate windows' lock, purging a few emptied windows on the way like [`Core::lock`].
+    pub fn limiter(&self) -> MutexGuard<'_, RateLimiter> {
+        let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        limiter.purge(self.now(), |i| self.limit_window(i), PURGE_PER_LOCK);
+        limiter
+    }
+
+    fn limit_window(&self, index: usize) -> u64 {
+        self.limit_windows.get(index).copied().unwrap_or(0)
+    }
+
+    /// The components the rules call, as the current fault picks them.
+    pub fn components(&self) -> Components {
+        faulty::components_for(self.fault())
     }
 
     /// Purges everything expired, a bounded step per acquisition of the lock, so no
@@ -210,7 +261,10 @@ impl Core {
         loop {
             let done = {
                 let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                state.purge(self.now(), &self.limit_windows, PURGE_PER_STEP)
+                state.purge(self.now(), &self.components(), PURGE_PER_STEP)
+            } & {
+                let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
+                limiter.purge(self.now(), |i| self.limit_window(i), PURGE_PER_STEP)
             };
             if done {
                 return;
@@ -231,51 +285,52 @@ impl Core {
             registry: Registry::from_identities(&self.identities, &self.profile.scopes.known),
             ..State::default()
         };
+        self.limiter().clear();
+        self.set_fault(None);
+        self.set_mode(Mode::Normal);
         self.clock.reset();
     }
 
+    /// The fault switched on, if any. Lock-free.
     pub fn fault(&self) -> Option<Fault> {
-        self.lock().fault
-    }
-
-    pub fn has_fault(&self, fault: Fault) -> bool {
-        self.lock().has(fault)
-    }
-
-    pub fn set_fault(&self, fault: Option<Fault>) {
-        self.lock().fault = fault;
-    }
-
-    pub fn set_mode(&self, mode: Mode) {
-        self.lock().mode = mode;
-    }
-
-    /// Token, device and refresh endpoints fail while a failure mode is on.
-    fn check_mode(state: &State) -> ProtocolResult<()> {
-        match state.mode {
-            Mode::Normal => Ok(()),
-            Mode::TemporarilyUnavailable | Mode::ServerError => Err(ProtocolError::new(
-                ErrorCode::ServerError,
-                "A temporary server-side failure happened. Retry with backoff.",
-            )),
+        match self.fault.load(Ordering::Acquire) {
+            0 => None,
+            n => Fault::ALL.get(n - 1).copied(),
         }
     }
 
+    /// Whether `fault` is on. Lock-free, so the http shell's fault layer asks it freely.
+    pub fn has_fault(&self, fault: Fault) -> bool {
+        self.fault.load(Ordering::Acquire) == fault as usize + 1
+    }
+
+    pub fn set_fault(&self, fault: Option<Fault>) {
+        self.fault
+            .store(fault.map_or(0, |f| f as usize + 1), Ordering::Release);
+    }
+
+    pub fn mode(&self) -> Mode {
+        Mode::ALL
+            .get(usize::from(self.mode.load(Ordering::Acquire)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        self.mode.store(mode as u8, Ordering::Release);
+    }
+
     /// Admits one request of `key` under the profile's limit number `index`, or refuses it
-    /// with `rate_limited` and the seconds to wait (PP-RATE-1..3).
+    /// with `rate_limited` and the seconds to wait (PP-RATE-1..3). Takes the rate windows'
+    /// lock only.
     pub fn admit(&self, index: usize, key: &str) -> ProtocolResult<()> {
         let limit = &self.profile.rate_limits[index];
-        let mut state = self.lock();
+        let rules = self.components();
+        let mut limiter = self.limiter();
         // Read under the lock, so each key's admitted times stay in order.
         let now = self.now();
-        let defects = LimiterDefects {
-            admit_extra: state.has(Fault::LimiterAdmitsExtra),
-            count_rejected: state.has(Fault::LimiterCountsRejected),
-        };
-        let retry_after_missing = state.has(Fault::RetryAfterMissing);
-        state
-            .limiter
-            .admit(index, limit.max, limit.window_secs, key, now, defects)
+        limiter
+            .admit(index, limit.max, limit.window_secs, key, now, rules.limits)
             .map_err(|wait| {
                 let mut e = ProtocolError::new(
                     ErrorCode::RateLimited,
@@ -287,7 +342,7 @@ impl Core {
                         limit.key.as_str()
                     ),
                 );
-                e.retry_after = (!retry_after_missing).then_some(wait);
+                e.retry_after = Some(wait);
                 e
             })
     }
@@ -299,41 +354,39 @@ impl Core {
         token: Option<&str>,
         scope: Option<&str>,
     ) -> ProtocolResult<Bearer> {
-        let Some(token) = token else {
-            return Err(ProtocolError::invalid_token(
-                "Send the access token as `Authorization: Bearer <access_token>`.",
-            ));
-        };
+        let key = bearer_key(token)?;
+        let rules = self.components();
         let now = self.now();
         let state = self.lock();
-        let unknown = || {
-            ProtocolError::invalid_token(
-                "The access token is unknown, expired or revoked. Refresh it or sign in again.",
-            )
-        };
-        let access = state.grants.access(token).ok_or_else(unknown)?;
-        if access.expires_at <= now && !state.has(Fault::ExpiredTokenAccepted) {
-            return Err(unknown());
-        }
-        let grant = state.grants.grant(access.grant).ok_or_else(unknown)?;
-        if let Some(scope) = scope
-            && !access.scopes.contains(scope)
-            && !state.has(Fault::ScopeCheckSkipped)
-        {
-            let mut e = ProtocolError::new(
-                ErrorCode::InsufficientScope,
-                format!("This token is missing the required scope: {scope}."),
-            );
-            e.required_scope = Some(scope.to_owned());
-            return Err(e);
-        }
+        let (grant, access) = state.bearer_grant(&key, scope, now, &rules)?;
         Ok(Bearer {
             user: grant.user.to_string(),
             client_id: grant.client_id.to_string(),
-            scopes: access.scopes.clone(),
+            scopes: access.scopes,
             grant: access.grant,
             expires_at: access.expires_at,
         })
+    }
+
+    /// `GET me` in one acquisition of the state lock (issue 7 item 4): the bearer token
+    /// is validated as [`Core::authenticate_bearer`] does, and its user's
+    /// `(username, display_name)` read under the same lock (PP-API-7).
+    pub fn bearer_user_profile(
+        &self,
+        token: Option<&str>,
+        scope: Option<&str>,
+    ) -> ProtocolResult<(String, String)> {
+        let key = bearer_key(token)?;
+        let rules = self.components();
+        let now = self.now();
+        let state = self.lock();
+        let (grant, _) = state.bearer_grant(&key, scope, now, &rules)?;
+        state
+            .registry
+            .users
+            .get(&*grant.user)
+            .map(|u| (u.username.clone(), u.display_name.clone()))
+            .ok_or_else(|| ProtocolError::not_found("The token's user no longer exists."))
     }
 
     /// Changes whenever a grant is revoked; closed when the state is reset.
@@ -343,16 +396,24 @@ impl Core {
 
     /// Token, device and refresh endpoints answer `server_error` while a failure mode is
     /// on (`POST /__test/mode`), before they look at the request.
+    /// Lock-free.
     pub fn check_failure_mode(&self) -> ProtocolResult<()> {
-        Self::check_mode(&self.lock())
+        match self.mode() {
+            Mode::Normal => Ok(()),
+            Mode::TemporarilyUnavailable | Mode::ServerError => Err(ProtocolError::new(
+                ErrorCode::ServerError,
+                "A temporary server-side failure happened. Retry with backoff.",
+            )),
+        }
     }
 
     /// Whether a bearer seen earlier still holds (live event streams end when it does not).
     pub fn bearer_still_valid(&self, bearer: &Bearer) -> bool {
+        let rules = self.components();
         let now = self.now();
         let state = self.lock();
         state.grants.is_live(bearer.grant)
-            && (bearer.expires_at > now || state.has(Fault::ExpiredTokenAccepted))
+            && !rules.access_expiry.is_expired(bearer.expires_at, now)
     }
 
     /// Whether `client_id` names a registered app, active or not.
@@ -368,63 +429,6 @@ impl Core {
             .users
             .get(username)
             .map(|u| (u.username.clone(), u.display_name.clone()))
-    }
-
-    /// Deactivates an app and revokes every token it was issued, at once (PP-APP-5).
-    /// `owner` is checked when given (the developer pages); the test control passes none.
-    pub fn deactivate_app(
-        &self,
-        owner: Option<&str>,
-        client_id: &str,
-    ) -> ProtocolResult<(AppRecord, usize)> {
-        let mut state = self.lock();
-        let keep_tokens = state.has(Fault::DeactivationKeepsTokens);
-        let app = match owner {
-            Some(owner) => state.registry.owned_app_mut(owner, client_id)?,
-            None => state.registry.apps.get_mut(client_id).ok_or_else(|| {
-                ProtocolError::not_found(format!("There is no app `{client_id}`."))
-            })?,
-        };
-        app.active = false;
-        let app = app.clone();
-        let ended = if keep_tokens {
-            0
-        } else {
-            state.grants.revoke_client(client_id)
-        };
-        Ok((app, ended))
-    }
-
-    /// Revokes every token of `user` for `client_id` (PP-REVOKE-1).
-    pub fn revoke_user_app(&self, user: &str, client_id: &str) -> ProtocolResult<usize> {
-        let mut state = self.lock();
-        if !state.registry.users.contains_key(user) {
-            return Err(ProtocolError::not_found(format!(
-                "There is no user `{user}`."
-            )));
-        }
-        if !state.registry.apps.contains_key(client_id) {
-            return Err(ProtocolError::not_found(format!(
-                "There is no app `{client_id}`."
-            )));
-        }
-        if state.has(Fault::RevokeKeepsTokens) {
-            return Ok(0);
-        }
-        // The app's access ends, not only the tokens already out: a code approved but not
-        // yet redeemed, or an approved device code not yet polled, would otherwise mint
-        // fresh tokens after the revoke.
-        state
-            .codes
-            .retain(|_, c| c.redeemed.is_some() || c.user != user || c.client_id != client_id);
-        for device in state.devices.by_device_code.values_mut() {
-            if device.client_id == client_id
-                && matches!(&device.state, device_code::DeviceState::Approved { user: u } if u == user)
-            {
-                device.state = device_code::DeviceState::Denied;
-            }
-        }
-        Ok(state.grants.revoke_user_app(user, client_id))
     }
 
     /// The apps `user` has live grants for: (client_id, name, scopes), by name
@@ -483,5 +487,34 @@ impl Core {
 
     pub fn rotate_secret(&self, owner: &str, client_id: &str) -> ProtocolResult<String> {
         self.lock().registry.rotate_secret(owner, client_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// PP-API-1 with paused tokio time: the access token works until its lifetime has
+    /// passed on the core's clock and not a millisecond longer, and nothing sleeps.
+    #[tokio::test(start_paused = true)]
+    async fn an_access_token_ends_when_paused_time_passes_its_lifetime() {
+        let core = Core::new(Profile::punchplay(), Identities::punchplay());
+        let lifetime = core.profile.lifetimes.access_token;
+        let pair = {
+            let now = core.now();
+            let mut state = core.lock();
+            let scopes = state.registry.apps["pp-web"].allowed_scopes.clone();
+            let grant = state.grants.create("alice", "pp-web", scopes.clone());
+            state.grants.issue(grant, &scopes, lifetime, 3600, now)
+        };
+        let me = || core.bearer_user_profile(Some(&pair.access_token), None);
+        assert_eq!(me().expect("fresh").0, "alice");
+        tokio::time::advance(Duration::from_millis(lifetime * 1000 - 1)).await;
+        assert!(me().is_ok(), "one millisecond before its lifetime ends");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let ended = me().expect_err("expired");
+        assert_eq!(ended.code, ErrorCode::InvalidToken);
     }
 }

@@ -13,11 +13,7 @@ fn is_unreserved(b: u8) -> bool {
 
 /// Checks the authorize request's challenge: PKCE is required and only `S256` is
 /// accepted; `plain` or a missing challenge is `invalid_request` (PP-AUTHZ-6).
-pub fn check_challenge(
-    challenge: Option<&str>,
-    method: Option<&str>,
-    allow_plain: bool,
-) -> ProtocolResult<()> {
+pub fn check_challenge(challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()> {
     let Some(challenge) = challenge.filter(|c| !c.is_empty()) else {
         return Err(ProtocolError::invalid_request(
             "code_challenge is required: PKCE with S256 is mandatory.",
@@ -25,7 +21,6 @@ pub fn check_challenge(
     };
     match method {
         Some("S256") => {}
-        Some("plain") if allow_plain => return Ok(()),
         Some("plain") => {
             return Err(ProtocolError::invalid_request(
                 "code_challenge_method `plain` is not accepted; use S256.",
@@ -75,6 +70,27 @@ pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
     s256(verifier).as_bytes().ct_eq(challenge.as_bytes()).into()
 }
 
+/// What the authorize and token endpoints ask of PKCE; [`S256Only`] is the rule.
+pub trait PkcePolicy: Sync {
+    /// The authorize request's challenge and method (PP-AUTHZ-6).
+    fn check_challenge(&self, challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()>;
+    /// Whether the token request's verifier answers the code's challenge (PP-AUTHZ-7).
+    fn verifies(&self, verifier: &str, challenge: &str, challenge_is_plain: bool) -> bool;
+}
+
+/// PP-AUTHZ-6, PP-AUTHZ-7: S256 only, the verifier hashed and compared in constant time.
+pub struct S256Only;
+
+impl PkcePolicy for S256Only {
+    fn check_challenge(&self, challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()> {
+        check_challenge(challenge, method)
+    }
+
+    fn verifies(&self, verifier: &str, challenge: &str, _challenge_is_plain: bool) -> bool {
+        verifier_matches(verifier, challenge)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,10 +112,10 @@ mod tests {
     #[test]
     fn plain_and_missing_challenges_are_refused() {
         let c = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-        assert!(check_challenge(Some(c), Some("S256"), false).is_ok());
-        assert!(check_challenge(Some(c), Some("plain"), false).is_err());
-        assert!(check_challenge(Some(c), None, false).is_err());
-        assert!(check_challenge(None, Some("S256"), false).is_err());
+        assert!(check_challenge(Some(c), Some("S256")).is_ok());
+        assert!(check_challenge(Some(c), Some("plain")).is_err());
+        assert!(check_challenge(Some(c), None).is_err());
+        assert!(check_challenge(None, Some("S256")).is_err());
         assert!(check_verifier_format("short").is_err());
         assert!(check_verifier_format(&"a".repeat(129)).is_err());
     }

@@ -6,8 +6,6 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use crate::faults::Fault;
-
 use super::Core;
 use super::clock::{Millis, rfc3339};
 use super::error::{ProtocolError, ProtocolResult};
@@ -54,6 +52,36 @@ impl Action {
             Action::Progress => "playback.progress",
             Action::Stop => "playback.stopped",
         }
+    }
+}
+
+/// Whether an event is older than the last one applied (PP-API-4); [`NewestWins`] is the
+/// rule.
+pub trait PlaybackOrder: Sync {
+    fn is_stale(&self, last_applied: Option<Millis>, occurred_at: Millis) -> bool;
+}
+
+/// PP-API-4: an event older than the last one applied changes nothing.
+pub struct NewestWins;
+
+impl PlaybackOrder for NewestWins {
+    fn is_stale(&self, last_applied: Option<Millis>, occurred_at: Millis) -> bool {
+        last_applied.is_some_and(|last| occurred_at < last)
+    }
+}
+
+/// Which applied events reach the live stream and its log (PP-API-8); [`EveryEvent`] is
+/// the rule.
+pub trait LiveFeed: Sync {
+    fn publishes(&self, action: Action) -> bool;
+}
+
+/// PP-API-8: every applied event, implicit stops included.
+pub struct EveryEvent;
+
+impl LiveFeed for EveryEvent {
+    fn publishes(&self, _action: Action) -> bool {
+        true
     }
 }
 
@@ -167,18 +195,23 @@ impl UserPlayback {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn emit(
         &mut self,
-        kind: &'static str,
+        feed: &dyn LiveFeed,
+        action: Action,
         media: Media,
         position_ms: u64,
         occurred_at: Millis,
         event_id: Option<String>,
         implicit: bool,
     ) {
+        if !feed.publishes(action) {
+            return;
+        }
         let event = LiveEvent {
             id: self.next_id,
-            kind,
+            kind: action.event_type(),
             media,
             position_ms,
             occurred_at: rfc3339(occurred_at),
@@ -312,9 +345,8 @@ pub fn parse_event(action: Action, body: &Value, now: Millis) -> ProtocolResult<
 impl Core {
     /// Applies a user's playback event (PP-API-3, PP-API-4, PP-API-5).
     pub fn apply_playback(&self, user: &str, event: PlaybackEvent) -> PlaybackOutcome {
+        let rules = self.components();
         let mut state = self.lock();
-        let stale_applied = state.has(Fault::StaleEventApplied);
-        let drop_stops = state.has(Fault::SseDropsStops);
         let p = state.playback.entry(user.to_owned()).or_default();
         let unchanged = |p: &UserPlayback| PlaybackOutcome {
             accepted: true,
@@ -331,7 +363,10 @@ impl Core {
             p.remember(id);
         }
         // PP-API-4: an event older than the last one applied changes nothing.
-        if p.last_applied.is_some_and(|last| event.occurred_at < last) && !stale_applied {
+        if rules
+            .playback_order
+            .is_stale(p.last_applied, event.occurred_at)
+        {
             return unchanged(p);
         }
         let same_item = p.media.as_ref().is_some_and(|m| m.id == event.media.id);
@@ -343,10 +378,10 @@ impl Core {
         if event.action != Action::Stop
             && !same_item
             && let Some(previous) = p.media.clone()
-            && !drop_stops
         {
             p.emit(
-                Action::Stop.event_type(),
+                rules.live_feed,
+                Action::Stop,
                 previous,
                 p.position_ms,
                 event.occurred_at,
@@ -375,16 +410,15 @@ impl Core {
                 p.duration_ms = None;
             }
         }
-        if !(event.action == Action::Stop && drop_stops) {
-            p.emit(
-                event.action.event_type(),
-                event.media,
-                event.position_ms,
-                event.occurred_at,
-                event.event_id,
-                false,
-            );
-        }
+        p.emit(
+            rules.live_feed,
+            event.action,
+            event.media,
+            event.position_ms,
+            event.occurred_at,
+            event.event_id,
+            false,
+        );
         PlaybackOutcome {
             accepted: true,
             applied: true,

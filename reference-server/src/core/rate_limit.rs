@@ -29,12 +29,26 @@ pub struct RateLimiter {
     expiry: BinaryHeap<Reverse<(Millis, usize, String)>>,
 }
 
-/// How a limiter may be broken on purpose (faults `limiter_admits_extra`,
-/// `limiter_counts_rejected`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LimiterDefects {
-    pub admit_extra: bool,
-    pub count_rejected: bool,
+/// How many requests a window admits, and whether refused ones count (PP-RATE-1,
+/// PP-RATE-3). The limiter asks it on every admission; [`ExactLimits`] is the rule.
+pub trait LimitPolicy: Sync {
+    /// Admitted requests a window holds for a documented `max`.
+    fn room(&self, max: u32) -> usize;
+    /// Whether a refused request is recorded in the window as if admitted.
+    fn records_refusals(&self) -> bool;
+}
+
+/// PP-RATE-1, PP-RATE-3: exactly `max` per window; refusals are not recorded.
+pub struct ExactLimits;
+
+impl LimitPolicy for ExactLimits {
+    fn room(&self, max: u32) -> usize {
+        max as usize
+    }
+
+    fn records_refusals(&self) -> bool {
+        false
+    }
 }
 
 impl RateLimiter {
@@ -46,7 +60,7 @@ impl RateLimiter {
         window_secs: u64,
         key: &str,
         now: Millis,
-        defects: LimiterDefects,
+        policy: &dyn LimitPolicy,
     ) -> Result<(), u64> {
         let window = secs(window_secs);
         let id = (limit_index, key.to_owned());
@@ -64,13 +78,12 @@ impl RateLimiter {
         }
         let times = self.windows.entry(id).or_default();
         slide(times, window, now);
-        let max = max as usize + usize::from(defects.admit_extra);
-        if times.len() < max {
+        if times.len() < policy.room(max) {
             times.push_back(now);
             return Ok(());
         }
         let oldest = *times.front().expect("a full window has an oldest request");
-        if defects.count_rejected {
+        if policy.records_refusals() {
             times.push_back(now);
         }
         Err(seconds_until(oldest + window, now))
@@ -155,7 +168,7 @@ mod tests {
     #[test]
     fn admits_exactly_max_then_refuses_until_the_oldest_leaves() {
         let mut rl = RateLimiter::default();
-        let d = LimiterDefects::default();
+        let d = &ExactLimits;
         let t0 = 1_000_000;
         for i in 0..10 {
             assert!(rl.admit(0, 10, 3600, "ip", t0 + i * 1000, d).is_ok());
@@ -172,7 +185,7 @@ mod tests {
     #[test]
     fn retry_after_rounds_up_and_is_at_least_one() {
         let mut rl = RateLimiter::default();
-        let d = LimiterDefects::default();
+        let d = &ExactLimits;
         assert!(rl.admit(0, 1, 60, "k", 0, d).is_ok());
         assert_eq!(rl.admit(0, 1, 60, "k", 59_999, d), Err(1));
         assert_eq!(rl.admit(0, 1, 60, "k", 500, d), Err(60));

@@ -1,111 +1,116 @@
 //! The refresh token grant with rotation and replay detection (RFC 6749 §6, RFC 9700
 //! §4.14.2; PP-REFRESH-*).
 
-use crate::faults::Fault;
+use super::clock::{Millis, secs};
+use super::error::{ProtocolError, ProtocolResult};
+use super::grants::{
+    Grants, RefreshLookup, RefreshToken, SpentRefresh, TokenKey, TokenPair, token_key,
+};
+use super::scope::{self, ScopeSet};
+use super::token_endpoint::{GrantHandler, GrantRequest};
 
-use super::Core;
-use super::clock::secs;
-use super::error::{ErrorCode, ProtocolError, ProtocolResult};
-use super::grants::{RefreshLookup, RefreshToken, TokenPair};
-use super::scope::ScopeSet;
+/// What a spent refresh token presented again gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    Refused,
+    /// Honoured as if live (only a faulty rotation does this).
+    Honoured,
+}
 
-/// How long a spent refresh token is wrongly honoured under fault `refresh_race`: the
-/// "reuse grace period" that lets two concurrent refreshes both win.
-const RACE_GRACE_MS: i64 = 2_000;
+/// How refresh tokens rotate; [`RotateAndRevokeReplays`] is the rule.
+pub trait RefreshRotation: Sync {
+    /// Spends a live refresh token that was just used (PP-REFRESH-2).
+    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis);
+    /// A spent token presented again by its own client (PP-REFRESH-3, PP-REFRESH-4).
+    fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, now: Millis) -> Replay;
+}
 
-impl Core {
-    /// Rotates `refresh_token` for the authenticated `client_id`: the old one is spent
-    /// (PP-REFRESH-2), a spent one presented again revokes the whole grant (PP-REFRESH-3),
-    /// and under the state lock exactly one of concurrent refreshes wins (PP-REFRESH-4).
-    pub fn refresh(
-        &self,
-        client_id: &str,
-        refresh_token: Option<&str>,
-        scope: Option<&str>,
-    ) -> ProtocolResult<TokenPair> {
-        let refresh_token = refresh_token
-            .filter(|t| !t.is_empty())
+/// PP-REFRESH-2..4: a used token is spent at once, under the state lock, so of
+/// concurrent refreshes exactly one wins; a spent one presented again revokes the grant,
+/// newest tokens included.
+pub struct RotateAndRevokeReplays;
+
+impl RefreshRotation for RotateAndRevokeReplays {
+    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis) {
+        grants.spend_refresh(token, now);
+    }
+
+    fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, _now: Millis) -> Replay {
+        grants.revoke(spent.grant);
+        Replay::Refused
+    }
+}
+
+/// `grant_type=refresh_token`, at `oauth/token` and `auth/refresh` (PP-REFRESH-1):
+/// rotates the refresh token for the authenticated client.
+pub struct RefreshTokenGrant;
+
+impl GrantHandler for RefreshTokenGrant {
+    fn grant_type(&self) -> &'static str {
+        "refresh_token"
+    }
+
+    fn handle(&self, g: GrantRequest<'_>) -> ProtocolResult<TokenPair> {
+        let refresh_token = g
+            .param("refresh_token")
             .ok_or_else(|| ProtocolError::invalid_request("refresh_token is required."))?;
-        let now = self.now();
-        let lifetimes = &self.profile.lifetimes;
-        let mut state = self.lock();
+        let (now, rules, client_id) = (g.now, g.rules, g.client_id);
         let bad = || {
             ProtocolError::invalid_grant(
                 "The refresh token is invalid, expired, revoked, or already used. Sign the user in again.",
             )
         };
-        let record = match state.grants.refresh(refresh_token).ok_or_else(bad)? {
+        // Another client's refresh token is as good as unknown to this one.
+        let own_grant = |grants: &Grants, grant| {
+            grants
+                .grant(grant)
+                .filter(|grant| &*grant.client_id == client_id)
+                .map(|grant| grant.scopes.clone())
+                .ok_or_else(bad)
+        };
+        let key = token_key(refresh_token);
+        let record = match g.state.grants.refresh_by_key(&key).ok_or_else(bad)? {
             RefreshLookup::Live(live) => live,
             RefreshLookup::Spent(spent) => {
-                let grant = state.grants.grant(spent.grant).ok_or_else(bad)?;
-                if &*grant.client_id != client_id {
-                    return Err(bad());
-                }
-                if !state.client_may_get_tokens(client_id) {
+                let scopes = own_grant(&g.state.grants, spent.grant)?;
+                if !g.client_may_get_tokens() {
                     return Err(super::inactive_client());
                 }
-                let in_race_grace =
-                    state.has(Fault::RefreshRace) && now - spent.spent_at < RACE_GRACE_MS;
-                if !in_race_grace {
-                    if !state.has(Fault::ReplayNotRevoking) {
-                        // PP-REFRESH-3: a replay revokes the grant, newest tokens included.
-                        state.grants.revoke(spent.grant);
-                    }
-                    return Err(bad());
-                }
-                // Fault `refresh_race`: honoured again inside the grace period.
-                RefreshToken {
-                    grant: spent.grant,
-                    scopes: grant.scopes.clone(),
-                    last_used_at: now,
+                match rules.refresh.on_replay(&mut g.state.grants, &spent, now) {
+                    Replay::Refused => return Err(bad()),
+                    Replay::Honoured => RefreshToken {
+                        grant: spent.grant,
+                        scopes,
+                        last_used_at: now,
+                    },
                 }
             }
         };
-        let grant = state.grants.grant(record.grant).ok_or_else(bad)?;
-        if &*grant.client_id != client_id {
-            return Err(bad());
-        }
-        if !state.client_may_get_tokens(client_id) {
+        own_grant(&g.state.grants, record.grant)?;
+        if !g.client_may_get_tokens() {
             return Err(super::inactive_client());
         }
+        let lifetimes = &g.core.profile.lifetimes;
         if record.last_used_at + secs(lifetimes.refresh_token_idle) <= now {
             return Err(bad());
         }
-        // PP-REFRESH-5: a narrower scope is allowed, a wider one is not.
-        let scopes = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        let known = &g.core.profile.scopes.known;
+        let scopes: ScopeSet = match scope::requested_names(g.param("scope")) {
             None => record.scopes.clone(),
             Some(requested) => {
-                let names: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
-                let widening = names.iter().any(|n| !record.scopes.contains(n));
-                if widening && !state.has(Fault::RefreshWidensScope) {
-                    return Err(ProtocolError::new(
-                        ErrorCode::InvalidScope,
-                        format!(
-                            "A refresh cannot widen scope: this grant holds `{}`.",
-                            record.scopes.to_wire()
-                        ),
-                    ));
-                }
-                let allowed = state
+                let allowed = g
+                    .state
                     .registry
                     .apps
                     .get(client_id)
                     .map(|a| a.allowed_scopes.clone())
                     .unwrap_or_default();
-                ScopeSet::from_known(&self.profile.scopes.known, |s| {
-                    names.contains(&s) && (record.scopes.contains(s) || allowed.contains(s))
-                })
+                rules
+                    .scopes
+                    .refresh(&requested, &record.scopes, &allowed, known)?
             }
         };
-        if !state.has(Fault::RefreshNotRotated) {
-            state.grants.spend_refresh(refresh_token, now);
-        }
-        Ok(state.grants.issue(
-            record.grant,
-            &scopes,
-            lifetimes.access_token,
-            lifetimes.refresh_token_idle,
-            now,
-        ))
+        rules.refresh.spend(&mut g.state.grants, &key, now);
+        Ok(g.issue(record.grant, &scopes))
     }
 }

@@ -30,6 +30,12 @@ impl ScopeSet {
     }
 }
 
+/// The scope names a request's `scope` lists; `None` when it lists none.
+pub fn requested_names(requested: Option<&str>) -> Option<Vec<&str>> {
+    let requested = requested.map(str::trim).filter(|s| !s.is_empty())?;
+    Some(requested.split(' ').filter(|s| !s.is_empty()).collect())
+}
+
 /// Resolves a request's `scope` against an app's allowed scopes: none requested grants
 /// them all (PP-SCOPE-2); any scope outside them, unknown ones included, is
 /// `invalid_scope` (PP-SCOPE-3).
@@ -37,13 +43,11 @@ pub fn resolve(
     requested: Option<&str>,
     allowed: &ScopeSet,
     known: &[String],
-    drop_unknown: bool,
 ) -> ProtocolResult<ScopeSet> {
-    let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(names) = requested_names(requested) else {
         return Ok(allowed.clone());
     };
-    let names: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
-    if !drop_unknown && let Some(bad) = names.iter().find(|n| !allowed.contains(n)) {
+    if let Some(bad) = names.iter().find(|n| !allowed.contains(n)) {
         return Err(ProtocolError::new(
             ErrorCode::InvalidScope,
             format!(
@@ -52,8 +56,76 @@ pub fn resolve(
             ),
         ));
     }
-    let granted = ScopeSet::from_known(known, |s| names.contains(&s) && allowed.contains(s));
-    Ok(granted)
+    Ok(ScopeSet::from_known(known, |s| names.contains(&s)))
+}
+
+/// The scope of a refresh that asks for `requested` under a grant of `granted`: the same
+/// or narrower (PP-REFRESH-5); wider is `invalid_scope`.
+pub fn narrow(
+    requested: &[&str],
+    granted: &ScopeSet,
+    known: &[String],
+) -> ProtocolResult<ScopeSet> {
+    if requested.iter().any(|n| !granted.contains(n)) {
+        return Err(ProtocolError::new(
+            ErrorCode::InvalidScope,
+            format!(
+                "A refresh cannot widen scope: this grant holds `{}`.",
+                granted.to_wire()
+            ),
+        ));
+    }
+    Ok(ScopeSet::from_known(known, |s| requested.contains(&s)))
+}
+
+/// How scopes are granted and checked; the rules call it, [`StrictScopes`] is the rule.
+pub trait ScopePolicy: Sync {
+    /// The scopes an authorize or device request gets (PP-SCOPE-2, PP-SCOPE-3).
+    fn grant(
+        &self,
+        requested: Option<&str>,
+        allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet>;
+    /// The scopes a refresh asking for `requested` gets (PP-REFRESH-5); `allowed` is
+    /// the app's.
+    fn refresh(
+        &self,
+        requested: &[&str],
+        granted: &ScopeSet,
+        allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet>;
+    /// Whether a token holding `held` may call an endpoint that needs `required` (PP-API-2).
+    fn covers(&self, held: &ScopeSet, required: &str) -> bool;
+}
+
+/// PP-SCOPE-3, PP-REFRESH-5, PP-API-2 as written.
+pub struct StrictScopes;
+
+impl ScopePolicy for StrictScopes {
+    fn grant(
+        &self,
+        requested: Option<&str>,
+        allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet> {
+        resolve(requested, allowed, known)
+    }
+
+    fn refresh(
+        &self,
+        requested: &[&str],
+        granted: &ScopeSet,
+        _allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet> {
+        narrow(requested, granted, known)
+    }
+
+    fn covers(&self, held: &ScopeSet, required: &str) -> bool {
+        held.contains(required)
+    }
 }
 
 #[cfg(test)]
@@ -69,15 +141,13 @@ mod tests {
         let k = known();
         let allowed =
             ScopeSet::from_known(&k, |s| s.starts_with("playback") || s == "profile:read");
-        assert_eq!(resolve(None, &allowed, &k, false).unwrap(), allowed);
-        let narrow = resolve(Some("playback:read"), &allowed, &k, false).unwrap();
+        assert_eq!(resolve(None, &allowed, &k).unwrap(), allowed);
+        let narrow = resolve(Some("playback:read"), &allowed, &k).unwrap();
         assert_eq!(narrow.to_wire(), "playback:read");
-        let err = resolve(Some("playback:read events:read"), &allowed, &k, false).unwrap_err();
+        let err = resolve(Some("playback:read events:read"), &allowed, &k).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidScope);
         assert_eq!(
-            resolve(Some("admin"), &allowed, &k, false)
-                .unwrap_err()
-                .code,
+            resolve(Some("admin"), &allowed, &k).unwrap_err().code,
             ErrorCode::InvalidScope
         );
     }

@@ -24,7 +24,7 @@ use subtle::ConstantTimeEq as _;
 
 use super::Core;
 use super::clock::{Millis, secs};
-use super::rate_limit::{LimiterDefects, RateLimiter};
+use super::rate_limit::{ExactLimits, RateLimiter};
 use super::secrets::random_token;
 
 pub const FAILURE_WINDOW_SECS: u64 = 15 * 60;
@@ -73,7 +73,8 @@ impl SignInThrottle {
     }
 
     fn record_failure(&mut self, user: &str, ip: &str, now: Millis) {
-        let d = LimiterDefects::default();
+        // The throttle is not a documented limit: no fault of PP-RATE-* applies to it.
+        let d = &ExactLimits;
         let _ = self.failures.admit(
             BY_USER,
             MAX_FAILURES_PER_USER,

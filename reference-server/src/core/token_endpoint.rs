@@ -1,55 +1,225 @@
-//! The OAuth endpoints' dispatch: `oauth/token` (PP-TOKEN-*), `auth/refresh`
-//! (PP-REFRESH-1). Client authentication comes first, then the grant's own rules.
+//! The token endpoints (`oauth/token`, PP-TOKEN-*; `auth/refresh`, PP-REFRESH-1;
+//! `auth/device/token`, PP-DEVICE-5) as lists of grant handlers, in the manner of ory
+//! fosite: each handler says whether it owns a request, by its `grant_type`, and handles
+//! the ones it owns. The endpoint asks each in turn; a request every handler declines is
+//! `unsupported_grant_type` (PP-TOKEN-3). A family registers its lists
+//! ([`punchplay_grants`] for punchplay's `oauth/token`); a new grant is a new handler.
+//!
+//! One acquisition of the state lock per request (issue 7 item 4): the endpoint takes it
+//! once, authenticates the client under it, and hands the handler the state.
 
-use crate::faults::Fault;
-
-use super::client_auth::ClientCredentials;
+use super::client_auth::{self, ClientCredentials};
+use super::clock::Millis;
+use super::components::Components;
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
-use super::grants::TokenPair;
-use super::{Core, Params};
+use super::grants::{GrantId, MintedPair, TokenPair};
+use super::scope::ScopeSet;
+use super::{Core, Params, State};
+
+/// One grant type's rules at a token endpoint.
+pub trait GrantHandler: Send + Sync {
+    /// The `grant_type` it serves, as answers listing an endpoint's grants name it.
+    fn grant_type(&self) -> &'static str;
+
+    /// Whether it owns a request that sent `grant_type`.
+    fn owns(&self, grant_type: &str) -> bool {
+        grant_type == self.grant_type()
+    }
+
+    /// What the request must carry, checked before the state lock is taken and before
+    /// the client is authenticated. None by default.
+    fn check_request(&self, _params: &Params) -> ProtocolResult<()> {
+        Ok(())
+    }
+
+    /// Applies the grant for the authenticated client.
+    fn handle(&self, grant: GrantRequest<'_>) -> ProtocolResult<TokenPair>;
+}
+
+/// What a handler works with: the state under the request's one lock, the client it
+/// authenticated, the request, the clock's reading and the components the rules call.
+pub struct GrantRequest<'a> {
+    pub core: &'a Core,
+    pub state: &'a mut State,
+    pub rules: Components,
+    pub client_id: &'a str,
+    pub params: &'a Params,
+    pub now: Millis,
+    /// The pair the grant issues, drawn before the lock was taken.
+    minted: MintedPair,
+}
+
+impl<'a> GrantRequest<'a> {
+    /// A parameter, `None` when absent or empty.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        let params: &'a Params = self.params;
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Issues the request's token pair under `grant` with the profile's lifetimes
+    /// (PP-TOKEN-1).
+    pub fn issue(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
+        let lifetimes = &self.core.profile.lifetimes;
+        self.state.grants.issue_minted(
+            grant,
+            self.minted,
+            scopes,
+            lifetimes.access_token,
+            lifetimes.refresh_token_idle,
+            self.now,
+        )
+    }
+
+    /// Whether the client may still be issued tokens. Checked again under the lock that
+    /// issues them, so a deactivation between authentication and issuance wins (PP-APP-5).
+    pub fn client_may_get_tokens(&self) -> bool {
+        self.state
+            .registry
+            .apps
+            .get(self.client_id)
+            .is_some_and(|a| self.rules.activity.allows(a))
+    }
+}
+
+/// How an endpoint treats `grant_type`.
+enum GrantTypeParam {
+    /// Required (`oauth/token`): missing is `invalid_request`.
+    Required,
+    /// Optional (`auth/refresh`, `auth/device/token`): missing means the endpoint's one
+    /// grant; sent, it must name it.
+    Optional,
+}
+
+/// The grant handlers one endpoint asks in turn.
+pub struct GrantEndpoint {
+    handlers: Vec<Box<dyn GrantHandler>>,
+    grant_type: GrantTypeParam,
+}
+
+impl GrantEndpoint {
+    /// An endpoint that requires `grant_type` and serves every grant in `handlers`.
+    pub fn new(handlers: Vec<Box<dyn GrantHandler>>) -> Self {
+        GrantEndpoint {
+            handlers,
+            grant_type: GrantTypeParam::Required,
+        }
+    }
+
+    /// An endpoint of one grant, where `grant_type` may be left out (PP-REFRESH-1,
+    /// PP-DEVICE-5).
+    pub fn single(handler: Box<dyn GrantHandler>) -> Self {
+        GrantEndpoint {
+            handlers: vec![handler],
+            grant_type: GrantTypeParam::Optional,
+        }
+    }
+
+    /// The handler that owns the request, or why none does (PP-TOKEN-3).
+    fn handler_for(&self, params: &Params) -> ProtocolResult<&dyn GrantHandler> {
+        let sent = params.get("grant_type").map(String::as_str);
+        let grant_type = match (&self.grant_type, sent) {
+            (GrantTypeParam::Required, None | Some("")) => {
+                return Err(ProtocolError::invalid_request("grant_type is required."));
+            }
+            (GrantTypeParam::Optional, None) => {
+                if let Some(only) = self.handlers.first() {
+                    return Ok(only.as_ref());
+                }
+                ""
+            }
+            (_, Some(g)) => g,
+        };
+        if let Some(handler) = self.handlers.iter().find(|h| h.owns(grant_type)) {
+            return Ok(handler.as_ref());
+        }
+        let names: Vec<&str> = self.handlers.iter().map(|h| h.grant_type()).collect();
+        let hint = match self.grant_type {
+            GrantTypeParam::Required => format!("use {}", one_of(&names)),
+            GrantTypeParam::Optional => format!("omit it or send {}", one_of(&names)),
+        };
+        Err(ProtocolError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("grant_type `{grant_type}` is not supported here; {hint}."),
+        ))
+    }
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(names: &[&str]) -> String {
+    match names {
+        [] => "nothing".to_owned(),
+        [only] => (*only).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// Punchplay's `oauth/token` grants: the authorization code (PP-TOKEN-1) and the refresh
+/// token (PP-REFRESH-1). The device grant has an endpoint of its own (PP-DEVICE-5).
+pub fn punchplay_grants() -> Vec<Box<dyn GrantHandler>> {
+    vec![
+        Box::new(super::authorization_code::AuthorizationCodeGrant),
+        Box::new(super::refresh_token::RefreshTokenGrant),
+    ]
+}
+
+/// Punchplay's three token endpoints, built once.
+struct PunchplayEndpoints {
+    token: GrantEndpoint,
+    refresh: GrantEndpoint,
+    device_token: GrantEndpoint,
+}
+
+fn punchplay_endpoints() -> &'static PunchplayEndpoints {
+    static ENDPOINTS: std::sync::LazyLock<PunchplayEndpoints> =
+        std::sync::LazyLock::new(|| PunchplayEndpoints {
+            token: GrantEndpoint::new(punchplay_grants()),
+            refresh: GrantEndpoint::single(Box::new(super::refresh_token::RefreshTokenGrant)),
+            device_token: GrantEndpoint::single(Box::new(super::device_code::DeviceCodeGrant)),
+        });
+    &ENDPOINTS
+}
 
 impl Core {
-    /// `POST /api/platform/v1/oauth/token`.
+    /// Serves a token request at `endpoint`: the owning handler (PP-TOKEN-3), the failure
+    /// mode, the request's own checks, then under one acquisition of the state lock the
+    /// client's authentication (PP-APP-2..4) and the grant.
+    pub fn serve_grant(
+        &self,
+        endpoint: &GrantEndpoint,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<TokenPair> {
+        let handler = endpoint.handler_for(params)?;
+        self.check_failure_mode()?;
+        handler.check_request(params)?;
+        let rules = self.components();
+        let minted = MintedPair::new();
+        let now = self.now();
+        let mut state = self.lock();
+        let client_id = client_auth::authenticate(&state.registry, creds, &rules)?
+            .client_id
+            .clone();
+        handler.handle(GrantRequest {
+            core: self,
+            state: &mut state,
+            rules,
+            client_id: &client_id,
+            params,
+            now,
+            minted,
+        })
+    }
+
+    /// `POST /api/platform/v1/oauth/token` with punchplay's grants.
     pub fn token_endpoint(
         &self,
         params: &Params,
         creds: &ClientCredentials,
     ) -> ProtocolResult<TokenPair> {
-        let grant_type = params
-            .get("grant_type")
-            .map(String::as_str)
-            .filter(|g| !g.is_empty());
-        let grant_type =
-            grant_type.ok_or_else(|| ProtocolError::invalid_request("grant_type is required."))?;
-        if !matches!(grant_type, "authorization_code" | "refresh_token") {
-            // PP-TOKEN-3.
-            let code = if self.has_fault(Fault::WrongGrantTypeError) {
-                ErrorCode::InvalidRequest
-            } else {
-                ErrorCode::UnsupportedGrantType
-            };
-            return Err(ProtocolError::new(
-                code,
-                format!(
-                    "grant_type `{grant_type}` is not supported here; use authorization_code or refresh_token."
-                ),
-            ));
-        }
-        let app = {
-            let state = self.lock();
-            Self::check_mode(&state)?;
-            state.authenticate_client(creds)?
-        };
-        let mut pair = match grant_type {
-            "authorization_code" => self.exchange_code(&app.client_id, params)?,
-            _ => self.refresh(
-                &app.client_id,
-                params.get("refresh_token").map(String::as_str),
-                params.get("scope").map(String::as_str),
-            )?,
-        };
-        self.apply_response_faults(&mut pair);
-        Ok(pair)
+        self.serve_grant(&punchplay_endpoints().token, params, creds)
     }
 
     /// `POST /api/platform/v1/auth/refresh`: `client_id`, `refresh_token` (+ secret); an
@@ -59,37 +229,15 @@ impl Core {
         params: &Params,
         creds: &ClientCredentials,
     ) -> ProtocolResult<TokenPair> {
-        optional_grant_type(params, "refresh_token")?;
-        let app = {
-            let state = self.lock();
-            Self::check_mode(&state)?;
-            state.authenticate_client(creds)?
-        };
-        let mut pair = self.refresh(
-            &app.client_id,
-            params.get("refresh_token").map(String::as_str),
-            params.get("scope").map(String::as_str),
-        )?;
-        self.apply_response_faults(&mut pair);
-        Ok(pair)
+        self.serve_grant(&punchplay_endpoints().refresh, params, creds)
     }
 
-    pub(crate) fn apply_response_faults(&self, pair: &mut TokenPair) {
-        if self.has_fault(Fault::ScopeOmitted) {
-            pair.scope = None;
-        }
-    }
-}
-
-/// The endpoints that serve one grant take `grant_type` as optional, but if it is sent it
-/// must name that grant (PP-REFRESH-1, PP-DEVICE-5); anything else is
-/// `unsupported_grant_type` (PP-TOKEN-3).
-pub(crate) fn optional_grant_type(params: &Params, only: &str) -> ProtocolResult<()> {
-    match params.get("grant_type") {
-        Some(g) if g != only => Err(ProtocolError::new(
-            ErrorCode::UnsupportedGrantType,
-            format!("grant_type `{g}` is not supported here; omit it or send {only}."),
-        )),
-        _ => Ok(()),
+    /// `POST auth/device/token` (PP-DEVICE-3, PP-DEVICE-4, PP-DEVICE-5).
+    pub fn poll_device(
+        &self,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<TokenPair> {
+        self.serve_grant(&punchplay_endpoints().device_token, params, creds)
     }
 }

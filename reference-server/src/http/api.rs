@@ -32,13 +32,12 @@ struct UserProfile<'a> {
     username: &'a str,
 }
 
-/// `GET me` (PP-API-7).
+/// `GET me` (PP-API-7), in one acquisition of the state lock.
 pub fn me(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
-    let who = bearer(app, ctx, "me")?;
-    let (username, display_name) = app
-        .core
-        .user_profile(&who.user)
-        .ok_or_else(|| ProtocolError::not_found("The token's user no longer exists."))?;
+    let (username, display_name) = app.core.bearer_user_profile(
+        bearer_token(&ctx.headers),
+        app.core.profile.required_scope("me"),
+    )?;
     ok_json(&UserProfile {
         display_name: &display_name,
         username: &username,

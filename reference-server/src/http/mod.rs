@@ -11,6 +11,7 @@ pub mod qr;
 pub mod request;
 pub mod respond;
 pub mod server;
+mod shape_faults;
 mod test_controls;
 
 use std::net::{IpAddr, SocketAddr};
@@ -489,7 +490,9 @@ impl App {
                 .user
                 .map_or_else(|| format!("ip {}", keys.ip), str::to_owned),
         };
-        self.core.admit(index, &key)
+        self.core
+            .admit(index, &key)
+            .map_err(|e| shape_faults::rate_limited(self, e))
     }
 }
 

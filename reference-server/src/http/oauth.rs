@@ -80,14 +80,21 @@ async fn token_pair_endpoint(
     }
     let (params, creds) = input?;
     match grant(&app.core, &params, &creds) {
-        Ok(pair) => Ok(token_response(app, &pair)),
+        Ok(mut pair) => {
+            super::shape_faults::token_pair(app, &mut pair);
+            Ok(token_response(app, &pair))
+        }
         Err(e) => Ok(no_store_error(app, ctx, e)),
     }
 }
 
 /// `POST oauth/token` (PP-TOKEN-*), rate-limited as the profile says (PP-RATE-1).
 pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    token_pair_endpoint(app, ctx, body, "token", Core::token_endpoint).await
+    token_pair_endpoint(app, ctx, body, "token", |core, params, creds| {
+        core.token_endpoint(params, creds)
+            .map_err(|e| super::shape_faults::token_endpoint_error(app, e))
+    })
+    .await
 }
 
 /// `POST auth/refresh` (PP-REFRESH-1), rate-limited as the profile says.
@@ -216,6 +223,7 @@ pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<R
     let location = app
         .core
         .decide_authorization(&user, &request, approve, &ctx.request_id);
+    let location = super::shape_faults::decision_location(app, location);
     Ok(respond::redirect(StatusCode::FOUND, &location))
 }
 

@@ -130,6 +130,7 @@ pub async fn handle(
                         approve,
                         &ctx.request_id,
                     );
+                    let location = super::shape_faults::decision_location(app, location);
                     ok_with_now(app, json!({"location": location}))
                 }
                 Err(err) => {

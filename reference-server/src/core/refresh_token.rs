@@ -17,29 +17,27 @@ pub enum Replay {
     Honoured,
 }
 
-/// How refresh tokens rotate; [`RotateAndRevokeReplays`] is the rule.
+/// How refresh tokens rotate. The default methods are the contract
+/// ([`RotateAndRevokeReplays`] keeps them): a used token is spent at once, under the
+/// state lock, so of concurrent refreshes exactly one wins (PP-REFRESH-2, PP-REFRESH-4);
+/// a spent one presented again revokes the grant, newest tokens included (PP-REFRESH-3).
 pub trait RefreshRotation: Sync {
-    /// Spends a live refresh token that was just used (PP-REFRESH-2).
-    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis);
-    /// A spent token presented again by its own client (PP-REFRESH-3, PP-REFRESH-4).
-    fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, now: Millis) -> Replay;
-}
-
-/// PP-REFRESH-2..4: a used token is spent at once, under the state lock, so of
-/// concurrent refreshes exactly one wins; a spent one presented again revokes the grant,
-/// newest tokens included.
-pub struct RotateAndRevokeReplays;
-
-impl RefreshRotation for RotateAndRevokeReplays {
+    /// Spends a live refresh token that was just used.
     fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis) {
         grants.spend_refresh(token, now);
     }
 
+    /// A spent token presented again by its own client.
     fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, _now: Millis) -> Replay {
         grants.revoke(spent.grant);
         Replay::Refused
     }
 }
+
+/// PP-REFRESH-2..4 as written.
+pub struct RotateAndRevokeReplays;
+
+impl RefreshRotation for RotateAndRevokeReplays {}
 
 /// `grant_type=refresh_token`, at `oauth/token` and `auth/refresh` (PP-REFRESH-1):
 /// rotates the refresh token for the authenticated client.

@@ -31,9 +31,9 @@ pub mod secrets;
 pub mod sessions;
 pub mod token_endpoint;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use expiring::Expiring;
 use profile::{Identities, Profile};
@@ -205,6 +205,11 @@ pub struct Core {
     /// The rate windows (PP-RATE-*), locked on their own: admission happens before a
     /// request's rules run, and takes nothing the rules need.
     limiter: Mutex<RateLimiter>,
+    /// The registered client_ids, readable without the state lock: a token request's
+    /// limit key asks it before the request's one acquisition of the state lock. Apps
+    /// are only added (registration) or replaced all at once (reset), both while the
+    /// state lock is held, so it always matches the registry.
+    client_ids: RwLock<HashSet<String>>,
     /// The fault switched on: 0 for none, else its index in [`Fault::ALL`] plus one.
     fault: AtomicUsize,
     /// The failure mode, as its index in [`Mode::ALL`].
@@ -221,6 +226,7 @@ impl Core {
             limit_windows,
             state: Mutex::new(State::default()),
             limiter: Mutex::new(RateLimiter::default()),
+            client_ids: RwLock::new(HashSet::new()),
             fault: AtomicUsize::new(0),
             mode: AtomicU8::new(0),
         };
@@ -285,6 +291,8 @@ impl Core {
             registry: Registry::from_identities(&self.identities, &self.profile.scopes.known),
             ..State::default()
         };
+        *self.client_ids.write().unwrap_or_else(|p| p.into_inner()) =
+            state.registry.apps.keys().cloned().collect();
         self.limiter().clear();
         self.set_fault(None);
         self.set_mode(Mode::Normal);
@@ -417,8 +425,12 @@ impl Core {
     }
 
     /// Whether `client_id` names a registered app, active or not.
+    /// Lock-free of the state lock.
     pub fn is_registered_client(&self, client_id: &str) -> bool {
-        self.lock().registry.apps.contains_key(client_id)
+        self.client_ids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(client_id)
     }
 
     /// `{username, display_name}` of a user (PP-API-7, PP-PUBLIC-1).
@@ -466,9 +478,15 @@ impl Core {
         owner: &str,
         new: registry::NewApp,
     ) -> ProtocolResult<(AppRecord, Option<String>)> {
-        self.lock()
+        let mut state = self.lock();
+        let registered = state
             .registry
-            .register(owner, new, &self.profile.scopes.known)
+            .register(owner, new, &self.profile.scopes.known)?;
+        self.client_ids
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(registered.0.client_id.clone());
+        Ok(registered)
     }
 
     /// The apps `owner` registered, by name.

@@ -19,6 +19,7 @@ pub mod device_code;
 pub mod error;
 pub mod expiring;
 pub mod faulty;
+pub mod grant_handlers;
 pub mod grants;
 pub mod pkce;
 pub mod playback;

@@ -4,14 +4,13 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::clock::{Millis, secs};
-use super::error::{ErrorCode, ProtocolError, ProtocolResult};
+use super::error::{ErrorCode, ProtocolError};
 use super::expiring::Expiring;
-use super::grants::{GrantId, TokenPair};
+use super::grants::GrantId;
 use super::registry::AppRecord;
 use super::scope::ScopeSet;
 use super::secrets::random_token;
-use super::token_endpoint::{GrantHandler, GrantRequest};
-use super::{Core, Mode, Params, pkce};
+use super::{Core, Mode, Params};
 
 /// An issued code, bound to the client, redirect URI and challenge (PP-AUTHZ-7).
 #[derive(Debug, Clone)]
@@ -406,68 +405,5 @@ impl Core {
         }
         params.push(("scope", scope.as_str()));
         redirect_with(&request.redirect_uri, &params)
-    }
-}
-
-/// `grant_type=authorization_code` at the token endpoint (PP-TOKEN-1, PP-TOKEN-2,
-/// PP-AUTHZ-7, PP-AUTHZ-8).
-pub struct AuthorizationCodeGrant;
-
-impl GrantHandler for AuthorizationCodeGrant {
-    fn grant_type(&self) -> &'static str {
-        "authorization_code"
-    }
-
-    fn handle(&self, g: GrantRequest<'_>) -> ProtocolResult<TokenPair> {
-        let code = g
-            .param("code")
-            .ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
-        let redirect_uri = g
-            .param("redirect_uri")
-            .ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
-        let verifier = g
-            .param("code_verifier")
-            .ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
-        pkce::check_verifier_format(verifier)?;
-
-        let bad = || {
-            ProtocolError::invalid_grant(
-                "The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.",
-            )
-        };
-        let record = g.rules.codes.find(&g.state.codes, code).ok_or_else(bad)?;
-        if !g.client_may_get_tokens() {
-            return Err(super::inactive_client());
-        }
-        if record.expires_at <= g.now || record.client_id != g.client_id {
-            return Err(bad());
-        }
-        if let Some(grant) = record.redeemed {
-            // PP-AUTHZ-8: a second redemption revokes what the first one issued.
-            g.state.grants.revoke(grant);
-            return Err(bad());
-        }
-        if record.redirect_uri != redirect_uri {
-            return Err(ProtocolError::invalid_grant(
-                "redirect_uri differs from the one sent to the authorize endpoint.",
-            ));
-        }
-        if !g
-            .rules
-            .pkce
-            .verifies(verifier, &record.challenge, record.challenge_is_plain)
-        {
-            return Err(ProtocolError::invalid_grant(
-                "code_verifier does not match the code_challenge.",
-            ));
-        }
-        let grant = g
-            .state
-            .grants
-            .create(&record.user, g.client_id, record.scopes.clone());
-        if let Some(c) = g.state.codes.get_mut(code) {
-            c.redeemed = Some(grant);
-        }
-        Ok(g.issue(grant, &record.scopes))
     }
 }

@@ -3,7 +3,6 @@
 
 use profile::AppKind;
 
-use super::components::Components;
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::registry::{AppRecord, Registry};
 
@@ -100,7 +99,8 @@ fn invalid_client(creds: &ClientCredentials, message: &str) -> ProtocolError {
 pub fn authenticate<'r>(
     registry: &'r Registry,
     creds: &ClientCredentials,
-    rules: &Components,
+    secrets: &dyn SecretCheck,
+    activity: &dyn AppActivity,
 ) -> ProtocolResult<&'r AppRecord> {
     let Some(client_id) = creds.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Err(ProtocolError::invalid_request("client_id is required."));
@@ -122,7 +122,7 @@ pub fn authenticate<'r>(
         }
         (AppKind::Public, None) => {}
         // PP-APP-3: a confidential client proves itself with its secret.
-        (AppKind::Confidential, secret) if !rules.secrets.accepts(app, secret) => {
+        (AppKind::Confidential, secret) if !secrets.accepts(app, secret) => {
             return Err(invalid_client(
                 creds,
                 if secret.is_none() {
@@ -134,7 +134,7 @@ pub fn authenticate<'r>(
         }
         (AppKind::Confidential, _) => {}
     }
-    if !rules.activity.allows(app) {
+    if !activity.allows(app) {
         return Err(inactive_client());
     }
     Ok(app)

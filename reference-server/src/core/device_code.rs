@@ -6,10 +6,8 @@ use super::client_auth::{self, ClientCredentials};
 use super::clock::{Millis, secs};
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::expiring::Expiring;
-use super::grants::TokenPair;
 use super::scope::ScopeSet;
 use super::secrets::{random_from, random_token};
-use super::token_endpoint::{GrantHandler, GrantRequest};
 use super::{Core, Params};
 
 /// The RFC 8628 grant type, accepted at the device token endpoint (PP-DEVICE-5).
@@ -94,7 +92,7 @@ pub fn authorization_pending() -> ProtocolError {
 }
 
 /// `expired`: unknown, expired or used up (PP-DEVICE-3).
-fn device_code_expired() -> ProtocolError {
+pub fn device_code_expired() -> ProtocolError {
     ProtocolError::new(
         ErrorCode::Expired,
         "The device code is invalid or expired. Request a new one.",
@@ -157,7 +155,7 @@ impl Core {
         let rules = self.components();
         let now = self.now();
         let mut state = self.lock();
-        let app = client_auth::authenticate(&state.registry, creds, &rules)?;
+        let app = client_auth::authenticate(&state.registry, creds, rules.secrets, rules.activity)?;
         let client_id = app.client_id.clone();
         let scopes = rules.scopes.grant(
             params.get("scope").map(String::as_str),
@@ -267,37 +265,5 @@ impl Core {
             DeviceState::Denied
         };
         Ok(device.user_code.clone())
-    }
-}
-
-/// The device code grant at `auth/device/token` (RFC 8628 §3.4; PP-DEVICE-3..5).
-pub struct DeviceCodeGrant;
-
-impl GrantHandler for DeviceCodeGrant {
-    fn grant_type(&self) -> &'static str {
-        DEVICE_GRANT_TYPE
-    }
-
-    fn check_request(&self, params: &Params) -> ProtocolResult<()> {
-        match params.get("device_code").filter(|d| !d.is_empty()) {
-            Some(_) => Ok(()),
-            None => Err(ProtocolError::invalid_request("device_code is required.")),
-        }
-    }
-
-    fn handle(&self, g: GrantRequest<'_>) -> ProtocolResult<TokenPair> {
-        let device_code = g.param("device_code").ok_or_else(device_code_expired)?;
-        let (now, client_id) = (g.now, g.client_id);
-        let device = g
-            .state
-            .devices
-            .by_device_code
-            .get_mut(device_code)
-            .filter(|d| d.client_id == client_id && d.expires_at > now)
-            .ok_or_else(device_code_expired)?;
-        let user = g.rules.device_polls.poll(device)?;
-        let scopes = device.scopes.clone();
-        let grant = g.state.grants.create(&user, client_id, scopes.clone());
-        Ok(g.issue(grant, &scopes))
     }
 }

@@ -20,11 +20,11 @@ use super::error::ProtocolResult;
 use super::grants::{AccessExpiry, Grants, SpentRefresh, TokenKey};
 use super::pkce::{PkcePolicy, S256Only};
 use super::playback::{Action, LiveFeed, PlaybackOrder};
-use super::rate_limit::{ExactLimits, LimitPolicy};
+use super::rate_limit::LimitPolicy;
 use super::refresh_token::{RefreshRotation, Replay, RotateAndRevokeReplays};
 use super::registry::AppRecord;
-use super::revocation::{RevocationPolicy, RevokeEverything};
-use super::scope::{self, ScopePolicy, ScopeSet, StrictScopes};
+use super::revocation::RevocationPolicy;
+use super::scope::{self, ScopePolicy, ScopeSet};
 
 /// How long a spent refresh token is wrongly honoured under fault `refresh_race`: the
 /// "reuse grace period" that lets two concurrent refreshes both win.
@@ -135,10 +135,6 @@ impl PkcePolicy for PlainPkceAccepted {
 struct VerifierIgnored;
 
 impl PkcePolicy for VerifierIgnored {
-    fn check_challenge(&self, challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()> {
-        S256Only.check_challenge(challenge, method)
-    }
-
     fn verifies(&self, _verifier: &str, _challenge: &str, _challenge_is_plain: bool) -> bool {
         true
     }
@@ -172,35 +168,12 @@ impl ScopePolicy for UnknownScopeGranted {
             names.contains(&s) && allowed.contains(s)
         }))
     }
-
-    fn refresh(
-        &self,
-        requested: &[&str],
-        granted: &ScopeSet,
-        allowed: &ScopeSet,
-        known: &[String],
-    ) -> ProtocolResult<ScopeSet> {
-        StrictScopes.refresh(requested, granted, allowed, known)
-    }
-
-    fn covers(&self, held: &ScopeSet, required: &str) -> bool {
-        StrictScopes.covers(held, required)
-    }
 }
 
 /// `refresh_widens_scope` (PP-REFRESH-5): a refresh gets any scope the app is allowed.
 struct RefreshWidensScope;
 
 impl ScopePolicy for RefreshWidensScope {
-    fn grant(
-        &self,
-        requested: Option<&str>,
-        allowed: &ScopeSet,
-        known: &[String],
-    ) -> ProtocolResult<ScopeSet> {
-        StrictScopes.grant(requested, allowed, known)
-    }
-
     fn refresh(
         &self,
         requested: &[&str],
@@ -212,35 +185,12 @@ impl ScopePolicy for RefreshWidensScope {
             requested.contains(&s) && (granted.contains(s) || allowed.contains(s))
         }))
     }
-
-    fn covers(&self, held: &ScopeSet, required: &str) -> bool {
-        StrictScopes.covers(held, required)
-    }
 }
 
 /// `scope_check_skipped` (PP-API-2): every token covers every endpoint.
 struct ScopeCheckSkipped;
 
 impl ScopePolicy for ScopeCheckSkipped {
-    fn grant(
-        &self,
-        requested: Option<&str>,
-        allowed: &ScopeSet,
-        known: &[String],
-    ) -> ProtocolResult<ScopeSet> {
-        StrictScopes.grant(requested, allowed, known)
-    }
-
-    fn refresh(
-        &self,
-        requested: &[&str],
-        granted: &ScopeSet,
-        allowed: &ScopeSet,
-        known: &[String],
-    ) -> ProtocolResult<ScopeSet> {
-        StrictScopes.refresh(requested, granted, allowed, known)
-    }
-
     fn covers(&self, _held: &ScopeSet, _required: &str) -> bool {
         true
     }
@@ -275,20 +225,12 @@ struct RefreshNotRotated;
 
 impl RefreshRotation for RefreshNotRotated {
     fn spend(&self, _grants: &mut Grants, _token: &TokenKey, _now: Millis) {}
-
-    fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, now: Millis) -> Replay {
-        RotateAndRevokeReplays.on_replay(grants, spent, now)
-    }
 }
 
 /// `replay_not_revoking` (PP-REFRESH-3): a replay is refused but the grant lives on.
 struct ReplayNotRevoking;
 
 impl RefreshRotation for ReplayNotRevoking {
-    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis) {
-        RotateAndRevokeReplays.spend(grants, token, now);
-    }
-
     fn on_replay(&self, _grants: &mut Grants, _spent: &SpentRefresh, _now: Millis) -> Replay {
         Replay::Refused
     }
@@ -299,10 +241,6 @@ impl RefreshRotation for ReplayNotRevoking {
 struct RefreshRace;
 
 impl RefreshRotation for RefreshRace {
-    fn spend(&self, grants: &mut Grants, token: &TokenKey, now: Millis) {
-        RotateAndRevokeReplays.spend(grants, token, now);
-    }
-
     fn on_replay(&self, grants: &mut Grants, spent: &SpentRefresh, now: Millis) -> Replay {
         if now - spent.spent_at < RACE_GRACE_MS {
             return Replay::Honoured;
@@ -331,20 +269,12 @@ impl RevocationPolicy for DeactivationKeepsTokens {
     fn deactivated(&self, _grants: &mut Grants, _client_id: &str) -> usize {
         0
     }
-
-    fn revoked_by_user(&self, state: &mut State, user: &str, client_id: &str) -> usize {
-        RevokeEverything.revoked_by_user(state, user, client_id)
-    }
 }
 
 /// `revoke_keeps_tokens` (PP-REVOKE-1): a user's revoke ends nothing.
 struct RevokeKeepsTokens;
 
 impl RevocationPolicy for RevokeKeepsTokens {
-    fn deactivated(&self, grants: &mut Grants, client_id: &str) -> usize {
-        RevokeEverything.deactivated(grants, client_id)
-    }
-
     fn revoked_by_user(&self, _state: &mut State, _user: &str, _client_id: &str) -> usize {
         0
     }
@@ -355,11 +285,7 @@ struct LimiterAdmitsExtra;
 
 impl LimitPolicy for LimiterAdmitsExtra {
     fn room(&self, max: u32) -> usize {
-        ExactLimits.room(max) + 1
-    }
-
-    fn records_refusals(&self) -> bool {
-        ExactLimits.records_refusals()
+        max as usize + 1
     }
 }
 
@@ -367,10 +293,6 @@ impl LimitPolicy for LimiterAdmitsExtra {
 struct LimiterCountsRejected;
 
 impl LimitPolicy for LimiterCountsRejected {
-    fn room(&self, max: u32) -> usize {
-        ExactLimits.room(max)
-    }
-
     fn records_refusals(&self) -> bool {
         true
     }

@@ -132,26 +132,25 @@ pub enum RefreshLookup {
     Spent(SpentRefresh),
 }
 
-/// When an access token stops working (PP-API-1); [`AccessExpires`] is the rule.
+/// When an access token stops working. The default methods are the contract
+/// ([`AccessExpires`] keeps them): at its `expires_at`, after which it is forgotten
+/// (PP-API-1).
 pub trait AccessExpiry: Sync {
-    fn is_expired(&self, expires_at: Millis, now: Millis) -> bool;
-    /// Whether an expired access token may be forgotten; a policy that still honours
-    /// expired tokens needs them kept.
-    fn forgets_expired(&self) -> bool;
-}
-
-/// PP-API-1: an access token ends at its `expires_at`, and is then forgotten.
-pub struct AccessExpires;
-
-impl AccessExpiry for AccessExpires {
     fn is_expired(&self, expires_at: Millis, now: Millis) -> bool {
         expires_at <= now
     }
 
+    /// Whether an expired access token may be forgotten; a policy that still honours
+    /// expired tokens needs them kept.
     fn forgets_expired(&self) -> bool {
         true
     }
 }
+
+/// PP-API-1 as written.
+pub struct AccessExpires;
+
+impl AccessExpiry for AccessExpires {}
 
 /// What the token endpoints answer on success (PP-TOKEN-1).
 #[derive(Debug, Clone, serde::Serialize)]

@@ -19,6 +19,7 @@ pub mod device_code;
 pub mod error;
 pub mod expiring;
 pub mod faulty;
+pub mod grant_handlers;
 pub mod grants;
 pub mod pkce;
 pub mod playback;
@@ -31,9 +32,9 @@ pub mod secrets;
 pub mod sessions;
 pub mod token_endpoint;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
 
 use expiring::Expiring;
 use profile::{Identities, Profile};
@@ -205,6 +206,14 @@ pub struct Core {
     /// The rate windows (PP-RATE-*), locked on their own: admission happens before a
     /// request's rules run, and takes nothing the rules need.
     limiter: Mutex<RateLimiter>,
+    /// How many times the state lock was taken, so a test can hold the hot path to one
+    /// acquisition per request (issue 7 item 4).
+    state_acquisitions: AtomicU64,
+    /// The registered client_ids, readable without the state lock: a token request's
+    /// limit key asks it before the request's one acquisition of the state lock. Apps
+    /// are only added (registration) or replaced all at once (reset), both while the
+    /// state lock is held, so it always matches the registry.
+    client_ids: RwLock<HashSet<String>>,
     /// The fault switched on: 0 for none, else its index in [`Fault::ALL`] plus one.
     fault: AtomicUsize,
     /// The failure mode, as its index in [`Mode::ALL`].
@@ -221,6 +230,8 @@ impl Core {
             limit_windows,
             state: Mutex::new(State::default()),
             limiter: Mutex::new(RateLimiter::default()),
+            client_ids: RwLock::new(HashSet::new()),
+            state_acquisitions: AtomicU64::new(0),
             fault: AtomicUsize::new(0),
             mode: AtomicU8::new(0),
         };
@@ -234,9 +245,19 @@ impl Core {
     /// Each acquisition also purges a few expired entries (issue 12 item 1), so state
     /// expires as the clock moves, test clock included, without a pause of its own.
     pub fn lock(&self) -> MutexGuard<'_, State> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.lock_state();
         state.purge(self.now(), &self.components(), PURGE_PER_LOCK);
         state
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        self.state_acquisitions.fetch_add(1, Ordering::Relaxed);
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many times the state lock was taken since the core was made.
+    pub fn state_acquisitions(&self) -> u64 {
+        self.state_acquisitions.load(Ordering::Relaxed)
     }
 
     /// The rate windows' lock, purging a few emptied windows on the way like [`Core::lock`].
@@ -260,7 +281,7 @@ impl Core {
     pub async fn purge_expired(&self) {
         loop {
             let done = {
-                let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let mut state = self.lock_state();
                 state.purge(self.now(), &self.components(), PURGE_PER_STEP)
             } & {
                 let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
@@ -285,6 +306,8 @@ impl Core {
             registry: Registry::from_identities(&self.identities, &self.profile.scopes.known),
             ..State::default()
         };
+        *self.client_ids.write().unwrap_or_else(|p| p.into_inner()) =
+            state.registry.apps.keys().cloned().collect();
         self.limiter().clear();
         self.set_fault(None);
         self.set_mode(Mode::Normal);
@@ -417,8 +440,12 @@ impl Core {
     }
 
     /// Whether `client_id` names a registered app, active or not.
+    /// Lock-free of the state lock.
     pub fn is_registered_client(&self, client_id: &str) -> bool {
-        self.lock().registry.apps.contains_key(client_id)
+        self.client_ids
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(client_id)
     }
 
     /// `{username, display_name}` of a user (PP-API-7, PP-PUBLIC-1).
@@ -466,9 +493,15 @@ impl Core {
         owner: &str,
         new: registry::NewApp,
     ) -> ProtocolResult<(AppRecord, Option<String>)> {
-        self.lock()
+        let mut state = self.lock();
+        let registered = state
             .registry
-            .register(owner, new, &self.profile.scopes.known)
+            .register(owner, new, &self.profile.scopes.known)?;
+        self.client_ids
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(registered.0.client_id.clone());
+        Ok(registered)
     }
 
     /// The apps `owner` registered, by name.
@@ -516,5 +549,70 @@ mod tests {
         tokio::time::advance(Duration::from_millis(1)).await;
         let ended = me().expect_err("expired");
         assert_eq!(ended.code, ErrorCode::InvalidToken);
+    }
+
+    /// Issue 7 item 4, through the http shell: a rotating refresh at `oauth/token` and at
+    /// `auth/refresh`, and `GET me`, each take the state lock exactly once. (The fewest of
+    /// a few tries: the background purge takes it too, once a second.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_hot_path_takes_the_state_lock_once_per_request() {
+        use std::sync::Arc;
+
+        use crate::ServerConfig;
+        use crate::http::App;
+
+        let app = Arc::new(App::new(ServerConfig::punchplay()).expect("punchplay is served"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(crate::http::server::run(
+            listener,
+            app.clone(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let core = &app.core;
+        let mut pair = {
+            let now = core.now();
+            let mut state = core.lock();
+            let scopes = state.registry.apps["pp-web"].allowed_scopes.clone();
+            let grant = state.grants.create("alice", "pp-web", scopes.clone());
+            state.grants.issue(grant, &scopes, 3600, 3600, now)
+        };
+        let http = reqwest::Client::new();
+        let url = |endpoint: &str| format!("{base}{}", core.profile.path(endpoint));
+        let mut fewest = [u64::MAX; 3];
+        for _ in 0..5 {
+            for (i, endpoint) in ["token", "refresh"].into_iter().enumerate() {
+                let before = core.state_acquisitions();
+                let reply = http
+                    .post(url(endpoint))
+                    .form(&[
+                        ("grant_type", "refresh_token"),
+                        ("client_id", "pp-web"),
+                        ("client_secret", "pp-web-secret"),
+                        ("refresh_token", &pair.refresh_token),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                fewest[i] = fewest[i].min(core.state_acquisitions() - before);
+                assert_eq!(reply.status(), 200, "{endpoint}");
+                let body: serde_json::Value = reply.json().await.unwrap();
+                pair.refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
+                pair.access_token = body["access_token"].as_str().unwrap().to_owned();
+            }
+            let before = core.state_acquisitions();
+            let reply = http
+                .get(url("me"))
+                .bearer_auth(&pair.access_token)
+                .send()
+                .await
+                .unwrap();
+            fewest[2] = fewest[2].min(core.state_acquisitions() - before);
+            assert_eq!(reply.status(), 200, "me");
+        }
+        assert_eq!(fewest, [1, 1, 1], "oauth/token, auth/refresh, GET me");
     }
 }

@@ -70,26 +70,25 @@ pub fn verifier_matches(verifier: &str, challenge: &str) -> bool {
     s256(verifier).as_bytes().ct_eq(challenge.as_bytes()).into()
 }
 
-/// What the authorize and token endpoints ask of PKCE; [`S256Only`] is the rule.
+/// What the authorize and token endpoints ask of PKCE. The default methods are the
+/// contract ([`S256Only`] keeps them); a faulty implementation overrides what its fault
+/// bends.
 pub trait PkcePolicy: Sync {
     /// The authorize request's challenge and method (PP-AUTHZ-6).
-    fn check_challenge(&self, challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()>;
+    fn check_challenge(&self, challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()> {
+        check_challenge(challenge, method)
+    }
+
     /// Whether the token request's verifier answers the code's challenge (PP-AUTHZ-7).
-    fn verifies(&self, verifier: &str, challenge: &str, challenge_is_plain: bool) -> bool;
+    fn verifies(&self, verifier: &str, challenge: &str, _challenge_is_plain: bool) -> bool {
+        verifier_matches(verifier, challenge)
+    }
 }
 
 /// PP-AUTHZ-6, PP-AUTHZ-7: S256 only, the verifier hashed and compared in constant time.
 pub struct S256Only;
 
-impl PkcePolicy for S256Only {
-    fn check_challenge(&self, challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()> {
-        check_challenge(challenge, method)
-    }
-
-    fn verifies(&self, verifier: &str, challenge: &str, _challenge_is_plain: bool) -> bool {
-        verifier_matches(verifier, challenge)
-    }
-}
+impl PkcePolicy for S256Only {}
 
 #[cfg(test)]
 mod tests {

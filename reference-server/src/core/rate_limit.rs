@@ -29,27 +29,25 @@ pub struct RateLimiter {
     expiry: BinaryHeap<Reverse<(Millis, usize, String)>>,
 }
 
-/// How many requests a window admits, and whether refused ones count (PP-RATE-1,
-/// PP-RATE-3). The limiter asks it on every admission; [`ExactLimits`] is the rule.
+/// How many requests a window admits, and whether refused ones count. The default
+/// methods are the contract ([`ExactLimits`] keeps them): exactly `max` per window, and
+/// refusals are not recorded (PP-RATE-1, PP-RATE-3).
 pub trait LimitPolicy: Sync {
     /// Admitted requests a window holds for a documented `max`.
-    fn room(&self, max: u32) -> usize;
-    /// Whether a refused request is recorded in the window as if admitted.
-    fn records_refusals(&self) -> bool;
-}
-
-/// PP-RATE-1, PP-RATE-3: exactly `max` per window; refusals are not recorded.
-pub struct ExactLimits;
-
-impl LimitPolicy for ExactLimits {
     fn room(&self, max: u32) -> usize {
         max as usize
     }
 
+    /// Whether a refused request is recorded in the window as if admitted.
     fn records_refusals(&self) -> bool {
         false
     }
 }
+
+/// PP-RATE-1, PP-RATE-3 as written.
+pub struct ExactLimits;
+
+impl LimitPolicy for ExactLimits {}
 
 impl RateLimiter {
     /// Admits and records one request of `key`, or answers the whole seconds to wait.

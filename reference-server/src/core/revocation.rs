@@ -6,22 +6,15 @@ use super::grants::Grants;
 use super::registry::AppRecord;
 use super::{Core, State, device_code};
 
-/// What a deactivation or a user's revoke ends; [`RevokeEverything`] is the rule.
+/// What a deactivation or a user's revoke ends. The default methods are the contract
+/// ([`RevokeEverything`] keeps them): every token, at once (PP-APP-5, PP-REVOKE-1).
 pub trait RevocationPolicy: Sync {
     /// Ends every grant of a deactivated app; answers the live tokens that ended.
-    fn deactivated(&self, grants: &mut Grants, client_id: &str) -> usize;
-    /// Ends `user`'s access through `client_id`; answers the live tokens that ended.
-    fn revoked_by_user(&self, state: &mut State, user: &str, client_id: &str) -> usize;
-}
-
-/// PP-APP-5, PP-REVOKE-1: every token, at once.
-pub struct RevokeEverything;
-
-impl RevocationPolicy for RevokeEverything {
     fn deactivated(&self, grants: &mut Grants, client_id: &str) -> usize {
         grants.revoke_client(client_id)
     }
 
+    /// Ends `user`'s access through `client_id`; answers the live tokens that ended.
     fn revoked_by_user(&self, state: &mut State, user: &str, client_id: &str) -> usize {
         // The app's access ends, not only the tokens already out: a code approved but not
         // yet redeemed, or an approved device code not yet polled, would otherwise mint
@@ -39,6 +32,11 @@ impl RevocationPolicy for RevokeEverything {
         state.grants.revoke_user_app(user, client_id)
     }
 }
+
+/// PP-APP-5, PP-REVOKE-1 as written.
+pub struct RevokeEverything;
+
+impl RevocationPolicy for RevokeEverything {}
 
 impl Core {
     /// Deactivates an app and revokes every token it was issued, at once (PP-APP-5).

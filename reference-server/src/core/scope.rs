@@ -78,32 +78,11 @@ pub fn narrow(
     Ok(ScopeSet::from_known(known, |s| requested.contains(&s)))
 }
 
-/// How scopes are granted and checked; the rules call it, [`StrictScopes`] is the rule.
+/// How scopes are granted and checked. The default methods are the contract
+/// ([`StrictScopes`] keeps them all); a faulty implementation overrides the one its fault
+/// bends.
 pub trait ScopePolicy: Sync {
     /// The scopes an authorize or device request gets (PP-SCOPE-2, PP-SCOPE-3).
-    fn grant(
-        &self,
-        requested: Option<&str>,
-        allowed: &ScopeSet,
-        known: &[String],
-    ) -> ProtocolResult<ScopeSet>;
-    /// The scopes a refresh asking for `requested` gets (PP-REFRESH-5); `allowed` is
-    /// the app's.
-    fn refresh(
-        &self,
-        requested: &[&str],
-        granted: &ScopeSet,
-        allowed: &ScopeSet,
-        known: &[String],
-    ) -> ProtocolResult<ScopeSet>;
-    /// Whether a token holding `held` may call an endpoint that needs `required` (PP-API-2).
-    fn covers(&self, held: &ScopeSet, required: &str) -> bool;
-}
-
-/// PP-SCOPE-3, PP-REFRESH-5, PP-API-2 as written.
-pub struct StrictScopes;
-
-impl ScopePolicy for StrictScopes {
     fn grant(
         &self,
         requested: Option<&str>,
@@ -113,6 +92,8 @@ impl ScopePolicy for StrictScopes {
         resolve(requested, allowed, known)
     }
 
+    /// The scopes a refresh asking for `requested` gets (PP-REFRESH-5); `allowed` is
+    /// the app's.
     fn refresh(
         &self,
         requested: &[&str],
@@ -123,10 +104,16 @@ impl ScopePolicy for StrictScopes {
         narrow(requested, granted, known)
     }
 
+    /// Whether a token holding `held` may call an endpoint that needs `required` (PP-API-2).
     fn covers(&self, held: &ScopeSet, required: &str) -> bool {
         held.contains(required)
     }
 }
+
+/// PP-SCOPE-3, PP-REFRESH-5, PP-API-2 as written.
+pub struct StrictScopes;
+
+impl ScopePolicy for StrictScopes {}
 
 #[cfg(test)]
 mod tests {

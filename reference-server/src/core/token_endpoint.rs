@@ -3,7 +3,8 @@
 //! fosite: each handler says whether it owns a request, by its `grant_type`, and handles
 //! the ones it owns. The endpoint asks each in turn; a request every handler declines is
 //! `unsupported_grant_type` (PP-TOKEN-3). A family registers its lists
-//! ([`punchplay_grants`] for punchplay's `oauth/token`); a new grant is a new handler.
+//! ([`punchplay_grants`](super::grant_handlers::punchplay_grants) for punchplay's
+//! `oauth/token`); a new grant is a new handler (`grant_handlers.rs`).
 //!
 //! One acquisition of the state lock per request (issue 7 item 4): the endpoint takes it
 //! once, authenticates the client under it, and hands the handler the state.
@@ -156,32 +157,6 @@ fn one_of(names: &[&str]) -> String {
     }
 }
 
-/// Punchplay's `oauth/token` grants: the authorization code (PP-TOKEN-1) and the refresh
-/// token (PP-REFRESH-1). The device grant has an endpoint of its own (PP-DEVICE-5).
-pub fn punchplay_grants() -> Vec<Box<dyn GrantHandler>> {
-    vec![
-        Box::new(super::authorization_code::AuthorizationCodeGrant),
-        Box::new(super::refresh_token::RefreshTokenGrant),
-    ]
-}
-
-/// Punchplay's three token endpoints, built once.
-struct PunchplayEndpoints {
-    token: GrantEndpoint,
-    refresh: GrantEndpoint,
-    device_token: GrantEndpoint,
-}
-
-fn punchplay_endpoints() -> &'static PunchplayEndpoints {
-    static ENDPOINTS: std::sync::LazyLock<PunchplayEndpoints> =
-        std::sync::LazyLock::new(|| PunchplayEndpoints {
-            token: GrantEndpoint::new(punchplay_grants()),
-            refresh: GrantEndpoint::single(Box::new(super::refresh_token::RefreshTokenGrant)),
-            device_token: GrantEndpoint::single(Box::new(super::device_code::DeviceCodeGrant)),
-        });
-    &ENDPOINTS
-}
-
 impl Core {
     /// Serves a token request at `endpoint`: the owning handler (PP-TOKEN-3), the failure
     /// mode, the request's own checks, then under one acquisition of the state lock the
@@ -199,9 +174,10 @@ impl Core {
         let minted = MintedPair::new();
         let now = self.now();
         let mut state = self.lock();
-        let client_id = client_auth::authenticate(&state.registry, creds, &rules)?
-            .client_id
-            .clone();
+        let client_id =
+            client_auth::authenticate(&state.registry, creds, rules.secrets, rules.activity)?
+                .client_id
+                .clone();
         handler.handle(GrantRequest {
             core: self,
             state: &mut state,
@@ -211,33 +187,5 @@ impl Core {
             now,
             minted,
         })
-    }
-
-    /// `POST /api/platform/v1/oauth/token` with punchplay's grants.
-    pub fn token_endpoint(
-        &self,
-        params: &Params,
-        creds: &ClientCredentials,
-    ) -> ProtocolResult<TokenPair> {
-        self.serve_grant(&punchplay_endpoints().token, params, creds)
-    }
-
-    /// `POST /api/platform/v1/auth/refresh`: `client_id`, `refresh_token` (+ secret); an
-    /// optional `grant_type` must say `refresh_token` (PP-REFRESH-1).
-    pub fn refresh_endpoint(
-        &self,
-        params: &Params,
-        creds: &ClientCredentials,
-    ) -> ProtocolResult<TokenPair> {
-        self.serve_grant(&punchplay_endpoints().refresh, params, creds)
-    }
-
-    /// `POST auth/device/token` (PP-DEVICE-3, PP-DEVICE-4, PP-DEVICE-5).
-    pub fn poll_device(
-        &self,
-        params: &Params,
-        creds: &ClientCredentials,
-    ) -> ProtocolResult<TokenPair> {
-        self.serve_grant(&punchplay_endpoints().device_token, params, creds)
     }
 }

@@ -5,6 +5,7 @@
 mod api;
 mod csrf;
 mod developer;
+pub mod fault_layer;
 mod oauth;
 pub mod pages;
 pub mod qr;
@@ -19,7 +20,7 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use profile::{LimitKey, PathTemplate};
+use profile::{LimitKey, LimitTarget, PathTemplate};
 use tokio::sync::watch;
 
 use crate::ServerConfig;
@@ -27,6 +28,7 @@ use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::secrets::request_id;
 use crate::faults::Fault;
+use request::RequestBody;
 use respond::{Body, ErrorEnvelope};
 
 /// What a request is, once its method and path are matched against the profile.
@@ -84,6 +86,55 @@ impl Route {
                 | Route::DeveloperAppDeactivate(_)
                 | Route::ConnectedAppRevoke(_)
         )
+    }
+
+    /// The `[paths]` endpoint the route serves, for rate limits (PP-RATE-1).
+    fn endpoint(&self) -> Option<&'static str> {
+        Some(match self {
+            Route::AuthorizePage | Route::AuthorizeDecision => "authorize",
+            Route::Token => "token",
+            Route::DeviceCode => "device_code",
+            Route::DeviceToken => "device_token",
+            Route::Refresh => "refresh",
+            Route::ActivatePage | Route::ActivateDecision => "activate",
+            Route::LoginPage | Route::Login => "login",
+            Route::Logout => "logout",
+            Route::DeveloperApps | Route::DeveloperAppCreate => "developer_apps",
+            Route::ConnectedApps => "connected_apps",
+            Route::Me => "me",
+            Route::Playback(_) => "playback",
+            Route::NowPlaying => "now_playing",
+            Route::Events => "events",
+            Route::PublicUser(_) => "public_user",
+            _ => return None,
+        })
+    }
+
+    /// Where the route's requests name their client (PP-RATE-4).
+    fn client_source(&self) -> ClientSource {
+        match self {
+            Route::Token | Route::DeviceCode | Route::DeviceToken | Route::Refresh => {
+                ClientSource::OAuthBody
+            }
+            Route::Me | Route::Playback(_) | Route::NowPlaying | Route::Events => {
+                ClientSource::Bearer
+            }
+            _ => ClientSource::None,
+        }
+    }
+
+    /// What faults of shape need to know of the route's answer (http/fault_layer.rs).
+    fn shape_facts(&self, profile: &profile::Profile, path: &str) -> fault_layer::ShapeFacts {
+        fault_layer::ShapeFacts {
+            token_answer: matches!(self, Route::Token | Route::Refresh | Route::DeviceToken),
+            device_code_answer: *self == Route::DeviceCode,
+            grant_type_endpoint: *self == Route::Token,
+            client_redirect: matches!(self, Route::AuthorizePage | Route::AuthorizeDecision)
+                || matches!(self, Route::TestControl(rest) if rest == "authorize/decide"),
+            public: matches!(self, Route::PublicUser(_)),
+            unknown_api_route: *self == Route::NotFound
+                && path.starts_with(profile.path("platform_api")),
+        }
     }
 
     /// A route that may answer a page with a POST form.
@@ -279,14 +330,13 @@ impl App {
         local: SocketAddr,
     ) -> Response<Body> {
         let started = Instant::now();
-        let rid = request_id(
-            &self.punchplay.request_id.prefix,
-            self.punchplay.request_id.hex_len,
-        );
+        let rid = self.new_request_id();
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
         let route = self.route(&method, &path);
+        let facts = route.shape_facts(&self.core.profile, &path);
+        let fault = self.core.fault();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
         // item 7).
@@ -337,22 +387,18 @@ impl App {
             ))
             .with_status(431))
         } else {
-            self.dispatch(route, &ctx, body).await
+            self.limit_and_dispatch(route, &ctx, body, fault, facts)
+                .await
         };
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx.request_id));
+        if let Some(fault) = fault {
+            res = fault_layer::bend(self, fault, facts, &ctx, res).await;
+        }
         csrf::set_cookie_for_page(&ctx, &mut res);
         if ctx.method == Method::HEAD {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
-        let header_id =
-            if self.core.has_fault(Fault::RequestIdMismatch) && !res.status().is_success() {
-                request_id(
-                    &self.punchplay.request_id.prefix,
-                    self.punchplay.request_id.hex_len,
-                )
-            } else {
-                ctx.request_id.clone()
-            };
+        let header_id = fault_layer::header_request_id(self, fault, res.status(), &ctx.request_id);
         if let Ok(v) = HeaderValue::from_str(&header_id) {
             res.headers_mut().insert(self.request_id_header.clone(), v);
         }
@@ -369,27 +415,45 @@ impl App {
     }
 
     fn error_response(&self, e: &ProtocolError, request_id: &str) -> Response<Body> {
-        respond::error(
-            &self.core.profile,
-            self.envelope.as_ref(),
-            e,
-            request_id,
-            self.core.has_fault(Fault::InvalidClient400),
+        respond::error(&self.core.profile, self.envelope.as_ref(), e, request_id)
+    }
+
+    /// A fresh request id in the profile's format (PP-ERR-2).
+    fn new_request_id(&self) -> String {
+        request_id(
+            &self.punchplay.request_id.prefix,
+            self.punchplay.request_id.hex_len,
         )
+    }
+
+    /// The route's rate limit, then a fault's refusal, then the handler.
+    async fn limit_and_dispatch(
+        &self,
+        route: Route,
+        ctx: &Ctx,
+        body: Incoming,
+        fault: Option<Fault>,
+        facts: fault_layer::ShapeFacts,
+    ) -> ProtocolResult<Response<Body>> {
+        let body = self.limit(&route, ctx, RequestBody::Unread(body)).await?;
+        if let Some(fault) = fault {
+            fault_layer::before(self, fault, facts, ctx)?;
+        }
+        self.dispatch(route, ctx, body).await
     }
 
     async fn dispatch(
         &self,
         route: Route,
         ctx: &Ctx,
-        body: Incoming,
+        body: RequestBody,
     ) -> ProtocolResult<Response<Body>> {
         // Every page form's POST is read here and checked for the page's CSRF token
         // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
         if route.is_form_post() {
-            let bytes =
-                request::read_body(&ctx.headers, body, self.core.profile.http.max_body_bytes)
-                    .await?;
+            let bytes = body
+                .read(&ctx.headers, self.core.profile.http.max_body_bytes)
+                .await?;
             // The developer and connected-apps POSTs need no token with a JSON body
             // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
             let exempt =
@@ -414,23 +478,13 @@ impl App {
             Route::Playback(action) => api::playback(self, ctx, &action, body).await,
             Route::NowPlaying => api::now_playing(self, ctx),
             Route::Events => api::events(self, ctx),
-            Route::PublicUser(username) => api::public_user(self, ctx, &username),
+            Route::PublicUser(username) => api::public_user(self, &username),
             Route::TestControl(rest) => test_controls::handle(self, ctx, &rest, body).await,
             // NotFound; the form POSTs went to dispatch_form_post above.
-            _ => {
-                if self.core.has_fault(Fault::UnknownRouteServerError)
-                    && ctx.path.starts_with(self.core.profile.path("platform_api"))
-                {
-                    return Err(ProtocolError::new(
-                        crate::core::error::ErrorCode::ServerError,
-                        "Something went wrong.",
-                    ));
-                }
-                Err(ProtocolError::not_found(format!(
-                    "There is no route {} {}. Check the method and path against the API reference.",
-                    ctx.method, ctx.path
-                )))
-            }
+            _ => Err(ProtocolError::not_found(format!(
+                "There is no route {} {}. Check the method and path against the API reference.",
+                ctx.method, ctx.path
+            ))),
         }
     }
 
@@ -462,34 +516,74 @@ impl App {
             .map(|user| (sid.to_owned(), user))
     }
 
-    /// Admits the request under the profile's limit for (method, endpoint), if it has one,
-    /// keyed as that limit's `key` says (PP-RATE-4).
-    fn admit(&self, method: &str, endpoint: &str, keys: LimitKeys<'_>) -> ProtocolResult<()> {
+    /// Counts the request under the profile's limit for its route, before the handler
+    /// runs (issue 7 item 2; PP-RATE-1..4). No handler calls the limiter. The key: the IP;
+    /// the `client_id` of the OAuth body or Basic (the body is read here, and handed on)
+    /// or of the bearer token; or the bearer token's user, authenticated first so that
+    /// requests failing authentication are not counted (PP-RATE-4). Test controls are
+    /// never limited.
+    async fn limit(
+        &self,
+        route: &Route,
+        ctx: &Ctx,
+        body: RequestBody,
+    ) -> ProtocolResult<RequestBody> {
+        if matches!(route, Route::TestControl(_)) {
+            return Ok(body);
+        }
+        // HEAD is served as GET, and counted as GET.
+        let method = if ctx.method == Method::HEAD {
+            "GET"
+        } else {
+            ctx.method.as_str()
+        };
         let limits = &self.core.profile.rate_limits;
-        let Some(index) = limits
-            .iter()
-            .position(|l| l.endpoint() == Some(endpoint) && l.covers_method(method))
+        let Some(limit) = self
+            .core
+            .profile
+            .rate_limit_for(method, route.endpoint(), &ctx.path)
         else {
-            return Ok(());
+            return Ok(body);
         };
-        let key = match limits[index].key {
-            LimitKey::Ip => keys.ip.to_string(),
-            // Only a registered client_id goes into a key (issue 12 item 1): the limit is
-            // checked before the client is authenticated, and invented ids (any length,
-            // any number) all share their address's one "unregistered" key.
+        let index = limits
+            .iter()
+            .position(|l| std::ptr::eq(l, limit))
+            .unwrap_or_default();
+        let authenticate = || {
+            self.core
+                .authenticate_bearer(request::bearer_token(&ctx.headers), None)
+        };
+        let (key, body) = match limit.key {
+            LimitKey::Ip => (ctx.ip.to_string(), body),
             LimitKey::ClientAndIp => {
-                let client = keys
-                    .client
+                let (client, body) = match route.client_source() {
+                    ClientSource::OAuthBody => {
+                        let read = body
+                            .read(&ctx.headers, self.core.profile.http.max_body_bytes)
+                            .await;
+                        let client = read
+                            .as_ref()
+                            .ok()
+                            .and_then(|bytes| oauth::oauth_credentials(&ctx.headers, bytes).ok())
+                            .and_then(|(_, creds)| creds.client_id);
+                        (client, RequestBody::Read(read))
+                    }
+                    ClientSource::Bearer => (Some(authenticate()?.client_id), body),
+                    // `App::new` refuses such a limit; the IP alone is a safe floor.
+                    ClientSource::None => (None, body),
+                };
+                // Only a registered client_id goes into a key (issue 12 item 1): the limit
+                // is checked before the client is authenticated, and invented ids (any
+                // length, any number) all share their address's one "unregistered" key.
+                let client = client
                     .filter(|c| self.core.is_registered_client(c))
-                    .unwrap_or(UNREGISTERED_CLIENT_KEY);
-                format!("{client} {}", keys.ip)
+                    .unwrap_or_else(|| UNREGISTERED_CLIENT_KEY.to_owned());
+                (format!("{client} {}", ctx.ip), body)
             }
-            // `App::new` refuses a user key where there is no user; the IP is a safe floor.
-            LimitKey::User => keys
-                .user
-                .map_or_else(|| format!("ip {}", keys.ip), str::to_owned),
+            LimitKey::User => (authenticate()?.user, body),
         };
-        self.core.admit(index, &key)
+        self.core.admit(index, &key)?;
+        Ok(body)
     }
 }
 
@@ -497,76 +591,92 @@ impl App {
 /// client_id cannot contain a space, so no app can share it.
 const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
 
-/// What a request offers as rate-limit keys; a limit takes the one its `key` names.
-pub struct LimitKeys<'a> {
-    pub ip: IpAddr,
-    /// The request's `client_id` (OAuth bodies, or the bearer token's app).
-    pub client: Option<&'a str>,
-    /// The bearer token's user, once authenticated.
-    pub user: Option<&'a str>,
+/// Where a route's request names its client, for a `client_and_ip` limit (PP-RATE-4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientSource {
+    /// Nowhere: the route offers the IP only.
+    None,
+    /// The OAuth body (form or JSON) or HTTP Basic.
+    OAuthBody,
+    /// The bearer token's app. The route authenticates, so it offers the user too.
+    Bearer,
 }
 
-/// The rate-limited endpoints this server serves: method, endpoint and the keys it can
-/// offer. A profile's limit elsewhere would silently not hold, so `App::new` refuses it.
-const LIMITABLE: &[(&str, &str, &[LimitKey])] = &[
-    ("POST", "token", &[LimitKey::Ip, LimitKey::ClientAndIp]),
-    ("POST", "refresh", &[LimitKey::Ip, LimitKey::ClientAndIp]),
-    (
-        "POST",
-        "device_code",
-        &[LimitKey::Ip, LimitKey::ClientAndIp],
-    ),
-    (
-        "POST",
-        "device_token",
-        &[LimitKey::Ip, LimitKey::ClientAndIp],
-    ),
-    (
-        "POST",
-        "playback",
-        &[LimitKey::Ip, LimitKey::ClientAndIp, LimitKey::User],
-    ),
-    ("GET", "public_user", &[LimitKey::Ip]),
+impl ClientSource {
+    fn offers(self, key: LimitKey) -> bool {
+        match key {
+            LimitKey::Ip => true,
+            LimitKey::ClientAndIp => self != ClientSource::None,
+            LimitKey::User => self == ClientSource::Bearer,
+        }
+    }
+}
+
+/// Every route that serves a `[paths]` endpoint: its method, the endpoint and where its
+/// requests name their client. `check_limits_are_served` reads it; a unit test proves
+/// `App::route` agrees with it.
+const ENDPOINT_ROUTES: &[(&str, &str, ClientSource)] = &[
+    ("GET", "authorize", ClientSource::None),
+    ("POST", "authorize", ClientSource::None),
+    ("POST", "token", ClientSource::OAuthBody),
+    ("POST", "device_code", ClientSource::OAuthBody),
+    ("POST", "device_token", ClientSource::OAuthBody),
+    ("POST", "refresh", ClientSource::OAuthBody),
+    ("GET", "activate", ClientSource::None),
+    ("POST", "activate", ClientSource::None),
+    ("GET", "login", ClientSource::None),
+    ("POST", "login", ClientSource::None),
+    ("POST", "logout", ClientSource::None),
+    ("GET", "developer_apps", ClientSource::None),
+    ("POST", "developer_apps", ClientSource::None),
+    ("GET", "connected_apps", ClientSource::None),
+    ("GET", "me", ClientSource::Bearer),
+    ("POST", "playback", ClientSource::Bearer),
+    ("GET", "now_playing", ClientSource::Bearer),
+    ("GET", "events", ClientSource::Bearer),
+    ("GET", "public_user", ClientSource::None),
 ];
 
+/// Refuses at start a profile limit this server would not hold: one on an endpoint and
+/// method it does not serve, or keyed by something a route it covers cannot offer. A
+/// path-prefix limit also counts unknown paths under it, which offer only the IP.
 fn check_limits_are_served(profile: &profile::Profile) -> std::io::Result<()> {
-    let served_list = || {
-        LIMITABLE
-            .iter()
-            .map(|(m, e, _)| format!("{m} {e}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     for limit in &profile.rate_limits {
-        let Some(endpoint) = limit.endpoint() else {
-            return Err(std::io::Error::other(format!(
-                "rate limit `{}` is on the path prefix {}, which this server does not limit; it limits {}",
-                limit.name,
-                limit.path_prefix().unwrap_or_default(),
-                served_list()
-            )));
-        };
-        let served = LIMITABLE
-            .iter()
-            .find(|(m, e, _)| limit.method.eq_ignore_ascii_case(m) && endpoint == *e);
-        match served {
-            None => {
+        let covered = ENDPOINT_ROUTES.iter().filter(|(method, endpoint, _)| {
+            limit.covers_method(method)
+                && match &limit.target {
+                    LimitTarget::Endpoint(e) => e == endpoint,
+                    LimitTarget::PathPrefix(prefix) => {
+                        profile::is_under_prefix(profile.path(endpoint), prefix)
+                    }
+                }
+        });
+        let mut covers_any = false;
+        for (method, endpoint, source) in covered {
+            covers_any = true;
+            if !source.offers(limit.key) {
                 return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is on {} {endpoint}, which this server does not limit; it limits {}",
-                    limit.name,
-                    limit.method,
-                    served_list()
-                )));
-            }
-            Some((_, _, keys)) if !keys.contains(&limit.key) => {
-                return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is keyed by {}, which {} {endpoint} cannot offer",
+                    "rate limit `{}` is keyed by {}, which {method} {endpoint} cannot offer",
                     limit.name,
                     limit.key.as_str(),
-                    limit.method,
                 )));
             }
-            Some(_) => {}
+        }
+        match &limit.target {
+            LimitTarget::Endpoint(endpoint) if !covers_any => {
+                return Err(std::io::Error::other(format!(
+                    "rate limit `{}` is on {} {endpoint}, which this server does not serve",
+                    limit.name, limit.method,
+                )));
+            }
+            LimitTarget::PathPrefix(prefix) if limit.key != LimitKey::Ip => {
+                return Err(std::io::Error::other(format!(
+                    "rate limit `{}` on the path prefix {prefix} is keyed by {}; a prefix limit also counts unknown paths, which offer only the IP",
+                    limit.name,
+                    limit.key.as_str(),
+                )));
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -630,4 +740,39 @@ fn session_cookie(sid: &str, max_age: u64) -> String {
 
 fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
     Ok(respond::json(StatusCode::OK, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> App {
+        App::new(ServerConfig::punchplay()).expect("the punchplay profile is served")
+    }
+
+    /// `ENDPOINT_ROUTES`, which the start-up check reads, says what `App::route` does.
+    #[test]
+    fn the_endpoint_table_agrees_with_routing() {
+        let app = app();
+        let profile = &app.core.profile;
+        for (method, endpoint, source) in ENDPOINT_ROUTES {
+            let path = profile
+                .path_template(endpoint)
+                .fill(&[("action", "start"), ("username", "alice")]);
+            let route = app.route(&method.parse().unwrap(), &path);
+            assert_eq!(route.endpoint(), Some(*endpoint), "{method} {path}");
+            assert_eq!(route.client_source(), *source, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_limit_by_ip_is_served_and_by_client_is_not() {
+        let mut profile = profile::Profile::punchplay();
+        profile.rate_limits[0].target = LimitTarget::PathPrefix("/api/".into());
+        profile.rate_limits[0].method = "*".into();
+        profile.rate_limits[0].key = LimitKey::Ip;
+        check_limits_are_served(&profile).unwrap();
+        profile.rate_limits[0].key = LimitKey::ClientAndIp;
+        assert!(check_limits_are_served(&profile).is_err());
+    }
 }

@@ -111,14 +111,10 @@ pub fn error(
     envelope: &dyn ErrorEnvelope,
     e: &ProtocolError,
     request_id: &str,
-    invalid_client_400: bool,
 ) -> Response<Body> {
-    let mut status = e
+    let status = e
         .status
         .unwrap_or_else(|| profile.status_of(e.code.as_str()));
-    if invalid_client_400 && e.code == ErrorCode::InvalidClient {
-        status = 400;
-    }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut res = json(status, &envelope.body(e, request_id));
     let headers = res.headers_mut();
@@ -143,5 +139,7 @@ pub fn error(
     if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(WWW_AUTHENTICATE, c);
     }
+    // The fault layer reads what the error was, to bend it (http/fault_layer.rs).
+    res.extensions_mut().insert(e.clone());
     res
 }

@@ -1,13 +1,12 @@
 //! The test controls (CONTRACT.md, "The reference server's test controls"): JSON in and
 //! out under `/__test/`, served only with `--test-controls`.
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{parse_json, query_params_with_repeats, read_body};
+use super::request::{RequestBody, parse_json, query_params_with_repeats};
 use super::respond::{self, Body};
 use super::{App, Ctx, ok_json, session_cookie};
 use crate::core::Mode;
@@ -71,9 +70,11 @@ pub async fn handle(
     app: &App,
     ctx: &Ctx,
     rest: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> ProtocolResult<Response<Body>> {
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let bytes = body
+        .read(&ctx.headers, app.core.profile.http.max_body_bytes)
+        .await?;
     let segments: Vec<&str> = rest.split('/').collect();
     let post = ctx.method == Method::POST;
     match (post, segments.as_slice()) {
@@ -132,20 +133,16 @@ pub async fn handle(
                     );
                     ok_with_now(app, json!({"location": location}))
                 }
-                Err(err) => {
-                    let without_id = app.core.has_fault(Fault::ErrorRedirectWithoutRequestId);
-                    match (err.location(&ctx.request_id, without_id), err) {
-                        (Some(location), _) => ok_with_now(app, json!({"location": location})),
-                        (None, crate::core::authorization_code::AuthorizeError::Page(e))
-                        | (
-                            None,
-                            crate::core::authorization_code::AuthorizeError::Redirect {
-                                error: e,
-                                ..
-                            },
-                        ) => Err(e),
-                    }
-                }
+                Err(err) => match (err.location(&ctx.request_id, false), err) {
+                    (Some(location), _) => ok_with_now(app, json!({"location": location})),
+                    (None, crate::core::authorization_code::AuthorizeError::Page(e))
+                    | (
+                        None,
+                        crate::core::authorization_code::AuthorizeError::Redirect {
+                            error: e, ..
+                        },
+                    ) => Err(e),
+                },
             }
         }
         (true, ["device", "decide"]) => {

@@ -134,7 +134,7 @@ fn rerender_error(
     original: &Response<Body>,
     e: &ProtocolError,
 ) -> Response<Body> {
-    let mut res = app.error_response(e, &ctx.request_id);
+    let mut res = app.error_response(e, ctx);
     let decided_by_error = [RETRY_AFTER, WWW_AUTHENTICATE];
     let kept: HeaderMap = original
         .headers()

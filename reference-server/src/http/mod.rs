@@ -2,17 +2,14 @@
 //! the error envelope, the request-id header on every response (PP-ERR-2), pages,
 //! server-sent events and the test controls.
 
-mod api;
 mod csrf;
-mod developer;
 pub mod fault_layer;
-mod oauth;
 pub mod pages;
 pub mod qr;
 pub mod request;
 pub mod respond;
 pub mod server;
-mod test_controls;
+pub(crate) mod test_controls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -20,136 +17,17 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use profile::{LimitKey, LimitTarget, PathTemplate};
+use profile::{LimitKey, LimitTarget};
 use tokio::sync::watch;
 
 use crate::ServerConfig;
 use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::secrets::request_id;
+use crate::families::punchplay::{self, ENDPOINT_ROUTES, Route};
 use crate::faults::Fault;
 use request::RequestBody;
-use respond::{Body, ErrorEnvelope};
-
-/// What a request is, once its method and path are matched against the profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    Index,
-    AuthorizePage,
-    AuthorizeDecision,
-    Token,
-    DeviceCode,
-    DeviceToken,
-    Refresh,
-    ActivatePage,
-    ActivateDecision,
-    LoginPage,
-    Login,
-    Logout,
-    DeveloperApps,
-    DeveloperAppCreate,
-    DeveloperAppSecret(String),
-    DeveloperAppDeactivate(String),
-    ConnectedApps,
-    ConnectedAppRevoke(String),
-    Me,
-    Playback(String),
-    NowPlaying,
-    Events,
-    PublicUser(String),
-    TestControl(String),
-    NotFound,
-}
-
-impl Route {
-    /// A POST of a page's form: it must carry the page's CSRF token (issue 12 item 6).
-    fn is_form_post(&self) -> bool {
-        matches!(
-            self,
-            Route::AuthorizeDecision
-                | Route::ActivateDecision
-                | Route::Login
-                | Route::Logout
-                | Route::DeveloperAppCreate
-                | Route::DeveloperAppSecret(_)
-                | Route::DeveloperAppDeactivate(_)
-                | Route::ConnectedAppRevoke(_)
-        )
-    }
-
-    /// A POST that also answers JSON: exempt from the token when its body is JSON.
-    fn answers_json(&self) -> bool {
-        matches!(
-            self,
-            Route::DeveloperAppCreate
-                | Route::DeveloperAppSecret(_)
-                | Route::DeveloperAppDeactivate(_)
-                | Route::ConnectedAppRevoke(_)
-        )
-    }
-
-    /// The `[paths]` endpoint the route serves, for rate limits (PP-RATE-1).
-    fn endpoint(&self) -> Option<&'static str> {
-        Some(match self {
-            Route::AuthorizePage | Route::AuthorizeDecision => "authorize",
-            Route::Token => "token",
-            Route::DeviceCode => "device_code",
-            Route::DeviceToken => "device_token",
-            Route::Refresh => "refresh",
-            Route::ActivatePage | Route::ActivateDecision => "activate",
-            Route::LoginPage | Route::Login => "login",
-            Route::Logout => "logout",
-            Route::DeveloperApps | Route::DeveloperAppCreate => "developer_apps",
-            Route::ConnectedApps => "connected_apps",
-            Route::Me => "me",
-            Route::Playback(_) => "playback",
-            Route::NowPlaying => "now_playing",
-            Route::Events => "events",
-            Route::PublicUser(_) => "public_user",
-            _ => return None,
-        })
-    }
-
-    /// Where the route's requests name their client (PP-RATE-4).
-    fn client_source(&self) -> ClientSource {
-        match self {
-            Route::Token | Route::DeviceCode | Route::DeviceToken | Route::Refresh => {
-                ClientSource::OAuthBody
-            }
-            Route::Me | Route::Playback(_) | Route::NowPlaying | Route::Events => {
-                ClientSource::Bearer
-            }
-            _ => ClientSource::None,
-        }
-    }
-
-    /// What faults of shape need to know of the route's answer (http/fault_layer.rs).
-    fn shape_facts(&self, profile: &profile::Profile, path: &str) -> fault_layer::ShapeFacts {
-        fault_layer::ShapeFacts {
-            token_answer: matches!(self, Route::Token | Route::Refresh | Route::DeviceToken),
-            device_code_answer: *self == Route::DeviceCode,
-            grant_type_endpoint: *self == Route::Token,
-            client_redirect: matches!(self, Route::AuthorizePage | Route::AuthorizeDecision)
-                || matches!(self, Route::TestControl(rest) if rest == "authorize/decide"),
-            public: matches!(self, Route::PublicUser(_)),
-            unknown_api_route: *self == Route::NotFound
-                && path.starts_with(profile.path("platform_api")),
-        }
-    }
-
-    /// A route that may answer a page with a POST form.
-    fn may_show_forms(&self) -> bool {
-        self.is_form_post()
-            || matches!(
-                self,
-                Route::AuthorizePage
-                    | Route::ActivatePage
-                    | Route::LoginPage
-                    | Route::DeveloperApps
-                    | Route::ConnectedApps
-            )
-    }
-}
+use respond::Body;
 
 /// The longest `Host` used for absolute URLs: a DNS name, brackets and a port.
 const MAX_HOST_LEN: usize = 253 + 2 + 6;
@@ -157,6 +35,8 @@ const MAX_HOST_LEN: usize = 253 + 2 + 6;
 /// Per-request facts every handler may need.
 pub struct Ctx {
     pub request_id: String,
+    /// The error layer of the matched route (its envelope).
+    pub layer: crate::families::Layer,
     pub ip: IpAddr,
     pub method: Method,
     pub path: String,
@@ -171,8 +51,9 @@ pub struct Ctx {
 
 pub struct App {
     pub core: std::sync::Arc<Core>,
-    envelope: Box<dyn ErrorEnvelope>,
-    test_controls: bool,
+    /// The profile's family: its error envelopes and challenges.
+    family: Box<dyn crate::families::FamilyErrors>,
+    pub(crate) test_controls: bool,
     trust_proxy: bool,
     /// `--public-url` without a trailing slash, when given (issue 12 item 7).
     public_url: Option<String>,
@@ -183,14 +64,14 @@ pub struct App {
     pub(crate) punchplay: profile::PunchplaySettings,
     /// The profile's endpoint names by exact path, so routing hashes the path once instead
     /// of looking every endpoint's path up on every request.
-    endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
+    pub(crate) endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
     /// Flips to true when the server shuts down, so live streams end.
-    shutdown: watch::Sender<bool>,
+    pub(crate) shutdown: watch::Sender<bool>,
 }
 
 impl App {
     pub fn new(config: ServerConfig) -> std::io::Result<Self> {
-        let envelope = respond::envelope_for(&config.profile)?;
+        let family = crate::families::errors_for(&config.profile)?;
         check_limits_are_served(&config.profile)?;
         let punchplay = config
             .profile
@@ -212,7 +93,7 @@ impl App {
         }
         Ok(App {
             core: std::sync::Arc::new(Core::new(config.profile, config.identities)),
-            envelope,
+            family,
             test_controls: config.test_controls,
             trust_proxy: config.trust_proxy,
             public_url: config
@@ -230,71 +111,6 @@ impl App {
 
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
-    }
-
-    fn route(&self, method: &Method, path: &str) -> Route {
-        let p = &self.core.profile;
-        let here = self.endpoints_by_path.get(path);
-        let is = |name: &str| here.is_some_and(|names| names.iter().any(|n| n == name));
-        let get = method == Method::GET || method == Method::HEAD;
-        let post = method == Method::POST;
-        if self.test_controls
-            && let Some(rest) = path.strip_prefix("/__test/")
-        {
-            return Route::TestControl(rest.to_owned());
-        }
-        let route = match () {
-            _ if path == "/" && get => Route::Index,
-            _ if is("authorize") && get => Route::AuthorizePage,
-            _ if is("authorize") && post => Route::AuthorizeDecision,
-            _ if is("token") && post => Route::Token,
-            _ if is("device_code") && post => Route::DeviceCode,
-            _ if is("device_token") && post => Route::DeviceToken,
-            _ if is("refresh") && post => Route::Refresh,
-            _ if is("activate") && get => Route::ActivatePage,
-            _ if is("activate") && post => Route::ActivateDecision,
-            _ if is("login") && get => Route::LoginPage,
-            _ if is("login") && post => Route::Login,
-            _ if is("logout") && post => Route::Logout,
-            _ if is("developer_apps") && get => Route::DeveloperApps,
-            _ if is("developer_apps") && post => Route::DeveloperAppCreate,
-            _ if is("connected_apps") && get => Route::ConnectedApps,
-            _ if is("me") && get => Route::Me,
-            _ if is("now_playing") && get => Route::NowPlaying,
-            _ if is("events") && get => Route::Events,
-            _ => Route::NotFound,
-        };
-        if route != Route::NotFound {
-            return route;
-        }
-        let param = |endpoint: &str| {
-            PathTemplate::new(p.path(endpoint))
-                .matches(path)
-                .and_then(|params| params.first().map(|(_, v)| (*v).to_owned()))
-        };
-        let sub = |endpoint: &str, suffix: &str| {
-            path.strip_prefix(p.path(endpoint))
-                .and_then(|rest| rest.strip_prefix('/'))
-                .and_then(|rest| rest.strip_suffix(suffix))
-                .filter(|id| !id.is_empty() && !id.contains('/'))
-                .map(str::to_owned)
-        };
-        if post && let Some(action) = param("playback") {
-            return Route::Playback(action);
-        }
-        if get && let Some(username) = param("public_user") {
-            return Route::PublicUser(username);
-        }
-        if post && let Some(id) = sub("developer_apps", "/secret") {
-            return Route::DeveloperAppSecret(id);
-        }
-        if post && let Some(id) = sub("developer_apps", "/deactivate") {
-            return Route::DeveloperAppDeactivate(id);
-        }
-        if post && let Some(id) = sub("connected_apps", "/revoke") {
-            return Route::ConnectedAppRevoke(id);
-        }
-        Route::NotFound
     }
 
     /// The client IP for rate limits: the TCP peer, or behind a trusted proxy the last
@@ -334,7 +150,7 @@ impl App {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
-        let route = self.route(&method, &path);
+        let route = punchplay::route(self, &method, &path);
         let facts = route.shape_facts(&self.core.profile, &path);
         let fault = self.core.fault();
         // Absolute URLs come from --public-url, or else from a Host that names this
@@ -361,6 +177,7 @@ impl App {
             csrf::PageToken::default()
         };
         let ctx = Ctx {
+            layer: route.layer(),
             csrf,
             request_id: rid,
             ip: self.client_ip(&parts.headers, peer),
@@ -390,7 +207,7 @@ impl App {
             self.limit_and_dispatch(route, &ctx, body, fault, facts)
                 .await
         };
-        let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx.request_id));
+        let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
         if let Some(fault) = fault {
             res = fault_layer::bend(self, fault, facts, &ctx, res).await;
         }
@@ -414,8 +231,15 @@ impl App {
         res
     }
 
-    fn error_response(&self, e: &ProtocolError, request_id: &str) -> Response<Body> {
-        respond::error(&self.core.profile, self.envelope.as_ref(), e, request_id)
+    /// An error in the envelope of the request's route's layer.
+    pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
+        respond::error(
+            &self.core.profile,
+            self.family.as_ref(),
+            ctx.layer,
+            e,
+            &ctx.request_id,
+        )
     }
 
     /// A fresh request id in the profile's format (PP-ERR-2).
@@ -461,55 +285,13 @@ impl App {
             if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
                 return Ok(*refused);
             }
-            return self.dispatch_form_post(route, ctx, &bytes);
+            return punchplay::dispatch_form_post(self, route, ctx, &bytes);
         }
-        match route {
-            Route::Index => Ok(respond::html(StatusCode::OK, pages::index(self, ctx))),
-            Route::AuthorizePage => Ok(oauth::authorize_page(self, ctx)),
-            Route::Token => oauth::token(self, ctx, body).await,
-            Route::DeviceCode => oauth::device_code(self, ctx, body).await,
-            Route::DeviceToken => oauth::device_token(self, ctx, body).await,
-            Route::Refresh => oauth::refresh(self, ctx, body).await,
-            Route::ActivatePage => Ok(oauth::activate_page(self, ctx)),
-            Route::LoginPage => Ok(developer::login_page(self, ctx)),
-            Route::DeveloperApps => developer::list_apps(self, ctx),
-            Route::ConnectedApps => developer::connected_apps(self, ctx),
-            Route::Me => api::me(self, ctx),
-            Route::Playback(action) => api::playback(self, ctx, &action, body).await,
-            Route::NowPlaying => api::now_playing(self, ctx),
-            Route::Events => api::events(self, ctx),
-            Route::PublicUser(username) => api::public_user(self, &username),
-            Route::TestControl(rest) => test_controls::handle(self, ctx, &rest, body).await,
-            // NotFound; the form POSTs went to dispatch_form_post above.
-            _ => Err(ProtocolError::not_found(format!(
-                "There is no route {} {}. Check the method and path against the API reference.",
-                ctx.method, ctx.path
-            ))),
-        }
-    }
-
-    /// The page forms' POSTs, once their body is read and their CSRF token checked.
-    fn dispatch_form_post(
-        &self,
-        route: Route,
-        ctx: &Ctx,
-        body: &[u8],
-    ) -> ProtocolResult<Response<Body>> {
-        match route {
-            Route::AuthorizeDecision => oauth::authorize_decision(self, ctx, body),
-            Route::ActivateDecision => oauth::activate_decision(self, ctx, body),
-            Route::Login => developer::login(self, ctx, body),
-            Route::Logout => Ok(developer::logout(self, ctx)),
-            Route::DeveloperAppCreate => developer::create_app(self, ctx, body),
-            Route::DeveloperAppSecret(id) => developer::rotate_secret(self, ctx, &id),
-            Route::DeveloperAppDeactivate(id) => developer::deactivate_app(self, ctx, &id),
-            Route::ConnectedAppRevoke(id) => developer::revoke_connected_app(self, ctx, &id),
-            _ => Err(ProtocolError::not_found("There is no such form.")),
-        }
+        punchplay::dispatch(self, route, ctx, body).await
     }
 
     /// The signed-in user of the request's session cookie, if any.
-    fn session(&self, ctx: &Ctx) -> Option<(String, String)> {
+    pub(crate) fn session(&self, ctx: &Ctx) -> Option<(String, String)> {
         let sid = request::cookie(&ctx.headers, crate::core::sessions::SESSION_COOKIE)?;
         self.core
             .session_user(sid)
@@ -564,7 +346,9 @@ impl App {
                         let client = read
                             .as_ref()
                             .ok()
-                            .and_then(|bytes| oauth::oauth_credentials(&ctx.headers, bytes).ok())
+                            .and_then(|bytes| {
+                                punchplay::oauth_credentials(&ctx.headers, bytes).ok()
+                            })
                             .and_then(|(_, creds)| creds.client_id);
                         (client, RequestBody::Read(read))
                     }
@@ -593,7 +377,7 @@ const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
 
 /// Where a route's request names its client, for a `client_and_ip` limit (PP-RATE-4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClientSource {
+pub(crate) enum ClientSource {
     /// Nowhere: the route offers the IP only.
     None,
     /// The OAuth body (form or JSON) or HTTP Basic.
@@ -611,31 +395,6 @@ impl ClientSource {
         }
     }
 }
-
-/// Every route that serves a `[paths]` endpoint: its method, the endpoint and where its
-/// requests name their client. `check_limits_are_served` reads it; a unit test proves
-/// `App::route` agrees with it.
-const ENDPOINT_ROUTES: &[(&str, &str, ClientSource)] = &[
-    ("GET", "authorize", ClientSource::None),
-    ("POST", "authorize", ClientSource::None),
-    ("POST", "token", ClientSource::OAuthBody),
-    ("POST", "device_code", ClientSource::OAuthBody),
-    ("POST", "device_token", ClientSource::OAuthBody),
-    ("POST", "refresh", ClientSource::OAuthBody),
-    ("GET", "activate", ClientSource::None),
-    ("POST", "activate", ClientSource::None),
-    ("GET", "login", ClientSource::None),
-    ("POST", "login", ClientSource::None),
-    ("POST", "logout", ClientSource::None),
-    ("GET", "developer_apps", ClientSource::None),
-    ("POST", "developer_apps", ClientSource::None),
-    ("GET", "connected_apps", ClientSource::None),
-    ("GET", "me", ClientSource::Bearer),
-    ("POST", "playback", ClientSource::Bearer),
-    ("GET", "now_playing", ClientSource::Bearer),
-    ("GET", "events", ClientSource::Bearer),
-    ("GET", "public_user", ClientSource::None),
-];
 
 /// Refuses at start a profile limit this server would not hold: one on an endpoint and
 /// method it does not serve, or keyed by something a route it covers cannot offer. A
@@ -731,14 +490,14 @@ fn host_names_this_server(host: &str, local: SocketAddr) -> HostSeen {
 }
 
 /// A `Set-Cookie` value for a session.
-fn session_cookie(sid: &str, max_age: u64) -> String {
+pub(crate) fn session_cookie(sid: &str, max_age: u64) -> String {
     format!(
         "{}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
         crate::core::sessions::SESSION_COOKIE
     )
 }
 
-fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
+pub(crate) fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
     Ok(respond::json(StatusCode::OK, value))
 }
 
@@ -759,7 +518,7 @@ mod tests {
             let path = profile
                 .path_template(endpoint)
                 .fill(&[("action", "start"), ("username", "alice")]);
-            let route = app.route(&method.parse().unwrap(), &path);
+            let route = punchplay::route(&app, &method.parse().unwrap(), &path);
             assert_eq!(route.endpoint(), Some(*endpoint), "{method} {path}");
             assert_eq!(route.client_source(), *source, "{method} {path}");
         }

@@ -28,7 +28,7 @@ async fn oauth_input(
 }
 
 /// An OAuth body's parameters and client credentials, from the body and HTTP Basic.
-pub(super) fn oauth_credentials(
+pub(crate) fn oauth_credentials(
     headers: &hyper::HeaderMap,
     bytes: &[u8],
 ) -> ProtocolResult<(Params, ClientCredentials)> {
@@ -48,7 +48,7 @@ fn token_response(pair: &impl serde::Serialize) -> Response<Body> {
 
 /// Error responses of the token endpoints are not cacheable either (RFC 6749 §5.2).
 fn no_store_error(app: &App, ctx: &Ctx, e: ProtocolError) -> Response<Body> {
-    respond::no_store(app.error_response(&e, &ctx.request_id))
+    respond::no_store(app.error_response(&e, ctx))
 }
 
 /// The endpoints that answer a token pair share one shape: read the body (the shell has

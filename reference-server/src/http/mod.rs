@@ -3,6 +3,7 @@
 //! server-sent events and the test controls.
 
 mod csrf;
+pub mod family;
 pub mod fault_layer;
 pub mod pages;
 pub mod qr;
@@ -24,8 +25,8 @@ use crate::ServerConfig;
 use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::secrets::request_id;
-use crate::families::punchplay::{self, ENDPOINT_ROUTES, Route};
 use crate::faults::Fault;
+use family::{FamilyRoute, Layer, RouteFacts, ServedFamily};
 use request::RequestBody;
 use respond::Body;
 
@@ -36,7 +37,7 @@ const MAX_HOST_LEN: usize = 253 + 2 + 6;
 pub struct Ctx {
     pub request_id: String,
     /// The error layer of the matched route (its envelope).
-    pub layer: crate::families::Layer,
+    pub layer: Layer,
     pub ip: IpAddr,
     pub method: Method,
     pub path: String,
@@ -51,8 +52,8 @@ pub struct Ctx {
 
 pub struct App {
     pub core: std::sync::Arc<Core>,
-    /// The profile's family: its error envelopes and challenges.
-    family: Box<dyn crate::families::FamilyErrors>,
+    /// The profile's family: its routes, handlers, error envelopes and challenges.
+    family: Box<dyn ServedFamily>,
     pub(crate) test_controls: bool,
     trust_proxy: bool,
     /// `--public-url` without a trailing slash, when given (issue 12 item 7).
@@ -70,9 +71,13 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: ServerConfig) -> std::io::Result<Self> {
-        let family = crate::families::errors_for(&config.profile)?;
-        check_limits_are_served(&config.profile)?;
+    /// The server for `config`, served by `family` (`App::new`, in `crate::families`,
+    /// picks the profile's family).
+    pub fn with_family(
+        config: ServerConfig,
+        family: Box<dyn ServedFamily>,
+    ) -> std::io::Result<Self> {
+        check_limits_are_served(&config.profile, family.endpoint_routes())?;
         let punchplay = config
             .profile
             .punchplay_settings()
@@ -150,8 +155,17 @@ impl App {
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
-        let route = punchplay::route(self, &method, &path);
-        let facts = route.shape_facts(&self.core.profile, &path);
+        // The test controls are the shell's own; everything else is the family's.
+        let (target, facts) = match path.strip_prefix("/__test/") {
+            Some(rest) if self.test_controls => (
+                Target::TestControl(rest.to_owned()),
+                test_controls::facts(rest),
+            ),
+            _ => {
+                let matched = self.family.route(self, &method, &path);
+                (Target::Family(matched.route), matched.facts)
+            }
+        };
         let fault = self.core.fault();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
@@ -171,13 +185,13 @@ impl App {
         };
         let host_refused =
             (host_seen == HostSeen::Refused).then(|| host.unwrap_or_default().to_owned());
-        let csrf = if route.may_show_forms() {
+        let csrf = if facts.may_show_forms {
             csrf::token_for_pages(self, &parts.headers)
         } else {
             csrf::PageToken::default()
         };
         let ctx = Ctx {
-            layer: route.layer(),
+            layer: facts.layer,
             csrf,
             request_id: rid,
             ip: self.client_ip(&parts.headers, peer),
@@ -204,12 +218,12 @@ impl App {
             ))
             .with_status(431))
         } else {
-            self.limit_and_dispatch(route, &ctx, body, fault, facts)
+            self.limit_and_dispatch(target, facts, &ctx, body, fault)
                 .await
         };
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
         if let Some(fault) = fault {
-            res = fault_layer::bend(self, fault, facts, &ctx, res).await;
+            res = fault_layer::bend(self, fault, facts.shape, &ctx, res).await;
         }
         csrf::set_cookie_for_page(&ctx, &mut res);
         if ctx.method == Method::HEAD {
@@ -233,13 +247,9 @@ impl App {
 
     /// An error in the envelope of the request's route's layer.
     pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
-        respond::error(
-            &self.core.profile,
-            self.family.as_ref(),
-            ctx.layer,
-            e,
-            &ctx.request_id,
-        )
+        let envelope = self.family.error_body(ctx.layer, e, &ctx.request_id);
+        let challenge = self.family.challenge(ctx.layer, e);
+        respond::error(&self.core.profile, e, &envelope, challenge)
     }
 
     /// A fresh request id in the profile's format (PP-ERR-2).
@@ -253,41 +263,49 @@ impl App {
     /// The route's rate limit, then a fault's refusal, then the handler.
     async fn limit_and_dispatch(
         &self,
-        route: Route,
+        target: Target,
+        facts: RouteFacts,
         ctx: &Ctx,
         body: Incoming,
         fault: Option<Fault>,
-        facts: fault_layer::ShapeFacts,
     ) -> ProtocolResult<Response<Body>> {
-        let body = self.limit(&route, ctx, RequestBody::Unread(body)).await?;
+        let route = match target {
+            // Test controls are never limited, nor refused by a fault before they run.
+            Target::TestControl(rest) => {
+                return test_controls::handle(self, ctx, &rest, RequestBody::Unread(body)).await;
+            }
+            Target::Family(route) => route,
+        };
+        let body = self.limit(&facts, ctx, RequestBody::Unread(body)).await?;
         if let Some(fault) = fault {
-            fault_layer::before(self, fault, facts, ctx)?;
+            fault_layer::before(self, fault, facts.shape, ctx)?;
         }
-        self.dispatch(route, ctx, body).await
+        self.dispatch(route, facts, ctx, body).await
     }
 
     async fn dispatch(
         &self,
-        route: Route,
+        route: FamilyRoute,
+        facts: RouteFacts,
         ctx: &Ctx,
         body: RequestBody,
     ) -> ProtocolResult<Response<Body>> {
         // Every page form's POST is read here and checked for the page's CSRF token
         // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
-        if route.is_form_post() {
+        if facts.is_form_post {
             let bytes = body
                 .read(&ctx.headers, self.core.profile.http.max_body_bytes)
                 .await?;
             // The developer and connected-apps POSTs need no token with a JSON body
             // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
             let exempt =
-                route.answers_json() && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
+                facts.answers_json && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
             if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
                 return Ok(*refused);
             }
-            return punchplay::dispatch_form_post(self, route, ctx, &bytes);
+            return self.family.dispatch_form_post(self, route, ctx, &bytes);
         }
-        punchplay::dispatch(self, route, ctx, body).await
+        self.family.dispatch(self, route, ctx, body).await
     }
 
     /// The signed-in user of the request's session cookie, if any.
@@ -306,13 +324,10 @@ impl App {
     /// never limited.
     async fn limit(
         &self,
-        route: &Route,
+        facts: &RouteFacts,
         ctx: &Ctx,
         body: RequestBody,
     ) -> ProtocolResult<RequestBody> {
-        if matches!(route, Route::TestControl(_)) {
-            return Ok(body);
-        }
         // HEAD is served as GET, and counted as GET.
         let method = if ctx.method == Method::HEAD {
             "GET"
@@ -323,7 +338,7 @@ impl App {
         let Some(limit) = self
             .core
             .profile
-            .rate_limit_for(method, route.endpoint(), &ctx.path)
+            .rate_limit_for(method, facts.endpoint, &ctx.path)
         else {
             return Ok(body);
         };
@@ -338,7 +353,7 @@ impl App {
         let (key, body) = match limit.key {
             LimitKey::Ip => (ctx.ip.to_string(), body),
             LimitKey::ClientAndIp => {
-                let (client, body) = match route.client_source() {
+                let (client, body) = match facts.client_source {
                     ClientSource::OAuthBody => {
                         let read = body
                             .read(&ctx.headers, self.core.profile.http.max_body_bytes)
@@ -346,10 +361,7 @@ impl App {
                         let client = read
                             .as_ref()
                             .ok()
-                            .and_then(|bytes| {
-                                punchplay::oauth_credentials(&ctx.headers, bytes).ok()
-                            })
-                            .and_then(|(_, creds)| creds.client_id);
+                            .and_then(|bytes| self.family.oauth_client_id(&ctx.headers, bytes));
                         (client, RequestBody::Read(read))
                     }
                     ClientSource::Bearer => (Some(authenticate()?.client_id), body),
@@ -376,9 +388,10 @@ impl App {
 const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
 
 /// Where a route's request names its client, for a `client_and_ip` limit (PP-RATE-4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ClientSource {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientSource {
     /// Nowhere: the route offers the IP only.
+    #[default]
     None,
     /// The OAuth body (form or JSON) or HTTP Basic.
     OAuthBody,
@@ -399,9 +412,12 @@ impl ClientSource {
 /// Refuses at start a profile limit this server would not hold: one on an endpoint and
 /// method it does not serve, or keyed by something a route it covers cannot offer. A
 /// path-prefix limit also counts unknown paths under it, which offer only the IP.
-fn check_limits_are_served(profile: &profile::Profile) -> std::io::Result<()> {
+fn check_limits_are_served(
+    profile: &profile::Profile,
+    endpoint_routes: &[(&str, &str, ClientSource)],
+) -> std::io::Result<()> {
     for limit in &profile.rate_limits {
-        let covered = ENDPOINT_ROUTES.iter().filter(|(method, endpoint, _)| {
+        let covered = endpoint_routes.iter().filter(|(method, endpoint, _)| {
             limit.covers_method(method)
                 && match &limit.target {
                     LimitTarget::Endpoint(e) => e == endpoint,
@@ -439,6 +455,14 @@ fn check_limits_are_served(profile: &profile::Profile) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the shell serves a request with.
+enum Target {
+    /// Its own test controls (`/__test/...`, with `--test-controls`).
+    TestControl(String),
+    /// The family's route.
+    Family(FamilyRoute),
 }
 
 /// What the `Host` header says about this server.
@@ -509,18 +533,22 @@ mod tests {
         App::new(ServerConfig::punchplay()).expect("the punchplay profile is served")
     }
 
-    /// `ENDPOINT_ROUTES`, which the start-up check reads, says what `App::route` does.
+    /// The family's `endpoint_routes`, which the start-up check reads, says what its
+    /// route table does.
     #[test]
     fn the_endpoint_table_agrees_with_routing() {
         let app = app();
         let profile = &app.core.profile;
-        for (method, endpoint, source) in ENDPOINT_ROUTES {
+        for (method, endpoint, source) in app.family.endpoint_routes() {
             let path = profile
                 .path_template(endpoint)
                 .fill(&[("action", "start"), ("username", "alice")]);
-            let route = punchplay::route(&app, &method.parse().unwrap(), &path);
-            assert_eq!(route.endpoint(), Some(*endpoint), "{method} {path}");
-            assert_eq!(route.client_source(), *source, "{method} {path}");
+            let facts = app
+                .family
+                .route(&app, &method.parse().unwrap(), &path)
+                .facts;
+            assert_eq!(facts.endpoint, Some(*endpoint), "{method} {path}");
+            assert_eq!(facts.client_source, *source, "{method} {path}");
         }
     }
 
@@ -530,8 +558,9 @@ mod tests {
         profile.rate_limits[0].target = LimitTarget::PathPrefix("/api/".into());
         profile.rate_limits[0].method = "*".into();
         profile.rate_limits[0].key = LimitKey::Ip;
-        check_limits_are_served(&profile).unwrap();
+        let routes = app().family.endpoint_routes();
+        check_limits_are_served(&profile, routes).unwrap();
         profile.rate_limits[0].key = LimitKey::ClientAndIp;
-        assert!(check_limits_are_served(&profile).is_err());
+        assert!(check_limits_are_served(&profile, routes).is_err());
     }
 }

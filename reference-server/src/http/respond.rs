@@ -14,7 +14,6 @@ use profile::Profile;
 use serde::Serialize;
 
 use crate::core::error::ProtocolError;
-use crate::families::{FamilyErrors, Layer};
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -72,27 +71,26 @@ pub fn redirect(status: StatusCode, location: &str) -> Response<Body> {
     res
 }
 
-/// The error response: the profile's envelope, the status its `[errors]` table gives
-/// (PP-ERR-3), `Retry-After` (PP-RATE-2) and the RFC 6749/6750 challenges.
+/// The error response: `envelope` (the family's error body for the route's layer), the
+/// status the profile's `[errors]` table gives (PP-ERR-3), `Retry-After` (PP-RATE-2) and
+/// the family's challenge.
 pub fn error(
     profile: &Profile,
-    family: &dyn FamilyErrors,
-    layer: Layer,
     e: &ProtocolError,
-    request_id: &str,
+    envelope: &serde_json::Value,
+    challenge: Option<String>,
 ) -> Response<Body> {
     let status = e
         .status
         .unwrap_or_else(|| profile.status_of(e.code.as_str()));
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = json(status, &family.error_body(layer, e, request_id));
+    let mut res = json(status, envelope);
     let headers = res.headers_mut();
     if let Some(wait) = e.retry_after
         && let Ok(v) = HeaderValue::from_str(&wait.to_string())
     {
         headers.insert(RETRY_AFTER, v);
     }
-    let challenge = family.challenge(layer, e);
     if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(WWW_AUTHENTICATE, c);
     }

@@ -66,6 +66,18 @@ fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
     ok_json(&value)
 }
 
+/// The facts of a test control for the shell: none, but `authorize/decide` answers the
+/// client redirect a browser would get, which the fault layer bends like the real one.
+pub fn facts(rest: &str) -> super::family::RouteFacts {
+    super::family::RouteFacts {
+        shape: super::fault_layer::ShapeFacts {
+            client_redirect: rest == "authorize/decide",
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 pub async fn handle(
     app: &App,
     ctx: &Ctx,

@@ -1,32 +1,102 @@
 //! The punchplay family as this server serves it (seeds 000-002): its routes (method and
 //! path, from the profile's `[paths]`, to a handler), its handlers (`oauth`, `api`,
 //! `developer`), its error envelope `{error, message, request_id}` (PP-ERR-1) and its
-//! bearer challenge. The shell (`crate::http`) matches a request with [`route`], counts it
-//! under its rate limit, checks page forms' CSRF tokens, then calls [`dispatch`].
+//! bearer challenge, served to the shell (`crate::http`) as [`Punchplay`], a
+//! `ServedFamily`: the shell matches a request with its `route`, counts it under its rate
+//! limit, checks page forms' CSRF tokens, then calls its `dispatch`.
 
 mod api;
 mod developer;
 mod envelope;
 mod oauth;
 
-pub(crate) use oauth::oauth_credentials;
-
 use hyper::{Method, Response, StatusCode};
 use profile::PathTemplate;
 
 // The handlers moved here from `crate::http` keep naming the shell's pieces as `super::`.
 use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::http::family::{Answer, FamilyRoute, Layer, Matched, RouteFacts, ServedFamily};
 pub(crate) use crate::http::{
     App, ClientSource, Ctx, fault_layer, ok_json, pages, qr, request, respond, session_cookie,
-    test_controls,
 };
-pub use envelope::PunchplayFamily;
 use request::RequestBody;
 use respond::Body;
 
+/// Punchplay as the shell serves it.
+pub struct Punchplay;
+
+impl ServedFamily for Punchplay {
+    fn route(&self, app: &App, method: &Method, path: &str) -> Matched {
+        let route = route(app, method, path);
+        Matched {
+            facts: route.facts(&app.core.profile, path),
+            route: Box::new(route),
+        }
+    }
+
+    fn dispatch<'a>(
+        &'a self,
+        app: &'a App,
+        route: FamilyRoute,
+        ctx: &'a Ctx,
+        body: RequestBody,
+    ) -> Answer<'a> {
+        Box::pin(async move {
+            match route.downcast::<Route>() {
+                Ok(route) => dispatch(app, *route, ctx, body).await,
+                Err(_) => Err(not_found(ctx)),
+            }
+        })
+    }
+
+    fn dispatch_form_post(
+        &self,
+        app: &App,
+        route: FamilyRoute,
+        ctx: &Ctx,
+        body: &[u8],
+    ) -> ProtocolResult<Response<Body>> {
+        match route.downcast::<Route>() {
+            Ok(route) => dispatch_form_post(app, *route, ctx, body),
+            Err(_) => Err(not_found(ctx)),
+        }
+    }
+
+    fn endpoint_routes(&self) -> &'static [(&'static str, &'static str, ClientSource)] {
+        ENDPOINT_ROUTES
+    }
+
+    fn oauth_client_id(&self, headers: &hyper::HeaderMap, body: &[u8]) -> Option<String> {
+        oauth::oauth_credentials(headers, body)
+            .ok()
+            .and_then(|(_, creds)| creds.client_id)
+    }
+
+    fn error_body(
+        &self,
+        layer: Layer,
+        error: &ProtocolError,
+        request_id: &str,
+    ) -> serde_json::Value {
+        envelope::error_body(layer, error, request_id)
+    }
+
+    fn challenge(&self, layer: Layer, error: &ProtocolError) -> Option<String> {
+        envelope::challenge(layer, error)
+    }
+}
+
+/// PP-API-9: an unknown route is 404 `not_found`.
+fn not_found(ctx: &Ctx) -> ProtocolError {
+    ProtocolError::not_found(format!(
+        "There is no route {} {}. Check the method and path against the API reference.",
+        ctx.method, ctx.path
+    ))
+}
+
 /// What a request is, once its method and path are matched against the profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
+enum Route {
     Index,
     AuthorizePage,
     AuthorizeDecision,
@@ -50,13 +120,12 @@ pub(crate) enum Route {
     NowPlaying,
     Events,
     PublicUser(String),
-    TestControl(String),
     NotFound,
 }
 
 impl Route {
     /// A POST of a page's form: it must carry the page's CSRF token (issue 12 item 6).
-    pub(crate) fn is_form_post(&self) -> bool {
+    fn is_form_post(&self) -> bool {
         matches!(
             self,
             Route::AuthorizeDecision
@@ -71,7 +140,7 @@ impl Route {
     }
 
     /// A POST that also answers JSON: exempt from the token when its body is JSON.
-    pub(crate) fn answers_json(&self) -> bool {
+    fn answers_json(&self) -> bool {
         matches!(
             self,
             Route::DeveloperAppCreate
@@ -82,7 +151,7 @@ impl Route {
     }
 
     /// The `[paths]` endpoint the route serves, for rate limits (PP-RATE-1).
-    pub(crate) fn endpoint(&self) -> Option<&'static str> {
+    fn endpoint(&self) -> Option<&'static str> {
         Some(match self {
             Route::AuthorizePage | Route::AuthorizeDecision => "authorize",
             Route::Token => "token",
@@ -104,7 +173,7 @@ impl Route {
     }
 
     /// Where the route's requests name their client (PP-RATE-4).
-    pub(crate) fn client_source(&self) -> ClientSource {
+    fn client_source(&self) -> ClientSource {
         match self {
             Route::Token | Route::DeviceCode | Route::DeviceToken | Route::Refresh => {
                 ClientSource::OAuthBody
@@ -117,22 +186,30 @@ impl Route {
     }
 
     /// The error layer the route answers in: punchplay has one (PP-ERR-1).
-    pub(crate) fn layer(&self) -> crate::families::Layer {
-        crate::families::Layer::default()
+    fn layer(&self) -> Layer {
+        Layer::default()
+    }
+
+    /// Everything the shell needs to know of the route.
+    fn facts(&self, profile: &profile::Profile, path: &str) -> RouteFacts {
+        RouteFacts {
+            endpoint: self.endpoint(),
+            client_source: self.client_source(),
+            layer: self.layer(),
+            is_form_post: self.is_form_post(),
+            answers_json: self.answers_json(),
+            may_show_forms: self.may_show_forms(),
+            shape: self.shape_facts(profile, path),
+        }
     }
 
     /// What faults of shape need to know of the route's answer (http/fault_layer.rs).
-    pub(crate) fn shape_facts(
-        &self,
-        profile: &profile::Profile,
-        path: &str,
-    ) -> fault_layer::ShapeFacts {
+    fn shape_facts(&self, profile: &profile::Profile, path: &str) -> fault_layer::ShapeFacts {
         fault_layer::ShapeFacts {
             token_answer: matches!(self, Route::Token | Route::Refresh | Route::DeviceToken),
             device_code_answer: *self == Route::DeviceCode,
             grant_type_endpoint: *self == Route::Token,
-            client_redirect: matches!(self, Route::AuthorizePage | Route::AuthorizeDecision)
-                || matches!(self, Route::TestControl(rest) if rest == "authorize/decide"),
+            client_redirect: matches!(self, Route::AuthorizePage | Route::AuthorizeDecision),
             public: matches!(self, Route::PublicUser(_)),
             unknown_api_route: *self == Route::NotFound
                 && path.starts_with(profile.path("platform_api")),
@@ -140,7 +217,7 @@ impl Route {
     }
 
     /// A route that may answer a page with a POST form.
-    pub(crate) fn may_show_forms(&self) -> bool {
+    fn may_show_forms(&self) -> bool {
         self.is_form_post()
             || matches!(
                 self,
@@ -153,17 +230,12 @@ impl Route {
     }
 }
 
-pub(crate) fn route(app: &App, method: &Method, path: &str) -> Route {
+fn route(app: &App, method: &Method, path: &str) -> Route {
     let p = &app.core.profile;
     let here = app.endpoints_by_path.get(path);
     let is = |name: &str| here.is_some_and(|names| names.iter().any(|n| n == name));
     let get = method == Method::GET || method == Method::HEAD;
     let post = method == Method::POST;
-    if app.test_controls
-        && let Some(rest) = path.strip_prefix("/__test/")
-    {
-        return Route::TestControl(rest.to_owned());
-    }
     let route = match () {
         _ if path == "/" && get => Route::Index,
         _ if is("authorize") && get => Route::AuthorizePage,
@@ -219,7 +291,7 @@ pub(crate) fn route(app: &App, method: &Method, path: &str) -> Route {
 }
 
 /// Serves a punchplay route (the page forms' POSTs go to [`dispatch_form_post`]).
-pub(crate) async fn dispatch(
+async fn dispatch(
     app: &App,
     route: Route,
     ctx: &Ctx,
@@ -241,17 +313,13 @@ pub(crate) async fn dispatch(
         Route::NowPlaying => api::now_playing(app, ctx),
         Route::Events => api::events(app, ctx),
         Route::PublicUser(username) => api::public_user(app, &username),
-        Route::TestControl(rest) => test_controls::handle(app, ctx, &rest, body).await,
         // NotFound; the shell sent the form POSTs to dispatch_form_post.
-        _ => Err(ProtocolError::not_found(format!(
-            "There is no route {} {}. Check the method and path against the API reference.",
-            ctx.method, ctx.path
-        ))),
+        _ => Err(not_found(ctx)),
     }
 }
 
 /// The page forms' POSTs, once their body is read and their CSRF token checked.
-pub(crate) fn dispatch_form_post(
+fn dispatch_form_post(
     app: &App,
     route: Route,
     ctx: &Ctx,
@@ -273,7 +341,7 @@ pub(crate) fn dispatch_form_post(
 /// Every route that serves a `[paths]` endpoint: its method, the endpoint and where its
 /// requests name their client. `check_limits_are_served` reads it; a unit test proves
 /// `App::route` agrees with it.
-pub(crate) const ENDPOINT_ROUTES: &[(&str, &str, ClientSource)] = &[
+const ENDPOINT_ROUTES: &[(&str, &str, ClientSource)] = &[
     ("GET", "authorize", ClientSource::None),
     ("POST", "authorize", ClientSource::None),
     ("POST", "token", ClientSource::OAuthBody),

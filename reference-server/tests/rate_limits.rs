@@ -503,11 +503,30 @@ async fn a_limit_the_server_cannot_enforce_is_refused_at_start() {
     }
 }
 
-/// The profile with one limit only, `limit`.
-fn profile_with_only(limit: profile::RateLimit) -> profile::Profile {
+/// A server (test controls on) whose profile has one limit only: `name`, at most `max`
+/// per minute on `target` for `method`, keyed by `key`.
+async fn serve_only_limit(
+    name: &str,
+    method: &str,
+    target: profile::LimitTarget,
+    max: u32,
+    key: profile::LimitKey,
+) -> TestServer {
     let mut profile = profile::Profile::punchplay();
-    profile.rate_limits = vec![limit];
-    profile
+    profile.rate_limits = vec![profile::RateLimit {
+        name: name.into(),
+        method: method.into(),
+        target,
+        max,
+        window_secs: 60,
+        key,
+    }];
+    TestServer::start_with(ServerConfig {
+        test_controls: true,
+        profile,
+        ..ServerConfig::punchplay()
+    })
+    .await
 }
 
 /// Issue 7 item 2, EN-RATE-1's shape: a limit over a path prefix counts every method and
@@ -515,18 +534,13 @@ fn profile_with_only(limit: profile::RateLimit) -> profile::Profile {
 /// the test controls are not counted.
 #[tokio::test]
 async fn a_path_prefix_limit_counts_every_request_under_the_prefix() {
-    let s = TestServer::start_with(ServerConfig {
-        test_controls: true,
-        profile: profile_with_only(profile::RateLimit {
-            name: "public-api".into(),
-            method: "*".into(),
-            target: profile::LimitTarget::PathPrefix("/api/public/".into()),
-            max: 3,
-            window_secs: 60,
-            key: profile::LimitKey::Ip,
-        }),
-        ..ServerConfig::punchplay()
-    })
+    let s = serve_only_limit(
+        "public-api",
+        "*",
+        profile::LimitTarget::PathPrefix("/api/public/".into()),
+        3,
+        profile::LimitKey::Ip,
+    )
     .await;
     let user = s.endpoint_with("public_user", USER);
     assert_eq!(s.get(&user).await.status, 200);
@@ -555,18 +569,13 @@ async fn a_path_prefix_limit_counts_every_request_under_the_prefix() {
 /// token's user: requests that fail authentication are not counted (PP-RATE-4).
 #[tokio::test]
 async fn a_user_limit_on_any_bearer_route_counts_authenticated_requests_only() {
-    let s = TestServer::start_with(ServerConfig {
-        test_controls: true,
-        profile: profile_with_only(profile::RateLimit {
-            name: "me".into(),
-            method: "GET".into(),
-            target: profile::LimitTarget::Endpoint("me".into()),
-            max: 2,
-            window_secs: 60,
-            key: profile::LimitKey::User,
-        }),
-        ..ServerConfig::punchplay()
-    })
+    let s = serve_only_limit(
+        "me",
+        "GET",
+        profile::LimitTarget::Endpoint("me".into()),
+        2,
+        profile::LimitKey::User,
+    )
     .await;
     let me = s.endpoint("me");
     for _ in 0..5 {

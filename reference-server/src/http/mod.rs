@@ -1,6 +1,8 @@
-//! The hyper shell around the core: routing by the profile's paths, request parsing,
-//! the error envelope, the request-id header on every response (PP-ERR-2), pages,
-//! server-sent events and the test controls.
+//! The generic hyper shell around the core: connection, request parsing, Host, body and
+//! header limits, the request-id header on every response (PP-ERR-2), CSRF on page forms,
+//! rate limits by route (PP-RATE-1..4), the fault layer, rendering, and the test controls.
+//! What a request means is the profile's family's business ([`family::ServedFamily`]):
+//! the shell asks it to route, dispatch and write errors, and names none of its routes.
 
 mod csrf;
 pub mod family;

@@ -626,7 +626,8 @@ key = "user"
     /// section, none of its paths, error codes or lifetimes; and may not carry them.
     #[test]
     fn another_family_needs_nothing_of_punchplays() {
-        let text = r#"
+        let text = format!(
+            r#"
 name = "enterprise"
 title = "Enterprise API"
 family = "enterprise"
@@ -639,15 +640,11 @@ access_token = "/oauth/access-token"
 access_token = 3600
 [scopes]
 known = ["tags:read"]
-[[rate_limits]]
-name = "api"
-method = "*"
-path_prefix = "/api/"
-max = 60
-window_secs = 60
-key = "ip"
+{API_PREFIX_LIMIT}
 [errors]
-"#;
+"#
+        );
+        let text = text.as_str();
         let p = Profile::from_toml_str(text).unwrap();
         assert_eq!(p.family, Family::Enterprise);
         assert!(p.punchplay_settings().is_none());

@@ -5,12 +5,15 @@
 //!   [`Clock`](core::clock::Clock) and one state lock. No hyper, no sockets.
 //! - [`http`]: a thin hyper shell: parses requests, calls the core, renders the
 //!   profile's error envelope, pages and server-sent events.
+//! - [`families`]: each profile family's routes, handlers, error envelopes and challenge
+//!   (punchplay today); the shell asks the family, never names its routes.
 //! - [`faults`]: named defects the test controls can switch on.
 //!
 //! [`serve`] is what `main` and every test call; [`spawn`] binds `127.0.0.1:0` for tests
 //! and in-process runs.
 
 pub mod core;
+pub mod families;
 pub mod faults;
 pub mod http;
 

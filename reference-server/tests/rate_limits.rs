@@ -458,18 +458,40 @@ async fn the_profile_decides_a_limits_key() {
         .assert_error(429, "rate_limited");
 }
 
-/// A limit on an endpoint this server does not limit, or keyed by something that endpoint
-/// cannot offer, is refused at start instead of silently not holding.
+/// A limit on an endpoint and method this server does not serve, or keyed by something a
+/// route it covers cannot offer, is refused at start instead of silently not holding.
 #[tokio::test]
 async fn a_limit_the_server_cannot_enforce_is_refused_at_start() {
-    for (endpoint, key) in [
-        ("me", profile::LimitKey::Ip),
-        ("public_user", profile::LimitKey::User),
+    use profile::{LimitKey, LimitTarget};
+    let endpoint = |e: &str| LimitTarget::Endpoint(e.to_owned());
+    let prefix = |p: &str| LimitTarget::PathPrefix(p.to_owned());
+    for (target, method, key, named) in [
+        (endpoint("me"), "DELETE", LimitKey::Ip, "me"),
+        (
+            endpoint("public_user"),
+            "GET",
+            LimitKey::User,
+            "public_user",
+        ),
+        (endpoint("token"), "POST", LimitKey::User, "token"),
+        // A prefix covers routes that name no client, and unknown paths.
+        (
+            prefix("/api/"),
+            "*",
+            LimitKey::ClientAndIp,
+            "public_user cannot offer",
+        ),
+        (
+            prefix("/nothing-here/"),
+            "*",
+            LimitKey::User,
+            "/nothing-here/",
+        ),
     ] {
         let mut profile = profile::Profile::punchplay();
         let limit = &mut profile.rate_limits[0];
-        limit.target = profile::LimitTarget::Endpoint(endpoint.to_owned());
-        limit.method = "GET".to_owned();
+        limit.target = target;
+        limit.method = method.to_owned();
         limit.key = key;
         let started = reference_server::spawn(ServerConfig {
             profile,
@@ -477,6 +499,95 @@ async fn a_limit_the_server_cannot_enforce_is_refused_at_start() {
         })
         .await;
         let err = started.err().expect("the server refuses the profile");
-        assert!(err.to_string().contains(endpoint), "{err}");
+        assert!(err.to_string().contains(named), "{err}");
     }
+}
+
+/// A server (test controls on) whose profile has one limit only: `name`, at most `max`
+/// per minute on `target` for `method`, keyed by `key`.
+async fn serve_only_limit(
+    name: &str,
+    method: &str,
+    target: profile::LimitTarget,
+    max: u32,
+    key: profile::LimitKey,
+) -> TestServer {
+    let mut profile = profile::Profile::punchplay();
+    profile.rate_limits = vec![profile::RateLimit {
+        name: name.into(),
+        method: method.into(),
+        target,
+        max,
+        window_secs: 60,
+        key,
+    }];
+    TestServer::start_with(ServerConfig {
+        test_controls: true,
+        profile,
+        ..ServerConfig::punchplay()
+    })
+    .await
+}
+
+/// Issue 7 item 2, EN-RATE-1's shape: a limit over a path prefix counts every method and
+/// every path under it, known routes and unknown ones alike, per IP; paths outside it and
+/// the test controls are not counted.
+#[tokio::test]
+async fn a_path_prefix_limit_counts_every_request_under_the_prefix() {
+    let s = serve_only_limit(
+        "public-api",
+        "*",
+        profile::LimitTarget::PathPrefix("/api/public/".into()),
+        3,
+        profile::LimitKey::Ip,
+    )
+    .await;
+    let user = s.endpoint_with("public_user", USER);
+    assert_eq!(s.get(&user).await.status, 200);
+    // An unknown route under the prefix is counted too (404, PP-API-9's shape).
+    s.get(&s.url("/api/public/v1/nope"))
+        .await
+        .assert_error(404, "not_found");
+    assert_eq!(s.http.post(&user).send().await.unwrap().status(), 404);
+    let over = s.get(&user).await;
+    retry_after(&over, 60);
+    // Not under the prefix: `/api/publicity` and the platform API are not counted.
+    s.get(&s.url("/api/publicity"))
+        .await
+        .assert_error(404, "not_found");
+    let token = s.web_access_token(USER).await;
+    assert_eq!(
+        s.get_with_bearer(&s.endpoint("me"), &token).await.status,
+        200
+    );
+    s.advance(60.0).await;
+    assert_eq!(s.get(&user).await.status, 200);
+    s.stop().await;
+}
+
+/// A limit on a route the server did not limit before (`GET me`), keyed by the bearer
+/// token's user: requests that fail authentication are not counted (PP-RATE-4).
+#[tokio::test]
+async fn a_user_limit_on_any_bearer_route_counts_authenticated_requests_only() {
+    let s = serve_only_limit(
+        "me",
+        "GET",
+        profile::LimitTarget::Endpoint("me".into()),
+        2,
+        profile::LimitKey::User,
+    )
+    .await;
+    let me = s.endpoint("me");
+    for _ in 0..5 {
+        s.get_with_bearer(&me, "not-a-token")
+            .await
+            .assert_error(401, "invalid_token");
+    }
+    let alice = s.web_access_token(USER).await;
+    let bob = s.web_access_token(OTHER_USER).await;
+    assert_eq!(s.get_with_bearer(&me, &alice).await.status, 200);
+    assert_eq!(s.get_with_bearer(&me, &alice).await.status, 200);
+    retry_after(&s.get_with_bearer(&me, &alice).await, 60);
+    assert_eq!(s.get_with_bearer(&me, &bob).await.status, 200);
+    s.stop().await;
 }

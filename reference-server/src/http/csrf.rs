@@ -75,8 +75,7 @@ pub fn is_json_body(ctx: &Ctx) -> bool {
 /// is 400 `invalid_request`, as it always was.
 pub fn check_form(app: &App, ctx: &Ctx, body: &[u8]) -> Result<(), Box<Response<Body>>> {
     // A body that is no form at all gets the same 400 as before the token existed.
-    let pairs =
-        request::form_pairs(body).map_err(|e| Box::new(app.error_response(&e, &ctx.request_id)))?;
+    let pairs = request::form_pairs(body).map_err(|e| Box::new(app.error_response(&e, ctx)))?;
     let sent = pairs
         .into_iter()
         .find(|(k, _)| k == CSRF_FIELD)
@@ -93,7 +92,7 @@ pub fn check_form(app: &App, ctx: &Ctx, body: &[u8]) -> Result<(), Box<Response<
             "This POST has no valid csrf_token. Send the JSON with Content-Type: application/json, or submit the page's form.",
         )
         .with_status(403);
-        return Err(Box::new(app.error_response(&e, &ctx.request_id)));
+        return Err(Box::new(app.error_response(&e, ctx)));
     }
     Err(Box::new(respond::html(
         StatusCode::FORBIDDEN,

@@ -1,18 +1,18 @@
-//! The hyper shell around the core: routing by the profile's paths, request parsing,
-//! the error envelope, the request-id header on every response (PP-ERR-2), pages,
-//! server-sent events and the test controls.
+//! The generic hyper shell around the core: connection, request parsing, Host, body and
+//! header limits, the request-id header on every response (PP-ERR-2), CSRF on page forms,
+//! rate limits by route (PP-RATE-1..4), the fault layer, rendering, and the test controls.
+//! What a request means is the profile's family's business ([`family::ServedFamily`]):
+//! the shell asks it to route, dispatch and write errors, and names none of its routes.
 
-mod api;
 mod csrf;
-mod developer;
-mod oauth;
+pub mod family;
+pub mod fault_layer;
 pub mod pages;
 pub mod qr;
 pub mod request;
 pub mod respond;
 pub mod server;
-mod shape_faults;
-mod test_controls;
+pub(crate) mod test_controls;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -20,7 +20,7 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use profile::{LimitKey, PathTemplate};
+use profile::{LimitKey, LimitTarget};
 use tokio::sync::watch;
 
 use crate::ServerConfig;
@@ -28,78 +28,9 @@ use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::secrets::request_id;
 use crate::faults::Fault;
-use respond::{Body, ErrorEnvelope};
-
-/// What a request is, once its method and path are matched against the profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    Index,
-    AuthorizePage,
-    AuthorizeDecision,
-    Token,
-    DeviceCode,
-    DeviceToken,
-    Refresh,
-    ActivatePage,
-    ActivateDecision,
-    LoginPage,
-    Login,
-    Logout,
-    DeveloperApps,
-    DeveloperAppCreate,
-    DeveloperAppSecret(String),
-    DeveloperAppDeactivate(String),
-    ConnectedApps,
-    ConnectedAppRevoke(String),
-    Me,
-    Playback(String),
-    NowPlaying,
-    Events,
-    PublicUser(String),
-    TestControl(String),
-    NotFound,
-}
-
-impl Route {
-    /// A POST of a page's form: it must carry the page's CSRF token (issue 12 item 6).
-    fn is_form_post(&self) -> bool {
-        matches!(
-            self,
-            Route::AuthorizeDecision
-                | Route::ActivateDecision
-                | Route::Login
-                | Route::Logout
-                | Route::DeveloperAppCreate
-                | Route::DeveloperAppSecret(_)
-                | Route::DeveloperAppDeactivate(_)
-                | Route::ConnectedAppRevoke(_)
-        )
-    }
-
-    /// A POST that also answers JSON: exempt from the token when its body is JSON.
-    fn answers_json(&self) -> bool {
-        matches!(
-            self,
-            Route::DeveloperAppCreate
-                | Route::DeveloperAppSecret(_)
-                | Route::DeveloperAppDeactivate(_)
-                | Route::ConnectedAppRevoke(_)
-        )
-    }
-
-    /// A route that may answer a page with a POST form.
-    fn may_show_forms(&self) -> bool {
-        self.is_form_post()
-            || matches!(
-                self,
-                Route::AuthorizePage
-                    | Route::ActivatePage
-                    | Route::LoginPage
-                    | Route::DeveloperApps
-                    | Route::ConnectedApps
-            )
-    }
-}
+use family::{FamilyRoute, Layer, RouteFacts, ServedFamily};
+use request::RequestBody;
+use respond::Body;
 
 /// The longest `Host` used for absolute URLs: a DNS name, brackets and a port.
 const MAX_HOST_LEN: usize = 253 + 2 + 6;
@@ -107,6 +38,8 @@ const MAX_HOST_LEN: usize = 253 + 2 + 6;
 /// Per-request facts every handler may need.
 pub struct Ctx {
     pub request_id: String,
+    /// The error layer of the matched route (its envelope).
+    pub layer: Layer,
     pub ip: IpAddr,
     pub method: Method,
     pub path: String,
@@ -121,8 +54,9 @@ pub struct Ctx {
 
 pub struct App {
     pub core: std::sync::Arc<Core>,
-    envelope: Box<dyn ErrorEnvelope>,
-    test_controls: bool,
+    /// The profile's family: its routes, handlers, error envelopes and challenges.
+    family: Box<dyn ServedFamily>,
+    pub(crate) test_controls: bool,
     trust_proxy: bool,
     /// `--public-url` without a trailing slash, when given (issue 12 item 7).
     public_url: Option<String>,
@@ -133,15 +67,19 @@ pub struct App {
     pub(crate) punchplay: profile::PunchplaySettings,
     /// The profile's endpoint names by exact path, so routing hashes the path once instead
     /// of looking every endpoint's path up on every request.
-    endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
+    pub(crate) endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
     /// Flips to true when the server shuts down, so live streams end.
-    shutdown: watch::Sender<bool>,
+    pub(crate) shutdown: watch::Sender<bool>,
 }
 
 impl App {
-    pub fn new(config: ServerConfig) -> std::io::Result<Self> {
-        let envelope = respond::envelope_for(&config.profile)?;
-        check_limits_are_served(&config.profile)?;
+    /// The server for `config`, served by `family` (`App::new`, in `crate::families`,
+    /// picks the profile's family).
+    pub fn with_family(
+        config: ServerConfig,
+        family: Box<dyn ServedFamily>,
+    ) -> std::io::Result<Self> {
+        check_limits_are_served(&config.profile, family.endpoint_routes())?;
         let punchplay = config
             .profile
             .punchplay_settings()
@@ -162,7 +100,7 @@ impl App {
         }
         Ok(App {
             core: std::sync::Arc::new(Core::new(config.profile, config.identities)),
-            envelope,
+            family,
             test_controls: config.test_controls,
             trust_proxy: config.trust_proxy,
             public_url: config
@@ -180,71 +118,6 @@ impl App {
 
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
-    }
-
-    fn route(&self, method: &Method, path: &str) -> Route {
-        let p = &self.core.profile;
-        let here = self.endpoints_by_path.get(path);
-        let is = |name: &str| here.is_some_and(|names| names.iter().any(|n| n == name));
-        let get = method == Method::GET || method == Method::HEAD;
-        let post = method == Method::POST;
-        if self.test_controls
-            && let Some(rest) = path.strip_prefix("/__test/")
-        {
-            return Route::TestControl(rest.to_owned());
-        }
-        let route = match () {
-            _ if path == "/" && get => Route::Index,
-            _ if is("authorize") && get => Route::AuthorizePage,
-            _ if is("authorize") && post => Route::AuthorizeDecision,
-            _ if is("token") && post => Route::Token,
-            _ if is("device_code") && post => Route::DeviceCode,
-            _ if is("device_token") && post => Route::DeviceToken,
-            _ if is("refresh") && post => Route::Refresh,
-            _ if is("activate") && get => Route::ActivatePage,
-            _ if is("activate") && post => Route::ActivateDecision,
-            _ if is("login") && get => Route::LoginPage,
-            _ if is("login") && post => Route::Login,
-            _ if is("logout") && post => Route::Logout,
-            _ if is("developer_apps") && get => Route::DeveloperApps,
-            _ if is("developer_apps") && post => Route::DeveloperAppCreate,
-            _ if is("connected_apps") && get => Route::ConnectedApps,
-            _ if is("me") && get => Route::Me,
-            _ if is("now_playing") && get => Route::NowPlaying,
-            _ if is("events") && get => Route::Events,
-            _ => Route::NotFound,
-        };
-        if route != Route::NotFound {
-            return route;
-        }
-        let param = |endpoint: &str| {
-            PathTemplate::new(p.path(endpoint))
-                .matches(path)
-                .and_then(|params| params.first().map(|(_, v)| (*v).to_owned()))
-        };
-        let sub = |endpoint: &str, suffix: &str| {
-            path.strip_prefix(p.path(endpoint))
-                .and_then(|rest| rest.strip_prefix('/'))
-                .and_then(|rest| rest.strip_suffix(suffix))
-                .filter(|id| !id.is_empty() && !id.contains('/'))
-                .map(str::to_owned)
-        };
-        if post && let Some(action) = param("playback") {
-            return Route::Playback(action);
-        }
-        if get && let Some(username) = param("public_user") {
-            return Route::PublicUser(username);
-        }
-        if post && let Some(id) = sub("developer_apps", "/secret") {
-            return Route::DeveloperAppSecret(id);
-        }
-        if post && let Some(id) = sub("developer_apps", "/deactivate") {
-            return Route::DeveloperAppDeactivate(id);
-        }
-        if post && let Some(id) = sub("connected_apps", "/revoke") {
-            return Route::ConnectedAppRevoke(id);
-        }
-        Route::NotFound
     }
 
     /// The client IP for rate limits: the TCP peer, or behind a trusted proxy the last
@@ -280,14 +153,22 @@ impl App {
         local: SocketAddr,
     ) -> Response<Body> {
         let started = Instant::now();
-        let rid = request_id(
-            &self.punchplay.request_id.prefix,
-            self.punchplay.request_id.hex_len,
-        );
+        let rid = self.new_request_id();
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
-        let route = self.route(&method, &path);
+        // The test controls are the shell's own; everything else is the family's.
+        let (target, facts) = match path.strip_prefix("/__test/") {
+            Some(rest) if self.test_controls => (
+                Target::TestControl(rest.to_owned()),
+                test_controls::facts(rest),
+            ),
+            _ => {
+                let matched = self.family.route(self, &method, &path);
+                (Target::Family(matched.route), matched.facts)
+            }
+        };
+        let fault = self.core.fault();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
         // item 7).
@@ -306,12 +187,13 @@ impl App {
         };
         let host_refused =
             (host_seen == HostSeen::Refused).then(|| host.unwrap_or_default().to_owned());
-        let csrf = if route.may_show_forms() {
+        let csrf = if facts.may_show_forms {
             csrf::token_for_pages(self, &parts.headers)
         } else {
             csrf::PageToken::default()
         };
         let ctx = Ctx {
+            layer: facts.layer,
             csrf,
             request_id: rid,
             ip: self.client_ip(&parts.headers, peer),
@@ -338,22 +220,18 @@ impl App {
             ))
             .with_status(431))
         } else {
-            self.dispatch(route, &ctx, body).await
+            self.limit_and_dispatch(target, facts, &ctx, body, fault)
+                .await
         };
-        let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx.request_id));
+        let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
+        if let Some(fault) = fault {
+            res = fault_layer::bend(self, fault, facts.shape, &ctx, res).await;
+        }
         csrf::set_cookie_for_page(&ctx, &mut res);
         if ctx.method == Method::HEAD {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
-        let header_id =
-            if self.core.has_fault(Fault::RequestIdMismatch) && !res.status().is_success() {
-                request_id(
-                    &self.punchplay.request_id.prefix,
-                    self.punchplay.request_id.hex_len,
-                )
-            } else {
-                ctx.request_id.clone()
-            };
+        let header_id = fault_layer::header_request_id(self, fault, res.status(), &ctx.request_id);
         if let Ok(v) = HeaderValue::from_str(&header_id) {
             res.headers_mut().insert(self.request_id_header.clone(), v);
         }
@@ -369,130 +247,141 @@ impl App {
         res
     }
 
-    fn error_response(&self, e: &ProtocolError, request_id: &str) -> Response<Body> {
-        respond::error(
-            &self.core.profile,
-            self.envelope.as_ref(),
-            e,
-            request_id,
-            self.core.has_fault(Fault::InvalidClient400),
+    /// An error in the envelope of the request's route's layer.
+    pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
+        let envelope = self.family.error_body(ctx.layer, e, &ctx.request_id);
+        let challenge = self.family.challenge(ctx.layer, e);
+        respond::error(&self.core.profile, e, &envelope, challenge)
+    }
+
+    /// A fresh request id in the profile's format (PP-ERR-2).
+    fn new_request_id(&self) -> String {
+        request_id(
+            &self.punchplay.request_id.prefix,
+            self.punchplay.request_id.hex_len,
         )
+    }
+
+    /// The route's rate limit, then a fault's refusal, then the handler.
+    async fn limit_and_dispatch(
+        &self,
+        target: Target,
+        facts: RouteFacts,
+        ctx: &Ctx,
+        body: Incoming,
+        fault: Option<Fault>,
+    ) -> ProtocolResult<Response<Body>> {
+        let route = match target {
+            // Test controls are never limited, nor refused by a fault before they run.
+            Target::TestControl(rest) => {
+                return test_controls::handle(self, ctx, &rest, RequestBody::Unread(body)).await;
+            }
+            Target::Family(route) => route,
+        };
+        let body = self.limit(&facts, ctx, RequestBody::Unread(body)).await?;
+        if let Some(fault) = fault {
+            fault_layer::before(self, fault, facts.shape, ctx)?;
+        }
+        self.dispatch(route, facts, ctx, body).await
     }
 
     async fn dispatch(
         &self,
-        route: Route,
+        route: FamilyRoute,
+        facts: RouteFacts,
         ctx: &Ctx,
-        body: Incoming,
+        body: RequestBody,
     ) -> ProtocolResult<Response<Body>> {
         // Every page form's POST is read here and checked for the page's CSRF token
         // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
-        if route.is_form_post() {
-            let bytes =
-                request::read_body(&ctx.headers, body, self.core.profile.http.max_body_bytes)
-                    .await?;
+        if facts.is_form_post {
+            let bytes = body
+                .read(&ctx.headers, self.core.profile.http.max_body_bytes)
+                .await?;
             // The developer and connected-apps POSTs need no token with a JSON body
             // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
             let exempt =
-                route.answers_json() && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
+                facts.answers_json && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
             if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
                 return Ok(*refused);
             }
-            return self.dispatch_form_post(route, ctx, &bytes);
+            return self.family.dispatch_form_post(self, route, ctx, &bytes);
         }
-        match route {
-            Route::Index => Ok(respond::html(StatusCode::OK, pages::index(self, ctx))),
-            Route::AuthorizePage => Ok(oauth::authorize_page(self, ctx)),
-            Route::Token => oauth::token(self, ctx, body).await,
-            Route::DeviceCode => oauth::device_code(self, ctx, body).await,
-            Route::DeviceToken => oauth::device_token(self, ctx, body).await,
-            Route::Refresh => oauth::refresh(self, ctx, body).await,
-            Route::ActivatePage => Ok(oauth::activate_page(self, ctx)),
-            Route::LoginPage => Ok(developer::login_page(self, ctx)),
-            Route::DeveloperApps => developer::list_apps(self, ctx),
-            Route::ConnectedApps => developer::connected_apps(self, ctx),
-            Route::Me => api::me(self, ctx),
-            Route::Playback(action) => api::playback(self, ctx, &action, body).await,
-            Route::NowPlaying => api::now_playing(self, ctx),
-            Route::Events => api::events(self, ctx),
-            Route::PublicUser(username) => api::public_user(self, ctx, &username),
-            Route::TestControl(rest) => test_controls::handle(self, ctx, &rest, body).await,
-            // NotFound; the form POSTs went to dispatch_form_post above.
-            _ => {
-                if self.core.has_fault(Fault::UnknownRouteServerError)
-                    && ctx.path.starts_with(self.core.profile.path("platform_api"))
-                {
-                    return Err(ProtocolError::new(
-                        crate::core::error::ErrorCode::ServerError,
-                        "Something went wrong.",
-                    ));
-                }
-                Err(ProtocolError::not_found(format!(
-                    "There is no route {} {}. Check the method and path against the API reference.",
-                    ctx.method, ctx.path
-                )))
-            }
-        }
-    }
-
-    /// The page forms' POSTs, once their body is read and their CSRF token checked.
-    fn dispatch_form_post(
-        &self,
-        route: Route,
-        ctx: &Ctx,
-        body: &[u8],
-    ) -> ProtocolResult<Response<Body>> {
-        match route {
-            Route::AuthorizeDecision => oauth::authorize_decision(self, ctx, body),
-            Route::ActivateDecision => oauth::activate_decision(self, ctx, body),
-            Route::Login => developer::login(self, ctx, body),
-            Route::Logout => Ok(developer::logout(self, ctx)),
-            Route::DeveloperAppCreate => developer::create_app(self, ctx, body),
-            Route::DeveloperAppSecret(id) => developer::rotate_secret(self, ctx, &id),
-            Route::DeveloperAppDeactivate(id) => developer::deactivate_app(self, ctx, &id),
-            Route::ConnectedAppRevoke(id) => developer::revoke_connected_app(self, ctx, &id),
-            _ => Err(ProtocolError::not_found("There is no such form.")),
-        }
+        self.family.dispatch(self, route, ctx, body).await
     }
 
     /// The signed-in user of the request's session cookie, if any.
-    fn session(&self, ctx: &Ctx) -> Option<(String, String)> {
+    pub(crate) fn session(&self, ctx: &Ctx) -> Option<(String, String)> {
         let sid = request::cookie(&ctx.headers, crate::core::sessions::SESSION_COOKIE)?;
         self.core
             .session_user(sid)
             .map(|user| (sid.to_owned(), user))
     }
 
-    /// Admits the request under the profile's limit for (method, endpoint), if it has one,
-    /// keyed as that limit's `key` says (PP-RATE-4).
-    fn admit(&self, method: &str, endpoint: &str, keys: LimitKeys<'_>) -> ProtocolResult<()> {
+    /// Counts the request under the profile's limit for its route, before the handler
+    /// runs (issue 7 item 2; PP-RATE-1..4). No handler calls the limiter. The key: the IP;
+    /// the `client_id` of the OAuth body or Basic (the body is read here, and handed on)
+    /// or of the bearer token; or the bearer token's user, authenticated first so that
+    /// requests failing authentication are not counted (PP-RATE-4). Test controls are
+    /// never limited.
+    async fn limit(
+        &self,
+        facts: &RouteFacts,
+        ctx: &Ctx,
+        body: RequestBody,
+    ) -> ProtocolResult<RequestBody> {
+        // HEAD is served as GET, and counted as GET.
+        let method = if ctx.method == Method::HEAD {
+            "GET"
+        } else {
+            ctx.method.as_str()
+        };
         let limits = &self.core.profile.rate_limits;
-        let Some(index) = limits
-            .iter()
-            .position(|l| l.endpoint() == Some(endpoint) && l.covers_method(method))
+        let Some(limit) = self
+            .core
+            .profile
+            .rate_limit_for(method, facts.endpoint, &ctx.path)
         else {
-            return Ok(());
+            return Ok(body);
         };
-        let key = match limits[index].key {
-            LimitKey::Ip => keys.ip.to_string(),
-            // Only a registered client_id goes into a key (issue 12 item 1): the limit is
-            // checked before the client is authenticated, and invented ids (any length,
-            // any number) all share their address's one "unregistered" key.
+        let index = limits
+            .iter()
+            .position(|l| std::ptr::eq(l, limit))
+            .unwrap_or_default();
+        let authenticate = || {
+            self.core
+                .authenticate_bearer(request::bearer_token(&ctx.headers), None)
+        };
+        let (key, body) = match limit.key {
+            LimitKey::Ip => (ctx.ip.to_string(), body),
             LimitKey::ClientAndIp => {
-                let client = keys
-                    .client
+                let (client, body) = match facts.client_source {
+                    ClientSource::OAuthBody => {
+                        let read = body
+                            .read(&ctx.headers, self.core.profile.http.max_body_bytes)
+                            .await;
+                        let client = read
+                            .as_ref()
+                            .ok()
+                            .and_then(|bytes| self.family.oauth_client_id(&ctx.headers, bytes));
+                        (client, RequestBody::Read(read))
+                    }
+                    ClientSource::Bearer => (Some(authenticate()?.client_id), body),
+                    // `App::new` refuses such a limit; the IP alone is a safe floor.
+                    ClientSource::None => (None, body),
+                };
+                // Only a registered client_id goes into a key (issue 12 item 1): the limit
+                // is checked before the client is authenticated, and invented ids (any
+                // length, any number) all share their address's one "unregistered" key.
+                let client = client
                     .filter(|c| self.core.is_registered_client(c))
-                    .unwrap_or(UNREGISTERED_CLIENT_KEY);
-                format!("{client} {}", keys.ip)
+                    .unwrap_or_else(|| UNREGISTERED_CLIENT_KEY.to_owned());
+                (format!("{client} {}", ctx.ip), body)
             }
-            // `App::new` refuses a user key where there is no user; the IP is a safe floor.
-            LimitKey::User => keys
-                .user
-                .map_or_else(|| format!("ip {}", keys.ip), str::to_owned),
+            LimitKey::User => (authenticate()?.user, body),
         };
-        self.core
-            .admit(index, &key)
-            .map_err(|e| shape_faults::rate_limited(self, e))
+        self.core.admit(index, &key)?;
+        Ok(body)
     }
 }
 
@@ -500,79 +389,82 @@ impl App {
 /// client_id cannot contain a space, so no app can share it.
 const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
 
-/// What a request offers as rate-limit keys; a limit takes the one its `key` names.
-pub struct LimitKeys<'a> {
-    pub ip: IpAddr,
-    /// The request's `client_id` (OAuth bodies, or the bearer token's app).
-    pub client: Option<&'a str>,
-    /// The bearer token's user, once authenticated.
-    pub user: Option<&'a str>,
+/// Where a route's request names its client, for a `client_and_ip` limit (PP-RATE-4).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientSource {
+    /// Nowhere: the route offers the IP only.
+    #[default]
+    None,
+    /// The OAuth body (form or JSON) or HTTP Basic.
+    OAuthBody,
+    /// The bearer token's app. The route authenticates, so it offers the user too.
+    Bearer,
 }
 
-/// The rate-limited endpoints this server serves: method, endpoint and the keys it can
-/// offer. A profile's limit elsewhere would silently not hold, so `App::new` refuses it.
-const LIMITABLE: &[(&str, &str, &[LimitKey])] = &[
-    ("POST", "token", &[LimitKey::Ip, LimitKey::ClientAndIp]),
-    ("POST", "refresh", &[LimitKey::Ip, LimitKey::ClientAndIp]),
-    (
-        "POST",
-        "device_code",
-        &[LimitKey::Ip, LimitKey::ClientAndIp],
-    ),
-    (
-        "POST",
-        "device_token",
-        &[LimitKey::Ip, LimitKey::ClientAndIp],
-    ),
-    (
-        "POST",
-        "playback",
-        &[LimitKey::Ip, LimitKey::ClientAndIp, LimitKey::User],
-    ),
-    ("GET", "public_user", &[LimitKey::Ip]),
-];
+impl ClientSource {
+    fn offers(self, key: LimitKey) -> bool {
+        match key {
+            LimitKey::Ip => true,
+            LimitKey::ClientAndIp => self != ClientSource::None,
+            LimitKey::User => self == ClientSource::Bearer,
+        }
+    }
+}
 
-fn check_limits_are_served(profile: &profile::Profile) -> std::io::Result<()> {
-    let served_list = || {
-        LIMITABLE
-            .iter()
-            .map(|(m, e, _)| format!("{m} {e}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+/// Refuses at start a profile limit this server would not hold: one on an endpoint and
+/// method it does not serve, or keyed by something a route it covers cannot offer. A
+/// path-prefix limit also counts unknown paths under it, which offer only the IP.
+fn check_limits_are_served(
+    profile: &profile::Profile,
+    endpoint_routes: &[(&str, &str, ClientSource)],
+) -> std::io::Result<()> {
     for limit in &profile.rate_limits {
-        let Some(endpoint) = limit.endpoint() else {
-            return Err(std::io::Error::other(format!(
-                "rate limit `{}` is on the path prefix {}, which this server does not limit; it limits {}",
-                limit.name,
-                limit.path_prefix().unwrap_or_default(),
-                served_list()
-            )));
-        };
-        let served = LIMITABLE
-            .iter()
-            .find(|(m, e, _)| limit.method.eq_ignore_ascii_case(m) && endpoint == *e);
-        match served {
-            None => {
+        let covered = endpoint_routes.iter().filter(|(method, endpoint, _)| {
+            limit.covers_method(method)
+                && match &limit.target {
+                    LimitTarget::Endpoint(e) => e == endpoint,
+                    LimitTarget::PathPrefix(prefix) => {
+                        profile::is_under_prefix(profile.path(endpoint), prefix)
+                    }
+                }
+        });
+        let mut covers_any = false;
+        for (method, endpoint, source) in covered {
+            covers_any = true;
+            if !source.offers(limit.key) {
                 return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is on {} {endpoint}, which this server does not limit; it limits {}",
-                    limit.name,
-                    limit.method,
-                    served_list()
-                )));
-            }
-            Some((_, _, keys)) if !keys.contains(&limit.key) => {
-                return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is keyed by {}, which {} {endpoint} cannot offer",
+                    "rate limit `{}` is keyed by {}, which {method} {endpoint} cannot offer",
                     limit.name,
                     limit.key.as_str(),
-                    limit.method,
                 )));
             }
-            Some(_) => {}
+        }
+        match &limit.target {
+            LimitTarget::Endpoint(endpoint) if !covers_any => {
+                return Err(std::io::Error::other(format!(
+                    "rate limit `{}` is on {} {endpoint}, which this server does not serve",
+                    limit.name, limit.method,
+                )));
+            }
+            LimitTarget::PathPrefix(prefix) if limit.key != LimitKey::Ip => {
+                return Err(std::io::Error::other(format!(
+                    "rate limit `{}` on the path prefix {prefix} is keyed by {}; a prefix limit also counts unknown paths, which offer only the IP",
+                    limit.name,
+                    limit.key.as_str(),
+                )));
+            }
+            _ => {}
         }
     }
     Ok(())
+}
+
+/// What the shell serves a request with.
+enum Target {
+    /// Its own test controls (`/__test/...`, with `--test-controls`).
+    TestControl(String),
+    /// The family's route.
+    Family(FamilyRoute),
 }
 
 /// What the `Host` header says about this server.
@@ -624,13 +516,53 @@ fn host_names_this_server(host: &str, local: SocketAddr) -> HostSeen {
 }
 
 /// A `Set-Cookie` value for a session.
-fn session_cookie(sid: &str, max_age: u64) -> String {
+pub(crate) fn session_cookie(sid: &str, max_age: u64) -> String {
     format!(
         "{}={sid}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}",
         crate::core::sessions::SESSION_COOKIE
     )
 }
 
-fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
+pub(crate) fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
     Ok(respond::json(StatusCode::OK, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app() -> App {
+        App::new(ServerConfig::punchplay()).expect("the punchplay profile is served")
+    }
+
+    /// The family's `endpoint_routes`, which the start-up check reads, says what its
+    /// route table does.
+    #[test]
+    fn the_endpoint_table_agrees_with_routing() {
+        let app = app();
+        let profile = &app.core.profile;
+        for (method, endpoint, source) in app.family.endpoint_routes() {
+            let path = profile
+                .path_template(endpoint)
+                .fill(&[("action", "start"), ("username", "alice")]);
+            let facts = app
+                .family
+                .route(&app, &method.parse().unwrap(), &path)
+                .facts;
+            assert_eq!(facts.endpoint, Some(*endpoint), "{method} {path}");
+            assert_eq!(facts.client_source, *source, "{method} {path}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_limit_by_ip_is_served_and_by_client_is_not() {
+        let mut profile = profile::Profile::punchplay();
+        profile.rate_limits[0].target = LimitTarget::PathPrefix("/api/".into());
+        profile.rate_limits[0].method = "*".into();
+        profile.rate_limits[0].key = LimitKey::Ip;
+        let routes = app().family.endpoint_routes();
+        check_limits_are_served(&profile, routes).unwrap();
+        profile.rate_limits[0].key = LimitKey::ClientAndIp;
+        assert!(check_limits_are_served(&profile, routes).is_err());
+    }
 }

@@ -18,6 +18,23 @@ use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
 const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Reads the whole body, refusing more than `max` bytes with 413 `invalid_request`.
+/// A request's body: still on the wire, or already read by the shell because a rate
+/// limit keyed by client needed the `client_id` in it (PP-RATE-4).
+pub enum RequestBody {
+    Unread(Incoming),
+    Read(ProtocolResult<Bytes>),
+}
+
+impl RequestBody {
+    /// The whole body, at most `max` bytes (413 past it).
+    pub async fn read(self, headers: &HeaderMap, max: usize) -> ProtocolResult<Bytes> {
+        match self {
+            RequestBody::Unread(body) => read_body(headers, body, max).await,
+            RequestBody::Read(read) => read,
+        }
+    }
+}
+
 pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> ProtocolResult<Bytes> {
     let too_large = || {
         ProtocolError::invalid_request(format!("The request body is larger than {max} bytes."))

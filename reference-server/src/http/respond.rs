@@ -10,10 +10,10 @@ use hyper::header::{
     CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Response, StatusCode};
-use profile::{Family, Profile};
+use profile::Profile;
 use serde::Serialize;
 
-use crate::core::error::{ErrorCode, ProtocolError};
+use crate::core::error::ProtocolError;
 
 pub type Body = BoxBody<Bytes, Infallible>;
 
@@ -71,77 +71,30 @@ pub fn redirect(status: StatusCode, location: &str) -> Response<Body> {
     res
 }
 
-/// Renders a [`ProtocolError`] in a profile's wire form. The error never formats JSON
-/// itself; a new profile family adds an envelope here.
-pub trait ErrorEnvelope: Send + Sync {
-    fn body(&self, error: &ProtocolError, request_id: &str) -> serde_json::Value;
-}
-
-/// `{error, message, request_id}`, plus `required_scope` on `insufficient_scope` (PP-ERR-1).
-pub struct PunchplayEnvelope;
-
-impl ErrorEnvelope for PunchplayEnvelope {
-    fn body(&self, error: &ProtocolError, request_id: &str) -> serde_json::Value {
-        let mut body = serde_json::json!({
-            "error": error.code.as_str(),
-            "message": error.message,
-            "request_id": request_id,
-        });
-        if let Some(scope) = &error.required_scope {
-            body["required_scope"] = scope.clone().into();
-        }
-        body
-    }
-}
-
-pub fn envelope_for(profile: &Profile) -> std::io::Result<Box<dyn ErrorEnvelope>> {
-    match profile.family {
-        Family::Punchplay => Ok(Box::new(PunchplayEnvelope)),
-        other => Err(std::io::Error::other(format!(
-            "profile `{}` is of the {other} family, which this server does not serve yet; use a punchplay profile",
-            profile.name
-        ))),
-    }
-}
-
-/// The error response: the profile's envelope, the status its `[errors]` table gives
-/// (PP-ERR-3), `Retry-After` (PP-RATE-2) and the RFC 6749/6750 challenges.
+/// The error response: `envelope` (the family's error body for the route's layer), the
+/// status the profile's `[errors]` table gives (PP-ERR-3), `Retry-After` (PP-RATE-2) and
+/// the family's challenge.
 pub fn error(
     profile: &Profile,
-    envelope: &dyn ErrorEnvelope,
     e: &ProtocolError,
-    request_id: &str,
-    invalid_client_400: bool,
+    envelope: &serde_json::Value,
+    challenge: Option<String>,
 ) -> Response<Body> {
-    let mut status = e
+    let status = e
         .status
         .unwrap_or_else(|| profile.status_of(e.code.as_str()));
-    if invalid_client_400 && e.code == ErrorCode::InvalidClient {
-        status = 400;
-    }
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = json(status, &envelope.body(e, request_id));
+    let mut res = json(status, envelope);
     let headers = res.headers_mut();
     if let Some(wait) = e.retry_after
         && let Ok(v) = HeaderValue::from_str(&wait.to_string())
     {
         headers.insert(RETRY_AFTER, v);
     }
-    let challenge = match e.code {
-        ErrorCode::InvalidClient if e.basic_challenge => {
-            Some("Basic realm=\"punchplay\"".to_owned())
-        }
-        ErrorCode::InvalidToken => {
-            Some("Bearer realm=\"punchplay\", error=\"invalid_token\"".to_owned())
-        }
-        ErrorCode::InsufficientScope => Some(format!(
-            "Bearer realm=\"punchplay\", error=\"insufficient_scope\", scope=\"{}\"",
-            e.required_scope.as_deref().unwrap_or_default()
-        )),
-        _ => None,
-    };
     if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(WWW_AUTHENTICATE, c);
     }
+    // The fault layer reads what the error was, to bend it (http/fault_layer.rs).
+    res.extensions_mut().insert(e.clone());
     res
 }

@@ -1,13 +1,12 @@
 //! The test controls (CONTRACT.md, "The reference server's test controls"): JSON in and
 //! out under `/__test/`, served only with `--test-controls`.
 
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{parse_json, query_params_with_repeats, read_body};
+use super::request::{RequestBody, parse_json, query_params_with_repeats};
 use super::respond::{self, Body};
 use super::{App, Ctx, ok_json, session_cookie};
 use crate::core::Mode;
@@ -67,13 +66,27 @@ fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
     ok_json(&value)
 }
 
+/// The facts of a test control for the shell: none, but `authorize/decide` answers the
+/// client redirect a browser would get, which the fault layer bends like the real one.
+pub fn facts(rest: &str) -> super::family::RouteFacts {
+    super::family::RouteFacts {
+        shape: super::fault_layer::ShapeFacts {
+            client_redirect: rest == "authorize/decide",
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 pub async fn handle(
     app: &App,
     ctx: &Ctx,
     rest: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> ProtocolResult<Response<Body>> {
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let bytes = body
+        .read(&ctx.headers, app.core.profile.http.max_body_bytes)
+        .await?;
     let segments: Vec<&str> = rest.split('/').collect();
     let post = ctx.method == Method::POST;
     match (post, segments.as_slice()) {
@@ -130,23 +143,18 @@ pub async fn handle(
                         approve,
                         &ctx.request_id,
                     );
-                    let location = super::shape_faults::decision_location(app, location);
                     ok_with_now(app, json!({"location": location}))
                 }
-                Err(err) => {
-                    let without_id = app.core.has_fault(Fault::ErrorRedirectWithoutRequestId);
-                    match (err.location(&ctx.request_id, without_id), err) {
-                        (Some(location), _) => ok_with_now(app, json!({"location": location})),
-                        (None, crate::core::authorization_code::AuthorizeError::Page(e))
-                        | (
-                            None,
-                            crate::core::authorization_code::AuthorizeError::Redirect {
-                                error: e,
-                                ..
-                            },
-                        ) => Err(e),
-                    }
-                }
+                Err(err) => match (err.location(&ctx.request_id, false), err) {
+                    (Some(location), _) => ok_with_now(app, json!({"location": location})),
+                    (None, crate::core::authorization_code::AuthorizeError::Page(e))
+                    | (
+                        None,
+                        crate::core::authorization_code::AuthorizeError::Redirect {
+                            error: e, ..
+                        },
+                    ) => Err(e),
+                },
             }
         }
         (true, ["device", "decide"]) => {

@@ -1,30 +1,39 @@
 //! The OAuth endpoints: authorize pages (PP-AUTHZ-*), token (PP-TOKEN-*), refresh
 //! (PP-REFRESH-1), device code and `/activate` (PP-DEVICE-*).
 
-use hyper::body::Incoming;
 use hyper::{Response, StatusCode};
 
 use super::request::{
-    basic_credentials, parse_form, parse_params, query_params, query_params_with_repeats, read_body,
+    RequestBody, basic_credentials, parse_form, parse_params, query_params,
+    query_params_with_repeats,
 };
 use super::respond::{self, Body};
-use super::{App, Ctx, LimitKeys, pages};
+use super::{App, Ctx, pages};
 use crate::core::authorization_code::AuthorizeError;
 use crate::core::client_auth::ClientCredentials;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::grants::TokenPair;
 use crate::core::{Core, Params};
-use crate::faults::Fault;
 
 /// Reads an OAuth endpoint's body and client credentials (PP-TOKEN-4, PP-TOKEN-5).
 async fn oauth_input(
     app: &App,
     ctx: &Ctx,
-    body: Incoming,
+    body: RequestBody,
 ) -> ProtocolResult<(Params, ClientCredentials)> {
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
-    let params = parse_params(&ctx.headers, &bytes)?;
-    let basic = basic_credentials(&ctx.headers)?;
+    let bytes = body
+        .read(&ctx.headers, app.core.profile.http.max_body_bytes)
+        .await?;
+    oauth_credentials(&ctx.headers, &bytes)
+}
+
+/// An OAuth body's parameters and client credentials, from the body and HTTP Basic.
+pub(crate) fn oauth_credentials(
+    headers: &hyper::HeaderMap,
+    bytes: &[u8],
+) -> ProtocolResult<(Params, ClientCredentials)> {
+    let params = parse_params(headers, bytes)?;
+    let basic = basic_credentials(headers)?;
     let creds = ClientCredentials::from_parts(
         basic,
         params.get("client_id").map(String::as_str),
@@ -33,79 +42,53 @@ async fn oauth_input(
     Ok((params, creds))
 }
 
-/// The keys an OAuth request offers its endpoint's limit (PP-RATE-4). The body is read
-/// first, since the client is in it; every admitted request counts, well-formed or not.
-fn limit_keys<'a>(
-    ctx: &Ctx,
-    input: &'a ProtocolResult<(Params, ClientCredentials)>,
-) -> LimitKeys<'a> {
-    LimitKeys {
-        ip: ctx.ip,
-        client: input
-            .as_ref()
-            .ok()
-            .and_then(|(_, c)| c.client_id.as_deref()),
-        user: None,
-    }
-}
-
-fn token_response(app: &App, pair: &impl serde::Serialize) -> Response<Body> {
-    let res = respond::json(StatusCode::OK, pair);
-    if app.core.has_fault(Fault::NoStoreMissing) {
-        res
-    } else {
-        respond::no_store(res)
-    }
+fn token_response(pair: &impl serde::Serialize) -> Response<Body> {
+    respond::no_store(respond::json(StatusCode::OK, pair))
 }
 
 /// Error responses of the token endpoints are not cacheable either (RFC 6749 §5.2).
 fn no_store_error(app: &App, ctx: &Ctx, e: ProtocolError) -> Response<Body> {
-    respond::no_store(app.error_response(&e, &ctx.request_id))
+    respond::no_store(app.error_response(&e, ctx))
 }
 
-/// The endpoints that answer a token pair share one shape: read the body, admit under
-/// the endpoint's limit (PP-RATE-1), answer the failure mode if one is on, then apply the
-/// grant's rule. Their answers are never cached (PP-TOKEN-4, RFC 6749 §5.1, §5.2).
+/// The endpoints that answer a token pair share one shape: read the body (the shell has
+/// counted the request under its limit already, PP-RATE-1), answer the failure mode if
+/// one is on, then apply the grant's rule. Their answers are never cached (PP-TOKEN-4,
+/// RFC 6749 §5.1, §5.2).
 async fn token_pair_endpoint(
     app: &App,
     ctx: &Ctx,
-    body: Incoming,
-    endpoint: &str,
+    body: RequestBody,
     grant: impl FnOnce(&Core, &Params, &ClientCredentials) -> ProtocolResult<TokenPair>,
 ) -> ProtocolResult<Response<Body>> {
     let input = oauth_input(app, ctx, body).await;
-    app.admit("POST", endpoint, limit_keys(ctx, &input))?;
     if let Err(e) = app.core.check_failure_mode() {
         return Ok(no_store_error(app, ctx, e));
     }
     let (params, creds) = input?;
     match grant(&app.core, &params, &creds) {
-        Ok(mut pair) => {
-            super::shape_faults::token_pair(app, &mut pair);
-            Ok(token_response(app, &pair))
-        }
+        Ok(pair) => Ok(token_response(&pair)),
         Err(e) => Ok(no_store_error(app, ctx, e)),
     }
 }
 
-/// `POST oauth/token` (PP-TOKEN-*), rate-limited as the profile says (PP-RATE-1).
-pub async fn token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    token_pair_endpoint(app, ctx, body, "token", |core, params, creds| {
-        core.token_endpoint(params, creds)
-            .map_err(|e| super::shape_faults::token_endpoint_error(app, e))
-    })
-    .await
+/// `POST oauth/token` (PP-TOKEN-*), (PP-RATE-1 limits it in the shell).
+pub async fn token(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Response<Body>> {
+    token_pair_endpoint(app, ctx, body, Core::token_endpoint).await
 }
 
-/// `POST auth/refresh` (PP-REFRESH-1), rate-limited as the profile says.
-pub async fn refresh(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    token_pair_endpoint(app, ctx, body, "refresh", Core::refresh_endpoint).await
+/// `POST auth/refresh` (PP-REFRESH-1).
+pub async fn refresh(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Response<Body>> {
+    token_pair_endpoint(app, ctx, body, Core::refresh_endpoint).await
 }
 
-/// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2), rate-limited as the profile says.
-pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
+/// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2).
+pub async fn device_code(
+    app: &App,
+    ctx: &Ctx,
+    body: RequestBody,
+) -> ProtocolResult<Response<Body>> {
     let input = oauth_input(app, ctx, body).await;
-    app.admit("POST", "device_code", limit_keys(ctx, &input))?;
     app.core.check_failure_mode()?;
     let (params, creds) = input?;
     let start = app.core.start_device(&params, &creds)?;
@@ -115,18 +98,13 @@ pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult
         url::form_urlencoded::byte_serialize(start.user_code.as_bytes()).collect::<String>()
     );
     // PP-DEVICE-2: the QR code decodes to verification_uri_complete.
-    let qr_target = if app.core.has_fault(Fault::QrWrongUrl) {
-        &verification_uri
-    } else {
-        &complete
-    };
-    let qr = super::qr::png_data_uri(qr_target).map_err(|_| {
+    let qr = super::qr::png_data_uri(&complete).map_err(|_| {
         ProtocolError::new(
             crate::core::error::ErrorCode::ServerError,
             "The QR code could not be drawn.",
         )
     })?;
-    let mut body = serde_json::json!({
+    let body = serde_json::json!({
         "device_code": start.device_code,
         "user_code": start.user_code,
         "verification_uri": verification_uri,
@@ -136,24 +114,22 @@ pub async fn device_code(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult
         "interval": start.interval,
         "scope": start.scope,
     });
-    if app.core.has_fault(Fault::ScopeOmitted)
-        && let Some(o) = body.as_object_mut()
-    {
-        o.remove("scope");
-    }
     Ok(respond::no_store(respond::json(StatusCode::OK, &body)))
 }
 
-/// `POST auth/device/token` (PP-DEVICE-3), rate-limited as the profile says.
-pub async fn device_token(app: &App, ctx: &Ctx, body: Incoming) -> ProtocolResult<Response<Body>> {
-    token_pair_endpoint(app, ctx, body, "device_token", Core::poll_device).await
+/// `POST auth/device/token` (PP-DEVICE-3).
+pub async fn device_token(
+    app: &App,
+    ctx: &Ctx,
+    body: RequestBody,
+) -> ProtocolResult<Response<Body>> {
+    token_pair_endpoint(app, ctx, body, Core::poll_device).await
 }
 
 /// The authorize error as the browser sees it: a redirect (PP-AUTHZ-4) or a 400 page
 /// (PP-AUTHZ-5).
-pub fn authorize_error_response(app: &App, ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
-    let without_id = app.core.has_fault(Fault::ErrorRedirectWithoutRequestId);
-    match (err.location(&ctx.request_id, without_id), err) {
+fn authorize_error_response(ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
+    match (err.location(&ctx.request_id, false), err) {
         (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
         (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
             respond::html(
@@ -173,7 +149,7 @@ pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
     let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
     let request = match app.core.validate_authorize(&params, &repeated) {
         Ok(r) => r,
-        Err(err) => return authorize_error_response(app, ctx, &err),
+        Err(err) => return authorize_error_response(ctx, &err),
     };
     let here = match &ctx.query {
         Some(q) => format!("{}?{q}", ctx.path),
@@ -223,7 +199,6 @@ pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<R
     let location = app
         .core
         .decide_authorization(&user, &request, approve, &ctx.request_id);
-    let location = super::shape_faults::decision_location(app, location);
     Ok(respond::redirect(StatusCode::FOUND, &location))
 }
 

@@ -4,18 +4,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, StreamBody};
-use hyper::body::{Frame, Incoming};
+use hyper::body::Frame;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use tokio::sync::{broadcast, mpsc};
 
-use super::request::{bearer_token, media_type, parse_json, read_body};
+use super::request::{RequestBody, bearer_token, media_type, parse_json};
 use super::respond::Body;
-use super::{App, Ctx, LimitKeys, ok_json};
+use super::{App, Ctx, ok_json};
 use crate::core::Bearer;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::playback::{self, Action, LiveEvent};
-use crate::faults::Fault;
 
 fn bearer(app: &App, ctx: &Ctx, endpoint: &str) -> ProtocolResult<Bearer> {
     app.core.authenticate_bearer(
@@ -44,24 +43,15 @@ pub fn me(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     })
 }
 
-/// `POST playback/{action}` (PP-API-3..5): authenticate (a 401 is not counted), then the
-/// per-user limit (PP-RATE-4), then scope, action and body.
+/// `POST playback/{action}` (PP-API-3..5): scope, action and body. The shell already
+/// authenticated and counted a per-user limit (PP-RATE-4).
 pub async fn playback(
     app: &App,
     ctx: &Ctx,
     action: &str,
-    body: Incoming,
+    body: RequestBody,
 ) -> ProtocolResult<Response<Body>> {
-    let who = app
-        .core
-        .authenticate_bearer(bearer_token(&ctx.headers), None)?;
-    let keys = LimitKeys {
-        ip: ctx.ip,
-        client: Some(&who.client_id),
-        user: Some(&who.user),
-    };
-    app.admit("POST", "playback", keys)?;
-    bearer(app, ctx, "playback")?;
+    let who = bearer(app, ctx, "playback")?;
     let actions = app.punchplay.playback.actions.as_slice();
     let action = Action::parse(action)
         .filter(|_| actions.iter().any(|a| a == action))
@@ -71,7 +61,9 @@ pub async fn playback(
                 actions.join(", ")
             ))
         })?;
-    let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;
+    let bytes = body
+        .read(&ctx.headers, app.core.profile.http.max_body_bytes)
+        .await?;
     if media_type(&ctx.headers).as_deref() != Some("application/json") {
         return Err(ProtocolError::invalid_request(
             "Send the playback event as application/json.",
@@ -87,18 +79,8 @@ pub fn now_playing(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     ok_json(&app.core.now_playing(&who.user))
 }
 
-/// `GET /api/public/v1/users/{username}` (PP-PUBLIC-1), rate-limited per IP.
-pub fn public_user(app: &App, ctx: &Ctx, username: &str) -> ProtocolResult<Response<Body>> {
-    let keys = LimitKeys {
-        ip: ctx.ip,
-        client: None,
-        user: None,
-    };
-    app.admit("GET", "public_user", keys)?;
-    if app.core.has_fault(Fault::PublicUserNeedsToken) {
-        app.core
-            .authenticate_bearer(bearer_token(&ctx.headers), None)?;
-    }
+/// `GET /api/public/v1/users/{username}` (PP-PUBLIC-1).
+pub fn public_user(app: &App, username: &str) -> ProtocolResult<Response<Body>> {
     let (username, display_name) = app
         .core
         .user_profile(username)

@@ -102,7 +102,7 @@ fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Box<Response<Body>>> {
     }
     if wants_json(&ctx.headers) {
         let e = ProtocolError::invalid_token("Sign in first: this page needs a PunchPlay session.");
-        return Err(Box::new(app.error_response(&e, &ctx.request_id)));
+        return Err(Box::new(app.error_response(&e, ctx)));
     }
     let next = match &ctx.query {
         Some(q) => format!("{}?{q}", ctx.path),

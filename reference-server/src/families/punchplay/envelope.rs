@@ -1,0 +1,33 @@
+//! Punchplay's one error layer: `{error, message, request_id}`, plus `required_scope` on
+//! `insufficient_scope` (PP-ERR-1), and its challenges (RFC 6750 §3, RFC 6749 §5.2).
+
+use crate::core::error::{ErrorCode, ProtocolError};
+use crate::http::family::Layer;
+
+pub fn error_body(_layer: Layer, error: &ProtocolError, request_id: &str) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "error": error.code.as_str(),
+        "message": error.message,
+        "request_id": request_id,
+    });
+    if let Some(scope) = &error.required_scope {
+        body["required_scope"] = scope.clone().into();
+    }
+    body
+}
+
+pub fn challenge(_layer: Layer, e: &ProtocolError) -> Option<String> {
+    match e.code {
+        ErrorCode::InvalidClient if e.basic_challenge => {
+            Some("Basic realm=\"punchplay\"".to_owned())
+        }
+        ErrorCode::InvalidToken => {
+            Some("Bearer realm=\"punchplay\", error=\"invalid_token\"".to_owned())
+        }
+        ErrorCode::InsufficientScope => Some(format!(
+            "Bearer realm=\"punchplay\", error=\"insufficient_scope\", scope=\"{}\"",
+            e.required_scope.as_deref().unwrap_or_default()
+        )),
+        _ => None,
+    }
+}

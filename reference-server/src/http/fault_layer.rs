@@ -1,0 +1,244 @@
+//! Faults of shape (issue 7 item 3): the named defects that change how an answer looks
+//! (a header, a member, a status, an error code, a redirect parameter) are applied here,
+//! in one post-processing layer, after the handler answered. Protocol handlers and core
+//! rules never branch on them. Faults of state live in `core` as store wrappers.
+//!
+//! With no fault on, [`bend`] is never called: the answer is the handler's, byte for byte.
+//! The layer learns what the answer is from the route's [`ShapeFacts`] and, for errors,
+//! from the [`ProtocolError`] the renderer leaves in the response's extensions.
+
+use bytes::Bytes;
+use http_body_util::BodyExt as _;
+use hyper::header::{CACHE_CONTROL, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::{HeaderMap, Response, StatusCode};
+use serde_json::Value;
+
+use super::respond::{self, Body};
+use super::{App, Ctx};
+use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
+use crate::faults::Fault;
+
+/// What a route answers, as far as faults of shape care. A family's route table gives
+/// each route its facts; the default is "none of these".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShapeFacts {
+    /// Answers a token pair (PP-TOKEN-1, PP-REFRESH-1, PP-DEVICE-3).
+    pub token_answer: bool,
+    /// Answers a device authorization (PP-DEVICE-1, PP-DEVICE-2).
+    pub device_code_answer: bool,
+    /// Dispatches on `grant_type` (PP-TOKEN-3).
+    pub grant_type_endpoint: bool,
+    /// Sends the browser back to the client: a `Location` header, or a test control's
+    /// `{"location"}` (PP-AUTHZ-3, PP-AUTHZ-4).
+    pub client_redirect: bool,
+    /// Needs no token (PP-PUBLIC-1).
+    pub public: bool,
+    /// No route matched, under the bearer API's prefix (PP-API-9).
+    pub unknown_api_route: bool,
+}
+
+/// Refuses a request before its handler runs, where a fault says so. Runs after the
+/// route's rate limit, as the handler's own checks would.
+pub fn before(app: &App, fault: Fault, facts: ShapeFacts, ctx: &Ctx) -> ProtocolResult<()> {
+    if fault == Fault::PublicUserNeedsToken && facts.public {
+        app.core
+            .authenticate_bearer(super::request::bearer_token(&ctx.headers), None)?;
+    }
+    Ok(())
+}
+
+/// The request id the response header carries: another one than the body's on errors
+/// under `RequestIdMismatch` (PP-ERR-2).
+pub fn header_request_id(app: &App, fault: Option<Fault>, status: StatusCode, id: &str) -> String {
+    if fault == Some(Fault::RequestIdMismatch) && !status.is_success() {
+        app.new_request_id()
+    } else {
+        id.to_owned()
+    }
+}
+
+/// Bends the handler's answer as the fault that is on says.
+pub async fn bend(
+    app: &App,
+    fault: Fault,
+    facts: ShapeFacts,
+    ctx: &Ctx,
+    res: Response<Body>,
+) -> Response<Body> {
+    if let Some(e) = res.extensions().get::<ProtocolError>() {
+        return match bent_error(fault, facts, e) {
+            Some(bent) => rerender_error(app, ctx, &res, &bent),
+            None => res,
+        };
+    }
+    let ok = res.status().is_success();
+    match fault {
+        Fault::NoStoreMissing if facts.token_answer && ok => {
+            let mut res = res;
+            res.headers_mut().remove(CACHE_CONTROL);
+            res.headers_mut().remove("pragma");
+            res
+        }
+        Fault::ScopeOmitted if (facts.token_answer || facts.device_code_answer) && ok => {
+            edit_json(res, |body| {
+                if let Some(members) = body.as_object_mut() {
+                    members.remove("scope");
+                }
+            })
+            .await
+        }
+        Fault::QrWrongUrl if facts.device_code_answer && ok => {
+            edit_json(res, |body| {
+                let plain = body["verification_uri"].as_str().unwrap_or_default();
+                if let Ok(qr) = super::qr::png_data_uri(plain) {
+                    body["verification_uri_qr"] = qr.into();
+                }
+            })
+            .await
+        }
+        Fault::StateNotEchoed | Fault::ErrorRedirectWithoutRequestId if facts.client_redirect => {
+            bend_client_redirect(fault, res).await
+        }
+        _ => res,
+    }
+}
+
+/// The error a fault makes of `e`, if it changes it.
+fn bent_error(fault: Fault, facts: ShapeFacts, e: &ProtocolError) -> Option<ProtocolError> {
+    let mut bent = e.clone();
+    match fault {
+        // PP-APP-3: a wrong client answers 400 instead of 401.
+        Fault::InvalidClient400 if e.code == ErrorCode::InvalidClient => bent.status = Some(400),
+        // PP-TOKEN-3: an unknown grant type answers invalid_request.
+        Fault::WrongGrantTypeError
+            if facts.grant_type_endpoint && e.code == ErrorCode::UnsupportedGrantType =>
+        {
+            bent.code = ErrorCode::InvalidRequest;
+        }
+        // PP-RATE-2: a refusal without Retry-After.
+        Fault::RetryAfterMissing if e.code == ErrorCode::RateLimited => bent.retry_after = None,
+        // PP-API-9: an unknown API route answers 500.
+        Fault::UnknownRouteServerError if facts.unknown_api_route => {
+            bent = ProtocolError::new(ErrorCode::ServerError, "Something went wrong.");
+        }
+        _ => return None,
+    }
+    Some(bent)
+}
+
+/// The bent error in the family's envelope, keeping the headers the handler added
+/// (`Cache-Control` on token errors) but not those the error itself decides.
+fn rerender_error(
+    app: &App,
+    ctx: &Ctx,
+    original: &Response<Body>,
+    e: &ProtocolError,
+) -> Response<Body> {
+    let mut res = app.error_response(e, ctx);
+    let decided_by_error = [RETRY_AFTER, WWW_AUTHENTICATE];
+    let kept: HeaderMap = original
+        .headers()
+        .iter()
+        .filter(|(name, _)| !decided_by_error.contains(name) && !res.headers().contains_key(*name))
+        .map(|(n, v)| (n.clone(), v.clone()))
+        .collect();
+    res.headers_mut().extend(kept);
+    res
+}
+
+/// PP-AUTHZ-3: an approval without `state`; PP-AUTHZ-4: an error redirect without
+/// `request_id`. In a `Location` header or a test control's `{"location"}` answer.
+async fn bend_client_redirect(fault: Fault, mut res: Response<Body>) -> Response<Body> {
+    let bend = |location: &str| match fault {
+        Fault::StateNotEchoed => without_param(location, "code", "state"),
+        _ => without_param(location, "error", "request_id"),
+    };
+    if let Some(location) = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()) {
+        let bent = bend(location);
+        if let Ok(v) = hyper::header::HeaderValue::from_str(&bent) {
+            res.headers_mut().insert(LOCATION, v);
+        }
+        return res;
+    }
+    edit_json(res, |body| {
+        if let Some(location) = body["location"].as_str() {
+            body["location"] = bend(location).into();
+        }
+    })
+    .await
+}
+
+/// `location` without the query parameter `drop`, when it has the parameter `when`.
+fn without_param(location: &str, when: &str, drop: &str) -> String {
+    let Ok(mut url) = url::Url::parse(location) else {
+        return location.to_owned();
+    };
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if !pairs.iter().any(|(k, _)| k == when) || !pairs.iter().any(|(k, _)| k == drop) {
+        return location.to_owned();
+    }
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs.iter().filter(|(k, _)| k != drop));
+    url.into()
+}
+
+/// Rewrites a JSON answer's body. Answers bent here are small and fully buffered; a body
+/// that is not JSON is left as it was.
+async fn edit_json(res: Response<Body>, edit: impl FnOnce(&mut Value)) -> Response<Body> {
+    let (parts, body) = res.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let bytes = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(mut value) => {
+            edit(&mut value);
+            serde_json::to_vec(&value).map_or(bytes, Bytes::from)
+        }
+        Err(_) => bytes,
+    };
+    let mut res = Response::from_parts(parts, respond::full(bytes));
+    res.headers_mut().remove(hyper::header::CONTENT_LENGTH);
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_param_is_dropped_only_from_the_redirect_it_belongs_to() {
+        let approved = "http://127.0.0.1:8765/callback?code=ppac_1&state=s+1&scope=a+b";
+        assert_eq!(
+            without_param(approved, "code", "state"),
+            "http://127.0.0.1:8765/callback?code=ppac_1&scope=a+b"
+        );
+        let denied =
+            "http://127.0.0.1:8765/callback?error=access_denied&state=s&request_id=ppreq_1";
+        assert_eq!(
+            without_param(denied, "error", "request_id"),
+            "http://127.0.0.1:8765/callback?error=access_denied&state=s"
+        );
+        assert_eq!(without_param(denied, "code", "state"), denied);
+        assert_eq!(without_param("not a url", "code", "state"), "not a url");
+    }
+
+    #[test]
+    fn only_the_fault_s_own_error_is_bent() {
+        let facts = ShapeFacts::default();
+        let invalid_client = ProtocolError::new(ErrorCode::InvalidClient, "x");
+        let bent = bent_error(Fault::InvalidClient400, facts, &invalid_client).unwrap();
+        assert_eq!(bent.status, Some(400));
+        let grant = ProtocolError::new(ErrorCode::UnsupportedGrantType, "x");
+        assert!(bent_error(Fault::WrongGrantTypeError, facts, &grant).is_none());
+        let token = ShapeFacts {
+            grant_type_endpoint: true,
+            ..facts
+        };
+        let bent = bent_error(Fault::WrongGrantTypeError, token, &grant).unwrap();
+        assert_eq!(bent.code, ErrorCode::InvalidRequest);
+        assert!(bent_error(Fault::InvalidClient400, facts, &grant).is_none());
+    }
+}

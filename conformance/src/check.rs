@@ -15,8 +15,11 @@ use std::time::Duration;
 use profile::{App, AppKind, Identities, Level, Profile, User};
 use serde_json::Value;
 
+use contract_client::Transport;
+use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
+
+use crate::approval::Driver;
 use crate::client::{Exchange, Http, HttpOptions, Req, Resp};
-use crate::drivers::Driver;
 use crate::outcome::{CheckResult, Problem};
 use crate::redact::Redactor;
 use crate::transcript::Transcript;
@@ -642,22 +645,50 @@ impl Ctx {
             )));
         }
         let body = resp.json()?;
-        let message_ok = body
-            .get("message")
-            .and_then(Value::as_str)
-            .is_some_and(|m| !m.trim().is_empty());
-        if !message_ok {
-            return Err(resp.fail("PP-ERR-1: the error body has no non-empty `message`"));
-        }
-        let rid = body.get("request_id").and_then(Value::as_str);
-        let header = resp.header(&self.env.profile.request_id.header);
-        match (rid, header) {
-            (Some(b), Some(h)) if b == h && self.env.profile.request_id.matches(b) => Ok(body),
-            (b, h) => Err(resp.fail(format!(
-                "PP-ERR-1/PP-ERR-2: body request_id {b:?} and header {} {h:?} must be equal and in the `{}` format",
-                self.env.profile.request_id.header, self.env.profile.request_id.prefix
+        let format = &self.env.profile.request_id;
+        let answer = ErrorAnswer::of_exchange(&format.header, &resp.ex);
+        match answer
+            .envelope_problem()
+            .or_else(|| answer.format_problem(format))
+        {
+            None => Ok(body),
+            Some(EnvelopeProblem::NoMessage) => Err(resp.fail(
+                "PP-ERR-1: the error body has no non-empty `message`",
+            )),
+            Some(
+                EnvelopeProblem::NoBodyRequestId
+                | EnvelopeProblem::NoHeaderRequestId
+                | EnvelopeProblem::RequestIdsDiffer { .. }
+                | EnvelopeProblem::RequestIdFormat(_),
+            ) => Err(resp.fail(format!(
+                "PP-ERR-1/PP-ERR-2: body request_id {:?} and header {} {:?} must be equal and in the `{}` format",
+                answer.body_request_id, format.header, answer.header_request_id, format.prefix
             ))),
+            Some(other) => Err(resp.fail(other.to_string())),
         }
+    }
+}
+
+/// The suite's transport for the client crate's flows: every step goes through the
+/// check's recording client, so it lands in the transcript and its rate-limit budget.
+impl Transport for Ctx {
+    type Error = Problem;
+
+    async fn send(&mut self, req: Req) -> Result<Exchange, Problem> {
+        let resp = Ctx::send(self, req).await?;
+        Ok(resp.ex.as_ref().clone())
+    }
+
+    async fn send_unrecorded(&mut self, req: Req) -> Result<Exchange, Problem> {
+        self.exchange(req).await
+    }
+
+    fn keep(&mut self, exchange: &Exchange) {
+        self.record(exchange.clone());
+    }
+
+    fn volatile(&mut self, value: &str, kind: &str) {
+        Ctx::volatile(self, value, kind);
     }
 }
 

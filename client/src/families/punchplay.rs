@@ -64,10 +64,10 @@ impl std::fmt::Display for EnvelopeProblem {
 }
 
 impl ErrorAnswer {
-    /// Reads an answer: `header` looks a response header up by name (any case the
-    /// caller's map needs), `format` names the request-id header.
+    /// Reads an answer: `header` looks a response header up by name (in whatever case
+    /// the caller's map needs), `request_id_header` is the profile's request-id header.
     pub fn read<'h>(
-        format: &RequestIdFormat,
+        request_id_header: &str,
         header: impl Fn(&str) -> Option<&'h str>,
         body: &[u8],
     ) -> ErrorAnswer {
@@ -82,7 +82,7 @@ impl ErrorAnswer {
             error: member("error"),
             message: member("message"),
             body_request_id: member("request_id"),
-            header_request_id: header(&format.header).map(str::to_owned),
+            header_request_id: header(request_id_header).map(str::to_owned),
             body,
         }
     }
@@ -128,6 +128,11 @@ impl ErrorAnswer {
         }
     }
 
+    /// [`ErrorAnswer::read`] of an exchange.
+    pub fn of_exchange(request_id_header: &str, ex: &crate::Exchange) -> ErrorAnswer {
+        ErrorAnswer::read(request_id_header, |h| ex.header(h), ex.body.as_bytes())
+    }
+
     /// Whether the body's request id has the profile's format (PP-ERR-2, DECIDED).
     pub fn format_problem(&self, format: &RequestIdFormat) -> Option<EnvelopeProblem> {
         let id = self.body_request_id.as_deref()?;
@@ -146,7 +151,7 @@ mod tests {
     fn read(header: Option<&str>, body: &str) -> ErrorAnswer {
         let name = format().header;
         ErrorAnswer::read(
-            &format(),
+            &name,
             |h| (h.eq_ignore_ascii_case(&name)).then_some(header).flatten(),
             body.as_bytes(),
         )

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use super::fresh_id;
 use crate::check::{Check, Ctx};
-use crate::client::{Exchange, MAX_BODY_BYTES, Req, Resp, recorded_headers};
+use contract_client::sse::EventStream;
+
+use crate::client::{Exchange, Req, Resp, recorded_headers};
 use crate::flows::{self, playback, playback_body};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -125,10 +127,9 @@ async fn insufficient(ctx: &mut Ctx) -> CheckResult {
             "events" => {
                 // A stream that wrongly opens must not hold the check until a timeout.
                 let mut stream = open_stream(ctx, &access, None).await?;
-                if stream.status == 200 {
-                    stream.text.clear();
-                } else {
-                    // An error answer that keeps sending is read until a deadline and a cap.
+                // An error answer that keeps sending is read until a deadline and a cap;
+                // a stream that opened is closed unread.
+                if stream.status != 200 {
                     let deadline = tokio::time::Instant::now() + STREAM_WAIT;
                     while stream.read_until(deadline).await == StreamRead::More {}
                 }
@@ -284,22 +285,16 @@ async fn repeated_event(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
-/// A server-sent event.
-#[derive(Debug, Clone)]
-pub struct SseEvent {
-    pub id: Option<u64>,
-    pub event: String,
-    pub data: Value,
-}
+pub use contract_client::sse::{SseEvent, StreamRead, parse_events};
 
-/// An open event stream; its text so far is recorded when it is closed.
+/// An open event stream (the client crate's reader); its text so far is recorded when
+/// it is closed.
 pub struct Stream {
     req: Req,
     at: chrono::DateTime<chrono::Utc>,
     status: u16,
     headers: Vec<(String, String)>,
-    resp: reqwest::Response,
-    text: String,
+    reader: EventStream,
 }
 
 pub async fn open_stream(
@@ -321,51 +316,25 @@ pub async fn open_stream(
         at,
         status,
         headers,
-        resp,
-        text: String::new(),
+        reader: EventStream::new(resp),
     })
-}
-
-/// What one read of a live stream came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamRead {
-    More,
-    /// The server closed the stream (or the connection failed).
-    Ended,
-    TimedOut,
-    /// [`MAX_BODY_BYTES`] arrived; nothing more is read.
-    TooLong,
 }
 
 impl Stream {
     /// Reads until `n` events arrived or `wait` passed; answers every event so far.
     pub async fn events(&mut self, n: usize, wait: Duration) -> Vec<SseEvent> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let events = parse_events(&self.text);
-            if events.len() >= n {
-                return events;
-            }
-            if self.read_until(deadline).await != StreamRead::More {
-                return events;
-            }
-        }
+        self.reader.events(n, wait).await
     }
 
-    /// Reads one chunk before `deadline`, keeping at most [`MAX_BODY_BYTES`] of text so a
-    /// stream that never stops cannot exhaust memory.
+    /// Reads one chunk before `deadline`, keeping a bounded text so a stream that never
+    /// stops cannot exhaust memory.
     pub async fn read_until(&mut self, deadline: tokio::time::Instant) -> StreamRead {
-        if self.text.len() >= MAX_BODY_BYTES {
-            return StreamRead::TooLong;
-        }
-        match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
-            Ok(Ok(Some(bytes))) => {
-                self.text.push_str(&String::from_utf8_lossy(&bytes));
-                StreamRead::More
-            }
-            Ok(Ok(None) | Err(_)) => StreamRead::Ended,
-            Err(_) => StreamRead::TimedOut,
-        }
+        self.reader.read_until(deadline).await
+    }
+
+    /// The events of the text received so far.
+    pub fn delivered(&self) -> Vec<SseEvent> {
+        parse_events(self.reader.text())
     }
 
     /// Closes the stream and records what it delivered.
@@ -376,37 +345,9 @@ impl Stream {
             elapsed: Duration::ZERO,
             status: self.status,
             headers: self.headers,
-            body: self.text,
+            body: self.reader.into_text(),
         })
     }
-}
-
-pub fn parse_events(text: &str) -> Vec<SseEvent> {
-    let mut out = Vec::new();
-    let complete = match text.rfind("\n\n") {
-        Some(i) => &text[..i],
-        None => return out,
-    };
-    for block in complete.split("\n\n") {
-        let (mut id, mut event, mut data) = (None, String::from("message"), String::new());
-        for line in block.lines() {
-            if let Some(v) = line.strip_prefix("id:") {
-                id = v.trim().parse().ok();
-            } else if let Some(v) = line.strip_prefix("event:") {
-                event = v.trim().to_owned();
-            } else if let Some(v) = line.strip_prefix("data:") {
-                data.push_str(v.trim_start());
-            }
-        }
-        if !data.is_empty() {
-            out.push(SseEvent {
-                id,
-                event,
-                data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
-            });
-        }
-    }
-    out
 }
 
 const STREAM_WAIT: Duration = Duration::from_secs(3);
@@ -710,7 +651,7 @@ async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
             StreamRead::TimedOut | StreamRead::TooLong => break false,
         }
     };
-    let delivered = parse_events(&stream.text);
+    let delivered = stream.delivered();
     let sr = stream.close(ctx);
     ensure!(
         delivered.is_empty(),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
 
-use profile::{App, AppKind, Identities, Level, Profile, User};
+use profile::{App, AppKind, Identities, Level, LimitTarget, Profile, User};
 use serde_json::Value;
 
 use contract_client::Transport;
@@ -436,7 +436,10 @@ pub struct Admission {
 impl Ctx {
     pub fn new(env: Arc<Env>, check_id: &'static str) -> Result<Ctx, Problem> {
         let http = Http::new(env.http.clone(), env.next_source())?;
-        let mut redactor = Redactor::new(env.http.base.as_str(), env.profile.request_id.clone());
+        let mut redactor = Redactor::new(
+            env.http.base.as_str(),
+            env.profile.expect_punchplay().request_id.clone(),
+        );
         env.roles.redact_identities(&env.ids, &mut redactor);
         Ok(Ctx {
             env,
@@ -482,12 +485,14 @@ impl Ctx {
         }
         let profile = &self.env.profile;
         for limit in &profile.rate_limits {
-            if limit.method.eq_ignore_ascii_case(&req.method)
-                && profile
-                    .path_template(&limit.endpoint)
+            let on_route = match &limit.target {
+                LimitTarget::Endpoint(endpoint) => profile
+                    .path_template(endpoint)
                     .matches(req.route())
-                    .is_some()
-            {
+                    .is_some(),
+                LimitTarget::PathPrefix(prefix) => profile::is_under_prefix(req.route(), prefix),
+            };
+            if limit.covers_method(&req.method) && on_route {
                 *self.usage.entry(limit.name.clone()).or_insert(0) += 1;
                 self.env.log_use(&limit.name, self.http.source);
                 counted.push(limit.name.clone());
@@ -514,7 +519,7 @@ impl Ctx {
         let ex = self.http.execute(req).await?;
         if ex.status != 429 {
             let answered = self.timeline();
-            let header = &self.env.profile.request_id.header;
+            let header = &self.env.profile.expect_punchplay().request_id.header;
             for limit in limits {
                 self.admitted.push(Admission {
                     limit,
@@ -535,7 +540,13 @@ impl Ctx {
         let ex = self.exchange(req).await?;
         Ok(Resp {
             ex: Arc::new(ex),
-            request_id_header: self.env.profile.request_id.header.clone(),
+            request_id_header: self
+                .env
+                .profile
+                .expect_punchplay()
+                .request_id
+                .header
+                .clone(),
         })
     }
 
@@ -544,7 +555,13 @@ impl Ctx {
         self.transcript.push(ex.clone());
         Resp {
             ex,
-            request_id_header: self.env.profile.request_id.header.clone(),
+            request_id_header: self
+                .env
+                .profile
+                .expect_punchplay()
+                .request_id
+                .header
+                .clone(),
         }
     }
 
@@ -559,7 +576,13 @@ impl Ctx {
             .expect("a flow helper recorded its exchanges");
         Resp {
             ex,
-            request_id_header: self.env.profile.request_id.header.clone(),
+            request_id_header: self
+                .env
+                .profile
+                .expect_punchplay()
+                .request_id
+                .header
+                .clone(),
         }
     }
 
@@ -645,7 +668,7 @@ impl Ctx {
             )));
         }
         let body = resp.json()?;
-        let format = &self.env.profile.request_id;
+        let format = &self.env.profile.expect_punchplay().request_id;
         let answer = ErrorAnswer::of_exchange(&format.header, &resp.ex);
         match answer
             .envelope_problem()

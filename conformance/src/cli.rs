@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use profile::{Identities, Level, Profile};
+use profile::builtin::ProfileArg;
+use profile::{Family, Identities, Level, Profile};
 
 use crate::check::Env;
 use crate::client::HttpOptions;
@@ -67,8 +68,9 @@ pub struct Args {
     /// reference server is started in-process with test controls.
     #[arg(long)]
     pub target: Option<String>,
-    /// The profile describing the target (paths, limits, scopes, clauses).
-    #[arg(long)]
+    /// The profile describing the target (paths, limits, scopes, clauses): a built-in
+    /// name (punchplay) or a file.
+    #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
     /// Client ids, secrets and test users (identities format; `secret_env` and
     /// `password_env` read secrets from the environment). Required with --target.
@@ -137,7 +139,11 @@ pub fn reference_env(base_url: &str) -> Result<Env, String> {
     let http = HttpOptions {
         base: url::Url::parse(base_url).map_err(|e| e.to_string())?,
         timeout: Duration::from_secs(10),
-        request_id_header: Profile::punchplay().request_id.header,
+        request_id_header: Profile::punchplay()
+            .expect_punchplay()
+            .request_id
+            .header
+            .clone(),
     };
     Env::new(
         Profile::punchplay(),
@@ -271,15 +277,22 @@ fn read_credentials(path: &PathBuf) -> Result<Identities, String> {
 }
 
 async fn run_inner(args: Args) -> Result<i32, String> {
-    let profile = match &args.profile {
-        Some(p) => Profile::from_toml_str(&read(p, "profile", "--profile")?).map_err(|e| {
+    let profile = match args.profile.as_deref().map(ProfileArg::parse) {
+        Some(ProfileArg::File(p)) => Profile::from_toml_str(&read(&p.to_path_buf(), "profile", "--profile")?).map_err(|e| {
             format!(
                 "the profile {} is not valid: {e}; fix it (fixtures/profiles/punchplay.toml is a complete example)",
                 p.display()
             )
         })?,
+        Some(ProfileArg::Builtin(b)) => b.profile(),
         None => Profile::punchplay(),
     };
+    if profile.family != Family::Punchplay {
+        return Err(format!(
+            "the profile `{}` is of the {} family; the suite has checks for punchplay profiles only so far",
+            profile.name, profile.family
+        ));
+    }
     let all = crate::checks::all(&profile);
     let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
     if args.list {
@@ -366,7 +379,7 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     let http = HttpOptions {
         base: base_url,
         timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
-        request_id_header: profile.request_id.header.clone(),
+        request_id_header: profile.expect_punchplay().request_id.header.clone(),
     };
     let env = Arc::new(Env::new(
         profile.clone(),

@@ -78,7 +78,11 @@ impl Transcript {
     ) -> Result<(String, Vec<ExchangeStart>), Problem> {
         let mut out = String::new();
         let mut starts = Vec::new();
-        let rid_header = profile.request_id.header.to_ascii_lowercase();
+        let rid_header = profile
+            .expect_punchplay()
+            .request_id
+            .header
+            .to_ascii_lowercase();
         for entry in &self.entries {
             let ex = match entry {
                 Entry::Note(n) => {
@@ -88,7 +92,8 @@ impl Transcript {
                 Entry::Exchange(ex) if ex.req.driver => continue,
                 Entry::Exchange(ex) => ex,
             };
-            let support = || Support::from_exchange(ex, &profile.request_id.header);
+            let support =
+                || Support::from_exchange(ex, &profile.expect_punchplay().request_id.header);
             starts.push((out.matches('\n').count(), ex.clone()));
             // Request.
             let _ = writeln!(out, "→ {} {}", ex.req.method, redactor.scrub(&ex.req.path));
@@ -141,18 +146,18 @@ impl Transcript {
                         return Err(Problem::fail_at(
                             format!(
                                 "PP-ERR-2: the response has no {} header",
-                                profile.request_id.header
+                                profile.expect_punchplay().request_id.header
                             ),
                             support(),
                         ));
                     }
-                    Some(h) if !profile.request_id.matches(h) => {
+                    Some(h) if !profile.expect_punchplay().request_id.matches(h) => {
                         return Err(Problem::fail_at(
                             format!(
                                 "PP-ERR-2: {} is {h:?}, not `{}` + {} lowercase hex characters",
-                                profile.request_id.header,
-                                profile.request_id.prefix,
-                                profile.request_id.hex_len
+                                profile.expect_punchplay().request_id.header,
+                                profile.expect_punchplay().request_id.prefix,
+                                profile.expect_punchplay().request_id.hex_len
                             ),
                             support(),
                         ));

@@ -114,7 +114,7 @@ async fn probe(url: &str) -> Result<(), String> {
     let http = HttpOptions {
         base: url::Url::parse(url).expect("a URL"),
         timeout: Duration::from_secs(2),
-        request_id_header: profile.request_id.header.clone(),
+        request_id_header: profile.expect_punchplay().request_id.header.clone(),
     };
     let env = conformance::check::Env::new(
         profile,

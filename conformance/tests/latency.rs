@@ -25,7 +25,7 @@ async fn the_whole_suite_holds_when_every_request_takes_20_to_50_ms() {
     // The spoofed X-Forwarded-For check's snapshot names one address per request of the
     // first IP limit: that one keeps its documented 10.
     for l in &mut profile.rate_limits {
-        if l.endpoint == "device_code" {
+        if l.endpoint() == Some("device_code") {
             l.max = profile::Profile::punchplay()
                 .rate_limit(&l.name)
                 .map_or(l.max, |d| d.max);

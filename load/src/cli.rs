@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use profile::{Identities, Profile};
+use profile::builtin::ProfileArg;
+use profile::{Family, Identities, Profile};
 use url::Url;
 
 use crate::run::{LoadOptions, MIN_USERS};
@@ -120,8 +121,9 @@ pub struct Common {
     /// A source address to send from (repeat it); replaces the loopback addresses.
     #[arg(long = "source-addr")]
     pub source_addrs: Vec<IpAddr>,
-    /// The profile file [default: the committed punchplay profile].
-    #[arg(long)]
+    /// A built-in profile name (punchplay) or a profile file [default: the committed
+    /// punchplay profile].
+    #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
     /// The identities (credentials) file [default: the punchplay fixtures].
     #[arg(long)]
@@ -151,14 +153,21 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn options_from(common: &Common) -> Result<LoadOptions, String> {
-    let profile = match &common.profile {
+    let profile = match common.profile.as_deref().map(ProfileArg::parse) {
         None => Profile::punchplay(),
-        Some(path) => {
+        Some(ProfileArg::Builtin(b)) => b.profile(),
+        Some(ProfileArg::File(path)) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read the profile {}: {e}", path.display()))?;
             Profile::from_toml_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
     };
+    if profile.family != Family::Punchplay {
+        return Err(format!(
+            "the profile `{}` is of the {} family; load has request recipes for punchplay profiles only so far",
+            profile.name, profile.family
+        ));
+    }
     let identities = match &common.identities {
         None => Identities::punchplay(),
         Some(path) => {

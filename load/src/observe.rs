@@ -199,7 +199,7 @@ fn refusal_problems(
     };
     // PP-RATE-2, PP-ERR-1, PP-ERR-2 MUST: the usual error body with its request id, the
     // header equal to it; read by the family's reader.
-    let header = &profile.request_id.header;
+    let header = &profile.expect_punchplay().request_id.header;
     let answer = ErrorAnswer::read(header, |h| headers.get(h)?.to_str().ok(), body);
     let envelope = answer.envelope_problem();
     if envelope == Some(EnvelopeProblem::NotJson) {
@@ -218,7 +218,7 @@ fn refusal_problems(
     }
     if decided.is_none()
         && let Some(EnvelopeProblem::RequestIdFormat(id)) =
-            answer.format_problem(&profile.request_id)
+            answer.format_problem(&profile.expect_punchplay().request_id)
     {
         // PP-ERR-2 DECIDED format.
         decided = Some(format!("request_id `{id}` has the wrong format"));

@@ -315,7 +315,7 @@ async fn run_limit(
         }
     }
     let clients = usable_clients(&options.identities);
-    let endpoint = Endpoint::of_path_name(&limit.endpoint);
+    let endpoint = limit.endpoint().and_then(Endpoint::of_path_name);
     let device_codes = if endpoint == Some(Endpoint::DeviceToken) {
         setup::device_codes(target, profile, &clients).await
     } else {
@@ -403,7 +403,10 @@ async fn run_limit(
     let facts = RunFacts {
         limit: limit.name.clone(),
         method: limit.method.clone(),
-        path: profile.path(&limit.endpoint).to_owned(),
+        path: match limit.endpoint() {
+            Some(endpoint) => profile.path(endpoint).to_owned(),
+            None => format!("{}*", limit.path_prefix().unwrap_or_default()),
+        },
         max: limit.max,
         window_secs: limit.window_secs,
         key_kind: limit.key.as_str().to_owned(),

@@ -86,22 +86,28 @@ impl Traffic {
         usernames: &[String],
         device_codes: BTreeMap<String, String>,
     ) -> Result<Traffic, TrafficError> {
-        let endpoint = Endpoint::of_path_name(&limit.endpoint).ok_or_else(|| {
-            TrafficError::UnknownEndpoint {
+        let (name, endpoint) = limit
+            .endpoint()
+            .and_then(|name| Some((name, Endpoint::of_path_name(name)?)))
+            .ok_or_else(|| TrafficError::UnknownEndpoint {
                 limit: limit.name.clone(),
-                endpoint: limit.endpoint.clone(),
-            }
-        })?;
-        let template = profile.path_template(&limit.endpoint);
+                endpoint: limit
+                    .endpoint()
+                    .or(limit.path_prefix())
+                    .unwrap_or_default()
+                    .to_owned(),
+            })?;
+        let template = profile.path_template(name);
         let paths: Vec<String> = match endpoint {
             // PP-API-3: progress is the action a player sends most; any action is limited.
             Endpoint::Playback => {
                 let action = profile
+                    .expect_punchplay()
                     .playback
                     .actions
                     .iter()
                     .find(|a| *a == "progress")
-                    .or(profile.playback.actions.first())
+                    .or(profile.expect_punchplay().playback.actions.first())
                     .map_or("progress", String::as_str);
                 vec![template.fill(&[("action", action)])]
             }
@@ -279,7 +285,9 @@ mod tests {
     fn requests_carry_the_client_and_the_profile_path() {
         let p = Profile::punchplay();
         let base = Url::parse("http://127.0.0.1:1").unwrap();
-        let limit = p.rate_limit_for("POST", "token").unwrap();
+        let limit = p
+            .rate_limit_for("POST", Some("token"), p.path("token"))
+            .unwrap();
         let t = Traffic::new(&p, limit, &base, &[], BTreeMap::new()).unwrap();
         let clients = usable_clients(&Identities::punchplay());
         let keys = plan(limit.key, &loopback_sources(1), &clients, &[], &[]).unwrap();

@@ -1,14 +1,18 @@
 //! The contract as data.
 //!
 //! A [`Profile`] holds everything `CONTRACT.md` says about one documented system that a
-//! program needs to enforce, check or load-test it: paths, lifetimes, scopes, error codes
-//! with their statuses, rate limits and the clause ids with their levels. [`Identities`]
-//! holds the apps and users a server ships with (or a suite signs in as).
+//! program needs to enforce, check or load-test it: its [`Family`], paths, lifetimes,
+//! scopes, error codes with their statuses, rate limits, the clause ids with their levels,
+//! and its family's own section (`[punchplay]`). [`Identities`] holds the apps and users a
+//! server ships with (or a suite signs in as). [`builtin`] names the committed profiles.
 //!
 //! This crate owns parsing and validation of those files. It does no I/O and knows
 //! nothing of HTTP: callers read the files and hand the text in.
 
+pub mod builtin;
+pub mod families;
 mod identities;
+mod limits;
 mod path_template;
 pub mod sliding;
 
@@ -17,7 +21,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use families::Family;
+pub use families::punchplay::{
+    DeviceSettings, PlaybackSettings, PunchplaySettings, RequestIdFormat,
+};
 pub use identities::{App, AppKind, Identities, Secret, User};
+pub use limits::{LimitKey, LimitTarget, RateLimit, is_under_prefix};
 pub use path_template::PathTemplate;
 
 /// The punchplay profile as committed in `fixtures/profiles/punchplay.toml`.
@@ -34,26 +43,20 @@ pub enum ProfileError {
     MissingPath(&'static str),
     #[error("rate limit `{limit}` names the endpoint `{endpoint}`, which [paths] does not define")]
     UnknownLimitEndpoint { limit: String, endpoint: String },
+    #[error(
+        "rate limit `{0}` must name exactly one of `endpoint` (a name under [paths]) or `path_prefix` (such as \"/api/\")"
+    )]
+    LimitTarget(String),
     #[error("rate limit `{0}` must have max >= 1 and window_secs >= 1")]
     EmptyLimit(String),
     #[error("the profile is missing the status of error code `{0}` under [errors]")]
     MissingError(&'static str),
+    #[error("a {family} profile needs the lifetime `{name}` under [lifetimes]")]
+    MissingLifetime { family: Family, name: &'static str },
+    #[error("the profile is missing its [{0}] section")]
+    MissingSection(&'static str),
     #[error("{0}")]
     Invalid(String),
-}
-
-/// Which family of systems a profile describes: it picks the error-envelope renderer and
-/// the endpoint set. Only `punchplay` is served today; `enterprise` and `flexslot` add a
-/// renderer and their endpoint pieces, not a fork.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Envelope {
-    /// `{error, message, request_id}` (PP-ERR-1).
-    Punchplay,
-    /// `{success, message, details}` (EN-TOKEN-2).
-    Enterprise,
-    /// `{error, error_description}` (FX-TOKEN-1).
-    Flexslot,
 }
 
 /// A clause's level (CONTRACT.md, "Levels").
@@ -115,33 +118,14 @@ impl Clause {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RequestIdFormat {
-    pub header: String,
-    pub prefix: String,
-    pub hex_len: usize,
-}
-
-impl RequestIdFormat {
-    /// Whether `value` has this profile's request-id format (PP-ERR-2).
-    pub fn matches(&self, value: &str) -> bool {
-        value.strip_prefix(&self.prefix).is_some_and(|hex| {
-            hex.len() == self.hex_len
-                && hex
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        })
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HttpLimits {
     pub max_body_bytes: usize,
     pub max_header_bytes: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Lifetimes in seconds. A family requires the ones it uses (validation says which is
+/// missing); one its family does not use may be left out of the file and reads 0 here.
+#[derive(Debug, Clone, Serialize)]
 pub struct Lifetimes {
     pub authorization_code: u64,
     pub access_token: u64,
@@ -152,133 +136,162 @@ pub struct Lifetimes {
     pub session: u64,
 }
 
+impl Lifetimes {
+    /// Every lifetime a profile may give, as named under `[lifetimes]`.
+    pub const NAMES: &[&str] = &[
+        "authorization_code",
+        "access_token",
+        "refresh_token_idle",
+        "device_code",
+        "device_poll_interval",
+        "sse_heartbeat",
+        "session",
+    ];
+
+    fn from_table(table: &BTreeMap<String, u64>) -> Result<Lifetimes, ProfileError> {
+        if let Some(unknown) = table.keys().find(|k| !Self::NAMES.contains(&k.as_str())) {
+            return Err(ProfileError::Invalid(format!(
+                "unknown lifetime `{unknown}` under [lifetimes]; the known ones are {}",
+                Self::NAMES.join(", ")
+            )));
+        }
+        let get = |name: &str| table.get(name).copied().unwrap_or(0);
+        Ok(Lifetimes {
+            authorization_code: get("authorization_code"),
+            access_token: get("access_token"),
+            refresh_token_idle: get("refresh_token_idle"),
+            device_code: get("device_code"),
+            device_poll_interval: get("device_poll_interval"),
+            sse_heartbeat: get("sse_heartbeat"),
+            session: get("session"),
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scopes {
     /// Every scope the profile knows (PP-SCOPE-1).
     pub known: Vec<String>,
     /// The scope each bearer endpoint requires, by endpoint name (PP-API-2).
+    #[serde(default)]
     pub required: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceSettings {
-    pub user_code_alphabet: String,
-    pub user_code_length: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlaybackSettings {
-    pub actions: Vec<String>,
-}
-
-/// What a rate limit counts requests by (PP-RATE-4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LimitKey {
-    /// The TCP peer address, or the last `X-Forwarded-For` entry behind a trusted proxy.
-    Ip,
-    /// The request's `client_id` together with the IP.
-    ClientAndIp,
-    /// The bearer token's user.
-    User,
-}
-
-impl LimitKey {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LimitKey::Ip => "IP",
-            LimitKey::ClientAndIp => "client and IP",
-            LimitKey::User => "user",
-        }
-    }
-}
-
-/// One documented rate limit (PP-RATE-1): at most `max` requests per `window_secs`
-/// sliding window (PP-RATE-3), per key.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    pub name: String,
-    pub method: String,
-    /// The name of a path under `[paths]`.
-    pub endpoint: String,
-    pub max: u32,
-    pub window_secs: u64,
-    pub key: LimitKey,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A parsed, validated profile. Built only by [`Profile::from_toml_str`].
+#[derive(Debug, Clone)]
 pub struct Profile {
     pub name: String,
     pub title: String,
-    pub envelope: Envelope,
-    #[serde(default)]
+    pub family: Family,
     pub seeds: Vec<String>,
-    pub request_id: RequestIdFormat,
     pub http: HttpLimits,
     /// Endpoint name to path; `{name}` segments are parameters.
     pub paths: BTreeMap<String, String>,
     pub lifetimes: Lifetimes,
     pub scopes: Scopes,
-    pub device: DeviceSettings,
-    pub playback: PlaybackSettings,
-    #[serde(default)]
     pub rate_limits: Vec<RateLimit>,
     /// Error code to HTTP status (PP-ERR-3, PP-ERR-4).
     pub errors: BTreeMap<String, u16>,
-    #[serde(default)]
     pub clauses: Vec<Clause>,
+    /// `[punchplay]`: present exactly when `family` is punchplay (validation sees to it).
+    punchplay: Option<PunchplaySettings>,
 }
 
-/// The endpoints a punchplay-envelope profile must name under `[paths]`.
-const PUNCHPLAY_PATHS: &[&str] = &[
-    "authorize",
-    "token",
-    "device_code",
-    "device_token",
-    "refresh",
-    "activate",
-    "login",
-    "logout",
-    "developer_apps",
-    "connected_apps",
-    "me",
-    "playback",
-    "now_playing",
-    "events",
-    "public_user",
-    "platform_api",
-    "public_api",
-];
+/// A profile file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    name: String,
+    title: String,
+    /// `envelope` is the key's name before families (issue 7); copies that use it still parse.
+    #[serde(alias = "envelope")]
+    family: Family,
+    #[serde(default)]
+    seeds: Vec<String>,
+    http: HttpLimits,
+    paths: BTreeMap<String, String>,
+    lifetimes: BTreeMap<String, u64>,
+    scopes: Scopes,
+    #[serde(default)]
+    rate_limits: Vec<limits::RateLimitFile>,
+    errors: BTreeMap<String, u16>,
+    #[serde(default)]
+    clauses: Vec<Clause>,
+    #[serde(default)]
+    punchplay: Option<PunchplaySettings>,
+    // The layout before families put punchplay's sections at the top level; a copy written
+    // that way still parses, as long as it does not also have a [punchplay] section.
+    #[serde(default)]
+    request_id: Option<RequestIdFormat>,
+    #[serde(default)]
+    device: Option<DeviceSettings>,
+    #[serde(default)]
+    playback: Option<PlaybackSettings>,
+}
 
-/// The error codes a punchplay-envelope profile must give a status for (PP-ERR-4).
-const PUNCHPLAY_ERRORS: &[&str] = &[
-    "authorization_pending",
-    "expired",
-    "invalid_client",
-    "invalid_grant",
-    "invalid_request",
-    "invalid_scope",
-    "invalid_token",
-    "insufficient_scope",
-    "not_found",
-    "rate_limited",
-    "server_error",
-    "unauthorized_client",
-    "unsupported_grant_type",
-    "unsupported_response_type",
-    "access_denied",
-];
+impl ProfileFile {
+    /// The `[punchplay]` settings, from the section or from the older top-level layout.
+    fn punchplay_settings(&mut self) -> Result<Option<PunchplaySettings>, ProfileError> {
+        let legacy = (
+            self.request_id.take(),
+            self.device.take(),
+            self.playback.take(),
+        );
+        match (self.punchplay.take(), legacy) {
+            (section, (None, None, None)) => Ok(section),
+            (None, (Some(request_id), Some(device), Some(playback))) => {
+                Ok(Some(PunchplaySettings {
+                    request_id,
+                    device,
+                    playback,
+                }))
+            }
+            (None, _) => Err(ProfileError::Invalid(
+                "[request_id], [device] and [playback] go together under [punchplay] \
+                 ([punchplay.request_id], [punchplay.device], [punchplay.playback])"
+                    .into(),
+            )),
+            (Some(_), _) => Err(ProfileError::Invalid(
+                "[request_id], [device] and [playback] are punchplay settings: keep them only \
+                 under [punchplay], not also at the top level"
+                    .into(),
+            )),
+        }
+    }
+}
 
 impl Profile {
     /// Parses and validates a profile file's text.
     pub fn from_toml_str(text: &str) -> Result<Profile, ProfileError> {
-        let profile: Profile = toml::from_str(text)?;
-        profile.validate()?;
+        let mut file: ProfileFile = toml::from_str(text)?;
+        let punchplay = file.punchplay_settings()?;
+        if punchplay.is_some() && file.family != Family::Punchplay {
+            return Err(ProfileError::Invalid(format!(
+                "[punchplay] settings in a profile of family `{}`; remove them or set family = \"punchplay\"",
+                file.family
+            )));
+        }
+        let lifetimes_given: Vec<String> = file.lifetimes.keys().cloned().collect();
+        let profile = Profile {
+            lifetimes: Lifetimes::from_table(&file.lifetimes)?,
+            rate_limits: file
+                .rate_limits
+                .into_iter()
+                .map(limits::RateLimitFile::into_limit)
+                .collect::<Result<_, _>>()?,
+            name: file.name,
+            title: file.title,
+            family: file.family,
+            seeds: file.seeds,
+            http: file.http,
+            paths: file.paths,
+            scopes: file.scopes,
+            errors: file.errors,
+            clauses: file.clauses,
+            punchplay,
+        };
+        profile.validate(&lifetimes_given)?;
         Ok(profile)
     }
 
@@ -288,30 +301,7 @@ impl Profile {
             .expect("the committed punchplay profile is valid")
     }
 
-    fn validate(&self) -> Result<(), ProfileError> {
-        if self.envelope == Envelope::Punchplay {
-            for name in PUNCHPLAY_PATHS {
-                if !self.paths.contains_key(*name) {
-                    return Err(ProfileError::MissingPath(name));
-                }
-            }
-            for code in PUNCHPLAY_ERRORS {
-                if !self.errors.contains_key(*code) {
-                    return Err(ProfileError::MissingError(code));
-                }
-            }
-        }
-        for limit in &self.rate_limits {
-            if !self.paths.contains_key(&limit.endpoint) {
-                return Err(ProfileError::UnknownLimitEndpoint {
-                    limit: limit.name.clone(),
-                    endpoint: limit.endpoint.clone(),
-                });
-            }
-            if limit.max == 0 || limit.window_secs == 0 {
-                return Err(ProfileError::EmptyLimit(limit.name.clone()));
-            }
-        }
+    fn validate(&self, lifetimes_given: &[String]) -> Result<(), ProfileError> {
         for (name, path) in &self.paths {
             if !path.starts_with('/') {
                 return Err(ProfileError::Invalid(format!(
@@ -319,21 +309,47 @@ impl Profile {
                 )));
             }
         }
-        let alphabet = self.device.user_code_alphabet.len();
-        if alphabet < 2
-            || self.device.user_code_length == 0
-            || !self.device.user_code_length.is_multiple_of(2)
-        {
-            return Err(ProfileError::Invalid(
-                "[device] needs an alphabet of 2 or more letters and an even user_code_length"
-                    .into(),
-            ));
+        for limit in &self.rate_limits {
+            if let Some(endpoint) = limit.endpoint()
+                && !self.paths.contains_key(endpoint)
+            {
+                return Err(ProfileError::UnknownLimitEndpoint {
+                    limit: limit.name.clone(),
+                    endpoint: endpoint.to_owned(),
+                });
+            }
+            if limit.max == 0 || limit.window_secs == 0 {
+                return Err(ProfileError::EmptyLimit(limit.name.clone()));
+            }
         }
-        Ok(())
+        families::validate(self, lifetimes_given)
+    }
+
+    /// The `[punchplay]` settings (request ids, device codes, playback actions): `Some`
+    /// exactly for a punchplay profile. Code that serves only punchplay reads them here.
+    pub fn punchplay_settings(&self) -> Option<&PunchplaySettings> {
+        self.punchplay.as_ref()
+    }
+
+    /// The `[punchplay]` settings, for code that serves or checks only punchplay and whose
+    /// caller checked the family when the profile was loaded (the CLIs refuse a family they
+    /// do not serve). Panics, naming the family, on a profile of another family.
+    pub fn expect_punchplay(&self) -> &PunchplaySettings {
+        self.punchplay_settings().unwrap_or_else(|| {
+            panic!(
+                "profile `{}` is of the {} family, not punchplay; check the family where the profile is loaded",
+                self.name, self.family
+            )
+        })
+    }
+
+    /// For tests and tools that derive a variant of a punchplay profile.
+    pub fn punchplay_settings_mut(&mut self) -> Option<&mut PunchplaySettings> {
+        self.punchplay.as_mut()
     }
 
     /// The path of a named endpoint. Panics on a name the profile does not define, which
-    /// validation rules out for the names a profile's envelope requires.
+    /// validation rules out for the names a profile's family requires.
     pub fn path(&self, endpoint: &str) -> &str {
         self.paths
             .get(endpoint)
@@ -353,11 +369,30 @@ impl Profile {
         self.rate_limits.iter().find(|l| l.name == name)
     }
 
-    /// The rate limit for a request, if any (method and endpoint name).
-    pub fn rate_limit_for(&self, method: &str, endpoint: &str) -> Option<&RateLimit> {
-        self.rate_limits
-            .iter()
-            .find(|l| l.endpoint == endpoint && l.method.eq_ignore_ascii_case(method))
+    /// The rate limit that applies to a request: its method, the name of the endpoint its
+    /// route serves (if the route is one of `[paths]`) and its path (without the query).
+    /// The server, the suite and load all decide with this one function.
+    ///
+    /// An endpoint limit applies to its endpoint only; a prefix limit to every path under
+    /// its prefix. When both kinds match, the endpoint limit wins, and of two prefixes the
+    /// longer one: the most specific documented limit counts the request.
+    pub fn rate_limit_for(
+        &self,
+        method: &str,
+        endpoint: Option<&str>,
+        path: &str,
+    ) -> Option<&RateLimit> {
+        let covering = || self.rate_limits.iter().filter(|l| l.covers_method(method));
+        let by_endpoint = endpoint.and_then(|e| covering().find(|l| l.endpoint() == Some(e)));
+        let prefix_len = |l: &RateLimit| l.path_prefix().map_or(0, str::len);
+        by_endpoint.or_else(|| {
+            covering()
+                .filter(|l| l.path_prefix().is_some_and(|p| is_under_prefix(path, p)))
+                .fold(None, |best: Option<&RateLimit>, l| match best {
+                    Some(b) if prefix_len(b) >= prefix_len(l) => Some(b),
+                    _ => Some(l),
+                })
+        })
     }
 
     pub fn clause(&self, id: &str) -> Option<&Clause> {
@@ -382,7 +417,9 @@ mod tests {
     fn committed_punchplay_profile_is_valid_and_has_the_six_limits() {
         let p = Profile::punchplay();
         assert_eq!(p.rate_limits.len(), 6);
-        let token = p.rate_limit_for("POST", "token").unwrap();
+        let token = p
+            .rate_limit_for("POST", Some("token"), p.path("token"))
+            .unwrap();
         assert_eq!(
             (token.max, token.window_secs, token.key),
             (120, 60, LimitKey::ClientAndIp)
@@ -412,10 +449,215 @@ mod tests {
 
     #[test]
     fn request_id_format_is_prefix_and_lowercase_hex() {
-        let f = Profile::punchplay().request_id;
+        let p = Profile::punchplay();
+        let f = &p.punchplay_settings().unwrap().request_id;
         assert!(f.matches("ppreq_1234567890abcdef1234"));
         assert!(!f.matches("ppreq_1234567890ABCDEF1234"));
         assert!(!f.matches("ppreq_1234"));
         assert!(!f.matches("req_1234567890abcdef1234"));
+    }
+
+    /// The committed profile's text with its `[[rate_limits]]` replaced by `limits`.
+    fn with_limits(limits: &str) -> String {
+        let start = PUNCHPLAY_PROFILE_TOML.find("[[rate_limits]]").unwrap();
+        let end = PUNCHPLAY_PROFILE_TOML.find("[errors]").unwrap();
+        format!(
+            "{}{limits}\n{}",
+            &PUNCHPLAY_PROFILE_TOML[..start],
+            &PUNCHPLAY_PROFILE_TOML[end..]
+        )
+    }
+
+    const API_PREFIX_LIMIT: &str = r#"
+[[rate_limits]]
+name = "api"
+method = "*"
+path_prefix = "/api/"
+max = 60
+window_secs = 60
+key = "ip"
+"#;
+
+    #[test]
+    fn a_prefix_limit_covers_its_paths_at_a_segment_boundary_for_every_method() {
+        let p = Profile::from_toml_str(&with_limits(API_PREFIX_LIMIT)).unwrap();
+        for method in ["GET", "post", "DELETE"] {
+            let limit = p.rate_limit_for(method, None, "/api/tags").unwrap();
+            assert_eq!(limit.name, "api");
+            assert_eq!(limit.path_prefix(), Some("/api/"));
+        }
+        assert!(p.rate_limit_for("GET", None, "/apix").is_none());
+        assert!(p.rate_limit_for("GET", None, "/apix/tags").is_none());
+        assert!(p.rate_limit_for("GET", None, "/oauth/token").is_none());
+        assert!(is_under_prefix("/api/tags", "/api"));
+        assert!(is_under_prefix("/api", "/api"));
+        assert!(!is_under_prefix("/apix", "/api"));
+    }
+
+    #[test]
+    fn an_endpoint_limit_covers_its_endpoint_and_method_only() {
+        let p = Profile::punchplay();
+        let token = p.path("token");
+        assert_eq!(
+            p.rate_limit_for("POST", Some("token"), token).unwrap().name,
+            "token"
+        );
+        assert!(p.rate_limit_for("GET", Some("token"), token).is_none());
+        assert!(p.rate_limit_for("POST", Some("me"), p.path("me")).is_none());
+        // The path alone does not make an endpoint limit apply: the route decides.
+        assert!(p.rate_limit_for("POST", None, token).is_none());
+        let public = p
+            .rate_limit_for("GET", Some("public_user"), "/api/public/v1/users/alice")
+            .unwrap();
+        assert_eq!(public.name, "public-user");
+    }
+
+    #[test]
+    fn the_endpoint_limit_beats_a_prefix_limit_and_the_longer_prefix_the_shorter() {
+        let limits = format!(
+            "{API_PREFIX_LIMIT}{}",
+            r#"
+[[rate_limits]]
+name = "public"
+method = "GET"
+path_prefix = "/api/public/"
+max = 5
+window_secs = 60
+key = "ip"
+
+[[rate_limits]]
+name = "me"
+method = "GET"
+endpoint = "me"
+max = 7
+window_secs = 60
+key = "user"
+"#
+        );
+        let p = Profile::from_toml_str(&with_limits(&limits)).unwrap();
+        let name = |endpoint, path| {
+            p.rate_limit_for("GET", endpoint, path)
+                .unwrap()
+                .name
+                .clone()
+        };
+        assert_eq!(name(Some("me"), p.path("me")), "me");
+        assert_eq!(name(None, "/api/public/v1/users/bob"), "public");
+        assert_eq!(name(None, "/api/platform/v1/nope"), "api");
+    }
+
+    #[test]
+    fn a_limit_with_both_or_neither_target_is_refused() {
+        let both = with_limits(
+            "[[rate_limits]]\nname = \"x\"\nmethod = \"GET\"\nendpoint = \"me\"\npath_prefix = \"/api/\"\nmax = 1\nwindow_secs = 1\nkey = \"ip\"\n",
+        );
+        let neither = with_limits(
+            "[[rate_limits]]\nname = \"x\"\nmethod = \"GET\"\nmax = 1\nwindow_secs = 1\nkey = \"ip\"\n",
+        );
+        for text in [both, neither] {
+            let err = Profile::from_toml_str(&text).unwrap_err();
+            assert!(
+                matches!(err, ProfileError::LimitTarget(ref n) if n == "x"),
+                "{err}"
+            );
+        }
+        let relative = with_limits(
+            "[[rate_limits]]\nname = \"x\"\nmethod = \"GET\"\npath_prefix = \"api/\"\nmax = 1\nwindow_secs = 1\nkey = \"ip\"\n",
+        );
+        assert!(Profile::from_toml_str(&relative).is_err());
+    }
+
+    /// The layout before families: `envelope = ` and the punchplay sections at the top.
+    fn pre_family_text() -> String {
+        PUNCHPLAY_PROFILE_TOML
+            .replace("family = \"punchplay\"", "envelope = \"punchplay\"")
+            .replace("[punchplay.request_id]", "[request_id]")
+            .replace("[punchplay.device]", "[device]")
+            .replace("[punchplay.playback]", "[playback]")
+    }
+
+    #[test]
+    fn a_copy_in_the_layout_before_families_still_parses_the_same() {
+        let text = pre_family_text();
+        assert!(text.contains("envelope = \"punchplay\"") && text.contains("\n[device]"));
+        let old = Profile::from_toml_str(&text).unwrap();
+        let new = Profile::punchplay();
+        assert_eq!(old.family, Family::Punchplay);
+        assert_eq!(format!("{old:?}"), format!("{new:?}"));
+    }
+
+    #[test]
+    fn family_and_envelope_together_or_punchplay_sections_twice_are_refused() {
+        let both_keys = PUNCHPLAY_PROFILE_TOML.replace(
+            "family = \"punchplay\"",
+            "family = \"punchplay\"\nenvelope = \"punchplay\"",
+        );
+        assert!(Profile::from_toml_str(&both_keys).is_err());
+        let twice = PUNCHPLAY_PROFILE_TOML.replace(
+            "[http]",
+            "[device]\nuser_code_alphabet = \"AB\"\nuser_code_length = 2\n\n[http]",
+        );
+        let err = Profile::from_toml_str(&twice).unwrap_err();
+        assert!(err.to_string().contains("[punchplay]"), "{err}");
+    }
+
+    #[test]
+    fn a_punchplay_profile_without_its_section_or_a_lifetime_is_refused() {
+        let start = PUNCHPLAY_PROFILE_TOML
+            .find("[punchplay.request_id]")
+            .unwrap();
+        let end = PUNCHPLAY_PROFILE_TOML.find("# PP-RATE-1").unwrap();
+        let without = format!(
+            "{}{}",
+            &PUNCHPLAY_PROFILE_TOML[..start],
+            &PUNCHPLAY_PROFILE_TOML[end..]
+        );
+        let err = Profile::from_toml_str(&without).unwrap_err();
+        assert!(
+            matches!(err, ProfileError::MissingSection("punchplay")),
+            "{err}"
+        );
+        let no_heartbeat = PUNCHPLAY_PROFILE_TOML.replace("sse_heartbeat = 15", "");
+        let err = Profile::from_toml_str(&no_heartbeat).unwrap_err();
+        assert!(err.to_string().contains("sse_heartbeat"), "{err}");
+    }
+
+    /// Another family needs nothing of punchplay's: no device, playback or request-id
+    /// section, none of its paths, error codes or lifetimes; and may not carry them.
+    #[test]
+    fn another_family_needs_nothing_of_punchplays() {
+        let text = r#"
+name = "enterprise"
+title = "Enterprise API"
+family = "enterprise"
+[http]
+max_body_bytes = 65536
+max_header_bytes = 16384
+[paths]
+access_token = "/oauth/access-token"
+[lifetimes]
+access_token = 3600
+[scopes]
+known = ["tags:read"]
+[[rate_limits]]
+name = "api"
+method = "*"
+path_prefix = "/api/"
+max = 60
+window_secs = 60
+key = "ip"
+[errors]
+"#;
+        let p = Profile::from_toml_str(text).unwrap();
+        assert_eq!(p.family, Family::Enterprise);
+        assert!(p.punchplay_settings().is_none());
+        assert_eq!(p.lifetimes.device_code, 0);
+        let with_device = format!(
+            "{text}[punchplay.request_id]\nheader = \"X\"\nprefix = \"x_\"\nhex_len = 4\n[punchplay.device]\nuser_code_alphabet = \"AB\"\nuser_code_length = 2\n[punchplay.playback]\nactions = []\n"
+        );
+        let err = Profile::from_toml_str(&with_device).unwrap_err();
+        assert!(err.to_string().contains("family `enterprise`"), "{err}");
+        let unknown_lifetime = text.replace("access_token = 3600", "acess_token = 3600");
+        assert!(Profile::from_toml_str(&unknown_lifetime).is_err());
     }
 }

@@ -237,7 +237,7 @@ async fn prepare(
         Target::Refresh => {
             let mut profile = Profile::punchplay();
             for limit in &mut profile.rate_limits {
-                if limit.endpoint == "token" {
+                if limit.endpoint() == Some("token") {
                     println!(
                         "refresh: the server runs a copy of the punchplay profile with the `{}` limit raised from {} to {} per {} s (the limiter is not what is measured)",
                         limit.name,

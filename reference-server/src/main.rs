@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use profile::builtin::{self, ProfileArg};
 use profile::{Identities, Profile};
 use reference_server::ServerConfig;
 
@@ -20,13 +21,16 @@ const EXIT_CODES: &str = "Exit codes:
 #[derive(Parser, Debug)]
 #[command(version, about, after_help = EXIT_CODES)]
 struct Args {
-    /// A profile file (paths, lifetimes, scopes, limits); the built-in punchplay profile by default.
-    #[arg(long, value_name = "FILE")]
+    /// A built-in profile by name (punchplay) or a profile file (paths, lifetimes, scopes,
+    /// limits); the built-in punchplay profile by default. A file called like a built-in
+    /// is given as a path (./punchplay).
+    #[arg(long, value_name = "NAME|FILE")]
     profile: Option<PathBuf>,
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     listen: SocketAddr,
-    /// An identities file (apps and users) instead of the contract's fixtures.
+    /// An identities file (apps and users) instead of the contract's fixtures for the
+    /// profile's family.
     #[arg(long, value_name = "FILE")]
     fixtures: Option<PathBuf>,
     /// Serve the test controls under /__test/ (clock, approvals, faults). Never on a shared host.
@@ -89,7 +93,7 @@ fn say(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
-fn read(path: &PathBuf, what: &str) -> Result<String, String> {
+fn read(path: &std::path::Path, what: &str) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read the {what} file {}: {e}. Check the path given to --{what}.",
@@ -99,14 +103,18 @@ fn read(path: &PathBuf, what: &str) -> Result<String, String> {
 }
 
 fn config(args: &Args) -> Result<ServerConfig, String> {
-    let profile = match &args.profile {
-        Some(path) => Profile::from_toml_str(&read(path, "profile")?).map_err(|e| {
-            format!(
-                "{}: {}. Fix the file, or leave out --profile for the built-in punchplay profile.",
-                path.display(),
-                one_line(&e)
-            )
-        })?,
+    let profile = match args.profile.as_deref().map(ProfileArg::parse) {
+        Some(ProfileArg::File(path)) => {
+            Profile::from_toml_str(&read(path, "profile")?).map_err(|e| {
+                format!(
+                    "{}: {}. Fix the file, or give a built-in profile by name ({}).",
+                    path.display(),
+                    one_line(&e),
+                    builtin::names()
+                )
+            })?
+        }
+        Some(ProfileArg::Builtin(b)) => b.profile(),
         None => Profile::punchplay(),
     };
     let identities = match &args.fixtures {
@@ -120,7 +128,16 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
                 one_line(&e)
             )
         })?,
-        None => Identities::punchplay(),
+        // The contract's fixtures for the profile's family (CONTRACT.md, "Fixtures").
+        None => match builtin::find(profile.family.as_str()) {
+            Some(b) => b.identities(),
+            None => {
+                return Err(format!(
+                    "there are no built-in fixtures for the {} family; give --fixtures FILE",
+                    profile.family
+                ));
+            }
+        },
     };
     if args.test_controls && !args.listen.ip().is_loopback() {
         return Err(format!(

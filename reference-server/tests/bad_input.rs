@@ -565,6 +565,8 @@ async fn no_bad_body_anywhere_gets_a_server_error() {
         .collect();
     urls.extend(
         s.profile
+            .punchplay_settings()
+            .unwrap()
             .playback
             .actions
             .iter()

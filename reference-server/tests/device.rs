@@ -40,8 +40,9 @@ async fn device_code_response_has_every_documented_field() {
 
     // Like WDJB-MJHT: two halves of letters from the profile's alphabet.
     let user_code = start["user_code"].as_str().unwrap();
-    let alphabet = &s.profile.device.user_code_alphabet;
-    let half = s.profile.device.user_code_length / 2;
+    let device = &s.profile.punchplay_settings().unwrap().device;
+    let alphabet = &device.user_code_alphabet;
+    let half = device.user_code_length / 2;
     let (a, b) = user_code
         .split_once('-')
         .unwrap_or_else(|| panic!("PP-DEVICE-1: {user_code}"));

@@ -364,7 +364,7 @@ async fn five_hundred_concurrent_redemptions_of_one_code_have_exactly_one_winner
     );
     let limit = s
         .profile
-        .rate_limit_for("POST", "token")
+        .rate_limit_for("POST", Some("token"), s.profile.path("token"))
         .expect("the token limit");
     for r in replies.iter().filter(|r| r.status != 200) {
         match r.status {
@@ -394,7 +394,7 @@ async fn five_hundred_redemptions_race_on_the_code_itself() {
     for limit in profile
         .rate_limits
         .iter_mut()
-        .filter(|l| l.endpoint == "token")
+        .filter(|l| l.endpoint() == Some("token"))
     {
         limit.max = 10_000;
     }

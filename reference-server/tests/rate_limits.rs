@@ -468,7 +468,7 @@ async fn a_limit_the_server_cannot_enforce_is_refused_at_start() {
     ] {
         let mut profile = profile::Profile::punchplay();
         let limit = &mut profile.rate_limits[0];
-        limit.endpoint = endpoint.to_owned();
+        limit.target = profile::LimitTarget::Endpoint(endpoint.to_owned());
         limit.method = "GET".to_owned();
         limit.key = key;
         let started = reference_server::spawn(ServerConfig {

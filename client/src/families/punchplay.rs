@@ -145,7 +145,10 @@ mod tests {
     use super::*;
 
     fn format() -> RequestIdFormat {
-        profile::Profile::punchplay().request_id
+        profile::Profile::punchplay()
+            .expect_punchplay()
+            .request_id
+            .clone()
     }
 
     fn read(header: Option<&str>, body: &str) -> ErrorAnswer {

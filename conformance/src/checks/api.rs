@@ -483,7 +483,7 @@ async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
                 headers: stream.headers.clone(),
                 body: String::new()
             }),
-            request_id_header: ctx.profile().request_id.header.clone()
+            request_id_header: ctx.profile().expect_punchplay().request_id.header.clone()
         },
         "the event stream answered {}",
         stream.status

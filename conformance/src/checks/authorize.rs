@@ -281,7 +281,7 @@ async fn denial(ctx: &mut Ctx) -> CheckResult {
             "a denial redirects to {loc}; expected error=access_denied, the state, and no code"
         )));
     }
-    if !q("request_id").is_some_and(|r| ctx.env.profile.request_id.matches(&r)) {
+    if !q("request_id").is_some_and(|r| ctx.env.profile.expect_punchplay().request_id.matches(&r)) {
         return Err(Problem::fail(format!(
             "PP-AUTHZ-4: the denial redirect {loc} has no request_id in the documented format"
         )));
@@ -355,7 +355,9 @@ fn error_page(ctx: &Ctx, r: &crate::client::Resp) -> CheckResult {
         r,
         "the error page's content-type is {ct:?}, expected text/html"
     );
-    let rid = r.header(&ctx.env.profile.request_id.header).unwrap_or("");
+    let rid = r
+        .header(&ctx.env.profile.expect_punchplay().request_id.header)
+        .unwrap_or("");
     ensure!(
         !rid.is_empty() && r.body().contains(rid),
         r,

@@ -115,7 +115,7 @@ async fn shapes(ctx: &mut Ctx) -> CheckResult {
         b.get("interval"),
         lt.device_poll_interval
     );
-    let d = &ctx.env.profile.device;
+    let d = &ctx.env.profile.expect_punchplay().device;
     let letters: String = dc.user_code.chars().filter(|c| *c != '-').collect();
     let half = d.user_code_length / 2;
     let shaped = letters.len() == d.user_code_length

@@ -107,7 +107,7 @@ async fn envelope(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn request_ids(ctx: &mut Ctx) -> CheckResult {
-    let header = ctx.env.profile.request_id.header.clone();
+    let header = ctx.env.profile.expect_punchplay().request_id.header.clone();
     let mut seen = HashSet::new();
     let user = ctx.env.roles.user.username.clone();
     let mut resps = Vec::new();
@@ -138,11 +138,11 @@ async fn request_ids(ctx: &mut Ctx) -> CheckResult {
             .header(&header)
             .ok_or_else(|| r.fail(format!("the response has no {header} header")))?;
         ensure!(
-            ctx.env.profile.request_id.matches(h),
+            ctx.env.profile.expect_punchplay().request_id.matches(h),
             r,
             "{header} {h:?} is not `{}` + {} lowercase hex",
-            ctx.env.profile.request_id.prefix,
-            ctx.env.profile.request_id.hex_len
+            ctx.env.profile.expect_punchplay().request_id.prefix,
+            ctx.env.profile.expect_punchplay().request_id.hex_len
         );
         ensure!(
             seen.insert(h.to_owned()),

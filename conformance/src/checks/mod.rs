@@ -175,11 +175,11 @@ pub fn error_redirect(
     let rid = q("request_id");
     crate::ensure!(
         rid.as_deref()
-            .is_some_and(|r| ctx.env.profile.request_id.matches(r)),
+            .is_some_and(|r| ctx.env.profile.expect_punchplay().request_id.matches(r)),
         resp,
         "PP-AUTHZ-4: the error redirect carries request_id={rid:?}, expected `{}` + {} hex",
-        ctx.env.profile.request_id.prefix,
-        ctx.env.profile.request_id.hex_len
+        ctx.env.profile.expect_punchplay().request_id.prefix,
+        ctx.env.profile.expect_punchplay().request_id.hex_len
     );
     Ok(())
 }

@@ -145,7 +145,7 @@ fn first_limit<'p>(
     profile
         .rate_limits
         .iter()
-        .find(|l| l.key == key && endpoint.is_none_or(|e| l.endpoint == e))
+        .find(|l| l.key == key && endpoint.is_none_or(|e| l.endpoint() == Some(e)))
 }
 
 /// [`first_limit`] of the target's profile, or a skip saying the profile has none.
@@ -183,8 +183,14 @@ async fn prepare(ctx: &mut Ctx, limit: &RateLimit) -> Result<Recipe, Problem> {
 fn request(ctx: &Ctx, limit: &RateLimit, recipe: &Recipe) -> Result<Req, Problem> {
     let web = &ctx.env.roles.web;
     let tv = &ctx.env.roles.tv;
-    let path = ctx.env.profile.path_template(&limit.endpoint);
-    let req = match limit.endpoint.as_str() {
+    let Some(endpoint) = limit.endpoint() else {
+        return Err(Problem::skip(format!(
+            "the suite has no request recipe for the path-prefix limit `{}`",
+            limit.name
+        )));
+    };
+    let path = ctx.env.profile.path_template(endpoint);
+    let req = match endpoint {
         "device_code" => Req::post(path.as_str()).form(with_auth(tv, &[])),
         "device_token" => Req::post(path.as_str()).form(with_auth(
             tv,

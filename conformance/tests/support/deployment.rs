@@ -38,7 +38,7 @@ pub async fn run_checks_against_snapshots(
     let http = HttpOptions {
         base: url::Url::parse(base).expect("a URL"),
         timeout: Duration::from_secs(10),
-        request_id_header: profile.request_id.header.clone(),
+        request_id_header: profile.expect_punchplay().request_id.header.clone(),
     };
     let env =
         Env::new(profile, ids, http, true, driver, false).expect("the identities fill every role");

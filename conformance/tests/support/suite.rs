@@ -23,7 +23,7 @@ pub fn env(
     let http = HttpOptions {
         base: url::Url::parse(base).expect("a URL"),
         timeout: Duration::from_secs(10),
-        request_id_header: profile.request_id.header.clone(),
+        request_id_header: profile.expect_punchplay().request_id.header.clone(),
     };
     let env = Env::new(
         profile.clone(),
@@ -57,7 +57,7 @@ pub fn options(mode: SnapshotMode, check_timeout_secs: u64) -> RunOptions {
 pub fn lowered_profile() -> Profile {
     let mut p = Profile::punchplay();
     for l in &mut p.rate_limits {
-        l.max = match (l.key, l.endpoint.as_str()) {
+        l.max = match (l.key, l.endpoint().unwrap_or_default()) {
             (LimitKey::User, _) => l.max.min(60),
             (_, "token") => l.max.min(8),
             _ => l.max.min(4),

@@ -101,7 +101,7 @@ pub async fn serve(profile: &Profile, limit: &str, behaviour: Behaviour) -> Serv
     let limit = profile
         .rate_limit(limit)
         .expect("the profile has the limit");
-    let template = profile.path(&limit.endpoint);
+    let template = profile.path(limit.endpoint().expect("an endpoint limit"));
     let prefix = template.split('{').next().unwrap_or(template).to_owned();
     let shared = Arc::new(Shared {
         profile: profile.clone(),
@@ -226,7 +226,7 @@ impl Shared {
     }
 
     fn refusal(&self, retry_after: u64) -> Response<Full<Bytes>> {
-        let format = &self.profile.request_id;
+        let format = &self.profile.expect_punchplay().request_id;
         let n = self.ids.fetch_add(1, Ordering::Relaxed);
         let id = format!("{}{:0width$x}", format.prefix, n, width = format.hex_len);
         let body = serde_json::json!({

@@ -119,7 +119,10 @@ impl Core {
             &self.profile.scopes.known,
             state.has(Fault::UnknownScopeGranted),
         )?;
-        let settings = &self.profile.device;
+        // The device flow is punchplay's (PP-DEVICE-1); another family has no device codes.
+        let Some(settings) = self.profile.punchplay_settings().map(|pp| &pp.device) else {
+            return Err(ProtocolError::not_found("This server has no device flow."));
+        };
         let (user_code, key) = loop {
             let raw = random_from(
                 settings.user_code_alphabet.as_bytes(),

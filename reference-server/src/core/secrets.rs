@@ -128,7 +128,11 @@ mod tests {
     fn request_ids_have_the_documented_shape() {
         let id = request_id("ppreq_", 20);
         assert!(
-            profile::Profile::punchplay().request_id.matches(&id),
+            profile::Profile::punchplay()
+                .punchplay_settings()
+                .unwrap()
+                .request_id
+                .matches(&id),
             "{id}"
         );
         assert_ne!(id, request_id("ppreq_", 20));

@@ -63,19 +63,13 @@ pub async fn playback(
     };
     app.admit("POST", "playback", keys)?;
     bearer(app, ctx, "playback")?;
+    let actions = app.punchplay.playback.actions.as_slice();
     let action = Action::parse(action)
-        .filter(|_| {
-            app.core
-                .profile
-                .playback
-                .actions
-                .iter()
-                .any(|a| a == action)
-        })
+        .filter(|_| actions.iter().any(|a| a == action))
         .ok_or_else(|| {
             ProtocolError::not_found(format!(
                 "There is no playback action `{action}`; use one of {}.",
-                app.core.profile.playback.actions.join(", ")
+                actions.join(", ")
             ))
         })?;
     let bytes = read_body(&ctx.headers, body, app.core.profile.http.max_body_bytes).await?;

@@ -128,6 +128,8 @@ pub struct App {
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
     request_id_header: HeaderName,
+    /// The profile's `[punchplay]` settings; `App::new` serves punchplay profiles only.
+    pub(crate) punchplay: profile::PunchplaySettings,
     /// The profile's endpoint names by exact path, so routing hashes the path once instead
     /// of looking every endpoint's path up on every request.
     endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
@@ -139,7 +141,14 @@ impl App {
     pub fn new(config: ServerConfig) -> std::io::Result<Self> {
         let envelope = respond::envelope_for(&config.profile)?;
         check_limits_are_served(&config.profile)?;
-        let request_id_header = HeaderName::from_bytes(config.profile.request_id.header.as_bytes())
+        let punchplay = config
+            .profile
+            .punchplay_settings()
+            .cloned()
+            .ok_or_else(|| {
+                std::io::Error::other("a punchplay profile needs its [punchplay] section")
+            })?;
+        let request_id_header = HeaderName::from_bytes(punchplay.request_id.header.as_bytes())
             .map_err(|_| {
                 std::io::Error::other("the profile's request_id.header is not a valid header name")
             })?;
@@ -162,6 +171,7 @@ impl App {
             max_connections: config.max_connections.max(1),
             max_connections_per_ip: config.max_connections_per_ip.max(1),
             request_id_header,
+            punchplay,
             endpoints_by_path,
             shutdown: watch::channel(false).0,
         })
@@ -270,8 +280,8 @@ impl App {
     ) -> Response<Body> {
         let started = Instant::now();
         let rid = request_id(
-            &self.core.profile.request_id.prefix,
-            self.core.profile.request_id.hex_len,
+            &self.punchplay.request_id.prefix,
+            self.punchplay.request_id.hex_len,
         );
         let (parts, body) = req.into_parts();
         let path = parts.uri.path().to_owned();
@@ -337,8 +347,8 @@ impl App {
         let header_id =
             if self.core.has_fault(Fault::RequestIdMismatch) && !res.status().is_success() {
                 request_id(
-                    &self.core.profile.request_id.prefix,
-                    self.core.profile.request_id.hex_len,
+                    &self.punchplay.request_id.prefix,
+                    self.punchplay.request_id.hex_len,
                 )
             } else {
                 ctx.request_id.clone()
@@ -458,7 +468,7 @@ impl App {
         let limits = &self.core.profile.rate_limits;
         let Some(index) = limits
             .iter()
-            .position(|l| l.endpoint == endpoint && l.method.eq_ignore_ascii_case(method))
+            .position(|l| l.endpoint() == Some(endpoint) && l.covers_method(method))
         else {
             return Ok(());
         };
@@ -520,31 +530,40 @@ const LIMITABLE: &[(&str, &str, &[LimitKey])] = &[
 ];
 
 fn check_limits_are_served(profile: &profile::Profile) -> std::io::Result<()> {
+    let served_list = || {
+        LIMITABLE
+            .iter()
+            .map(|(m, e, _)| format!("{m} {e}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     for limit in &profile.rate_limits {
+        let Some(endpoint) = limit.endpoint() else {
+            return Err(std::io::Error::other(format!(
+                "rate limit `{}` is on the path prefix {}, which this server does not limit; it limits {}",
+                limit.name,
+                limit.path_prefix().unwrap_or_default(),
+                served_list()
+            )));
+        };
         let served = LIMITABLE
             .iter()
-            .find(|(m, e, _)| limit.method.eq_ignore_ascii_case(m) && limit.endpoint == *e);
+            .find(|(m, e, _)| limit.method.eq_ignore_ascii_case(m) && endpoint == *e);
         match served {
             None => {
-                let list: Vec<String> = LIMITABLE
-                    .iter()
-                    .map(|(m, e, _)| format!("{m} {e}"))
-                    .collect();
                 return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is on {} {}, which this server does not limit; it limits {}",
+                    "rate limit `{}` is on {} {endpoint}, which this server does not limit; it limits {}",
                     limit.name,
                     limit.method,
-                    limit.endpoint,
-                    list.join(", ")
+                    served_list()
                 )));
             }
             Some((_, _, keys)) if !keys.contains(&limit.key) => {
                 return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is keyed by {}, which {} {} cannot offer",
+                    "rate limit `{}` is keyed by {}, which {} {endpoint} cannot offer",
                     limit.name,
                     limit.key.as_str(),
                     limit.method,
-                    limit.endpoint
                 )));
             }
             Some(_) => {}

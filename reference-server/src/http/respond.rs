@@ -10,7 +10,7 @@ use hyper::header::{
     CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Response, StatusCode};
-use profile::{Envelope, Profile};
+use profile::{Family, Profile};
 use serde::Serialize;
 
 use crate::core::error::{ErrorCode, ProtocolError};
@@ -95,10 +95,10 @@ impl ErrorEnvelope for PunchplayEnvelope {
 }
 
 pub fn envelope_for(profile: &Profile) -> std::io::Result<Box<dyn ErrorEnvelope>> {
-    match profile.envelope {
-        Envelope::Punchplay => Ok(Box::new(PunchplayEnvelope)),
+    match profile.family {
+        Family::Punchplay => Ok(Box::new(PunchplayEnvelope)),
         other => Err(std::io::Error::other(format!(
-            "profile `{}` uses the {other:?} envelope, which this server does not serve yet; use a punchplay profile",
+            "profile `{}` is of the {other} family, which this server does not serve yet; use a punchplay profile",
             profile.name
         ))),
     }

@@ -63,7 +63,7 @@ pub struct Check {
     /// Named resources held while running (`playback:user`: the primary user's now-playing).
     pub locks: Vec<&'static str>,
     /// Requests this check may send to each rate-limited endpoint, by limit name
-    /// (filled from [`crate::checks::budgets::BUDGETS`]).
+    /// (filled from [`crate::checks::punchplay::budgets::BUDGETS`]).
     pub budget: Vec<(&'static str, u32)>,
     /// Seconds the check waits for when the target has no clock control.
     pub waits_secs: u64,
@@ -414,7 +414,7 @@ pub struct Ctx {
     /// The id of the check this context runs (checks registered per rate limit read it).
     pub check_id: &'static str,
     /// Every answer of a rate-limited endpoint that the limiter let through, for the
-    /// over-admission watch (PP-RATE-1, see [`crate::checks::rate::over_admission`]).
+    /// over-admission watch (PP-RATE-1, see [`crate::checks::over_admission`]).
     pub admitted: Vec<Admission>,
     /// This check's time line: real time since it started plus every clock advance.
     started: std::time::Instant,

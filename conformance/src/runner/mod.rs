@@ -138,7 +138,7 @@ pub async fn run(
 ) -> RunReport {
     let started_at = chrono::Utc::now();
     let started = Instant::now();
-    let spent = crate::checks::rate::spent_before_the_run(&env).await;
+    let spent = crate::checks::spent_before_the_run(&env).await;
     let (order, skipped, plan) = plan_with(&env, checks, &spent);
     let run_notes = plan.wait_lines();
     let wait_before_all = plan
@@ -303,7 +303,7 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
         };
         // More than N admitted in one window fails PP-RATE-1 (MUST) wherever it is seen,
         // whatever this check's own clause and verdict.
-        let over_admitted = crate::checks::rate::over_admission(&ctx.env.profile, &ctx.admitted);
+        let over_admitted = crate::checks::over_admission(&ctx.env.profile, &ctx.admitted);
         let over_admission = over_admitted.is_some();
         if let Some(p) = over_admitted {
             result = Err(p);

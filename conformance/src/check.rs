@@ -21,7 +21,7 @@ use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
 use crate::approval::Driver;
 use crate::client::{Exchange, Http, HttpOptions, Req, Resp};
 use crate::outcome::{CheckResult, Problem};
-use crate::redact::Redactor;
+use crate::redact::{FamilyMembers, Redactor};
 use crate::transcript::Transcript;
 
 pub type RunFn = for<'a> fn(&'a mut Ctx) -> Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
@@ -436,10 +436,13 @@ pub struct Admission {
 impl Ctx {
     pub fn new(env: Arc<Env>, check_id: &'static str) -> Result<Ctx, Problem> {
         let http = Http::new(env.http.clone(), env.next_source())?;
-        let mut redactor = Redactor::new(
-            env.http.base.as_str(),
-            env.profile.expect_punchplay().request_id.clone(),
-        );
+        let members = FamilyMembers::of(&env.profile).ok_or_else(|| {
+            Problem::error(format!(
+                "the suite has no checks for the {} family",
+                env.profile.family
+            ))
+        })?;
+        let mut redactor = Redactor::new(env.http.base.as_str(), members);
         env.roles.redact_identities(&env.ids, &mut redactor);
         Ok(Ctx {
             env,

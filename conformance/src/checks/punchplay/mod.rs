@@ -17,6 +17,7 @@ pub mod authorize;
 pub mod budgets;
 pub mod device;
 pub mod errors;
+pub mod members;
 pub mod public;
 pub mod rate;
 pub mod refresh;

@@ -15,10 +15,13 @@ use std::time::Duration;
 use profile::{App, AppKind, Identities, Level, LimitTarget, Profile, User};
 use serde_json::Value;
 
+use contract_client::Transport;
+use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
+
+use crate::approval::Driver;
 use crate::client::{Exchange, Http, HttpOptions, Req, Resp};
-use crate::drivers::Driver;
 use crate::outcome::{CheckResult, Problem};
-use crate::redact::Redactor;
+use crate::redact::{FamilyMembers, Redactor};
 use crate::transcript::Transcript;
 
 pub type RunFn = for<'a> fn(&'a mut Ctx) -> Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
@@ -60,7 +63,7 @@ pub struct Check {
     /// Named resources held while running (`playback:user`: the primary user's now-playing).
     pub locks: Vec<&'static str>,
     /// Requests this check may send to each rate-limited endpoint, by limit name
-    /// (filled from [`crate::checks::budgets::BUDGETS`]).
+    /// (filled from [`crate::checks::punchplay::budgets::BUDGETS`]).
     pub budget: Vec<(&'static str, u32)>,
     /// Seconds the check waits for when the target has no clock control.
     pub waits_secs: u64,
@@ -411,7 +414,7 @@ pub struct Ctx {
     /// The id of the check this context runs (checks registered per rate limit read it).
     pub check_id: &'static str,
     /// Every answer of a rate-limited endpoint that the limiter let through, for the
-    /// over-admission watch (PP-RATE-1, see [`crate::checks::rate::over_admission`]).
+    /// over-admission watch (PP-RATE-1, see [`crate::checks::over_admission`]).
     pub admitted: Vec<Admission>,
     /// This check's time line: real time since it started plus every clock advance.
     started: std::time::Instant,
@@ -433,10 +436,13 @@ pub struct Admission {
 impl Ctx {
     pub fn new(env: Arc<Env>, check_id: &'static str) -> Result<Ctx, Problem> {
         let http = Http::new(env.http.clone(), env.next_source())?;
-        let mut redactor = Redactor::new(
-            env.http.base.as_str(),
-            env.profile.expect_punchplay().request_id.clone(),
-        );
+        let members = FamilyMembers::of(&env.profile).ok_or_else(|| {
+            Problem::error(format!(
+                "the suite has no checks for the {} family",
+                env.profile.family
+            ))
+        })?;
+        let mut redactor = Redactor::new(env.http.base.as_str(), members);
         env.roles.redact_identities(&env.ids, &mut redactor);
         Ok(Ctx {
             env,
@@ -665,22 +671,50 @@ impl Ctx {
             )));
         }
         let body = resp.json()?;
-        let message_ok = body
-            .get("message")
-            .and_then(Value::as_str)
-            .is_some_and(|m| !m.trim().is_empty());
-        if !message_ok {
-            return Err(resp.fail("PP-ERR-1: the error body has no non-empty `message`"));
-        }
-        let rid = body.get("request_id").and_then(Value::as_str);
-        let header = resp.header(&self.env.profile.expect_punchplay().request_id.header);
-        match (rid, header) {
-            (Some(b), Some(h)) if b == h && self.env.profile.expect_punchplay().request_id.matches(b) => Ok(body),
-            (b, h) => Err(resp.fail(format!(
-                "PP-ERR-1/PP-ERR-2: body request_id {b:?} and header {} {h:?} must be equal and in the `{}` format",
-                self.env.profile.expect_punchplay().request_id.header, self.env.profile.expect_punchplay().request_id.prefix
+        let format = &self.env.profile.expect_punchplay().request_id;
+        let answer = ErrorAnswer::of_exchange(&format.header, &resp.ex);
+        match answer
+            .envelope_problem()
+            .or_else(|| answer.format_problem(format))
+        {
+            None => Ok(body),
+            Some(EnvelopeProblem::NoMessage) => Err(resp.fail(
+                "PP-ERR-1: the error body has no non-empty `message`",
+            )),
+            Some(
+                EnvelopeProblem::NoBodyRequestId
+                | EnvelopeProblem::NoHeaderRequestId
+                | EnvelopeProblem::RequestIdsDiffer { .. }
+                | EnvelopeProblem::RequestIdFormat(_),
+            ) => Err(resp.fail(format!(
+                "PP-ERR-1/PP-ERR-2: body request_id {:?} and header {} {:?} must be equal and in the `{}` format",
+                answer.body_request_id, format.header, answer.header_request_id, format.prefix
             ))),
+            Some(other) => Err(resp.fail(other.to_string())),
         }
+    }
+}
+
+/// The suite's transport for the client crate's flows: every step goes through the
+/// check's recording client, so it lands in the transcript and its rate-limit budget.
+impl Transport for Ctx {
+    type Error = Problem;
+
+    async fn send(&mut self, req: Req) -> Result<Exchange, Problem> {
+        let resp = Ctx::send(self, req).await?;
+        Ok(resp.ex.as_ref().clone())
+    }
+
+    async fn send_unrecorded(&mut self, req: Req) -> Result<Exchange, Problem> {
+        self.exchange(req).await
+    }
+
+    fn keep(&mut self, exchange: &Exchange) {
+        self.record(exchange.clone());
+    }
+
+    fn volatile(&mut self, value: &str, kind: &str) {
+        Ctx::volatile(self, value, kind);
     }
 }
 

@@ -1,179 +1,21 @@
-//! The one HTTP client wrapper of the suite. It sends requests to the target, never
-//! follows redirects, and hands back every exchange so that a check's [`Transcript`] can
-//! record it. It owns transport concerns (timeouts, the source address, the cookie jar);
+//! The one HTTP client wrapper of the suite. It sends requests (the client crate's
+//! [`Req`]) to the target, never follows redirects, and hands back every [`Exchange`] so
+//! that a check's transcript can record it. It owns transport concerns (timeouts, the source address, the cookie jar);
 //! it must not judge responses: that is the checks' job.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use reqwest::cookie::Jar;
 use serde_json::Value;
 use url::Url;
 
+pub use contract_client::request::recorded_headers;
+pub use contract_client::{Exchange, Req, ReqBody};
+
 use crate::outcome::{Problem, Support};
-
-/// A request body as the suite builds it, kept structured so transcripts can show it.
-#[derive(Debug, Clone)]
-pub enum ReqBody {
-    None,
-    Form(Vec<(String, String)>),
-    Json(Value),
-    /// Bytes sent as-is with the given content type (malformed-body checks).
-    Raw {
-        content_type: String,
-        text: String,
-    },
-}
-
-/// A request under construction. Paths are relative to the target's base URL.
-#[derive(Debug, Clone)]
-pub struct Req {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: ReqBody,
-    /// The client this request acts for, for support fields.
-    pub client_id: Option<String>,
-    /// Approval-driver and test-control traffic: kept out of snapshots.
-    pub driver: bool,
-    pub timeout: Option<Duration>,
-    /// Form fields copied from the page's own hidden inputs (a CSRF token, say): sent
-    /// as a browser sends them, left out of transcripts, since they are the page's
-    /// business and not the contract's.
-    pub page_fields: Vec<String>,
-}
-
-impl Req {
-    pub fn new(method: &str, path: impl Into<String>) -> Req {
-        Req {
-            method: method.to_owned(),
-            path: path.into(),
-            headers: Vec::new(),
-            body: ReqBody::None,
-            client_id: None,
-            driver: false,
-            timeout: None,
-            page_fields: Vec::new(),
-        }
-    }
-    pub fn get(path: impl Into<String>) -> Req {
-        Req::new("GET", path)
-    }
-    pub fn post(path: impl Into<String>) -> Req {
-        Req::new("POST", path)
-    }
-    pub fn header(mut self, name: &str, value: impl Into<String>) -> Req {
-        self.headers.push((name.to_ascii_lowercase(), value.into()));
-        self
-    }
-    pub fn bearer(self, token: &str) -> Req {
-        self.header("authorization", format!("Bearer {token}"))
-    }
-    pub fn basic(self, user: &str, password: &str) -> Req {
-        let raw = format!("{user}:{password}");
-        let enc = base64::engine::general_purpose::STANDARD.encode(raw);
-        self.header("authorization", format!("Basic {enc}"))
-    }
-    pub fn form<K: Into<String>, V: Into<String>>(
-        mut self,
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Req {
-        let pairs: Vec<(String, String)> = pairs
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        if self.client_id.is_none() {
-            self.client_id = pairs
-                .iter()
-                .find(|(k, _)| k == "client_id")
-                .map(|(_, v)| v.clone());
-        }
-        self.body = ReqBody::Form(pairs);
-        self
-    }
-    /// A page's form as a browser submits it: the form's hidden inputs (see
-    /// [`crate::drivers::hidden_inputs`]) that `fields` does not fill, then `fields`.
-    /// Without hidden inputs and fields, no body at all (a button-only form).
-    pub fn page_form<K: Into<String>, V: Into<String>>(
-        self,
-        hidden: Vec<(String, String)>,
-        fields: impl IntoIterator<Item = (K, V)>,
-    ) -> Req {
-        let fields: Vec<(String, String)> = fields
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        let hidden: Vec<(String, String)> = hidden
-            .into_iter()
-            .filter(|(k, _)| !fields.iter().any(|(f, _)| f == k))
-            .collect();
-        if hidden.is_empty() && fields.is_empty() {
-            return self;
-        }
-        let names = hidden.iter().map(|(k, _)| k.clone()).collect();
-        let mut req = self.form(hidden.into_iter().chain(fields));
-        req.page_fields = names;
-        req
-    }
-    pub fn json(mut self, value: Value) -> Req {
-        if self.client_id.is_none() {
-            self.client_id = value
-                .get("client_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-        }
-        self.body = ReqBody::Json(value);
-        self
-    }
-    pub fn raw(mut self, content_type: &str, text: impl Into<String>) -> Req {
-        self.body = ReqBody::Raw {
-            content_type: content_type.to_owned(),
-            text: text.into(),
-        };
-        self
-    }
-    pub fn client(mut self, client_id: &str) -> Req {
-        self.client_id = Some(client_id.to_owned());
-        self
-    }
-    pub fn driver(mut self) -> Req {
-        self.driver = true;
-        self
-    }
-    pub fn timeout(mut self, timeout: Duration) -> Req {
-        self.timeout = Some(timeout);
-        self
-    }
-    /// The path without its query string.
-    pub fn route(&self) -> &str {
-        self.path.split('?').next().unwrap_or(&self.path)
-    }
-}
-
-/// One request and its response, as sent and received.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub req: Req,
-    pub at: DateTime<Utc>,
-    pub elapsed: Duration,
-    pub status: u16,
-    /// Lower-case names, in the order received.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Exchange {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A response handed to a check: the exchange plus conveniences. Every assertion failure
 /// built from it carries its support fields (seed 000).
@@ -204,11 +46,7 @@ impl Resp {
     }
     /// The `error` member of a JSON body, if any.
     pub fn error_code(&self) -> Option<String> {
-        serde_json::from_str::<Value>(&self.ex.body)
-            .ok()?
-            .get("error")?
-            .as_str()
-            .map(str::to_owned)
+        self.ex.error_code()
     }
     pub fn support(&self) -> Support {
         Support::from_exchange(&self.ex, &self.request_id_header)
@@ -283,24 +121,9 @@ impl Http {
     /// Sends a request. Transport failures (refused, reset, timed out, not HTTP) become
     /// [`Problem::Error`] with a sentence saying what happened.
     pub async fn execute(&self, req: Req) -> Result<Exchange, Problem> {
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|e| Problem::error(format!("bad method {}: {e}", req.method)))?;
         let url = self.url(&req.path);
-        let mut rb = self.inner.request(method, &url);
-        for (k, v) in &req.headers {
-            rb = rb.header(k, v);
-        }
-        if let Some(t) = req.timeout {
-            rb = rb.timeout(t);
-        }
-        rb = match &req.body {
-            ReqBody::None => rb,
-            ReqBody::Form(pairs) => rb.form(pairs),
-            ReqBody::Json(v) => rb.json(v),
-            ReqBody::Raw { content_type, text } => {
-                rb.header("content-type", content_type).body(text.clone())
-            }
-        };
+        let rb = contract_client::transport::build_request(&self.inner, &url, &req)
+            .map_err(Problem::error)?;
         let at = Utc::now();
         let started = Instant::now();
         let resp = rb
@@ -431,18 +254,4 @@ fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) 
         message: format!("{} {} ({url}): {why}", req.method, req.route()),
         support: Some(Box::new(support)),
     }
-}
-
-/// Response headers as a transcript records them: name and value, the value decoded
-/// lossily (a header that is not UTF-8 is still shown).
-pub fn recorded_headers(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
 }

@@ -15,41 +15,15 @@ use profile::User;
 use serde_json::json;
 use url::Url;
 
+use contract_client::flows::{Approver, DeviceCode, FlowError};
+
 use crate::check::Ctx;
 use crate::client::Req;
 use crate::outcome::{CheckResult, Problem};
 
-#[derive(Debug, Clone)]
-pub enum Driver {
-    /// `POST /__test/authorize/decide` and `/__test/device/decide`.
-    TestControls,
-    /// The sign-in form, the approval page and the activate page.
-    Pages,
-    /// `sh -c CMD` with `PP_FLOW`, `PP_URL`, `PP_USER_CODE`, `PP_USERNAME`, `PP_PASSWORD`,
-    /// `PP_DECISION` in its environment; for `authorize` it prints the redirect URL.
-    Command(String),
-    /// A person: the suite prints the URL and a QR code and waits.
-    Manual { timeout: Duration },
-}
+pub use crate::approval::Driver;
 
 impl Driver {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Driver::TestControls => "test-controls",
-            Driver::Pages => "pages",
-            Driver::Command(_) => "command",
-            Driver::Manual { .. } => "manual",
-        }
-    }
-
-    /// Whether polling can expect the decision to be in place at once.
-    pub fn is_immediate(&self) -> bool {
-        matches!(
-            self,
-            Driver::TestControls | Driver::Pages | Driver::Command(_)
-        )
-    }
-
     /// Decides an authorization request; answers the URL the browser is redirected to.
     pub async fn authorize(
         &self,
@@ -161,6 +135,44 @@ impl Driver {
                 Ok(())
             }
         }
+    }
+}
+
+/// A driver deciding as one user: the client crate's flows ask it for approvals.
+pub struct AsUser<'a> {
+    pub driver: &'a Driver,
+    pub user: &'a User,
+}
+
+impl Approver<Ctx> for AsUser<'_> {
+    async fn authorize(
+        &self,
+        ctx: &mut Ctx,
+        authorize_path: &str,
+        approve: bool,
+    ) -> Result<String, FlowError<Problem>> {
+        let location = self
+            .driver
+            .authorize(ctx, authorize_path, self.user, approve)
+            .await?;
+        Ok(location.to_string())
+    }
+
+    async fn device(
+        &self,
+        ctx: &mut Ctx,
+        code: &DeviceCode,
+        approve: bool,
+    ) -> Result<(), FlowError<Problem>> {
+        let complete = &code.verification_uri_complete;
+        Ok(self
+            .driver
+            .device(ctx, &code.user_code, complete, self.user, approve)
+            .await?)
+    }
+
+    fn decides_at_once(&self) -> bool {
+        self.driver.is_immediate()
     }
 }
 
@@ -350,9 +362,7 @@ pub fn find_input(html: &str, name: &str) -> Option<String> {
     None
 }
 
-pub fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
+pub use contract_client::request::enc;
 
 async fn run_command(
     cmd: &str,

@@ -1,49 +1,61 @@
-//! The OAuth steps checks are built from: PKCE pairs, authorize URLs, code redemption,
-//! the device flow, refresh, and bearer calls. Each sends through the check's [`Ctx`], so
-//! every step is in the transcript. Steps assert only what every caller needs (a 200
-//! where tokens are expected); the checks assert their clause.
+//! The OAuth steps checks are built from, as the suite calls them: each is the client
+//! crate's flow (`contract_client::flows`) sent through the check's [`Ctx`], so every step
+//! is in the transcript, with the run's driver approving as the primary user and the
+//! flow's failures turned into the suite's [`Problem`]s. Steps assert only what every
+//! caller needs (a 200 where tokens are expected); the checks assert their clause.
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use profile::{App, AppKind, User};
+use contract_client::flows::{self as client_flows, ClientAuth, FlowError};
+use profile::{App, User};
 use rand::Rng as _;
 use serde_json::Value;
-use sha2::Digest as _;
 use url::Url;
 
-use crate::check::{Ctx, str_of};
+use crate::check::Ctx;
 use crate::client::{Req, Resp};
-use crate::drivers::enc;
+use crate::drivers::AsUser;
 use crate::outcome::Problem;
 
-/// A PKCE verifier and its S256 challenge (RFC 7636).
-#[derive(Debug, Clone)]
-pub struct Pkce {
-    pub verifier: String,
-    pub challenge: String,
+pub use contract_client::Pkce;
+pub use contract_client::pkce::s256;
+
+/// A fresh PKCE pair, registered for redaction.
+pub fn pkce(ctx: &mut Ctx) -> Pkce {
+    client_flows::new_pkce(ctx)
 }
 
-impl Pkce {
-    pub fn new(ctx: &mut Ctx) -> Pkce {
-        const UNRESERVED: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-        let mut rng = rand::rng();
-        let verifier: String = (0..64)
-            .map(|_| UNRESERVED[rng.random_range(0..UNRESERVED.len())] as char)
-            .collect();
-        let challenge = s256(&verifier);
-        ctx.volatile(&verifier, "code-verifier");
-        ctx.volatile(&challenge, "code-challenge");
-        Pkce {
-            verifier,
-            challenge,
-        }
+/// A flow's failure as a check's problem: the transport's (and driver's) own, or a
+/// failure pinned to the answer the flow could not go on from.
+fn problem(ctx: &Ctx, e: FlowError<Problem>) -> Problem {
+    match e {
+        FlowError::Transport(p) => p,
+        FlowError::Answer { exchange, why } => resp(ctx, *exchange).fail(why),
+        FlowError::Flow(why) => Problem::fail(why),
     }
 }
 
-pub fn s256(verifier: &str) -> String {
-    let digest = sha2::Sha256::digest(verifier.as_bytes());
-    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, digest)
+fn resp(ctx: &Ctx, ex: contract_client::Exchange) -> Resp {
+    Resp {
+        ex: Arc::new(ex),
+        request_id_header: ctx.profile().expect_punchplay().request_id.header.clone(),
+    }
+}
+
+/// The steps a flow step sends through: the check's context, with the run's driver
+/// approving as the primary user.
+async fn with_driver<T>(
+    ctx: &mut Ctx,
+    step: impl AsyncFnOnce(&mut Ctx, &AsUser<'_>, &profile::Profile) -> Result<T, FlowError<Problem>>,
+) -> Result<T, Problem> {
+    let env = ctx.env.clone();
+    let approver = AsUser {
+        driver: &env.driver,
+        user: &env.roles.user,
+    };
+    step(ctx, &approver, &env.profile)
+        .await
+        .map_err(|e| problem(ctx, e))
 }
 
 /// A random `state`, registered for redaction.
@@ -56,32 +68,24 @@ pub fn state(ctx: &mut Ctx) -> String {
 /// The client-authentication parameters of an app: `client_id`, plus `client_secret`
 /// for a confidential app (PP-APP-2).
 pub fn client_auth(app: &App) -> Vec<(String, String)> {
-    let mut p = vec![("client_id".to_owned(), app.client_id.clone())];
-    if app.kind == AppKind::Confidential
-        && let Some(s) = &app.secret
-    {
-        p.push(("client_secret".to_owned(), s.expose().to_owned()));
-    }
-    p
+    ClientAuth::of_app(app).params()
 }
 
 /// Form pairs: the given ones followed by the app's client authentication.
 pub fn with_auth(app: &App, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    v.extend(client_auth(app));
-    v
+    ClientAuth::of_app(app).with(pairs)
 }
 
 /// An authorize path with its query, parameters in the given order.
 pub fn authorize_path(ctx: &Ctx, params: &[(&str, &str)]) -> String {
-    let q: Vec<String> = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", enc(v)))
-        .collect();
-    format!("{}?{}", ctx.path("authorize"), q.join("&"))
+    client_flows::authorize_path(ctx.profile(), params)
+}
+
+fn first_redirect(app: &App) -> &str {
+    app.redirect_uris
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default()
 }
 
 /// The standard authorize request of an app (PP-AUTHZ-1).
@@ -92,25 +96,8 @@ pub fn standard_authorize(
     scope: Option<&str>,
     state: Option<&str>,
 ) -> String {
-    let redirect = app
-        .redirect_uris
-        .first()
-        .map(String::as_str)
-        .unwrap_or_default();
-    let mut p = vec![
-        ("response_type", "code"),
-        ("client_id", app.client_id.as_str()),
-        ("redirect_uri", redirect),
-        ("code_challenge", pkce.challenge.as_str()),
-        ("code_challenge_method", "S256"),
-    ];
-    if let Some(s) = scope {
-        p.push(("scope", s));
-    }
-    if let Some(s) = state {
-        p.push(("state", s));
-    }
-    authorize_path(ctx, &p)
+    let redirect = first_redirect(app);
+    client_flows::standard_authorize(ctx.profile(), &app.client_id, redirect, pkce, scope, state)
 }
 
 /// A query parameter of a URL.
@@ -133,16 +120,20 @@ pub async fn authorize_code(
     pkce: &Pkce,
     scope: Option<&str>,
 ) -> Result<String, Problem> {
-    let path = standard_authorize(ctx, app, pkce, scope, None);
-    let user = ctx.env.roles.user.clone();
-    let loc = decide(ctx, &path, &user, true).await?;
-    let code = query(&loc, "code").ok_or_else(|| {
-        Problem::fail(format!(
-            "PP-AUTHZ-3: the approval redirect {loc} carries no `code`"
-        ))
-    })?;
-    ctx.volatile(&code, "code");
-    Ok(code)
+    let auth = ClientAuth::of_app(app);
+    with_driver(ctx, async |ctx, approver, profile| {
+        client_flows::authorize_code(
+            ctx,
+            approver,
+            profile,
+            &auth,
+            first_redirect(app),
+            pkce,
+            scope,
+        )
+        .await
+    })
+    .await
 }
 
 /// Redeems a code at the token endpoint (PP-TOKEN-1).
@@ -153,17 +144,14 @@ pub async fn redeem(
     redirect_uri: &str,
     verifier: &str,
 ) -> Result<Resp, Problem> {
-    let form = with_auth(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier),
-        ],
+    let req = client_flows::redeem_req(
+        ctx.profile(),
+        &ClientAuth::of_app(app),
+        code,
+        redirect_uri,
+        verifier,
     );
-    let token = ctx.path("token");
-    ctx.send(Req::post(token).form(form)).await
+    ctx.send(req).await
 }
 
 /// An access token, a refresh token and their scope.
@@ -176,15 +164,16 @@ pub struct Tokens {
 
 impl Tokens {
     pub fn from(resp: &Resp, body: &Value) -> Result<Tokens, Problem> {
-        Ok(Tokens {
-            access: str_of(resp, body, "access_token")?.to_owned(),
-            refresh: str_of(resp, body, "refresh_token")?.to_owned(),
-            scope: body
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-        })
+        let t = client_flows::Tokens::from_body(body).map_err(|why| resp.fail(why))?;
+        Ok(Tokens::of(t))
+    }
+
+    fn of(t: client_flows::Tokens) -> Tokens {
+        Tokens {
+            access: t.access,
+            refresh: t.refresh,
+            scope: t.scope,
+        }
     }
 }
 
@@ -195,17 +184,23 @@ pub async fn redeem_new_code(
     app: &App,
     scope: Option<&str>,
 ) -> Result<Resp, Problem> {
-    let pkce = Pkce::new(ctx);
-    let code = authorize_code(ctx, app, &pkce, scope).await?;
-    let redirect = app.redirect_uris.first().cloned().unwrap_or_default();
-    redeem(ctx, app, &code, &redirect, &pkce.verifier).await
+    let auth = ClientAuth::of_app(app);
+    let ex = with_driver(ctx, async |ctx, approver, profile| {
+        client_flows::redeem_new_code(ctx, approver, profile, &auth, first_redirect(app), scope)
+            .await
+    })
+    .await?;
+    Ok(resp(ctx, ex))
 }
 
 /// The full authorization-code flow for `app` as the primary user.
 pub async fn code_tokens(ctx: &mut Ctx, app: &App, scope: Option<&str>) -> Result<Tokens, Problem> {
-    let r = redeem_new_code(ctx, app, scope).await?;
-    let body = ctx.ok_json(&r)?;
-    Tokens::from(&r, &body)
+    let auth = ClientAuth::of_app(app);
+    let t = with_driver(ctx, async |ctx, approver, profile| {
+        client_flows::code_tokens(ctx, approver, profile, &auth, first_redirect(app), scope).await
+    })
+    .await?;
+    Ok(Tokens::of(t))
 }
 
 /// A device-code response.
@@ -216,6 +211,22 @@ pub struct DeviceCode {
     pub complete: String,
     pub body: Value,
     pub resp: Resp,
+    code: client_flows::DeviceCode,
+}
+
+impl DeviceCode {
+    /// Reads a device-code answer (PP-DEVICE-1) sent by the check itself.
+    pub fn read(resp: Resp) -> Result<DeviceCode, Problem> {
+        let code = client_flows::DeviceCode::read(&resp.ex).map_err(|why| resp.fail(why))?;
+        Ok(DeviceCode {
+            device_code: code.device_code.clone(),
+            user_code: code.user_code.clone(),
+            complete: code.verification_uri_complete.clone(),
+            body: code.body.clone(),
+            resp,
+            code,
+        })
+    }
 }
 
 pub async fn device_start(
@@ -223,27 +234,14 @@ pub async fn device_start(
     app: &App,
     scope: Option<&str>,
 ) -> Result<DeviceCode, Problem> {
-    let mut pairs = vec![];
-    if let Some(s) = scope {
-        pairs.push(("scope", s));
-    }
-    let form = with_auth(app, &pairs);
-    let path = ctx.path("device_code");
-    let r = ctx.send(Req::post(path).form(form)).await?;
-    let body = ctx.ok_json(&r)?;
-    Ok(DeviceCode {
-        device_code: str_of(&r, &body, "device_code")?.to_owned(),
-        user_code: str_of(&r, &body, "user_code")?.to_owned(),
-        complete: str_of(&r, &body, "verification_uri_complete")?.to_owned(),
-        body: body.clone(),
-        resp: r,
-    })
+    let req = client_flows::device_start_req(ctx.profile(), &ClientAuth::of_app(app), scope);
+    let resp = ctx.send(req).await?;
+    DeviceCode::read(resp)
 }
 
 pub async fn device_poll(ctx: &mut Ctx, app: &App, device_code: &str) -> Result<Resp, Problem> {
-    let form = with_auth(app, &[("device_code", device_code)]);
-    let path = ctx.path("device_token");
-    ctx.send(Req::post(path).form(form)).await
+    let req = client_flows::device_poll_req(ctx.profile(), &ClientAuth::of_app(app), device_code);
+    ctx.send(req).await
 }
 
 pub async fn device_decide(ctx: &mut Ctx, dc: &DeviceCode, approve: bool) -> Result<(), Problem> {
@@ -261,48 +259,22 @@ pub async fn poll_until_decided(
     app: &App,
     dc: &DeviceCode,
 ) -> Result<Resp, Problem> {
-    if ctx.env.driver.is_immediate() {
-        return device_poll(ctx, app, &dc.device_code).await;
+    let immediate = ctx.env.driver.is_immediate();
+    let auth = ClientAuth::of_app(app);
+    let env = ctx.env.clone();
+    let ex = client_flows::poll_until_decided(
+        ctx,
+        &env.profile,
+        &auth,
+        &dc.code,
+        immediate,
+        crate::drivers::countdown_line,
+    )
+    .await?;
+    if !immediate {
+        eprintln!();
     }
-    let interval = dc
-        .body
-        .get("interval")
-        .and_then(Value::as_u64)
-        .unwrap_or(ctx.profile().lifetimes.device_poll_interval)
-        .max(1);
-    let lifetime = dc
-        .body
-        .get("expires_in")
-        .and_then(Value::as_u64)
-        .unwrap_or(ctx.profile().lifetimes.device_code);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(lifetime);
-    loop {
-        let r = device_poll_unrecorded(ctx, app, &dc.device_code).await?;
-        if r.error_code().as_deref() != Some("authorization_pending")
-            || tokio::time::Instant::now() > deadline
-        {
-            eprintln!();
-            return Ok(ctx.record(r.ex.as_ref().clone()));
-        }
-        crate::drivers::countdown_line(
-            deadline.saturating_duration_since(tokio::time::Instant::now()),
-        );
-        tokio::time::sleep(Duration::from_secs(interval)).await;
-    }
-}
-
-async fn device_poll_unrecorded(
-    ctx: &mut Ctx,
-    app: &App,
-    device_code: &str,
-) -> Result<Resp, Problem> {
-    let form = with_auth(app, &[("device_code", device_code)]);
-    let path = ctx.path("device_token");
-    let ex = ctx.exchange(Req::post(path).form(form)).await?;
-    Ok(Resp {
-        ex: std::sync::Arc::new(ex),
-        request_id_header: ctx.profile().expect_punchplay().request_id.header.clone(),
-    })
+    Ok(resp(ctx, ex))
 }
 
 /// The full device flow for `app` as the primary user.
@@ -311,11 +283,12 @@ pub async fn device_tokens(
     app: &App,
     scope: Option<&str>,
 ) -> Result<Tokens, Problem> {
-    let dc = device_start(ctx, app, scope).await?;
-    device_decide(ctx, &dc, true).await?;
-    let r = poll_until_decided(ctx, app, &dc).await?;
-    let body = ctx.ok_json(&r)?;
-    Tokens::from(&r, &body)
+    let auth = ClientAuth::of_app(app);
+    let t = with_driver(ctx, async |ctx, approver, profile| {
+        client_flows::device_tokens(ctx, approver, profile, &auth, scope).await
+    })
+    .await?;
+    Ok(Tokens::of(t))
 }
 
 /// `grant_type=refresh_token` at the token endpoint (browser apps, PP-REFRESH-1).
@@ -325,18 +298,14 @@ pub async fn refresh_at_token(
     refresh: &str,
     scope: Option<&str>,
 ) -> Result<Resp, Problem> {
-    let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", refresh)];
-    if let Some(s) = scope {
-        pairs.push(("scope", s));
-    }
-    let form = with_auth(app, &pairs);
-    let path = ctx.path("token");
-    ctx.send(Req::post(path).form(form)).await
+    let auth = ClientAuth::of_app(app);
+    let req = client_flows::refresh_at_token_req(ctx.profile(), &auth, refresh, scope);
+    ctx.send(req).await
 }
 
 /// `POST auth/refresh` (device-flow apps, PP-REFRESH-1).
 pub fn refresh_device_req(ctx: &Ctx, app: &App, refresh: &str) -> Req {
-    Req::post(ctx.path("refresh")).form(with_auth(app, &[("refresh_token", refresh)]))
+    client_flows::refresh_req(ctx.profile(), &ClientAuth::of_app(app), refresh)
 }
 
 pub async fn refresh_device(ctx: &mut Ctx, app: &App, refresh: &str) -> Result<Resp, Problem> {
@@ -346,10 +315,9 @@ pub async fn refresh_device(ctx: &mut Ctx, app: &App, refresh: &str) -> Result<R
 
 /// `GET me` with a bearer token.
 pub async fn me(ctx: &mut Ctx, access: &str) -> Result<Resp, Problem> {
-    let path = ctx.path("me");
-    ctx.send(Req::get(path).bearer(access)).await
+    let req = client_flows::bearer_req(ctx.profile(), "me", access);
+    ctx.send(req).await
 }
-
 /// A playback event body (PP-API-3) for media `id` at a fresh `occurred_at`.
 pub fn playback_body(ctx: &Ctx, media_id: &str, position_ms: u64) -> Value {
     serde_json::json!({

@@ -8,6 +8,7 @@
 //! them and emits events that the [`report`] writers consume; [`expected`] reads the
 //! expected-deviations file; [`cli`] is the command line.
 
+pub mod approval;
 pub mod check;
 pub mod checks;
 pub mod cli;

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use crate::client::{Exchange, ReqBody};
+use contract_client::families::punchplay::ErrorAnswer;
+use contract_client::{Exchange, ReqBody};
 
 /// The facts of one exchange that support needs.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -22,17 +23,9 @@ pub struct Support {
 
 impl Support {
     pub fn from_exchange(ex: &Exchange, request_id_header: &str) -> Support {
-        let from_body = serde_json::from_str::<serde_json::Value>(&ex.body)
-            .ok()
-            .and_then(|v| {
-                v.get("request_id")
-                    .and_then(|r| r.as_str())
-                    .map(str::to_owned)
-            });
-        let request_id = ex
-            .header(request_id_header)
-            .map(str::to_owned)
-            .or(from_body);
+        let request_id = ErrorAnswer::of_exchange(request_id_header, ex)
+            .request_id()
+            .map(str::to_owned);
         let client_id = ex.req.client_id.clone().or_else(|| match &ex.req.body {
             ReqBody::Form(p) => p
                 .iter()

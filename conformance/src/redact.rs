@@ -8,19 +8,46 @@
 
 use std::collections::HashMap;
 
-use profile::RequestIdFormat;
+use profile::{Family, Profile, RequestIdFormat};
 use serde_json::Value;
 
-/// JSON members whose values are credentials or one-time codes, and their placeholder kinds.
-const SECRET_KEYS: &[(&str, &str)] = &[
-    ("access_token", "access-token"),
-    ("refresh_token", "refresh-token"),
-    ("device_code", "device-code"),
-    ("user_code", "user-code"),
-    ("code", "code"),
-    ("client_secret", "client-secret"),
-    ("cookie", "cookie"),
-];
+use crate::checks::punchplay::members as punchplay;
+
+/// The member names of a family's answers that the redactor must know. Each family
+/// keeps its names in its checks folder (`checks/punchplay/members.rs`); [`FamilyMembers::of`]
+/// picks them.
+#[derive(Debug, Clone)]
+pub struct FamilyMembers {
+    /// Members whose values are credentials or one-time codes, and their placeholder kinds.
+    pub secrets: &'static [(&'static str, &'static str)],
+    /// The member carrying a request id, checked against `request_id`'s format.
+    pub request_id_member: &'static str,
+    pub request_id: RequestIdFormat,
+    /// Human text, replaced whole.
+    pub prose: &'static [&'static str],
+    /// Members whose `data:` URI is replaced whole.
+    pub data_uris: &'static [&'static str],
+    /// Number members that are event ids.
+    pub event_ids: &'static [&'static str],
+}
+
+impl FamilyMembers {
+    /// The members of a profile's family, or `None` for a family the suite has no
+    /// checks for.
+    pub fn of(profile: &Profile) -> Option<FamilyMembers> {
+        match profile.family {
+            Family::Punchplay => Some(FamilyMembers {
+                secrets: punchplay::SECRETS,
+                request_id_member: punchplay::REQUEST_ID,
+                request_id: profile.punchplay_settings()?.request_id.clone(),
+                prose: punchplay::PROSE,
+                data_uris: punchplay::DATA_URIS,
+                event_ids: punchplay::EVENT_IDS,
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// A format problem found while redacting: (what, the offending value).
 #[derive(Debug, Clone)]
@@ -38,7 +65,7 @@ struct Known {
 pub struct Redactor {
     /// Raw value to placeholder, in registration order (the base URL first).
     values: Vec<Known>,
-    request_id: RequestIdFormat,
+    members: FamilyMembers,
     counters: HashMap<String, usize>,
 }
 
@@ -48,10 +75,10 @@ const MIN_VOLATILE_LEN: usize = 4;
 const MIN_IDENTITY_LEN: usize = 3;
 
 impl Redactor {
-    pub fn new(base: &str, request_id: RequestIdFormat) -> Redactor {
+    pub fn new(base: &str, members: FamilyMembers) -> Redactor {
         let mut r = Redactor {
             values: Vec::new(),
-            request_id,
+            members,
             counters: HashMap::new(),
         };
         r.push(base.trim_end_matches('/'), "[base]", false);
@@ -148,8 +175,8 @@ impl Redactor {
     }
 
     fn scrub_request_ids(&self, text: &str) -> String {
-        let prefix = &self.request_id.prefix;
-        let len = self.request_id.hex_len;
+        let prefix = &self.members.request_id.prefix;
+        let len = self.members.request_id.hex_len;
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(i) = rest.find(prefix.as_str()) {
@@ -172,7 +199,7 @@ impl Redactor {
         match value {
             Value::Object(map) => {
                 for (k, v) in map {
-                    if let Some((_, kind)) = SECRET_KEYS.iter().find(|(key, _)| key == k) {
+                    if let Some((_, kind)) = self.members.secrets.iter().find(|(key, _)| key == k) {
                         match v {
                             Value::String(s) => {
                                 if s.is_empty() || s.chars().any(char::is_whitespace) {
@@ -187,12 +214,12 @@ impl Redactor {
                                 return Err(FormatError(format!("`{k}` is not a string: {other}")));
                             }
                         }
-                    } else if k == "request_id" {
-                        let ok = v.as_str().is_some_and(|s| self.request_id.matches(s));
-                        if !ok {
+                    } else if k == self.members.request_id_member {
+                        let format = &self.members.request_id;
+                        if !v.as_str().is_some_and(|s| format.matches(s)) {
                             return Err(FormatError(format!(
-                                "`request_id` is {v}, not `{}` + {} lowercase hex characters (PP-ERR-2)",
-                                self.request_id.prefix, self.request_id.hex_len
+                                "`{k}` is {v}, not `{}` + {} lowercase hex characters (PP-ERR-2)",
+                                format.prefix, format.hex_len
                             )));
                         }
                     } else {
@@ -212,12 +239,14 @@ impl Redactor {
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(k, v)| {
-                        let v = match (k.as_str(), v) {
-                            ("message", Value::String(_)) => Value::String("[message]".into()),
-                            ("verification_uri_qr", Value::String(s)) if s.starts_with("data:") => {
+                        let m = &self.members;
+                        let k_is = |names: &[&str]| names.contains(&k.as_str());
+                        let v = match v {
+                            Value::String(_) if k_is(m.prose) => Value::String("[message]".into()),
+                            Value::String(s) if k_is(m.data_uris) && s.starts_with("data:") => {
                                 Value::String("[png-data-uri]".into())
                             }
-                            ("id" | "last_event_id", Value::Number(_)) => {
+                            Value::Number(_) if k_is(m.event_ids) => {
                                 Value::String("[event-id]".into())
                             }
                             _ => self.scrub_json(v),
@@ -253,11 +282,7 @@ mod tests {
     fn redactor() -> Redactor {
         Redactor::new(
             "http://127.0.0.1:4000",
-            RequestIdFormat {
-                header: "X-PunchPlay-Request-Id".into(),
-                prefix: "ppreq_".into(),
-                hex_len: 20,
-            },
+            FamilyMembers::of(&Profile::punchplay()).unwrap(),
         )
     }
 

@@ -1,9 +1,11 @@
 //! What one response tells the verdict: admitted, refused (and whether the refusal is
 //! well formed, PP-RATE-2), a server error, or a transport error.
 //!
-//! This module owns the classification of a single response. It knows nothing of
-//! windows, keys or goose.
+//! This module owns the classification of a single response; the error body itself is
+//! read by the family's reader in the client crate. It knows nothing of windows, keys or
+//! goose.
 
+use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
 use profile::Profile;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Serialize;
@@ -196,38 +198,38 @@ fn refusal_problems(
         _ => None,
     };
     // PP-RATE-2, PP-ERR-1, PP-ERR-2 MUST: the usual error body with its request id, the
-    // header equal to it.
-    let json: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(v) => v,
-        Err(_) => return (Some("body is not JSON".into()), decided),
-    };
-    if json.get("error").and_then(|e| e.as_str()) != Some("rate_limited") {
-        let error = json.get("error").unwrap_or(&serde_json::Value::Null);
+    // header equal to it; read by the family's reader.
+    let header = &profile.expect_punchplay().request_id.header;
+    let answer = ErrorAnswer::read(header, |h| headers.get(h)?.to_str().ok(), body);
+    let envelope = answer.envelope_problem();
+    if envelope == Some(EnvelopeProblem::NotJson) {
+        return (Some("body is not JSON".into()), decided);
+    }
+    if answer.error.as_deref() != Some("rate_limited") {
+        let error = answer.error_as_received();
         return (Some(format!("error is {error}, not rate_limited")), decided);
     }
-    if json.get("message").and_then(|m| m.as_str()).is_none() {
-        return (Some("body has no message".into()), decided);
+    match envelope {
+        Some(EnvelopeProblem::NoMessage) => return (Some("body has no message".into()), decided),
+        Some(EnvelopeProblem::NoBodyRequestId) => {
+            return (Some("body has no request_id".into()), decided);
+        }
+        _ => {}
     }
-    let Some(body_id) = json.get("request_id").and_then(|r| r.as_str()) else {
-        return (Some("body has no request_id".into()), decided);
-    };
-    if decided.is_none() && !profile.expect_punchplay().request_id.matches(body_id) {
+    if decided.is_none()
+        && let Some(EnvelopeProblem::RequestIdFormat(id)) =
+            answer.format_problem(&profile.expect_punchplay().request_id)
+    {
         // PP-ERR-2 DECIDED format.
-        decided = Some(format!("request_id `{body_id}` has the wrong format"));
+        decided = Some(format!("request_id `{id}` has the wrong format"));
     }
-    let header_id = headers
-        .get(profile.expect_punchplay().request_id.header.as_str())
-        .and_then(|h| h.to_str().ok());
-    let problem = match header_id {
-        None => Some(format!(
-            "no {} header",
-            profile.expect_punchplay().request_id.header
+    let problem = match envelope {
+        None => None,
+        Some(EnvelopeProblem::NoHeaderRequestId) => Some(format!("no {header} header")),
+        Some(EnvelopeProblem::RequestIdsDiffer { .. }) => Some(format!(
+            "{header} header differs from the body's request_id"
         )),
-        Some(h) if h != body_id => Some(format!(
-            "{} header differs from the body's request_id",
-            profile.expect_punchplay().request_id.header
-        )),
-        Some(_) => None,
+        Some(other) => Some(other.to_string()),
     };
     (problem, decided)
 }

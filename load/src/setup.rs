@@ -3,15 +3,18 @@
 //! (PP-DEVICE-1, PP-DEVICE-3, `POST /__test/device/decide`) or from a tokens file for a
 //! deployment.
 //!
-//! Setup requests go from the target's control client (the default address), never from
-//! the source addresses the scenarios use as keys.
+//! The flow itself is the client crate's (`contract_client::flows`); this module picks
+//! the users and apps and approves with the test control. Setup requests go from the
+//! target's control client (the default address), never from the source addresses the
+//! scenarios use as keys.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use contract_client::flows::{self, Approver, ClientAuth, DeviceCode, FlowError};
+use contract_client::{HttpTransport, TransportError};
 use profile::{Identities, Profile, Secret};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::keys::{ClientCredentials, UserToken, usable_clients};
 use crate::target::{Target, TargetError};
@@ -26,49 +29,53 @@ pub enum SetupError {
     TokensFile { path: String, why: String },
 }
 
-fn form(
-    client: &ClientCredentials,
-    mut fields: Vec<(&'static str, String)>,
-) -> Vec<(&'static str, String)> {
-    fields.push(("client_id", client.client_id.clone()));
-    if let Some(s) = &client.secret {
-        fields.push(("client_secret", s.expose().to_owned()));
+/// The setup's transport: plain requests from the target's control client.
+fn transport(target: &Target) -> HttpTransport {
+    HttpTransport::new(target.client().clone(), target.url("/").as_str())
+}
+
+fn auth(client: &ClientCredentials) -> ClientAuth {
+    ClientAuth::new(
+        &client.client_id,
+        client.secret.as_ref().map(Secret::expose),
+    )
+}
+
+fn flow_error(client: &ClientCredentials, e: FlowError<TransportError>) -> SetupError {
+    SetupError::Flow(format!(
+        "the device flow for {} stopped: {e} (PP-DEVICE-1, PP-DEVICE-3)",
+        client.client_id
+    ))
+}
+
+/// Approves device codes as one user with the test control `POST /__test/device/decide`.
+struct TestControlApproval<'a> {
+    target: &'a Target,
+    username: &'a str,
+}
+
+impl Approver<HttpTransport> for TestControlApproval<'_> {
+    async fn authorize(
+        &self,
+        _: &mut HttpTransport,
+        _: &str,
+        _: bool,
+    ) -> Result<String, FlowError<TransportError>> {
+        Err(FlowError::Flow(
+            "load's setup approves device codes only".to_owned(),
+        ))
     }
-    fields
-}
 
-async fn post_form(
-    target: &Target,
-    path: &str,
-    fields: &[(&'static str, String)],
-) -> Result<(u16, Value), SetupError> {
-    let response = target
-        .client()
-        .post(target.url(path))
-        .form(fields)
-        .send()
-        .await
-        .map_err(|e| SetupError::Flow(format!("POST {path} failed: {e}")))?;
-    let status = response.status().as_u16();
-    let body = response.json::<Value>().await.unwrap_or(Value::Null);
-    Ok((status, body))
-}
-
-/// Starts the device flow for `client` (PP-DEVICE-1): `(device_code, user_code)`.
-async fn start_device_flow(
-    target: &Target,
-    profile: &Profile,
-    client: &ClientCredentials,
-) -> Result<(String, String), SetupError> {
-    let path = profile.path("device_code");
-    let (status, body) = post_form(target, path, &form(client, vec![])).await?;
-    let field = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
-    match (status, field("device_code"), field("user_code")) {
-        (200, Some(d), Some(u)) => Ok((d, u)),
-        _ => Err(SetupError::Flow(format!(
-            "POST {path} for {} answered {status} {body}; expected 200 with device_code and user_code (PP-DEVICE-1)",
-            client.client_id
-        ))),
+    async fn device(
+        &self,
+        _: &mut HttpTransport,
+        code: &DeviceCode,
+        _approve: bool,
+    ) -> Result<(), FlowError<TransportError>> {
+        self.target
+            .decide_device(&code.user_code, self.username)
+            .await
+            .map_err(|e| FlowError::Transport(TransportError(e.to_string())))
     }
 }
 
@@ -81,9 +88,10 @@ pub async fn device_codes(
     clients: &[ClientCredentials],
 ) -> BTreeMap<String, String> {
     let mut codes = BTreeMap::new();
+    let mut t = transport(target);
     for client in clients {
-        if let Ok((device_code, _)) = start_device_flow(target, profile, client).await {
-            codes.insert(client.client_id.clone(), device_code);
+        if let Ok((code, _)) = flows::device_start(&mut t, profile, &auth(client), None).await {
+            codes.insert(client.client_id.clone(), code.device_code);
         }
     }
     codes
@@ -116,33 +124,21 @@ pub async fn tokens_by_device_flow(
              token for the per-user limit"
         )));
     }
-    let token_path = profile.path("device_token");
+    let mut t = transport(target);
     let mut tokens = Vec::new();
     for user in &identities.users {
+        let approval = TestControlApproval {
+            target,
+            username: &user.username,
+        };
         for client in &clients {
-            let (device_code, user_code) = start_device_flow(target, profile, client).await?;
-            target.decide_device(&user_code, &user.username).await?;
-            let fields = form(
-                client,
-                vec![
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:device_code".into(),
-                    ),
-                    ("device_code", device_code),
-                ],
-            );
-            let (status, body) = post_form(target, token_path, &fields).await?;
-            let Some(access) = body.get("access_token").and_then(Value::as_str) else {
-                return Err(SetupError::Flow(format!(
-                    "POST {token_path} after approval answered {status} {body}; expected 200 \
-                     with access_token (PP-DEVICE-3)"
-                )));
-            };
+            let got = flows::device_tokens(&mut t, &approval, profile, &auth(client), None)
+                .await
+                .map_err(|e| flow_error(client, e))?;
             tokens.push(UserToken {
                 username: user.username.clone(),
                 client_id: Some(client.client_id.clone()),
-                access_token: Secret::new(access),
+                access_token: Secret::new(got.access),
             });
         }
     }

@@ -52,7 +52,10 @@ impl Progress {
                     let left: Vec<String> = waits
                         .iter()
                         .map(|(what, secs)| {
-                            format!("{what}: {} left", crate::runner::human_duration(*secs))
+                            format!(
+                                "{what}: {} left",
+                                crate::runner::plan::human_duration(*secs)
+                            )
                         })
                         .collect();
                     bar.set_message(format!("waiting, {}", left.join("; ")));

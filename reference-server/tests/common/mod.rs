@@ -1,7 +1,9 @@
 //! What every integration test shares: a server started in-process on `127.0.0.1:0` with
 //! the test controls on, one HTTP wrapper that checks the request-id rules (PP-ERR-1,
 //! PP-ERR-2) on every response it sees, and one helper per protocol job: PKCE pairs,
-//! authorize, code exchange, device login, refresh, the live event stream.
+//! authorize, code exchange, device login, refresh, the live event stream. The flows,
+//! PKCE, the error-envelope reading and the event-stream reading are the client crate's
+//! (`contract_client`); approvals go through the test controls.
 //!
 //! The fixture identities are the ones `CONTRACT.md` ("Fixtures") fixes; numbers
 //! (lifetimes, limits) are read from the profile, never written down here.
@@ -13,13 +15,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::Rng as _;
+use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
+use contract_client::flows::{self, Approver, ClientAuth, DeviceCode, FlowError};
+use contract_client::{Exchange, HttpTransport, Req, ReqBody, Transport, TransportError};
 use reference_server::{RunningServer, ServerConfig};
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
+pub use contract_client::Pkce;
 pub use profile::Profile;
 
 /// Every request of the suite gives up after this long, so no test can hang.
@@ -91,34 +94,14 @@ impl ClientApp {
         }
     }
 
+    /// The app's client authentication as the client crate sends it.
+    pub fn auth(&self) -> ClientAuth {
+        ClientAuth::new(&self.client_id, self.secret.as_deref())
+    }
+
     /// `client_id` and, for a confidential app, `client_secret` as body parameters (PP-APP-2).
     pub fn credentials(&self) -> Vec<(String, String)> {
-        let mut out = vec![("client_id".to_owned(), self.client_id.clone())];
-        if let Some(secret) = &self.secret {
-            out.push(("client_secret".to_owned(), secret.clone()));
-        }
-        out
-    }
-}
-
-/// A PKCE pair: a fresh 43-character verifier and its S256 challenge (RFC 7636).
-#[derive(Debug, Clone)]
-pub struct Pkce {
-    pub verifier: String,
-    pub challenge: String,
-}
-
-impl Pkce {
-    pub fn new() -> Self {
-        let bytes: [u8; 32] = rand::rng().random();
-        Self::from_verifier(&URL_SAFE_NO_PAD.encode(bytes))
-    }
-
-    pub fn from_verifier(verifier: &str) -> Self {
-        Pkce {
-            verifier: verifier.to_owned(),
-            challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
-        }
+        self.auth().params()
     }
 }
 
@@ -232,24 +215,42 @@ impl Reply {
             "expected {status} {code}, got {}",
             self.describe()
         );
-        let body = self.json();
-        assert!(
-            body["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "PP-ERR-1: no message in {body}"
-        );
+        let answer = self.error_answer();
         assert_eq!(
-            body["request_id"].as_str(),
-            Some(self.request_id()),
-            "PP-ERR-2"
+            answer.envelope_problem(),
+            None,
+            "PP-ERR-1, PP-ERR-2: {}",
+            self.describe()
         );
-        body
+        self.json()
+    }
+
+    /// The body and request-id header read as punchplay's error envelope.
+    pub fn error_answer(&self) -> ErrorAnswer {
+        ErrorAnswer::read(REQUEST_ID_HEADER, |h| self.header(h), &self.body)
     }
 
     /// The `error` of a JSON error body, if it is one.
     pub fn error_code(&self) -> Option<String> {
-        serde_json::from_slice::<Value>(&self.body)
-            .ok()
-            .and_then(|b| b["error"].as_str().map(str::to_owned))
+        self.error_answer().error
+    }
+
+    /// A reply of the client crate's exchange.
+    pub fn of_exchange(ex: Exchange) -> Reply {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &ex.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(n, v);
+            }
+        }
+        Reply {
+            status: ex.status,
+            headers,
+            body: ex.body.into_bytes(),
+        }
     }
 }
 
@@ -301,16 +302,115 @@ pub async fn read(response: reqwest::Response) -> Reply {
         headers,
         body,
     };
-    if status >= 400 && !reply.is_html() {
-        let body = reply.json();
-        assert_eq!(
-            body["request_id"].as_str(),
-            Some(id.as_str()),
-            "PP-ERR-2 on {what}: {body}"
-        );
-        assert!(body["error"].is_string(), "PP-ERR-1 on {what}: {body}");
-    }
+    check_error_envelope(&reply, &id, &what);
     reply
+}
+
+/// PP-ERR-1, PP-ERR-2 on an error that is not a page: `error` is a string and the body's
+/// `request_id` equals the header.
+fn check_error_envelope(reply: &Reply, id: &str, what: &str) {
+    if reply.status < 400 || reply.is_html() {
+        return;
+    }
+    let answer = reply.error_answer();
+    assert_eq!(
+        answer.body_request_id.as_deref(),
+        Some(id),
+        "PP-ERR-2 on {what}: {}",
+        reply.describe()
+    );
+    assert!(
+        !matches!(
+            answer.envelope_problem(),
+            Some(EnvelopeProblem::NotJson | EnvelopeProblem::NoError(_))
+        ),
+        "PP-ERR-1 on {what}: {}",
+        reply.describe()
+    );
+}
+
+/// Sends a request of the client crate and reads it as [`send`] does, with the same
+/// PP-ERR-2 checks.
+pub async fn send_req(transport: &mut HttpTransport, req: Req) -> Reply {
+    let what = format!("{} {}", req.method, req.route());
+    let ex = transport
+        .send(req)
+        .await
+        .unwrap_or_else(|e| panic!("the request failed: {e}"));
+    let reply = Reply::of_exchange(ex);
+    let id = check_request_id_header(&reply.headers, &what);
+    check_error_envelope(&reply, &id, &what);
+    reply
+}
+
+/// [`AsUser`] that also asserts the approval redirects to the app's redirect URI
+/// (PP-AUTHZ-3).
+pub struct ApproveAt<'a> {
+    pub as_user: AsUser<'a>,
+    pub redirect_uri: &'a str,
+}
+
+impl Approver<HttpTransport> for ApproveAt<'_> {
+    async fn authorize(
+        &self,
+        t: &mut HttpTransport,
+        authorize_path: &str,
+        approve: bool,
+    ) -> Result<String, FlowError<TransportError>> {
+        let location = self.as_user.authorize(t, authorize_path, approve).await?;
+        assert!(
+            location.starts_with(self.redirect_uri),
+            "PP-AUTHZ-3: {location}"
+        );
+        Ok(location)
+    }
+
+    async fn device(
+        &self,
+        t: &mut HttpTransport,
+        code: &DeviceCode,
+        approve: bool,
+    ) -> Result<(), FlowError<TransportError>> {
+        self.as_user.device(t, code, approve).await
+    }
+}
+
+/// The form pairs of a request the client crate built.
+fn form_of(req: Req) -> Vec<(String, String)> {
+    match req.body {
+        ReqBody::Form(pairs) => pairs,
+        other => panic!("expected a form, the client crate built {other:?}"),
+    }
+}
+
+/// The test controls approving as one user: the client crate's flows ask it.
+pub struct AsUser<'a> {
+    pub server: &'a TestServer,
+    pub user: &'a str,
+}
+
+impl Approver<HttpTransport> for AsUser<'_> {
+    async fn authorize(
+        &self,
+        _: &mut HttpTransport,
+        authorize_path: &str,
+        approve: bool,
+    ) -> Result<String, FlowError<TransportError>> {
+        let url = self.server.url(authorize_path);
+        Ok(self.server.decide(&url, self.user, approve).await)
+    }
+
+    async fn device(
+        &self,
+        _: &mut HttpTransport,
+        code: &DeviceCode,
+        approve: bool,
+    ) -> Result<(), FlowError<TransportError>> {
+        self.server
+            .device_decide(&code.user_code, self.user, approve)
+            .await;
+        Ok(())
+    }
 }
 
 /// A form from borrowed pairs.
@@ -573,20 +673,24 @@ impl TestServer {
         scope: Option<&str>,
         state: Option<&str>,
     ) -> String {
-        let mut pairs = vec![
-            ("response_type", "code"),
-            ("client_id", app.client_id.as_str()),
-            ("redirect_uri", app.redirect_uri.as_str()),
-            ("code_challenge", pkce.challenge.as_str()),
-            ("code_challenge_method", "S256"),
-        ];
-        if let Some(scope) = scope {
-            pairs.push(("scope", scope));
-        }
-        if let Some(state) = state {
-            pairs.push(("state", state));
-        }
-        self.authorize_url_from(&pairs)
+        self.url(&flows::standard_authorize(
+            &self.profile,
+            &app.client_id,
+            &app.redirect_uri,
+            pkce,
+            scope,
+            state,
+        ))
+    }
+
+    /// A plain transport to this server for the client crate's flows.
+    pub fn transport(&self) -> HttpTransport {
+        HttpTransport::new(self.http.clone(), &self.base)
+    }
+
+    /// The test controls approving as `user`.
+    pub fn as_user<'a>(&'a self, user: &'a str) -> AsUser<'a> {
+        AsUser { server: self, user }
     }
 
     /// An authorize URL from raw parameters, for requests that are wrong on purpose.
@@ -609,7 +713,7 @@ impl TestServer {
         answer["location"].as_str().expect("a location").to_owned()
     }
 
-    /// An authorization code for `app`, approved by `user`.
+    /// An authorization code for `app`, approved by `user` (the client crate's flow).
     pub async fn authorization_code(
         &self,
         app: &ClientApp,
@@ -617,17 +721,23 @@ impl TestServer {
         pkce: &Pkce,
         scope: Option<&str>,
     ) -> String {
-        let location = self
-            .decide(&self.authorize_url(app, pkce, scope, None), user, true)
-            .await;
-        assert!(
-            location.starts_with(&app.redirect_uri),
-            "PP-AUTHZ-3: {location}"
-        );
-        let params = query_of(&location);
-        param(&params, "code")
-            .unwrap_or_else(|| panic!("PP-AUTHZ-3: no code in {location}"))
-            .to_owned()
+        let approval = ApproveAt {
+            as_user: self.as_user(user),
+            redirect_uri: &app.redirect_uri,
+        };
+        let (profile, auth) = (&self.profile, app.auth());
+        let redirect = &app.redirect_uri;
+        flows::authorize_code(
+            &mut self.transport(),
+            &approval,
+            profile,
+            &auth,
+            redirect,
+            pkce,
+            scope,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("PP-AUTHZ-3: {e}"))
     }
 
     /// The code-exchange form (PP-TOKEN-1).
@@ -637,50 +747,60 @@ impl TestServer {
         code: &str,
         verifier: &str,
     ) -> Vec<(String, String)> {
-        let mut form = vec![
-            ("grant_type".to_owned(), "authorization_code".to_owned()),
-            ("code".to_owned(), code.to_owned()),
-            ("redirect_uri".to_owned(), app.redirect_uri.clone()),
-            ("code_verifier".to_owned(), verifier.to_owned()),
-        ];
-        form.extend(app.credentials());
-        form
+        form_of(flows::redeem_req(
+            &self.profile,
+            &app.auth(),
+            code,
+            &app.redirect_uri,
+            verifier,
+        ))
     }
 
     /// Redeems a code at the token endpoint.
     pub async fn exchange(&self, app: &ClientApp, code: &str, verifier: &str) -> Reply {
-        self.post_form(
-            &self.endpoint("token"),
-            &self.exchange_form(app, code, verifier),
-        )
-        .await
+        let req = flows::redeem_req(
+            &self.profile,
+            &app.auth(),
+            code,
+            &app.redirect_uri,
+            verifier,
+        );
+        send_req(&mut self.transport(), req).await
     }
 
-    /// A user's tokens for `app` through the code flow.
+    /// A user's tokens for `app` through the code flow (the client crate's, approved by
+    /// the test control; the token answer is checked as [`Tokens::from_reply`] does).
     pub async fn code_login(&self, app: &ClientApp, user: &str, scope: Option<&str>) -> Tokens {
-        let pkce = Pkce::new();
-        let code = self.authorization_code(app, user, &pkce, scope).await;
-        Tokens::from_reply(&self.exchange(app, &code, &pkce.verifier).await)
+        let approval = ApproveAt {
+            as_user: self.as_user(user),
+            redirect_uri: &app.redirect_uri,
+        };
+        let (profile, auth, redirect) = (&self.profile, app.auth(), &app.redirect_uri);
+        let ex = flows::redeem_new_code(
+            &mut self.transport(),
+            &approval,
+            profile,
+            &auth,
+            redirect,
+            scope,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("PP-AUTHZ-3: {e}"));
+        Tokens::from_reply(&Reply::of_exchange(ex))
     }
 
     // --- device code (PP-DEVICE-*) ---
 
     /// Starts a device authorization (PP-DEVICE-1); answers the 200 body.
     pub async fn device_start(&self, app: &ClientApp, scope: Option<&str>) -> Value {
-        let mut form = app.credentials();
-        if let Some(scope) = scope {
-            form.push(("scope".into(), scope.into()));
-        }
-        self.post_form(&self.endpoint("device_code"), &form)
-            .await
-            .ok()
+        let req = flows::device_start_req(&self.profile, &app.auth(), scope);
+        send_req(&mut self.transport(), req).await.ok()
     }
 
     /// One poll of the device token endpoint (PP-DEVICE-3).
     pub async fn device_poll(&self, app: &ClientApp, device_code: &str) -> Reply {
-        let mut form = app.credentials();
-        form.push(("device_code".into(), device_code.into()));
-        self.post_form(&self.endpoint("device_token"), &form).await
+        let req = flows::device_poll_req(&self.profile, &app.auth(), device_code);
+        send_req(&mut self.transport(), req).await
     }
 
     /// Asks `POST /__test/device/decide` for a decision and answers the reply as it is, for
@@ -702,43 +822,47 @@ impl TestServer {
         assert_eq!(answer["approved"], approve, "{answer}");
     }
 
-    /// A user's tokens for `app` through the device flow.
+    /// A user's tokens for `app` through the device flow (the client crate's steps,
+    /// approved by the test control; the token answer is checked as [`Tokens::from_reply`]
+    /// does).
     pub async fn device_login(&self, app: &ClientApp, user: &str, scope: Option<&str>) -> Tokens {
-        let start = self.device_start(app, scope).await;
-        let user_code = start["user_code"].as_str().expect("user_code");
-        self.device_decide(user_code, user, true).await;
-        Tokens::from_reply(
-            &self
-                .device_poll(app, start["device_code"].as_str().expect("device_code"))
-                .await,
-        )
+        let mut t = self.transport();
+        let auth = app.auth();
+        let (code, _) = flows::device_start(&mut t, &self.profile, &auth, scope)
+            .await
+            .unwrap_or_else(|e| panic!("PP-DEVICE-1: {e}"));
+        let approval = self.as_user(user);
+        approval
+            .device(&mut t, &code, true)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ex = flows::poll_until_decided(&mut t, &self.profile, &auth, &code, true, |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("PP-DEVICE-3: {e}"));
+        Tokens::from_reply(&Reply::of_exchange(ex))
     }
 
     // --- refresh (PP-REFRESH-*) ---
 
     pub fn refresh_form(&self, app: &ClientApp, refresh_token: &str) -> Vec<(String, String)> {
-        let mut form = vec![
-            ("grant_type".to_owned(), "refresh_token".to_owned()),
-            ("refresh_token".to_owned(), refresh_token.to_owned()),
-        ];
-        form.extend(app.credentials());
-        form
+        form_of(flows::refresh_at_token_req(
+            &self.profile,
+            &app.auth(),
+            refresh_token,
+            None,
+        ))
     }
 
     /// A refresh at the token endpoint (browser apps, PP-REFRESH-1).
     pub async fn refresh_at_token(&self, app: &ClientApp, refresh_token: &str) -> Reply {
-        self.post_form(
-            &self.endpoint("token"),
-            &self.refresh_form(app, refresh_token),
-        )
-        .await
+        let req = flows::refresh_at_token_req(&self.profile, &app.auth(), refresh_token, None);
+        send_req(&mut self.transport(), req).await
     }
 
     /// A refresh at `auth/refresh` (device apps, PP-REFRESH-1).
     pub async fn refresh_at_auth(&self, app: &ClientApp, refresh_token: &str) -> Reply {
-        let mut form = vec![("refresh_token".to_owned(), refresh_token.to_owned())];
-        form.extend(app.credentials());
-        self.post_form(&self.endpoint("refresh"), &form).await
+        let req = flows::refresh_req(&self.profile, &app.auth(), refresh_token);
+        send_req(&mut self.transport(), req).await
     }
 
     // --- the bearer API (PP-API-*) ---
@@ -751,8 +875,8 @@ impl TestServer {
     }
 
     pub async fn me(&self, access_token: &str) -> Reply {
-        self.get_with_bearer(&self.endpoint("me"), access_token)
-            .await
+        let req = flows::bearer_req(&self.profile, "me", access_token);
+        send_req(&mut self.transport(), req).await
     }
 
     /// Asserts that a grant's tokens are dead: the access token is 401 `invalid_token`
@@ -839,8 +963,7 @@ impl TestServer {
             "PP-API-8"
         );
         EventStream {
-            response,
-            buffer: String::new(),
+            reader: contract_client::sse::EventStream::new(response),
         }
     }
 }
@@ -855,7 +978,7 @@ pub fn playback_body(media_id: &str, occurred_at: &str, position_ms: u64) -> Val
     })
 }
 
-/// One server-sent event (PP-API-8).
+/// One server-sent event (PP-API-8): every event of this server has an id and JSON data.
 #[derive(Debug, Clone)]
 pub struct SseEvent {
     pub id: u64,
@@ -863,70 +986,28 @@ pub struct SseEvent {
     pub data: Value,
 }
 
-/// A live event stream being read.
+/// A live event stream being read by the client crate's reader.
 pub struct EventStream {
-    response: reqwest::Response,
-    buffer: String,
+    reader: contract_client::sse::EventStream,
 }
 
 impl EventStream {
     /// The next event (comments and `retry:` lines skipped), or `None` when none arrives
     /// within `wait` or the stream ends.
     pub async fn next(&mut self, wait: Duration) -> Option<SseEvent> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            while let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                if let Some(event) = parse_sse_block(&block) {
-                    return Some(event);
-                }
-            }
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Ok(Ok(Some(bytes))) => self
-                    .buffer
-                    .push_str(std::str::from_utf8(&bytes).expect("SSE is UTF-8")),
-                Ok(Ok(None)) | Ok(Err(_)) | Err(_) => return None,
-            }
-        }
+        let event = self.reader.next(wait).await?;
+        assert!(event.data_is_json, "PP-API-8: data is JSON: {event:?}");
+        Some(SseEvent {
+            id: event.id.expect("PP-API-8: every event has an id"),
+            event: event.event,
+            data: event.data,
+        })
     }
 
     /// Whether the server ended the stream within `wait` (no further event arrives).
     pub async fn ends_within(&mut self, wait: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
-                Ok(Ok(Some(bytes))) => {
-                    self.buffer.push_str(&String::from_utf8_lossy(&bytes));
-                    if self.buffer.contains("data:") {
-                        return false;
-                    }
-                }
-                Ok(Ok(None)) | Ok(Err(_)) => return true,
-                Err(_) => return false,
-            }
-        }
+        self.reader.ends_within(wait).await
     }
-}
-
-fn parse_sse_block(block: &str) -> Option<SseEvent> {
-    let (mut id, mut event, mut data) = (None, None, String::new());
-    for line in block.lines() {
-        if let Some(v) = line.strip_prefix("id:") {
-            id = v.trim().parse().ok();
-        } else if let Some(v) = line.strip_prefix("event:") {
-            event = Some(v.trim().to_owned());
-        } else if let Some(v) = line.strip_prefix("data:") {
-            data.push_str(v.trim_start());
-        }
-    }
-    if data.is_empty() {
-        return None;
-    }
-    Some(SseEvent {
-        id: id.expect("PP-API-8: every event has an id"),
-        event: event.unwrap_or_else(|| "message".into()),
-        data: serde_json::from_str(&data).expect("PP-API-8: data is JSON"),
-    })
 }
 
 /// Runs `n` copies of a request concurrently, each on its own task, and answers every

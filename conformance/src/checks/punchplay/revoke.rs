@@ -4,7 +4,7 @@ use super::{PageWording, page_shows_app};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::drivers::hidden_inputs;
-use crate::flows::{self, Pkce};
+use crate::flows;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -28,7 +28,7 @@ async fn revoke(ctx: &mut Ctx) -> CheckResult {
     // The second user, so the primary user's grants of concurrent checks stay alive.
     let user = super::signed_in(ctx, true).await?;
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let path = flows::standard_authorize(ctx, &web, &pkce, None, None);
     let loc = flows::decide(ctx, &path, &user, true).await?;
     let code = flows::query(&loc, "code")

@@ -281,7 +281,7 @@ async fn exhaust_from(
                     .and_then(|v| v.trim().parse::<u64>().ok())
                     .map_or_else(
                         || "up to the window".to_owned(),
-                        crate::runner::human_duration
+                        crate::runner::plan::human_duration
                     ),
             )));
         }

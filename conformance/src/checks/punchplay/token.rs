@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::time;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::flows::{self, Pkce, with_auth};
+use crate::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -187,7 +187,7 @@ async fn json_body(ctx: &mut Ctx) -> CheckResult {
         body
     };
     // The token endpoint: code redemption, then refresh.
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     let body = with_client(
         &web,
@@ -206,17 +206,8 @@ async fn json_body(ctx: &mut Ctx) -> CheckResult {
     let r = ctx
         .send(Req::post(ctx.path("device_code")).json(with_client(&tv, json!({}))))
         .await?;
-    let b = ctx.ok_json(&r)?;
-    let device_code = crate::check::str_of(&r, &b, "device_code")?.to_owned();
-    let user_code = crate::check::str_of(&r, &b, "user_code")?.to_owned();
-    let complete = crate::check::str_of(&r, &b, "verification_uri_complete")?.to_owned();
-    let dc = flows::DeviceCode {
-        device_code: device_code.clone(),
-        user_code,
-        complete,
-        body: b.clone(),
-        resp: r,
-    };
+    let dc = flows::DeviceCode::read(r)?;
+    let device_code = dc.device_code.clone();
     flows::device_decide(ctx, &dc, true).await?;
     if !ctx.env.driver.is_immediate() {
         return Err(crate::outcome::Problem::skip(
@@ -379,7 +370,7 @@ async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
 async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
     let secret = super::client_secret(&web);
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     let token = ctx.path("token");
     let r = ctx

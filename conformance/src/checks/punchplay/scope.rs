@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::{error_redirect, scope_set, spa_or_skip};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
-use crate::flows::{self, Pkce, authorize_path, with_auth};
+use crate::flows::{self, authorize_path, with_auth};
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
@@ -80,7 +80,7 @@ async fn authorize_invalid_scope(ctx: &mut Ctx) -> CheckResult {
         .find(|s| !app.allowed_scopes.contains(s))
         .cloned()
         .unwrap_or_default();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let state = flows::state(ctx);
     let redirect = app.redirect_uris[0].clone();
     for scope in [outside.as_str(), "profile:read telepathy:read"] {

@@ -1,19 +1,20 @@
 //! PP-API: the bearer API: authentication, scopes, playback, now-playing, me, the live
 //! event stream, unknown routes.
 
-use std::time::Duration;
-
-use profile::{AppKind, Level};
+use profile::Level;
 use serde_json::{Value, json};
 
+use self::session::{PLAYBACK, expect_state, idle_token, token};
+use self::stream::{STREAM_WAIT, StreamRead, open_stream, types};
 use super::fresh_id;
 use crate::check::{Check, Ctx};
-use crate::client::{Exchange, MAX_BODY_BYTES, Req, Resp, recorded_headers};
+use crate::client::Req;
 use crate::flows::{self, playback, playback_body};
-use crate::outcome::{CheckResult, Problem};
+use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
-const PLAYBACK: &str = "playback:user";
+mod session;
+pub mod stream;
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -29,48 +30,12 @@ pub fn checks() -> Vec<Check> {
         Check::new("PP-API-5/start-of-another-item-ends-the-first", "Starting another item ends the first with an implicit stop on the stream and switches now-playing", run!(switch_item)).lock(PLAYBACK),
         Check::new("PP-API-6/now-playing-has-state-media-position-updated-at", "now-playing answers {state, media, position_ms, updated_at}, idle after stop", run!(now_playing)).lock(PLAYBACK),
         Check::new("PP-API-7/me-answers-username-and-display-name", "GET me answers the user's username and display_name", run!(me)),
-        Check::new("PP-API-8/stream-delivers-every-action-in-order", "The event stream delivers one event per playback action, in order, with increasing ids", run!(stream_every_action)).lock(PLAYBACK),
-        Check::new("PP-API-8/last-event-id-resumes-the-stream", "Reconnecting with Last-Event-ID replays what came after it", run!(resume)).lock(PLAYBACK),
-        Check::new("PP-API-8/stream-ends-when-the-grant-is-revoked", "After its token is revoked (here by deactivating the app), an open stream delivers no further event and ends", run!(stream_ends_on_revocation)).lock(PLAYBACK),
-        Check::new("PP-API-8/query-string-token-is-refused", "The stream takes the token from the header only, never from the query string", run!(query_token)),
+        Check::new("PP-API-8/stream-delivers-every-action-in-order", "The event stream delivers one event per playback action, in order, with increasing ids", run!(stream::stream_every_action)).lock(PLAYBACK),
+        Check::new("PP-API-8/last-event-id-resumes-the-stream", "Reconnecting with Last-Event-ID replays what came after it", run!(stream::resume)).lock(PLAYBACK),
+        Check::new("PP-API-8/stream-ends-when-the-grant-is-revoked", "After its token is revoked (here by deactivating the app), an open stream delivers no further event and ends", run!(stream::stream_ends_on_revocation)).lock(PLAYBACK),
+        Check::new("PP-API-8/query-string-token-is-refused", "The stream takes the token from the header only, never from the query string", run!(stream::query_token)),
         Check::new("PP-API-9/unknown-platform-route-is-not-found", "An unknown route under the platform API is 404 not_found, with or without a token", run!(unknown_route)),
     ]
-}
-
-async fn token(ctx: &mut Ctx, scope: Option<&str>) -> Result<String, Problem> {
-    let web = ctx.env.roles.web.clone();
-    Ok(flows::code_tokens(ctx, &web, scope).await?.access)
-}
-
-/// Where a playback check starts: a fresh access token for the test user, whose
-/// now-playing is brought to idle first.
-async fn idle_token(ctx: &mut Ctx) -> Result<String, Problem> {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
-    Ok(access)
-}
-
-/// Brings the user's now-playing to idle without recording it (a baseline, not a claim):
-/// stops whatever is playing, with its own media.
-async fn idle_baseline(ctx: &mut Ctx, access: &str) -> CheckResult {
-    let np = ctx
-        .exchange(Req::get(ctx.path("now_playing")).bearer(access))
-        .await?;
-    let current: Value = serde_json::from_str(&np.body).unwrap_or(Value::Null);
-    let state = current
-        .get("state")
-        .and_then(Value::as_str)
-        .unwrap_or("idle");
-    if state != "idle"
-        && let Some(media) = current.get("media").filter(|m| m.is_object())
-    {
-        let mut body = playback_body(ctx, "conformance-baseline", 0);
-        body["media"] = media.clone();
-        let path = ctx.path_with("playback", &[("action", "stop")]);
-        ctx.exchange(Req::post(path).bearer(access).json(body))
-            .await?;
-    }
-    Ok(())
 }
 
 async fn bad_bearer(ctx: &mut Ctx) -> CheckResult {
@@ -125,10 +90,9 @@ async fn insufficient(ctx: &mut Ctx) -> CheckResult {
             "events" => {
                 // A stream that wrongly opens must not hold the check until a timeout.
                 let mut stream = open_stream(ctx, &access, None).await?;
-                if stream.status == 200 {
-                    stream.text.clear();
-                } else {
-                    // An error answer that keeps sending is read until a deadline and a cap.
+                // An error answer that keeps sending is read until a deadline and a cap;
+                // a stream that opened is closed unread.
+                if stream.status() != 200 {
                     let deadline = tokio::time::Instant::now() + STREAM_WAIT;
                     while stream.read_until(deadline).await == StreamRead::More {}
                 }
@@ -144,17 +108,6 @@ async fn insufficient(ctx: &mut Ctx) -> CheckResult {
             body.get("required_scope")
         );
     }
-    Ok(())
-}
-
-fn expect_state(r: &Resp, body: &Value, state: &str) -> CheckResult {
-    let np = body.get("now_playing").unwrap_or(body);
-    ensure!(
-        np.get("state").and_then(Value::as_str) == Some(state),
-        r,
-        "now_playing.state is {:?}, expected {state:?}",
-        np.get("state")
-    );
     Ok(())
 }
 
@@ -284,146 +237,6 @@ async fn repeated_event(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
-/// A server-sent event.
-#[derive(Debug, Clone)]
-pub struct SseEvent {
-    pub id: Option<u64>,
-    pub event: String,
-    pub data: Value,
-}
-
-/// An open event stream; its text so far is recorded when it is closed.
-pub struct Stream {
-    req: Req,
-    at: chrono::DateTime<chrono::Utc>,
-    status: u16,
-    headers: Vec<(String, String)>,
-    resp: reqwest::Response,
-    text: String,
-}
-
-pub async fn open_stream(
-    ctx: &mut Ctx,
-    access: &str,
-    last_event_id: Option<u64>,
-) -> Result<Stream, Problem> {
-    let mut req = Req::get(ctx.path("events"))
-        .bearer(access)
-        .header("accept", "text/event-stream");
-    if let Some(id) = last_event_id {
-        req = req.header("last-event-id", id.to_string());
-    }
-    let (at, resp) = ctx.http.open_stream(&req).await?;
-    let status = resp.status().as_u16();
-    let headers = recorded_headers(resp.headers());
-    Ok(Stream {
-        req,
-        at,
-        status,
-        headers,
-        resp,
-        text: String::new(),
-    })
-}
-
-/// What one read of a live stream came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamRead {
-    More,
-    /// The server closed the stream (or the connection failed).
-    Ended,
-    TimedOut,
-    /// [`MAX_BODY_BYTES`] arrived; nothing more is read.
-    TooLong,
-}
-
-impl Stream {
-    /// Reads until `n` events arrived or `wait` passed; answers every event so far.
-    pub async fn events(&mut self, n: usize, wait: Duration) -> Vec<SseEvent> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            let events = parse_events(&self.text);
-            if events.len() >= n {
-                return events;
-            }
-            if self.read_until(deadline).await != StreamRead::More {
-                return events;
-            }
-        }
-    }
-
-    /// Reads one chunk before `deadline`, keeping at most [`MAX_BODY_BYTES`] of text so a
-    /// stream that never stops cannot exhaust memory.
-    pub async fn read_until(&mut self, deadline: tokio::time::Instant) -> StreamRead {
-        if self.text.len() >= MAX_BODY_BYTES {
-            return StreamRead::TooLong;
-        }
-        match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
-            Ok(Ok(Some(bytes))) => {
-                self.text.push_str(&String::from_utf8_lossy(&bytes));
-                StreamRead::More
-            }
-            Ok(Ok(None) | Err(_)) => StreamRead::Ended,
-            Err(_) => StreamRead::TimedOut,
-        }
-    }
-
-    /// Closes the stream and records what it delivered.
-    pub fn close(self, ctx: &mut Ctx) -> Resp {
-        ctx.record(Exchange {
-            req: self.req,
-            at: self.at,
-            elapsed: Duration::ZERO,
-            status: self.status,
-            headers: self.headers,
-            body: self.text,
-        })
-    }
-}
-
-pub fn parse_events(text: &str) -> Vec<SseEvent> {
-    let mut out = Vec::new();
-    let complete = match text.rfind("\n\n") {
-        Some(i) => &text[..i],
-        None => return out,
-    };
-    for block in complete.split("\n\n") {
-        let (mut id, mut event, mut data) = (None, String::from("message"), String::new());
-        for line in block.lines() {
-            if let Some(v) = line.strip_prefix("id:") {
-                id = v.trim().parse().ok();
-            } else if let Some(v) = line.strip_prefix("event:") {
-                event = v.trim().to_owned();
-            } else if let Some(v) = line.strip_prefix("data:") {
-                data.push_str(v.trim_start());
-            }
-        }
-        if !data.is_empty() {
-            out.push(SseEvent {
-                id,
-                event,
-                data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
-            });
-        }
-    }
-    out
-}
-
-const STREAM_WAIT: Duration = Duration::from_secs(3);
-
-fn types(events: &[SseEvent]) -> Vec<String> {
-    events
-        .iter()
-        .map(|e| {
-            e.data
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_owned()
-        })
-        .collect()
-}
-
 async fn switch_item(ctx: &mut Ctx) -> CheckResult {
     let access = idle_token(ctx).await?;
     let mut stream = open_stream(ctx, &access, None).await?;
@@ -528,111 +341,6 @@ async fn me(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
-async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
-    let mut stream = open_stream(ctx, &access, None).await?;
-    ensure!(
-        stream.status == 200,
-        Resp {
-            ex: std::sync::Arc::new(Exchange {
-                req: stream.req.clone(),
-                at: stream.at,
-                elapsed: Duration::ZERO,
-                status: stream.status,
-                headers: stream.headers.clone(),
-                body: String::new()
-            }),
-            request_id_header: ctx.profile().expect_punchplay().request_id.header.clone()
-        },
-        "the event stream answered {}",
-        stream.status
-    );
-    let actions = ["start", "pause", "resume", "progress", "stop"];
-    for (i, action) in actions.iter().enumerate() {
-        let body = playback_body(ctx, "conformance-ep-5", i as u64 * 1000);
-        let r = playback(ctx, &access, action, body).await?;
-        ctx.ok_json(&r)?;
-    }
-    let events = stream.events(5, STREAM_WAIT).await;
-    let sr = stream.close(ctx);
-    let ct = sr.header("content-type").unwrap_or("");
-    ensure!(
-        ct.starts_with("text/event-stream"),
-        sr,
-        "the stream's content-type is {ct:?}"
-    );
-    let got = types(&events);
-    let want: Vec<String> = ["started", "paused", "resumed", "progress", "stopped"]
-        .iter()
-        .map(|t| format!("playback.{t}"))
-        .collect();
-    ensure!(
-        got == want,
-        sr,
-        "the stream delivered {got:?}, expected {want:?}"
-    );
-    ensure!(
-        events.iter().all(|e| e.event == "playback"),
-        sr,
-        "an event is not `event: playback`"
-    );
-    let ids: Vec<Option<u64>> = events.iter().map(|e| e.id).collect();
-    ensure!(
-        ids.iter().all(Option::is_some) && ids.windows(2).all(|w| w[0] < w[1]),
-        sr,
-        "event ids {ids:?} are not increasing numbers"
-    );
-    Ok(())
-}
-
-async fn resume(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
-    let mut stream = open_stream(ctx, &access, None).await?;
-    for (action, pos) in [("start", 0), ("pause", 1000)] {
-        let body = playback_body(ctx, "conformance-ep-6", pos);
-        let r = playback(ctx, &access, action, body).await?;
-        ctx.ok_json(&r)?;
-    }
-    let first = stream.events(2, STREAM_WAIT).await;
-    let sr = stream.close(ctx);
-    ensure!(
-        first.len() == 2,
-        sr,
-        "the stream delivered {} of 2 events",
-        first.len()
-    );
-    let first_id = first[0]
-        .id
-        .ok_or_else(|| sr.fail("the first event has no numeric id"))?;
-    let mut again = open_stream(ctx, &access, Some(first_id)).await?;
-    let replayed = again.events(1, STREAM_WAIT).await;
-    let sr = again.close(ctx);
-    ensure!(
-        !replayed.is_empty(),
-        sr,
-        "reconnecting with Last-Event-ID {first_id} replayed nothing"
-    );
-    ensure!(
-        replayed[0].id == first[1].id && types(&replayed[..1]) == ["playback.paused"],
-        sr,
-        "after Last-Event-ID {first_id} the stream replayed {:?} (id {:?}), expected the pause (id {:?})",
-        types(&replayed),
-        replayed[0].id,
-        first[1].id
-    );
-    Ok(())
-}
-
-async fn query_token(ctx: &mut Ctx) -> CheckResult {
-    let access = token(ctx, None).await?;
-    let path = format!("{}?access_token={access}", ctx.path("events"));
-    let r = ctx
-        .send(Req::get(path).timeout(Duration::from_secs(5)))
-        .await?;
-    ctx.error(&r, "invalid_token")?;
-    Ok(())
-}
-
 async fn unknown_route(ctx: &mut Ctx) -> CheckResult {
     let access = token(ctx, None).await?;
     let base = ctx.path("platform_api");
@@ -681,49 +389,5 @@ async fn bearer_challenge(ctx: &mut Ctx) -> CheckResult {
         r,
         "a 401 for an unknown token carries WWW-Authenticate {challenge:?}, expected Bearer with error=\"invalid_token\""
     );
-    Ok(())
-}
-
-async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
-    // An app of our own, so that revoking it touches no other check's tokens.
-    super::signed_in(ctx, false).await?;
-    let (app, _) = super::register_app(ctx, AppKind::Confidential).await?;
-    let access = flows::code_tokens(ctx, &app, None).await?.access;
-    let other = idle_token(ctx).await?;
-    let mut stream = open_stream(ctx, &access, None).await?;
-    if stream.status != 200 {
-        let r = stream.close(ctx);
-        return Err(r.fail(format!("the event stream answered {}", r.status())));
-    }
-    let r = super::deactivate_app(ctx, &app).await?;
-    ctx.ok_json(&r)?;
-    // A playback change of the same user through another app: the revoked stream must
-    // not carry it, and must end.
-    let body = playback_body(ctx, "conformance-after-revocation", 0);
-    let r = playback(ctx, &other, "start", body).await?;
-    ctx.ok_json(&r)?;
-    let deadline = tokio::time::Instant::now() + STREAM_WAIT;
-    let ended = loop {
-        match stream.read_until(deadline).await {
-            StreamRead::More => {}
-            StreamRead::Ended => break true,
-            StreamRead::TimedOut | StreamRead::TooLong => break false,
-        }
-    };
-    let delivered = parse_events(&stream.text);
-    let sr = stream.close(ctx);
-    ensure!(
-        delivered.is_empty(),
-        sr,
-        "after its token was revoked the stream still delivered {:?}",
-        types(&delivered)
-    );
-    ensure!(
-        ended,
-        sr,
-        "the event stream stayed open {} s after its token was revoked and a playback change followed",
-        STREAM_WAIT.as_secs()
-    );
-    ctx.note("the stream ended");
     Ok(())
 }

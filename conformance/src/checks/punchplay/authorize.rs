@@ -118,7 +118,7 @@ async fn approval_page(ctx: &mut Ctx) -> CheckResult {
     // PP-AUTHZ-2 with the narrow app: the page must show only the scopes asked for.
     let spa = super::spa_or_skip(ctx)?;
     super::signed_in(ctx, false).await?;
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let scope = spa.allowed_scopes.join(" ");
     let path = flows::standard_authorize(ctx, &spa, &pkce, Some(&scope), None);
     let r = ctx.send(Req::get(&path)).await?;
@@ -153,7 +153,7 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
         .as_ref()
         .map(|p| p.expose().to_owned())
         .ok_or_else(|| Problem::skip("needs the test user's password to use the sign-in form"))?;
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let state = flows::state(ctx);
     let scope = ctx.env.profile.scopes.known[..2].join(" ");
     let path = flows::standard_authorize(ctx, &web, &pkce, Some(&scope), Some(&state));
@@ -228,7 +228,7 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
 
 async fn approval_redirect(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let state = flows::state(ctx);
     let scope = ctx.env.profile.scopes.known[1..3].join(" ");
     let path = flows::standard_authorize(ctx, &web, &pkce, Some(&scope), Some(&state));
@@ -267,7 +267,7 @@ async fn approval_redirect(ctx: &mut Ctx) -> CheckResult {
 
 async fn denial(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let state = flows::state(ctx);
     let path = flows::standard_authorize(ctx, &web, &pkce, None, Some(&state));
     let user = ctx.env.roles.user.clone();
@@ -302,7 +302,7 @@ async fn missing_response_type(ctx: &mut Ctx) -> CheckResult {
 /// `response_type` (or left out) redirects back with `error`.
 async fn bad_response_type(ctx: &mut Ctx, response_type: Option<&str>, error: &str) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let state = flows::state(ctx);
     let redirect = web.redirect_uris[0].clone();
     let mut params = Vec::new();
@@ -328,7 +328,7 @@ async fn inactive_redirect(ctx: &mut Ctx) -> CheckResult {
         .first()
         .cloned()
         .ok_or_else(|| Problem::skip("the deactivated app has no redirect URI"))?;
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let state = flows::state(ctx);
     let path = flows::standard_authorize(ctx, &app, &pkce, None, Some(&state));
     let r = ctx.send(Req::get(path)).await?;
@@ -368,7 +368,7 @@ fn error_page(ctx: &Ctx, r: &crate::client::Resp) -> CheckResult {
 
 async fn unknown_client_page(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let path = authorize_path(
         ctx,
         &[
@@ -386,7 +386,7 @@ async fn unknown_client_page(ctx: &mut Ctx) -> CheckResult {
 
 async fn unregistered_redirect_page(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let registered = &web.redirect_uris[0];
     // Near misses of the registered URI, named by what was changed so that the transcript
     // is the same whatever the deployment registered.
@@ -495,8 +495,8 @@ async fn short_verifier(ctx: &mut Ctx) -> CheckResult {
 
 async fn bound_to_challenge(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
-    let other = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
+    let other = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &other.verifier).await?;
     ctx.error(&r, "invalid_grant")?;
@@ -505,12 +505,12 @@ async fn bound_to_challenge(ctx: &mut Ctx) -> CheckResult {
 
 async fn bound_to_client_and_redirect(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     let other_redirect = format!("{}-other", web.redirect_uris[0]);
     let r = redeem(ctx, &web, &code, &other_redirect, &pkce.verifier).await?;
     ctx.error(&r, "invalid_grant")?;
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     // Another client every credentials file has (the device app), so the transcript is
     // the same for every deployment.
@@ -522,8 +522,8 @@ async fn bound_to_client_and_redirect(ctx: &mut Ctx) -> CheckResult {
 
 async fn code_expires(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let early = Pkce::new(ctx);
-    let late = Pkce::new(ctx);
+    let early = flows::pkce(ctx);
+    let late = flows::pkce(ctx);
     // Both codes are issued between these readings of the target's clock.
     let issued_no_earlier = time::now(ctx).await?;
     let early_code = flows::authorize_code(ctx, &web, &early, None).await?;
@@ -561,7 +561,7 @@ async fn code_expires(ctx: &mut Ctx) -> CheckResult {
 
 async fn second_redemption(ctx: &mut Ctx) -> CheckResult {
     let web = ctx.env.roles.web.clone();
-    let pkce = Pkce::new(ctx);
+    let pkce = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
     let r = redeem(ctx, &web, &code, &web.redirect_uris[0], &pkce.verifier).await?;
     let body = ctx.ok_json(&r)?;

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::flows::{self, Pkce, with_auth};
+use crate::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -210,7 +210,7 @@ async fn server_error(ctx: &mut Ctx) -> CheckResult {
             .send(Req::post(ctx.path("device_code")).form(with_auth(&tv, &[])))
             .await?;
         ctx.error(&r, "server_error")?;
-        let pkce = Pkce::new(ctx);
+        let pkce = flows::pkce(ctx);
         let state = flows::state(ctx);
         let path = flows::standard_authorize(ctx, &web, &pkce, None, Some(&state));
         let r = ctx.send(Req::get(path)).await?;

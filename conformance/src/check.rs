@@ -522,7 +522,7 @@ impl Ctx {
         let ex = self.http.execute(req).await?;
         if ex.status != 429 {
             let answered = self.timeline();
-            let header = &self.env.profile.expect_punchplay().request_id.header;
+            let header = &self.request_id_header();
             for limit in limits {
                 self.admitted.push(Admission {
                     limit,
@@ -543,13 +543,7 @@ impl Ctx {
         let ex = self.exchange(req).await?;
         Ok(Resp {
             ex: Arc::new(ex),
-            request_id_header: self
-                .env
-                .profile
-                .expect_punchplay()
-                .request_id
-                .header
-                .clone(),
+            request_id_header: self.request_id_header(),
         })
     }
 
@@ -558,13 +552,7 @@ impl Ctx {
         self.transcript.push(ex.clone());
         Resp {
             ex,
-            request_id_header: self
-                .env
-                .profile
-                .expect_punchplay()
-                .request_id
-                .header
-                .clone(),
+            request_id_header: self.request_id_header(),
         }
     }
 
@@ -579,14 +567,18 @@ impl Ctx {
             .expect("a flow helper recorded its exchanges");
         Resp {
             ex,
-            request_id_header: self
-                .env
-                .profile
-                .expect_punchplay()
-                .request_id
-                .header
-                .clone(),
+            request_id_header: self.request_id_header(),
         }
+    }
+
+    /// The header that carries the target's request id (PP-ERR-2); empty for a family
+    /// whose answers carry none.
+    fn request_id_header(&self) -> String {
+        self.env
+            .profile
+            .request_id()
+            .map(|f| f.header.clone())
+            .unwrap_or_default()
     }
 
     /// Registers a value the suite made up (a verifier, a state) for redaction.

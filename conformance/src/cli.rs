@@ -140,10 +140,9 @@ pub fn reference_env(base_url: &str) -> Result<Env, String> {
         base: url::Url::parse(base_url).map_err(|e| e.to_string())?,
         timeout: Duration::from_secs(10),
         request_id_header: Profile::punchplay()
-            .expect_punchplay()
-            .request_id
-            .header
-            .clone(),
+            .request_id()
+            .map(|f| f.header.clone())
+            .unwrap_or_default(),
     };
     Env::new(
         Profile::punchplay(),
@@ -379,7 +378,10 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     let http = HttpOptions {
         base: base_url,
         timeout: Duration::from_secs_f64(args.timeout.max(0.1)),
-        request_id_header: profile.expect_punchplay().request_id.header.clone(),
+        request_id_header: profile
+            .request_id()
+            .map(|f| f.header.clone())
+            .unwrap_or_default(),
     };
     let env = Arc::new(Env::new(
         profile.clone(),

@@ -38,7 +38,11 @@ fn problem(ctx: &Ctx, e: FlowError<Problem>) -> Problem {
 fn resp(ctx: &Ctx, ex: contract_client::Exchange) -> Resp {
     Resp {
         ex: Arc::new(ex),
-        request_id_header: ctx.profile().expect_punchplay().request_id.header.clone(),
+        request_id_header: ctx
+            .profile()
+            .request_id()
+            .map(|f| f.header.clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -78,11 +78,11 @@ impl Transcript {
     ) -> Result<(String, Vec<ExchangeStart>), Problem> {
         let mut out = String::new();
         let mut starts = Vec::new();
-        let rid_header = profile
-            .expect_punchplay()
-            .request_id
-            .header
-            .to_ascii_lowercase();
+        // PP-ERR-2, for a family whose answers carry a request id.
+        let request_id = profile.request_id();
+        let rid_header = request_id
+            .map(|f| f.header.to_ascii_lowercase())
+            .unwrap_or_default();
         for entry in &self.entries {
             let ex = match entry {
                 Entry::Note(n) => {
@@ -92,8 +92,7 @@ impl Transcript {
                 Entry::Exchange(ex) if ex.req.driver => continue,
                 Entry::Exchange(ex) => ex,
             };
-            let support =
-                || Support::from_exchange(ex, &profile.expect_punchplay().request_id.header);
+            let support = || Support::from_exchange(ex, &rid_header);
             starts.push((out.matches('\n').count(), ex.clone()));
             // Request.
             let _ = writeln!(out, "→ {} {}", ex.req.method, redactor.scrub(&ex.req.path));
@@ -137,27 +136,27 @@ impl Transcript {
                 }
             }
             // Response: first learn its volatile values (asserting formats), then render.
-            let is_api = ex.req.route().starts_with(profile.path("platform_api"))
-                || ex.req.route().starts_with(profile.path("public_api"));
+            let is_api = request_id.is_some()
+                && ["platform_api", "public_api"].iter().any(|api| {
+                    profile
+                        .paths
+                        .get(*api)
+                        .is_some_and(|path| ex.req.route().starts_with(path.as_str()))
+                });
             let header_rid = ex.header(&rid_header);
-            if is_api {
+            if let Some(format) = request_id.filter(|_| is_api) {
                 match header_rid {
                     None => {
                         return Err(Problem::fail_at(
-                            format!(
-                                "PP-ERR-2: the response has no {} header",
-                                profile.expect_punchplay().request_id.header
-                            ),
+                            format!("PP-ERR-2: the response has no {} header", format.header),
                             support(),
                         ));
                     }
-                    Some(h) if !profile.expect_punchplay().request_id.matches(h) => {
+                    Some(h) if !format.matches(h) => {
                         return Err(Problem::fail_at(
                             format!(
                                 "PP-ERR-2: {} is {h:?}, not `{}` + {} lowercase hex characters",
-                                profile.expect_punchplay().request_id.header,
-                                profile.expect_punchplay().request_id.prefix,
-                                profile.expect_punchplay().request_id.hex_len
+                                format.header, format.prefix, format.hex_len
                             ),
                             support(),
                         ));

@@ -343,6 +343,13 @@ impl Profile {
         })
     }
 
+    /// The support request id the answers of this profile carry (PP-ERR-2), if its family
+    /// has one: generic code (the shell, the suite's support block, load's reader) asks
+    /// this, never a family's section.
+    pub fn request_id(&self) -> Option<&RequestIdFormat> {
+        self.punchplay.as_ref().map(|pp| &pp.request_id)
+    }
+
     /// For tests and tools that derive a variant of a punchplay profile.
     pub fn punchplay_settings_mut(&mut self) -> Option<&mut PunchplaySettings> {
         self.punchplay.as_mut()
@@ -417,6 +424,7 @@ mod tests {
     fn committed_punchplay_profile_is_valid_and_has_the_six_limits() {
         let p = Profile::punchplay();
         assert_eq!(p.rate_limits.len(), 6);
+        assert_eq!(p.request_id().unwrap().header, "X-PunchPlay-Request-Id");
         let token = p
             .rate_limit_for("POST", Some("token"), p.path("token"))
             .unwrap();
@@ -648,6 +656,10 @@ known = ["tags:read"]
         let p = Profile::from_toml_str(text).unwrap();
         assert_eq!(p.family, Family::Enterprise);
         assert!(p.punchplay_settings().is_none());
+        assert!(
+            p.request_id().is_none(),
+            "no request-id header is asked of it"
+        );
         assert_eq!(p.lifetimes.device_code, 0);
         let with_device = format!(
             "{text}[punchplay.request_id]\nheader = \"X\"\nprefix = \"x_\"\nhex_len = 4\n[punchplay.device]\nuser_code_alphabet = \"AB\"\nuser_code_length = 2\n[punchplay.playback]\nactions = []\n"

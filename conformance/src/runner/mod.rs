@@ -308,7 +308,12 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
         if let Some(p) = over_admitted {
             result = Err(p);
         }
-        let rid_header = ctx.env.profile.expect_punchplay().request_id.header.clone();
+        let rid_header = ctx
+            .env
+            .profile
+            .request_id()
+            .map(|f| f.header.clone())
+            .unwrap_or_default();
         let (text, starts) = match ctx
             .transcript
             .render_with_starts(&mut ctx.redactor, &ctx.env.profile)

@@ -62,9 +62,11 @@ pub struct App {
     public_url: Option<String>,
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
-    request_id_header: HeaderName,
-    /// The profile's `[punchplay]` settings; `App::new` serves punchplay profiles only.
-    pub(crate) punchplay: profile::PunchplaySettings,
+    /// The header that carries the request id, if the profile's family has one.
+    request_id_header: Option<HeaderName>,
+    /// The format of the request ids this server mints: the profile's (PP-ERR-2), or for a
+    /// family without one an id for the logs only, sent in no header.
+    request_ids: profile::RequestIdFormat,
     /// The profile's endpoint names by exact path, so routing hashes the path once instead
     /// of looking every endpoint's path up on every request.
     pub(crate) endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
@@ -80,17 +82,26 @@ impl App {
         family: Box<dyn ServedFamily>,
     ) -> std::io::Result<Self> {
         check_limits_are_served(&config.profile, family.endpoint_routes())?;
-        let punchplay = config
-            .profile
-            .punchplay_settings()
-            .cloned()
-            .ok_or_else(|| {
-                std::io::Error::other("a punchplay profile needs its [punchplay] section")
-            })?;
-        let request_id_header = HeaderName::from_bytes(punchplay.request_id.header.as_bytes())
-            .map_err(|_| {
-                std::io::Error::other("the profile's request_id.header is not a valid header name")
-            })?;
+        let request_id_header = match config.profile.request_id() {
+            Some(format) => Some(HeaderName::from_bytes(format.header.as_bytes()).map_err(
+                |_| {
+                    std::io::Error::other(
+                        "the profile's request_id.header is not a valid header name",
+                    )
+                },
+            )?),
+            None => None,
+        };
+        let request_ids =
+            config
+                .profile
+                .request_id()
+                .cloned()
+                .unwrap_or_else(|| profile::RequestIdFormat {
+                    header: String::new(),
+                    prefix: "req_".into(),
+                    hex_len: 20,
+                });
         let mut endpoints_by_path = std::collections::HashMap::<String, Vec<String>>::new();
         for (name, path) in &config.profile.paths {
             endpoints_by_path
@@ -110,7 +121,7 @@ impl App {
             max_connections: config.max_connections.max(1),
             max_connections_per_ip: config.max_connections_per_ip.max(1),
             request_id_header,
-            punchplay,
+            request_ids,
             endpoints_by_path,
             shutdown: watch::channel(false).0,
         })
@@ -232,8 +243,10 @@ impl App {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
         let header_id = fault_layer::header_request_id(self, fault, res.status(), &ctx.request_id);
-        if let Ok(v) = HeaderValue::from_str(&header_id) {
-            res.headers_mut().insert(self.request_id_header.clone(), v);
+        if let Some(name) = &self.request_id_header
+            && let Ok(v) = HeaderValue::from_str(&header_id)
+        {
+            res.headers_mut().insert(name.clone(), v);
         }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
         tracing::debug!(
@@ -256,10 +269,7 @@ impl App {
 
     /// A fresh request id in the profile's format (PP-ERR-2).
     fn new_request_id(&self) -> String {
-        request_id(
-            &self.punchplay.request_id.prefix,
-            self.punchplay.request_id.hex_len,
-        )
+        request_id(&self.request_ids.prefix, self.request_ids.hex_len)
     }
 
     /// The route's rate limit, then a fault's refusal, then the handler.

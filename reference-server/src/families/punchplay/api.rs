@@ -52,7 +52,13 @@ pub async fn playback(
     body: RequestBody,
 ) -> ProtocolResult<Response<Body>> {
     let who = bearer(app, ctx, "playback")?;
-    let actions = app.punchplay.playback.actions.as_slice();
+    let actions = app
+        .core
+        .profile
+        .expect_punchplay()
+        .playback
+        .actions
+        .as_slice();
     let action = Action::parse(action)
         .filter(|_| actions.iter().any(|a| a == action))
         .ok_or_else(|| {

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use hyper::{HeaderMap, Method, Response};
 
 use super::fault_layer::ShapeFacts;
-use super::request::RequestBody;
+use super::request::{OAuthInput, RequestBody};
 use super::respond::Body;
 use super::{App, ClientSource, Ctx};
 use crate::core::error::{ProtocolError, ProtocolResult};
@@ -81,9 +81,9 @@ pub trait ServedFamily: Send + Sync {
     /// check reads it to refuse a profile limit the server could not key.
     fn endpoint_routes(&self) -> &'static [(&'static str, &'static str, ClientSource)];
 
-    /// The `client_id` an OAuth body (or its HTTP Basic header) names, for a
-    /// `client_and_ip` limit; `None` when it names none or does not parse.
-    fn oauth_client_id(&self, headers: &HeaderMap, body: &[u8]) -> Option<String>;
+    /// An OAuth body (and its HTTP Basic header) parsed the family's way: the shell asks
+    /// it for a `client_and_ip` limit's `client_id` and hands the parse on to the handler.
+    fn oauth_input(&self, headers: &HeaderMap, body: &[u8]) -> ProtocolResult<OAuthInput>;
 
     /// The error body in the envelope of `layer`.
     fn error_body(

@@ -367,14 +367,20 @@ impl App {
             LimitKey::ClientAndIp => {
                 let (client, body) = match facts.client_source {
                     ClientSource::OAuthBody => {
-                        let read = body
+                        match body
                             .read(&ctx.headers, self.core.profile.http.max_body_bytes)
-                            .await;
-                        let client = read
-                            .as_ref()
-                            .ok()
-                            .and_then(|bytes| self.family.oauth_client_id(&ctx.headers, bytes));
-                        (client, RequestBody::Read(read))
+                            .await
+                        {
+                            Ok(bytes) => {
+                                let input = self.family.oauth_input(&ctx.headers, &bytes);
+                                let client = input
+                                    .as_ref()
+                                    .ok()
+                                    .and_then(|(_, creds)| creds.client_id.clone());
+                                (client, RequestBody::OAuth(bytes, input))
+                            }
+                            Err(e) => (None, RequestBody::Read(Err(e))),
+                        }
                     }
                     ClientSource::Bearer => (Some(authenticate()?.client_id), body),
                     // `App::new` refuses such a limit; the IP alone is a safe floor.

@@ -11,6 +11,7 @@ use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
 use serde_json::Value;
 
 use crate::core::Params;
+use crate::core::client_auth::ClientCredentials;
 use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
 
 /// How long a client may take to send a body, so a stalled upload cannot hold a
@@ -19,11 +20,17 @@ const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 
 /// Reads the whole body, refusing more than `max` bytes with 413 `invalid_request`.
 /// A request's body: still on the wire, or already read by the shell because a rate
-/// limit keyed by client needed the `client_id` in it (PP-RATE-4).
+/// limit keyed by client needed the `client_id` in it (PP-RATE-4). The shell keeps what
+/// it parsed, so an OAuth body is parsed once per request (issue 7 item 4).
 pub enum RequestBody {
     Unread(Incoming),
     Read(ProtocolResult<Bytes>),
+    /// Read and parsed as an OAuth request by the family's own parser.
+    OAuth(Bytes, ProtocolResult<OAuthInput>),
 }
+
+/// An OAuth request's parameters and client credentials.
+pub type OAuthInput = (Params, ClientCredentials);
 
 impl RequestBody {
     /// The whole body, at most `max` bytes (413 past it).
@@ -31,6 +38,24 @@ impl RequestBody {
         match self {
             RequestBody::Unread(body) => read_body(headers, body, max).await,
             RequestBody::Read(read) => read,
+            RequestBody::OAuth(bytes, _) => Ok(bytes),
+        }
+    }
+
+    /// The body as an OAuth request: the shell's parse when it made one, else `parse` of
+    /// the body read now.
+    pub async fn oauth_input(
+        self,
+        headers: &HeaderMap,
+        max: usize,
+        parse: impl FnOnce(&HeaderMap, &[u8]) -> ProtocolResult<OAuthInput>,
+    ) -> ProtocolResult<OAuthInput> {
+        match self {
+            RequestBody::OAuth(_, input) => input,
+            other => {
+                let bytes = other.read(headers, max).await?;
+                parse(headers, &bytes)
+            }
         }
     }
 }

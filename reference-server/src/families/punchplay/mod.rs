@@ -66,10 +66,12 @@ impl ServedFamily for Punchplay {
         ENDPOINT_ROUTES
     }
 
-    fn oauth_client_id(&self, headers: &hyper::HeaderMap, body: &[u8]) -> Option<String> {
+    fn oauth_input(
+        &self,
+        headers: &hyper::HeaderMap,
+        body: &[u8],
+    ) -> ProtocolResult<request::OAuthInput> {
         oauth::oauth_credentials(headers, body)
-            .ok()
-            .and_then(|(_, creds)| creds.client_id)
     }
 
     fn error_body(

@@ -21,10 +21,12 @@ async fn oauth_input(
     ctx: &Ctx,
     body: RequestBody,
 ) -> ProtocolResult<(Params, ClientCredentials)> {
-    let bytes = body
-        .read(&ctx.headers, app.core.profile.http.max_body_bytes)
-        .await?;
-    oauth_credentials(&ctx.headers, &bytes)
+    body.oauth_input(
+        &ctx.headers,
+        app.core.profile.http.max_body_bytes,
+        oauth_credentials,
+    )
+    .await
 }
 
 /// An OAuth body's parameters and client credentials, from the body and HTTP Basic.

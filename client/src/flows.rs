@@ -635,6 +635,41 @@ mod tests {
         assert!(why.contains("invalid_client"), "{why}");
     }
 
+    /// RFC 8628 §3.5: no poll goes out before the code's interval has passed, and one goes
+    /// out as soon as it has. The flow is polled by hand (tokio-test) on paused time, so
+    /// the test sees each step without sleeping.
+    #[tokio::test(start_paused = true)]
+    async fn no_poll_goes_out_before_the_interval_has_passed() {
+        let mut t = FakeServer::default();
+        let p = Profile::punchplay();
+        let (code, _) = device_start(&mut t, &p, &tv(), Some("a")).await.unwrap();
+        let interval = code.interval(&p);
+        let auth = tv();
+        let token_path = p.path("device_token").to_owned();
+        let polls = |t: &FakeServer| t.sent.iter().filter(|s| s.ends_with(&token_path)).count();
+
+        let mut flow =
+            tokio_test::task::spawn(poll_until_decided(&mut t, &p, &auth, &code, false, |_| {}));
+        tokio_test::assert_pending!(flow.poll(), "waits for the interval after a pending answer");
+        tokio::time::advance(interval - Duration::from_millis(1)).await;
+        tokio_test::assert_pending!(flow.poll());
+        drop(flow);
+        assert_eq!(polls(&t), 1, "one poll, none before the interval passed");
+
+        let mut flow =
+            tokio_test::task::spawn(poll_until_decided(&mut t, &p, &auth, &code, false, |_| {}));
+        tokio_test::assert_pending!(flow.poll());
+        tokio::time::advance(interval).await;
+        assert!(flow.is_woken(), "the interval's end wakes the flow");
+        tokio_test::assert_pending!(flow.poll());
+        drop(flow);
+        assert_eq!(
+            polls(&t),
+            3,
+            "the interval passed: the next poll went out at once"
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn polls_repeat_at_the_interval_until_decided_and_only_the_last_is_kept() {
         let mut t = FakeServer::default();

@@ -551,6 +551,42 @@ mod tests {
         assert_eq!(ended.code, ErrorCode::InvalidToken);
     }
 
+    /// PP-RATE-1 and PP-RATE-3 with paused tokio time: a limit admits its max, refuses the
+    /// next with a Retry-After inside the window (PP-RATE-2), stays shut one millisecond
+    /// before the oldest admission slides out and opens exactly when it does.
+    #[tokio::test(start_paused = true)]
+    async fn a_limit_reopens_exactly_when_paused_time_slides_its_window() {
+        let core = Core::new(Profile::punchplay(), Identities::punchplay());
+        let (index, limit) = core
+            .profile
+            .rate_limits
+            .iter()
+            .enumerate()
+            .find(|(_, l)| l.name == "public-user")
+            .expect("punchplay limits public-user");
+        let (max, window) = (limit.max, limit.window_secs);
+        let key = "127.0.0.9";
+        for n in 0..max {
+            core.admit(index, key)
+                .unwrap_or_else(|e| panic!("request {n} is within the limit: {e:?}"));
+        }
+        let refused = core.admit(index, key).expect_err("one over the limit");
+        assert_eq!(refused.code, ErrorCode::RateLimited);
+        assert_eq!(
+            refused.retry_after,
+            Some(window),
+            "all {max} were admitted just now"
+        );
+        tokio::time::advance(Duration::from_millis(window * 1000 - 1)).await;
+        assert!(
+            core.admit(index, key).is_err(),
+            "the window has not slid yet"
+        );
+        tokio::time::advance(Duration::from_millis(1)).await;
+        core.admit(index, key)
+            .expect("the oldest admissions slid out");
+    }
+
     /// Issue 7 item 4, through the http shell: a rotating refresh at `oauth/token` and at
     /// `auth/refresh`, and `GET me`, each take the state lock exactly once. (The fewest of
     /// a few tries: the background purge takes it too, once a second.)

@@ -16,11 +16,23 @@ pub struct Builtin {
 }
 
 /// Every built-in profile.
-pub const ALL: &[Builtin] = &[Builtin {
-    name: "punchplay",
-    profile_toml: crate::PUNCHPLAY_PROFILE_TOML,
-    identities_toml: crate::PUNCHPLAY_IDENTITIES_TOML,
-}];
+pub const ALL: &[Builtin] = &[
+    Builtin {
+        name: "punchplay",
+        profile_toml: crate::PUNCHPLAY_PROFILE_TOML,
+        identities_toml: crate::PUNCHPLAY_IDENTITIES_TOML,
+    },
+    Builtin {
+        name: "enterprise",
+        profile_toml: crate::ENTERPRISE_PROFILE_TOML,
+        identities_toml: crate::ENTERPRISE_IDENTITIES_TOML,
+    },
+    Builtin {
+        name: "flexslot",
+        profile_toml: crate::FLEXSLOT_PROFILE_TOML,
+        identities_toml: crate::FLEXSLOT_IDENTITIES_TOML,
+    },
+];
 
 impl Builtin {
     /// The parsed profile; every built-in is valid (a unit test proves it).
@@ -41,7 +53,7 @@ pub fn find(name: &str) -> Option<&'static Builtin> {
     ALL.iter().find(|b| b.name == name)
 }
 
-/// The built-in names, for help texts and error messages: `punchplay`.
+/// The built-in names, for help texts and error messages: `punchplay, enterprise, flexslot`.
 pub fn names() -> String {
     ALL.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
 }

@@ -51,8 +51,47 @@ pub struct App {
     pub allowed_scopes: Vec<String>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Punchplay: an inactive app (PP-APP-4). Flexslot: a client disabled in partner admin
+    /// (FX-TOKEN-3). Enterprise reads its enterprise's `active` instead.
     #[serde(default = "yes")]
     pub active: bool,
+    /// Flexslot: the grant types the client is configured for (FX-TOKEN-5). Empty means
+    /// every grant type its family serves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grant_types: Vec<String>,
+    /// Enterprise: the id of the enterprise that owns the client (EN-TOKEN-3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enterprise: Option<String>,
+    /// Enterprise: the id of the company the client is linked to, if any (EN-API-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+}
+
+impl App {
+    /// Whether the client is configured for `grant_type` (FX-TOKEN-5).
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.is_empty() || self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+/// Enterprise: an account that owns clients; an inactive one gets no tokens (EN-TOKEN-3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enterprise {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// Enterprise: a company, whose resources `/api/*` serves to its linked clients (EN-API-1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Company {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +116,12 @@ pub struct Identities {
     pub apps: Vec<App>,
     #[serde(default)]
     pub users: Vec<User>,
+    /// Enterprise only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub enterprises: Vec<Enterprise>,
+    /// Enterprise only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub companies: Vec<Company>,
 }
 
 impl Identities {
@@ -127,6 +172,14 @@ impl Identities {
                     app.client_id
                 )));
             }
+            if let Some(enterprise) = &app.enterprise
+                && ids.enterprise(enterprise).is_none()
+            {
+                return Err(ProfileError::Invalid(format!(
+                    "app `{}` belongs to enterprise `{enterprise}`, which [[enterprises]] does not list",
+                    app.client_id
+                )));
+            }
         }
         Ok(ids)
     }
@@ -143,6 +196,25 @@ impl Identities {
 
     pub fn user(&self, username: &str) -> Option<&User> {
         self.users.iter().find(|u| u.username == username)
+    }
+
+    pub fn enterprise(&self, id: &str) -> Option<&Enterprise> {
+        self.enterprises.iter().find(|e| e.id == id)
+    }
+
+    /// A company a client may name but that is not listed (a company deleted since) is
+    /// `None`, as is an app with no company: both are "Company not found." (EN-API-1).
+    pub fn company(&self, id: &str) -> Option<&Company> {
+        self.companies.iter().find(|c| c.id == id)
+    }
+
+    /// Whether the enterprise owning `app` is active (EN-TOKEN-3). An app that names no
+    /// enterprise is as active as the app itself.
+    pub fn enterprise_active(&self, app: &App) -> bool {
+        match &app.enterprise {
+            Some(id) => self.enterprise(id).is_some_and(|e| e.active),
+            None => app.active,
+        }
     }
 }
 
@@ -162,6 +234,48 @@ mod tests {
             ["profile:read", "playback:read"]
         );
         assert_eq!(ids.user("bob").unwrap().display_name, "Bob Example");
+    }
+
+    #[test]
+    fn enterprise_and_flexslot_fixtures_match_the_contract_table() {
+        let en = Identities::from_toml_str(crate::ENTERPRISE_IDENTITIES_TOML, |_| None).unwrap();
+        let app = |id| en.app(id).unwrap();
+        assert!(en.enterprise_active(app("en-acme")));
+        assert_eq!(app("en-acme").company.as_deref(), Some("acme"));
+        assert!(!en.company("acme").unwrap().tags.is_empty());
+        assert!(!en.enterprise_active(app("en-dormant")));
+        assert!(en.enterprise_active(app("en-orphan")) && app("en-orphan").company.is_none());
+        assert!(app("en-narrow").allowed_scopes.is_empty());
+        for id in ["en-acme", "en-dormant", "en-orphan", "en-narrow"] {
+            assert_eq!(
+                app(id).secret.as_ref().unwrap().expose(),
+                format!("{id}-secret")
+            );
+        }
+
+        let fx = Identities::from_toml_str(crate::FLEXSLOT_IDENTITIES_TOML, |_| None).unwrap();
+        let app = |id| fx.app(id).unwrap();
+        assert!(app("fx-web").allows_grant("refresh_token"));
+        assert_eq!(app("fx-spa").kind, AppKind::Public);
+        assert!(app("fx-codeonly").allows_grant("authorization_code"));
+        assert!(!app("fx-codeonly").allows_grant("refresh_token"));
+        assert!(!app("fx-disabled").active);
+        assert_eq!(fx.user("alice").unwrap().display_name, "Alice Example");
+    }
+
+    #[test]
+    fn an_app_of_an_unlisted_enterprise_is_refused() {
+        let text = r#"
+            [[apps]]
+            client_id = "x"
+            name = "X"
+            kind = "confidential"
+            secret = "s"
+            allowed_scopes = []
+            enterprise = "nowhere"
+        "#;
+        let err = Identities::from_toml_str(text, |_| None).unwrap_err();
+        assert!(err.to_string().contains("nowhere"), "{err}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub use families::Family;
 pub use families::punchplay::{
     DeviceSettings, PlaybackSettings, PunchplaySettings, RequestIdFormat,
 };
-pub use identities::{App, AppKind, Identities, Secret, User};
+pub use identities::{App, AppKind, Company, Enterprise, Identities, Secret, User};
 pub use limits::{LimitKey, LimitTarget, RateLimit, is_under_prefix};
 pub use path_template::PathTemplate;
 
@@ -34,6 +34,15 @@ pub const PUNCHPLAY_PROFILE_TOML: &str = include_str!("../../fixtures/profiles/p
 /// The punchplay fixture identities as committed in `fixtures/identities/punchplay.toml`.
 pub const PUNCHPLAY_IDENTITIES_TOML: &str =
     include_str!("../../fixtures/identities/punchplay.toml");
+/// The enterprise profile as committed in `fixtures/profiles/enterprise.toml`.
+pub const ENTERPRISE_PROFILE_TOML: &str = include_str!("../../fixtures/profiles/enterprise.toml");
+/// The enterprise fixture identities as committed in `fixtures/identities/enterprise.toml`.
+pub const ENTERPRISE_IDENTITIES_TOML: &str =
+    include_str!("../../fixtures/identities/enterprise.toml");
+/// The flexslot profile as committed in `fixtures/profiles/flexslot.toml`.
+pub const FLEXSLOT_PROFILE_TOML: &str = include_str!("../../fixtures/profiles/flexslot.toml");
+/// The flexslot fixture identities as committed in `fixtures/identities/flexslot.toml`.
+pub const FLEXSLOT_IDENTITIES_TOML: &str = include_str!("../../fixtures/identities/flexslot.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
@@ -634,25 +643,7 @@ key = "user"
     /// section, none of its paths, error codes or lifetimes; and may not carry them.
     #[test]
     fn another_family_needs_nothing_of_punchplays() {
-        let text = format!(
-            r#"
-name = "enterprise"
-title = "Enterprise API"
-family = "enterprise"
-[http]
-max_body_bytes = 65536
-max_header_bytes = 16384
-[paths]
-access_token = "/oauth/access-token"
-[lifetimes]
-access_token = 3600
-[scopes]
-known = ["tags:read"]
-{API_PREFIX_LIMIT}
-[errors]
-"#
-        );
-        let text = text.as_str();
+        let text = ENTERPRISE_PROFILE_TOML;
         let p = Profile::from_toml_str(text).unwrap();
         assert_eq!(p.family, Family::Enterprise);
         assert!(p.punchplay_settings().is_none());
@@ -666,7 +657,36 @@ known = ["tags:read"]
         );
         let err = Profile::from_toml_str(&with_device).unwrap_err();
         assert!(err.to_string().contains("family `enterprise`"), "{err}");
+        let without_tags = text.replace("tags = \"/api/tags\"", "");
+        let err = Profile::from_toml_str(&without_tags).unwrap_err();
+        assert!(matches!(err, ProfileError::MissingPath("tags")), "{err}");
         let unknown_lifetime = text.replace("access_token = 3600", "acess_token = 3600");
         assert!(Profile::from_toml_str(&unknown_lifetime).is_err());
+    }
+
+    /// Each committed profile lists exactly its family's clauses of CONTRACT.md, once each.
+    #[test]
+    fn every_family_lists_its_contract_clauses_once() {
+        for (text, prefix, count) in [
+            (ENTERPRISE_PROFILE_TOML, "EN-", 10),
+            (FLEXSLOT_PROFILE_TOML, "FX-", 13),
+        ] {
+            let p = Profile::from_toml_str(text).unwrap();
+            let mut ids: Vec<_> = p.clauses.iter().map(|c| c.id.as_str()).collect();
+            assert!(ids.iter().all(|id| id.starts_with(prefix)), "{ids:?}");
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), count, "{prefix}: {ids:?}");
+        }
+        let en = Profile::from_toml_str(ENTERPRISE_PROFILE_TOML).unwrap();
+        let api = en.rate_limit_for("GET", Some("tags"), "/api/tags").unwrap();
+        assert_eq!((api.max, api.window_secs, api.key), (60, 60, LimitKey::Ip));
+        assert!(
+            en.rate_limit_for("POST", Some("token"), "/oauth/access-token")
+                .is_none()
+        );
+        let fx = Profile::from_toml_str(FLEXSLOT_PROFILE_TOML).unwrap();
+        assert_eq!(fx.lifetimes.authorization_code, 60);
+        assert!(fx.rate_limits.is_empty());
     }
 }

@@ -5,6 +5,8 @@
 //! Adding a family: a variant of [`Family`], a module with its settings section and its
 //! `validate`, one arm in [`validate`], one line in `crate::builtin::ALL`.
 
+pub mod enterprise;
+pub mod flexslot;
 pub mod punchplay;
 
 use std::fmt;
@@ -48,8 +50,8 @@ impl fmt::Display for Family {
 pub(crate) fn validate(profile: &Profile, lifetimes_given: &[String]) -> Result<(), ProfileError> {
     match profile.family {
         Family::Punchplay => punchplay::validate(profile, lifetimes_given),
-        // Enterprise and flexslot are not served yet; their modules add their checks.
-        Family::Enterprise | Family::Flexslot => Ok(()),
+        Family::Enterprise => enterprise::validate(profile, lifetimes_given),
+        Family::Flexslot => flexslot::validate(profile, lifetimes_given),
     }
 }
 

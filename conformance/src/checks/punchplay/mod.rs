@@ -130,6 +130,9 @@ pub async fn register_app(ctx: &mut Ctx, kind: AppKind) -> Result<(App, Resp), P
         allowed_scopes: ctx.env.profile.scopes.known.clone(),
         redirect_uris: vec![redirect],
         active: true,
+        grant_types: Vec::new(),
+        enterprise: None,
+        company: None,
     };
     Ok((app, r))
 }

@@ -7,7 +7,7 @@
 //! - [`flows`]: code + PKCE, device, refresh and bearer calls, written once against the
 //!   trait, approvals left to the caller's [`flows::Approver`];
 //! - [`pkce`]: RFC 7636 pairs;
-//! - [`families`]: each family's error-answer reader (punchplay's envelope today);
+//! - [`families`]: each family's answer readers (punchplay's envelope, enterprise's layers);
 //! - [`sse`]: the live event stream's reader.
 //!
 //! It judges nothing: what a clause requires of an answer is the caller's business.

@@ -60,7 +60,7 @@ Docs: docs/conformance.md";
 #[command(
     name = "conformance",
     version,
-    about = "Checks a PunchPlay deployment against the documented contract, clause by clause.",
+    about = "Checks a deployment (punchplay, enterprise) against the documented contract, clause by clause.",
     after_help = AFTER_HELP
 )]
 pub struct Args {
@@ -69,7 +69,7 @@ pub struct Args {
     #[arg(long)]
     pub target: Option<String>,
     /// The profile describing the target (paths, limits, scopes, clauses): a built-in
-    /// name (punchplay) or a file.
+    /// name (punchplay, enterprise) or a file.
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
     /// Client ids, secrets and test users (identities format; `secret_env` and
@@ -165,8 +165,15 @@ pub fn default_snapshot_dir(profile: &str) -> PathBuf {
 /// The committed profile a profile name stands for: its snapshots are the ones under
 /// `fixtures/snapshots/<name>`.
 fn committed_profile(name: &str) -> Option<Profile> {
-    let punchplay = Profile::punchplay();
-    (punchplay.name == name).then_some(punchplay)
+    profile::builtin::find(name).map(|b| b.profile())
+}
+
+/// The fixture identities the in-process reference server of a family ships with (the
+/// built-in named after the family).
+pub fn family_fixtures(family: Family) -> Identities {
+    profile::builtin::find(family.as_str())
+        .map(|b| b.identities())
+        .unwrap_or_else(Identities::punchplay)
 }
 
 /// Why the committed snapshots of a profile's name cannot describe this profile, if they
@@ -286,9 +293,9 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         Some(ProfileArg::Builtin(b)) => b.profile(),
         None => Profile::punchplay(),
     };
-    if profile.family != Family::Punchplay {
+    if crate::checks::for_family(&profile).is_none() {
         return Err(format!(
-            "the profile `{}` is of the {} family; the suite has checks for punchplay profiles only so far",
+            "the profile `{}` is of the {} family, which the suite has no checks for yet",
             profile.name, profile.family
         ));
     }
@@ -338,7 +345,7 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         None => {
             let ids = match &args.credentials {
                 Some(c) => read_credentials(c)?,
-                None => Identities::punchplay(),
+                None => family_fixtures(profile.family),
             };
             let config = reference_server::ServerConfig {
                 profile: profile.clone(),

@@ -1,4 +1,4 @@
-//! The checks, one folder per family (`punchplay/` today). [`for_family`] picks a
+//! The checks, one folder per family (`punchplay/`, `enterprise/`). [`for_family`] picks a
 //! profile's list; [`all`] is the suite for a profile. Ids name their clause and are test
 //! names, snapshot names and report rows at once. A new family adds its folder, one
 //! `pub mod` line and one arm in each function below.
@@ -9,13 +9,16 @@ use profile::{Family, Profile};
 
 use crate::check::{Admission, Check, Env};
 use crate::outcome::Problem;
+use crate::redact::Redactor;
 
+pub mod enterprise;
 pub mod punchplay;
 
 /// The checks of a profile's family, or `None` for a family the suite has no checks for.
 pub fn for_family(profile: &Profile) -> Option<Vec<Check>> {
     match profile.family {
         Family::Punchplay => Some(punchplay::checks(profile)),
+        Family::Enterprise => Some(enterprise::checks(profile)),
         _ => None,
     }
 }
@@ -36,8 +39,56 @@ pub fn find(profile: &Profile, id: &str) -> Option<Check> {
 pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Problem> {
     match profile.family {
         Family::Punchplay => punchplay::rate::over_admission(profile, admitted),
+        Family::Enterprise => enterprise::rate::over_admission(profile, admitted),
         _ => None,
     }
+}
+
+/// The clause an over-admission breaks, wherever it is seen (the runner reports the
+/// check under it).
+pub fn over_admission_clause(profile: &Profile) -> &'static str {
+    match profile.family {
+        Family::Enterprise => enterprise::rate::OVER_ADMISSION_CLAUSE,
+        _ => punchplay::rate::OVER_ADMISSION_CLAUSE,
+    }
+}
+
+/// Registers the identities of the credentials (client ids, names, secrets) under the
+/// family's role placeholders, so a snapshot recorded with one deployment's apps gates
+/// another's.
+pub fn redact_identities(env: &Env, redactor: &mut Redactor) {
+    match env.profile.family {
+        Family::Enterprise => enterprise::roles::redact_identities(env, redactor),
+        _ => {
+            if let Some(roles) = env.roles.get() {
+                roles.redact_identities(&env.ids, redactor);
+            }
+        }
+    }
+}
+
+/// Two paths the probe asks without credentials before a run: an unknown route and a
+/// protected one, whose errors the family's contract answers in JSON.
+pub fn probe_paths(profile: &Profile) -> [String; 2] {
+    match profile.family {
+        Family::Enterprise => enterprise::probe_paths(profile),
+        _ => [
+            format!("{}/conformance-probe", profile.path("platform_api")),
+            profile.path("me").to_owned(),
+        ],
+    }
+}
+
+/// The profile's clauses that no check of the suite covers (with their summaries), for
+/// the run's notes: a clause the contract leaves open (EN-OPEN-1) is listed, not hidden.
+pub fn clauses_without_checks(profile: &Profile) -> Vec<String> {
+    let checks = all(profile);
+    profile
+        .clauses
+        .iter()
+        .filter(|c| !checks.iter().any(|k| k.clause == c.id))
+        .map(|c| format!("{} ({})", c.id, c.summary))
+        .collect()
 }
 
 /// What of each rate limit was spent before the run (limit name, seconds until it
@@ -45,6 +96,7 @@ pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Probl
 pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
     match env.profile.family {
         Family::Punchplay => punchplay::rate::spent_before_the_run(env).await,
+        Family::Enterprise => enterprise::rate::spent_before_the_run(env).await,
         _ => Vec::new(),
     }
 }

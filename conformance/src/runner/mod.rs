@@ -251,6 +251,13 @@ pub async fn run(
     }
     reports.sort_by(|a, b| a.id.cmp(&b.id));
     let mut notes = run_notes;
+    let unchecked = crate::checks::clauses_without_checks(&env.profile);
+    if !unchecked.is_empty() {
+        notes.push(format!(
+            "clauses of the profile the suite has no check for (not run, not counted): {}",
+            unchecked.join("; ")
+        ));
+    }
     notes.extend(crate::snapshot::extensions_note(
         reports.iter().map(|r| &r.snapshot),
     ));
@@ -493,13 +500,12 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
             _ => {}
         }
     }
-    // An over-admission is a PP-RATE-1 (MUST) failure, reported under that clause.
+    // An over-admission is a failure of the family's limit clause (PP-RATE-1, EN-RATE-1:
+    // MUST), reported under that clause.
     let (clause, level) = if over_admission {
-        let level = env
-            .profile
-            .clause(OVER_ADMISSION_CLAUSE)
-            .map_or(Level::Must, |c| c.level);
-        (OVER_ADMISSION_CLAUSE, level)
+        let over = crate::checks::over_admission_clause(&env.profile);
+        let level = env.profile.clause(over).map_or(Level::Must, |c| c.level);
+        (over, level)
     } else {
         (check.clause, check.level(&env.profile))
     };
@@ -518,9 +524,6 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
         usage,
     }
 }
-
-/// The clause an over-admission breaks, wherever it is seen.
-const OVER_ADMISSION_CLAUSE: &str = "PP-RATE-1";
 
 /// Asks the target an unknown platform route, to tell "cannot run" (exit 2) from
 /// "non-conformant": no HTTP answer, or no JSON from either that route or the `me`
@@ -545,23 +548,20 @@ pub async fn probe(env: &Env) -> Result<(), String> {
             format!("GET {path} answered {} {ct}", ex.status),
         )
     };
-    let unknown = ask(format!(
-        "{}/conformance-probe",
-        env.profile.path("platform_api")
-    ))
-    .await?;
+    let [unknown_path, protected_path] = crate::checks::probe_paths(&env.profile);
+    let unknown = ask(unknown_path).await?;
     let (json, first) = answered(&unknown);
     if json {
         return Ok(());
     }
     // One unknown route answered by a gateway's page is not yet the whole target.
-    let me = ask(env.profile.path("me").to_owned()).await?;
+    let me = ask(protected_path).await?;
     let (json, second) = answered(&me);
     if json {
         return Ok(());
     }
     Err(format!(
-        "{} does not speak the contract: {first} and {second}, where the platform answers JSON (PP-ERR-1); check --target and the profile's paths",
+        "{} does not speak the contract: {first} and {second}, where the contract's errors are JSON; check --target and the profile's paths",
         env.http.base
     ))
 }

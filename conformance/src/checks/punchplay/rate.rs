@@ -224,12 +224,12 @@ fn request(ctx: &Ctx, limit: &RateLimit, recipe: &Recipe) -> Result<Req, Problem
 }
 
 /// Whether this check's key is known to be fresh, so counts can be asserted exactly.
-fn exact(ctx: &Ctx, limit: &RateLimit) -> bool {
+pub(crate) fn exact(ctx: &Ctx, limit: &RateLimit) -> bool {
     ctx.env.controls || (ctx.env.loopback_sources && limit.key != LimitKey::User)
 }
 
 /// How many requests the key has left in this run's view: all of them on a fresh key.
-fn left(ctx: &Ctx, limit: &RateLimit) -> u32 {
+pub(crate) fn left(ctx: &Ctx, limit: &RateLimit) -> u32 {
     if exact(ctx, limit) {
         limit.max
     } else {
@@ -387,6 +387,9 @@ async fn keep_asking(ctx: &mut Ctx, limit: &RateLimit, recipe: &Recipe) -> Check
 /// A tolerance for the target's clock counting in milliseconds.
 const CLOCK_ROUNDING_SECS: f64 = 0.005;
 
+/// The clause an over-admission breaks, wherever it is seen.
+pub const OVER_ADMISSION_CLAUSE: &str = "PP-RATE-1";
+
 /// PP-RATE-1 (MUST), wherever it is seen: more than N requests of one key admitted within
 /// one window's span. Each admission is known only to lie between its send and its answer;
 /// `profile::sliding` counts the ones that surely fell inside one span, whatever the
@@ -394,6 +397,15 @@ const CLOCK_ROUNDING_SECS: f64 = 0.005;
 /// client keys; for the user key, the check's requests (it acts as one user) less those
 /// that failed authentication, which do not count against a user.
 pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Problem> {
+    over_admission_of(OVER_ADMISSION_CLAUSE, profile, admitted)
+}
+
+/// [`over_admission`], the failure citing `clause` (the family's limit clause).
+pub fn over_admission_of(
+    clause: &str,
+    profile: &Profile,
+    admitted: &[Admission],
+) -> Option<Problem> {
     for limit in &profile.rate_limits {
         let mut by_key: BTreeMap<(Option<IpAddr>, Option<&str>), Vec<&Admission>> = BTreeMap::new();
         for a in admitted.iter().filter(|a| a.limit == limit.name) {
@@ -425,7 +437,7 @@ pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Probl
                 .or(seen.last())?;
             return Some(Problem::Fail {
                 message: format!(
-                    "PP-RATE-1: the `{}` limit admitted {} requests of one {} key within {:.1} s; the profile allows {} per {} s",
+                    "{clause}: the `{}` limit admitted {} requests of one {} key within {:.1} s; the profile allows {} per {} s",
                     limit.name,
                     busiest.admitted,
                     limit.key.as_str(),

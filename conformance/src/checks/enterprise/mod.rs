@@ -1,0 +1,302 @@
+//! The enterprise family's checks (seed 003, clauses EN-*), one file per area: the token
+//! endpoint and its validation ([`token`]), introspection and revocation ([`introspect`]),
+//! the company-scoped API ([`api`]) and its limit ([`rate`]). Apps are picked by trait
+//! ([`roles`]). EN-OPEN-1 has no check: the contract leaves its trigger open, and the
+//! run's notes list it (`checks::clauses_without_checks`). The helpers below read the
+//! answers through the client crate's readers (`contract_client::families::enterprise`)
+//! and assert what the clauses fix.
+
+use profile::{App, Profile};
+use serde_json::json;
+
+use contract_client::families::enterprise::{self as answers, Issued, Refusal};
+
+use crate::check::{Check, Ctx};
+use crate::client::{Req, Resp};
+use crate::outcome::{CheckResult, Problem};
+
+pub mod api;
+pub mod introspect;
+pub mod members;
+pub mod rate;
+pub mod roles;
+pub mod token;
+
+/// Every enterprise check for a profile (limit checks are one set per limit), each with
+/// its request budget per rate limit.
+pub fn checks(profile: &Profile) -> Vec<Check> {
+    let mut v = Vec::new();
+    v.extend(token::checks());
+    v.extend(introspect::checks(profile));
+    v.extend(api::checks(profile));
+    v.extend(rate::checks(profile));
+    for c in &mut v {
+        c.budget = BUDGETS
+            .iter()
+            .filter(|(id, _, _)| *id == c.id)
+            .map(|(_, limit, n)| (*limit, *n))
+            .collect();
+    }
+    v
+}
+
+/// (check id, rate-limit name, requests) of the ordinary checks that call `/api/*`, for
+/// the plan against a target without clock control (`runner::plan`). Exhausting checks
+/// spend the whole limit and are planned apart.
+pub const BUDGETS: &[(&str, &str, u32)] = &[
+    (
+        "EN-API-1/missing-or-malformed-token-is-unauthenticated",
+        "api",
+        4,
+    ),
+    ("EN-API-1/expired-token-is-unauthenticated", "api", 2),
+    ("EN-API-1/token-without-the-scope-is-refused", "api", 1),
+    (
+        "EN-API-1/client-without-company-is-company-not-found",
+        "api",
+        1,
+    ),
+    ("EN-API-1/tags-lists-the-company-tags", "api", 1),
+    ("EN-REVOKE-1/revoked-token-is-rejected-afterwards", "api", 2),
+    (
+        "EN-API-1/unlinking-the-company-is-company-not-found",
+        "api",
+        2,
+    ),
+];
+
+/// The probe's two paths (`runner::probe`): an unknown route and the tags route, both
+/// answered without a token in JSON (`{message}`, EN-API-1).
+pub fn probe_paths(profile: &Profile) -> [String; 2] {
+    [
+        format!(
+            "{}/conformance-probe",
+            profile.path("api").trim_end_matches('/')
+        ),
+        profile.path("tags").to_owned(),
+    ]
+}
+
+/// `POST` to the token endpoint with JSON credentials (EN-TOKEN-1), `scope` if given.
+pub fn token_request(ctx: &Ctx, app: &App, scope: Option<&str>) -> Req {
+    let secret = app
+        .secret
+        .as_ref()
+        .map(|s| s.expose().to_owned())
+        .unwrap_or_default();
+    let mut body = json!({"client_id": app.client_id, "client_secret": secret});
+    if let Some(scope) = scope {
+        body["scope"] = json!(scope);
+    }
+    Req::post(ctx.path("token")).json(body)
+}
+
+/// Gets a token for `app` (EN-TOKEN-1), failing unless it is issued.
+pub async fn issue(ctx: &mut Ctx, app: &App, scope: Option<&str>) -> Result<Issued, Problem> {
+    let r = ctx.send(token_request(ctx, app, scope)).await?;
+    issued(&r)
+}
+
+/// The token of a 200 from the token endpoint (EN-TOKEN-1), or the failure.
+pub fn issued(r: &Resp) -> Result<Issued, Problem> {
+    if r.status() != 200 {
+        return Err(r.fail(format!(
+            "EN-TOKEN-1: the token request answered {}, expected 200: {}",
+            r.status(),
+            r.body()
+        )));
+    }
+    answers::read_issued(r.body().as_bytes()).map_err(|p| r.fail(format!("EN-TOKEN-1: {p}")))
+}
+
+/// `GET` the tags route, with a bearer token if given.
+pub fn tags_request(ctx: &Ctx, token: Option<&str>) -> Req {
+    let req = Req::get(ctx.path("tags"));
+    match token {
+        Some(t) => req.bearer(t),
+        None => req,
+    }
+}
+
+/// A `{token}` body for introspect or revoke (EN-TOKEN-4: no client authentication).
+pub fn token_body(ctx: &Ctx, endpoint: &str, token: &str) -> Req {
+    Req::post(ctx.path(endpoint)).json(json!({ "token": token }))
+}
+
+/// The status the profile gives an error, and a failure citing `clause` if `r` has another.
+fn status_is(ctx: &Ctx, r: &Resp, error: &str, clause: &str) -> CheckResult {
+    let want = ctx.profile().status_of(error);
+    if r.status() != want {
+        return Err(r.fail(format!(
+            "{clause}: expected {want}, got {}: {}",
+            r.status(),
+            r.body()
+        )));
+    }
+    Ok(())
+}
+
+/// An `/api/*` error: the profile's status for `error` and `{"message": message}`
+/// exactly (EN-API-1, EN-RATE-1).
+pub fn api_error(ctx: &Ctx, r: &Resp, error: &str, message: &str, clause: &str) -> CheckResult {
+    status_is(ctx, r, error, clause)?;
+    let got = answers::read_api_message(r.body().as_bytes())
+        .map_err(|p| r.fail(format!("{clause}: {p}")))?;
+    if got != message {
+        return Err(r.fail(format!(
+            "{clause}: `message` is {got:?}, expected {message:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// A token-endpoint refusal: the profile's status for `error`, `{success: false,
+/// message}` with `message` exactly (EN-TOKEN-2/3/4).
+pub fn refusal(
+    ctx: &Ctx,
+    r: &Resp,
+    error: &str,
+    message: &str,
+    clause: &str,
+) -> Result<Refusal, Problem> {
+    status_is(ctx, r, error, clause)?;
+    let got =
+        answers::read_refusal(r.body().as_bytes()).map_err(|p| r.fail(format!("{clause}: {p}")))?;
+    if got.message != message {
+        return Err(r.fail(format!(
+            "{clause}: `message` is {:?}, expected {message:?}",
+            got.message
+        )));
+    }
+    Ok(got)
+}
+
+/// An introspect or revoke refusal: `{success: false, message}` with `message` exactly,
+/// and the profile's status for `error` when `status` says the status counts here (a
+/// status the contract only DECIDED is checked apart).
+pub fn outcome_refusal(
+    ctx: &Ctx,
+    r: &Resp,
+    error: &str,
+    message: &str,
+    clause: &str,
+) -> CheckResult {
+    status_is(ctx, r, error, clause)?;
+    refused_with(r, message, clause)
+}
+
+/// `{success: false, message}` with `message` exactly, at a 4xx status.
+pub fn refused_with(r: &Resp, message: &str, clause: &str) -> CheckResult {
+    if !(400..500).contains(&r.status()) {
+        return Err(r.fail(format!(
+            "{clause}: expected a 4xx refusal, got {}: {}",
+            r.status(),
+            r.body()
+        )));
+    }
+    let got =
+        answers::read_outcome(r.body().as_bytes()).map_err(|p| r.fail(format!("{clause}: {p}")))?;
+    if got.success || got.message != message {
+        return Err(r.fail(format!(
+            "{clause}: expected {{success: false, message: {message:?}}}, got {}",
+            r.body()
+        )));
+    }
+    Ok(())
+}
+
+/// Records an answer, but a 200 of the tags route only as a note: its body is the
+/// company's data (another deployment's list has another length), not the contract's, so
+/// it must not change the snapshot. The checks assert the list themselves.
+pub fn keep(ctx: &mut Ctx, ex: crate::client::Exchange) -> Resp {
+    if ex.status == 200 && ex.req.route() == ctx.path("tags") {
+        ctx.note(format!(
+            "{} {}: 200 with the company's tags",
+            ex.req.method,
+            ex.req.route()
+        ));
+        Resp {
+            ex: std::sync::Arc::new(ex),
+            request_id_header: String::new(),
+        }
+    } else {
+        ctx.record(ex)
+    }
+}
+
+/// Sends a request and [`keep`]s its answer.
+pub async fn send_kept(ctx: &mut Ctx, req: Req) -> Result<Resp, Problem> {
+    let ex = ctx.exchange(req).await?;
+    Ok(keep(ctx, ex))
+}
+
+/// Calls the tags route with `token` and answers the tags, failing unless it is a 200
+/// `{data: [...]}` (EN-API-1); the answer is [`keep`]t.
+pub async fn tags_with(ctx: &mut Ctx, token: &str, clause: &str) -> Result<Vec<String>, Problem> {
+    let r = send_kept(ctx, tags_request(ctx, Some(token))).await?;
+    if r.status() != 200 {
+        return Err(r.fail(format!(
+            "{clause}: GET {} with a live token answered {}, expected 200: {}",
+            ctx.path("tags"),
+            r.status(),
+            r.body()
+        )));
+    }
+    answers::read_tags(r.body().as_bytes()).map_err(|p| r.fail(format!("{clause}: {p}")))
+}
+
+/// The scope set of a space-separated string, sorted.
+pub fn scope_set(s: &str) -> Vec<String> {
+    crate::checks::punchplay::scope_set(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    fn profile() -> Profile {
+        profile::builtin::find("enterprise")
+            .expect("built in")
+            .profile()
+    }
+
+    #[test]
+    fn every_clause_has_a_check_but_the_open_one_and_every_check_a_clause() {
+        let profile = profile();
+        let checks = super::checks(&profile);
+        let covered: HashSet<&str> = checks.iter().map(|c| c.clause).collect();
+        let missing: Vec<&str> = profile
+            .clauses
+            .iter()
+            .map(|c| c.id.as_str())
+            .filter(|id| !covered.contains(id))
+            .collect();
+        assert_eq!(missing, vec!["EN-OPEN-1"], "clauses without a check");
+        for c in &checks {
+            assert!(
+                profile.clause(c.clause).is_some(),
+                "{} names no clause",
+                c.id
+            );
+        }
+        let ids: HashSet<&str> = checks.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), checks.len(), "a check id is used twice");
+        assert_eq!(
+            crate::checks::clauses_without_checks(&profile).len(),
+            1,
+            "the run's notes list EN-OPEN-1"
+        );
+    }
+
+    #[test]
+    fn every_budget_row_names_a_check_and_a_limit() {
+        let profile = profile();
+        let checks = super::checks(&profile);
+        for (id, limit, _) in BUDGETS {
+            assert!(checks.iter().any(|c| c.id == *id), "no check {id}");
+            assert!(profile.rate_limit(limit).is_some(), "no limit {limit}");
+        }
+    }
+}

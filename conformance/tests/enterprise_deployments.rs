@@ -1,0 +1,164 @@
+//! The enterprise suite (EN-*) against a small deployment written for the test
+//! (`support/enterprise_server.rs`), not the reference server: conformant but different
+//! where a deployment may be (JWT-looking tokens, extension members, headers of its own,
+//! latency), it passes with the committed snapshots gating; and with each clause broken
+//! on purpose, a check citing that clause fails.
+
+#[path = "support/enterprise_server.rs"]
+mod enterprise_server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use conformance::check::Env;
+use conformance::client::HttpOptions;
+use conformance::drivers::Driver;
+use conformance::expected::Expected;
+use conformance::runner::{self, RunOptions, RunReport, Status};
+use conformance::snapshot::{SnapshotMode, SnapshotStore};
+use enterprise_server::Wrong;
+use profile::{Identities, Level, Profile};
+
+fn builtin() -> &'static profile::builtin::Builtin {
+    profile::builtin::find("enterprise").expect("the enterprise profile is built in")
+}
+
+/// Runs every enterprise check against `base` with `ids`, as the CLI does in-process.
+async fn run_suite(
+    base: &str,
+    profile: &Profile,
+    ids: Identities,
+    mode: SnapshotMode,
+) -> RunReport {
+    let http = HttpOptions {
+        base: url::Url::parse(base).expect("a URL"),
+        timeout: Duration::from_secs(10),
+        request_id_header: String::new(),
+    };
+    let env = Env::new(
+        profile.clone(),
+        ids,
+        http,
+        true,
+        Driver::TestControls,
+        false,
+    )
+    .expect("an enterprise environment needs no punchplay roles");
+    let opts = RunOptions {
+        concurrency: 8,
+        check_timeout: Duration::from_secs(30),
+        snapshots: SnapshotStore {
+            dir: conformance::cli::default_snapshot_dir("enterprise"),
+            mode,
+        },
+        expected: Expected::default(),
+    };
+    let mut report = runner::run(
+        Arc::new(env),
+        conformance::checks::all(profile),
+        opts,
+        |_| {},
+    )
+    .await;
+    report.gate = Level::ALL.to_vec();
+    report
+}
+
+fn not_passed(report: &RunReport) -> Vec<String> {
+    report
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Pass)
+        .map(|c| {
+            format!(
+                "{} {:?}: {}",
+                c.id,
+                c.status,
+                c.message.clone().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+async fn run_against(wrong: Option<Wrong>, mode: SnapshotMode) -> RunReport {
+    let b = builtin();
+    let profile = b.profile();
+    let server = enterprise_server::start(profile.clone(), b.identities(), wrong, true).await;
+    let report = run_suite(&server.base_url(), &profile, b.identities(), mode).await;
+    server.stop().await;
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conformant_deployment_that_differs_passes_with_snapshots_gating() {
+    let report = run_against(None, SnapshotMode::Compare).await;
+    let bad = not_passed(&report);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert!(
+        report.notes.iter().any(|n| n.contains("EN-OPEN-1")),
+        "the notes list the clause without a check: {:#?}",
+        report.notes
+    );
+}
+
+/// Each broken clause fails a check citing it.
+async fn caught(wrong: Wrong, clause: &str) {
+    let report = run_against(Some(wrong), SnapshotMode::Off).await;
+    let failing: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| matches!(c.status, Status::Fail | Status::Error))
+        .collect();
+    assert!(
+        failing.iter().any(|c| c.clause == clause),
+        "with {wrong:?}, no check citing {clause} fails: {:?}",
+        failing
+            .iter()
+            .map(|c| (&c.id, &c.message))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_broken_clause_is_caught_by_a_check_citing_it() {
+    for (wrong, clause) in [
+        (Wrong::InvalidClientStatus, "EN-TOKEN-2"),
+        (Wrong::InactiveEnterpriseAdmitted, "EN-TOKEN-3"),
+        (Wrong::ValidationOneField, "EN-VALID-1"),
+        (Wrong::IntrospectsExpired, "EN-INTRO-1"),
+        (Wrong::RevokedStillAccepted, "EN-REVOKE-1"),
+        (Wrong::CompanySkipped, "EN-API-1"),
+        (Wrong::ScopeSkipped, "EN-API-1"),
+        (Wrong::LimiterAdmitsExtra, "EN-RATE-1"),
+        (Wrong::NoRetryAfter, "EN-RATE-1"),
+    ] {
+        caught(wrong, clause).await;
+    }
+}
+
+/// Records the snapshots from the test deployment's bare answers (no extension members or
+/// headers of its own): `ENTERPRISE_RECORD=1 cargo test -p conformance --test
+/// enterprise_deployments record`. Review them; the reference server is held to them too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_snapshots_when_asked() {
+    if std::env::var("ENTERPRISE_RECORD").is_err() {
+        return;
+    }
+    let b = builtin();
+    let profile = b.profile();
+    let server = enterprise_server::start(profile.clone(), b.identities(), None, false).await;
+    let report = run_suite(
+        &server.base_url(),
+        &profile,
+        b.identities(),
+        SnapshotMode::Update,
+    )
+    .await;
+    server.stop().await;
+    let bad = not_passed(&report);
+    assert!(
+        bad.iter().all(|b| b.contains("snapshot")),
+        "{}",
+        bad.join("\n")
+    );
+}

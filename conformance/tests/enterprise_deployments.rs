@@ -101,6 +101,115 @@ async fn a_conformant_deployment_that_differs_passes_with_snapshots_gating() {
     );
 }
 
+/// Another deployment's identities (other ids, secrets, enterprises, companies, tags, in
+/// another order): the snapshots recorded with the fixtures still gate.
+pub fn other_identities() -> Identities {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/identities/enterprise-other.toml"),
+    )
+    .expect("the other identities file");
+    Identities::from_toml_str(&text, |_| None).expect("valid identities")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_deployments_identities_pass_with_snapshots_gating() {
+    let profile = builtin().profile();
+    let server = enterprise_server::start(profile.clone(), other_identities(), None, true).await;
+    let report = run_suite(
+        &server.base_url(),
+        &profile,
+        other_identities(),
+        SnapshotMode::Compare,
+    )
+    .await;
+    server.stop().await;
+    let bad = not_passed(&report);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+fn reason(report: &RunReport, id: &str) -> String {
+    let c = report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("{id} ran"));
+    assert_eq!(c.status, Status::Skip, "{id}: {:?}", c.message);
+    c.message.clone().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checks_whose_app_is_missing_skip_with_the_trait_they_need() {
+    let b = builtin();
+    let profile = b.profile();
+    let mut ids = b.identities();
+    ids.apps.retain(|a| a.client_id == "en-acme");
+    let server = enterprise_server::start(profile.clone(), b.identities(), None, true).await;
+    let report = run_suite(&server.base_url(), &profile, ids, SnapshotMode::Compare).await;
+    server.stop().await;
+    assert!(
+        reason(&report, "EN-TOKEN-3/inactive-enterprise-is-refused")
+            .contains("inactive enterprise")
+    );
+    assert!(
+        reason(&report, "EN-API-1/token-without-the-scope-is-refused")
+            .contains("not allowed `tags:read`")
+    );
+    assert!(
+        reason(
+            &report,
+            "EN-API-1/client-without-company-is-company-not-found"
+        )
+        .contains("linked to no company")
+    );
+    let others: Vec<String> = not_passed(&report)
+        .into_iter()
+        .filter(|l| !l.contains(" Skip: needs an app"))
+        .collect();
+    assert!(others.is_empty(), "{}", others.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_test_controls_clock_and_control_checks_say_why_they_did_not_run() {
+    let b = builtin();
+    let profile = b.profile();
+    let server = enterprise_server::start(profile.clone(), b.identities(), None, true).await;
+    // Every check but the count, which watches the window for ten seconds of real time
+    // without clock control.
+    let checks = conformance::checks::all(&profile)
+        .into_iter()
+        .filter(|c| !c.id.ends_with("admits-the-documented-number"))
+        .collect();
+    let report = run_checks(
+        &server.base_url(),
+        &profile,
+        b.identities(),
+        SnapshotMode::Compare,
+        false,
+        checks,
+    )
+    .await;
+    server.stop().await;
+    for id in [
+        "EN-INTRO-1/expired-token-is-invalid-or-expired",
+        "EN-API-1/expired-token-is-unauthenticated",
+        "EN-RATE-1/api-reopens-at-retry-after",
+    ] {
+        assert!(reason(&report, id).contains("--allow-slow"), "{id}");
+    }
+    for id in [
+        "EN-TOKEN-3/deactivating-the-enterprise-refuses-new-tokens",
+        "EN-API-1/unlinking-the-company-is-company-not-found",
+    ] {
+        assert!(reason(&report, id).contains("test controls"), "{id}");
+    }
+    let others: Vec<String> = not_passed(&report)
+        .into_iter()
+        .filter(|l| !l.contains(" Skip: "))
+        .collect();
+    assert!(others.is_empty(), "{}", others.join("\n"));
+}
+
 /// Each broken clause fails a check citing it.
 async fn caught(wrong: Wrong, clause: &str) {
     let report = run_against(Some(wrong), SnapshotMode::Off).await;

@@ -79,6 +79,13 @@ faults! {
     LimiterAdmitsExtra = "limiter_admits_extra", "PP-RATE-1", "every rate limit admits one request more than documented";
     RetryAfterMissing = "retry_after_missing", "PP-RATE-2", "429 answers carry no Retry-After";
     LimiterCountsRejected = "limiter_counts_rejected", "PP-RATE-3", "refused requests count against the window, so it never reopens on time";
+    EnInvalidClient400 = "en_invalid_client_400", "EN-TOKEN-2", "a wrong client id or secret is answered with 400 instead of 401";
+    EnInactiveEnterpriseAllowed = "en_inactive_enterprise_allowed", "EN-TOKEN-3", "a client of an inactive enterprise still gets tokens";
+    EnValidationDropsField = "en_validation_drops_field", "EN-VALID-1", "the 422 validation map leaves out its last missing field";
+    EnIntrospectExpiredActive = "en_introspect_expired_active", "EN-INTRO-1", "introspection answers 200 active for an expired token";
+    EnRevokeKeepsToken = "en_revoke_keeps_token", "EN-REVOKE-1", "revocation answers 200 but the token keeps working on /api";
+    EnCompanyCheckSkipped = "en_company_check_skipped", "EN-API-1", "a client linked to no company reads an empty tag list instead of 404";
+    EnScopeCheckSkipped = "en_scope_check_skipped", "EN-API-1", "/api routes do not check the token's scope";
 }
 
 impl fmt::Display for Fault {

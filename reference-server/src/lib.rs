@@ -68,6 +68,17 @@ impl ServerConfig {
             public_url: None,
         }
     }
+
+    /// The enterprise profile with its fixture identities (enterprises, companies and the
+    /// `en-*` apps), test controls off.
+    pub fn enterprise() -> Self {
+        let builtin = profile::builtin::find("enterprise").expect("enterprise is built in");
+        ServerConfig {
+            profile: builtin.profile(),
+            identities: builtin.identities(),
+            ..Self::punchplay()
+        }
+    }
 }
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets open requests

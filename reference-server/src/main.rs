@@ -217,7 +217,9 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
             if app.active { "" } else { "  (inactive)" }
         ));
     }
-    say("\nusers:");
+    if !config.identities.users.is_empty() {
+        say("\nusers:");
+    }
     for user in &config.identities.users {
         let password = match (&user.password_env, &user.password) {
             (Some(var), _) => format!("${var}"),
@@ -229,11 +231,14 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
             user.username, password, user.display_name
         ));
     }
-    say(format_args!(
-        "\nsign in: {base}{}   activate a device: {base}{}\nCtrl-C stops the server.",
-        config.profile.path("developer_apps"),
-        config.profile.path("activate")
-    ));
+    // Pages only for a profile that has them (enterprise has none).
+    let paths = &config.profile.paths;
+    if let (Some(apps), Some(activate)) = (paths.get("developer_apps"), paths.get("activate")) {
+        say(format_args!(
+            "\nsign in: {base}{apps}   activate a device: {base}{activate}"
+        ));
+    }
+    say("Ctrl-C stops the server.");
 }
 
 fn main() -> ExitCode {

@@ -11,6 +11,7 @@
 use super::authorization_code::{CodeStore, ExactRedirects, RedeemOnce, RedirectCheck};
 use super::client_auth::{ActiveAppsOnly, AppActivity, CurrentSecretOnly, SecretCheck};
 use super::device_code::{DevicePolls, PollRules};
+use super::enterprise::{EnterpriseAsDocumented, EnterpriseRules};
 use super::grants::{AccessExpires, AccessExpiry};
 use super::pkce::{PkcePolicy, S256Only};
 use super::playback::{EveryEvent, LiveFeed, NewestWins, PlaybackOrder};
@@ -48,6 +49,8 @@ pub struct Components {
     pub playback_order: &'static dyn PlaybackOrder,
     /// PP-API-8.
     pub live_feed: &'static dyn LiveFeed,
+    /// EN-TOKEN-3, EN-INTRO-1, EN-REVOKE-1, EN-API-1.
+    pub enterprise: &'static dyn EnterpriseRules,
 }
 
 impl Components {
@@ -66,5 +69,6 @@ impl Components {
         limits: &ExactLimits,
         playback_order: &NewestWins,
         live_feed: &EveryEvent,
+        enterprise: &EnterpriseAsDocumented,
     };
 }

@@ -40,6 +40,21 @@ pub enum ErrorCode {
     AccessDenied,
     /// The server is overloaded or in maintenance (authorize redirects only).
     TemporarilyUnavailable,
+    /// Enterprise (EN-VALID-1): required fields are missing or not strings; the fields are
+    /// in [`ProtocolError::invalid_fields`].
+    Validation,
+    /// Enterprise (EN-TOKEN-3): the client's enterprise is inactive.
+    InactiveEnterprise,
+    /// Enterprise (EN-INTRO-1, EN-REVOKE-1): the body names no token.
+    TokenRequired,
+    /// Enterprise (EN-REVOKE-1): the token to revoke is not live.
+    TokenNotFound,
+    /// Enterprise (EN-API-1): no valid bearer token on `/api/*`.
+    Unauthenticated,
+    /// Enterprise (EN-API-1): the client is linked to no company, or to one not listed.
+    CompanyNotFound,
+    /// The path exists, but not for this method (RFC 9110 §15.5.6).
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -61,6 +76,13 @@ impl ErrorCode {
             ErrorCode::UnsupportedResponseType => "unsupported_response_type",
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorCode::Validation => "validation",
+            ErrorCode::InactiveEnterprise => "inactive_enterprise",
+            ErrorCode::TokenRequired => "token_required",
+            ErrorCode::TokenNotFound => "token_not_found",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::CompanyNotFound => "company_not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
         }
     }
 }
@@ -84,6 +106,9 @@ pub struct ProtocolError {
     pub basic_challenge: bool,
     /// An HTTP-layer status that the code alone does not say (413, 431).
     pub status: Option<u16>,
+    /// EN-VALID-1: on `validation`, each field that failed and its message, in order.
+    /// Boxed, so that the many errors without fields stay small.
+    pub invalid_fields: Option<Box<InvalidFields>>,
 }
 
 impl ProtocolError {
@@ -95,6 +120,7 @@ impl ProtocolError {
             retry_after: None,
             basic_challenge: false,
             status: None,
+            invalid_fields: None,
         }
     }
 
@@ -127,5 +153,8 @@ impl fmt::Display for ProtocolError {
 }
 
 impl std::error::Error for ProtocolError {}
+
+/// Fields that failed validation, each with its message (EN-VALID-1).
+pub type InvalidFields = Vec<(&'static str, String)>;
 
 pub type ProtocolResult<T> = Result<T, ProtocolError>;

@@ -11,11 +11,13 @@ use crate::faults::Fault;
 use super::State;
 use super::authorization_code::{AuthorizationCode, CodeStore, Codes, RedeemOnce, RedirectCheck};
 use super::client_auth::{AppActivity, CurrentSecretOnly, SecretCheck};
+use super::client_credentials::ClientTokens;
 use super::clock::Millis;
 use super::components::Components;
 use super::device_code::{
     DeviceAuthorization, DevicePolls, DeviceState, PollRules, authorization_pending,
 };
+use super::enterprise::{Directory, EnterpriseRules};
 use super::error::ProtocolResult;
 use super::grants::{AccessExpiry, Grants, SpentRefresh, TokenKey};
 use super::pkce::{PkcePolicy, S256Only};
@@ -59,6 +61,11 @@ pub fn components_for(fault: Option<Fault>) -> Components {
         Fault::LimiterCountsRejected => c.limits = &LimiterCountsRejected,
         Fault::StaleEventApplied => c.playback_order = &StaleEventApplied,
         Fault::SseDropsStops => c.live_feed = &SseDropsStops,
+        Fault::EnInactiveEnterpriseAllowed => c.enterprise = &EnInactiveEnterpriseAllowed,
+        Fault::EnIntrospectExpiredActive => c.enterprise = &EnIntrospectExpiredActive,
+        Fault::EnRevokeKeepsToken => c.enterprise = &EnRevokeKeepsToken,
+        Fault::EnCompanyCheckSkipped => c.enterprise = &EnCompanyCheckSkipped,
+        Fault::EnScopeCheckSkipped => c.scopes = &ScopeCheckSkipped,
         // Faults of shape: the http shell's fault layer applies them.
         Fault::InvalidClient400
         | Fault::ScopeOmitted
@@ -70,7 +77,9 @@ pub fn components_for(fault: Option<Fault>) -> Components {
         | Fault::UnknownRouteServerError
         | Fault::PublicUserNeedsToken
         | Fault::RequestIdMismatch
-        | Fault::RetryAfterMissing => {}
+        | Fault::RetryAfterMissing
+        | Fault::EnInvalidClient400
+        | Fault::EnValidationDropsField => {}
     }
     c
 }
@@ -313,5 +322,46 @@ struct SseDropsStops;
 impl LiveFeed for SseDropsStops {
     fn publishes(&self, action: Action) -> bool {
         action != Action::Stop
+    }
+}
+
+/// `en_inactive_enterprise_allowed` (EN-TOKEN-3): every enterprise counts as active.
+struct EnInactiveEnterpriseAllowed;
+
+impl EnterpriseRules for EnInactiveEnterpriseAllowed {
+    fn issues_to(&self, _enterprise_active: bool) -> bool {
+        true
+    }
+}
+
+/// `en_introspect_expired_active` (EN-INTRO-1): introspection calls an expired token
+/// active, so expired tokens are kept for it to see (`/api/*` still refuses them).
+struct EnIntrospectExpiredActive;
+
+impl EnterpriseRules for EnIntrospectExpiredActive {
+    fn introspects_as_active(&self, _expires_at: Millis, _now: Millis) -> bool {
+        true
+    }
+
+    fn forgets_expired(&self) -> bool {
+        false
+    }
+}
+
+/// `en_revoke_keeps_token` (EN-REVOKE-1): a revoke reports success and ends nothing.
+struct EnRevokeKeepsToken;
+
+impl EnterpriseRules for EnRevokeKeepsToken {
+    fn revoke(&self, tokens: &mut ClientTokens, key: &TokenKey) -> bool {
+        tokens.get(key).is_some()
+    }
+}
+
+/// `en_company_check_skipped` (EN-API-1): a client with no company reads no tags, 200.
+struct EnCompanyCheckSkipped;
+
+impl EnterpriseRules for EnCompanyCheckSkipped {
+    fn company_tags<'d>(&self, directory: &'d Directory, client_id: &str) -> Option<&'d [String]> {
+        Some(directory.company_tags(client_id).unwrap_or_default())
     }
 }

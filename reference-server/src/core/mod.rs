@@ -13,9 +13,11 @@
 
 pub mod authorization_code;
 pub mod client_auth;
+pub mod client_credentials;
 pub mod clock;
 pub mod components;
 pub mod device_code;
+pub mod enterprise;
 pub mod error;
 pub mod expiring;
 pub mod faulty;
@@ -112,6 +114,10 @@ pub struct State {
     /// One entry per registered user (the registry's users are fixed).
     pub playback: HashMap<String, playback::UserPlayback>,
     pub sign_in_throttle: sessions::SignInThrottle,
+    /// Enterprise: client-credential access tokens (EN-TOKEN-1).
+    pub client_tokens: client_credentials::ClientTokens,
+    /// Enterprise: enterprises, companies and their clients (EN-TOKEN-3, EN-API-1).
+    pub directory: enterprise::Directory,
 }
 
 impl Default for State {
@@ -125,6 +131,8 @@ impl Default for State {
             sessions: Expiring::new(MAX_SESSIONS),
             playback: HashMap::new(),
             sign_in_throttle: Default::default(),
+            client_tokens: Default::default(),
+            directory: Default::default(),
         }
     }
 }
@@ -140,6 +148,10 @@ impl State {
         done &= self.sessions.purge(now, budget, |_, _| {});
         done &= self.devices.purge(now, budget);
         done &= self.sign_in_throttle.purge(now, budget);
+        // Expired tokens are kept only for a faulty rule that still sees them.
+        if !keep_expired_access && rules.enterprise.forgets_expired() {
+            done &= self.client_tokens.purge(now, budget);
+        }
         done
     }
 
@@ -304,6 +316,7 @@ impl Core {
         let mut state = self.lock();
         *state = State {
             registry: Registry::from_identities(&self.identities, &self.profile.scopes.known),
+            directory: enterprise::Directory::from_identities(&self.identities),
             ..State::default()
         };
         *self.client_ids.write().unwrap_or_else(|p| p.into_inner()) =

@@ -121,6 +121,14 @@ fn bent_error(fault: Fault, facts: ShapeFacts, e: &ProtocolError) -> Option<Prot
         Fault::UnknownRouteServerError if facts.unknown_api_route => {
             bent = ProtocolError::new(ErrorCode::ServerError, "Something went wrong.");
         }
+        // EN-TOKEN-2: a wrong client answers 400 instead of 401.
+        Fault::EnInvalidClient400 if e.code == ErrorCode::InvalidClient => bent.status = Some(400),
+        // EN-VALID-1: the validation map leaves out its last field.
+        Fault::EnValidationDropsField if e.code == ErrorCode::Validation => {
+            if let Some(fields) = bent.invalid_fields.as_mut() {
+                fields.pop();
+            }
+        }
         _ => return None,
     }
     Some(bent)

@@ -55,6 +55,12 @@ struct SetFault {
     fault: Option<String>,
 }
 
+/// Enterprise: `{"company": "acme" | null}`.
+#[derive(Deserialize)]
+struct LinkCompany {
+    company: Option<String>,
+}
+
 /// A test control's JSON answer with the server's clock reading added as `now`, so a
 /// client can compute expectations from the server's time, not from its own.
 fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
@@ -208,6 +214,21 @@ pub async fn handle(
                 app,
                 json!({"fault": app.core.fault().map(Fault::name), "faults": faults}),
             )
+        }
+        // Enterprise (EN-TOKEN-3, EN-API-1): an enterprise's activity, a client's company.
+        (true, ["enterprises", id, action @ ("activate" | "deactivate")])
+            if app.core.profile.family == profile::Family::Enterprise =>
+        {
+            let active = *action == "activate";
+            app.core.set_enterprise_active(id, active)?;
+            ok_with_now(app, json!({"enterprise": id, "active": active}))
+        }
+        (true, ["apps", client_id, "company"])
+            if app.core.profile.family == profile::Family::Enterprise =>
+        {
+            let LinkCompany { company } = body_as(&bytes)?;
+            app.core.link_company(client_id, company.as_deref())?;
+            ok_with_now(app, json!({"client_id": client_id, "company": company}))
         }
         (true, ["reset"]) => {
             app.core.reset();

@@ -6,79 +6,13 @@
 
 #[path = "support/enterprise_server.rs"]
 mod enterprise_server;
+#[path = "support/enterprise_suite.rs"]
+mod enterprise_suite;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use conformance::check::Env;
-use conformance::client::HttpOptions;
-use conformance::drivers::Driver;
-use conformance::expected::Expected;
-use conformance::runner::{self, RunOptions, RunReport, Status};
-use conformance::snapshot::{SnapshotMode, SnapshotStore};
+use conformance::runner::{RunReport, Status};
+use conformance::snapshot::SnapshotMode;
 use enterprise_server::Wrong;
-use profile::{Identities, Level, Profile};
-
-fn builtin() -> &'static profile::builtin::Builtin {
-    profile::builtin::find("enterprise").expect("the enterprise profile is built in")
-}
-
-/// Runs every enterprise check against `base` with `ids`, as the CLI does in-process.
-async fn run_suite(
-    base: &str,
-    profile: &Profile,
-    ids: Identities,
-    mode: SnapshotMode,
-) -> RunReport {
-    let http = HttpOptions {
-        base: url::Url::parse(base).expect("a URL"),
-        timeout: Duration::from_secs(10),
-        request_id_header: String::new(),
-    };
-    let env = Env::new(
-        profile.clone(),
-        ids,
-        http,
-        true,
-        Driver::TestControls,
-        false,
-    )
-    .expect("an enterprise environment needs no punchplay roles");
-    let opts = RunOptions {
-        concurrency: 8,
-        check_timeout: Duration::from_secs(30),
-        snapshots: SnapshotStore {
-            dir: conformance::cli::default_snapshot_dir("enterprise"),
-            mode,
-        },
-        expected: Expected::default(),
-    };
-    let mut report = runner::run(
-        Arc::new(env),
-        conformance::checks::all(profile),
-        opts,
-        |_| {},
-    )
-    .await;
-    report.gate = Level::ALL.to_vec();
-    report
-}
-
-fn not_passed(report: &RunReport) -> Vec<String> {
-    report
-        .checks
-        .iter()
-        .filter(|c| c.status != Status::Pass)
-        .map(|c| {
-            format!(
-                "{} {:?}: {}",
-                c.id,
-                c.status,
-                c.message.clone().unwrap_or_default()
-            )
-        })
-        .collect()
-}
+use enterprise_suite::{builtin, not_passed, other_identities, reason, run_checks, run_suite};
 
 async fn run_against(wrong: Option<Wrong>, mode: SnapshotMode) -> RunReport {
     let b = builtin();
@@ -101,17 +35,6 @@ async fn a_conformant_deployment_that_differs_passes_with_snapshots_gating() {
     );
 }
 
-/// Another deployment's identities (other ids, secrets, enterprises, companies, tags, in
-/// another order): the snapshots recorded with the fixtures still gate.
-pub fn other_identities() -> Identities {
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../fixtures/identities/enterprise-other.toml"),
-    )
-    .expect("the other identities file");
-    Identities::from_toml_str(&text, |_| None).expect("valid identities")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_deployments_identities_pass_with_snapshots_gating() {
     let profile = builtin().profile();
@@ -126,16 +49,6 @@ async fn another_deployments_identities_pass_with_snapshots_gating() {
     server.stop().await;
     let bad = not_passed(&report);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
-}
-
-fn reason(report: &RunReport, id: &str) -> String {
-    let c = report
-        .checks
-        .iter()
-        .find(|c| c.id == id)
-        .unwrap_or_else(|| panic!("{id} ran"));
-    assert_eq!(c.status, Status::Skip, "{id}: {:?}", c.message);
-    c.message.clone().unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

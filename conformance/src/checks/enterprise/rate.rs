@@ -23,6 +23,8 @@ use crate::{ensure, run};
 pub const OVER_ADMISSION_CLAUSE: &str = "EN-RATE-1";
 /// EN-RATE-1 (DECIDED body).
 const TOO_MANY_ATTEMPTS: &str = "Too Many Attempts.";
+/// A tolerance for the target's clock counting in milliseconds.
+const CLOCK_ROUNDING_SECS: f64 = 0.005;
 /// Requests sent over the rest of the window after the first refusal.
 const KEEP_ASKING_REQUESTS: u32 = 20;
 
@@ -283,7 +285,20 @@ async fn reopens(ctx: &mut Ctx) -> CheckResult {
         )));
     }
     let token = prepare(ctx, &limit).await?;
-    exhaust(ctx, &limit, &token, 0).await?;
+    let window = limit.window_secs as f64;
+    // One request, a second later the rest of the window's allowance: the window then
+    // reopens by one when the first leaves, a second before the others do, and a limiter
+    // counting its refusals stays shut (PP-RATE-3: refusals do not count).
+    let first_no_earlier = time::now(ctx).await?;
+    let first = send_kept(ctx, limited_request(ctx, &limit, Some(&token))?).await?;
+    let first_no_later = time::now(ctx).await?;
+    ensure!(
+        first.status() != 429,
+        first,
+        "the first request on a fresh key was refused"
+    );
+    time::advance_until(ctx, first_no_later + 1.0, "clock moved 1 s on").await?;
+    exhaust(ctx, &limit, &token, 1).await?;
     let asked_no_earlier = time::now(ctx).await?;
     ctx.note("asked again:");
     let again = send_kept(ctx, limited_request(ctx, &limit, Some(&token))?).await?;
@@ -295,9 +310,26 @@ async fn reopens(ctx: &mut Ctx) -> CheckResult {
         again.status()
     );
     let wait = retry_after(&again, &limit)?;
-    // Retry-After is the time until the oldest admission leaves, rounded up: the window
-    // reopens no earlier than a second before it has passed.
-    let reopens_no_earlier = asked_no_earlier + wait as f64 - 1.0;
+    let exact_key = exact(ctx, &limit);
+    if exact_key {
+        // Asked between two readings, Retry-After is known to a range: the time until the
+        // first request leaves the window, rounded up.
+        let lowest =
+            (first_no_earlier + window - asked_no_later - CLOCK_ROUNDING_SECS).ceil() as u64;
+        let highest =
+            (first_no_later + window - asked_no_earlier + CLOCK_ROUNDING_SECS).ceil() as u64;
+        ensure!(
+            (lowest..=highest).contains(&wait),
+            again,
+            "EN-RATE-1: Retry-After is {wait} s; by the target's clock the oldest admitted request leaves the window in {lowest}..={highest} s"
+        );
+    }
+    // Retry-After is rounded up: the window reopens no earlier than a second before it
+    // has passed and, on a key only this check uses, a window after the first request.
+    let mut reopens_no_earlier = asked_no_earlier + wait as f64 - 1.0;
+    if exact_key {
+        reopens_no_earlier = reopens_no_earlier.max(first_no_earlier + window);
+    }
     time::advance_until(
         ctx,
         reopens_no_earlier - 0.5,

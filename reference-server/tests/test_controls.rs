@@ -84,7 +84,11 @@ async fn faults_are_listed_and_switch_on_and_off() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| f["clause"].as_str().is_some_and(|c| c.starts_with("PP-")))
+            .all(
+                |f| f["clause"].as_str().is_some_and(|c| profile::builtin::ALL
+                    .iter()
+                    .any(|b| b.profile().clause(c).is_some()))
+            )
     );
 
     let web = ClientApp::web();

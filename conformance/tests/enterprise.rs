@@ -13,7 +13,7 @@ use clap::Parser as _;
 use conformance::client::{Http, Req};
 use conformance::runner::Status;
 use conformance::snapshot::SnapshotMode;
-use enterprise_suite::{builtin, not_passed, other_identities, run_suite};
+use enterprise_suite::{assert_all_pass, builtin, not_passed, other_identities, run_suite};
 use profile::{Identities, Profile};
 use support::gateway::{self, GatewayOptions};
 
@@ -46,8 +46,7 @@ async fn the_suite_passes_against_the_reference_server_with_snapshots_gating() {
     )
     .await;
     server.stop().await;
-    let bad = not_passed(&report);
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_all_pass(&report);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,8 +61,7 @@ async fn the_suite_passes_against_the_reference_server_with_other_identities() {
     )
     .await;
     server.stop().await;
-    let bad = not_passed(&report);
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_all_pass(&report);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,8 +79,7 @@ async fn the_suite_passes_behind_an_ordinary_gateway() {
     .await;
     drop(gw);
     server.stop().await;
-    let bad = not_passed(&report);
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_all_pass(&report);
     assert!(
         report.notes.iter().any(|n| n.contains("x_gateway")),
         "the extension member is listed in the notes: {:#?}",

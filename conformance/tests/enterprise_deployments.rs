@@ -12,7 +12,9 @@ mod enterprise_suite;
 use conformance::runner::{RunReport, Status};
 use conformance::snapshot::SnapshotMode;
 use enterprise_server::Wrong;
-use enterprise_suite::{builtin, not_passed, other_identities, reason, run_checks, run_suite};
+use enterprise_suite::{
+    assert_all_pass, builtin, not_passed, other_identities, reason, run_checks, run_suite,
+};
 
 async fn run_against(wrong: Option<Wrong>, mode: SnapshotMode) -> RunReport {
     let b = builtin();
@@ -26,8 +28,7 @@ async fn run_against(wrong: Option<Wrong>, mode: SnapshotMode) -> RunReport {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conformant_deployment_that_differs_passes_with_snapshots_gating() {
     let report = run_against(None, SnapshotMode::Compare).await;
-    let bad = not_passed(&report);
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_all_pass(&report);
     assert!(
         report.notes.iter().any(|n| n.contains("EN-OPEN-1")),
         "the notes list the clause without a check: {:#?}",
@@ -47,8 +48,7 @@ async fn another_deployments_identities_pass_with_snapshots_gating() {
     )
     .await;
     server.stop().await;
-    let bad = not_passed(&report);
-    assert!(bad.is_empty(), "{}", bad.join("\n"));
+    assert_all_pass(&report);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -73,6 +73,12 @@ pub async fn run_checks(
     report
 }
 
+/// Asserts every check of `report` passed, listing the others with their messages.
+pub fn assert_all_pass(report: &RunReport) {
+    let bad = not_passed(report);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
 pub fn not_passed(report: &RunReport) -> Vec<String> {
     report
         .checks

@@ -5,7 +5,7 @@ use profile::{Level, Profile};
 use serde_json::json;
 
 use super::introspect::issued_with_lifetime;
-use super::{api_error, issue, roles, tags_request, tags_with};
+use super::{api_error, control, issue, roles, tags_request, tags_with};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::outcome::{CheckResult, Problem};
@@ -129,27 +129,6 @@ async fn tags(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
-/// `POST /__test/apps/{client_id}/company` `{company}` (a test control), failing with
-/// its answer.
-async fn link(ctx: &mut Ctx, client_id: &str, company: Option<&str>) -> CheckResult {
-    let path = format!("/__test/apps/{client_id}/company");
-    let r = ctx
-        .send(
-            Req::post(path.clone())
-                .json(json!({ "company": company }))
-                .driver(),
-        )
-        .await?;
-    if r.status() != 200 {
-        return Err(Problem::error(format!(
-            "the test control POST {path} answered {}: {}",
-            r.status(),
-            r.body()
-        )));
-    }
-    Ok(())
-}
-
 async fn unlinked_company(ctx: &mut Ctx) -> CheckResult {
     if !ctx.env.controls {
         return Err(Problem::skip(
@@ -160,12 +139,17 @@ async fn unlinked_company(ctx: &mut Ctx) -> CheckResult {
     let company = app.company.clone().unwrap_or_default();
     let token = issue(ctx, &app, None).await?.access_token;
     ctx.note("the client is unlinked from its company");
-    link(ctx, &app.client_id, None).await?;
+    control(ctx, company_control(&app), json!({ "company": null })).await?;
     let r = ctx.send(tags_request(ctx, Some(&token))).await;
     // Linked again whatever happened: every other check uses this client.
     ctx.note("the client is linked to its company again");
-    link(ctx, &app.client_id, Some(&company)).await?;
+    control(ctx, company_control(&app), json!({ "company": company })).await?;
     api_error(ctx, &r?, "company_not_found", COMPANY_NOT_FOUND, "EN-API-1")?;
     tags_with(ctx, &token, "EN-API-1").await?;
     Ok(())
+}
+
+/// The test control linking a client to a company: `POST /__test/apps/{client_id}/company`.
+fn company_control(app: &profile::App) -> String {
+    format!("/__test/apps/{}/company", app.client_id)
 }

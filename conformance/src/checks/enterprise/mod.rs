@@ -245,6 +245,21 @@ pub async fn tags_with(ctx: &mut Ctx, token: &str, clause: &str) -> Result<Vec<S
     answers::read_tags(r.body().as_bytes()).map_err(|p| r.fail(format!("{clause}: {p}")))
 }
 
+/// A test control of the reference server (`POST /__test/...`), failing with its answer.
+pub async fn control(ctx: &mut Ctx, path: String, body: serde_json::Value) -> CheckResult {
+    let r = ctx
+        .send(Req::post(path.clone()).json(body).driver())
+        .await?;
+    if r.status() != 200 {
+        return Err(Problem::error(format!(
+            "the test control POST {path} answered {}: {}",
+            r.status(),
+            r.body()
+        )));
+    }
+    Ok(())
+}
+
 /// The scope set of a space-separated string, sorted.
 pub fn scope_set(s: &str) -> Vec<String> {
     crate::checks::punchplay::scope_set(s)

@@ -7,13 +7,14 @@
 //! every check's admitted requests ([`over_admission`], called by the runner).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use profile::{Level, LimitKey, LimitTarget, Profile, RateLimit};
 
 use super::{api_error, issue, keep, roles, send_kept, tags_request, token_body, token_request};
-use crate::check::{Admission, Check, Ctx, Env, SHORTENED_WAIT_SECS};
-use crate::checks::punchplay::rate::{exact, left, over_admission_of};
+use crate::check::{Admission, Check, Ctx, Env};
+use crate::checks::punchplay::rate::{
+    CLOCK_ROUNDING_SECS, exact, keep_asking, left, limit_of, over_admission_of, retry_after,
+};
 use crate::checks::punchplay::time;
 use crate::client::{Http, Req, Resp};
 use crate::outcome::{CheckResult, Problem};
@@ -23,10 +24,6 @@ use crate::{ensure, run};
 pub const OVER_ADMISSION_CLAUSE: &str = "EN-RATE-1";
 /// EN-RATE-1 (DECIDED body).
 const TOO_MANY_ATTEMPTS: &str = "Too Many Attempts.";
-/// A tolerance for the target's clock counting in milliseconds.
-const CLOCK_ROUNDING_SECS: f64 = 0.005;
-/// Requests sent over the rest of the window after the first refusal.
-const KEEP_ASKING_REQUESTS: u32 = 20;
 
 pub fn checks(profile: &Profile) -> Vec<Check> {
     // Ids are `&'static str` everywhere; the per-limit ones are made from the profile, a
@@ -91,23 +88,6 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
 /// one window's span (the punchplay watch, citing this family's clause).
 pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Problem> {
     over_admission_of(OVER_ADMISSION_CLAUSE, profile, admitted)
-}
-
-/// The limit a per-limit check is about, from its id.
-fn limit_of(ctx: &Ctx) -> Result<RateLimit, Problem> {
-    let rest = ctx
-        .check_id
-        .split_once('/')
-        .map(|(_, r)| r)
-        .unwrap_or_default();
-    ctx.env
-        .profile
-        .rate_limits
-        .iter()
-        .filter(|l| rest.starts_with(&format!("{}-", l.name)))
-        .max_by_key(|l| l.name.len())
-        .cloned()
-        .ok_or_else(|| Problem::error(format!("no rate limit matches {}", ctx.check_id)))
 }
 
 /// A request that counts against `limit`, with `token` on a bearer route: the tags route
@@ -200,66 +180,10 @@ async fn admits_n(ctx: &mut Ctx) -> CheckResult {
             limit.max
         );
     }
-    keep_asking(ctx, &limit, &token).await
-}
-
-/// EN-RATE-1 holds for the whole window, not only up to the first refusal: keeps asking,
-/// evenly spaced, until a window has passed since the first admitted request (without
-/// clock control and `--allow-slow`, for at most [`SHORTENED_WAIT_SECS`]); the
-/// over-admission watch judges what was admitted.
-async fn keep_asking(ctx: &mut Ctx, limit: &RateLimit, token: &str) -> CheckResult {
-    ctx.note("kept asking over the rest of the window");
-    let window = limit.window_secs as f64;
-    let Some(start) = ctx
-        .admitted
-        .iter()
-        .filter(|a| a.limit == limit.name)
-        .map(|a| a.sent)
-        .reduce(f64::min)
-    else {
-        return Ok(());
-    };
-    let rest = start + window - ctx.timeline();
-    let watched = if ctx.env.controls || ctx.env.allow_slow {
-        rest
-    } else {
-        rest.min(SHORTENED_WAIT_SECS as f64)
-    };
-    if watched <= 0.0 {
-        return Ok(());
-    }
-    let step = watched / f64::from(KEEP_ASKING_REQUESTS);
-    for _ in 0..KEEP_ASKING_REQUESTS {
-        if ctx.env.controls {
-            ctx.advance_quietly(step).await?;
-        } else {
-            tokio::time::sleep(Duration::from_secs_f64(step)).await;
-        }
-        if ctx.timeline() >= start + window {
-            break;
-        }
-        let req = limited_request(ctx, limit, Some(token))?;
-        ctx.exchange(req).await?;
-    }
-    Ok(())
-}
-
-/// Retry-After of a refusal: whole seconds, 1 to the window (EN-RATE-1 as PP-RATE-2/3).
-fn retry_after(r: &Resp, limit: &RateLimit) -> Result<u64, Problem> {
-    let v = r
-        .header("retry-after")
-        .ok_or_else(|| r.fail("EN-RATE-1: the 429 carries no Retry-After"))?;
-    let n: u64 = v
-        .trim()
-        .parse()
-        .map_err(|_| r.fail(format!("EN-RATE-1: Retry-After {v:?} is not whole seconds")))?;
-    ensure!(
-        n >= 1 && n <= limit.window_secs,
-        r,
-        "EN-RATE-1: Retry-After {n} is outside 1..={} s",
-        limit.window_secs
-    );
-    Ok(n)
+    keep_asking(ctx, &limit, &|c: &Ctx| {
+        limited_request(c, &limit, Some(&token))
+    })
+    .await
 }
 
 async fn refusal(ctx: &mut Ctx) -> CheckResult {
@@ -273,7 +197,7 @@ async fn refusal(ctx: &mut Ctx) -> CheckResult {
         TOO_MANY_ATTEMPTS,
         "EN-RATE-1",
     )?;
-    retry_after(&refused, &limit).map(|_| ())
+    retry_after(&refused, &limit, "EN-RATE-1").map(|_| ())
 }
 
 async fn reopens(ctx: &mut Ctx) -> CheckResult {
@@ -309,7 +233,7 @@ async fn reopens(ctx: &mut Ctx) -> CheckResult {
         "EN-RATE-1: a request right after the refusal was admitted with {}",
         again.status()
     );
-    let wait = retry_after(&again, &limit)?;
+    let wait = retry_after(&again, &limit, "EN-RATE-1")?;
     let exact_key = exact(ctx, &limit);
     if exact_key {
         // Asked between two readings, Retry-After is known to a range: the time until the

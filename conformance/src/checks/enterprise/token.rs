@@ -6,7 +6,7 @@ use serde_json::json;
 
 use contract_client::families::enterprise as answers;
 
-use super::{issue, refusal, roles, scope_set, token_request};
+use super::{control, issue, refusal, roles, scope_set, token_request};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::outcome::{CheckResult, Problem};
@@ -153,21 +153,6 @@ async fn inactive_enterprise(ctx: &mut Ctx) -> CheckResult {
         "EN-TOKEN-3",
     )
     .map(|_| ())
-}
-
-/// A test control of the reference server (`POST /__test/...`), failing with its answer.
-async fn control(ctx: &mut Ctx, path: String, body: serde_json::Value) -> CheckResult {
-    let r = ctx
-        .send(Req::post(path.clone()).json(body).driver())
-        .await?;
-    if r.status() != 200 {
-        return Err(Problem::error(format!(
-            "the test control POST {path} answered {}: {}",
-            r.status(),
-            r.body()
-        )));
-    }
-    Ok(())
 }
 
 async fn deactivated_enterprise(ctx: &mut Ctx) -> CheckResult {

@@ -113,8 +113,8 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
     v
 }
 
-/// The limit a per-limit check is about, from its id.
-fn limit_of(ctx: &Ctx) -> Result<RateLimit, Problem> {
+/// The limit a per-limit check is about, from its id (`PP-RATE-1/<limit>-…`, any family's).
+pub(crate) fn limit_of(ctx: &Ctx) -> Result<RateLimit, Problem> {
     let rest = ctx
         .check_id
         .split_once('/')
@@ -331,12 +331,12 @@ async fn admits_n(ctx: &mut Ctx) -> CheckResult {
         refused.status()
     );
     ctx.error(&refused, "rate_limited")?;
-    keep_asking(ctx, &limit, &recipe).await
+    keep_asking(ctx, &limit, &|c: &Ctx| request(c, &limit, &recipe)).await
 }
 
 /// How many more requests PP-RATE-1 sends over the rest of a window after the first
 /// refusal.
-const KEEP_ASKING_REQUESTS: u32 = 20;
+pub(crate) const KEEP_ASKING_REQUESTS: u32 = 20;
 
 /// PP-RATE-1 holds for the whole window, not only up to the first refusal: a limiter that
 /// refuses the N+1st request but admits again before the window has passed (a leaky
@@ -344,7 +344,11 @@ const KEEP_ASKING_REQUESTS: u32 = 20;
 /// window. Keeps asking, evenly spaced, until a window has passed since the first
 /// admitted request (without clock control and without `--allow-slow`, for at most
 /// [`SHORTENED_WAIT_SECS`]); the over-admission watch judges what was admitted.
-async fn keep_asking(ctx: &mut Ctx, limit: &RateLimit, recipe: &Recipe) -> CheckResult {
+pub(crate) async fn keep_asking(
+    ctx: &mut Ctx,
+    limit: &RateLimit,
+    request: &(dyn Fn(&Ctx) -> Result<Req, Problem> + Sync),
+) -> CheckResult {
     // One note whatever is watched: the snapshot is the same with and without clock
     // control or --allow-slow, on a fast or a slow network (the plan says how long).
     ctx.note("kept asking over the rest of the window");
@@ -378,14 +382,14 @@ async fn keep_asking(ctx: &mut Ctx, limit: &RateLimit, recipe: &Recipe) -> Check
         if ctx.timeline() >= window_start + window {
             break;
         }
-        let req = request(ctx, limit, recipe)?;
+        let req = request(ctx)?;
         ctx.exchange(req).await?;
     }
     Ok(())
 }
 
 /// A tolerance for the target's clock counting in milliseconds.
-const CLOCK_ROUNDING_SECS: f64 = 0.005;
+pub(crate) const CLOCK_ROUNDING_SECS: f64 = 0.005;
 
 /// The clause an over-admission breaks, wherever it is seen.
 pub const OVER_ADMISSION_CLAUSE: &str = "PP-RATE-1";
@@ -497,18 +501,19 @@ pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
     spent
 }
 
-fn retry_after(r: &Resp, limit: &RateLimit) -> Result<u64, Problem> {
+/// Retry-After of a refusal: whole seconds, 1 to the window; a failure cites `clause`.
+pub(crate) fn retry_after(r: &Resp, limit: &RateLimit, clause: &str) -> Result<u64, Problem> {
     let v = r
         .header("retry-after")
-        .ok_or_else(|| r.fail("PP-RATE-2: the 429 carries no Retry-After"))?;
+        .ok_or_else(|| r.fail(format!("{clause}: the 429 carries no Retry-After")))?;
     let n: u64 = v
         .trim()
         .parse()
-        .map_err(|_| r.fail(format!("PP-RATE-2: Retry-After {v:?} is not whole seconds")))?;
+        .map_err(|_| r.fail(format!("{clause}: Retry-After {v:?} is not whole seconds")))?;
     ensure!(
         n >= 1 && n <= limit.window_secs,
         r,
-        "PP-RATE-2: Retry-After {n} is outside 1..={} s",
+        "{clause}: Retry-After {n} is outside 1..={} s",
         limit.window_secs
     );
     Ok(n)
@@ -539,7 +544,7 @@ async fn refusal_retry_after(ctx: &mut Ctx) -> CheckResult {
         "expected 429 once the limit is spent, got {}",
         refused.status()
     );
-    retry_after(&refused, &limit)?;
+    retry_after(&refused, &limit, "PP-RATE-2")?;
     Ok(())
 }
 
@@ -569,7 +574,7 @@ async fn reopens(ctx: &mut Ctx) -> CheckResult {
     time::advance_until(ctx, first_no_later + 1.0, "clock moved 1 s on").await?;
     let (_, refused) = exhaust_from(ctx, &limit, &recipe, 1).await?;
     ctx.error(&refused, "rate_limited")?;
-    retry_after(&refused, &limit)?;
+    retry_after(&refused, &limit, "PP-RATE-2")?;
     // Asked between two readings, Retry-After is known to a range: the time until the
     // oldest admitted request leaves the window, rounded up (PP-RATE-3).
     let asked_no_earlier = time::now(ctx).await?;
@@ -583,7 +588,7 @@ async fn reopens(ctx: &mut Ctx) -> CheckResult {
         "a request right after the refusal was admitted with {}",
         again.status()
     );
-    let wait = retry_after(&again, &limit)?;
+    let wait = retry_after(&again, &limit, "PP-RATE-2")?;
     let exact_key = exact(ctx, &limit);
     if exact_key {
         let slack = CLOCK_ROUNDING_SECS;

@@ -212,3 +212,18 @@ async fn every_enterprise_fault_is_caught_by_a_check_citing_its_clause() {
         );
     }
 }
+
+#[test]
+fn every_enterprise_fault_of_the_server_is_listed() {
+    let own: Vec<&str> = reference_server::Fault::ALL
+        .iter()
+        .filter(|f| f.clause().starts_with("EN-"))
+        .map(|f| f.name())
+        .collect();
+    for name in &own {
+        assert!(
+            FAULTS.iter().any(|(f, _)| f == name),
+            "the server's fault `{name}` breaks an EN clause: list it in FAULTS"
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! The punchplay conformance suite: checks any deployment against `CONTRACT.md`, clause by
+//! The conformance suite (punchplay, enterprise): checks any deployment against `CONTRACT.md`, clause by
 //! clause, and gates on committed spec snapshots.
 //!
 //! Layout: [`client`] (the one HTTP wrapper) records [`transcript`]s; [`redact`] makes them

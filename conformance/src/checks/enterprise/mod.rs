@@ -306,6 +306,52 @@ mod tests {
     }
 
     #[test]
+    fn against_a_remote_target_the_limit_is_exhausted_once_and_budgets_hold() {
+        use crate::check::{Env, Schedule};
+        let b = profile::builtin::find("enterprise").expect("built in");
+        let http = crate::client::HttpOptions {
+            base: url::Url::parse("https://api.staging.example.invalid").expect("a URL"),
+            timeout: std::time::Duration::from_secs(1),
+            request_id_header: String::new(),
+        };
+        let env = Env::new(
+            b.profile(),
+            b.identities(),
+            http,
+            false,
+            crate::drivers::Driver::Pages,
+            false,
+        )
+        .expect("an enterprise environment");
+        let (run, skipped, _) = crate::runner::plan(&env, super::checks(&env.profile));
+        let limit = env.profile.rate_limit("api").expect("the /api limit");
+        let exhausting = run.iter().filter(|c| c.exhausts == Some("api")).count();
+        assert_eq!(
+            exhausting, 1,
+            "one exhausting check per window on a shared key"
+        );
+        let spent: u32 = run
+            .iter()
+            .filter(|c| c.schedule != Schedule::Exhausting)
+            .flat_map(|c| c.budget.iter())
+            .filter(|(n, _)| *n == "api")
+            .map(|(_, n)| n)
+            .sum();
+        assert!(
+            spent < limit.max,
+            "ordinary checks spend {spent} of {}",
+            limit.max
+        );
+        assert!(
+            skipped
+                .iter()
+                .all(|(c, why)| c.exhausts == Some("api") && why.contains("--allow-slow")),
+            "{:?}",
+            skipped.iter().map(|(c, w)| (c.id, w)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn every_budget_row_names_a_check_and_a_limit() {
         let profile = profile();
         let checks = super::checks(&profile);

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use profile::builtin::ProfileArg;
+use profile::builtin::{self, ProfileArg};
 use profile::{Identities, Profile};
 use url::Url;
 
@@ -109,7 +109,7 @@ pub struct Common {
     #[arg(long)]
     pub target: Option<Url>,
     /// `all`, or one limit of the profile by name (punchplay's: device-code, device-token,
-    /// refresh, token, playback, public-user).
+    /// refresh, token, playback, public-user; enterprise's: api).
     #[arg(long, default_value = "all")]
     pub limit: String,
     /// Concurrent goose users per limit (at least 64).
@@ -121,11 +121,11 @@ pub struct Common {
     /// A source address to send from (repeat it); replaces the loopback addresses.
     #[arg(long = "source-addr")]
     pub source_addrs: Vec<IpAddr>,
-    /// A built-in profile name (punchplay) or a profile file [default: the committed
-    /// punchplay profile].
+    /// A built-in profile name (punchplay, enterprise) or a profile file [default: the
+    /// committed punchplay profile].
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
-    /// The identities (credentials) file [default: the punchplay fixtures].
+    /// The identities (credentials) file [default: the fixtures of the profile's family].
     #[arg(long)]
     pub identities: Option<PathBuf>,
 }
@@ -164,7 +164,9 @@ fn options_from(common: &Common) -> Result<LoadOptions, String> {
     };
     crate::families::for_profile(&profile)?;
     let identities = match &common.identities {
-        None => Identities::punchplay(),
+        // The fixtures of the profile's family, as the reference server ships them.
+        None => builtin::find(profile.family.as_str())
+            .map_or_else(Identities::punchplay, |b| b.identities()),
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read the identities {}: {e}", path.display()))?;

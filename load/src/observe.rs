@@ -2,10 +2,9 @@
 //! well formed, PP-RATE-2), a server error, or a transport error.
 //!
 //! This module owns the classification of a single response; the error body itself is
-//! read by the family's reader in the client crate. It knows nothing of windows, keys or
+//! read by the profile's family (`crate::families`, `Family::refusal_problems`). It knows nothing of windows, keys or
 //! goose.
 
-use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
 use profile::Profile;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::Serialize;
@@ -197,40 +196,15 @@ fn refusal_problems(
         )),
         _ => None,
     };
-    // PP-RATE-2, PP-ERR-1, PP-ERR-2 MUST: the usual error body with its request id, the
-    // header equal to it; read by the family's reader.
-    let header = &profile.expect_punchplay().request_id.header;
-    let answer = ErrorAnswer::read(header, |h| headers.get(h)?.to_str().ok(), body);
-    let envelope = answer.envelope_problem();
-    if envelope == Some(EnvelopeProblem::NotJson) {
-        return (Some("body is not JSON".into()), decided);
-    }
-    if answer.error.as_deref() != Some("rate_limited") {
-        let error = answer.error_as_received();
-        return (Some(format!("error is {error}, not rate_limited")), decided);
-    }
-    match envelope {
-        Some(EnvelopeProblem::NoMessage) => return (Some("body has no message".into()), decided),
-        Some(EnvelopeProblem::NoBodyRequestId) => {
-            return (Some("body has no request_id".into()), decided);
-        }
-        _ => {}
-    }
-    if decided.is_none()
-        && let Some(EnvelopeProblem::RequestIdFormat(id)) =
-            answer.format_problem(&profile.expect_punchplay().request_id)
-    {
-        // PP-ERR-2 DECIDED format.
-        decided = Some(format!("request_id `{id}` has the wrong format"));
-    }
-    let problem = match envelope {
-        None => None,
-        Some(EnvelopeProblem::NoHeaderRequestId) => Some(format!("no {header} header")),
-        Some(EnvelopeProblem::RequestIdsDiffer { .. }) => Some(format!(
-            "{header} header differs from the body's request_id"
-        )),
-        Some(other) => Some(other.to_string()),
+    // The error body is the family's to read (PP-RATE-2 for punchplay, EN-RATE-1 for
+    // enterprise); a profile no family serves has been refused before any request.
+    let (problem, decided_body) = match crate::families::for_profile(profile) {
+        Ok(family) => family.refusal_problems(profile, headers, body),
+        Err(_) => (None, None),
     };
+    if decided.is_none() {
+        decided = decided_body;
+    }
     (problem, decided)
 }
 

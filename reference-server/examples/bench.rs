@@ -10,6 +10,12 @@
 //! 2. `GET /api/platform/v1/me` with a valid bearer token;
 //! 3. a refresh at `POST /api/platform/v1/oauth/token` (`grant_type=refresh_token`), where
 //!    every connection sends the refresh token the previous answer rotated to,
+//! 4. enterprise client-credentials issuance at `POST /oauth/access-token` (a new token
+//!    per request, EN-TOKEN-1),
+//! 5. enterprise introspection of one live token at `POST /oauth/introspect` (EN-INTRO-1),
+//!
+//! the enterprise targets against a server whose copy of the enterprise profile lifts the
+//! `/api/*` limit (issue 8 item 4),
 //!
 //! and prints them with the ratios to the baseline. The bare server runs on a current-thread
 //! runtime on its own thread; the load generator on a current-thread runtime on the main
@@ -49,10 +55,14 @@ const CLIENT_ID: &str = "pp-web";
 const CLIENT_SECRET: &str = "pp-web-secret";
 const REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
 const USERNAME: &str = "alice";
+/// The enterprise fixture client (active enterprise, company `acme`, `tags:read`).
+const EN_CLIENT_ID: &str = "en-acme";
+const EN_CLIENT_SECRET: &str = "en-acme-secret";
 /// What the bare server answers: the same bytes `GET me` answers for alice.
 const BARE_BODY: &[u8] = br#"{"display_name":"Alice Example","username":"alice"}"#;
 
-/// Requests per second of `GET me`, a refresh at `oauth/token` and a bare hyper server, on loopback.
+/// Requests per second of `GET me`, a refresh at `oauth/token`, enterprise token issuance and
+/// introspection, and a bare hyper server, on loopback.
 #[derive(Parser, Debug)]
 #[command(name = "bench")]
 struct Args {
@@ -83,7 +93,7 @@ struct Args {
     #[arg(long)]
     server_threads: Option<usize>,
     /// Which targets to measure, in this order.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Target::Bare, Target::Me, Target::Refresh])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Target::Bare, Target::Me, Target::Refresh, Target::EnToken, Target::EnIntrospect])]
     targets: Vec<Target>,
 }
 
@@ -98,6 +108,8 @@ enum Target {
     Bare,
     Me,
     Refresh,
+    EnToken,
+    EnIntrospect,
 }
 
 impl Target {
@@ -106,6 +118,8 @@ impl Target {
             Target::Bare => "bare hyper server (no work)",
             Target::Me => "GET /api/platform/v1/me",
             Target::Refresh => "POST oauth/token (refresh)",
+            Target::EnToken => "POST /oauth/access-token (ent)",
+            Target::EnIntrospect => "POST /oauth/introspect (ent)",
         }
     }
 }
@@ -263,6 +277,57 @@ async fn prepare(
                 let tokens = setup.authorization_code_grant(i).await?;
                 jobs.push(Job::refresh(&server_path("token"), tokens.refresh_token));
             }
+            Ok(Prepared {
+                target,
+                addr: server.addr(),
+                jobs,
+                server: Some(server),
+            })
+        }
+        Target::EnToken | Target::EnIntrospect => {
+            let enterprise = ServerConfig::enterprise();
+            let mut profile = enterprise.profile.clone();
+            for limit in &mut profile.rate_limits {
+                if limit.path_prefix().is_some() {
+                    println!(
+                        "{}: the server runs a copy of the enterprise profile with the `{}` limit on {} raised from {} to {} per {} s",
+                        target.label(),
+                        limit.name,
+                        limit.path_prefix().unwrap_or_default(),
+                        limit.max,
+                        u32::MAX,
+                        limit.window_secs
+                    );
+                    limit.max = u32::MAX;
+                }
+            }
+            let paths = profile.paths.clone();
+            let server = server_rt
+                .handle
+                .spawn(reference_server::spawn(ServerConfig {
+                    profile,
+                    ..enterprise
+                }))
+                .await??;
+            let credentials =
+                serde_json::json!({"client_id": EN_CLIENT_ID, "client_secret": EN_CLIENT_SECRET});
+            let job = if target == Target::EnToken {
+                Job::post_json(&paths["token"], &credentials)
+            } else {
+                let mut setup = Conn::open(server.addr()).await?;
+                let body = setup
+                    .expect_ok(
+                        json_post(&paths["token"], &credentials)?,
+                        "the token request",
+                    )
+                    .await?;
+                let issued: serde_json::Value = serde_json::from_slice(&body)?;
+                let token = issued["data"]["access_token"]
+                    .as_str()
+                    .ok_or("the token answer carries no data.access_token")?;
+                Job::post_json(&paths["introspect"], &serde_json::json!({ "token": token }))
+            };
+            let jobs = (0..connections).map(|_| job.clone()).collect();
             Ok(Prepared {
                 target,
                 addr: server.addr(),
@@ -497,6 +562,7 @@ fn form_post(path: &str, form: String) -> Result<Request<Full<Bytes>>, Failure> 
 }
 
 /// What one connection sends, over and over.
+#[derive(Clone)]
 enum Job {
     /// The same GET with the same `Authorization` header.
     Get {
@@ -505,6 +571,8 @@ enum Job {
     },
     /// A refresh with the refresh token the previous answer on this connection rotated to.
     Refresh { path: String, refresh_token: String },
+    /// The same JSON POST.
+    PostJson { path: String, body: Bytes },
 }
 
 impl Job {
@@ -513,6 +581,13 @@ impl Job {
             path: path.to_owned(),
             authorization: HeaderValue::from_str(authorization)
                 .expect("a token is a valid header value"),
+        }
+    }
+
+    fn post_json(path: &str, body: &serde_json::Value) -> Job {
+        Job::PostJson {
+            path: path.to_owned(),
+            body: Bytes::from(serde_json::to_vec(body).expect("JSON values serialize")),
         }
     }
 
@@ -548,6 +623,13 @@ impl Job {
                     "grant_type=refresh_token&refresh_token={refresh_token}&client_id={CLIENT_ID}&client_secret={CLIENT_SECRET}"
                 );
                 *req.body_mut() = Full::new(Bytes::from(form));
+            }
+            Job::PostJson { path, body } => {
+                *req.method_mut() = Method::POST;
+                *req.uri_mut() = path.parse().expect("a valid path");
+                req.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                *req.body_mut() = Full::new(body.clone());
             }
         }
         req

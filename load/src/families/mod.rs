@@ -6,6 +6,7 @@
 //! A new family is a file here (its [`Family`] and its recipes) and one line in
 //! [`for_profile`]; docs/families.md lists them.
 
+pub mod enterprise;
 pub mod punchplay;
 mod recipe;
 
@@ -17,9 +18,10 @@ use profile::Profile;
 pub fn for_profile(profile: &Profile) -> Result<&'static dyn Family, String> {
     match profile.family {
         profile::Family::Punchplay => Ok(&punchplay::Punchplay),
+        profile::Family::Enterprise => Ok(&enterprise::Enterprise),
         other => Err(format!(
             "the profile `{}` is of the {other} family; load has request recipes for \
-             punchplay profiles only so far",
+             punchplay and enterprise profiles only so far",
             profile.name
         )),
     }
@@ -34,11 +36,16 @@ mod tests {
         let punchplay = Profile::punchplay();
         let family = for_profile(&punchplay).unwrap();
         assert_eq!(family.clauses().window, "PP-RATE-1");
-        let mut enterprise = punchplay;
-        enterprise.family = profile::Family::Enterprise;
-        let why = for_profile(&enterprise).unwrap_err();
+        let enterprise = profile::builtin::find("enterprise").unwrap().profile();
+        assert_eq!(
+            for_profile(&enterprise).unwrap().clauses().window,
+            "EN-RATE-1"
+        );
+        let mut flexslot = punchplay;
+        flexslot.family = profile::Family::Flexslot;
+        let why = for_profile(&flexslot).unwrap_err();
         assert!(
-            why.contains("enterprise family") && why.contains("punchplay profiles only"),
+            why.contains("flexslot family") && why.contains("enterprise profiles only"),
             "{why}"
         );
     }

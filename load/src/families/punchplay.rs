@@ -10,8 +10,10 @@
 
 use std::collections::BTreeMap;
 
+use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
 use profile::{Profile, RateLimit, Secret};
 use reqwest::RequestBuilder;
+use reqwest::header::HeaderMap;
 use url::Url;
 
 use super::recipe::{Context, Family, Recipe, Setup, Statuses, url_of};
@@ -79,6 +81,50 @@ impl Family for Punchplay {
                 .await
                 .map_err(|e| e.to_string())
         })
+    }
+
+    /// PP-RATE-2, PP-ERR-1, PP-ERR-2 MUST: the usual error body with its request id, the
+    /// header equal to it, read by the client crate's punchplay reader; PP-ERR-2 DECIDED:
+    /// the request id's format.
+    fn refusal_problems(
+        &self,
+        profile: &Profile,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> (Option<String>, Option<String>) {
+        let settings = profile.expect_punchplay();
+        let header = &settings.request_id.header;
+        let answer = ErrorAnswer::read(header, |h| headers.get(h)?.to_str().ok(), body);
+        let envelope = answer.envelope_problem();
+        if envelope == Some(EnvelopeProblem::NotJson) {
+            return (Some("body is not JSON".into()), None);
+        }
+        if answer.error.as_deref() != Some("rate_limited") {
+            let error = answer.error_as_received();
+            return (Some(format!("error is {error}, not rate_limited")), None);
+        }
+        match envelope {
+            Some(EnvelopeProblem::NoMessage) => return (Some("body has no message".into()), None),
+            Some(EnvelopeProblem::NoBodyRequestId) => {
+                return (Some("body has no request_id".into()), None);
+            }
+            _ => {}
+        }
+        let decided = match answer.format_problem(&settings.request_id) {
+            Some(EnvelopeProblem::RequestIdFormat(id)) => {
+                Some(format!("request_id `{id}` has the wrong format"))
+            }
+            _ => None,
+        };
+        let problem = match envelope {
+            None => None,
+            Some(EnvelopeProblem::NoHeaderRequestId) => Some(format!("no {header} header")),
+            Some(EnvelopeProblem::RequestIdsDiffer { .. }) => Some(format!(
+                "{header} header differs from the body's request_id"
+            )),
+            Some(other) => Some(other.to_string()),
+        };
+        (problem, decided)
     }
 }
 

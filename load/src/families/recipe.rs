@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use profile::{Identities, Profile, RateLimit, Secret};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder};
 use url::Url;
 
@@ -83,6 +84,15 @@ pub trait Family: Debug + Sync {
     /// The limit `load bench` measures when none is named: one keyed by IP or client
     /// whose requests cost the server least.
     fn bench_limit(&self) -> &'static str;
+
+    /// What is wrong with a refusal's headers and body in the family's error shape:
+    /// (against a MUST, against a DECIDED part). Retry-After is judged by the caller.
+    fn refusal_problems(
+        &self,
+        profile: &Profile,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> (Option<String>, Option<String>);
 }
 
 /// The request's URL: `path` on `base`.

@@ -118,8 +118,8 @@ impl Target {
             Target::Bare => "bare hyper server (no work)",
             Target::Me => "GET /api/platform/v1/me",
             Target::Refresh => "POST oauth/token (refresh)",
-            Target::EnToken => "POST /oauth/access-token (ent)",
-            Target::EnIntrospect => "POST /oauth/introspect (ent)",
+            Target::EnToken => "ent POST /oauth/access-token",
+            Target::EnIntrospect => "ent POST /oauth/introspect",
         }
     }
 }

@@ -76,7 +76,11 @@ impl ServerConfig {
         ServerConfig {
             profile: builtin.profile(),
             identities: builtin.identities(),
-            ..Self::punchplay()
+            test_controls: false,
+            trust_proxy: false,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            public_url: None,
         }
     }
 }

@@ -65,15 +65,15 @@ impl Validation {
         fields: &'a Map<String, Value>,
         name: &'static str,
     ) -> Option<&'a str> {
-        let label = name.replace('_', " ");
+        let label = || name.replace('_', " ");
         match field(fields, name) {
             Field::Text(s) => return Some(s),
             Field::Missing => self
                 .invalid
-                .push((name, format!("The {label} field is required."))),
+                .push((name, format!("The {} field is required.", label()))),
             Field::NotText => self
                 .invalid
-                .push((name, format!("The {label} field must be a string."))),
+                .push((name, format!("The {} field must be a string.", label()))),
         }
         None
     }

@@ -159,13 +159,11 @@ async fn every_broken_clause_is_caught_by_a_check_citing_it() {
 }
 
 /// Records the snapshots from the test deployment's bare answers (no extension members or
-/// headers of its own): `ENTERPRISE_RECORD=1 cargo test -p conformance --test
-/// enterprise_deployments record`. Review them; the reference server is held to them too.
+/// headers of its own): `cargo test -p conformance --test enterprise_deployments --
+/// --ignored record`. Review them; the reference server is held to them too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn record_snapshots_when_asked() {
-    if std::env::var("ENTERPRISE_RECORD").is_err() {
-        return;
-    }
+#[ignore = "writes fixtures/snapshots/enterprise: run on purpose with --ignored"]
+async fn record_snapshots() {
     let b = builtin();
     let profile = b.profile();
     let server = enterprise_server::start(profile.clone(), b.identities(), None, false).await;

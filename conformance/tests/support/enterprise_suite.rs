@@ -1,5 +1,5 @@
 //! Runs the enterprise suite (EN-*) against a target, as the CLI does, for the tests of
-//! `tests/enterprise*.rs`.
+//! `tests/enterprise_*.rs`.
 #![allow(dead_code)]
 
 use std::sync::Arc;

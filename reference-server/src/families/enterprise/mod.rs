@@ -79,35 +79,19 @@ fn route(app: &App, method: &Method, path: &str) -> Route {
     let post = method == Method::POST;
     let here = app.endpoints_by_path.get(path);
     let is = |name: &str| here.is_some_and(|names| names.iter().any(|n| n == name));
+    // A known path with another method is 405, naming the methods it allows.
+    let served = |route, allowed: bool, allow| {
+        if allowed {
+            route
+        } else {
+            Route::WrongMethod(allow)
+        }
+    };
     match () {
-        _ if is("token") => {
-            if post {
-                Route::Token
-            } else {
-                Route::WrongMethod("POST")
-            }
-        }
-        _ if is("introspect") => {
-            if post {
-                Route::Introspect
-            } else {
-                Route::WrongMethod("POST")
-            }
-        }
-        _ if is("revoke") => {
-            if post {
-                Route::Revoke
-            } else {
-                Route::WrongMethod("POST")
-            }
-        }
-        _ if is("tags") => {
-            if get {
-                Route::Tags
-            } else {
-                Route::WrongMethod("GET, HEAD")
-            }
-        }
+        _ if is("token") => served(Route::Token, post, "POST"),
+        _ if is("introspect") => served(Route::Introspect, post, "POST"),
+        _ if is("revoke") => served(Route::Revoke, post, "POST"),
+        _ if is("tags") => served(Route::Tags, get, "GET, HEAD"),
         _ if profile::is_under_prefix(path, profile.path("api")) => Route::ApiUnknown,
         _ => Route::NotFound,
     }

@@ -90,8 +90,13 @@ macro_rules! faults {
         #[test]
         fn every_fault_of_the_server_is_listed() {
             let listed: Vec<&str> = vec![$($name),*];
-            let all: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-            assert_eq!(listed, all, "tests/faults.rs must list every fault of reference_server::Fault::ALL");
+            // Punchplay's faults; each other family's are listed by its own fault tests.
+            let all: Vec<&str> = Fault::ALL
+                .iter()
+                .filter(|f| f.clause().starts_with("PP-"))
+                .map(|f| f.name())
+                .collect();
+            assert_eq!(listed, all, "tests/faults.rs must list every punchplay fault of reference_server::Fault::ALL");
         }
     };
 }

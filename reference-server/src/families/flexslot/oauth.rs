@@ -6,13 +6,12 @@ use hyper::{HeaderMap, Response, StatusCode};
 
 use super::envelope::quotable;
 use crate::core::authorization_code::{AuthorizeError, ValidAuthorization, redirect_with};
-use crate::core::client_auth::ClientCredentials;
 use crate::core::components::Components;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::strict_oauth::GRANT_TYPES;
 use crate::core::strict_rules::FORM;
 use crate::http::request::{
-    OAuthInput, RequestBody, basic_credentials, media_type, parse_form, parse_params,
+    OAuthInput, RequestBody, media_type, parse_form, parse_params, with_client_credentials,
 };
 use crate::http::respond::{self, Body};
 use crate::http::{App, Ctx, consent};
@@ -35,13 +34,7 @@ pub fn parse_strict_input(
         Some(FORM) => parse_form(body)?,
         _ => parse_params(headers, body)?,
     };
-    let basic = basic_credentials(headers)?;
-    let creds = ClientCredentials::from_parts(
-        basic,
-        params.get("client_id").map(String::as_str),
-        params.get("client_secret").map(String::as_str),
-    )?;
-    Ok((params, creds))
+    with_client_credentials(headers, params)
 }
 
 /// The request's body, read within the profile's limit, parsed as [`parse_strict_input`].

@@ -3,7 +3,9 @@
 
 use hyper::{Response, StatusCode};
 
-use super::request::{RequestBody, basic_credentials, parse_form, parse_params, query_params};
+use super::request::{
+    RequestBody, parse_form, parse_params, query_params, with_client_credentials,
+};
 use super::respond::{self, Body};
 use super::{App, Ctx, pages};
 use crate::core::client_auth::ClientCredentials;
@@ -32,13 +34,7 @@ pub(crate) fn oauth_credentials(
     bytes: &[u8],
 ) -> ProtocolResult<(Params, ClientCredentials)> {
     let params = parse_params(headers, bytes)?;
-    let basic = basic_credentials(headers)?;
-    let creds = ClientCredentials::from_parts(
-        basic,
-        params.get("client_id").map(String::as_str),
-        params.get("client_secret").map(String::as_str),
-    )?;
-    Ok((params, creds))
+    with_client_credentials(headers, params)
 }
 
 fn token_response(pair: &impl serde::Serialize) -> Response<Body> {

@@ -189,6 +189,10 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
     if config.public_url.is_some() {
         say(format_args!("public URL: {base}"));
     }
+    // RFC 8414 metadata, for a profile that publishes it (flexslot).
+    if let Some(metadata) = config.profile.paths.get("metadata") {
+        say(format_args!("metadata: {base}{metadata}"));
+    }
     if config.test_controls {
         say(format_args!(
             "test controls: ON at {base}/__test/ (never expose this server)"

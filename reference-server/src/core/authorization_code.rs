@@ -48,6 +48,12 @@ impl CodeStore for RedeemOnce {
 /// Whether a redirect URI is one the app registered; [`ExactRedirects`] is the rule.
 pub trait RedirectCheck: Sync {
     fn is_registered(&self, app: &AppRecord, redirect_uri: &str) -> bool;
+
+    /// Whether the token request's `redirect_uri` is the one the code was issued for,
+    /// byte for byte (RFC 6749 §4.1.3; PP-AUTHZ-7, FX-TOKEN-2).
+    fn same_redirect(&self, issued_for: &str, sent: &str) -> bool {
+        issued_for == sent
+    }
 }
 
 /// PP-AUTHZ-5: registered byte for byte.
@@ -73,6 +79,8 @@ pub struct PendingAuthorization {
 /// the request expired, and the app starts again).
 pub const MAX_PENDING: usize = 10_000;
 pub const MAX_PENDING_PER_SESSION: usize = 16;
+/// The least time a consent page waits for its decision, in seconds (DECIDED).
+pub const MIN_CONSENT_SECS: u64 = 600;
 /// The longest `state` accepted: it is stored with the pending request and echoed in the
 /// redirect. Longer is `invalid_request` (issue 12 item 1).
 pub const MAX_STATE_LEN: usize = 1024;
@@ -303,6 +311,14 @@ impl Core {
                 "This app is inactive.",
             )));
         }
+        // FX-AUTHZ-1: a client not configured for the code grant (apps that name no grant
+        // types, as punchplay's, are configured for all).
+        if !rules.grant_types.allows(app, "authorization_code") {
+            return Err(redirect(ProtocolError::new(
+                ErrorCode::UnauthorizedClient,
+                "This client is not configured for the authorization_code grant.",
+            )));
+        }
         match get("response_type") {
             Some("code") => {}
             None | Some("") => {
@@ -340,10 +356,18 @@ impl Core {
         })
     }
 
-    /// Remembers a validated request shown to `session`; answers the id for the form.
+    /// Remembers a validated request shown to `session`; answers the id for the form. It
+    /// waits for the person's decision as long as a code lives, and at least
+    /// [`MIN_CONSENT_SECS`]: a 60-second code (FX-TOKEN-4) starts at the decision, not at
+    /// the page.
     pub fn begin_consent(&self, session: &str, request: ValidAuthorization) -> String {
         let id = random_token("ppar_");
-        let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
+        let wait = self
+            .profile
+            .lifetimes
+            .authorization_code
+            .max(MIN_CONSENT_SECS);
+        let expires_at = self.now() + secs(wait);
         self.lock().pending.insert(
             id.clone(),
             PendingAuthorization {
@@ -384,9 +408,13 @@ impl Core {
             params.push(("request_id", request_id));
             return redirect_with(&request.redirect_uri, &params);
         }
+        let rules = self.components();
         let mut state = self.lock();
         let code = random_token("ppac_");
-        let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
+        let lifetime = rules
+            .code_lifetime
+            .seconds(self.profile.lifetimes.authorization_code);
+        let expires_at = self.now() + secs(lifetime);
         state.codes.insert(
             code.clone(),
             Box::new(AuthorizationCode {

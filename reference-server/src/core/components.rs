@@ -19,6 +19,10 @@ use super::rate_limit::{ExactLimits, LimitPolicy};
 use super::refresh_token::{RefreshRotation, RotateAndRevokeReplays};
 use super::revocation::{RevocationPolicy, RevokeEverything};
 use super::scope::{ScopePolicy, StrictScopes};
+use super::strict_rules::{
+    BasicOnly, BodyTypes, ClientAuthMethods, CodeLifetime, ConfiguredCodeLifetime,
+    ConfiguredGrantsOnly, FormsOnly, GrantTypes, NoOracle, TokenOracle,
+};
 
 /// One implementation of each component, as the current fault picks them.
 #[derive(Clone, Copy)]
@@ -47,6 +51,16 @@ pub struct Components {
     pub limits: &'static dyn LimitPolicy,
     /// PP-API-4.
     pub playback_order: &'static dyn PlaybackOrder,
+    /// FX-TOKEN-3.
+    pub client_auth_methods: &'static dyn ClientAuthMethods,
+    /// FX-TOKEN-5, FX-AUTHZ-1.
+    pub grant_types: &'static dyn GrantTypes,
+    /// FX-TOKEN-1.
+    pub body_types: &'static dyn BodyTypes,
+    /// FX-TOKEN-4 (and every family's code lifetime).
+    pub code_lifetime: &'static dyn CodeLifetime,
+    /// FX-REVOKE-1, FX-INTRO-1.
+    pub token_oracle: &'static dyn TokenOracle,
     /// PP-API-8.
     pub live_feed: &'static dyn LiveFeed,
     /// EN-TOKEN-3, EN-INTRO-1, EN-REVOKE-1, EN-API-1.
@@ -68,6 +82,11 @@ impl Components {
         revocation: &RevokeEverything,
         limits: &ExactLimits,
         playback_order: &NewestWins,
+        client_auth_methods: &BasicOnly,
+        grant_types: &ConfiguredGrantsOnly,
+        body_types: &FormsOnly,
+        code_lifetime: &ConfiguredCodeLifetime,
+        token_oracle: &NoOracle,
         live_feed: &EveryEvent,
         enterprise: &EnterpriseAsDocumented,
     };

@@ -51,6 +51,26 @@ pub struct GrantRequest<'a> {
 }
 
 impl<'a> GrantRequest<'a> {
+    fn new(
+        core: &'a Core,
+        state: &'a mut State,
+        rules: Components,
+        client_id: &'a str,
+        params: &'a Params,
+        now: Millis,
+        minted: MintedPair,
+    ) -> Self {
+        GrantRequest {
+            core,
+            state,
+            rules,
+            client_id,
+            params,
+            now,
+            minted,
+        }
+    }
+
     /// A parameter, `None` when absent or empty.
     pub fn param(&self, name: &str) -> Option<&'a str> {
         let params: &'a Params = self.params;
@@ -63,15 +83,39 @@ impl<'a> GrantRequest<'a> {
     /// Issues the request's token pair under `grant` with the profile's lifetimes
     /// (PP-TOKEN-1).
     pub fn issue(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
+        self.issue_keeping_state(grant, scopes).0
+    }
+
+    /// [`GrantRequest::issue`] for a client not configured for the refresh grant: the
+    /// access token only, its refresh token withdrawn before anyone sees it (FX-TOKEN-5).
+    pub fn issue_access_only(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
+        let (mut pair, state) = self.issue_keeping_state(grant, scopes);
+        state
+            .grants
+            .withdraw_refresh(&std::mem::take(&mut pair.refresh_token));
+        pair
+    }
+
+    fn issue_keeping_state(self, grant: GrantId, scopes: &ScopeSet) -> (TokenPair, &'a mut State) {
         let lifetimes = &self.core.profile.lifetimes;
-        self.state.grants.issue_minted(
+        let pair = self.state.grants.issue_minted(
             grant,
             self.minted,
             scopes,
             lifetimes.access_token,
             lifetimes.refresh_token_idle,
             self.now,
-        )
+        );
+        (pair, self.state)
+    }
+
+    /// Whether the client is configured for the refresh grant (FX-TOKEN-5).
+    pub fn client_gets_refresh_tokens(&self) -> bool {
+        self.state
+            .registry
+            .apps
+            .get(self.client_id)
+            .is_some_and(|a| self.rules.grant_types.allows(a, "refresh_token"))
     }
 
     /// Whether the client may still be issued tokens. Checked again under the lock that
@@ -178,14 +222,44 @@ impl Core {
             client_auth::authenticate(&state.registry, creds, rules.secrets, rules.activity)?
                 .client_id
                 .clone();
-        handler.handle(GrantRequest {
-            core: self,
-            state: &mut state,
-            rules,
-            client_id: &client_id,
-            params,
-            now,
-            minted,
-        })
+        handler.handle(GrantRequest::new(
+            self, &mut state, rules, &client_id, params, now, minted,
+        ))
+    }
+}
+
+impl Core {
+    /// Serves a token request in the order flexslot documents (FX-TOKEN-3..6): under one
+    /// acquisition of the state lock, the client's authentication (HTTP Basic only for a
+    /// confidential client), then `grant_type` (missing: `invalid_request`; not served:
+    /// `unsupported_grant_type`), then whether the client is configured for that grant
+    /// (`unauthorized_client`), then the grant's own checks. The caller answers the
+    /// failure mode and the content type before.
+    pub fn serve_grant_client_first(
+        &self,
+        endpoint: &GrantEndpoint,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<TokenPair> {
+        let rules = self.components();
+        let minted = MintedPair::new();
+        let now = self.now();
+        let mut state = self.lock();
+        let app = super::strict_oauth::authenticate_basic_only(&state.registry, creds, &rules)?;
+        let handler = endpoint.handler_for(params)?;
+        if !rules.grant_types.allows(app, handler.grant_type()) {
+            return Err(ProtocolError::new(
+                ErrorCode::UnauthorizedClient,
+                format!(
+                    "This client is not configured for the {} grant.",
+                    handler.grant_type()
+                ),
+            ));
+        }
+        handler.check_request(params)?;
+        let client_id = app.client_id.clone();
+        handler.handle(GrantRequest::new(
+            self, &mut state, rules, &client_id, params, now, minted,
+        ))
     }
 }

@@ -8,6 +8,7 @@
 //! imports no family: families depend on the shell, never the other way round.
 
 pub mod enterprise;
+pub mod flexslot;
 pub mod punchplay;
 
 use profile::Family;
@@ -17,22 +18,19 @@ use crate::http::App;
 use crate::http::family::ServedFamily;
 
 /// The family that serves `profile`. A new family adds one arm.
-pub fn for_profile(profile: &profile::Profile) -> std::io::Result<Box<dyn ServedFamily>> {
+pub fn for_profile(profile: &profile::Profile) -> Box<dyn ServedFamily> {
     match profile.family {
-        Family::Punchplay => Ok(Box::new(punchplay::Punchplay)),
-        Family::Enterprise => Ok(Box::new(enterprise::Enterprise)),
-        other => Err(std::io::Error::other(format!(
-            "profile `{}` is of the {other} family, which this server does not serve yet; use a punchplay or enterprise profile",
-            profile.name
-        ))),
+        Family::Punchplay => Box::new(punchplay::Punchplay),
+        Family::Enterprise => Box::new(enterprise::Enterprise),
+        Family::Flexslot => Box::new(flexslot::Flexslot),
     }
 }
 
 impl App {
     /// The server for `config`, served by its profile's family; refuses a profile this
-    /// server cannot serve (another family, a limit it cannot key).
+    /// server cannot serve (a limit it cannot key).
     pub fn new(config: ServerConfig) -> std::io::Result<App> {
-        let family = for_profile(&config.profile)?;
+        let family = for_profile(&config.profile);
         App::with_family(config, family)
     }
 }

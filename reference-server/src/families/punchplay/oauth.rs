@@ -4,16 +4,15 @@
 use hyper::{Response, StatusCode};
 
 use super::request::{
-    RequestBody, basic_credentials, parse_form, parse_params, query_params,
-    query_params_with_repeats,
+    RequestBody, parse_form, parse_params, query_params, with_client_credentials,
 };
 use super::respond::{self, Body};
 use super::{App, Ctx, pages};
-use crate::core::authorization_code::AuthorizeError;
 use crate::core::client_auth::ClientCredentials;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::grants::TokenPair;
 use crate::core::{Core, Params};
+use crate::http::consent;
 
 /// Reads an OAuth endpoint's body and client credentials (PP-TOKEN-4, PP-TOKEN-5).
 async fn oauth_input(
@@ -35,13 +34,7 @@ pub(crate) fn oauth_credentials(
     bytes: &[u8],
 ) -> ProtocolResult<(Params, ClientCredentials)> {
     let params = parse_params(headers, bytes)?;
-    let basic = basic_credentials(headers)?;
-    let creds = ClientCredentials::from_parts(
-        basic,
-        params.get("client_id").map(String::as_str),
-        params.get("client_secret").map(String::as_str),
-    )?;
-    Ok((params, creds))
+    with_client_credentials(headers, params)
 }
 
 fn token_response(pair: &impl serde::Serialize) -> Response<Body> {
@@ -128,80 +121,18 @@ pub async fn device_token(
     token_pair_endpoint(app, ctx, body, Core::poll_device).await
 }
 
-/// The authorize error as the browser sees it: a redirect (PP-AUTHZ-4) or a 400 page
-/// (PP-AUTHZ-5).
-fn authorize_error_response(ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
-    match (err.location(&ctx.request_id, false), err) {
-        (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
-        (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
-            respond::html(
-                StatusCode::BAD_REQUEST,
-                pages::error_page(
-                    "This sign-in link is not valid",
-                    &e.message,
-                    &ctx.request_id,
-                ),
-            )
-        }
-    }
-}
-
-/// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2).
+/// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2): errors redirect with `request_id`
+/// (PP-AUTHZ-4) or show the page (PP-AUTHZ-5).
 pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
-    let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
-    let request = match app.core.validate_authorize(&params, &repeated) {
-        Ok(r) => r,
-        Err(err) => return authorize_error_response(ctx, &err),
-    };
-    let here = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
-    let Some((sid, user)) = app.session(ctx) else {
-        return respond::html(
-            StatusCode::OK,
-            pages::login_form(app, ctx.csrf.for_form(), &here, None),
-        );
-    };
-    let id = app.core.begin_consent(&sid, request.clone());
-    respond::html(
-        StatusCode::OK,
-        pages::consent(app, ctx.csrf.for_form(), &user, &request, &id),
-    )
+    consent::authorize_page(app, ctx, |err| err.location(&ctx.request_id, false))
 }
 
 /// `POST /oauth/authorize`: the approval form (PP-AUTHZ-2, PP-AUTHZ-3, PP-AUTHZ-4).
 pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
-    let form = parse_form(body)?;
-    let Some((sid, user)) = app.session(ctx) else {
-        return Ok(respond::html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page(
-                "Please sign in again",
-                "Your session ended before you decided. Go back to the app and start again.",
-                &ctx.request_id,
-            ),
-        ));
-    };
-    let id = form
-        .get("authorization")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let Some(request) = app.core.take_pending(&sid, id) else {
-        return Ok(respond::html(
-            StatusCode::BAD_REQUEST,
-            pages::error_page(
-                "This approval has expired",
-                "Go back to the app and start signing in again.",
-                &ctx.request_id,
-            ),
-        ));
-    };
-    let approve = form.get("decision").map(String::as_str) == Some("approve");
-    let location = app
-        .core
-        .decide_authorization(&user, &request, approve, &ctx.request_id);
-    Ok(respond::redirect(StatusCode::FOUND, &location))
+    consent::authorize_decision(app, ctx, body, |user, request, approve| {
+        app.core
+            .decide_authorization(user, request, approve, &ctx.request_id)
+    })
 }
 
 /// `GET /activate` (PP-DEVICE-5).

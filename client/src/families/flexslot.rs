@@ -110,15 +110,15 @@ impl TokenError {
         if error.is_empty() || !rfc6749_text(error) {
             return Some(TokenErrorProblem::ErrorCharset(error.clone()));
         }
-        if let Some(d) = obj.get("error_description") {
-            if !d.as_str().is_some_and(rfc6749_text) {
-                return Some(TokenErrorProblem::Description(d.to_string()));
-            }
+        if let Some(d) = obj.get("error_description")
+            && !d.as_str().is_some_and(rfc6749_text)
+        {
+            return Some(TokenErrorProblem::Description(d.to_string()));
         }
-        if let Some(u) = obj.get("error_uri") {
-            if !u.is_string() {
-                return Some(TokenErrorProblem::Uri(u.to_string()));
-            }
+        if let Some(u) = obj.get("error_uri")
+            && !u.is_string()
+        {
+            return Some(TokenErrorProblem::Uri(u.to_string()));
         }
         None
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
 
-use profile::{App, AppKind, Identities, Level, LimitTarget, Profile, User};
+use profile::{App, AppKind, Family, Identities, Level, LimitTarget, Profile, User};
 use serde_json::Value;
 
 use contract_client::Transport;
@@ -268,11 +268,33 @@ impl Roles {
     }
 }
 
+/// Punchplay's roles, picked for a punchplay profile only. Reading them for another
+/// family is a bug of the suite, as `Profile::expect_punchplay` is: punchplay's checks run
+/// only for a punchplay profile ([`crate::checks::for_family`]).
+#[derive(Debug, Clone)]
+pub struct PunchplayRoles(Option<Roles>);
+
+impl PunchplayRoles {
+    /// The roles, if the profile is punchplay's.
+    pub fn get(&self) -> Option<&Roles> {
+        self.0.as_ref()
+    }
+}
+
+impl std::ops::Deref for PunchplayRoles {
+    type Target = Roles;
+    fn deref(&self) -> &Roles {
+        self.0.as_ref().expect(
+            "punchplay's roles are read only by punchplay checks, run for a punchplay profile",
+        )
+    }
+}
+
 /// Everything a run shares: the target, the contract, the credentials, the driver.
 pub struct Env {
     pub profile: Profile,
     pub ids: Identities,
-    pub roles: Roles,
+    pub roles: PunchplayRoles,
     pub http: Arc<HttpOptions>,
     /// The target serves `/__test/*` (clock control, reset, decisions).
     pub controls: bool,
@@ -299,7 +321,11 @@ impl Env {
         driver: Driver,
         allow_slow: bool,
     ) -> Result<Env, String> {
-        let roles = Roles::pick(&ids, &profile)?;
+        // Another family's checks pick their apps by trait themselves (checks/<family>/).
+        let roles = PunchplayRoles(match profile.family {
+            Family::Punchplay => Some(Roles::pick(&ids, &profile)?),
+            _ => None,
+        });
         let loopback_sources = match http.base.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Domain(d)) => d == "localhost",
@@ -443,7 +469,7 @@ impl Ctx {
             ))
         })?;
         let mut redactor = Redactor::new(env.http.base.as_str(), members);
-        env.roles.redact_identities(&env.ids, &mut redactor);
+        crate::checks::redact_identities(&env, &mut redactor);
         Ok(Ctx {
             env,
             http,

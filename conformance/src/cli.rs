@@ -165,8 +165,7 @@ pub fn default_snapshot_dir(profile: &str) -> PathBuf {
 /// The committed profile a profile name stands for: its snapshots are the ones under
 /// `fixtures/snapshots/<name>`.
 fn committed_profile(name: &str) -> Option<Profile> {
-    let punchplay = Profile::punchplay();
-    (punchplay.name == name).then_some(punchplay)
+    profile::builtin::find(name).map(|b| b.profile())
 }
 
 /// Why the committed snapshots of a profile's name cannot describe this profile, if they
@@ -286,9 +285,9 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         Some(ProfileArg::Builtin(b)) => b.profile(),
         None => Profile::punchplay(),
     };
-    if profile.family != Family::Punchplay {
+    if !matches!(profile.family, Family::Punchplay | Family::Flexslot) {
         return Err(format!(
-            "the profile `{}` is of the {} family; the suite has checks for punchplay profiles only so far",
+            "the profile `{}` is of the {} family; the suite has checks for punchplay and flexslot profiles so far",
             profile.name, profile.family
         ));
     }
@@ -338,7 +337,9 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         None => {
             let ids = match &args.credentials {
                 Some(c) => read_credentials(c)?,
-                None => Identities::punchplay(),
+                // The fixtures of the profile's family (punchplay's, flexslot's).
+                None => profile::builtin::find(profile.family.as_str())
+                    .map_or_else(Identities::punchplay, |b| b.identities()),
             };
             let config = reference_server::ServerConfig {
                 profile: profile.clone(),

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use profile::{Family, Profile, RequestIdFormat};
 use serde_json::Value;
 
+use crate::checks::flexslot::members as flexslot;
 use crate::checks::punchplay::members as punchplay;
 
 /// The member names of a family's answers that the redactor must know. Each family
@@ -22,13 +23,16 @@ pub struct FamilyMembers {
     pub secrets: &'static [(&'static str, &'static str)],
     /// The member carrying a request id, checked against `request_id`'s format.
     pub request_id_member: &'static str,
-    pub request_id: RequestIdFormat,
+    /// The request id's format; `None` for a family whose answers carry none.
+    pub request_id: Option<RequestIdFormat>,
     /// Human text, replaced whole.
     pub prose: &'static [&'static str],
     /// Members whose `data:` URI is replaced whole.
     pub data_uris: &'static [&'static str],
     /// Number members that are event ids.
     pub event_ids: &'static [&'static str],
+    /// Number members that are instants in Unix seconds (RFC 7662's `exp`, `iat`).
+    pub unix_times: &'static [&'static str],
 }
 
 impl FamilyMembers {
@@ -39,10 +43,20 @@ impl FamilyMembers {
             Family::Punchplay => Some(FamilyMembers {
                 secrets: punchplay::SECRETS,
                 request_id_member: punchplay::REQUEST_ID,
-                request_id: profile.punchplay_settings()?.request_id.clone(),
+                request_id: Some(profile.punchplay_settings()?.request_id.clone()),
                 prose: punchplay::PROSE,
                 data_uris: punchplay::DATA_URIS,
                 event_ids: punchplay::EVENT_IDS,
+                unix_times: &[],
+            }),
+            Family::Flexslot => Some(FamilyMembers {
+                secrets: flexslot::SECRETS,
+                request_id_member: "",
+                request_id: None,
+                prose: flexslot::PROSE,
+                data_uris: &[],
+                event_ids: &[],
+                unix_times: flexslot::UNIX_TIMES,
             }),
             _ => None,
         }
@@ -175,8 +189,11 @@ impl Redactor {
     }
 
     fn scrub_request_ids(&self, text: &str) -> String {
-        let prefix = &self.members.request_id.prefix;
-        let len = self.members.request_id.hex_len;
+        let Some(format) = &self.members.request_id else {
+            return text.to_owned();
+        };
+        let prefix = &format.prefix;
+        let len = format.hex_len;
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(i) = rest.find(prefix.as_str()) {
@@ -214,8 +231,12 @@ impl Redactor {
                                 return Err(FormatError(format!("`{k}` is not a string: {other}")));
                             }
                         }
-                    } else if k == self.members.request_id_member {
-                        let format = &self.members.request_id;
+                    } else if let Some(format) = self
+                        .members
+                        .request_id
+                        .as_ref()
+                        .filter(|_| k == self.members.request_id_member)
+                    {
                         if !v.as_str().is_some_and(|s| format.matches(s)) {
                             return Err(FormatError(format!(
                                 "`{k}` is {v}, not `{}` + {} lowercase hex characters (PP-ERR-2)",
@@ -248,6 +269,9 @@ impl Redactor {
                             }
                             Value::Number(_) if k_is(m.event_ids) => {
                                 Value::String("[event-id]".into())
+                            }
+                            Value::Number(_) if k_is(m.unix_times) => {
+                                Value::String("[unix-time]".into())
                             }
                             _ => self.scrub_json(v),
                         };

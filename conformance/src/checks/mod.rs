@@ -10,12 +10,14 @@ use profile::{Family, Profile};
 use crate::check::{Admission, Check, Env};
 use crate::outcome::Problem;
 
+pub mod flexslot;
 pub mod punchplay;
 
 /// The checks of a profile's family, or `None` for a family the suite has no checks for.
 pub fn for_family(profile: &Profile) -> Option<Vec<Check>> {
     match profile.family {
         Family::Punchplay => Some(punchplay::checks(profile)),
+        Family::Flexslot => Some(flexslot::checks(profile)),
         _ => None,
     }
 }
@@ -46,5 +48,18 @@ pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
     match env.profile.family {
         Family::Punchplay => punchplay::rate::spent_before_the_run(env).await,
         _ => Vec::new(),
+    }
+}
+
+/// Registers the credentials' identities under the family's role placeholders.
+pub fn redact_identities(env: &Env, redactor: &mut crate::redact::Redactor) {
+    match env.profile.family {
+        Family::Punchplay => {
+            if let Some(roles) = env.roles.get() {
+                roles.redact_identities(&env.ids, redactor);
+            }
+        }
+        Family::Flexslot => flexslot::redact_identities(env, redactor),
+        _ => {}
     }
 }

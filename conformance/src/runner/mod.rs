@@ -545,11 +545,13 @@ pub async fn probe(env: &Env) -> Result<(), String> {
             format!("GET {path} answered {} {ct}", ex.status),
         )
     };
-    let unknown = ask(format!(
-        "{}/conformance-probe",
-        env.profile.path("platform_api")
-    ))
-    .await?;
+    // Under the platform API where the profile has one, else at the root (flexslot).
+    let api = env
+        .profile
+        .paths
+        .get("platform_api")
+        .map_or("", String::as_str);
+    let unknown = ask(format!("{api}/conformance-probe")).await?;
     let (json, first) = answered(&unknown);
     if json {
         return Ok(());

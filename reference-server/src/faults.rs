@@ -79,6 +79,17 @@ faults! {
     LimiterAdmitsExtra = "limiter_admits_extra", "PP-RATE-1", "every rate limit admits one request more than documented";
     RetryAfterMissing = "retry_after_missing", "PP-RATE-2", "429 answers carry no Retry-After";
     LimiterCountsRejected = "limiter_counts_rejected", "PP-RATE-3", "refused requests count against the window, so it never reopens on time";
+    FxBodyCredentialsAccepted = "fx_body_credentials_accepted", "FX-TOKEN-3", "a confidential client's client_id and client_secret in the body are accepted instead of HTTP Basic only";
+    FxBasicChallengeMissing = "fx_basic_challenge_missing", "FX-TOKEN-3", "invalid_client for a client that used HTTP Basic carries no WWW-Authenticate: Basic challenge";
+    FxCodeOutlives60s = "fx_code_outlives_60s", "FX-TOKEN-4", "authorization codes live twice their 60 s, so a code is still redeemed at 61 s";
+    FxRedirectUriMismatchAccepted = "fx_redirect_uri_mismatch_accepted", "FX-TOKEN-2", "a /token redirect_uri that differs from the one sent to /authorize is accepted";
+    FxJsonBodyAccepted = "fx_json_body_accepted", "FX-TOKEN-1", "/token, /revoke and /introspect read a JSON body instead of refusing it with invalid_request";
+    FxGrantTypesIgnored = "fx_grant_types_ignored", "FX-TOKEN-5", "a client's configured grant types are not checked: a code-only client refreshes";
+    FxUnknownScopeGranted = "fx_unknown_scope_granted", "FX-TOKEN-7", "a refresh asking for a scope unknown or outside the grant drops it instead of answering invalid_scope";
+    FxRevokeUnknown400 = "fx_revoke_unknown_400", "FX-REVOKE-1", "/revoke answers 400 invalid_request for a token it does not know (revoked, expired or unknown)";
+    FxRevokedTokenActive = "fx_revoked_token_active", "FX-INTRO-1", "/introspect answers active: true for a token that is not live (revoked, expired or unknown)";
+    FxErrorStateDropped = "fx_error_state_dropped", "FX-AUTHZ-1", "error redirects from /authorize leave out state";
+    FxBearerChallengeMissing = "fx_bearer_challenge_missing", "FX-RS-1", "401 answers of the resource server carry no WWW-Authenticate: Bearer challenge";
 }
 
 impl fmt::Display for Fault {

@@ -68,6 +68,16 @@ impl ServerConfig {
             public_url: None,
         }
     }
+
+    /// The flexslot profile with its fixture identities, test controls off.
+    pub fn flexslot() -> Self {
+        let builtin = profile::builtin::find("flexslot").expect("flexslot is a built-in profile");
+        ServerConfig {
+            profile: builtin.profile(),
+            identities: builtin.identities(),
+            ..Self::punchplay()
+        }
+    }
 }
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets open requests

@@ -229,10 +229,22 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
             user.username, password, user.display_name
         ));
     }
+    // The pages this profile has: punchplay's developer and device pages, or flexslot's
+    // metadata document.
+    let pages: Vec<String> = [
+        ("sign in", "developer_apps"),
+        ("activate a device", "activate"),
+        ("metadata", "metadata"),
+    ]
+    .iter()
+    .filter_map(|(what, endpoint)| {
+        let path = config.profile.paths.get(*endpoint)?;
+        Some(format!("{what}: {base}{path}"))
+    })
+    .collect();
     say(format_args!(
-        "\nsign in: {base}{}   activate a device: {base}{}\nCtrl-C stops the server.",
-        config.profile.path("developer_apps"),
-        config.profile.path("activate")
+        "\n{}\nCtrl-C stops the server.",
+        pages.join("   ")
     ));
 }
 

@@ -48,6 +48,12 @@ impl CodeStore for RedeemOnce {
 /// Whether a redirect URI is one the app registered; [`ExactRedirects`] is the rule.
 pub trait RedirectCheck: Sync {
     fn is_registered(&self, app: &AppRecord, redirect_uri: &str) -> bool;
+
+    /// Whether the token request's `redirect_uri` is the one the code was issued for,
+    /// byte for byte (RFC 6749 §4.1.3; PP-AUTHZ-7, FX-TOKEN-2).
+    fn same_redirect(&self, issued_for: &str, sent: &str) -> bool {
+        issued_for == sent
+    }
 }
 
 /// PP-AUTHZ-5: registered byte for byte.
@@ -300,6 +306,14 @@ impl Core {
                 "This app is inactive.",
             )));
         }
+        // FX-AUTHZ-1: a client not configured for the code grant (apps that name no grant
+        // types, as punchplay's, are configured for all).
+        if !rules.grant_types.allows(app, "authorization_code") {
+            return Err(redirect(ProtocolError::new(
+                ErrorCode::UnauthorizedClient,
+                "This client is not configured for the authorization_code grant.",
+            )));
+        }
         match get("response_type") {
             Some("code") => {}
             None | Some("") => {
@@ -381,9 +395,13 @@ impl Core {
             params.push(("request_id", request_id));
             return redirect_with(&request.redirect_uri, &params);
         }
+        let rules = self.components();
         let mut state = self.lock();
         let code = random_token("ppac_");
-        let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
+        let lifetime = rules
+            .code_lifetime
+            .seconds(self.profile.lifetimes.authorization_code);
+        let expires_at = self.now() + secs(lifetime);
         state.codes.insert(
             code.clone(),
             Box::new(AuthorizationCode {

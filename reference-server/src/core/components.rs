@@ -18,6 +18,10 @@ use super::rate_limit::{ExactLimits, LimitPolicy};
 use super::refresh_token::{RefreshRotation, RotateAndRevokeReplays};
 use super::revocation::{RevocationPolicy, RevokeEverything};
 use super::scope::{ScopePolicy, StrictScopes};
+use super::strict_rules::{
+    BasicOnly, BodyTypes, ClientAuthMethods, CodeLifetime, ConfiguredCodeLifetime,
+    ConfiguredGrantsOnly, FormsOnly, GrantTypes, NoOracle, TokenOracle,
+};
 
 /// One implementation of each component, as the current fault picks them.
 #[derive(Clone, Copy)]
@@ -48,6 +52,16 @@ pub struct Components {
     pub playback_order: &'static dyn PlaybackOrder,
     /// PP-API-8.
     pub live_feed: &'static dyn LiveFeed,
+    /// FX-TOKEN-3.
+    pub client_auth_methods: &'static dyn ClientAuthMethods,
+    /// FX-TOKEN-5, FX-AUTHZ-1.
+    pub grant_types: &'static dyn GrantTypes,
+    /// FX-TOKEN-1.
+    pub body_types: &'static dyn BodyTypes,
+    /// FX-TOKEN-4 (and every family's code lifetime).
+    pub code_lifetime: &'static dyn CodeLifetime,
+    /// FX-REVOKE-1, FX-INTRO-1.
+    pub token_oracle: &'static dyn TokenOracle,
 }
 
 impl Components {
@@ -66,5 +80,10 @@ impl Components {
         limits: &ExactLimits,
         playback_order: &NewestWins,
         live_feed: &EveryEvent,
+        client_auth_methods: &BasicOnly,
+        grant_types: &ConfiguredGrantsOnly,
+        body_types: &FormsOnly,
+        code_lifetime: &ConfiguredCodeLifetime,
+        token_oracle: &NoOracle,
     };
 }

@@ -9,6 +9,7 @@
 use crate::faults::Fault;
 
 use super::State;
+use super::authorization_code::ExactRedirects;
 use super::authorization_code::{AuthorizationCode, CodeStore, Codes, RedeemOnce, RedirectCheck};
 use super::client_auth::{AppActivity, CurrentSecretOnly, SecretCheck};
 use super::clock::Millis;
@@ -25,6 +26,9 @@ use super::refresh_token::{RefreshRotation, Replay, RotateAndRevokeReplays};
 use super::registry::AppRecord;
 use super::revocation::RevocationPolicy;
 use super::scope::{self, ScopePolicy, ScopeSet};
+use super::strict_rules::{
+    BodyTypes, ClientAuthMethods, CodeLifetime, FORM, GrantTypes, TokenOracle,
+};
 
 /// How long a spent refresh token is wrongly honoured under fault `refresh_race`: the
 /// "reuse grace period" that lets two concurrent refreshes both win.
@@ -59,6 +63,14 @@ pub fn components_for(fault: Option<Fault>) -> Components {
         Fault::LimiterCountsRejected => c.limits = &LimiterCountsRejected,
         Fault::StaleEventApplied => c.playback_order = &StaleEventApplied,
         Fault::SseDropsStops => c.live_feed = &SseDropsStops,
+        Fault::FxBodyCredentialsAccepted => c.client_auth_methods = &FxBodyCredentialsAccepted,
+        Fault::FxCodeOutlives60s => c.code_lifetime = &FxCodeOutlives60s,
+        Fault::FxRedirectUriMismatchAccepted => c.redirects = &FxRedirectUriMismatchAccepted,
+        Fault::FxJsonBodyAccepted => c.body_types = &FxJsonBodyAccepted,
+        Fault::FxGrantTypesIgnored => c.grant_types = &FxGrantTypesIgnored,
+        Fault::FxUnknownScopeGranted => c.scopes = &FxUnknownScopeGranted,
+        Fault::FxRevokeUnknown400 => c.token_oracle = &FxRevokeUnknown400,
+        Fault::FxRevokedTokenActive => c.token_oracle = &FxRevokedTokenActive,
         // Faults of shape: the http shell's fault layer applies them.
         Fault::InvalidClient400
         | Fault::ScopeOmitted
@@ -70,7 +82,10 @@ pub fn components_for(fault: Option<Fault>) -> Components {
         | Fault::UnknownRouteServerError
         | Fault::PublicUserNeedsToken
         | Fault::RequestIdMismatch
-        | Fault::RetryAfterMissing => {}
+        | Fault::RetryAfterMissing
+        | Fault::FxBasicChallengeMissing
+        | Fault::FxErrorStateDropped
+        | Fault::FxBearerChallengeMissing => {}
     }
     c
 }
@@ -313,5 +328,95 @@ struct SseDropsStops;
 impl LiveFeed for SseDropsStops {
     fn publishes(&self, action: Action) -> bool {
         action != Action::Stop
+    }
+}
+
+/// `fx_body_credentials_accepted` (FX-TOKEN-3): a confidential client may send its secret
+/// in the body.
+struct FxBodyCredentialsAccepted;
+
+impl ClientAuthMethods for FxBodyCredentialsAccepted {
+    fn body_secret_allowed(&self, _app: &AppRecord) -> bool {
+        true
+    }
+}
+
+/// `fx_code_outlives_60s` (FX-TOKEN-4): codes live twice the profile's lifetime.
+struct FxCodeOutlives60s;
+
+impl CodeLifetime for FxCodeOutlives60s {
+    fn seconds(&self, configured: u64) -> u64 {
+        configured.saturating_mul(2)
+    }
+}
+
+/// `fx_redirect_uri_mismatch_accepted` (FX-TOKEN-2): any `redirect_uri` redeems a code;
+/// the authorize endpoint still matches registered URIs exactly.
+struct FxRedirectUriMismatchAccepted;
+
+impl RedirectCheck for FxRedirectUriMismatchAccepted {
+    fn is_registered(&self, app: &AppRecord, redirect_uri: &str) -> bool {
+        ExactRedirects.is_registered(app, redirect_uri)
+    }
+
+    fn same_redirect(&self, _issued_for: &str, _sent: &str) -> bool {
+        true
+    }
+}
+
+/// `fx_json_body_accepted` (FX-TOKEN-1): JSON bodies are read as well as forms.
+struct FxJsonBodyAccepted;
+
+impl BodyTypes for FxJsonBodyAccepted {
+    fn accepts(&self, media_type: Option<&str>) -> bool {
+        matches!(media_type, Some(FORM | "application/json"))
+    }
+}
+
+/// `fx_grant_types_ignored` (FX-TOKEN-5): every client may use every grant.
+struct FxGrantTypesIgnored;
+
+impl GrantTypes for FxGrantTypesIgnored {
+    fn allows(&self, _app: &AppRecord, _grant_type: &str) -> bool {
+        true
+    }
+}
+
+/// `fx_unknown_scope_granted` (FX-TOKEN-7): a refresh drops the scopes it may not have
+/// (and with none left keeps the grant's) instead of refusing them.
+struct FxUnknownScopeGranted;
+
+impl ScopePolicy for FxUnknownScopeGranted {
+    fn refresh(
+        &self,
+        requested: &[&str],
+        granted: &ScopeSet,
+        _allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet> {
+        let kept = ScopeSet::from_known(known, |s| requested.contains(&s) && granted.contains(s));
+        Ok(if kept.iter().next().is_none() {
+            granted.clone()
+        } else {
+            kept
+        })
+    }
+}
+
+/// `fx_revoke_unknown_400` (FX-REVOKE-1): `/revoke` tells an unknown token apart.
+struct FxRevokeUnknown400;
+
+impl TokenOracle for FxRevokeUnknown400 {
+    fn revoke_unknown_succeeds(&self) -> bool {
+        false
+    }
+}
+
+/// `fx_revoked_token_active` (FX-INTRO-1): a token that is not live introspects active.
+struct FxRevokedTokenActive;
+
+impl TokenOracle for FxRevokedTokenActive {
+    fn dead_token_active(&self) -> bool {
+        true
     }
 }

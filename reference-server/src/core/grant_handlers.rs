@@ -6,7 +6,7 @@
 use super::client_auth::ClientCredentials;
 use super::clock::secs;
 use super::device_code::{DEVICE_GRANT_TYPE, device_code_expired};
-use super::error::{ProtocolError, ProtocolResult};
+use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::grants::{Grants, RefreshLookup, RefreshToken, TokenPair, token_key};
 use super::pkce;
 use super::refresh_token::Replay;
@@ -24,56 +24,74 @@ impl GrantHandler for AuthorizationCodeGrant {
     }
 
     fn handle(&self, g: GrantRequest<'_>) -> ProtocolResult<TokenPair> {
-        let code = g
-            .param("code")
-            .ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
-        let redirect_uri = g
-            .param("redirect_uri")
-            .ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
-        let verifier = g
-            .param("code_verifier")
-            .ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
-        pkce::check_verifier_format(verifier)?;
+        redeem_code(g, ErrorCode::InvalidGrant)
+    }
+}
 
-        let bad = || {
-            ProtocolError::invalid_grant(
-                "The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.",
-            )
-        };
-        let record = g.rules.codes.find(&g.state.codes, code).ok_or_else(bad)?;
-        if !g.client_may_get_tokens() {
-            return Err(super::inactive_client());
-        }
-        if record.expires_at <= g.now || record.client_id != g.client_id {
-            return Err(bad());
-        }
-        if let Some(grant) = record.redeemed {
-            // PP-AUTHZ-8: a second redemption revokes what the first one issued.
-            g.state.grants.revoke(grant);
-            return Err(bad());
-        }
-        if record.redirect_uri != redirect_uri {
-            return Err(ProtocolError::invalid_grant(
-                "redirect_uri differs from the one sent to the authorize endpoint.",
-            ));
-        }
-        if !g
-            .rules
-            .pkce
-            .verifies(verifier, &record.challenge, record.challenge_is_plain)
-        {
-            return Err(ProtocolError::invalid_grant(
-                "code_verifier does not match the code_challenge.",
-            ));
-        }
-        let grant = g
-            .state
-            .grants
-            .create(&record.user, g.client_id, record.scopes.clone());
-        if let Some(c) = g.state.codes.get_mut(code) {
-            c.redeemed = Some(grant);
-        }
+/// Redeems an authorization code for the authenticated client (PP-TOKEN-1, PP-AUTHZ-7,
+/// PP-AUTHZ-8; FX-TOKEN-2, FX-TOKEN-4). A `redirect_uri` that differs from the one sent
+/// to the authorize endpoint is `redirect_mismatch`: `invalid_grant` for punchplay,
+/// `invalid_request` for flexslot (FX-TOKEN-2 as written). A client not configured for
+/// the refresh grant gets the access token only (FX-TOKEN-5).
+pub fn redeem_code(g: GrantRequest<'_>, redirect_mismatch: ErrorCode) -> ProtocolResult<TokenPair> {
+    let code = g
+        .param("code")
+        .ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
+    let redirect_uri = g
+        .param("redirect_uri")
+        .ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
+    let verifier = g
+        .param("code_verifier")
+        .ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
+    pkce::check_verifier_format(verifier)?;
+
+    let bad = || {
+        ProtocolError::invalid_grant(
+            "The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.",
+        )
+    };
+    let record = g.rules.codes.find(&g.state.codes, code).ok_or_else(bad)?;
+    if !g.client_may_get_tokens() {
+        return Err(super::inactive_client());
+    }
+    if record.expires_at <= g.now || record.client_id != g.client_id {
+        return Err(bad());
+    }
+    if let Some(grant) = record.redeemed {
+        // PP-AUTHZ-8: a second redemption revokes what the first one issued.
+        g.state.grants.revoke(grant);
+        return Err(bad());
+    }
+    if !g
+        .rules
+        .redirects
+        .same_redirect(&record.redirect_uri, redirect_uri)
+    {
+        return Err(ProtocolError::new(
+            redirect_mismatch,
+            "redirect_uri differs from the one sent to the authorize endpoint.",
+        ));
+    }
+    if !g
+        .rules
+        .pkce
+        .verifies(verifier, &record.challenge, record.challenge_is_plain)
+    {
+        return Err(ProtocolError::invalid_grant(
+            "code_verifier does not match the code_challenge.",
+        ));
+    }
+    let grant = g
+        .state
+        .grants
+        .create(&record.user, g.client_id, record.scopes.clone());
+    if let Some(c) = g.state.codes.get_mut(code) {
+        c.redeemed = Some(grant);
+    }
+    if g.client_gets_refresh_tokens() {
         Ok(g.issue(grant, &record.scopes))
+    } else {
+        Ok(g.issue_access_only(grant, &record.scopes))
     }
 }
 

@@ -158,6 +158,8 @@ pub struct TokenPair {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
+    /// Empty, and left out, for a client not configured for the refresh grant (FX-TOKEN-5).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub refresh_token: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -405,6 +407,28 @@ impl Grants {
             self.revocations.send_modify(|n| *n += 1);
         }
         ended.unwrap_or(0)
+    }
+
+    /// Revokes one access token and nothing else of its grant (RFC 7009 §2.1: revoking an
+    /// access token need not end its refresh token; FX-REVOKE-1). Answers whether it was live.
+    pub fn revoke_access(&mut self, key: &TokenKey) -> bool {
+        let Some(gone) = self.access.remove(key) else {
+            return false;
+        };
+        self.stale_expiry += 1;
+        self.drop_token_of(gone.grant, *key);
+        self.revocations.send_modify(|n| *n += 1);
+        true
+    }
+
+    /// Takes back the refresh token just issued with an access token, for a client not
+    /// configured for the refresh grant (FX-TOKEN-5): it is never handed out.
+    pub fn withdraw_refresh(&mut self, refresh_token: &str) {
+        let key = token_key(refresh_token);
+        if let Some(gone) = self.refresh.remove(&key) {
+            self.stale_expiry += 1;
+            self.drop_token_of(gone.grant, key);
+        }
     }
 
     /// Revokes every grant of `user` for `client_id` (PP-REVOKE-1).

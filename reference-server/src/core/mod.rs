@@ -30,6 +30,8 @@ pub mod revocation;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;
+pub mod strict_oauth;
+pub mod strict_rules;
 pub mod token_endpoint;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -21,8 +21,19 @@ pub struct AppRecord {
     pub allowed_scopes: ScopeSet,
     pub redirect_uris: Vec<String>,
     pub active: bool,
+    /// The grant types it is configured for; empty allows every grant the endpoint
+    /// serves (FX-TOKEN-5; punchplay apps name none).
+    pub grant_types: Vec<String>,
     /// The user who registered it; `None` for fixtures.
     pub owner: Option<String>,
+}
+
+impl AppRecord {
+    /// Whether the app is configured for `grant_type` (FX-TOKEN-5); an app that names no
+    /// grant types is configured for all of them.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.is_empty() || self.grant_types.iter().any(|g| g == grant_type)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +75,7 @@ impl Registry {
                     }),
                     redirect_uris: a.redirect_uris.clone(),
                     active: a.active,
+                    grant_types: a.grant_types.clone(),
                     owner: None,
                 };
                 (a.client_id.clone(), record)
@@ -175,6 +187,7 @@ impl Registry {
             }),
             redirect_uris: new.redirect_uris,
             active: true,
+            grant_types: Vec::new(),
             owner: Some(owner.to_owned()),
         };
         self.apps.insert(client_id, record.clone());

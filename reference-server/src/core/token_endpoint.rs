@@ -74,6 +74,34 @@ impl<'a> GrantRequest<'a> {
         )
     }
 
+    /// [`GrantRequest::issue`] for a client not configured for the refresh grant: the
+    /// access token only, its refresh token withdrawn before anyone sees it (FX-TOKEN-5).
+    pub fn issue_access_only(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
+        let state = &mut *self.state;
+        let lifetimes = &self.core.profile.lifetimes;
+        let mut pair = state.grants.issue_minted(
+            grant,
+            self.minted,
+            scopes,
+            lifetimes.access_token,
+            lifetimes.refresh_token_idle,
+            self.now,
+        );
+        state
+            .grants
+            .withdraw_refresh(&std::mem::take(&mut pair.refresh_token));
+        pair
+    }
+
+    /// Whether the client is configured for the refresh grant (FX-TOKEN-5).
+    pub fn client_gets_refresh_tokens(&self) -> bool {
+        self.state
+            .registry
+            .apps
+            .get(self.client_id)
+            .is_some_and(|a| self.rules.grant_types.allows(a, "refresh_token"))
+    }
+
     /// Whether the client may still be issued tokens. Checked again under the lock that
     /// issues them, so a deactivation between authentication and issuance wins (PP-APP-5).
     pub fn client_may_get_tokens(&self) -> bool {
@@ -178,6 +206,48 @@ impl Core {
             client_auth::authenticate(&state.registry, creds, rules.secrets, rules.activity)?
                 .client_id
                 .clone();
+        handler.handle(GrantRequest {
+            core: self,
+            state: &mut state,
+            rules,
+            client_id: &client_id,
+            params,
+            now,
+            minted,
+        })
+    }
+}
+
+impl Core {
+    /// Serves a token request in the order flexslot documents (FX-TOKEN-3..6): under one
+    /// acquisition of the state lock, the client's authentication (HTTP Basic only for a
+    /// confidential client), then `grant_type` (missing: `invalid_request`; not served:
+    /// `unsupported_grant_type`), then whether the client is configured for that grant
+    /// (`unauthorized_client`), then the grant's own checks. The caller answers the
+    /// failure mode and the content type before.
+    pub fn serve_grant_client_first(
+        &self,
+        endpoint: &GrantEndpoint,
+        params: &Params,
+        creds: &ClientCredentials,
+    ) -> ProtocolResult<TokenPair> {
+        let rules = self.components();
+        let minted = MintedPair::new();
+        let now = self.now();
+        let mut state = self.lock();
+        let app = super::strict_oauth::authenticate_basic_only(&state.registry, creds, &rules)?;
+        let handler = endpoint.handler_for(params)?;
+        if !rules.grant_types.allows(app, handler.grant_type()) {
+            return Err(ProtocolError::new(
+                ErrorCode::UnauthorizedClient,
+                format!(
+                    "This client is not configured for the {} grant.",
+                    handler.grant_type()
+                ),
+            ));
+        }
+        handler.check_request(params)?;
+        let client_id = app.client_id.clone();
         handler.handle(GrantRequest {
             core: self,
             state: &mut state,

@@ -7,6 +7,7 @@
 //! `App::new` lives here, with the registry, so that the generic shell in `crate::http`
 //! imports no family: families depend on the shell, never the other way round.
 
+pub mod flexslot;
 pub mod punchplay;
 
 use profile::Family;
@@ -19,6 +20,7 @@ use crate::http::family::ServedFamily;
 pub fn for_profile(profile: &profile::Profile) -> std::io::Result<Box<dyn ServedFamily>> {
     match profile.family {
         Family::Punchplay => Ok(Box::new(punchplay::Punchplay)),
+        Family::Flexslot => Ok(Box::new(flexslot::Flexslot)),
         other => Err(std::io::Error::other(format!(
             "profile `{}` is of the {other} family, which this server does not serve yet; use a punchplay profile",
             profile.name

@@ -96,4 +96,16 @@ pub trait ServedFamily: Send + Sync {
     /// The `WWW-Authenticate` challenge an error carries, if any (RFC 6750 §3, RFC 6749
     /// §5.2).
     fn challenge(&self, layer: Layer, error: &ProtocolError) -> Option<String>;
+
+    /// The family's own test controls (`/__test/` + `segments`, the body read), asked
+    /// before the shell's generic ones: `None` leaves the request to those.
+    fn test_control(
+        &self,
+        _app: &App,
+        _ctx: &Ctx,
+        _segments: &[&str],
+        _body: &[u8],
+    ) -> Option<ProtocolResult<Response<Body>>> {
+        None
+    }
 }

@@ -65,6 +65,19 @@ pub async fn bend(
     ctx: &Ctx,
     res: Response<Body>,
 ) -> Response<Body> {
+    // FX-RS-1: a 401 without its Bearer challenge, whether or not it carries an error.
+    if fault == Fault::FxBearerChallengeMissing && res.status() == StatusCode::UNAUTHORIZED {
+        let mut res = res;
+        let bearer = res
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer"));
+        if bearer {
+            res.headers_mut().remove(WWW_AUTHENTICATE);
+        }
+        return res;
+    }
     if let Some(e) = res.extensions().get::<ProtocolError>() {
         return match bent_error(fault, facts, e) {
             Some(bent) => rerender_error(app, ctx, &res, &bent),
@@ -96,7 +109,11 @@ pub async fn bend(
             })
             .await
         }
-        Fault::StateNotEchoed | Fault::ErrorRedirectWithoutRequestId if facts.client_redirect => {
+        Fault::StateNotEchoed
+        | Fault::ErrorRedirectWithoutRequestId
+        | Fault::FxErrorStateDropped
+            if facts.client_redirect =>
+        {
             bend_client_redirect(fault, res).await
         }
         _ => res,
@@ -114,6 +131,12 @@ fn bent_error(fault: Fault, facts: ShapeFacts, e: &ProtocolError) -> Option<Prot
             if facts.grant_type_endpoint && e.code == ErrorCode::UnsupportedGrantType =>
         {
             bent.code = ErrorCode::InvalidRequest;
+        }
+        // FX-TOKEN-3: invalid_client after HTTP Basic without the Basic challenge.
+        Fault::FxBasicChallengeMissing
+            if e.code == ErrorCode::InvalidClient && e.basic_challenge =>
+        {
+            bent.basic_challenge = false;
         }
         // PP-RATE-2: a refusal without Retry-After.
         Fault::RetryAfterMissing if e.code == ErrorCode::RateLimited => bent.retry_after = None,
@@ -151,6 +174,8 @@ fn rerender_error(
 async fn bend_client_redirect(fault: Fault, mut res: Response<Body>) -> Response<Body> {
     let bend = |location: &str| match fault {
         Fault::StateNotEchoed => without_param(location, "code", "state"),
+        // FX-AUTHZ-1: an error redirect without `state`.
+        Fault::FxErrorStateDropped => without_param(location, "error", "state"),
         _ => without_param(location, "error", "request_id"),
     };
     if let Some(location) = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()) {

@@ -4,6 +4,7 @@
 //! What a request means is the profile's family's business ([`family::ServedFamily`]):
 //! the shell asks it to route, dispatch and write errors, and names none of its routes.
 
+pub mod consent;
 mod csrf;
 pub mod family;
 pub mod fault_layer;
@@ -12,6 +13,7 @@ pub mod qr;
 pub mod request;
 pub mod respond;
 pub mod server;
+pub mod sign_in;
 pub(crate) mod test_controls;
 
 use std::net::{IpAddr, SocketAddr};

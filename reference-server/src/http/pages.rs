@@ -18,10 +18,23 @@ button{font:inherit;padding:.4rem 1rem;margin-right:.5rem}.scopes li{font-family
 .error{color:#b00020}.muted{color:#666}table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;border-bottom:1px solid #ddd}";
 
 fn page(title: &str, body: &str) -> String {
+    branded_page("PunchPlay", title, body)
+}
+
+/// The name people know the profile's system by, on its pages' titles and headings.
+fn brand(app: &App) -> &'static str {
+    match app.core.profile.family {
+        profile::Family::Flexslot => "Flexslot",
+        _ => "PunchPlay",
+    }
+}
+
+fn branded_page(brand: &str, title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>{} · PunchPlay</title><style>{STYLE}</style></head><body>{body}</body></html>",
-        text(title)
+<title>{} · {}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        text(title),
+        text(brand)
     )
 }
 
@@ -57,16 +70,26 @@ fn scope_list(scopes: impl Iterator<Item = impl AsRef<str>>) -> String {
 
 pub fn index(app: &App, _ctx: &Ctx) -> String {
     let p = &app.core.profile;
-    page(
+    // Links to the pages and documents this profile has, punchplay's first.
+    let links: String = [
+        ("developer_apps", "Developer apps</a> (Get API key)"),
+        ("connected_apps", "Connected apps</a>"),
+        ("activate", "Activate a device</a>"),
+        ("metadata", "Authorization server metadata</a> (RFC 8414)"),
+    ]
+    .iter()
+    .filter_map(|(endpoint, label)| {
+        p.paths
+            .get(*endpoint)
+            .map(|path| format!("<li><a href=\"{}\">{label}</li>", attr(path)))
+    })
+    .collect();
+    branded_page(
+        brand(app),
         &p.title,
         &format!(
-            "<h1>{}</h1><p>A reference server for the documented contract.</p><ul>\
-<li><a href=\"{}\">Developer apps</a> (Get API key)</li><li><a href=\"{}\">Connected apps</a></li>\
-<li><a href=\"{}\">Activate a device</a></li></ul>",
+            "<h1>{}</h1><p>A reference server for the documented contract.</p><ul>{links}</ul>",
             text(&p.title),
-            attr(p.path("developer_apps")),
-            attr(p.path("connected_apps")),
-            attr(p.path("activate"))
         ),
     )
 }
@@ -75,14 +98,16 @@ pub fn login_form(app: &App, csrf: &str, next: &str, error: Option<&str>) -> Str
     let error = error.map_or_else(String::new, |e| {
         format!("<p class=\"error\">{}</p>", text(e))
     });
-    page(
+    branded_page(
+        brand(app),
         "Sign in",
         &format!(
-            "<h1>Sign in to PunchPlay</h1>{error}<form method=\"post\" action=\"{}\">\
+            "<h1>Sign in to {}</h1>{error}<form method=\"post\" action=\"{}\">\
 {}<input type=\"hidden\" name=\"next\" value=\"{}\">\
 <label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\" required></label>\
 <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\
 <button type=\"submit\">Sign in</button></form>",
+            text(brand(app)),
             attr(app.core.profile.path("login")),
             csrf_input(csrf),
             attr(next)
@@ -91,9 +116,10 @@ pub fn login_form(app: &App, csrf: &str, next: &str, error: Option<&str>) -> Str
 }
 
 /// The sign-in throttle's page (429): how long to wait, and why.
-pub fn sign_in_throttled(retry_after: u64, request_id: &str) -> String {
+pub fn sign_in_throttled(app: &App, retry_after: u64, request_id: &str) -> String {
     let minutes = retry_after.div_ceil(60);
-    page(
+    branded_page(
+        brand(app),
         "Too many sign-in attempts",
         &format!(
             "<h1>Too many sign-in attempts</h1>\
@@ -114,29 +140,38 @@ pub fn consent(
     request: &ValidAuthorization,
     id: &str,
 ) -> String {
-    page(
+    // Only a profile with a connected-apps page can point at it.
+    let revoke_later = match app.core.profile.paths.get("connected_apps") {
+        Some(path) => format!(
+            "<p class=\"muted\">You can revoke access later in <a href=\"{}\">connected apps</a>.</p>",
+            attr(path)
+        ),
+        None => String::new(),
+    };
+    branded_page(
+        brand(app),
         "Approve access",
         &format!(
-            "{}<h1><span class=\"app-name\">{}</span> wants to use your PunchPlay account</h1>\
+            "{}<h1><span class=\"app-name\">{}</span> wants to use your {} account</h1>\
 <p>It asks for:</p>{}<form method=\"post\" action=\"{}\">{}\
 <input type=\"hidden\" name=\"authorization\" value=\"{}\">\
 <button type=\"submit\" name=\"decision\" value=\"approve\">Approve</button>\
-<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>\
-<p class=\"muted\">You can revoke access later in <a href=\"{}\">connected apps</a>.</p>",
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>{revoke_later}",
             signed_in_as(app, csrf, user),
             text(&request.app_name),
+            text(brand(app)),
             scope_list(request.scopes.iter()),
             attr(app.core.profile.path("authorize")),
             csrf_input(csrf),
             attr(id),
-            attr(app.core.profile.path("connected_apps"))
         ),
     )
 }
 
 /// PP-AUTHZ-5: the page shown instead of a redirect, with the request id for support.
-pub fn error_page(title: &str, message: &str, request_id: &str) -> String {
-    page(
+pub fn error_page(app: &App, title: &str, message: &str, request_id: &str) -> String {
+    branded_page(
+        brand(app),
         title,
         &format!(
             "<h1>{}</h1><p class=\"error\">{}</p><p>If you report this, quote the request id <code class=\"request-id\">{}</code>.</p>",

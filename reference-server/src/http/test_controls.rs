@@ -14,7 +14,7 @@ use crate::core::clock::rfc3339;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::faults::Fault;
 
-fn body_as<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ProtocolResult<T> {
+pub(crate) fn body_as<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ProtocolResult<T> {
     let value = parse_json(bytes)?;
     serde_json::from_value(value).map_err(|e| {
         ProtocolError::invalid_request(format!("The test-control body is malformed: {e}."))
@@ -57,7 +57,7 @@ struct SetFault {
 
 /// A test control's JSON answer with the server's clock reading added as `now`, so a
 /// client can compute expectations from the server's time, not from its own.
-fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
+pub(crate) fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
     if let Value::Object(members) = &mut value {
         members
             .entry("now")
@@ -88,6 +88,9 @@ pub async fn handle(
         .read(&ctx.headers, app.core.profile.http.max_body_bytes)
         .await?;
     let segments: Vec<&str> = rest.split('/').collect();
+    if let Some(answer) = app.family.test_control(app, ctx, &segments, &bytes) {
+        return answer;
+    }
     let post = ctx.method == Method::POST;
     match (post, segments.as_slice()) {
         (true, ["clock", "advance"]) => {

@@ -17,7 +17,7 @@ use profile::PathTemplate;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::http::family::{Answer, FamilyRoute, Layer, Matched, RouteFacts, ServedFamily};
 pub(crate) use crate::http::{
-    App, ClientSource, Ctx, fault_layer, ok_json, pages, qr, request, respond, session_cookie,
+    App, ClientSource, Ctx, fault_layer, ok_json, pages, qr, request, respond,
 };
 use request::RequestBody;
 use respond::Body;
@@ -307,7 +307,7 @@ async fn dispatch(
         Route::DeviceToken => oauth::device_token(app, ctx, body).await,
         Route::Refresh => oauth::refresh(app, ctx, body).await,
         Route::ActivatePage => Ok(oauth::activate_page(app, ctx)),
-        Route::LoginPage => Ok(developer::login_page(app, ctx)),
+        Route::LoginPage => Ok(crate::http::sign_in::login_page(app, ctx)),
         Route::DeveloperApps => developer::list_apps(app, ctx),
         Route::ConnectedApps => developer::connected_apps(app, ctx),
         Route::Me => api::me(app, ctx),
@@ -330,8 +330,8 @@ fn dispatch_form_post(
     match route {
         Route::AuthorizeDecision => oauth::authorize_decision(app, ctx, body),
         Route::ActivateDecision => oauth::activate_decision(app, ctx, body),
-        Route::Login => developer::login(app, ctx, body),
-        Route::Logout => Ok(developer::logout(app, ctx)),
+        Route::Login => crate::http::sign_in::login(app, ctx, body),
+        Route::Logout => Ok(crate::http::sign_in::logout(app, ctx)),
         Route::DeveloperAppCreate => developer::create_app(app, ctx, body),
         Route::DeveloperAppSecret(id) => developer::rotate_secret(app, ctx, &id),
         Route::DeveloperAppDeactivate(id) => developer::deactivate_app(app, ctx, &id),

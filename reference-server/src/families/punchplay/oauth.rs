@@ -14,6 +14,7 @@ use crate::core::client_auth::ClientCredentials;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::grants::TokenPair;
 use crate::core::{Core, Params};
+use crate::http::consent;
 
 /// Reads an OAuth endpoint's body and client credentials (PP-TOKEN-4, PP-TOKEN-5).
 async fn oauth_input(
@@ -130,13 +131,14 @@ pub async fn device_token(
 
 /// The authorize error as the browser sees it: a redirect (PP-AUTHZ-4) or a 400 page
 /// (PP-AUTHZ-5).
-fn authorize_error_response(ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
+fn authorize_error_response(app: &App, ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
     match (err.location(&ctx.request_id, false), err) {
         (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
         (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
             respond::html(
                 StatusCode::BAD_REQUEST,
                 pages::error_page(
+                    app,
                     "This sign-in link is not valid",
                     &e.message,
                     &ctx.request_id,
@@ -149,55 +151,19 @@ fn authorize_error_response(ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
 /// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2).
 pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
     let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
-    let request = match app.core.validate_authorize(&params, &repeated) {
-        Ok(r) => r,
-        Err(err) => return authorize_error_response(ctx, &err),
-    };
-    let here = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
-    let Some((sid, user)) = app.session(ctx) else {
-        return respond::html(
-            StatusCode::OK,
-            pages::login_form(app, ctx.csrf.for_form(), &here, None),
-        );
-    };
-    let id = app.core.begin_consent(&sid, request.clone());
-    respond::html(
-        StatusCode::OK,
-        pages::consent(app, ctx.csrf.for_form(), &user, &request, &id),
-    )
+    match app.core.validate_authorize(&params, &repeated) {
+        Ok(request) => consent::sign_in_or_consent(app, ctx, request),
+        Err(err) => authorize_error_response(app, ctx, &err),
+    }
 }
 
 /// `POST /oauth/authorize`: the approval form (PP-AUTHZ-2, PP-AUTHZ-3, PP-AUTHZ-4).
 pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
     let form = parse_form(body)?;
-    let Some((sid, user)) = app.session(ctx) else {
-        return Ok(respond::html(
-            StatusCode::UNAUTHORIZED,
-            pages::error_page(
-                "Please sign in again",
-                "Your session ended before you decided. Go back to the app and start again.",
-                &ctx.request_id,
-            ),
-        ));
+    let (user, request, approve) = match consent::pending_decision(app, ctx, &form) {
+        Ok(decision) => decision,
+        Err(page) => return Ok(*page),
     };
-    let id = form
-        .get("authorization")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let Some(request) = app.core.take_pending(&sid, id) else {
-        return Ok(respond::html(
-            StatusCode::BAD_REQUEST,
-            pages::error_page(
-                "This approval has expired",
-                "Go back to the app and start signing in again.",
-                &ctx.request_id,
-            ),
-        ));
-    };
-    let approve = form.get("decision").map(String::as_str) == Some("approve");
     let location = app
         .core
         .decide_authorization(&user, &request, approve, &ctx.request_id);

@@ -1,0 +1,68 @@
+//! The browser's side of an authorize request, for every family with pages: a validated
+//! request shows the sign-in form to a signed-out user and the consent page (app name,
+//! scopes, Approve and Deny) to a signed-in one (PP-AUTHZ-2, FX-AUTHZ-1); the consent
+//! form's POST is matched to the pending request of the same session.
+
+use hyper::{Response, StatusCode};
+
+use super::respond::{self, Body};
+use super::{App, Ctx, pages};
+use crate::core::Params;
+use crate::core::authorization_code::ValidAuthorization;
+
+/// The sign-in form (which comes back here) or the consent page for `request`.
+pub fn sign_in_or_consent(app: &App, ctx: &Ctx, request: ValidAuthorization) -> Response<Body> {
+    let here = match &ctx.query {
+        Some(q) => format!("{}?{q}", ctx.path),
+        None => ctx.path.clone(),
+    };
+    let Some((sid, user)) = app.session(ctx) else {
+        return respond::html(
+            StatusCode::OK,
+            pages::login_form(app, ctx.csrf.for_form(), &here, None),
+        );
+    };
+    let id = app.core.begin_consent(&sid, request.clone());
+    respond::html(
+        StatusCode::OK,
+        pages::consent(app, ctx.csrf.for_form(), &user, &request, &id),
+    )
+}
+
+/// The decision a consent form posted: the signed-in user, the pending request it
+/// answers and whether it approves; or the page for a session that ended (401) or a
+/// request that expired or was already decided (400).
+pub fn pending_decision(
+    app: &App,
+    ctx: &Ctx,
+    form: &Params,
+) -> Result<(String, ValidAuthorization, bool), Box<Response<Body>>> {
+    let Some((sid, user)) = app.session(ctx) else {
+        return Err(Box::new(respond::html(
+            StatusCode::UNAUTHORIZED,
+            pages::error_page(
+                app,
+                "Please sign in again",
+                "Your session ended before you decided. Go back to the app and start again.",
+                &ctx.request_id,
+            ),
+        )));
+    };
+    let id = form
+        .get("authorization")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let Some(request) = app.core.take_pending(&sid, id) else {
+        return Err(Box::new(respond::html(
+            StatusCode::BAD_REQUEST,
+            pages::error_page(
+                app,
+                "This approval has expired",
+                "Go back to the app and start signing in again.",
+                &ctx.request_id,
+            ),
+        )));
+    };
+    let approve = form.get("decision").map(String::as_str) == Some("approve");
+    Ok((user, request, approve))
+}

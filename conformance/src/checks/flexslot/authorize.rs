@@ -5,7 +5,7 @@
 
 use super::{
     FxRoles, authorize_path, codeonly_or_skip, decide, error_redirect, pkce, redirect_of,
-    redirect_says, roles, set_grant_types, set_mode, spa_or_skip, state,
+    redirect_says, roles, send, set_grant_types, set_mode, spa_or_skip, state,
 };
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
@@ -83,7 +83,7 @@ async fn redirects_with(
     let mut all: Vec<(&str, &str)> = params.to_vec();
     all.push(("state", &state));
     let path = raw_authorize_path(ctx, &all);
-    let r = ctx.send(Req::get(path)).await?;
+    let r = send(ctx, Req::get(path)).await?;
     error_redirect(&r, &redirect, error, &state)
 }
 
@@ -165,7 +165,7 @@ async fn invalid_scope(ctx: &mut Ctx) -> CheckResult {
         let pkce = pkce(ctx);
         let st = state(ctx);
         let path = authorize_path(ctx, &app, &pkce, Some(scope), Some(&st));
-        let resp = ctx.send(Req::get(path)).await?;
+        let resp = send(ctx, Req::get(path)).await?;
         error_redirect(&resp, &redirect_of(&app), "invalid_scope", &st)?;
     }
     Ok(())
@@ -200,7 +200,7 @@ async fn unauthorized_client(ctx: &mut Ctx) -> CheckResult {
         let pkce = pkce(ctx);
         let st = state(ctx);
         let path = authorize_path(ctx, &app, &pkce, None, Some(&st));
-        let resp = ctx.send(Req::get(path)).await?;
+        let resp = send(ctx, Req::get(path)).await?;
         error_redirect(&resp, &redirect_of(&app), "unauthorized_client", &st)
     }
     .await;
@@ -224,7 +224,7 @@ async fn fails_with(ctx: &mut Ctx, r: &FxRoles, error: &str) -> CheckResult {
     let pkce = pkce(ctx);
     let st = state(ctx);
     let path = authorize_path(ctx, &r.web, &pkce, None, Some(&st));
-    let resp = ctx.send(Req::get(path)).await?;
+    let resp = send(ctx, Req::get(path)).await?;
     error_redirect(&resp, &redirect_of(&r.web), error, &st)
 }
 
@@ -266,7 +266,7 @@ async fn unknown_client(ctx: &mut Ctx) -> CheckResult {
             ("state", "s"),
         ],
     );
-    let r = ctx.send(Req::get(path)).await?;
+    let r = send(ctx, Req::get(path)).await?;
     error_page(&r)
 }
 
@@ -291,7 +291,7 @@ async fn unregistered_redirect(ctx: &mut Ctx) -> CheckResult {
                 ("state", "s"),
             ],
         );
-        let r = ctx.send(Req::get(path)).await?;
+        let r = send(ctx, Req::get(path)).await?;
         error_page(&r)?;
     }
     Ok(())

@@ -182,6 +182,53 @@ pub fn redirect_of(app: &App) -> String {
     app.redirect_uris.first().cloned().unwrap_or_default()
 }
 
+// --- what a transcript pins ---
+
+/// Introspection members a transcript keeps: `active` and FX-INTRO-1's SHOULD list. The
+/// rest (`iat`, `username`, RFC 7662's other optional members) is the deployment's own.
+const PINNED_INTROSPECTION: &[&str] = &["active", "scope", "client_id", "exp", "sub", "token_type"];
+
+/// The exchange as its snapshot pins it: only what the contract says of the answer. A
+/// resource answer's body and content type are the deployment's (RFC 6750 §3 needs only
+/// the status and the challenge; the contract names no body for `me`); `Cache-Control`
+/// is pinned only on a 200 token answer (RFC 6749 §5.1); introspection keeps the members
+/// FX-INTRO-1 lists. Checks judge the whole answer; only the transcript is trimmed.
+fn pinned(profile: &Profile, mut ex: contract_client::Exchange) -> contract_client::Exchange {
+    let route = ex.req.route().to_owned();
+    let token_200 = route == profile.path("token") && ex.status == 200;
+    if !token_200 {
+        ex.headers.retain(|(k, _)| k != "cache-control");
+    }
+    if route == profile.path("me") {
+        ex.headers.retain(|(k, _)| k != "content-type");
+        ex.body.clear();
+    }
+    if route == profile.path("introspect")
+        && let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(&ex.body)
+    {
+        body.retain(|k, _| PINNED_INTROSPECTION.contains(&k.as_str()));
+        ex.body = Value::Object(body).to_string();
+    }
+    ex
+}
+
+/// Records an exchange as its snapshot pins it ([`pinned`]); answers the whole answer,
+/// which is what the checks judge and failures quote.
+pub fn record(ctx: &mut Ctx, ex: contract_client::Exchange) -> Resp {
+    let trimmed = pinned(ctx.profile(), ex.clone());
+    ctx.record(trimmed);
+    Resp {
+        ex: Arc::new(ex),
+        request_id_header: String::new(),
+    }
+}
+
+/// Sends a request and records it as its snapshot pins it.
+pub async fn send(ctx: &mut Ctx, req: Req) -> Result<Resp, Problem> {
+    let ex = ctx.exchange(req).await?;
+    Ok(record(ctx, ex))
+}
+
 // --- flows with flexslot's client authentication ---
 
 fn problem(ctx: &Ctx, e: FlowError<Problem>) -> Problem {
@@ -276,7 +323,7 @@ pub async fn redeem(
         redirect_uri,
         verifier,
     );
-    ctx.send(req).await
+    send(ctx, req).await
 }
 
 /// Tokens of a 200 token answer: `refresh` only when the app was given one.
@@ -351,7 +398,7 @@ pub async fn web_tokens(ctx: &mut Ctx, roles: &FxRoles) -> Result<(FxTokens, Str
 /// A refresh at the token endpoint with flexslot's client authentication.
 pub async fn refresh(ctx: &mut Ctx, app: &App, refresh: &str) -> Result<Resp, Problem> {
     let req = fx::refresh_req(ctx.profile(), &ClientAuth::of_app(app), refresh);
-    ctx.send(req).await
+    send(ctx, req).await
 }
 
 /// A form POST to `endpoint` (`token`, `revoke`, `introspect`) authenticated as `app`.
@@ -362,13 +409,12 @@ pub async fn post_as(
     pairs: &[(&str, &str)],
 ) -> Result<Resp, Problem> {
     let req = fx::endpoint_req(ctx.profile(), endpoint, &ClientAuth::of_app(app), pairs);
-    ctx.send(req).await
+    send(ctx, req).await
 }
 
 /// `GET me` with a bearer token.
 pub async fn me(ctx: &mut Ctx, access: &str) -> Result<Resp, Problem> {
-    ctx.send(client_flows::bearer_req(ctx.profile(), "me", access))
-        .await
+    send(ctx, client_flows::bearer_req(ctx.profile(), "me", access)).await
 }
 
 // --- verdicts ---

@@ -3,8 +3,8 @@
 //! (FX-TOKEN-8).
 
 use super::{
-    FxTokens, code_tokens, codeonly_or_skip, me, read_tokens, refresh, roles, set_grant_types,
-    token_error, web_tokens,
+    FxTokens, code_tokens, codeonly_or_skip, me, read_tokens, record, refresh, roles,
+    set_grant_types, token_error, web_tokens,
 };
 use crate::check::{Check, Ctx};
 use crate::client::Resp;
@@ -182,7 +182,7 @@ async fn race(ctx: &mut Ctx) -> CheckResult {
     }
     // Successes first, so the transcript does not depend on which request won.
     exchanges.sort_by_key(|x| x.status);
-    let resps: Vec<Resp> = exchanges.into_iter().map(|x| ctx.record(x)).collect();
+    let resps: Vec<Resp> = exchanges.into_iter().map(|x| record(ctx, x)).collect();
     let winners = resps.iter().filter(|r| r.status() == 200).count();
     ensure!(
         winners == 1,

@@ -7,7 +7,7 @@
 use profile::Level;
 use serde_json::Value;
 
-use super::{post_as, refresh, roles, token_error, web_tokens};
+use super::{post_as, refresh, roles, send, token_error, web_tokens};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::outcome::{CheckResult, Problem};
@@ -111,9 +111,7 @@ fn wrong_secret_req(ctx: &Ctx, endpoint: &str, client_id: &str) -> Req {
 
 async fn revoke_bad_client(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let r = ctx
-        .send(wrong_secret_req(ctx, "revoke", &web.client_id))
-        .await?;
+    let r = send(ctx, wrong_secret_req(ctx, "revoke", &web.client_id)).await?;
     token_error(ctx, &r, "invalid_client")
 }
 
@@ -209,8 +207,6 @@ async fn inactive(ctx: &mut Ctx) -> CheckResult {
 
 async fn introspect_bad_client(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let r = ctx
-        .send(wrong_secret_req(ctx, "introspect", &web.client_id))
-        .await?;
+    let r = send(ctx, wrong_secret_req(ctx, "introspect", &web.client_id)).await?;
     token_error(ctx, &r, "invalid_client")
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{
     FxRoles, approve, disabled_or_skip, pkce, post_as, read_tokens, redeem, redirect_of, roles,
-    spa_or_skip, token_error, web_tokens,
+    send, spa_or_skip, token_error, web_tokens,
 };
 use crate::check::{Check, Ctx};
 use crate::client::Req;
@@ -124,7 +124,7 @@ async fn content_types(ctx: &mut Ctx) -> CheckResult {
     let as_json = Req::post(&path)
         .header("authorization", basic.clone())
         .json(serde_json::Value::Object(fields));
-    let r = ctx.send(as_json).await?;
+    let r = send(ctx, as_json).await?;
     token_error(ctx, &r, "invalid_request")?;
     let text = BOGUS_CODE
         .iter()
@@ -134,7 +134,7 @@ async fn content_types(ctx: &mut Ctx) -> CheckResult {
     let as_text = Req::post(&path)
         .header("authorization", basic)
         .raw("text/plain", text);
-    let r = ctx.send(as_text).await?;
+    let r = send(ctx, as_text).await?;
     token_error(ctx, &r, "invalid_request")
 }
 
@@ -225,13 +225,17 @@ fn basic_req(ctx: &Ctx, id: &str, secret: &str) -> Req {
 
 async fn wrong_credentials(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let r = ctx
-        .send(basic_req(ctx, &web.client_id, "conformance-wrong-secret"))
-        .await?;
+    let r = send(
+        ctx,
+        basic_req(ctx, &web.client_id, "conformance-wrong-secret"),
+    )
+    .await?;
     token_error(ctx, &r, "invalid_client")?;
-    let r = ctx
-        .send(basic_req(ctx, "conformance-no-such-client", "whatever"))
-        .await?;
+    let r = send(
+        ctx,
+        basic_req(ctx, "conformance-no-such-client", "whatever"),
+    )
+    .await?;
     token_error(ctx, &r, "invalid_client")
 }
 
@@ -245,22 +249,26 @@ async fn body_credentials(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
     // The shared flows' way: client_id and client_secret as body parameters.
     let pairs = ClientAuth::of_app(&web).with(BOGUS_CODE);
-    let r = ctx.send(Req::post(ctx.path("token")).form(pairs)).await?;
+    let r = send(ctx, Req::post(ctx.path("token")).form(pairs)).await?;
     token_error(ctx, &r, "invalid_client")
 }
 
 async fn no_client_id(ctx: &mut Ctx) -> CheckResult {
-    let r = ctx
-        .send(Req::post(ctx.path("token")).form(BOGUS_CODE.iter().copied()))
-        .await?;
+    let r = send(
+        ctx,
+        Req::post(ctx.path("token")).form(BOGUS_CODE.iter().copied()),
+    )
+    .await?;
     token_error(ctx, &r, "invalid_client")
 }
 
 async fn basic_challenge(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let r = ctx
-        .send(basic_req(ctx, &web.client_id, "conformance-wrong-secret"))
-        .await?;
+    let r = send(
+        ctx,
+        basic_req(ctx, &web.client_id, "conformance-wrong-secret"),
+    )
+    .await?;
     token_error(ctx, &r, "invalid_client")?;
     super::challenge(&r, "Basic")?;
     Ok(())

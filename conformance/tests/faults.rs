@@ -90,8 +90,13 @@ macro_rules! faults {
         #[test]
         fn every_fault_of_the_server_is_listed() {
             let listed: Vec<&str> = vec![$($name),*];
-            let all: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-            assert_eq!(listed, all, "tests/faults.rs must list every fault of reference_server::Fault::ALL");
+            // Another family's faults (`fx_`, `en_`) are listed by that family's test.
+            let all: Vec<&str> = Fault::ALL
+                .iter()
+                .map(|f| f.name())
+                .filter(|n| !n.starts_with("fx_") && !n.starts_with("en_"))
+                .collect();
+            assert_eq!(listed, all, "tests/faults.rs must list every punchplay fault of reference_server::Fault::ALL");
         }
     };
 }

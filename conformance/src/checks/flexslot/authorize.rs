@@ -5,7 +5,7 @@
 
 use super::{
     FxRoles, authorize_path, codeonly_or_skip, decide, error_redirect, pkce, redirect_of,
-    redirect_says, roles, send, set_grant_types, set_mode, spa_or_skip, state,
+    redirect_says, restore_grant_types, roles, send, set_grant_types, set_mode, spa_or_skip, state,
 };
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
@@ -189,12 +189,6 @@ async fn denied(ctx: &mut Ctx) -> CheckResult {
 async fn unauthorized_client(ctx: &mut Ctx) -> CheckResult {
     let r = roles(ctx)?;
     let app = codeonly_or_skip(&r).or_else(|_| spa_or_skip(&r))?;
-    // An empty list in the credentials means every grant (`App::allows_grant`).
-    let grants: Vec<String> = if app.grant_types.is_empty() {
-        vec!["authorization_code".into(), "refresh_token".into()]
-    } else {
-        app.grant_types.clone()
-    };
     set_grant_types(ctx, &app, &["refresh_token"]).await?;
     let result = async {
         let pkce = pkce(ctx);
@@ -204,8 +198,7 @@ async fn unauthorized_client(ctx: &mut Ctx) -> CheckResult {
         error_redirect(&resp, &redirect_of(&app), "unauthorized_client", &st)
     }
     .await;
-    let restore: Vec<&str> = grants.iter().map(String::as_str).collect();
-    set_grant_types(ctx, &app, &restore).await?;
+    restore_grant_types(ctx, &app).await?;
     result
 }
 

@@ -134,6 +134,10 @@ pub fn redact_identities(env: &Env, redactor: &mut Redactor) {
         let role = roles.app_role(&env.ids, app);
         if let Some(s) = &app.secret {
             redactor.register_named(s.expose(), &format!("[secret:{role}]"));
+            // As HTTP Basic carries it, form-encoded (RFC 6749 §2.3.1).
+            let encoded: String =
+                url::form_urlencoded::byte_serialize(s.expose().as_bytes()).collect();
+            redactor.register_named(&encoded, &format!("[secret:{role}]"));
         }
         redactor.register_identity(&app.client_id, &format!("[client:{role}]"));
         redactor.register_identity(&app.name, &format!("[app-name:{role}]"));
@@ -192,9 +196,18 @@ const PINNED_INTROSPECTION: &[&str] = &["active", "scope", "client_id", "exp", "
 /// resource answer's body and content type are the deployment's (RFC 6750 §3 needs only
 /// the status and the challenge; the contract names no body for `me`); `Cache-Control`
 /// is pinned only on a 200 token answer (RFC 6749 §5.1); introspection keeps the members
-/// FX-INTRO-1 lists. Checks judge the whole answer; only the transcript is trimmed.
-fn pinned(profile: &Profile, mut ex: contract_client::Exchange) -> contract_client::Exchange {
+/// FX-INTRO-1 lists; a challenge keeps its scheme and `error` ([`pinned_challenges`]).
+/// Checks judge the whole answer; only the transcript is trimmed.
+fn pinned(
+    profile: &Profile,
+    check_id: &str,
+    mut ex: contract_client::Exchange,
+) -> contract_client::Exchange {
     let route = ex.req.route().to_owned();
+    // FX-TOKEN-3's Basic challenge is a SHOULD: pinned in its own check only.
+    if route != profile.path("me") && !check_id.contains("basic-challenge") {
+        ex.headers.retain(|(k, _)| k != "www-authenticate");
+    }
     let token_200 = route == profile.path("token") && ex.status == 200;
     if !token_200 {
         ex.headers.retain(|(k, _)| k != "cache-control");
@@ -202,6 +215,11 @@ fn pinned(profile: &Profile, mut ex: contract_client::Exchange) -> contract_clie
     if route == profile.path("me") {
         ex.headers.retain(|(k, _)| k != "content-type");
         ex.body.clear();
+    }
+    for (name, value) in &mut ex.headers {
+        if name == "www-authenticate" {
+            *value = pinned_challenges(value);
+        }
     }
     if route == profile.path("introspect")
         && let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(&ex.body)
@@ -212,10 +230,36 @@ fn pinned(profile: &Profile, mut ex: contract_client::Exchange) -> contract_clie
     ex
 }
 
+/// A `WWW-Authenticate` value with only what FX-RS-1 and FX-TOKEN-3 pin: each scheme and
+/// its `error` (`realm`, kept, is never compared; `error_description` and `scope` are the
+/// deployment's wording and choice, RFC 6750 §3). A value that does not parse is kept.
+fn pinned_challenges(value: &str) -> String {
+    let Ok(challenges) = Challenge::parse_all(value) else {
+        return value.to_owned();
+    };
+    challenges
+        .iter()
+        .map(|c| {
+            let params: Vec<String> = c
+                .params
+                .iter()
+                .filter(|(k, _)| k == "realm" || k == "error")
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect();
+            if params.is_empty() {
+                c.scheme.clone()
+            } else {
+                format!("{} {}", c.scheme, params.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Records an exchange as its snapshot pins it ([`pinned`]); answers the whole answer,
 /// which is what the checks judge and failures quote.
 pub fn record(ctx: &mut Ctx, ex: contract_client::Exchange) -> Resp {
-    let trimmed = pinned(ctx.profile(), ex.clone());
+    let trimmed = pinned(ctx.profile(), ctx.check_id, ex.clone());
     ctx.record(trimmed);
     Resp {
         ex: Arc::new(ex),
@@ -535,6 +579,24 @@ pub async fn set_grant_types(ctx: &mut Ctx, app: &App, grants: &[&str]) -> Check
     )
     .await?;
     ctx.note(format!("client grant types set to {grants:?}"));
+    Ok(())
+}
+
+/// Gives a client back the grant types of the credentials file (none listed: both).
+pub async fn restore_grant_types(ctx: &mut Ctx, app: &App) -> CheckResult {
+    let grants: Vec<&str> = if app.grant_types.is_empty() {
+        vec!["authorization_code", "refresh_token"]
+    } else {
+        app.grant_types.iter().map(String::as_str).collect()
+    };
+    control(
+        ctx,
+        &format!("/__test/apps/{}/grant-types", app.client_id),
+        json!({ "grant_types": grants }),
+        "to change a client's grant types (partner admin)",
+    )
+    .await?;
+    ctx.note("client grant types restored");
     Ok(())
 }
 

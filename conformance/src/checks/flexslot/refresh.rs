@@ -3,8 +3,8 @@
 //! (FX-TOKEN-8).
 
 use super::{
-    FxTokens, code_tokens, codeonly_or_skip, me, read_tokens, record, refresh, roles,
-    set_grant_types, token_error, web_tokens,
+    FxTokens, code_tokens, codeonly_or_skip, me, read_tokens, record, refresh, restore_grant_types,
+    roles, set_grant_types, token_error, web_tokens,
 };
 use crate::check::{Check, Ctx};
 use crate::client::Resp;
@@ -155,12 +155,7 @@ async fn disabled_after_issue(ctx: &mut Ctx) -> CheckResult {
         token_error(ctx, &r, "unauthorized_client")
     }
     .await;
-    let restore: Vec<&str> = if web.grant_types.is_empty() {
-        vec!["authorization_code", "refresh_token"]
-    } else {
-        web.grant_types.iter().map(String::as_str).collect()
-    };
-    set_grant_types(ctx, &web, &restore).await?;
+    restore_grant_types(ctx, &web).await?;
     result
 }
 

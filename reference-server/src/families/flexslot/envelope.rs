@@ -29,10 +29,15 @@ pub fn bare_bearer_challenge() -> String {
 }
 
 /// Only what RFC 6749 §5.2 and RFC 6750 §3 allow in an `error_description`: printable
-/// ASCII but `"` and `\` (messages may quote what a request sent).
+/// ASCII but `"` and `\`, which become `'`, and the rest `?` (messages may quote what a
+/// request sent).
 pub fn quotable(text: &str) -> String {
     text.chars()
-        .filter(|c| matches!(*c, ' '..='~') && *c != '"' && *c != '\\')
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
         .collect()
 }
 
@@ -62,7 +67,7 @@ mod tests {
         let e = ProtocolError::invalid_token("bad \"token\" \\ here é");
         assert_eq!(
             challenge(RESOURCE, &e).unwrap(),
-            "Bearer realm=\"flexslot\", error=\"invalid_token\", error_description=\"bad token  here \""
+            "Bearer realm=\"flexslot\", error=\"invalid_token\", error_description=\"bad 'token' ' here ?\""
         );
         assert_eq!(challenge(OAUTH, &e), None);
         let mut basic = ProtocolError::new(ErrorCode::InvalidClient, "x");

@@ -35,17 +35,7 @@ fn assert_all_pass(report: &RunReport) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_passes_in_process_and_matches_its_snapshots() {
-    let server = fx::server(fx::fixtures(), None).await;
-    let report = fx::run(
-        &server.base_url(),
-        fx::fixtures(),
-        true,
-        Driver::TestControls,
-        fx::all_checks(),
-        true,
-    )
-    .await;
-    server.stop().await;
+    let report = fx::serve_and_run(fx::fixtures(), None, true, Driver::TestControls, true).await;
     assert_all_pass(&report);
     assert!(
         report
@@ -58,17 +48,7 @@ async fn the_suite_passes_in_process_and_matches_its_snapshots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_suite_passes_approving_through_the_real_pages() {
-    let server = fx::server(fx::fixtures(), None).await;
-    let report = fx::run(
-        &server.base_url(),
-        fx::fixtures(),
-        true,
-        Driver::Pages,
-        fx::all_checks(),
-        true,
-    )
-    .await;
-    server.stop().await;
+    let report = fx::serve_and_run(fx::fixtures(), None, true, Driver::Pages, true).await;
     assert_all_pass(&report);
 }
 
@@ -99,17 +79,7 @@ async fn other_identities_behind_an_ordinary_gateway_pass_the_same_snapshots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_test_controls_the_clock_and_control_checks_say_why_and_nothing_fails() {
-    let server = fx::server(fx::fixtures(), None).await;
-    let report = fx::run(
-        &server.base_url(),
-        fx::fixtures(),
-        false,
-        Driver::Pages,
-        fx::all_checks(),
-        true,
-    )
-    .await;
-    server.stop().await;
+    let report = fx::serve_and_run(fx::fixtures(), None, false, Driver::Pages, true).await;
     support::deployment::assert_every_check_is(&report, &[Status::Pass, Status::Skip]);
     let skipped: Vec<(&str, &str)> = report
         .checks

@@ -14,18 +14,7 @@ use reference_server::Fault;
 use support::flexslot as fx;
 
 async fn run_suite(fault: Option<Fault>) -> RunReport {
-    let server = fx::server(fx::fixtures(), fault).await;
-    let report = fx::run(
-        &server.base_url(),
-        fx::fixtures(),
-        true,
-        Driver::TestControls,
-        fx::all_checks(),
-        false,
-    )
-    .await;
-    server.stop().await;
-    report
+    fx::serve_and_run(fx::fixtures(), fault, true, Driver::TestControls, false).await
 }
 
 async fn suite_catches(name: &str, clause: &str) {

@@ -97,3 +97,26 @@ pub async fn run(
 pub fn all_checks() -> Vec<Check> {
     conformance::checks::all(&profile())
 }
+
+/// Starts the flexslot server with `ids` (and `fault`), runs the whole suite against it
+/// and stops it.
+pub async fn serve_and_run(
+    ids: Identities,
+    fault: Option<reference_server::Fault>,
+    controls: bool,
+    driver: Driver,
+    snapshots: bool,
+) -> RunReport {
+    let server = server(ids.clone(), fault).await;
+    let report = run(
+        &server.base_url(),
+        ids,
+        controls,
+        driver,
+        all_checks(),
+        snapshots,
+    )
+    .await;
+    server.stop().await;
+    report
+}

@@ -571,13 +571,7 @@ pub async fn set_mode(ctx: &mut Ctx, mode: &str) -> CheckResult {
 
 /// Sets the grant types a client is configured for through the test control.
 pub async fn set_grant_types(ctx: &mut Ctx, app: &App, grants: &[&str]) -> CheckResult {
-    control(
-        ctx,
-        &format!("/__test/apps/{}/grant-types", app.client_id),
-        json!({ "grant_types": grants }),
-        "to change a client's grant types (partner admin)",
-    )
-    .await?;
+    grant_types_control(ctx, app, grants).await?;
     ctx.note(format!("client grant types set to {grants:?}"));
     Ok(())
 }
@@ -589,15 +583,19 @@ pub async fn restore_grant_types(ctx: &mut Ctx, app: &App) -> CheckResult {
     } else {
         app.grant_types.iter().map(String::as_str).collect()
     };
+    grant_types_control(ctx, app, &grants).await?;
+    ctx.note("client grant types restored");
+    Ok(())
+}
+
+async fn grant_types_control(ctx: &mut Ctx, app: &App, grants: &[&str]) -> CheckResult {
     control(
         ctx,
         &format!("/__test/apps/{}/grant-types", app.client_id),
         json!({ "grant_types": grants }),
         "to change a client's grant types (partner admin)",
     )
-    .await?;
-    ctx.note("client grant types restored");
-    Ok(())
+    .await
 }
 
 async fn control(ctx: &mut Ctx, path: &str, body: Value, why: &str) -> CheckResult {

@@ -94,12 +94,21 @@ async fn revoked(
     token_error(ctx, &r, "invalid_grant")
 }
 
-async fn rotated(ctx: &mut Ctx) -> CheckResult {
+/// The web app's tokens, refreshed once: the app, the spent refresh token, the new pair
+/// and its refresh token.
+async fn refreshed_once(
+    ctx: &mut Ctx,
+) -> Result<(profile::App, String, FxTokens, String), crate::outcome::Problem> {
     let roles = roles(ctx)?;
     let web = roles.web.clone();
     let (t, old) = web_tokens(ctx, &roles).await?;
     let r = refresh(ctx, &web, &old).await?;
-    let (n, _) = new_pair(&r, &t, &old)?;
+    let (n, newest) = new_pair(&r, &t, &old)?;
+    Ok((web, old, n, newest))
+}
+
+async fn rotated(ctx: &mut Ctx) -> CheckResult {
+    let (web, old, n, _) = refreshed_once(ctx).await?;
     let r = me(ctx, &n.access).await?;
     ensure!(
         r.status() == 200,
@@ -112,11 +121,7 @@ async fn rotated(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn replay(ctx: &mut Ctx) -> CheckResult {
-    let roles = roles(ctx)?;
-    let web = roles.web.clone();
-    let (t, old) = web_tokens(ctx, &roles).await?;
-    let r = refresh(ctx, &web, &old).await?;
-    let (n, newest) = new_pair(&r, &t, &old)?;
+    let (web, old, n, newest) = refreshed_once(ctx).await?;
     let r = refresh(ctx, &web, &old).await?;
     token_error(ctx, &r, "invalid_grant")?;
     revoked(ctx, &web, &n.access, &newest, "after a replay").await

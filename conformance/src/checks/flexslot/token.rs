@@ -11,7 +11,7 @@ use super::{
     send, spa_or_skip, token_error, web_tokens,
 };
 use crate::check::{Check, Ctx};
-use crate::client::Req;
+use crate::client::{Req, Resp};
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 use contract_client::families::flexslot::basic_authorization;
@@ -223,7 +223,8 @@ fn basic_req(ctx: &Ctx, id: &str, secret: &str) -> Req {
         .form(BOGUS_CODE.iter().copied())
 }
 
-async fn wrong_credentials(ctx: &mut Ctx) -> CheckResult {
+/// The web app's id with a wrong secret in HTTP Basic: 401 invalid_client.
+async fn wrong_secret(ctx: &mut Ctx) -> Result<Resp, crate::outcome::Problem> {
     let web = roles(ctx)?.web;
     let r = send(
         ctx,
@@ -231,6 +232,11 @@ async fn wrong_credentials(ctx: &mut Ctx) -> CheckResult {
     )
     .await?;
     token_error(ctx, &r, "invalid_client")?;
+    Ok(r)
+}
+
+async fn wrong_credentials(ctx: &mut Ctx) -> CheckResult {
+    wrong_secret(ctx).await?;
     let r = send(
         ctx,
         basic_req(ctx, "conformance-no-such-client", "whatever"),
@@ -263,13 +269,7 @@ async fn no_client_id(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn basic_challenge(ctx: &mut Ctx) -> CheckResult {
-    let web = roles(ctx)?.web;
-    let r = send(
-        ctx,
-        basic_req(ctx, &web.client_id, "conformance-wrong-secret"),
-    )
-    .await?;
-    token_error(ctx, &r, "invalid_client")?;
+    let r = wrong_secret(ctx).await?;
     super::challenge(&r, "Basic")?;
     Ok(())
 }

@@ -116,7 +116,6 @@ async fn behind_the_gateway_the_checks_of_each_faults_clause_still_catch_it() {
     let mut missed = Vec::new();
     for &fault in Fault::ALL
         .iter()
-        // Punchplay's faults (another family's are caught by its own tests).
         .filter(|f| f.clause().starts_with("PP-") && !f.clause().starts_with("PP-RATE-"))
     {
         let checks: Vec<_> = conformance::checks::all(&Profile::punchplay())

@@ -115,11 +115,7 @@ async fn a_public_client_authenticates_by_client_id_alone() {
             ]),
     )
     .await;
-    basic.assert_token_error(401, "invalid_client");
-    assert_eq!(
-        basic.header("www-authenticate"),
-        Some("Basic realm=\"flexslot\"")
-    );
+    basic.assert_basic_challenge();
 }
 
 /// FX-TOKEN-3: confidential clients authenticate with HTTP Basic only; a failure after
@@ -160,12 +156,7 @@ async fn confidential_clients_authenticate_with_basic_only() {
                 .form(&redeem),
         )
         .await;
-        reply.assert_token_error(401, "invalid_client");
-        assert_eq!(
-            reply.header("www-authenticate"),
-            Some("Basic realm=\"flexslot\""),
-            "{id}"
-        );
+        reply.assert_basic_challenge();
     }
     // Malformed Basic credentials are invalid_client with the challenge.
     let malformed = send(
@@ -175,11 +166,7 @@ async fn confidential_clients_authenticate_with_basic_only() {
             .form(&redeem),
     )
     .await;
-    malformed.assert_token_error(401, "invalid_client");
-    assert_eq!(
-        malformed.header("www-authenticate"),
-        Some("Basic realm=\"flexslot\"")
-    );
+    malformed.assert_basic_challenge();
     // Two methods at once: RFC 6749 §5.2 invalid_request.
     let mut both = redeem.to_vec();
     both.push(("client_secret", "fx-web-secret"));
@@ -722,11 +709,7 @@ async fn revoke_answers_200_for_any_token_and_ends_what_it_should() {
             .form(&[("token", "x")]),
     )
     .await;
-    bad.assert_token_error(401, "invalid_client");
-    assert_eq!(
-        bad.header("www-authenticate"),
-        Some("Basic realm=\"flexslot\"")
-    );
+    bad.assert_basic_challenge();
     send(fx.http.post(fx.endpoint("revoke")).form(&[("token", "x")]))
         .await
         .assert_token_error(401, "invalid_client");
@@ -780,11 +763,7 @@ async fn introspection_is_active_only_for_live_tokens() {
             .form(&[("token", "x")]),
     )
     .await;
-    reply.assert_token_error(401, "invalid_client");
-    assert_eq!(
-        reply.header("www-authenticate"),
-        Some("Basic realm=\"flexslot\"")
-    );
+    reply.assert_basic_challenge();
 }
 
 /// FX-AUTHZ-1: errors redirect with `error`, `error_description` and `state`, no request

@@ -51,6 +51,26 @@ pub struct GrantRequest<'a> {
 }
 
 impl<'a> GrantRequest<'a> {
+    fn new(
+        core: &'a Core,
+        state: &'a mut State,
+        rules: Components,
+        client_id: &'a str,
+        params: &'a Params,
+        now: Millis,
+        minted: MintedPair,
+    ) -> Self {
+        GrantRequest {
+            core,
+            state,
+            rules,
+            client_id,
+            params,
+            now,
+            minted,
+        }
+    }
+
     /// A parameter, `None` when absent or empty.
     pub fn param(&self, name: &str) -> Option<&'a str> {
         let params: &'a Params = self.params;
@@ -206,15 +226,9 @@ impl Core {
             client_auth::authenticate(&state.registry, creds, rules.secrets, rules.activity)?
                 .client_id
                 .clone();
-        handler.handle(GrantRequest {
-            core: self,
-            state: &mut state,
-            rules,
-            client_id: &client_id,
-            params,
-            now,
-            minted,
-        })
+        handler.handle(GrantRequest::new(
+            self, &mut state, rules, &client_id, params, now, minted,
+        ))
     }
 }
 
@@ -248,14 +262,8 @@ impl Core {
         }
         handler.check_request(params)?;
         let client_id = app.client_id.clone();
-        handler.handle(GrantRequest {
-            core: self,
-            state: &mut state,
-            rules,
-            client_id: &client_id,
-            params,
-            now,
-            minted,
-        })
+        handler.handle(GrantRequest::new(
+            self, &mut state, rules, &client_id, params, now, minted,
+        ))
     }
 }

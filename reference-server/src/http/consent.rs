@@ -8,7 +8,7 @@ use hyper::{Response, StatusCode};
 use super::respond::{self, Body};
 use super::{App, Ctx, pages};
 use crate::core::Params;
-use crate::core::authorization_code::ValidAuthorization;
+use crate::core::authorization_code::{AuthorizeError, ValidAuthorization};
 
 /// The sign-in form (which comes back here) or the consent page for `request`.
 pub fn sign_in_or_consent(app: &App, ctx: &Ctx, request: ValidAuthorization) -> Response<Body> {
@@ -65,4 +65,29 @@ pub fn pending_decision(
     };
     let approve = form.get("decision").map(String::as_str) == Some("approve");
     Ok((user, request, approve))
+}
+
+/// An authorize error as the browser sees it: a 302 to `location`, the family's error
+/// redirect, or, where there is none (an unknown client or unregistered redirect URI), the
+/// 400 page, never a redirect (PP-AUTHZ-5, FX-AUTHZ-2).
+pub fn authorize_error_response(
+    app: &App,
+    ctx: &Ctx,
+    err: &AuthorizeError,
+    location: Option<String>,
+) -> Response<Body> {
+    match (location, err) {
+        (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
+        (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
+            respond::html(
+                StatusCode::BAD_REQUEST,
+                pages::error_page(
+                    app,
+                    "This sign-in link is not valid",
+                    &e.message,
+                    &ctx.request_id,
+                ),
+            )
+        }
+    }
 }

@@ -31,11 +31,12 @@ struct Login {
     username: String,
 }
 
+/// `POST /__test/authorize/decide`'s body (a family's own version reads it too).
 #[derive(Deserialize)]
-struct AuthorizeDecide {
-    url: String,
-    username: String,
-    approve: bool,
+pub(crate) struct AuthorizeDecide {
+    pub url: String,
+    pub username: String,
+    pub approve: bool,
 }
 
 #[derive(Deserialize)]

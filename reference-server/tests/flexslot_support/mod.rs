@@ -104,6 +104,16 @@ impl Reply {
         assert_eq!(self.header("pragma"), Some("no-cache"), "{self:?}");
     }
 
+    /// Asserts `invalid_client` with the Basic challenge (FX-TOKEN-3: Basic was used).
+    pub fn assert_basic_challenge(&self) {
+        self.assert_token_error(401, "invalid_client");
+        assert_eq!(
+            self.header("www-authenticate"),
+            Some("Basic realm=\"flexslot\""),
+            "{self:?}"
+        );
+    }
+
     pub fn location(&self) -> &str {
         self.header("location")
             .unwrap_or_else(|| panic!("no Location: {} {}", self.status, self.body))

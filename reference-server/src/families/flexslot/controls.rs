@@ -14,15 +14,8 @@ use crate::core::authorization_code::AuthorizeError;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::http::request::query_params_with_repeats;
 use crate::http::respond::Body;
-use crate::http::test_controls::{body_as, ok_with_now};
+use crate::http::test_controls::{AuthorizeDecide, body_as, ok_with_now};
 use crate::http::{App, Ctx};
-
-#[derive(Deserialize)]
-struct AuthorizeDecide {
-    url: String,
-    username: String,
-    approve: bool,
-}
 
 #[derive(Deserialize)]
 struct GrantTypesBody {

@@ -16,7 +16,7 @@ use crate::http::request::{
     query_params_with_repeats,
 };
 use crate::http::respond::{self, Body};
-use crate::http::{App, Ctx, consent, pages};
+use crate::http::{App, Ctx, consent};
 
 /// A strict endpoint's body and client credentials: a form (FX-TOKEN-1; the components
 /// decide, so a fault can widen it), HTTP Basic, and the body's `client_id` and
@@ -172,31 +172,15 @@ pub fn decision_location(
     error_location(&request.redirect_uri, request.state.as_deref(), &denied)
 }
 
-/// The authorize error as the browser sees it: a 302 to the client, or the 400 page for
-/// an unknown client or unregistered redirect URI, never a redirect (FX-AUTHZ-2).
-fn authorize_error_response(app: &App, ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
-    match (authorize_error_location(err), err) {
-        (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
-        (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
-            respond::html(
-                StatusCode::BAD_REQUEST,
-                pages::error_page(
-                    app,
-                    "This sign-in link is not valid",
-                    &e.message,
-                    &ctx.request_id,
-                ),
-            )
-        }
-    }
-}
-
 /// `GET /authorize`: the sign-in page for a signed-out user, then the consent page.
 pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
     let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
     match app.core.validate_authorize(&params, &repeated) {
         Ok(request) => consent::sign_in_or_consent(app, ctx, request),
-        Err(err) => authorize_error_response(app, ctx, &err),
+        Err(err) => {
+            let location = authorize_error_location(&err);
+            consent::authorize_error_response(app, ctx, &err, location)
+        }
     }
 }
 

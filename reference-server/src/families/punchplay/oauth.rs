@@ -9,7 +9,6 @@ use super::request::{
 };
 use super::respond::{self, Body};
 use super::{App, Ctx, pages};
-use crate::core::authorization_code::AuthorizeError;
 use crate::core::client_auth::ClientCredentials;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::grants::TokenPair;
@@ -129,31 +128,15 @@ pub async fn device_token(
     token_pair_endpoint(app, ctx, body, Core::poll_device).await
 }
 
-/// The authorize error as the browser sees it: a redirect (PP-AUTHZ-4) or a 400 page
-/// (PP-AUTHZ-5).
-fn authorize_error_response(app: &App, ctx: &Ctx, err: &AuthorizeError) -> Response<Body> {
-    match (err.location(&ctx.request_id, false), err) {
-        (Some(location), _) => respond::redirect(StatusCode::FOUND, &location),
-        (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => {
-            respond::html(
-                StatusCode::BAD_REQUEST,
-                pages::error_page(
-                    app,
-                    "This sign-in link is not valid",
-                    &e.message,
-                    &ctx.request_id,
-                ),
-            )
-        }
-    }
-}
-
 /// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2).
 pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
     let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
     match app.core.validate_authorize(&params, &repeated) {
         Ok(request) => consent::sign_in_or_consent(app, ctx, request),
-        Err(err) => authorize_error_response(app, ctx, &err),
+        Err(err) => {
+            let location = err.location(&ctx.request_id, false);
+            consent::authorize_error_response(app, ctx, &err, location)
+        }
     }
 }
 

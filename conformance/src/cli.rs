@@ -168,6 +168,14 @@ fn committed_profile(name: &str) -> Option<Profile> {
     profile::builtin::find(name).map(|b| b.profile())
 }
 
+/// The fixture identities the in-process reference server of a family ships with (the
+/// built-in named after the family).
+pub fn family_fixtures(family: Family) -> Identities {
+    profile::builtin::find(family.as_str())
+        .map(|b| b.identities())
+        .unwrap_or_else(Identities::punchplay)
+}
+
 /// Why the committed snapshots of a profile's name cannot describe this profile, if they
 /// cannot: transcripts show literal paths, so a profile with other paths (a copy of
 /// punchplay for a deployment that serves `me` elsewhere, say) would fail every check
@@ -285,9 +293,9 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         Some(ProfileArg::Builtin(b)) => b.profile(),
         None => Profile::punchplay(),
     };
-    if !matches!(profile.family, Family::Punchplay | Family::Flexslot) {
+    if crate::checks::for_family(&profile).is_none() {
         return Err(format!(
-            "the profile `{}` is of the {} family; the suite has checks for punchplay and flexslot profiles so far",
+            "the profile `{}` is of the {} family, which the suite has no checks for yet",
             profile.name, profile.family
         ));
     }
@@ -337,9 +345,7 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         None => {
             let ids = match &args.credentials {
                 Some(c) => read_credentials(c)?,
-                // The fixtures of the profile's family (punchplay's, flexslot's).
-                None => profile::builtin::find(profile.family.as_str())
-                    .map_or_else(Identities::punchplay, |b| b.identities()),
+                None => family_fixtures(profile.family),
             };
             let config = reference_server::ServerConfig {
                 profile: profile.clone(),

@@ -11,8 +11,9 @@ use std::collections::HashMap;
 use profile::{Family, Profile, RequestIdFormat};
 use serde_json::Value;
 
-use crate::checks::flexslot::members as flexslot;
 use crate::checks::punchplay::members as punchplay;
+
+use crate::checks::flexslot::members as flexslot;
 
 /// The member names of a family's answers that the redactor must know. Each family
 /// keeps its names in its checks folder (`checks/punchplay/members.rs`); [`FamilyMembers::of`]
@@ -31,7 +32,7 @@ pub struct FamilyMembers {
     pub data_uris: &'static [&'static str],
     /// Number members that are event ids.
     pub event_ids: &'static [&'static str],
-    /// Number members that are instants in Unix seconds (RFC 7662's `exp`, `iat`).
+    /// Number members that are Unix times (an introspection's `exp`), replaced whole.
     pub unix_times: &'static [&'static str],
 }
 
@@ -231,11 +232,8 @@ impl Redactor {
                                 return Err(FormatError(format!("`{k}` is not a string: {other}")));
                             }
                         }
-                    } else if let Some(format) = self
-                        .members
-                        .request_id
-                        .as_ref()
-                        .filter(|_| k == self.members.request_id_member)
+                    } else if let Some(format) = &self.members.request_id
+                        && k == self.members.request_id_member
                     {
                         if !v.as_str().is_some_and(|s| format.matches(s)) {
                             return Err(FormatError(format!(

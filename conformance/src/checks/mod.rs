@@ -9,6 +9,7 @@ use profile::{Family, Profile};
 
 use crate::check::{Admission, Check, Env};
 use crate::outcome::Problem;
+use crate::redact::Redactor;
 
 pub mod flexslot;
 pub mod punchplay;
@@ -51,15 +52,33 @@ pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
     }
 }
 
-/// Registers the credentials' identities under the family's role placeholders.
-pub fn redact_identities(env: &Env, redactor: &mut crate::redact::Redactor) {
+/// Registers the identities of the credentials (client ids, names, secrets) under the
+/// family's role placeholders, so a snapshot recorded with one deployment's apps gates
+/// another's.
+pub fn redact_identities(env: &Env, redactor: &mut Redactor) {
     match env.profile.family {
-        Family::Punchplay => {
+        Family::Flexslot => flexslot::redact_identities(env, redactor),
+        _ => {
             if let Some(roles) = env.roles.get() {
                 roles.redact_identities(&env.ids, redactor);
             }
         }
-        Family::Flexslot => flexslot::redact_identities(env, redactor),
-        _ => {}
+    }
+}
+
+/// Two paths the probe asks without credentials before a run: an unknown route and a
+/// protected one, whose errors the family's contract answers in JSON.
+pub fn probe_paths(profile: &Profile) -> [String; 2] {
+    match profile.family {
+        // An unknown route, and GET on the token endpoint (a 404 `not_found` in JSON; the
+        // resource's 401 may have no body, RFC 6750 §3).
+        Family::Flexslot => [
+            "/conformance-probe".to_owned(),
+            profile.path("token").to_owned(),
+        ],
+        _ => [
+            format!("{}/conformance-probe", profile.path("platform_api")),
+            profile.path("me").to_owned(),
+        ],
     }
 }

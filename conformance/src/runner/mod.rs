@@ -545,25 +545,20 @@ pub async fn probe(env: &Env) -> Result<(), String> {
             format!("GET {path} answered {} {ct}", ex.status),
         )
     };
-    // Under the platform API where the profile has one, else at the root (flexslot).
-    let api = env
-        .profile
-        .paths
-        .get("platform_api")
-        .map_or("", String::as_str);
-    let unknown = ask(format!("{api}/conformance-probe")).await?;
+    let [unknown_path, protected_path] = crate::checks::probe_paths(&env.profile);
+    let unknown = ask(unknown_path).await?;
     let (json, first) = answered(&unknown);
     if json {
         return Ok(());
     }
     // One unknown route answered by a gateway's page is not yet the whole target.
-    let me = ask(env.profile.path("me").to_owned()).await?;
+    let me = ask(protected_path).await?;
     let (json, second) = answered(&me);
     if json {
         return Ok(());
     }
     Err(format!(
-        "{} does not speak the contract: {first} and {second}, where the platform answers JSON (PP-ERR-1); check --target and the profile's paths",
+        "{} does not speak the contract: {first} and {second}, where the contract's errors are JSON; check --target and the profile's paths",
         env.http.base
     ))
 }

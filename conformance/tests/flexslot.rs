@@ -10,7 +10,9 @@
 //!   why they did not run, and nothing fails;
 //! - a small resource server written here that answers RFC 6750 differently but rightly
 //!   (another realm, a lower-case scheme, parameters in another order, a second
-//!   challenge, no body) passes FX-RS-1, and three wrong ones fail it.
+//!   challenge, no body) passes FX-RS-1, and three wrong ones fail it;
+//! - the command line: `conformance --profile flexslot` exits 0, and a credentials file
+//!   without the required app exits 2 saying which.
 
 mod support;
 
@@ -220,4 +222,53 @@ async fn wrong_resource_servers_fail_fx_rs_1() {
             support::suite::outcomes(&report, false)
         );
     }
+}
+
+// --- the command line ---
+
+fn conformance_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args(args)
+        .env_remove("CI")
+        .output()
+        .expect("the conformance binary runs")
+}
+
+#[test]
+fn conformance_profile_flexslot_runs_the_suite_in_process_and_exits_0() {
+    let out = conformance_cli(&["--profile", "flexslot", "--no-reports", "--no-progress"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("CONFORMANT at DECIDED. 44 checks (0 skipped)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_flexslot_credentials_file_without_the_required_app_exits_2_saying_which() {
+    let dir = std::env::temp_dir().join(format!("fx-creds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("public-only.toml");
+    std::fs::write(
+        &file,
+        "[[apps]]\nclient_id = \"p\"\nname = \"P\"\nkind = \"public\"\nallowed_scopes = [\"profile\"]\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\n\n[[users]]\nusername = \"u\"\ndisplay_name = \"U\"\n",
+    )
+    .expect("write");
+    let out = conformance_cli(&[
+        "--profile",
+        "flexslot",
+        "--credentials",
+        file.to_str().expect("a path"),
+        "--no-reports",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("enabled confidential app"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

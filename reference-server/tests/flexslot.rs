@@ -1017,3 +1017,89 @@ async fn bad_input_gets_a_clear_error() {
     // Still serving.
     fx.login(WEB, None).await;
 }
+
+/// `reference-server --profile flexslot` serves the family: its banner names the
+/// metadata, and the metadata answers (issue 9 item 1).
+#[tokio::test]
+async fn the_binary_serves_flexslot() {
+    use std::io::BufRead as _;
+
+    /// Kills the server however the test ends.
+    struct Running(std::process::Child);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Running(
+        std::process::Command::new(env!("CARGO_BIN_EXE_reference-server"))
+            .args(["--profile", "flexslot", "--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut banner = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            let done = line.starts_with("Ctrl-C");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        banner
+    });
+    let banner = tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("the banner within 20 s")
+        .unwrap();
+    let first = &banner[0];
+    assert!(
+        first.starts_with("Flexslot authorization server reference server on http://"),
+        "{first}"
+    );
+    let base = first.rsplit(' ').next().unwrap().to_owned();
+    let metadata_line = banner
+        .iter()
+        .find(|l| l.contains("metadata: "))
+        .expect("metadata");
+    assert!(
+        metadata_line.ends_with(&format!("{base}/.well-known/oauth-authorization-server")),
+        "{metadata_line}"
+    );
+    assert!(
+        !banner.iter().any(|l| l.contains("activate a device")),
+        "{banner:?}"
+    );
+    let reply = send(http().get(format!("{base}/.well-known/oauth-authorization-server"))).await;
+    assert_eq!(reply.ok()["issuer"], base);
+    // Without --test-controls there are none.
+    let control = send(http().post(format!("{base}/__test/reset"))).await;
+    control.assert_error(404, "not_found");
+    drop(child);
+}
+
+/// With `--public-url`, the issuer and endpoints are the public URL's, whatever the Host.
+#[tokio::test]
+async fn the_metadata_follows_the_public_url() {
+    let config = reference_server::ServerConfig {
+        public_url: Some("https://auth.flexslot.example".parse().unwrap()),
+        ..reference_server::ServerConfig::flexslot()
+    };
+    let server = reference_server::spawn(config).await.unwrap();
+    let reply = send(http().get(format!(
+        "{}/.well-known/oauth-authorization-server",
+        server.base_url()
+    )))
+    .await;
+    let body = reply.ok();
+    assert_eq!(body["issuer"], "https://auth.flexslot.example");
+    assert_eq!(
+        body["revocation_endpoint"],
+        "https://auth.flexslot.example/revoke"
+    );
+}

@@ -83,23 +83,22 @@ impl<'a> GrantRequest<'a> {
     /// Issues the request's token pair under `grant` with the profile's lifetimes
     /// (PP-TOKEN-1).
     pub fn issue(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
-        let lifetimes = &self.core.profile.lifetimes;
-        self.state.grants.issue_minted(
-            grant,
-            self.minted,
-            scopes,
-            lifetimes.access_token,
-            lifetimes.refresh_token_idle,
-            self.now,
-        )
+        self.issue_keeping_state(grant, scopes).0
     }
 
     /// [`GrantRequest::issue`] for a client not configured for the refresh grant: the
     /// access token only, its refresh token withdrawn before anyone sees it (FX-TOKEN-5).
     pub fn issue_access_only(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
-        let state = &mut *self.state;
+        let (mut pair, state) = self.issue_keeping_state(grant, scopes);
+        state
+            .grants
+            .withdraw_refresh(&std::mem::take(&mut pair.refresh_token));
+        pair
+    }
+
+    fn issue_keeping_state(self, grant: GrantId, scopes: &ScopeSet) -> (TokenPair, &'a mut State) {
         let lifetimes = &self.core.profile.lifetimes;
-        let mut pair = state.grants.issue_minted(
+        let pair = self.state.grants.issue_minted(
             grant,
             self.minted,
             scopes,
@@ -107,10 +106,7 @@ impl<'a> GrantRequest<'a> {
             lifetimes.refresh_token_idle,
             self.now,
         );
-        state
-            .grants
-            .withdraw_refresh(&std::mem::take(&mut pair.refresh_token));
-        pair
+        (pair, self.state)
     }
 
     /// Whether the client is configured for the refresh grant (FX-TOKEN-5).

@@ -1,17 +1,55 @@
 //! The browser's side of an authorize request, for every family with pages: a validated
 //! request shows the sign-in form to a signed-out user and the consent page (app name,
 //! scopes, Approve and Deny) to a signed-in one (PP-AUTHZ-2, FX-AUTHZ-1); the consent
-//! form's POST is matched to the pending request of the same session.
+//! form's POST is matched to the pending request of the same session. What differs per
+//! family is where errors and decisions send the browser: the family passes it in.
 
 use hyper::{Response, StatusCode};
 
+use super::request::{parse_form, query_params_with_repeats};
 use super::respond::{self, Body};
 use super::{App, Ctx, pages};
 use crate::core::Params;
 use crate::core::authorization_code::{AuthorizeError, ValidAuthorization};
+use crate::core::error::ProtocolResult;
+
+/// `GET` of the authorize endpoint: the sign-in or consent page for a valid request; for
+/// an invalid one a 302 to the family's `error_location`, or the 400 page where it has
+/// none.
+pub fn authorize_page(
+    app: &App,
+    ctx: &Ctx,
+    error_location: impl FnOnce(&AuthorizeError) -> Option<String>,
+) -> Response<Body> {
+    let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
+    match app.core.validate_authorize(&params, &repeated) {
+        Ok(request) => sign_in_or_consent(app, ctx, request),
+        Err(err) => {
+            let location = error_location(&err);
+            authorize_error_response(app, ctx, &err, location)
+        }
+    }
+}
+
+/// `POST` of the consent form: a 302 to where the family's `decide` sends the browser
+/// for `(user, request, approve)`, or the page for an ended session or used request.
+pub fn authorize_decision(
+    app: &App,
+    ctx: &Ctx,
+    body: &[u8],
+    decide: impl FnOnce(&str, &ValidAuthorization, bool) -> String,
+) -> ProtocolResult<Response<Body>> {
+    let form = parse_form(body)?;
+    let (user, request, approve) = match pending_decision(app, ctx, &form) {
+        Ok(decision) => decision,
+        Err(page) => return Ok(*page),
+    };
+    let location = decide(&user, &request, approve);
+    Ok(respond::redirect(StatusCode::FOUND, &location))
+}
 
 /// The sign-in form (which comes back here) or the consent page for `request`.
-pub fn sign_in_or_consent(app: &App, ctx: &Ctx, request: ValidAuthorization) -> Response<Body> {
+fn sign_in_or_consent(app: &App, ctx: &Ctx, request: ValidAuthorization) -> Response<Body> {
     let here = match &ctx.query {
         Some(q) => format!("{}?{q}", ctx.path),
         None => ctx.path.clone(),
@@ -32,7 +70,7 @@ pub fn sign_in_or_consent(app: &App, ctx: &Ctx, request: ValidAuthorization) -> 
 /// The decision a consent form posted: the signed-in user, the pending request it
 /// answers and whether it approves; or the page for a session that ended (401) or a
 /// request that expired or was already decided (400).
-pub fn pending_decision(
+fn pending_decision(
     app: &App,
     ctx: &Ctx,
     form: &Params,
@@ -70,7 +108,7 @@ pub fn pending_decision(
 /// An authorize error as the browser sees it: a 302 to `location`, the family's error
 /// redirect, or, where there is none (an unknown client or unregistered redirect URI), the
 /// 400 page, never a redirect (PP-AUTHZ-5, FX-AUTHZ-2).
-pub fn authorize_error_response(
+fn authorize_error_response(
     app: &App,
     ctx: &Ctx,
     err: &AuthorizeError,

@@ -259,6 +259,17 @@ pub fn basic_credentials(headers: &HeaderMap) -> ProtocolResult<Option<(String, 
     Ok(Some((unescape(id), unescape(secret))))
 }
 
+/// An OAuth request's parameters with its client credentials: HTTP Basic and the body's
+/// `client_id` and `client_secret` (RFC 6749 §2.3.1), for the family's rules to judge.
+pub fn with_client_credentials(headers: &HeaderMap, params: Params) -> ProtocolResult<OAuthInput> {
+    let creds = ClientCredentials::from_parts(
+        basic_credentials(headers)?,
+        params.get("client_id").map(String::as_str),
+        params.get("client_secret").map(String::as_str),
+    )?;
+    Ok((params, creds))
+}
+
 /// The bearer token of `Authorization: Bearer <token>`; `None` when missing or malformed
 /// (both are 401 `invalid_token`, PP-API-1).
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {

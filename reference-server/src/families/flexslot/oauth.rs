@@ -6,14 +6,12 @@ use hyper::{HeaderMap, Response, StatusCode};
 
 use super::envelope::quotable;
 use crate::core::authorization_code::{AuthorizeError, ValidAuthorization, redirect_with};
-use crate::core::client_auth::ClientCredentials;
 use crate::core::components::Components;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::strict_oauth::GRANT_TYPES;
 use crate::core::strict_rules::FORM;
 use crate::http::request::{
-    OAuthInput, RequestBody, basic_credentials, media_type, parse_form, parse_params,
-    query_params_with_repeats,
+    OAuthInput, RequestBody, media_type, parse_form, parse_params, with_client_credentials,
 };
 use crate::http::respond::{self, Body};
 use crate::http::{App, Ctx, consent};
@@ -36,13 +34,7 @@ pub fn parse_strict_input(
         Some(FORM) => parse_form(body)?,
         _ => parse_params(headers, body)?,
     };
-    let basic = basic_credentials(headers)?;
-    let creds = ClientCredentials::from_parts(
-        basic,
-        params.get("client_id").map(String::as_str),
-        params.get("client_secret").map(String::as_str),
-    )?;
-    Ok((params, creds))
+    with_client_credentials(headers, params)
 }
 
 /// The request's body, read within the profile's limit, parsed as [`parse_strict_input`].
@@ -172,25 +164,15 @@ pub fn decision_location(
     error_location(&request.redirect_uri, request.state.as_deref(), &denied)
 }
 
-/// `GET /authorize`: the sign-in page for a signed-out user, then the consent page.
+/// `GET /authorize`: the sign-in page for a signed-out user, then the consent page;
+/// errors as [`authorize_error_location`] says.
 pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
-    let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
-    match app.core.validate_authorize(&params, &repeated) {
-        Ok(request) => consent::sign_in_or_consent(app, ctx, request),
-        Err(err) => {
-            let location = authorize_error_location(&err);
-            consent::authorize_error_response(app, ctx, &err, location)
-        }
-    }
+    consent::authorize_page(app, ctx, authorize_error_location)
 }
 
 /// `POST /authorize`: Approve or Deny on the consent page.
 pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
-    let form = parse_form(body)?;
-    let (user, request, approve) = match consent::pending_decision(app, ctx, &form) {
-        Ok(decision) => decision,
-        Err(page) => return Ok(*page),
-    };
-    let location = decision_location(app, ctx, &user, &request, approve);
-    Ok(respond::redirect(StatusCode::FOUND, &location))
+    consent::authorize_decision(app, ctx, body, |user, request, approve| {
+        decision_location(app, ctx, user, request, approve)
+    })
 }

@@ -4,8 +4,7 @@
 use hyper::{Response, StatusCode};
 
 use super::request::{
-    RequestBody, basic_credentials, parse_form, parse_params, query_params,
-    query_params_with_repeats,
+    RequestBody, parse_form, parse_params, query_params, with_client_credentials,
 };
 use super::respond::{self, Body};
 use super::{App, Ctx, pages};
@@ -35,13 +34,7 @@ pub(crate) fn oauth_credentials(
     bytes: &[u8],
 ) -> ProtocolResult<(Params, ClientCredentials)> {
     let params = parse_params(headers, bytes)?;
-    let basic = basic_credentials(headers)?;
-    let creds = ClientCredentials::from_parts(
-        basic,
-        params.get("client_id").map(String::as_str),
-        params.get("client_secret").map(String::as_str),
-    )?;
-    Ok((params, creds))
+    with_client_credentials(headers, params)
 }
 
 fn token_response(pair: &impl serde::Serialize) -> Response<Body> {
@@ -128,29 +121,18 @@ pub async fn device_token(
     token_pair_endpoint(app, ctx, body, Core::poll_device).await
 }
 
-/// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2).
+/// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2): errors redirect with `request_id`
+/// (PP-AUTHZ-4) or show the page (PP-AUTHZ-5).
 pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
-    let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
-    match app.core.validate_authorize(&params, &repeated) {
-        Ok(request) => consent::sign_in_or_consent(app, ctx, request),
-        Err(err) => {
-            let location = err.location(&ctx.request_id, false);
-            consent::authorize_error_response(app, ctx, &err, location)
-        }
-    }
+    consent::authorize_page(app, ctx, |err| err.location(&ctx.request_id, false))
 }
 
 /// `POST /oauth/authorize`: the approval form (PP-AUTHZ-2, PP-AUTHZ-3, PP-AUTHZ-4).
 pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
-    let form = parse_form(body)?;
-    let (user, request, approve) = match consent::pending_decision(app, ctx, &form) {
-        Ok(decision) => decision,
-        Err(page) => return Ok(*page),
-    };
-    let location = app
-        .core
-        .decide_authorization(&user, &request, approve, &ctx.request_id);
-    Ok(respond::redirect(StatusCode::FOUND, &location))
+    consent::authorize_decision(app, ctx, body, |user, request, approve| {
+        app.core
+            .decide_authorization(user, request, approve, &ctx.request_id)
+    })
 }
 
 /// `GET /activate` (PP-DEVICE-5).

@@ -650,6 +650,104 @@ mod tests {
         assert_eq!(ids.len(), checks.len(), "a check id is used twice");
     }
 
+    fn exchange(
+        req: Req,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> contract_client::Exchange {
+        contract_client::Exchange {
+            req,
+            at: chrono::Utc::now(),
+            elapsed: std::time::Duration::ZERO,
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            body: body.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_challenge_keeps_its_scheme_realm_and_error_only() {
+        assert_eq!(
+            pinned_challenges(
+                r#"bearer error_description="a, b", scope="profile", error=invalid_token, realm="x""#
+            ),
+            r#"bearer error="invalid_token", realm="x""#
+        );
+        assert_eq!(pinned_challenges("Bearer"), "Bearer");
+        assert_eq!(pinned_challenges(r#"Bearer a="open"#), r#"Bearer a="open"#);
+    }
+
+    #[test]
+    fn transcripts_keep_what_the_contract_pins_of_an_answer() {
+        let p = flexslot();
+        let json = ("content-type", "application/json");
+        let no_store = ("cache-control", "no-store");
+        let challenge = (
+            "www-authenticate",
+            r#"Bearer realm="x", error="invalid_token", error_description="d""#,
+        );
+        let me = pinned(
+            &p,
+            "FX-RS-1/x",
+            exchange(
+                Req::get(p.path("me")),
+                401,
+                &[json, no_store, challenge],
+                r#"{"error":"invalid_token"}"#,
+            ),
+        );
+        assert_eq!(me.body, "");
+        assert_eq!(
+            me.headers,
+            vec![(
+                "www-authenticate".to_owned(),
+                r#"Bearer realm="x", error="invalid_token""#.to_owned()
+            )]
+        );
+        let basic = ("www-authenticate", r#"Basic realm="x""#);
+        let token_401 = exchange(
+            Req::post(p.path("token")),
+            401,
+            &[json, no_store, basic],
+            "{}",
+        );
+        let elsewhere = pinned(&p, "FX-TOKEN-3/wrong-secret", token_401.clone());
+        assert_eq!(
+            elsewhere.headers,
+            vec![("content-type".to_owned(), "application/json".to_owned())]
+        );
+        let own = pinned(
+            &p,
+            "FX-TOKEN-3/basic-failure-carries-a-basic-challenge",
+            token_401,
+        );
+        assert!(own.header("www-authenticate").is_some());
+        let token_200 = pinned(
+            &p,
+            "x",
+            exchange(Req::post(p.path("token")), 200, &[json, no_store], "{}"),
+        );
+        assert_eq!(token_200.header("cache-control"), Some("no-store"));
+        let intro = pinned(
+            &p,
+            "x",
+            exchange(
+                Req::post(p.path("introspect")),
+                200,
+                &[json],
+                r#"{"active":true,"iat":1,"username":"u","exp":2,"client_id":"c","x":1}"#,
+            ),
+        );
+        assert_eq!(
+            intro.json().unwrap(),
+            json!({"active": true, "exp": 2, "client_id": "c"})
+        );
+    }
+
     #[test]
     fn roles_come_from_traits_not_fixture_ids() {
         let ids = profile::builtin::find("flexslot").unwrap().identities();

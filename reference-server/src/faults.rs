@@ -78,7 +78,6 @@ faults! {
     RequestIdMismatch = "request_id_mismatch", "PP-ERR-2", "the request-id header differs from the error body's request_id";
     LimiterAdmitsExtra = "limiter_admits_extra", "PP-RATE-1", "every rate limit admits one request more than documented";
     RetryAfterMissing = "retry_after_missing", "PP-RATE-2", "429 answers carry no Retry-After";
-    LimiterCountsRejected = "limiter_counts_rejected", "PP-RATE-3", "refused requests count against the window, so it never reopens on time";
     FxBodyCredentialsAccepted = "fx_body_credentials_accepted", "FX-TOKEN-3", "a confidential client's client_id and client_secret in the body are accepted instead of HTTP Basic only";
     FxBasicChallengeMissing = "fx_basic_challenge_missing", "FX-TOKEN-3", "invalid_client for a client that used HTTP Basic carries no WWW-Authenticate: Basic challenge";
     FxCodeOutlives60s = "fx_code_outlives_60s", "FX-TOKEN-4", "authorization codes live twice their 60 s, so a code is still redeemed at 61 s";
@@ -90,6 +89,7 @@ faults! {
     FxRevokedTokenActive = "fx_revoked_token_active", "FX-INTRO-1", "/introspect answers active: true for a token that is not live (revoked, expired or unknown)";
     FxErrorStateDropped = "fx_error_state_dropped", "FX-AUTHZ-1", "error redirects from /authorize leave out state";
     FxBearerChallengeMissing = "fx_bearer_challenge_missing", "FX-RS-1", "401 answers of the resource server carry no WWW-Authenticate: Bearer challenge";
+    LimiterCountsRejected = "limiter_counts_rejected", "PP-RATE-3", "refused requests count against the window, so it never reopens on time";
 }
 
 impl fmt::Display for Fault {

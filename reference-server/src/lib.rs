@@ -56,6 +56,16 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
 pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 512;
 
 impl ServerConfig {
+    /// The flexslot profile with its fixture identities, test controls off.
+    pub fn flexslot() -> Self {
+        let builtin = profile::builtin::find("flexslot").expect("flexslot is a built-in profile");
+        ServerConfig {
+            profile: builtin.profile(),
+            identities: builtin.identities(),
+            ..Self::punchplay()
+        }
+    }
+
     /// The punchplay profile with its fixture identities, test controls off.
     pub fn punchplay() -> Self {
         ServerConfig {
@@ -66,16 +76,6 @@ impl ServerConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             public_url: None,
-        }
-    }
-
-    /// The flexslot profile with its fixture identities, test controls off.
-    pub fn flexslot() -> Self {
-        let builtin = profile::builtin::find("flexslot").expect("flexslot is a built-in profile");
-        ServerConfig {
-            profile: builtin.profile(),
-            identities: builtin.identities(),
-            ..Self::punchplay()
         }
     }
 }

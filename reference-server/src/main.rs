@@ -189,6 +189,10 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
     if config.public_url.is_some() {
         say(format_args!("public URL: {base}"));
     }
+    // RFC 8414 metadata, for a profile that publishes it (flexslot).
+    if let Some(metadata) = config.profile.paths.get("metadata") {
+        say(format_args!("metadata: {base}{metadata}"));
+    }
     if config.test_controls {
         say(format_args!(
             "test controls: ON at {base}/__test/ (never expose this server)"
@@ -229,23 +233,14 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
             user.username, password, user.display_name
         ));
     }
-    // The pages this profile has: punchplay's developer and device pages, or flexslot's
-    // metadata document.
-    let pages: Vec<String> = [
-        ("sign in", "developer_apps"),
-        ("activate a device", "activate"),
-        ("metadata", "metadata"),
-    ]
-    .iter()
-    .filter_map(|(what, endpoint)| {
-        let path = config.profile.paths.get(*endpoint)?;
-        Some(format!("{what}: {base}{path}"))
-    })
-    .collect();
-    say(format_args!(
-        "\n{}\nCtrl-C stops the server.",
-        pages.join("   ")
-    ));
+    // Pages only for a profile that has them (enterprise has none).
+    let paths = &config.profile.paths;
+    if let (Some(apps), Some(activate)) = (paths.get("developer_apps"), paths.get("activate")) {
+        say(format_args!(
+            "\nsign in: {base}{apps}   activate a device: {base}{activate}"
+        ));
+    }
+    say("Ctrl-C stops the server.");
 }
 
 fn main() -> ExitCode {

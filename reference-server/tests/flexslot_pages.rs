@@ -81,6 +81,9 @@ async fn a_person_signs_in_and_approves_on_the_pages() {
     }
     let csrf = hidden_input(&consent, "csrf_token").unwrap();
     let id = hidden_input(&consent, "authorization").unwrap();
+    // A person may read the page longer than a code lives: the 60 s start at the decision.
+    fx.advance(fx.profile.lifetimes.authorization_code + 1)
+        .await;
 
     // Without the page's token the decision is refused, and the request stays pending.
     let forged = send(

@@ -79,6 +79,8 @@ pub struct PendingAuthorization {
 /// the request expired, and the app starts again).
 pub const MAX_PENDING: usize = 10_000;
 pub const MAX_PENDING_PER_SESSION: usize = 16;
+/// The least time a consent page waits for its decision, in seconds (DECIDED).
+pub const MIN_CONSENT_SECS: u64 = 600;
 /// The longest `state` accepted: it is stored with the pending request and echoed in the
 /// redirect. Longer is `invalid_request` (issue 12 item 1).
 pub const MAX_STATE_LEN: usize = 1024;
@@ -351,10 +353,18 @@ impl Core {
         })
     }
 
-    /// Remembers a validated request shown to `session`; answers the id for the form.
+    /// Remembers a validated request shown to `session`; answers the id for the form. It
+    /// waits for the person's decision as long as a code lives, and at least
+    /// [`MIN_CONSENT_SECS`]: a 60-second code (FX-TOKEN-4) starts at the decision, not at
+    /// the page.
     pub fn begin_consent(&self, session: &str, request: ValidAuthorization) -> String {
         let id = random_token("ppar_");
-        let expires_at = self.now() + secs(self.profile.lifetimes.authorization_code);
+        let wait = self
+            .profile
+            .lifetimes
+            .authorization_code
+            .max(MIN_CONSENT_SECS);
+        let expires_at = self.now() + secs(wait);
         self.lock().pending.insert(
             id.clone(),
             PendingAuthorization {

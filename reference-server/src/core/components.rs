@@ -50,8 +50,6 @@ pub struct Components {
     pub limits: &'static dyn LimitPolicy,
     /// PP-API-4.
     pub playback_order: &'static dyn PlaybackOrder,
-    /// PP-API-8.
-    pub live_feed: &'static dyn LiveFeed,
     /// FX-TOKEN-3.
     pub client_auth_methods: &'static dyn ClientAuthMethods,
     /// FX-TOKEN-5, FX-AUTHZ-1.
@@ -62,6 +60,8 @@ pub struct Components {
     pub code_lifetime: &'static dyn CodeLifetime,
     /// FX-REVOKE-1, FX-INTRO-1.
     pub token_oracle: &'static dyn TokenOracle,
+    /// PP-API-8.
+    pub live_feed: &'static dyn LiveFeed,
 }
 
 impl Components {
@@ -79,11 +79,11 @@ impl Components {
         revocation: &RevokeEverything,
         limits: &ExactLimits,
         playback_order: &NewestWins,
-        live_feed: &EveryEvent,
         client_auth_methods: &BasicOnly,
         grant_types: &ConfiguredGrantsOnly,
         body_types: &FormsOnly,
         code_lifetime: &ConfiguredCodeLifetime,
         token_oracle: &NoOracle,
+        live_feed: &EveryEvent,
     };
 }

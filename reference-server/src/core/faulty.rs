@@ -62,7 +62,6 @@ pub fn components_for(fault: Option<Fault>) -> Components {
         Fault::LimiterAdmitsExtra => c.limits = &LimiterAdmitsExtra,
         Fault::LimiterCountsRejected => c.limits = &LimiterCountsRejected,
         Fault::StaleEventApplied => c.playback_order = &StaleEventApplied,
-        Fault::SseDropsStops => c.live_feed = &SseDropsStops,
         Fault::FxBodyCredentialsAccepted => c.client_auth_methods = &FxBodyCredentialsAccepted,
         Fault::FxCodeOutlives60s => c.code_lifetime = &FxCodeOutlives60s,
         Fault::FxRedirectUriMismatchAccepted => c.redirects = &FxRedirectUriMismatchAccepted,
@@ -71,8 +70,12 @@ pub fn components_for(fault: Option<Fault>) -> Components {
         Fault::FxUnknownScopeGranted => c.scopes = &FxUnknownScopeGranted,
         Fault::FxRevokeUnknown400 => c.token_oracle = &FxRevokeUnknown400,
         Fault::FxRevokedTokenActive => c.token_oracle = &FxRevokedTokenActive,
+        Fault::SseDropsStops => c.live_feed = &SseDropsStops,
         // Faults of shape: the http shell's fault layer applies them.
         Fault::InvalidClient400
+        | Fault::FxBasicChallengeMissing
+        | Fault::FxErrorStateDropped
+        | Fault::FxBearerChallengeMissing
         | Fault::ScopeOmitted
         | Fault::StateNotEchoed
         | Fault::ErrorRedirectWithoutRequestId
@@ -82,10 +85,7 @@ pub fn components_for(fault: Option<Fault>) -> Components {
         | Fault::UnknownRouteServerError
         | Fault::PublicUserNeedsToken
         | Fault::RequestIdMismatch
-        | Fault::RetryAfterMissing
-        | Fault::FxBasicChallengeMissing
-        | Fault::FxErrorStateDropped
-        | Fault::FxBearerChallengeMissing => {}
+        | Fault::RetryAfterMissing => {}
     }
     c
 }
@@ -322,15 +322,6 @@ impl PlaybackOrder for StaleEventApplied {
     }
 }
 
-/// `sse_drops_stops` (PP-API-8): `playback.stopped` never reaches the live stream.
-struct SseDropsStops;
-
-impl LiveFeed for SseDropsStops {
-    fn publishes(&self, action: Action) -> bool {
-        action != Action::Stop
-    }
-}
-
 /// `fx_body_credentials_accepted` (FX-TOKEN-3): a confidential client may send its secret
 /// in the body.
 struct FxBodyCredentialsAccepted;
@@ -418,5 +409,14 @@ struct FxRevokedTokenActive;
 impl TokenOracle for FxRevokedTokenActive {
     fn dead_token_active(&self) -> bool {
         true
+    }
+}
+
+/// `sse_drops_stops` (PP-API-8): `playback.stopped` never reaches the live stream.
+struct SseDropsStops;
+
+impl LiveFeed for SseDropsStops {
+    fn publishes(&self, action: Action) -> bool {
+        action != Action::Stop
     }
 }

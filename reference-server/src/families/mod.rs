@@ -19,8 +19,8 @@ use crate::http::family::ServedFamily;
 /// The family that serves `profile`. A new family adds one arm.
 pub fn for_profile(profile: &profile::Profile) -> std::io::Result<Box<dyn ServedFamily>> {
     match profile.family {
-        Family::Punchplay => Ok(Box::new(punchplay::Punchplay)),
         Family::Flexslot => Ok(Box::new(flexslot::Flexslot)),
+        Family::Punchplay => Ok(Box::new(punchplay::Punchplay)),
         other => Err(std::io::Error::other(format!(
             "profile `{}` is of the {other} family, which this server does not serve yet; use a punchplay profile",
             profile.name

@@ -10,7 +10,7 @@ use super::{
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::flows::authorize_path as raw_authorize_path;
-use crate::outcome::CheckResult;
+use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
 pub fn checks() -> Vec<Check> {
@@ -178,8 +178,7 @@ async fn denied(ctx: &mut Ctx) -> CheckResult {
     let st = state(ctx);
     let path = authorize_path(ctx, &app, &pkce, None, Some(&st));
     let a = decide(ctx, &r, &path, false).await?;
-    let last = ctx.last_response();
-    redirect_says(&last, &a, &redirect_of(&app), "access_denied", &st)?;
+    redirect_says(&a, &redirect_of(&app), "access_denied", &st).map_err(Problem::fail)?;
     ctx.note("denied: redirect with error=access_denied and state");
     Ok(())
 }

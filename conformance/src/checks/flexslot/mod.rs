@@ -430,11 +430,10 @@ pub async fn code_tokens(
 
 /// The code flow for the web app, whose tokens must include a refresh token.
 pub async fn web_tokens(ctx: &mut Ctx, roles: &FxRoles) -> Result<(FxTokens, String), Problem> {
-    let t = code_tokens(ctx, roles, &roles.web, None).await?;
+    let r = redeem_new_code(ctx, roles, &roles.web, None).await?;
+    let t = read_tokens(&r)?;
     let refresh = t.refresh.clone().ok_or_else(|| {
-        ctx.last_response().fail(
-            "the token answer of a client configured for refresh_token has no `refresh_token`",
-        )
+        r.fail("the token answer of a client configured for refresh_token has no `refresh_token`")
     })?;
     Ok((t, refresh))
 }
@@ -502,40 +501,39 @@ pub fn error_redirect(r: &Resp, redirect_uri: &str, code: &str, state: &str) -> 
     let loc = r.location()?;
     let a = RedirectAnswer::read(loc.as_str())
         .ok_or_else(|| r.fail(format!("Location {loc} is not a URL")))?;
-    redirect_says(r, &a, redirect_uri, code, state)
+    redirect_says(&a, redirect_uri, code, state).map_err(|why| r.fail(why))
 }
 
-/// The redirect `a` goes to `redirect_uri` with `error=code`, `state` and no `code`.
+/// What is wrong with the redirect `a` as an error redirect to `redirect_uri` with
+/// `error=code`, `state` and no `code`, if anything. A caller pins it to the answer it
+/// came in, when it has one (a command or a person may have followed the redirect).
 pub fn redirect_says(
-    r: &Resp,
     a: &RedirectAnswer,
     redirect_uri: &str,
     code: &str,
     state: &str,
-) -> CheckResult {
-    ensure!(
-        a.base == redirect_uri,
-        r,
-        "the error redirect goes to {}, not the registered {redirect_uri}",
-        a.base
-    );
-    ensure!(
-        a.error.as_deref() == Some(code),
-        r,
-        "the error redirect carries error={:?}, expected `{code}`",
-        a.error
-    );
-    ensure!(
-        a.state.as_deref() == Some(state),
-        r,
-        "FX-AUTHZ-1: the error redirect does not echo `state` (got {:?})",
-        a.state
-    );
-    ensure!(
-        a.code.is_none(),
-        r,
-        "an error redirect carries a `code` as well"
-    );
+) -> Result<(), String> {
+    if a.base != redirect_uri {
+        return Err(format!(
+            "the error redirect goes to {}, not the registered {redirect_uri}",
+            a.base
+        ));
+    }
+    if a.error.as_deref() != Some(code) {
+        return Err(format!(
+            "the error redirect carries error={:?}, expected `{code}`",
+            a.error
+        ));
+    }
+    if a.state.as_deref() != Some(state) {
+        return Err(format!(
+            "FX-AUTHZ-1: the error redirect does not echo `state` (got {:?})",
+            a.state
+        ));
+    }
+    if a.code.is_some() {
+        return Err("an error redirect carries a `code` as well".to_owned());
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //!   committed snapshots, approvals through the test controls and through the real pages;
 //! - the same server with another deployment's apps and users
 //!   (`fixtures/identities/flexslot-other.toml`), behind a gateway that adds headers,
-//!   Title-Case names and an extension member to every JSON object;
+//!   Title-Case names and an extension member to every JSON object; behind a slow one;
 //! - without test controls (a deployment): the checks that need the clock or a control say
 //!   why they did not run, and nothing fails;
 //! - a small resource server written here that answers RFC 6750 differently but rightly
@@ -18,6 +18,7 @@ mod support;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use conformance::drivers::Driver;
@@ -77,6 +78,24 @@ async fn other_identities_behind_an_ordinary_gateway_pass_the_same_snapshots() {
         "{:?}",
         report.notes
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_network_changes_no_verdict() {
+    let server = fx::server(fx::fixtures(), None).await;
+    let slow = GatewayOptions::slow(Duration::from_millis(10)..Duration::from_millis(80));
+    let gateway = gateway::start(&server.base_url(), slow).await;
+    let report = fx::run(
+        &gateway.base_url(),
+        fx::fixtures(),
+        true,
+        Driver::TestControls,
+        fx::all_checks(),
+        true,
+    )
+    .await;
+    server.stop().await;
+    assert_all_pass(&report);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -390,6 +390,11 @@ async fn run_inner(args: Args) -> Result<i32, String> {
             .map(|f| f.header.clone())
             .unwrap_or_default(),
     };
+    // Flexslot's apps are picked by trait per check; a file without the required ones
+    // cannot be checked at all (punchplay's are picked in Env::new).
+    if profile.family == Family::Flexslot {
+        crate::checks::flexslot::FxRoles::pick(&ids_file)?;
+    }
     let env = Arc::new(Env::new(
         profile.clone(),
         ids_file,

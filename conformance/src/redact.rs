@@ -12,6 +12,7 @@ use profile::{Family, Profile, RequestIdFormat};
 use serde_json::Value;
 
 use crate::checks::enterprise::members as enterprise;
+use crate::checks::flexslot::members as flexslot;
 use crate::checks::punchplay::members as punchplay;
 
 /// The member names of a family's answers that the redactor must know. Each family
@@ -58,7 +59,15 @@ impl FamilyMembers {
                 event_ids: &[],
                 unix_times: enterprise::UNIX_TIMES,
             }),
-            _ => None,
+            Family::Flexslot => Some(FamilyMembers {
+                secrets: flexslot::SECRETS,
+                request_id_member: "",
+                request_id: None,
+                prose: flexslot::PROSE,
+                data_uris: &[],
+                event_ids: &[],
+                unix_times: flexslot::UNIX_TIMES,
+            }),
         }
     }
 }

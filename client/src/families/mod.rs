@@ -2,4 +2,5 @@
 //! module per family; a new family adds its file and one `pub mod` line here.
 
 pub mod enterprise;
+pub mod flexslot;
 pub mod punchplay;

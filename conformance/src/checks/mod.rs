@@ -12,6 +12,7 @@ use crate::outcome::Problem;
 use crate::redact::Redactor;
 
 pub mod enterprise;
+pub mod flexslot;
 pub mod punchplay;
 
 /// The checks of a profile's family, or `None` for a family the suite has no checks for.
@@ -19,7 +20,7 @@ pub fn for_family(profile: &Profile) -> Option<Vec<Check>> {
     match profile.family {
         Family::Punchplay => Some(punchplay::checks(profile)),
         Family::Enterprise => Some(enterprise::checks(profile)),
-        _ => None,
+        Family::Flexslot => Some(flexslot::checks(profile)),
     }
 }
 
@@ -40,7 +41,8 @@ pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Probl
     match profile.family {
         Family::Punchplay => punchplay::rate::over_admission(profile, admitted),
         Family::Enterprise => enterprise::rate::over_admission(profile, admitted),
-        _ => None,
+        // Flexslot documents no limit.
+        Family::Flexslot => None,
     }
 }
 
@@ -59,7 +61,8 @@ pub fn over_admission_clause(profile: &Profile) -> &'static str {
 pub fn redact_identities(env: &Env, redactor: &mut Redactor) {
     match env.profile.family {
         Family::Enterprise => enterprise::roles::redact_identities(env, redactor),
-        _ => {
+        Family::Flexslot => flexslot::redact_identities(env, redactor),
+        Family::Punchplay => {
             if let Some(roles) = env.roles.get() {
                 roles.redact_identities(&env.ids, redactor);
             }
@@ -72,7 +75,13 @@ pub fn redact_identities(env: &Env, redactor: &mut Redactor) {
 pub fn probe_paths(profile: &Profile) -> [String; 2] {
     match profile.family {
         Family::Enterprise => enterprise::probe_paths(profile),
-        _ => [
+        // An unknown route, and GET on the token endpoint (a 404 `not_found` in JSON; the
+        // resource's 401 may have no body, RFC 6750 §3).
+        Family::Flexslot => [
+            "/conformance-probe".to_owned(),
+            profile.path("token").to_owned(),
+        ],
+        Family::Punchplay => [
             format!("{}/conformance-probe", profile.path("platform_api")),
             profile.path("me").to_owned(),
         ],
@@ -97,6 +106,6 @@ pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
     match env.profile.family {
         Family::Punchplay => punchplay::rate::spent_before_the_run(env).await,
         Family::Enterprise => enterprise::rate::spent_before_the_run(env).await,
-        _ => Vec::new(),
+        Family::Flexslot => Vec::new(),
     }
 }

@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod deployment;
+pub mod flexslot;
 pub mod gateway;
 pub mod suite;

@@ -1,0 +1,290 @@
+//! FX-AUTHZ: the authorization endpoint's errors. Every error a client can be told about
+//! goes back to its redirect URI with `error` and `state` (RFC 6749 §4.1.2.1,
+//! FX-AUTHZ-1); an unknown client or a redirect URI that is not registered exactly gets
+//! a 400 HTML page and never a redirect (FX-AUTHZ-2, RFC 6749 §4.1.2.1 first paragraph).
+
+use super::{
+    FxRoles, authorize_path, codeonly_or_skip, decide, error_redirect, pkce, redirect_of,
+    redirect_says, restore_grant_types, roles, send, set_grant_types, set_mode, spa_or_skip, state,
+};
+use crate::check::{Check, Ctx};
+use crate::client::{Req, Resp};
+use crate::flows::authorize_path as raw_authorize_path;
+use crate::outcome::{CheckResult, Problem};
+use crate::{ensure, run};
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "FX-AUTHZ-1/missing-code-challenge-redirects-invalid-request",
+            "An authorize request without code_challenge redirects with invalid_request and state",
+            run!(missing_challenge),
+        ),
+        Check::new(
+            "FX-AUTHZ-1/plain-challenge-method-redirects-invalid-request",
+            "code_challenge_method=plain redirects with invalid_request and state (S256 only)",
+            run!(plain_method),
+        ),
+        Check::new(
+            "FX-AUTHZ-1/missing-response-type-redirects-invalid-request",
+            "An authorize request without response_type redirects with invalid_request and state",
+            run!(missing_response_type),
+        ),
+        Check::new(
+            "FX-AUTHZ-1/response-type-token-redirects-unsupported-response-type",
+            "response_type=token redirects with unsupported_response_type and state",
+            run!(response_type_token),
+        ),
+        Check::new(
+            "FX-AUTHZ-1/scope-not-allowed-redirects-invalid-scope",
+            "A scope unknown or not allowed to the client redirects with invalid_scope and state",
+            run!(invalid_scope),
+        ),
+        Check::new(
+            "FX-AUTHZ-1/deny-redirects-access-denied",
+            "The user clicking Deny redirects with access_denied and state",
+            run!(denied),
+        ),
+        Check::new(
+            "FX-AUTHZ-1/client-without-the-code-grant-redirects-unauthorized-client",
+            "A client not configured for authorization_code redirects with unauthorized_client",
+            run!(unauthorized_client),
+        )
+        .exclusive(),
+        Check::new(
+            "FX-AUTHZ-1/server-failures-redirect-server-error-and-temporarily-unavailable",
+            "A failing or overloaded server redirects with server_error or temporarily_unavailable",
+            run!(failures),
+        )
+        .exclusive(),
+        Check::new(
+            "FX-AUTHZ-2/unknown-client-gets-a-400-page",
+            "An unknown client_id gets a 400 HTML error page, never a redirect",
+            run!(unknown_client),
+        ),
+        Check::new(
+            "FX-AUTHZ-2/redirect-uri-differing-by-a-byte-gets-a-400-page",
+            "A redirect_uri not registered exactly (one byte more, another case) gets a 400 HTML page",
+            run!(unregistered_redirect),
+        ),
+    ]
+}
+
+/// The web app's authorize request with `params` (in order), `state` last: the answer
+/// must be an error redirect with `error`.
+async fn redirects_with(
+    ctx: &mut Ctx,
+    app: &profile::App,
+    params: &[(&str, &str)],
+    error: &str,
+) -> CheckResult {
+    let state = state(ctx);
+    let redirect = redirect_of(app);
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    all.push(("state", &state));
+    let path = raw_authorize_path(ctx, &all);
+    let r = send(ctx, Req::get(path)).await?;
+    error_redirect(&r, &redirect, error, &state)
+}
+
+async fn missing_challenge(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let redirect = redirect_of(&web);
+    let params = [
+        ("response_type", "code"),
+        ("client_id", web.client_id.as_str()),
+        ("redirect_uri", redirect.as_str()),
+    ];
+    redirects_with(ctx, &web, &params, "invalid_request").await
+}
+
+async fn plain_method(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let redirect = redirect_of(&web);
+    let pkce = pkce(ctx);
+    let params = [
+        ("response_type", "code"),
+        ("client_id", web.client_id.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        // RFC 7636 §4.2: with plain the challenge is the verifier itself.
+        ("code_challenge", pkce.verifier.as_str()),
+        ("code_challenge_method", "plain"),
+    ];
+    redirects_with(ctx, &web, &params, "invalid_request").await
+}
+
+async fn bad_response_type(ctx: &mut Ctx, response_type: Option<&str>, error: &str) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let redirect = redirect_of(&web);
+    let pkce = pkce(ctx);
+    let mut params = Vec::new();
+    if let Some(rt) = response_type {
+        params.push(("response_type", rt));
+    }
+    params.extend([
+        ("client_id", web.client_id.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]);
+    redirects_with(ctx, &web, &params, error).await
+}
+
+async fn missing_response_type(ctx: &mut Ctx) -> CheckResult {
+    bad_response_type(ctx, None, "invalid_request").await
+}
+
+async fn response_type_token(ctx: &mut Ctx) -> CheckResult {
+    bad_response_type(ctx, Some("token"), "unsupported_response_type").await
+}
+
+async fn invalid_scope(ctx: &mut Ctx) -> CheckResult {
+    let r = roles(ctx)?;
+    // The narrowest app the credentials have: a scope the profile knows that it is not
+    // allowed, else a scope nobody knows.
+    let app = r
+        .spa
+        .clone()
+        .filter(|a| {
+            ctx.profile()
+                .scopes
+                .known
+                .iter()
+                .any(|s| !a.allowed_scopes.contains(s))
+        })
+        .unwrap_or_else(|| r.web.clone());
+    let not_allowed = ctx
+        .profile()
+        .scopes
+        .known
+        .iter()
+        .find(|s| !app.allowed_scopes.contains(s))
+        .cloned()
+        .unwrap_or_else(|| "conformance-unknown-scope".to_owned());
+    for scope in [not_allowed.as_str(), "conformance-unknown-scope"] {
+        let pkce = pkce(ctx);
+        let st = state(ctx);
+        let path = authorize_path(ctx, &app, &pkce, Some(scope), Some(&st));
+        let resp = send(ctx, Req::get(path)).await?;
+        error_redirect(&resp, &redirect_of(&app), "invalid_scope", &st)?;
+    }
+    Ok(())
+}
+
+async fn denied(ctx: &mut Ctx) -> CheckResult {
+    let r = roles(ctx)?;
+    let app = r.spa.clone().unwrap_or_else(|| r.web.clone());
+    let pkce = pkce(ctx);
+    let st = state(ctx);
+    let path = authorize_path(ctx, &app, &pkce, None, Some(&st));
+    let a = decide(ctx, &r, &path, false).await?;
+    redirect_says(&a, &redirect_of(&app), "access_denied", &st).map_err(Problem::fail)?;
+    ctx.note("denied: redirect with error=access_denied and state");
+    Ok(())
+}
+
+/// The code-only app is switched to refresh_token alone through the grant-types control
+/// (partner admin), asked to authorize, and switched back.
+async fn unauthorized_client(ctx: &mut Ctx) -> CheckResult {
+    let r = roles(ctx)?;
+    let app = codeonly_or_skip(&r).or_else(|_| spa_or_skip(&r))?;
+    set_grant_types(ctx, &app, &["refresh_token"]).await?;
+    let result = async {
+        let pkce = pkce(ctx);
+        let st = state(ctx);
+        let path = authorize_path(ctx, &app, &pkce, None, Some(&st));
+        let resp = send(ctx, Req::get(path)).await?;
+        error_redirect(&resp, &redirect_of(&app), "unauthorized_client", &st)
+    }
+    .await;
+    restore_grant_types(ctx, &app).await?;
+    result
+}
+
+async fn failures(ctx: &mut Ctx) -> CheckResult {
+    let r = roles(ctx)?;
+    for mode in ["server_error", "temporarily_unavailable"] {
+        set_mode(ctx, mode).await?;
+        let result = fails_with(ctx, &r, mode).await;
+        set_mode(ctx, "normal").await?;
+        result?;
+    }
+    Ok(())
+}
+
+async fn fails_with(ctx: &mut Ctx, r: &FxRoles, error: &str) -> CheckResult {
+    let pkce = pkce(ctx);
+    let st = state(ctx);
+    let path = authorize_path(ctx, &r.web, &pkce, None, Some(&st));
+    let resp = send(ctx, Req::get(path)).await?;
+    error_redirect(&resp, &redirect_of(&r.web), error, &st)
+}
+
+/// A 400 HTML page that sends the browser nowhere (FX-AUTHZ-2).
+fn error_page(r: &Resp) -> CheckResult {
+    ensure!(
+        r.header("location").is_none(),
+        r,
+        "FX-AUTHZ-2: the answer redirects to {:?} instead of showing an error page",
+        r.header("location")
+    );
+    ensure!(
+        r.status() == 400,
+        r,
+        "FX-AUTHZ-2: expected a 400 error page, got {}",
+        r.status()
+    );
+    let ct = r.header("content-type").unwrap_or("");
+    ensure!(
+        ct.to_ascii_lowercase().starts_with("text/html"),
+        r,
+        "FX-AUTHZ-2: the error page's content type is {ct:?}, not text/html"
+    );
+    Ok(())
+}
+
+async fn unknown_client(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let pkce = pkce(ctx);
+    let redirect = redirect_of(&web);
+    let path = raw_authorize_path(
+        ctx,
+        &[
+            ("response_type", "code"),
+            ("client_id", "conformance-no-such-client"),
+            ("redirect_uri", &redirect),
+            ("code_challenge", &pkce.challenge),
+            ("code_challenge_method", "S256"),
+            ("state", "s"),
+        ],
+    );
+    let r = send(ctx, Req::get(path)).await?;
+    error_page(&r)
+}
+
+async fn unregistered_redirect(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let registered = redirect_of(&web);
+    let upper = registered.to_ascii_uppercase();
+    let longer = format!("{registered}x");
+    // Named by what was changed, so the transcript is the same whatever was registered.
+    ctx.redactor
+        .register_identity(&upper, "[redirect-uri, upper-cased]");
+    for bad in [longer, upper] {
+        let pkce = pkce(ctx);
+        let path = raw_authorize_path(
+            ctx,
+            &[
+                ("response_type", "code"),
+                ("client_id", &web.client_id),
+                ("redirect_uri", &bad),
+                ("code_challenge", &pkce.challenge),
+                ("code_challenge_method", "S256"),
+                ("state", "s"),
+            ],
+        );
+        let r = send(ctx, Req::get(path)).await?;
+        error_page(&r)?;
+    }
+    Ok(())
+}

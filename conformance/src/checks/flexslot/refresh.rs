@@ -1,0 +1,206 @@
+//! Refresh at `/token`: rotation and replay (FX-TOKEN-4, RFC 9700 §4.14.2), idle expiry
+//! (FX-TOKEN-4), the client's grant configuration (FX-TOKEN-5) and the concurrent race
+//! (FX-TOKEN-8).
+
+use super::{
+    FxTokens, code_tokens, codeonly_or_skip, me, read_tokens, record, refresh, restore_grant_types,
+    roles, set_grant_types, token_error, web_tokens,
+};
+use crate::check::{Check, Ctx};
+use crate::client::Resp;
+use crate::outcome::CheckResult;
+use crate::{ensure, run};
+use contract_client::families::flexslot as fx;
+use contract_client::flows::ClientAuth;
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new(
+            "FX-TOKEN-4/rotated-refresh-token-is-invalid-grant",
+            "A refresh answers a new pair that works; the old refresh token is then 400 invalid_grant",
+            run!(rotated),
+        ),
+        Check::new(
+            "FX-TOKEN-4/replaying-a-rotated-refresh-token-revokes-the-grant",
+            "After a replay, the grant's newest refresh token is invalid_grant and its access tokens invalid_token",
+            run!(replay),
+        ),
+        Check::new(
+            "FX-TOKEN-4/refresh-token-idle-for-its-lifetime-is-invalid-grant",
+            "A refresh token unused for 30 days is 400 invalid_grant",
+            run!(idle),
+        )
+        .exclusive()
+        .waits(2_592_001),
+        Check::new(
+            "FX-TOKEN-5/client-without-the-refresh-grant-is-unauthorized-client",
+            "A client configured for authorization_code only, sending refresh_token, is 400 unauthorized_client",
+            run!(code_only),
+        ),
+        Check::new(
+            "FX-TOKEN-5/grant-type-disabled-after-issue-is-unauthorized-client",
+            "A client whose refresh_token grant was disabled after tokens were issued gets 400 unauthorized_client",
+            run!(disabled_after_issue),
+        )
+        .exclusive(),
+        Check::new(
+            "FX-TOKEN-8/concurrent-refreshes-one-wins-and-the-grant-is-revoked",
+            "Of two concurrent refreshes with one token one succeeds, the other is invalid_grant, and the winner's tokens are revoked",
+            run!(race),
+        ),
+    ]
+}
+
+/// The refresh answer `r` is a new pair other than `t`'s.
+fn new_pair(
+    r: &Resp,
+    t: &FxTokens,
+    old_refresh: &str,
+) -> Result<(FxTokens, String), crate::outcome::Problem> {
+    let n = read_tokens(r)?;
+    let refresh = n.refresh.clone().ok_or_else(|| {
+        r.fail("FX-TOKEN-4: the refresh answer has no new `refresh_token` (rotation)")
+    })?;
+    ensure!(
+        n.access != t.access && refresh != old_refresh,
+        r,
+        "the refresh answered the same tokens again"
+    );
+    Ok((n, refresh))
+}
+
+/// The grant of `access`/`refresh` is revoked: the access token is 401 at the resource
+/// and the refresh token invalid_grant.
+async fn revoked(
+    ctx: &mut Ctx,
+    app: &profile::App,
+    access: &str,
+    refresh_token: &str,
+    why: &str,
+) -> CheckResult {
+    let r = me(ctx, access).await?;
+    ensure!(
+        r.status() == 401,
+        r,
+        "{why}: the grant's access token still answers {}",
+        r.status()
+    );
+    let r = refresh(ctx, app, refresh_token).await?;
+    ensure!(
+        r.status() != 200,
+        r,
+        "{why}: the grant's newest refresh token still refreshes"
+    );
+    token_error(ctx, &r, "invalid_grant")
+}
+
+/// The web app's tokens, refreshed once: the app, the spent refresh token, the new pair
+/// and its refresh token.
+async fn refreshed_once(
+    ctx: &mut Ctx,
+) -> Result<(profile::App, String, FxTokens, String), crate::outcome::Problem> {
+    let roles = roles(ctx)?;
+    let web = roles.web.clone();
+    let (t, old) = web_tokens(ctx, &roles).await?;
+    let r = refresh(ctx, &web, &old).await?;
+    let (n, newest) = new_pair(&r, &t, &old)?;
+    Ok((web, old, n, newest))
+}
+
+async fn rotated(ctx: &mut Ctx) -> CheckResult {
+    let (web, old, n, _) = refreshed_once(ctx).await?;
+    let r = me(ctx, &n.access).await?;
+    ensure!(
+        r.status() == 200,
+        r,
+        "the refreshed access token answers {}",
+        r.status()
+    );
+    let r = refresh(ctx, &web, &old).await?;
+    token_error(ctx, &r, "invalid_grant")
+}
+
+async fn replay(ctx: &mut Ctx) -> CheckResult {
+    let (web, old, n, newest) = refreshed_once(ctx).await?;
+    let r = refresh(ctx, &web, &old).await?;
+    token_error(ctx, &r, "invalid_grant")?;
+    revoked(ctx, &web, &n.access, &newest, "after a replay").await
+}
+
+async fn idle(ctx: &mut Ctx) -> CheckResult {
+    let roles = roles(ctx)?;
+    let web = roles.web.clone();
+    let (_, refresh_token) = web_tokens(ctx, &roles).await?;
+    let idle = ctx.profile().lifetimes.refresh_token_idle;
+    ctx.advance(idle as f64 + 1.0).await?;
+    let r = refresh(ctx, &web, &refresh_token).await?;
+    token_error(ctx, &r, "invalid_grant")
+}
+
+async fn code_only(ctx: &mut Ctx) -> CheckResult {
+    let roles = roles(ctx)?;
+    let app = codeonly_or_skip(&roles)?;
+    let t = code_tokens(ctx, &roles, &app, None).await?;
+    // A refresh token it should not have been given, else one made up: the grant type is
+    // refused before the token is looked at.
+    let token = t
+        .refresh
+        .unwrap_or_else(|| "conformance-unknown-refresh".to_owned());
+    let r = refresh(ctx, &app, &token).await?;
+    token_error(ctx, &r, "unauthorized_client")
+}
+
+async fn disabled_after_issue(ctx: &mut Ctx) -> CheckResult {
+    let roles = roles(ctx)?;
+    let web = roles.web.clone();
+    let (_, refresh_token) = web_tokens(ctx, &roles).await?;
+    set_grant_types(ctx, &web, &["authorization_code"]).await?;
+    let result = async {
+        let r = refresh(ctx, &web, &refresh_token).await?;
+        token_error(ctx, &r, "unauthorized_client")
+    }
+    .await;
+    restore_grant_types(ctx, &web).await?;
+    result
+}
+
+async fn race(ctx: &mut Ctx) -> CheckResult {
+    let roles = roles(ctx)?;
+    let web = roles.web.clone();
+    let (_, refresh_token) = web_tokens(ctx, &roles).await?;
+    let auth = ClientAuth::of_app(&web);
+    let http = ctx.http.clone();
+    let sends = (0..2).map(|_| {
+        let req = fx::refresh_req(ctx.profile(), &auth, &refresh_token);
+        let http = http.clone();
+        async move { http.execute(req).await }
+    });
+    let results = futures_util::future::join_all(sends).await;
+    let mut exchanges = Vec::new();
+    for r in results {
+        exchanges.push(r?);
+    }
+    // Successes first, so the transcript does not depend on which request won.
+    exchanges.sort_by_key(|x| x.status);
+    let resps: Vec<Resp> = exchanges.into_iter().map(|x| record(ctx, x)).collect();
+    let winners = resps.iter().filter(|r| r.status() == 200).count();
+    ensure!(
+        winners == 1,
+        resps[1],
+        "{winners} of 2 concurrent refreshes with one token succeeded, expected exactly 1"
+    );
+    token_error(ctx, &resps[1], "invalid_grant")?;
+    let n = read_tokens(&resps[0])?;
+    let newest = n
+        .refresh
+        .clone()
+        .ok_or_else(|| resps[0].fail("the winning refresh answered no `refresh_token`"))?;
+    revoked(
+        ctx,
+        &web,
+        &n.access,
+        &newest,
+        "after the losing refresh (a replay)",
+    )
+    .await
+}

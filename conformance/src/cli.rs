@@ -60,7 +60,7 @@ Docs: docs/conformance.md";
 #[command(
     name = "conformance",
     version,
-    about = "Checks a deployment (punchplay, enterprise) against the documented contract, clause by clause.",
+    about = "Checks a deployment (punchplay, enterprise, flexslot) against the documented contract, clause by clause.",
     after_help = AFTER_HELP
 )]
 pub struct Args {
@@ -69,7 +69,7 @@ pub struct Args {
     #[arg(long)]
     pub target: Option<String>,
     /// The profile describing the target (paths, limits, scopes, clauses): a built-in
-    /// name (punchplay, enterprise) or a file.
+    /// name (punchplay, enterprise, flexslot) or a file.
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
     /// Client ids, secrets and test users (identities format; `secret_env` and

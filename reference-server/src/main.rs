@@ -17,11 +17,12 @@ const EXIT_CODES: &str = "Exit codes:
   2  it could not start: a bad flag, an unreadable or invalid profile or fixtures file,
      or an address it cannot listen on";
 
-/// An in-memory reference server for the PunchPlay platform API contract.
+/// An in-memory reference server for the contract's three documented systems (punchplay,
+/// enterprise, flexslot).
 #[derive(Parser, Debug)]
 #[command(version, about, after_help = EXIT_CODES)]
 struct Args {
-    /// A built-in profile by name (punchplay) or a profile file (paths, lifetimes, scopes,
+    /// A built-in profile by name (punchplay, enterprise, flexslot) or a profile file (paths, lifetimes, scopes,
     /// limits); the built-in punchplay profile by default. A file called like a built-in
     /// is given as a path (./punchplay).
     #[arg(long, value_name = "NAME|FILE")]

@@ -301,6 +301,9 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
                 };
             }
         };
+        // Identities become role placeholders, so a snapshot recorded with one
+        // deployment's apps gates another's.
+        crate::checks::redact_identities(&ctx.env, &mut ctx.redactor);
         let mut result = match tokio::time::timeout(timeout, (check.run)(&mut ctx)).await {
             Ok(r) => r,
             Err(_) => Err(Problem::error(format!(

@@ -15,10 +15,10 @@ use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 use url::Url;
 
+use super::Clauses;
 use super::recipe::{Context, Family, Recipe, Setup, Statuses, url_of};
 use crate::keys::{LoadKey, UserToken};
 use crate::target::Target;
-use crate::verdict::Clauses;
 
 /// Enterprise has one rate-limit clause; the window, the refusal, the slide (as
 /// PP-RATE-3) and the per-address key are all EN-RATE-1's.

@@ -10,7 +10,7 @@ pub mod enterprise;
 pub mod punchplay;
 mod recipe;
 
-pub use recipe::{Context, Family, Recipe, Setup, Statuses, url_of};
+pub use recipe::{Clauses, Context, Family, Recipe, Setup, Statuses, url_of};
 
 use profile::Profile;
 

@@ -16,10 +16,10 @@ use reqwest::RequestBuilder;
 use reqwest::header::HeaderMap;
 use url::Url;
 
+use super::Clauses;
 use super::recipe::{Context, Family, Recipe, Setup, Statuses, url_of};
 use crate::keys::{ClientCredentials, LoadKey, UserToken};
 use crate::setup;
-use crate::verdict::Clauses;
 
 /// The clauses of punchplay's rate limits.
 pub const CLAUSES: Clauses = Clauses {

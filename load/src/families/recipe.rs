@@ -12,7 +12,6 @@ use url::Url;
 
 use crate::keys::{ClientCredentials, LoadKey, UserToken};
 use crate::target::Target;
-use crate::verdict::Clauses;
 
 /// A future a family's setup returns (boxed, so that a family is a trait object).
 pub type Setup<'a, T> = Pin<Box<dyn Future<Output = Result<T, String>> + Send + 'a>>;
@@ -99,4 +98,21 @@ pub trait Family: Debug + Sync {
 pub fn url_of(base: &Url, path: &str) -> Result<Url, String> {
     base.join(path)
         .map_err(|_| format!("the base URL and the path `{path}` do not make a URL"))
+}
+
+/// The contract's clause ids a family's rate limits are judged by, quoted at the head
+/// of every finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clauses {
+    /// At most N admitted from a window's first request, and no refusal with room left
+    /// (punchplay: PP-RATE-1, MUST).
+    pub window: &'static str,
+    /// A refusal's shape: the error body, its request id, Retry-After (PP-RATE-2).
+    pub refusal: &'static str,
+    /// A sliding window, an exact Retry-After, refusals not counted (PP-RATE-3, DECIDED).
+    pub sliding: &'static str,
+    /// Requests that fail authentication are not counted (PP-RATE-4, DECIDED).
+    pub keys: &'static str,
+    /// No server error under load (PP-ERR-3).
+    pub server_error: &'static str,
 }

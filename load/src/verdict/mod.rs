@@ -35,6 +35,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::observe::Outcome;
+
+pub use crate::families::Clauses;
 use crate::window::{ConductorLog, Observation};
 
 /// How a key's window behaved: as PP-RATE-3's sliding window, as a fixed one, or the
@@ -164,23 +166,6 @@ pub struct LimitVerdict {
     pub problems: Vec<String>,
     pub keys: Vec<KeyVerdict>,
     pub reports: Vec<String>,
-}
-
-/// The contract's clause ids a family's rate limits are judged by, quoted at the head
-/// of every finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Clauses {
-    /// At most N admitted from a window's first request, and no refusal with room left
-    /// (punchplay: PP-RATE-1, MUST).
-    pub window: &'static str,
-    /// A refusal's shape: the error body, its request id, Retry-After (PP-RATE-2).
-    pub refusal: &'static str,
-    /// A sliding window, an exact Retry-After, refusals not counted (PP-RATE-3, DECIDED).
-    pub sliding: &'static str,
-    /// Requests that fail authentication are not counted (PP-RATE-4, DECIDED).
-    pub keys: &'static str,
-    /// No server error under load (PP-ERR-3).
-    pub server_error: &'static str,
 }
 
 /// The facts of one limit's run that are not observations.

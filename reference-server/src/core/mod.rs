@@ -32,6 +32,7 @@ pub mod revocation;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;
+pub mod strict_client_auth;
 pub mod strict_oauth;
 pub mod strict_rules;
 pub mod token_endpoint;

@@ -245,7 +245,8 @@ impl Core {
         let minted = MintedPair::new();
         let now = self.now();
         let mut state = self.lock();
-        let app = super::strict_oauth::authenticate_basic_only(&state.registry, creds, &rules)?;
+        let app =
+            super::strict_client_auth::authenticate_basic_only(&state.registry, creds, &rules)?;
         let handler = endpoint.handler_for(params)?;
         if !rules.grant_types.allows(app, handler.grant_type()) {
             return Err(ProtocolError::new(

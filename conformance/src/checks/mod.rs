@@ -109,3 +109,49 @@ pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
         Family::Flexslot => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    /// Every built-in family: each clause has a check but the ones the contract leaves
+    /// open (listed in the run's notes instead), each check names a clause of its profile,
+    /// and no check id is used twice.
+    #[test]
+    fn every_clause_has_a_check_and_every_check_a_clause() {
+        for (family, open) in [
+            ("punchplay", &[][..]),
+            ("enterprise", &["EN-OPEN-1"][..]),
+            ("flexslot", &[][..]),
+        ] {
+            let profile = profile::builtin::find(family).expect("built in").profile();
+            let checks = super::all(&profile);
+            let covered: HashSet<&str> = checks.iter().map(|c| c.clause).collect();
+            let missing: Vec<&str> = profile
+                .clauses
+                .iter()
+                .map(|c| c.id.as_str())
+                .filter(|id| !covered.contains(id))
+                .collect();
+            assert_eq!(missing, open, "{family}: clauses without a check");
+            assert_eq!(
+                super::clauses_without_checks(&profile).len(),
+                open.len(),
+                "{family}: the run's notes list the open clauses"
+            );
+            for c in &checks {
+                assert!(
+                    profile.clause(c.clause).is_some(),
+                    "{family}: {} names no clause of the profile",
+                    c.id
+                );
+            }
+            let ids: HashSet<&str> = checks.iter().map(|c| c.id).collect();
+            assert_eq!(
+                ids.len(),
+                checks.len(),
+                "{family}: a check id is used twice"
+            );
+        }
+    }
+}

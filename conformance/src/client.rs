@@ -1,11 +1,20 @@
 //! The one HTTP client wrapper of the suite. It sends requests (the client crate's
 //! [`Req`]) to the target, never follows redirects, and hands back every [`Exchange`] so
-//! that a check's transcript can record it. It owns transport concerns (timeouts, the source address, the cookie jar);
-//! it must not judge responses: that is the checks' job.
+//! that a check's transcript can record it. It owns transport concerns (timeouts, the
+//! source address, the cookie jar, the trusted CAs and a gateway's headers); it must not
+//! judge responses: that is the checks' job.
+//!
+//! How the run reaches its target ([`Access`]: `--ca-cert`, `--header`) is one setting of
+//! the process, made once by the command line before any client is built: every client
+//! of a run reaches the same target the same way, and the structs that carry a check's
+//! options stay as they are. Headers sent this way are never part of a [`Req`], so
+//! transcripts, snapshots and reports never hold their values.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+
+pub use contract_client::access::Access;
 
 use chrono::{DateTime, Utc};
 use reqwest::cookie::Jar;
@@ -68,6 +77,20 @@ impl Resp {
     }
 }
 
+static ACCESS: OnceLock<Access> = OnceLock::new();
+
+/// Sets how every client of this process reaches the target; the first call wins (a
+/// process runs one suite).
+pub fn set_access(access: Access) {
+    let _ = ACCESS.set(access);
+}
+
+/// How clients reach the target: what [`set_access`] set, else the platform's roots and
+/// no extra header.
+pub fn access() -> &'static Access {
+    ACCESS.get_or_init(Access::default)
+}
+
 /// Transport settings shared by every client of a run.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
@@ -88,11 +111,14 @@ pub struct Http {
 impl Http {
     pub fn new(opts: Arc<HttpOptions>, source: Option<IpAddr>) -> Result<Http, Problem> {
         let jar = Arc::new(Jar::default());
-        let inner = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar)
-            .timeout(opts.timeout)
-            .connect_timeout(opts.timeout)
+            .timeout(opts.timeout);
+        // A target that does not answer is known within seconds (issue 23 item 1).
+        let inner = access()
+            .apply(builder)
+            .connect_timeout(opts.timeout.min(contract_client::access::CONNECT_TIMEOUT))
             .local_address(source)
             .pool_max_idle_per_host(4)
             .build()
@@ -223,13 +249,15 @@ async fn read_capped(
 }
 
 fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) -> Problem {
-    let why = if e.is_timeout() {
+    let why = if e.is_connect() {
+        // TLS failures are named as such, with what to do (issue 23 item 0); a connect
+        // timeout is at most 3 s (item 1).
+        contract_client::access::explain(e, url)
+    } else if e.is_timeout() {
         format!(
             "no answer within {} ms (per-request timeout; raise it with --timeout)",
             timeout.as_millis()
         )
-    } else if e.is_connect() {
-        "could not connect (is the target running and reachable?)".to_owned()
     } else {
         // Walk the source chain: hyper's "invalid HTTP version parsed" says more than reqwest's wrapper.
         let mut text = e.to_string();

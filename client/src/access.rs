@@ -1,0 +1,278 @@
+//! How a tool reaches a target, the same in the suite and in load (issue 23 item 0): the
+//! CA certificates trusted beyond the platform's (`--ca-cert`), the headers a gateway in
+//! front of staging demands on every request (`--header 'Name: value'`), the connect
+//! timeout, and the sentence that names a failure to reach the target (a TLS failure
+//! named as such, with what to do).
+//!
+//! Proxies: reqwest reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the
+//! environment for every client built here; nothing in this module turns that off.
+//!
+//! It judges no answer: that is the callers' business.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+/// The longest a tool waits for a connection to the target (issue 23 item 1: a target
+/// that does not answer is exit 2 within seconds).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What every client of a run needs to reach the target. Header values are secrets (a
+/// gateway's key): [`std::fmt::Debug`] and [`Access::describe`] never show them.
+#[derive(Clone, Default)]
+pub struct Access {
+    ca_files: Vec<PathBuf>,
+    ca_certs: Vec<reqwest::Certificate>,
+    headers: HeaderMap,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("ca_files", &self.ca_files)
+            .field("headers", &self.header_names())
+            .finish()
+    }
+}
+
+impl Access {
+    /// Reads `--ca-cert` files (PEM, one or more certificates each) and parses `--header`
+    /// values (`Name: value`). The error is a sentence naming the flag to fix.
+    pub fn new(ca_files: &[PathBuf], headers: &[String]) -> Result<Access, String> {
+        let mut access = Access::default();
+        for file in ca_files {
+            access.ca_certs.extend(read_ca(file)?);
+            access.ca_files.push(file.clone());
+        }
+        for text in headers {
+            let (name, value) = parse_header(text)?;
+            access.headers.append(name, value);
+        }
+        Ok(access)
+    }
+
+    /// Adds the trusted CAs (to the platform's roots), the headers (marked sensitive) and
+    /// the connect timeout to a client builder.
+    pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+        let builder = builder
+            .connect_timeout(CONNECT_TIMEOUT)
+            .default_headers(self.headers.clone());
+        if self.ca_certs.is_empty() {
+            builder
+        } else {
+            builder.tls_certs_merge(self.ca_certs.clone())
+        }
+    }
+
+    /// The headers' names, in the order given (values never leave this type).
+    pub fn header_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for name in self.headers.keys() {
+            if !names.iter().any(|n| n == name.as_str()) {
+                names.push(name.as_str().to_owned());
+            }
+        }
+        names
+    }
+
+    /// What a run's notes say about how it reached the target, with header values
+    /// redacted: `every request carried X-Gateway-Key: [redacted]; trusted CA: ca.pem`.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.headers.is_empty() {
+            let names: Vec<String> = self
+                .header_names()
+                .iter()
+                .map(|n| format!("{n}: [redacted]"))
+                .collect();
+            parts.push(format!("every request carried {}", names.join(", ")));
+        }
+        if !self.ca_files.is_empty() {
+            let files: Vec<String> = self
+                .ca_files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect();
+            parts.push(format!("trusted CA: {}", files.join(", ")));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
+/// Reads a PEM file of one or more CA certificates.
+fn read_ca(file: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        format!(
+            "could not read the CA certificate file {}: {e}; check the path given to --ca-cert",
+            file.display()
+        )
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| {
+        format!(
+            "the CA certificate file {} is not PEM ({e}); --ca-cert takes the CA's certificate as PEM (-----BEGIN CERTIFICATE-----)",
+            file.display()
+        )
+    })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "the CA certificate file {} holds no certificate; --ca-cert takes the CA's certificate as PEM (-----BEGIN CERTIFICATE-----)",
+            file.display()
+        ));
+    }
+    Ok(certs)
+}
+
+/// Parses `Name: value`.
+pub fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let usage = "--header takes `Name: value`, e.g. --header 'X-Gateway-Key: …'";
+    let (name, value) = text
+        .split_once(':')
+        .ok_or_else(|| format!("--header {:?} has no colon; {usage}", redact_value(text)))?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| format!("--header: {:?} is not a header name; {usage}", name.trim()))?;
+    let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
+        format!("--header {name}: the value holds characters a header cannot carry; {usage}")
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+/// A header argument without its value, for an error message.
+fn redact_value(text: &str) -> String {
+    if text.len() > 40 {
+        format!("{}…", text.chars().take(12).collect::<String>())
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Why a request got no answer, as the one sentence both tools print: a TLS failure named
+/// as such with what to do, a refused connection, a timeout, or what the transport said.
+pub fn explain(e: &reqwest::Error, url: &str) -> String {
+    let host = url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| url.to_owned());
+    if let Some(tls) = tls_failure(e, &host) {
+        return tls;
+    }
+    if e.is_timeout() {
+        return format!("{host} did not answer in time");
+    }
+    if e.is_connect() {
+        let chain = chain(e);
+        if chain.contains("timed out") || chain.contains("deadline") {
+            return format!(
+                "could not connect to {host} within {} s (is the target running and reachable from here? a proxy may be needed: HTTPS_PROXY)",
+                CONNECT_TIMEOUT.as_secs()
+            );
+        }
+        return format!(
+            "could not connect to {host} ({}; is the target running and reachable?)",
+            last_cause(e)
+        );
+    }
+    format!("the target did not answer with valid HTTP ({})", chain(e))
+}
+
+/// The TLS sentence, if the failure was one.
+fn tls_failure(e: &reqwest::Error, host: &str) -> Option<String> {
+    let rustls_error = causes(e).find_map(|c| {
+        c.downcast_ref::<rustls::Error>().cloned().or_else(|| {
+            c.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .cloned()
+        })
+    });
+    let text = chain(e);
+    let fix = "pass --ca-cert FILE with the certificate (PEM) of the CA that signed it";
+    let sentence = match rustls_error {
+        Some(rustls::Error::InvalidCertificate(cert)) => {
+            use rustls::CertificateError as C;
+            match cert {
+                C::UnknownIssuer | C::BadSignature => format!(
+                    "the certificate of {host} is not trusted (self-signed, or signed by a CA this machine does not know); {fix}"
+                ),
+                C::Expired | C::ExpiredContext { .. } => format!(
+                    "the certificate of {host} has expired; renew it on the target (a TLS failure, not a verdict)"
+                ),
+                C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+                    "the certificate of {host} is not valid for that name; use the host name the certificate names in --target"
+                ),
+                other => format!(
+                    "the certificate of {host} was refused ({other:?}); check the target's certificate, or {fix}"
+                ),
+            }
+        }
+        Some(rustls::Error::InvalidMessage(_))
+        | Some(rustls::Error::InappropriateMessage { .. }) => {
+            format!(
+                "{host} does not speak TLS on that port (an http:// server?); check the scheme of --target"
+            )
+        }
+        Some(other) => format!("the TLS handshake with {host} failed ({other})"),
+        None if text.contains("certificate") => {
+            format!("the certificate of {host} was refused ({text}); {fix}")
+        }
+        None => return None,
+    };
+    Some(sentence)
+}
+
+fn causes(e: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    std::iter::from_fn(move || {
+        let current = next?;
+        next = current.source();
+        Some(current)
+    })
+}
+
+fn chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    for c in causes(e) {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+    }
+    text
+}
+
+fn last_cause(e: &reqwest::Error) -> String {
+    causes(e)
+        .last()
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_is_name_colon_value_and_its_value_stays_hidden() {
+        let access = Access::new(&[], &["X-Gateway-Key: s3cret".into()]).unwrap();
+        assert_eq!(access.header_names(), vec!["x-gateway-key"]);
+        let described = access.describe().unwrap();
+        assert!(
+            described.contains("x-gateway-key: [redacted]"),
+            "{described}"
+        );
+        assert!(!format!("{access:?}{described}").contains("s3cret"));
+        assert!(parse_header("no colon").unwrap_err().contains("no colon"));
+        assert!(parse_header("bad name: v").is_err());
+    }
+
+    #[test]
+    fn a_missing_or_empty_ca_file_is_named() {
+        let e = Access::new(&["/nonexistent/ca.pem".into()], &[]).unwrap_err();
+        assert!(e.contains("--ca-cert"), "{e}");
+        let dir = std::env::temp_dir().join(format!("access-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate").unwrap();
+        let e = Access::new(&[empty], &[]).unwrap_err();
+        assert!(e.contains("no certificate") || e.contains("not PEM"), "{e}");
+    }
+}

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use profile::builtin::ProfileArg;
 use profile::{Family, Identities, Level, Profile};
 
 use crate::check::Env;
@@ -21,6 +20,21 @@ use crate::snapshot::{SnapshotMode, SnapshotStore, in_ci};
 pub const EXIT_CONFORMANT: i32 = 0;
 pub const EXIT_NON_CONFORMANT: i32 = 1;
 pub const EXIT_COULD_NOT_RUN: i32 = 2;
+/// Ctrl-C (128 + SIGINT), after switching off a fault the run had switched on.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// `--target` as a base URL: http or https.
+fn parse_target(target: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(target).map_err(|e| {
+        format!("--target {target:?} is not a URL: {e}; give the deployment's base URL, e.g. https://staging.example.com")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "--target {target:?} must be an http or https URL, e.g. https://staging.example.com"
+        ));
+    }
+    Ok(url)
+}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DriverArg {
@@ -48,11 +62,18 @@ Exit codes:
   0  conformant: no check at a gating level failed or errored
   1  not conformant: a gating check failed or errored, or an expected deviation passed
   2  the suite could not run: usage error, unreadable or invalid profile, credentials or
-     expected file, target unreachable or not answering HTTP
+     expected file, target unreachable or not answering HTTP, or a target that cannot be
+     checked as the profile (one page for every endpoint, another family's signature)
+  130  interrupted (Ctrl-C); a fault it had switched on is switched off first
+
+Test controls: detected, as load does (GET /__test/fault answers the faults list); with
+  them and no --credentials the family's fixture identities are used. --test-controls
+  makes their absence an error.
 
 Environment:
-  NO_COLOR  set (to anything) to turn terminal colours off
-  CI        set: --update-snapshots writes nothing
+  NO_COLOR      set (to anything) to turn terminal colours off
+  CI            set: --update-snapshots writes nothing
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  honoured for every request to the target
 
 Docs: docs/conformance.md";
 
@@ -72,13 +93,23 @@ pub struct Args {
     /// name (punchplay, enterprise, flexslot) or a file.
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
-    /// Client ids, secrets and test users (identities format; `secret_env` and
-    /// `password_env` read secrets from the environment). Required with --target.
-    #[arg(long)]
+    /// Client ids, secrets and test users (fixtures/identities/<family>.toml shows the
+    /// format; `secret_env` and `password_env` read secrets from the environment). Required
+    /// with --target, unless the target serves test controls (then: the family's fixtures).
+    #[arg(long, value_name = "FILE", alias = "identities", alias = "fixtures")]
     pub credentials: Option<PathBuf>,
-    /// The target serves the reference server's /__test controls (clock, reset, decisions).
+    /// Require the reference server's /__test controls (clock, reset, decisions); they are
+    /// detected anyway, this makes their absence an error.
     #[arg(long)]
     pub test_controls: bool,
+    /// Trust this CA certificate (PEM) for the target's HTTPS, beside the platform's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Send this header on every request (repeatable), as a gateway in front of staging
+    /// may require: --header 'X-Gateway-Key: …'. Its value never appears in transcripts or
+    /// reports.
+    #[arg(long, value_name = "'NAME: VALUE'")]
+    pub header: Vec<String>,
     /// How approvals happen (default: test-controls when available, else pages).
     #[arg(long, value_enum)]
     pub driver: Option<DriverArg>,
@@ -129,8 +160,10 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// In-process only: switch on a named server fault first, to watch the suite catch it.
-    #[arg(long)]
+    /// Switch on a named server fault of the running family first (the in-process server,
+    /// or a target with test controls), to watch the suite catch it; it is switched off
+    /// when the run ends, Ctrl-C included. An unknown name lists the family's faults.
+    #[arg(long, value_name = "NAME")]
     pub fault: Option<String>,
 }
 
@@ -243,8 +276,12 @@ pub fn usage_error_line(e: &clap::Error) -> String {
         .next()
         .unwrap_or("error: invalid arguments")
         .to_owned();
-    for tip in lines.filter(|l| l.starts_with("tip:")) {
-        line.push_str(&format!(" ({tip})"));
+    // The values a flag takes (`--level bogus`) and clap's tip, on the same line.
+    for extra in lines.filter(|l| l.starts_with("tip:") || l.starts_with("[possible values")) {
+        line.push_str(&format!(
+            " ({})",
+            extra.trim_matches(|c| c == '[' || c == ']')
+        ));
     }
     line.push_str("; run `conformance --help` for every flag and the exit codes");
     line
@@ -270,29 +307,43 @@ pub async fn run(args: Args) -> i32 {
     }
 }
 
-fn read_credentials(path: &PathBuf) -> Result<Identities, String> {
-    Identities::from_toml_str(&read(path, "credentials", "--credentials")?, |v| {
-        std::env::var(v).ok()
-    })
-    .map_err(|e| {
-        format!(
-            "the credentials file {} is not valid: {e}; docs/conformance.md, section Credentials file, shows its format",
-            path.display()
-        )
-    })
+fn read_credentials(path: &PathBuf, profile: &Profile) -> Result<Identities, String> {
+    let ids = profile::builtin::load_credentials(
+        path,
+        profile.family,
+        |p| std::fs::read_to_string(p),
+        |v| std::env::var(v).ok(),
+    )?;
+    contract_client::preflight::credentials_fit(profile, &ids)?;
+    Ok(ids)
+}
+
+/// Points `<report dir>/latest` at the run's folder (a symbolic link where the platform
+/// has them, else a file naming it), so that the last run's reports have one path.
+pub fn point_latest(
+    report_dir: &std::path::Path,
+    run_dir: &std::path::Path,
+) -> std::io::Result<()> {
+    let latest = report_dir.join("latest");
+    let name = run_dir.file_name().unwrap_or(run_dir.as_os_str());
+    match std::fs::symlink_metadata(&latest) {
+        Ok(m) if m.is_dir() => return Ok(()), // someone's own folder: left alone
+        Ok(_) => std::fs::remove_file(&latest)?,
+        Err(_) => {}
+    }
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(name, &latest)
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(&latest, name.to_string_lossy().as_bytes())
+    }
 }
 
 async fn run_inner(args: Args) -> Result<i32, String> {
-    let profile = match args.profile.as_deref().map(ProfileArg::parse) {
-        Some(ProfileArg::File(p)) => Profile::from_toml_str(&read(&p.to_path_buf(), "profile", "--profile")?).map_err(|e| {
-            format!(
-                "the profile {} is not valid: {e}; fix it (fixtures/profiles/punchplay.toml is a complete example)",
-                p.display()
-            )
-        })?,
-        Some(ProfileArg::Builtin(b)) => b.profile(),
-        None => Profile::punchplay(),
-    };
+    let profile =
+        profile::builtin::load_profile(args.profile.as_deref(), |p| std::fs::read_to_string(p))?;
     if crate::checks::for_family(&profile).is_none() {
         return Err(format!(
             "the profile `{}` is of the {} family, which the suite has no checks for yet",
@@ -328,23 +379,45 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         return Err("--only matches no check; see --list".into());
     }
 
+    // How every client reaches the target (--ca-cert, --header), set before any is built.
+    let access = contract_client::access::Access::new(&args.ca_cert, &args.header)?;
+    let access_note = access.describe();
+    crate::client::set_access(access);
+    let request_timeout = Duration::from_secs_f64(args.timeout.max(0.1));
+
     // The target: a deployment, or the reference server in-process.
     let mut server = None;
-    let (base, ids_file, controls) = match &args.target {
+    let (base, ids_file, controls, faults) = match &args.target {
         Some(t) => {
-            let creds = args
-                .credentials
-                .as_ref()
-                .ok_or("--target needs --credentials FILE (client ids, secrets, test users); docs/conformance.md, section Credentials file, shows its format")?;
-            let ids = read_credentials(creds)?;
-            if args.fault.is_some() {
-                return Err("--fault only applies to the in-process reference server; drop --target to use it".into());
+            let base_url = parse_target(t)?;
+            // Refuse what cannot be checked before anything else (issue 18 item 1).
+            crate::preflight::check_target(&base_url, &profile, request_timeout).await?;
+            let faults =
+                crate::preflight::test_controls(&base_url, &profile, request_timeout).await?;
+            if args.test_controls && faults.is_none() {
+                return Err(format!(
+                    "--test-controls: {base_url} does not serve the reference server's test controls (GET /__test/fault); start it with --test-controls, or drop the flag"
+                ));
             }
-            (t.clone(), ids, args.test_controls)
+            let ids = match (&args.credentials, &faults) {
+                (Some(creds), _) => read_credentials(creds, &profile)?,
+                // A reference server started by hand: its family's fixtures.
+                (None, Some(_)) => family_fixtures(profile.family),
+                (None, None) => {
+                    return Err(format!(
+                        "--target needs --credentials FILE (client ids, secrets, test users; fixtures/identities/{}.toml shows the format, docs/conformance.md explains it), unless the target is a reference server with test controls",
+                        profile.family
+                    ));
+                }
+            };
+            if args.fault.is_some() && faults.is_none() {
+                return Err("--fault needs test controls: a reference server started with --test-controls, or no --target (the in-process server)".into());
+            }
+            (t.clone(), ids, faults.is_some(), faults.unwrap_or_default())
         }
         None => {
             let ids = match &args.credentials {
-                Some(c) => read_credentials(c)?,
+                Some(c) => read_credentials(c, &profile)?,
                 None => family_fixtures(profile.family),
             };
             let config = reference_server::ServerConfig {
@@ -358,16 +431,20 @@ async fn run_inner(args: Args) -> Result<i32, String> {
                 .map_err(|e| format!("could not start the reference server: {e}"))?;
             let base = s.base_url();
             server = Some(s);
-            (base, ids, true)
+            let faults = match &args.fault {
+                Some(_) => crate::preflight::test_controls(
+                    &parse_target(&base)?,
+                    &profile,
+                    request_timeout,
+                )
+                .await?
+                .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            (base, ids, true, faults)
         }
     };
-    let base_url =
-        url::Url::parse(&base).map_err(|e| format!("--target {base:?} is not a URL: {e}; give the deployment's base URL, e.g. https://staging.example.com"))?;
-    if !matches!(base_url.scheme(), "http" | "https") {
-        return Err(format!(
-            "--target {base:?} must be an http or https URL, e.g. https://staging.example.com"
-        ));
-    }
+    let base_url = parse_target(&base)?;
     let driver = match (&args.approve_cmd, args.driver) {
         (Some(cmd), _) => Driver::Command(cmd.clone()),
         (None, Some(DriverArg::TestControls)) if !controls => {
@@ -404,26 +481,21 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         args.allow_slow,
     )?);
 
-    if let Err(why) = runner::probe(&env).await {
-        return Err(format!("the target cannot be checked: {why}"));
-    }
-    if let Some(f) = &args.fault {
-        let client =
-            crate::client::Http::new(env.http.clone(), None).map_err(|p| format!("{p:?}"))?;
-        let ex = client
-            .execute(
-                crate::client::Req::post("/__test/fault").json(serde_json::json!({"fault": f})),
+    let fault = match &args.fault {
+        Some(name) => {
+            let switch = crate::preflight::FaultSwitch::on(
+                &env.http.base,
+                &profile,
+                name,
+                &faults,
+                request_timeout,
             )
-            .await
-            .map_err(|p| format!("{p:?}"))?;
-        if ex.status != 200 {
-            return Err(format!(
-                "the server refused the fault {f:?}: {}; docs/conformance.md, section Faults the suite catches, names them",
-                ex.body
-            ));
+            .await?;
+            eprintln!("fault switched on: {name} (switched off when the run ends)");
+            Some(switch)
         }
-        eprintln!("fault switched on: {f}");
-    }
+        None => None,
+    };
 
     let snapshot_dir = args
         .snapshot_dir
@@ -469,9 +541,37 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     let mut progress = report::terminal::Progress::new(
         !args.no_progress && !manual && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
-    let mut report: RunReport =
-        runner::run(env.clone(), checks, opts, |ev| progress.event(ev)).await;
+    let run = runner::run(env.clone(), checks, opts, |ev| progress.event(ev));
+    let mut report: RunReport = match &fault {
+        // Ctrl-C must not leave the fault on in a server someone else may use next.
+        Some(switch) => {
+            tokio::select! {
+                report = run => report,
+                _ = tokio::signal::ctrl_c() => {
+                    progress.finish();
+                    let off = switch.off().await;
+                    match off {
+                        Ok(()) => eprintln!("interrupted: the fault {} was switched off", switch.name),
+                        Err(e) => eprintln!("interrupted: could not switch the fault {} off: {e}", switch.name),
+                    }
+                    return Ok(EXIT_INTERRUPTED);
+                }
+            }
+        }
+        None => run.await,
+    };
     progress.finish();
+    if let Some(switch) = &fault
+        && let Err(e) = switch.off().await
+    {
+        notes.push(format!(
+            "the fault {} could not be switched off after the run: {e}",
+            switch.name
+        ));
+    }
+    if let Some(note) = access_note {
+        notes.push(note);
+    }
     report.gate = gate(level);
     notes.append(&mut report.notes);
     report.notes = notes;
@@ -485,6 +585,12 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         let dir = args.report_dir.join(format!("{}-{stamp}", report.profile));
         match report::write_all(&report, &dir) {
             Ok(_) => {
+                if let Err(e) = point_latest(&args.report_dir, &dir) {
+                    eprintln!(
+                        "warning: could not point {} at this run: {e}",
+                        args.report_dir.join("latest").display()
+                    );
+                }
                 print_out(&format!("reports: {}", dir.display()));
             }
             Err(e) => eprintln!(

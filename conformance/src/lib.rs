@@ -17,6 +17,7 @@ pub mod drivers;
 pub mod expected;
 pub mod flows;
 pub mod outcome;
+pub mod preflight;
 pub mod redact;
 pub mod report;
 pub mod runner;

@@ -80,9 +80,10 @@ async fn every_documented_limit_holds_exactly_for_one_window() {
     assert!(keys("token") >= 9, "every client on several addresses");
     assert_eq!(keys("playback"), 2, "alice and bob");
 
-    let verdict: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("verdict.json")).unwrap())
-            .unwrap();
+    let verdict: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reports.join("latest").join("verdict.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(verdict["holds"], true);
     let _ = std::fs::remove_dir_all(&reports);
     eprintln!(

@@ -421,8 +421,12 @@ pub async fn test_controls(
                 })
             })
             // Only the running family's: a fault is its family's when it breaks one of
-            // the profile's clauses.
-            .filter(|f| profile.clauses.iter().any(|c| c.id == f.clause))
+            // the profile's clauses; the limiter's faults (cited as PP-RATE, the clause
+            // that first described the shared limiter) serve every family with limits.
+            .filter(|f| {
+                profile.clauses.iter().any(|c| c.id == f.clause)
+                    || (f.clause.starts_with("PP-RATE-") && !profile.rate_limits.is_empty())
+            })
             .collect(),
     )
 }

@@ -318,6 +318,67 @@ fn read_credentials(path: &PathBuf, profile: &Profile) -> Result<Identities, Str
     Ok(ids)
 }
 
+/// This run's command line, rebuilt from what was parsed, for the reports' "rerun it
+/// alone" (each adds `--only ID`): the target and how it is reached and judged, never
+/// where reports go. Header values are redacted.
+pub fn rerun_command(args: &Args) -> Vec<String> {
+    let mut words = vec!["conformance".to_owned()];
+    let mut flag = |name: &str, value: Option<String>| {
+        words.push(name.to_owned());
+        words.extend(value);
+    };
+    if let Some(p) = &args.profile {
+        flag("--profile", Some(p.display().to_string()));
+    }
+    if let Some(t) = &args.target {
+        flag("--target", Some(t.clone()));
+    }
+    if let Some(c) = &args.credentials {
+        flag("--credentials", Some(c.display().to_string()));
+    }
+    if args.test_controls {
+        flag("--test-controls", None);
+    }
+    for ca in &args.ca_cert {
+        flag("--ca-cert", Some(ca.display().to_string()));
+    }
+    for h in &args.header {
+        let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n).trim();
+        flag("--header", Some(format!("{name}: [redacted]")));
+    }
+    if let Some(d) = args.driver {
+        flag(
+            "--driver",
+            d.to_possible_value().map(|v| v.get_name().to_owned()),
+        );
+    }
+    if let Some(cmd) = &args.approve_cmd {
+        flag("--approve-cmd", Some(cmd.clone()));
+    }
+    if let Some(l) = args.level {
+        flag(
+            "--level",
+            l.to_possible_value().map(|v| v.get_name().to_owned()),
+        );
+    }
+    if let Some(e) = &args.expected {
+        flag("--expected", Some(e.display().to_string()));
+    }
+    if args.allow_slow {
+        flag("--allow-slow", None);
+    }
+    if args.no_snapshots {
+        flag("--no-snapshots", None);
+    }
+    if let Some(dir) = &args.snapshot_dir {
+        flag("--snapshot-dir", Some(dir.display().to_string()));
+    }
+    if let Some(f) = &args.fault {
+        flag("--fault", Some(f.clone()));
+    }
+    words
+}
+
 /// Points `<report dir>/latest` at the run's folder (a symbolic link where the platform
 /// has them, else a file naming it), so that the last run's reports have one path.
 pub fn point_latest(
@@ -583,7 +644,8 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     if !args.no_reports {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
         let dir = args.report_dir.join(format!("{}-{stamp}", report.profile));
-        match report::write_all(&report, &dir) {
+        let explain = report::Explain::new(&profile, &rerun_command(&args));
+        match report::write_all(&report, &explain, &dir) {
             Ok(_) => {
                 if let Err(e) = point_latest(&args.report_dir, &dir) {
                     eprintln!(

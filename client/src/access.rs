@@ -176,7 +176,18 @@ pub fn explain(e: &reqwest::Error, url: &str) -> String {
     format!("the target did not answer with valid HTTP ({})", chain(e))
 }
 
-/// The TLS sentence, if the failure was one.
+/// The kinds of TLS failure a person can act on.
+enum TlsFailure {
+    Untrusted,
+    Expired,
+    WrongName,
+    NotTls,
+    Other(String),
+}
+
+/// The TLS sentence, if the failure was one. The rustls error is looked for in the
+/// source chain (inside an `io::Error` too); its text is the fallback, since the chain's
+/// shape is the connectors' business.
 fn tls_failure(e: &reqwest::Error, host: &str) -> Option<String> {
     let rustls_error = causes(e).find_map(|c| {
         c.downcast_ref::<rustls::Error>().cloned().or_else(|| {
@@ -187,38 +198,55 @@ fn tls_failure(e: &reqwest::Error, host: &str) -> Option<String> {
         })
     });
     let text = chain(e);
-    let fix = "pass --ca-cert FILE with the certificate (PEM) of the CA that signed it";
-    let sentence = match rustls_error {
+    let kind = match rustls_error {
         Some(rustls::Error::InvalidCertificate(cert)) => {
             use rustls::CertificateError as C;
             match cert {
-                C::UnknownIssuer | C::BadSignature => format!(
-                    "the certificate of {host} is not trusted (self-signed, or signed by a CA this machine does not know); {fix}"
-                ),
-                C::Expired | C::ExpiredContext { .. } => format!(
-                    "the certificate of {host} has expired; renew it on the target (a TLS failure, not a verdict)"
-                ),
-                C::NotValidForName | C::NotValidForNameContext { .. } => format!(
-                    "the certificate of {host} is not valid for that name; use the host name the certificate names in --target"
-                ),
-                other => format!(
-                    "the certificate of {host} was refused ({other:?}); check the target's certificate, or {fix}"
-                ),
+                C::UnknownIssuer | C::BadSignature => TlsFailure::Untrusted,
+                C::Expired | C::ExpiredContext { .. } => TlsFailure::Expired,
+                C::NotValidForName | C::NotValidForNameContext { .. } => TlsFailure::WrongName,
+                other => TlsFailure::Other(format!("{other:?}")),
             }
         }
         Some(rustls::Error::InvalidMessage(_))
-        | Some(rustls::Error::InappropriateMessage { .. }) => {
-            format!(
-                "{host} does not speak TLS on that port (an http:// server?); check the scheme of --target"
-            )
+        | Some(rustls::Error::InappropriateMessage { .. }) => TlsFailure::NotTls,
+        Some(other) => TlsFailure::Other(other.to_string()),
+        None if text.contains("UnknownIssuer") || text.contains("BadSignature") => {
+            TlsFailure::Untrusted
         }
-        Some(other) => format!("the TLS handshake with {host} failed ({other})"),
-        None if text.contains("certificate") => {
-            format!("the certificate of {host} was refused ({text}); {fix}")
+        None if text.contains("Expired") => TlsFailure::Expired,
+        None if text.contains("NotValidForName") => TlsFailure::WrongName,
+        None if text.contains("InvalidContentType") || text.contains("corrupt message") => {
+            TlsFailure::NotTls
+        }
+        None if text.contains("certificate") || text.contains("handshake") => {
+            TlsFailure::Other(last_cause(e))
         }
         None => return None,
     };
-    Some(sentence)
+    let fix = "pass --ca-cert FILE with the certificate (PEM) of the CA that signed it";
+    Some(match kind {
+        TlsFailure::Untrusted => format!(
+            "the certificate of {host} is not trusted (self-signed, or signed by a CA this machine does not know); {fix}"
+        ),
+        TlsFailure::Expired => format!(
+            "the certificate of {host} has expired; renew it on the target (a TLS failure, not a verdict)"
+        ),
+        TlsFailure::WrongName => format!(
+            "the certificate of {host} is not valid for that name; use the host name the certificate names in --target"
+        ),
+        TlsFailure::NotTls => format!(
+            "{host} does not speak TLS on that port (an http:// server?); check the scheme of --target"
+        ),
+        TlsFailure::Other(why) => format!(
+            "the TLS handshake with {host} failed ({why}); check the target's certificate, or {fix}"
+        ),
+    })
+}
+
+/// Whether a failure to reach the target was TLS (the sentence then stands alone).
+pub fn is_tls_failure(e: &reqwest::Error) -> bool {
+    tls_failure(e, "").is_some()
 }
 
 fn causes(e: &reqwest::Error) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {

@@ -42,6 +42,8 @@ pub struct Seen {
     /// The family whose signature the answer carries.
     pub signature: Option<Family>,
     pub failure: Option<String>,
+    /// The failure was TLS (its sentence says what to do).
+    pub tls_failure: bool,
     body_digest: u64,
     title: Option<String>,
 }
@@ -242,12 +244,14 @@ async fn look(
         json: false,
         signature: None,
         failure: None,
+        tls_failure: false,
         body_digest: 0,
         title: None,
     };
     let mut resp = match rb.send().await {
         Ok(r) => r,
         Err(e) => {
+            seen.tls_failure = crate::access::is_tls_failure(&e);
             seen.failure = Some(if e.is_timeout() && !e.is_connect() {
                 "no answer in time".to_owned()
             } else {
@@ -326,9 +330,13 @@ fn judge(
             .iter()
             .find_map(|s| s.failure.clone())
             .unwrap_or_else(|| "no answer".into());
-        return Err(Refusal(format!(
-            "{base} does not answer: {why}; check --target"
-        )));
+        // A TLS failure says what to do itself; anything else is "does not answer".
+        let tls = seen.iter().any(|s| s.tls_failure);
+        return Err(Refusal(if tls {
+            why
+        } else {
+            format!("{base} does not answer: {why}; check --target")
+        }));
     }
     let signature_seen = answered.iter().any(|s| s.signature == Some(declared));
     if !signature_seen {

@@ -11,7 +11,7 @@
 //! transcripts, snapshots and reports never hold their values.
 
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 pub use contract_client::access::Access;
@@ -77,18 +77,23 @@ impl Resp {
     }
 }
 
-static ACCESS: OnceLock<Access> = OnceLock::new();
+static ACCESS: RwLock<Option<Arc<Access>>> = RwLock::new(None);
 
-/// Sets how every client of this process reaches the target; the first call wins (a
-/// process runs one suite).
+/// Sets how every client of this process reaches the target, from now on: the command
+/// line calls it once per run (a process runs one suite at a time; the tests that pass
+/// `--ca-cert` or `--header` run the binary).
 pub fn set_access(access: Access) {
-    let _ = ACCESS.set(access);
+    *ACCESS.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(access));
 }
 
 /// How clients reach the target: what [`set_access`] set, else the platform's roots and
 /// no extra header.
-pub fn access() -> &'static Access {
-    ACCESS.get_or_init(Access::default)
+pub fn access() -> Arc<Access> {
+    ACCESS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default()
 }
 
 /// Transport settings shared by every client of a run.

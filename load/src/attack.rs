@@ -100,11 +100,30 @@ pub async fn run(
         let mut conducting = tokio::spawn(conduct(Arc::clone(&state), reports, clock));
         // A target that stops answering ends the attack within seconds, not at the
         // deadline: the conductor is stopped where it is (issue 23 item 1).
+        // Between requests (a real-clock wait), or after a failure, the target's base URL
+        // is asked once a second: a target that does not answer it is gone. Bounded: the
+        // loop ends with the attack.
+        let base = state.traffic.base_url();
+        let ping = crate::target::client_builder(&base, None, &state.traffic.access)
+            .timeout(std::time::Duration::from_secs(2))
+            .build();
         let watch_target = async {
+            let mut last_ping = std::time::Instant::now();
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 if let Some(gone) = state.target_gone() {
                     return gone;
+                }
+                let Ok(client) = &ping else { continue };
+                if state.ping_due() && last_ping.elapsed() >= std::time::Duration::from_secs(1) {
+                    last_ping = std::time::Instant::now();
+                    match client.get(&base).send().await {
+                        Ok(_) => state.answered(),
+                        Err(e) if e.is_connect() || e.is_timeout() => {
+                            return state.gone_line(&contract_client::access::explain(&e, &base));
+                        }
+                        Err(_) => {}
+                    }
                 }
             }
         };

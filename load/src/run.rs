@@ -668,3 +668,32 @@ async fn run_limit(
     }
     Ok(verdict::judge(facts, &log, &state.observations()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_that_do_not_fit_the_real_time_are_not_judged_with_their_minimum() {
+        let limits = Profile::punchplay().rate_limits;
+        // Nothing fits 20 s: refused at the start with the minimum that works.
+        let e = fit_real_time(limits.clone(), Duration::from_secs(20)).unwrap_err();
+        assert!(e.contains("too short to judge any selected limit"), "{e}");
+        // 200 s shared by the short windows: the hour-long ones are left out, each
+        // NOT JUDGED with the reason and the time that would do.
+        let (running, unfit) = fit_real_time(limits.clone(), Duration::from_secs(200)).unwrap();
+        assert!(!running.is_empty() && !unfit.is_empty());
+        for share in &running {
+            assert!(minimum_real_time(share) <= Duration::from_secs(200) / running.len() as u32);
+        }
+        for v in &unfit {
+            assert_eq!(v.status, Status::NotJudged);
+            let why = v.not_judged.as_deref().unwrap();
+            assert!(
+                why.contains("needs at least") && why.contains("--run-time"),
+                "{why}"
+            );
+        }
+        assert_eq!(running.len() + unfit.len(), limits.len());
+    }
+}

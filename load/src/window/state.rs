@@ -200,6 +200,36 @@ impl AttackState {
         self.lock_observations().push(observation);
     }
 
+    /// Whether a liveness ping is due: a transport failure since the last answer, or
+    /// [`SILENCE`] without any answer (a real-clock wait, when nothing else is sent).
+    pub fn ping_due(&self) -> bool {
+        let elapsed = self.began.elapsed().as_millis() as u64;
+        let since = elapsed - self.last_answer_ms.load(Ordering::SeqCst).min(elapsed);
+        self.failures_since_answer.load(Ordering::SeqCst) > 0 || since >= SILENCE.as_millis() as u64
+    }
+
+    /// A ping answered: the target is there.
+    pub fn answered(&self) {
+        self.failures_since_answer.store(0, Ordering::SeqCst);
+        self.last_answer_ms
+            .store(self.began.elapsed().as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The one line for a target that no longer answers a ping (`why`): names the limit,
+    /// the window (the last one opened) and the time.
+    pub fn gone_line(&self, why: &str) -> String {
+        let window = self.lock_observations().last().map_or(0, |o| o.window);
+        let limit = &self.traffic.limit;
+        format!(
+            "the target stopped answering during limit `{}` ({} per {} s), window {}, {:.1} s into its attack: {why}; no verdict for it; check that the target is up and run again",
+            limit.name,
+            limit.max,
+            limit.window_secs,
+            window + 1,
+            self.began.elapsed().as_secs_f64()
+        )
+    }
+
     /// The one line for a target that stopped answering, once it has: at least
     /// [`FAILURES_IN_A_ROW`] transport failures since the last answer, which is
     /// [`SILENCE`] old or more. Names the limit, the window and the step.

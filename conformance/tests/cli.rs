@@ -980,3 +980,52 @@ async fn latest_points_at_the_last_run() {
     assert_eq!(runs.len(), 2, "one folder per run: {runs:?}");
     assert_eq!(latest, std::path::PathBuf::from(&runs[1]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_proxy_and_no_proxy_are_honoured() {
+    // The "proxy" answers punchplay's envelope for whatever it is asked to forward.
+    let (proxy, heads) = raw_target(punchplay_404).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let target = format!("http://{closed}");
+    let creds = repo_file("fixtures/identities/punchplay.toml");
+    let run = |no_proxy: &'static str| {
+        let (proxy, target, creds) = (proxy.clone(), target.clone(), creds.clone());
+        tokio::task::spawn_blocking(move || {
+            Command::new("timeout")
+                .arg("120")
+                .arg(env!("CARGO_BIN_EXE_conformance"))
+                .args(["--target", &target, "--credentials", &creds])
+                .args(["--only", "PP-API-9", "--no-reports", "--no-progress"])
+                .env("NO_COLOR", "1")
+                .env("HTTP_PROXY", &proxy)
+                .env("NO_PROXY", no_proxy)
+                .stdin(Stdio::null())
+                .output()
+                .expect("the binary runs")
+        })
+    };
+    let through = run("").await.expect("joined");
+    let err = stderr_of(&through);
+    assert_eq!(through.status.code(), Some(EXIT_NON_CONFORMANT), "{err}");
+    let seen = heads.lock().expect("lock").clone();
+    assert!(
+        !seen.is_empty() && seen.iter().all(|h| h.contains(&format!("{target}/"))),
+        "every request went through the proxy, in absolute form: {seen:?}"
+    );
+    let before = seen.len();
+    let direct = run("127.0.0.1").await.expect("joined");
+    let err = stderr_of(&direct);
+    assert_eq!(
+        direct.status.code(),
+        Some(2),
+        "the closed port, reached directly: {err}"
+    );
+    assert_eq!(
+        heads.lock().expect("lock").len(),
+        before,
+        "NO_PROXY skipped the proxy"
+    );
+}

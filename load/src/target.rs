@@ -42,8 +42,7 @@ pub fn client_builder(
         .local_address(source)
         .timeout(Duration::from_secs(10))
         .user_agent(concat!("load/", env!("CARGO_PKG_VERSION")))
-        .tcp_nodelay(true)
-        .redirect(reqwest::redirect::Policy::none());
+        .tcp_nodelay(true);
     if base.starts_with("http://") {
         access.apply(builder).tls_certs_only(Vec::new())
     } else {
@@ -64,7 +63,10 @@ pub struct Target {
 impl Target {
     pub fn new(base: Url, access: &Access) -> Target {
         Target {
+            // The preflight reads redirects as answers (a sign-in page is the checks'
+            // business, not a reason to follow it).
             client: client_builder(base.as_str(), None, access)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain reqwest client builds"),
             base,

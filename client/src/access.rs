@@ -100,6 +100,17 @@ impl Access {
     }
 }
 
+/// Whether a URL names this machine (127.0.0.0/8, ::1, localhost): the only place the
+/// reference server serves its test controls.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// Reads a PEM file of one or more CA certificates.
 fn read_ca(file: &Path) -> Result<Vec<reqwest::Certificate>, String> {
     let bytes = std::fs::read(file).map_err(|e| {

@@ -221,7 +221,7 @@ pub async fn preflight(
             if let Some(body) = &ask.body {
                 rb = rb.json(body);
             }
-            look(rb, ask.method, ask.path, &url, signatures).await
+            look(rb, ask.method, ask.path, &url, signatures, timeout).await
         }
     });
     let seen: Vec<Seen> = futures_util::future::join_all(requests).await;
@@ -234,6 +234,7 @@ async fn look(
     path: String,
     url: &str,
     signatures: &Signatures,
+    timeout: Duration,
 ) -> Seen {
     let mut seen = Seen {
         method,
@@ -253,7 +254,7 @@ async fn look(
         Err(e) => {
             seen.tls_failure = crate::access::is_tls_failure(&e);
             seen.failure = Some(if e.is_timeout() && !e.is_connect() {
-                "no answer in time".to_owned()
+                format!("no answer within {} s", timeout.as_secs_f64())
             } else {
                 crate::access::explain(&e, url)
             });

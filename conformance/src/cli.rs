@@ -23,6 +23,13 @@ pub const EXIT_COULD_NOT_RUN: i32 = 2;
 /// Ctrl-C (128 + SIGINT), after switching off a fault the run had switched on.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
+/// The sentence for a target without `--credentials` and without test controls.
+fn needs_credentials(family: Family) -> String {
+    format!(
+        "--target needs --credentials FILE (client ids, secrets, test users; fixtures/identities/{family}.toml shows the format, docs/conformance.md explains it), unless the target is a reference server with test controls"
+    )
+}
+
 /// `--target` as a base URL: http or https.
 fn parse_target(target: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(target).map_err(|e| {
@@ -451,6 +458,15 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     let (base, ids_file, controls, faults) = match &args.target {
         Some(t) => {
             let base_url = parse_target(t)?;
+            // Test controls are served on loopback addresses only (the reference server
+            // refuses anything else), so a remote target without --credentials is a
+            // usage error before any request.
+            if args.credentials.is_none()
+                && !args.test_controls
+                && !contract_client::access::is_loopback(&base_url)
+            {
+                return Err(needs_credentials(profile.family));
+            }
             // Refuse what cannot be checked before anything else (issue 18 item 1).
             crate::preflight::check_target(&base_url, &profile, request_timeout).await?;
             let faults =
@@ -464,12 +480,7 @@ async fn run_inner(args: Args) -> Result<i32, String> {
                 (Some(creds), _) => read_credentials(creds, &profile)?,
                 // A reference server started by hand: its family's fixtures.
                 (None, Some(_)) => family_fixtures(profile.family),
-                (None, None) => {
-                    return Err(format!(
-                        "--target needs --credentials FILE (client ids, secrets, test users; fixtures/identities/{}.toml shows the format, docs/conformance.md explains it), unless the target is a reference server with test controls",
-                        profile.family
-                    ));
-                }
+                (None, None) => return Err(needs_credentials(profile.family)),
             };
             if args.fault.is_some() && faults.is_none() {
                 return Err("--fault needs test controls: a reference server started with --test-controls, or no --target (the in-process server)".into());

@@ -197,6 +197,14 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         .map_err(LoadError::Server)?;
     let mut target = Target::new(base.clone(), &options.access);
     let control_timeout = CONTROL_TIMEOUT.min(options.run_time);
+    // Test controls are served on loopback addresses only: a remote target without
+    // credentials is a usage error before any request.
+    if options.fixture_identities
+        && !options.require_test_controls
+        && !contract_client::access::is_loopback(&base)
+    {
+        return Err(LoadError::Usage(needs_credentials(&options.profile)));
+    }
     // What the suite asks too: does the target speak this profile's family at all?
     if options.target.is_some() {
         let client = target.client().clone();
@@ -219,10 +227,7 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         )));
     }
     if options.fixture_identities && !controls {
-        return Err(LoadError::Usage(format!(
-            "--target needs --credentials FILE (apps and secrets; fixtures/identities/{}.toml shows the format), unless the target is a reference server with test controls",
-            options.profile.family
-        )));
+        return Err(LoadError::Usage(needs_credentials(&options.profile)));
     }
     match (&options.fault, &faults) {
         (Some(_), None) => {
@@ -326,6 +331,14 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         report::print_stdout(&text).map_err(|_| LoadError::StdoutClosed)?;
     }
     Ok(report)
+}
+
+/// The sentence for a target without `--credentials` and without test controls.
+fn needs_credentials(profile: &Profile) -> String {
+    format!(
+        "--target needs --credentials FILE (apps and secrets; fixtures/identities/{}.toml shows the format), unless the target is a reference server with test controls",
+        profile.family
+    )
 }
 
 /// The longest one preflight request may take.

@@ -314,7 +314,7 @@ pub async fn run(args: Args) -> i32 {
     }
 }
 
-fn read_credentials(path: &PathBuf, profile: &Profile) -> Result<Identities, String> {
+fn read_credentials(path: &std::path::Path, profile: &Profile) -> Result<Identities, String> {
     let ids = profile::builtin::load_credentials(
         path,
         profile.family,

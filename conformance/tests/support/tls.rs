@@ -2,6 +2,8 @@
 //! and a server certificate it signed for 127.0.0.1 and localhost, as PEM files. The
 //! load and reference-server tests include this file by path, so that one maker serves
 //! the three crates.
+// Not every including test file uses every certificate.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 

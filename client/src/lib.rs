@@ -4,6 +4,7 @@
 //! - [`access`]: how a tool reaches a target (trusted CAs, a gateway's headers, the
 //!   connect timeout) and the sentence for a failure to reach it;
 //! - [`preflight`]: which family a target serves, told by its answers' signatures;
+//! - [`run_folder`]: a folder per run for reports, and the `latest` pointer;
 //! - [`request`]: a request and the exchange it came to, structured for transcripts;
 //! - [`transport`]: the [`Transport`] trait (one request in, one exchange out) and a
 //!   plain reqwest transport; the suite implements the trait on its recording context;
@@ -21,6 +22,7 @@ pub mod flows;
 pub mod pkce;
 pub mod preflight;
 pub mod request;
+pub mod run_folder;
 pub mod sse;
 pub mod transport;
 

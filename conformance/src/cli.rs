@@ -266,12 +266,7 @@ fn read(path: &PathBuf, what: &str, flag: &str) -> Result<String, String> {
 /// An error as one line: a parser's message may span lines (a TOML error draws the line it
 /// points at); a person and a CI log both read one line best.
 pub fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    profile::builtin::one_line(message)
 }
 
 /// A usage error from the argument parser as one line with the fix: the error, clap's tip
@@ -384,29 +379,6 @@ pub fn rerun_command(args: &Args) -> Vec<String> {
         flag("--fault", Some(f.clone()));
     }
     words
-}
-
-/// Points `<report dir>/latest` at the run's folder (a symbolic link where the platform
-/// has them, else a file naming it), so that the last run's reports have one path.
-pub fn point_latest(
-    report_dir: &std::path::Path,
-    run_dir: &std::path::Path,
-) -> std::io::Result<()> {
-    let latest = report_dir.join("latest");
-    let name = run_dir.file_name().unwrap_or(run_dir.as_os_str());
-    match std::fs::symlink_metadata(&latest) {
-        Ok(m) if m.is_dir() => return Ok(()), // someone's own folder: left alone
-        Ok(_) => std::fs::remove_file(&latest)?,
-        Err(_) => {}
-    }
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::symlink(name, &latest)
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::write(&latest, name.to_string_lossy().as_bytes())
-    }
 }
 
 async fn run_inner(args: Args) -> Result<i32, String> {
@@ -653,12 +625,12 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     // A closed stdout loses the summary, never the reports or the exit code.
     print_out(&report::terminal::summary(&report));
     if !args.no_reports {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        let dir = args.report_dir.join(format!("{}-{stamp}", report.profile));
         let explain = report::Explain::new(&profile, &rerun_command(&args));
-        match report::write_all(&report, &explain, &dir) {
-            Ok(_) => {
-                if let Err(e) = point_latest(&args.report_dir, &dir) {
+        let written = contract_client::run_folder::create(&args.report_dir, &report.profile)
+            .and_then(|dir| report::write_all(&report, &explain, &dir).map(|_| dir));
+        match written {
+            Ok(dir) => {
+                if let Err(e) = contract_client::run_folder::point_latest(&args.report_dir, &dir) {
                     eprintln!(
                         "warning: could not point {} at this run: {e}",
                         args.report_dir.join("latest").display()
@@ -667,8 +639,8 @@ async fn run_inner(args: Args) -> Result<i32, String> {
                 print_out(&format!("reports: {}", dir.display()));
             }
             Err(e) => eprintln!(
-                "warning: could not write reports to {}: {e}; choose a writable folder with --report-dir",
-                dir.display()
+                "warning: could not write reports under {}: {e}; choose a writable folder with --report-dir",
+                args.report_dir.display()
             ),
         }
     }

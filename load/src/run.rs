@@ -255,7 +255,10 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     let sources = source_addresses(&options, &base);
     // Each run its own folder, never overwriting another's, and a `latest` pointer.
     let run_dir = match &options.reports_dir {
-        Some(dir) => Some(run_folder(dir, &options.profile.name).map_err(LoadError::Reports)?),
+        Some(dir) => Some(
+            contract_client::run_folder::create(dir, &options.profile.name)
+                .map_err(LoadError::Reports)?,
+        ),
         None => None,
     };
 
@@ -318,7 +321,7 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     };
     if let (Some(dir), Some(run_dir)) = (&options.reports_dir, &run_dir) {
         report::write_json(&run_dir.join("verdict.json"), &report).map_err(LoadError::Reports)?;
-        point_latest(dir, run_dir).map_err(LoadError::Reports)?;
+        contract_client::run_folder::point_latest(dir, run_dir).map_err(LoadError::Reports)?;
     }
     if options.print {
         let mut text = report::render(&report, options.color);
@@ -420,40 +423,6 @@ fn fit_real_time(
         })
         .collect();
     Ok((order, unfit))
-}
-
-/// A new folder `<dir>/<profile>-<UTC time>` for one run's reports.
-fn run_folder(dir: &std::path::Path, profile: &str) -> std::io::Result<PathBuf> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    let mut folder = dir.join(format!("{profile}-{stamp}"));
-    // Two runs in the same millisecond: a suffix, never the other's folder.
-    let mut n = 1;
-    while folder.exists() {
-        n += 1;
-        folder = dir.join(format!("{profile}-{stamp}-{n}"));
-    }
-    std::fs::create_dir_all(&folder)?;
-    Ok(folder)
-}
-
-/// Points `<dir>/latest` at the run's folder (a symbolic link where the platform has
-/// them, else a file that names it).
-fn point_latest(dir: &std::path::Path, run_dir: &std::path::Path) -> std::io::Result<()> {
-    let latest = dir.join("latest");
-    let name = run_dir.file_name().unwrap_or(run_dir.as_os_str());
-    match std::fs::symlink_metadata(&latest) {
-        Ok(m) if m.is_dir() => return Ok(()),
-        Ok(_) => std::fs::remove_file(&latest)?,
-        Err(_) => {}
-    }
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::symlink(name, &latest)
-    }
-    #[cfg(not(unix))]
-    {
-        std::fs::write(&latest, name.to_string_lossy().as_bytes())
-    }
 }
 
 /// The line a run begins with, once (issue 13): what is checked, against what, and how

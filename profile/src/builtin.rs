@@ -173,7 +173,7 @@ pub fn fixtures_of(family: crate::Family) -> Option<Identities> {
 }
 
 /// A parser's message on one line (a TOML error draws the line it points at).
-fn one_line(message: &str) -> String {
+pub fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)

@@ -89,6 +89,38 @@ pub struct Found {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
+impl Refusal {
+    /// Whether nothing answered within the timeout (rather than refused, or answered
+    /// the wrong thing).
+    pub fn timed_out(&self) -> bool {
+        self.0.contains(TIMED_OUT)
+    }
+}
+
+/// The words of a request that got no answer in time.
+const TIMED_OUT: &str = "no answer within";
+
+/// Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 8628
+/// §3.5: an `error` member holding one of them is an OAuth error answer.
+const RFC_ERROR_CODES: &[&str] = &[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+    "unsupported_response_type",
+    "server_error",
+    "temporarily_unavailable",
+    "invalid_token",
+    "insufficient_scope",
+    "unsupported_token_type",
+    "authorization_pending",
+    "slow_down",
+    "expired_token",
+];
+
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -123,7 +155,10 @@ impl Signatures {
         if object.get("success").is_some_and(Value::is_boolean) && text("message") {
             return Some(Family::Enterprise);
         }
-        let rfc6749_error = text("error")
+        let rfc6749_error = object
+            .get("error")
+            .and_then(Value::as_str)
+            .is_some_and(|code| RFC_ERROR_CODES.contains(&code))
             && !object.contains_key("message")
             && !object.contains_key("request_id")
             && !object.contains_key("success");
@@ -254,7 +289,7 @@ async fn look(
         Err(e) => {
             seen.tls_failure = crate::access::is_tls_failure(&e);
             seen.failure = Some(if e.is_timeout() && !e.is_connect() {
-                format!("no answer within {} s", timeout.as_secs_f64())
+                format!("{TIMED_OUT} {} s", timeout.as_secs_f64())
             } else {
                 crate::access::explain(&e, url)
             });
@@ -396,7 +431,7 @@ fn family_signature(family: Family) -> &'static str {
     match family {
         Family::Punchplay => "the X-PunchPlay-Request-Id header, or {error, message, request_id}",
         Family::Enterprise => "{success, message} from the token endpoint",
-        Family::Flexslot => "RFC 6749 error JSON {error, error_description}",
+        Family::Flexslot => "RFC 6749 error JSON {error, error_description}, or RFC 8414 metadata",
     }
 }
 
@@ -538,6 +573,8 @@ mod tests {
             Some(Family::Flexslot)
         );
         assert_eq!(sig(&[], r#"{"message":"Unauthenticated."}"#), None);
+        // A code of no RFC is no OAuth signature (a generic `{"error":"not_found"}`).
+        assert_eq!(sig(&[], r#"{"error":"not_found"}"#), None);
         assert_eq!(sig(&[], "<html>"), None);
     }
 

@@ -208,9 +208,16 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     // What the suite asks too: does the target speak this profile's family at all?
     if options.target.is_some() {
         let client = target.client().clone();
-        contract_client::preflight::preflight(&client, &base, &options.profile, PREFLIGHT_TIMEOUT)
+        let timeout = PREFLIGHT_TIMEOUT.min(options.run_time);
+        contract_client::preflight::preflight(&client, &base, &options.profile, timeout)
             .await
-            .map_err(|refusal| LoadError::CannotBeChecked(refusal.0))?;
+            .map_err(|refusal| {
+                if refusal.timed_out() {
+                    LoadError::NoAnswer(timeout)
+                } else {
+                    LoadError::CannotBeChecked(refusal.0)
+                }
+            })?;
     }
     let faults = contract_client::preflight::test_controls(
         target.client(),
@@ -353,8 +360,9 @@ pub fn minimum_real_time(limit: &RateLimit) -> Duration {
     Duration::from_secs(limit.window_secs.max(1) + 1 + SEATING_SECS)
 }
 
-/// Seconds allowed for setting up and seating the users before a limit's first window.
-const SEATING_SECS: u64 = 2;
+/// Seconds allowed for setting up and seating the users before a limit's first window
+/// (typically well under one on the loopback).
+const SEATING_SECS: u64 = 1;
 
 /// Which limits fit a real-clock run time shared equally by the limits that run: the
 /// longest windows are dropped until the rest fit. The dropped ones are NOT JUDGED with
@@ -394,7 +402,7 @@ fn fit_real_time(
             })
             .unwrap_or_default();
         return Err(format!(
-            "--run-time {}s is too short to judge any selected limit in real time (the target has no test controls to move its clock): {shortest}, one window and 3 s; every selected limit needs --run-time {all_need}s",
+            "--run-time {}s is too short to judge any selected limit in real time (the target has no test controls to move its clock): {shortest}, one window and 2 s; every selected limit needs --run-time {all_need}s",
             secs(run_time)
         ));
     }

@@ -235,7 +235,7 @@ fn a_run_time_too_short_for_every_limit_is_refused_at_the_start_with_the_minimum
     let err = err_of(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("--run-time 20s is too short") && err.contains("needs --run-time 63s"),
+        err.contains("--run-time 20s is too short") && err.contains("needs --run-time 62s"),
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(3));

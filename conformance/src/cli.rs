@@ -1,6 +1,11 @@
 //! The command line. With no arguments it starts the reference server in-process with
 //! test controls and runs the whole punchplay suite against it; `--target` checks a
-//! deployment. Exit codes: 0 conformant, 1 non-conformant, 2 the suite could not run.
+//! deployment. Exit codes: 0 conformant, 1 non-conformant, 2 the suite could not run,
+//! 130 interrupted.
+//!
+//! Over 600 lines because it is the one place where flags become a run (profile, how
+//! the target is reached, the preflight, credentials, test controls and faults, driver,
+//! snapshots, reports, the rerun command); each step is short and in run order.
 
 use std::path::PathBuf;
 use std::sync::Arc;

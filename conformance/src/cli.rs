@@ -293,12 +293,6 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         Some(ProfileArg::Builtin(b)) => b.profile(),
         None => Profile::punchplay(),
     };
-    if crate::checks::for_family(&profile).is_none() {
-        return Err(format!(
-            "the profile `{}` is of the {} family, which the suite has no checks for yet",
-            profile.name, profile.family
-        ));
-    }
     let all = crate::checks::all(&profile);
     let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
     if args.list {
@@ -390,11 +384,8 @@ async fn run_inner(args: Args) -> Result<i32, String> {
             .map(|f| f.header.clone())
             .unwrap_or_default(),
     };
-    // Flexslot's apps are picked by trait per check; a file without the required ones
-    // cannot be checked at all (punchplay's are picked in Env::new).
-    if profile.family == Family::Flexslot {
-        crate::checks::flexslot::FxRoles::pick(&ids_file)?;
-    }
+    // The family's dialect picks the apps by trait; a file without the ones every check
+    // needs cannot be checked at all.
     let env = Arc::new(Env::new(
         profile.clone(),
         ids_file,

@@ -138,7 +138,11 @@ pub async fn run(
 ) -> RunReport {
     let started_at = chrono::Utc::now();
     let started = Instant::now();
-    let spent = crate::checks::spent_before_the_run(&env).await;
+    let family = crate::checks::family(env.profile.family);
+    let spent = match family.rate() {
+        Some(rate) => crate::kit::rate::spent_before_the_run(&env, rate).await,
+        None => Vec::new(),
+    };
     let (order, skipped, plan) = plan_with(&env, checks, &spent);
     let run_notes = plan.wait_lines();
     let wait_before_all = plan
@@ -258,6 +262,10 @@ pub async fn run(
             unchecked.join("; ")
         ));
     }
+    notes.extend(crate::kit::rate::limits_without_recipe(
+        &env.profile,
+        family.rate(),
+    ));
     notes.extend(crate::snapshot::extensions_note(
         reports.iter().map(|r| &r.snapshot),
     ));
@@ -301,9 +309,6 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
                 };
             }
         };
-        // Identities become role placeholders, so a snapshot recorded with one
-        // deployment's apps gates another's.
-        crate::checks::redact_identities(&ctx.env, &mut ctx.redactor);
         let mut result = match tokio::time::timeout(timeout, (check.run)(&mut ctx)).await {
             Ok(r) => r,
             Err(_) => Err(Problem::error(format!(
@@ -311,9 +316,11 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
                 timeout.as_secs()
             ))),
         };
-        // More than N admitted in one window fails PP-RATE-1 (MUST) wherever it is seen,
-        // whatever this check's own clause and verdict.
-        let over_admitted = crate::checks::over_admission(&ctx.env.profile, &ctx.admitted);
+        // More than N admitted in one window fails the family's limit clause (PP-RATE-1,
+        // MUST) wherever it is seen, whatever this check's own clause and verdict.
+        let over_admitted = ctx.env.dialect.over_admission_clause().and_then(|clause| {
+            crate::kit::rate::over_admission(clause, &ctx.env.profile, &ctx.admitted)
+        });
         let over_admission = over_admitted.is_some();
         if let Some(p) = over_admitted {
             result = Err(p);
@@ -506,7 +513,7 @@ fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport 
     // An over-admission is a failure of the family's limit clause (PP-RATE-1, EN-RATE-1:
     // MUST), reported under that clause.
     let (clause, level) = if over_admission {
-        let over = crate::checks::over_admission_clause(&env.profile);
+        let over = env.dialect.over_admission_clause().unwrap_or(check.clause);
         let level = env.profile.clause(over).map_or(Level::Must, |c| c.level);
         (over, level)
     } else {

@@ -9,6 +9,7 @@ use profile::LimitKey;
 use serde::Serialize;
 
 use crate::check::{Check, Env, Schedule};
+pub use crate::kit::time::human_duration;
 
 /// Printed before the run starts.
 #[derive(Debug, Clone, Serialize)]
@@ -49,26 +50,6 @@ impl Plan {
             human_duration(self.waits_total_secs)
         ));
         lines
-    }
-}
-
-/// `2 h 14 min`, `3 min 20 s`, `45 s`, `1 min`, `30 d`: the two largest units, a zero
-/// second one left out.
-pub fn human_duration(secs: u64) -> String {
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    let (big, small) = if d > 0 {
-        ((d, "d"), (h, "h"))
-    } else if h > 0 {
-        ((h, "h"), (m, "min"))
-    } else if m > 0 {
-        ((m, "min"), (s, "s"))
-    } else {
-        return format!("{s} s");
-    };
-    if small.0 == 0 {
-        format!("{} {}", big.0, big.1)
-    } else {
-        format!("{} {} {} {}", big.0, big.1, small.0, small.1)
     }
 }
 

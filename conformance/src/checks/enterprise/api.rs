@@ -73,7 +73,7 @@ async fn missing_token(ctx: &mut Ctx) -> CheckResult {
 async fn expired_token(ctx: &mut Ctx) -> CheckResult {
     let (token, lifetime) = issued_with_lifetime(ctx).await?;
     lifetime.to_just_before_its_end(ctx).await?;
-    let r = super::send_kept(ctx, tags_request(ctx, Some(&token))).await?;
+    let r = ctx.send(tags_request(ctx, Some(&token))).await?;
     if r.status() != 200 {
         lifetime.landed_before_its_end(ctx, "the call").await?;
     }

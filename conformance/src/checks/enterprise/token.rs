@@ -96,7 +96,7 @@ async fn expires_in(ctx: &mut Ctx) -> CheckResult {
     let app = roles::active(ctx)?;
     let token = issue(ctx, &app, None).await?;
     let want = ctx.profile().lifetimes.access_token;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     ensure!(
         token.expires_in == want,
         r,
@@ -281,7 +281,7 @@ async fn validation_messages(ctx: &mut Ctx) -> CheckResult {
 async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
     let app = roles::active(ctx)?;
     let token = issue(ctx, &app, None).await?;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     let allowed = scope_set(&app.allowed_scopes.join(" "));
     ensure!(
         scope_set(&token.scope) == allowed,
@@ -293,7 +293,7 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
         .unwrap_or_default()
         .to_owned();
     let token = issue(ctx, &app, Some(&asked)).await?;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     ensure!(
         scope_set(&token.scope) == scope_set(&asked),
         r,
@@ -306,7 +306,7 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
 async fn no_scope_allowed(ctx: &mut Ctx) -> CheckResult {
     let narrow = roles::no_scopes(ctx)?;
     let token = issue(ctx, &narrow, None).await?;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     let allowed = scope_set(&narrow.allowed_scopes.join(" "));
     ensure!(
         scope_set(&token.scope) == allowed,

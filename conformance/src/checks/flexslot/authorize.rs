@@ -4,12 +4,12 @@
 //! a 400 HTML page and never a redirect (FX-AUTHZ-2, RFC 6749 §4.1.2.1 first paragraph).
 
 use super::{
-    FxRoles, authorize_path, codeonly_or_skip, decide, error_redirect, pkce, redirect_of,
-    redirect_says, restore_grant_types, roles, send, set_grant_types, set_mode, spa_or_skip, state,
+    FxRoles, codeonly_or_skip, decide, error_redirect, redirect_says, restore_grant_types, roles,
+    set_grant_types, spa_or_skip,
 };
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::flows::authorize_path as raw_authorize_path;
+use crate::kit::{controls, flows};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -78,18 +78,18 @@ async fn redirects_with(
     params: &[(&str, &str)],
     error: &str,
 ) -> CheckResult {
-    let state = state(ctx);
-    let redirect = redirect_of(app);
+    let state = flows::state(ctx);
+    let redirect = flows::redirect_of(app);
     let mut all: Vec<(&str, &str)> = params.to_vec();
     all.push(("state", &state));
-    let path = raw_authorize_path(ctx, &all);
-    let r = send(ctx, Req::get(path)).await?;
+    let path = flows::authorize_path(ctx, &all);
+    let r = ctx.send(Req::get(path)).await?;
     error_redirect(&r, &redirect, error, &state)
 }
 
 async fn missing_challenge(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let redirect = redirect_of(&web);
+    let redirect = flows::redirect_of(&web);
     let params = [
         ("response_type", "code"),
         ("client_id", web.client_id.as_str()),
@@ -100,8 +100,8 @@ async fn missing_challenge(ctx: &mut Ctx) -> CheckResult {
 
 async fn plain_method(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let redirect = redirect_of(&web);
-    let pkce = pkce(ctx);
+    let redirect = flows::redirect_of(&web);
+    let pkce = flows::pkce(ctx);
     let params = [
         ("response_type", "code"),
         ("client_id", web.client_id.as_str()),
@@ -115,8 +115,8 @@ async fn plain_method(ctx: &mut Ctx) -> CheckResult {
 
 async fn bad_response_type(ctx: &mut Ctx, response_type: Option<&str>, error: &str) -> CheckResult {
     let web = roles(ctx)?.web;
-    let redirect = redirect_of(&web);
-    let pkce = pkce(ctx);
+    let redirect = flows::redirect_of(&web);
+    let pkce = flows::pkce(ctx);
     let mut params = Vec::new();
     if let Some(rt) = response_type {
         params.push(("response_type", rt));
@@ -162,11 +162,11 @@ async fn invalid_scope(ctx: &mut Ctx) -> CheckResult {
         .cloned()
         .unwrap_or_else(|| "conformance-unknown-scope".to_owned());
     for scope in [not_allowed.as_str(), "conformance-unknown-scope"] {
-        let pkce = pkce(ctx);
-        let st = state(ctx);
-        let path = authorize_path(ctx, &app, &pkce, Some(scope), Some(&st));
-        let resp = send(ctx, Req::get(path)).await?;
-        error_redirect(&resp, &redirect_of(&app), "invalid_scope", &st)?;
+        let pkce = flows::pkce(ctx);
+        let st = flows::state(ctx);
+        let path = flows::standard_authorize(ctx, &app, &pkce, Some(scope), Some(&st));
+        let resp = ctx.send(Req::get(path)).await?;
+        error_redirect(&resp, &flows::redirect_of(&app), "invalid_scope", &st)?;
     }
     Ok(())
 }
@@ -174,11 +174,11 @@ async fn invalid_scope(ctx: &mut Ctx) -> CheckResult {
 async fn denied(ctx: &mut Ctx) -> CheckResult {
     let r = roles(ctx)?;
     let app = r.spa.clone().unwrap_or_else(|| r.web.clone());
-    let pkce = pkce(ctx);
-    let st = state(ctx);
-    let path = authorize_path(ctx, &app, &pkce, None, Some(&st));
-    let a = decide(ctx, &r, &path, false).await?;
-    redirect_says(&a, &redirect_of(&app), "access_denied", &st).map_err(Problem::fail)?;
+    let pkce = flows::pkce(ctx);
+    let st = flows::state(ctx);
+    let path = flows::standard_authorize(ctx, &app, &pkce, None, Some(&st));
+    let a = decide(ctx, &path, false).await?;
+    redirect_says(&a, &flows::redirect_of(&app), "access_denied", &st).map_err(Problem::fail)?;
     ctx.note("denied: redirect with error=access_denied and state");
     Ok(())
 }
@@ -190,11 +190,11 @@ async fn unauthorized_client(ctx: &mut Ctx) -> CheckResult {
     let app = codeonly_or_skip(&r).or_else(|_| spa_or_skip(&r))?;
     set_grant_types(ctx, &app, &["refresh_token"]).await?;
     let result = async {
-        let pkce = pkce(ctx);
-        let st = state(ctx);
-        let path = authorize_path(ctx, &app, &pkce, None, Some(&st));
-        let resp = send(ctx, Req::get(path)).await?;
-        error_redirect(&resp, &redirect_of(&app), "unauthorized_client", &st)
+        let pkce = flows::pkce(ctx);
+        let st = flows::state(ctx);
+        let path = flows::standard_authorize(ctx, &app, &pkce, None, Some(&st));
+        let resp = ctx.send(Req::get(path)).await?;
+        error_redirect(&resp, &flows::redirect_of(&app), "unauthorized_client", &st)
     }
     .await;
     restore_grant_types(ctx, &app).await?;
@@ -204,20 +204,20 @@ async fn unauthorized_client(ctx: &mut Ctx) -> CheckResult {
 async fn failures(ctx: &mut Ctx) -> CheckResult {
     let r = roles(ctx)?;
     for mode in ["server_error", "temporarily_unavailable"] {
-        set_mode(ctx, mode).await?;
+        controls::set_mode(ctx, mode).await?;
         let result = fails_with(ctx, &r, mode).await;
-        set_mode(ctx, "normal").await?;
+        controls::set_mode(ctx, "normal").await?;
         result?;
     }
     Ok(())
 }
 
 async fn fails_with(ctx: &mut Ctx, r: &FxRoles, error: &str) -> CheckResult {
-    let pkce = pkce(ctx);
-    let st = state(ctx);
-    let path = authorize_path(ctx, &r.web, &pkce, None, Some(&st));
-    let resp = send(ctx, Req::get(path)).await?;
-    error_redirect(&resp, &redirect_of(&r.web), error, &st)
+    let pkce = flows::pkce(ctx);
+    let st = flows::state(ctx);
+    let path = flows::standard_authorize(ctx, &r.web, &pkce, None, Some(&st));
+    let resp = ctx.send(Req::get(path)).await?;
+    error_redirect(&resp, &flows::redirect_of(&r.web), error, &st)
 }
 
 /// A 400 HTML page that sends the browser nowhere (FX-AUTHZ-2).
@@ -245,9 +245,9 @@ fn error_page(r: &Resp) -> CheckResult {
 
 async fn unknown_client(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let pkce = pkce(ctx);
-    let redirect = redirect_of(&web);
-    let path = raw_authorize_path(
+    let pkce = flows::pkce(ctx);
+    let redirect = flows::redirect_of(&web);
+    let path = flows::authorize_path(
         ctx,
         &[
             ("response_type", "code"),
@@ -258,21 +258,21 @@ async fn unknown_client(ctx: &mut Ctx) -> CheckResult {
             ("state", "s"),
         ],
     );
-    let r = send(ctx, Req::get(path)).await?;
+    let r = ctx.send(Req::get(path)).await?;
     error_page(&r)
 }
 
 async fn unregistered_redirect(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let registered = redirect_of(&web);
+    let registered = flows::redirect_of(&web);
     let upper = registered.to_ascii_uppercase();
     let longer = format!("{registered}x");
     // Named by what was changed, so the transcript is the same whatever was registered.
     ctx.redactor
         .register_identity(&upper, "[redirect-uri, upper-cased]");
     for bad in [longer, upper] {
-        let pkce = pkce(ctx);
-        let path = raw_authorize_path(
+        let pkce = flows::pkce(ctx);
+        let path = flows::authorize_path(
             ctx,
             &[
                 ("response_type", "code"),
@@ -283,7 +283,7 @@ async fn unregistered_redirect(ctx: &mut Ctx) -> CheckResult {
                 ("state", "s"),
             ],
         );
-        let r = send(ctx, Req::get(path)).await?;
+        let r = ctx.send(Req::get(path)).await?;
         error_page(&r)?;
     }
     Ok(())

@@ -3,11 +3,12 @@
 use profile::{App, AppKind, Level};
 use serde_json::{Value, json};
 
+use super::roles;
 use super::{deactivate_app, inactive_or_skip, register_app, signed_in, with_secret};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::drivers::hidden_inputs;
-use crate::flows::{self, with_auth};
+use crate::kit::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -142,8 +143,8 @@ async fn registered_app_shape(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let no_secret = vec![("client_id".to_owned(), web.client_id.clone())];
     // Device code: with the secret 200, without it invalid_client.
     let dc = ctx.path("device_code");
@@ -189,7 +190,7 @@ async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn wrong_secret(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let token = ctx.path("token");
     let wrong = with_secret(&web, "conformance-wrong-secret");
     let grant = [
@@ -216,7 +217,7 @@ async fn wrong_secret(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn public_with_secret(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = ctx.path("device_code");
     let r = ctx
         .send(Req::post(dc).form([
@@ -322,7 +323,7 @@ async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn secrets_never_echoed(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let sent = "conformance-echo-probe-secret-7f3a";
     let token = ctx.path("token");
     let r = ctx
@@ -512,7 +513,7 @@ async fn developer_page(ctx: &mut Ctx) -> CheckResult {
     }
     let name = format!("Conformance Form {:08x}", rand::random::<u32>());
     ctx.volatile(&name, "app-name");
-    let redirect = ctx.env.roles.web.redirect_uris[0].clone();
+    let redirect = roles(ctx)?.web.redirect_uris[0].clone();
     let scopes = ctx.env.profile.scopes.known.clone();
     let mut form = vec![
         ("name".to_owned(), name.clone()),

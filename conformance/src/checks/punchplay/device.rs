@@ -6,11 +6,12 @@ use base64::Engine as _;
 use profile::Level;
 use serde_json::Value;
 
-use super::{PageWording, page_shows_app, time};
+use super::{PageWording, page_shows_app, roles};
 use crate::check::{Check, Ctx, str_of};
 use crate::client::Req;
 use crate::drivers::{enc, find_input, hidden_inputs};
-use crate::flows::{self, with_auth};
+use crate::kit::flows::{self, with_auth};
+use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -68,7 +69,7 @@ pub fn checks() -> Vec<Check> {
 }
 
 async fn fields(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let (r, b) = (&dc.resp, &dc.body);
     for key in [
@@ -97,7 +98,7 @@ async fn fields(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn shapes(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let (r, b) = (&dc.resp, &dc.body);
     let lt = &ctx.env.profile.lifetimes;
@@ -168,7 +169,7 @@ pub fn decode_qr(data_uri: &str) -> Result<String, String> {
 }
 
 async fn qr(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let uri = str_of(&dc.resp, &dc.body, "verification_uri_qr")?;
     let decoded = decode_qr(uri).map_err(|e| dc.resp.fail(format!("verification_uri_qr: {e}")))?;
@@ -183,7 +184,7 @@ async fn qr(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn polling_states(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     ctx.error(&r, "authorization_pending")?;
@@ -205,14 +206,14 @@ async fn polling_states(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unknown_code(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let r = flows::device_poll(ctx, &tv, "conformance-unknown-device-code").await?;
     ctx.error(&r, "expired")?;
     Ok(())
 }
 
 async fn timed_out(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     // The device code is issued between these readings of the target's clock.
     let issued_no_earlier = time::now(ctx).await?;
     let dc = flows::device_start(ctx, &tv, None).await?;
@@ -240,7 +241,7 @@ async fn timed_out(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn denied(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     flows::device_decide(ctx, &dc, false).await?;
     let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
@@ -256,7 +257,7 @@ const ACTIVATE_PAGE: PageWording = PageWording {
 };
 
 async fn activate_page(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let activate = ctx.path("activate");
     let expect_uri = ctx.http.url(&activate);
@@ -310,7 +311,7 @@ async fn activate_page(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn rfc_grant_type(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let path = ctx.path("device_token");
     let form = with_auth(

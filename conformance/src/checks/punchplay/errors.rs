@@ -2,11 +2,13 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::flows::{self, with_auth};
+use crate::kit::controls::set_mode;
+use crate::kit::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -23,8 +25,8 @@ pub fn checks() -> Vec<Check> {
 
 /// Requests that each provoke a different error, with the code the contract gives them.
 async fn battery(ctx: &mut Ctx) -> Result<Vec<(Resp, &'static str)>, Problem> {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let mut out = Vec::new();
     let r = ctx.send(Req::get(ctx.path("me"))).await?;
     out.push((r, "invalid_token"));
@@ -109,7 +111,7 @@ async fn envelope(ctx: &mut Ctx) -> CheckResult {
 async fn request_ids(ctx: &mut Ctx) -> CheckResult {
     let header = ctx.env.profile.expect_punchplay().request_id.header.clone();
     let mut seen = HashSet::new();
-    let user = ctx.env.roles.user.username.clone();
+    let user = roles(ctx)?.user.username.clone();
     let mut resps = Vec::new();
     for _ in 0..2 {
         resps.push(
@@ -175,35 +177,11 @@ async fn statuses(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
-async fn set_mode(ctx: &mut Ctx, mode: &str) -> CheckResult {
-    if !ctx.env.controls {
-        return Err(Problem::skip(
-            "needs the reference server's test controls to make the server fail on purpose",
-        ));
-    }
-    let r = ctx
-        .send(
-            Req::post("/__test/mode")
-                .json(json!({"mode": mode}))
-                .driver(),
-        )
-        .await?;
-    if r.status() != 200 {
-        return Err(Problem::error(format!(
-            "the test control mode answered {}: {}",
-            r.status(),
-            r.body()
-        )));
-    }
-    ctx.note(format!("server mode: {mode}"));
-    Ok(())
-}
-
 async fn server_error(ctx: &mut Ctx) -> CheckResult {
     set_mode(ctx, "server_error").await?;
     let result = async {
-        let web = ctx.env.roles.web.clone();
-        let tv = ctx.env.roles.tv.clone();
+        let web = roles(ctx)?.web.clone();
+        let tv = roles(ctx)?.tv.clone();
         let r = flows::refresh_at_token(ctx, &web, "conformance-unknown-refresh", None).await?;
         ctx.error(&r, "server_error")?;
         let r = ctx
@@ -224,7 +202,7 @@ async fn server_error(ctx: &mut Ctx) -> CheckResult {
 async fn unavailable(ctx: &mut Ctx) -> CheckResult {
     set_mode(ctx, "temporarily_unavailable").await?;
     let result = async {
-        let web = ctx.env.roles.web.clone();
+        let web = roles(ctx)?.web.clone();
         let r = flows::refresh_at_token(ctx, &web, "conformance-unknown-refresh", None).await?;
         ctx.error(&r, "server_error")?;
         Ok(())

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::outcome::CheckResult;
@@ -23,10 +24,10 @@ pub fn checks() -> Vec<Check> {
 }
 
 async fn profile(ctx: &mut Ctx) -> CheckResult {
-    let second = ctx.env.roles.other_user.clone().ok_or_else(|| {
+    let second = roles(ctx)?.other_user.clone().ok_or_else(|| {
         crate::outcome::Problem::skip("needs a second test user in the credentials")
     })?;
-    let users = [ctx.env.roles.user.clone(), second];
+    let users = [roles(ctx)?.user.clone(), second];
     for user in &users {
         let path = ctx.path_with("public_user", &[("username", &user.username)]);
         let r = ctx.send(Req::get(path)).await?;

@@ -1,8 +1,10 @@
 //! PP-REFRESH: refresh at both endpoints, rotation, replay, races, scope and idle expiry.
 
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::Resp;
-use crate::flows::{self, Tokens};
+use crate::kit::flows::{self, Tokens};
+use crate::kit::race;
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
@@ -51,16 +53,16 @@ pub fn checks() -> Vec<Check> {
 }
 
 async fn browser_refresh(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     rotated(ctx, &t, &r).await
 }
 
 async fn device_refresh(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let t = flows::device_tokens(ctx, &tv, None).await?;
-    let r = flows::refresh_device(ctx, &tv, &t.refresh).await?;
+    let r = super::refresh_device(ctx, &tv, &t.refresh).await?;
     rotated(ctx, &t, &r).await
 }
 
@@ -80,7 +82,7 @@ async fn rotated(ctx: &mut Ctx, t: &Tokens, r: &Resp) -> CheckResult {
 }
 
 async fn spent(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.ok_json(&r)?;
@@ -90,7 +92,7 @@ async fn spent(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn replay(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     let body = ctx.ok_json(&r)?;
@@ -119,36 +121,10 @@ async fn replay(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn race(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
-    let reqs: Vec<_> = (0..4)
-        .map(|_| {
-            let path = ctx.path("token");
-            crate::client::Req::post(path).form(flows::with_auth(
-                &web,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", &t.refresh),
-                ],
-            ))
-        })
-        .collect();
-    for req in &reqs {
-        ctx.count(req);
-    }
-    let http = ctx.http.clone();
-    let sends = reqs.into_iter().map(|req| {
-        let http = http.clone();
-        async move { http.execute(req).await }
-    });
-    let results = futures_util::future::join_all(sends).await;
-    let mut exchanges = Vec::new();
-    for r in results {
-        exchanges.push(r?);
-    }
-    // Record in a stable order (successes first) so the snapshot does not depend on timing.
-    exchanges.sort_by_key(|x| x.status);
-    let resps: Vec<_> = exchanges.into_iter().map(|x| ctx.record(x)).collect();
+    // Recorded successes first, so the snapshot does not depend on timing.
+    let resps = race::refreshes(ctx, &web, &t.refresh, 4).await?;
     let winners = resps.iter().filter(|r| r.status() == 200).count();
     let last = resps.last().expect("four answers");
     ensure!(
@@ -163,7 +139,7 @@ async fn race(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn scope_rules(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let two = ctx.env.profile.scopes.known[..2].join(" ");
     let one = ctx.env.profile.scopes.known[0].clone();
     let t = flows::code_tokens(ctx, &web, Some(&two)).await?;
@@ -188,7 +164,7 @@ async fn scope_rules(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn idle(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let idle = ctx.env.profile.lifetimes.refresh_token_idle;
     ctx.advance(idle as f64 + 1.0).await?;

@@ -2,10 +2,11 @@
 
 use serde_json::Value;
 
+use super::roles;
 use super::{error_redirect, scope_set, spa_or_skip};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
-use crate::flows::{self, authorize_path, with_auth};
+use crate::kit::flows::{self, authorize_path, with_auth};
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
@@ -40,10 +41,10 @@ pub fn checks() -> Vec<Check> {
 }
 
 async fn all_scopes(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let all = ctx.all_scopes();
     let t = flows::code_tokens(ctx, &web, Some(&all)).await?;
-    let resp = ctx.last_response();
+    let resp = ctx.last_response()?;
     ensure!(
         scope_set(&t.scope) == scope_set(&all),
         resp,
@@ -58,7 +59,7 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
     // scope" could not be told apart.
     let app = spa_or_skip(ctx)?;
     let t = flows::code_tokens(ctx, &app, None).await?;
-    let resp = ctx.last_response();
+    let resp = ctx.last_response()?;
     ensure!(
         scope_set(&t.scope) == scope_set(&app.allowed_scopes.join(" ")),
         resp,
@@ -103,7 +104,7 @@ async fn authorize_invalid_scope(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn device_unknown_scope(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let spa = spa_or_skip(ctx)?;
     let path = ctx.path("device_code");
     let r = ctx
@@ -130,7 +131,7 @@ async fn device_unknown_scope(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn responses_carry_scope(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let narrow = ctx.env.profile.scopes.known[..2].join(" ");
     let dc = flows::device_start(ctx, &tv, Some(&narrow)).await?;
     let got = dc
@@ -156,10 +157,10 @@ async fn responses_carry_scope(ctx: &mut Ctx) -> CheckResult {
         r,
         "the device token response's scope is `{got}`, asked for `{narrow}`"
     );
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let one = ctx.env.profile.scopes.known[0].clone();
     let t = flows::code_tokens(ctx, &web, Some(&one)).await?;
-    let resp = ctx.last_response();
+    let resp = ctx.last_response()?;
     ensure!(
         scope_set(&t.scope) == scope_set(&one),
         resp,

@@ -3,10 +3,11 @@
 use profile::Level;
 use serde_json::{Value, json};
 
-use super::time;
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::flows::{self, with_auth};
+use crate::kit::flows::{self, with_auth};
+use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -74,7 +75,7 @@ pub fn checks() -> Vec<Check> {
 }
 
 async fn token_pair(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     for key in ["access_token", "refresh_token", "scope"] {
@@ -106,7 +107,7 @@ async fn token_pair(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unknown_grants(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let r = flows::redeem(
         ctx,
         &web,
@@ -122,8 +123,8 @@ async fn unknown_grants(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unsupported_grant(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let username = ctx.env.roles.user.username.clone();
+    let web = roles(ctx)?.web.clone();
+    let username = roles(ctx)?.user.username.clone();
     let token = ctx.path("token");
     for gt in ["password", "client_credentials", "urn:conformance:made-up"] {
         let r = ctx
@@ -142,7 +143,7 @@ async fn unsupported_grant(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn missing_fields(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let token = ctx.path("token");
     let redirect = web.redirect_uris[0].clone();
     let v = "conformance-verifier-0123456789-0123456789-0123456789";
@@ -178,10 +179,10 @@ async fn missing_fields(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn json_body(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let with_client = |app: &profile::App, mut body: Value| {
-        for (k, v) in flows::client_auth(app) {
+        for (k, v) in contract_client::flows::ClientAuth::of_app(app).params() {
             body[k] = Value::String(v);
         }
         body
@@ -233,8 +234,8 @@ async fn json_body(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn other_content_type(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let cases = [
         (
             "token",
@@ -274,7 +275,7 @@ async fn other_content_type(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn no_store(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     carries_no_store(&r, "token response")?;
@@ -283,14 +284,14 @@ async fn no_store(ctx: &mut Ctx) -> CheckResult {
     ctx.ok_json(&r)?;
     carries_no_store(&r, "refresh response")?;
     // The device flow's token responses too.
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     flows::device_decide(ctx, &dc, true).await?;
     let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
     let body = ctx.ok_json(&r)?;
     carries_no_store(&r, "device token response")?;
     let t = flows::Tokens::from(&r, &body)?;
-    let r = flows::refresh_device(ctx, &tv, &t.refresh).await?;
+    let r = super::refresh_device(ctx, &tv, &t.refresh).await?;
     ctx.ok_json(&r)?;
     carries_no_store(&r, "auth/refresh response")?;
     Ok(())
@@ -310,7 +311,7 @@ fn carries_no_store(r: &Resp, what: &str) -> Result<(), Problem> {
 }
 
 async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     // The token is issued after this reading of the target's clock.
     let issued_no_earlier = time::now(ctx).await?;
     let r = flows::redeem_new_code(ctx, &web, None).await?;
@@ -344,7 +345,7 @@ async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let token = ctx.path("token");
     let r = ctx
         .send(
@@ -368,7 +369,7 @@ async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let secret = super::client_secret(&web);
     let pkce = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
@@ -391,7 +392,7 @@ async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn basic_and_body(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let secret = super::client_secret(&web);
     let token = ctx.path("token");
     let r = ctx

@@ -8,8 +8,9 @@ use self::session::{PLAYBACK, expect_state, idle_token, token};
 use self::stream::{STREAM_WAIT, StreamRead, open_stream, types};
 use super::fresh_id;
 use crate::check::{Check, Ctx};
+use crate::checks::punchplay::roles;
 use crate::client::Req;
-use crate::flows::{self, playback, playback_body};
+use crate::kit::flows;
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
@@ -36,6 +37,27 @@ pub fn checks() -> Vec<Check> {
         Check::new("PP-API-8/query-string-token-is-refused", "The stream takes the token from the header only, never from the query string", run!(stream::query_token)),
         Check::new("PP-API-9/unknown-platform-route-is-not-found", "An unknown route under the platform API is 404 not_found, with or without a token", run!(unknown_route)),
     ]
+}
+
+/// A playback event body (PP-API-3) for media `id` at a fresh `occurred_at`.
+pub fn playback_body(ctx: &Ctx, media_id: &str, position_ms: u64) -> Value {
+    json!({
+        "media": {"id": media_id, "type": "episode", "title": "Pilot", "show": "Conformance Street", "season": 1, "episode": 1},
+        "position_ms": position_ms,
+        "duration_ms": 1_800_000,
+        "occurred_at": ctx.env.occurred_at(),
+    })
+}
+
+/// `POST playback/{action}` with a bearer token and `body` (PP-API-3).
+pub async fn playback(
+    ctx: &mut Ctx,
+    access: &str,
+    action: &str,
+    body: Value,
+) -> Result<crate::client::Resp, crate::outcome::Problem> {
+    let path = ctx.path_with("playback", &[("action", action)]);
+    ctx.send(Req::post(path).bearer(access).json(body)).await
 }
 
 async fn bad_bearer(ctx: &mut Ctx) -> CheckResult {
@@ -323,7 +345,7 @@ async fn me(ctx: &mut Ctx) -> CheckResult {
     let access = token(ctx, None).await?;
     let r = flows::me(ctx, &access).await?;
     let b = ctx.ok_json(&r)?;
-    let user = ctx.env.roles.user.clone();
+    let user = roles(ctx)?.user.clone();
     ensure!(
         b.get("username").and_then(Value::as_str) == Some(user.username.as_str()),
         r,

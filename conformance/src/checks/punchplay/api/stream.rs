@@ -8,10 +8,11 @@ use profile::AppKind;
 use serde_json::Value;
 
 use super::session::{idle_token, token};
+use super::{playback, playback_body};
 use crate::check::Ctx;
 use crate::client::{Exchange, Req, Resp, recorded_headers};
 use crate::ensure;
-use crate::flows::{self, playback, playback_body};
+use crate::kit::flows;
 use crate::outcome::{CheckResult, Problem};
 
 pub use contract_client::sse::{SseEvent, StreamRead, parse_events};

@@ -1,13 +1,16 @@
-//! The OAuth steps checks are built from, as the suite calls them: each is the client
-//! crate's flow (`contract_client::flows`) sent through the check's [`Ctx`], so every step
-//! is in the transcript, with the run's driver approving as the primary user and the
-//! flow's failures turned into the suite's [`Problem`]s. Steps assert only what every
-//! caller needs (a 200 where tokens are expected); the checks assert their clause.
+//! The OAuth steps checks are built from, for every family: authorization code + PKCE,
+//! the device flow, refresh, bearer calls and form posts to the OAuth endpoints. Each is
+//! the client crate's flow or request (`contract_client::flows`) sent through the check's
+//! [`Ctx`], so every step is in the transcript; approvals go through the run's driver as
+//! the credentials' first user; a client authenticates as its family's dialect says
+//! (body parameters, or HTTP Basic for a confidential client); and the flows' failures
+//! become the suite's [`Problem`]s. Steps assert only what every caller needs (a 200
+//! where tokens are expected); the checks assert their clause.
 
 use std::sync::Arc;
 
 use contract_client::flows::{self as client_flows, ClientAuth, FlowError};
-use profile::{App, User};
+use profile::App;
 use rand::Rng as _;
 use serde_json::Value;
 use url::Url;
@@ -46,22 +49,6 @@ fn resp(ctx: &Ctx, ex: contract_client::Exchange) -> Resp {
     }
 }
 
-/// The steps a flow step sends through: the check's context, with the run's driver
-/// approving as the primary user.
-async fn with_driver<T>(
-    ctx: &mut Ctx,
-    step: impl AsyncFnOnce(&mut Ctx, &AsUser<'_>, &profile::Profile) -> Result<T, FlowError<Problem>>,
-) -> Result<T, Problem> {
-    let env = ctx.env.clone();
-    let approver = AsUser {
-        driver: &env.driver,
-        user: &env.roles.user,
-    };
-    step(ctx, &approver, &env.profile)
-        .await
-        .map_err(|e| problem(ctx, e))
-}
-
 /// A random `state`, registered for redaction.
 pub fn state(ctx: &mut Ctx) -> String {
     let s: String = format!("st{:016x}", rand::rng().random::<u64>());
@@ -69,15 +56,30 @@ pub fn state(ctx: &mut Ctx) -> String {
     s
 }
 
-/// The client-authentication parameters of an app: `client_id`, plus `client_secret`
-/// for a confidential app (PP-APP-2).
-pub fn client_auth(app: &App) -> Vec<(String, String)> {
-    ClientAuth::of_app(app).params()
-}
-
-/// Form pairs: the given ones followed by the app's client authentication.
+/// Form pairs: the given ones followed by the app's client authentication as body
+/// parameters (PP-APP-2), whatever the family's own way.
 pub fn with_auth(app: &App, pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     ClientAuth::of_app(app).with(pairs)
+}
+
+/// A form POST to a named endpoint of the profile carrying `pairs` and `app`'s client
+/// authentication, the family's way.
+pub fn authenticated(ctx: &Ctx, endpoint: &str, app: &App, pairs: &[(&str, &str)]) -> Req {
+    let req = Req::post(ctx.path(endpoint));
+    ctx.env
+        .dialect
+        .authenticate(req, &ClientAuth::of_app(app), pairs)
+}
+
+/// Sends [`authenticated`].
+pub async fn post_as(
+    ctx: &mut Ctx,
+    endpoint: &str,
+    app: &App,
+    pairs: &[(&str, &str)],
+) -> Result<Resp, Problem> {
+    let req = authenticated(ctx, endpoint, app, pairs);
+    ctx.send(req).await
 }
 
 /// An authorize path with its query, parameters in the given order.
@@ -85,14 +87,13 @@ pub fn authorize_path(ctx: &Ctx, params: &[(&str, &str)]) -> String {
     client_flows::authorize_path(ctx.profile(), params)
 }
 
-fn first_redirect(app: &App) -> &str {
-    app.redirect_uris
-        .first()
-        .map(String::as_str)
-        .unwrap_or_default()
+/// The app's first registered redirect URI.
+pub fn redirect_of(app: &App) -> String {
+    app.redirect_uris.first().cloned().unwrap_or_default()
 }
 
-/// The standard authorize request of an app (PP-AUTHZ-1).
+/// The standard authorize request of an app (PP-AUTHZ-1: code, S256, then `scope` and
+/// `state` when given).
 pub fn standard_authorize(
     ctx: &Ctx,
     app: &App,
@@ -100,8 +101,16 @@ pub fn standard_authorize(
     scope: Option<&str>,
     state: Option<&str>,
 ) -> String {
-    let redirect = first_redirect(app);
-    client_flows::standard_authorize(ctx.profile(), &app.client_id, redirect, pkce, scope, state)
+    let redirect = redirect_of(app);
+    client_flows::standard_authorize(ctx.profile(), &app.client_id, &redirect, pkce, scope, state)
+}
+
+/// The scope set of a space-separated `scope` (RFC 6749 §3.3), sorted.
+pub fn scope_set(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// A query parameter of a URL.
@@ -111,36 +120,51 @@ pub fn query(url: &Url, key: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Has the primary user approve (or deny) through the run's driver.
-pub async fn decide(ctx: &mut Ctx, path: &str, user: &User, approve: bool) -> Result<Url, Problem> {
+/// Has the run's approver decide an authorize request through the run's driver: the
+/// URL the browser is sent to.
+pub async fn decide(ctx: &mut Ctx, path: &str, approve: bool) -> Result<Url, Problem> {
+    let env = ctx.env.clone();
+    decide_as(ctx, path, env.approver()?, approve).await
+}
+
+/// [`decide`] as another user of the credentials.
+pub async fn decide_as(
+    ctx: &mut Ctx,
+    path: &str,
+    user: &profile::User,
+    approve: bool,
+) -> Result<Url, Problem> {
     let driver = ctx.env.driver.clone();
     driver.authorize(ctx, path, user, approve).await
 }
 
-/// Authorizes `app` as the primary user and returns the code from the redirect.
+/// Authorizes `app` as the run's approver and returns the code from the redirect.
 pub async fn authorize_code(
     ctx: &mut Ctx,
     app: &App,
     pkce: &Pkce,
     scope: Option<&str>,
 ) -> Result<String, Problem> {
+    let env = ctx.env.clone();
+    let approver = AsUser {
+        driver: &env.driver,
+        user: env.approver()?,
+    };
     let auth = ClientAuth::of_app(app);
-    with_driver(ctx, async |ctx, approver, profile| {
-        client_flows::authorize_code(
-            ctx,
-            approver,
-            profile,
-            &auth,
-            first_redirect(app),
-            pkce,
-            scope,
-        )
-        .await
-    })
+    client_flows::authorize_code(
+        ctx,
+        &approver,
+        &env.profile,
+        &auth,
+        &redirect_of(app),
+        pkce,
+        scope,
+    )
     .await
+    .map_err(|e| problem(ctx, e))
 }
 
-/// Redeems a code at the token endpoint (PP-TOKEN-1).
+/// Redeems a code at the token endpoint (PP-TOKEN-1, RFC 6749 §4.1.3).
 pub async fn redeem(
     ctx: &mut Ctx,
     app: &App,
@@ -148,17 +172,21 @@ pub async fn redeem(
     redirect_uri: &str,
     verifier: &str,
 ) -> Result<Resp, Problem> {
-    let req = client_flows::redeem_req(
-        ctx.profile(),
-        &ClientAuth::of_app(app),
-        code,
-        redirect_uri,
-        verifier,
+    let req = authenticated(
+        ctx,
+        "token",
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ],
     );
     ctx.send(req).await
 }
 
-/// An access token, a refresh token and their scope.
+/// An access token, a refresh token and their scope: a token pair.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     pub access: String,
@@ -167,8 +195,15 @@ pub struct Tokens {
 }
 
 impl Tokens {
+    /// Reads a token pair from a 200 answer's body.
     pub fn from(resp: &Resp, body: &Value) -> Result<Tokens, Problem> {
         let t = client_flows::Tokens::from_body(body).map_err(|why| resp.fail(why))?;
+        Ok(Tokens::of(t))
+    }
+
+    /// Reads a token pair from an answer, failing unless it is a 200 with one.
+    pub fn read(resp: &Resp) -> Result<Tokens, Problem> {
+        let t = client_flows::Tokens::read(&resp.ex).map_err(|why| resp.fail(why))?;
         Ok(Tokens::of(t))
     }
 
@@ -188,23 +223,15 @@ pub async fn redeem_new_code(
     app: &App,
     scope: Option<&str>,
 ) -> Result<Resp, Problem> {
-    let auth = ClientAuth::of_app(app);
-    let ex = with_driver(ctx, async |ctx, approver, profile| {
-        client_flows::redeem_new_code(ctx, approver, profile, &auth, first_redirect(app), scope)
-            .await
-    })
-    .await?;
-    Ok(resp(ctx, ex))
+    let pkce = pkce(ctx);
+    let code = authorize_code(ctx, app, &pkce, scope).await?;
+    redeem(ctx, app, &code, &redirect_of(app), &pkce.verifier).await
 }
 
-/// The full authorization-code flow for `app` as the primary user.
+/// The full authorization-code flow for `app` as the run's approver: a token pair.
 pub async fn code_tokens(ctx: &mut Ctx, app: &App, scope: Option<&str>) -> Result<Tokens, Problem> {
-    let auth = ClientAuth::of_app(app);
-    let t = with_driver(ctx, async |ctx, approver, profile| {
-        client_flows::code_tokens(ctx, approver, profile, &auth, first_redirect(app), scope).await
-    })
-    .await?;
-    Ok(Tokens::of(t))
+    let r = redeem_new_code(ctx, app, scope).await?;
+    Tokens::read(&r)
 }
 
 /// A device-code response.
@@ -219,7 +246,7 @@ pub struct DeviceCode {
 }
 
 impl DeviceCode {
-    /// Reads a device-code answer (PP-DEVICE-1) sent by the check itself.
+    /// Reads a device-code answer (PP-DEVICE-1, RFC 8628 §3.2) sent by the check itself.
     pub fn read(resp: Resp) -> Result<DeviceCode, Problem> {
         let code = client_flows::DeviceCode::read(&resp.ex).map_err(|why| resp.fail(why))?;
         Ok(DeviceCode {
@@ -233,6 +260,7 @@ impl DeviceCode {
     }
 }
 
+/// The device authorization request (RFC 8628 §3.1).
 pub async fn device_start(
     ctx: &mut Ctx,
     app: &App,
@@ -243,16 +271,18 @@ pub async fn device_start(
     DeviceCode::read(resp)
 }
 
+/// One poll of the device token endpoint (RFC 8628 §3.4).
 pub async fn device_poll(ctx: &mut Ctx, app: &App, device_code: &str) -> Result<Resp, Problem> {
     let req = client_flows::device_poll_req(ctx.profile(), &ClientAuth::of_app(app), device_code);
     ctx.send(req).await
 }
 
+/// The run's approver decides a device code through the run's driver.
 pub async fn device_decide(ctx: &mut Ctx, dc: &DeviceCode, approve: bool) -> Result<(), Problem> {
-    let driver = ctx.env.driver.clone();
-    let user = ctx.env.roles.user.clone();
-    driver
-        .device(ctx, &dc.user_code, &dc.complete, &user, approve)
+    let env = ctx.env.clone();
+    let user = env.approver()?;
+    env.driver
+        .device(ctx, &dc.user_code, &dc.complete, user, approve)
         .await
 }
 
@@ -281,63 +311,47 @@ pub async fn poll_until_decided(
     Ok(resp(ctx, ex))
 }
 
-/// The full device flow for `app` as the primary user.
+/// The full device flow for `app` as the run's approver: a token pair.
 pub async fn device_tokens(
     ctx: &mut Ctx,
     app: &App,
     scope: Option<&str>,
 ) -> Result<Tokens, Problem> {
+    let env = ctx.env.clone();
+    let approver = AsUser {
+        driver: &env.driver,
+        user: env.approver()?,
+    };
     let auth = ClientAuth::of_app(app);
-    let t = with_driver(ctx, async |ctx, approver, profile| {
-        client_flows::device_tokens(ctx, approver, profile, &auth, scope).await
-    })
-    .await?;
+    let t = client_flows::device_tokens(ctx, &approver, &env.profile, &auth, scope)
+        .await
+        .map_err(|e| problem(ctx, e))?;
     Ok(Tokens::of(t))
 }
 
-/// `grant_type=refresh_token` at the token endpoint (browser apps, PP-REFRESH-1).
+/// `grant_type=refresh_token` at the token endpoint (PP-REFRESH-1, RFC 6749 §6), with
+/// `scope` when given.
 pub async fn refresh_at_token(
     ctx: &mut Ctx,
     app: &App,
     refresh: &str,
     scope: Option<&str>,
 ) -> Result<Resp, Problem> {
-    let auth = ClientAuth::of_app(app);
-    let req = client_flows::refresh_at_token_req(ctx.profile(), &auth, refresh, scope);
+    let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    if let Some(s) = scope {
+        pairs.push(("scope", s));
+    }
+    let req = authenticated(ctx, "token", app, &pairs);
     ctx.send(req).await
 }
 
-/// `POST auth/refresh` (device-flow apps, PP-REFRESH-1).
-pub fn refresh_device_req(ctx: &Ctx, app: &App, refresh: &str) -> Req {
-    client_flows::refresh_req(ctx.profile(), &ClientAuth::of_app(app), refresh)
-}
-
-pub async fn refresh_device(ctx: &mut Ctx, app: &App, refresh: &str) -> Result<Resp, Problem> {
-    let req = refresh_device_req(ctx, app, refresh);
+/// `GET` a named endpoint of the profile with a bearer token (`me`).
+pub async fn bearer_get(ctx: &mut Ctx, endpoint: &str, access: &str) -> Result<Resp, Problem> {
+    let req = client_flows::bearer_req(ctx.profile(), endpoint, access);
     ctx.send(req).await
 }
 
 /// `GET me` with a bearer token.
 pub async fn me(ctx: &mut Ctx, access: &str) -> Result<Resp, Problem> {
-    let req = client_flows::bearer_req(ctx.profile(), "me", access);
-    ctx.send(req).await
-}
-/// A playback event body (PP-API-3) for media `id` at a fresh `occurred_at`.
-pub fn playback_body(ctx: &Ctx, media_id: &str, position_ms: u64) -> Value {
-    serde_json::json!({
-        "media": {"id": media_id, "type": "episode", "title": "Pilot", "show": "Conformance Street", "season": 1, "episode": 1},
-        "position_ms": position_ms,
-        "duration_ms": 1_800_000,
-        "occurred_at": ctx.env.occurred_at(),
-    })
-}
-
-pub async fn playback(
-    ctx: &mut Ctx,
-    access: &str,
-    action: &str,
-    body: Value,
-) -> Result<Resp, Problem> {
-    let path = ctx.path_with("playback", &[("action", action)]);
-    ctx.send(Req::post(path).bearer(access).json(body)).await
+    bearer_get(ctx, "me", access).await
 }

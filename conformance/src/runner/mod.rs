@@ -656,6 +656,51 @@ mod tests {
     }
 
     #[test]
+    fn against_a_remote_target_the_enterprise_limit_is_exhausted_once_and_budgets_hold() {
+        let b = profile::builtin::find("enterprise").expect("built in");
+        let http = HttpOptions {
+            base: url::Url::parse("https://api.staging.example.invalid").expect("a URL"),
+            timeout: Duration::from_secs(1),
+            request_id_header: String::new(),
+        };
+        let env = Env::new(
+            b.profile(),
+            b.identities(),
+            http,
+            false,
+            Driver::Pages,
+            false,
+        )
+        .expect("an enterprise environment");
+        let (run, skipped, _) = plan(&env, crate::checks::all(&env.profile));
+        let limit = env.profile.rate_limit("api").expect("the /api limit");
+        let exhausting = run.iter().filter(|c| c.exhausts == Some("api")).count();
+        assert_eq!(
+            exhausting, 1,
+            "one exhausting check per window on a shared key"
+        );
+        let spent: u32 = run
+            .iter()
+            .filter(|c| c.schedule != Schedule::Exhausting)
+            .flat_map(|c| c.budget.iter())
+            .filter(|(n, _)| *n == "api")
+            .map(|(_, n)| n)
+            .sum();
+        assert!(
+            spent < limit.max,
+            "ordinary checks spend {spent} of {}",
+            limit.max
+        );
+        assert!(
+            skipped
+                .iter()
+                .all(|(c, why)| c.exhausts == Some("api") && why.contains("--allow-slow")),
+            "{:?}",
+            skipped.iter().map(|(c, w)| (c.id, w)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn with_allow_slow_the_second_exhausting_check_waits_the_window() {
         let env = deployment_env(true);
         let (run, skipped, plan) = plan(&env, crate::checks::all(&env.profile));

@@ -21,35 +21,41 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             "EN-API-1/missing-or-malformed-token-is-unauthenticated",
             "No Authorization, another scheme, an empty or unknown bearer token: 401 {\"message\": \"Unauthenticated.\"}",
             run!(missing_token),
-        ),
+        )
+        .budget("api", 4),
         Check::new(
             "EN-API-1/expired-token-is-unauthenticated",
             "A token past its lifetime is 401 Unauthenticated.; a second before, it still works",
             run!(expired_token),
         )
+        .budget("api", 2)
         .exclusive()
         .waits(profile.lifetimes.access_token + 1),
         Check::new(
             "EN-API-1/token-without-the-scope-is-refused",
             "A token without the route's scope is 403 {\"message\": \"Token does not have the required scope.\"}",
             run!(without_scope),
-        ),
+        )
+        .budget("api", 1),
         Check::new(
             "EN-API-1/client-without-company-is-company-not-found",
             "A client linked to no company is 404 {\"message\": \"Company not found.\"}",
             run!(without_company),
-        ),
+        )
+        .budget("api", 1),
         Check::new(
             "EN-API-1/tags-lists-the-company-tags",
             "GET /api/tags answers {data: [...]}, the client's company's tags in order",
             run!(tags),
         )
+        .budget("api", 1)
         .part(Level::Decided),
         Check::new(
             "EN-API-1/unlinking-the-company-is-company-not-found",
             "Once the client is unlinked from its company its token gets 404 Company not found.; linked again, 200 (test controls)",
             run!(unlinked_company),
         )
+        .budget("api", 2)
         .exclusive()
         .part(Level::Decided),
     ]

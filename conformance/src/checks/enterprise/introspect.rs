@@ -71,7 +71,8 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             "EN-REVOKE-1/revoked-token-is-rejected-afterwards",
             "After a revocation the token is 401 on /api, invalid at introspect and not found at revoke",
             run!(revoked_rejected),
-        ),
+        )
+        .budget("api", 2),
         Check::new(
             "EN-REVOKE-1/revoke-answers-token-revoked",
             "A revocation is 200 {success: true, message: \"Token revoked.\", data: null}",

@@ -94,13 +94,6 @@ impl SuiteFamily for Enterprise {
         v.extend(introspect::checks(profile));
         v.extend(api::checks(profile));
         v.extend(rate_kit::checks(profile, &rate::Recipe));
-        for c in &mut v {
-            c.budget = BUDGETS
-                .iter()
-                .filter(|(id, _, _)| *id == c.id)
-                .map(|(_, limit, n)| (*limit, *n))
-                .collect();
-        }
         v
     }
 
@@ -120,31 +113,6 @@ impl SuiteFamily for Enterprise {
         Some(&rate::Recipe)
     }
 }
-
-/// (check id, rate-limit name, requests) of the ordinary checks that call `/api/*`, for
-/// the plan against a target without clock control (`runner::plan`). Exhausting checks
-/// spend the whole limit and are planned apart.
-pub const BUDGETS: &[(&str, &str, u32)] = &[
-    (
-        "EN-API-1/missing-or-malformed-token-is-unauthenticated",
-        "api",
-        4,
-    ),
-    ("EN-API-1/expired-token-is-unauthenticated", "api", 2),
-    ("EN-API-1/token-without-the-scope-is-refused", "api", 1),
-    (
-        "EN-API-1/client-without-company-is-company-not-found",
-        "api",
-        1,
-    ),
-    ("EN-API-1/tags-lists-the-company-tags", "api", 1),
-    ("EN-REVOKE-1/revoked-token-is-rejected-afterwards", "api", 2),
-    (
-        "EN-API-1/unlinking-the-company-is-company-not-found",
-        "api",
-        2,
-    ),
-];
 
 /// `POST` to the token endpoint with JSON credentials (EN-TOKEN-1), `scope` if given.
 pub fn token_request(ctx: &Ctx, app: &App, scope: Option<&str>) -> Req {
@@ -305,70 +273,3 @@ pub async fn control(ctx: &mut Ctx, path: String, body: serde_json::Value) -> Ch
 }
 
 pub use crate::kit::flows::scope_set;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn profile() -> Profile {
-        profile::builtin::find("enterprise")
-            .expect("built in")
-            .profile()
-    }
-
-    #[test]
-    fn against_a_remote_target_the_limit_is_exhausted_once_and_budgets_hold() {
-        use crate::check::{Env, Schedule};
-        let b = profile::builtin::find("enterprise").expect("built in");
-        let http = crate::client::HttpOptions {
-            base: url::Url::parse("https://api.staging.example.invalid").expect("a URL"),
-            timeout: std::time::Duration::from_secs(1),
-            request_id_header: String::new(),
-        };
-        let env = Env::new(
-            b.profile(),
-            b.identities(),
-            http,
-            false,
-            crate::drivers::Driver::Pages,
-            false,
-        )
-        .expect("an enterprise environment");
-        let (run, skipped, _) = crate::runner::plan(&env, Enterprise.checks(&env.profile));
-        let limit = env.profile.rate_limit("api").expect("the /api limit");
-        let exhausting = run.iter().filter(|c| c.exhausts == Some("api")).count();
-        assert_eq!(
-            exhausting, 1,
-            "one exhausting check per window on a shared key"
-        );
-        let spent: u32 = run
-            .iter()
-            .filter(|c| c.schedule != Schedule::Exhausting)
-            .flat_map(|c| c.budget.iter())
-            .filter(|(n, _)| *n == "api")
-            .map(|(_, n)| n)
-            .sum();
-        assert!(
-            spent < limit.max,
-            "ordinary checks spend {spent} of {}",
-            limit.max
-        );
-        assert!(
-            skipped
-                .iter()
-                .all(|(c, why)| c.exhausts == Some("api") && why.contains("--allow-slow")),
-            "{:?}",
-            skipped.iter().map(|(c, w)| (c.id, w)).collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn every_budget_row_names_a_check_and_a_limit() {
-        let profile = profile();
-        let checks = Enterprise.checks(&profile);
-        for (id, limit, _) in BUDGETS {
-            assert!(checks.iter().any(|c| c.id == *id), "no check {id}");
-            assert!(profile.rate_limit(limit).is_some(), "no limit {limit}");
-        }
-    }
-}

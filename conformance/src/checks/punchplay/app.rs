@@ -23,39 +23,52 @@ pub fn checks() -> Vec<Check> {
             "PP-APP-2/confidential-client-authenticates-everywhere",
             "A confidential client must send its secret at the token, refresh and device endpoints; a public one sends client_id only",
             run!(confidential_everywhere),
-        ),
+        )
+        .budget("device-code", 3)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 1),
         Check::new(
             "PP-APP-3/wrong-or-missing-secret-is-invalid-client",
             "A wrong or missing secret of a confidential client is 401 invalid_client",
             run!(wrong_secret),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-APP-3/public-client-sending-secret-is-invalid-client",
             "A public client that sends a secret is 401 invalid_client",
             run!(public_with_secret),
         )
+        .budget("device-code", 1)
+        .budget("token", 1)
         .part(Level::Decided),
         Check::new(
             "PP-APP-4/inactive-app-is-unauthorized-client",
             "A deactivated app is 400 unauthorized_client at the token and device endpoints",
             run!(inactive_app),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("token", 1),
         Check::new(
             "PP-APP-4/unknown-client-is-invalid-client",
             "An unknown client_id at the token and device endpoints is 401 invalid_client",
             run!(unknown_client),
         )
+        .budget("device-code", 1)
+        .budget("token", 1)
         .part(Level::Decided),
         Check::new(
             "PP-APP-5/deactivation-revokes-every-token",
             "Deactivating an app ends its access and refresh tokens at once",
             run!(deactivation_revokes),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-APP-6/secrets-are-never-echoed",
             "No response shows a client secret after creation, not even a wrong one sent in",
             run!(secrets_never_echoed),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-APP-7/register-confidential-and-public-apps",
             "A signed-in user registers apps; a confidential app's secret is shown once, at creation",
@@ -77,12 +90,14 @@ pub fn checks() -> Vec<Check> {
             "PP-APP-8/rotated-secret-replaces-the-old-one-at-once",
             "Rotating a secret issues a new one and the old one stops working at once",
             run!(rotate_secret),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-APP-8/owner-deactivates-app",
             "The owner deactivates an app; it then cannot run OAuth flows",
             run!(owner_deactivates),
-        ),
+        )
+        .budget("token", 1),
     ]
 }
 

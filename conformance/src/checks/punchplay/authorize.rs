@@ -17,7 +17,8 @@ pub fn checks() -> Vec<Check> {
             "PP-AUTHZ-1/code-flow-with-s256-completes",
             "GET /oauth/authorize with the documented parameters leads to a code that redeems",
             run!(code_flow),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-AUTHZ-2/approval-page-shows-app-and-scopes",
             "Before the user approves, the approval page names the app and every requested scope",
@@ -33,7 +34,8 @@ pub fn checks() -> Vec<Check> {
             "PP-AUTHZ-3/approval-redirects-with-code-state-and-scope",
             "On approval, 302 to redirect_uri with code, state and scope",
             run!(approval_redirect),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-AUTHZ-4/denial-redirects-access-denied",
             "A denial redirects with error=access_denied, state and request_id",
@@ -74,29 +76,34 @@ pub fn checks() -> Vec<Check> {
             "PP-AUTHZ-6/verifier-outside-43-128-unreserved-is-refused",
             "A code_verifier shorter than 43, longer than 128, or outside [A-Za-z0-9-._~] is invalid_request",
             run!(short_verifier),
-        ),
+        )
+        .budget("token", 3),
         Check::new(
             "PP-AUTHZ-7/code-is-bound-to-the-challenge",
             "A code redeemed with a verifier that does not hash to the challenge is invalid_grant",
             run!(bound_to_challenge),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-AUTHZ-7/code-is-bound-to-client-and-redirect-uri",
             "A code redeemed by another client or with another redirect_uri is invalid_grant",
             run!(bound_to_client_and_redirect),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-AUTHZ-7/code-expires-after-its-lifetime",
             "A code older than its lifetime is invalid_grant",
             run!(code_expires),
         )
+        .budget("token", 2)
         .exclusive()
         .waits(601),
         Check::new(
             "PP-AUTHZ-8/second-redemption-fails-and-revokes-tokens",
             "Redeeming a code twice is invalid_grant and revokes the tokens issued from it",
             run!(second_redemption),
-        ),
+        )
+        .budget("token", 3),
     ]
 }
 

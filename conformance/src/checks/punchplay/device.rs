@@ -21,50 +21,63 @@ pub fn checks() -> Vec<Check> {
             "PP-DEVICE-1/device-code-response-has-every-field",
             "The device-code response carries user_code, device_code, the three verification URIs, expires_in and scope",
             run!(fields),
-        ),
+        )
+        .budget("device-code", 1),
         Check::new(
             "PP-DEVICE-1/interval-lifetime-and-user-code-shape",
             "interval and expires_in are the profile's; user codes are 8 letters of the profile's alphabet, like WDJB-MJHT",
             run!(shapes),
         )
+        .budget("device-code", 1)
         .part(Level::Decided),
         Check::new(
             "PP-DEVICE-2/qr-code-decodes-to-verification-uri-complete",
             "verification_uri_qr is a PNG data URI whose QR code decodes to verification_uri_complete",
             run!(qr),
-        ),
+        )
+        .budget("device-code", 1),
         Check::new(
             "PP-DEVICE-3/polling-pending-then-tokens-once-then-expired",
             "Polling answers authorization_pending, then tokens exactly once, then expired",
             run!(polling_states),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 3),
         Check::new(
             "PP-DEVICE-3/unknown-device-code-is-expired",
             "Polling with an unknown device code is 400 expired",
             run!(unknown_code),
-        ),
+        )
+        .budget("device-token", 1),
         Check::new(
             "PP-DEVICE-3/timed-out-device-code-is-expired",
             "A device code past its lifetime polls as expired",
             run!(timed_out),
         )
+        .budget("device-code", 1)
+        .budget("device-token", 2)
         .exclusive()
         .waits(901),
         Check::new(
             "PP-DEVICE-4/denied-device-code-is-access-denied",
             "After the user denies, polling answers access_denied",
             run!(denied),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1),
         Check::new(
             "PP-DEVICE-5/activate-page-shows-app-and-scopes",
             "verification_uri is /activate, the complete URI adds user_code; the page shows the app and scopes and asks to approve or deny",
             run!(activate_page),
-        ),
+        )
+        .budget("device-code", 1),
         Check::new(
             "PP-DEVICE-5/rfc8628-grant-type-is-accepted",
             "Polling with grant_type=urn:ietf:params:oauth:grant-type:device_code works",
             run!(rfc_grant_type),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 2),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Punchplay's checks (seeds 000-002, PP-*), one file per area of the contract. Each
-//! file's `checks()` lists its checks, each with its request budget per rate limit;
+//! file's `checks()` lists its checks, each with its request budget per rate limit
+//! declared on it;
 //! [`Punchplay::checks`] is the family's suite, in the order the reports and snapshots
 //! have always had. [`Punchplay`] is the family's part of the suite (its dialect: the
 //! `{error, message, request_id}` envelope, PP-ERR-1/2); the helpers below are shared by
@@ -23,7 +24,6 @@ use crate::redact::FamilyMembers;
 pub mod api;
 pub mod app;
 pub mod authorize;
-pub mod budgets;
 pub mod device;
 pub mod errors;
 pub mod members;
@@ -123,13 +123,6 @@ impl SuiteFamily for Punchplay {
         v.extend(revoke::checks());
         v.extend(errors::checks());
         v.extend(rate_kit::checks(profile, &rate::Recipe));
-        for c in &mut v {
-            c.budget = budgets::BUDGETS
-                .iter()
-                .filter(|(id, _, _)| *id == c.id)
-                .map(|(_, limit, n)| (*limit, *n))
-                .collect();
-        }
         v
     }
 
@@ -380,25 +373,4 @@ pub fn with_secret(app: &App, secret: &str) -> App {
     a.secret = Some(profile::Secret::new(secret));
     a.kind = AppKind::Confidential;
     a
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_budget_row_names_a_check_and_a_limit() {
-        let profile = Profile::punchplay();
-        let checks = Punchplay.checks(&profile);
-        for (id, limit, _) in budgets::BUDGETS {
-            assert!(
-                checks.iter().any(|c| c.id == *id),
-                "budgets.rs names no check {id}"
-            );
-            assert!(
-                profile.rate_limit(limit).is_some(),
-                "budgets.rs names no limit {limit}"
-            );
-        }
-    }
 }

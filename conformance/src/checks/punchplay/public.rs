@@ -14,12 +14,14 @@ pub fn checks() -> Vec<Check> {
             "PP-PUBLIC-1/user-profile-needs-no-token",
             "GET users/{username} without a token answers {username, display_name} with a request id",
             run!(profile),
-        ),
+        )
+        .budget("public-user", 2),
         Check::new(
             "PP-PUBLIC-1/unknown-user-is-not-found",
             "An unknown username is 404 not_found in the platform's envelope",
             run!(unknown),
-        ),
+        )
+        .budget("public-user", 1),
     ]
 }
 

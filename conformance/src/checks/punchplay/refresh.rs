@@ -16,37 +16,46 @@ pub fn checks() -> Vec<Check> {
             "PP-REFRESH-1/browser-app-refreshes-at-the-token-endpoint",
             "grant_type=refresh_token at the token endpoint answers a new token pair",
             run!(browser_refresh),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-REFRESH-1/device-app-refreshes-at-auth-refresh",
             "POST auth/refresh answers a new token pair for a device-flow app",
             run!(device_refresh),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1),
         Check::new(
             "PP-REFRESH-2/spent-refresh-token-is-invalid-grant",
             "After a refresh, the old refresh token is invalid_grant",
             run!(spent),
-        ),
+        )
+        .budget("token", 3),
         Check::new(
             "PP-REFRESH-3/replay-revokes-the-grant",
             "Replaying a spent refresh token revokes the newest refresh token and the access tokens",
             run!(replay),
-        ),
+        )
+        .budget("token", 4),
         Check::new(
             "PP-REFRESH-4/concurrent-refreshes-exactly-one-wins",
             "Of concurrent refreshes with one token, exactly one succeeds",
             run!(race),
-        ),
+        )
+        .budget("token", 5),
         Check::new(
             "PP-REFRESH-5/narrower-scope-allowed-wider-refused",
             "A refresh may narrow the scope and never widen it",
             run!(scope_rules),
-        ),
+        )
+        .budget("token", 3),
         Check::new(
             "PP-REFRESH-5/refresh-token-idles-out",
             "A refresh token unused for its idle lifetime is invalid_grant",
             run!(idle),
         )
+        .budget("token", 2)
         .exclusive()
         .waits(2_592_001),
     ]

@@ -15,6 +15,7 @@ pub fn checks() -> Vec<Check> {
         "The connected-apps page lists an approved app; revoking it ends that user's access and refresh tokens at once",
         run!(revoke),
     )
+    .budget("token", 2)
     .lock("user:other")]
 }
 

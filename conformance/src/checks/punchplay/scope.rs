@@ -16,12 +16,14 @@ pub fn checks() -> Vec<Check> {
             "PP-SCOPE-1/every-documented-scope-is-grantable",
             "A request for all four scopes, space-separated, is granted all four",
             run!(all_scopes),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-SCOPE-2/omitted-scope-grants-allowed-scopes",
             "A request without scope is granted the app's allowed_scopes",
             run!(omitted_scope),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-SCOPE-3/authorize-outside-allowed-scopes-redirects-invalid-scope",
             "At the authorize step, a scope the app is not allowed is an invalid_scope redirect",
@@ -31,12 +33,16 @@ pub fn checks() -> Vec<Check> {
             "PP-SCOPE-3/device-code-with-unknown-scope-is-invalid-scope",
             "An unknown scope, or one outside the app's allowed_scopes, at the device endpoint is 400 invalid_scope",
             run!(device_unknown_scope),
-        ),
+        )
+        .budget("device-code", 2),
         Check::new(
             "PP-SCOPE-4/token-and-device-responses-carry-the-granted-scope",
             "Token and device-code responses carry `scope`, the set attached to the tokens",
             run!(responses_carry_scope),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("token", 1),
     ]
 }
 

@@ -17,60 +17,80 @@ pub fn checks() -> Vec<Check> {
             "PP-TOKEN-1/code-redemption-answers-a-bearer-token-pair",
             "Redeeming a code answers access_token, token_type Bearer, expires_in, refresh_token and scope",
             run!(token_pair),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-2/unknown-code-and-refresh-token-are-invalid-grant",
             "An unknown code or refresh token is 400 invalid_grant",
             run!(unknown_grants),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-TOKEN-3/other-grant-types-are-unsupported",
             "password, client_credentials and made-up grant types are 400 unsupported_grant_type",
             run!(unsupported_grant),
-        ),
+        )
+        .budget("token", 3),
         Check::new(
             "PP-TOKEN-3/missing-fields-are-invalid-request",
             "A missing grant_type, code, redirect_uri or code_verifier is 400 invalid_request",
             run!(missing_fields),
-        ),
+        )
+        .budget("token", 4),
         Check::new(
             "PP-TOKEN-4/json-bodies-are-accepted",
             "Every OAuth endpoint (token, device code, device token, refresh) accepts an application/json body",
             run!(json_body),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 2),
         Check::new(
             "PP-TOKEN-4/other-content-types-are-invalid-request",
             "A text/plain body at any OAuth endpoint is 400 invalid_request",
             run!(other_content_type),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-4/token-responses-carry-no-store",
             "Every token response (code, refresh, device token, auth/refresh) carries Cache-Control: no-store (RFC 6749 §5.1)",
             run!(no_store),
         )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 2)
         .part(Level::Should),
         Check::new(
             "PP-TOKEN-4/access-tokens-live-the-documented-lifetime",
             "expires_in is the profile's access-token lifetime, and the token works until just before it ends",
             run!(access_lifetime),
         )
+        .budget("token", 1)
         .exclusive()
         .waits(3599),
         Check::new(
             "PP-TOKEN-5/wrong-basic-credentials-are-invalid-client-with-a-basic-challenge",
             "Wrong HTTP Basic credentials are 401 invalid_client with WWW-Authenticate: Basic (RFC 6749 §5.2)",
             run!(wrong_basic),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-5/http-basic-client-authentication",
             "A confidential client may authenticate with HTTP Basic",
             run!(basic_auth),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-5/basic-and-body-credentials-together-are-invalid-request",
             "HTTP Basic and body credentials at once are 400 invalid_request",
             run!(basic_and_body),
-        ),
+        )
+        .budget("token", 1),
     ]
 }
 

@@ -32,6 +32,26 @@ pub struct FamilyMembers {
     pub unix_times: &'static [&'static str],
 }
 
+impl FamilyMembers {
+    /// The members of a family whose answers carry no request id, data URI or event id
+    /// (RFC-style answers: credentials, human text, Unix times).
+    pub fn without_request_id(
+        secrets: &'static [(&'static str, &'static str)],
+        prose: &'static [&'static str],
+        unix_times: &'static [&'static str],
+    ) -> FamilyMembers {
+        FamilyMembers {
+            secrets,
+            request_id_member: "",
+            request_id: None,
+            prose,
+            data_uris: &[],
+            event_ids: &[],
+            unix_times,
+        }
+    }
+}
+
 /// A format problem found while redacting: (what, the offending value).
 #[derive(Debug, Clone)]
 pub struct FormatError(pub String);

@@ -105,6 +105,18 @@ pub fn standard_authorize(
     client_flows::standard_authorize(ctx.profile(), &app.client_id, &redirect, pkce, scope, state)
 }
 
+/// The standard authorize request with another `client_id` or `redirect_uri` than an
+/// app's own (an unknown client, a redirect URI that is not registered exactly).
+pub fn authorize_as(
+    ctx: &Ctx,
+    client_id: &str,
+    redirect_uri: &str,
+    pkce: &Pkce,
+    state: Option<&str>,
+) -> String {
+    client_flows::standard_authorize(ctx.profile(), client_id, redirect_uri, pkce, None, state)
+}
+
 /// The scope set of a space-separated `scope` (RFC 6749 §3.3), sorted.
 pub fn scope_set(s: &str) -> Vec<String> {
     let mut v: Vec<String> = s.split_whitespace().map(str::to_owned).collect();

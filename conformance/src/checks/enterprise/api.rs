@@ -5,9 +5,10 @@ use profile::{Level, Profile};
 use serde_json::json;
 
 use super::introspect::issued_with_lifetime;
-use super::{api_error, control, issue, roles, tags_request, tags_with};
+use super::{api_error, issue, roles, tags_request, tags_with};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
+use crate::kit::controls::control;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -145,11 +146,23 @@ async fn unlinked_company(ctx: &mut Ctx) -> CheckResult {
     let company = app.company.clone().unwrap_or_default();
     let token = issue(ctx, &app, None).await?.access_token;
     ctx.note("the client is unlinked from its company");
-    control(ctx, company_control(&app), json!({ "company": null })).await?;
+    control(
+        ctx,
+        &company_control(&app),
+        json!({ "company": null }),
+        "to link a client to a company",
+    )
+    .await?;
     let r = ctx.send(tags_request(ctx, Some(&token))).await;
     // Linked again whatever happened: every other check uses this client.
     ctx.note("the client is linked to its company again");
-    control(ctx, company_control(&app), json!({ "company": company })).await?;
+    control(
+        ctx,
+        &company_control(&app),
+        json!({ "company": company }),
+        "to link a client to a company",
+    )
+    .await?;
     api_error(ctx, &r?, "company_not_found", COMPANY_NOT_FOUND, "EN-API-1")?;
     tags_with(ctx, &token, "EN-API-1").await?;
     Ok(())

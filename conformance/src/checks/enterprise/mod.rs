@@ -41,15 +41,7 @@ impl Dialect for Enterprise {
     }
 
     fn members(&self, _profile: &Profile) -> FamilyMembers {
-        FamilyMembers {
-            secrets: members::SECRETS,
-            request_id_member: "",
-            request_id: None,
-            prose: members::PROSE,
-            data_uris: &[],
-            event_ids: &[],
-            unix_times: members::UNIX_TIMES,
-        }
+        FamilyMembers::without_request_id(members::SECRETS, members::PROSE, members::UNIX_TIMES)
     }
 
     /// The status the profile gives `code` and a JSON body: each layer's body (a
@@ -255,21 +247,6 @@ pub async fn tags_with(ctx: &mut Ctx, token: &str, clause: &str) -> Result<Vec<S
         )));
     }
     answers::read_tags(r.body().as_bytes()).map_err(|p| r.fail(format!("{clause}: {p}")))
-}
-
-/// A test control of the reference server (`POST /__test/...`), failing with its answer.
-pub async fn control(ctx: &mut Ctx, path: String, body: serde_json::Value) -> CheckResult {
-    let r = ctx
-        .send(Req::post(path.clone()).json(body).driver())
-        .await?;
-    if r.status() != 200 {
-        return Err(Problem::error(format!(
-            "the test control POST {path} answered {}: {}",
-            r.status(),
-            r.body()
-        )));
-    }
-    Ok(())
 }
 
 pub use crate::kit::flows::scope_set;

@@ -6,9 +6,10 @@ use serde_json::json;
 
 use contract_client::families::enterprise as answers;
 
-use super::{control, issue, refusal, roles, scope_set, token_request};
+use super::{issue, refusal, roles, scope_set, token_request};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
+use crate::kit::controls::control;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -169,8 +170,9 @@ async fn deactivated_enterprise(ctx: &mut Ctx) -> CheckResult {
     ctx.note("the client's enterprise is deactivated");
     control(
         ctx,
-        format!("/__test/enterprises/{enterprise}/deactivate"),
+        &format!("/__test/enterprises/{enterprise}/deactivate"),
         json!({}),
+        "to deactivate an enterprise",
     )
     .await?;
     let r = ctx.send(token_request(ctx, &app, None)).await;
@@ -178,8 +180,9 @@ async fn deactivated_enterprise(ctx: &mut Ctx) -> CheckResult {
     ctx.note("the client's enterprise is activated again");
     control(
         ctx,
-        format!("/__test/enterprises/{enterprise}/activate"),
+        &format!("/__test/enterprises/{enterprise}/activate"),
         json!({}),
+        "to deactivate an enterprise",
     )
     .await?;
     refusal(

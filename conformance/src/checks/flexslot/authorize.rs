@@ -247,16 +247,12 @@ async fn unknown_client(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
     let pkce = flows::pkce(ctx);
     let redirect = flows::redirect_of(&web);
-    let path = flows::authorize_path(
+    let path = flows::authorize_as(
         ctx,
-        &[
-            ("response_type", "code"),
-            ("client_id", "conformance-no-such-client"),
-            ("redirect_uri", &redirect),
-            ("code_challenge", &pkce.challenge),
-            ("code_challenge_method", "S256"),
-            ("state", "s"),
-        ],
+        "conformance-no-such-client",
+        &redirect,
+        &pkce,
+        Some("s"),
     );
     let r = ctx.send(Req::get(path)).await?;
     error_page(&r)
@@ -272,17 +268,7 @@ async fn unregistered_redirect(ctx: &mut Ctx) -> CheckResult {
         .register_identity(&upper, "[redirect-uri, upper-cased]");
     for bad in [longer, upper] {
         let pkce = flows::pkce(ctx);
-        let path = flows::authorize_path(
-            ctx,
-            &[
-                ("response_type", "code"),
-                ("client_id", &web.client_id),
-                ("redirect_uri", &bad),
-                ("code_challenge", &pkce.challenge),
-                ("code_challenge_method", "S256"),
-                ("state", "s"),
-            ],
-        );
+        let path = flows::authorize_as(ctx, &web.client_id, &bad, &pkce, Some("s"));
         let r = ctx.send(Req::get(path)).await?;
         error_page(&r)?;
     }

@@ -53,15 +53,7 @@ impl Dialect for Flexslot {
     }
 
     fn members(&self, _profile: &Profile) -> FamilyMembers {
-        FamilyMembers {
-            secrets: members::SECRETS,
-            request_id_member: "",
-            request_id: None,
-            prose: members::PROSE,
-            data_uris: &[],
-            event_ids: &[],
-            unix_times: members::UNIX_TIMES,
-        }
+        FamilyMembers::without_request_id(members::SECRETS, members::PROSE, members::UNIX_TIMES)
     }
 
     /// The profile's status for `code` with an RFC 6749 §5.2 body naming it,

@@ -6,7 +6,7 @@ use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, roles
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::drivers::{find_input, hidden_inputs};
-use crate::kit::flows::{self, Pkce, authorize_path, query, redeem};
+use crate::kit::flows::{self, Pkce, authorize_as, authorize_path, query, redeem};
 use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -375,16 +375,12 @@ fn error_page(ctx: &Ctx, r: &crate::client::Resp) -> CheckResult {
 async fn unknown_client_page(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web.clone();
     let pkce = flows::pkce(ctx);
-    let path = authorize_path(
+    let path = authorize_as(
         ctx,
-        &[
-            ("response_type", "code"),
-            ("client_id", "conformance-no-such-client"),
-            ("redirect_uri", &web.redirect_uris[0]),
-            ("code_challenge", &pkce.challenge),
-            ("code_challenge_method", "S256"),
-            ("state", "s"),
-        ],
+        "conformance-no-such-client",
+        &web.redirect_uris[0],
+        &pkce,
+        Some("s"),
     );
     let r = ctx.send(Req::get(path)).await?;
     error_page(ctx, &r)
@@ -409,17 +405,7 @@ async fn unregistered_redirect_page(ctx: &mut Ctx) -> CheckResult {
         other_host,
         "https://attacker.example/cb".to_owned(),
     ] {
-        let path = authorize_path(
-            ctx,
-            &[
-                ("response_type", "code"),
-                ("client_id", &web.client_id),
-                ("redirect_uri", &bad),
-                ("code_challenge", &pkce.challenge),
-                ("code_challenge_method", "S256"),
-                ("state", "s"),
-            ],
-        );
+        let path = authorize_as(ctx, &web.client_id, &bad, &pkce, Some("s"));
         let r = ctx.send(Req::get(path)).await?;
         error_page(ctx, &r)?;
     }

@@ -105,6 +105,12 @@ pub fn standard_authorize(
     client_flows::standard_authorize(ctx.profile(), &app.client_id, &redirect, pkce, scope, state)
 }
 
+/// The authorize request of an approval of `app`: the standard one asking for the app's
+/// own scopes ([`app_scopes`]), with `state` when given.
+pub fn approval_path(ctx: &Ctx, app: &App, pkce: &Pkce, state: Option<&str>) -> String {
+    standard_authorize(ctx, app, pkce, app_scopes(app).as_deref(), state)
+}
+
 /// The standard authorize request with another `client_id` or `redirect_uri` than an
 /// app's own (an unknown client, a redirect URI that is not registered exactly).
 pub fn authorize_as(
@@ -150,8 +156,37 @@ pub async fn decide_as(
     driver.authorize(ctx, path, user, approve).await
 }
 
-/// Authorizes `app` as the run's approver and returns the code from the redirect.
+/// The scopes an approval for `app` asks for: the ones the credentials allow it, as
+/// `scope` (RFC 6749 §3.3: a client that wants a scope sends it; what a server does with
+/// an authorization request without one is a check of its own). `None` for an app the
+/// credentials allow no scope.
+pub fn app_scopes(app: &App) -> Option<String> {
+    (!app.allowed_scopes.is_empty()).then(|| app.allowed_scopes.join(" "))
+}
+
+/// Authorizes `app` as the run's approver and returns the code from the redirect; the
+/// request asks for `scope`, or for the app's own scopes ([`app_scopes`]) when `None`.
 pub async fn authorize_code(
+    ctx: &mut Ctx,
+    app: &App,
+    pkce: &Pkce,
+    scope: Option<&str>,
+) -> Result<String, Problem> {
+    let scope = scope.map(str::to_owned).or_else(|| app_scopes(app));
+    approve(ctx, app, pkce, scope.as_deref()).await
+}
+
+/// [`authorize_code`] with no `scope` at all: what a server grants without one is
+/// PP-SCOPE-2's and EN-TOKEN-4's to judge, and FX-AUTHZ-1's (RFC 6749 §3.3).
+pub async fn authorize_code_without_scope(
+    ctx: &mut Ctx,
+    app: &App,
+    pkce: &Pkce,
+) -> Result<String, Problem> {
+    approve(ctx, app, pkce, None).await
+}
+
+async fn approve(
     ctx: &mut Ctx,
     app: &App,
     pkce: &Pkce,
@@ -228,8 +263,9 @@ impl Tokens {
     }
 }
 
-/// Authorizes `app` for a new code (PKCE S256, the user approving) and redeems it at its
-/// first redirect URI: the token response as it came, for checks that look at it.
+/// Authorizes `app` for a new code (PKCE S256, the user approving, `scope` or the app's
+/// own scopes) and redeems it at its first redirect URI: the token response as it came,
+/// for checks that look at it.
 pub async fn redeem_new_code(
     ctx: &mut Ctx,
     app: &App,
@@ -243,6 +279,14 @@ pub async fn redeem_new_code(
 /// The full authorization-code flow for `app` as the run's approver: a token pair.
 pub async fn code_tokens(ctx: &mut Ctx, app: &App, scope: Option<&str>) -> Result<Tokens, Problem> {
     let r = redeem_new_code(ctx, app, scope).await?;
+    Tokens::read(&r)
+}
+
+/// The full authorization-code flow for `app` with no `scope` in the request.
+pub async fn code_tokens_without_scope(ctx: &mut Ctx, app: &App) -> Result<Tokens, Problem> {
+    let pkce = pkce(ctx);
+    let code = authorize_code_without_scope(ctx, app, &pkce).await?;
+    let r = redeem(ctx, app, &code, &redirect_of(app), &pkce.verifier).await?;
     Tokens::read(&r)
 }
 

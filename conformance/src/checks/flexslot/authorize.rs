@@ -7,6 +7,8 @@ use super::{
     FxRoles, codeonly_or_skip, decide, error_redirect, redirect_says, restore_grant_types, roles,
     set_grant_types, spa_or_skip,
 };
+use contract_client::families::flexslot::RedirectAnswer;
+
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::kit::{controls, flows};
@@ -39,6 +41,11 @@ pub fn checks() -> Vec<Check> {
             "FX-AUTHZ-1/scope-not-allowed-redirects-invalid-scope",
             "A scope unknown or not allowed to the client redirects with invalid_scope and state",
             run!(invalid_scope),
+        ),
+        Check::new(
+            "FX-AUTHZ-1/request-without-scope-gets-a-default-or-invalid-scope",
+            "An approved authorize request without scope is served with a default scope or refused with invalid_scope and state (RFC 6749 §3.3), nothing else",
+            run!(without_scope),
         ),
         Check::new(
             "FX-AUTHZ-1/deny-redirects-access-denied",
@@ -171,12 +178,59 @@ async fn invalid_scope(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
+/// How a server answered an approved authorize request without `scope`.
+#[derive(Debug, PartialEq, Eq)]
+enum WithoutScope {
+    /// A code: the request was served with the server's default scope.
+    Default,
+    /// `invalid_scope`: the server asks the client to name the scope it wants.
+    Refused,
+}
+
+/// RFC 6749 §3.3 lets a server serve a request without `scope` with a default or refuse
+/// it with `invalid_scope`; anything else (an `access_denied`, another error, no `state`)
+/// fails FX-AUTHZ-1.
+fn without_scope_answer(
+    a: &RedirectAnswer,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<WithoutScope, String> {
+    if a.error.is_none() && a.code.is_some() && a.base == redirect_uri {
+        return if a.state.as_deref() == Some(state) {
+            Ok(WithoutScope::Default)
+        } else {
+            Err(format!(
+                "FX-AUTHZ-1: the approval redirect does not echo `state` (got {:?})",
+                a.state
+            ))
+        };
+    }
+    match redirect_says(a, redirect_uri, "invalid_scope", state) {
+        Ok(()) => Ok(WithoutScope::Refused),
+        Err(why) => Err(format!(
+            "FX-AUTHZ-1: an approved request without `scope` must be served with a default scope or refused with invalid_scope (RFC 6749 §3.3); {why}"
+        )),
+    }
+}
+
+async fn without_scope(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let pkce = flows::pkce(ctx);
+    let st = flows::state(ctx);
+    let path = flows::standard_authorize(ctx, &web, &pkce, None, Some(&st));
+    let a = decide(ctx, &path, true).await?;
+    without_scope_answer(&a, &flows::redirect_of(&web), &st).map_err(Problem::fail)?;
+    // One line whichever the server chose: both are the contract's.
+    ctx.note("approved without `scope`: served with a default scope or refused with invalid_scope");
+    Ok(())
+}
+
 async fn denied(ctx: &mut Ctx) -> CheckResult {
     let r = roles(ctx)?;
     let app = r.spa.clone().unwrap_or_else(|| r.web.clone());
     let pkce = flows::pkce(ctx);
     let st = flows::state(ctx);
-    let path = flows::standard_authorize(ctx, &app, &pkce, None, Some(&st));
+    let path = flows::approval_path(ctx, &app, &pkce, Some(&st));
     let a = decide(ctx, &path, false).await?;
     redirect_says(&a, &flows::redirect_of(&app), "access_denied", &st).map_err(Problem::fail)?;
     ctx.note("denied: redirect with error=access_denied and state");
@@ -273,4 +327,36 @@ async fn unregistered_redirect(ctx: &mut Ctx) -> CheckResult {
         error_page(&r)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CB: &str = "http://127.0.0.1:8765/callback";
+
+    fn answer(query: &str) -> RedirectAnswer {
+        RedirectAnswer::read(&format!("{CB}?{query}")).expect("a URL")
+    }
+
+    #[test]
+    fn without_scope_a_default_or_invalid_scope_passes_and_nothing_else() {
+        assert_eq!(
+            without_scope_answer(&answer("code=c&state=s"), CB, "s"),
+            Ok(WithoutScope::Default)
+        );
+        assert_eq!(
+            without_scope_answer(&answer("error=invalid_scope&state=s&iss=x"), CB, "s"),
+            Ok(WithoutScope::Refused)
+        );
+        for bad in [
+            "error=access_denied&state=s",
+            "error=invalid_request&state=s",
+            "error=invalid_scope",
+            "code=c&state=other",
+        ] {
+            let why = without_scope_answer(&answer(bad), CB, "s").expect_err(bad);
+            assert!(why.starts_with("FX-AUTHZ-1: "), "{bad}: {why}");
+        }
+    }
 }

@@ -276,7 +276,7 @@ async fn denial(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web.clone();
     let pkce = flows::pkce(ctx);
     let state = flows::state(ctx);
-    let path = flows::standard_authorize(ctx, &web, &pkce, None, Some(&state));
+    let path = flows::approval_path(ctx, &web, &pkce, Some(&state));
     let loc = flows::decide(ctx, &path, false).await?;
     let q = |k: &str| query(&loc, k);
     if q("error").as_deref() != Some("access_denied")

@@ -31,7 +31,7 @@ async fn revoke(ctx: &mut Ctx) -> CheckResult {
     let user = super::signed_in(ctx, true).await?;
     let web = roles(ctx)?.web.clone();
     let pkce = flows::pkce(ctx);
-    let path = flows::standard_authorize(ctx, &web, &pkce, None, None);
+    let path = flows::approval_path(ctx, &web, &pkce, None);
     let loc = flows::decide_as(ctx, &path, &user, true).await?;
     let code = flows::query(&loc, "code")
         .ok_or_else(|| Problem::fail(format!("the approval redirect {loc} has no code")))?;

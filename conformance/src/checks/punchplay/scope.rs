@@ -64,7 +64,7 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
     // The narrow app: with every scope allowed, "the app's allowed scopes" and "every
     // scope" could not be told apart.
     let app = spa_or_skip(ctx)?;
-    let t = flows::code_tokens(ctx, &app, None).await?;
+    let t = flows::code_tokens_without_scope(ctx, &app).await?;
     let resp = ctx.last_response()?;
     ensure!(
         scope_set(&t.scope) == scope_set(&app.allowed_scopes.join(" ")),

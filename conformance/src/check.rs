@@ -82,6 +82,9 @@ pub struct Check {
     pub exhausts: Option<&'static str>,
     /// Seconds the runner waits before this check (set by the plan, `--allow-slow`).
     pub wait_before: u64,
+    /// Why the check needs the reference server's test controls, if it does: against a
+    /// target without them the plan skips it before it sends anything.
+    pub needs_controls: Option<&'static str>,
     pub run: RunFn,
 }
 
@@ -110,6 +113,7 @@ impl Check {
             waits_shortened: false,
             exhausts: None,
             wait_before: 0,
+            needs_controls: None,
             run,
         }
     }
@@ -136,6 +140,14 @@ impl Check {
         self.budget.push((limit, requests));
         self
     }
+    /// Needs the reference server's test controls `why` ("to make the server fail on
+    /// purpose"): skipped before it runs against a target without them.
+    pub fn needs_test_controls(mut self, why: &'static str) -> Check {
+        self.needs_controls = Some(why);
+        self
+    }
+    /// Waits `secs` of real time where the target has no clock control: skipped before
+    /// it runs without `--allow-slow`.
     pub fn waits(mut self, secs: u64) -> Check {
         self.waits_secs = secs;
         self

@@ -125,6 +125,7 @@ async fn without_test_controls_the_clock_and_control_checks_say_why_and_nothing_
         );
     }
     assert_eq!(skipped.len(), 6, "{skipped:?}");
+    support::deployment::assert_skips_sent_nothing(&report);
 }
 
 // --- a resource server of our own (FX-RS-1) ---

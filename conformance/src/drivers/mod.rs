@@ -219,6 +219,8 @@ async fn pages_authorize(
     user: &User,
     approve: bool,
 ) -> Result<Url, Problem> {
+    // Decided before the driver sends anything: signing in needs the password.
+    password(user)?;
     let mut page = ctx.send(Req::get(authorize_path).driver()).await?;
     if page.status() == 302 {
         return page.location();
@@ -262,6 +264,7 @@ async fn pages_authorize(
 }
 
 async fn pages_device(ctx: &mut Ctx, user_code: &str, user: &User, approve: bool) -> CheckResult {
+    password(user)?;
     let path = format!("{}?user_code={}", ctx.path("activate"), enc(user_code));
     let mut page = ctx.send(Req::get(&path).driver()).await?;
     if page.status() == 200 && !page.body().contains("name=\"decision\"") {

@@ -56,6 +56,7 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             "Once the client is unlinked from its company its token gets 404 Company not found.; linked again, 200 (test controls)",
             run!(unlinked_company),
         )
+        .needs_test_controls("(POST /__test/apps/{client_id}/company); EN-API-1/client-without-company-is-company-not-found checks a client with no company")
         .budget("api", 2)
         .exclusive()
         .part(Level::Decided),
@@ -137,11 +138,6 @@ async fn tags(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unlinked_company(ctx: &mut Ctx) -> CheckResult {
-    if !ctx.env.controls {
-        return Err(Problem::skip(
-            "needs the reference server's test controls (POST /__test/apps/{client_id}/company); EN-API-1/client-without-company-is-company-not-found checks a client with no company",
-        ));
-    }
     let app = roles::active(ctx)?;
     let company = app.company.clone().unwrap_or_default();
     let token = issue(ctx, &app, None).await?.access_token;

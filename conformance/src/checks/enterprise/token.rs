@@ -52,6 +52,7 @@ pub fn checks() -> Vec<Check> {
             "Once its enterprise is deactivated a client gets 403, and tokens again once it is reactivated (test controls)",
             run!(deactivated_enterprise),
         )
+        .needs_test_controls("(POST /__test/enterprises/{id}/deactivate): a deployment's enterprises are deactivated by a person; EN-TOKEN-3/inactive-enterprise-is-refused checks an inactive one")
         .exclusive(),
         Check::new(
             "EN-VALID-1/missing-fields-get-one-entry-each",
@@ -157,11 +158,6 @@ async fn inactive_enterprise(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn deactivated_enterprise(ctx: &mut Ctx) -> CheckResult {
-    if !ctx.env.controls {
-        return Err(Problem::skip(
-            "needs the reference server's test controls (POST /__test/enterprises/{id}/deactivate): a deployment's enterprises are deactivated by a person; EN-TOKEN-3/inactive-enterprise-is-refused checks an inactive one",
-        ));
-    }
     let app = roles::active(ctx)?;
     let enterprise = app
         .enterprise

@@ -57,12 +57,14 @@ pub fn checks() -> Vec<Check> {
             "A client not configured for authorization_code redirects with unauthorized_client",
             run!(unauthorized_client),
         )
+        .needs_test_controls("to change a client's grant types (partner admin)")
         .exclusive(),
         Check::new(
             "FX-AUTHZ-1/server-failures-redirect-server-error-and-temporarily-unavailable",
             "A failing or overloaded server redirects with server_error or temporarily_unavailable",
             run!(failures),
         )
+        .needs_test_controls("to make the server fail on purpose")
         .exclusive(),
         Check::new(
             "FX-AUTHZ-2/unknown-client-gets-a-400-page",

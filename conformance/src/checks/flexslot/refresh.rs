@@ -41,6 +41,7 @@ pub fn checks() -> Vec<Check> {
             "A client whose refresh_token grant was disabled after tokens were issued gets 400 unauthorized_client",
             run!(disabled_after_issue),
         )
+        .needs_test_controls("to change a client's grant types (partner admin)")
         .exclusive(),
         Check::new(
             "FX-TOKEN-8/concurrent-refreshes-one-wins-and-the-grant-is-revoked",

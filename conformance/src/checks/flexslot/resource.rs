@@ -108,6 +108,12 @@ async fn insufficient_scope(ctx: &mut Ctx) -> CheckResult {
         .required_scope("me")
         .ok_or_else(|| Problem::error("the profile names no scope for `me`"))?
         .to_owned();
+    // Decided before anything is sent: the second token needs another scope.
+    let Some(other) = web.allowed_scopes.iter().find(|s| **s != required).cloned() else {
+        return Err(Problem::skip(format!(
+            "needs a confidential app allowed a scope other than `{required}`"
+        )));
+    };
     let t = code_tokens(ctx, &web, Some(&required)).await?;
     let r = flows::me(ctx, &t.access).await?;
     ensure!(
@@ -116,11 +122,6 @@ async fn insufficient_scope(ctx: &mut Ctx) -> CheckResult {
         "a token with `{required}` answers {} at me",
         r.status()
     );
-    let Some(other) = web.allowed_scopes.iter().find(|s| **s != required).cloned() else {
-        return Err(Problem::skip(format!(
-            "needs a confidential app allowed a scope other than `{required}`"
-        )));
-    };
     let t = code_tokens(ctx, &web, Some(&other)).await?;
     let r = flows::me(ctx, &t.access).await?;
     ensure!(

@@ -17,9 +17,9 @@ pub fn checks() -> Vec<Check> {
         Check::new("PP-ERR-1/error-bodies-carry-error-message-request-id", "Errors of every endpoint are JSON {error, message, request_id}, plus required_scope for insufficient_scope", run!(envelope)).budget("device-code", 1).budget("device-token", 1).budget("public-user", 1).budget("token", 3),
         Check::new("PP-ERR-2/request-id-on-every-response-unique-and-equal-to-the-body", "Successes and errors carry X-PunchPlay-Request-Id in the documented format, unique per request, equal to the body's on errors", run!(request_ids)).budget("public-user", 3),
         Check::new("PP-ERR-3/statuses-follow-the-documented-table", "Invalid input 400, bad credentials 401, missing access 403, unknown 404", run!(statuses)).budget("device-code", 1).budget("device-token", 1).budget("public-user", 1).budget("token", 3),
-        Check::new("PP-ERR-3/temporary-failure-is-500-server-error", "A temporary server failure is 500 server_error at the token and device endpoints", run!(server_error)).budget("device-code", 1).budget("token", 1).exclusive(),
+        Check::new("PP-ERR-3/temporary-failure-is-500-server-error", "A temporary server failure is 500 server_error at the token and device endpoints", run!(server_error)).needs_test_controls("to make the server fail on purpose").budget("device-code", 1).budget("token", 1).exclusive(),
         Check::new("PP-ERR-4/error-codes-come-from-the-documented-table", "Every error code the API answers is one of seed 000's table (plus access_denied)", run!(codes)).budget("device-code", 1).budget("device-token", 1).budget("public-user", 1).budget("token", 3),
-        Check::new("PP-ERR-4/temporarily-unavailable-answers-server-error", "While temporarily unavailable, the token endpoint still answers the documented server_error", run!(unavailable)).budget("token", 1).exclusive(),
+        Check::new("PP-ERR-4/temporarily-unavailable-answers-server-error", "While temporarily unavailable, the token endpoint still answers the documented server_error", run!(unavailable)).needs_test_controls("to make the server fail on purpose").budget("token", 1).exclusive(),
     ]
 }
 

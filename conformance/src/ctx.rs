@@ -183,6 +183,7 @@ impl Ctx {
         Resp {
             ex,
             request_id_header: self.request_id_header(),
+            target: Some(Arc::new(self.env.http.base.clone())),
         }
     }
 

@@ -46,6 +46,7 @@ fn resp(ctx: &Ctx, ex: contract_client::Exchange) -> Resp {
             .request_id()
             .map(|f| f.header.clone())
             .unwrap_or_default(),
+        target: Some(Arc::new(ctx.env.http.base.clone())),
     }
 }
 

@@ -4,13 +4,12 @@
 //! a 400 HTML page and never a redirect (FX-AUTHZ-2, RFC 6749 §4.1.2.1 first paragraph).
 
 use super::{
-    FxRoles, codeonly_or_skip, decide, error_redirect, redirect_says, restore_grant_types, roles,
-    set_grant_types, spa_or_skip,
+    FxRoles, codeonly_or_skip, decide, error_redirect, restore_grant_types, roles, set_grant_types,
+    spa_or_skip,
 };
-use contract_client::families::flexslot::RedirectAnswer;
-
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
+use crate::kit::redirect::Redirect;
 use crate::kit::{controls, flows};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -193,21 +192,21 @@ enum WithoutScope {
 /// it with `invalid_scope`; anything else (an `access_denied`, another error, no `state`)
 /// fails FX-AUTHZ-1.
 fn without_scope_answer(
-    a: &RedirectAnswer,
+    a: &Redirect,
     redirect_uri: &str,
     state: &str,
 ) -> Result<WithoutScope, String> {
-    if a.error.is_none() && a.code.is_some() && a.base == redirect_uri {
-        return if a.state.as_deref() == Some(state) {
+    if a.param("error").is_none() && a.param("code").is_some() && a.base == redirect_uri {
+        return if a.param("state") == Some(state) {
             Ok(WithoutScope::Default)
         } else {
             Err(format!(
                 "FX-AUTHZ-1: the approval redirect does not echo `state` (got {:?})",
-                a.state
+                a.param("state")
             ))
         };
     }
-    match redirect_says(a, redirect_uri, "invalid_scope", state) {
+    match a.error_says("FX-AUTHZ-1", redirect_uri, "invalid_scope", state) {
         Ok(()) => Ok(WithoutScope::Refused),
         Err(why) => Err(format!(
             "FX-AUTHZ-1: an approved request without `scope` must be served with a default scope or refused with invalid_scope (RFC 6749 §3.3); {why}"
@@ -234,7 +233,13 @@ async fn denied(ctx: &mut Ctx) -> CheckResult {
     let st = flows::state(ctx);
     let path = flows::approval_path(ctx, &app, &pkce, Some(&st));
     let a = decide(ctx, &path, false).await?;
-    redirect_says(&a, &flows::redirect_of(&app), "access_denied", &st).map_err(Problem::fail)?;
+    a.error_says(
+        "FX-AUTHZ-1",
+        &flows::redirect_of(&app),
+        "access_denied",
+        &st,
+    )
+    .map_err(Problem::fail)?;
     ctx.note("denied: redirect with error=access_denied and state");
     Ok(())
 }
@@ -337,8 +342,11 @@ mod tests {
 
     const CB: &str = "http://127.0.0.1:8765/callback";
 
-    fn answer(query: &str) -> RedirectAnswer {
-        RedirectAnswer::read(&format!("{CB}?{query}")).expect("a URL")
+    fn answer(query: &str) -> Redirect {
+        Redirect::read(
+            url::Url::parse(&format!("{CB}?{query}")).expect("a URL"),
+            false,
+        )
     }
 
     #[test]

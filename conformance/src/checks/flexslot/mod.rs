@@ -12,9 +12,7 @@
 //! parameters, extra headers, any token format, 302 or 303 for redirects. Flexslot has no
 //! rate limits, so no check has a budget.
 
-use contract_client::families::flexslot::{
-    self as fx, Challenge, RedirectAnswer, TokenError, header_values,
-};
+use contract_client::families::flexslot::{self as fx, Challenge, TokenError, header_values};
 use contract_client::flows::ClientAuth;
 use profile::{App, Profile};
 use serde_json::{Value, json};
@@ -26,6 +24,7 @@ use crate::ensure;
 use crate::family::SuiteFamily;
 use crate::kit::controls::control;
 use crate::kit::flows;
+use crate::kit::redirect::{self, Redirect};
 use crate::outcome::{CheckResult, Problem};
 use crate::redact::FamilyMembers;
 
@@ -120,12 +119,11 @@ pub fn token_error(ctx: &Ctx, r: &Resp, code: &str) -> CheckResult {
     ctx.error(r, code).map(drop)
 }
 
-/// The primary user decides an authorize request through the run's driver: the
-/// redirect as read by an RFC client.
-pub async fn decide(ctx: &mut Ctx, path: &str, approve: bool) -> Result<RedirectAnswer, Problem> {
+/// The primary user decides an authorize request (`response_type=code`) through the
+/// run's driver: the redirect as an RFC client reads it.
+pub async fn decide(ctx: &mut Ctx, path: &str, approve: bool) -> Result<Redirect, Problem> {
     let url = flows::decide(ctx, path, approve).await?;
-    RedirectAnswer::read(url.as_str())
-        .ok_or_else(|| Problem::fail(format!("the decision redirects to {url}, not a URL")))
+    Ok(Redirect::read(url, false))
 }
 
 /// Tokens of a 200 token answer: `refresh` only when the app was given one.
@@ -186,49 +184,7 @@ pub async fn web_tokens(ctx: &mut Ctx, roles: &FxRoles) -> Result<(FxTokens, Str
 /// The answer is a redirect (302 or 303) to `redirect_uri` with `error=code`, the
 /// `state` sent and no `code` (RFC 6749 §4.1.2.1, FX-AUTHZ-1).
 pub fn error_redirect(r: &Resp, redirect_uri: &str, code: &str, state: &str) -> CheckResult {
-    ensure!(
-        matches!(r.status(), 302 | 303),
-        r,
-        "expected a 302 error redirect with `{code}`, got {}",
-        r.status()
-    );
-    let loc = r.location()?;
-    let a = RedirectAnswer::read(loc.as_str())
-        .ok_or_else(|| r.fail(format!("Location {loc} is not a URL")))?;
-    redirect_says(&a, redirect_uri, code, state).map_err(|why| r.fail(why))
-}
-
-/// What is wrong with the redirect `a` as an error redirect to `redirect_uri` with
-/// `error=code`, `state` and no `code`, if anything. A caller pins it to the answer it
-/// came in, when it has one (a command or a person may have followed the redirect).
-pub fn redirect_says(
-    a: &RedirectAnswer,
-    redirect_uri: &str,
-    code: &str,
-    state: &str,
-) -> Result<(), String> {
-    if a.base != redirect_uri {
-        return Err(format!(
-            "the error redirect goes to {}, not the registered {redirect_uri}",
-            a.base
-        ));
-    }
-    if a.error.as_deref() != Some(code) {
-        return Err(format!(
-            "the error redirect carries error={:?}, expected `{code}`",
-            a.error
-        ));
-    }
-    if a.state.as_deref() != Some(state) {
-        return Err(format!(
-            "FX-AUTHZ-1: the error redirect does not echo `state` (got {:?})",
-            a.state
-        ));
-    }
-    if a.code.is_some() {
-        return Err("an error redirect carries a `code` as well".to_owned());
-    }
-    Ok(())
+    redirect::error_redirect(r, &[302, 303], "FX-AUTHZ-1", redirect_uri, code, state).map(drop)
 }
 
 /// The resource server's challenges of `scheme` in the answer (RFC 6750 §3).

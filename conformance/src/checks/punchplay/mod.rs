@@ -18,6 +18,7 @@ use crate::drivers::sign_in;
 use crate::ensure;
 use crate::family::SuiteFamily;
 use crate::kit::rate::{self as rate_kit, RateFamily};
+use crate::kit::redirect;
 use crate::outcome::Problem;
 use crate::redact::FamilyMembers;
 
@@ -234,40 +235,15 @@ pub fn error_redirect(
     code: &str,
     state: &str,
 ) -> Result<(), Problem> {
-    if resp.status() != 302 {
-        return Err(resp.fail(format!(
-            "expected a 302 error redirect with `{code}`, got {}",
-            resp.status()
-        )));
-    }
-    let loc = resp.location()?;
-    let base = format!("{}{}", loc.origin().ascii_serialization(), loc.path());
-    crate::ensure!(
-        base == redirect_uri,
-        resp,
-        "the error redirect goes to {base}, not the registered {redirect_uri}"
-    );
-    let q = |k: &str| crate::kit::flows::query(&loc, k);
-    crate::ensure!(
-        q("error").as_deref() == Some(code),
-        resp,
-        "the error redirect carries error={:?}, expected `{code}`",
-        q("error")
-    );
-    crate::ensure!(
-        q("state").as_deref() == Some(state),
-        resp,
-        "PP-AUTHZ-4: the error redirect does not echo `state` (got {:?})",
-        q("state")
-    );
-    let rid = q("request_id");
-    crate::ensure!(
-        rid.as_deref()
-            .is_some_and(|r| ctx.env.profile.expect_punchplay().request_id.matches(r)),
+    let r = redirect::error_redirect(resp, &[302], "PP-AUTHZ-4", redirect_uri, code, state)?;
+    let rid = r.param("request_id");
+    let format = ctx.profile().request_id();
+    ensure!(
+        rid.zip(format).is_some_and(|(rid, f)| f.matches(rid)),
         resp,
         "PP-AUTHZ-4: the error redirect carries request_id={rid:?}, expected `{}` + {} hex",
-        ctx.env.profile.expect_punchplay().request_id.prefix,
-        ctx.env.profile.expect_punchplay().request_id.hex_len
+        format.map(|f| f.prefix.as_str()).unwrap_or_default(),
+        format.map_or(0, |f| f.hex_len)
     );
     Ok(())
 }

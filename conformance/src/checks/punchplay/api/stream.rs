@@ -114,7 +114,8 @@ pub async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
                 headers: stream.headers.clone(),
                 body: String::new()
             }),
-            request_id_header: ctx.profile().expect_punchplay().request_id.header.clone()
+            request_id_header: ctx.profile().expect_punchplay().request_id.header.clone(),
+            target: None,
         },
         "the event stream answered {}",
         stream.status

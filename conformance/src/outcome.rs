@@ -148,6 +148,22 @@ impl Problem {
 
 pub type CheckResult = Result<(), Problem>;
 
+/// The clause ids a text cites (`PP-AUTHZ-4`, `FX-TOKEN-1`): words of two upper-case
+/// parts and a number, joined by `-`.
+pub fn cited_clauses(text: &str) -> Vec<&str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| {
+            let parts: Vec<&str> = word.split('-').collect();
+            parts.len() == 3
+                && parts[..2]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase()))
+                && !parts[2].is_empty()
+                && parts[2].bytes().all(|b| b.is_ascii_digit())
+        })
+        .collect()
+}
+
 /// Fails the check with a message pinned to a response unless the condition holds.
 #[macro_export]
 macro_rules! ensure {

@@ -8,6 +8,7 @@
 mod enterprise_server;
 #[path = "support/enterprise_suite.rs"]
 mod enterprise_suite;
+mod support;
 
 use conformance::runner::{RunReport, Status};
 use conformance::snapshot::SnapshotMode;
@@ -140,6 +141,7 @@ async fn caught(wrong: Wrong, clause: &str) {
             .map(|c| (&c.id, &c.message))
             .collect::<Vec<_>>()
     );
+    support::suite::assert_failures_cite_the_family(&report, &builtin().profile());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use super::RunOptions;
 use super::events::{CheckReport, Status};
 use super::plan::planned_wait;
 use crate::check::{Check, Ctx, Env, Schedule};
-use crate::outcome::{Problem, Support};
+use crate::outcome::{Problem, Support, cited_clauses};
 use crate::snapshot::SnapshotStatus;
 
 /// Runs one check to a report; a panic or a hang becomes an error, never the run's end.
@@ -216,6 +216,21 @@ pub(super) fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> C
             }
             _ => {}
         }
+    }
+    // Every failure cites a clause of the family that runs (issue 18 item 7): a message
+    // the check wrote without one (a flow step's, a snapshot's) gets the check's clause.
+    if status == Status::Fail
+        && let Some(m) = message.as_mut()
+        && !cited_clauses(m)
+            .iter()
+            .any(|id| env.profile.clause(id).is_some())
+    {
+        let clause = if over_admission {
+            env.dialect.over_admission_clause().unwrap_or(check.clause)
+        } else {
+            check.clause
+        };
+        *m = format!("{clause}: {m}");
     }
     if let Some(reason) = opts.expected.reason(check.id) {
         match status {

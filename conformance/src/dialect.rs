@@ -14,6 +14,7 @@ use profile::{App, Identities, Profile, User};
 use serde_json::Value;
 
 use crate::client::{Exchange, Req, Resp};
+use crate::free::{self, Freedoms};
 use crate::outcome::Problem;
 use crate::redact::{FamilyMembers, Redactor};
 
@@ -43,6 +44,12 @@ pub trait Dialect: Send + Sync {
     /// The check still judges the whole answer; only its snapshot is trimmed.
     fn kept(&self, _profile: &Profile, _check_id: &str, ex: Exchange) -> Kept {
         Kept::Exchange(Box::new(ex))
+    }
+
+    /// What the family's contract leaves to the server: its checks judge answers by it,
+    /// and its snapshots pin none of it.
+    fn free(&self) -> &'static Freedoms {
+        &free::STRICT
     }
 
     /// The clause a limit that admits more than it allows breaks, wherever a check sees

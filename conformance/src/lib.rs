@@ -4,7 +4,8 @@
 //! Layout: [`client`] (the one HTTP wrapper) records [`transcript`]s; [`redact`] makes them
 //! stable and [`snapshot`] compares them with `fixtures/snapshots/`; [`check`] defines a
 //! check, [`ctx`] the context it runs in and [`env`] what a run shares; a family's
-//! [`dialect`] says how its exchanges read and [`family`] what else it gives the suite;
+//! [`dialect`] says how its exchanges read, [`free`] what its contract leaves to the
+//! server, and [`family`] what else it gives the suite;
 //! [`kit`] holds the steps every family's checks are built from (flows, rate, time,
 //! races) and [`drivers`] the ways a user approves; [`checks`] holds one folder per
 //! family and the registry; [`runner`] plans and runs them and emits events that the
@@ -22,6 +23,7 @@ pub mod drivers;
 pub mod env;
 pub mod expected;
 pub mod family;
+pub mod free;
 pub mod kit;
 pub mod outcome;
 pub mod redact;

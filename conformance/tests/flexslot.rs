@@ -265,7 +265,7 @@ fn conformance_profile_flexslot_runs_the_suite_in_process_and_exits_0() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("CONFORMANT at DECIDED. 45 checks (0 skipped)"),
+        stdout.contains("CONFORMANT at DECIDED. 47 checks (0 skipped)"),
         "{stdout}"
     );
 }

@@ -222,7 +222,7 @@ async fn pages_authorize(
     // Decided before the driver sends anything: signing in needs the password.
     password(user)?;
     let mut page = ctx.send(Req::get(authorize_path).driver()).await?;
-    if page.status() == 302 {
+    if redirects(&page) {
         return page.location();
     }
     if page.status() == 200 && find_input(page.body(), "authorization").is_none() {
@@ -235,7 +235,7 @@ async fn pages_authorize(
             )));
         }
         page = ctx.send(Req::get(authorize_path).driver()).await?;
-        if page.status() == 302 {
+        if redirects(&page) {
             return page.location();
         }
     }
@@ -299,6 +299,12 @@ async fn pages_device(ctx: &mut Ctx, user_code: &str, user: &User, approve: bool
         )));
     }
     Ok(())
+}
+
+/// Whether an answer sends the browser elsewhere, as a browser follows it: any 3xx with a
+/// `Location` (a 302 or a 303, whichever the server chose).
+fn redirects(page: &crate::client::Resp) -> bool {
+    (300..400).contains(&page.status()) && page.header("location").is_some()
 }
 
 /// The hidden inputs (name, value) of the first `<form>` of `html` whose text contains

@@ -190,9 +190,12 @@ pub(super) fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> C
         ));
     }
     if status == Status::Pass {
-        snapshot = opts
-            .snapshots
-            .check(check.id, &check.snapshot_name(), &transcript);
+        snapshot = opts.snapshots.check(
+            check.id,
+            &check.snapshot_name(),
+            &transcript,
+            env.dialect.free(),
+        );
         match &snapshot {
             SnapshotStatus::Mismatched {
                 first_differing_line,

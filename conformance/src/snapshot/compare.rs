@@ -7,13 +7,15 @@
 //! tolerated, and listed once in the run's notes. A changed status, a missing member, a
 //! renamed error code or a value of another type fails. Headers only a part below MUST
 //! asks for (`no-store`, `Retry-After`) count only in the checks of that part
-//! ([`compare_in`]), so they never fail a MUST check.
+//! ([`compare_for`]), so they never fail a MUST check; and what the family's contract
+//! leaves to the server ([`crate::free`]) is never a difference.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::free::{self, Freedoms, REDIRECT_MEANING};
 use crate::transcript::RESPONSE_HEADERS;
 
 /// What comparing a run's transcript with a snapshot found.
@@ -69,37 +71,26 @@ fn steps(text: &str) -> Vec<Step<'_>> {
     out
 }
 
+/// What a comparison tolerates: the family's freedoms, in the check that runs.
+#[derive(Clone, Copy)]
+struct Rules<'a> {
+    free: &'a Freedoms,
+    check_id: &'a str,
+}
+
 /// Compares a run's rendered transcript with a snapshot's, exchange by exchange (see the
-/// module comment for what is pinned and what is tolerated), every named header included.
+/// module comment for what is pinned and what is tolerated), every named header included
+/// and nothing but an extension member freed.
 pub fn compare(snapshot: &str, run: &str) -> Comparison {
-    compare_pinning(snapshot, run, |_| true)
+    compare_for("", &free::STRICT, snapshot, run)
 }
 
-/// Headers only a part of a clause below MUST asks for, and what the ids of the checks
-/// that compare them contain. Every flow redeems a code and every limit check meets a
-/// 429, so the headers show in most transcripts; were a missing `no-store` (PP-TOKEN-4,
-/// SHOULD) or `Retry-After` (PP-RATE-2: "may", DECIDED) a difference everywhere, it
-/// would fail MUST checks (`PP-RATE-2/*-is-rate-limited-with-request-id` among them) and
-/// a deployment conformant at MUST would be reported as not.
-const HEADERS_OF_THEIR_CHECKS: &[(&str, &str)] = &[
-    ("cache-control", "PP-TOKEN-4/"),
-    // PP-RATE-2/*-refusal-has-retry-after, PP-RATE-3/*-reopens-at-retry-after
-    ("retry-after", "retry-after"),
-];
-
-/// [`compare`] for the check `check_id`: a header of [`HEADERS_OF_THEIR_CHECKS`] counts
-/// only in the checks of its part of the contract.
-pub fn compare_in(check_id: &str, snapshot: &str, run: &str) -> Comparison {
-    compare_pinning(snapshot, run, |header| {
-        HEADERS_OF_THEIR_CHECKS
-            .iter()
-            .filter(|(name, _)| *name == header)
-            .all(|(_, id_part)| check_id.contains(id_part))
-    })
-}
-
-/// [`compare`], with `pins` saying which named headers count.
-fn compare_pinning(snapshot: &str, run: &str, pins: impl Fn(&str) -> bool) -> Comparison {
+/// [`compare`] for the check `check_id` of a family whose contract leaves `free` to the
+/// server: a status, member, parameter or header it frees is no difference, and a header
+/// or member only a part of a clause below MUST asks for counts only in that part's
+/// checks ([`Freedoms::only_in_their_checks`]).
+pub fn compare_for(check_id: &str, free: &Freedoms, snapshot: &str, run: &str) -> Comparison {
+    let rules = Rules { free, check_id };
     let mut found = Comparison::default();
     let (pinned, seen) = (steps(snapshot), steps(run));
     let end = run.lines().count() + 1;
@@ -112,7 +103,7 @@ fn compare_pinning(snapshot: &str, run: &str, pins: impl Fn(&str) -> bool) -> Co
                 // is compared as values, like a body's.
                 match (json_tail(p.head), json_tail(s.head)) {
                     (Some((pt, pv)), Some((st, sv))) if pt == st => {
-                        compare_json("$", &pv, &sv, s.line, &mut found);
+                        compare_json("$", None, &pv, &sv, s.line, &mut found, rules);
                     }
                     _ => {
                         found.differ(
@@ -123,7 +114,7 @@ fn compare_pinning(snapshot: &str, run: &str, pins: impl Fn(&str) -> bool) -> Co
                     }
                 }
             }
-            (Some(p), Some(s)) if p.head != s.head => {
+            (Some(p), Some(s)) if p.head != s.head && !same_redirect_status(p, s, rules) => {
                 found.differ(
                     s.line,
                     format!("`{}` where the snapshot has `{}`", s.head, p.head),
@@ -132,7 +123,7 @@ fn compare_pinning(snapshot: &str, run: &str, pins: impl Fn(&str) -> bool) -> Co
                 return found;
             }
             (Some(p), Some(s)) if s.head.starts_with("← ") => {
-                compare_response(p, s, &pins, &mut found)
+                compare_response(p, s, rules, &mut found)
             }
             (Some(p), Some(s)) => {
                 if let Some((a, b)) = p.lines.iter().zip(&s.lines).find(|(a, b)| a != b) {
@@ -169,6 +160,20 @@ fn compare_pinning(snapshot: &str, run: &str, pins: impl Fn(&str) -> bool) -> Co
     found
 }
 
+/// Whether two response heads are redirects with statuses the family leaves free (a 303
+/// where the snapshot has a 302, RFC 6749 for flexslot; never for PP-AUTHZ-3's 302).
+fn same_redirect_status(pinned: &Step<'_>, seen: &Step<'_>, rules: Rules<'_>) -> bool {
+    let status = |s: &Step<'_>| {
+        s.head
+            .strip_prefix("← ")
+            .and_then(|code| code.trim().parse::<u16>().ok())
+    };
+    match (status(pinned), status(seen)) {
+        (Some(p), Some(s)) => rules.free.redirects_with(p) && rules.free.redirects_with(s),
+        _ => false,
+    }
+}
+
 /// A response's header lines (the named ones, read back) and its body lines.
 fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str>) {
     let mut headers = Vec::new();
@@ -197,7 +202,7 @@ fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str
 /// any order, others allowed (`error_description`) except an `error` the snapshot lacks
 /// (a bare challenge carries no error code, RFC 6750 §3.1); a cookie set, whatever its
 /// name (the contract names no cookie; the value is redacted already).
-fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
+fn header_value_matches(name: &str, pinned: &str, seen: &str, free: &Freedoms) -> bool {
     match name {
         "content-type" => {
             let essence = |v: &str| {
@@ -232,24 +237,25 @@ fn header_value_matches(name: &str, pinned: &str, seen: &str) -> bool {
                     .collect();
                 (target.to_owned(), params)
             };
-            let ((pt, pp), (st, sp)) = (split(pinned), split(seen));
+            let ((pt, mut pp), (st, mut sp)) = (split(pinned), split(seen));
+            // Free text (an error_description) is the server's, present or not.
+            pp.retain(|(k, _)| !free.is_free_text(k));
+            sp.retain(|(k, _)| !free.is_free_text(k));
             pt == st && params_match(&pp, &sp, REDIRECT_MEANING)
         }
         "www-authenticate" => {
+            // Only the auth-params the contract names count (`error`); a realm and the
+            // others are the server's.
             let (ps, mut pp) = challenge(pinned);
             let (ss, mut sp) = challenge(seen);
-            pp.retain(|(k, _)| k != "realm");
-            sp.retain(|(k, _)| k != "realm");
-            ps.eq_ignore_ascii_case(&ss) && params_match(&pp, &sp, &["error"])
+            pp.retain(|(k, _)| free.names_challenge_param(k));
+            sp.retain(|(k, _)| free.names_challenge_param(k));
+            ps.eq_ignore_ascii_case(&ss) && params_match(&pp, &sp, free.challenge_params)
         }
         "set-cookie" => true,
         _ => pinned == seen,
     }
 }
-
-/// Redirect parameters (PP-AUTHZ-3, PP-AUTHZ-4) whose presence changes what a redirect
-/// says: a `code` on an error redirect, an `error` on an approval, a `state` never sent.
-const REDIRECT_MEANING: &[&str] = &["code", "error", "state"];
 
 /// Whether a run's parameters (a query's, a challenge's) say what the snapshot's say:
 /// every pinned one is there; one the run repeats under a pinned name has a pinned value;
@@ -291,21 +297,18 @@ fn challenge(value: &str) -> (String, Vec<(String, String)>) {
     (scheme.to_owned(), params)
 }
 
-fn compare_response(
-    pinned: &Step<'_>,
-    seen: &Step<'_>,
-    pins: &impl Fn(&str) -> bool,
-    found: &mut Comparison,
-) {
+fn compare_response(pinned: &Step<'_>, seen: &Step<'_>, rules: Rules<'_>, found: &mut Comparison) {
     let at = seen.line;
     let (pinned_headers, pinned_body) = split_response(&pinned.lines);
     let (seen_headers, seen_body) = split_response(&seen.lines);
     let mut used = vec![false; seen_headers.len()];
-    for (name, value) in pinned_headers.iter().filter(|(name, _)| pins(name)) {
-        let hit = seen_headers
-            .iter()
-            .enumerate()
-            .position(|(i, (n, v))| !used[i] && n == name && header_value_matches(name, value, v));
+    for (name, value) in pinned_headers
+        .iter()
+        .filter(|(name, _)| rules.free.counts_in(name, rules.check_id))
+    {
+        let hit = seen_headers.iter().enumerate().position(|(i, (n, v))| {
+            !used[i] && n == name && header_value_matches(name, value, v, rules.free)
+        });
         match hit {
             Some(i) => used[i] = true,
             None => match seen_headers.iter().find(|(n, _)| n == name) {
@@ -326,7 +329,7 @@ fn compare_response(
     let pinned_text = pinned_body.join("\n");
     if let Some(pinned_json) = parse_json(&pinned_text) {
         match parse_json(&seen_body.join("\n")) {
-            Some(seen_json) => compare_json("$", &pinned_json, &seen_json, at, found),
+            Some(seen_json) => compare_json("$", None, &pinned_json, &seen_json, at, found, rules),
             None => found.differ(
                 at,
                 "the body is not JSON where the snapshot's is".to_owned(),
@@ -352,7 +355,9 @@ fn compare_response(
             s.strip_prefix("data: ").and_then(parse_json),
         );
         match data {
-            (Some(p), Some(s)) => compare_json(&format!("data[{i}]"), &p, &s, at, found),
+            (Some(p), Some(s)) => {
+                compare_json(&format!("data[{i}]"), None, &p, &s, at, found, rules)
+            }
             _ if p != s => {
                 found.differ(at, format!("body line `{s}` where the snapshot has `{p}`"))
             }
@@ -392,14 +397,26 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Every member of the snapshot's value must be in the run's, equal; the run's other
-/// members are extensions.
-fn compare_json(path: &str, pinned: &Value, seen: &Value, at: usize, found: &mut Comparison) {
+/// Every member of the snapshot's value must be in the run's, equal, unless the family
+/// frees it (free text, a member it may leave out, case); the run's other members are
+/// extensions. `member` is the name the value is under.
+fn compare_json(
+    path: &str,
+    member: Option<&str>,
+    pinned: &Value,
+    seen: &Value,
+    at: usize,
+    found: &mut Comparison,
+    rules: Rules<'_>,
+) {
     match (pinned, seen) {
         (Value::Object(p), Value::Object(s)) => {
             for (k, pv) in p {
                 match s.get(k) {
-                    Some(sv) => compare_json(&format!("{path}.{k}"), pv, sv, at, found),
+                    Some(sv) => {
+                        compare_json(&format!("{path}.{k}"), Some(k), pv, sv, at, found, rules)
+                    }
+                    None if rules.free.may_omit(k, rules.check_id) => {}
                     None => found.differ(at, format!("member `{path}.{k}` is missing")),
                 }
             }
@@ -409,7 +426,7 @@ fn compare_json(path: &str, pinned: &Value, seen: &Value, at: usize, found: &mut
         }
         (Value::Array(p), Value::Array(s)) if p.len() == s.len() => {
             for (i, (pv, sv)) in p.iter().zip(s).enumerate() {
-                compare_json(&format!("{path}[{i}]"), pv, sv, at, found);
+                compare_json(&format!("{path}[{i}]"), None, pv, sv, at, found, rules);
             }
         }
         (Value::Array(p), Value::Array(s)) => found.differ(
@@ -420,6 +437,8 @@ fn compare_json(path: &str, pinned: &Value, seen: &Value, at: usize, found: &mut
                 p.len()
             ),
         ),
+        (Value::String(p), Value::String(s))
+            if member.is_some_and(|m| rules.free.same(m, p, s)) => {}
         (p, s) if kind(p) != kind(s) => found.differ(
             at,
             format!(

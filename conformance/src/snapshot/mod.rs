@@ -13,7 +13,9 @@ use serde::Serialize;
 
 mod compare;
 
-pub use compare::{Comparison, compare, compare_in, diff};
+pub use compare::{Comparison, compare, compare_for, diff};
+
+use crate::free::Freedoms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SnapshotMode {
@@ -73,8 +75,15 @@ impl SnapshotStore {
         self.dir.join(format!("{snapshot_name}.snap"))
     }
 
-    /// Compares `text` with the committed snapshot (and writes it in update mode).
-    pub fn check(&self, check_id: &str, snapshot_name: &str, text: &str) -> SnapshotStatus {
+    /// Compares `text` with the committed snapshot (and writes it in update mode), what
+    /// the family's contract leaves `free` tolerated.
+    pub fn check(
+        &self,
+        check_id: &str,
+        snapshot_name: &str,
+        text: &str,
+        free: &Freedoms,
+    ) -> SnapshotStatus {
         if self.mode == SnapshotMode::Off {
             return SnapshotStatus::NotCompared;
         }
@@ -86,7 +95,7 @@ impl SnapshotStore {
             Some(old) if old.matches_latest(&new) => return SnapshotStatus::Matched,
             Some(old) => {
                 let (old, new) = (format!("{old}\n"), format!("{new}\n"));
-                let found = compare_in(check_id, &old, &new);
+                let found = compare_for(check_id, free, &old, &new);
                 if found.differences.is_empty() {
                     return SnapshotStatus::Equivalent {
                         extensions: found.extensions.into_iter().collect(),

@@ -16,6 +16,7 @@ use crate::check::{Check, Ctx};
 use crate::client::{Exchange, Req, Resp};
 use crate::dialect::{self, Dialect, Kept};
 use crate::family::SuiteFamily;
+use crate::free::{self, Freedoms};
 use crate::kit::rate::{self as rate_kit, RateFamily};
 use crate::outcome::{CheckResult, Problem};
 use crate::redact::FamilyMembers;
@@ -72,6 +73,10 @@ impl Dialect for Enterprise {
         } else {
             Kept::Exchange(Box::new(ex))
         }
+    }
+
+    fn free(&self) -> &'static Freedoms {
+        &free::ENTERPRISE
     }
 
     fn over_admission_clause(&self) -> Option<&'static str> {

@@ -23,6 +23,12 @@ pub fn checks() -> Vec<Check> {
             run!(content_types),
         ),
         Check::new(
+            "FX-TOKEN-1/error-bodies-carry-an-error-description",
+            "A token endpoint error body carries a string error_description besides error (SHOULD, RFC 6749 §5.2)",
+            run!(error_description),
+        )
+        .part(Level::Should),
+        Check::new(
             "FX-TOKEN-2/missing-parameters-are-invalid-request",
             "A missing grant_type, code, redirect_uri or refresh_token is 400 invalid_request",
             run!(missing_parameters),
@@ -34,9 +40,15 @@ pub fn checks() -> Vec<Check> {
         ),
         Check::new(
             "FX-TOKEN-3/confidential-client-redeems-with-http-basic",
-            "A confidential client redeems a code with HTTP Basic: 200 with access_token, token_type Bearer, expires_in, refresh_token, scope",
+            "A confidential client redeems a code with HTTP Basic: 200 with access_token, token_type Bearer (any case) and refresh_token",
             run!(basic_redeems),
         ),
+        Check::new(
+            "FX-TOKEN-3/token-answer-carries-expires-in",
+            "A token answer carries a numeric expires_in (RECOMMENDED, RFC 6749 §5.1)",
+            run!(expires_in),
+        )
+        .part(Level::Should),
         Check::new(
             "FX-TOKEN-3/public-client-redeems-with-client-id",
             "A public client redeems a code with client_id in the body",
@@ -183,25 +195,57 @@ async fn redirect_differs(ctx: &mut Ctx) -> CheckResult {
     token_error(ctx, &r, "invalid_request")
 }
 
+/// The web app's code flow: a token answer with a refresh token (`scope` may be left
+/// out, equal to the one asked for: RFC 6749 §5.1).
 async fn basic_redeems(ctx: &mut Ctx) -> CheckResult {
     let roles = roles(ctx)?;
     let web = roles.web.clone();
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let t = read_tokens(&r)?;
+    ensure!(
+        t.refresh.is_some(),
+        r,
+        "a client configured for refresh_token got no `refresh_token`"
+    );
+    Ok(())
+}
+
+/// RFC 6749 §5.1: `expires_in` is RECOMMENDED, so a token answer without it fails here,
+/// at SHOULD, and nowhere else.
+async fn expires_in(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let r = flows::redeem_new_code(ctx, &web, None).await?;
+    read_tokens(&r)?;
     let body = r.json()?;
     ensure!(
         body.get("expires_in")
             .and_then(serde_json::Value::as_u64)
             .is_some(),
         r,
-        "the token answer has no numeric `expires_in`"
+        "FX-TOKEN-3: the token answer has no numeric `expires_in` (RECOMMENDED, RFC 6749 §5.1)"
     );
-    ensure!(
-        t.refresh.is_some(),
-        r,
-        "a client configured for refresh_token got no `refresh_token`"
-    );
-    ensure!(!t.scope.is_empty(), r, "the token answer has no `scope`");
+    Ok(())
+}
+
+/// FX-TOKEN-1's SHOULD: an error body carries `error_description` (RFC 6749 §5.2 makes
+/// it optional, so only this check asks for it).
+async fn error_description(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let without_grant_type = flows::post_as(ctx, "token", &web, &BOGUS_CODE[1..]).await?;
+    let unsupported = flows::post_as(ctx, "token", &web, &[("grant_type", "password")]).await?;
+    for (r, code) in [
+        (without_grant_type, "invalid_request"),
+        (unsupported, "unsupported_grant_type"),
+    ] {
+        token_error(ctx, &r, code)?;
+        ensure!(
+            r.json()?
+                .get("error_description")
+                .is_some_and(serde_json::Value::is_string),
+            r,
+            "FX-TOKEN-1: the `{code}` body has no string `error_description` (SHOULD)"
+        );
+    }
     Ok(())
 }
 

@@ -4,6 +4,8 @@
 
 use contract_client::families::flexslot::Challenge;
 use profile::Profile;
+
+use crate::free;
 use serde_json::Value;
 
 /// Introspection members a transcript keeps: `active` and FX-INTRO-1's SHOULD list. The
@@ -14,8 +16,10 @@ const PINNED_INTROSPECTION: &[&str] = &["active", "scope", "client_id", "exp", "
 /// resource answer's body and content type are the deployment's (RFC 6750 §3 needs only
 /// the status and the challenge; the contract names no body for `me`); `Cache-Control`
 /// is pinned only on a 200 token answer (RFC 6749 §5.1); introspection keeps the members
-/// FX-INTRO-1 lists; a challenge keeps its scheme and `error` ([`pinned_challenges`]).
-/// Checks judge the whole answer; only the transcript is trimmed.
+/// FX-INTRO-1 lists; a challenge keeps its scheme and `error` ([`pinned_challenges`]); a
+/// redirect drops its free text (`error_description`). What is free is
+/// [`free::RFC_6749`]'s, which the checks and the snapshot comparison read too. Checks
+/// judge the whole answer; only the transcript is trimmed.
 pub fn pinned(
     profile: &Profile,
     check_id: &str,
@@ -37,6 +41,8 @@ pub fn pinned(
     for (name, value) in &mut ex.headers {
         if name == "www-authenticate" {
             *value = pinned_challenges(value);
+        } else if name == "location" {
+            *value = without_free_text(value);
         }
     }
     if route == profile.path("introspect")
@@ -48,9 +54,34 @@ pub fn pinned(
     ex
 }
 
+/// A redirect's `Location` without its free-text parameters (RFC 6749 §4.1.2.1's
+/// `error_description` and `error_uri`: the server's words), in the query or the
+/// fragment; the rest as sent.
+fn without_free_text(location: &str) -> String {
+    let keep = |params: &str| -> String {
+        params
+            .split('&')
+            .filter(|pair| !free::RFC_6749.is_free_text(pair.split('=').next().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let (before_fragment, fragment) = location
+        .split_once('#')
+        .map_or((location, None), |(b, f)| (b, Some(f)));
+    let mut out = match before_fragment.split_once('?') {
+        Some((target, query)) => format!("{target}?{}", keep(query)),
+        None => before_fragment.to_owned(),
+    };
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(&keep(f));
+    }
+    out
+}
+
 /// A `WWW-Authenticate` value with only what FX-RS-1 and FX-TOKEN-3 pin: each scheme and
-/// its `error` (`realm`, kept, is never compared; `error_description` and `scope` are the
-/// deployment's wording and choice, RFC 6750 §3). A value that does not parse is kept.
+/// the auth-params the contract names (`error`); a realm, an `error_description` and a
+/// `scope` are the deployment's (RFC 6750 §3). A value that does not parse is kept.
 fn pinned_challenges(value: &str) -> String {
     let Ok(challenges) = Challenge::parse_all(value) else {
         return value.to_owned();
@@ -61,7 +92,7 @@ fn pinned_challenges(value: &str) -> String {
             let params: Vec<String> = c
                 .params
                 .iter()
-                .filter(|(k, _)| k == "realm" || k == "error")
+                .filter(|(k, _)| free::RFC_6749.names_challenge_param(k))
                 .map(|(k, v)| format!("{k}=\"{v}\""))
                 .collect();
             if params.is_empty() {
@@ -106,12 +137,12 @@ mod tests {
     }
 
     #[test]
-    fn a_challenge_keeps_its_scheme_realm_and_error_only() {
+    fn a_challenge_keeps_its_scheme_and_error_only() {
         assert_eq!(
             pinned_challenges(
                 r#"bearer error_description="a, b", scope="profile", error=invalid_token, realm="x""#
             ),
-            r#"bearer error="invalid_token", realm="x""#
+            r#"bearer error="invalid_token""#
         );
         assert_eq!(pinned_challenges("Bearer"), "Bearer");
         assert_eq!(pinned_challenges(r#"Bearer a="open"#), r#"Bearer a="open"#);
@@ -141,7 +172,7 @@ mod tests {
             me.headers,
             vec![(
                 "www-authenticate".to_owned(),
-                r#"Bearer realm="x", error="invalid_token""#.to_owned()
+                r#"Bearer error="invalid_token""#.to_owned()
             )]
         );
         let basic = ("www-authenticate", r#"Basic realm="x""#);
@@ -181,6 +212,21 @@ mod tests {
         assert_eq!(
             intro.json().unwrap(),
             json!({"active": true, "exp": 2, "client_id": "c"})
+        );
+    }
+
+    #[test]
+    fn a_redirect_keeps_everything_but_its_free_text() {
+        assert_eq!(
+            without_free_text(
+                "[redirect-uri]?error=invalid_scope&error_description=Ask+less.&state=[state-1]&iss=x"
+            ),
+            "[redirect-uri]?error=invalid_scope&state=[state-1]&iss=x"
+        );
+        assert_eq!(without_free_text("[redirect-uri]"), "[redirect-uri]");
+        assert_eq!(
+            without_free_text("http://cb/x?a=1#error=e&error_uri=u"),
+            "http://cb/x?a=1#error=e"
         );
     }
 }

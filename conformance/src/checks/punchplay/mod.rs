@@ -17,6 +17,7 @@ use crate::dialect::{self, Dialect};
 use crate::drivers::sign_in;
 use crate::ensure;
 use crate::family::SuiteFamily;
+use crate::free::{self, Freedoms};
 use crate::kit::rate::{self as rate_kit, RateFamily};
 use crate::kit::redirect;
 use crate::outcome::Problem;
@@ -103,6 +104,10 @@ impl Dialect for Punchplay {
             ))),
             Some(other) => Err(resp.fail(other.to_string())),
         }
+    }
+
+    fn free(&self) -> &'static Freedoms {
+        &free::PUNCHPLAY
     }
 
     fn over_admission_clause(&self) -> Option<&'static str> {
@@ -235,7 +240,8 @@ pub fn error_redirect(
     code: &str,
     state: &str,
 ) -> Result<(), Problem> {
-    let r = redirect::error_redirect(resp, &[302], "PP-AUTHZ-4", redirect_uri, code, state)?;
+    let statuses = free::PUNCHPLAY.redirect_statuses;
+    let r = redirect::error_redirect(resp, statuses, "PP-AUTHZ-4", redirect_uri, code, state)?;
     let rid = r.param("request_id");
     let format = ctx.profile().request_id();
     ensure!(

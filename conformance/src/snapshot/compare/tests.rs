@@ -125,7 +125,7 @@ fn a_missing_or_changed_named_header_fails() {
 
 #[test]
 fn named_headers_compare_what_the_contract_pins() {
-    let m = header_value_matches;
+    let m = |n: &str, p: &str, s: &str| header_value_matches(n, p, s, &free::STRICT);
     assert!(m("cache-control", "no-store", "private, no-store"));
     assert!(!m("cache-control", "no-store", "no-cache"));
     let pinned = "[redirect-uri]?code=[code-1]&state=[state-1]";
@@ -170,7 +170,7 @@ fn named_headers_compare_what_the_contract_pins() {
 
 #[test]
 fn a_redirect_or_challenge_that_says_more_than_the_snapshot_fails() {
-    let m = header_value_matches;
+    let m = |n: &str, p: &str, s: &str| header_value_matches(n, p, s, &free::STRICT);
     let approval =
         "[redirect-uri]?code=[code-1]&state=[state-1]&scope=profile%3Aread+playback%3Aread";
     // The same parameters, encoded another way (RFC 3986 allows both), still match.
@@ -239,11 +239,17 @@ fn a_redirect_or_challenge_that_says_more_than_the_snapshot_fails() {
 fn a_header_of_a_should_clause_counts_only_in_its_clauses_checks() {
     let run = PINNED.replace("  cache-control: no-store\n", "");
     // PP-TOKEN-4 (SHOULD) owns `no-store`: its checks fail on it...
-    let found = compare_in("PP-TOKEN-4/token-responses-carry-no-store", PINNED, &run);
+    let found = compare_for(
+        "PP-TOKEN-4/token-responses-carry-no-store",
+        &free::PUNCHPLAY,
+        PINNED,
+        &run,
+    );
     assert_eq!(found.differences.len(), 1, "{:?}", found.differences);
     // ...a MUST check whose flow redeems a code on the way does not.
-    let found = compare_in(
+    let found = compare_for(
         "PP-API-1/expired-access-token-is-invalid-token",
+        &free::PUNCHPLAY,
         PINNED,
         &run,
     );
@@ -252,13 +258,23 @@ fn a_header_of_a_should_clause_counts_only_in_its_clauses_checks() {
     let pinned = "← 429\n  retry-after: [seconds]\n";
     let run = "← 429\n";
     let id = "PP-RATE-2/token-refusal-has-retry-after";
-    assert_eq!(compare_in(id, pinned, run).differences.len(), 1);
+    assert_eq!(
+        compare_for(id, &free::PUNCHPLAY, pinned, run)
+            .differences
+            .len(),
+        1
+    );
     let id = "PP-RATE-2/token-refusal-is-rate-limited-with-request-id";
-    assert!(compare_in(id, pinned, run).differences.is_empty());
+    assert!(
+        compare_for(id, &free::PUNCHPLAY, pinned, run)
+            .differences
+            .is_empty()
+    );
     // Every other named header still counts everywhere.
     let run = PINNED.replace("content-type: application/json", "content-type: text/html");
-    let found = compare_in(
+    let found = compare_for(
         "PP-API-1/expired-access-token-is-invalid-token",
+        &free::PUNCHPLAY,
         PINNED,
         &run,
     );
@@ -297,4 +313,113 @@ fn event_stream_data_is_compared_as_json() {
     assert!(compare(pinned, &run).differences.is_empty());
     let wrong = pinned.replace("start", "stop");
     assert_eq!(compare(pinned, &wrong).differences.len(), 1);
+}
+
+/// A flexslot error redirect and token answers as the reference server words them.
+const FLEXSLOT: &str = "\
+→ GET /authorize?response_type=code&client_id=[client:web]&state=[state-1]
+← 302
+  location: [redirect-uri]?error=invalid_scope&state=[state-1]
+→ POST /token
+  [form]
+  grant_type=refresh_token
+← 200
+  content-type: application/json
+  cache-control: no-store
+  {
+    \"access_token\": \"[access-token-1]\",
+    \"expires_in\": 3600,
+    \"scope\": \"profile\",
+    \"token_type\": \"Bearer\"
+  }
+→ POST /token
+  [form]
+  grant_type=password
+← 400
+  content-type: application/json
+  {
+    \"error\": \"unsupported_grant_type\",
+    \"error_description\": \"[message]\"
+  }
+→ GET /api/public/v1/me
+← 401
+  www-authenticate: Bearer error=\"invalid_token\"
+";
+
+fn flexslot_differences(check_id: &str, run: &str) -> Vec<String> {
+    compare_for(check_id, &free::RFC_6749, FLEXSLOT, run)
+        .differences
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect()
+}
+
+#[test]
+fn flexslot_snapshots_pin_nothing_the_rfcs_leave_to_the_server() {
+    let run = FLEXSLOT
+        // A 303 and free text in the redirect, and RFC 9207's iss.
+        .replace(
+            "← 302\n  location: [redirect-uri]?error=invalid_scope&state=[state-1]",
+            "← 303\n  location: [redirect-uri]?state=[state-1]&error=invalid_scope&error_description=Nope.&iss=https%3A%2F%2Fas",
+        )
+        // No expires_in, no scope (the refresh kept it), token_type in lower case.
+        .replace("    \"expires_in\": 3600,\n", "")
+        .replace("    \"scope\": \"profile\",\n", "")
+        .replace("\"token_type\": \"Bearer\"", "\"token_type\": \"bearer\"")
+        // No error_description.
+        .replace(
+            "    \"error\": \"unsupported_grant_type\",\n    \"error_description\": \"[message]\"",
+            "    \"error\": \"unsupported_grant_type\"",
+        )
+        // Another realm and more auth-params.
+        .replace(
+            "www-authenticate: Bearer error=\"invalid_token\"",
+            "www-authenticate: Bearer realm=\"api\", error=\"invalid_token\", error_description=\"expired\", scope=\"profile\"",
+        );
+    assert_eq!(
+        flexslot_differences("FX-TOKEN-4/x", &run),
+        Vec::<String>::new()
+    );
+    // A missing expires_in fails only where its SHOULD is checked.
+    assert_eq!(
+        flexslot_differences("FX-TOKEN-3/token-answer-carries-expires-in", &run),
+        vec!["member `$.expires_in` is missing".to_owned()]
+    );
+    // What the contract names still counts: another error code, another status class, an
+    // error the challenge did not have.
+    for (from, to) in [
+        ("error=invalid_scope", "error=access_denied"),
+        ("← 302", "← 200"),
+        (
+            "\"error\": \"unsupported_grant_type\"",
+            "\"error\": \"invalid_request\"",
+        ),
+        (
+            "www-authenticate: Bearer error=\"invalid_token\"",
+            "www-authenticate: Bearer error=\"insufficient_scope\"",
+        ),
+    ] {
+        let d = flexslot_differences("FX-TOKEN-4/x", &FLEXSLOT.replace(from, to));
+        assert_eq!(d.len(), 1, "{from} -> {to}: {d:?}");
+    }
+}
+
+#[test]
+fn punchplay_frees_only_token_type_case_and_what_its_clauses_do_not_name() {
+    let pp = |run: &str| compare_for("PP-API-1/x", &free::PUNCHPLAY, PINNED, run).differences;
+    assert!(pp(&PINNED.replace("\"Bearer\"", "\"BEARER\"")).is_empty());
+    // PP-SCOPE-4 names `scope`: a token answer without it differs.
+    assert_eq!(
+        pp(&PINNED.replace("    \"scope\": \"profile:read\",\n", "")).len(),
+        1
+    );
+    // PP-AUTHZ-3 says 302.
+    let redirect = "← 302\n  location: [redirect-uri]?code=[code-1]&state=[state-1]\n";
+    let found = compare_for(
+        "PP-AUTHZ-3/x",
+        &free::PUNCHPLAY,
+        redirect,
+        &redirect.replace("302", "303"),
+    );
+    assert_eq!(found.differences.len(), 1);
 }

@@ -81,7 +81,7 @@ impl Env {
             // long-lived target do not inherit each other's IP-keyed windows (issue 10
             // item 4: two runs of a few hundred addresses each almost never meet).
             next_source: AtomicU32::new(rand::random::<u32>() % LOOPBACK_SOURCES),
-            occurred: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
+            occurred: AtomicI64::new(chrono::Utc::now().timestamp_micros()),
             usage_log: std::sync::Mutex::new(Vec::new()),
             waiting: std::sync::Mutex::new(BTreeMap::new()),
         })
@@ -173,16 +173,18 @@ impl Env {
     /// A fresh `occurred_at`, later than every one handed out before in this run and
     /// never ahead of the wall clock by more than the steps taken: a rerun right after
     /// this one starts later than this one ended (issue 10 item 4), and a long run stays
-    /// inside the target's allowed clock skew.
+    /// inside the target's allowed clock skew. In microseconds: a burst of a few hundred
+    /// events (a limit check's) then runs a fraction of a millisecond ahead of the clock,
+    /// not hundreds of milliseconds, which a rerun started at once would land behind.
     pub fn occurred_at(&self) -> String {
-        let step = |last: i64| Some((last + 1).max(chrono::Utc::now().timestamp_millis()));
+        let step = |last: i64| Some((last + 1).max(chrono::Utc::now().timestamp_micros()));
         let last = self
             .occurred
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, step)
             .unwrap_or_default();
-        let ms = step(last).unwrap_or(last + 1);
-        chrono::DateTime::from_timestamp_millis(ms)
+        let us = step(last).unwrap_or(last + 1);
+        chrono::DateTime::from_timestamp_micros(us)
             .unwrap_or_default()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
     }
 }

@@ -122,7 +122,7 @@ async fn without_test_controls_clock_and_control_checks_say_why_they_did_not_run
         .filter(|l| !l.contains(" Skip: "))
         .collect();
     assert!(others.is_empty(), "{}", others.join("\n"));
-    enterprise_suite::assert_skips_sent_nothing(&report);
+    support::deployment::assert_skips_sent_nothing(&report);
 }
 
 /// Each broken clause fails a check citing it.

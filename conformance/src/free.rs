@@ -1,10 +1,10 @@
-//! What a family's contract leaves to the server, in one place (issue 18 item 3): a check
-//! fails a deployment only for what its clause states (CONTRACT.md, "Levels"). A family's
-//! dialect answers its [`Freedoms`]; the checks judge answers by them, the family's
-//! transcript keeps what they do not free, and the snapshot comparison tolerates what
-//! they free. Flexslot's are the RFC freedoms its contract lists (the paragraph after
-//! the FX clauses); punchplay's and enterprise's free a value only where their clauses do
-//! not name it.
+//! What a family's contract leaves to the server (issue 18 item 3): a check fails a
+//! deployment only for what its clause states (CONTRACT.md, "Levels"). A family's dialect
+//! answers its [`Freedoms`], written once beside its checks; the checks judge answers by
+//! them, the family's transcript keeps what they do not free, and the snapshot comparison
+//! tolerates what they free. [`RFC_6749`] is what the RFCs leave to a server (flexslot's);
+//! a family whose clauses name more frees less (punchplay's and enterprise's free a
+//! value only where their clauses do not name it).
 
 /// What a family's contract leaves free.
 #[derive(Debug)]
@@ -39,10 +39,10 @@ pub struct Freedoms {
 pub const REDIRECT_MEANING: &[&str] = &["code", "error", "state"];
 
 /// `token_type` is case-insensitive in every family (RFC 6749 §5.1).
-const CASE_FREE: &[&str] = &["token_type"];
+pub const CASE_FREE: &[&str] = &["token_type"];
 
 /// A challenge names `error` (RFC 6750 §3); its realm and other auth-params are free.
-const CHALLENGE_PARAMS: &[&str] = &["error"];
+pub const CHALLENGE_PARAMS: &[&str] = &["error"];
 
 /// A contract that frees nothing but what every family's does (`token_type`'s case, a
 /// challenge's other auth-params): the default of a family's dialect.
@@ -55,39 +55,8 @@ pub static STRICT: Freedoms = Freedoms {
     only_in_their_checks: &[],
 };
 
-/// Punchplay's: values its clauses do not name. A 303 still fails PP-AUTHZ-3, a token
-/// answer without `scope` still fails PP-SCOPE-4.
-pub static PUNCHPLAY: Freedoms = Freedoms {
-    redirect_statuses: &[302],
-    free_text: &[],
-    optional: &[],
-    case_free: CASE_FREE,
-    challenge_params: CHALLENGE_PARAMS,
-    only_in_their_checks: &[
-        // PP-TOKEN-4: no-store is SHOULD (RFC 6749 §5.1).
-        ("cache-control", Some("PP-TOKEN-4/")),
-        // PP-RATE-2: Retry-After "may" (DECIDED); PP-RATE-2/*-refusal-has-retry-after,
-        // PP-RATE-3/*-reopens-at-retry-after.
-        ("retry-after", Some("retry-after")),
-    ],
-};
-
-/// Enterprise's: as punchplay's, its clauses naming every other value.
-pub static ENTERPRISE: Freedoms = Freedoms {
-    redirect_statuses: &[302],
-    free_text: &[],
-    optional: &[],
-    case_free: CASE_FREE,
-    challenge_params: CHALLENGE_PARAMS,
-    only_in_their_checks: &[
-        ("cache-control", None),
-        // EN-RATE-1: Retry-After is DECIDED; EN-RATE-1/*-refusal-has-retry-after,
-        // EN-RATE-1/*-reopens-at-retry-after.
-        ("retry-after", Some("retry-after")),
-    ],
-};
-
-/// Flexslot's: what RFC 6749/6750/7009 leave to the server (CONTRACT.md, after FX-*).
+/// What RFC 6749/6750/7009 leave to the server, as flexslot's contract lists them (the
+/// paragraph after the FX clauses).
 pub static RFC_6749: Freedoms = Freedoms {
     redirect_statuses: &[302, 303],
     free_text: &["error_description", "error_uri"],
@@ -150,21 +119,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn punchplay_frees_only_what_its_clauses_do_not_name() {
-        assert!(!PUNCHPLAY.redirects_with(303), "PP-AUTHZ-3 says 302");
-        assert!(
-            !PUNCHPLAY.may_omit("scope", "PP-SCOPE-4/x"),
-            "PP-SCOPE-4 names scope"
-        );
-        assert!(PUNCHPLAY.same("token_type", "Bearer", "bearer"));
-        assert!(!PUNCHPLAY.same("error", "invalid_grant", "Invalid_Grant"));
-        assert!(PUNCHPLAY.counts_in("cache-control", "PP-TOKEN-4/token-responses-carry-no-store"));
-        assert!(!PUNCHPLAY.counts_in("cache-control", "PP-API-1/x"));
-        assert!(PUNCHPLAY.counts_in("content-type", "PP-API-1/x"));
-    }
-
-    #[test]
-    fn flexslot_frees_what_the_rfcs_leave_to_the_server() {
+    fn the_rfcs_leave_redirect_status_free_text_scope_and_expires_in_to_the_server() {
         assert!(RFC_6749.redirects_with(302) && RFC_6749.redirects_with(303));
         assert!(RFC_6749.may_omit("error_description", "FX-TOKEN-1/x"));
         assert!(RFC_6749.same("error_description", "a", "b"));

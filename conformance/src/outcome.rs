@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use contract_client::families::punchplay::ErrorAnswer;
 use contract_client::{Exchange, ReqBody};
 
 /// The facts of one exchange that support needs.
@@ -23,9 +22,15 @@ pub struct Support {
 
 impl Support {
     pub fn from_exchange(ex: &Exchange, request_id_header: &str) -> Support {
-        let request_id = ErrorAnswer::of_exchange(request_id_header, ex)
-            .request_id()
-            .map(str::to_owned);
+        // The request id the answer carries: its header, else a body's `request_id`.
+        let request_id = Some(request_id_header)
+            .filter(|h| !h.is_empty())
+            .and_then(|h| ex.header(h))
+            .map(str::to_owned)
+            .or_else(|| {
+                let body: serde_json::Value = serde_json::from_str(&ex.body).ok()?;
+                body.get("request_id")?.as_str().map(str::to_owned)
+            });
         let client_id = ex.req.client_id.clone().or_else(|| match &ex.req.body {
             ReqBody::Form(p) => p
                 .iter()

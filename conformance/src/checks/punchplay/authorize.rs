@@ -6,7 +6,6 @@ use super::{PageWording, error_redirect, inactive_or_skip, page_shows_app, roles
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::drivers::{find_input, hidden_inputs};
-use crate::free;
 use crate::kit::flows::{self, Pkce, authorize_as, authorize_path, query, redeem};
 use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
@@ -221,7 +220,7 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
         ))
         .await?;
     ensure!(
-        free::PUNCHPLAY.redirects_with(r.status()),
+        super::FREEDOMS.redirects_with(r.status()),
         r,
         "approving answered {}, expected 302",
         r.status()

@@ -39,6 +39,23 @@ pub mod token;
 
 pub use roles::{Roles, roles};
 
+/// Punchplay's: values its clauses do not name. A 303 still fails PP-AUTHZ-3, a token
+/// answer without `scope` still fails PP-SCOPE-4.
+pub static FREEDOMS: Freedoms = Freedoms {
+    redirect_statuses: &[302],
+    free_text: &[],
+    optional: &[],
+    case_free: free::CASE_FREE,
+    challenge_params: free::CHALLENGE_PARAMS,
+    only_in_their_checks: &[
+        // PP-TOKEN-4: no-store is SHOULD (RFC 6749 §5.1).
+        ("cache-control", Some("PP-TOKEN-4/")),
+        // PP-RATE-2: Retry-After "may" (DECIDED); PP-RATE-2/*-refusal-has-retry-after,
+        // PP-RATE-3/*-reopens-at-retry-after.
+        ("retry-after", Some("retry-after")),
+    ],
+};
+
 /// The punchplay family's suite.
 pub struct Punchplay;
 
@@ -107,7 +124,7 @@ impl Dialect for Punchplay {
     }
 
     fn free(&self) -> &'static Freedoms {
-        &free::PUNCHPLAY
+        &FREEDOMS
     }
 
     fn over_admission_clause(&self) -> Option<&'static str> {
@@ -240,7 +257,7 @@ pub fn error_redirect(
     code: &str,
     state: &str,
 ) -> Result<(), Problem> {
-    let statuses = free::PUNCHPLAY.redirect_statuses;
+    let statuses = FREEDOMS.redirect_statuses;
     let r = redirect::error_redirect(resp, statuses, "PP-AUTHZ-4", redirect_uri, code, state)?;
     let rid = r.param("request_id");
     let format = ctx.profile().request_id();
@@ -355,4 +372,23 @@ pub fn with_secret(app: &App, secret: &str) -> App {
     a.secret = Some(profile::Secret::new(secret));
     a.kind = AppKind::Confidential;
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn punchplay_frees_only_what_its_clauses_do_not_name() {
+        assert!(!FREEDOMS.redirects_with(303), "PP-AUTHZ-3 says 302");
+        assert!(
+            !FREEDOMS.may_omit("scope", "PP-SCOPE-4/x"),
+            "PP-SCOPE-4 names scope"
+        );
+        assert!(FREEDOMS.same("token_type", "Bearer", "bearer"));
+        assert!(!FREEDOMS.same("error", "invalid_grant", "Invalid_Grant"));
+        assert!(FREEDOMS.counts_in("cache-control", "PP-TOKEN-4/token-responses-carry-no-store"));
+        assert!(!FREEDOMS.counts_in("cache-control", "PP-API-1/x"));
+        assert!(FREEDOMS.counts_in("content-type", "PP-API-1/x"));
+    }
 }

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::free;
 use crate::kit::flows::{self, with_auth};
 use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
@@ -111,7 +110,7 @@ async fn token_pair(ctx: &mut Ctx) -> CheckResult {
     ensure!(
         body.get("token_type")
             .and_then(Value::as_str)
-            .is_some_and(|t| free::PUNCHPLAY.same("token_type", "Bearer", t)),
+            .is_some_and(|t| super::FREEDOMS.same("token_type", "Bearer", t)),
         r,
         "token_type is {:?}, expected Bearer",
         body.get("token_type")

@@ -389,12 +389,6 @@ pub fn rerun_command(args: &Args) -> Vec<String> {
 async fn run_inner(args: Args) -> Result<i32, String> {
     let profile =
         profile::builtin::load_profile(args.profile.as_deref(), |p| std::fs::read_to_string(p))?;
-    if crate::checks::for_family(&profile).is_none() {
-        return Err(format!(
-            "the profile `{}` is of the {} family, which the suite has no checks for yet",
-            profile.name, profile.family
-        ));
-    }
     let all = crate::checks::all(&profile);
     let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
     if args.list {
@@ -516,11 +510,8 @@ async fn run_inner(args: Args) -> Result<i32, String> {
             .map(|f| f.header.clone())
             .unwrap_or_default(),
     };
-    // Flexslot's apps are picked by trait per check; a file without the required ones
-    // cannot be checked at all (punchplay's are picked in Env::new).
-    if profile.family == Family::Flexslot {
-        crate::checks::flexslot::FxRoles::pick(&ids_file)?;
-    }
+    // The family's dialect picks the apps by trait; a file without the ones every check
+    // needs cannot be checked at all.
     let env = Arc::new(Env::new(
         profile.clone(),
         ids_file,

@@ -32,6 +32,8 @@ use crate::outcome::{Problem, Support};
 pub struct Resp {
     pub ex: Arc<Exchange>,
     pub request_id_header: String,
+    /// The target's base URL, which a relative `Location` is resolved against.
+    pub target: Option<Arc<Url>>,
 }
 
 impl Resp {
@@ -64,7 +66,8 @@ impl Resp {
     pub fn fail(&self, message: impl Into<String>) -> Problem {
         Problem::fail_at(message, self.support())
     }
-    /// `Location` parsed as a URL.
+    /// `Location` as a URL: a relative one resolved against the request's URL (RFC 9110
+    /// §10.2.2 allows either).
     pub fn location(&self) -> Result<Url, Problem> {
         let loc = self.header("location").ok_or_else(|| {
             self.fail(format!(
@@ -72,8 +75,19 @@ impl Resp {
                 self.status()
             ))
         })?;
-        Url::parse(loc)
-            .map_err(|e| self.fail(format!("Location {loc:?} is not an absolute URL: {e}")))
+        let absolute = Url::parse(loc);
+        let resolved = match (absolute, &self.target) {
+            (Err(url::ParseError::RelativeUrlWithoutBase), Some(target)) => {
+                let request = format!(
+                    "{}{}",
+                    target.as_str().trim_end_matches('/'),
+                    self.ex.req.path
+                );
+                Url::parse(&request).and_then(|r| r.join(loc))
+            }
+            (other, _) => other,
+        };
+        resolved.map_err(|e| self.fail(format!("Location {loc:?} is not a URL: {e}")))
     }
 }
 

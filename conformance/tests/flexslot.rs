@@ -125,6 +125,7 @@ async fn without_test_controls_the_clock_and_control_checks_say_why_and_nothing_
         );
     }
     assert_eq!(skipped.len(), 6, "{skipped:?}");
+    support::deployment::assert_skips_sent_nothing(&report);
 }
 
 // --- a resource server of our own (FX-RS-1) ---
@@ -264,7 +265,7 @@ fn conformance_profile_flexslot_runs_the_suite_in_process_and_exits_0() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("CONFORMANT at DECIDED. 44 checks (0 skipped)"),
+        stdout.contains("CONFORMANT at DECIDED. 47 checks (0 skipped)"),
         "{stdout}"
     );
 }

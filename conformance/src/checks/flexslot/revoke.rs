@@ -7,9 +7,10 @@
 use profile::Level;
 use serde_json::Value;
 
-use super::{post_as, refresh, roles, send, token_error, web_tokens};
+use super::{roles, token_error, web_tokens};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
+use crate::kit::flows;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 use contract_client::families::flexslot::basic_authorization;
@@ -79,9 +80,9 @@ async fn revoke_twice(ctx: &mut Ctx) -> CheckResult {
         ("token", t.access.as_str()),
         ("token_type_hint", "access_token"),
     ];
-    let r = post_as(ctx, "revoke", &web, &pairs).await?;
+    let r = flows::post_as(ctx, "revoke", &web, &pairs).await?;
     revoked_200(&r, "a live access token")?;
-    let r = post_as(ctx, "revoke", &web, &pairs).await?;
+    let r = flows::post_as(ctx, "revoke", &web, &pairs).await?;
     revoked_200(&r, "an already revoked access token")
 }
 
@@ -92,7 +93,7 @@ async fn revoke_unknown(ctx: &mut Ctx) -> CheckResult {
         if let Some(h) = hint {
             pairs.push(("token_type_hint", h));
         }
-        let r = post_as(ctx, "revoke", &web, &pairs).await?;
+        let r = flows::post_as(ctx, "revoke", &web, &pairs).await?;
         revoked_200(&r, "an unknown token")?;
     }
     Ok(())
@@ -111,13 +112,15 @@ fn wrong_secret_req(ctx: &Ctx, endpoint: &str, client_id: &str) -> Req {
 
 async fn revoke_bad_client(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let r = send(ctx, wrong_secret_req(ctx, "revoke", &web.client_id)).await?;
+    let r = ctx
+        .send(wrong_secret_req(ctx, "revoke", &web.client_id))
+        .await?;
     token_error(ctx, &r, "invalid_client")
 }
 
 async fn revoke_missing(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let r = post_as(ctx, "revoke", &web, &[("token_type_hint", "access_token")]).await?;
+    let r = flows::post_as(ctx, "revoke", &web, &[("token_type_hint", "access_token")]).await?;
     token_error(ctx, &r, "invalid_request")
 }
 
@@ -127,7 +130,7 @@ async fn introspect(
     app: &profile::App,
     token: &str,
 ) -> Result<(Resp, Value), Problem> {
-    let r = post_as(ctx, "introspect", app, &[("token", token)]).await?;
+    let r = flows::post_as(ctx, "introspect", app, &[("token", token)]).await?;
     let body = ctx.ok_json(&r)?;
     ensure!(
         body.get("active").is_some_and(Value::is_boolean),
@@ -195,16 +198,18 @@ async fn inactive(ctx: &mut Ctx) -> CheckResult {
     let web = roles.web.clone();
     not_active(ctx, &web, "conformance-unknown-token", "an unknown token").await?;
     let (t, old) = web_tokens(ctx, &roles).await?;
-    let r = post_as(ctx, "revoke", &web, &[("token", &t.access)]).await?;
+    let r = flows::post_as(ctx, "revoke", &web, &[("token", &t.access)]).await?;
     revoked_200(&r, "a live access token")?;
     not_active(ctx, &web, &t.access, "a revoked access token").await?;
-    let r = refresh(ctx, &web, &old).await?;
+    let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     ensure!(r.status() == 200, r, "refreshing answered {}", r.status());
     not_active(ctx, &web, &old, "a rotated refresh token").await
 }
 
 async fn introspect_bad_client(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web;
-    let r = send(ctx, wrong_secret_req(ctx, "introspect", &web.client_id)).await?;
+    let r = ctx
+        .send(wrong_secret_req(ctx, "introspect", &web.client_id))
+        .await?;
     token_error(ctx, &r, "invalid_client")
 }

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::client::{Exchange, Req, Resp};
 use crate::free::{self, Freedoms};
 use crate::outcome::Problem;
+use crate::passing::Step;
 use crate::redact::{FamilyMembers, Redactor};
 
 /// A family's dialect. Only [`Dialect::roles`], [`Dialect::members`] and
@@ -55,6 +56,22 @@ pub trait Dialect: Send + Sync {
     /// The clause a limit that admits more than it allows breaks, wherever a check sees
     /// it (PP-RATE-1); `None` for a family that documents no limit.
     fn over_admission_clause(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The clause that describes the answer of a flow step a check passes through on
+    /// its way (PP-TOKEN-1 for a code redemption): a step that cannot go on, or a
+    /// difference in its answer, belongs to that clause, not to the check that passed
+    /// through (issue 18 item 4). `None`: the check's own.
+    fn step_clause(&self, _step: Step) -> Option<&'static str> {
+        None
+    }
+
+    /// The clause that names a member or header of the family's answers (`scope` →
+    /// PP-SCOPE-4), where it is not the clause that describes the whole answer: a
+    /// difference in it fails that clause's checks only. `None` for a name no clause
+    /// singles out.
+    fn named_by(&self, _profile: &Profile, _name: &str) -> Option<&'static str> {
         None
     }
 }

@@ -1,6 +1,7 @@
 //! The neutral kit every family's checks are built from: the OAuth flows ([`flows`]),
 //! the rate-limit checks made from the profile's `[[rate_limits]]` ([`rate`]), the
-//! target's clock ([`time`]), concurrent requests with one winner ([`race`]), redirects
+//! target's clock ([`time`]), concurrent requests with one winner ([`race`]), members an
+//! answer must carry, each judged by the clause naming it ([`members`]), redirects
 //! read as the RFCs write them ([`redirect`]) and the reference server's test controls
 //! ([`controls`]). It names no family: what differs
 //! (client authentication, error answers, what a transcript keeps, a limit's request
@@ -9,6 +10,7 @@
 
 pub mod controls;
 pub mod flows;
+pub mod members;
 pub mod race;
 pub mod rate;
 pub mod redirect;

@@ -8,7 +8,7 @@ use profile::Level;
 use serde::Serialize;
 
 use super::plan::Plan;
-use crate::outcome::Support;
+use crate::outcome::{Seen, Support};
 use crate::snapshot::SnapshotStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -60,6 +60,15 @@ pub struct CheckReport {
     pub transcript: String,
     /// Requests sent per rate limit.
     pub usage: BTreeMap<String, u32>,
+    /// Differences this check saw on its way that belong to other clauses: each is
+    /// reported under the failing check of its clause, never as this check's failure
+    /// (issue 18 item 4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<Seen>,
+    /// The clause of the difference this check could not go past (no token to go on
+    /// with): it is an error naming that clause's checks, not a failure of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -21,6 +21,7 @@ use crate::free::{self, Freedoms};
 use crate::kit::rate::{self as rate_kit, RateFamily};
 use crate::kit::redirect;
 use crate::outcome::Problem;
+use crate::passing::Step;
 use crate::redact::FamilyMembers;
 
 pub mod api;
@@ -110,13 +111,13 @@ impl Dialect for Punchplay {
             Some(EnvelopeProblem::NoMessage) => Err(resp.fail(
                 "PP-ERR-1: the error body has no non-empty `message`",
             )),
+            // PP-ERR-1 names the member, PP-ERR-2 its equality with the header and format.
             Some(
-                EnvelopeProblem::NoBodyRequestId
-                | EnvelopeProblem::NoHeaderRequestId
+                p @ (EnvelopeProblem::NoHeaderRequestId
                 | EnvelopeProblem::RequestIdsDiffer { .. }
-                | EnvelopeProblem::RequestIdFormat(_),
+                | EnvelopeProblem::RequestIdFormat(_)),
             ) => Err(resp.fail(format!(
-                "PP-ERR-1/PP-ERR-2: body request_id {:?} and header {} {:?} must be equal and in the `{}` format",
+                "PP-ERR-2: body request_id {:?} and header {} {:?} must be equal and in the `{}` format ({p})",
                 answer.body_request_id, format.header, answer.header_request_id, format.prefix
             ))),
             Some(other) => Err(resp.fail(other.to_string())),
@@ -130,7 +131,47 @@ impl Dialect for Punchplay {
     fn over_admission_clause(&self) -> Option<&'static str> {
         Some(rate::OVER_ADMISSION_CLAUSE)
     }
+
+    /// The clauses that describe the answers of the steps a check passes through.
+    fn step_clause(&self, step: Step) -> Option<&'static str> {
+        Some(match step {
+            Step::Approval => "PP-AUTHZ-3",
+            Step::CodeRedemption => "PP-TOKEN-1",
+            Step::DeviceCode => "PP-DEVICE-1",
+            Step::DeviceToken => "PP-DEVICE-3",
+            Step::Refresh => "PP-REFRESH-1",
+            Step::ClientCredentials => return None,
+        })
+    }
+
+    /// Members and headers one clause singles out, wherever they appear; the request-id
+    /// header (the profile names it) is PP-ERR-2's.
+    fn named_by(&self, profile: &Profile, name: &str) -> Option<&'static str> {
+        if profile
+            .request_id()
+            .is_some_and(|f| f.header.eq_ignore_ascii_case(name))
+        {
+            return Some("PP-ERR-2");
+        }
+        NAMED_BY
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, clause)| *clause)
+    }
 }
+
+/// The members and headers of punchplay's answers that one clause names, whatever answer
+/// carries them (issue 18 item 4: a difference fails only that clause's checks).
+const NAMED_BY: &[(&str, &str)] = &[
+    // "token responses and the device-code response carry `scope`".
+    ("scope", "PP-SCOPE-4"),
+    // No-store is PP-TOKEN-4's SHOULD part; Retry-After is PP-RATE-2's.
+    ("cache-control", "PP-TOKEN-4"),
+    ("retry-after", "PP-RATE-2"),
+    // The body's request id: its format and equality with the header are PP-ERR-2's.
+    ("request_id", "PP-ERR-2"),
+    ("message", "PP-ERR-1"),
+];
 
 impl SuiteFamily for Punchplay {
     fn checks(&self, profile: &Profile) -> Vec<Check> {

@@ -155,11 +155,11 @@ async fn scope_rules(ctx: &mut Ctx) -> CheckResult {
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, Some(&one)).await?;
     let body = ctx.ok_json(&r)?;
     let n = Tokens::from(&r, &body)?;
+    let granted = flows::granted_scope(ctx, &r, &n)?;
     ensure!(
-        scope_set(&n.scope) == scope_set(&one),
+        scope_set(granted) == scope_set(&one),
         r,
-        "a refresh narrowed to `{one}` answered scope `{}`",
-        n.scope
+        "a refresh narrowed to `{one}` answered scope `{granted}`"
     );
     let all = ctx.all_scopes();
     let r = flows::refresh_at_token(ctx, &web, &n.refresh, Some(&all)).await?;

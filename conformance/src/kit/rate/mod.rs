@@ -276,6 +276,7 @@ pub fn over_admission(clause: &str, profile: &Profile, admitted: &[Admission]) -
                     limit.window_secs
                 ),
                 support: Some(Box::new(last.support.clone())),
+                owner: None,
             });
         }
     }

@@ -400,28 +400,124 @@ impl Ctx {
 
     /// Asserts the family's error answer `code` (its status and envelope, as the family's
     /// dialect reads it) and returns the body. The status and code are the check's to
-    /// judge; a difference in the envelope around the right code belongs to the clause
-    /// its message leads with (PP-ERR-1, PP-ERR-2): it is recorded as seen, and the check
-    /// goes on with the body (issue 18 item 4).
+    /// judge (unless the family names another clause for the status of `code`, as
+    /// punchplay's PP-APP-3 does for invalid_client's 401); a difference in the envelope
+    /// around the right code belongs to the clause its message leads with (PP-ERR-1,
+    /// PP-ERR-2): either is recorded as seen, and the check goes on with the body
+    /// (issue 18 item 4).
     pub fn error(&self, resp: &Resp, code: &str) -> Result<Value, Problem> {
-        match self.env.dialect.error(&self.env.profile, resp, code) {
-            Err(p @ Problem::Fail { .. }) if resp.error_code().as_deref() == Some(code) => {
-                let owner = match &p {
-                    Problem::Fail { owner: Some(c), .. } => Some(*c),
-                    Problem::Fail { message, .. } => leading_clause(message)
-                        .and_then(|c| self.env.profile.clause(c))
-                        .map(|c| crate::check::intern(c.id.clone())),
-                    _ => None,
-                };
-                match owner.filter(|c| *c != self.own_clause()) {
-                    Some(clause) => {
-                        self.saw(p.of_clause(clause));
-                        Ok(resp.json().unwrap_or(Value::Null))
+        self.error_as(self.own_clause(), resp, code)
+    }
+
+    /// [`Ctx::error`] for an answer whose status and code another clause, `owner`, names
+    /// (a refusal the check needs on its way): another error than `code`, or none, is a
+    /// failure of `owner`'s, past which the check cannot go (not judged where `owner`'s
+    /// checks fail, the check's own where they pass).
+    pub fn error_as(&self, owner: &'static str, resp: &Resp, code: &str) -> Result<Value, Problem> {
+        let p = match self.env.dialect.error(&self.env.profile, resp, code) {
+            Ok(body) => return Ok(body),
+            Err(p @ Problem::Fail { .. }) => p,
+            Err(other) => return Err(other),
+        };
+        let code_ok = resp.error_code().as_deref() == Some(code);
+        let status_ok = resp.status() == self.env.profile.status_of(code);
+        match (code_ok, status_ok) {
+            (true, true) => self.envelope_difference(p),
+            (true, false) => self.status_difference(p, code, owner),
+            (false, _) if owner == self.own_clause() => Err(p),
+            (false, _) => Err(p.presuming(owner)),
+        }
+        .map(|()| resp.json().unwrap_or(Value::Null))
+    }
+
+    /// [`Ctx::error`] for an answer whose status and code `owner` names, in a sweep over
+    /// many clauses' errors (PP-ERR-1): a difference there is `owner`'s, recorded as seen
+    /// (the exchange judged for it), and the check goes on with what it judges itself:
+    /// the envelope of whatever error came (`Some(body)`), or nothing (`None`) when the
+    /// answer is no error at all.
+    pub fn error_of(
+        &self,
+        owner: &'static str,
+        resp: &Resp,
+        code: &str,
+    ) -> Result<Option<Value>, Problem> {
+        let p = match self.env.dialect.error(&self.env.profile, resp, code) {
+            Ok(body) => return Ok(Some(body)),
+            Err(p @ Problem::Fail { .. }) => p,
+            Err(other) => return Err(other),
+        };
+        let answered = resp.error_code();
+        let code_ok = answered.as_deref() == Some(code);
+        let status_ok = resp.status() == self.env.profile.status_of(code);
+        if code_ok {
+            let judged = match status_ok {
+                true => self.envelope_difference(p),
+                false => self.status_difference(p, code, owner),
+            };
+            return judged.map(|()| resp.json().ok());
+        }
+        if owner == self.own_clause() {
+            return Err(p);
+        }
+        self.saw(p.of_clause(owner));
+        // What the check judges itself: the envelope of the error that came instead.
+        match answered {
+            Some(other) if resp.status() >= 400 => {
+                match self.env.dialect.error(&self.env.profile, resp, &other) {
+                    Ok(body) => Ok(Some(body)),
+                    Err(p @ Problem::Fail { .. })
+                        if resp.status() == self.env.profile.status_of(&other) =>
+                    {
+                        self.envelope_difference(p).map(|()| resp.json().ok())
                     }
-                    None => Err(p),
+                    Err(_) => Ok(resp.json().ok()),
                 }
             }
-            other => other,
+            _ => Ok(None),
+        }
+    }
+
+    /// The right code with another status: the family's clause for that code's status,
+    /// else `owner`'s; seen and gone past unless it is this check's own.
+    fn status_difference(&self, p: Problem, code: &str, owner: &'static str) -> CheckResult {
+        let owner = self
+            .env
+            .dialect
+            .status_clause(&self.env.profile, code)
+            .unwrap_or(owner);
+        if owner == self.own_clause() {
+            return Err(p);
+        }
+        self.saw(p.of_clause(owner));
+        Ok(())
+    }
+
+    /// A difference in an error's envelope: the clause its message leads with (PP-ERR-1,
+    /// PP-ERR-2, FX-TOKEN-1) owns it; it fails this check only if that is its own.
+    fn envelope_difference(&self, p: Problem) -> CheckResult {
+        let owner = match &p {
+            Problem::Fail { owner: Some(c), .. } => Some(*c),
+            Problem::Fail { message, .. } => leading_clause(message)
+                .and_then(|c| self.env.profile.clause(c))
+                .map(|c| crate::check::intern(c.id.clone())),
+            _ => None,
+        };
+        match owner.filter(|c| *c != self.own_clause()) {
+            Some(clause) => {
+                self.saw(p.of_clause(clause));
+                Ok(())
+            }
+            None => Err(p),
+        }
+    }
+
+    /// Marks `resp` as an answer the check passes through and whose differences
+    /// `clause` judges (a request a rate limit counts: its answer is its endpoint's).
+    pub fn pass_through(&self, resp: &Resp, clause: &'static str) {
+        for r in lock(&self.roles).iter_mut() {
+            if Arc::ptr_eq(&r.handed, &resp.ex) {
+                r.role = Role::Judged(clause);
+            }
         }
     }
 }

@@ -67,11 +67,19 @@ pub trait Dialect: Send + Sync {
         None
     }
 
+    /// The clause that names the status of error `code`, where a clause names it for
+    /// that code in particular (punchplay's PP-APP-3: 401 `invalid_client`): a check
+    /// that meets `code` with another status sees that clause's difference. `None`: the
+    /// check that asserts the error judges its status.
+    fn status_clause(&self, _profile: &Profile, _code: &str) -> Option<&'static str> {
+        None
+    }
+
     /// The clause that names a member or header of the family's answers (`scope` →
-    /// PP-SCOPE-4), where it is not the clause that describes the whole answer: a
-    /// difference in it fails that clause's checks only. `None` for a name no clause
-    /// singles out.
-    fn named_by(&self, _profile: &Profile, _name: &str) -> Option<&'static str> {
+    /// PP-SCOPE-4), in an answer to `route`, where it is not the clause that describes the
+    /// whole answer: a difference in it fails that clause's checks only. `None` for a
+    /// name no clause singles out.
+    fn named_by(&self, _profile: &Profile, _route: &str, _name: &str) -> Option<&'static str> {
         None
     }
 }

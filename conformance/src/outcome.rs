@@ -159,6 +159,13 @@ impl Problem {
             other => other,
         }
     }
+    /// A failure this check can judge only where `clause` holds (rotation before a
+    /// race, a revocation before what it should end): where a check of `clause` fails in
+    /// the same run, this one is not judged (an error naming that check); where `clause`'s
+    /// checks pass, it is this check's own failure (issue 18 item 4).
+    pub fn presuming(self, clause: &'static str) -> Problem {
+        self.of_clause(clause)
+    }
     /// For a failure that belongs to another clause than `own`, that clause.
     pub fn foreign_owner(&self, own: &str) -> Option<&'static str> {
         match self {

@@ -51,24 +51,24 @@ pub enum Belongs {
 }
 
 /// The clause a difference (`what`, as the snapshot comparison words it) in an exchange
-/// of role `role` belongs to, for a check of clause `own`. A difference in a member or
+/// of role `role` to `route` belongs to, for a check of clause `own`. A difference in a member or
 /// header one clause singles out belongs to that clause, in any answer; else a passing
 /// answer's difference belongs to the clause that describes the step's answer, and one
 /// the check said was another clause's to that clause. A difference nobody is named for
 /// stays the check's own, so nothing is ever hidden.
 pub fn attribute(
     own: &str,
-    role: Role,
+    (role, route): (Role, &str),
     what: &str,
     dialect: &dyn Dialect,
     profile: &Profile,
 ) -> Belongs {
-    let named = subject(what).and_then(|name| dialect.named_by(profile, name));
-    let clause = match role {
-        Role::Own => named,
+    let named = subject(what).and_then(|name| dialect.named_by(profile, route, name));
+    let clause = named.or(match role {
+        Role::Own => None,
         Role::Judged(clause) => Some(clause),
-        Role::Passing(step) => named.or_else(|| dialect.step_clause(step)),
-    };
+        Role::Passing(step) => dialect.step_clause(step),
+    });
     match clause {
         Some(c) if c != own => Belongs::To(c),
         _ => Belongs::Own,

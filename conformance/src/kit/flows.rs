@@ -311,10 +311,16 @@ pub fn granted_scope<'t>(ctx: &Ctx, resp: &Resp, t: &'t Tokens) -> Result<&'t st
         return Ok(&t.scope);
     }
     let p = resp.fail("the token answer carries no `scope`, so what it granted cannot be told");
-    Err(match ctx.env.dialect.named_by(ctx.profile(), "scope") {
-        Some(clause) => p.of_clause(clause),
-        None => p,
-    })
+    Err(
+        match ctx
+            .env
+            .dialect
+            .named_by(ctx.profile(), resp.ex.req.route(), "scope")
+        {
+            Some(clause) => p.of_clause(clause),
+            None => p,
+        },
+    )
 }
 
 /// Authorizes `app` for a new code (PKCE S256, the user approving, `scope` or the app's

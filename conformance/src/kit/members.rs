@@ -28,7 +28,11 @@ pub fn require_strings(
             continue;
         }
         let p = resp.fail(format!("{what} has no `{key}`"));
-        let p = match ctx.env.dialect.named_by(ctx.profile(), key) {
+        let p = match ctx
+            .env
+            .dialect
+            .named_by(ctx.profile(), resp.ex.req.route(), key)
+        {
             Some(clause) => p.of_clause(clause),
             None => p,
         };

@@ -253,6 +253,9 @@ fn failure_article(
         }
         s.push_str("</p>");
     }
+    for line in super::root_lines(report, c, "", usize::MAX) {
+        let _ = write!(s, "<p class=\"root\">{}</p>", esc(&line));
+    }
     if let Some(sup) = &c.support {
         let _ = write!(
             s,
@@ -371,7 +374,7 @@ pub fn render(report: &RunReport, explain: &Explain) -> String {
         line = verdict_html(&super::verdict_line(report)),
     );
     summary_tables(&mut s, report);
-    for note in &report.notes {
+    for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
         let _ = write!(
             s,
             "<p class=\"note\"><strong>Note:</strong> {}</p>",

@@ -13,7 +13,7 @@ pub fn render(report: &RunReport, explain: &super::Explain) -> String {
     areas.dedup();
     for area in areas {
         let mut suite = TestSuite::new(area);
-        for note in &report.notes {
+        for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
             suite.add_property(("note", note.as_str()));
         }
         for c in report.checks.iter().filter(|c| c.area == area) {
@@ -28,14 +28,14 @@ pub fn render(report: &RunReport, explain: &super::Explain) -> String {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message(c.message.clone().unwrap_or_default());
                     s.set_type(format!("{} {}", c.level, c.clause));
-                    s.set_description(super::markdown::explained_failure_text(c, explain));
+                    s.set_description(super::markdown::explained_failure_text(report, c, explain));
                     s
                 }
                 Status::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(c.message.clone().unwrap_or_default());
                     s.set_type(format!("{} {}", c.level, c.clause));
-                    s.set_description(super::markdown::explained_failure_text(c, explain));
+                    s.set_description(super::markdown::explained_failure_text(report, c, explain));
                     s
                 }
             };

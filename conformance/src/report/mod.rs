@@ -55,19 +55,27 @@ pub fn verdict_line(report: &RunReport) -> String {
         },
         gate_name(report)
     );
+    // A check that could not go on past another clause's difference is counted apart
+    // from the errors: the failure it depends on is named first (issue 18 item 4).
+    type Pick = fn(&CheckReport) -> bool;
+    let kinds: [(&str, Pick); 4] = [
+        ("failed", |c| c.status == Status::Fail),
+        ("errored", |c| {
+            c.status == Status::Error && c.blocked_by.is_none()
+        }),
+        ("not judged because of a failure above", |c| {
+            c.status == Status::Error && c.blocked_by.is_some()
+        }),
+        ("passed but is listed as an expected deviation", |c| {
+            c.status == Status::UnexpectedPass
+        }),
+    ];
     for level in Level::ALL {
-        for (what, statuses) in [
-            ("failed", &[Status::Fail][..]),
-            ("errored", &[Status::Error][..]),
-            (
-                "passed but is listed as an expected deviation",
-                &[Status::UnexpectedPass][..],
-            ),
-        ] {
+        for (what, pick) in kinds {
             let ids: Vec<&str> = report
                 .checks
                 .iter()
-                .filter(|c| c.level == level && statuses.contains(&c.status))
+                .filter(|c| c.level == level && pick(c))
                 .map(|c| c.id.as_str())
                 .collect();
             if ids.is_empty() {
@@ -201,10 +209,12 @@ fn sameness_key(c: &CheckReport) -> (Status, &str, u16, &str, &str) {
 
 /// Failures, errors, unexpected passes and expected failures, grouped when identical, in
 /// the order a reader needs them: gating problems first, then those reported but not
-/// gating, then expected failures; by id within each.
+/// gating, then the checks not judged because of a failure (they name it), then expected
+/// failures; by id within each. The report leads with the roots.
 pub fn failure_groups(report: &RunReport) -> Vec<FailureGroup<'_>> {
     let rank = |c: &CheckReport| match (c.status, report.gate.contains(&c.level)) {
-        (Status::ExpectedFail, _) => 2,
+        (Status::ExpectedFail, _) => 3,
+        _ if c.blocked_by.is_some() => 2,
         (_, true) => 0,
         (_, false) => 1,
     };
@@ -256,6 +266,70 @@ pub fn explanation_lines(c: &CheckReport, explain: &Explain) -> Vec<String> {
         lines.push(format!("Rerun alone: {cmd}"));
     }
     lines
+}
+
+/// What a root failure says about the checks that met the same difference on their way
+/// (issue 18 item 4): where it was seen too, and which checks could not be judged
+/// because of it. Empty for a check that is no root.
+/// At most `max_ids` ids are named (the rest counted), where a screen is short.
+pub fn root_lines(report: &RunReport, c: &CheckReport, quote: &str, max_ids: usize) -> Vec<String> {
+    let Some(cause) = crate::runner::roots::rooted_at(&report.root_causes, &c.id) else {
+        return Vec::new();
+    };
+    let ids = |list: &[String]| {
+        let mut named = list
+            .iter()
+            .take(max_ids)
+            .map(|id| format!("{quote}{id}{quote}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if list.len() > max_ids {
+            named.push_str(&format!(" and {} more", list.len() - max_ids));
+        }
+        named
+    };
+    let mut lines = Vec::new();
+    if !cause.seen_in.is_empty() {
+        lines.push(format!(
+            "Seen there too ({} check{} met this {} difference on their way and were judged on their own clause): {}",
+            cause.seen_in.len(),
+            if cause.seen_in.len() == 1 { "" } else { "s" },
+            cause.clause,
+            ids(&cause.seen_in)
+        ));
+    }
+    if !cause.blocked.is_empty() {
+        lines.push(format!(
+            "Not judged because of it ({} check{} could not go on past it): {}",
+            cause.blocked.len(),
+            if cause.blocked.len() == 1 { "" } else { "s" },
+            ids(&cause.blocked)
+        ));
+    }
+    lines
+}
+
+/// The run's notes on differences seen in passing whose clause no check of this run
+/// judged: each with the command that does.
+pub fn unjudged_notes(report: &RunReport) -> Vec<String> {
+    report
+        .root_causes
+        .iter()
+        .filter_map(|cause| {
+            let cmd = cause.run.as_ref()?;
+            let mut seen: Vec<&String> = cause.seen_in.iter().chain(&cause.blocked).collect();
+            seen.dedup();
+            Some(format!(
+                "a {} difference was seen on the way of {} check{} ({}): {}; no {} check ran here: judge it with `{cmd}`",
+                cause.clause,
+                seen.len(),
+                if seen.len() == 1 { "" } else { "s" },
+                seen.iter().take(IDS_IN_VERDICT).map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                cause.first.message,
+                cause.clause
+            ))
+        })
+        .collect()
 }
 
 /// The line under a group's first failure that names the others, if there are any.
@@ -330,6 +404,8 @@ mod tests {
             duration_ms: 1,
             transcript: String::new(),
             usage: Default::default(),
+            seen: Vec::new(),
+            blocked_by: None,
         }
     }
 
@@ -343,6 +419,7 @@ mod tests {
             gate,
             notes: Vec::new(),
             checks,
+            root_causes: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use profile::Level;
 use serde::Serialize;
 
 use super::plan::Plan;
+use super::roots::RootCause;
 use crate::outcome::{Seen, Support};
 use crate::snapshot::SnapshotStatus;
 
@@ -95,6 +96,9 @@ pub struct RunReport {
     /// compared); every report shows them.
     pub notes: Vec<String>,
     pub checks: Vec<CheckReport>,
+    /// What checks saw on their way, each under the clause it belongs to and that
+    /// clause's failing check: the roots the report leads with (issue 18 item 4).
+    pub root_causes: Vec<RootCause>,
 }
 
 impl RunReport {

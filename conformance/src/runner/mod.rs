@@ -15,9 +15,11 @@ use crate::check::{Check, Env, Schedule};
 
 mod events;
 pub mod plan;
+pub mod roots;
 mod verdict;
 
 pub use events::{CheckReport, Event, RunReport, Status};
+pub use roots::RootCause;
 pub use verdict::run_one;
 use verdict::{Ran, finish};
 
@@ -164,6 +166,7 @@ pub async fn run(
         let _ = h.await;
     }
     reports.sort_by(|a, b| a.id.cmp(&b.id));
+    let root_causes = roots::resolve(&mut reports);
     let mut notes = run_notes;
     let unchecked = crate::checks::clauses_without_checks(&env.profile);
     if !unchecked.is_empty() {
@@ -188,6 +191,7 @@ pub async fn run(
         gate: Vec::new(),
         notes,
         checks: reports,
+        root_causes,
     }
 }
 

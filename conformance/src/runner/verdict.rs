@@ -198,8 +198,8 @@ fn split_differences(
     let mut seen = Vec::new();
     for (line, what) in differences {
         let at = exchange_at_line(starts, *line);
-        let role = at.map_or(Role::Own, |s| s.role);
-        match passing::attribute(own_clause, role, what, env.dialect, &env.profile) {
+        let place = at.map_or((Role::Own, ""), |s| (s.role, s.support.endpoint.as_str()));
+        match passing::attribute(own_clause, place, what, env.dialect, &env.profile) {
             Belongs::Own => {
                 first_own.get_or_insert(*line);
             }

@@ -145,18 +145,31 @@ impl Dialect for Punchplay {
     }
 
     /// Members and headers one clause singles out, wherever they appear; the request-id
-    /// header (the profile names it) is PP-ERR-2's.
-    fn named_by(&self, profile: &Profile, name: &str) -> Option<&'static str> {
+    /// header (the profile names it) is PP-ERR-2's, a challenge the token endpoint's
+    /// (Basic, PP-TOKEN-5) or the bearer API's (PP-API-1).
+    fn named_by(&self, profile: &Profile, route: &str, name: &str) -> Option<&'static str> {
         if profile
             .request_id()
             .is_some_and(|f| f.header.eq_ignore_ascii_case(name))
         {
             return Some("PP-ERR-2");
         }
+        if name.eq_ignore_ascii_case("www-authenticate") {
+            let oauth = ["token", "refresh", "device_code", "device_token"]
+                .iter()
+                .any(|e| profile.paths.get(*e).is_some_and(|p| p == route));
+            return Some(if oauth { "PP-TOKEN-5" } else { "PP-API-1" });
+        }
         NAMED_BY
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, clause)| *clause)
+    }
+
+    /// PP-APP-3 names invalid_client's 401 in particular; every other code's status is
+    /// the sweep's or the asserting check's.
+    fn status_clause(&self, _profile: &Profile, code: &str) -> Option<&'static str> {
+        (code == "invalid_client").then_some("PP-APP-3")
     }
 }
 
@@ -302,13 +315,15 @@ pub fn error_redirect(
     let r = redirect::error_redirect(resp, statuses, "PP-AUTHZ-4", redirect_uri, code, state)?;
     let rid = r.param("request_id");
     let format = ctx.profile().request_id();
-    ensure!(
-        rid.zip(format).is_some_and(|(rid, f)| f.matches(rid)),
-        resp,
-        "PP-AUTHZ-4: the error redirect carries request_id={rid:?}, expected `{}` + {} hex",
-        format.map(|f| f.prefix.as_str()).unwrap_or_default(),
-        format.map_or(0, |f| f.hex_len)
-    );
+    // The request id of an error redirect is PP-AUTHZ-4's, whichever check meets it.
+    if !rid.zip(format).is_some_and(|(rid, f)| f.matches(rid)) {
+        let p = resp.fail(format!(
+            "PP-AUTHZ-4: the error redirect carries request_id={rid:?}, expected `{}` + {} hex",
+            format.map(|f| f.prefix.as_str()).unwrap_or_default(),
+            format.map_or(0, |f| f.hex_len)
+        ));
+        ctx.in_passing(Err::<(), _>(p.of_clause("PP-AUTHZ-4")))?;
+    }
     Ok(())
 }
 

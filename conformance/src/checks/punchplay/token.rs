@@ -371,7 +371,8 @@ async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
                 ]),
         )
         .await?;
-    ctx.error(&r, "invalid_client")?;
+    // The refusal of a wrong secret is PP-APP-3's; the Basic challenge is this check's.
+    ctx.error_as("PP-APP-3", &r, "invalid_client")?;
     let challenge = r.header("www-authenticate").unwrap_or("");
     ensure!(
         challenge.to_ascii_lowercase().starts_with("basic"),

@@ -48,6 +48,13 @@ pub trait RateFamily: Sync {
     /// Asserts the refusal's body is the family's rate-limit answer.
     fn refusal(&self, ctx: &Ctx, refused: &Resp) -> CheckResult;
 
+    /// The clause that describes what `limit`'s request is answered when admitted (its
+    /// endpoint's): a rate check judges only that it was admitted and counted, so any
+    /// other difference in that answer is that clause's (issue 18 item 4).
+    fn admitted_clause(&self, _limit: &RateLimit) -> Option<&'static str> {
+        None
+    }
+
     /// A request on `limit`'s key from another client than [`RateFamily::request`]'s,
     /// for a limit keyed by client ([`Kind::PerClient`]).
     fn other_client_request(&self, _ctx: &Ctx, limit: &RateLimit) -> Result<Req, Problem> {

@@ -54,6 +54,15 @@ pub struct Ctx {
 /// How many differences a check keeps of those it saw in passing.
 const SEEN_BOUND: usize = 64;
 
+/// A point in a check's record ([`Ctx::checkpoint`]).
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    entries: usize,
+    roles: usize,
+    seen: usize,
+    placeholders: std::collections::HashMap<String, usize>,
+}
+
 /// One recorded exchange and its role in the check.
 struct Recorded {
     handed: Arc<Exchange>,
@@ -214,6 +223,25 @@ impl Ctx {
         });
         self.last = Some(ex.clone());
         self.resp(ex)
+    }
+
+    /// Where the check's record stands, to go back to ([`Ctx::rewind`]).
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            entries: self.transcript.entries.len(),
+            roles: lock(&self.roles).len(),
+            seen: lock(&self.seen).len(),
+            placeholders: self.redactor.counts(),
+        }
+    }
+
+    /// Forgets what was recorded since `at`: an attempt that another client's traffic
+    /// spoiled, which the check makes again (issue 18 item 7a). Its requests stay counted.
+    pub fn rewind(&mut self, at: Checkpoint) {
+        self.transcript.entries.truncate(at.entries);
+        lock(&self.roles).truncate(at.roles);
+        lock(&self.seen).truncate(at.seen);
+        self.redactor.rewind(at.placeholders);
     }
 
     /// The clause of the check this context runs (`PP-API-1` for `PP-API-1/...`).

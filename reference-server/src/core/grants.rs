@@ -1,4 +1,5 @@
-//! Grants and the tokens issued under them.
+//! The token store: grants, the authorization codes that start them, and the tokens issued
+//! under them.
 //!
 //! A grant is one user's approval of one app for a set of scopes. Every access and refresh
 //! token points at its grant, so revoking a grant (a replayed refresh token, PP-REFRESH-3;
@@ -23,9 +24,14 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
+use profile::TokenPrefixes;
+
 use super::clock::{Millis, secs};
+use super::expiring::Expiring;
+use super::fault::{Bends, FaultSpec};
 use super::scope::ScopeSet;
 use super::secrets::random_token;
+use crate::core::fault::bends;
 
 pub type GrantId = u64;
 
@@ -80,34 +86,65 @@ pub struct RefreshToken {
     pub last_used_at: Millis,
 }
 
-/// A fresh access and refresh token with their keys, drawn and hashed before the state
-/// lock is taken, so the lock is not held for the random draws and the digests.
+/// A fresh token value and its key, drawn and hashed before the state lock is taken, so
+/// the lock is not held for the random draw and the digest.
 #[derive(Debug)]
-pub struct MintedPair {
-    access_token: String,
-    refresh_token: String,
-    access_key: TokenKey,
-    refresh_key: TokenKey,
+pub struct MintedToken {
+    pub value: String,
+    pub key: TokenKey,
 }
 
-impl MintedPair {
-    pub fn new() -> Self {
-        let access_token = random_token("ppat_");
-        let refresh_token = random_token("pprt_");
-        MintedPair {
-            access_key: token_key(&access_token),
-            refresh_key: token_key(&refresh_token),
-            access_token,
-            refresh_token,
+impl MintedToken {
+    pub fn new(prefix: &str) -> Self {
+        let value = random_token(prefix);
+        MintedToken {
+            key: token_key(&value),
+            value,
         }
     }
 }
 
-impl Default for MintedPair {
-    fn default() -> Self {
-        Self::new()
+/// A fresh access and refresh token with their keys, drawn as [`MintedToken`]s are.
+#[derive(Debug)]
+pub struct MintedPair {
+    access: MintedToken,
+    refresh: MintedToken,
+}
+
+impl MintedPair {
+    /// A pair with the profile's prefixes (`[tokens]`).
+    pub fn new(prefixes: &TokenPrefixes) -> Self {
+        MintedPair {
+            access: MintedToken::new(&prefixes.access),
+            refresh: MintedToken::new(&prefixes.refresh),
+        }
     }
 }
+
+/// An authorization code issued and not yet expired, bound to the client, redirect URI
+/// and challenge (PP-AUTHZ-7; RFC 6749 §4.1.2). Its redemption is the authorization
+/// code grant's (`authorization_code.rs`).
+#[derive(Debug, Clone)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub challenge: String,
+    pub challenge_is_plain: bool,
+    pub scopes: ScopeSet,
+    pub user: String,
+    pub expires_at: Millis,
+    /// The grant its redemption created; a second redemption revokes it (PP-AUTHZ-8).
+    pub redeemed: Option<GrantId>,
+}
+
+/// The codes issued and not yet expired, by code. A redeemed code stays, marked, so a
+/// second redemption can revoke what the first issued (PP-AUTHZ-8). Boxed: an empty slot
+/// of a table sized for a burst costs a pointer, not a record.
+pub type Codes = Expiring<String, Box<AuthorizationCode>>;
+
+/// The most authorization codes kept at once (issue 12 item 1); past it the oldest is
+/// evicted. Each one needs a signed-in user's approval.
+pub const MAX_CODES: usize = 100_000;
 
 /// What the tables keep per live token: 24 bytes.
 #[derive(Debug, Clone, Copy)]
@@ -151,6 +188,31 @@ pub trait AccessExpiry: Sync {
 pub struct AccessExpires;
 
 impl AccessExpiry for AccessExpires {}
+
+/// The expiry rule the rules call, for every kind of access token.
+pub fn access_expiry(bends: Bends) -> &'static dyn AccessExpiry {
+    bends.pick::<dyn AccessExpiry>(&AccessExpires)
+}
+
+/// `expired_token_accepted` (PP-API-1): access tokens never expire, so none is forgotten.
+struct ExpiredTokenAccepted;
+
+impl AccessExpiry for ExpiredTokenAccepted {
+    fn is_expired(&self, _expires_at: Millis, _now: Millis) -> bool {
+        false
+    }
+
+    fn forgets_expired(&self) -> bool {
+        false
+    }
+}
+
+pub static EXPIRED_TOKEN_ACCEPTED: FaultSpec = FaultSpec::bending(
+    "expired_token_accepted",
+    "PP-API-1",
+    "expired access tokens are still accepted",
+    bends!(dyn AccessExpiry = ExpiredTokenAccepted),
+);
 
 /// What the token endpoints answer on success (PP-TOKEN-1).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -265,17 +327,17 @@ impl Grants {
         id
     }
 
-    /// Issues a fresh access and refresh token under `grant`; the refresh token expires
-    /// `refresh_idle` seconds from now.
+    /// Issues a fresh access and refresh token under `grant` with the profile's prefixes;
+    /// the refresh token expires `refresh_idle` seconds from now.
     pub fn issue(
         &mut self,
         grant: GrantId,
+        prefixes: &TokenPrefixes,
         scopes: &ScopeSet,
-        access_lifetime: u64,
-        refresh_idle: u64,
+        (access_lifetime, refresh_idle): (u64, u64),
         now: Millis,
     ) -> TokenPair {
-        let minted = MintedPair::new();
+        let minted = MintedPair::new(prefixes);
         self.issue_minted(grant, minted, scopes, access_lifetime, refresh_idle, now)
     }
 
@@ -290,10 +352,16 @@ impl Grants {
         now: Millis,
     ) -> TokenPair {
         let MintedPair {
-            access_token,
-            refresh_token,
-            access_key,
-            refresh_key,
+            access:
+                MintedToken {
+                    value: access_token,
+                    key: access_key,
+                },
+            refresh:
+                MintedToken {
+                    value: refresh_token,
+                    key: refresh_key,
+                },
         } = minted;
         let scope_id = self.intern(scopes);
         let access_expires = now + secs(access_lifetime);

@@ -1,6 +1,10 @@
-//! Scope requests (PP-SCOPE-1..4).
+//! Scopes (PP-SCOPE-1..4, PP-REFRESH-5, PP-API-2): how a request's `scope` resolves
+//! against an app's, how a refresh narrows it, whether a token covers an endpoint; the
+//! component the rules call for each, and the faults that bend it.
 
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
+use super::fault::{Bends, FaultSpec};
+use crate::core::fault::bends;
 
 /// A set of scopes, kept in the profile's order so responses read the same every time.
 /// Shared, not copied, when cloned: every token of a grant points at one set.
@@ -115,12 +119,91 @@ pub struct StrictScopes;
 
 impl ScopePolicy for StrictScopes {}
 
+/// The scope rules the rules call.
+pub fn policy(bends: Bends) -> &'static dyn ScopePolicy {
+    bends.pick::<dyn ScopePolicy>(&StrictScopes)
+}
+
+/// `unknown_scope_granted` (PP-SCOPE-3): scopes outside the app's are dropped, not refused.
+struct UnknownScopeGranted;
+
+impl ScopePolicy for UnknownScopeGranted {
+    fn grant(
+        &self,
+        requested: Option<&str>,
+        allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet> {
+        let Some(names) = requested_names(requested) else {
+            return Ok(allowed.clone());
+        };
+        Ok(ScopeSet::from_known(known, |s| {
+            names.contains(&s) && allowed.contains(s)
+        }))
+    }
+}
+
+pub static UNKNOWN_SCOPE_GRANTED: FaultSpec = FaultSpec::bending(
+    "unknown_scope_granted",
+    "PP-SCOPE-3",
+    "scopes outside allowed_scopes are silently dropped instead of refused",
+    bends!(dyn ScopePolicy = UnknownScopeGranted),
+);
+
+/// `refresh_widens_scope` (PP-REFRESH-5): a refresh gets any scope the app is allowed.
+struct RefreshWidensScope;
+
+impl ScopePolicy for RefreshWidensScope {
+    fn refresh(
+        &self,
+        requested: &[&str],
+        granted: &ScopeSet,
+        allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet> {
+        Ok(ScopeSet::from_known(known, |s| {
+            requested.contains(&s) && (granted.contains(s) || allowed.contains(s))
+        }))
+    }
+}
+
+pub static REFRESH_WIDENS_SCOPE: FaultSpec = FaultSpec::bending(
+    "refresh_widens_scope",
+    "PP-REFRESH-5",
+    "a refresh may ask for more scope than the grant has",
+    bends!(dyn ScopePolicy = RefreshWidensScope),
+);
+
+/// Every token covers every endpoint: the wrapper of `scope_check_skipped` (PP-API-2),
+/// which another family's fault on its own API may reuse.
+pub struct ScopeCheckSkipped;
+
+impl ScopePolicy for ScopeCheckSkipped {
+    fn covers(&self, _held: &ScopeSet, _required: &str) -> bool {
+        true
+    }
+}
+
+pub static SCOPE_CHECK_SKIPPED: FaultSpec = FaultSpec::bending(
+    "scope_check_skipped",
+    "PP-API-2",
+    "the bearer API does not check the token's scope",
+    bends!(dyn ScopePolicy = ScopeCheckSkipped),
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn known() -> Vec<String> {
-        profile::Profile::punchplay().scopes.known
+        [
+            "profile:read",
+            "playback:read",
+            "playback:write",
+            "events:read",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     #[test]

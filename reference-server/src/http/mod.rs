@@ -1,17 +1,18 @@
-//! The generic hyper shell around the core: connection, request parsing, Host, body and
+//! The generic hyper shell around the kernel: connection, request parsing, Host, body and
 //! header limits, the request-id header on every response (PP-ERR-2), CSRF on page forms,
 //! rate limits by route (PP-RATE-1..4), the fault layer, rendering, and the test controls.
-//! What a request means is the profile's family's business ([`family::ServedFamily`]):
-//! the shell asks it to route, dispatch and write errors, and names none of its routes.
+//! What a request means is the running family's business ([`pack::RulePack`]): the shell
+//! resolves it in the family's route table and asks the family to write errors; it names
+//! no family and none of its routes.
 
 pub mod consent;
 mod csrf;
-pub mod family;
 pub mod fault_layer;
+pub mod pack;
 pub mod pages;
-pub mod qr;
 pub mod request;
 pub mod respond;
+pub mod routes;
 pub mod server;
 pub mod sign_in;
 pub(crate) mod test_controls;
@@ -25,14 +26,15 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use profile::{LimitKey, LimitTarget};
 use tokio::sync::watch;
 
-use crate::ServerConfig;
+use crate::config::ServerConfig;
 use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::secrets::request_id;
-use crate::faults::Fault;
-use family::{FamilyRoute, Layer, RouteFacts, ServedFamily};
+use pack::RulePack;
 use request::RequestBody;
 use respond::Body;
+pub use routes::{ClientSource, Layer};
+use routes::{Resolved, Route, RouteTable, Serve};
 
 /// The longest `Host` used for absolute URLs: a DNS name, brackets and a port.
 const MAX_HOST_LEN: usize = 253 + 2 + 6;
@@ -49,6 +51,8 @@ pub struct Ctx {
     pub headers: HeaderMap,
     /// `http://host:port` as the client addressed us, for absolute URLs.
     pub base_url: String,
+    /// The path's parameter of the matched route (`{username}`, an app's id).
+    pub param: Option<String>,
     /// The CSRF token the pages of this request put in their forms; empty on routes
     /// without forms.
     pub csrf: csrf::PageToken,
@@ -56,8 +60,10 @@ pub struct Ctx {
 
 pub struct App {
     pub core: std::sync::Arc<Core>,
-    /// The profile's family: its routes, handlers, error envelopes and challenges.
-    family: Box<dyn ServedFamily>,
+    /// The running family: its routes, rules, error envelopes and challenges.
+    pack: &'static dyn RulePack,
+    /// Its routes under the profile's paths.
+    routes: RouteTable,
     pub(crate) test_controls: bool,
     trust_proxy: bool,
     /// `--public-url` without a trailing slash, when given (issue 12 item 7).
@@ -69,21 +75,37 @@ pub struct App {
     /// The format of the request ids this server mints: the profile's (PP-ERR-2), or for a
     /// family without one an id for the logs only, sent in no header.
     request_ids: profile::RequestIdFormat,
-    /// The profile's endpoint names by exact path, so routing hashes the path once instead
-    /// of looking every endpoint's path up on every request.
-    pub(crate) endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
     /// Flips to true when the server shuts down, so live streams end.
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
 impl App {
-    /// The server for `config`, served by `family` (`App::new`, in `crate::families`,
-    /// picks the profile's family).
-    pub fn with_family(
-        config: ServerConfig,
-        family: Box<dyn ServedFamily>,
-    ) -> std::io::Result<Self> {
-        check_limits_are_served(&config.profile, family.endpoint_routes())?;
+    /// The server for `config`, served by `pack` (`App::new`, in `crate::families`, picks
+    /// the profile's family). Refuses a profile limit the family's routes could not key,
+    /// and a start-up fault that is not the family's (naming its faults, one per line).
+    pub fn with_pack(config: ServerConfig, pack: &'static dyn RulePack) -> std::io::Result<Self> {
+        let routes = RouteTable::new(pack.routes(), &config.profile);
+        check_limits_are_served(&config.profile, &routes.endpoint_routes())?;
+        let startup_fault = match config.fault.as_deref() {
+            None => None,
+            Some(name) => Some(
+                pack.faults()
+                    .iter()
+                    .copied()
+                    .find(|f| f.name == name)
+                    .ok_or_else(|| {
+                        std::io::Error::other(format!(
+                            "`{name}` is not a fault of the {} family; its faults are:\n{}",
+                            pack.name(),
+                            pack.faults()
+                                .iter()
+                                .map(|f| format!("  {:<36} {}", f.name, f.clause))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        ))
+                    })?,
+            ),
+        };
         let request_id_header = match config.profile.request_id() {
             Some(format) => Some(HeaderName::from_bytes(format.header.as_bytes()).map_err(
                 |_| {
@@ -104,16 +126,17 @@ impl App {
                     prefix: "req_".into(),
                     hex_len: 20,
                 });
-        let mut endpoints_by_path = std::collections::HashMap::<String, Vec<String>>::new();
-        for (name, path) in &config.profile.paths {
-            endpoints_by_path
-                .entry(path.clone())
-                .or_default()
-                .push(name.clone());
-        }
+        let core = Core::new(
+            config.profile,
+            config.identities,
+            Box::new(move |profile, identities| pack.new_state(profile, identities)),
+            pack.faults(),
+            startup_fault,
+        );
         Ok(App {
-            core: std::sync::Arc::new(Core::new(config.profile, config.identities)),
-            family,
+            core: std::sync::Arc::new(core),
+            pack,
+            routes,
             test_controls: config.test_controls,
             trust_proxy: config.trust_proxy,
             public_url: config
@@ -124,9 +147,18 @@ impl App {
             max_connections_per_ip: config.max_connections_per_ip.max(1),
             request_id_header,
             request_ids,
-            endpoints_by_path,
             shutdown: watch::channel(false).0,
         })
+    }
+
+    /// The running family.
+    pub fn pack(&self) -> &'static dyn RulePack {
+        self.pack
+    }
+
+    /// The running family's routes under the profile.
+    pub fn routes(&self) -> &RouteTable {
+        &self.routes
     }
 
     pub fn begin_shutdown(&self) {
@@ -171,17 +203,30 @@ impl App {
         let path = parts.uri.path().to_owned();
         let method = parts.method.clone();
         // The test controls are the shell's own; everything else is the family's.
-        let (target, facts) = match path.strip_prefix("/__test/") {
+        let (target, facts, param) = match path.strip_prefix("/__test/") {
             Some(rest) if self.test_controls => (
                 Target::TestControl(rest.to_owned()),
                 test_controls::facts(rest),
+                None,
             ),
-            _ => {
-                let matched = self.family.route(self, &method, &path);
-                (Target::Family(matched.route), matched.facts)
-            }
+            _ => match self.routes.resolve(&method, &path) {
+                Resolved::Route(i, param) => {
+                    let route = self.routes.route(i);
+                    (Target::Route(route), RouteFacts::of(route), param)
+                }
+                Resolved::WrongMethod(allow) => (
+                    Target::Unrouted(Some(allow)),
+                    RouteFacts::unrouted(self.pack),
+                    None,
+                ),
+                Resolved::Unrouted => (
+                    Target::Unrouted(None),
+                    RouteFacts::unrouted(self.pack),
+                    None,
+                ),
+            },
         };
-        let fault = self.core.fault();
+        let bends = self.core.bends();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
         // item 7).
@@ -215,6 +260,7 @@ impl App {
             query: parts.uri.query().map(str::to_owned),
             headers: parts.headers,
             base_url,
+            param,
         };
         let header_bytes: usize = ctx
             .headers
@@ -233,18 +279,17 @@ impl App {
             ))
             .with_status(431))
         } else {
-            self.limit_and_dispatch(target, facts, &ctx, body, fault)
-                .await
+            self.limit_and_dispatch(target, &facts, &ctx, body).await
         };
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
-        if let Some(fault) = fault {
-            res = fault_layer::bend(self, fault, facts.shape, &ctx, res).await;
+        if let Some(shape) = bends.shape() {
+            res = fault_layer::bend(self, shape, facts.shape, &ctx, res).await;
         }
         csrf::set_cookie_for_page(&ctx, &mut res);
         if ctx.method == Method::HEAD {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
-        let header_id = fault_layer::header_request_id(self, fault, res.status(), &ctx.request_id);
+        let header_id = fault_layer::header_request_id(self, bends, res.status(), &ctx.request_id);
         if let Some(name) = &self.request_id_header
             && let Ok(v) = HeaderValue::from_str(&header_id)
         {
@@ -264,62 +309,64 @@ impl App {
 
     /// An error in the envelope of the request's route's layer.
     pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
-        let envelope = self.family.error_body(ctx.layer, e, &ctx.request_id);
-        let challenge = self.family.challenge(ctx.layer, e);
-        respond::error(&self.core.profile, e, &envelope, challenge)
+        let envelope = self.pack.error_body(ctx.layer, e, &ctx.request_id);
+        let challenge = self.pack.challenge(ctx.layer, e);
+        respond::error(&self.core.profile, e, envelope, challenge)
     }
 
     /// A fresh request id in the profile's format (PP-ERR-2).
-    fn new_request_id(&self) -> String {
+    pub(crate) fn new_request_id(&self) -> String {
         request_id(&self.request_ids.prefix, self.request_ids.hex_len)
     }
 
-    /// The route's rate limit, then a fault's refusal, then the handler.
+    /// The route's rate limit, then the handler.
     async fn limit_and_dispatch(
         &self,
         target: Target,
-        facts: RouteFacts,
+        facts: &RouteFacts,
         ctx: &Ctx,
         body: Incoming,
-        fault: Option<Fault>,
     ) -> ProtocolResult<Response<Body>> {
         let route = match target {
-            // Test controls are never limited, nor refused by a fault before they run.
+            // Test controls are never limited.
             Target::TestControl(rest) => {
                 return test_controls::handle(self, ctx, &rest, RequestBody::Unread(body)).await;
             }
-            Target::Family(route) => route,
+            Target::Unrouted(allow) => {
+                self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+                return self.pack.unrouted(self, ctx, allow.as_deref());
+            }
+            Target::Route(route) => route,
         };
-        let body = self.limit(&facts, ctx, RequestBody::Unread(body)).await?;
-        if let Some(fault) = fault {
-            fault_layer::before(self, fault, facts.shape, ctx)?;
-        }
-        self.dispatch(route, facts, ctx, body).await
+        let body = self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+        self.dispatch(route, ctx, body).await
     }
 
     async fn dispatch(
         &self,
-        route: FamilyRoute,
-        facts: RouteFacts,
+        route: &'static Route,
         ctx: &Ctx,
         body: RequestBody,
     ) -> ProtocolResult<Response<Body>> {
-        // Every page form's POST is read here and checked for the page's CSRF token
-        // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
-        if facts.is_form_post {
-            let bytes = body
-                .read(&ctx.headers, self.core.profile.http.max_body_bytes)
-                .await?;
-            // The developer and connected-apps POSTs need no token with a JSON body
-            // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
-            let exempt =
-                facts.answers_json && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
-            if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
-                return Ok(*refused);
+        match route.serve {
+            Serve::Head(handler) => handler(self, ctx),
+            Serve::Body(handler) => handler(self, ctx, body).await,
+            // Every page form's POST is read here and checked for the page's CSRF token
+            // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
+            Serve::Form(handler) => {
+                let bytes = body
+                    .read(&ctx.headers, self.core.profile.http.max_body_bytes)
+                    .await?;
+                // The developer and connected-apps POSTs need no token with a JSON body
+                // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
+                let exempt =
+                    route.answers_json && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
+                if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
+                    return Ok(*refused);
+                }
+                handler(self, ctx, &bytes)
             }
-            return self.family.dispatch_form_post(self, route, ctx, &bytes);
         }
-        self.family.dispatch(self, route, ctx, body).await
     }
 
     /// The signed-in user of the request's session cookie, if any.
@@ -374,7 +421,7 @@ impl App {
                             .await
                         {
                             Ok(bytes) => {
-                                let input = self.family.oauth_input(&ctx.headers, &bytes);
+                                let input = self.pack.oauth_input(&ctx.headers, &bytes);
                                 let client = input
                                     .as_ref()
                                     .ok()
@@ -407,24 +454,44 @@ impl App {
 /// client_id cannot contain a space, so no app can share it.
 const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
 
-/// Where a route's request names its client, for a `client_and_ip` limit (PP-RATE-4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ClientSource {
-    /// Nowhere: the route offers the IP only.
-    #[default]
-    None,
-    /// The OAuth body (form or JSON) or HTTP Basic.
-    OAuthBody,
-    /// The bearer token's app. The route authenticates, so it offers the user too.
-    Bearer,
-}
-
 impl ClientSource {
     fn offers(self, key: LimitKey) -> bool {
         match key {
             LimitKey::Ip => true,
             LimitKey::ClientAndIp => self != ClientSource::None,
             LimitKey::User => self == ClientSource::Bearer,
+        }
+    }
+}
+
+/// What the shell needs to know of a request's route: the `[paths]` endpoint it serves
+/// (what endpoint rate limits match), where it names its client, its error layer, its
+/// page-form facts (CSRF) and what faults of shape need to know of its answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouteFacts {
+    pub endpoint: Option<&'static str>,
+    pub client_source: ClientSource,
+    pub layer: Layer,
+    /// It may answer a page with a POST form (the shell mints the page's CSRF token).
+    pub may_show_forms: bool,
+    pub shape: fault_layer::ShapeFacts,
+}
+
+impl RouteFacts {
+    fn of(route: &Route) -> RouteFacts {
+        RouteFacts {
+            endpoint: route.endpoint(),
+            client_source: route.client,
+            layer: route.layer,
+            may_show_forms: route.shows_forms || route.is_form_post(),
+            shape: route.shape,
+        }
+    }
+
+    fn unrouted(pack: &dyn RulePack) -> RouteFacts {
+        RouteFacts {
+            layer: pack.unrouted_layer(),
+            ..RouteFacts::default()
         }
     }
 }
@@ -482,7 +549,9 @@ enum Target {
     /// Its own test controls (`/__test/...`, with `--test-controls`).
     TestControl(String),
     /// The family's route.
-    Family(FamilyRoute),
+    Route(&'static Route),
+    /// No route: the family's answer, with the methods a known path allows.
+    Unrouted(Option<String>),
 }
 
 /// What the `Host` header says about this server.
@@ -543,44 +612,4 @@ pub(crate) fn session_cookie(sid: &str, max_age: u64) -> String {
 
 pub(crate) fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
     Ok(respond::json(StatusCode::OK, value))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn app() -> App {
-        App::new(ServerConfig::punchplay()).expect("the punchplay profile is served")
-    }
-
-    /// The family's `endpoint_routes`, which the start-up check reads, says what its
-    /// route table does.
-    #[test]
-    fn the_endpoint_table_agrees_with_routing() {
-        let app = app();
-        let profile = &app.core.profile;
-        for (method, endpoint, source) in app.family.endpoint_routes() {
-            let path = profile
-                .path_template(endpoint)
-                .fill(&[("action", "start"), ("username", "alice")]);
-            let facts = app
-                .family
-                .route(&app, &method.parse().unwrap(), &path)
-                .facts;
-            assert_eq!(facts.endpoint, Some(*endpoint), "{method} {path}");
-            assert_eq!(facts.client_source, *source, "{method} {path}");
-        }
-    }
-
-    #[test]
-    fn a_prefix_limit_by_ip_is_served_and_by_client_is_not() {
-        let mut profile = profile::Profile::punchplay();
-        profile.rate_limits[0].target = LimitTarget::PathPrefix("/api/".into());
-        profile.rate_limits[0].method = "*".into();
-        profile.rate_limits[0].key = LimitKey::Ip;
-        let routes = app().family.endpoint_routes();
-        check_limits_are_served(&profile, routes).unwrap();
-        profile.rate_limits[0].key = LimitKey::ClientAndIp;
-        assert!(check_limits_are_served(&profile, routes).is_err());
-    }
 }

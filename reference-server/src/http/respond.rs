@@ -71,20 +71,23 @@ pub fn redirect(status: StatusCode, location: &str) -> Response<Body> {
     res
 }
 
-/// The error response: `envelope` (the family's error body for the route's layer), the
-/// status the profile's `[errors]` table gives (PP-ERR-3), `Retry-After` (PP-RATE-2) and
-/// the family's challenge.
+/// The error response: `envelope` (the family's error body for the route's layer, JSON
+/// bytes), the status the profile's `[errors]` table gives (PP-ERR-3), `Retry-After`
+/// (PP-RATE-2) and the family's challenge.
 pub fn error(
     profile: &Profile,
     e: &ProtocolError,
-    envelope: &serde_json::Value,
+    envelope: Vec<u8>,
     challenge: Option<String>,
 ) -> Response<Body> {
     let status = e
         .status
         .unwrap_or_else(|| profile.status_of(e.code.as_str()));
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = json(status, envelope);
+    let mut res = Response::new(full(envelope));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let headers = res.headers_mut();
     if let Some(wait) = e.retry_after
         && let Ok(v) = HeaderValue::from_str(&wait.to_string())

@@ -9,6 +9,9 @@ pub mod enterprise;
 pub mod flexslot;
 pub mod punchplay;
 
+#[cfg(test)]
+mod api_key;
+
 use crate::config::ServerConfig;
 use crate::http::App;
 use crate::http::pack::RulePack;

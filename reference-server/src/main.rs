@@ -57,6 +57,22 @@ struct Args {
     /// Connections served at once from one source address.
     #[arg(long, default_value_t = reference_server::DEFAULT_MAX_CONNECTIONS_PER_IP, value_name = "N")]
     max_connections_per_ip: usize,
+    /// Threads that serve requests. Default: one per core but one, at least one: the
+    /// server nearly always runs beside its clients (the suite, load, a browser), which
+    /// need a core too. One thread runs everything on it, with no hand-offs between
+    /// threads (docs/benchmark.md measures the difference).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+}
+
+/// `--workers`, or one per core but one.
+fn workers(args: &Args) -> usize {
+    args.workers.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .saturating_sub(1)
+            .max(1)
+    })
 }
 
 /// File descriptors kept free of connections: the listener, logs, files.
@@ -303,10 +319,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match workers(&args) {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -5,8 +5,10 @@
 use super::Core;
 use super::clock::Millis;
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
+use super::family_state::FamilyState;
 use super::fault::Bends;
 use super::grants::{AccessToken, Grant, GrantId, Grants, TokenKey, access_expiry, token_key};
+use super::registry::UserRecord;
 use super::scope::{self, ScopeSet};
 
 /// The user and grant behind a valid bearer token (PP-API-1).
@@ -89,24 +91,37 @@ impl Core {
     }
 
     /// `GET me` in one acquisition of the state lock (issue 7 item 4): the bearer token
-    /// is validated as [`Core::authenticate_bearer`] does, and its user's
-    /// `(username, display_name)` read under the same lock (PP-API-7, FX-RS-1).
-    pub fn bearer_user_profile(
+    /// is validated as [`Core::authenticate_bearer`] does, and `read` reads its user, with
+    /// the family's tables, under the same lock (PP-API-7, FX-RS-1).
+    pub fn bearer_user<R>(
         &self,
         token: Option<&str>,
         scope: Option<&str>,
-    ) -> ProtocolResult<(String, String)> {
+        read: impl FnOnce(&UserRecord, &dyn FamilyState) -> R,
+    ) -> ProtocolResult<R> {
         let key = bearer_key(token)?;
         let bends = self.bends();
         let now = self.now();
         let state = self.lock();
         let (grant, _) = bearer_grant(&state.grants, &key, scope, now, bends)?;
+        let family = state.family.as_ref();
         state
             .registry
             .users
             .get(&*grant.user)
-            .map(|u| (u.username.clone(), u.display_name.clone()))
+            .map(|user| read(user, family))
             .ok_or_else(|| ProtocolError::not_found("The token's user no longer exists."))
+    }
+
+    /// [`Core::bearer_user`] answering `(username, display_name)`.
+    pub fn bearer_user_profile(
+        &self,
+        token: Option<&str>,
+        scope: Option<&str>,
+    ) -> ProtocolResult<(String, String)> {
+        self.bearer_user(token, scope, |u, _| {
+            (u.username.clone(), u.display_name.clone())
+        })
     }
 
     /// Whether a bearer seen earlier still holds (live streams end when it does not).

@@ -19,7 +19,10 @@
 //!   expired, in work proportional to it, whenever the clock moves.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
@@ -230,12 +233,15 @@ pub struct TokenPair {
 #[derive(Debug)]
 pub struct Grants {
     next_id: GrantId,
-    grants: HashMap<GrantId, Grant>,
-    access: HashMap<TokenKey, Stored>,
-    refresh: HashMap<TokenKey, Stored>,
-    spent: HashMap<SpentKey, SpentRefresh>,
-    by_user: HashMap<Arc<str>, HashSet<GrantId>>,
-    by_client: HashMap<Arc<str>, HashSet<GrantId>>,
+    // Tables keyed by what the server minted (ids, digests of its own random tokens) hash
+    // with FxHash: nobody can pick those keys to collide, and SipHash's cost shows on
+    // every bearer request.
+    grants: FxHashMap<GrantId, Grant>,
+    access: FxHashMap<TokenKey, Stored>,
+    refresh: FxHashMap<TokenKey, Stored>,
+    spent: FxHashMap<SpentKey, SpentRefresh>,
+    by_user: HashMap<Arc<str>, FxHashSet<GrantId>>,
+    by_client: HashMap<Arc<str>, FxHashSet<GrantId>>,
     /// (expires_at, token), oldest first: access tokens, then refresh tokens.
     access_expiry: VecDeque<(Millis, TokenKey)>,
     refresh_expiry: VecDeque<(Millis, TokenKey)>,
@@ -252,10 +258,10 @@ impl Default for Grants {
     fn default() -> Self {
         Grants {
             next_id: 0,
-            grants: HashMap::new(),
-            access: HashMap::new(),
-            refresh: HashMap::new(),
-            spent: HashMap::new(),
+            grants: FxHashMap::default(),
+            access: FxHashMap::default(),
+            refresh: FxHashMap::default(),
+            spent: FxHashMap::default(),
             by_user: HashMap::new(),
             by_client: HashMap::new(),
             access_expiry: VecDeque::new(),
@@ -297,7 +303,7 @@ impl Grants {
     }
 
     /// The shared copy of a user or app name already indexed, or a new one.
-    fn shared_name(index: &HashMap<Arc<str>, HashSet<GrantId>>, name: &str) -> Arc<str> {
+    fn shared_name(index: &HashMap<Arc<str>, FxHashSet<GrantId>>, name: &str) -> Arc<str> {
         index
             .get_key_value(name)
             .map_or_else(|| Arc::from(name), |(k, _)| k.clone())
@@ -617,7 +623,7 @@ impl Grants {
     }
 }
 
-fn unindex(index: &mut HashMap<Arc<str>, HashSet<GrantId>>, name: &str, id: GrantId) {
+fn unindex(index: &mut HashMap<Arc<str>, FxHashSet<GrantId>>, name: &str, id: GrantId) {
     if let Some(ids) = index.get_mut(name) {
         ids.remove(&id);
         if ids.is_empty() {
@@ -627,7 +633,7 @@ fn unindex(index: &mut HashMap<Arc<str>, HashSet<GrantId>>, name: &str, id: Gran
 }
 
 /// Gives a table's memory back once three quarters of it expired (amortised).
-fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V, S: BuildHasher>(map: &mut HashMap<K, V, S>) {
     if map.capacity() > 1024 && map.len() < map.capacity() / 4 {
         map.shrink_to(map.len() * 2);
     }

@@ -6,31 +6,46 @@ use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::fault::{Bends, FaultSpec};
 use crate::core::fault::bends;
 
-/// A set of scopes, kept in the profile's order so responses read the same every time.
-/// Shared, not copied, when cloned: every token of a grant points at one set.
+/// A set of scopes, kept in the profile's order so responses read the same every time,
+/// with its wire form written once. Shared, not copied, when cloned: every token of a
+/// grant points at one set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct ScopeSet(std::sync::Arc<[String]>);
+pub struct ScopeSet(std::sync::Arc<Scopes>);
+
+#[derive(Debug, PartialEq, Eq, Hash, Default)]
+struct Scopes {
+    names: Vec<String>,
+    /// Space-separated (PP-SCOPE-4).
+    wire: String,
+}
 
 impl ScopeSet {
     pub fn from_known(known: &[String], wanted: impl Fn(&str) -> bool) -> Self {
-        ScopeSet(known.iter().filter(|s| wanted(s)).cloned().collect())
+        let names: Vec<String> = known.iter().filter(|s| wanted(s)).cloned().collect();
+        let wire = names.join(" ");
+        ScopeSet(std::sync::Arc::new(Scopes { names, wire }))
     }
 
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
+        self.0.names.iter().any(|s| s == scope)
     }
 
     pub fn is_subset_of(&self, other: &ScopeSet) -> bool {
-        self.0.iter().all(|s| other.contains(s))
+        self.0.names.iter().all(|s| other.contains(s))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.names.iter().map(String::as_str)
     }
 
     /// Space-separated (PP-SCOPE-4).
+    pub fn as_wire(&self) -> &str {
+        &self.0.wire
+    }
+
+    /// [`ScopeSet::as_wire`], owned.
     pub fn to_wire(&self) -> String {
-        self.0.join(" ")
+        self.0.wire.clone()
     }
 }
 

@@ -42,7 +42,7 @@ fn redirects(app: &App) -> ProtocolResult<&'static dyn AuthorizeRedirects> {
 /// an invalid one a 302 to the family's error redirect, or the 400 page where it has none.
 pub fn authorize_page(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let redirects = redirects(app)?;
-    let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
+    let (params, repeated) = query_params_with_repeats(ctx.query());
     Ok(match app.core.validate_authorize(&params, &repeated) {
         Ok(request) => sign_in_or_consent(app, ctx, request),
         Err(err) => {
@@ -67,10 +67,7 @@ pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<R
 
 /// The sign-in form (which comes back here) or the consent page for `request`.
 fn sign_in_or_consent(app: &App, ctx: &Ctx, request: ValidAuthorization) -> Response<Body> {
-    let here = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
+    let here = ctx.path_and_query();
     let Some((sid, user)) = app.session(ctx) else {
         return respond::html(
             StatusCode::OK,

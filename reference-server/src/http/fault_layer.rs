@@ -68,11 +68,16 @@ impl ShapeFacts {
 
 /// The request id the response header carries: another one than the body's on errors
 /// under [`Shape::RequestIdMismatch`] (PP-ERR-2).
-pub fn header_request_id(app: &App, bends: Bends, status: StatusCode, id: &str) -> String {
+pub fn header_request_id<'a>(
+    app: &App,
+    bends: Bends,
+    status: StatusCode,
+    id: &'a str,
+) -> std::borrow::Cow<'a, str> {
     if bends.shapes(Shape::RequestIdMismatch) && !status.is_success() {
-        app.new_request_id()
+        app.new_request_id().into()
     } else {
-        id.to_owned()
+        id.into()
     }
 }
 

@@ -46,16 +46,62 @@ pub struct Ctx {
     pub layer: Layer,
     pub ip: IpAddr,
     pub method: Method,
-    pub path: String,
-    pub query: Option<String>,
+    uri: hyper::Uri,
     pub headers: HeaderMap,
-    /// `http://host:port` as the client addressed us, for absolute URLs.
-    pub base_url: String,
+    /// Where absolute URLs start, worked out only when a handler asks ([`Ctx::base_url`]).
+    base: Base,
     /// The path's parameter of the matched route (`{username}`, an app's id).
     pub param: Option<String>,
     /// The CSRF token the pages of this request put in their forms; empty on routes
     /// without forms.
     pub csrf: csrf::PageToken,
+}
+
+/// The base of a request's absolute URLs.
+enum Base {
+    /// `--public-url`.
+    Public(std::sync::Arc<str>),
+    /// The `Host` as sent, which names this server with its port.
+    Host,
+    /// The address the client reached.
+    Local(SocketAddr),
+}
+
+impl Ctx {
+    /// The request's path, without the query.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The query string, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// The path with its query, as the browser asked for it: where a sign-in returns.
+    pub fn path_and_query(&self) -> String {
+        match self.query() {
+            Some(q) => format!("{}?{q}", self.path()),
+            None => self.path().to_owned(),
+        }
+    }
+
+    /// `http://host:port` as the client addressed us (or `--public-url`), for absolute
+    /// URLs: a forged `Host` never gets here (issue 12 item 7).
+    pub fn base_url(&self) -> String {
+        match &self.base {
+            Base::Public(url) => url.to_string(),
+            Base::Host => {
+                let host = self
+                    .headers
+                    .get(hyper::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default();
+                ["http://", host].concat()
+            }
+            Base::Local(addr) => format!("http://{addr}"),
+        }
+    }
 }
 
 pub struct App {
@@ -67,7 +113,7 @@ pub struct App {
     pub(crate) test_controls: bool,
     trust_proxy: bool,
     /// `--public-url` without a trailing slash, when given (issue 12 item 7).
-    public_url: Option<String>,
+    public_url: Option<std::sync::Arc<str>>,
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
     /// The header that carries the request id, if the profile's family has one.
@@ -142,7 +188,7 @@ impl App {
             public_url: config
                 .public_url
                 .as_ref()
-                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+                .map(|u| u.as_str().trim_end_matches('/').into()),
             max_connections: config.max_connections.max(1),
             max_connections_per_ip: config.max_connections_per_ip.max(1),
             request_id_header,
@@ -191,17 +237,19 @@ impl App {
     }
 
     /// Answers one request. Never panics on input; every response carries the request id.
+    /// `local_host` is `local` as a `Host` header writes it, made once per connection.
     pub async fn handle(
         &self,
         req: Request<Incoming>,
         peer: SocketAddr,
         local: SocketAddr,
+        local_host: &str,
     ) -> Response<Body> {
-        let started = Instant::now();
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let rid = self.new_request_id();
         let (parts, body) = req.into_parts();
-        let path = parts.uri.path().to_owned();
-        let method = parts.method.clone();
+        let method = parts.method;
+        let path = parts.uri.path();
         // The test controls are the shell's own; everything else is the family's.
         let (target, facts, param) = match path.strip_prefix("/__test/") {
             Some(rest) if self.test_controls => (
@@ -209,11 +257,12 @@ impl App {
                 test_controls::facts(rest),
                 None,
             ),
-            _ => match self.routes.resolve(&method, &path) {
-                Resolved::Route(i, param) => {
-                    let route = self.routes.route(i);
-                    (Target::Route(route), RouteFacts::of(route), param)
-                }
+            _ => match self.routes.resolve(&method, path) {
+                Resolved::Route(i, param) => (
+                    Target::Route(self.routes.route(i)),
+                    RouteFacts::of(self.routes.route(i), self.routes.limit_of(i)),
+                    param,
+                ),
                 Resolved::WrongMethod(allow) => (
                     Target::Unrouted(Some(allow)),
                     RouteFacts::unrouted(self.pack),
@@ -236,12 +285,13 @@ impl App {
             .map(|h| h.to_str().unwrap_or("\u{fffd}"));
         let host_seen = match (&self.public_url, host) {
             (Some(_), _) | (None, None) => HostSeen::NotUsed,
+            (None, Some(h)) if h == local_host => HostSeen::Exact,
             (None, Some(h)) => host_names_this_server(h, local),
         };
-        let base_url = match (&self.public_url, host, &host_seen) {
-            (Some(public), ..) => public.clone(),
-            (None, Some(h), HostSeen::Exact) => ["http://", h].concat(),
-            (None, ..) => format!("http://{local}"),
+        let base = match (&self.public_url, &host_seen) {
+            (Some(public), _) => Base::Public(public.clone()),
+            (None, HostSeen::Exact) => Base::Host,
+            (None, _) => Base::Local(local),
         };
         let host_refused =
             (host_seen == HostSeen::Refused).then(|| host.unwrap_or_default().to_owned());
@@ -255,11 +305,10 @@ impl App {
             csrf,
             request_id: rid,
             ip: self.client_ip(&parts.headers, peer),
-            method: parts.method,
-            path: path.clone(),
-            query: parts.uri.query().map(str::to_owned),
+            method,
+            uri: parts.uri,
             headers: parts.headers,
-            base_url,
+            base,
             param,
         };
         let header_bytes: usize = ctx
@@ -289,21 +338,24 @@ impl App {
         if ctx.method == Method::HEAD {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
-        let header_id = fault_layer::header_request_id(self, bends, res.status(), &ctx.request_id);
-        if let Some(name) = &self.request_id_header
-            && let Ok(v) = HeaderValue::from_str(&header_id)
-        {
-            res.headers_mut().insert(name.clone(), v);
+        if let Some(name) = &self.request_id_header {
+            let header_id =
+                fault_layer::header_request_id(self, bends, res.status(), &ctx.request_id);
+            if let Ok(v) = HeaderValue::from_str(&header_id) {
+                res.headers_mut().insert(name.clone(), v);
+            }
         }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
-        tracing::debug!(
-            method = %method,
-            path = %path,
-            status = res.status().as_u16(),
-            request_id = %ctx.request_id,
-            micros = started.elapsed().as_micros() as u64,
-            "request"
-        );
+        if let Some(started) = started {
+            tracing::debug!(
+                method = %ctx.method,
+                path = %ctx.path(),
+                status = res.status().as_u16(),
+                request_id = %ctx.request_id,
+                micros = started.elapsed().as_micros() as u64,
+                "request"
+            );
+        }
         res
     }
 
@@ -396,17 +448,19 @@ impl App {
             ctx.method.as_str()
         };
         let limits = &self.core.profile.rate_limits;
-        let Some(limit) = self
-            .core
-            .profile
-            .rate_limit_for(method, facts.endpoint, &ctx.path)
-        else {
+        // Worked out once per route where its path and method are fixed (`RouteTable`).
+        let index = match facts.limit {
+            Some(known) => known,
+            None => self
+                .core
+                .profile
+                .rate_limit_for(method, facts.endpoint, ctx.path())
+                .and_then(|limit| limits.iter().position(|l| std::ptr::eq(l, limit))),
+        };
+        let Some(index) = index else {
             return Ok(body);
         };
-        let index = limits
-            .iter()
-            .position(|l| std::ptr::eq(l, limit))
-            .unwrap_or_default();
+        let limit = &limits[index];
         let authenticate = || {
             self.core
                 .authenticate_bearer(request::bearer_token(&ctx.headers), None)
@@ -465,11 +519,14 @@ impl ClientSource {
 }
 
 /// What the shell needs to know of a request's route: the `[paths]` endpoint it serves
-/// (what endpoint rate limits match), where it names its client, its error layer, its
-/// page-form facts (CSRF) and what faults of shape need to know of its answer.
+/// (what endpoint rate limits match), the limit that counts it when that is known from the
+/// route alone, where it names its client, its error layer, its page-form facts (CSRF)
+/// and what faults of shape need to know of its answer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RouteFacts {
     pub endpoint: Option<&'static str>,
+    /// `Some(limit index or none)` for a route of one path and method; `None`: look it up.
+    pub limit: Option<Option<usize>>,
     pub client_source: ClientSource,
     pub layer: Layer,
     /// It may answer a page with a POST form (the shell mints the page's CSRF token).
@@ -478,9 +535,10 @@ pub struct RouteFacts {
 }
 
 impl RouteFacts {
-    fn of(route: &Route) -> RouteFacts {
+    fn of(route: &Route, limit: Option<Option<usize>>) -> RouteFacts {
         RouteFacts {
             endpoint: route.endpoint(),
+            limit,
             client_source: route.client,
             layer: route.layer,
             may_show_forms: route.shows_forms || route.is_form_post(),

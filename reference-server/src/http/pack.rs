@@ -47,7 +47,8 @@ pub trait RulePack: Send + Sync + 'static {
     ) -> ProtocolResult<Response<Body>> {
         Err(ProtocolError::not_found(format!(
             "There is no route {} {}.",
-            ctx.method, ctx.path
+            ctx.method,
+            ctx.path()
         )))
     }
 

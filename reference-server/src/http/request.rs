@@ -73,8 +73,20 @@ pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> Proto
     {
         return Err(too_large());
     }
-    let read = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, max).collect());
-    match read.await {
+    // A body already in hyper's buffer (the common case: small bodies arrive with their
+    // head) is taken without arming the timeout's timer: hyper hands it over once asked,
+    // within a turn of the connection's task. Only a body still missing then gets one.
+    let mut collect = std::pin::pin!(Limited::new(body, max).collect());
+    let mut read = futures_util::FutureExt::now_or_never(collect.as_mut());
+    if read.is_none() {
+        tokio::task::yield_now().await;
+        read = futures_util::FutureExt::now_or_never(collect.as_mut());
+    }
+    let read = match read {
+        Some(done) => Ok(done),
+        None => tokio::time::timeout(BODY_READ_TIMEOUT, collect).await,
+    };
+    match read {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
         Ok(Err(_)) => Err(ProtocolError::invalid_request(
@@ -86,18 +98,16 @@ pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> Proto
     }
 }
 
-/// The media type of `Content-Type`, lower case, without parameters.
-pub fn media_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+/// The media type of `Content-Type`, lower case, without parameters (borrowed when it is
+/// lower case already, as it nearly always is).
+pub fn media_type(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let media = value.split(';').next().unwrap_or("").trim();
+    Some(if media.bytes().any(|b| b.is_ascii_uppercase()) {
+        media.to_ascii_lowercase().into()
+    } else {
+        media.into()
+    })
 }
 
 /// Parses an OAuth endpoint's body: a form or a JSON object (PP-TOKEN-4). Repeated
@@ -383,6 +393,20 @@ mod tests {
         assert_eq!(bearer_token(&h), Some("abc"));
         assert_eq!(cookie(&h, "pp_session"), Some("s2"));
         assert_eq!(bearer_token(&headers(&[("authorization", "Bearer")])), None);
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "bearer   abc\t")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Bearer a b")])),
+            None
+        );
+        let mut odd = HeaderMap::new();
+        odd.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer abc\xc3\xa9").unwrap(),
+        );
+        assert_eq!(bearer_token(&odd), None, "visible ASCII only");
         assert_eq!(
             bearer_token(&headers(&[("authorization", "Token abc")])),
             None

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::{BodyExt as _, Either, Full};
 use hyper::header::{
     CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
@@ -15,14 +15,36 @@ use serde::Serialize;
 
 use crate::core::error::ProtocolError;
 
-pub type Body = BoxBody<Bytes, Infallible>;
+/// A whole answer in one buffer (every answer but a stream), or a stream (live events),
+/// so that the common case allocates no box.
+pub type Body = Either<Full<Bytes>, BoxBody<Bytes, Infallible>>;
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed()
+    Either::Left(Full::new(bytes.into()))
+}
+
+/// A streamed answer.
+pub fn stream(
+    body: impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
+) -> Body {
+    Either::Right(body.boxed())
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes(status, to_json(value))
+}
+
+/// `value` as JSON bytes, in a buffer sized for an answer of this server (one allocation).
+pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out,
+        Err(_) => b"{}".to_vec(),
+    }
+}
+
+/// A JSON answer already written.
+pub fn json_bytes(status: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut res = Response::new(full(bytes));
     *res.status_mut() = status;
     res.headers_mut()

@@ -5,12 +5,12 @@
 //! start-up check reads, the index page's links and the route lists in the docs
 //! ([`describe`]).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use hyper::{Method, Response};
 use profile::{PathTemplate, Profile};
+use rustc_hash::FxHashMap;
 
 use super::fault_layer::ShapeFacts;
 use super::request::RequestBody;
@@ -211,8 +211,12 @@ pub enum Resolved {
 /// A family's table matched against the profile's paths, built once per server.
 pub struct RouteTable {
     routes: &'static [Route],
-    /// Exact paths (`/`, endpoints) to the routes serving them, in table order.
-    exact: HashMap<String, Vec<usize>>,
+    /// Exact paths (`/`, endpoints) to the routes serving them, in table order. FxHash: the
+    /// table is fixed, so a request's path can make no collisions grow.
+    exact: FxHashMap<String, Vec<usize>>,
+    /// Each route's rate limit (its index in the profile), for a route of one path and one
+    /// method; `None` for the others, looked up per request.
+    limits: Vec<Option<Option<usize>>>,
     templates: Vec<(usize, String)>,
     items: Vec<(usize, String, &'static str)>,
     unders: Vec<(usize, String)>,
@@ -224,7 +228,8 @@ impl RouteTable {
     pub fn new(routes: &'static [Route], profile: &Profile) -> RouteTable {
         let mut table = RouteTable {
             routes,
-            exact: HashMap::new(),
+            exact: FxHashMap::default(),
+            limits: routes.iter().map(|r| fixed_limit(r, profile)).collect(),
             templates: Vec::new(),
             items: Vec::new(),
             unders: Vec::new(),
@@ -260,6 +265,11 @@ impl RouteTable {
 
     pub fn route(&self, index: usize) -> &'static Route {
         &self.routes[index]
+    }
+
+    /// The route's rate limit when its path and method alone decide it (`Some`).
+    pub fn limit_of(&self, index: usize) -> Option<Option<usize>> {
+        self.limits.get(index).copied().flatten()
     }
 
     /// The route a request's method and path resolve to: an exact path with its method,
@@ -328,6 +338,21 @@ impl RouteTable {
             .filter_map(|r| Some((r.path_in(profile)?, r.index?)))
             .collect()
     }
+}
+
+/// The limit that counts a route's requests, when its one path and method decide it:
+/// the one lookup every request of it would make (`Profile::rate_limit_for`), made once.
+fn fixed_limit(route: &Route, profile: &Profile) -> Option<Option<usize>> {
+    let path = match route.path {
+        RoutePath::Root => "/".to_owned(),
+        RoutePath::Endpoint(e) => profile.paths.get(e)?.clone(),
+        _ => return None,
+    };
+    if route.method == "*" {
+        return None;
+    }
+    let limit = profile.rate_limit_for(route.method, route.endpoint(), &path);
+    Some(limit.and_then(|l| profile.rate_limits.iter().position(|x| std::ptr::eq(x, l))))
 }
 
 /// A family's routes under `profile` as a Markdown table, as the docs list them.

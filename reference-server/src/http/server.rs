@@ -118,12 +118,19 @@ pub async fn run(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                // The address the client reached (the listen address may be 0.0.0.0).
+                // The address the client reached (the listen address may be 0.0.0.0), and
+                // as a Host header names it, for the Host check's fast path.
                 let local = stream.local_addr().unwrap_or(listen_addr);
+                let local_host: std::sync::Arc<str> = local.to_string().into();
                 let app = app.clone();
                 let service = service_fn(move |req| {
                     let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(app.handle(req, peer, local).await) }
+                    let local_host = local_host.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            app.handle(req, peer, local, &local_host).await,
+                        )
+                    }
                 });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())

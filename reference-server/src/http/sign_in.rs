@@ -35,7 +35,7 @@ pub(crate) fn safe_next(next: Option<&str>, fallback: &str) -> String {
 }
 
 pub fn login_page(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
-    let params = query_params(ctx.query.as_deref());
+    let params = query_params(ctx.query());
     let next = safe_next(params.get("next").map(String::as_str), home(app));
     Ok(respond::html(
         StatusCode::OK,

@@ -16,10 +16,9 @@ use std::sync::Arc;
 
 use hyper::Response;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::EnterpriseState;
-use super::body::{Field, body_fields, field};
+use super::body::{Field, Fields, body_fields, field};
 use super::envelope::{INACTIVE_ENTERPRISE, success};
 use crate::core::client_auth::{ClientAuthenticator, ClientCredentials, secret_check};
 use crate::core::clock::{Millis, secs};
@@ -75,7 +74,8 @@ pub async fn token(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Re
             ));
         }
     }
-    let fields = body_fields(&ctx.headers, &bytes?);
+    let bytes = bytes?;
+    let fields = body_fields(&ctx.headers, &bytes);
     let mut validation = Validation::default();
     let client_id = validation.required(&fields, "client_id");
     let client_secret = validation.required(&fields, "client_secret");
@@ -187,7 +187,8 @@ pub struct ClientToken {
 
 #[derive(Debug)]
 pub struct ClientTokens {
-    tokens: Expiring<TokenKey, ClientToken>,
+    /// Keyed by digests of server-minted tokens: FxHash (`core/grants.rs` says why).
+    tokens: Expiring<TokenKey, ClientToken, rustc_hash::FxBuildHasher>,
     /// Each client's tokens, oldest first, for the per-client bound. An entry whose token
     /// ended early (revoked, evicted) stays until it reaches the front.
     by_client: HashMap<Arc<str>, VecDeque<TokenKey>>,
@@ -196,7 +197,7 @@ pub struct ClientTokens {
 impl Default for ClientTokens {
     fn default() -> Self {
         ClientTokens {
-            tokens: Expiring::new(MAX_CLIENT_TOKENS),
+            tokens: Expiring::with_hasher(MAX_CLIENT_TOKENS, rustc_hash::FxBuildHasher),
             by_client: HashMap::new(),
         }
     }
@@ -305,11 +306,7 @@ struct Validation {
 
 impl Validation {
     /// A required string: "The client id field is required." / "… must be a string.".
-    fn required<'a>(
-        &mut self,
-        fields: &'a Map<String, Value>,
-        name: &'static str,
-    ) -> Option<&'a str> {
+    fn required<'f>(&mut self, fields: &'f Fields<'_>, name: &'static str) -> Option<&'f str> {
         let label = || name.replace('_', " ");
         match field(fields, name) {
             Field::Text(s) => return Some(s),
@@ -324,11 +321,7 @@ impl Validation {
     }
 
     /// An optional string: absent is fine, a non-string is not.
-    fn optional<'a>(
-        &mut self,
-        fields: &'a Map<String, Value>,
-        name: &'static str,
-    ) -> Option<&'a str> {
+    fn optional<'f>(&mut self, fields: &'f Fields<'_>, name: &'static str) -> Option<&'f str> {
         match field(fields, name) {
             Field::Text(s) => Some(s),
             Field::Missing => None,
@@ -412,6 +405,37 @@ pub static EN_INVALID_CLIENT_400: FaultSpec = FaultSpec::shaping(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_lists_each_failing_field_once_in_order() {
+        let mut json = hyper::HeaderMap::new();
+        json.insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        let body = br#"{"client_id":7,"client_secret":"  ","scope":["x"]}"#;
+        let fields = body_fields(&json, body);
+        let mut v = Validation::default();
+        assert!(v.required(&fields, "client_id").is_none());
+        assert!(v.required(&fields, "client_secret").is_none());
+        assert!(v.optional(&fields, "scope").is_none());
+        assert!(!v.passed());
+        let e = v.into_error(Bends::NONE);
+        assert_eq!(
+            *e.invalid_fields.unwrap(),
+            [
+                (
+                    "client_id",
+                    "The client id field must be a string.".to_owned()
+                ),
+                (
+                    "client_secret",
+                    "The client secret field is required.".to_owned()
+                ),
+                ("scope", "The scope field must be a string.".to_owned()),
+            ]
+        );
+    }
 
     #[test]
     fn a_client_holds_at_most_its_bound_and_its_oldest_token_goes_first() {

@@ -38,14 +38,16 @@ struct Success<'a, T: Serialize> {
 
 /// `{success: true, message, data}` (EN-TOKEN-1, EN-INTRO-1, EN-REVOKE-1, DECIDED).
 pub fn success<T: Serialize>(message: &str, data: T) -> Response<Body> {
-    respond::json(
-        StatusCode::OK,
-        &Success {
-            success: true,
-            message,
-            data,
-        },
-    )
+    respond::json_bytes(StatusCode::OK, success_bytes(message, data))
+}
+
+/// [`success`]'s body.
+pub fn success_bytes<T: Serialize>(message: &str, data: T) -> Vec<u8> {
+    respond::to_json(&Success {
+        success: true,
+        message,
+        data,
+    })
 }
 
 /// `POST /oauth/access-token`.

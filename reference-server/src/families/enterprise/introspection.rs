@@ -2,19 +2,19 @@
 //! with no client authentication (EN-TOKEN-4); the rule that says whether a token is
 //! active and the fault that bends it.
 
-use hyper::Response;
+use hyper::{Response, StatusCode};
 use serde::Serialize;
 
 use super::EnterpriseState;
 use super::body::{Field, body_fields, field};
-use super::envelope::{TOKEN_REQUIRED, success};
+use super::envelope::{TOKEN_REQUIRED, success_bytes};
 use crate::core::clock::Millis;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::fault::bends;
 use crate::core::fault::{Bends, FaultSpec};
 use crate::core::grants::token_key;
 use crate::http::request::RequestBody;
-use crate::http::respond::Body;
+use crate::http::respond::{self, Body};
 use crate::http::{App, Ctx};
 
 /// The `token` of an introspect or revoke body; missing, empty, not a string, or a body
@@ -47,26 +47,23 @@ pub async fn introspect(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResu
     let bends = app.core.bends();
     let now = app.core.now();
     let inactive = || ProtocolError::invalid_token("Invalid or expired token.");
-    let (client_id, scope, exp) = app.core.with_family(|state: &mut EnterpriseState| {
+    // Written under the lock, from the table's own strings.
+    let answer = app.core.with_family(|state: &mut EnterpriseState| {
         let found = state.tokens.get(&key).ok_or_else(inactive)?;
         if !activity(bends).is_active(found.expires_at, now) {
             return Err(inactive());
         }
-        Ok((
-            found.client_id.clone(),
-            found.scopes.to_wire(),
-            found.expires_at.div_euclid(1000),
+        Ok(success_bytes(
+            "Token is active.",
+            IntrospectData {
+                active: true,
+                client_id: &found.client_id,
+                scope: found.scopes.as_wire(),
+                exp: found.expires_at.div_euclid(1000),
+            },
         ))
     })?;
-    Ok(success(
-        "Token is active.",
-        IntrospectData {
-            active: true,
-            client_id: &client_id,
-            scope: &scope,
-            exp,
-        },
-    ))
+    Ok(respond::json_bytes(StatusCode::OK, answer))
 }
 
 /// Whether introspection calls a token active (EN-INTRO-1); [`LiveOnly`] is the rule.

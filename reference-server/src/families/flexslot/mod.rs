@@ -140,7 +140,8 @@ impl RulePack for Flexslot {
     ) -> ProtocolResult<Response<Body>> {
         Err(ProtocolError::not_found(format!(
             "There is no route {} {}. The endpoints are listed in /.well-known/oauth-authorization-server.",
-            ctx.method, ctx.path
+            ctx.method,
+            ctx.path()
         )))
     }
 

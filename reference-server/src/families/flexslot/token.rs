@@ -130,7 +130,7 @@ pub async fn token(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Re
 /// server's origin as the client reached it (or `--public-url`).
 pub fn metadata(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
     let p = &app.core.profile;
-    let base = &ctx.base_url;
+    let base = &ctx.base_url();
     let url = |endpoint: &str| format!("{base}{}", p.path(endpoint));
     let auth_methods = ["client_secret_basic", "none"];
     let body = serde_json::json!({

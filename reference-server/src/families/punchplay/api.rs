@@ -2,14 +2,21 @@
 //! (PP-PUBLIC-1), with the rules for an unknown route and for a public read and the faults
 //! that bend them. Playback is `playback.rs`, the live stream `events.rs`.
 
-use hyper::Response;
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use hyper::{Response, StatusCode};
+use profile::Identities;
+
+use super::PunchplayState;
 
 use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
+use crate::core::family_state::downcast_ref;
 use crate::core::fault::bends;
 use crate::core::fault::{Bends, FaultSpec};
 use crate::http::request::bearer_token;
-use crate::http::respond::Body;
-use crate::http::{App, Ctx, ok_json};
+use crate::http::respond::{self, Body};
+use crate::http::{App, Ctx};
 
 /// `{username, display_name}` (PP-API-7, PP-PUBLIC-1), written without building a JSON
 /// map first; the fields are in the order such a map sorts them, so the bytes are the same.
@@ -19,16 +26,38 @@ struct UserProfile<'a> {
     username: &'a str,
 }
 
-/// `GET me` (PP-API-7), in one acquisition of the state lock.
+/// Each fixture user's `{username, display_name}`, written once for [`PunchplayState`].
+pub fn user_profiles(identities: &Identities) -> HashMap<String, Bytes> {
+    identities
+        .users
+        .iter()
+        .filter_map(|u| {
+            let answer = serde_json::to_vec(&UserProfile {
+                display_name: &u.display_name,
+                username: &u.username,
+            })
+            .ok()?;
+            Some((u.username.clone(), Bytes::from(answer)))
+        })
+        .collect()
+}
+
+/// `GET me` (PP-API-7), in one acquisition of the state lock: the token's user's profile
+/// as written when the state was made.
 pub fn me(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
-    let (username, display_name) = app.core.bearer_user_profile(
+    let answer = app.core.bearer_user(
         bearer_token(&ctx.headers),
         app.core.profile.required_scope("me"),
+        |user, family| {
+            downcast_ref::<PunchplayState>(family)
+                .profiles
+                .get(&user.username)
+                .cloned()
+        },
     )?;
-    ok_json(&UserProfile {
-        display_name: &display_name,
-        username: &username,
-    })
+    let answer =
+        answer.ok_or_else(|| ProtocolError::not_found("The token's user no longer exists."))?;
+    Ok(respond::json_bytes(StatusCode::OK, answer))
 }
 
 /// Whether a public read needs a bearer token (PP-PUBLIC-1); [`Public`] is the rule.
@@ -55,14 +84,11 @@ pub fn public_user(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
             .authenticate_bearer(bearer_token(&ctx.headers), None)?;
     }
     let username = ctx.param.as_deref().unwrap_or_default();
-    let (username, display_name) = app
+    let answer = app
         .core
-        .user_profile(username)
+        .with_family(|state: &mut PunchplayState| state.profiles.get(username).cloned())
         .ok_or_else(|| ProtocolError::not_found(format!("There is no user `{username}`.")))?;
-    ok_json(&UserProfile {
-        display_name: &display_name,
-        username: &username,
-    })
+    Ok(respond::json_bytes(StatusCode::OK, answer))
 }
 
 /// What an unknown route gets (PP-API-9); [`NotFound`] is the rule.
@@ -83,10 +109,14 @@ impl UnknownRoutes for NotFound {}
 pub fn unrouted(app: &App, ctx: &Ctx, bends: Bends) -> ProtocolError {
     let message = format!(
         "There is no route {} {}. Check the method and path against the API reference.",
-        ctx.method, ctx.path
+        ctx.method,
+        ctx.path()
     );
     let rule = bends.pick::<dyn UnknownRoutes>(&NotFound);
-    if ctx.path.starts_with(app.core.profile.path("platform_api")) {
+    if ctx
+        .path()
+        .starts_with(app.core.profile.path("platform_api"))
+    {
         rule.error(app, message)
     } else {
         NotFound.error(app, message)

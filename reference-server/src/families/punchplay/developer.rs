@@ -23,10 +23,7 @@ fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Box<Response<Body>>> {
         let e = ProtocolError::invalid_token("Sign in first: this page needs a PunchPlay session.");
         return Err(Box::new(app.error_response(&e, ctx)));
     }
-    let next = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
+    let next = ctx.path_and_query();
     let location = format!(
         "{}?next={}",
         app.core.profile.path("login"),

@@ -274,7 +274,7 @@ pub async fn device_code(
             })
         },
     )?;
-    let verification_uri = format!("{}{}", ctx.base_url, profile.path("activate"));
+    let verification_uri = format!("{}{}", ctx.base_url(), profile.path("activate"));
     let complete = format!(
         "{verification_uri}?user_code={}",
         url::form_urlencoded::byte_serialize(start.user_code.as_bytes()).collect::<String>()
@@ -384,17 +384,14 @@ pub fn decide_device(
 /// `GET /activate` (PP-DEVICE-5): the sign-in form, the code form, or the app and scopes
 /// to approve.
 pub fn activate_page(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
-    let here = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
+    let here = ctx.path_and_query();
     let Some((_, user)) = app.session(ctx) else {
         return Ok(respond::html(
             StatusCode::OK,
             crate::http::pages::login_form(app, ctx.csrf.for_form(), &here, None),
         ));
     };
-    let params = query_params(ctx.query.as_deref());
+    let params = query_params(ctx.query());
     Ok(
         match params.get("user_code").filter(|c| !c.trim().is_empty()) {
             None => respond::html(

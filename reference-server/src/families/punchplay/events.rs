@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, StreamBody};
+use http_body_util::StreamBody;
 use hyper::body::Frame;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
@@ -14,7 +14,7 @@ use tokio::sync::{broadcast, mpsc};
 use super::playback::{LiveEvent, subscribe};
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::http::request::bearer_token;
-use crate::http::respond::Body;
+use crate::http::respond::{self, Body};
 use crate::http::{App, Ctx};
 
 fn sse_frame(event: &LiveEvent) -> Bytes {
@@ -111,7 +111,7 @@ pub fn events(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
             .await
             .map(|bytes| (Ok::<_, std::convert::Infallible>(Frame::data(bytes)), rx))
     });
-    let mut res = Response::new(StreamBody::new(stream).boxed());
+    let mut res = Response::new(respond::stream(StreamBody::new(stream)));
     *res.status_mut() = StatusCode::OK;
     let h = res.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

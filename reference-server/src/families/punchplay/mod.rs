@@ -180,12 +180,15 @@ static FAULTS: &[&FaultSpec] = &[
     &rate_limit::LIMITER_COUNTS_REJECTED,
 ];
 
-/// Punchplay's own tables: device codes (PP-DEVICE-*) and each user's playback
-/// (PP-API-3..8), one entry per registered user who played something.
+/// Punchplay's own tables: device codes (PP-DEVICE-*), each user's playback (PP-API-3..8,
+/// one entry per registered user who played something) and each user's public profile as
+/// `GET me` and the public users API answer it (PP-API-7, PP-PUBLIC-1), written once: the
+/// users are the fixtures'.
 #[derive(Default)]
 pub struct PunchplayState {
     devices: device_code::Devices,
     playback: HashMap<String, playback::UserPlayback>,
+    profiles: HashMap<String, bytes::Bytes>,
 }
 
 impl FamilyState for PunchplayState {
@@ -211,8 +214,11 @@ impl RulePack for Punchplay {
         FAULTS
     }
 
-    fn new_state(&self, _profile: &Profile, _identities: &Identities) -> Box<dyn FamilyState> {
-        Box::new(PunchplayState::default())
+    fn new_state(&self, _profile: &Profile, identities: &Identities) -> Box<dyn FamilyState> {
+        Box::new(PunchplayState {
+            profiles: api::user_profiles(identities),
+            ..PunchplayState::default()
+        })
     }
 
     /// PP-API-9: a route this table does not serve, whatever the method, is 404.

@@ -9,10 +9,11 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::clock::{Millis, secs};
+use super::codes::{AuthorizationCode, Codes};
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::expiring::Expiring;
 use super::fault::{Bends, FaultSpec, Shape};
-use super::grants::{AuthorizationCode, Codes, TokenPair};
+use super::grants::TokenPair;
 use super::pkce;
 use super::registry::AppRecord;
 use super::scope::{self, ScopeSet};

@@ -1,5 +1,4 @@
-//! The token store: grants, the authorization codes that start them, and the tokens issued
-//! under them.
+//! The token store: grants and the tokens issued under them.
 //!
 //! A grant is one user's approval of one app for a set of scopes. Every access and refresh
 //! token points at its grant, so revoking a grant (a replayed refresh token, PP-REFRESH-3;
@@ -30,7 +29,6 @@ use sha2::{Digest as _, Sha256};
 use profile::TokenPrefixes;
 
 use super::clock::{Millis, secs};
-use super::expiring::Expiring;
 use super::fault::{Bends, FaultSpec};
 use super::scope::ScopeSet;
 use super::secrets::random_token;
@@ -123,31 +121,6 @@ impl MintedPair {
         }
     }
 }
-
-/// An authorization code issued and not yet expired, bound to the client, redirect URI
-/// and challenge (PP-AUTHZ-7; RFC 6749 §4.1.2). Its redemption is the authorization
-/// code grant's (`authorization_code.rs`).
-#[derive(Debug, Clone)]
-pub struct AuthorizationCode {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub challenge: String,
-    pub challenge_is_plain: bool,
-    pub scopes: ScopeSet,
-    pub user: String,
-    pub expires_at: Millis,
-    /// The grant its redemption created; a second redemption revokes it (PP-AUTHZ-8).
-    pub redeemed: Option<GrantId>,
-}
-
-/// The codes issued and not yet expired, by code. A redeemed code stays, marked, so a
-/// second redemption can revoke what the first issued (PP-AUTHZ-8). Boxed: an empty slot
-/// of a table sized for a burst costs a pointer, not a record.
-pub type Codes = Expiring<String, Box<AuthorizationCode>>;
-
-/// The most authorization codes kept at once (issue 12 item 1); past it the oldest is
-/// evicted. Each one needs a signed-in user's approval.
-pub const MAX_CODES: usize = 100_000;
 
 /// What the tables keep per live token: 24 bytes.
 #[derive(Debug, Clone, Copy)]

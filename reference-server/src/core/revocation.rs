@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use super::codes::Codes;
 use super::error::{ProtocolError, ProtocolResult};
 use super::family_state::FamilyState;
 use super::fault::{Bends, FaultSpec};
-use super::grants::{Codes, Grants};
+use super::grants::Grants;
 use super::registry::AppRecord;
 use super::scope::ScopeSet;
 use super::{Core, State};

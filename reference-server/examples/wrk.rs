@@ -68,6 +68,10 @@ struct Args {
     /// wrk's connections (`-c`); it runs one thread (`-t1`).
     #[arg(long, default_value_t = 16)]
     connections: u32,
+    /// Other processes' load (cores) under which a round counts as quiet: the table gives
+    /// the median of the quiet rounds beside the median of all.
+    #[arg(long, default_value_t = 0.25)]
+    quiet_load: f64,
     /// Targets, in this order: me, en-token, en-introspect.
     #[arg(
         long,
@@ -141,8 +145,8 @@ fn main() -> Result<(), Failure> {
     for round in 1..=args.rounds {
         let base = run_wrk(&args, &bare, "/api/platform/v1/me", &bare_script)?;
         println!(
-            "round {round}: bare hyper {:>9.0} req/s, {:.1} µs CPU/req",
-            base.rps, base.cpu_us
+            "round {round}: bare hyper {:>9.0} req/s, {:.1} µs CPU/req, other load {:.2} cores",
+            base.rps, base.cpu_us, base.other_load
         );
         for m in &mut measured {
             for t in &mut m.targets {
@@ -158,12 +162,13 @@ fn main() -> Result<(), Failure> {
                     &t.script,
                 )?;
                 println!(
-                    "round {round}: {:<5} {:<14} {:>9.0} req/s, {:.2} of bare, {:.1} µs CPU/req{}",
+                    "round {round}: {:<5} {:<14} {:>9.0} req/s, {:.2} of bare, {:.1} µs CPU/req, other load {:.2} cores{}",
                     m.label,
                     t.name,
                     run.rps,
                     run.rps / base.rps,
                     run.cpu_us,
+                    run.other_load,
                     if run.errors > 0 {
                         format!(", {} non-2xx answers", run.errors)
                     } else {
@@ -171,6 +176,8 @@ fn main() -> Result<(), Failure> {
                     }
                 );
                 t.ratios.push(run.rps / base.rps);
+                t.quiet
+                    .push(base.other_load < args.quiet_load && run.other_load < args.quiet_load);
                 t.runs.push(run);
             }
         }
@@ -178,23 +185,36 @@ fn main() -> Result<(), Failure> {
     }
     println!();
     println!(
-        "| server | target | median req/s | median ÷ bare | rounds' ÷ bare (lowest-highest) | median µs CPU/req |"
+        "| server | target | median req/s | median ÷ bare | rounds' ÷ bare (lowest-highest) | quiet rounds: n, median ÷ bare | median µs CPU/req |"
     );
-    println!("|---|---|---:|---:|---|---:|");
+    println!("|---|---|---:|---:|---|---|---:|");
     println!(
-        "| - | bare hyper | {:.0} | 1.00 | | {:.1} |",
+        "| - | bare hyper | {:.0} | 1.00 | | | {:.1} |",
         median(bare_runs.iter().map(|r| r.rps)),
         median(bare_runs.iter().map(|r| r.cpu_us))
     );
     for m in &measured {
         for t in &m.targets {
             let (low, high) = spread(&t.ratios);
+            let quiet: Vec<f64> = t
+                .ratios
+                .iter()
+                .zip(&t.quiet)
+                .filter(|(_, q)| **q)
+                .map(|(r, _)| *r)
+                .collect();
             println!(
-                "| {} | {} | {:.0} | **{:.2}** | {low:.2}-{high:.2} | {:.1} |",
+                "| {} | {} | {:.0} | **{:.2}** | {low:.2}-{high:.2} | {}, {} | {:.1} |",
                 m.label,
                 t.name,
                 median(t.runs.iter().map(|r| r.rps)),
                 median(t.ratios.iter().copied()),
+                quiet.len(),
+                if quiet.is_empty() {
+                    "-".to_owned()
+                } else {
+                    format!("{:.2}", median(quiet.iter().copied()))
+                },
                 median(t.runs.iter().map(|r| r.cpu_us)),
             );
             if t.runs.iter().any(|r| r.errors > 0) {
@@ -319,6 +339,8 @@ struct Target {
     script: PathBuf,
     on_enterprise: bool,
     ratios: Vec<f64>,
+    /// Whether the round's bare and target runs both had other load under `--quiet-load`.
+    quiet: Vec<bool>,
     runs: Vec<Run>,
 }
 
@@ -393,6 +415,7 @@ impl Measured {
                 script,
                 on_enterprise,
                 ratios: Vec::new(),
+                quiet: Vec::new(),
                 runs: Vec::new(),
             });
         }
@@ -435,11 +458,56 @@ struct Run {
     /// The server process's CPU per completed request, in µs.
     cpu_us: f64,
     errors: u64,
+    /// Cores busy with other processes than the server and wrk while it ran.
+    other_load: f64,
+}
+
+/// The machine's busy CPU time so far (all cores), in seconds, from `/proc/stat`.
+fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(cpu) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return f64::NAN;
+    };
+    let ticks: Vec<f64> = cpu
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+    let busy: f64 = ticks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .take(8)
+        .map(|(_, v)| v)
+        .sum();
+    busy / clock_ticks_per_second()
+}
+
+/// CPU time of this process's waited-for children (wrk), in seconds (`/proc/self/stat`).
+fn children_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    // cutime and cstime are fields 16 and 17 of the line, 14 and 15 after the name.
+    match (ticks(13), ticks(14)) {
+        (Some(user), Some(system)) => (user + system) / clock_ticks_per_second(),
+        _ => f64::NAN,
+    }
 }
 
 fn run_wrk(args: &Args, server: &Spawned, path: &str, script: &Path) -> Result<Run, Failure> {
     let url = format!("http://{}{path}", server.addr);
     let cpu_before = server.cpu_seconds();
+    let (busy_before, wrk_before, started) = (
+        machine_busy_seconds(),
+        children_cpu_seconds(),
+        Instant::now(),
+    );
     let out = Command::new("wrk")
         .args([
             "-t1",
@@ -452,6 +520,9 @@ fn run_wrk(args: &Args, server: &Spawned, path: &str, script: &Path) -> Result<R
         .output()
         .map_err(|e| format!("cannot run wrk ({e}); install it with `apt-get install wrk`"))?;
     let cpu = server.cpu_seconds() - cpu_before;
+    let wrk_cpu = children_cpu_seconds() - wrk_before;
+    let other_load =
+        (machine_busy_seconds() - busy_before - cpu - wrk_cpu) / started.elapsed().as_secs_f64();
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(format!(
@@ -483,6 +554,7 @@ fn run_wrk(args: &Args, server: &Spawned, path: &str, script: &Path) -> Result<R
             f64::NAN
         },
         errors,
+        other_load: other_load.max(0.0),
     })
 }
 

@@ -94,3 +94,19 @@ pub trait RulePack: Send + Sync + 'static {
         None
     }
 }
+
+/// 405 with `Allow` (RFC 9110 §15.5.6) in the family's envelope: what a family answers for
+/// a path its table serves with other methods, when it does (`RulePack::unrouted`).
+pub fn method_not_allowed(app: &App, ctx: &Ctx, allow: &str) -> Response<Body> {
+    // No profile's [errors] names a 405: it is HTTP's, not a vendor's.
+    let e = ProtocolError::new(
+        crate::core::error::ErrorCode::MethodNotAllowed,
+        "Method not allowed.",
+    )
+    .with_status(405);
+    let mut res = app.error_response(&e, ctx);
+    if let Ok(allow) = hyper::header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(hyper::header::ALLOW, allow);
+    }
+    res
+}

@@ -75,19 +75,10 @@ impl RulePack for ApiKey {
         ctx: &crate::http::Ctx,
         allow: Option<&str>,
     ) -> crate::core::error::ProtocolResult<hyper::Response<crate::http::respond::Body>> {
-        let Some(allow) = allow else {
-            return Err(ProtocolError::not_found("No such route."));
-        };
-        let e = ProtocolError::new(
-            crate::core::error::ErrorCode::MethodNotAllowed,
-            "Method not allowed.",
-        )
-        .with_status(405);
-        let mut res = app.error_response(&e, ctx);
-        if let Ok(allow) = hyper::header::HeaderValue::from_str(allow) {
-            res.headers_mut().insert(hyper::header::ALLOW, allow);
+        match allow {
+            Some(allow) => Ok(crate::http::pack::method_not_allowed(app, ctx, allow)),
+            None => Err(ProtocolError::not_found("No such route.")),
         }
-        Ok(res)
     }
 }
 

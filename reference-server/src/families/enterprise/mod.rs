@@ -14,16 +14,15 @@ mod introspection;
 mod revocation;
 
 use hyper::Response;
-use hyper::header::{ALLOW, HeaderValue};
 use profile::{Identities, Profile};
 
 use crate::core::clock::Millis;
-use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
+use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::family_state::FamilyState;
 use crate::core::fault::{Bends, FaultSpec};
 use crate::core::grants::access_expiry;
 use crate::core::{grants, rate_limit};
-use crate::http::pack::RulePack;
+use crate::http::pack::{RulePack, method_not_allowed};
 use crate::http::request::OAuthInput;
 use crate::http::respond::Body;
 use crate::http::routes::RoutePath::{Endpoint, Under};
@@ -121,17 +120,10 @@ impl RulePack for Enterprise {
         ctx: &Ctx,
         allow: Option<&str>,
     ) -> ProtocolResult<Response<Body>> {
-        let Some(allow) = allow else {
-            return Err(ProtocolError::not_found("Not found."));
-        };
-        // The profile's [errors] names no 405: it is HTTP's, not the vendor's.
-        let e =
-            ProtocolError::new(ErrorCode::MethodNotAllowed, "Method not allowed.").with_status(405);
-        let mut res = app.error_response(&e, ctx);
-        if let Ok(allow) = HeaderValue::from_str(allow) {
-            res.headers_mut().insert(ALLOW, allow);
+        match allow {
+            Some(allow) => Ok(method_not_allowed(app, ctx, allow)),
+            None => Err(ProtocolError::not_found("Not found.")),
         }
-        Ok(res)
     }
 
     fn oauth_input(&self, headers: &hyper::HeaderMap, body: &[u8]) -> ProtocolResult<OAuthInput> {

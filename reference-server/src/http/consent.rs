@@ -96,7 +96,7 @@ fn pending_decision(
                 app,
                 "Please sign in again",
                 "Your session ended before you decided. Go back to the app and start again.",
-                &ctx.request_id,
+                ctx.request_id(),
             ),
         )));
     };
@@ -111,7 +111,7 @@ fn pending_decision(
                 app,
                 "This approval has expired",
                 "Go back to the app and start signing in again.",
-                &ctx.request_id,
+                ctx.request_id(),
             ),
         )));
     };
@@ -137,7 +137,7 @@ fn authorize_error_response(
                     app,
                     "This sign-in link is not valid",
                     &e.message,
-                    &ctx.request_id,
+                    ctx.request_id(),
                 ),
             )
         }

@@ -100,7 +100,7 @@ pub fn check_form(app: &App, ctx: &Ctx, body: &[u8]) -> Result<(), Box<Response<
             app,
             "This form has expired",
             "The form was not sent from this site's own page, or the page is too old (its security token is missing or does not match your session). Go back, reload the page and try again.",
-            &ctx.request_id,
+            ctx.request_id(),
         ),
     )))
 }

@@ -45,7 +45,10 @@ const MAX_HOST_LEN: usize = 253 + 2 + 6;
 
 /// Per-request facts every handler may need.
 pub struct Ctx {
-    pub request_id: String,
+    /// Minted when first asked: a family without a request-id header asks only on errors.
+    request_id: std::sync::OnceLock<String>,
+    /// How this server's request ids look (PP-ERR-2).
+    request_ids: std::sync::Arc<profile::RequestIdFormat>,
     /// The error layer of the matched route (its envelope).
     pub layer: Layer,
     pub ip: IpAddr,
@@ -72,6 +75,13 @@ enum Base {
 }
 
 impl Ctx {
+    /// The request's id (PP-ERR-2): in the header of a family that has one, in its error
+    /// bodies and redirects, on its pages, in the log.
+    pub fn request_id(&self) -> &str {
+        self.request_id
+            .get_or_init(|| request_id(&self.request_ids.prefix, self.request_ids.hex_len))
+    }
+
     /// The request's path, without the query.
     pub fn path(&self) -> &str {
         self.uri.path()
@@ -124,7 +134,7 @@ pub struct App {
     request_id_header: Option<HeaderName>,
     /// The format of the request ids this server mints: the profile's (PP-ERR-2), or for a
     /// family without one an id for the logs only, sent in no header.
-    request_ids: profile::RequestIdFormat,
+    request_ids: std::sync::Arc<profile::RequestIdFormat>,
     /// Flips to true when the server shuts down, so live streams end.
     pub(crate) shutdown: watch::Sender<bool>,
 }
@@ -167,15 +177,13 @@ impl App {
             None => None,
         };
         let request_ids =
-            config
-                .profile
-                .request_id()
-                .cloned()
-                .unwrap_or_else(|| profile::RequestIdFormat {
+            std::sync::Arc::new(config.profile.request_id().cloned().unwrap_or_else(|| {
+                profile::RequestIdFormat {
                     header: String::new(),
                     prefix: "req_".into(),
                     hex_len: 20,
-                });
+                }
+            }));
         let core = Core::new(
             config.profile,
             config.identities,
@@ -250,7 +258,6 @@ impl App {
         local_host: &str,
     ) -> Response<Body> {
         let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
-        let rid = self.new_request_id();
         let (parts, body) = req.into_parts();
         let method = parts.method;
         let path = parts.uri.path();
@@ -307,7 +314,8 @@ impl App {
         let ctx = Ctx {
             layer: facts.layer,
             csrf,
-            request_id: rid,
+            request_id: std::sync::OnceLock::new(),
+            request_ids: self.request_ids.clone(),
             ip: self.client_ip(&parts.headers, peer),
             method,
             uri: parts.uri,
@@ -344,7 +352,7 @@ impl App {
         }
         if let Some(name) = &self.request_id_header {
             let header_id =
-                fault_layer::header_request_id(self, bends, res.status(), &ctx.request_id);
+                fault_layer::header_request_id(self, bends, res.status(), ctx.request_id());
             if let Ok(v) = HeaderValue::from_str(&header_id) {
                 res.headers_mut().insert(name.clone(), v);
             }
@@ -355,7 +363,7 @@ impl App {
                 method = %ctx.method,
                 path = %ctx.path(),
                 status = res.status().as_u16(),
-                request_id = %ctx.request_id,
+                request_id = %ctx.request_id(),
                 micros = started.elapsed().as_micros() as u64,
                 "request"
             );
@@ -365,7 +373,7 @@ impl App {
 
     /// An error in the envelope of the request's route's layer.
     pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
-        let envelope = self.pack.error_body(ctx.layer, e, &ctx.request_id);
+        let envelope = self.pack.error_body(ctx.layer, e, ctx.request_id());
         let challenge = self.pack.challenge(ctx.layer, e);
         respond::error(&self.core.profile, e, envelope, challenge)
     }

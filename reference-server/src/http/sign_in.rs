@@ -70,7 +70,7 @@ pub fn login(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>
         Err(SignInRefused::Throttled { retry_after }) => {
             let mut res = respond::html(
                 StatusCode::TOO_MANY_REQUESTS,
-                pages::sign_in_throttled(app, retry_after, &ctx.request_id),
+                pages::sign_in_throttled(app, retry_after, ctx.request_id()),
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(hyper::header::RETRY_AFTER, v);

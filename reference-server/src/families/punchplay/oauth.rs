@@ -114,7 +114,7 @@ impl AuthorizeRedirects for Redirects {
             redirect_uri,
             error,
             state.as_deref(),
-            &ctx.request_id,
+            ctx.request_id(),
         ))
     }
 
@@ -137,7 +137,7 @@ impl AuthorizeRedirects for Redirects {
             &request.redirect_uri,
             &denied,
             request.state.as_deref(),
-            &ctx.request_id,
+            ctx.request_id(),
         )
     }
 }

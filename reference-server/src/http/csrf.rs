@@ -67,7 +67,7 @@ pub fn token_for_pages(app: &App, headers: &hyper::HeaderMap) -> PageToken {
 
 /// Whether a POST of this content type is exempt (see the module's comment).
 pub fn is_json_body(ctx: &Ctx) -> bool {
-    request::media_type(&ctx.headers).as_deref() == Some("application/json")
+    request::media_type_is(&ctx.headers, "application/json")
 }
 
 /// Checks a form POST's `csrf_token` against the expected token; the refusal is the 403

@@ -13,7 +13,7 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 use crate::core::Params;
 use crate::core::client_auth::ClientCredentials;
 use crate::core::error::ProtocolResult;
-use crate::http::request::{OAuthInput, media_type};
+use crate::http::request::{OAuthInput, media_type_is};
 
 /// A body's members in order: a JSON object's, or a form's. Anything else is none.
 #[derive(Debug, Default)]
@@ -40,14 +40,16 @@ pub enum Field<'f> {
 
 /// A body's members by `Content-Type`.
 pub fn body_fields<'a>(headers: &HeaderMap, body: &'a [u8]) -> Fields<'a> {
-    match media_type(headers).as_deref() {
-        Some("application/json") => serde_json::from_slice(body).unwrap_or_default(),
-        Some("application/x-www-form-urlencoded") => Fields(
+    if media_type_is(headers, "application/json") {
+        serde_json::from_slice(body).unwrap_or_default()
+    } else if media_type_is(headers, "application/x-www-form-urlencoded") {
+        Fields(
             url::form_urlencoded::parse(body)
                 .map(|(k, v)| (k, Member::Text(v)))
                 .collect(),
-        ),
-        _ => Fields::default(),
+        )
+    } else {
+        Fields::default()
     }
 }
 

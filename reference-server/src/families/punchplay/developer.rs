@@ -114,7 +114,7 @@ pub fn create_app(app: &App, ctx: &Ctx, bytes: &[u8]) -> ProtocolResult<Response
         Err(answer) => return Ok(*answer),
     };
     let as_json = wants_json(&ctx.headers);
-    let is_json_body = request::media_type(&ctx.headers).as_deref() == Some("application/json");
+    let is_json_body = request::media_type_is(&ctx.headers, "application/json");
     let new = if is_json_body {
         let value = parse_json(bytes)?;
         let parsed: NewAppJson = serde_json::from_value(value)

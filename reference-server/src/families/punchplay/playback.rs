@@ -15,7 +15,7 @@ use crate::core::clock::{Millis, rfc3339};
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::fault::bends;
 use crate::core::fault::{Bends, FaultSpec};
-use crate::http::request::{RequestBody, bearer_token, media_type, parse_json};
+use crate::http::request::{RequestBody, bearer_token, media_type_is, parse_json};
 use crate::http::respond::Body;
 use crate::http::{App, Ctx, ok_json};
 
@@ -520,7 +520,7 @@ pub async fn playback(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult
     let bytes = body
         .read(&ctx.headers, app.core.profile.http.max_body_bytes)
         .await?;
-    if media_type(&ctx.headers).as_deref() != Some("application/json") {
+    if !media_type_is(&ctx.headers, "application/json") {
         return Err(ProtocolError::invalid_request(
             "Send the playback event as application/json.",
         ));

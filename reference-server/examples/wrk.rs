@@ -7,8 +7,9 @@
 //! ```
 //!
 //! It starts, as processes of their own on loopback, a bare hyper server (this binary with
-//! `--serve-bare`: a tokio multi-thread runtime with default workers, as `reference-server`
-//! runs, answering every request with the same 51 bytes `GET me` answers) and, for each
+//! `--serve-bare`: on a current-thread tokio runtime by default, the stricter baseline, or
+//! `--bare-runtime multi-thread`; it answers `GET me`'s request with the same 51 bytes the
+//! reference server answers, and never reads a body) and, for each
 //! `--server LABEL=PATH` (the release build beside this example by default), a punchplay
 //! and an enterprise reference server with test controls on. It obtains an access token
 //! through the real flows, then in each of `--rounds` rounds runs `wrk -t1 -c16` for

@@ -142,6 +142,9 @@ pub fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
         return false;
     };
     let value = value.as_bytes();
+    if value == expected.as_bytes() {
+        return true;
+    }
     // As `HeaderValue::to_str` judges: a value with other bytes names no media type.
     if !value
         .iter()

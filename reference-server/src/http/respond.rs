@@ -43,6 +43,54 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     }
 }
 
+/// A JSON text written by hand, for the answers a hot path sends with a fixed shape: the
+/// constant parts go in as they are, strings are escaped as serde_json escapes them, so
+/// the bytes equal a serde struct's (each use has a test saying so).
+pub struct JsonText(Vec<u8>);
+
+impl JsonText {
+    pub fn new() -> JsonText {
+        JsonText(Vec::with_capacity(256))
+    }
+
+    /// JSON text as it is: braces, member names with their quotes and colons, literals.
+    pub fn raw(&mut self, text: &str) -> &mut Self {
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    /// A JSON string.
+    pub fn string(&mut self, value: &str) -> &mut Self {
+        let plain = value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        if plain {
+            self.0.push(b'"');
+            self.0.extend_from_slice(value.as_bytes());
+            self.0.push(b'"');
+        } else if serde_json::to_writer(&mut self.0, value).is_err() {
+            // Writing to a Vec does not fail; were it to, the text stays valid JSON.
+            self.0.extend_from_slice(b"null");
+        }
+        self
+    }
+
+    /// A JSON number.
+    pub fn number(&mut self, value: impl std::fmt::Display) -> &mut Self {
+        use std::io::Write as _;
+        let _ = write!(self.0, "{value}");
+        self
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl Default for JsonText {
+    fn default() -> Self {
+        JsonText::new()
+    }
+}
+
 /// A JSON answer already written.
 pub fn json_bytes(status: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut res = Response::new(full(bytes));

@@ -14,12 +14,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use hyper::Response;
-use serde::Serialize;
+use hyper::{Response, StatusCode};
 
 use super::EnterpriseState;
 use super::body::{Field, Fields, body_fields, field};
-use super::envelope::{INACTIVE_ENTERPRISE, success};
+use super::envelope::INACTIVE_ENTERPRISE;
 use crate::core::client_auth::{ClientAuthenticator, ClientCredentials, secret_check};
 use crate::core::clock::{Millis, secs};
 use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
@@ -34,7 +33,7 @@ use crate::core::token_endpoint::{
 };
 use crate::core::{Mode, Params};
 use crate::http::request::RequestBody;
-use crate::http::respond::{self, Body};
+use crate::http::respond::{self, Body, JsonText};
 use crate::http::{App, Ctx};
 
 const INVALID_CLIENT: &str = "Client authentication failed. Check client ID/secret.";
@@ -48,12 +47,21 @@ pub static TOKEN: GrantEndpoint = GrantEndpoint {
     issues: Issues::AccessToken,
 };
 
-#[derive(Serialize)]
-struct IssuedData<'a> {
-    access_token: &'a str,
-    token_type: &'a str,
-    expires_in: u64,
-    scope: &'a str,
+/// EN-TOKEN-1's answer, `{success, message, data: {access_token, token_type, expires_in,
+/// scope}}`, written by hand: it is the hot path of issuance (issue 20 item 8); a test
+/// holds it to the serde shape.
+fn issued_answer(access_token: &str, token_type: &str, expires_in: u64, scope: &str) -> Vec<u8> {
+    let mut out = JsonText::new();
+    out.raw(r#"{"success":true,"message":"Access token issued.","data":{"access_token":"#)
+        .string(access_token)
+        .raw(r#","token_type":"#)
+        .string(token_type)
+        .raw(r#","expires_in":"#)
+        .number(expires_in)
+        .raw(r#","scope":"#)
+        .string(scope)
+        .raw("}}");
+    out.into_bytes()
 }
 
 /// `POST /oauth/access-token`: the failure mode (`/__test/mode`), then validation before
@@ -96,14 +104,14 @@ pub async fn token(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Re
     };
     let issued = app.core.serve_grant(&TOKEN, &params, &creds)?;
     // RFC 6749 §5.1: a token answer is never cached.
-    Ok(respond::no_store(success(
-        "Access token issued.",
-        IssuedData {
-            access_token: &issued.access_token,
-            token_type: issued.token_type,
-            expires_in: issued.expires_in,
-            scope: issued.scope.as_deref().unwrap_or_default(),
-        },
+    Ok(respond::no_store(respond::json_bytes(
+        StatusCode::OK,
+        issued_answer(
+            &issued.access_token,
+            issued.token_type,
+            issued.expires_in,
+            issued.scope.as_deref().unwrap_or_default(),
+        ),
     )))
 }
 
@@ -503,5 +511,56 @@ mod tests {
             assert!(issue("wrong").is_err());
         }
         assert_eq!(held(), MAX_TOKENS_PER_CLIENT);
+    }
+}
+
+#[cfg(test)]
+mod answer_tests {
+    use serde::Serialize;
+
+    use super::issued_answer;
+    use crate::families::enterprise::envelope::success_bytes;
+
+    #[derive(Serialize)]
+    struct IssuedData<'a> {
+        access_token: &'a str,
+        token_type: &'a str,
+        expires_in: u64,
+        scope: &'a str,
+    }
+
+    #[test]
+    fn the_written_answer_is_the_serde_shape_byte_for_byte() {
+        for (access_token, token_type, expires_in, scope) in [
+            (
+                "enat_abc-DEF_123",
+                "Bearer",
+                3600,
+                "reports:read users:read",
+            ),
+            ("", "", 0, ""),
+            (
+                "quote\"back\\slash",
+                "tab\tnew\nline\u{1}",
+                u64::MAX,
+                "\u{7f}",
+            ),
+            ("caf\u{e9} \u{1F600} /", "Bearer", 1, "</script>"),
+        ] {
+            let serde = success_bytes(
+                "Access token issued.",
+                IssuedData {
+                    access_token,
+                    token_type,
+                    expires_in,
+                    scope,
+                },
+            );
+            assert_eq!(
+                String::from_utf8(issued_answer(access_token, token_type, expires_in, scope))
+                    .unwrap(),
+                String::from_utf8(serde).unwrap()
+            );
+        }
     }
 }

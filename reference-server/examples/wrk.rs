@@ -55,10 +55,11 @@ const EN_CREDENTIALS: &str = r#"{"client_id":"en-acme","client_secret":"en-acme-
 #[derive(Parser, Debug)]
 #[command(name = "wrk")]
 struct Args {
-    /// A reference-server binary to measure, as LABEL=PATH; repeat it to measure two builds
-    /// in the same run (before and after a change). Default: `now=` the `reference-server`
-    /// beside this example.
-    #[arg(long = "server", value_name = "LABEL=PATH")]
+    /// A reference-server binary to measure, as LABEL=PATH, and after the path, separated
+    /// by spaces, flags of its own (`now-w2=target/release/reference-server --workers 2`);
+    /// repeat it to measure two builds in the same run (before and after a change).
+    /// Default: `now=` the `reference-server` beside this example.
+    #[arg(long = "server", value_name = "LABEL=PATH [FLAGS]")]
     servers: Vec<String>,
     /// Rounds; each runs bare hyper and then every target of every server once.
     #[arg(long, default_value_t = 9)]
@@ -126,8 +127,8 @@ fn main() -> Result<(), Failure> {
         "",
     )?;
     let mut measured = Vec::new();
-    for (label, path) in &servers {
-        measured.push(Measured::start(label, path, &args.targets, &scripts)?);
+    for server in &servers {
+        measured.push(Measured::start(server, &args.targets, &scripts)?);
     }
     println!(
         "wrk -t1 -c{} -d{}s, {} rounds; {} cores; bare hyper on a {} runtime; servers: {}",
@@ -138,7 +139,7 @@ fn main() -> Result<(), Failure> {
         args.bare_runtime,
         servers
             .iter()
-            .map(|(l, p)| format!("{l} = {}", p.display()))
+            .map(|s| format!("{} = {}", s.label, s.command()))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -232,8 +233,24 @@ fn main() -> Result<(), Failure> {
     Ok(())
 }
 
-/// The `--server` list as (label, path), every path checked to exist.
-fn servers(args: &Args) -> Result<Vec<(String, PathBuf)>, Failure> {
+/// A reference server to measure: a label, a binary and flags of its own.
+struct Server {
+    label: String,
+    path: PathBuf,
+    flags: Vec<String>,
+}
+
+impl Server {
+    fn command(&self) -> String {
+        std::iter::once(self.path.display().to_string())
+            .chain(self.flags.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The `--server` list, every path checked to exist.
+fn servers(args: &Args) -> Result<Vec<Server>, Failure> {
     let specs = if args.servers.is_empty() {
         let beside = std::env::current_exe()?
             .parent()
@@ -247,10 +264,15 @@ fn servers(args: &Args) -> Result<Vec<(String, PathBuf)>, Failure> {
     specs
         .iter()
         .map(|spec| {
-            let (label, path) = spec
+            let (label, command) = spec
                 .split_once('=')
                 .ok_or_else(|| format!("--server {spec}: give LABEL=PATH"))?;
-            let path = PathBuf::from(path);
+            let mut words = command.split_whitespace().map(str::to_owned);
+            let path = PathBuf::from(
+                words
+                    .next()
+                    .ok_or_else(|| format!("--server {spec}: give LABEL=PATH"))?,
+            );
             if !path.is_file() {
                 return Err(format!(
                     "--server {spec}: no file at {}; build it with `cargo build --release -p reference-server`",
@@ -258,7 +280,11 @@ fn servers(args: &Args) -> Result<Vec<(String, PathBuf)>, Failure> {
                 )
                 .into());
             }
-            Ok((label.to_owned(), path))
+            Ok(Server {
+                label: label.to_owned(),
+                path,
+                flags: words.collect(),
+            })
         })
         .collect()
 }
@@ -356,23 +382,21 @@ impl Target {
 }
 
 impl Measured {
-    fn start(
-        label: &str,
-        bin: &Path,
-        targets: &[String],
-        scripts: &Path,
-    ) -> Result<Measured, Failure> {
+    fn start(server: &Server, targets: &[String], scripts: &Path) -> Result<Measured, Failure> {
+        let label = &server.label;
         let start = |profile: &str| -> Result<Spawned, Failure> {
             let addr = free_addr()?;
             Spawned::start(
                 &format!("{label} {profile}"),
-                Command::new(bin).args([
-                    "--profile",
-                    profile,
-                    "--test-controls",
-                    "--listen",
-                    &addr.to_string(),
-                ]),
+                Command::new(&server.path)
+                    .args([
+                        "--profile",
+                        profile,
+                        "--test-controls",
+                        "--listen",
+                        &addr.to_string(),
+                    ])
+                    .args(&server.flags),
                 addr,
             )
         };

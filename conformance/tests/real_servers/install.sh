@@ -2,7 +2,8 @@
 # Installs the real authorization servers of conformance/tests/real_servers.rs from their
 # registries into target/real-servers/ (never into the repository): oidc-provider with
 # `npm ci` from package-lock.json, Authlib and Flask with `pip install --target` from the
-# pinned requirements.txt. Offline-safe once installed: a folder whose lock file has not
+# pinned requirements.txt (a folder of its own under target/, so Debian's PEP 668 guard has
+# nothing to protect). Offline-safe once installed: a folder whose lock file has not
 # changed since its last install is left alone, so a second run costs nothing.
 # Usage: conformance/tests/real_servers/install.sh [TARGET_DIR]   (default: target/)
 set -euo pipefail
@@ -34,7 +35,7 @@ fi
 if command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1; then
   al="$dest/authlib"
   install_once "$al" "$here/authlib/requirements.txt" \
-    env PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    env PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
       --target "$al/site" -r "$here/authlib/requirements.txt"
 else
   echo "real servers: python3 with pip is missing, Authlib not installed (apt-get install -y python3-pip)" >&2

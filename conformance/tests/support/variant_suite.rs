@@ -15,7 +15,7 @@ use conformance::client::HttpOptions;
 use conformance::drivers::Driver;
 use conformance::expected::Expected;
 use conformance::runner::{self, RunOptions, RunReport};
-use conformance::snapshot::{SnapshotMode, SnapshotStore};
+use conformance::snapshot::{SnapshotMode, SnapshotStatus, SnapshotStore};
 use profile::{Identities, Level, Profile};
 
 /// What the suite made of a deployment.
@@ -70,12 +70,22 @@ pub fn bad_checks(report: &RunReport) -> Vec<String> {
         .iter()
         .filter(|c| c.status.is_bad())
         .map(|c| {
+            // A snapshot mismatch: the lines saying what differs, not the whole diff.
+            let why: Vec<&str> = match &c.snapshot {
+                SnapshotStatus::Mismatched { diff, .. } => diff
+                    .lines()
+                    .skip(1)
+                    .take_while(|l| l.starts_with("  "))
+                    .collect(),
+                _ => Vec::new(),
+            };
             format!(
-                "{} ({:?}, {:?}): {}",
+                "{} ({:?}, {:?}): {}{}",
                 c.id,
                 c.level,
                 c.status,
-                c.message.as_deref().unwrap_or_default()
+                c.message.as_deref().unwrap_or_default(),
+                why.iter().map(|l| format!("\n    {}", l.trim())).collect::<String>()
             )
         })
         .collect()

@@ -298,13 +298,13 @@ impl Rewrite for GrantWideRevocation {
         if sent.path() != "/token" || answer.status != 200 {
             return;
         }
-        if let Some(json) = answer.json() {
-            if let (Some(a), Some(r)) = (
+        if let Some(json) = answer.json()
+            && let (Some(a), Some(r)) = (
                 json["access_token"].as_str(),
                 json["refresh_token"].as_str(),
-            ) {
-                remember(&self.refresh_of, a.to_owned(), r.to_owned());
-            }
+            )
+        {
+            remember(&self.refresh_of, a.to_owned(), r.to_owned());
         }
     }
 }
@@ -405,11 +405,12 @@ impl Rewrite for ScopelessIsInvalidScope {
                 || answer
                     .header("location")
                     .is_some_and(|l| l.contains("code="));
-            if served && !query.iter().any(|(k, _)| k == "scope") {
-                if let Some(to) = invalid_scope_redirect(&query) {
-                    *answer = Answer::new(302);
-                    answer.set_header("location", &to);
-                }
+            if served
+                && !query.iter().any(|(k, _)| k == "scope")
+                && let Some(to) = invalid_scope_redirect(&query)
+            {
+                *answer = Answer::new(302);
+                answer.set_header("location", &to);
             }
         }
         if sent.path() == "/__test/authorize/decide" {
@@ -424,12 +425,12 @@ impl Rewrite for ScopelessIsInvalidScope {
             let issued = answer
                 .json()
                 .is_some_and(|j| j["location"].as_str().is_some_and(|l| l.contains("code=")));
-            if issued && !query.iter().any(|(k, _)| k == "scope") {
-                if let (Some(to), Some(mut json)) = (invalid_scope_redirect(&query), answer.json())
-                {
-                    json["location"] = json!(to);
-                    answer.set_json(&json);
-                }
+            if issued
+                && !query.iter().any(|(k, _)| k == "scope")
+                && let (Some(to), Some(mut json)) = (invalid_scope_redirect(&query), answer.json())
+            {
+                json["location"] = json!(to);
+                answer.set_json(&json);
             }
         }
     }
@@ -531,13 +532,12 @@ impl Rewrite for ChallengeWithoutMethodIsPlain {
             let pairs = as_plain(sent.query());
             sent.set_query(&pairs);
         }
-        if sent.path() == "/__test/authorize/decide" {
-            if let Some(mut json) = sent.json() {
-                if let Some(url) = json["url"].as_str() {
-                    json["url"] = json!(map_query(url, as_plain));
-                    sent.body = bytes::Bytes::from(json.to_string());
-                }
-            }
+        if sent.path() == "/__test/authorize/decide"
+            && let Some(mut json) = sent.json()
+            && let Some(url) = json["url"].as_str()
+        {
+            json["url"] = json!(map_query(url, as_plain));
+            sent.body = bytes::Bytes::from(json.to_string());
         }
         Step::Forward
     }
@@ -564,4 +564,110 @@ fn challenge_parameters_are_replaced_and_removed_whole() {
         r#"Basic realm="x""#
     );
     assert_eq!(map_param("Bearer", "realm", None), "Bearer");
+}
+
+// --- the blind-spot variants do what they say (so their verdicts mean something) ---
+
+/// Alice approves fx-web's authorize request with `pkce` (its query pairs) through the
+/// decide control and the code is redeemed with `verifier`: the token answer.
+async fn tokens_through(base: &str, pkce: &[(&str, &str)], verifier: &str) -> reqwest::Response {
+    let http = reqwest::Client::new();
+    let redirect = "http://127.0.0.1:8765/callback";
+    let mut url = url::Url::parse(&format!("{base}/authorize")).expect("a URL");
+    url.query_pairs_mut()
+        .extend_pairs([
+            ("response_type", "code"),
+            ("client_id", "fx-web"),
+            ("redirect_uri", redirect),
+            ("scope", "profile"),
+            ("state", "s"),
+        ])
+        .extend_pairs(pkce);
+    let decided: Value = http
+        .post(format!("{base}/__test/authorize/decide"))
+        .json(&json!({"url": url.as_str(), "username": "alice", "approve": true}))
+        .send()
+        .await
+        .expect("the decide control answers")
+        .json()
+        .await
+        .expect("JSON");
+    let location =
+        url::Url::parse(decided["location"].as_str().expect("a location")).expect("a URL");
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no code in {location}"));
+    http.post(format!("{base}/token"))
+        .basic_auth("fx-web", Some("fx-web-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .expect("the token endpoint answers")
+}
+
+async fn introspect(base: &str, token: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/introspect"))
+        .basic_auth("fx-web", Some("fx-web-secret"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("introspection answers")
+        .json()
+        .await
+        .expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_blind_spot_variants_misbehave_as_described() {
+    let verifier = "conformance-variant-verifier-0123456789-abcdefghij";
+    // A challenge without a method is redeemed with the challenge itself (plain).
+    let (server, proxy) = rewrite::reference_behind(
+        |_| reference_server::ServerConfig::flexslot(),
+        ChallengeWithoutMethodIsPlain,
+    )
+    .await;
+    let r = tokens_through(&proxy.base_url(), &[("code_challenge", verifier)], verifier).await;
+    assert_eq!(r.status(), 200, "accepted as plain: {:?}", r.text().await);
+    server.stop().await;
+    // A revoked token still introspects as active.
+    let (server, proxy) = rewrite::reference_behind(
+        |_| reference_server::ServerConfig::flexslot(),
+        CachedIntrospection::default(),
+    )
+    .await;
+    let base = proxy.base_url();
+    let challenge = s256(verifier);
+    let pkce = [
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let tokens: Value = tokens_through(&base, &pkce, verifier)
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    let access = tokens["access_token"].as_str().expect("an access token");
+    assert_eq!(introspect(&base, access).await["active"], true);
+    let revoked = reqwest::Client::new()
+        .post(format!("{base}/revoke"))
+        .basic_auth("fx-web", Some("fx-web-secret"))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .expect("revocation answers");
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(
+        introspect(&base, access).await["active"],
+        true,
+        "served from the cache"
+    );
+    server.stop().await;
 }

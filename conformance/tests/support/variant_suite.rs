@@ -85,7 +85,9 @@ pub fn bad_checks(report: &RunReport) -> Vec<String> {
                 c.level,
                 c.status,
                 c.message.as_deref().unwrap_or_default(),
-                why.iter().map(|l| format!("\n    {}", l.trim())).collect::<String>()
+                why.iter()
+                    .map(|l| format!("\n    {}", l.trim()))
+                    .collect::<String>()
             )
         })
         .collect()

@@ -13,6 +13,9 @@
 //! (RFC 6749 §3.3). Blind spots: an inactive introspection answer with other members and
 //! introspection answers cached past revocation (FX-INTRO-1); a `code_challenge` without
 //! `code_challenge_method` accepted as `plain` (FX-AUTHZ-1).
+//!
+//! Over 600 lines on purpose: each variant's rewrite sits beside its one test, so a reader
+//! finds an RFC freedom, how it is played, and the verdict in one place.
 
 #[path = "support/rewrite.rs"]
 mod rewrite;

@@ -1,5 +1,6 @@
 //! Judges a deployment as the command line does, through the crate's public run API: the
-//! probe first (`runner::probe`: a target it refuses is "cannot be checked", exit 2), then
+//! preflight first (`preflight::check_target`: a target it refuses is "cannot be checked",
+//! exit 2), then
 //! every check of the family, the committed snapshots compared, every level gating. And
 //! the two verdicts `tests/rfc_variants.rs` asserts: CONFORMANT, or NOT CONFORMANT failing
 //! exactly the named clauses.
@@ -26,7 +27,7 @@ pub enum Judged {
     Ran(RunReport),
 }
 
-/// Probes `base` and runs every check of `profile`'s family against it, as the CLI does
+/// Preflights `base` and runs every check of `profile`'s family against it, as the CLI does
 /// with `--target base` (and `--test-controls` when `controls`), every level gating.
 pub async fn judge(
     base: &str,
@@ -43,12 +44,14 @@ pub async fn judge(
             .map(|f| f.header.clone())
             .unwrap_or_default(),
     };
+    if let Err(why) =
+        conformance::preflight::check_target(&http.base, &profile, http.timeout).await
+    {
+        return Judged::Refused(why);
+    }
     let checks = conformance::checks::all(&profile);
     let snapshots = conformance::cli::default_snapshot_dir(&profile.name);
     let env = Env::new(profile, ids, http, controls, driver, false).expect("an environment");
-    if let Err(why) = runner::probe(&env).await {
-        return Judged::Refused(why);
-    }
     let opts = RunOptions {
         concurrency: 8,
         check_timeout: Duration::from_secs(30),

@@ -167,10 +167,13 @@ impl Ctx {
     /// which is what checks judge and failures quote.
     pub fn record(&mut self, ex: Exchange) -> Resp {
         let ex = Arc::new(ex);
+        // A relative Location as the URL it names (RFC 9110 §10.2.2).
+        let absolute =
+            crate::client::with_absolute_location(ex.as_ref().clone(), &self.env.http.base);
         match self
             .env
             .dialect
-            .kept(&self.env.profile, self.check_id, ex.as_ref().clone())
+            .kept(&self.env.profile, self.check_id, absolute)
         {
             Kept::Exchange(kept) => self.transcript.push(Arc::new(*kept)),
             Kept::Note(line) => self.transcript.note(line),

@@ -44,8 +44,7 @@ pub async fn judge(
             .map(|f| f.header.clone())
             .unwrap_or_default(),
     };
-    if let Err(why) =
-        conformance::preflight::check_target(&http.base, &profile, http.timeout).await
+    if let Err(why) = conformance::preflight::check_target(&http.base, &profile, http.timeout).await
     {
         return Judged::Refused(why);
     }
@@ -134,6 +133,34 @@ pub fn assert_fails_only(judged: &Judged, clauses: &[&str]) {
         !report.conformant() && failing_clauses(report) == expected,
         "expected NOT CONFORMANT failing exactly {expected:?}; failing: {:?}\n{}",
         failing_clauses(report),
+        bad_checks(report).join("\n")
+    );
+}
+
+/// CONFORMANT when only `levels` gate.
+pub fn assert_conformant_at(judged: &Judged, levels: &[Level]) {
+    let mut report = ran(judged).clone();
+    report.gate = levels.to_vec();
+    assert!(
+        report.conformant(),
+        "expected CONFORMANT at {levels:?}:\n{}",
+        bad_checks(&report).join("\n")
+    );
+}
+
+/// Exactly the checks `ids` failed, errored or passed unexpectedly.
+pub fn assert_fails_only_checks(judged: &Judged, ids: &[&str]) {
+    let report = ran(judged);
+    let failed: BTreeSet<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status.is_bad())
+        .map(|c| c.id.as_str())
+        .collect();
+    let expected: BTreeSet<&str> = ids.iter().copied().collect();
+    assert!(
+        failed == expected,
+        "expected exactly {expected:?} to fail:\n{}",
         bad_checks(report).join("\n")
     );
 }

@@ -27,6 +27,11 @@ pub fn checks() -> Vec<Check> {
             run!(plain_method),
         ),
         Check::new(
+            "FX-AUTHZ-1/challenge-without-method-redirects-invalid-request",
+            "A code_challenge without code_challenge_method redirects with invalid_request and state (S256 named, never plain by default)",
+            run!(challenge_without_method),
+        ),
+        Check::new(
             "FX-AUTHZ-1/missing-response-type-redirects-invalid-request",
             "An authorize request without response_type redirects with invalid_request and state",
             run!(missing_response_type),
@@ -117,6 +122,22 @@ async fn plain_method(ctx: &mut Ctx) -> CheckResult {
         // RFC 7636 §4.2: with plain the challenge is the verifier itself.
         ("code_challenge", pkce.verifier.as_str()),
         ("code_challenge_method", "plain"),
+    ];
+    redirects_with(ctx, &web, &params, "invalid_request").await
+}
+
+/// FX-AUTHZ-1 names a missing `code_challenge_method` invalid_request: Flexslot takes
+/// S256 only, so a server that reads a challenge without a method as `plain` (RFC 7636
+/// §4.3's default) accepts what the contract refuses.
+async fn challenge_without_method(ctx: &mut Ctx) -> CheckResult {
+    let web = roles(ctx)?.web;
+    let redirect = flows::redirect_of(&web);
+    let pkce = flows::pkce(ctx);
+    let params = [
+        ("response_type", "code"),
+        ("client_id", web.client_id.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("code_challenge", pkce.challenge.as_str()),
     ];
     redirects_with(ctx, &web, &params, "invalid_request").await
 }

@@ -212,7 +212,7 @@ pub async fn authorize_code<T: Transport, A: Approver<T>>(
     let location = approver.authorize(t, &path, true).await?;
     let code = query_param(&location, "code").ok_or_else(|| {
         FlowError::Flow(format!(
-            "PP-AUTHZ-3: the approval redirect {location} carries no `code`"
+            "the approval redirect {location} carries no `code` (RFC 6749 §4.1.2)"
         ))
     })?;
     t.volatile(&code, "code");

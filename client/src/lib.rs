@@ -1,6 +1,10 @@
 //! One client of the contract, used by the server's tests, the conformance suite and
 //! load. It owns:
 //!
+//! - [`access`]: how a tool reaches a target (trusted CAs, a gateway's headers, the
+//!   connect timeout) and the sentence for a failure to reach it;
+//! - [`preflight`]: which family a target serves, told by its answers' signatures;
+//! - [`run_folder`]: a folder per run for reports, and the `latest` pointer;
 //! - [`request`]: a request and the exchange it came to, structured for transcripts;
 //! - [`transport`]: the [`Transport`] trait (one request in, one exchange out) and a
 //!   plain reqwest transport; the suite implements the trait on its recording context;
@@ -12,10 +16,13 @@
 //!
 //! It judges nothing: what a clause requires of an answer is the caller's business.
 
+pub mod access;
 pub mod families;
 pub mod flows;
 pub mod pkce;
+pub mod preflight;
 pub mod request;
+pub mod run_folder;
 pub mod sse;
 pub mod transport;
 

@@ -1,13 +1,17 @@
 //! The command line. With no arguments it starts the reference server in-process with
 //! test controls and runs the whole punchplay suite against it; `--target` checks a
-//! deployment. Exit codes: 0 conformant, 1 non-conformant, 2 the suite could not run.
+//! deployment. Exit codes: 0 conformant, 1 non-conformant, 2 the suite could not run,
+//! 130 interrupted.
+//!
+//! Over 600 lines because it is the one place where flags become a run (profile, how
+//! the target is reached, the preflight, credentials, test controls and faults, driver,
+//! snapshots, reports, the rerun command); each step is short and in run order.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use profile::builtin::ProfileArg;
 use profile::{Family, Identities, Level, Profile};
 
 use crate::check::Env;
@@ -21,6 +25,28 @@ use crate::snapshot::{SnapshotMode, SnapshotStore, in_ci};
 pub const EXIT_CONFORMANT: i32 = 0;
 pub const EXIT_NON_CONFORMANT: i32 = 1;
 pub const EXIT_COULD_NOT_RUN: i32 = 2;
+/// Ctrl-C (128 + SIGINT), after switching off a fault the run had switched on.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// The sentence for a target without `--credentials` and without test controls.
+fn needs_credentials(family: Family) -> String {
+    format!(
+        "--target needs --credentials FILE (client ids, secrets, test users; fixtures/identities/{family}.toml shows the format, docs/conformance.md explains it), unless the target is a reference server with test controls"
+    )
+}
+
+/// `--target` as a base URL: http or https.
+fn parse_target(target: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(target).map_err(|e| {
+        format!("--target {target:?} is not a URL: {e}; give the deployment's base URL, e.g. https://staging.example.com")
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "--target {target:?} must be an http or https URL, e.g. https://staging.example.com"
+        ));
+    }
+    Ok(url)
+}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DriverArg {
@@ -48,11 +74,18 @@ Exit codes:
   0  conformant: no check at a gating level failed or errored
   1  not conformant: a gating check failed or errored, or an expected deviation passed
   2  the suite could not run: usage error, unreadable or invalid profile, credentials or
-     expected file, target unreachable or not answering HTTP
+     expected file, target unreachable or not answering HTTP, or a target that cannot be
+     checked as the profile (one page for every endpoint, another family's signature)
+  130  interrupted (Ctrl-C); a fault it had switched on is switched off first
+
+Test controls: detected, as load does (GET /__test/fault answers the faults list); with
+  them and no --credentials the family's fixture identities are used. --test-controls
+  makes their absence an error.
 
 Environment:
-  NO_COLOR  set (to anything) to turn terminal colours off
-  CI        set: --update-snapshots writes nothing
+  NO_COLOR      set (to anything) to turn terminal colours off
+  CI            set: --update-snapshots writes nothing
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY  honoured for every request to the target
 
 Docs: docs/conformance.md";
 
@@ -72,13 +105,23 @@ pub struct Args {
     /// name (punchplay, enterprise, flexslot) or a file.
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
-    /// Client ids, secrets and test users (identities format; `secret_env` and
-    /// `password_env` read secrets from the environment). Required with --target.
-    #[arg(long)]
+    /// Client ids, secrets and test users (fixtures/identities/<family>.toml shows the
+    /// format; `secret_env` and `password_env` read secrets from the environment). Required
+    /// with --target, unless the target serves test controls (then: the family's fixtures).
+    #[arg(long, value_name = "FILE", alias = "identities", alias = "fixtures")]
     pub credentials: Option<PathBuf>,
-    /// The target serves the reference server's /__test controls (clock, reset, decisions).
+    /// Require the reference server's /__test controls (clock, reset, decisions); they are
+    /// detected anyway, this makes their absence an error.
     #[arg(long)]
     pub test_controls: bool,
+    /// Trust this CA certificate (PEM) for the target's HTTPS, beside the platform's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Send this header on every request (repeatable), as a gateway in front of staging
+    /// may require: --header 'X-Gateway-Key: …'. Its value never appears in transcripts or
+    /// reports.
+    #[arg(long, value_name = "'NAME: VALUE'")]
+    pub header: Vec<String>,
     /// How approvals happen (default: test-controls when available, else pages).
     #[arg(long, value_enum)]
     pub driver: Option<DriverArg>,
@@ -129,8 +172,10 @@ pub struct Args {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
-    /// In-process only: switch on a named server fault first, to watch the suite catch it.
-    #[arg(long)]
+    /// Switch on a named server fault of the running family first (the in-process server,
+    /// or a target with test controls), to watch the suite catch it; it is switched off
+    /// when the run ends, Ctrl-C included. An unknown name lists the family's faults.
+    #[arg(long, value_name = "NAME")]
     pub fault: Option<String>,
 }
 
@@ -226,12 +271,7 @@ fn read(path: &PathBuf, what: &str, flag: &str) -> Result<String, String> {
 /// An error as one line: a parser's message may span lines (a TOML error draws the line it
 /// points at); a person and a CI log both read one line best.
 pub fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    profile::builtin::one_line(message)
 }
 
 /// A usage error from the argument parser as one line with the fix: the error, clap's tip
@@ -243,8 +283,12 @@ pub fn usage_error_line(e: &clap::Error) -> String {
         .next()
         .unwrap_or("error: invalid arguments")
         .to_owned();
-    for tip in lines.filter(|l| l.starts_with("tip:")) {
-        line.push_str(&format!(" ({tip})"));
+    // The values a flag takes (`--level bogus`) and clap's tip, on the same line.
+    for extra in lines.filter(|l| l.starts_with("tip:") || l.starts_with("[possible values")) {
+        line.push_str(&format!(
+            " ({})",
+            extra.trim_matches(|c| c == '[' || c == ']')
+        ));
     }
     line.push_str("; run `conformance --help` for every flag and the exit codes");
     line
@@ -270,35 +314,81 @@ pub async fn run(args: Args) -> i32 {
     }
 }
 
-fn read_credentials(path: &PathBuf) -> Result<Identities, String> {
-    Identities::from_toml_str(&read(path, "credentials", "--credentials")?, |v| {
-        std::env::var(v).ok()
-    })
-    .map_err(|e| {
-        format!(
-            "the credentials file {} is not valid: {e}; docs/conformance.md, section Credentials file, shows its format",
-            path.display()
-        )
-    })
+fn read_credentials(path: &std::path::Path, profile: &Profile) -> Result<Identities, String> {
+    let ids = profile::builtin::load_credentials(
+        path,
+        profile.family,
+        |p| std::fs::read_to_string(p),
+        |v| std::env::var(v).ok(),
+    )?;
+    contract_client::preflight::credentials_fit(profile, &ids)?;
+    Ok(ids)
+}
+
+/// This run's command line, rebuilt from what was parsed, for the reports' "rerun it
+/// alone" (each adds `--only ID`): the target and how it is reached and judged, never
+/// where reports go. Header values are redacted.
+pub fn rerun_command(args: &Args) -> Vec<String> {
+    let mut words = vec!["conformance".to_owned()];
+    let mut flag = |name: &str, value: Option<String>| {
+        words.push(name.to_owned());
+        words.extend(value);
+    };
+    if let Some(p) = &args.profile {
+        flag("--profile", Some(p.display().to_string()));
+    }
+    if let Some(t) = &args.target {
+        flag("--target", Some(t.clone()));
+    }
+    if let Some(c) = &args.credentials {
+        flag("--credentials", Some(c.display().to_string()));
+    }
+    if args.test_controls {
+        flag("--test-controls", None);
+    }
+    for ca in &args.ca_cert {
+        flag("--ca-cert", Some(ca.display().to_string()));
+    }
+    for h in &args.header {
+        let name = h.split_once(':').map_or(h.as_str(), |(n, _)| n).trim();
+        flag("--header", Some(format!("{name}: [redacted]")));
+    }
+    if let Some(d) = args.driver {
+        flag(
+            "--driver",
+            d.to_possible_value().map(|v| v.get_name().to_owned()),
+        );
+    }
+    if let Some(cmd) = &args.approve_cmd {
+        flag("--approve-cmd", Some(cmd.clone()));
+    }
+    if let Some(l) = args.level {
+        flag(
+            "--level",
+            l.to_possible_value().map(|v| v.get_name().to_owned()),
+        );
+    }
+    if let Some(e) = &args.expected {
+        flag("--expected", Some(e.display().to_string()));
+    }
+    if args.allow_slow {
+        flag("--allow-slow", None);
+    }
+    if args.no_snapshots {
+        flag("--no-snapshots", None);
+    }
+    if let Some(dir) = &args.snapshot_dir {
+        flag("--snapshot-dir", Some(dir.display().to_string()));
+    }
+    if let Some(f) = &args.fault {
+        flag("--fault", Some(f.clone()));
+    }
+    words
 }
 
 async fn run_inner(args: Args) -> Result<i32, String> {
-    let profile = match args.profile.as_deref().map(ProfileArg::parse) {
-        Some(ProfileArg::File(p)) => Profile::from_toml_str(&read(&p.to_path_buf(), "profile", "--profile")?).map_err(|e| {
-            format!(
-                "the profile {} is not valid: {e}; fix it (fixtures/profiles/punchplay.toml is a complete example)",
-                p.display()
-            )
-        })?,
-        Some(ProfileArg::Builtin(b)) => b.profile(),
-        None => Profile::punchplay(),
-    };
-    if crate::checks::for_family(&profile).is_none() {
-        return Err(format!(
-            "the profile `{}` is of the {} family, which the suite has no checks for yet",
-            profile.name, profile.family
-        ));
-    }
+    let profile =
+        profile::builtin::load_profile(args.profile.as_deref(), |p| std::fs::read_to_string(p))?;
     let all = crate::checks::all(&profile);
     let ids: Vec<&str> = all.iter().map(|c| c.id).collect();
     if args.list {
@@ -328,23 +418,49 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         return Err("--only matches no check; see --list".into());
     }
 
+    // How every client reaches the target (--ca-cert, --header), set before any is built.
+    let access = contract_client::access::Access::new(&args.ca_cert, &args.header)?;
+    let access_note = access.describe();
+    crate::client::set_access(access);
+    let request_timeout = Duration::from_secs_f64(args.timeout.max(0.1));
+
     // The target: a deployment, or the reference server in-process.
     let mut server = None;
-    let (base, ids_file, controls) = match &args.target {
+    let (base, ids_file, controls, faults) = match &args.target {
         Some(t) => {
-            let creds = args
-                .credentials
-                .as_ref()
-                .ok_or("--target needs --credentials FILE (client ids, secrets, test users); docs/conformance.md, section Credentials file, shows its format")?;
-            let ids = read_credentials(creds)?;
-            if args.fault.is_some() {
-                return Err("--fault only applies to the in-process reference server; drop --target to use it".into());
+            let base_url = parse_target(t)?;
+            // Test controls are served on loopback addresses only (the reference server
+            // refuses anything else), so a remote target without --credentials is a
+            // usage error before any request.
+            if args.credentials.is_none()
+                && !args.test_controls
+                && !contract_client::access::is_loopback(&base_url)
+            {
+                return Err(needs_credentials(profile.family));
             }
-            (t.clone(), ids, args.test_controls)
+            // Refuse what cannot be checked before anything else (issue 18 item 1).
+            crate::preflight::check_target(&base_url, &profile, request_timeout).await?;
+            let faults =
+                crate::preflight::test_controls(&base_url, &profile, request_timeout).await?;
+            if args.test_controls && faults.is_none() {
+                return Err(format!(
+                    "--test-controls: {base_url} does not serve the reference server's test controls (GET /__test/fault); start it with --test-controls, or drop the flag"
+                ));
+            }
+            let ids = match (&args.credentials, &faults) {
+                (Some(creds), _) => read_credentials(creds, &profile)?,
+                // A reference server started by hand: its family's fixtures.
+                (None, Some(_)) => family_fixtures(profile.family),
+                (None, None) => return Err(needs_credentials(profile.family)),
+            };
+            if args.fault.is_some() && faults.is_none() {
+                return Err("--fault needs test controls: a reference server started with --test-controls, or no --target (the in-process server)".into());
+            }
+            (t.clone(), ids, faults.is_some(), faults.unwrap_or_default())
         }
         None => {
             let ids = match &args.credentials {
-                Some(c) => read_credentials(c)?,
+                Some(c) => read_credentials(c, &profile)?,
                 None => family_fixtures(profile.family),
             };
             let config = reference_server::ServerConfig {
@@ -358,16 +474,20 @@ async fn run_inner(args: Args) -> Result<i32, String> {
                 .map_err(|e| format!("could not start the reference server: {e}"))?;
             let base = s.base_url();
             server = Some(s);
-            (base, ids, true)
+            let faults = match &args.fault {
+                Some(_) => crate::preflight::test_controls(
+                    &parse_target(&base)?,
+                    &profile,
+                    request_timeout,
+                )
+                .await?
+                .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            (base, ids, true, faults)
         }
     };
-    let base_url =
-        url::Url::parse(&base).map_err(|e| format!("--target {base:?} is not a URL: {e}; give the deployment's base URL, e.g. https://staging.example.com"))?;
-    if !matches!(base_url.scheme(), "http" | "https") {
-        return Err(format!(
-            "--target {base:?} must be an http or https URL, e.g. https://staging.example.com"
-        ));
-    }
+    let base_url = parse_target(&base)?;
     let driver = match (&args.approve_cmd, args.driver) {
         (Some(cmd), _) => Driver::Command(cmd.clone()),
         (None, Some(DriverArg::TestControls)) if !controls => {
@@ -390,11 +510,8 @@ async fn run_inner(args: Args) -> Result<i32, String> {
             .map(|f| f.header.clone())
             .unwrap_or_default(),
     };
-    // Flexslot's apps are picked by trait per check; a file without the required ones
-    // cannot be checked at all (punchplay's are picked in Env::new).
-    if profile.family == Family::Flexslot {
-        crate::checks::flexslot::FxRoles::pick(&ids_file)?;
-    }
+    // The family's dialect picks the apps by trait; a file without the ones every check
+    // needs cannot be checked at all.
     let env = Arc::new(Env::new(
         profile.clone(),
         ids_file,
@@ -404,26 +521,21 @@ async fn run_inner(args: Args) -> Result<i32, String> {
         args.allow_slow,
     )?);
 
-    if let Err(why) = runner::probe(&env).await {
-        return Err(format!("the target cannot be checked: {why}"));
-    }
-    if let Some(f) = &args.fault {
-        let client =
-            crate::client::Http::new(env.http.clone(), None).map_err(|p| format!("{p:?}"))?;
-        let ex = client
-            .execute(
-                crate::client::Req::post("/__test/fault").json(serde_json::json!({"fault": f})),
+    let fault = match &args.fault {
+        Some(name) => {
+            let switch = crate::preflight::FaultSwitch::on(
+                &env.http.base,
+                &profile,
+                name,
+                &faults,
+                request_timeout,
             )
-            .await
-            .map_err(|p| format!("{p:?}"))?;
-        if ex.status != 200 {
-            return Err(format!(
-                "the server refused the fault {f:?}: {}; docs/conformance.md, section Faults the suite catches, names them",
-                ex.body
-            ));
+            .await?;
+            eprintln!("fault switched on: {name} (switched off when the run ends)");
+            Some(switch)
         }
-        eprintln!("fault switched on: {f}");
-    }
+        None => None,
+    };
 
     let snapshot_dir = args
         .snapshot_dir
@@ -469,9 +581,37 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     let mut progress = report::terminal::Progress::new(
         !args.no_progress && !manual && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     );
-    let mut report: RunReport =
-        runner::run(env.clone(), checks, opts, |ev| progress.event(ev)).await;
+    let run = runner::run(env.clone(), checks, opts, |ev| progress.event(ev));
+    let mut report: RunReport = match &fault {
+        // Ctrl-C must not leave the fault on in a server someone else may use next.
+        Some(switch) => {
+            tokio::select! {
+                report = run => report,
+                _ = tokio::signal::ctrl_c() => {
+                    progress.finish();
+                    let off = switch.off().await;
+                    match off {
+                        Ok(()) => eprintln!("interrupted: the fault {} was switched off", switch.name),
+                        Err(e) => eprintln!("interrupted: could not switch the fault {} off: {e}", switch.name),
+                    }
+                    return Ok(EXIT_INTERRUPTED);
+                }
+            }
+        }
+        None => run.await,
+    };
     progress.finish();
+    if let Some(switch) = &fault
+        && let Err(e) = switch.off().await
+    {
+        notes.push(format!(
+            "the fault {} could not be switched off after the run: {e}",
+            switch.name
+        ));
+    }
+    if let Some(note) = access_note {
+        notes.push(note);
+    }
     report.gate = gate(level);
     notes.append(&mut report.notes);
     report.notes = notes;
@@ -481,15 +621,22 @@ async fn run_inner(args: Args) -> Result<i32, String> {
     // A closed stdout loses the summary, never the reports or the exit code.
     print_out(&report::terminal::summary(&report));
     if !args.no_reports {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-        let dir = args.report_dir.join(format!("{}-{stamp}", report.profile));
-        match report::write_all(&report, &dir) {
-            Ok(_) => {
+        let explain = report::Explain::new(&profile, &rerun_command(&args));
+        let written = contract_client::run_folder::create(&args.report_dir, &report.profile)
+            .and_then(|dir| report::write_all(&report, &explain, &dir).map(|_| dir));
+        match written {
+            Ok(dir) => {
+                if let Err(e) = contract_client::run_folder::point_latest(&args.report_dir, &dir) {
+                    eprintln!(
+                        "warning: could not point {} at this run: {e}",
+                        args.report_dir.join("latest").display()
+                    );
+                }
                 print_out(&format!("reports: {}", dir.display()));
             }
             Err(e) => eprintln!(
-                "warning: could not write reports to {}: {e}; choose a writable folder with --report-dir",
-                dir.display()
+                "warning: could not write reports under {}: {e}; choose a writable folder with --report-dir",
+                args.report_dir.display()
             ),
         }
     }

@@ -1,11 +1,20 @@
 //! The one HTTP client wrapper of the suite. It sends requests (the client crate's
 //! [`Req`]) to the target, never follows redirects, and hands back every [`Exchange`] so
-//! that a check's transcript can record it. It owns transport concerns (timeouts, the source address, the cookie jar);
-//! it must not judge responses: that is the checks' job.
+//! that a check's transcript can record it. It owns transport concerns (timeouts, the
+//! source address, the cookie jar, the trusted CAs and a gateway's headers); it must not
+//! judge responses: that is the checks' job.
+//!
+//! How the run reaches its target ([`Access`]: `--ca-cert`, `--header`) is one setting of
+//! the process, made once by the command line before any client is built: every client
+//! of a run reaches the same target the same way, and the structs that carry a check's
+//! options stay as they are. Headers sent this way are never part of a [`Req`], so
+//! transcripts, snapshots and reports never hold their values.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+pub use contract_client::access::Access;
 
 use chrono::{DateTime, Utc};
 use reqwest::cookie::Jar;
@@ -23,6 +32,8 @@ use crate::outcome::{Problem, Support};
 pub struct Resp {
     pub ex: Arc<Exchange>,
     pub request_id_header: String,
+    /// The target's base URL, which a relative `Location` is resolved against.
+    pub target: Option<Arc<Url>>,
 }
 
 impl Resp {
@@ -55,7 +66,8 @@ impl Resp {
     pub fn fail(&self, message: impl Into<String>) -> Problem {
         Problem::fail_at(message, self.support())
     }
-    /// `Location` parsed as a URL.
+    /// `Location` as a URL: a relative one resolved against the request's URL (RFC 9110
+    /// §10.2.2 allows either).
     pub fn location(&self) -> Result<Url, Problem> {
         let loc = self.header("location").ok_or_else(|| {
             self.fail(format!(
@@ -63,9 +75,62 @@ impl Resp {
                 self.status()
             ))
         })?;
-        Url::parse(loc)
-            .map_err(|e| self.fail(format!("Location {loc:?} is not an absolute URL: {e}")))
+        resolve_location(loc, self.target.as_deref(), &self.ex.req.path)
+            .map_err(|e| self.fail(format!("Location {loc:?} is not a URL: {e}")))
     }
+}
+
+/// A `Location` value as the URL it names: a relative one resolved against the URL of the
+/// request (`target` and the request's path), RFC 9110 §10.2.2 and RFC 3986 §5.
+pub fn resolve_location(
+    location: &str,
+    target: Option<&Url>,
+    request_path: &str,
+) -> Result<Url, url::ParseError> {
+    match (Url::parse(location), target) {
+        (Err(url::ParseError::RelativeUrlWithoutBase), Some(target)) => {
+            let request = format!("{}{request_path}", target.as_str().trim_end_matches('/'));
+            Url::parse(&request).and_then(|r| r.join(location))
+        }
+        (other, _) => other,
+    }
+}
+
+/// The exchange with a relative `Location` written as the absolute URL it names, as a
+/// transcript records it: a snapshot pins where a redirect goes, not how the server
+/// spelled it (RFC 9110 §10.2.2 allows either), and a redirect URI or an authorization
+/// code in it is then redacted as in an absolute one. The checks read the answer as
+/// received.
+pub fn with_absolute_location(mut ex: Exchange, target: &Url) -> Exchange {
+    let path = ex.req.path.clone();
+    for (name, value) in &mut ex.headers {
+        if name == "location"
+            && Url::parse(value) == Err(url::ParseError::RelativeUrlWithoutBase)
+            && let Ok(url) = resolve_location(value, Some(target), &path)
+        {
+            *value = url.to_string();
+        }
+    }
+    ex
+}
+
+static ACCESS: RwLock<Option<Arc<Access>>> = RwLock::new(None);
+
+/// Sets how every client of this process reaches the target, from now on: the command
+/// line calls it once per run (a process runs one suite at a time; the tests that pass
+/// `--ca-cert` or `--header` run the binary).
+pub fn set_access(access: Access) {
+    *ACCESS.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(access));
+}
+
+/// How clients reach the target: what [`set_access`] set, else the platform's roots and
+/// no extra header.
+pub fn access() -> Arc<Access> {
+    ACCESS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_default()
 }
 
 /// Transport settings shared by every client of a run.
@@ -88,11 +153,14 @@ pub struct Http {
 impl Http {
     pub fn new(opts: Arc<HttpOptions>, source: Option<IpAddr>) -> Result<Http, Problem> {
         let jar = Arc::new(Jar::default());
-        let inner = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar)
-            .timeout(opts.timeout)
-            .connect_timeout(opts.timeout)
+            .timeout(opts.timeout);
+        // A target that does not answer is known within seconds (issue 23 item 1).
+        let inner = access()
+            .apply(builder)
+            .connect_timeout(opts.timeout.min(contract_client::access::CONNECT_TIMEOUT))
             .local_address(source)
             .pool_max_idle_per_host(4)
             .build()
@@ -223,13 +291,15 @@ async fn read_capped(
 }
 
 fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) -> Problem {
-    let why = if e.is_timeout() {
+    let why = if e.is_connect() {
+        // TLS failures are named as such, with what to do (issue 23 item 0); a connect
+        // timeout is at most 3 s (item 1).
+        contract_client::access::explain(e, url)
+    } else if e.is_timeout() {
         format!(
             "no answer within {} ms (per-request timeout; raise it with --timeout)",
             timeout.as_millis()
         )
-    } else if e.is_connect() {
-        "could not connect (is the target running and reachable?)".to_owned()
     } else {
         // Walk the source chain: hyper's "invalid HTTP version parsed" says more than reqwest's wrapper.
         let mut text = e.to_string();
@@ -253,5 +323,45 @@ fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) 
     Problem::Error {
         message: format!("{} {} ({url}): {why}", req.method, req.route()),
         support: Some(Box::new(support)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redirect(path: &str, location: &str) -> Exchange {
+        Exchange {
+            req: Req::get(path),
+            at: Utc::now(),
+            elapsed: Duration::ZERO,
+            status: 302,
+            headers: vec![("location".to_owned(), location.to_owned())],
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_relative_location_is_recorded_as_the_url_it_names() {
+        let target = Url::parse("http://127.0.0.1:9/").unwrap();
+        let ex = with_absolute_location(
+            redirect("/authorize?x=1", "/callback?code=c&state=s"),
+            &target,
+        );
+        assert_eq!(
+            ex.header("location"),
+            Some("http://127.0.0.1:9/callback?code=c&state=s")
+        );
+        let relative_path =
+            with_absolute_location(redirect("/oauth/authorize", "sign-in"), &target);
+        assert_eq!(
+            relative_path.header("location"),
+            Some("http://127.0.0.1:9/oauth/sign-in")
+        );
+        let absolute = "http://client.example/cb?code=c";
+        assert_eq!(
+            with_absolute_location(redirect("/authorize", absolute), &target).header("location"),
+            Some(absolute)
+        );
     }
 }

@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 
-use contract_client::families::punchplay::ErrorAnswer;
 use contract_client::{Exchange, ReqBody};
 
 /// The facts of one exchange that support needs.
@@ -23,9 +22,15 @@ pub struct Support {
 
 impl Support {
     pub fn from_exchange(ex: &Exchange, request_id_header: &str) -> Support {
-        let request_id = ErrorAnswer::of_exchange(request_id_header, ex)
-            .request_id()
-            .map(str::to_owned);
+        // The request id the answer carries: its header, else a body's `request_id`.
+        let request_id = Some(request_id_header)
+            .filter(|h| !h.is_empty())
+            .and_then(|h| ex.header(h))
+            .map(str::to_owned)
+            .or_else(|| {
+                let body: serde_json::Value = serde_json::from_str(&ex.body).ok()?;
+                body.get("request_id")?.as_str().map(str::to_owned)
+            });
         let client_id = ex.req.client_id.clone().or_else(|| match &ex.req.body {
             ReqBody::Form(p) => p
                 .iter()
@@ -147,6 +152,22 @@ impl Problem {
 }
 
 pub type CheckResult = Result<(), Problem>;
+
+/// The clause ids a text cites (`PP-AUTHZ-4`, `FX-TOKEN-1`): words of two upper-case
+/// parts and a number, joined by `-`.
+pub fn cited_clauses(text: &str) -> Vec<&str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|word| {
+            let parts: Vec<&str> = word.split('-').collect();
+            parts.len() == 3
+                && parts[..2]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_uppercase()))
+                && !parts[2].is_empty()
+                && parts[2].bytes().all(|b| b.is_ascii_digit())
+        })
+        .collect()
+}
 
 /// Fails the check with a message pinned to a response unless the condition holds.
 #[macro_export]

@@ -8,16 +8,12 @@
 
 use std::collections::HashMap;
 
-use profile::{Family, Profile, RequestIdFormat};
+use profile::RequestIdFormat;
 use serde_json::Value;
 
-use crate::checks::enterprise::members as enterprise;
-use crate::checks::flexslot::members as flexslot;
-use crate::checks::punchplay::members as punchplay;
-
 /// The member names of a family's answers that the redactor must know. Each family
-/// keeps its names in its checks folder (`checks/punchplay/members.rs`); [`FamilyMembers::of`]
-/// picks them.
+/// keeps its names in its checks folder (`checks/punchplay/members.rs`) and hands them
+/// over through its dialect (`Dialect::members`).
 #[derive(Debug, Clone)]
 pub struct FamilyMembers {
     /// Members whose values are credentials or one-time codes, and their placeholder kinds.
@@ -37,37 +33,21 @@ pub struct FamilyMembers {
 }
 
 impl FamilyMembers {
-    /// The members of a profile's family, or `None` for a family the suite has no
-    /// checks for.
-    pub fn of(profile: &Profile) -> Option<FamilyMembers> {
-        match profile.family {
-            Family::Punchplay => Some(FamilyMembers {
-                secrets: punchplay::SECRETS,
-                request_id_member: punchplay::REQUEST_ID,
-                request_id: Some(profile.punchplay_settings()?.request_id.clone()),
-                prose: punchplay::PROSE,
-                data_uris: punchplay::DATA_URIS,
-                event_ids: punchplay::EVENT_IDS,
-                unix_times: &[],
-            }),
-            Family::Enterprise => Some(FamilyMembers {
-                secrets: enterprise::SECRETS,
-                request_id_member: "",
-                request_id: None,
-                prose: enterprise::PROSE,
-                data_uris: &[],
-                event_ids: &[],
-                unix_times: enterprise::UNIX_TIMES,
-            }),
-            Family::Flexslot => Some(FamilyMembers {
-                secrets: flexslot::SECRETS,
-                request_id_member: "",
-                request_id: None,
-                prose: flexslot::PROSE,
-                data_uris: &[],
-                event_ids: &[],
-                unix_times: flexslot::UNIX_TIMES,
-            }),
+    /// The members of a family whose answers carry no request id, data URI or event id
+    /// (RFC-style answers: credentials, human text, Unix times).
+    pub fn without_request_id(
+        secrets: &'static [(&'static str, &'static str)],
+        prose: &'static [&'static str],
+        unix_times: &'static [&'static str],
+    ) -> FamilyMembers {
+        FamilyMembers {
+            secrets,
+            request_id_member: "",
+            request_id: None,
+            prose,
+            data_uris: &[],
+            event_ids: &[],
+            unix_times,
         }
     }
 }
@@ -309,11 +289,18 @@ fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
 mod tests {
     use super::*;
 
+    /// A redactor that knows members as punchplay's answers name them.
     fn redactor() -> Redactor {
-        Redactor::new(
-            "http://127.0.0.1:4000",
-            FamilyMembers::of(&Profile::punchplay()).unwrap(),
-        )
+        let members = FamilyMembers {
+            secrets: &[("access_token", "access-token")],
+            request_id_member: "request_id",
+            request_id: profile::Profile::punchplay().request_id().cloned(),
+            prose: &["message"],
+            data_uris: &[],
+            event_ids: &[],
+            unix_times: &[],
+        };
+        Redactor::new("http://127.0.0.1:4000", members)
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod enterprise_server;
 #[path = "support/enterprise_suite.rs"]
 mod enterprise_suite;
+mod support;
 
 use conformance::runner::{RunReport, Status};
 use conformance::snapshot::SnapshotMode;
@@ -121,6 +122,7 @@ async fn without_test_controls_clock_and_control_checks_say_why_they_did_not_run
         .filter(|l| !l.contains(" Skip: "))
         .collect();
     assert!(others.is_empty(), "{}", others.join("\n"));
+    support::deployment::assert_skips_sent_nothing(&report);
 }
 
 /// Each broken clause fails a check citing it.
@@ -139,6 +141,7 @@ async fn caught(wrong: Wrong, clause: &str) {
             .map(|c| (&c.id, &c.message))
             .collect::<Vec<_>>()
     );
+    support::suite::assert_failures_cite_the_family(&report, &builtin().profile());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,6 +64,7 @@ async fn suite_catches(name: &str) {
         fault.clause(),
         failing.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
     );
+    suite::assert_failures_cite_the_family(&report, &suite::lowered_profile());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -33,6 +33,7 @@ async fn suite_catches(name: &str, clause: &str) {
         "with `{name}` ({}) on, no check citing {clause} fails: {failing:?}",
         fault.description()
     );
+    support::suite::assert_failures_cite_the_family(&report, &fx::profile());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -190,6 +190,12 @@ const PROBE: &str = r#"<script>
     insColour:ins?getComputedStyle(ins).backgroundColor:'',
     ctxColour:del?getComputedStyle(del.parentNode).backgroundColor:'',
     shown:document.getElementById('shown').textContent,
+    failuresCount:(document.getElementById('failures-count')||{}).textContent,
+    asserts:[].slice.call(document.querySelectorAll('article.failure .asserts')).map(function(e){return e.textContent}),
+    clauses:[].slice.call(document.querySelectorAll('article.failure .clause')).map(function(e){return e.textContent}),
+    clauseLinks:[].slice.call(document.querySelectorAll('article.failure .clause a')).map(function(e){return e.getAttribute('href')}),
+    reruns:[].slice.call(document.querySelectorAll('article.failure .rerun code')).map(function(e){return e.textContent}),
+    longestOpaque:[].slice.call(document.querySelectorAll('article.failure')).map(function(a){return a.textContent.split(/[\s"',{}<>\[\]]+/).reduce(function(m,w){return Math.max(m,w.length)},0)}).reduce(function(m,n){return Math.max(m,n)},0),
     external:[].slice.call(document.querySelectorAll('[src],link[href]')).length
   };
   var pre=document.createElement('pre');pre.id='probe';pre.textContent=JSON.stringify(r);
@@ -258,6 +264,52 @@ async fn the_html_report_reads_like_a_dashboard_in_a_real_browser() {
         at("bodyLongHeight") < at("viewport") / 2.0,
         "a 400-line body stays in a small block: {page}"
     );
+    // Each failure says what it asserts, quotes its clause with a link to the contract,
+    // and gives the command that reruns it alone (issue 23 item 6).
+    let texts = |k: &str| -> Vec<String> {
+        page[k]
+            .as_array()
+            .unwrap_or_else(|| panic!("{k}: {page}"))
+            .iter()
+            .map(|v| v.as_str().expect("text").to_owned())
+            .collect()
+    };
+    assert_eq!(texts("asserts").len(), 2, "{page}");
+    assert!(
+        texts("asserts")
+            .iter()
+            .all(|a| a.starts_with("Asserts: ") && a.len() > 20),
+        "{page}"
+    );
+    let clauses = texts("clauses");
+    assert!(
+        clauses[0].starts_with("PP-TOKEN-1 (MUST): ")
+            && clauses[0].contains("grant_type=authorization_code"),
+        "{page}"
+    );
+    assert!(
+        texts("clauseLinks")
+            .iter()
+            .all(|l| l.contains("CONTRACT.md")),
+        "{page}"
+    );
+    let reruns = texts("reruns");
+    assert!(
+        reruns[0].starts_with("conformance ")
+            && reruns[0].contains("--fault code_reusable")
+            && reruns[0].ends_with("--only PP-TOKEN-1/code-redemption-answers-a-bearer-token-pair"),
+        "{page}"
+    );
+    assert!(
+        !reruns[0].contains("--report-dir"),
+        "where reports go is no part of the rerun: {page}"
+    );
+    assert!(
+        at("longestOpaque") < 200.0,
+        "long opaque values are folded: {page}"
+    );
+    assert_eq!(page["failuresCount"], "2", "{page}");
+
     // The diff is coloured: removed and added lines differ from each other and the rest.
     let (del, ins, ctx) = (&page["delColour"], &page["insColour"], &page["ctxColour"]);
     assert!(del != ins && del != ctx && ins != ctx, "{page}");
@@ -283,6 +335,10 @@ async fn the_html_report_reads_like_a_dashboard_in_a_real_browser() {
         &work,
     );
     assert_eq!(token2["shownRows"], serde_json::json!(["pass"]), "{token2}");
+    assert_eq!(
+        token2["failuresCount"], "0 of 2",
+        "the heading's count follows the filter: {token2}"
+    );
     assert_eq!(token2["openAreas"], 1, "{token2}");
     assert_eq!(token2["visibleRows"], 1, "{token2}");
     let _ = std::fs::remove_dir_all(&work);

@@ -97,21 +97,57 @@ pub async fn run(
     let _turn = one_goose_at_a_time().await;
     let over = tokio::time::Instant::from_std(state.deadline + GRACE);
     let conductor = async {
-        let log = match tokio::time::timeout_at(
-            over,
-            tokio::spawn(conduct(Arc::clone(&state), reports, clock)),
-        )
-        .await
-        {
-            Ok(Ok(log)) => log,
-            Ok(Err(e)) => ConductorLog {
-                stopped_early: Some(format!("the conductor failed: {e}")),
-                ..ConductorLog::default()
+        let mut conducting = tokio::spawn(conduct(Arc::clone(&state), reports, clock));
+        // A target that stops answering ends the attack within seconds, not at the
+        // deadline: the conductor is stopped where it is (issue 23 item 1).
+        // Between requests (a real-clock wait), or after a failure, the target's base URL
+        // is asked once a second: a target that does not answer it is gone. Bounded: the
+        // loop ends with the attack.
+        let base = state.traffic.base_url();
+        let ping = crate::target::client_builder(&base, None, &state.traffic.access)
+            .timeout(std::time::Duration::from_secs(2))
+            .build();
+        let watch_target = async {
+            let mut last_ping = std::time::Instant::now();
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                if let Some(gone) = state.target_gone() {
+                    return gone;
+                }
+                let Ok(client) = &ping else { continue };
+                if state.ping_due() && last_ping.elapsed() >= std::time::Duration::from_secs(1) {
+                    last_ping = std::time::Instant::now();
+                    match client.get(&base).send().await {
+                        Ok(_) => state.answered(),
+                        Err(e) if e.is_connect() || e.is_timeout() => {
+                            return state.gone_line(&contract_client::access::explain(&e, &base));
+                        }
+                        Err(_) => {}
+                    }
+                }
+            }
+        };
+        let log = tokio::select! {
+            conducted = tokio::time::timeout_at(over, &mut conducting) => match conducted {
+                Ok(Ok(log)) => log,
+                Ok(Err(e)) => ConductorLog {
+                    stopped_early: Some(format!("the conductor failed: {e}")),
+                    ..ConductorLog::default()
+                },
+                Err(_) => ConductorLog {
+                    stopped_early: Some("the conductor did not finish".into()),
+                    ..ConductorLog::default()
+                },
             },
-            Err(_) => ConductorLog {
-                stopped_early: Some("the conductor did not finish".into()),
-                ..ConductorLog::default()
-            },
+            gone = watch_target => {
+                conducting.abort();
+                state.end_now();
+                ConductorLog {
+                    stopped_early: Some(gone.clone()),
+                    target_gone: Some(gone),
+                    ..ConductorLog::default()
+                }
+            }
         };
         // Every window is done (or the deadline passed): the users have nothing left to
         // send, and goose ends as a cancelled run, reports written.

@@ -99,7 +99,7 @@ struct BenchState {
 fn user_client(traffic: &Traffic, plan: &KeyPlan, index: usize) -> reqwest::ClientBuilder {
     let keys = plan.keys.len();
     let source = plan.keys[index % keys].source_for_slot(index / keys);
-    client_builder(&traffic.base_url(), source)
+    client_builder(&traffic.base_url(), source, &traffic.access)
 }
 
 async fn seat(user: &mut GooseUser, state: Arc<BenchState>) -> TransactionResult {
@@ -224,7 +224,7 @@ pub async fn bench(
     let (base, server) = crate::run::target_or_embedded(&options)
         .await
         .map_err(|e| format!("could not start the reference server: {e}"))?;
-    let mut target = Target::new(base.clone());
+    let mut target = Target::new(base.clone(), &options.access);
     let controls = target.detect_controls().await;
     let clients = usable_clients(&options.identities);
     let context = crate::families::Context {
@@ -234,7 +234,8 @@ pub async fn bench(
         clients: &clients,
         basic_auth: options.basic_auth,
     };
-    let traffic = Traffic::new(&limit, &base, family.recipe(context, &limit).await?);
+    let traffic = Traffic::new(&limit, &base, family.recipe(context, &limit).await?)
+        .with_access(&options.access);
     let sources = if options.target.is_none() {
         loopback_sources(options.addresses.max(1))
     } else {

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use profile::builtin::{self, ProfileArg};
-use profile::{Identities, Profile};
+use profile::Identities;
+use profile::builtin;
 use url::Url;
 
 use crate::run::{LoadOptions, MIN_USERS};
@@ -32,11 +32,18 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0  every limit holds
   1  at least one limit does not hold
-  2  the run could not be made (bad arguments, unreachable target, failed setup)
-  3  no limit failed, but at least one could not be judged (see the notes)
+  2  the run could not be made (bad arguments, unreachable target, a target that cannot
+     be checked as the profile, failed setup, a target that stopped answering mid-run)
+  3  no limit failed, but at least one could not be judged (each says why)
   141  standard output was closed (| head) before the run ended; nothing more is said
 
-Environment: NO_COLOR turns colours off; LOAD_LOG=load=debug logs every step.";
+Test controls: detected, as conformance does (GET /__test/fault answers the faults list);
+  with them the clock is moved and, without --credentials, the family's fixtures are used.
+  --test-controls makes their absence an error.
+
+Environment: NO_COLOR turns colours off; LOAD_LOG=load=debug logs every step (goose's
+own log lines only when LOAD_LOG names goose); HTTPS_PROXY, HTTP_PROXY and NO_PROXY are
+honoured.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -72,10 +79,13 @@ pub struct Cli {
     /// access_token or access_token_env).
     #[arg(long)]
     pub tokens: Option<PathBuf>,
-    /// Switch a named server defect on after each reset (test controls only), to watch
-    /// the verdict fail; `GET /__test/fault` lists them.
-    #[arg(long)]
+    /// Switch a named server defect of the running family on after each reset (test
+    /// controls only), to watch the verdict fail; an unknown name lists the family's.
+    #[arg(long, value_name = "NAME")]
     pub fault: Option<String>,
+    /// Require the reference server's test controls (they are detected either way).
+    #[arg(long)]
+    pub test_controls: bool,
     /// Send confidential clients' credentials in the body only, for a deployment without
     /// HTTP Basic at the token endpoint (PP-TOKEN-5 is a SHOULD).
     #[arg(long)]
@@ -125,9 +135,18 @@ pub struct Common {
     /// committed punchplay profile].
     #[arg(long, value_name = "NAME|FILE")]
     pub profile: Option<PathBuf>,
-    /// The identities (credentials) file [default: the fixtures of the profile's family].
-    #[arg(long)]
-    pub identities: Option<PathBuf>,
+    /// The credentials (identities) file: apps, secrets or `secret_env` (the format of
+    /// fixtures/identities/<family>.toml) [default with test controls: the family's
+    /// fixtures]. Required for a target without test controls.
+    #[arg(long, value_name = "FILE", alias = "identities", alias = "fixtures")]
+    pub credentials: Option<PathBuf>,
+    /// Trust this CA certificate (PEM) for the target's HTTPS, beside the platform's roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<PathBuf>,
+    /// Send this header on every request (repeatable), as a gateway in front of staging
+    /// may require: --header 'X-Gateway-Key: …'. Its value never appears in the reports.
+    #[arg(long, value_name = "'NAME: VALUE'")]
+    pub header: Vec<String>,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -153,35 +172,33 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 fn options_from(common: &Common) -> Result<LoadOptions, String> {
-    let profile = match common.profile.as_deref().map(ProfileArg::parse) {
-        None => Profile::punchplay(),
-        Some(ProfileArg::Builtin(b)) => b.profile(),
-        Some(ProfileArg::File(path)) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the profile {}: {e}", path.display()))?;
-            Profile::from_toml_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-    };
+    let profile = builtin::load_profile(common.profile.as_deref(), |p| std::fs::read_to_string(p))?;
     crate::families::for_profile(&profile)?;
-    let identities = match &common.identities {
+    let identities = match &common.credentials {
         // The fixtures of the profile's family, as the reference server ships them.
-        None => builtin::find(profile.family.as_str())
-            .map_or_else(Identities::punchplay, |b| b.identities()),
+        None => builtin::fixtures_of(profile.family).unwrap_or_else(Identities::punchplay),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the identities {}: {e}", path.display()))?;
-            Identities::from_toml_str(&text, |v| std::env::var(v).ok())
-                .map_err(|e| format!("{}: {e}", path.display()))?
+            let ids = builtin::load_credentials(
+                path,
+                profile.family,
+                |p| std::fs::read_to_string(p),
+                |v| std::env::var(v).ok(),
+            )?;
+            contract_client::preflight::credentials_fit(&profile, &ids)?;
+            ids
         }
     };
+    let access = contract_client::access::Access::new(&common.ca_cert, &common.header)?;
     Ok(LoadOptions {
         target: common.target.clone(),
         limit: (common.limit != "all").then(|| common.limit.clone()),
         users: common.users,
         addresses: common.addresses,
         source_addrs: common.source_addrs.clone(),
+        fixture_identities: common.credentials.is_none() && common.target.is_some(),
         profile,
         identities,
+        access,
         ..LoadOptions::default()
     })
 }
@@ -212,11 +229,14 @@ pub const EXIT_STDOUT_CLOSED: u8 = 141;
 /// Runs the parsed command line on a fresh multi-threaded runtime.
 pub fn main(cli: Cli) -> ExitCode {
     quiet_when_stdout_closes();
+    // goose logs a warning per failed request: none of its lines reach the terminal
+    // unless LOAD_LOG asks for them (issue 23 item 4); colour only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("LOAD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,goose=off")),
         )
+        .with_ansi(colors_wanted_on(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -292,6 +312,7 @@ async fn async_main(cli: Cli) -> ExitCode {
     options.fault = cli.fault.clone();
     options.basic_auth = !cli.no_basic_auth;
     options.strict = cli.strict;
+    options.require_test_controls = cli.test_controls;
     if let Some(path) = &cli.tokens {
         match crate::setup::tokens_from_file(path, |v| std::env::var(v).ok()) {
             Ok(t) => options.tokens = t,
@@ -316,8 +337,11 @@ pub fn exit_code(status: Status) -> u8 {
 
 /// Colours on a terminal, unless `NO_COLOR` is set to anything (no-color.org).
 fn colors_wanted() -> bool {
-    use std::io::IsTerminal;
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    colors_wanted_on(&std::io::stdout())
+}
+
+fn colors_wanted_on(stream: &impl std::io::IsTerminal) -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && stream.is_terminal()
 }
 
 /// One line on standard error, whatever the cause's text held.

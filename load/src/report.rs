@@ -123,15 +123,37 @@ fn paint(text: &str, status: Status, color: bool) -> String {
     format!("\x1b[{code}m{text}\x1b[0m")
 }
 
+/// A note's kind: its words with every per-request value (numbers, and whatever is
+/// quoted in backticks or double quotes, such as a proxy's request id) taken out, so that
+/// a thousand refusals with a thousand ids fold into one line (issue 23 item 4).
+fn shape_of(text: &str) -> String {
+    let mut shape = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match quote {
+            Some(q) if c == q => {
+                shape.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '`' || c == '"' => {
+                shape.push(c);
+                shape.push('…');
+                quote = Some(c);
+            }
+            None if c.is_ascii_digit() => shape.push('#'),
+            None => shape.push(c),
+        }
+    }
+    shape
+}
+
 /// Lines that say the same of several keys or windows, once: the first one's text with
-/// where else it was seen. Texts are grouped by their words, numbers aside.
+/// where else it was seen. Texts are grouped by their kind ([`shape_of`]).
 fn grouped(lines: impl Iterator<Item = (String, String)>) -> Vec<String> {
     let mut groups: Vec<(String, String, Vec<String>)> = Vec::new();
     for (place, text) in lines {
-        let shape: String = text
-            .chars()
-            .map(|c| if c.is_ascii_digit() { '#' } else { c })
-            .collect();
+        let shape = shape_of(&text);
         match groups.iter_mut().find(|(s, _, _)| *s == shape) {
             Some((_, _, places)) => places.push(place),
             None => groups.push((shape, text, vec![place])),
@@ -185,6 +207,9 @@ pub fn render(report: &RunReport, color: bool) -> String {
             l.users,
             l.wall_secs,
         ));
+        if let Some(why) = &l.not_judged {
+            out.push_str(&format!("  ? not judged: {why}\n"));
+        }
         for p in &l.problems {
             out.push_str(&format!("  - {p}\n"));
         }
@@ -260,6 +285,18 @@ mod tests {
         );
         let coloured = render(&empty(Status::DoesNotHold), true);
         assert!(coloured.contains("\x1b[31m"), "{coloured}");
+    }
+
+    #[test]
+    fn notes_fold_by_kind_not_by_a_request_id() {
+        let lines = grouped((0..1152).map(|i| {
+            (
+                format!("k{i} window 1"),
+                format!("DECIDED: request_id `proxy-{i:x}abc` has the wrong format"),
+            )
+        }));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].contains("and 1151 more"), "{lines:?}");
     }
 
     #[test]

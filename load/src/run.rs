@@ -68,6 +68,13 @@ pub struct LoadOptions {
     /// Fail the verdict on DECIDED clauses against a target without test controls too.
     /// With test controls (the reference server) they always fail it.
     pub strict: bool,
+    /// How every client reaches the target: trusted CAs, a gateway's headers.
+    pub access: contract_client::access::Access,
+    /// `--test-controls`: the target must serve them (they are detected either way).
+    pub require_test_controls: bool,
+    /// The identities are the family's fixtures because none were given: fine for a
+    /// reference server with test controls, refused for any other target.
+    pub fixture_identities: bool,
 }
 
 impl Default for LoadOptions {
@@ -91,6 +98,9 @@ impl Default for LoadOptions {
             progress: false,
             basic_auth: true,
             strict: false,
+            access: contract_client::access::Access::default(),
+            require_test_controls: false,
+            fixture_identities: false,
         }
     }
 }
@@ -108,6 +118,13 @@ pub enum LoadError {
     Reports(std::io::Error),
     #[error("the target did not answer within {0:?}; check --target, or give a longer --run-time")]
     NoAnswer(Duration),
+    /// The target stopped answering during an attack (issue 23 item 1): one line that
+    /// names the limit and the window.
+    #[error("{0}")]
+    TargetGone(String),
+    /// The target cannot be checked as the profile (the preflight's refusal).
+    #[error("the target cannot be checked: {0}")]
+    CannotBeChecked(String),
     /// Standard output was closed (`load | head`): nothing more can be said.
     #[error("standard output was closed")]
     StdoutClosed,
@@ -178,23 +195,79 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
     let (base, server) = target_or_embedded(&options)
         .await
         .map_err(LoadError::Server)?;
-    let mut target = Target::new(base.clone());
+    let mut target = Target::new(base.clone(), &options.access);
     let control_timeout = CONTROL_TIMEOUT.min(options.run_time);
-    tokio::time::timeout(control_timeout, target.reachable())
-        .await
-        .map_err(|_| LoadError::NoAnswer(control_timeout))?
-        .map_err(|e| LoadError::Usage(e.to_string()))?;
-    let controls = tokio::time::timeout(control_timeout, target.detect_controls())
-        .await
-        .unwrap_or(false);
-    if options.fault.is_some() && !controls {
-        return Err(LoadError::Usage(
-            "--fault needs a target with test controls; leave --target out to use the \
-             in-process reference server, or drop --fault"
-                .into(),
-        ));
+    // Test controls are served on loopback addresses only: a remote target without
+    // credentials is a usage error before any request.
+    if options.fixture_identities
+        && !options.require_test_controls
+        && !contract_client::access::is_loopback(&base)
+    {
+        return Err(LoadError::Usage(needs_credentials(&options.profile)));
     }
+    // What the suite asks too: does the target speak this profile's family at all?
+    if options.target.is_some() {
+        let client = target.client().clone();
+        let timeout = PREFLIGHT_TIMEOUT.min(options.run_time);
+        contract_client::preflight::preflight(&client, &base, &options.profile, timeout)
+            .await
+            .map_err(|refusal| {
+                if refusal.timed_out() {
+                    LoadError::NoAnswer(timeout)
+                } else {
+                    LoadError::CannotBeChecked(refusal.0)
+                }
+            })?;
+    }
+    let faults = contract_client::preflight::test_controls(
+        target.client(),
+        &base,
+        &options.profile,
+        control_timeout,
+    )
+    .await;
+    let controls = faults.is_some();
+    target.controls = controls;
+    if options.require_test_controls && !controls {
+        return Err(LoadError::Usage(format!(
+            "--test-controls: {base} does not serve the reference server's test controls (GET /__test/fault); start it with --test-controls, or drop the flag"
+        )));
+    }
+    if options.fixture_identities && !controls {
+        return Err(LoadError::Usage(needs_credentials(&options.profile)));
+    }
+    match (&options.fault, &faults) {
+        (Some(_), None) => {
+            return Err(LoadError::Usage(
+                "--fault needs test controls: a reference server started with --test-controls, or no --target (the in-process server)"
+                    .into(),
+            ));
+        }
+        (Some(name), Some(faults)) if !faults.iter().any(|f| &f.name == name) => {
+            return Err(LoadError::Usage(contract_client::preflight::unknown_fault(
+                name,
+                options.profile.family,
+                faults,
+            )));
+        }
+        _ => {}
+    }
+    // On a real clock, limits whose window cannot fit their share of the run time are
+    // not judged, with their minimum; none fitting is a refusal at the start.
+    let (limits, unfit) = if controls {
+        (limits, Vec::new())
+    } else {
+        fit_real_time(limits, options.run_time).map_err(LoadError::Usage)?
+    };
     let sources = source_addresses(&options, &base);
+    // Each run its own folder, never overwriting another's, and a `latest` pointer.
+    let run_dir = match &options.reports_dir {
+        Some(dir) => Some(
+            contract_client::run_folder::create(dir, &options.profile.name)
+                .map_err(LoadError::Reports)?,
+        ),
+        None => None,
+    };
 
     let progress = if options.progress {
         Progress::on_stderr(true)
@@ -224,7 +297,7 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
                 deadline: Instant::now() + share,
                 progress: progress.clone(),
             };
-            verdicts.push(run_limit(&options, &attack, limit).await?);
+            verdicts.push(run_limit(&options, run_dir.as_deref(), &attack, limit).await?);
         }
         Ok::<(), LoadError>(())
     }
@@ -237,6 +310,7 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         server.stop().await;
     }
     result?;
+    verdicts.extend(unfit);
 
     let report = RunReport {
         target: base.to_string(),
@@ -252,17 +326,111 @@ pub async fn run(options: LoadOptions) -> Result<RunReport, LoadError> {
         holds: verdicts.iter().all(|v| v.status == Status::Holds),
         limits: verdicts,
     };
-    if let Some(dir) = &options.reports_dir {
-        report::write_json(&dir.join("verdict.json"), &report).map_err(LoadError::Reports)?;
+    if let (Some(dir), Some(run_dir)) = (&options.reports_dir, &run_dir) {
+        report::write_json(&run_dir.join("verdict.json"), &report).map_err(LoadError::Reports)?;
+        contract_client::run_folder::point_latest(dir, run_dir).map_err(LoadError::Reports)?;
     }
     if options.print {
         let mut text = report::render(&report, options.color);
-        if let Some(dir) = &options.reports_dir {
+        if let Some(note) = options.access.describe() {
+            text.push_str(&format!("note: {note}\n"));
+        }
+        if let Some(dir) = &run_dir {
             text.push_str(&format!("reports: {}\n", dir.display()));
         }
         report::print_stdout(&text).map_err(|_| LoadError::StdoutClosed)?;
     }
     Ok(report)
+}
+
+/// The sentence for a target without `--credentials` and without test controls.
+fn needs_credentials(profile: &Profile) -> String {
+    format!(
+        "--target needs --credentials FILE (apps and secrets; fixtures/identities/{}.toml shows the format), unless the target is a reference server with test controls",
+        profile.family
+    )
+}
+
+/// The longest one preflight request may take.
+const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Real time one window of `limit` needs: the window and a second (the conductor starts
+/// none it cannot end) and a little to seat the goose users.
+pub fn minimum_real_time(limit: &RateLimit) -> Duration {
+    Duration::from_secs(limit.window_secs.max(1) + 1 + SEATING_SECS)
+}
+
+/// Seconds allowed for setting up and seating the users before a limit's first window
+/// (typically well under one on the loopback).
+const SEATING_SECS: u64 = 1;
+
+/// Which limits fit a real-clock run time shared equally by the limits that run: the
+/// longest windows are dropped until the rest fit. The dropped ones are NOT JUDGED with
+/// their minimum; none fitting is an error with the minimum that would work.
+fn fit_real_time(
+    limits: Vec<RateLimit>,
+    run_time: Duration,
+) -> Result<(Vec<RateLimit>, Vec<verdict::LimitVerdict>), String> {
+    let mut running = limits.clone();
+    running.sort_by_key(|l| std::cmp::Reverse(minimum_real_time(l)));
+    let mut dropped = Vec::new();
+    while let Some(longest) = running.first() {
+        let share = run_time / running.len() as u32;
+        if minimum_real_time(longest) <= share {
+            break;
+        }
+        dropped.push(running.remove(0));
+    }
+    let secs = |d: Duration| d.as_secs();
+    let all_need: u64 = limits
+        .iter()
+        .map(minimum_real_time)
+        .max()
+        .map(|m| secs(m) * limits.len() as u64)
+        .unwrap_or(0);
+    if running.is_empty() {
+        let shortest = limits
+            .iter()
+            .min_by_key(|l| minimum_real_time(l))
+            .map(|l| {
+                format!(
+                    "{} alone (--limit {}) needs {} s",
+                    l.name,
+                    l.name,
+                    secs(minimum_real_time(l))
+                )
+            })
+            .unwrap_or_default();
+        return Err(format!(
+            "--run-time {}s is too short to judge any selected limit in real time (the target has no test controls to move its clock): {shortest}, one window and 2 s; every selected limit needs --run-time {all_need}s",
+            secs(run_time)
+        ));
+    }
+    // Keep the profile's order for the ones that run.
+    let order: Vec<RateLimit> = limits
+        .iter()
+        .filter(|l| running.iter().any(|r| r.name == l.name))
+        .cloned()
+        .collect();
+    let share = secs(run_time / order.len() as u32);
+    let unfit = dropped
+        .iter()
+        .map(|l| {
+            verdict::LimitVerdict::not_run(
+                l,
+                format!(
+                    "not run: one {} s window needs at least {} s of real time, and its share of --run-time {} s would have been {} s; give --run-time {all_need}s for every selected limit, or run it alone with --limit {} --run-time {}s",
+                    l.window_secs,
+                    secs(minimum_real_time(l)),
+                    secs(run_time),
+                    share,
+                    l.name,
+                    secs(minimum_real_time(l))
+                ),
+            )
+        })
+        .collect();
+    Ok((order, unfit))
 }
 
 /// The line a run begins with, once (issue 13): what is checked, against what, and how
@@ -343,6 +511,7 @@ fn source_addresses(options: &LoadOptions, base: &Url) -> Vec<Option<IpAddr>> {
 
 async fn run_limit(
     options: &LoadOptions,
+    run_dir: Option<&std::path::Path>,
     attack: &Attack<'_>,
     limit: &RateLimit,
 ) -> Result<verdict::LimitVerdict, LoadError> {
@@ -386,7 +555,7 @@ async fn run_limit(
         .recipe(context, limit)
         .await
         .map_err(|e| setup_error(limit, e))?;
-    let traffic = Traffic::new(limit, &target.base, recipe);
+    let traffic = Traffic::new(limit, &target.base, recipe).with_access(&options.access);
     let plan = keys::plan(limit.key, sources, &clients, &tokens, &noise)
         .map_err(|e| setup_error(limit, e))?;
     if plan.keys.len() > options.users {
@@ -421,7 +590,7 @@ async fn run_limit(
         deadline: attack.deadline,
         progress: attack.progress.clone(),
     });
-    let report_files: Vec<String> = match &options.reports_dir {
+    let report_files: Vec<String> = match run_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(LoadError::Reports)?;
             ["html", "json", "md"]
@@ -469,5 +638,52 @@ async fn run_limit(
         attack_problem,
     };
     tracing::debug!(limit = %limit.name, ms = started.elapsed().as_millis() as u64, "attack done");
+    if let Some(gone) = log.target_gone.clone() {
+        return Err(LoadError::TargetGone(gone));
+    }
+    // The conductor stopped on a failed control request: a target that no longer
+    // answers at all is gone, not a limit that does not hold.
+    if let (Some(why), false) = (&log.stopped_early, log.deadline_reached)
+        && tokio::time::timeout(PREFLIGHT_TIMEOUT, target.reachable())
+            .await
+            .map_or(true, |r| r.is_err())
+    {
+        return Err(LoadError::TargetGone(format!(
+            "the target stopped answering during limit `{}` ({} per {} s), window {}: {why}; no verdict for it; check that the target is up and run again",
+            limit.name,
+            limit.max,
+            limit.window_secs,
+            log.windows.len().max(1)
+        )));
+    }
     Ok(verdict::judge(facts, &log, &state.observations()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_that_do_not_fit_the_real_time_are_not_judged_with_their_minimum() {
+        let limits = Profile::punchplay().rate_limits;
+        // Nothing fits 20 s: refused at the start with the minimum that works.
+        let e = fit_real_time(limits.clone(), Duration::from_secs(20)).unwrap_err();
+        assert!(e.contains("too short to judge any selected limit"), "{e}");
+        // 200 s shared by the short windows: the hour-long ones are left out, each
+        // NOT JUDGED with the reason and the time that would do.
+        let (running, unfit) = fit_real_time(limits.clone(), Duration::from_secs(200)).unwrap();
+        assert!(!running.is_empty() && !unfit.is_empty());
+        for share in &running {
+            assert!(minimum_real_time(share) <= Duration::from_secs(200) / running.len() as u32);
+        }
+        for v in &unfit {
+            assert_eq!(v.status, Status::NotJudged);
+            let why = v.not_judged.as_deref().unwrap();
+            assert!(
+                why.contains("needs at least") && why.contains("--run-time"),
+                "{why}"
+            );
+        }
+        assert_eq!(running.len() + unfit.len(), limits.len());
+    }
 }

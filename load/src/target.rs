@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use contract_client::access::Access;
 use reqwest::Client;
 use serde_json::{Value, json};
 use url::Url;
@@ -28,19 +29,24 @@ pub enum TargetError {
     Other(String),
 }
 
-/// A keep-alive client sending from `source` (the operating system's choice for `None`).
-/// For a plain-http target no certificate store is loaded: building one per goose user
-/// would cost more than the attack.
-pub fn client_builder(base: &str, source: Option<std::net::IpAddr>) -> reqwest::ClientBuilder {
+/// A keep-alive client sending from `source` (the operating system's choice for `None`),
+/// reaching the target as `access` says (trusted CAs, a gateway's headers, a 3 s connect
+/// timeout). For a plain-http target no certificate store is loaded: building one per
+/// goose user would cost more than the attack.
+pub fn client_builder(
+    base: &str,
+    source: Option<std::net::IpAddr>,
+    access: &Access,
+) -> reqwest::ClientBuilder {
     let builder = Client::builder()
         .local_address(source)
         .timeout(Duration::from_secs(10))
         .user_agent(concat!("load/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true);
     if base.starts_with("http://") {
-        builder.tls_certs_only(Vec::new())
+        access.apply(builder).tls_certs_only(Vec::new())
     } else {
-        builder
+        access.apply(builder)
     }
 }
 
@@ -55,9 +61,12 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(base: Url) -> Target {
+    pub fn new(base: Url, access: &Access) -> Target {
         Target {
-            client: client_builder(base.as_str(), None)
+            // The preflight reads redirects as answers (a sign-in page is the checks'
+            // business, not a reason to follow it).
+            client: client_builder(base.as_str(), None, access)
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain reqwest client builds"),
             base,

@@ -26,6 +26,8 @@ pub struct Traffic {
     pub refused_status: u16,
     base: Url,
     recipe: Arc<dyn Recipe>,
+    /// How the goose users' clients reach the target.
+    pub access: contract_client::access::Access,
 }
 
 impl Traffic {
@@ -46,7 +48,14 @@ impl Traffic {
             refused_status: statuses.refused,
             base: base.clone(),
             recipe: Arc::from(recipe),
+            access: contract_client::access::Access::default(),
         }
+    }
+
+    /// The same traffic, reaching the target as `access` says.
+    pub fn with_access(mut self, access: &contract_client::access::Access) -> Traffic {
+        self.access = access.clone();
+        self
     }
 
     /// The target's base URL, as goose's host.

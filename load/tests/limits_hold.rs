@@ -62,7 +62,10 @@ async fn every_documented_limit_holds_exactly_for_one_window() {
             );
         }
         for ext in ["html", "json", "md"] {
-            let file = reports.join(format!("{}.{ext}", limit.limit));
+            // Each run writes its own folder; `latest` points at it.
+            let file = reports
+                .join("latest")
+                .join(format!("{}.{ext}", limit.limit));
             assert!(file.is_file(), "goose wrote no {}", file.display());
         }
     }
@@ -80,9 +83,10 @@ async fn every_documented_limit_holds_exactly_for_one_window() {
     assert!(keys("token") >= 9, "every client on several addresses");
     assert_eq!(keys("playback"), 2, "alice and bob");
 
-    let verdict: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reports.join("verdict.json")).unwrap())
-            .unwrap();
+    let verdict: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(reports.join("latest").join("verdict.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(verdict["holds"], true);
     let _ = std::fs::remove_dir_all(&reports);
     eprintln!(

@@ -2,9 +2,16 @@
 //! without a path. A new family adds one [`Builtin`] line to [`ALL`].
 //!
 //! This crate does no I/O: [`ProfileArg::parse`] only decides whether a `--profile`
-//! argument names a built-in or a file; the caller reads the file.
+//! argument names a built-in or a file; the caller reads the file, through the reader it
+//! hands to [`load_profile`] and [`load_credentials`].
+//!
+//! Those two are the one wording of the setup errors the three binaries share (issue 23
+//! item 2): an unknown profile name lists the built-ins, an unreadable file names its
+//! flag, a malformed credentials file is called a credentials file.
 
 use std::path::Path;
+
+use crate::{Identities, Profile, ProfileError};
 
 /// A committed profile and the fixture identities its reference server ships with.
 #[derive(Debug, Clone, Copy)]
@@ -48,9 +55,10 @@ impl Builtin {
     }
 }
 
-/// The built-in profile called `name`.
+/// The built-in profile called `name`, in any case (`Enterprise` is `enterprise`).
 pub fn find(name: &str) -> Option<&'static Builtin> {
-    ALL.iter().find(|b| b.name == name)
+    ALL.iter()
+        .find(|b| b.name.eq_ignore_ascii_case(name.trim()))
 }
 
 /// The built-in names, for help texts and error messages: `punchplay, enterprise, flexslot`.
@@ -61,7 +69,7 @@ pub fn names() -> String {
 /// What a `--profile` argument stands for.
 #[derive(Debug, Clone, Copy)]
 pub enum ProfileArg<'a> {
-    /// A built-in name exactly as listed in [`ALL`].
+    /// A built-in name as listed in [`ALL`], in any case.
     Builtin(&'static Builtin),
     /// Anything else is a file path. A file that happens to be called like a built-in is
     /// reached with a path that says so (`./punchplay`).
@@ -75,6 +83,103 @@ impl<'a> ProfileArg<'a> {
             None => ProfileArg::File(arg),
         }
     }
+}
+
+/// Whether a `--profile` argument reads as a file path rather than a name: it has a
+/// folder or an extension. A bare word that is no built-in is an unknown name.
+fn looks_like_a_path(arg: &Path) -> bool {
+    arg.components().count() > 1 || arg.extension().is_some()
+}
+
+/// The profile a `--profile` argument stands for (`None`: punchplay). `read` reads a
+/// file (`std::fs::read_to_string`). Every error is one sentence that says what to do.
+pub fn load_profile(
+    arg: Option<&Path>,
+    read: impl FnOnce(&Path) -> std::io::Result<String>,
+) -> Result<Profile, String> {
+    let path = match arg.map(ProfileArg::parse) {
+        None => return Ok(Profile::punchplay()),
+        Some(ProfileArg::Builtin(b)) => return Ok(b.profile()),
+        Some(ProfileArg::File(path)) => path,
+    };
+    let text = match read(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !looks_like_a_path(path) => {
+            return Err(unknown_profile(&path.display().to_string()));
+        }
+        Err(e) => {
+            return Err(format!(
+                "could not read the profile file {}: {e}; check the path given to --profile, or name a built-in profile ({})",
+                path.display(),
+                names()
+            ));
+        }
+    };
+    Profile::from_toml_str(&text).map_err(|e| {
+        let why = match e {
+            ProfileError::Parse(e) => format!("it is not valid TOML ({})", one_line(&e.to_string())),
+            other => one_line(&other.to_string()),
+        };
+        format!(
+            "the profile file {} is not valid: {why}; fix it (fixtures/profiles/punchplay.toml is a complete example) or name a built-in profile ({})",
+            path.display(),
+            names()
+        )
+    })
+}
+
+/// The sentence for a `--profile` name that is no built-in and no file.
+pub fn unknown_profile(name: &str) -> String {
+    format!(
+        "there is no built-in profile `{name}`; the built-in profiles are {} (any case), and a profile file is given by its path (./{name}.toml)",
+        names()
+    )
+}
+
+/// The identities of a `--credentials` file (`read` reads it, `env` answers `secret_env`
+/// and `password_env`). Every error names the file and the flag and says where the
+/// format is shown.
+pub fn load_credentials(
+    path: &Path,
+    family: crate::Family,
+    read: impl FnOnce(&Path) -> std::io::Result<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Identities, String> {
+    let example = format!("fixtures/identities/{family}.toml");
+    let text = read(path).map_err(|e| {
+        format!(
+            "could not read the credentials file {}: {e}; check the path given to --credentials ({example} shows the format)",
+            path.display()
+        )
+    })?;
+    Identities::from_toml_str(&text, env).map_err(|e| {
+        let why = match e {
+            ProfileError::Parse(e) => {
+                format!("it is not valid TOML ({})", one_line(&e.to_string()))
+            }
+            other => one_line(&other.to_string()),
+        };
+        format!(
+            "the credentials file {} is not valid: {why}; {example} shows the format",
+            path.display()
+        )
+    })
+}
+
+/// The fixture identities of a family's reference server, for a run with test controls
+/// and no `--credentials`.
+pub fn fixtures_of(family: crate::Family) -> Option<Identities> {
+    find(family.as_str()).map(Builtin::identities)
+}
+
+/// A parser's message on one line (a TOML error draws the line it points at).
+pub fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -94,6 +199,43 @@ mod tests {
             );
             Identities::from_toml_str(b.identities_toml, |_| None).unwrap();
         }
+    }
+
+    #[test]
+    fn names_are_read_in_any_case_and_an_unknown_one_lists_the_builtins() {
+        assert_eq!(find("Enterprise").map(|b| b.name), Some("enterprise"));
+        let missing = |_: &Path| Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+        let e = load_profile(Some(Path::new("bogus")), missing).unwrap_err();
+        assert!(
+            e.contains("no built-in profile `bogus`")
+                && e.contains("punchplay, enterprise, flexslot"),
+            "{e}"
+        );
+        let e = load_profile(Some(Path::new("conf/p.toml")), missing).unwrap_err();
+        assert!(
+            e.contains("could not read the profile file conf/p.toml"),
+            "{e}"
+        );
+        let p = load_profile(Some(Path::new("FLEXSLOT")), missing).unwrap();
+        assert_eq!(p.name, "flexslot");
+    }
+
+    #[test]
+    fn a_malformed_credentials_file_is_called_a_credentials_file() {
+        let e = load_credentials(
+            Path::new("c.toml"),
+            crate::Family::Enterprise,
+            |_| Ok("[[apps]\nclient_id = 1".into()),
+            |_| None,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("the credentials file c.toml is not valid"),
+            "{e}"
+        );
+        assert!(e.contains("fixtures/identities/enterprise.toml"), "{e}");
+        assert!(!e.contains("for a profile"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct App {
     /// The environment variable that holds the secret, for credentials files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_env: Option<String>,
+    /// The scopes the app may be granted. In a credentials file they are also what the
+    /// conformance suite asks for, as `scope`, in every authorization it drives for the
+    /// app (RFC 6749 §3.3: a client that wants a scope sends it); a server's answer to a
+    /// request without `scope` is a check of its own.
     pub allowed_scopes: Vec<String>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,

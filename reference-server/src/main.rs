@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use profile::builtin::{self, ProfileArg};
-use profile::{Identities, Profile};
+use profile::builtin;
 use reference_server::ServerConfig;
 
 /// Exit codes, listed in `--help`.
@@ -30,10 +29,10 @@ struct Args {
     /// Where to listen.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     listen: SocketAddr,
-    /// An identities file (apps and users) instead of the contract's fixtures for the
-    /// profile's family.
-    #[arg(long, value_name = "FILE")]
-    fixtures: Option<PathBuf>,
+    /// A credentials (identities) file: apps and users instead of the contract's fixtures
+    /// for the profile's family. The same format and flag as conformance and load.
+    #[arg(long, value_name = "FILE", alias = "fixtures", alias = "identities")]
+    credentials: Option<PathBuf>,
     /// Serve the test controls under /__test/ (clock, approvals, faults). Never on a shared host.
     #[arg(long)]
     test_controls: bool,
@@ -57,6 +56,12 @@ struct Args {
     /// Connections served at once from one source address.
     #[arg(long, default_value_t = reference_server::DEFAULT_MAX_CONNECTIONS_PER_IP, value_name = "N")]
     max_connections_per_ip: usize,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Threads that serve requests. Default: one per core but one, at least one: the
     /// server nearly always runs beside its clients (the suite, load, a browser), which
     /// need a core too. One thread runs everything on it, with no hand-offs between
@@ -115,47 +120,22 @@ fn say(line: impl std::fmt::Display) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
 
-fn read(path: &std::path::Path, what: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "cannot read the {what} file {}: {e}. Check the path given to --{what}.",
-            path.display()
-        )
-    })
-}
-
 fn config(args: &Args) -> Result<ServerConfig, String> {
-    let profile = match args.profile.as_deref().map(ProfileArg::parse) {
-        Some(ProfileArg::File(path)) => {
-            Profile::from_toml_str(&read(path, "profile")?).map_err(|e| {
-                format!(
-                    "{}: {}. Fix the file, or give a built-in profile by name ({}).",
-                    path.display(),
-                    one_line(&e),
-                    builtin::names()
-                )
-            })?
-        }
-        Some(ProfileArg::Builtin(b)) => b.profile(),
-        None => Profile::punchplay(),
-    };
-    let identities = match &args.fixtures {
-        Some(path) => Identities::from_toml_str(&read(path, "fixtures")?, |v| {
-            std::env::var(v).ok()
-        })
-        .map_err(|e| {
-            format!(
-                "{}: {}. Fix the file, or leave out --fixtures for the contract's fixtures.",
-                path.display(),
-                one_line(&e)
-            )
-        })?,
+    let profile = builtin::load_profile(args.profile.as_deref(), |p| std::fs::read_to_string(p))?;
+    let identities = match &args.credentials {
+        Some(path) => builtin::load_credentials(
+            path,
+            profile.family,
+            |p| std::fs::read_to_string(p),
+            |v| std::env::var(v).ok(),
+        )
+        .map_err(|e| format!("{e}, or leave out --credentials for the contract's fixtures"))?,
         // The contract's fixtures for the profile's family (CONTRACT.md, "Fixtures").
         None => match builtin::find(profile.family.as_str()) {
             Some(b) => b.identities(),
             None => {
                 return Err(format!(
-                    "there are no built-in fixtures for the {} family; give --fixtures FILE",
+                    "there are no built-in fixtures for the {} family; give --credentials FILE",
                     profile.family
                 ));
             }
@@ -205,7 +185,7 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
 
 /// `--fault NAME` names one of the profile's family's faults; otherwise the error lists
 /// them, one per line with the clause each breaks.
-fn check_fault(profile: &Profile, name: &str) -> Result<(), String> {
+fn check_fault(profile: &profile::Profile, name: &str) -> Result<(), String> {
     let Some(pack) = reference_server::families::for_profile(profile) else {
         return Ok(());
     };
@@ -230,13 +210,13 @@ fn check_fault(profile: &Profile, name: &str) -> Result<(), String> {
     ))
 }
 
-fn banner(config: &ServerConfig, addr: SocketAddr) {
+fn banner(config: &ServerConfig, addr: SocketAddr, scheme: &str) {
     let base = match &config.public_url {
         Some(url) => url.as_str().trim_end_matches('/').to_owned(),
-        None => format!("http://{addr}"),
+        None => format!("{scheme}://{addr}"),
     };
     say(format_args!(
-        "{} reference server on http://{addr}",
+        "{} reference server on {scheme}://{addr}",
         config.profile.title
     ));
     if config.public_url.is_some() {
@@ -303,13 +283,22 @@ fn banner(config: &ServerConfig, addr: SocketAddr) {
     say("Ctrl-C stops the server.");
 }
 
+/// Colour codes in the logs only on a terminal, and never when `NO_COLOR` is set to
+/// anything (no-color.org; issue 23 item 4).
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal as _;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Colour codes only on a terminal, never with NO_COLOR (issue 23 item 4).
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("reference_server=info")),
         )
+        .with_ansi(colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
     let config = match config(&args) {
@@ -318,6 +307,16 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match reference_server::http::server::tls_config(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
     };
     let runtime = match workers(&args) {
         1 => tokio::runtime::Builder::new_current_thread(),
@@ -348,12 +347,18 @@ fn main() -> ExitCode {
             }
         };
         let addr = listener.local_addr().unwrap_or(args.listen);
-        banner(&config, addr);
+        banner(&config, addr, if tls.is_some() { "https" } else { "http" });
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");
         };
-        match reference_server::serve(listener, config, shutdown).await {
+        let served = match tls {
+            Some(tls) => {
+                reference_server::http::server::serve_tls(listener, config, tls, shutdown).await
+            }
+            None => reference_server::serve(listener, config, shutdown).await,
+        };
+        match served {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

@@ -1,33 +1,48 @@
-//! The checks, one folder per family (`punchplay/`, `enterprise/`). [`for_family`] picks a
-//! profile's list; [`all`] is the suite for a profile. Ids name their clause and are test
-//! names, snapshot names and report rows at once. A new family adds its folder, one
-//! `pub mod` line and one arm in each function below.
+//! The checks, one folder per family (`punchplay/`, `enterprise/`, `flexslot/`), and the
+//! registry that maps a profile's family to its [`SuiteFamily`]: one line per family in
+//! [`family`], the only place the suite names them. Ids name their clause and are test
+//! names, snapshot names and report rows at once. `Env::new` lives here, beside the
+//! registry, so that the check context below imports no family.
 
-use std::sync::Arc;
+use profile::{Family, Identities, Profile};
 
-use profile::{Family, Profile};
-
-use crate::check::{Admission, Check, Env};
-use crate::outcome::Problem;
-use crate::redact::Redactor;
+use crate::approval::Driver;
+use crate::check::{Check, Env};
+use crate::client::HttpOptions;
+use crate::family::SuiteFamily;
 
 pub mod enterprise;
 pub mod flexslot;
 pub mod punchplay;
 
-/// The checks of a profile's family, or `None` for a family the suite has no checks for.
-pub fn for_family(profile: &Profile) -> Option<Vec<Check>> {
-    match profile.family {
-        Family::Punchplay => Some(punchplay::checks(profile)),
-        Family::Enterprise => Some(enterprise::checks(profile)),
-        Family::Flexslot => Some(flexslot::checks(profile)),
+/// The suite of a family.
+pub fn family(family: Family) -> &'static dyn SuiteFamily {
+    match family {
+        Family::Punchplay => &punchplay::Punchplay,
+        Family::Enterprise => &enterprise::Enterprise,
+        Family::Flexslot => &flexslot::Flexslot,
     }
 }
 
-/// Every check of the suite for a profile (none for a family without checks; the CLI
-/// refuses such a profile when it loads it).
+impl Env {
+    /// The run's environment for `profile`'s family; fails (exit 2) when the credentials
+    /// lack an app or user every check of the family needs, naming it.
+    pub fn new(
+        profile: Profile,
+        ids: Identities,
+        http: HttpOptions,
+        controls: bool,
+        driver: Driver,
+        allow_slow: bool,
+    ) -> Result<Env, String> {
+        let dialect = family(profile.family);
+        Env::of_family(dialect, profile, ids, http, controls, driver, allow_slow)
+    }
+}
+
+/// Every check of the suite for a profile.
 pub fn all(profile: &Profile) -> Vec<Check> {
-    for_family(profile).unwrap_or_default()
+    family(profile.family).checks(profile)
 }
 
 /// A check by id.
@@ -35,57 +50,9 @@ pub fn find(profile: &Profile, id: &str) -> Option<Check> {
     all(profile).into_iter().find(|c| c.id == id)
 }
 
-/// Whether a check's admitted requests went over a documented limit: the family's
-/// over-admission watch (punchplay: PP-RATE-1).
-pub fn over_admission(profile: &Profile, admitted: &[Admission]) -> Option<Problem> {
-    match profile.family {
-        Family::Punchplay => punchplay::rate::over_admission(profile, admitted),
-        Family::Enterprise => enterprise::rate::over_admission(profile, admitted),
-        // Flexslot documents no limit.
-        Family::Flexslot => None,
-    }
-}
-
-/// The clause an over-admission breaks, wherever it is seen (the runner reports the
-/// check under it).
-pub fn over_admission_clause(profile: &Profile) -> &'static str {
-    match profile.family {
-        Family::Enterprise => enterprise::rate::OVER_ADMISSION_CLAUSE,
-        _ => punchplay::rate::OVER_ADMISSION_CLAUSE,
-    }
-}
-
-/// Registers the identities of the credentials (client ids, names, secrets) under the
-/// family's role placeholders, so a snapshot recorded with one deployment's apps gates
-/// another's.
-pub fn redact_identities(env: &Env, redactor: &mut Redactor) {
-    match env.profile.family {
-        Family::Enterprise => enterprise::roles::redact_identities(env, redactor),
-        Family::Flexslot => flexslot::redact_identities(env, redactor),
-        Family::Punchplay => {
-            if let Some(roles) = env.roles.get() {
-                roles.redact_identities(&env.ids, redactor);
-            }
-        }
-    }
-}
-
-/// Two paths the probe asks without credentials before a run: an unknown route and a
-/// protected one, whose errors the family's contract answers in JSON.
+/// The two paths the probe asks before a run (`runner::probe`).
 pub fn probe_paths(profile: &Profile) -> [String; 2] {
-    match profile.family {
-        Family::Enterprise => enterprise::probe_paths(profile),
-        // An unknown route, and GET on the token endpoint (a 404 `not_found` in JSON; the
-        // resource's 401 may have no body, RFC 6750 §3).
-        Family::Flexslot => [
-            "/conformance-probe".to_owned(),
-            profile.path("token").to_owned(),
-        ],
-        Family::Punchplay => [
-            format!("{}/conformance-probe", profile.path("platform_api")),
-            profile.path("me").to_owned(),
-        ],
-    }
+    family(profile.family).probe_paths(profile)
 }
 
 /// The profile's clauses that no check of the suite covers (with their summaries), for
@@ -100,23 +67,13 @@ pub fn clauses_without_checks(profile: &Profile) -> Vec<String> {
         .collect()
 }
 
-/// What of each rate limit was spent before the run (limit name, seconds until it
-/// reopens), for the plan's first wait.
-pub async fn spent_before_the_run(env: &Arc<Env>) -> Vec<(String, u64)> {
-    match env.profile.family {
-        Family::Punchplay => punchplay::rate::spent_before_the_run(env).await,
-        Family::Enterprise => enterprise::rate::spent_before_the_run(env).await,
-        Family::Flexslot => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
 
     /// Every built-in family: each clause has a check but the ones the contract leaves
     /// open (listed in the run's notes instead), each check names a clause of its profile,
-    /// and no check id is used twice.
+    /// no check id is used twice, and every budget names a limit of the profile.
     #[test]
     fn every_clause_has_a_check_and_every_check_a_clause() {
         for (family, open) in [
@@ -145,6 +102,13 @@ mod tests {
                     "{family}: {} names no clause of the profile",
                     c.id
                 );
+                for (limit, _) in &c.budget {
+                    assert!(
+                        profile.rate_limit(limit).is_some(),
+                        "{family}: {} budgets requests of `{limit}`, which the profile does not limit",
+                        c.id
+                    );
+                }
             }
             let ids: HashSet<&str> = checks.iter().map(|c| c.id).collect();
             assert_eq!(
@@ -152,6 +116,13 @@ mod tests {
                 checks.len(),
                 "{family}: a check id is used twice"
             );
+            let over = super::family(profile.family).over_admission_clause();
+            if let Some(clause) = over {
+                assert!(
+                    checks.iter().any(|c| c.clause == clause),
+                    "{family}: over-admission is reported under {clause}, which no check has"
+                );
+            }
         }
     }
 }

@@ -13,6 +13,9 @@ use profile::Level;
 use crate::runner::{CheckReport, RunReport, Status};
 use crate::snapshot::SnapshotStatus;
 
+use super::Explain;
+use super::explain::fold_opaque;
+
 const STYLE: &str = r#"
 :root{--pass:#15692d;--fail:#b00020;--error:#a34a00;--skip:#6b6b6b;--expected:#8a6d00;--line:#d8d8d8;--soft:#f5f6f8}
 *{box-sizing:border-box}
@@ -58,6 +61,8 @@ details.area>summary{cursor:pointer;padding:.45rem .75rem;background:var(--soft)
 details.area>.scroll{padding:.25rem .75rem .5rem}
 details.transcript>summary{cursor:pointer;color:#2f5dab;margin-top:.4rem}
 .empty{color:#555;font-style:italic}
+.asserts{margin:.4rem 0}.clause{margin:.4rem 0;padding:.4rem .75rem;border-left:.25rem solid var(--line);background:var(--soft)}
+.rerun code{font-size:.85rem;overflow-wrap:anywhere}
 [hidden]{display:none!important}
 "#;
 
@@ -87,6 +92,10 @@ const SCRIPT: &str = r#"
       e.hidden=!!(sec&&sec.querySelector('[data-search]:not([hidden])'))||!sec;
     });
     document.getElementById('shown').textContent=shown+' of '+total+' checks shown';
+    // The failures' count follows the filter too.
+    var fc=document.getElementById('failures-count');
+    if(fc){var all=0,vis=0;document.querySelectorAll('#failures [data-search]').forEach(function(r){var n=Number(r.dataset.count||1);all+=n;if(!r.hidden)vis+=n});
+      fc.textContent=vis===all?String(all):vis+' of '+all;}
     if(write){
       var p=new URLSearchParams();
       if(q.value)p.set('q',q.value);if(st.value)p.set('status',st.value);
@@ -180,7 +189,12 @@ fn verdict_html(line: &str) -> String {
         .join(" ")
 }
 
-fn failure_article(s: &mut String, report: &RunReport, group: &super::FailureGroup) {
+fn failure_article(
+    s: &mut String,
+    report: &RunReport,
+    explain: &Explain,
+    group: &super::FailureGroup,
+) {
     let c = group.first;
     let _ = write!(
         s,
@@ -192,11 +206,36 @@ fn failure_article(s: &mut String, report: &RunReport, group: &super::FailureGro
         esc(&c.id),
         esc(&super::failure_context(report, c)),
     );
+    if !c.title.is_empty() {
+        let _ = write!(
+            s,
+            "<p class=\"asserts\"><strong>Asserts:</strong> {}</p>",
+            esc(&c.title)
+        );
+    }
+    let _ = write!(
+        s,
+        "<blockquote class=\"clause\"><a href=\"{}\"><code class=\"id\">{}</code></a> ({}){}</blockquote>",
+        attr(&explain.clause_link(&c.clause)),
+        esc(&c.clause),
+        c.level,
+        explain
+            .clause_text(&c.clause)
+            .map(|t| format!(": {}", esc(t)))
+            .unwrap_or_default()
+    );
     let _ = write!(
         s,
         "<p class=\"message\">{}</p>",
-        esc(c.message.as_deref().unwrap_or(""))
+        esc(&fold_opaque(c.message.as_deref().unwrap_or("")))
     );
+    if let Some(cmd) = explain.rerun(&c.id) {
+        let _ = write!(
+            s,
+            "<p class=\"rerun\">Rerun alone: <code>{}</code></p>",
+            esc(&cmd)
+        );
+    }
     if !group.same.is_empty() {
         let _ = write!(
             s,
@@ -224,7 +263,7 @@ fn failure_article(s: &mut String, report: &RunReport, group: &super::FailureGro
             esc(&sup.endpoint),
             sup.status,
             esc(sup.client_id.as_deref().unwrap_or("(none)")),
-            esc(&sup.body),
+            esc(&fold_opaque(&sup.body)),
         );
     }
     if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
@@ -235,7 +274,7 @@ fn failure_article(s: &mut String, report: &RunReport, group: &super::FailureGro
         let _ = write!(
             s,
             "<details class=\"transcript\"><summary>transcript (redacted)</summary><pre>{}</pre></details>",
-            esc(&c.transcript)
+            esc(&fold_opaque(&c.transcript))
         );
     }
     s.push_str("</article>");
@@ -309,7 +348,7 @@ fn filter_bar(s: &mut String, report: &RunReport) {
     );
 }
 
-pub fn render(report: &RunReport) -> String {
+pub fn render(report: &RunReport, explain: &Explain) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -345,7 +384,7 @@ pub fn render(report: &RunReport) -> String {
     let problems: usize = groups.iter().map(|g| 1 + g.same.len()).sum();
     let _ = write!(
         s,
-        "<section id=\"failures\"><h2>Failures and errors ({problems})</h2>"
+        "<section id=\"failures\"><h2>Failures and errors (<span id=\"failures-count\">{problems}</span>)</h2>"
     );
     if groups.is_empty() {
         s.push_str("<p class=\"empty\">No check failed or errored.</p>");
@@ -353,7 +392,7 @@ pub fn render(report: &RunReport) -> String {
         s.push_str("<p class=\"empty\" data-empty-when-filtered=\"failures\" hidden>No failure matches the filter.</p>");
     }
     for g in &groups {
-        failure_article(&mut s, report, g);
+        failure_article(&mut s, report, explain, g);
     }
     s.push_str("</section><section id=\"by-area\"><h2>Passing and skipped checks by area</h2>");
     for a in super::area_counts(report) {

@@ -5,7 +5,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::runner::{RunReport, Status};
 
-pub fn render(report: &RunReport) -> String {
+pub fn render(report: &RunReport, explain: &super::Explain) -> String {
     let mut junit = Report::new(format!("conformance-{}", report.profile));
     let mut areas: Vec<&str> = report.checks.iter().map(|c| c.area.as_str()).collect();
     areas.dedup();
@@ -28,12 +28,14 @@ pub fn render(report: &RunReport) -> String {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message(c.message.clone().unwrap_or_default());
                     s.set_type(format!("{} {}", c.level, c.clause));
-                    s.set_description(super::markdown::failure_text(c));
+                    s.set_description(super::markdown::explained_failure_text(c, explain));
                     s
                 }
                 Status::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(c.message.clone().unwrap_or_default());
+                    s.set_type(format!("{} {}", c.level, c.clause));
+                    s.set_description(super::markdown::explained_failure_text(c, explain));
                     s
                 }
             };

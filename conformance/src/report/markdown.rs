@@ -9,12 +9,16 @@ use profile::Level;
 use crate::runner::{CheckReport, RunReport, Status};
 use crate::snapshot::SnapshotStatus;
 
-/// The message and the support fields: what goes into a ticket as is.
+use super::Explain;
+use super::explain::fold_opaque;
+
+/// The message and the support fields: what goes into a ticket as is (long opaque
+/// values folded).
 fn ticket_block(c: &CheckReport) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}", c.message.as_deref().unwrap_or(""));
+    let _ = writeln!(s, "{}", fold_opaque(c.message.as_deref().unwrap_or("")));
     if let Some(sup) = &c.support {
-        let _ = writeln!(s, "\n{}", sup.ticket_text());
+        let _ = writeln!(s, "\n{}", fold_opaque(&sup.ticket_text()));
     }
     s
 }
@@ -28,7 +32,18 @@ pub fn failure_text(c: &CheckReport) -> String {
     s
 }
 
-pub fn render(report: &RunReport) -> String {
+/// The failure block with what the check asserts, its clause and the rerun command first.
+pub fn explained_failure_text(c: &CheckReport, explain: &Explain) -> String {
+    let mut s = super::explanation_lines(c, explain).join("\n");
+    s.push_str("\n\n");
+    s.push_str(&ticket_block(c));
+    if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
+        let _ = writeln!(s, "\n{diff}");
+    }
+    s
+}
+
+pub fn render(report: &RunReport, explain: &Explain) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Conformance report: {}\n", report.profile);
     let _ = writeln!(s, "**{}**\n", super::verdict_line(report));
@@ -86,6 +101,14 @@ pub fn render(report: &RunReport) -> String {
                 c.status.as_str(),
                 super::failure_context(report, c)
             );
+            for line in super::explanation_lines(c, explain) {
+                let line = match line.strip_prefix("Rerun alone: ") {
+                    Some(cmd) => format!("Rerun alone: `{cmd}`"),
+                    None => line,
+                };
+                let _ = writeln!(s, "- {line}");
+            }
+            s.push('\n');
             if let Some(same) = super::same_failure_text(g, "`") {
                 let _ = writeln!(s, "{same}.\n");
             }

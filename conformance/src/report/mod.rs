@@ -4,6 +4,7 @@
 //! and the failures grouped, so the terminal, `report.md` and `report.html` lead with the
 //! same summary. It must not decide a verdict itself: `RunReport::conformant` does.
 
+pub mod explain;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -16,6 +17,8 @@ use profile::Level;
 
 use crate::runner::{CheckReport, RunReport, Status};
 use crate::snapshot::SnapshotStatus;
+
+pub use explain::Explain;
 
 /// The run's verdict as the Markdown and HTML reports word it.
 pub fn verdict(report: &RunReport) -> &'static str {
@@ -237,6 +240,24 @@ pub fn failure_context(report: &RunReport, c: &CheckReport) -> String {
     format!("{} {}, {gating}", c.level, c.clause)
 }
 
+/// What a failure's explanation says in plain text (Markdown and JUnit): what the check
+/// asserts, its clause's text and where to read it, and the command that reruns it.
+pub fn explanation_lines(c: &CheckReport, explain: &Explain) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !c.title.is_empty() {
+        lines.push(format!("Asserts: {}", c.title));
+    }
+    match explain.clause_text(&c.clause) {
+        Some(text) => lines.push(format!("{} ({}): {text}", c.clause, c.level)),
+        None => lines.push(format!("{} ({})", c.clause, c.level)),
+    }
+    lines.push(format!("Contract: {}", explain.clause_link(&c.clause)));
+    if let Some(cmd) = explain.rerun(&c.id) {
+        lines.push(format!("Rerun alone: {cmd}"));
+    }
+    lines
+}
+
 /// The line under a group's first failure that names the others, if there are any.
 pub fn same_failure_text(group: &FailureGroup, quote: &str) -> Option<String> {
     if group.same.is_empty() {
@@ -259,14 +280,19 @@ pub fn same_failure_text(group: &FailureGroup, quote: &str) -> Option<String> {
 /// member is removed, renamed or changes type; new members do not change it.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-/// Writes junit.xml, report.json, report.md and report.html into `dir`.
-pub fn write_all(report: &RunReport, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// Writes junit.xml, report.json, report.md and report.html into `dir`; `explain` says
+/// what each failed check asserts, its clause and how to rerun it.
+pub fn write_all(
+    report: &RunReport,
+    explain: &Explain,
+    dir: &Path,
+) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let files = [
-        ("junit.xml", junit::render(report)),
+        ("junit.xml", junit::render(report, explain)),
         ("report.json", json::render(report)),
-        ("report.md", markdown::render(report)),
-        ("report.html", html::render(report)),
+        ("report.md", markdown::render(report, explain)),
+        ("report.html", html::render(report, explain)),
     ];
     let mut written = Vec::new();
     for (name, text) in files {

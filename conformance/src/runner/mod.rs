@@ -5,125 +5,35 @@
 //! target without clock control, a request budget per rate limit keeps ordinary checks
 //! from tripping a limit. This module must not know what any check asserts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use profile::Level;
-use serde::Serialize;
 use tokio::sync::{Mutex, Semaphore};
 
-use crate::check::{Check, Ctx, Env, Schedule};
+use crate::check::{Check, Env, Schedule};
 
+mod events;
 pub mod plan;
+mod verdict;
+
+pub use events::{CheckReport, Event, RunReport, Status};
+pub use verdict::run_one;
+use verdict::{Ran, finish};
 
 use crate::client::Req;
 use crate::expected::Expected;
-use crate::outcome::{Problem, Support};
-use crate::snapshot::{SnapshotStatus, SnapshotStore};
+use crate::outcome::Problem;
+use crate::snapshot::SnapshotStore;
 pub use plan::{
     BEFORE_THE_FIRST_CHECK, Plan, PlannedWait, human_duration, plan, plan_with, planned_wait,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pass,
-    Fail,
-    /// The check could not reach a verdict (transport failure, timeout).
-    Error,
-    Skip,
-    /// Failed, as the expected-deviations file says it will.
-    ExpectedFail,
-    /// Listed as an expected deviation, but passed: the file is out of date.
-    UnexpectedPass,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "FAIL",
-            Status::Error => "ERROR",
-            Status::Skip => "skip",
-            Status::ExpectedFail => "expected-fail",
-            Status::UnexpectedPass => "UNEXPECTED-PASS",
-        }
-    }
-    /// Whether this status makes a gating check non-conformant.
-    pub fn is_bad(self) -> bool {
-        matches!(self, Status::Fail | Status::Error | Status::UnexpectedPass)
-    }
-}
-
-/// The result of one check, as every report shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    pub id: String,
-    pub clause: String,
-    pub level: Level,
-    pub area: String,
-    pub title: String,
-    pub status: Status,
-    pub message: Option<String>,
-    /// The support fields of the exchange the failure is about (seed 000).
-    pub support: Option<Support>,
-    pub snapshot: SnapshotStatus,
-    pub duration_ms: u64,
-    /// The redacted transcript.
-    pub transcript: String,
-    /// Requests sent per rate limit.
-    pub usage: BTreeMap<String, u32>,
-}
-
-#[derive(Debug, Clone)]
-pub enum Event {
-    Planned(Plan),
-    Started {
-        id: String,
-    },
-    Finished(Box<CheckReport>),
-    /// Once a second while real-time waits are under way: what waits, seconds left.
-    Waiting(Vec<(String, u64)>),
-}
 
 pub struct RunOptions {
     pub concurrency: usize,
     pub check_timeout: Duration,
     pub snapshots: SnapshotStore,
     pub expected: Expected,
-}
-
-/// Everything a run found.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunReport {
-    pub profile: String,
-    pub target: String,
-    pub driver: String,
-    pub started_at: String,
-    pub duration_ms: u64,
-    pub gate: Vec<Level>,
-    /// What a reader must know about the run as a whole (e.g. why snapshots were not
-    /// compared); every report shows them.
-    pub notes: Vec<String>,
-    pub checks: Vec<CheckReport>,
-}
-
-impl RunReport {
-    /// Counts by level and status.
-    pub fn counts(&self, level: Level) -> BTreeMap<&'static str, usize> {
-        let mut m = BTreeMap::new();
-        for c in self.checks.iter().filter(|c| c.level == level) {
-            *m.entry(c.status.as_str()).or_insert(0) += 1;
-        }
-        m
-    }
-    pub fn conformant(&self) -> bool {
-        !self
-            .checks
-            .iter()
-            .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
-    }
 }
 
 /// Orders checks and decides, against a target without clock control, which ones the
@@ -138,7 +48,11 @@ pub async fn run(
 ) -> RunReport {
     let started_at = chrono::Utc::now();
     let started = Instant::now();
-    let spent = crate::checks::spent_before_the_run(&env).await;
+    let family = crate::checks::family(env.profile.family);
+    let spent = match family.rate() {
+        Some(rate) => crate::kit::rate::spent_before_the_run(&env, rate).await,
+        None => Vec::new(),
+    };
     let (order, skipped, plan) = plan_with(&env, checks, &spent);
     let run_notes = plan.wait_lines();
     let wait_before_all = plan
@@ -258,6 +172,10 @@ pub async fn run(
             unchecked.join("; ")
         ));
     }
+    notes.extend(crate::kit::rate::limits_without_recipe(
+        &env.profile,
+        family.rate(),
+    ));
     notes.extend(crate::snapshot::extensions_note(
         reports.iter().map(|r| &r.snapshot),
     ));
@@ -281,251 +199,6 @@ fn waiting_event(env: &Env) -> Event {
             .map(|(what, left)| (what.to_owned(), left))
             .collect(),
     )
-}
-
-/// Runs one check to a report; a panic or a hang becomes an error, never the run's end.
-pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> CheckReport {
-    let started = Instant::now();
-    let task_env = env.clone();
-    // The timeout covers the real-time waits the check plans (--allow-slow).
-    let timeout = opts.check_timeout + Duration::from_secs(planned_wait(&env, &check));
-    let task_check = check.clone();
-    let joined = tokio::spawn(async move {
-        let check = task_check;
-        let mut ctx = match Ctx::new(task_env, check.id) {
-            Ok(c) => c,
-            Err(p) => {
-                return Ran {
-                    result: Err(p),
-                    ..Ran::empty()
-                };
-            }
-        };
-        // Identities become role placeholders, so a snapshot recorded with one
-        // deployment's apps gates another's.
-        crate::checks::redact_identities(&ctx.env, &mut ctx.redactor);
-        let mut result = match tokio::time::timeout(timeout, (check.run)(&mut ctx)).await {
-            Ok(r) => r,
-            Err(_) => Err(Problem::error(format!(
-                "the check did not finish within {} s; raise it with --check-timeout",
-                timeout.as_secs()
-            ))),
-        };
-        // More than N admitted in one window fails PP-RATE-1 (MUST) wherever it is seen,
-        // whatever this check's own clause and verdict.
-        let over_admitted = crate::checks::over_admission(&ctx.env.profile, &ctx.admitted);
-        let over_admission = over_admitted.is_some();
-        if let Some(p) = over_admitted {
-            result = Err(p);
-        }
-        let rid_header = ctx
-            .env
-            .profile
-            .request_id()
-            .map(|f| f.header.clone())
-            .unwrap_or_default();
-        let (text, starts) = match ctx
-            .transcript
-            .render_with_starts(&mut ctx.redactor, &ctx.env.profile)
-        {
-            Ok((text, starts)) => (
-                text,
-                starts
-                    .iter()
-                    .map(|(line, x)| (*line, Support::from_exchange(x, &rid_header)))
-                    .collect(),
-            ),
-            Err(p) => {
-                if result.is_ok() {
-                    result = Err(p);
-                }
-                (String::new(), Vec::new())
-            }
-        };
-        let last = ctx
-            .transcript
-            .exchanges()
-            .filter(|x| !x.req.driver)
-            .last()
-            .or(ctx.transcript.exchanges().last())
-            .map(|x| Support::from_exchange(x, &rid_header));
-        if let Err(Problem::Fail {
-            support: support @ None,
-            ..
-        }) = &mut result
-        {
-            *support = last.clone().map(Box::new);
-        }
-        Ran {
-            result,
-            transcript: text,
-            starts,
-            usage: ctx.usage,
-            last,
-            elapsed: Duration::ZERO,
-            over_admission,
-        }
-    })
-    .await;
-    let mut ran = joined.unwrap_or_else(|e| Ran {
-        result: Err(Problem::error(format!("the check panicked: {e}"))),
-        ..Ran::empty()
-    });
-    ran.elapsed = started.elapsed();
-    finish(&env, &opts, &check, ran)
-}
-
-/// What running a check produced, before the verdict.
-struct Ran {
-    result: Result<(), Problem>,
-    transcript: String,
-    /// For every exchange in the transcript, the line (0-based) it starts at and its
-    /// support fields.
-    starts: Vec<(usize, Support)>,
-    usage: BTreeMap<String, u32>,
-    /// The support fields of the check's last exchange.
-    last: Option<Support>,
-    elapsed: Duration,
-    /// The check saw a limit admit more than N in one window: it fails PP-RATE-1.
-    over_admission: bool,
-}
-
-impl Ran {
-    fn empty() -> Ran {
-        Ran {
-            result: Ok(()),
-            transcript: String::new(),
-            starts: Vec::new(),
-            usage: BTreeMap::new(),
-            last: None,
-            elapsed: Duration::ZERO,
-            over_admission: false,
-        }
-    }
-
-    fn skipped(reason: String) -> Ran {
-        Ran {
-            result: Err(Problem::skip(reason)),
-            ..Ran::empty()
-        }
-    }
-}
-
-/// The support fields of the exchange a transcript line (1-based) belongs to: the last
-/// one that starts at or before it (the first, for a note before any request).
-fn support_at_line(starts: &[(usize, Support)], line: usize) -> Option<Support> {
-    let index = line.saturating_sub(1);
-    starts
-        .iter()
-        .rev()
-        .find(|(start, _)| *start <= index)
-        .or(starts.first())
-        .map(|(_, s)| s.clone())
-}
-
-fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport {
-    let Ran {
-        result,
-        transcript,
-        starts,
-        usage,
-        last,
-        elapsed,
-        over_admission,
-    } = ran;
-    let mut snapshot = SnapshotStatus::NotCompared;
-    let (mut status, mut message, mut support) = match result {
-        Ok(()) => (Status::Pass, None, None),
-        Err(Problem::Fail { message, support }) => {
-            (Status::Fail, Some(message), support.map(|b| *b))
-        }
-        Err(Problem::Error { message, support }) => {
-            (Status::Error, Some(message), support.map(|b| *b))
-        }
-        Err(Problem::Skip { reason }) => (Status::Skip, Some(reason), None),
-    };
-    if status == Status::Fail
-        && check.schedule != Schedule::Exhausting
-        && let Some(sup) = support.as_ref().filter(|s| s.status == 429)
-    {
-        status = Status::Error;
-        message = Some(format!(
-            "the target rate-limited this check (429 at {} {}): traffic before it spent a limit's budget, so it could not reach a verdict; rerun once the limit's window has passed ({})",
-            sup.method,
-            sup.endpoint,
-            message.unwrap_or_default()
-        ));
-    }
-    if status == Status::Pass {
-        snapshot = opts
-            .snapshots
-            .check(check.id, &check.snapshot_name(), &transcript);
-        match &snapshot {
-            SnapshotStatus::Mismatched {
-                first_differing_line,
-                ..
-            } => {
-                // Support needs the request whose exchange differs, not the check's last.
-                status = Status::Fail;
-                support = support_at_line(&starts, *first_differing_line).or(last);
-                message = Some(
-                    "the transcript differs from the committed spec snapshot (the diff follows)"
-                        .into(),
-                );
-            }
-            SnapshotStatus::Missing => {
-                status = Status::Fail;
-                support = last;
-                message = Some(format!(
-                    "no committed spec snapshot at {}; review the transcript and run with --update-snapshots",
-                    opts.snapshots.path_for(&check.snapshot_name()).display()
-                ));
-            }
-            _ => {}
-        }
-    }
-    if let Some(reason) = opts.expected.reason(check.id) {
-        match status {
-            Status::Fail | Status::Error => {
-                status = Status::ExpectedFail;
-                message = Some(format!(
-                    "{} (expected: {reason})",
-                    message.unwrap_or_default()
-                ));
-            }
-            Status::Pass => {
-                status = Status::UnexpectedPass;
-                message = Some(format!(
-                    "listed as an expected deviation ({reason}) but passed: remove it from the expected file"
-                ));
-                support = None;
-            }
-            _ => {}
-        }
-    }
-    // An over-admission is a failure of the family's limit clause (PP-RATE-1, EN-RATE-1:
-    // MUST), reported under that clause.
-    let (clause, level) = if over_admission {
-        let over = crate::checks::over_admission_clause(&env.profile);
-        let level = env.profile.clause(over).map_or(Level::Must, |c| c.level);
-        (over, level)
-    } else {
-        (check.clause, check.level(&env.profile))
-    };
-    CheckReport {
-        id: check.id.to_owned(),
-        clause: clause.to_owned(),
-        level,
-        area: check.area().to_owned(),
-        title: check.title.to_owned(),
-        status,
-        message,
-        support,
-        snapshot,
-        duration_ms: elapsed.as_millis() as u64,
-        transcript,
-        usage,
-    }
 }
 
 /// Asks the target an unknown platform route, to tell "cannot run" (exit 2) from
@@ -626,11 +299,9 @@ mod tests {
                 limit.max
             );
         }
-        assert!(
-            skipped
-                .iter()
-                .all(|(_, why)| why.contains("--allow-slow") || why.contains("budget"))
-        );
+        assert!(skipped.iter().all(|(_, why)| why.contains("--allow-slow")
+            || why.contains("budget")
+            || why.contains("test controls")));
         assert!(
             plan.notes
                 .iter()
@@ -649,11 +320,58 @@ mod tests {
     }
 
     #[test]
+    fn against_a_remote_target_the_enterprise_limit_is_exhausted_once_and_budgets_hold() {
+        let b = profile::builtin::find("enterprise").expect("built in");
+        let http = HttpOptions {
+            base: url::Url::parse("https://api.staging.example.invalid").expect("a URL"),
+            timeout: Duration::from_secs(1),
+            request_id_header: String::new(),
+        };
+        let env = Env::new(
+            b.profile(),
+            b.identities(),
+            http,
+            false,
+            Driver::Pages,
+            false,
+        )
+        .expect("an enterprise environment");
+        let (run, skipped, _) = plan(&env, crate::checks::all(&env.profile));
+        let limit = env.profile.rate_limit("api").expect("the /api limit");
+        let exhausting = run.iter().filter(|c| c.exhausts == Some("api")).count();
+        assert_eq!(
+            exhausting, 1,
+            "one exhausting check per window on a shared key"
+        );
+        let spent: u32 = run
+            .iter()
+            .filter(|c| c.schedule != Schedule::Exhausting)
+            .flat_map(|c| c.budget.iter())
+            .filter(|(n, _)| *n == "api")
+            .map(|(_, n)| n)
+            .sum();
+        assert!(
+            spent < limit.max,
+            "ordinary checks spend {spent} of {}",
+            limit.max
+        );
+        assert!(
+            skipped.iter().all(|(c, why)| (c.exhausts == Some("api")
+                && why.contains("--allow-slow"))
+                || c.needs_controls.is_some()
+                || c.waits_secs > 0),
+            "{:?}",
+            skipped.iter().map(|(c, w)| (c.id, w)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn with_allow_slow_the_second_exhausting_check_waits_the_window() {
         let env = deployment_env(true);
         let (run, skipped, plan) = plan(&env, crate::checks::all(&env.profile));
+        // Only what --allow-slow cannot give: the test controls.
         assert!(
-            skipped.is_empty(),
+            skipped.iter().all(|(c, _)| c.needs_controls.is_some()),
             "{:?}",
             skipped.iter().map(|(c, _)| c.id).collect::<Vec<_>>()
         );
@@ -703,7 +421,7 @@ mod tests {
         assert!(plan.expected_secs >= total as f64);
     }
 
-    async fn waits_two_seconds(ctx: &mut Ctx) -> crate::outcome::CheckResult {
+    async fn waits_two_seconds(ctx: &mut crate::check::Ctx) -> crate::outcome::CheckResult {
         ctx.advance(2.0).await
     }
 

@@ -9,6 +9,7 @@ use profile::LimitKey;
 use serde::Serialize;
 
 use crate::check::{Check, Env, Schedule};
+pub use crate::kit::time::human_duration;
 
 /// Printed before the run starts.
 #[derive(Debug, Clone, Serialize)]
@@ -52,26 +53,6 @@ impl Plan {
     }
 }
 
-/// `2 h 14 min`, `3 min 20 s`, `45 s`, `1 min`, `30 d`: the two largest units, a zero
-/// second one left out.
-pub fn human_duration(secs: u64) -> String {
-    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    let (big, small) = if d > 0 {
-        ((d, "d"), (h, "h"))
-    } else if h > 0 {
-        ((h, "h"), (m, "min"))
-    } else if m > 0 {
-        ((m, "min"), (s, "s"))
-    } else {
-        return format!("{s} s");
-    };
-    if small.0 == 0 {
-        format!("{} {}", big.0, big.1)
-    } else {
-        format!("{} {} {} {}", big.0, big.1, small.0, small.1)
-    }
-}
-
 /// The real time a check plans to wait inside its run, which its timeout must cover.
 pub fn planned_wait(env: &Env, check: &Check) -> u64 {
     if env.controls || check.waits_secs == 0 {
@@ -83,6 +64,21 @@ pub fn planned_wait(env: &Env, check: &Check) -> u64 {
     } else {
         0
     }
+}
+
+/// Why `c` cannot run against this target at all, decided before it sends anything: it
+/// needs test controls the target lacks, or real time without `--allow-slow`.
+fn skipped_before_it_runs(env: &Env, c: &Check) -> Option<String> {
+    if let Some(why) = c.needs_controls.filter(|_| !env.controls) {
+        return Some(format!("needs the reference server's test controls {why}"));
+    }
+    if !env.controls && !env.allow_slow && c.waits_secs > 0 && !c.waits_shortened {
+        return Some(format!(
+            "needs {} of real time: the target has no clock control; run with --allow-slow to wait",
+            human_duration(c.waits_secs)
+        ));
+    }
+    None
 }
 
 pub fn plan(env: &Env, checks: Vec<Check>) -> (Vec<Check>, Vec<(Check, String)>, Plan) {
@@ -131,6 +127,12 @@ pub fn plan_with(
     for c in ordered {
         if c.schedule == Schedule::Exhausting && !deferred_checks.is_empty() {
             run.append(&mut deferred_checks);
+        }
+        // A check decides to skip before it sends anything: what it needs of the target
+        // is declared on it.
+        if let Some(why) = skipped_before_it_runs(env, &c) {
+            skipped.push((c, why));
+            continue;
         }
         if !env.allow_slow
             && let Some((limit, secs)) = spent.iter().find(|(limit, _)| {
@@ -236,20 +238,12 @@ pub fn plan_with(
             }
         }
         if !env.controls && c.waits_secs > 0 && !env.allow_slow {
-            notes.push(if c.waits_shortened {
-                format!(
-                    "{} waits up to {} of real time with --allow-slow; {} without",
-                    c.id,
-                    human_duration(c.waits_secs),
-                    human_duration(planned_wait(env, &c))
-                )
-            } else {
-                format!(
-                    "{} needs {} of real time: skipped without --allow-slow",
-                    c.id,
-                    human_duration(c.waits_secs)
-                )
-            });
+            notes.push(format!(
+                "{} waits up to {} of real time with --allow-slow; {} without",
+                c.id,
+                human_duration(c.waits_secs),
+                human_duration(planned_wait(env, &c))
+            ));
         }
         run.push(c);
     }
@@ -278,17 +272,25 @@ pub fn plan_with(
         .filter(|c| c.schedule == Schedule::Concurrent)
         .count() as f64;
     let serial = run.len() as f64 - concurrent;
-    let per_check = if env
+    let loopback = env
         .http
         .base
         .host_str()
-        .is_some_and(|h| h == "127.0.0.1" || h == "localhost")
-    {
-        0.02
+        .is_some_and(|h| h == "127.0.0.1" || h == "localhost");
+    // Loopback (the in-process server, a server started by hand): about 4 ms a check,
+    // plus 0.24 ms for each request a check that exhausts a rate limit sends (its limit's
+    // N), as measured on the project's 2-core machine for all three families (issue 23
+    // item 7; docs/conformance.md, "Benchmark").
+    let expected_secs = if loopback {
+        run.iter()
+            .map(|c| {
+                let exhausted = c.exhausts.and_then(|l| env.profile.rate_limit(l));
+                0.004 + exhausted.map_or(0.0, |l| f64::from(l.max) * 0.000_24)
+            })
+            .sum::<f64>()
     } else {
-        0.5
-    };
-    let expected_secs = concurrent * per_check / 4.0 + serial * per_check * 3.0 + waits as f64;
+        concurrent * 0.5 / 4.0 + serial * 0.5 * 3.0
+    } + waits as f64;
     let mut plan = Plan {
         checks: run.len() + skipped.len(),
         expected_secs,

@@ -78,3 +78,15 @@ pub fn assert_every_check_is(report: &RunReport, allowed: &[Status]) {
         .collect();
     assert!(others.is_empty(), "{}", others.join("\n"));
 }
+
+/// Asserts that every skipped check of `report` decided so before it sent anything: its
+/// transcript is empty (issue 18 item 5).
+pub fn assert_skips_sent_nothing(report: &RunReport) {
+    let sent: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Skip && c.transcript.contains("→ "))
+        .map(|c| format!("{} skipped after sending:\n{}", c.id, c.transcript))
+        .collect();
+    assert!(sent.is_empty(), "{}", sent.join("\n"));
+}

@@ -100,3 +100,25 @@ pub fn outcomes(report: &RunReport, only_bad: bool) -> Vec<(String, String, Stat
         })
         .collect()
 }
+
+/// Asserts that every failing check's message cites a clause of `profile` and no clause
+/// of another family (issue 18 item 7).
+pub fn assert_failures_cite_the_family(report: &RunReport, profile: &Profile) {
+    let wrong: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .filter_map(|c| {
+            let message = c.message.as_deref().unwrap_or_default();
+            let cited = conformance::outcome::cited_clauses(message);
+            let foreign: Vec<&str> = cited
+                .iter()
+                .copied()
+                .filter(|id| profile.clause(id).is_none())
+                .collect();
+            (cited.is_empty() || !foreign.is_empty())
+                .then(|| format!("{}: {message} (foreign: {foreign:?})", c.id))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -164,8 +164,43 @@ pub struct LimitVerdict {
     pub holds: bool,
     /// Problems of the run as a whole (the per-key ones are under `keys`).
     pub problems: Vec<String>,
+    /// Why the limit is NOT JUDGED, when it is (issue 23 item 1: every NOT JUDGED names
+    /// its reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
     pub keys: Vec<KeyVerdict>,
     pub reports: Vec<String>,
+}
+
+impl LimitVerdict {
+    /// A limit that was not run, NOT JUDGED for `why`.
+    pub fn not_run(limit: &profile::RateLimit, why: String) -> LimitVerdict {
+        LimitVerdict {
+            limit: limit.name.clone(),
+            method: limit.method.clone(),
+            path: String::new(),
+            max: limit.max,
+            window_secs: limit.window_secs,
+            key_kind: limit.key.as_str().to_owned(),
+            clock: ClockMode::Real,
+            users: 0,
+            windows_requested: 0,
+            extra: 0,
+            windows_opened: 0,
+            windows_judged: 0,
+            windows_checked: 0,
+            requests: 0,
+            cancelled: 0,
+            wall_secs: 0.0,
+            seconds_passed: 0.0,
+            status: Status::NotJudged,
+            holds: false,
+            problems: Vec::new(),
+            not_judged: Some(why),
+            keys: Vec::new(),
+            reports: Vec::new(),
+        }
+    }
 }
 
 /// The facts of one limit's run that are not observations.
@@ -252,6 +287,7 @@ pub fn judge(facts: RunFacts, log: &ConductorLog, observations: &[Observation]) 
     } else {
         Status::Holds
     };
+    let not_judged = (status == Status::NotJudged).then(|| not_judged_reason(&facts, log, &keys));
     LimitVerdict {
         limit: facts.limit,
         method: facts.method,
@@ -276,8 +312,40 @@ pub fn judge(facts: RunFacts, log: &ConductorLog, observations: &[Observation]) 
         status,
         holds: status == Status::Holds,
         problems,
+        not_judged,
         keys,
         reports: facts.reports,
+    }
+}
+
+/// Why no window of a limit could be judged, in one sentence.
+fn not_judged_reason(facts: &RunFacts, log: &ConductorLog, keys: &[KeyVerdict]) -> String {
+    if log.windows.is_empty() {
+        return match &log.stopped_early {
+            Some(why) if log.deadline_reached => format!(
+                "no window was opened: {why} (one {} s window needs {} s of real time; give a longer --run-time)",
+                facts.window_secs,
+                facts.window_secs + 1
+            ),
+            Some(why) => format!("no window was opened: {why}"),
+            None => "no window was opened".into(),
+        };
+    }
+    // The first reason a key window gives, with how many said the same.
+    let reasons: Vec<&String> = keys
+        .iter()
+        .flat_map(|k| k.windows.iter().flat_map(|w| w.not_judged.iter()))
+        .collect();
+    match reasons.first() {
+        Some(first) => format!(
+            "no window could be judged: {first}{}",
+            if reasons.len() > 1 {
+                format!(" (and {} more reasons like it)", reasons.len() - 1)
+            } else {
+                String::new()
+            }
+        ),
+        None => "no window could be judged".into(),
     }
 }
 

@@ -57,6 +57,8 @@ pub struct ConductorLog {
     pub stopped_early: Option<String>,
     /// Whether the deadline, rather than a failure, ended the attack early.
     pub deadline_reached: bool,
+    /// Set when the target stopped answering: the one line that says where.
+    pub target_gone: Option<String>,
 }
 
 /// Why a window's schedule stopped.

@@ -29,7 +29,8 @@ pub async fn take_seat(user: &mut GooseUser, state: Arc<AttackState>) -> Transac
     let index = user.weighted_users_index;
     let (key, slot) = (index % keys, index / keys);
     let source = state.plan.keys[key].source_for_slot(slot);
-    let builder = crate::target::client_builder(&state.traffic.base_url(), source);
+    let builder =
+        crate::target::client_builder(&state.traffic.base_url(), source, &state.traffic.access);
     let seated = user.set_client_builder(builder).await;
     if let Err(e) = &seated {
         let address = crate::keys::label_of(source);

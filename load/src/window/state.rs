@@ -6,7 +6,7 @@
 //! (`POST /__test/clock/advance`). Every observation is placed on it, so one verdict
 //! serves a moved clock and a real one alike.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -108,7 +108,19 @@ pub struct AttackState {
     began: Instant,
     /// Milliseconds the server's clock was moved.
     moved_ms: AtomicU64,
+    /// Real milliseconds since `began` of the last HTTP answer (any status).
+    last_answer_ms: AtomicU64,
+    /// Transport failures since the last HTTP answer.
+    failures_since_answer: AtomicU32,
+    /// Where and how the last transport failure happened: window, step, error.
+    last_failure: Mutex<Option<(usize, RequestKind, String)>>,
 }
+
+/// A target that stopped answering: this many transport failures in a row, and no
+/// answer for [`SILENCE`], end the attack (issue 23 item 1).
+pub const FAILURES_IN_A_ROW: u32 = 8;
+/// See [`FAILURES_IN_A_ROW`].
+pub const SILENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl AttackState {
     pub fn new(setup: AttackSetup) -> (Arc<AttackState>, mpsc::UnboundedReceiver<Phase>) {
@@ -142,6 +154,9 @@ impl AttackState {
             names,
             began: Instant::now(),
             moved_ms: AtomicU64::new(0),
+            last_answer_ms: AtomicU64::new(0),
+            failures_since_answer: AtomicU32::new(0),
+            last_failure: Mutex::new(None),
         };
         (Arc::new(state), reports_rx)
     }
@@ -169,7 +184,82 @@ impl AttackState {
     }
 
     pub(super) fn observe(&self, observation: Observation) {
+        match &observation.outcome {
+            Outcome::Transport { error } => {
+                self.failures_since_answer.fetch_add(1, Ordering::SeqCst);
+                *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((observation.window, observation.kind, error.clone()));
+            }
+            Outcome::Cancelled => {}
+            _ => {
+                self.failures_since_answer.store(0, Ordering::SeqCst);
+                self.last_answer_ms
+                    .store(self.began.elapsed().as_millis() as u64, Ordering::SeqCst);
+            }
+        }
         self.lock_observations().push(observation);
+    }
+
+    /// Whether a liveness ping is due: a transport failure since the last answer, or
+    /// [`SILENCE`] without any answer (a real-clock wait, when nothing else is sent).
+    pub fn ping_due(&self) -> bool {
+        let elapsed = self.began.elapsed().as_millis() as u64;
+        let since = elapsed - self.last_answer_ms.load(Ordering::SeqCst).min(elapsed);
+        self.failures_since_answer.load(Ordering::SeqCst) > 0 || since >= SILENCE.as_millis() as u64
+    }
+
+    /// A ping answered: the target is there.
+    pub fn answered(&self) {
+        self.failures_since_answer.store(0, Ordering::SeqCst);
+        self.last_answer_ms
+            .store(self.began.elapsed().as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// The one line for a target that no longer answers a ping (`why`): names the limit,
+    /// the window (the last one opened) and the time.
+    pub fn gone_line(&self, why: &str) -> String {
+        let window = self.lock_observations().last().map_or(0, |o| o.window);
+        let limit = &self.traffic.limit;
+        format!(
+            "the target stopped answering during limit `{}` ({} per {} s), window {}, {:.1} s into its attack: {why}; no verdict for it; check that the target is up and run again",
+            limit.name,
+            limit.max,
+            limit.window_secs,
+            window + 1,
+            self.began.elapsed().as_secs_f64()
+        )
+    }
+
+    /// The one line for a target that stopped answering, once it has: at least
+    /// [`FAILURES_IN_A_ROW`] transport failures since the last answer, which is
+    /// [`SILENCE`] old or more. Names the limit, the window and the step.
+    pub fn target_gone(&self) -> Option<String> {
+        if self.failures_since_answer.load(Ordering::SeqCst) < FAILURES_IN_A_ROW {
+            return None;
+        }
+        let since = self.began.elapsed().as_millis() as u64
+            - self
+                .last_answer_ms
+                .load(Ordering::SeqCst)
+                .min(self.began.elapsed().as_millis() as u64);
+        if since < SILENCE.as_millis() as u64 {
+            return None;
+        }
+        let (window, kind, error) = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        let limit = &self.traffic.limit;
+        Some(format!(
+            "the target stopped answering during limit `{}` ({} per {} s), window {} ({} step), {:.1} s into its attack: {error}; no verdict for it; check that the target is up and run again",
+            limit.name,
+            limit.max,
+            limit.window_secs,
+            window + 1,
+            kind.as_str(),
+            self.began.elapsed().as_secs_f64()
+        ))
     }
 
     pub fn problems(&self) -> Vec<String> {
@@ -206,8 +296,13 @@ impl AttackState {
     pub(super) async fn wait_for(&self, reached: impl Fn(&Phase) -> bool) -> Option<Phase> {
         let mut rx = self.phase.subscribe();
         let grace = std::time::Duration::from_millis(500);
-        let waited =
-            tokio::time::timeout_at((self.deadline + grace).into(), rx.wait_for(reached)).await;
+        // The end of the attack ends every wait: a player waiting for a step that will
+        // never come (the target stopped answering) must not hold goose to the deadline.
+        let waited = tokio::time::timeout_at(
+            (self.deadline + grace).into(),
+            rx.wait_for(|p| *p == Phase::Finished || reached(p)),
+        )
+        .await;
         match waited {
             Ok(Ok(p)) if *p != Phase::Finished => Some(*p),
             _ => None,
@@ -230,6 +325,11 @@ impl AttackState {
             .filter(|o| o.window == window && pick(o))
             .cloned()
             .collect()
+    }
+
+    /// Ends the attack where it is: the players stop at their next step.
+    pub fn end_now(&self) {
+        self.phase.send_replace(Phase::Finished);
     }
 
     /// Whether the deadline has passed.

@@ -6,6 +6,10 @@
 //! as soon as it is accepted, before anything is read, so admitted connections keep
 //! their file descriptors and their speed. If accepting fails anyway (out of file
 //! descriptors), the loop waits a moment and goes on; it never stops serving.
+//!
+//! HTTPS (issue 23 item 0, `--tls-cert`/`--tls-key`): the same loop, caps and shutdown;
+//! each admitted connection does its TLS handshake on its own task, within the
+//! header-read timeout, before hyper reads a byte.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,6 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use super::App;
 
@@ -81,6 +86,120 @@ pub async fn run(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run_with(listener, app, None, shutdown).await
+}
+
+/// Serves `config` over HTTPS with the certificate chain and key of `tls` (what
+/// `reference-server --tls-cert FILE --tls-key FILE` runs).
+pub async fn serve_tls(
+    listener: TcpListener,
+    config: crate::ServerConfig,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Arc::new(App::new(config)?);
+    run_with(listener, app, Some(TlsAcceptor::from(tls)), shutdown).await
+}
+
+/// The TLS settings for a PEM certificate chain and private key (`--tls-cert`,
+/// `--tls-key`): HTTP/1.1 only, on the same crypto provider as the tools' clients. The
+/// error is a sentence that names the flag to fix.
+pub fn tls_config(
+    cert_pem: &std::path::Path,
+    key_pem: &std::path::Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_file_iter(cert_pem)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| {
+            format!(
+                "cannot read a PEM certificate chain from {}: {e}. Check the file given to --tls-cert.",
+                cert_pem.display()
+            )
+        })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{} holds no certificate (-----BEGIN CERTIFICATE-----). Check the file given to --tls-cert.",
+            cert_pem.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| {
+        format!(
+            "cannot read a PEM private key from {}: {e}. Check the file given to --tls-key.",
+            key_pem.display()
+        )
+    })?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("cannot set up TLS: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            format!(
+                "the key in {} does not fit the certificate in {} ({e}). Give the key of that certificate.",
+                key_pem.display(),
+                cert_pem.display()
+            )
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A server on HTTPS on a background task, for tests: its address, and the means to
+/// stop it.
+pub struct TlsServer {
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TlsServer {
+    /// Binds 127.0.0.1 on a free port and serves `config` over HTTPS.
+    pub async fn spawn(
+        config: crate::ServerConfig,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> std::io::Result<TlsServer> {
+        let app = Arc::new(App::new(config)?);
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run_with(
+            listener,
+            app,
+            Some(TlsAcceptor::from(tls)),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(TlsServer {
+            addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// `https://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Stops accepting, lets open requests finish, and waits for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+async fn run_with(
+    listener: TcpListener,
+    app: Arc<App>,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let listen_addr = listener.local_addr()?;
     let admissions = Arc::new(Admissions::default());
     let graceful = GracefulShutdown::new();
@@ -132,15 +251,36 @@ pub async fn run(
                         )
                     }
                 });
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_READ_TIMEOUT)
-                    .keep_alive(true)
-                    .max_buf_size(MAX_BUF)
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                let watcher = graceful.watcher();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let builder = {
+                        let mut b = http1::Builder::new();
+                        b.timer(TokioTimer::new())
+                            .header_read_timeout(HEADER_READ_TIMEOUT)
+                            .keep_alive(true)
+                            .max_buf_size(MAX_BUF);
+                        b
+                    };
+                    let served = match tls {
+                        None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                        Some(acceptor) => {
+                            // A client that never finishes its handshake holds nothing for long.
+                            let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await;
+                            match handshake {
+                                Ok(Ok(tls_stream)) => watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), service)).await,
+                                Ok(Err(e)) => {
+                                    tracing::debug!(peer = %peer.ip(), error = %e, "TLS handshake failed");
+                                    Ok(())
+                                }
+                                Err(_) => {
+                                    tracing::debug!(peer = %peer.ip(), "TLS handshake timed out");
+                                    Ok(())
+                                }
+                            }
+                        }
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                     drop(admitted);

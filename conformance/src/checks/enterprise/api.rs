@@ -5,9 +5,10 @@ use profile::{Level, Profile};
 use serde_json::json;
 
 use super::introspect::issued_with_lifetime;
-use super::{api_error, control, issue, roles, tags_request, tags_with};
+use super::{api_error, issue, roles, tags_request, tags_with};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
+use crate::kit::controls::control;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -21,35 +22,42 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             "EN-API-1/missing-or-malformed-token-is-unauthenticated",
             "No Authorization, another scheme, an empty or unknown bearer token: 401 {\"message\": \"Unauthenticated.\"}",
             run!(missing_token),
-        ),
+        )
+        .budget("api", 4),
         Check::new(
             "EN-API-1/expired-token-is-unauthenticated",
             "A token past its lifetime is 401 Unauthenticated.; a second before, it still works",
             run!(expired_token),
         )
+        .budget("api", 2)
         .exclusive()
         .waits(profile.lifetimes.access_token + 1),
         Check::new(
             "EN-API-1/token-without-the-scope-is-refused",
             "A token without the route's scope is 403 {\"message\": \"Token does not have the required scope.\"}",
             run!(without_scope),
-        ),
+        )
+        .budget("api", 1),
         Check::new(
             "EN-API-1/client-without-company-is-company-not-found",
             "A client linked to no company is 404 {\"message\": \"Company not found.\"}",
             run!(without_company),
-        ),
+        )
+        .budget("api", 1),
         Check::new(
             "EN-API-1/tags-lists-the-company-tags",
             "GET /api/tags answers {data: [...]}, the client's company's tags in order",
             run!(tags),
         )
+        .budget("api", 1)
         .part(Level::Decided),
         Check::new(
             "EN-API-1/unlinking-the-company-is-company-not-found",
             "Once the client is unlinked from its company its token gets 404 Company not found.; linked again, 200 (test controls)",
             run!(unlinked_company),
         )
+        .needs_test_controls("(POST /__test/apps/{client_id}/company); EN-API-1/client-without-company-is-company-not-found checks a client with no company")
+        .budget("api", 2)
         .exclusive()
         .part(Level::Decided),
     ]
@@ -73,7 +81,7 @@ async fn missing_token(ctx: &mut Ctx) -> CheckResult {
 async fn expired_token(ctx: &mut Ctx) -> CheckResult {
     let (token, lifetime) = issued_with_lifetime(ctx).await?;
     lifetime.to_just_before_its_end(ctx).await?;
-    let r = super::send_kept(ctx, tags_request(ctx, Some(&token))).await?;
+    let r = ctx.send(tags_request(ctx, Some(&token))).await?;
     if r.status() != 200 {
         lifetime.landed_before_its_end(ctx, "the call").await?;
     }
@@ -130,20 +138,27 @@ async fn tags(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unlinked_company(ctx: &mut Ctx) -> CheckResult {
-    if !ctx.env.controls {
-        return Err(Problem::skip(
-            "needs the reference server's test controls (POST /__test/apps/{client_id}/company); EN-API-1/client-without-company-is-company-not-found checks a client with no company",
-        ));
-    }
     let app = roles::active(ctx)?;
     let company = app.company.clone().unwrap_or_default();
     let token = issue(ctx, &app, None).await?.access_token;
     ctx.note("the client is unlinked from its company");
-    control(ctx, company_control(&app), json!({ "company": null })).await?;
+    control(
+        ctx,
+        &company_control(&app),
+        json!({ "company": null }),
+        "to link a client to a company",
+    )
+    .await?;
     let r = ctx.send(tags_request(ctx, Some(&token))).await;
     // Linked again whatever happened: every other check uses this client.
     ctx.note("the client is linked to its company again");
-    control(ctx, company_control(&app), json!({ "company": company })).await?;
+    control(
+        ctx,
+        &company_control(&app),
+        json!({ "company": company }),
+        "to link a client to a company",
+    )
+    .await?;
     api_error(ctx, &r?, "company_not_found", COMPANY_NOT_FOUND, "EN-API-1")?;
     tags_with(ctx, &token, "EN-API-1").await?;
     Ok(())

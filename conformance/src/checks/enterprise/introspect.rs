@@ -11,8 +11,9 @@ use super::{
     token_body,
 };
 use crate::check::{Check, Ctx};
-use crate::checks::punchplay::time::{self, Lifetime};
 use crate::client::Req;
+use crate::kit::race;
+use crate::kit::time::{self, Lifetime};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -70,7 +71,8 @@ pub fn checks(profile: &Profile) -> Vec<Check> {
             "EN-REVOKE-1/revoked-token-is-rejected-afterwards",
             "After a revocation the token is 401 on /api, invalid at introspect and not found at revoke",
             run!(revoked_rejected),
-        ),
+        )
+        .budget("api", 2),
         Check::new(
             "EN-REVOKE-1/revoke-answers-token-revoked",
             "A revocation is 200 {success: true, message: \"Token revoked.\", data: null}",
@@ -251,40 +253,31 @@ async fn revoke_answer(ctx: &mut Ctx) -> CheckResult {
 async fn revoke_race(ctx: &mut Ctx) -> CheckResult {
     let app = roles::active(ctx)?;
     let token = issue(ctx, &app, None).await?.access_token;
-    let sends = (0..RACING_REVOKES).map(|_| {
-        let http = ctx.http.clone();
-        let req = token_body(ctx, "revoke", &token);
-        async move { http.execute(req).await }
-    });
-    let answers = futures_util::future::join_all(sends).await;
-    let mut succeeded = Vec::new();
-    let mut last_refusal = None;
-    for a in answers {
-        let ex = a?;
-        if (200..300).contains(&ex.status) {
-            succeeded.push(ex);
-        } else {
-            last_refusal = Some(ex);
-        }
-    }
+    let revokes = (0..RACING_REVOKES)
+        .map(|_| token_body(ctx, "revoke", &token))
+        .collect();
+    let answers = race::at_once(ctx, revokes).await?;
+    let n = race::winners(&answers);
+    let (succeeded, refused): (Vec<_>, Vec<_>) = answers
+        .into_iter()
+        .partition(|ex| (200..300).contains(&ex.status));
     ctx.note(format!(
         "{RACING_REVOKES} concurrent revocations of one token; one succeeded:"
     ));
-    let Some(first) = succeeded.first().cloned() else {
-        let r = last_refusal.map(|ex| ctx.record(ex));
+    let Some(first) = succeeded.into_iter().next() else {
+        let r = refused.into_iter().last().map(|ex| ctx.record(ex));
         return Err(match r {
             Some(r) => r.fail("EN-REVOKE-1: no concurrent revocation of a live token succeeded"),
             None => Problem::error("no revocation was sent"),
         });
     };
-    let n = succeeded.len();
     let r = ctx.record(first);
     ensure!(
         n == 1,
         r,
         "EN-REVOKE-1: {n} of {RACING_REVOKES} concurrent revocations of one token succeeded; once revoked it is not found"
     );
-    if let Some(ex) = last_refusal {
+    if let Some(ex) = refused.into_iter().last() {
         ctx.note("the others:");
         let r = ctx.record(ex);
         refused_with(&r, TOKEN_NOT_FOUND, "EN-REVOKE-1")?;

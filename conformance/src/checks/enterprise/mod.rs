@@ -1,19 +1,25 @@
 //! The enterprise family's checks (seed 003, clauses EN-*), one file per area: the token
 //! endpoint and its validation ([`token`]), introspection and revocation ([`introspect`]),
-//! the company-scoped API ([`api`]) and its limit ([`rate`]). Apps are picked by trait
-//! ([`roles`]). EN-OPEN-1 has no check: the contract leaves its trigger open, and the
-//! run's notes list it (`checks::clauses_without_checks`). The helpers below read the
-//! answers through the client crate's readers (`contract_client::families::enterprise`)
-//! and assert what the clauses fix.
+//! the company-scoped API ([`api`]) and its limit ([`rate`], the kit's checks with this
+//! family's recipe). Apps are picked by trait ([`roles`]). EN-OPEN-1 has no check: the
+//! contract leaves its trigger open, and the run's notes list it
+//! (`checks::clauses_without_checks`). [`Enterprise`] is the family's part of the suite;
+//! the helpers below read the answers through the client crate's readers
+//! (`contract_client::families::enterprise`) and assert what the clauses fix.
 
 use profile::{App, Profile};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use contract_client::families::enterprise::{self as answers, Issued, Refusal};
 
 use crate::check::{Check, Ctx};
-use crate::client::{Req, Resp};
+use crate::client::{Exchange, Req, Resp};
+use crate::dialect::{self, Dialect, Kept};
+use crate::family::SuiteFamily;
+use crate::free::{self, Freedoms, OwnedStatus};
+use crate::kit::rate::{self as rate_kit, RateFamily};
 use crate::outcome::{CheckResult, Problem};
+use crate::redact::FamilyMembers;
 
 pub mod api;
 pub mod introspect;
@@ -22,59 +28,112 @@ pub mod rate;
 pub mod roles;
 pub mod token;
 
-/// Every enterprise check for a profile (limit checks are one set per limit), each with
-/// its request budget per rate limit.
-pub fn checks(profile: &Profile) -> Vec<Check> {
-    let mut v = Vec::new();
-    v.extend(token::checks());
-    v.extend(introspect::checks(profile));
-    v.extend(api::checks(profile));
-    v.extend(rate::checks(profile));
-    for c in &mut v {
-        c.budget = BUDGETS
-            .iter()
-            .filter(|(id, _, _)| *id == c.id)
-            .map(|(_, limit, n)| (*limit, *n))
-            .collect();
+/// Enterprise's: as punchplay's, its clauses naming every other value.
+pub static FREEDOMS: Freedoms = Freedoms {
+    redirect_statuses: &[302],
+    free_text: &[],
+    optional: &[],
+    case_free: free::CASE_FREE,
+    challenge_params: free::CHALLENGE_PARAMS,
+    one_of: &[],
+    // EN-REVOKE-1: "Token not found." (a revocation of a token, refused) is MUST, its
+    // status 422 DECIDED; pinned only in the checks of that part (token-not-found-is-422,
+    // the DECIDED race). A revocation without a token is "Token required.", 422 MUST.
+    statuses_only_in_their_checks: &[OwnedStatus {
+        status: 422,
+        request: &["POST /oauth/revoke", "\"token\": "],
+        answer: r#""success": false"#,
+        counts_in: &["token-not-found-is-422", "concurrent-revocations"],
+    }],
+    only_in_their_checks: &[
+        ("cache-control", None),
+        // EN-RATE-1: Retry-After is DECIDED; EN-RATE-1/*-refusal-has-retry-after,
+        // EN-RATE-1/*-reopens-at-retry-after.
+        ("retry-after", Some("retry-after")),
+    ],
+};
+
+/// The enterprise family's suite.
+pub struct Enterprise;
+
+impl Dialect for Enterprise {
+    /// Apps by trait; a missing one skips the checks that need it, so no file is refused.
+    fn roles(
+        &self,
+        ids: &profile::Identities,
+        profile: &Profile,
+    ) -> Result<Box<dyn dialect::Roles>, String> {
+        Ok(Box::new(roles::Apps::pick(ids, profile)))
     }
-    v
+
+    fn members(&self, _profile: &Profile) -> FamilyMembers {
+        FamilyMembers::without_request_id(members::SECRETS, members::PROSE, members::UNIX_TIMES)
+    }
+
+    /// The status the profile gives `code` and a JSON body: each layer's body (a
+    /// refusal, a validation map, an `/api` message) is judged by the checks that know
+    /// its wording ([`refusal`], [`api_error`], [`outcome_refusal`]).
+    fn error(&self, profile: &Profile, resp: &Resp, code: &str) -> Result<Value, Problem> {
+        let want = profile.status_of(code);
+        if resp.status() != want {
+            return Err(resp.fail(format!(
+                "expected {want} for `{code}`, got {}: {}",
+                resp.status(),
+                resp.body()
+            )));
+        }
+        resp.json()
+    }
+
+    /// A 200 of the tags route becomes a note: its body is the company's data (another
+    /// deployment's list has another length), not the contract's, so it must not change
+    /// the snapshot. The checks assert the list themselves.
+    fn kept(&self, profile: &Profile, _check_id: &str, ex: Exchange) -> Kept {
+        if ex.status == 200 && ex.req.route() == profile.path("tags") {
+            Kept::Note(format!(
+                "{} {}: 200 with the company's tags",
+                ex.req.method,
+                ex.req.route()
+            ))
+        } else {
+            Kept::Exchange(Box::new(ex))
+        }
+    }
+
+    fn free(&self) -> &'static Freedoms {
+        &FREEDOMS
+    }
+
+    fn over_admission_clause(&self) -> Option<&'static str> {
+        Some(rate::OVER_ADMISSION_CLAUSE)
+    }
 }
 
-/// (check id, rate-limit name, requests) of the ordinary checks that call `/api/*`, for
-/// the plan against a target without clock control (`runner::plan`). Exhausting checks
-/// spend the whole limit and are planned apart.
-pub const BUDGETS: &[(&str, &str, u32)] = &[
-    (
-        "EN-API-1/missing-or-malformed-token-is-unauthenticated",
-        "api",
-        4,
-    ),
-    ("EN-API-1/expired-token-is-unauthenticated", "api", 2),
-    ("EN-API-1/token-without-the-scope-is-refused", "api", 1),
-    (
-        "EN-API-1/client-without-company-is-company-not-found",
-        "api",
-        1,
-    ),
-    ("EN-API-1/tags-lists-the-company-tags", "api", 1),
-    ("EN-REVOKE-1/revoked-token-is-rejected-afterwards", "api", 2),
-    (
-        "EN-API-1/unlinking-the-company-is-company-not-found",
-        "api",
-        2,
-    ),
-];
+impl SuiteFamily for Enterprise {
+    fn checks(&self, profile: &Profile) -> Vec<Check> {
+        let mut v = Vec::new();
+        v.extend(token::checks());
+        v.extend(introspect::checks(profile));
+        v.extend(api::checks(profile));
+        v.extend(rate_kit::checks(profile, &rate::Recipe));
+        v
+    }
 
-/// The probe's two paths (`runner::probe`): an unknown route and the tags route, both
-/// answered without a token in JSON (`{message}`, EN-API-1).
-pub fn probe_paths(profile: &Profile) -> [String; 2] {
-    [
-        format!(
-            "{}/conformance-probe",
-            profile.path("api").trim_end_matches('/')
-        ),
-        profile.path("tags").to_owned(),
-    ]
+    /// An unknown route under `/api` and the tags route, both answered without a token in
+    /// JSON (`{message}`, EN-API-1).
+    fn probe_paths(&self, profile: &Profile) -> [String; 2] {
+        [
+            format!(
+                "{}/conformance-probe",
+                profile.path("api").trim_end_matches('/')
+            ),
+            profile.path("tags").to_owned(),
+        ]
+    }
+
+    fn rate(&self) -> Option<&'static dyn RateFamily> {
+        Some(&rate::Recipe)
+    }
 }
 
 /// `POST` to the token endpoint with JSON credentials (EN-TOKEN-1), `scope` if given.
@@ -205,35 +264,10 @@ pub fn refused_with(r: &Resp, message: &str, clause: &str) -> CheckResult {
     Ok(())
 }
 
-/// Records an answer, but a 200 of the tags route only as a note: its body is the
-/// company's data (another deployment's list has another length), not the contract's, so
-/// it must not change the snapshot. The checks assert the list themselves.
-pub fn keep(ctx: &mut Ctx, ex: crate::client::Exchange) -> Resp {
-    if ex.status == 200 && ex.req.route() == ctx.path("tags") {
-        ctx.note(format!(
-            "{} {}: 200 with the company's tags",
-            ex.req.method,
-            ex.req.route()
-        ));
-        Resp {
-            ex: std::sync::Arc::new(ex),
-            request_id_header: String::new(),
-        }
-    } else {
-        ctx.record(ex)
-    }
-}
-
-/// Sends a request and [`keep`]s its answer.
-pub async fn send_kept(ctx: &mut Ctx, req: Req) -> Result<Resp, Problem> {
-    let ex = ctx.exchange(req).await?;
-    Ok(keep(ctx, ex))
-}
-
 /// Calls the tags route with `token` and answers the tags, failing unless it is a 200
-/// `{data: [...]}` (EN-API-1); the answer is [`keep`]t.
+/// `{data: [...]}` (EN-API-1); the transcript notes it (see [`Enterprise::kept`]).
 pub async fn tags_with(ctx: &mut Ctx, token: &str, clause: &str) -> Result<Vec<String>, Problem> {
-    let r = send_kept(ctx, tags_request(ctx, Some(token))).await?;
+    let r = ctx.send(tags_request(ctx, Some(token))).await?;
     if r.status() != 200 {
         return Err(r.fail(format!(
             "{clause}: GET {} with a live token answered {}, expected 200: {}",
@@ -245,89 +279,4 @@ pub async fn tags_with(ctx: &mut Ctx, token: &str, clause: &str) -> Result<Vec<S
     answers::read_tags(r.body().as_bytes()).map_err(|p| r.fail(format!("{clause}: {p}")))
 }
 
-/// A test control of the reference server (`POST /__test/...`), failing with its answer.
-pub async fn control(ctx: &mut Ctx, path: String, body: serde_json::Value) -> CheckResult {
-    let r = ctx
-        .send(Req::post(path.clone()).json(body).driver())
-        .await?;
-    if r.status() != 200 {
-        return Err(Problem::error(format!(
-            "the test control POST {path} answered {}: {}",
-            r.status(),
-            r.body()
-        )));
-    }
-    Ok(())
-}
-
-/// The scope set of a space-separated string, sorted.
-pub fn scope_set(s: &str) -> Vec<String> {
-    crate::checks::punchplay::scope_set(s)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn profile() -> Profile {
-        profile::builtin::find("enterprise")
-            .expect("built in")
-            .profile()
-    }
-
-    #[test]
-    fn against_a_remote_target_the_limit_is_exhausted_once_and_budgets_hold() {
-        use crate::check::{Env, Schedule};
-        let b = profile::builtin::find("enterprise").expect("built in");
-        let http = crate::client::HttpOptions {
-            base: url::Url::parse("https://api.staging.example.invalid").expect("a URL"),
-            timeout: std::time::Duration::from_secs(1),
-            request_id_header: String::new(),
-        };
-        let env = Env::new(
-            b.profile(),
-            b.identities(),
-            http,
-            false,
-            crate::drivers::Driver::Pages,
-            false,
-        )
-        .expect("an enterprise environment");
-        let (run, skipped, _) = crate::runner::plan(&env, super::checks(&env.profile));
-        let limit = env.profile.rate_limit("api").expect("the /api limit");
-        let exhausting = run.iter().filter(|c| c.exhausts == Some("api")).count();
-        assert_eq!(
-            exhausting, 1,
-            "one exhausting check per window on a shared key"
-        );
-        let spent: u32 = run
-            .iter()
-            .filter(|c| c.schedule != Schedule::Exhausting)
-            .flat_map(|c| c.budget.iter())
-            .filter(|(n, _)| *n == "api")
-            .map(|(_, n)| n)
-            .sum();
-        assert!(
-            spent < limit.max,
-            "ordinary checks spend {spent} of {}",
-            limit.max
-        );
-        assert!(
-            skipped
-                .iter()
-                .all(|(c, why)| c.exhausts == Some("api") && why.contains("--allow-slow")),
-            "{:?}",
-            skipped.iter().map(|(c, w)| (c.id, w)).collect::<Vec<_>>()
-        );
-    }
-
-    #[test]
-    fn every_budget_row_names_a_check_and_a_limit() {
-        let profile = profile();
-        let checks = super::checks(&profile);
-        for (id, limit, _) in BUDGETS {
-            assert!(checks.iter().any(|c| c.id == *id), "no check {id}");
-            assert!(profile.rate_limit(limit).is_some(), "no limit {limit}");
-        }
-    }
-}
+pub use crate::kit::flows::scope_set;

@@ -6,9 +6,9 @@
 
 use profile::{App, AppKind, Identities, Profile};
 
-use crate::check::{Ctx, Env};
+use crate::check::Ctx;
+use crate::dialect;
 use crate::outcome::Problem;
-use crate::redact::Redactor;
 
 /// The scope `GET /api/tags` needs (EN-API-1, DECIDED `tags:read`).
 pub fn tags_scope(profile: &Profile) -> Option<&str> {
@@ -43,37 +43,28 @@ impl Apps {
             no_scopes: find(&|a| active(a) && !allowed(a)),
         }
     }
+}
 
-    /// The role an app plays, as its placeholders name it: `active`, `inactive`,
-    /// `no-company`, `no-scopes`, or `app<N>` (its place in the file).
-    pub fn role_of(&self, ids: &Identities, app: &App) -> String {
+impl dialect::Roles for Apps {
+    /// `active`, `inactive`, `no-company`, `no-scopes`.
+    fn app_role(&self, app: &App) -> Option<&'static str> {
         [
             ("active", &self.active),
             ("inactive", &self.inactive),
             ("no-company", &self.no_company),
             ("no-scopes", &self.no_scopes),
         ]
-        .iter()
+        .into_iter()
         .find(|(_, a)| a.as_ref().is_some_and(|a| a.client_id == app.client_id))
-        .map(|(role, _)| (*role).to_owned())
-        .unwrap_or_else(|| {
-            let n = ids.apps.iter().position(|a| a.client_id == app.client_id);
-            format!("app{}", n.map_or(0, |n| n + 1))
-        })
+        .map(|(role, _)| role)
     }
 }
 
-/// Registers every app's client id, name and secret under its role placeholder.
-pub fn redact_identities(env: &Env, redactor: &mut Redactor) {
-    let apps = Apps::pick(&env.ids, &env.profile);
-    for app in &env.ids.apps {
-        let role = apps.role_of(&env.ids, app);
-        if let Some(s) = &app.secret {
-            redactor.register_named(s.expose(), &format!("[secret:{role}]"));
-        }
-        redactor.register_identity(&app.client_id, &format!("[client:{role}]"));
-        redactor.register_identity(&app.name, &format!("[app-name:{role}]"));
-    }
+/// The apps of this run (enterprise's checks run with enterprise's environment only).
+fn apps(ctx: &Ctx) -> Result<&Apps, Problem> {
+    ctx.env.roles::<Apps>().ok_or_else(|| {
+        Problem::error("an enterprise check ran with another family's environment (a suite bug)")
+    })
 }
 
 fn needs(app: Option<App>, what: String) -> Result<App, Problem> {
@@ -90,12 +81,12 @@ pub fn active(ctx: &Ctx) -> Result<App, Problem> {
         "an app of an active enterprise, linked to a company and allowed `{}`",
         scope_name(ctx)
     );
-    needs(Apps::pick(&ctx.env.ids, &ctx.env.profile).active, what)
+    needs(apps(ctx)?.active.clone(), what)
 }
 
 pub fn inactive(ctx: &Ctx) -> Result<App, Problem> {
     needs(
-        Apps::pick(&ctx.env.ids, &ctx.env.profile).inactive,
+        apps(ctx)?.inactive.clone(),
         "an app of an inactive enterprise".to_owned(),
     )
 }
@@ -105,7 +96,7 @@ pub fn no_company(ctx: &Ctx) -> Result<App, Problem> {
         "an app of an active enterprise, allowed `{}` and linked to no company",
         scope_name(ctx)
     );
-    needs(Apps::pick(&ctx.env.ids, &ctx.env.profile).no_company, what)
+    needs(apps(ctx)?.no_company.clone(), what)
 }
 
 pub fn no_scopes(ctx: &Ctx) -> Result<App, Problem> {
@@ -113,7 +104,7 @@ pub fn no_scopes(ctx: &Ctx) -> Result<App, Problem> {
         "an app of an active enterprise not allowed `{}`",
         scope_name(ctx)
     );
-    needs(Apps::pick(&ctx.env.ids, &ctx.env.profile).no_scopes, what)
+    needs(apps(ctx)?.no_scopes.clone(), what)
 }
 
 #[cfg(test)]

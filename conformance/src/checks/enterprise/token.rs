@@ -6,9 +6,10 @@ use serde_json::json;
 
 use contract_client::families::enterprise as answers;
 
-use super::{control, issue, refusal, roles, scope_set, token_request};
+use super::{issue, refusal, roles, scope_set, token_request};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
+use crate::kit::controls::control;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -51,6 +52,7 @@ pub fn checks() -> Vec<Check> {
             "Once its enterprise is deactivated a client gets 403, and tokens again once it is reactivated (test controls)",
             run!(deactivated_enterprise),
         )
+        .needs_test_controls("(POST /__test/enterprises/{id}/deactivate): a deployment's enterprises are deactivated by a person; EN-TOKEN-3/inactive-enterprise-is-refused checks an inactive one")
         .exclusive(),
         Check::new(
             "EN-VALID-1/missing-fields-get-one-entry-each",
@@ -96,7 +98,7 @@ async fn expires_in(ctx: &mut Ctx) -> CheckResult {
     let app = roles::active(ctx)?;
     let token = issue(ctx, &app, None).await?;
     let want = ctx.profile().lifetimes.access_token;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     ensure!(
         token.expires_in == want,
         r,
@@ -156,11 +158,6 @@ async fn inactive_enterprise(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn deactivated_enterprise(ctx: &mut Ctx) -> CheckResult {
-    if !ctx.env.controls {
-        return Err(Problem::skip(
-            "needs the reference server's test controls (POST /__test/enterprises/{id}/deactivate): a deployment's enterprises are deactivated by a person; EN-TOKEN-3/inactive-enterprise-is-refused checks an inactive one",
-        ));
-    }
     let app = roles::active(ctx)?;
     let enterprise = app
         .enterprise
@@ -169,8 +166,9 @@ async fn deactivated_enterprise(ctx: &mut Ctx) -> CheckResult {
     ctx.note("the client's enterprise is deactivated");
     control(
         ctx,
-        format!("/__test/enterprises/{enterprise}/deactivate"),
+        &format!("/__test/enterprises/{enterprise}/deactivate"),
         json!({}),
+        "to deactivate an enterprise",
     )
     .await?;
     let r = ctx.send(token_request(ctx, &app, None)).await;
@@ -178,8 +176,9 @@ async fn deactivated_enterprise(ctx: &mut Ctx) -> CheckResult {
     ctx.note("the client's enterprise is activated again");
     control(
         ctx,
-        format!("/__test/enterprises/{enterprise}/activate"),
+        &format!("/__test/enterprises/{enterprise}/activate"),
         json!({}),
+        "to deactivate an enterprise",
     )
     .await?;
     refusal(
@@ -281,7 +280,7 @@ async fn validation_messages(ctx: &mut Ctx) -> CheckResult {
 async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
     let app = roles::active(ctx)?;
     let token = issue(ctx, &app, None).await?;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     let allowed = scope_set(&app.allowed_scopes.join(" "));
     ensure!(
         scope_set(&token.scope) == allowed,
@@ -293,7 +292,7 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
         .unwrap_or_default()
         .to_owned();
     let token = issue(ctx, &app, Some(&asked)).await?;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     ensure!(
         scope_set(&token.scope) == scope_set(&asked),
         r,
@@ -306,7 +305,7 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
 async fn no_scope_allowed(ctx: &mut Ctx) -> CheckResult {
     let narrow = roles::no_scopes(ctx)?;
     let token = issue(ctx, &narrow, None).await?;
-    let r = ctx.last_response();
+    let r = ctx.last_response()?;
     let allowed = scope_set(&narrow.allowed_scopes.join(" "));
     ensure!(
         scope_set(&token.scope) == allowed,

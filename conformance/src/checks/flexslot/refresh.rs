@@ -3,15 +3,14 @@
 //! (FX-TOKEN-8).
 
 use super::{
-    FxTokens, code_tokens, codeonly_or_skip, me, read_tokens, record, refresh, restore_grant_types,
-    roles, set_grant_types, token_error, web_tokens,
+    FxTokens, code_tokens, codeonly_or_skip, read_tokens, restore_grant_types, roles,
+    set_grant_types, token_error, web_tokens,
 };
 use crate::check::{Check, Ctx};
 use crate::client::Resp;
+use crate::kit::{flows, race};
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
-use contract_client::families::flexslot as fx;
-use contract_client::flows::ClientAuth;
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -42,6 +41,7 @@ pub fn checks() -> Vec<Check> {
             "A client whose refresh_token grant was disabled after tokens were issued gets 400 unauthorized_client",
             run!(disabled_after_issue),
         )
+        .needs_test_controls("to change a client's grant types (partner admin)")
         .exclusive(),
         Check::new(
             "FX-TOKEN-8/concurrent-refreshes-one-wins-and-the-grant-is-revoked",
@@ -78,14 +78,14 @@ async fn revoked(
     refresh_token: &str,
     why: &str,
 ) -> CheckResult {
-    let r = me(ctx, access).await?;
+    let r = flows::me(ctx, access).await?;
     ensure!(
         r.status() == 401,
         r,
         "{why}: the grant's access token still answers {}",
         r.status()
     );
-    let r = refresh(ctx, app, refresh_token).await?;
+    let r = flows::refresh_at_token(ctx, app, refresh_token, None).await?;
     ensure!(
         r.status() != 200,
         r,
@@ -102,27 +102,27 @@ async fn refreshed_once(
     let roles = roles(ctx)?;
     let web = roles.web.clone();
     let (t, old) = web_tokens(ctx, &roles).await?;
-    let r = refresh(ctx, &web, &old).await?;
+    let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     let (n, newest) = new_pair(&r, &t, &old)?;
     Ok((web, old, n, newest))
 }
 
 async fn rotated(ctx: &mut Ctx) -> CheckResult {
     let (web, old, n, _) = refreshed_once(ctx).await?;
-    let r = me(ctx, &n.access).await?;
+    let r = flows::me(ctx, &n.access).await?;
     ensure!(
         r.status() == 200,
         r,
         "the refreshed access token answers {}",
         r.status()
     );
-    let r = refresh(ctx, &web, &old).await?;
+    let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     token_error(ctx, &r, "invalid_grant")
 }
 
 async fn replay(ctx: &mut Ctx) -> CheckResult {
     let (web, old, n, newest) = refreshed_once(ctx).await?;
-    let r = refresh(ctx, &web, &old).await?;
+    let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     token_error(ctx, &r, "invalid_grant")?;
     revoked(ctx, &web, &n.access, &newest, "after a replay").await
 }
@@ -133,20 +133,20 @@ async fn idle(ctx: &mut Ctx) -> CheckResult {
     let (_, refresh_token) = web_tokens(ctx, &roles).await?;
     let idle = ctx.profile().lifetimes.refresh_token_idle;
     ctx.advance(idle as f64 + 1.0).await?;
-    let r = refresh(ctx, &web, &refresh_token).await?;
+    let r = flows::refresh_at_token(ctx, &web, &refresh_token, None).await?;
     token_error(ctx, &r, "invalid_grant")
 }
 
 async fn code_only(ctx: &mut Ctx) -> CheckResult {
     let roles = roles(ctx)?;
     let app = codeonly_or_skip(&roles)?;
-    let t = code_tokens(ctx, &roles, &app, None).await?;
+    let t = code_tokens(ctx, &app, None).await?;
     // A refresh token it should not have been given, else one made up: the grant type is
     // refused before the token is looked at.
     let token = t
         .refresh
         .unwrap_or_else(|| "conformance-unknown-refresh".to_owned());
-    let r = refresh(ctx, &app, &token).await?;
+    let r = flows::refresh_at_token(ctx, &app, &token, None).await?;
     token_error(ctx, &r, "unauthorized_client")
 }
 
@@ -156,7 +156,7 @@ async fn disabled_after_issue(ctx: &mut Ctx) -> CheckResult {
     let (_, refresh_token) = web_tokens(ctx, &roles).await?;
     set_grant_types(ctx, &web, &["authorization_code"]).await?;
     let result = async {
-        let r = refresh(ctx, &web, &refresh_token).await?;
+        let r = flows::refresh_at_token(ctx, &web, &refresh_token, None).await?;
         token_error(ctx, &r, "unauthorized_client")
     }
     .await;
@@ -168,21 +168,8 @@ async fn race(ctx: &mut Ctx) -> CheckResult {
     let roles = roles(ctx)?;
     let web = roles.web.clone();
     let (_, refresh_token) = web_tokens(ctx, &roles).await?;
-    let auth = ClientAuth::of_app(&web);
-    let http = ctx.http.clone();
-    let sends = (0..2).map(|_| {
-        let req = fx::refresh_req(ctx.profile(), &auth, &refresh_token);
-        let http = http.clone();
-        async move { http.execute(req).await }
-    });
-    let results = futures_util::future::join_all(sends).await;
-    let mut exchanges = Vec::new();
-    for r in results {
-        exchanges.push(r?);
-    }
     // Successes first, so the transcript does not depend on which request won.
-    exchanges.sort_by_key(|x| x.status);
-    let resps: Vec<Resp> = exchanges.into_iter().map(|x| record(ctx, x)).collect();
+    let resps = race::refreshes(ctx, &web, &refresh_token, 2).await?;
     let winners = resps.iter().filter(|r| r.status() == 200).count();
     ensure!(
         winners == 1,

@@ -4,9 +4,10 @@
 //! token without the endpoint's scope. A realm, an `error_description`, a body or other
 //! parameters are the deployment's own and tolerated.
 
-use super::{challenge, code_tokens, me, post_as, roles, send, web_tokens};
+use super::{challenge, code_tokens, roles, web_tokens};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
+use crate::kit::flows;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -58,18 +59,20 @@ fn bearer_401(r: &Resp, error: Option<&str>) -> CheckResult {
 
 async fn bare(ctx: &mut Ctx) -> CheckResult {
     let path = ctx.path("me");
-    let r = send(ctx, Req::get(&path)).await?;
+    let r = ctx.send(Req::get(&path)).await?;
     bearer_401(&r, None)?;
     // Another scheme, and a malformed Bearer header (no token): no bearer credentials.
     for header in ["Basic Y29uZm9ybWFuY2U6eA==", "Bearer"] {
-        let r = send(ctx, Req::get(&path).header("authorization", header)).await?;
+        let r = ctx
+            .send(Req::get(&path).header("authorization", header))
+            .await?;
         bearer_401(&r, None)?;
     }
     Ok(())
 }
 
 async fn unknown(ctx: &mut Ctx) -> CheckResult {
-    let r = me(ctx, "conformance-unknown-token").await?;
+    let r = flows::me(ctx, "conformance-unknown-token").await?;
     bearer_401(&r, Some("invalid_token"))
 }
 
@@ -77,14 +80,14 @@ async fn revoked(ctx: &mut Ctx) -> CheckResult {
     let roles = roles(ctx)?;
     let web = roles.web.clone();
     let (t, _) = web_tokens(ctx, &roles).await?;
-    let r = post_as(ctx, "revoke", &web, &[("token", &t.access)]).await?;
+    let r = flows::post_as(ctx, "revoke", &web, &[("token", &t.access)]).await?;
     ensure!(
         r.status() == 200,
         r,
         "revoking a live access token answered {}",
         r.status()
     );
-    let r = me(ctx, &t.access).await?;
+    let r = flows::me(ctx, &t.access).await?;
     bearer_401(&r, Some("invalid_token"))
 }
 
@@ -93,7 +96,7 @@ async fn expired(ctx: &mut Ctx) -> CheckResult {
     let (t, _) = web_tokens(ctx, &roles).await?;
     let lifetime = ctx.profile().lifetimes.access_token;
     ctx.advance(lifetime as f64 + 1.0).await?;
-    let r = me(ctx, &t.access).await?;
+    let r = flows::me(ctx, &t.access).await?;
     bearer_401(&r, Some("invalid_token"))
 }
 
@@ -105,21 +108,22 @@ async fn insufficient_scope(ctx: &mut Ctx) -> CheckResult {
         .required_scope("me")
         .ok_or_else(|| Problem::error("the profile names no scope for `me`"))?
         .to_owned();
-    let t = code_tokens(ctx, &roles, &web, Some(&required)).await?;
-    let r = me(ctx, &t.access).await?;
+    // Decided before anything is sent: the second token needs another scope.
+    let Some(other) = web.allowed_scopes.iter().find(|s| **s != required).cloned() else {
+        return Err(Problem::skip(format!(
+            "needs a confidential app allowed a scope other than `{required}`"
+        )));
+    };
+    let t = code_tokens(ctx, &web, Some(&required)).await?;
+    let r = flows::me(ctx, &t.access).await?;
     ensure!(
         r.status() == 200,
         r,
         "a token with `{required}` answers {} at me",
         r.status()
     );
-    let Some(other) = web.allowed_scopes.iter().find(|s| **s != required).cloned() else {
-        return Err(Problem::skip(format!(
-            "needs a confidential app allowed a scope other than `{required}`"
-        )));
-    };
-    let t = code_tokens(ctx, &roles, &web, Some(&other)).await?;
-    let r = me(ctx, &t.access).await?;
+    let t = code_tokens(ctx, &web, Some(&other)).await?;
+    let r = flows::me(ctx, &t.access).await?;
     ensure!(
         r.status() == 403,
         r,

@@ -3,11 +3,12 @@
 use profile::{App, AppKind, Level};
 use serde_json::{Value, json};
 
+use super::roles;
 use super::{deactivate_app, inactive_or_skip, register_app, signed_in, with_secret};
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::drivers::hidden_inputs;
-use crate::flows::{self, with_auth};
+use crate::kit::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -22,39 +23,52 @@ pub fn checks() -> Vec<Check> {
             "PP-APP-2/confidential-client-authenticates-everywhere",
             "A confidential client must send its secret at the token, refresh and device endpoints; a public one sends client_id only",
             run!(confidential_everywhere),
-        ),
+        )
+        .budget("device-code", 3)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 1),
         Check::new(
             "PP-APP-3/wrong-or-missing-secret-is-invalid-client",
             "A wrong or missing secret of a confidential client is 401 invalid_client",
             run!(wrong_secret),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-APP-3/public-client-sending-secret-is-invalid-client",
             "A public client that sends a secret is 401 invalid_client",
             run!(public_with_secret),
         )
+        .budget("device-code", 1)
+        .budget("token", 1)
         .part(Level::Decided),
         Check::new(
             "PP-APP-4/inactive-app-is-unauthorized-client",
             "A deactivated app is 400 unauthorized_client at the token and device endpoints",
             run!(inactive_app),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("token", 1),
         Check::new(
             "PP-APP-4/unknown-client-is-invalid-client",
             "An unknown client_id at the token and device endpoints is 401 invalid_client",
             run!(unknown_client),
         )
+        .budget("device-code", 1)
+        .budget("token", 1)
         .part(Level::Decided),
         Check::new(
             "PP-APP-5/deactivation-revokes-every-token",
             "Deactivating an app ends its access and refresh tokens at once",
             run!(deactivation_revokes),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-APP-6/secrets-are-never-echoed",
             "No response shows a client secret after creation, not even a wrong one sent in",
             run!(secrets_never_echoed),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-APP-7/register-confidential-and-public-apps",
             "A signed-in user registers apps; a confidential app's secret is shown once, at creation",
@@ -76,12 +90,14 @@ pub fn checks() -> Vec<Check> {
             "PP-APP-8/rotated-secret-replaces-the-old-one-at-once",
             "Rotating a secret issues a new one and the old one stops working at once",
             run!(rotate_secret),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-APP-8/owner-deactivates-app",
             "The owner deactivates an app; it then cannot run OAuth flows",
             run!(owner_deactivates),
-        ),
+        )
+        .budget("token", 1),
     ]
 }
 
@@ -142,8 +158,8 @@ async fn registered_app_shape(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let no_secret = vec![("client_id".to_owned(), web.client_id.clone())];
     // Device code: with the secret 200, without it invalid_client.
     let dc = ctx.path("device_code");
@@ -189,7 +205,7 @@ async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn wrong_secret(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let token = ctx.path("token");
     let wrong = with_secret(&web, "conformance-wrong-secret");
     let grant = [
@@ -216,7 +232,7 @@ async fn wrong_secret(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn public_with_secret(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = ctx.path("device_code");
     let r = ctx
         .send(Req::post(dc).form([
@@ -322,7 +338,7 @@ async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn secrets_never_echoed(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let sent = "conformance-echo-probe-secret-7f3a";
     let token = ctx.path("token");
     let r = ctx
@@ -512,7 +528,7 @@ async fn developer_page(ctx: &mut Ctx) -> CheckResult {
     }
     let name = format!("Conformance Form {:08x}", rand::random::<u32>());
     ctx.volatile(&name, "app-name");
-    let redirect = ctx.env.roles.web.redirect_uris[0].clone();
+    let redirect = roles(ctx)?.web.redirect_uris[0].clone();
     let scopes = ctx.env.profile.scopes.known.clone();
     let mut form = vec![
         ("name".to_owned(), name.clone()),

@@ -6,11 +6,12 @@ use base64::Engine as _;
 use profile::Level;
 use serde_json::Value;
 
-use super::{PageWording, page_shows_app, time};
+use super::{PageWording, page_shows_app, roles};
 use crate::check::{Check, Ctx, str_of};
 use crate::client::Req;
 use crate::drivers::{enc, find_input, hidden_inputs};
-use crate::flows::{self, with_auth};
+use crate::kit::flows::{self, with_auth};
+use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -20,55 +21,68 @@ pub fn checks() -> Vec<Check> {
             "PP-DEVICE-1/device-code-response-has-every-field",
             "The device-code response carries user_code, device_code, the three verification URIs, expires_in and scope",
             run!(fields),
-        ),
+        )
+        .budget("device-code", 1),
         Check::new(
             "PP-DEVICE-1/interval-lifetime-and-user-code-shape",
             "interval and expires_in are the profile's; user codes are 8 letters of the profile's alphabet, like WDJB-MJHT",
             run!(shapes),
         )
+        .budget("device-code", 1)
         .part(Level::Decided),
         Check::new(
             "PP-DEVICE-2/qr-code-decodes-to-verification-uri-complete",
             "verification_uri_qr is a PNG data URI whose QR code decodes to verification_uri_complete",
             run!(qr),
-        ),
+        )
+        .budget("device-code", 1),
         Check::new(
             "PP-DEVICE-3/polling-pending-then-tokens-once-then-expired",
             "Polling answers authorization_pending, then tokens exactly once, then expired",
             run!(polling_states),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 3),
         Check::new(
             "PP-DEVICE-3/unknown-device-code-is-expired",
             "Polling with an unknown device code is 400 expired",
             run!(unknown_code),
-        ),
+        )
+        .budget("device-token", 1),
         Check::new(
             "PP-DEVICE-3/timed-out-device-code-is-expired",
             "A device code past its lifetime polls as expired",
             run!(timed_out),
         )
+        .budget("device-code", 1)
+        .budget("device-token", 2)
         .exclusive()
         .waits(901),
         Check::new(
             "PP-DEVICE-4/denied-device-code-is-access-denied",
             "After the user denies, polling answers access_denied",
             run!(denied),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1),
         Check::new(
             "PP-DEVICE-5/activate-page-shows-app-and-scopes",
             "verification_uri is /activate, the complete URI adds user_code; the page shows the app and scopes and asks to approve or deny",
             run!(activate_page),
-        ),
+        )
+        .budget("device-code", 1),
         Check::new(
             "PP-DEVICE-5/rfc8628-grant-type-is-accepted",
             "Polling with grant_type=urn:ietf:params:oauth:grant-type:device_code works",
             run!(rfc_grant_type),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 2),
     ]
 }
 
 async fn fields(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let (r, b) = (&dc.resp, &dc.body);
     for key in [
@@ -97,7 +111,7 @@ async fn fields(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn shapes(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let (r, b) = (&dc.resp, &dc.body);
     let lt = &ctx.env.profile.lifetimes;
@@ -168,7 +182,7 @@ pub fn decode_qr(data_uri: &str) -> Result<String, String> {
 }
 
 async fn qr(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let uri = str_of(&dc.resp, &dc.body, "verification_uri_qr")?;
     let decoded = decode_qr(uri).map_err(|e| dc.resp.fail(format!("verification_uri_qr: {e}")))?;
@@ -183,7 +197,7 @@ async fn qr(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn polling_states(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     ctx.error(&r, "authorization_pending")?;
@@ -205,14 +219,14 @@ async fn polling_states(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unknown_code(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let r = flows::device_poll(ctx, &tv, "conformance-unknown-device-code").await?;
     ctx.error(&r, "expired")?;
     Ok(())
 }
 
 async fn timed_out(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     // The device code is issued between these readings of the target's clock.
     let issued_no_earlier = time::now(ctx).await?;
     let dc = flows::device_start(ctx, &tv, None).await?;
@@ -240,7 +254,7 @@ async fn timed_out(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn denied(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     flows::device_decide(ctx, &dc, false).await?;
     let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
@@ -256,7 +270,7 @@ const ACTIVATE_PAGE: PageWording = PageWording {
 };
 
 async fn activate_page(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let activate = ctx.path("activate");
     let expect_uri = ctx.http.url(&activate);
@@ -310,7 +324,7 @@ async fn activate_page(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn rfc_grant_type(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let path = ctx.path("device_token");
     let form = with_auth(

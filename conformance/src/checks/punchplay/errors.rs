@@ -2,29 +2,31 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::flows::{self, with_auth};
+use crate::kit::controls::set_mode;
+use crate::kit::flows::{self, with_auth};
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("PP-ERR-1/error-bodies-carry-error-message-request-id", "Errors of every endpoint are JSON {error, message, request_id}, plus required_scope for insufficient_scope", run!(envelope)),
-        Check::new("PP-ERR-2/request-id-on-every-response-unique-and-equal-to-the-body", "Successes and errors carry X-PunchPlay-Request-Id in the documented format, unique per request, equal to the body's on errors", run!(request_ids)),
-        Check::new("PP-ERR-3/statuses-follow-the-documented-table", "Invalid input 400, bad credentials 401, missing access 403, unknown 404", run!(statuses)),
-        Check::new("PP-ERR-3/temporary-failure-is-500-server-error", "A temporary server failure is 500 server_error at the token and device endpoints", run!(server_error)).exclusive(),
-        Check::new("PP-ERR-4/error-codes-come-from-the-documented-table", "Every error code the API answers is one of seed 000's table (plus access_denied)", run!(codes)),
-        Check::new("PP-ERR-4/temporarily-unavailable-answers-server-error", "While temporarily unavailable, the token endpoint still answers the documented server_error", run!(unavailable)).exclusive(),
+        Check::new("PP-ERR-1/error-bodies-carry-error-message-request-id", "Errors of every endpoint are JSON {error, message, request_id}, plus required_scope for insufficient_scope", run!(envelope)).budget("device-code", 1).budget("device-token", 1).budget("public-user", 1).budget("token", 3),
+        Check::new("PP-ERR-2/request-id-on-every-response-unique-and-equal-to-the-body", "Successes and errors carry X-PunchPlay-Request-Id in the documented format, unique per request, equal to the body's on errors", run!(request_ids)).budget("public-user", 3),
+        Check::new("PP-ERR-3/statuses-follow-the-documented-table", "Invalid input 400, bad credentials 401, missing access 403, unknown 404", run!(statuses)).budget("device-code", 1).budget("device-token", 1).budget("public-user", 1).budget("token", 3),
+        Check::new("PP-ERR-3/temporary-failure-is-500-server-error", "A temporary server failure is 500 server_error at the token and device endpoints", run!(server_error)).needs_test_controls("to make the server fail on purpose").budget("device-code", 1).budget("token", 1).exclusive(),
+        Check::new("PP-ERR-4/error-codes-come-from-the-documented-table", "Every error code the API answers is one of seed 000's table (plus access_denied)", run!(codes)).budget("device-code", 1).budget("device-token", 1).budget("public-user", 1).budget("token", 3),
+        Check::new("PP-ERR-4/temporarily-unavailable-answers-server-error", "While temporarily unavailable, the token endpoint still answers the documented server_error", run!(unavailable)).needs_test_controls("to make the server fail on purpose").budget("token", 1).exclusive(),
     ]
 }
 
 /// Requests that each provoke a different error, with the code the contract gives them.
 async fn battery(ctx: &mut Ctx) -> Result<Vec<(Resp, &'static str)>, Problem> {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let mut out = Vec::new();
     let r = ctx.send(Req::get(ctx.path("me"))).await?;
     out.push((r, "invalid_token"));
@@ -109,7 +111,7 @@ async fn envelope(ctx: &mut Ctx) -> CheckResult {
 async fn request_ids(ctx: &mut Ctx) -> CheckResult {
     let header = ctx.env.profile.expect_punchplay().request_id.header.clone();
     let mut seen = HashSet::new();
-    let user = ctx.env.roles.user.username.clone();
+    let user = roles(ctx)?.user.username.clone();
     let mut resps = Vec::new();
     for _ in 0..2 {
         resps.push(
@@ -175,35 +177,11 @@ async fn statuses(ctx: &mut Ctx) -> CheckResult {
     Ok(())
 }
 
-async fn set_mode(ctx: &mut Ctx, mode: &str) -> CheckResult {
-    if !ctx.env.controls {
-        return Err(Problem::skip(
-            "needs the reference server's test controls to make the server fail on purpose",
-        ));
-    }
-    let r = ctx
-        .send(
-            Req::post("/__test/mode")
-                .json(json!({"mode": mode}))
-                .driver(),
-        )
-        .await?;
-    if r.status() != 200 {
-        return Err(Problem::error(format!(
-            "the test control mode answered {}: {}",
-            r.status(),
-            r.body()
-        )));
-    }
-    ctx.note(format!("server mode: {mode}"));
-    Ok(())
-}
-
 async fn server_error(ctx: &mut Ctx) -> CheckResult {
     set_mode(ctx, "server_error").await?;
     let result = async {
-        let web = ctx.env.roles.web.clone();
-        let tv = ctx.env.roles.tv.clone();
+        let web = roles(ctx)?.web.clone();
+        let tv = roles(ctx)?.tv.clone();
         let r = flows::refresh_at_token(ctx, &web, "conformance-unknown-refresh", None).await?;
         ctx.error(&r, "server_error")?;
         let r = ctx
@@ -224,7 +202,7 @@ async fn server_error(ctx: &mut Ctx) -> CheckResult {
 async fn unavailable(ctx: &mut Ctx) -> CheckResult {
     set_mode(ctx, "temporarily_unavailable").await?;
     let result = async {
-        let web = ctx.env.roles.web.clone();
+        let web = roles(ctx)?.web.clone();
         let r = flows::refresh_at_token(ctx, &web, "conformance-unknown-refresh", None).await?;
         ctx.error(&r, "server_error")?;
         Ok(())

@@ -1,20 +1,31 @@
-//! Punchplay's checks, one file per area of the contract (PP-*). Each file's `checks()`
-//! lists its checks; [`checks`] is the family's suite, in the order the reports and
-//! snapshots have always had. The helpers below are shared by these files.
+//! Punchplay's checks (seeds 000-002, PP-*), one file per area of the contract. Each
+//! file's `checks()` lists its checks, each with its request budget per rate limit
+//! declared on it;
+//! [`Punchplay::checks`] is the family's suite, in the order the reports and snapshots
+//! have always had. [`Punchplay`] is the family's part of the suite (its dialect: the
+//! `{error, message, request_id}` envelope, PP-ERR-1/2); the helpers below are shared by
+//! the area files.
 
 use profile::{App, AppKind, Profile};
 use serde_json::{Value, json};
 
+use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
+
 use crate::check::{Check, Ctx, str_of};
 use crate::client::{Req, Resp};
+use crate::dialect::{self, Dialect};
 use crate::drivers::sign_in;
 use crate::ensure;
+use crate::family::SuiteFamily;
+use crate::free::{self, Freedoms, OwnedStatus};
+use crate::kit::rate::{self as rate_kit, RateFamily};
+use crate::kit::redirect;
 use crate::outcome::Problem;
+use crate::redact::FamilyMembers;
 
 pub mod api;
 pub mod app;
 pub mod authorize;
-pub mod budgets;
 pub mod device;
 pub mod errors;
 pub mod members;
@@ -22,33 +33,142 @@ pub mod public;
 pub mod rate;
 pub mod refresh;
 pub mod revoke;
+pub mod roles;
 pub mod scope;
-pub mod time;
 pub mod token;
 
-/// Every punchplay check for a profile (rate checks are one set per limit), each with
-/// its request budget per rate limit.
-pub fn checks(profile: &Profile) -> Vec<Check> {
-    let mut v = Vec::new();
-    v.extend(app::checks());
-    v.extend(scope::checks());
-    v.extend(authorize::checks());
-    v.extend(token::checks());
-    v.extend(device::checks());
-    v.extend(refresh::checks());
-    v.extend(api::checks());
-    v.extend(public::checks());
-    v.extend(revoke::checks());
-    v.extend(errors::checks());
-    v.extend(rate::checks(profile));
-    for c in &mut v {
-        c.budget = budgets::BUDGETS
-            .iter()
-            .filter(|(id, _, _)| *id == c.id)
-            .map(|(_, limit, n)| (*limit, *n))
-            .collect();
+pub use roles::{Roles, roles};
+
+/// Punchplay's: values its clauses do not name. A 303 still fails PP-AUTHZ-3, a token
+/// answer without `scope` still fails PP-SCOPE-4.
+pub static FREEDOMS: Freedoms = Freedoms {
+    redirect_statuses: &[302],
+    free_text: &[],
+    optional: &[],
+    case_free: free::CASE_FREE,
+    challenge_params: free::CHALLENGE_PARAMS,
+    one_of: &[],
+    // PP-AUTHZ-3 names the approval's 302; PP-AUTHZ-2's page check approves too.
+    statuses_only_in_their_checks: &[OwnedStatus {
+        status: 302,
+        request: &[],
+        answer: "location: [redirect-uri]?code=",
+        counts_in: &["PP-AUTHZ-3/"],
+    }],
+    only_in_their_checks: &[
+        // PP-TOKEN-4: no-store is SHOULD (RFC 6749 §5.1).
+        ("cache-control", Some("PP-TOKEN-4/")),
+        // PP-RATE-2: Retry-After "may" (DECIDED); PP-RATE-2/*-refusal-has-retry-after,
+        // PP-RATE-3/*-reopens-at-retry-after.
+        ("retry-after", Some("retry-after")),
+    ],
+};
+
+/// The punchplay family's suite.
+pub struct Punchplay;
+
+impl Dialect for Punchplay {
+    fn roles(
+        &self,
+        ids: &profile::Identities,
+        profile: &Profile,
+    ) -> Result<Box<dyn dialect::Roles>, String> {
+        Ok(Box::new(Roles::pick(ids, profile)?))
     }
-    v
+
+    fn members(&self, profile: &Profile) -> FamilyMembers {
+        FamilyMembers {
+            secrets: members::SECRETS,
+            request_id_member: members::REQUEST_ID,
+            request_id: profile.request_id().cloned(),
+            prose: members::PROSE,
+            data_uris: members::DATA_URIS,
+            event_ids: members::EVENT_IDS,
+            unix_times: &[],
+        }
+    }
+
+    /// The error envelope (PP-ERR-1) with `code` and the status the profile gives it
+    /// (PP-ERR-3), its request id in the header and the body, equal (PP-ERR-2).
+    fn error(&self, profile: &Profile, resp: &Resp, code: &str) -> Result<Value, Problem> {
+        let status = profile.status_of(code);
+        let got = resp.error_code();
+        if resp.status() != status || got.as_deref() != Some(code) {
+            return Err(resp.fail(format!(
+                "expected {status} `{code}`, got {} {}",
+                resp.status(),
+                got.map_or_else(
+                    || "without an `error` member".to_owned(),
+                    |c| format!("`{c}`")
+                )
+            )));
+        }
+        let body = resp.json()?;
+        let Some(format) = profile.request_id() else {
+            return Err(Problem::error(
+                "the punchplay profile has no request-id format (PP-ERR-2)",
+            ));
+        };
+        let answer = ErrorAnswer::of_exchange(&format.header, &resp.ex);
+        match answer
+            .envelope_problem()
+            .or_else(|| answer.format_problem(format))
+        {
+            None => Ok(body),
+            Some(EnvelopeProblem::NoMessage) => Err(resp.fail(
+                "PP-ERR-1: the error body has no non-empty `message`",
+            )),
+            Some(
+                EnvelopeProblem::NoBodyRequestId
+                | EnvelopeProblem::NoHeaderRequestId
+                | EnvelopeProblem::RequestIdsDiffer { .. }
+                | EnvelopeProblem::RequestIdFormat(_),
+            ) => Err(resp.fail(format!(
+                "PP-ERR-1/PP-ERR-2: body request_id {:?} and header {} {:?} must be equal and in the `{}` format",
+                answer.body_request_id, format.header, answer.header_request_id, format.prefix
+            ))),
+            Some(other) => Err(resp.fail(other.to_string())),
+        }
+    }
+
+    fn free(&self) -> &'static Freedoms {
+        &FREEDOMS
+    }
+
+    fn over_admission_clause(&self) -> Option<&'static str> {
+        Some(rate::OVER_ADMISSION_CLAUSE)
+    }
+}
+
+impl SuiteFamily for Punchplay {
+    fn checks(&self, profile: &Profile) -> Vec<Check> {
+        let mut v = Vec::new();
+        v.extend(app::checks());
+        v.extend(scope::checks());
+        v.extend(authorize::checks());
+        v.extend(token::checks());
+        v.extend(device::checks());
+        v.extend(refresh::checks());
+        v.extend(api::checks());
+        v.extend(public::checks());
+        v.extend(revoke::checks());
+        v.extend(errors::checks());
+        v.extend(rate_kit::checks(profile, &rate::Recipe));
+        v
+    }
+
+    /// An unknown platform route and `me` without a token, both answered in the error
+    /// envelope (PP-ERR-1).
+    fn probe_paths(&self, profile: &Profile) -> [String; 2] {
+        [
+            format!("{}/conformance-probe", profile.path("platform_api")),
+            profile.path("me").to_owned(),
+        ]
+    }
+
+    fn rate(&self) -> Option<&'static dyn RateFamily> {
+        Some(&rate::Recipe)
+    }
 }
 
 /// An id the target remembers once sent (a playback `event_id`): fresh per run, so a
@@ -64,13 +184,12 @@ pub fn fresh_id(ctx: &mut Ctx, stem: &str, kind: &str) -> String {
 /// of what some checks assert).
 pub async fn signed_in(ctx: &mut Ctx, other: bool) -> Result<profile::User, Problem> {
     let user = if other {
-        ctx.env
-            .roles
+        roles(ctx)?
             .other_user
             .clone()
             .ok_or_else(|| Problem::skip("needs a second test user in the credentials"))?
     } else {
-        ctx.env.roles.user.clone()
+        roles(ctx)?.user.clone()
     };
     let r = sign_in(ctx, &user, "/").await?;
     if !(300..400).contains(&r.status()) {
@@ -86,7 +205,7 @@ pub async fn signed_in(ctx: &mut Ctx, other: bool) -> Result<profile::User, Prob
 /// Registers an app as the signed-in user through `/developer/apps` (JSON, PP-APP-7) and
 /// returns it with its secret; the new client id and secret are redacted.
 pub async fn register_app(ctx: &mut Ctx, kind: AppKind) -> Result<(App, Resp), Problem> {
-    let redirect = ctx.env.roles.web.redirect_uris[0].clone();
+    let redirect = roles(ctx)?.web.redirect_uris[0].clone();
     let scopes = ctx.env.profile.scopes.known.clone();
     let kind_s = match kind {
         AppKind::Public => "public",
@@ -146,40 +265,16 @@ pub fn error_redirect(
     code: &str,
     state: &str,
 ) -> Result<(), Problem> {
-    if resp.status() != 302 {
-        return Err(resp.fail(format!(
-            "expected a 302 error redirect with `{code}`, got {}",
-            resp.status()
-        )));
-    }
-    let loc = resp.location()?;
-    let base = format!("{}{}", loc.origin().ascii_serialization(), loc.path());
-    crate::ensure!(
-        base == redirect_uri,
-        resp,
-        "the error redirect goes to {base}, not the registered {redirect_uri}"
-    );
-    let q = |k: &str| crate::flows::query(&loc, k);
-    crate::ensure!(
-        q("error").as_deref() == Some(code),
-        resp,
-        "the error redirect carries error={:?}, expected `{code}`",
-        q("error")
-    );
-    crate::ensure!(
-        q("state").as_deref() == Some(state),
-        resp,
-        "PP-AUTHZ-4: the error redirect does not echo `state` (got {:?})",
-        q("state")
-    );
-    let rid = q("request_id");
-    crate::ensure!(
-        rid.as_deref()
-            .is_some_and(|r| ctx.env.profile.expect_punchplay().request_id.matches(r)),
+    let statuses = FREEDOMS.redirect_statuses;
+    let r = redirect::error_redirect(resp, statuses, "PP-AUTHZ-4", redirect_uri, code, state)?;
+    let rid = r.param("request_id");
+    let format = ctx.profile().request_id();
+    ensure!(
+        rid.zip(format).is_some_and(|(rid, f)| f.matches(rid)),
         resp,
         "PP-AUTHZ-4: the error redirect carries request_id={rid:?}, expected `{}` + {} hex",
-        ctx.env.profile.expect_punchplay().request_id.prefix,
-        ctx.env.profile.expect_punchplay().request_id.hex_len
+        format.map(|f| f.prefix.as_str()).unwrap_or_default(),
+        format.map_or(0, |f| f.hex_len)
     );
     Ok(())
 }
@@ -241,24 +336,31 @@ pub async fn deactivate_app(ctx: &mut Ctx, app: &App) -> Result<Resp, Problem> {
     .await
 }
 
-/// The scope set of a space-separated string, sorted.
-pub fn scope_set(s: &str) -> Vec<String> {
-    let mut v: Vec<String> = s.split_whitespace().map(str::to_owned).collect();
-    v.sort();
-    v.dedup();
-    v
+pub use crate::kit::flows::scope_set;
+
+/// `POST auth/refresh` (device-flow apps, PP-REFRESH-1).
+pub fn refresh_device_req(ctx: &Ctx, app: &App, refresh: &str) -> Req {
+    contract_client::flows::refresh_req(
+        ctx.profile(),
+        &contract_client::flows::ClientAuth::of_app(app),
+        refresh,
+    )
+}
+
+pub async fn refresh_device(ctx: &mut Ctx, app: &App, refresh: &str) -> Result<Resp, Problem> {
+    let req = refresh_device_req(ctx, app, refresh);
+    ctx.send(req).await
 }
 
 /// The public app the checks use when a narrow public app is needed but absent.
 pub fn spa_or_skip(ctx: &Ctx) -> Result<App, Problem> {
-    ctx.env.roles.spa.clone().ok_or_else(|| {
+    roles(ctx)?.spa.clone().ok_or_else(|| {
         Problem::skip("needs an active public app with a redirect URI and fewer scopes than the profile knows")
     })
 }
 
 pub fn inactive_or_skip(ctx: &Ctx) -> Result<App, Problem> {
-    ctx.env
-        .roles
+    roles(ctx)?
         .inactive
         .clone()
         .ok_or_else(|| Problem::skip("needs a deactivated app in the credentials"))
@@ -285,18 +387,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_budget_row_names_a_check_and_a_limit() {
-        let profile = Profile::punchplay();
-        let checks = super::checks(&profile);
-        for (id, limit, _) in budgets::BUDGETS {
-            assert!(
-                checks.iter().any(|c| c.id == *id),
-                "budgets.rs names no check {id}"
-            );
-            assert!(
-                profile.rate_limit(limit).is_some(),
-                "budgets.rs names no limit {limit}"
-            );
-        }
+    fn punchplay_frees_only_what_its_clauses_do_not_name() {
+        assert!(!FREEDOMS.redirects_with(303), "PP-AUTHZ-3 says 302");
+        assert!(
+            !FREEDOMS.may_omit("scope", "PP-SCOPE-4/x"),
+            "PP-SCOPE-4 names scope"
+        );
+        assert!(FREEDOMS.same("token_type", "Bearer", "bearer"));
+        assert!(!FREEDOMS.same("error", "invalid_grant", "Invalid_Grant"));
+        assert!(FREEDOMS.counts_in("cache-control", "PP-TOKEN-4/token-responses-carry-no-store"));
+        assert!(!FREEDOMS.counts_in("cache-control", "PP-API-1/x"));
+        assert!(FREEDOMS.counts_in("content-type", "PP-API-1/x"));
     }
 }

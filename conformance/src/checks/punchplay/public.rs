@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::outcome::CheckResult;
@@ -13,20 +14,22 @@ pub fn checks() -> Vec<Check> {
             "PP-PUBLIC-1/user-profile-needs-no-token",
             "GET users/{username} without a token answers {username, display_name} with a request id",
             run!(profile),
-        ),
+        )
+        .budget("public-user", 2),
         Check::new(
             "PP-PUBLIC-1/unknown-user-is-not-found",
             "An unknown username is 404 not_found in the platform's envelope",
             run!(unknown),
-        ),
+        )
+        .budget("public-user", 1),
     ]
 }
 
 async fn profile(ctx: &mut Ctx) -> CheckResult {
-    let second = ctx.env.roles.other_user.clone().ok_or_else(|| {
+    let second = roles(ctx)?.other_user.clone().ok_or_else(|| {
         crate::outcome::Problem::skip("needs a second test user in the credentials")
     })?;
-    let users = [ctx.env.roles.user.clone(), second];
+    let users = [roles(ctx)?.user.clone(), second];
     for user in &users {
         let path = ctx.path_with("public_user", &[("username", &user.username)]);
         let r = ctx.send(Req::get(path)).await?;

@@ -1,8 +1,10 @@
 //! PP-REFRESH: refresh at both endpoints, rotation, replay, races, scope and idle expiry.
 
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::Resp;
-use crate::flows::{self, Tokens};
+use crate::kit::flows::{self, Tokens};
+use crate::kit::race;
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
@@ -14,53 +16,62 @@ pub fn checks() -> Vec<Check> {
             "PP-REFRESH-1/browser-app-refreshes-at-the-token-endpoint",
             "grant_type=refresh_token at the token endpoint answers a new token pair",
             run!(browser_refresh),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-REFRESH-1/device-app-refreshes-at-auth-refresh",
             "POST auth/refresh answers a new token pair for a device-flow app",
             run!(device_refresh),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1),
         Check::new(
             "PP-REFRESH-2/spent-refresh-token-is-invalid-grant",
             "After a refresh, the old refresh token is invalid_grant",
             run!(spent),
-        ),
+        )
+        .budget("token", 3),
         Check::new(
             "PP-REFRESH-3/replay-revokes-the-grant",
             "Replaying a spent refresh token revokes the newest refresh token and the access tokens",
             run!(replay),
-        ),
+        )
+        .budget("token", 4),
         Check::new(
             "PP-REFRESH-4/concurrent-refreshes-exactly-one-wins",
             "Of concurrent refreshes with one token, exactly one succeeds",
             run!(race),
-        ),
+        )
+        .budget("token", 5),
         Check::new(
             "PP-REFRESH-5/narrower-scope-allowed-wider-refused",
             "A refresh may narrow the scope and never widen it",
             run!(scope_rules),
-        ),
+        )
+        .budget("token", 3),
         Check::new(
             "PP-REFRESH-5/refresh-token-idles-out",
             "A refresh token unused for its idle lifetime is invalid_grant",
             run!(idle),
         )
+        .budget("token", 2)
         .exclusive()
         .waits(2_592_001),
     ]
 }
 
 async fn browser_refresh(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     rotated(ctx, &t, &r).await
 }
 
 async fn device_refresh(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let t = flows::device_tokens(ctx, &tv, None).await?;
-    let r = flows::refresh_device(ctx, &tv, &t.refresh).await?;
+    let r = super::refresh_device(ctx, &tv, &t.refresh).await?;
     rotated(ctx, &t, &r).await
 }
 
@@ -80,7 +91,7 @@ async fn rotated(ctx: &mut Ctx, t: &Tokens, r: &Resp) -> CheckResult {
 }
 
 async fn spent(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.ok_json(&r)?;
@@ -90,7 +101,7 @@ async fn spent(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn replay(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     let body = ctx.ok_json(&r)?;
@@ -119,36 +130,10 @@ async fn replay(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn race(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
-    let reqs: Vec<_> = (0..4)
-        .map(|_| {
-            let path = ctx.path("token");
-            crate::client::Req::post(path).form(flows::with_auth(
-                &web,
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", &t.refresh),
-                ],
-            ))
-        })
-        .collect();
-    for req in &reqs {
-        ctx.count(req);
-    }
-    let http = ctx.http.clone();
-    let sends = reqs.into_iter().map(|req| {
-        let http = http.clone();
-        async move { http.execute(req).await }
-    });
-    let results = futures_util::future::join_all(sends).await;
-    let mut exchanges = Vec::new();
-    for r in results {
-        exchanges.push(r?);
-    }
-    // Record in a stable order (successes first) so the snapshot does not depend on timing.
-    exchanges.sort_by_key(|x| x.status);
-    let resps: Vec<_> = exchanges.into_iter().map(|x| ctx.record(x)).collect();
+    // Recorded successes first, so the snapshot does not depend on timing.
+    let resps = race::refreshes(ctx, &web, &t.refresh, 4).await?;
     let winners = resps.iter().filter(|r| r.status() == 200).count();
     let last = resps.last().expect("four answers");
     ensure!(
@@ -163,7 +148,7 @@ async fn race(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn scope_rules(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let two = ctx.env.profile.scopes.known[..2].join(" ");
     let one = ctx.env.profile.scopes.known[0].clone();
     let t = flows::code_tokens(ctx, &web, Some(&two)).await?;
@@ -188,7 +173,7 @@ async fn scope_rules(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn idle(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let t = flows::code_tokens(ctx, &web, None).await?;
     let idle = ctx.env.profile.lifetimes.refresh_token_idle;
     ctx.advance(idle as f64 + 1.0).await?;

@@ -1,10 +1,11 @@
 //! PP-REVOKE: the user's connected-apps page and its revoke button.
 
+use super::roles;
 use super::{PageWording, page_shows_app};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
 use crate::drivers::hidden_inputs;
-use crate::flows;
+use crate::kit::flows;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -14,6 +15,7 @@ pub fn checks() -> Vec<Check> {
         "The connected-apps page lists an approved app; revoking it ends that user's access and refresh tokens at once",
         run!(revoke),
     )
+    .budget("token", 2)
     .lock("user:other")]
 }
 
@@ -27,10 +29,10 @@ const CONNECTED_APPS_PAGE: PageWording = PageWording {
 async fn revoke(ctx: &mut Ctx) -> CheckResult {
     // The second user, so the primary user's grants of concurrent checks stay alive.
     let user = super::signed_in(ctx, true).await?;
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let pkce = flows::pkce(ctx);
-    let path = flows::standard_authorize(ctx, &web, &pkce, None, None);
-    let loc = flows::decide(ctx, &path, &user, true).await?;
+    let path = flows::approval_path(ctx, &web, &pkce, None);
+    let loc = flows::decide_as(ctx, &path, &user, true).await?;
     let code = flows::query(&loc, "code")
         .ok_or_else(|| Problem::fail(format!("the approval redirect {loc} has no code")))?;
     ctx.volatile(&code, "code");

@@ -2,10 +2,11 @@
 
 use serde_json::Value;
 
+use super::roles;
 use super::{error_redirect, scope_set, spa_or_skip};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
-use crate::flows::{self, authorize_path, with_auth};
+use crate::kit::flows::{self, authorize_path, with_auth};
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
@@ -15,12 +16,14 @@ pub fn checks() -> Vec<Check> {
             "PP-SCOPE-1/every-documented-scope-is-grantable",
             "A request for all four scopes, space-separated, is granted all four",
             run!(all_scopes),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-SCOPE-2/omitted-scope-grants-allowed-scopes",
             "A request without scope is granted the app's allowed_scopes",
             run!(omitted_scope),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-SCOPE-3/authorize-outside-allowed-scopes-redirects-invalid-scope",
             "At the authorize step, a scope the app is not allowed is an invalid_scope redirect",
@@ -30,20 +33,24 @@ pub fn checks() -> Vec<Check> {
             "PP-SCOPE-3/device-code-with-unknown-scope-is-invalid-scope",
             "An unknown scope, or one outside the app's allowed_scopes, at the device endpoint is 400 invalid_scope",
             run!(device_unknown_scope),
-        ),
+        )
+        .budget("device-code", 2),
         Check::new(
             "PP-SCOPE-4/token-and-device-responses-carry-the-granted-scope",
             "Token and device-code responses carry `scope`, the set attached to the tokens",
             run!(responses_carry_scope),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("token", 1),
     ]
 }
 
 async fn all_scopes(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let all = ctx.all_scopes();
     let t = flows::code_tokens(ctx, &web, Some(&all)).await?;
-    let resp = ctx.last_response();
+    let resp = ctx.last_response()?;
     ensure!(
         scope_set(&t.scope) == scope_set(&all),
         resp,
@@ -57,8 +64,8 @@ async fn omitted_scope(ctx: &mut Ctx) -> CheckResult {
     // The narrow app: with every scope allowed, "the app's allowed scopes" and "every
     // scope" could not be told apart.
     let app = spa_or_skip(ctx)?;
-    let t = flows::code_tokens(ctx, &app, None).await?;
-    let resp = ctx.last_response();
+    let t = flows::code_tokens_without_scope(ctx, &app).await?;
+    let resp = ctx.last_response()?;
     ensure!(
         scope_set(&t.scope) == scope_set(&app.allowed_scopes.join(" ")),
         resp,
@@ -103,7 +110,7 @@ async fn authorize_invalid_scope(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn device_unknown_scope(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let spa = spa_or_skip(ctx)?;
     let path = ctx.path("device_code");
     let r = ctx
@@ -130,7 +137,7 @@ async fn device_unknown_scope(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn responses_carry_scope(ctx: &mut Ctx) -> CheckResult {
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let narrow = ctx.env.profile.scopes.known[..2].join(" ");
     let dc = flows::device_start(ctx, &tv, Some(&narrow)).await?;
     let got = dc
@@ -156,10 +163,10 @@ async fn responses_carry_scope(ctx: &mut Ctx) -> CheckResult {
         r,
         "the device token response's scope is `{got}`, asked for `{narrow}`"
     );
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let one = ctx.env.profile.scopes.known[0].clone();
     let t = flows::code_tokens(ctx, &web, Some(&one)).await?;
-    let resp = ctx.last_response();
+    let resp = ctx.last_response()?;
     ensure!(
         scope_set(&t.scope) == scope_set(&one),
         resp,

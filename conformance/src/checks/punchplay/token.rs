@@ -3,10 +3,11 @@
 use profile::Level;
 use serde_json::{Value, json};
 
-use super::time;
+use super::roles;
 use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
-use crate::flows::{self, with_auth};
+use crate::kit::flows::{self, with_auth};
+use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -16,65 +17,85 @@ pub fn checks() -> Vec<Check> {
             "PP-TOKEN-1/code-redemption-answers-a-bearer-token-pair",
             "Redeeming a code answers access_token, token_type Bearer, expires_in, refresh_token and scope",
             run!(token_pair),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-2/unknown-code-and-refresh-token-are-invalid-grant",
             "An unknown code or refresh token is 400 invalid_grant",
             run!(unknown_grants),
-        ),
+        )
+        .budget("token", 2),
         Check::new(
             "PP-TOKEN-3/other-grant-types-are-unsupported",
             "password, client_credentials and made-up grant types are 400 unsupported_grant_type",
             run!(unsupported_grant),
-        ),
+        )
+        .budget("token", 3),
         Check::new(
             "PP-TOKEN-3/missing-fields-are-invalid-request",
             "A missing grant_type, code, redirect_uri or code_verifier is 400 invalid_request",
             run!(missing_fields),
-        ),
+        )
+        .budget("token", 4),
         Check::new(
             "PP-TOKEN-4/json-bodies-are-accepted",
             "Every OAuth endpoint (token, device code, device token, refresh) accepts an application/json body",
             run!(json_body),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 2),
         Check::new(
             "PP-TOKEN-4/other-content-types-are-invalid-request",
             "A text/plain body at any OAuth endpoint is 400 invalid_request",
             run!(other_content_type),
-        ),
+        )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-4/token-responses-carry-no-store",
             "Every token response (code, refresh, device token, auth/refresh) carries Cache-Control: no-store (RFC 6749 §5.1)",
             run!(no_store),
         )
+        .budget("device-code", 1)
+        .budget("device-token", 1)
+        .budget("refresh", 1)
+        .budget("token", 2)
         .part(Level::Should),
         Check::new(
             "PP-TOKEN-4/access-tokens-live-the-documented-lifetime",
             "expires_in is the profile's access-token lifetime, and the token works until just before it ends",
             run!(access_lifetime),
         )
+        .budget("token", 1)
         .exclusive()
         .waits(3599),
         Check::new(
             "PP-TOKEN-5/wrong-basic-credentials-are-invalid-client-with-a-basic-challenge",
             "Wrong HTTP Basic credentials are 401 invalid_client with WWW-Authenticate: Basic (RFC 6749 §5.2)",
             run!(wrong_basic),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-5/http-basic-client-authentication",
             "A confidential client may authenticate with HTTP Basic",
             run!(basic_auth),
-        ),
+        )
+        .budget("token", 1),
         Check::new(
             "PP-TOKEN-5/basic-and-body-credentials-together-are-invalid-request",
             "HTTP Basic and body credentials at once are 400 invalid_request",
             run!(basic_and_body),
-        ),
+        )
+        .budget("token", 1),
     ]
 }
 
 async fn token_pair(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     for key in ["access_token", "refresh_token", "scope"] {
@@ -89,7 +110,7 @@ async fn token_pair(ctx: &mut Ctx) -> CheckResult {
     ensure!(
         body.get("token_type")
             .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("bearer")),
+            .is_some_and(|t| super::FREEDOMS.same("token_type", "Bearer", t)),
         r,
         "token_type is {:?}, expected Bearer",
         body.get("token_type")
@@ -106,7 +127,7 @@ async fn token_pair(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unknown_grants(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let r = flows::redeem(
         ctx,
         &web,
@@ -122,8 +143,8 @@ async fn unknown_grants(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn unsupported_grant(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let username = ctx.env.roles.user.username.clone();
+    let web = roles(ctx)?.web.clone();
+    let username = roles(ctx)?.user.username.clone();
     let token = ctx.path("token");
     for gt in ["password", "client_credentials", "urn:conformance:made-up"] {
         let r = ctx
@@ -142,7 +163,7 @@ async fn unsupported_grant(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn missing_fields(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let token = ctx.path("token");
     let redirect = web.redirect_uris[0].clone();
     let v = "conformance-verifier-0123456789-0123456789-0123456789";
@@ -178,10 +199,10 @@ async fn missing_fields(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn json_body(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let with_client = |app: &profile::App, mut body: Value| {
-        for (k, v) in flows::client_auth(app) {
+        for (k, v) in contract_client::flows::ClientAuth::of_app(app).params() {
             body[k] = Value::String(v);
         }
         body
@@ -233,8 +254,8 @@ async fn json_body(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn other_content_type(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
-    let tv = ctx.env.roles.tv.clone();
+    let web = roles(ctx)?.web.clone();
+    let tv = roles(ctx)?.tv.clone();
     let cases = [
         (
             "token",
@@ -274,7 +295,7 @@ async fn other_content_type(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn no_store(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
     carries_no_store(&r, "token response")?;
@@ -283,14 +304,14 @@ async fn no_store(ctx: &mut Ctx) -> CheckResult {
     ctx.ok_json(&r)?;
     carries_no_store(&r, "refresh response")?;
     // The device flow's token responses too.
-    let tv = ctx.env.roles.tv.clone();
+    let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     flows::device_decide(ctx, &dc, true).await?;
     let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
     let body = ctx.ok_json(&r)?;
     carries_no_store(&r, "device token response")?;
     let t = flows::Tokens::from(&r, &body)?;
-    let r = flows::refresh_device(ctx, &tv, &t.refresh).await?;
+    let r = super::refresh_device(ctx, &tv, &t.refresh).await?;
     ctx.ok_json(&r)?;
     carries_no_store(&r, "auth/refresh response")?;
     Ok(())
@@ -310,7 +331,7 @@ fn carries_no_store(r: &Resp, what: &str) -> Result<(), Problem> {
 }
 
 async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     // The token is issued after this reading of the target's clock.
     let issued_no_earlier = time::now(ctx).await?;
     let r = flows::redeem_new_code(ctx, &web, None).await?;
@@ -344,7 +365,7 @@ async fn access_lifetime(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let token = ctx.path("token");
     let r = ctx
         .send(
@@ -368,7 +389,7 @@ async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let secret = super::client_secret(&web);
     let pkce = flows::pkce(ctx);
     let code = flows::authorize_code(ctx, &web, &pkce, None).await?;
@@ -391,7 +412,7 @@ async fn basic_auth(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn basic_and_body(ctx: &mut Ctx) -> CheckResult {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     let secret = super::client_secret(&web);
     let token = ctx.path("token");
     let r = ctx

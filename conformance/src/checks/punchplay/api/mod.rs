@@ -8,8 +8,9 @@ use self::session::{PLAYBACK, expect_state, idle_token, token};
 use self::stream::{STREAM_WAIT, StreamRead, open_stream, types};
 use super::fresh_id;
 use crate::check::{Check, Ctx};
+use crate::checks::punchplay::roles;
 use crate::client::Req;
-use crate::flows::{self, playback, playback_body};
+use crate::kit::flows;
 use crate::outcome::CheckResult;
 use crate::{ensure, run};
 
@@ -19,23 +20,44 @@ pub mod stream;
 pub fn checks() -> Vec<Check> {
     vec![
         Check::new("PP-API-1/missing-malformed-or-unknown-bearer-is-invalid-token", "No Authorization, a non-Bearer scheme, an empty or unknown token: 401 invalid_token", run!(bad_bearer)),
-        Check::new("PP-API-1/expired-access-token-is-invalid-token", "An access token past its lifetime is 401 invalid_token", run!(expired)).exclusive().waits(3601),
+        Check::new("PP-API-1/expired-access-token-is-invalid-token", "An access token past its lifetime is 401 invalid_token", run!(expired)).budget("token", 1).exclusive().waits(3601),
         Check::new("PP-API-1/invalid-token-answers-carry-a-bearer-challenge", "401 answers carry WWW-Authenticate: Bearer, with error=\"invalid_token\" when a token was sent (RFC 6750 §3)", run!(bearer_challenge)).part(Level::Should),
-        Check::new("PP-API-2/token-without-the-scope-is-insufficient-scope", "Each endpoint refuses a token without its scope: 403 insufficient_scope naming required_scope", run!(insufficient)),
-        Check::new("PP-API-3/every-playback-action-applies", "start, pause, resume, progress and stop answer {accepted, applied, now_playing} and move now-playing", run!(actions)).lock(PLAYBACK),
-        Check::new("PP-API-3/unknown-action-is-not-found", "POST playback/{action} with an undocumented action is 404 not_found", run!(unknown_action)),
-        Check::new("PP-API-3/malformed-body-is-invalid-request-naming-the-field", "A missing or malformed field is 400 invalid_request whose message names it", run!(malformed)),
-        Check::new("PP-API-4/older-event-is-accepted-and-changes-nothing", "An event older than the last applied one is accepted with applied false", run!(older_event)).lock(PLAYBACK),
-        Check::new("PP-API-4/repeated-event-id-changes-nothing", "A repeated event_id is acknowledged and changes nothing", run!(repeated_event)).lock(PLAYBACK),
-        Check::new("PP-API-5/start-of-another-item-ends-the-first", "Starting another item ends the first with an implicit stop on the stream and switches now-playing", run!(switch_item)).lock(PLAYBACK),
-        Check::new("PP-API-6/now-playing-has-state-media-position-updated-at", "now-playing answers {state, media, position_ms, updated_at}, idle after stop", run!(now_playing)).lock(PLAYBACK),
-        Check::new("PP-API-7/me-answers-username-and-display-name", "GET me answers the user's username and display_name", run!(me)),
-        Check::new("PP-API-8/stream-delivers-every-action-in-order", "The event stream delivers one event per playback action, in order, with increasing ids", run!(stream::stream_every_action)).lock(PLAYBACK),
-        Check::new("PP-API-8/last-event-id-resumes-the-stream", "Reconnecting with Last-Event-ID replays what came after it", run!(stream::resume)).lock(PLAYBACK),
-        Check::new("PP-API-8/stream-ends-when-the-grant-is-revoked", "After its token is revoked (here by deactivating the app), an open stream delivers no further event and ends", run!(stream::stream_ends_on_revocation)).lock(PLAYBACK),
-        Check::new("PP-API-8/query-string-token-is-refused", "The stream takes the token from the header only, never from the query string", run!(stream::query_token)),
-        Check::new("PP-API-9/unknown-platform-route-is-not-found", "An unknown route under the platform API is 404 not_found, with or without a token", run!(unknown_route)),
+        Check::new("PP-API-2/token-without-the-scope-is-insufficient-scope", "Each endpoint refuses a token without its scope: 403 insufficient_scope naming required_scope", run!(insufficient)).budget("playback", 1).budget("token", 4),
+        Check::new("PP-API-3/every-playback-action-applies", "start, pause, resume, progress and stop answer {accepted, applied, now_playing} and move now-playing", run!(actions)).budget("playback", 6).budget("token", 1).lock(PLAYBACK),
+        Check::new("PP-API-3/unknown-action-is-not-found", "POST playback/{action} with an undocumented action is 404 not_found", run!(unknown_action)).budget("playback", 1).budget("token", 1),
+        Check::new("PP-API-3/malformed-body-is-invalid-request-naming-the-field", "A missing or malformed field is 400 invalid_request whose message names it", run!(malformed)).budget("playback", 6).budget("token", 1),
+        Check::new("PP-API-4/older-event-is-accepted-and-changes-nothing", "An event older than the last applied one is accepted with applied false", run!(older_event)).budget("playback", 3).budget("token", 1).lock(PLAYBACK),
+        Check::new("PP-API-4/repeated-event-id-changes-nothing", "A repeated event_id is acknowledged and changes nothing", run!(repeated_event)).budget("playback", 4).budget("token", 1).lock(PLAYBACK),
+        Check::new("PP-API-5/start-of-another-item-ends-the-first", "Starting another item ends the first with an implicit stop on the stream and switches now-playing", run!(switch_item)).budget("playback", 3).budget("token", 1).lock(PLAYBACK),
+        Check::new("PP-API-6/now-playing-has-state-media-position-updated-at", "now-playing answers {state, media, position_ms, updated_at}, idle after stop", run!(now_playing)).budget("playback", 3).budget("token", 1).lock(PLAYBACK),
+        Check::new("PP-API-7/me-answers-username-and-display-name", "GET me answers the user's username and display_name", run!(me)).budget("token", 1),
+        Check::new("PP-API-8/stream-delivers-every-action-in-order", "The event stream delivers one event per playback action, in order, with increasing ids", run!(stream::stream_every_action)).budget("playback", 6).budget("token", 1).lock(PLAYBACK),
+        Check::new("PP-API-8/last-event-id-resumes-the-stream", "Reconnecting with Last-Event-ID replays what came after it", run!(stream::resume)).budget("playback", 3).budget("token", 1).lock(PLAYBACK),
+        Check::new("PP-API-8/stream-ends-when-the-grant-is-revoked", "After its token is revoked (here by deactivating the app), an open stream delivers no further event and ends", run!(stream::stream_ends_on_revocation)).budget("playback", 2).budget("token", 2).lock(PLAYBACK),
+        Check::new("PP-API-8/query-string-token-is-refused", "The stream takes the token from the header only, never from the query string", run!(stream::query_token)).budget("token", 1),
+        Check::new("PP-API-9/unknown-platform-route-is-not-found", "An unknown route under the platform API is 404 not_found, with or without a token", run!(unknown_route)).budget("token", 1),
     ]
+}
+
+/// A playback event body (PP-API-3) for media `id` at a fresh `occurred_at`.
+pub fn playback_body(ctx: &Ctx, media_id: &str, position_ms: u64) -> Value {
+    json!({
+        "media": {"id": media_id, "type": "episode", "title": "Pilot", "show": "Conformance Street", "season": 1, "episode": 1},
+        "position_ms": position_ms,
+        "duration_ms": 1_800_000,
+        "occurred_at": ctx.env.occurred_at(),
+    })
+}
+
+/// `POST playback/{action}` with a bearer token and `body` (PP-API-3).
+pub async fn playback(
+    ctx: &mut Ctx,
+    access: &str,
+    action: &str,
+    body: Value,
+) -> Result<crate::client::Resp, crate::outcome::Problem> {
+    let path = ctx.path_with("playback", &[("action", action)]);
+    ctx.send(Req::post(path).bearer(access).json(body)).await
 }
 
 async fn bad_bearer(ctx: &mut Ctx) -> CheckResult {
@@ -323,7 +345,7 @@ async fn me(ctx: &mut Ctx) -> CheckResult {
     let access = token(ctx, None).await?;
     let r = flows::me(ctx, &access).await?;
     let b = ctx.ok_json(&r)?;
-    let user = ctx.env.roles.user.clone();
+    let user = roles(ctx)?.user.clone();
     ensure!(
         b.get("username").and_then(Value::as_str) == Some(user.username.as_str()),
         r,

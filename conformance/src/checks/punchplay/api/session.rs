@@ -4,17 +4,19 @@
 
 use serde_json::Value;
 
+use super::playback_body;
 use crate::check::Ctx;
+use crate::checks::punchplay::roles;
 use crate::client::{Req, Resp};
 use crate::ensure;
-use crate::flows::{self, playback_body};
+use crate::kit::flows;
 use crate::outcome::{CheckResult, Problem};
 
 /// Checks that move the primary user's now-playing hold this lock.
 pub const PLAYBACK: &str = "playback:user";
 
 pub async fn token(ctx: &mut Ctx, scope: Option<&str>) -> Result<String, Problem> {
-    let web = ctx.env.roles.web.clone();
+    let web = roles(ctx)?.web.clone();
     Ok(flows::code_tokens(ctx, &web, scope).await?.access)
 }
 

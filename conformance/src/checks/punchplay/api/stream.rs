@@ -8,10 +8,11 @@ use profile::AppKind;
 use serde_json::Value;
 
 use super::session::{idle_token, token};
+use super::{playback, playback_body};
 use crate::check::Ctx;
 use crate::client::{Exchange, Req, Resp, recorded_headers};
 use crate::ensure;
-use crate::flows::{self, playback, playback_body};
+use crate::kit::flows;
 use crate::outcome::{CheckResult, Problem};
 
 pub use contract_client::sse::{SseEvent, StreamRead, parse_events};
@@ -113,7 +114,8 @@ pub async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
                 headers: stream.headers.clone(),
                 body: String::new()
             }),
-            request_id_header: ctx.profile().expect_punchplay().request_id.header.clone()
+            request_id_header: ctx.profile().expect_punchplay().request_id.header.clone(),
+            target: None,
         },
         "the event stream answered {}",
         stream.status

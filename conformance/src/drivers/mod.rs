@@ -7,10 +7,6 @@
 //! traffic is marked so that snapshots leave it out: the contract is what the flows
 //! answer, not how a user reached the approve button.
 
-use std::io::{BufRead, Write as _};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use profile::User;
 use serde_json::json;
 use url::Url;
@@ -22,6 +18,13 @@ use crate::client::Req;
 use crate::outcome::{CheckResult, Problem};
 
 pub use crate::approval::Driver;
+pub use terminal::{LineReader, countdown_line, terminal_qr};
+
+mod command;
+mod terminal;
+
+use command::run_command;
+use terminal::read_line_with_countdown;
 
 impl Driver {
     /// Decides an authorization request; answers the URL the browser is redirected to.
@@ -216,8 +219,10 @@ async fn pages_authorize(
     user: &User,
     approve: bool,
 ) -> Result<Url, Problem> {
+    // Decided before the driver sends anything: signing in needs the password.
+    password(user)?;
     let mut page = ctx.send(Req::get(authorize_path).driver()).await?;
-    if page.status() == 302 {
+    if redirects(&page) {
         return page.location();
     }
     if page.status() == 200 && find_input(page.body(), "authorization").is_none() {
@@ -230,7 +235,7 @@ async fn pages_authorize(
             )));
         }
         page = ctx.send(Req::get(authorize_path).driver()).await?;
-        if page.status() == 302 {
+        if redirects(&page) {
             return page.location();
         }
     }
@@ -259,6 +264,7 @@ async fn pages_authorize(
 }
 
 async fn pages_device(ctx: &mut Ctx, user_code: &str, user: &User, approve: bool) -> CheckResult {
+    password(user)?;
     let path = format!("{}?user_code={}", ctx.path("activate"), enc(user_code));
     let mut page = ctx.send(Req::get(&path).driver()).await?;
     if page.status() == 200 && !page.body().contains("name=\"decision\"") {
@@ -293,6 +299,12 @@ async fn pages_device(ctx: &mut Ctx, user_code: &str, user: &User, approve: bool
         )));
     }
     Ok(())
+}
+
+/// Whether an answer sends the browser elsewhere, as a browser follows it: any 3xx with a
+/// `Location` (a 302 or a 303, whichever the server chose).
+fn redirects(page: &crate::client::Resp) -> bool {
+    (300..400).contains(&page.status()) && page.header("location").is_some()
 }
 
 /// The hidden inputs (name, value) of the first `<form>` of `html` whose text contains
@@ -364,238 +376,9 @@ pub fn find_input(html: &str, name: &str) -> Option<String> {
 
 pub use contract_client::request::enc;
 
-async fn run_command(
-    cmd: &str,
-    flow: &str,
-    url: &str,
-    user_code: Option<&str>,
-    user: &User,
-    approve: bool,
-) -> Result<String, Problem> {
-    let mut command = Command::new("sh");
-    command
-        .arg("-c")
-        .arg(cmd)
-        .env("PP_FLOW", flow)
-        .env("PP_URL", url)
-        .env("PP_USER_CODE", user_code.unwrap_or(""))
-        .env("PP_USERNAME", &user.username)
-        .env("PP_DECISION", if approve { "approve" } else { "deny" })
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(p) = &user.password {
-        command.env("PP_PASSWORD", p.expose());
-    }
-    let cmd_text = cmd.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().map_err(|e| {
-            Problem::error(format!("--approve-cmd {cmd_text:?} could not start: {e}"))
-        })?;
-        // Read stdout while the command runs: a pipe holds about 64 KiB, and a command
-        // that writes more would otherwise block until it is killed.
-        let output = child.stdout.take().map(CommandOutput::read);
-        let deadline = Instant::now() + COMMAND_TIMEOUT;
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() > deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(Problem::error(format!(
-                        "--approve-cmd did not finish within {} s and was stopped",
-                        COMMAND_TIMEOUT.as_secs()
-                    )));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) => {
-                    return Err(Problem::error(format!(
-                        "waiting for --approve-cmd failed: {e}"
-                    )));
-                }
-            }
-        };
-        if !status.success() {
-            return Err(Problem::error(format!(
-                "--approve-cmd exited with {status}"
-            )));
-        }
-        Ok(output.map(CommandOutput::finish).unwrap_or_default())
-    })
-    .await
-    .map_err(|e| Problem::error(format!("the approval command task failed: {e}")))?
-}
-
-/// How long an `--approve-cmd` may run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
-/// How much of an `--approve-cmd`'s output is kept: the end, where its last line is.
-const COMMAND_OUTPUT_KEPT: usize = 64 * 1024;
-
-/// The standard output of an `--approve-cmd`, read on a thread of its own as it comes,
-/// keeping only the last [`COMMAND_OUTPUT_KEPT`] bytes.
-struct CommandOutput {
-    done: std::sync::mpsc::Receiver<()>,
-    kept: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-}
-
-impl CommandOutput {
-    fn read(mut pipe: std::process::ChildStdout) -> CommandOutput {
-        let kept = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, done) = std::sync::mpsc::channel();
-        let sink = kept.clone();
-        std::thread::spawn(move || {
-            let mut chunk = [0u8; 8192];
-            while let Ok(n @ 1..) = std::io::Read::read(&mut pipe, &mut chunk) {
-                let mut kept = sink.lock().unwrap_or_else(|e| e.into_inner());
-                kept.extend_from_slice(&chunk[..n]);
-                if kept.len() > 2 * COMMAND_OUTPUT_KEPT {
-                    let cut = kept.len() - COMMAND_OUTPUT_KEPT;
-                    kept.drain(..cut);
-                }
-            }
-            let _ = tx.send(());
-        });
-        CommandOutput { done, kept }
-    }
-
-    /// The output once the command has exited. A process it left running in the
-    /// background may hold the pipe open: after a second, what arrived is the answer.
-    fn finish(self) -> String {
-        let _ = self.done.recv_timeout(Duration::from_secs(1));
-        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        let from = kept.len().saturating_sub(COMMAND_OUTPUT_KEPT);
-        String::from_utf8_lossy(&kept[from..]).into_owned()
-    }
-}
-
-/// A QR code of `text` drawn with Unicode half blocks, for a phone to scan.
-pub fn terminal_qr(text: &str) -> String {
-    match qrcode::QrCode::new(text.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::unicode::Dense1x2>()
-            .dark_color(qrcode::render::unicode::Dense1x2::Light)
-            .light_color(qrcode::render::unicode::Dense1x2::Dark)
-            .build(),
-        Err(_) => String::new(),
-    }
-}
-
-async fn read_line_with_countdown(prompt: &str, timeout: Duration) -> Result<String, Problem> {
-    eprintln!("\n{prompt}");
-    LineReader::stdin().read_line(timeout).await
-}
-
-/// The one reader of a line source (standard input, for the manual driver): a thread
-/// started once feeds its lines into a channel that each prompt reads in turn. A prompt
-/// that times out leaves no reader of its own behind to swallow the next answer.
-pub struct LineReader {
-    lines: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
-}
-
-impl LineReader {
-    /// Starts the thread that reads `source` line by line.
-    pub fn spawn(source: impl BufRead + Send + 'static) -> LineReader {
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in source.lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        LineReader {
-            lines: tokio::sync::Mutex::new(rx),
-        }
-    }
-
-    /// The reader of standard input, started on first use.
-    pub fn stdin() -> &'static LineReader {
-        static STDIN: std::sync::OnceLock<LineReader> = std::sync::OnceLock::new();
-        STDIN.get_or_init(|| LineReader::spawn(std::io::BufReader::new(std::io::stdin())))
-    }
-
-    /// The next line typed after this prompt, with a visible countdown. Lines typed while
-    /// no prompt waited (a late answer to one that timed out) answer nothing and are
-    /// dropped.
-    pub async fn read_line(&self, timeout: Duration) -> Result<String, Problem> {
-        let mut lines = self.lines.lock().await;
-        while let Ok(stale) = lines.try_recv() {
-            eprintln!("  (ignoring {stale:?}, typed before this prompt)");
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                eprintln!();
-                return Err(Problem::skip(format!(
-                    "nobody answered within {} s",
-                    timeout.as_secs()
-                )));
-            }
-            eprint!("\r  waiting for you: {:>4} s left ", left.as_secs());
-            let _ = std::io::stderr().flush();
-            tokio::select! {
-                line = lines.recv() => {
-                    eprintln!();
-                    return line.ok_or_else(|| Problem::error("standard input closed"));
-                }
-                _ = tokio::time::sleep(left.min(Duration::from_secs(1))) => {}
-            }
-        }
-    }
-}
-
-/// Shows a countdown on the terminal while a person decides (manual driver).
-pub fn countdown_line(left: Duration) {
-    eprint!(
-        "\r  waiting for the approval: {:>4} s left ",
-        left.as_secs()
-    );
-    let _ = std::io::stderr().flush();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn after_a_prompt_times_out_the_next_prompt_gets_the_next_answer() {
-        let (source, mut typing) = std::io::pipe().expect("a pipe");
-        let reader = LineReader::spawn(std::io::BufReader::new(source));
-        let first = reader.read_line(Duration::from_millis(200)).await;
-        assert!(
-            matches!(first, Err(Problem::Skip { .. })),
-            "nobody typed: {first:?}"
-        );
-        let second = reader.read_line(Duration::from_secs(10));
-        let typed = async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            typing
-                .write_all(b"http://127.0.0.1:8765/callback?code=c\n")
-                .expect("type");
-        };
-        let (second, ()) = tokio::join!(second, typed);
-        assert_eq!(
-            second.expect("the answer reaches the prompt that waits"),
-            "http://127.0.0.1:8765/callback?code=c"
-        );
-        drop(typing);
-        let closed = reader.read_line(Duration::from_secs(10)).await;
-        assert!(matches!(closed, Err(Problem::Error { .. })), "{closed:?}");
-    }
-
-    #[tokio::test]
-    async fn a_line_typed_before_the_prompt_is_not_taken_as_its_answer() {
-        let (source, mut typing) = std::io::pipe().expect("a pipe");
-        let reader = LineReader::spawn(std::io::BufReader::new(source));
-        typing
-            .write_all(b"late answer to an earlier prompt\n")
-            .expect("type");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let got = reader.read_line(Duration::from_millis(300)).await;
-        assert!(matches!(got, Err(Problem::Skip { .. })), "{got:?}");
-    }
 
     #[test]
     fn hidden_inputs_come_from_the_form_that_has_the_field() {
@@ -615,29 +398,5 @@ mod tests {
             vec![("csrf".to_owned(), "out".to_owned())]
         );
         assert!(hidden_inputs(html, "name=\"password\"").is_none());
-    }
-
-    fn user() -> User {
-        profile::Identities::punchplay().users[0].clone()
-    }
-
-    #[tokio::test]
-    async fn an_approve_cmd_writing_more_than_a_pipe_holds_is_read_while_it_runs() {
-        // 1 MiB of output, then the redirect URL as the last line.
-        let cmd = "head -c 1048576 /dev/zero | tr '\\0' x; echo; echo http://127.0.0.1:8765/callback?code=c";
-        let started = Instant::now();
-        let out = tokio::time::timeout(
-            Duration::from_secs(20),
-            run_command(cmd, "authorize", "http://x/", None, &user(), true),
-        )
-        .await
-        .expect("the command is not blocked on a full pipe")
-        .expect("it succeeds");
-        assert!(started.elapsed() < Duration::from_secs(20));
-        assert_eq!(
-            out.lines().last(),
-            Some("http://127.0.0.1:8765/callback?code=c")
-        );
-        assert!(out.len() <= COMMAND_OUTPUT_KEPT, "kept {} bytes", out.len());
     }
 }

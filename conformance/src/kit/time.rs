@@ -1,4 +1,5 @@
-//! Time as the target sees it, for the checks of time (lifetimes, Retry-After, reopening).
+//! Time as the target sees it, for the checks of time (lifetimes, Retry-After, reopening),
+//! and durations as a person reads them.
 //! With test controls a reading is the server's own clock (`POST /__test/clock/advance`
 //! by 0 s answers `now`: the contract's control, so any target that has them serves it);
 //! without them it is the real time measured here, which differs from the
@@ -101,5 +102,25 @@ impl Lifetime {
     pub async fn to_just_after_its_end(&self, ctx: &mut Ctx) -> CheckResult {
         let note = format!("clock moved to 1 s after the {}'s lifetime ends", self.what);
         advance_until(ctx, self.issued_no_later + self.secs as f64 + 1.0, &note).await
+    }
+}
+
+/// `2 h 14 min`, `3 min 20 s`, `45 s`, `1 min`, `30 d`: the two largest units, a zero
+/// second one left out.
+pub fn human_duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let (big, small) = if d > 0 {
+        ((d, "d"), (h, "h"))
+    } else if h > 0 {
+        ((h, "h"), (m, "min"))
+    } else if m > 0 {
+        ((m, "min"), (s, "s"))
+    } else {
+        return format!("{s} s");
+    };
+    if small.0 == 0 {
+        format!("{} {}", big.0, big.1)
+    } else {
+        format!("{} {} {} {}", big.0, big.1, small.0, small.1)
     }
 }

@@ -1,0 +1,106 @@
+//! The run's events and results, as every reporter reads them (nextest's
+//! `reporter/events.rs`): a check's status and report, the events the runner emits while
+//! it runs, and the whole run's report.
+
+use std::collections::BTreeMap;
+
+use profile::Level;
+use serde::Serialize;
+
+use super::plan::Plan;
+use crate::outcome::Support;
+use crate::snapshot::SnapshotStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The check could not reach a verdict (transport failure, timeout).
+    Error,
+    Skip,
+    /// Failed, as the expected-deviations file says it will.
+    ExpectedFail,
+    /// Listed as an expected deviation, but passed: the file is out of date.
+    UnexpectedPass,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::Error => "ERROR",
+            Status::Skip => "skip",
+            Status::ExpectedFail => "expected-fail",
+            Status::UnexpectedPass => "UNEXPECTED-PASS",
+        }
+    }
+    /// Whether this status makes a gating check non-conformant.
+    pub fn is_bad(self) -> bool {
+        matches!(self, Status::Fail | Status::Error | Status::UnexpectedPass)
+    }
+}
+
+/// The result of one check, as every report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub id: String,
+    pub clause: String,
+    pub level: Level,
+    pub area: String,
+    pub title: String,
+    pub status: Status,
+    pub message: Option<String>,
+    /// The support fields of the exchange the failure is about (seed 000).
+    pub support: Option<Support>,
+    pub snapshot: SnapshotStatus,
+    pub duration_ms: u64,
+    /// The redacted transcript.
+    pub transcript: String,
+    /// Requests sent per rate limit.
+    pub usage: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Planned(Plan),
+    Started {
+        id: String,
+    },
+    Finished(Box<CheckReport>),
+    /// Once a second while real-time waits are under way: what waits, seconds left.
+    Waiting(Vec<(String, u64)>),
+}
+
+/// Everything a run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub profile: String,
+    pub target: String,
+    pub driver: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub gate: Vec<Level>,
+    /// What a reader must know about the run as a whole (e.g. why snapshots were not
+    /// compared); every report shows them.
+    pub notes: Vec<String>,
+    pub checks: Vec<CheckReport>,
+}
+
+impl RunReport {
+    /// Counts by level and status.
+    pub fn counts(&self, level: Level) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::new();
+        for c in self.checks.iter().filter(|c| c.level == level) {
+            *m.entry(c.status.as_str()).or_insert(0) += 1;
+        }
+        m
+    }
+    pub fn conformant(&self) -> bool {
+        !self
+            .checks
+            .iter()
+            .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
+    }
+}

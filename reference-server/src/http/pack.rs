@@ -16,7 +16,7 @@ use crate::core::fault::FaultSpec;
 
 /// A family's rules, routes, state and faults.
 pub trait RulePack: Send + Sync + 'static {
-    /// The family's name, for messages (`punchplay`).
+    /// The family's name, for messages: the profile's `family`.
     fn name(&self) -> &'static str;
 
     /// Its routes, each declared once (`http::routes`).

@@ -70,8 +70,8 @@ pub enum ClientSource {
 }
 
 /// One of a family's error layers: the envelope a route's errors are written in.
-/// Punchplay has one (PP-ERR-1); enterprise has several (token, introspection and
-/// revocation, API: EN-TOKEN-2, EN-INTRO-1, EN-API-1), flexslot two.
+/// A family may have one (PP-ERR-1) or several, one per kind of endpoint (EN-TOKEN-2,
+/// EN-INTRO-1, EN-API-1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Layer(pub &'static str);
 

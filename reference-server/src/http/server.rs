@@ -93,7 +93,7 @@ pub async fn run(
 /// `reference-server --tls-cert FILE --tls-key FILE` runs).
 pub async fn serve_tls(
     listener: TcpListener,
-    config: crate::ServerConfig,
+    config: crate::config::ServerConfig,
     tls: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -158,7 +158,7 @@ pub struct TlsServer {
 impl TlsServer {
     /// Binds 127.0.0.1 on a free port and serves `config` over HTTPS.
     pub async fn spawn(
-        config: crate::ServerConfig,
+        config: crate::config::ServerConfig,
         tls: Arc<rustls::ServerConfig>,
     ) -> std::io::Result<TlsServer> {
         let app = Arc::new(App::new(config)?);

@@ -1,8 +1,12 @@
 //! How a tool reaches a target, the same in the suite and in load (issue 23 item 0): the
 //! CA certificates trusted beyond the platform's (`--ca-cert`), the headers a gateway in
 //! front of staging demands on every request (`--header 'Name: value'`), the connect
-//! timeout, and the sentence that names a failure to reach the target (a TLS failure
-//! named as such, with what to do).
+//! timeout, the TLS configuration, and the sentence that names a failure to reach the
+//! target (a TLS failure named as such, with what to do).
+//!
+//! The TLS configuration is built once and shared by every client (the suite builds one
+//! per check): reqwest left to itself loads and parses the platform's root certificates
+//! for each client it builds, which was some 40 % of a suite run's CPU.
 //!
 //! Proxies: reqwest reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` from the
 //! environment for every client built here; nothing in this module turns that off.
@@ -10,9 +14,12 @@
 //! It judges no answer: that is the callers' business.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// The longest a tool waits for a connection to the target (issue 23 item 1: a target
 /// that does not answer is exit 2 within seconds).
@@ -23,8 +30,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Clone, Default)]
 pub struct Access {
     ca_files: Vec<PathBuf>,
-    ca_certs: Vec<reqwest::Certificate>,
+    ca_certs: Vec<CertificateDer<'static>>,
     headers: HeaderMap,
+    /// The TLS configuration with `ca_certs`, built on first use and shared by every
+    /// clone (without extra CAs, [`platform_tls`] serves the whole process).
+    tls: Arc<OnceLock<Result<rustls::ClientConfig, String>>>,
 }
 
 impl std::fmt::Debug for Access {
@@ -52,17 +62,30 @@ impl Access {
         Ok(access)
     }
 
-    /// Adds the trusted CAs (to the platform's roots), the headers (marked sensitive) and
-    /// the connect timeout to a client builder.
+    /// Adds the TLS configuration (the platform's roots and the trusted CAs, built once),
+    /// the headers (marked sensitive) and the connect timeout to a client builder.
     pub fn apply(&self, builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
         let builder = builder
             .connect_timeout(CONNECT_TIMEOUT)
             .default_headers(self.headers.clone());
-        if self.ca_certs.is_empty() {
-            builder
-        } else {
-            builder.tls_certs_merge(self.ca_certs.clone())
+        match self.tls_config() {
+            Ok(config) => builder.tls_backend_preconfigured(config),
+            // The platform's verifier did not build: reqwest tries its own way (and says
+            // what failed when the client is built).
+            Err(_) => builder.tls_certs_merge(
+                self.ca_certs
+                    .iter()
+                    .filter_map(|der| reqwest::Certificate::from_der(der).ok()),
+            ),
         }
+    }
+
+    /// The run's TLS configuration: the platform's roots, and the trusted CAs beside them.
+    pub fn tls_config(&self) -> Result<rustls::ClientConfig, String> {
+        if self.ca_certs.is_empty() {
+            return platform_tls();
+        }
+        self.tls.get_or_init(|| build_tls(&self.ca_certs)).clone()
     }
 
     /// The headers' names, in the order given (values never leave this type).
@@ -100,6 +123,35 @@ impl Access {
     }
 }
 
+/// The TLS configuration with the platform's roots alone, built once per process.
+pub fn platform_tls() -> Result<rustls::ClientConfig, String> {
+    static PLATFORM: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    PLATFORM.get_or_init(|| build_tls(&[])).clone()
+}
+
+/// A client TLS configuration as reqwest builds one (rustls on aws-lc-rs unless the
+/// process installed another provider, TLS 1.2 and 1.3, the platform's verifier, with
+/// `extra` roots beside the platform's), HTTP/1.1 by ALPN.
+fn build_tls(extra: &[CertificateDer<'static>]) -> Result<rustls::ClientConfig, String> {
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let verifier = if extra.is_empty() {
+        rustls_platform_verifier::Verifier::new(provider.clone())
+    } else {
+        rustls_platform_verifier::Verifier::new_with_extra_roots(extra.to_vec(), provider.clone())
+    }
+    .map_err(|e| format!("the platform's certificate verifier could not be built: {e}"))?;
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("no TLS version to offer: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 /// Whether a URL names this machine (127.0.0.0/8, ::1, localhost): the only place the
 /// reference server serves its test controls.
 pub fn is_loopback(url: &url::Url) -> bool {
@@ -112,19 +164,21 @@ pub fn is_loopback(url: &url::Url) -> bool {
 }
 
 /// Reads a PEM file of one or more CA certificates.
-fn read_ca(file: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+fn read_ca(file: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
     let bytes = std::fs::read(file).map_err(|e| {
         format!(
             "could not read the CA certificate file {}: {e}; check the path given to --ca-cert",
             file.display()
         )
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| {
-        format!(
-            "the CA certificate file {} is not PEM ({e}); --ca-cert takes the CA's certificate as PEM (-----BEGIN CERTIFICATE-----)",
-            file.display()
-        )
-    })?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            format!(
+                "the CA certificate file {} is not PEM ({e}); --ca-cert takes the CA's certificate as PEM (-----BEGIN CERTIFICATE-----)",
+                file.display()
+            )
+        })?;
     if certs.is_empty() {
         return Err(format!(
             "the CA certificate file {} holds no certificate; --ca-cert takes the CA's certificate as PEM (-----BEGIN CERTIFICATE-----)",
@@ -313,5 +367,28 @@ mod tests {
         std::fs::write(&empty, "not a certificate").unwrap();
         let e = Access::new(&[empty], &[]).unwrap_err();
         assert!(e.contains("no certificate") || e.contains("not PEM"), "{e}");
+    }
+
+    #[test]
+    fn every_client_of_a_run_shares_one_tls_configuration() {
+        let platform = platform_tls().expect("the platform's verifier builds");
+        assert_eq!(platform.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        // With trusted CAs: built once, on first use, for every clone.
+        let dir = std::env::temp_dir().join(format!("access-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        std::fs::write(&ca, cert.cert.pem()).unwrap();
+        let access = Access::new(std::slice::from_ref(&ca), &[]).unwrap();
+        let clone = access.clone();
+        assert!(clone.tls.get().is_none());
+        access
+            .tls_config()
+            .expect("the platform's roots and the CA");
+        assert!(Arc::ptr_eq(&access.tls, &clone.tls) && clone.tls.get().is_some());
+        for a in [Access::default(), access] {
+            let client = a.apply(reqwest::Client::builder()).build();
+            assert!(client.is_ok(), "{client:?}");
+        }
     }
 }

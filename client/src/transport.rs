@@ -67,13 +67,18 @@ impl HttpTransport {
         }
     }
 
-    /// A client that follows no redirects and gives up after `timeout`.
+    /// A client that follows no redirects and gives up after `timeout`, on the process's
+    /// one TLS configuration ([`crate::access::platform_tls`]).
     pub fn client(timeout: Duration) -> Result<reqwest::Client, TransportError> {
-        reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .build()
-            .map_err(|e| TransportError(format!("could not build the HTTP client: {e}")))
+            .timeout(timeout);
+        match crate::access::platform_tls() {
+            Ok(tls) => builder.tls_backend_preconfigured(tls),
+            Err(_) => builder,
+        }
+        .build()
+        .map_err(|e| TransportError(format!("could not build the HTTP client: {e}")))
     }
 
     pub fn base(&self) -> &str {

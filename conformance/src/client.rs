@@ -75,20 +75,43 @@ impl Resp {
                 self.status()
             ))
         })?;
-        let absolute = Url::parse(loc);
-        let resolved = match (absolute, &self.target) {
-            (Err(url::ParseError::RelativeUrlWithoutBase), Some(target)) => {
-                let request = format!(
-                    "{}{}",
-                    target.as_str().trim_end_matches('/'),
-                    self.ex.req.path
-                );
-                Url::parse(&request).and_then(|r| r.join(loc))
-            }
-            (other, _) => other,
-        };
-        resolved.map_err(|e| self.fail(format!("Location {loc:?} is not a URL: {e}")))
+        resolve_location(loc, self.target.as_deref(), &self.ex.req.path)
+            .map_err(|e| self.fail(format!("Location {loc:?} is not a URL: {e}")))
     }
+}
+
+/// A `Location` value as the URL it names: a relative one resolved against the URL of the
+/// request (`target` and the request's path), RFC 9110 §10.2.2 and RFC 3986 §5.
+pub fn resolve_location(
+    location: &str,
+    target: Option<&Url>,
+    request_path: &str,
+) -> Result<Url, url::ParseError> {
+    match (Url::parse(location), target) {
+        (Err(url::ParseError::RelativeUrlWithoutBase), Some(target)) => {
+            let request = format!("{}{request_path}", target.as_str().trim_end_matches('/'));
+            Url::parse(&request).and_then(|r| r.join(location))
+        }
+        (other, _) => other,
+    }
+}
+
+/// The exchange with a relative `Location` written as the absolute URL it names, as a
+/// transcript records it: a snapshot pins where a redirect goes, not how the server
+/// spelled it (RFC 9110 §10.2.2 allows either), and a redirect URI or an authorization
+/// code in it is then redacted as in an absolute one. The checks read the answer as
+/// received.
+pub fn with_absolute_location(mut ex: Exchange, target: &Url) -> Exchange {
+    let path = ex.req.path.clone();
+    for (name, value) in &mut ex.headers {
+        if name == "location"
+            && Url::parse(value) == Err(url::ParseError::RelativeUrlWithoutBase)
+            && let Ok(url) = resolve_location(value, Some(target), &path)
+        {
+            *value = url.to_string();
+        }
+    }
+    ex
 }
 
 static ACCESS: RwLock<Option<Arc<Access>>> = RwLock::new(None);
@@ -300,5 +323,45 @@ fn transport_error(req: &Req, url: &str, e: &reqwest::Error, timeout: Duration) 
     Problem::Error {
         message: format!("{} {} ({url}): {why}", req.method, req.route()),
         support: Some(Box::new(support)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redirect(path: &str, location: &str) -> Exchange {
+        Exchange {
+            req: Req::get(path),
+            at: Utc::now(),
+            elapsed: Duration::ZERO,
+            status: 302,
+            headers: vec![("location".to_owned(), location.to_owned())],
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_relative_location_is_recorded_as_the_url_it_names() {
+        let target = Url::parse("http://127.0.0.1:9/").unwrap();
+        let ex = with_absolute_location(
+            redirect("/authorize?x=1", "/callback?code=c&state=s"),
+            &target,
+        );
+        assert_eq!(
+            ex.header("location"),
+            Some("http://127.0.0.1:9/callback?code=c&state=s")
+        );
+        let relative_path =
+            with_absolute_location(redirect("/oauth/authorize", "sign-in"), &target);
+        assert_eq!(
+            relative_path.header("location"),
+            Some("http://127.0.0.1:9/oauth/sign-in")
+        );
+        let absolute = "http://client.example/cb?code=c";
+        assert_eq!(
+            with_absolute_location(redirect("/authorize", absolute), &target).header("location"),
+            Some(absolute)
+        );
     }
 }

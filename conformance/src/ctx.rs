@@ -199,22 +199,24 @@ impl Ctx {
     /// which is what checks judge and failures quote.
     pub fn record(&mut self, ex: Exchange) -> Resp {
         let ex = Arc::new(ex);
-        let kept =
-            match self
-                .env
-                .dialect
-                .kept(&self.env.profile, self.check_id, ex.as_ref().clone())
-            {
-                Kept::Exchange(kept) => {
-                    let kept = Arc::new(*kept);
-                    self.transcript.push(kept.clone());
-                    Some(kept)
-                }
-                Kept::Note(line) => {
-                    self.transcript.note(line);
-                    None
-                }
-            };
+        // A relative Location as the URL it names (RFC 9110 §10.2.2).
+        let absolute =
+            crate::client::with_absolute_location(ex.as_ref().clone(), &self.env.http.base);
+        let kept = match self
+            .env
+            .dialect
+            .kept(&self.env.profile, self.check_id, absolute)
+        {
+            Kept::Exchange(kept) => {
+                let kept = Arc::new(*kept);
+                self.transcript.push(kept.clone());
+                Some(kept)
+            }
+            Kept::Note(line) => {
+                self.transcript.note(line);
+                None
+            }
+        };
         let role = self.steps.last().map_or(Role::Own, |s| Role::Passing(*s));
         lock(&self.roles).push(Recorded {
             handed: ex.clone(),

@@ -1,12 +1,17 @@
 //! Expected deviations as data: a reviewed file listing the checks a deployment is known
-//! to fail, each with a reason. A listed check that fails is reported as expected; one
-//! that passes fails the run, so the file cannot rot.
+//! to fail, each with the failure it is known for and a reason. A listed check that fails
+//! that way is reported as expected; one that fails another way is a new failure (the
+//! entry cannot hide it); one that passes fails the run, so the file cannot rot.
 //!
 //! ```toml
 //! [[deviation]]
 //! check = "PP-AUTHZ-5/unknown-client-gets-error-page"
+//! failure = "expected a 400 error page, got 302"
 //! reason = "staging fronts /oauth with a generic error page (OPS-123)"
 //! ```
+//!
+//! `failure` is text the check's failure says: its message, or a line of what its
+//! snapshot comparison found (`header \`location\` is …`). Copy it from the report.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +19,17 @@ use serde::Deserialize;
 
 #[derive(Debug, Default, Clone)]
 pub struct Expected {
-    reasons: BTreeMap<String, String>,
+    deviations: BTreeMap<String, Deviation>,
+}
+
+/// One known deviation of a check.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    check: String,
+    /// Text the failure says; a failure that does not say it is not this deviation.
+    pub failure: String,
+    pub reason: String,
 }
 
 #[derive(Deserialize)]
@@ -24,19 +39,24 @@ struct File {
     deviation: Vec<Deviation>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Deviation {
-    check: String,
-    reason: String,
+impl Deviation {
+    /// Whether a failure that says `said` (its message and what its snapshot comparison
+    /// found) is this deviation.
+    pub fn matches(&self, said: &str) -> bool {
+        said.contains(&self.failure)
+    }
 }
 
 impl Expected {
-    /// Parses the file; every check id must be one the suite knows.
+    /// Parses the file; every check id must be one the suite knows, each entry names the
+    /// failure it expects and a reason, and a check is listed once.
     pub fn from_toml_str(text: &str, known: &[&str]) -> Result<Expected, String> {
-        let file: File = toml::from_str(text)
-            .map_err(|e| format!("the expected-deviations file is not valid: {e}"))?;
-        let mut reasons = BTreeMap::new();
+        let file: File = toml::from_str(text).map_err(|e| {
+            format!(
+                "the expected-deviations file is not valid: {e}; each [[deviation]] has `check`, `failure` (text the check's failure says) and `reason` (docs/conformance.md, \"Expected deviations\")"
+            )
+        })?;
+        let mut deviations = BTreeMap::new();
         for d in file.deviation {
             if !known.contains(&d.check.as_str()) {
                 return Err(format!(
@@ -50,21 +70,38 @@ impl Expected {
                     d.check
                 ));
             }
-            reasons.insert(d.check, d.reason);
+            if d.failure.trim().is_empty() {
+                return Err(format!(
+                    "the expected deviation `{}` needs `failure`: text its failure says (copy it from the report's message), so that another failure of the check is not hidden",
+                    d.check
+                ));
+            }
+            if deviations.contains_key(&d.check) {
+                return Err(format!(
+                    "the expected-deviations file lists `{}` twice; one entry per check",
+                    d.check
+                ));
+            }
+            deviations.insert(d.check.clone(), d);
         }
-        Ok(Expected { reasons })
+        Ok(Expected { deviations })
+    }
+
+    /// The deviation listed for `check`.
+    pub fn deviation(&self, check: &str) -> Option<&Deviation> {
+        self.deviations.get(check)
     }
 
     pub fn reason(&self, check: &str) -> Option<&str> {
-        self.reasons.get(check).map(String::as_str)
+        self.deviation(check).map(|d| d.reason.as_str())
     }
 
     pub fn len(&self) -> usize {
-        self.reasons.len()
+        self.deviations.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.reasons.is_empty()
+        self.deviations.is_empty()
     }
 }
 
@@ -72,19 +109,37 @@ impl Expected {
 mod tests {
     use super::*;
 
+    const OK: &str = "[[deviation]]\ncheck = \"A/b\"\nfailure = \"got 404\"\nreason = \"known\"\n";
+
     #[test]
-    fn unknown_check_ids_and_empty_reasons_are_refused() {
-        let ok = "[[deviation]]\ncheck = \"A/b\"\nreason = \"known\"\n";
-        assert_eq!(
-            Expected::from_toml_str(ok, &["A/b"]).unwrap().reason("A/b"),
-            Some("known")
-        );
+    fn unknown_check_ids_empty_reasons_and_missing_failures_are_refused() {
+        let e = Expected::from_toml_str(OK, &["A/b"]).unwrap();
+        assert_eq!(e.reason("A/b"), Some("known"));
         assert!(
-            Expected::from_toml_str(ok, &["C/d"])
+            Expected::from_toml_str(OK, &["C/d"])
                 .unwrap_err()
                 .contains("A/b")
         );
-        let empty = "[[deviation]]\ncheck = \"A/b\"\nreason = \" \"\n";
-        assert!(Expected::from_toml_str(empty, &["A/b"]).is_err());
+        let empty = OK.replace("\"known\"", "\" \"");
+        assert!(Expected::from_toml_str(&empty, &["A/b"]).is_err());
+        let no_failure = "[[deviation]]\ncheck = \"A/b\"\nreason = \"known\"\n";
+        let why = Expected::from_toml_str(no_failure, &["A/b"]).unwrap_err();
+        assert!(why.contains("failure"), "{why}");
+        let blank = OK.replace("\"got 404\"", "\"\"");
+        assert!(Expected::from_toml_str(&blank, &["A/b"]).is_err());
+        let twice = format!("{OK}{OK}");
+        assert!(
+            Expected::from_toml_str(&twice, &["A/b"])
+                .unwrap_err()
+                .contains("twice")
+        );
+    }
+
+    #[test]
+    fn a_deviation_matches_only_the_failure_it_names() {
+        let e = Expected::from_toml_str(OK, &["A/b"]).unwrap();
+        let d = e.deviation("A/b").unwrap();
+        assert!(d.matches("A-B-1: expected 422, got 404: {}"));
+        assert!(!d.matches("A-B-1: expected 422, got 500"));
     }
 }

@@ -111,7 +111,7 @@ async fn a_header_below_must_missing_everywhere_gates_only_its_own_level() {
 async fn an_expected_failure_passes_and_a_stale_one_fails() {
     let expected = temp_file(
         "expected.toml",
-        "[[deviation]]\ncheck = \"PP-AUTHZ-8/second-redemption-fails-and-revokes-tokens\"\nreason = \"known: codes are reusable on this deployment\"\n",
+        "[[deviation]]\ncheck = \"PP-AUTHZ-8/second-redemption-fails-and-revokes-tokens\"\nfailure = \"invalid_grant\"\nreason = \"known: codes are reusable on this deployment\"\n",
     );
     let e = expected.to_str().expect("utf-8");
     let with_fault = cli::run(args(&[
@@ -139,6 +139,25 @@ async fn an_expected_failure_passes_and_a_stale_one_fails() {
     assert_eq!(
         without, EXIT_NON_CONFORMANT,
         "an expected failure that now passes fails the run"
+    );
+    // An entry names its failure: another failure of the same check is a new one.
+    let other = temp_file(
+        "expected-other.toml",
+        "[[deviation]]\ncheck = \"PP-AUTHZ-8/second-redemption-fails-and-revokes-tokens\"\nfailure = \"answered 500\"\nreason = \"a failure this run does not have\"\n",
+    );
+    let hidden = cli::run(args(&[
+        "--only",
+        "PP-AUTHZ-8",
+        "--fault",
+        "code_reusable",
+        "--expected",
+        other.to_str().expect("utf-8"),
+        "--no-reports",
+    ]))
+    .await;
+    assert_eq!(
+        hidden, EXIT_NON_CONFORMANT,
+        "a listed check failing another way is not hidden"
     );
 }
 

@@ -92,7 +92,9 @@ async fn the_committed_snapshots_gate_other_identities_behind_an_ordinary_gatewa
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_server_behind_the_gateway_still_fails() {
-    let fault = Fault::WrongGrantTypeError;
+    let fault: Fault = "wrong_grant_type_error"
+        .parse()
+        .expect("a fault of the server");
     let (server, gateway) = other_server_behind_gateway(Some(fault)).await;
     let report = run_suite(&gateway.base_url(), other_identities()).await;
     server.stop().await;

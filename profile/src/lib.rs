@@ -15,6 +15,7 @@ mod identities;
 mod limits;
 mod path_template;
 pub mod sliding;
+mod tokens;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -28,6 +29,7 @@ pub use families::punchplay::{
 pub use identities::{App, AppKind, Company, Enterprise, Identities, Secret, User};
 pub use limits::{LimitKey, LimitTarget, RateLimit, is_under_prefix};
 pub use path_template::PathTemplate;
+pub use tokens::TokenPrefixes;
 
 /// The punchplay profile as committed in `fixtures/profiles/punchplay.toml`.
 pub const PUNCHPLAY_PROFILE_TOML: &str = include_str!("../../fixtures/profiles/punchplay.toml");
@@ -192,6 +194,9 @@ pub struct Scopes {
 pub struct Profile {
     pub name: String,
     pub title: String,
+    /// The short name people know the system by, on its pages (`PunchPlay`); the
+    /// profile's `name` when the file gives none.
+    pub product: String,
     pub family: Family,
     pub seeds: Vec<String>,
     pub http: HttpLimits,
@@ -203,6 +208,8 @@ pub struct Profile {
     /// Error code to HTTP status (PP-ERR-3, PP-ERR-4).
     pub errors: BTreeMap<String, u16>,
     pub clauses: Vec<Clause>,
+    /// `[tokens]`: what the server's tokens and codes start with.
+    pub tokens: TokenPrefixes,
     /// `[punchplay]`: present exactly when `family` is punchplay (validation sees to it).
     punchplay: Option<PunchplaySettings>,
 }
@@ -213,6 +220,8 @@ pub struct Profile {
 struct ProfileFile {
     name: String,
     title: String,
+    #[serde(default)]
+    product: Option<String>,
     /// `envelope` is the key's name before families (issue 7); copies that use it still parse.
     #[serde(alias = "envelope")]
     family: Family,
@@ -227,6 +236,8 @@ struct ProfileFile {
     errors: BTreeMap<String, u16>,
     #[serde(default)]
     clauses: Vec<Clause>,
+    #[serde(default)]
+    tokens: TokenPrefixes,
     #[serde(default)]
     punchplay: Option<PunchplaySettings>,
     // The layout before families put punchplay's sections at the top level; a copy written
@@ -289,6 +300,7 @@ impl Profile {
                 .into_iter()
                 .map(limits::RateLimitFile::into_limit)
                 .collect::<Result<_, _>>()?,
+            product: file.product.unwrap_or_else(|| file.name.clone()),
             name: file.name,
             title: file.title,
             family: file.family,
@@ -298,6 +310,7 @@ impl Profile {
             scopes: file.scopes,
             errors: file.errors,
             clauses: file.clauses,
+            tokens: file.tokens,
             punchplay,
         };
         profile.validate(&lifetimes_given)?;
@@ -311,6 +324,12 @@ impl Profile {
     }
 
     fn validate(&self, lifetimes_given: &[String]) -> Result<(), ProfileError> {
+        if self.product.trim().is_empty() || self.product.chars().count() > 40 {
+            return Err(ProfileError::Invalid(
+                "product must be a short name of 1 to 40 characters, like \"PunchPlay\"".into(),
+            ));
+        }
+        self.tokens.validate()?;
         for (name, path) in &self.paths {
             if !path.starts_with('/') {
                 return Err(ProfileError::Invalid(format!(
@@ -662,6 +681,44 @@ key = "user"
         assert!(matches!(err, ProfileError::MissingPath("tags")), "{err}");
         let unknown_lifetime = text.replace("access_token = 3600", "acess_token = 3600");
         assert!(Profile::from_toml_str(&unknown_lifetime).is_err());
+    }
+
+    /// Pages name the product, not the long title; tokens say which system issued them,
+    /// and no other family's tokens say "pp" (issue 23 item 6). A file without the two
+    /// keys still parses, with its name and neutral prefixes.
+    #[test]
+    fn the_product_and_token_prefixes_come_from_the_profile() {
+        let pp = Profile::punchplay();
+        assert_eq!(pp.product, "PunchPlay");
+        assert_eq!(
+            (pp.tokens.access.as_str(), pp.tokens.refresh.as_str()),
+            ("ppat_", "pprt_")
+        );
+        for text in [ENTERPRISE_PROFILE_TOML, FLEXSLOT_PROFILE_TOML] {
+            let p = Profile::from_toml_str(text).unwrap();
+            assert!(!p.product.is_empty() && p.product != p.title);
+            let prefixes = [&p.tokens.access, &p.tokens.refresh, &p.tokens.code];
+            assert!(
+                prefixes.iter().all(|t| !t.starts_with("pp")),
+                "{prefixes:?}"
+            );
+        }
+        let start = PUNCHPLAY_PROFILE_TOML.find("product = ").unwrap();
+        let end = start + PUNCHPLAY_PROFILE_TOML[start..].find('\n').unwrap();
+        let mut old = format!(
+            "{}{}",
+            &PUNCHPLAY_PROFILE_TOML[..start],
+            &PUNCHPLAY_PROFILE_TOML[end..]
+        );
+        let start = old.find("[tokens]").unwrap();
+        let end = old.find("[http]").unwrap();
+        old.replace_range(start..end, "");
+        let old = Profile::from_toml_str(&old).unwrap();
+        assert_eq!(old.product, "punchplay");
+        assert_eq!(old.tokens, TokenPrefixes::default());
+        let bad = PUNCHPLAY_PROFILE_TOML.replace("access = \"ppat_\"", "access = \"pp at\"");
+        let err = Profile::from_toml_str(&bad).unwrap_err();
+        assert!(err.to_string().contains("[tokens] access"), "{err}");
     }
 
     /// Each committed profile lists exactly its family's clauses of CONTRACT.md, once each.

@@ -1,17 +1,20 @@
 //! An in-memory reference server for the documented contract (`CONTRACT.md`).
 //!
 //! Layout:
-//! - [`core`]: the protocol rules as plain functions over typed inputs, with one
-//!   [`Clock`](core::clock::Clock) and one state lock. No hyper, no sockets.
-//! - [`http`]: a thin hyper shell: parses requests, calls the core, renders the
-//!   profile's error envelope, pages and server-sent events.
-//! - [`families`]: each profile family's routes, handlers, error envelopes and challenge
-//!   (punchplay today); the shell asks the family, never names its routes.
-//! - [`faults`]: named defects the test controls can switch on.
+//! - [`core`]: the protocol kernel: the rules every family shares as plain functions over
+//!   typed inputs, with one [`Clock`](core::clock::Clock) and one state lock. No hyper, no
+//!   sockets, no family.
+//! - [`http`]: a thin hyper shell: parses requests, resolves them in the family's route
+//!   table, calls the handlers, renders the family's error envelopes and the shared pages.
+//!   It names no family.
+//! - [`families`]: one rule pack per family (`http::pack::RulePack`): its routes, grants,
+//!   rules, tables, faults, envelopes, pages and test controls.
+//! - [`faults`]: every family's named defects, to name them by.
 //!
 //! [`serve`] is what `main` and every test call; [`spawn`] binds `127.0.0.1:0` for tests
 //! and in-process runs.
 
+mod config;
 pub mod core;
 pub mod families;
 pub mod faults;
@@ -21,79 +24,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use profile::{Identities, Profile};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use config::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, ServerConfig};
 pub use faults::Fault;
-
-/// Everything a server instance needs: the profile it enforces, the identities it ships
-/// with and its switches.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    pub profile: Profile,
-    pub identities: Identities,
-    /// Serve `/__test/*` (CONTRACT.md, "The reference server's test controls"). Off by default.
-    pub test_controls: bool,
-    /// Take the client IP from the last `X-Forwarded-For` entry (PP-RATE-4). Off by default.
-    pub trust_proxy: bool,
-    /// Connections served at once; past it a new connection is closed at once, so the
-    /// server never runs out of file descriptors (issue 12 item 3).
-    pub max_connections: usize,
-    /// Connections served at once from one source address.
-    pub max_connections_per_ip: usize,
-    /// The base of absolute URLs (`verification_uri`, its QR code), like
-    /// `https://play.example`. Without it they use the listen address, and requests whose
-    /// `Host` names anything but this server or loopback are refused (issue 12 item 7).
-    pub public_url: Option<url::Url>,
-}
-
-/// Defaults of [`ServerConfig::max_connections`] and `max_connections_per_ip`: room for
-/// the load tool (64 users over 8 addresses), the suite and the benchmarks (hundreds of
-/// connections from 127.0.0.1), well under a common 4096 file limit.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
-pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 512;
-
-impl ServerConfig {
-    /// The flexslot profile with its fixture identities, test controls off.
-    pub fn flexslot() -> Self {
-        let builtin = profile::builtin::find("flexslot").expect("flexslot is a built-in profile");
-        ServerConfig {
-            profile: builtin.profile(),
-            identities: builtin.identities(),
-            ..Self::punchplay()
-        }
-    }
-
-    /// The punchplay profile with its fixture identities, test controls off.
-    pub fn punchplay() -> Self {
-        ServerConfig {
-            profile: Profile::punchplay(),
-            identities: Identities::punchplay(),
-            test_controls: false,
-            trust_proxy: false,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
-            public_url: None,
-        }
-    }
-
-    /// The enterprise profile with its fixture identities (enterprises, companies and the
-    /// `en-*` apps), test controls off.
-    pub fn enterprise() -> Self {
-        let builtin = profile::builtin::find("enterprise").expect("enterprise is built in");
-        ServerConfig {
-            profile: builtin.profile(),
-            identities: builtin.identities(),
-            test_controls: false,
-            trust_proxy: false,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
-            public_url: None,
-        }
-    }
-}
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets open requests
 /// finish (live event streams are closed) and returns.

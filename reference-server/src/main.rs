@@ -36,6 +36,11 @@ struct Args {
     /// Serve the test controls under /__test/ (clock, approvals, faults). Never on a shared host.
     #[arg(long)]
     test_controls: bool,
+    /// Start with this named defect of the profile's family switched on; /__test/reset
+    /// keeps it (with --test-controls; GET /__test/fault lists them, and an unknown name
+    /// lists them here).
+    #[arg(long, value_name = "NAME", requires = "test_controls")]
+    fault: Option<String>,
     /// Take the client IP for rate limits from the last X-Forwarded-For entry.
     #[arg(long)]
     trust_proxy: bool,
@@ -57,6 +62,22 @@ struct Args {
     /// The private key (PEM) of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Threads that serve requests. Default: one per core but one, at least one: the
+    /// server nearly always runs beside its clients (the suite, load, a browser), which
+    /// need a core too. One thread runs everything on it, with no hand-offs between
+    /// threads (docs/benchmark.md measures the difference).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
+}
+
+/// `--workers`, or one per core but one.
+fn workers(args: &Args) -> usize {
+    args.workers.map(usize::from).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .saturating_sub(1)
+            .max(1)
+    })
 }
 
 /// File descriptors kept free of connections: the listener, logs, files.
@@ -139,6 +160,9 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
         );
         max_connections = fitted;
     }
+    if let Some(name) = &args.fault {
+        check_fault(&profile, name)?;
+    }
     let config = ServerConfig {
         profile,
         identities,
@@ -147,6 +171,7 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
         max_connections,
         max_connections_per_ip: args.max_connections_per_ip.max(1),
         public_url: args.public_url.clone(),
+        fault: args.fault.clone(),
     };
     // A profile this server cannot serve is a start-up error (exit 2), not a crash later.
     reference_server::http::App::new(config.clone()).map_err(|e| {
@@ -156,6 +181,33 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
         )
     })?;
     Ok(config)
+}
+
+/// `--fault NAME` names one of the profile's family's faults; otherwise the error lists
+/// them, one per line with the clause each breaks.
+fn check_fault(profile: &profile::Profile, name: &str) -> Result<(), String> {
+    let Some(pack) = reference_server::families::for_profile(profile) else {
+        return Ok(());
+    };
+    if pack.faults().iter().any(|f| f.name == name) {
+        return Ok(());
+    }
+    let width = pack
+        .faults()
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(0);
+    let listed: Vec<String> = pack
+        .faults()
+        .iter()
+        .map(|f| format!("  {:<width$}  {}", f.name, f.clause))
+        .collect();
+    Err(format!(
+        "--fault {name} is not a fault of the {} family; its faults are:\n{}",
+        pack.name(),
+        listed.join("\n")
+    ))
 }
 
 fn banner(config: &ServerConfig, addr: SocketAddr, scheme: &str) {
@@ -177,6 +229,11 @@ fn banner(config: &ServerConfig, addr: SocketAddr, scheme: &str) {
     if config.test_controls {
         say(format_args!(
             "test controls: ON at {base}/__test/ (never expose this server)"
+        ));
+    }
+    if let Some(fault) = &config.fault {
+        say(format_args!(
+            "fault: {fault} is ON, and stays on across /__test/reset"
         ));
     }
     say("\napps:");
@@ -261,10 +318,17 @@ fn main() -> ExitCode {
         },
         _ => None,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match workers(&args) {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        n => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    }
+    .enable_all()
+    .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

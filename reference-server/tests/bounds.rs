@@ -93,9 +93,9 @@ async fn expired_state_is_purged_as_the_test_clock_moves() {
             let grant = state.grants.create(USER, "pp-web", scopes.clone());
             state.grants.issue(
                 grant,
+                &app.core.profile.tokens,
                 &scopes,
-                lifetimes.access_token,
-                lifetimes.refresh_token_idle,
+                (lifetimes.access_token, lifetimes.refresh_token_idle),
                 now,
             );
         }
@@ -183,16 +183,19 @@ async fn an_overlong_state_is_refused_and_pending_requests_are_capped_per_sessio
 
 #[test]
 fn revoking_a_users_app_ends_only_its_tokens() {
-    let core = Core::new(
+    let core = Core::bare(
         profile::Profile::punchplay(),
         profile::Identities::punchplay(),
     );
     let now = core.now();
+    let prefixes = core.profile.tokens.clone();
     let mut state = core.lock();
     let scopes = ScopeSet::default();
     let mut issue = |user: &str, client: &str| {
         let grant = state.grants.create(user, client, scopes.clone());
-        state.grants.issue(grant, &scopes, 3600, 3600, now)
+        state
+            .grants
+            .issue(grant, &prefixes, &scopes, (3600, 3600), now)
     };
     let alice_web = issue("alice", "pp-web");
     let alice_spa = issue("alice", "pp-spa");

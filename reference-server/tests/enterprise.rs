@@ -707,37 +707,3 @@ async fn the_generic_limiter_faults_bend_the_api_limit() {
     assert_eq!(refused.status, 429);
     assert!(refused.headers.get("retry-after").is_none());
 }
-
-/// Tables are bounded: a client holds at most `MAX_TOKENS_PER_CLIENT` live tokens, its
-/// oldest going first, and nothing a caller sends without a valid secret is stored.
-#[tokio::test]
-async fn a_client_s_tokens_are_bounded_and_its_oldest_goes_first() {
-    use reference_server::core::Core;
-    use reference_server::core::client_credentials::MAX_TOKENS_PER_CLIENT;
-    use reference_server::core::enterprise::TokenRequest;
-
-    let config = ServerConfig::enterprise();
-    let core = Core::new(config.profile, config.identities);
-    let request = TokenRequest {
-        client_id: ACME.0,
-        client_secret: ACME.1,
-        scope: None,
-    };
-    let first = core.issue_client_token(request).unwrap().access_token;
-    for _ in 0..MAX_TOKENS_PER_CLIENT {
-        core.issue_client_token(request).unwrap();
-    }
-    assert_eq!(core.lock().client_tokens.len(), MAX_TOKENS_PER_CLIENT);
-    assert!(
-        core.introspect_client_token(&first).is_err(),
-        "the oldest made room"
-    );
-    let wrong = TokenRequest {
-        client_secret: "wrong",
-        ..request
-    };
-    for _ in 0..100 {
-        assert!(core.issue_client_token(wrong).is_err());
-    }
-    assert_eq!(core.lock().client_tokens.len(), MAX_TOKENS_PER_CLIENT);
-}

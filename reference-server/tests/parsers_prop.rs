@@ -8,7 +8,6 @@ use hyper::HeaderMap;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue};
 use profile::{Identities, PathTemplate, Profile};
 use proptest::prelude::*;
-use reference_server::core::device_code::normalise_user_code;
 use reference_server::core::error::ErrorCode;
 use reference_server::core::pkce;
 use reference_server::core::scope::{self, ScopeSet};
@@ -166,13 +165,6 @@ proptest! {
         let filled = template.fill(&[("action", &value)]);
         let matched = template.matches(&filled).unwrap();
         prop_assert_eq!(matched.first().map(|(_, v)| *v), Some(value.as_str()));
-    }
-
-    #[test]
-    fn user_codes_normalise_without_panic(raw in "\\PC{0,40}") {
-        let code = normalise_user_code(&raw);
-        prop_assert!(code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
-        prop_assert_eq!(normalise_user_code(&code), code.clone());
     }
 }
 

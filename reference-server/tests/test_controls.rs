@@ -5,7 +5,7 @@
 mod common;
 
 use common::{ClientApp, Pkce, TestServer, Tokens, USER, form};
-use reference_server::Fault;
+use reference_server::{Fault, ServerConfig};
 use serde_json::json;
 
 fn parse_time(value: &serde_json::Value) -> chrono::DateTime<chrono::FixedOffset> {
@@ -64,8 +64,10 @@ async fn failure_modes_reach_every_oauth_endpoint() {
         .assert_error(400, "authorization_pending");
 }
 
-/// `GET /__test/fault` lists every named fault with its clause; one can be switched on,
-/// changes what it names, and switches off again.
+/// `GET /__test/fault` lists the running family's named faults with their clauses (for
+/// punchplay, every fault whose clause is punchplay's); one can be switched on, changes
+/// what it names, and switches off again; another family's fault is refused with this
+/// family's names.
 #[tokio::test]
 async fn faults_are_listed_and_switch_on_and_off() {
     let s = TestServer::start().await;
@@ -77,8 +79,25 @@ async fn faults_are_listed_and_switch_on_and_off() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    let expected: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+    let expected: Vec<&str> = Fault::ALL
+        .iter()
+        .filter(|f| f.clause().starts_with("PP-"))
+        .map(|f| f.name())
+        .collect();
     assert_eq!(names, expected);
+    let refused = s
+        .post_json(
+            &s.url("/__test/fault"),
+            &json!({"fault": "fx_json_body_accepted"}),
+        )
+        .await;
+    refused.assert_error(400, "invalid_request");
+    let message = refused.json()["message"].as_str().unwrap().to_owned();
+    let (_, names_listed) = message.split_once("faults are").expect("the faults listed");
+    assert!(
+        names_listed.contains("code_reusable") && !names_listed.contains("fx_"),
+        "{message}"
+    );
     assert!(
         listed["faults"]
             .as_array()
@@ -151,5 +170,47 @@ async fn reset_brings_back_the_fixtures() {
     assert_eq!(
         s.get(&s.url("/__test/fault")).await.ok()["fault"],
         serde_json::Value::Null
+    );
+}
+
+/// A fault given at start (`--fault`, `ServerConfig::fault`) is on from the start, and a
+/// reset returns to the start-up state: it stays on (issue 23 item 3). One that is not the
+/// family's is refused at start, naming the family's faults one per line.
+#[tokio::test]
+async fn a_fault_given_at_start_survives_a_reset() {
+    let s = TestServer::start_with(ServerConfig {
+        test_controls: true,
+        fault: Some("scope_omitted".into()),
+        ..ServerConfig::punchplay()
+    })
+    .await;
+    let on = || async { s.get(&s.url("/__test/fault")).await.ok()["fault"].clone() };
+    assert_eq!(on().await, "scope_omitted");
+    let web = ClientApp::web();
+    let pkce = Pkce::new();
+    let code = s.authorization_code(&web, USER, &pkce, None).await;
+    let answer = s.exchange(&web, &code, &pkce.verifier).await.json();
+    assert!(answer["access_token"].is_string() && answer.get("scope").is_none());
+    s.control("fault", json!({"fault": null})).await;
+    assert_eq!(on().await, serde_json::Value::Null);
+    s.control("reset", json!({})).await;
+    assert_eq!(
+        on().await,
+        "scope_omitted",
+        "reset returns to the start-up fault"
+    );
+
+    let refused = reference_server::spawn(ServerConfig {
+        test_controls: true,
+        fault: Some("en_revoke_keeps_token".into()),
+        ..ServerConfig::punchplay()
+    })
+    .await
+    .err()
+    .expect("another family's fault is refused at start")
+    .to_string();
+    assert!(
+        refused.contains("punchplay") && refused.contains("\n  code_reusable"),
+        "{refused}"
     );
 }

@@ -92,8 +92,9 @@ impl Redirect {
 }
 
 /// Whether an authorize request's `response_type` puts its answer in the fragment (the
-/// implicit grant's `token`, RFC 6749 §4.2.2; OpenID's `id_token` alike).
-fn uses_fragment(path_and_query: &str) -> bool {
+/// implicit grant's `token`, RFC 6749 §4.2.2; OpenID's `id_token` alike). Reads a path
+/// with its query, or a transcript's request line (`→ GET /authorize?…`).
+pub fn uses_fragment(path_and_query: &str) -> bool {
     let Some((_, query)) = path_and_query.split_once('?') else {
         return false;
     };

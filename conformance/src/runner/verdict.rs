@@ -338,13 +338,29 @@ pub(super) fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> C
         };
         *m = format!("{clause}: {m}");
     }
-    if let Some(reason) = opts.expected.reason(check.id) {
+    if let Some(deviation) = opts.expected.deviation(check.id) {
+        let reason = &deviation.reason;
+        // What the failure says: its message and what the snapshot comparison found.
+        let said = match &snapshot {
+            SnapshotStatus::Mismatched { diff, .. } => {
+                format!("{}\n{diff}", message.as_deref().unwrap_or_default())
+            }
+            _ => message.clone().unwrap_or_default(),
+        };
         match status {
-            Status::Fail | Status::Error => {
+            Status::Fail | Status::Error if deviation.matches(&said) => {
                 status = Status::ExpectedFail;
                 message = Some(format!(
                     "{} (expected: {reason})",
                     message.unwrap_or_default()
+                ));
+            }
+            // Another failure of a listed check is a new one: the entry names its own.
+            Status::Fail | Status::Error => {
+                message = Some(format!(
+                    "{} (the expected deviation of this check is a failure saying {:?}; this is another)",
+                    message.unwrap_or_default(),
+                    deviation.failure
                 ));
             }
             Status::Pass => {

@@ -94,7 +94,16 @@ pub fn compare_for(check_id: &str, free: &Freedoms, snapshot: &str, run: &str) -
     let mut found = Comparison::default();
     let (pinned, seen) = (steps(snapshot), steps(run));
     let end = run.lines().count() + 1;
+    // The request a response answers: its response type says where a redirect's
+    // parameters are (RFC 6749 §4.2.2.1), and it tells answers apart whose status a part
+    // of a clause owns.
+    let mut request: Vec<&str> = Vec::new();
     for i in 0..pinned.len().max(seen.len()) {
+        if let Some(s) = seen.get(i).filter(|s| s.head.starts_with("→ ")) {
+            request = std::iter::once(s.head)
+                .chain(s.lines.iter().copied())
+                .collect();
+        }
         match (pinned.get(i), seen.get(i)) {
             (Some(p), Some(s))
                 if p.head != s.head && p.head.starts_with("· ") && s.head.starts_with("· ") =>
@@ -114,7 +123,11 @@ pub fn compare_for(check_id: &str, free: &Freedoms, snapshot: &str, run: &str) -
                     }
                 }
             }
-            (Some(p), Some(s)) if p.head != s.head && !same_redirect_status(p, s, rules) => {
+            (Some(p), Some(s))
+                if p.head != s.head
+                    && !same_redirect_status(p, s, rules)
+                    && !free_status(p, s, &request, rules) =>
+            {
                 found.differ(
                     s.line,
                     format!("`{}` where the snapshot has `{}`", s.head, p.head),
@@ -123,7 +136,10 @@ pub fn compare_for(check_id: &str, free: &Freedoms, snapshot: &str, run: &str) -
                 return found;
             }
             (Some(p), Some(s)) if s.head.starts_with("← ") => {
-                compare_response(p, s, rules, &mut found)
+                let fragment = request
+                    .first()
+                    .is_some_and(|head| crate::kit::redirect::uses_fragment(head));
+                compare_response(p, s, rules, fragment, &mut found)
             }
             (Some(p), Some(s)) => {
                 if let Some((a, b)) = p.lines.iter().zip(&s.lines).find(|(a, b)| a != b) {
@@ -174,6 +190,24 @@ fn same_redirect_status(pinned: &Step<'_>, seen: &Step<'_>, rules: Rules<'_>) ->
     }
 }
 
+/// Whether two response heads differ only by a status a DECIDED part of a clause gives,
+/// in a check not of that part ([`Freedoms::status_is_free`]).
+fn free_status(pinned: &Step<'_>, seen: &Step<'_>, request: &[&str], rules: Rules<'_>) -> bool {
+    let status = |s: &Step<'_>| {
+        s.head
+            .strip_prefix("← ")
+            .and_then(|code| code.trim().parse::<u16>().ok())
+    };
+    match (status(pinned), status(seen)) {
+        (Some(p), Some(s)) => {
+            rules
+                .free
+                .status_is_free(rules.check_id, (p, s), request, &pinned.lines)
+        }
+        _ => false,
+    }
+}
+
 /// A response's header lines (the named ones, read back) and its body lines.
 fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str>) {
     let mut headers = Vec::new();
@@ -197,12 +231,19 @@ fn split_response<'t>(lines: &[&'t str]) -> (Vec<(String, &'t str)>, Vec<&'t str
 /// snapshot (more may follow); a redirect's target (the target's own base written out or
 /// not) and the snapshot's query parameters, decoded (`%20` or `+`), in any order, others
 /// allowed (RFC 9207's `iss`) except those that change what the redirect says (see
-/// [`REDIRECT_MEANING`]); a challenge's scheme
-/// and parameters other than `realm`, which is the deployment's own (RFC 7235 §2.2), in
-/// any order, others allowed (`error_description`) except an `error` the snapshot lacks
-/// (a bare challenge carries no error code, RFC 6750 §3.1); a cookie set, whatever its
-/// name (the contract names no cookie; the value is redacted already).
-fn header_value_matches(name: &str, pinned: &str, seen: &str, free: &Freedoms) -> bool {
+/// [`REDIRECT_MEANING`]), read from the fragment too when `fragment` (the request's
+/// response type puts them there, RFC 6749 §4.2.2.1); a challenge's scheme
+/// and the parameters the contract names for it (a Bearer challenge's `error`), in any
+/// order, others allowed (`realm`, RFC 7235 §2.2; `error_description`) except an `error`
+/// the snapshot lacks (a bare challenge carries no error code, RFC 6750 §3.1); a cookie
+/// set, whatever its name (the contract names no cookie; the value is redacted already).
+fn header_value_matches(
+    name: &str,
+    pinned: &str,
+    seen: &str,
+    free: &Freedoms,
+    fragment: bool,
+) -> bool {
     match name {
         "content-type" => {
             let essence = |v: &str| {
@@ -224,17 +265,26 @@ fn header_value_matches(name: &str, pinned: &str, seen: &str, free: &Freedoms) -
             directives(pinned).is_subset(&directives(seen))
         }
         "location" => {
+            let parse = |text: &str| -> Vec<(String, String)> {
+                url::form_urlencoded::parse(text.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            };
             let split = |v: &str| -> (String, Vec<(String, String)>) {
-                let (target, query) = v.split_once('?').unwrap_or((v, ""));
+                let (before, after) = v.split_once('#').map_or((v, None), |(b, f)| (b, Some(f)));
+                let (target, query) = before.split_once('?').unwrap_or((before, ""));
                 // An absolute URL on the target's own base names the same page as its path
                 // (RFC 9110 §10.2.2 allows either).
                 let target = target
                     .strip_prefix("[base]")
                     .filter(|path| path.starts_with('/'))
                     .unwrap_or(target);
-                let params = url::form_urlencoded::parse(query.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect();
+                let mut params = parse(query);
+                match after {
+                    Some(f) if fragment => params.extend(parse(f)),
+                    Some(f) => return (format!("{target}#{f}"), params),
+                    None => {}
+                }
                 (target.to_owned(), params)
             };
             let ((pt, mut pp), (st, mut sp)) = (split(pinned), split(seen));
@@ -244,13 +294,13 @@ fn header_value_matches(name: &str, pinned: &str, seen: &str, free: &Freedoms) -
             pt == st && params_match(&pp, &sp, REDIRECT_MEANING)
         }
         "www-authenticate" => {
-            // Only the auth-params the contract names count (`error`); a realm and the
-            // others are the server's.
+            // Only the auth-params the contract names for the scheme count (a Bearer
+            // challenge's `error`); a realm and the others are the server's.
             let (ps, mut pp) = challenge(pinned);
             let (ss, mut sp) = challenge(seen);
-            pp.retain(|(k, _)| free.names_challenge_param(k));
-            sp.retain(|(k, _)| free.names_challenge_param(k));
-            ps.eq_ignore_ascii_case(&ss) && params_match(&pp, &sp, free.challenge_params)
+            pp.retain(|(k, _)| free.names_challenge_param(&ps, k));
+            sp.retain(|(k, _)| free.names_challenge_param(&ss, k));
+            ps.eq_ignore_ascii_case(&ss) && params_match(&pp, &sp, free.challenge_params_of(&ps))
         }
         "set-cookie" => true,
         _ => pinned == seen,
@@ -297,7 +347,13 @@ fn challenge(value: &str) -> (String, Vec<(String, String)>) {
     (scheme.to_owned(), params)
 }
 
-fn compare_response(pinned: &Step<'_>, seen: &Step<'_>, rules: Rules<'_>, found: &mut Comparison) {
+fn compare_response(
+    pinned: &Step<'_>,
+    seen: &Step<'_>,
+    rules: Rules<'_>,
+    fragment: bool,
+    found: &mut Comparison,
+) {
     let at = seen.line;
     let (pinned_headers, pinned_body) = split_response(&pinned.lines);
     let (seen_headers, seen_body) = split_response(&seen.lines);
@@ -307,7 +363,7 @@ fn compare_response(pinned: &Step<'_>, seen: &Step<'_>, rules: Rules<'_>, found:
         .filter(|(name, _)| rules.free.counts_in(name, rules.check_id))
     {
         let hit = seen_headers.iter().enumerate().position(|(i, (n, v))| {
-            !used[i] && n == name && header_value_matches(name, value, v, rules.free)
+            !used[i] && n == name && header_value_matches(name, value, v, rules.free, fragment)
         });
         match hit {
             Some(i) => used[i] = true,
@@ -438,7 +494,7 @@ fn compare_json(
             ),
         ),
         (Value::String(p), Value::String(s))
-            if member.is_some_and(|m| rules.free.same(m, p, s)) => {}
+            if member.is_some_and(|m| rules.free.same_in(rules.check_id, m, p, s)) => {}
         (p, s) if kind(p) != kind(s) => found.differ(
             at,
             format!(

@@ -1,34 +1,26 @@
-//! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636; PP-AUTHZ-*,
-//! PP-TOKEN-1..3).
+//! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636): the authorize
+//! request's checks (PP-AUTHZ-1..6, FX-AUTHZ-1, FX-AUTHZ-2), the pending consent, the code
+//! a decision issues (PP-AUTHZ-3, PP-AUTHZ-7), and the grant that redeems it at a token
+//! endpoint (PP-TOKEN-1, PP-TOKEN-2, PP-AUTHZ-8; FX-TOKEN-2, FX-TOKEN-4), with the
+//! components these rules call (which redirect URIs match, how a code is found, how long
+//! it lives) and the faults that bend them. Where an error or a decision sends the
+//! browser is the family's: the family formats the redirect.
 
 use std::collections::{HashMap, VecDeque};
 
 use super::clock::{Millis, secs};
-use super::error::{ErrorCode, ProtocolError};
+use super::codes::{AuthorizationCode, Codes};
+use super::error::{ErrorCode, ProtocolError, ProtocolResult};
 use super::expiring::Expiring;
-use super::grants::GrantId;
+use super::fault::{Bends, FaultSpec, Shape};
+use super::grants::TokenPair;
+use super::pkce;
 use super::registry::AppRecord;
-use super::scope::ScopeSet;
+use super::scope::{self, ScopeSet};
 use super::secrets::random_token;
-use super::{Core, Mode, Params};
-
-/// An issued code, bound to the client, redirect URI and challenge (PP-AUTHZ-7).
-#[derive(Debug, Clone)]
-pub struct AuthorizationCode {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub challenge: String,
-    pub challenge_is_plain: bool,
-    pub scopes: ScopeSet,
-    pub user: String,
-    pub expires_at: Millis,
-    /// The grant its redemption created; a second redemption revokes it (PP-AUTHZ-8).
-    pub redeemed: Option<GrantId>,
-}
-
-/// The codes issued and not yet expired, by code. A redeemed code stays, marked, so a
-/// second redemption can revoke what the first issued (PP-AUTHZ-8).
-pub type Codes = Expiring<String, Box<AuthorizationCode>>;
+use super::token_endpoint::{GrantHandler, GrantRequest, grant_types};
+use super::{Core, Mode, Params, client_auth};
+use crate::core::fault::bends;
 
 /// How the token endpoint finds a code; [`RedeemOnce`] is the rule.
 pub trait CodeStore: Sync {
@@ -44,6 +36,29 @@ impl CodeStore for RedeemOnce {
         codes.get(code).map(|c| (**c).clone())
     }
 }
+
+/// The code store the rules call.
+pub fn code_store(bends: Bends) -> &'static dyn CodeStore {
+    bends.pick::<dyn CodeStore>(&RedeemOnce)
+}
+
+/// `code_reusable` (PP-AUTHZ-8): the store forgets that a code was redeemed.
+struct CodeReusable;
+
+impl CodeStore for CodeReusable {
+    fn find(&self, codes: &Codes, code: &str) -> Option<AuthorizationCode> {
+        let mut record = RedeemOnce.find(codes, code)?;
+        record.redeemed = None;
+        Some(record)
+    }
+}
+
+pub static CODE_REUSABLE: FaultSpec = FaultSpec::bending(
+    "code_reusable",
+    "PP-AUTHZ-8",
+    "an authorization code can be redeemed more than once",
+    bends!(dyn CodeStore = CodeReusable),
+);
 
 /// Whether a redirect URI is one the app registered; [`ExactRedirects`] is the rule.
 pub trait RedirectCheck: Sync {
@@ -64,6 +79,52 @@ impl RedirectCheck for ExactRedirects {
         app.redirect_uris.iter().any(|r| r == redirect_uri)
     }
 }
+
+/// The redirect rule the rules call.
+pub fn redirect_check(bends: Bends) -> &'static dyn RedirectCheck {
+    bends.pick::<dyn RedirectCheck>(&ExactRedirects)
+}
+
+/// `open_redirect` (PP-AUTHZ-5): any redirect URI counts as registered.
+struct OpenRedirect;
+
+impl RedirectCheck for OpenRedirect {
+    fn is_registered(&self, _app: &AppRecord, _redirect_uri: &str) -> bool {
+        true
+    }
+}
+
+pub static OPEN_REDIRECT: FaultSpec = FaultSpec::bending(
+    "open_redirect",
+    "PP-AUTHZ-5",
+    "an unregistered redirect_uri gets a redirect instead of an error page",
+    bends!(dyn RedirectCheck = OpenRedirect),
+);
+
+/// How long an authorization code lives, from the profile's lifetime (PP-AUTHZ-7: 600 s,
+/// FX-TOKEN-4: 60 s). The default method is the contract.
+pub trait CodeLifetime: Sync {
+    fn seconds(&self, configured: u64) -> u64 {
+        configured
+    }
+}
+
+/// The profile's lifetime as written.
+pub struct ConfiguredCodeLifetime;
+
+impl CodeLifetime for ConfiguredCodeLifetime {}
+
+/// The lifetime rule the rules call.
+pub fn code_lifetime(bends: Bends) -> &'static dyn CodeLifetime {
+    bends.pick::<dyn CodeLifetime>(&ConfiguredCodeLifetime)
+}
+
+pub static STATE_NOT_ECHOED: FaultSpec = FaultSpec::shaping(
+    "state_not_echoed",
+    "PP-AUTHZ-3",
+    "the approval redirect drops `state`",
+    Shape::ApprovalWithoutState,
+);
 
 /// An authorize request shown to a signed-in user and waiting for approve or deny. Its id
 /// travels in the approval form and is bound to the session that saw the page.
@@ -199,28 +260,6 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
-impl AuthorizeError {
-    /// The `Location` of an error redirect (PP-AUTHZ-4); `None` for a page error.
-    pub fn location(&self, request_id: &str, without_request_id: bool) -> Option<String> {
-        let AuthorizeError::Redirect {
-            redirect_uri,
-            state,
-            error,
-        } = self
-        else {
-            return None;
-        };
-        let mut params = vec![("error", error.code.as_str())];
-        if let Some(state) = state {
-            params.push(("state", state));
-        }
-        if !without_request_id {
-            params.push(("request_id", request_id));
-        }
-        Some(redirect_with(redirect_uri, &params))
-    }
-}
-
 impl Core {
     /// Validates `GET /oauth/authorize` (PP-AUTHZ-1, -4, -5, -6; PP-SCOPE-3). `repeated`
     /// names the parameters the query held more than once (RFC 6749 §4.1.2.1:
@@ -233,7 +272,7 @@ impl Core {
         params: &Params,
         repeated: &[String],
     ) -> Result<ValidAuthorization, AuthorizeError> {
-        let rules = self.components();
+        let bends = self.bends();
         let state_guard = self.lock();
         let get = |k: &str| params.get(k).map(String::as_str);
         let page = |m: &str| AuthorizeError::Page(ProtocolError::invalid_request(m));
@@ -263,7 +302,7 @@ impl Core {
             ));
         };
         // PP-AUTHZ-5: registered byte-for-byte, or no redirect at all.
-        if !rules.redirects.is_registered(app, redirect_uri) {
+        if !redirect_check(bends).is_registered(app, redirect_uri) {
             return Err(page(
                 "The redirect_uri is not registered for this app (it must match byte for byte).",
             ));
@@ -305,15 +344,15 @@ impl Core {
             }
         }
         // PP-APP-4: an inactive app, or one with no redirect URIs for this flow.
-        if !rules.activity.allows(app) {
+        if !client_auth::app_activity(bends).allows(app) {
             return Err(redirect(ProtocolError::new(
                 ErrorCode::UnauthorizedClient,
                 "This app is inactive.",
             )));
         }
         // FX-AUTHZ-1: a client not configured for the code grant (apps that name no grant
-        // types, as punchplay's, are configured for all).
-        if !rules.grant_types.allows(app, "authorization_code") {
+        // types are configured for all).
+        if !grant_types(bends).allows(app, "authorization_code") {
             return Err(redirect(ProtocolError::new(
                 ErrorCode::UnauthorizedClient,
                 "This client is not configured for the authorization_code grant.",
@@ -333,12 +372,10 @@ impl Core {
                 )));
             }
         }
-        rules
-            .pkce
+        pkce::policy(bends)
             .check_challenge(get("code_challenge"), get("code_challenge_method"))
             .map_err(redirect)?;
-        let scopes = rules
-            .scopes
+        let scopes = scope::policy(bends)
             .grant(
                 get("scope"),
                 &app.allowed_scopes,
@@ -391,31 +428,15 @@ impl Core {
         }
     }
 
-    /// The user's decision on a validated request: the `Location` the browser gets
-    /// (PP-AUTHZ-3 on approval, PP-AUTHZ-4 `access_denied` on denial).
-    pub fn decide_authorization(
-        &self,
-        user: &str,
-        request: &ValidAuthorization,
-        approve: bool,
-        request_id: &str,
-    ) -> String {
-        if !approve {
-            let mut params = vec![("error", "access_denied")];
-            if let Some(s) = request.state.as_deref() {
-                params.push(("state", s));
-            }
-            params.push(("request_id", request_id));
-            return redirect_with(&request.redirect_uri, &params);
-        }
-        let rules = self.components();
-        let mut state = self.lock();
-        let code = random_token("ppac_");
-        let lifetime = rules
-            .code_lifetime
-            .seconds(self.profile.lifetimes.authorization_code);
+    /// Approval of a validated request by `user`: a fresh code bound to the request, and
+    /// the `Location` that takes it to the client with `code`, `state` (if sent) and
+    /// `scope` (PP-AUTHZ-3, PP-AUTHZ-7). A denial's redirect is the family's to write.
+    pub fn issue_code(&self, user: &str, request: &ValidAuthorization) -> String {
+        let bends = self.bends();
+        let code = random_token(&self.profile.tokens.code);
+        let lifetime = code_lifetime(bends).seconds(self.profile.lifetimes.authorization_code);
         let expires_at = self.now() + secs(lifetime);
-        state.codes.insert(
+        self.lock().codes.insert(
             code.clone(),
             Box::new(AuthorizationCode {
                 client_id: request.client_id.clone(),
@@ -436,5 +457,72 @@ impl Core {
         }
         params.push(("scope", scope.as_str()));
         redirect_with(&request.redirect_uri, &params)
+    }
+}
+
+/// `grant_type=authorization_code` at a token endpoint (PP-TOKEN-1, PP-TOKEN-2,
+/// PP-AUTHZ-7, PP-AUTHZ-8; FX-TOKEN-2, FX-TOKEN-4). A `redirect_uri` that differs from the
+/// one sent to the authorize endpoint is `redirect_mismatch`: `invalid_grant` as RFC 6749
+/// §5.2 names it ([`AuthorizationCodeGrant::RFC_6749`]), or what a family documents.
+pub struct AuthorizationCodeGrant {
+    pub redirect_mismatch: ErrorCode,
+}
+
+impl AuthorizationCodeGrant {
+    pub const RFC_6749: AuthorizationCodeGrant = AuthorizationCodeGrant {
+        redirect_mismatch: ErrorCode::InvalidGrant,
+    };
+}
+
+impl GrantHandler for AuthorizationCodeGrant {
+    fn grant_type(&self) -> &'static str {
+        "authorization_code"
+    }
+
+    /// Redeems the code for the authenticated client.
+    fn handle(&self, g: GrantRequest<'_>) -> ProtocolResult<TokenPair> {
+        let code = g
+            .param("code")
+            .ok_or_else(|| ProtocolError::invalid_request("code is required."))?;
+        let redirect_uri = g
+            .param("redirect_uri")
+            .ok_or_else(|| ProtocolError::invalid_request("redirect_uri is required."))?;
+        let verifier = g
+            .param("code_verifier")
+            .ok_or_else(|| ProtocolError::invalid_request("code_verifier is required (PKCE)."))?;
+        pkce::check_verifier_format(verifier)?;
+
+        let bad = || {
+            ProtocolError::invalid_grant(
+                "The authorization code is invalid, expired, already used, or was issued for another client or redirect URI.",
+            )
+        };
+        let record = code_store(g.bends).find(g.codes, code).ok_or_else(bad)?;
+        if record.expires_at <= g.now || record.client_id != g.client.client_id {
+            return Err(bad());
+        }
+        if let Some(grant) = record.redeemed {
+            // PP-AUTHZ-8: a second redemption revokes what the first one issued.
+            g.tokens.revoke(grant);
+            return Err(bad());
+        }
+        if !redirect_check(g.bends).same_redirect(&record.redirect_uri, redirect_uri) {
+            return Err(ProtocolError::new(
+                self.redirect_mismatch,
+                "redirect_uri differs from the one sent to the authorize endpoint.",
+            ));
+        }
+        if !pkce::policy(g.bends).verifies(verifier, &record.challenge, record.challenge_is_plain) {
+            return Err(ProtocolError::invalid_grant(
+                "code_verifier does not match the code_challenge.",
+            ));
+        }
+        let grant = g
+            .tokens
+            .create(&record.user, &g.client.client_id, record.scopes.clone());
+        if let Some(c) = g.codes.get_mut(code) {
+            c.redeemed = Some(grant);
+        }
+        Ok(g.issue(grant, &record.scopes))
     }
 }

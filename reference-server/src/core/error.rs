@@ -4,8 +4,9 @@
 
 use std::fmt;
 
-/// The error codes of seed 000's table (PP-ERR-4), `access_denied` (PP-DEVICE-4), and
-/// `temporarily_unavailable` (RFC 6749 §4.1.2.1, authorize redirects only).
+/// The error codes every family may answer: seed 000's table (PP-ERR-4), RFC 6749's and
+/// RFC 6750's (`access_denied`, `temporarily_unavailable`), `validation` with its fields
+/// (EN-VALID-1) and HTTP's 405; a family's own codes are [`ErrorCode::Other`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     /// The user has not approved the device code yet.
@@ -40,21 +41,14 @@ pub enum ErrorCode {
     AccessDenied,
     /// The server is overloaded or in maintenance (authorize redirects only).
     TemporarilyUnavailable,
-    /// Enterprise (EN-VALID-1): required fields are missing or not strings; the fields are
-    /// in [`ProtocolError::invalid_fields`].
+    /// Required fields are missing or not strings, each named in
+    /// [`ProtocolError::invalid_fields`] (EN-VALID-1).
     Validation,
-    /// Enterprise (EN-TOKEN-3): the client's enterprise is inactive.
-    InactiveEnterprise,
-    /// Enterprise (EN-INTRO-1, EN-REVOKE-1): the body names no token.
-    TokenRequired,
-    /// Enterprise (EN-REVOKE-1): the token to revoke is not live.
-    TokenNotFound,
-    /// Enterprise (EN-API-1): no valid bearer token on `/api/*`.
-    Unauthenticated,
-    /// Enterprise (EN-API-1): the client is linked to no company, or to one not listed.
-    CompanyNotFound,
     /// The path exists, but not for this method (RFC 9110 §15.5.6).
     MethodNotAllowed,
+    /// A code of one family's own, by its name; its status is the profile's `[errors]`
+    /// entry of that name, like every code's.
+    Other(&'static str),
 }
 
 impl ErrorCode {
@@ -77,12 +71,8 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::Validation => "validation",
-            ErrorCode::InactiveEnterprise => "inactive_enterprise",
-            ErrorCode::TokenRequired => "token_required",
-            ErrorCode::TokenNotFound => "token_not_found",
-            ErrorCode::Unauthenticated => "unauthenticated",
-            ErrorCode::CompanyNotFound => "company_not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Other(code) => code,
         }
     }
 }

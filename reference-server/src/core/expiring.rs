@@ -9,23 +9,40 @@
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 
 use super::clock::Millis;
 
-#[derive(Debug)]
-pub struct Expiring<K, V> {
-    entries: HashMap<K, (Millis, V)>,
+/// `S` hashes the keys: SipHash by default; a table keyed by server-minted digests may
+/// use a faster hasher (`grants.rs` says why).
+pub struct Expiring<K, V, S = RandomState> {
+    entries: HashMap<K, (Millis, V), S>,
     /// (expires_at, key), oldest first. An entry removed early leaves its key here until
     /// it reaches the front; `expires_at` tells a stale key from a re-inserted one.
     queue: VecDeque<(Millis, K)>,
     capacity: usize,
 }
 
+/// Sizes only: entries may hold credentials' digests, and the hasher prints nothing.
+impl<K, V, S> std::fmt::Debug for Expiring<K, V, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Expiring")
+            .field("len", &self.entries.len())
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
 impl<K: Hash + Eq + Clone, V> Expiring<K, V> {
     pub fn new(capacity: usize) -> Self {
+        Self::with_hasher(capacity, RandomState::new())
+    }
+}
+
+impl<K: Hash + Eq + Clone, V, S: BuildHasher> Expiring<K, V, S> {
+    pub fn with_hasher(capacity: usize, hasher: S) -> Self {
         Expiring {
-            entries: HashMap::new(),
+            entries: HashMap::with_hasher(hasher),
             queue: VecDeque::new(),
             capacity: capacity.max(1),
         }

@@ -1,4 +1,4 @@
-//! Grants and the tokens issued under them.
+//! The token store: grants and the tokens issued under them.
 //!
 //! A grant is one user's approval of one app for a set of scopes. Every access and refresh
 //! token points at its grant, so revoking a grant (a replayed refresh token, PP-REFRESH-3;
@@ -18,14 +18,21 @@
 //!   expired, in work proportional to it, whenever the clock moves.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
+use profile::TokenPrefixes;
+
 use super::clock::{Millis, secs};
+use super::fault::{Bends, FaultSpec};
 use super::scope::ScopeSet;
 use super::secrets::random_token;
+use crate::core::fault::bends;
 
 pub type GrantId = u64;
 
@@ -80,32 +87,38 @@ pub struct RefreshToken {
     pub last_used_at: Millis,
 }
 
-/// A fresh access and refresh token with their keys, drawn and hashed before the state
-/// lock is taken, so the lock is not held for the random draws and the digests.
+/// A fresh token value and its key, drawn and hashed before the state lock is taken, so
+/// the lock is not held for the random draw and the digest.
 #[derive(Debug)]
-pub struct MintedPair {
-    access_token: String,
-    refresh_token: String,
-    access_key: TokenKey,
-    refresh_key: TokenKey,
+pub struct MintedToken {
+    pub value: String,
+    pub key: TokenKey,
 }
 
-impl MintedPair {
-    pub fn new() -> Self {
-        let access_token = random_token("ppat_");
-        let refresh_token = random_token("pprt_");
-        MintedPair {
-            access_key: token_key(&access_token),
-            refresh_key: token_key(&refresh_token),
-            access_token,
-            refresh_token,
+impl MintedToken {
+    pub fn new(prefix: &str) -> Self {
+        let value = random_token(prefix);
+        MintedToken {
+            key: token_key(&value),
+            value,
         }
     }
 }
 
-impl Default for MintedPair {
-    fn default() -> Self {
-        Self::new()
+/// A fresh access and refresh token with their keys, drawn as [`MintedToken`]s are.
+#[derive(Debug)]
+pub struct MintedPair {
+    access: MintedToken,
+    refresh: MintedToken,
+}
+
+impl MintedPair {
+    /// A pair with the profile's prefixes (`[tokens]`).
+    pub fn new(prefixes: &TokenPrefixes) -> Self {
+        MintedPair {
+            access: MintedToken::new(&prefixes.access),
+            refresh: MintedToken::new(&prefixes.refresh),
+        }
     }
 }
 
@@ -152,6 +165,31 @@ pub struct AccessExpires;
 
 impl AccessExpiry for AccessExpires {}
 
+/// The expiry rule the rules call, for every kind of access token.
+pub fn access_expiry(bends: Bends) -> &'static dyn AccessExpiry {
+    bends.pick::<dyn AccessExpiry>(&AccessExpires)
+}
+
+/// `expired_token_accepted` (PP-API-1): access tokens never expire, so none is forgotten.
+struct ExpiredTokenAccepted;
+
+impl AccessExpiry for ExpiredTokenAccepted {
+    fn is_expired(&self, _expires_at: Millis, _now: Millis) -> bool {
+        false
+    }
+
+    fn forgets_expired(&self) -> bool {
+        false
+    }
+}
+
+pub static EXPIRED_TOKEN_ACCEPTED: FaultSpec = FaultSpec::bending(
+    "expired_token_accepted",
+    "PP-API-1",
+    "expired access tokens are still accepted",
+    bends!(dyn AccessExpiry = ExpiredTokenAccepted),
+);
+
 /// What the token endpoints answer on success (PP-TOKEN-1).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TokenPair {
@@ -168,12 +206,15 @@ pub struct TokenPair {
 #[derive(Debug)]
 pub struct Grants {
     next_id: GrantId,
-    grants: HashMap<GrantId, Grant>,
-    access: HashMap<TokenKey, Stored>,
-    refresh: HashMap<TokenKey, Stored>,
-    spent: HashMap<SpentKey, SpentRefresh>,
-    by_user: HashMap<Arc<str>, HashSet<GrantId>>,
-    by_client: HashMap<Arc<str>, HashSet<GrantId>>,
+    // Tables keyed by what the server minted (ids, digests of its own random tokens) hash
+    // with FxHash: nobody can pick those keys to collide, and SipHash's cost shows on
+    // every bearer request.
+    grants: FxHashMap<GrantId, Grant>,
+    access: FxHashMap<TokenKey, Stored>,
+    refresh: FxHashMap<TokenKey, Stored>,
+    spent: FxHashMap<SpentKey, SpentRefresh>,
+    by_user: HashMap<Arc<str>, FxHashSet<GrantId>>,
+    by_client: HashMap<Arc<str>, FxHashSet<GrantId>>,
     /// (expires_at, token), oldest first: access tokens, then refresh tokens.
     access_expiry: VecDeque<(Millis, TokenKey)>,
     refresh_expiry: VecDeque<(Millis, TokenKey)>,
@@ -190,10 +231,10 @@ impl Default for Grants {
     fn default() -> Self {
         Grants {
             next_id: 0,
-            grants: HashMap::new(),
-            access: HashMap::new(),
-            refresh: HashMap::new(),
-            spent: HashMap::new(),
+            grants: FxHashMap::default(),
+            access: FxHashMap::default(),
+            refresh: FxHashMap::default(),
+            spent: FxHashMap::default(),
             by_user: HashMap::new(),
             by_client: HashMap::new(),
             access_expiry: VecDeque::new(),
@@ -235,7 +276,7 @@ impl Grants {
     }
 
     /// The shared copy of a user or app name already indexed, or a new one.
-    fn shared_name(index: &HashMap<Arc<str>, HashSet<GrantId>>, name: &str) -> Arc<str> {
+    fn shared_name(index: &HashMap<Arc<str>, FxHashSet<GrantId>>, name: &str) -> Arc<str> {
         index
             .get_key_value(name)
             .map_or_else(|| Arc::from(name), |(k, _)| k.clone())
@@ -265,17 +306,17 @@ impl Grants {
         id
     }
 
-    /// Issues a fresh access and refresh token under `grant`; the refresh token expires
-    /// `refresh_idle` seconds from now.
+    /// Issues a fresh access and refresh token under `grant` with the profile's prefixes;
+    /// the refresh token expires `refresh_idle` seconds from now.
     pub fn issue(
         &mut self,
         grant: GrantId,
+        prefixes: &TokenPrefixes,
         scopes: &ScopeSet,
-        access_lifetime: u64,
-        refresh_idle: u64,
+        (access_lifetime, refresh_idle): (u64, u64),
         now: Millis,
     ) -> TokenPair {
-        let minted = MintedPair::new();
+        let minted = MintedPair::new(prefixes);
         self.issue_minted(grant, minted, scopes, access_lifetime, refresh_idle, now)
     }
 
@@ -290,10 +331,16 @@ impl Grants {
         now: Millis,
     ) -> TokenPair {
         let MintedPair {
-            access_token,
-            refresh_token,
-            access_key,
-            refresh_key,
+            access:
+                MintedToken {
+                    value: access_token,
+                    key: access_key,
+                },
+            refresh:
+                MintedToken {
+                    value: refresh_token,
+                    key: refresh_key,
+                },
         } = minted;
         let scope_id = self.intern(scopes);
         let access_expires = now + secs(access_lifetime);
@@ -549,7 +596,7 @@ impl Grants {
     }
 }
 
-fn unindex(index: &mut HashMap<Arc<str>, HashSet<GrantId>>, name: &str, id: GrantId) {
+fn unindex(index: &mut HashMap<Arc<str>, FxHashSet<GrantId>>, name: &str, id: GrantId) {
     if let Some(ids) = index.get_mut(name) {
         ids.remove(&id);
         if ids.is_empty() {
@@ -559,7 +606,7 @@ fn unindex(index: &mut HashMap<Arc<str>, HashSet<GrantId>>, name: &str, id: Gran
 }
 
 /// Gives a table's memory back once three quarters of it expired (amortised).
-fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V, S: BuildHasher>(map: &mut HashMap<K, V, S>) {
     if map.capacity() > 1024 && map.len() < map.capacity() / 4 {
         map.shrink_to(map.len() * 2);
     }

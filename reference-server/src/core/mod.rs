@@ -1,30 +1,31 @@
-//! The protocol core: every rule of the contract as plain functions over typed inputs.
+//! The protocol kernel (issue 20 item 1): the rules every family shares, as plain
+//! functions over typed inputs, and the one state they run on. It holds the clock, clients
+//! and their secrets, the token store with its expiry and bounds, PKCE, the token endpoint
+//! with its grant handlers, the rate limiter, revocation and sessions. It names no family:
+//! a family brings its own grants, rules and tables ([`family_state::FamilyState`]) and
+//! composes them with these through the shell's rule-pack trait.
 //!
-//! It owns the state (apps, users, grants, codes, device codes, sessions, playback)
-//! behind one lock, so that "one code redeemed once" and "one refresh winner" hold by
-//! construction; a request on the hot path (a token request, `GET me`) takes it once
-//! (issue 7 item 4). The rate windows have a lock of their own, and the fault and the
-//! failure mode are atomics, so asking them takes no lock. It knows nothing of hyper or
-//! sockets: the `http` module parses requests into the inputs here and renders what
+//! The state is behind one lock, so that "one code redeemed once" and "one refresh
+//! winner" hold by construction; a request on the hot path (a token request, `GET me`)
+//! takes it once (issue 7 item 4). The rate windows have a lock of their own, and the
+//! fault and the failure mode are atomics, so asking them takes no lock. It knows nothing
+//! of hyper or sockets: the shell parses requests into the inputs here and renders what
 //! comes back.
 //!
-//! The rules do not ask which fault is on: they call [`components::Components`], which
-//! [`faulty`] picks by fault (issue 7 item 3).
+//! The rules do not ask which fault is on: they ask [`fault::Bends`] for the component
+//! they call, and a fault declared beside a component replaces it (issue 7 item 3).
 
 pub mod authorization_code;
+pub mod bearer;
 pub mod client_auth;
-pub mod client_credentials;
 pub mod clock;
-pub mod components;
-pub mod device_code;
-pub mod enterprise;
+pub mod codes;
 pub mod error;
 pub mod expiring;
-pub mod faulty;
-pub mod grant_handlers;
+pub mod family_state;
+pub mod fault;
 pub mod grants;
 pub mod pkce;
-pub mod playback;
 pub mod rate_limit;
 pub mod refresh_token;
 pub mod registry;
@@ -32,27 +33,25 @@ pub mod revocation;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;
-pub mod strict_client_auth;
-pub mod strict_oauth;
-pub mod strict_rules;
 pub mod token_endpoint;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
-use expiring::Expiring;
 use profile::{Identities, Profile};
 
-use crate::faults::Fault;
-pub(crate) use client_auth::inactive_client;
+pub use bearer::Bearer;
+use client_auth::{ClientAuthenticator, ClientCredentials};
 use clock::{Clock, Millis};
-use components::Components;
+use codes::{Codes, MAX_CODES};
 use error::{ErrorCode, ProtocolError, ProtocolResult};
-use grants::{AccessToken, Grant, GrantId, Grants, TokenKey};
+use expiring::Expiring;
+use family_state::FamilyState;
+use fault::{Bends, FaultSpec};
+use grants::Grants;
 use rate_limit::RateLimiter;
 use registry::{AppRecord, Registry};
-use scope::ScopeSet;
 
 /// A request's parameters, from a form or a JSON object of strings.
 pub type Params = BTreeMap<String, String>;
@@ -91,9 +90,6 @@ impl Mode {
     }
 }
 
-/// The most authorization codes kept at once (issue 12 item 1); past it the oldest is
-/// evicted. Each one needs a signed-in user's approval.
-pub const MAX_CODES: usize = 100_000;
 /// The most browser sessions kept at once; past it the oldest is signed out. Each one
 /// needs a correct password (or the test controls).
 pub const MAX_SESSIONS: usize = 100_000;
@@ -103,118 +99,67 @@ const PURGE_PER_LOCK: usize = 256;
 /// How many the background purge takes per acquisition; it releases the lock between.
 const PURGE_PER_STEP: usize = 4096;
 
-/// Everything the server remembers. Guarded by one lock in [`Core`]. Every table is
-/// bounded; the bounds and eviction rules are listed in docs/reference-server.md.
-#[derive(Debug)]
+/// Everything the server remembers, guarded by one lock in [`Core`]: the kernel's tables
+/// and the family's own. Every table is bounded; the bounds and eviction rules are listed
+/// in docs/reference-server.md.
 pub struct State {
     pub registry: Registry,
     pub grants: Grants,
-    /// Boxed: an empty slot of a table sized for a burst costs a pointer, not a record.
-    pub codes: Expiring<String, Box<authorization_code::AuthorizationCode>>,
+    pub codes: Codes,
     pub pending: authorization_code::PendingAuthorizations,
-    pub devices: device_code::Devices,
     pub sessions: Expiring<String, sessions::Session>,
-    /// One entry per registered user (the registry's users are fixed).
-    pub playback: HashMap<String, playback::UserPlayback>,
     pub sign_in_throttle: sessions::SignInThrottle,
-    /// Enterprise: client-credential access tokens (EN-TOKEN-1).
-    pub client_tokens: client_credentials::ClientTokens,
-    /// Enterprise: enterprises, companies and their clients (EN-TOKEN-3, EN-API-1).
-    pub directory: enterprise::Directory,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            registry: Registry::default(),
-            grants: Grants::default(),
-            codes: Expiring::new(MAX_CODES),
-            pending: Default::default(),
-            devices: Default::default(),
-            sessions: Expiring::new(MAX_SESSIONS),
-            playback: HashMap::new(),
-            sign_in_throttle: Default::default(),
-            client_tokens: Default::default(),
-            directory: Default::default(),
-        }
-    }
+    /// The family's own tables.
+    pub family: Box<dyn FamilyState>,
+    /// The clock's reading at the last purge on the way through the lock.
+    last_purge: Millis,
 }
 
 impl State {
+    fn new(registry: Registry, family: Box<dyn FamilyState>) -> State {
+        State {
+            registry,
+            grants: Grants::default(),
+            codes: Expiring::new(MAX_CODES),
+            pending: Default::default(),
+            sessions: Expiring::new(MAX_SESSIONS),
+            sign_in_throttle: Default::default(),
+            family,
+            last_purge: Millis::MIN,
+        }
+    }
+
     /// Forgets what expired by `now`, at most about `budget` entries per table; answers
     /// whether nothing due is left. Work follows what expired, not what is stored.
-    fn purge(&mut self, now: Millis, rules: &Components, budget: usize) -> bool {
-        let keep_expired_access = !rules.access_expiry.forgets_expired();
+    fn purge(&mut self, now: Millis, bends: Bends, budget: usize) -> bool {
+        let keep_expired_access = !grants::access_expiry(bends).forgets_expired();
         let mut done = self.grants.purge(now, keep_expired_access, budget);
         done &= self.codes.purge(now, budget, |_, _| {});
         done &= self.pending.purge(now, budget);
         done &= self.sessions.purge(now, budget, |_, _| {});
-        done &= self.devices.purge(now, budget);
         done &= self.sign_in_throttle.purge(now, budget);
-        // Expired tokens are kept only for a faulty rule that still sees them.
-        if !keep_expired_access && rules.enterprise.forgets_expired() {
-            done &= self.client_tokens.purge(now, budget);
-        }
+        done &= self.family.purge(now, bends, budget);
         done
     }
-
-    /// The grant and access token behind a bearer token (by its key) that is live at
-    /// `now` and, when `scope` is given, carries it (PP-API-1, PP-API-2).
-    fn bearer_grant(
-        &self,
-        key: &TokenKey,
-        scope: Option<&str>,
-        now: Millis,
-        rules: &Components,
-    ) -> ProtocolResult<(&Grant, AccessToken)> {
-        let unknown = || {
-            ProtocolError::invalid_token(
-                "The access token is unknown, expired or revoked. Refresh it or sign in again.",
-            )
-        };
-        let access = self.grants.access_by_key(key).ok_or_else(unknown)?;
-        if rules.access_expiry.is_expired(access.expires_at, now) {
-            return Err(unknown());
-        }
-        let grant = self.grants.grant(access.grant).ok_or_else(unknown)?;
-        if let Some(scope) = scope
-            && !rules.scopes.covers(&access.scopes, scope)
-        {
-            let mut e = ProtocolError::new(
-                ErrorCode::InsufficientScope,
-                format!("This token is missing the required scope: {scope}."),
-            );
-            e.required_scope = Some(scope.to_owned());
-            return Err(e);
-        }
-        Ok((grant, access))
-    }
 }
 
-/// The key of a presented bearer token, hashed before the state lock is taken.
-fn bearer_key(token: Option<&str>) -> ProtocolResult<TokenKey> {
-    match token {
-        Some(token) => Ok(grants::token_key(token)),
-        None => Err(ProtocolError::invalid_token(
-            "Send the access token as `Authorization: Bearer <access_token>`.",
-        )),
-    }
-}
+/// A fresh family state from the profile and the fixtures (at start and on reset).
+pub type NewFamilyState = Box<dyn Fn(&Profile, &Identities) -> Box<dyn FamilyState> + Send + Sync>;
 
-/// The user and grant behind a valid bearer token (PP-API-1).
-#[derive(Debug, Clone)]
-pub struct Bearer {
-    pub user: String,
-    pub client_id: String,
-    pub scopes: ScopeSet,
-    pub grant: GrantId,
-    pub expires_at: Millis,
+/// What a family operation on an authenticated client works with, under one lock.
+pub struct ClientCall<'a, T> {
+    pub client: &'a AppRecord,
+    pub tokens: &'a mut Grants,
+    pub family: &'a mut T,
+    pub bends: Bends,
+    pub now: Millis,
 }
 
 pub struct Core {
     pub profile: Profile,
     pub clock: Clock,
     identities: Identities,
+    new_family_state: NewFamilyState,
     /// Each rate limit's window in seconds, by the profile's limit index.
     limit_windows: Vec<u64>,
     state: Mutex<State>,
@@ -229,29 +174,62 @@ pub struct Core {
     /// are only added (registration) or replaced all at once (reset), both while the
     /// state lock is held, so it always matches the registry.
     client_ids: RwLock<HashSet<String>>,
-    /// The fault switched on: 0 for none, else its index in [`Fault::ALL`] plus one.
+    /// The running family's faults: the only ones that may be switched on.
+    faults: &'static [&'static FaultSpec],
+    /// The fault switched on: 0 for none, else its index in `faults` plus one.
     fault: AtomicUsize,
+    /// The fault given at start, which a reset switches on again.
+    startup_fault: usize,
     /// The failure mode, as its index in [`Mode::ALL`].
     mode: AtomicU8,
 }
 
 impl Core {
-    pub fn new(profile: Profile, identities: Identities) -> Self {
+    /// A kernel for `profile` with `identities`, whose family keeps `new_family_state`'s
+    /// tables and may switch on `faults`; `startup_fault` (one of them) is on from the
+    /// start and after every reset.
+    pub fn new(
+        profile: Profile,
+        identities: Identities,
+        new_family_state: NewFamilyState,
+        faults: &'static [&'static FaultSpec],
+        startup_fault: Option<&'static FaultSpec>,
+    ) -> Self {
         let limit_windows = profile.rate_limits.iter().map(|l| l.window_secs).collect();
+        let startup_fault = startup_fault
+            .and_then(|f| faults.iter().position(|g| g.name == f.name))
+            .map_or(0, |i| i + 1);
+        let registry = Registry::from_identities(&identities, &profile.scopes.known);
+        let family = new_family_state(&profile, &identities);
         let core = Core {
+            state: Mutex::new(State::new(registry, family)),
             profile,
             clock: Clock::new(),
             identities,
+            new_family_state,
             limit_windows,
-            state: Mutex::new(State::default()),
             limiter: Mutex::new(RateLimiter::default()),
             client_ids: RwLock::new(HashSet::new()),
             state_acquisitions: AtomicU64::new(0),
+            faults,
             fault: AtomicUsize::new(0),
+            startup_fault,
             mode: AtomicU8::new(0),
         };
         core.reset();
         core
+    }
+
+    /// A kernel with a family that keeps no tables of its own and has no faults: for
+    /// tests of the kernel's rules alone.
+    pub fn bare(profile: Profile, identities: Identities) -> Self {
+        Core::new(
+            profile,
+            identities,
+            Box::new(|_, _| Box::new(())),
+            &[],
+            None,
+        )
     }
 
     /// The state lock. A panic while holding it would poison it; the rules here do not
@@ -261,7 +239,13 @@ impl Core {
     /// expires as the clock moves, test clock included, without a pause of its own.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         let mut state = self.lock_state();
-        state.purge(self.now(), &self.components(), PURGE_PER_LOCK);
+        // Lookups check expiry themselves; the purge gives memory back. Once per
+        // millisecond of the clock is enough, and spares most requests under load the walk.
+        let now = self.now();
+        if state.last_purge != now {
+            state.last_purge = now;
+            state.purge(now, self.bends(), PURGE_PER_LOCK);
+        }
         state
     }
 
@@ -286,18 +270,13 @@ impl Core {
         self.limit_windows.get(index).copied().unwrap_or(0)
     }
 
-    /// The components the rules call, as the current fault picks them.
-    pub fn components(&self) -> Components {
-        faulty::components_for(self.fault())
-    }
-
     /// Purges everything expired, a bounded step per acquisition of the lock, so no
     /// request waits behind it for long. The server calls it every second.
     pub async fn purge_expired(&self) {
         loop {
             let done = {
                 let mut state = self.lock_state();
-                state.purge(self.now(), &self.components(), PURGE_PER_STEP)
+                state.purge(self.now(), self.bends(), PURGE_PER_STEP)
             } & {
                 let mut limiter = self.limiter.lock().unwrap_or_else(|p| p.into_inner());
                 limiter.purge(self.now(), |i| self.limit_window(i), PURGE_PER_STEP)
@@ -313,39 +292,66 @@ impl Core {
         self.clock.now()
     }
 
-    /// Back to fixtures: apps, users, no grants or sessions, fresh limits, normal mode,
-    /// no fault, real time (`POST /__test/reset`).
+    /// Back to the start-up state (`POST /__test/reset`): the fixtures' apps and users and
+    /// the family's tables as they ship, no grants or sessions, fresh limits, normal mode,
+    /// the fault given at start (if any), real time.
     pub fn reset(&self) {
-        let mut state = self.lock();
-        *state = State {
-            registry: Registry::from_identities(&self.identities, &self.profile.scopes.known),
-            directory: enterprise::Directory::from_identities(&self.identities),
-            ..State::default()
-        };
+        let mut state = self.lock_state();
+        *state = State::new(
+            Registry::from_identities(&self.identities, &self.profile.scopes.known),
+            (self.new_family_state)(&self.profile, &self.identities),
+        );
         *self.client_ids.write().unwrap_or_else(|p| p.into_inner()) =
             state.registry.apps.keys().cloned().collect();
+        drop(state);
         self.limiter().clear();
-        self.set_fault(None);
+        self.fault.store(self.startup_fault, Ordering::Release);
         self.set_mode(Mode::Normal);
         self.clock.reset();
     }
 
+    /// The faults the running family may switch on, in the order it lists them.
+    pub fn faults(&self) -> &'static [&'static FaultSpec] {
+        self.faults
+    }
+
     /// The fault switched on, if any. Lock-free.
-    pub fn fault(&self) -> Option<Fault> {
+    pub fn fault(&self) -> Option<&'static FaultSpec> {
         match self.fault.load(Ordering::Acquire) {
             0 => None,
-            n => Fault::ALL.get(n - 1).copied(),
+            n => self.faults.get(n - 1).copied(),
         }
     }
 
-    /// Whether `fault` is on. Lock-free, so the http shell's fault layer asks it freely.
-    pub fn has_fault(&self, fault: Fault) -> bool {
-        self.fault.load(Ordering::Acquire) == fault as usize + 1
+    /// What the rules call while the current fault is on. Lock-free.
+    #[inline]
+    pub fn bends(&self) -> Bends {
+        Bends::of(self.fault())
     }
 
-    pub fn set_fault(&self, fault: Option<Fault>) {
-        self.fault
-            .store(fault.map_or(0, |f| f as usize + 1), Ordering::Release);
+    /// Switches on the fault named `name`, or none; a name that is not one of the running
+    /// family's faults is `invalid_request`, listing them.
+    pub fn set_fault(&self, name: Option<&str>) -> ProtocolResult<Option<&'static FaultSpec>> {
+        let Some(name) = name else {
+            self.fault.store(0, Ordering::Release);
+            return Ok(None);
+        };
+        let index = self
+            .faults
+            .iter()
+            .position(|f| f.name == name)
+            .ok_or_else(|| {
+                ProtocolError::invalid_request(format!(
+                    "unknown fault `{name}`; this server's faults are {}.",
+                    self.faults
+                        .iter()
+                        .map(|f| f.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        self.fault.store(index + 1, Ordering::Release);
+        Ok(Some(self.faults[index]))
     }
 
     pub fn mode(&self) -> Mode {
@@ -359,17 +365,29 @@ impl Core {
         self.mode.store(mode as u8, Ordering::Release);
     }
 
+    /// Token, device and refresh endpoints answer `server_error` while a failure mode is
+    /// on (`POST /__test/mode`), before they look at the request. Lock-free.
+    pub fn check_failure_mode(&self) -> ProtocolResult<()> {
+        match self.mode() {
+            Mode::Normal => Ok(()),
+            Mode::TemporarilyUnavailable | Mode::ServerError => Err(ProtocolError::new(
+                ErrorCode::ServerError,
+                "A temporary server-side failure happened. Retry with backoff.",
+            )),
+        }
+    }
+
     /// Admits one request of `key` under the profile's limit number `index`, or refuses it
     /// with `rate_limited` and the seconds to wait (PP-RATE-1..3). Takes the rate windows'
     /// lock only.
     pub fn admit(&self, index: usize, key: &str) -> ProtocolResult<()> {
         let limit = &self.profile.rate_limits[index];
-        let rules = self.components();
+        let policy = rate_limit::limit_policy(self.bends());
         let mut limiter = self.limiter();
         // Read under the lock, so each key's admitted times stay in order.
         let now = self.now();
         limiter
-            .admit(index, limit.max, limit.window_secs, key, now, rules.limits)
+            .admit(index, limit.max, limit.window_secs, key, now, policy)
             .map_err(|wait| {
                 let mut e = ProtocolError::new(
                     ErrorCode::RateLimited,
@@ -386,75 +404,6 @@ impl Core {
             })
     }
 
-    /// Validates a bearer token (PP-API-1) and, when `scope` is given, that it carries it
-    /// (PP-API-2).
-    pub fn authenticate_bearer(
-        &self,
-        token: Option<&str>,
-        scope: Option<&str>,
-    ) -> ProtocolResult<Bearer> {
-        let key = bearer_key(token)?;
-        let rules = self.components();
-        let now = self.now();
-        let state = self.lock();
-        let (grant, access) = state.bearer_grant(&key, scope, now, &rules)?;
-        Ok(Bearer {
-            user: grant.user.to_string(),
-            client_id: grant.client_id.to_string(),
-            scopes: access.scopes,
-            grant: access.grant,
-            expires_at: access.expires_at,
-        })
-    }
-
-    /// `GET me` in one acquisition of the state lock (issue 7 item 4): the bearer token
-    /// is validated as [`Core::authenticate_bearer`] does, and its user's
-    /// `(username, display_name)` read under the same lock (PP-API-7).
-    pub fn bearer_user_profile(
-        &self,
-        token: Option<&str>,
-        scope: Option<&str>,
-    ) -> ProtocolResult<(String, String)> {
-        let key = bearer_key(token)?;
-        let rules = self.components();
-        let now = self.now();
-        let state = self.lock();
-        let (grant, _) = state.bearer_grant(&key, scope, now, &rules)?;
-        state
-            .registry
-            .users
-            .get(&*grant.user)
-            .map(|u| (u.username.clone(), u.display_name.clone()))
-            .ok_or_else(|| ProtocolError::not_found("The token's user no longer exists."))
-    }
-
-    /// Changes whenever a grant is revoked; closed when the state is reset.
-    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.lock().grants.revocations.subscribe()
-    }
-
-    /// Token, device and refresh endpoints answer `server_error` while a failure mode is
-    /// on (`POST /__test/mode`), before they look at the request.
-    /// Lock-free.
-    pub fn check_failure_mode(&self) -> ProtocolResult<()> {
-        match self.mode() {
-            Mode::Normal => Ok(()),
-            Mode::TemporarilyUnavailable | Mode::ServerError => Err(ProtocolError::new(
-                ErrorCode::ServerError,
-                "A temporary server-side failure happened. Retry with backoff.",
-            )),
-        }
-    }
-
-    /// Whether a bearer seen earlier still holds (live event streams end when it does not).
-    pub fn bearer_still_valid(&self, bearer: &Bearer) -> bool {
-        let rules = self.components();
-        let now = self.now();
-        let state = self.lock();
-        state.grants.is_live(bearer.grant)
-            && !rules.access_expiry.is_expired(bearer.expires_at, now)
-    }
-
     /// Whether `client_id` names a registered app, active or not.
     /// Lock-free of the state lock.
     pub fn is_registered_client(&self, client_id: &str) -> bool {
@@ -464,207 +413,51 @@ impl Core {
             .contains(client_id)
     }
 
-    /// `{username, display_name}` of a user (PP-API-7, PP-PUBLIC-1).
-    pub fn user_profile(&self, username: &str) -> Option<(String, String)> {
-        let state = self.lock();
-        state
-            .registry
-            .users
-            .get(username)
-            .map(|u| (u.username.clone(), u.display_name.clone()))
-    }
-
-    /// The apps `user` has live grants for: (client_id, name, scopes), by name
-    /// (PP-REVOKE-1).
-    pub fn connected_apps(&self, user: &str) -> Vec<(String, String, String)> {
-        let state = self.lock();
-        let mut by_app: BTreeMap<String, ScopeSet> = BTreeMap::new();
-        for g in state.grants.of_user(user) {
-            let entry = by_app.entry(g.client_id.to_string()).or_default();
-            let merged = ScopeSet::from_known(&self.profile.scopes.known, |s| {
-                entry.contains(s) || g.scopes.contains(s)
-            });
-            *entry = merged;
-        }
-        let mut apps: Vec<_> = by_app
-            .into_iter()
-            .map(|(id, scopes)| {
-                let name = state
-                    .registry
-                    .apps
-                    .get(&id)
-                    .map_or_else(|| id.clone(), |a| a.name.clone());
-                (id, name, scopes.to_wire())
-            })
-            .collect();
-        apps.sort_by(|a, b| a.1.cmp(&b.1));
-        apps
-    }
-}
-
-/// The developer pages' operations (PP-APP-7, PP-APP-8).
-impl Core {
-    pub fn register_app(
-        &self,
-        owner: &str,
-        new: registry::NewApp,
-    ) -> ProtocolResult<(AppRecord, Option<String>)> {
+    /// Runs `op` on the family's own tables under the state lock.
+    pub fn with_family<T: FamilyState, R>(&self, op: impl FnOnce(&mut T) -> R) -> R {
         let mut state = self.lock();
-        let registered = state
-            .registry
-            .register(owner, new, &self.profile.scopes.known)?;
-        self.client_ids
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(registered.0.client_id.clone());
-        Ok(registered)
+        op(family_state::downcast(state.family.as_mut()))
     }
 
-    /// The apps `owner` registered, by name.
-    pub fn apps_of(&self, owner: &str) -> Vec<AppRecord> {
-        let state = self.lock();
-        let mut apps: Vec<_> = state
-            .registry
-            .apps
-            .values()
-            .filter(|a| a.owner.as_deref() == Some(owner))
-            .cloned()
-            .collect();
-        apps.sort_by(|a, b| a.name.cmp(&b.name).then(a.client_id.cmp(&b.client_id)));
-        apps
+    /// Runs `op` on the family's own tables, reading the apps and users beside them, under
+    /// the state lock.
+    pub fn with_family_and_registry<T: FamilyState, R>(
+        &self,
+        op: impl FnOnce(&Registry, &mut T) -> R,
+    ) -> R {
+        let mut state = self.lock();
+        let State {
+            registry, family, ..
+        } = &mut *state;
+        op(registry, family_state::downcast(family.as_mut()))
     }
 
-    pub fn rotate_secret(&self, owner: &str, client_id: &str) -> ProtocolResult<String> {
-        self.lock().registry.rotate_secret(owner, client_id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-
-    /// PP-API-1 with paused tokio time: the access token works until its lifetime has
-    /// passed on the core's clock and not a millisecond longer, and nothing sleeps.
-    #[tokio::test(start_paused = true)]
-    async fn an_access_token_ends_when_paused_time_passes_its_lifetime() {
-        let core = Core::new(Profile::punchplay(), Identities::punchplay());
-        let lifetime = core.profile.lifetimes.access_token;
-        let pair = {
-            let now = core.now();
-            let mut state = core.lock();
-            let scopes = state.registry.apps["pp-web"].allowed_scopes.clone();
-            let grant = state.grants.create("alice", "pp-web", scopes.clone());
-            state.grants.issue(grant, &scopes, lifetime, 3600, now)
-        };
-        let me = || core.bearer_user_profile(Some(&pair.access_token), None);
-        assert_eq!(me().expect("fresh").0, "alice");
-        tokio::time::advance(Duration::from_millis(lifetime * 1000 - 1)).await;
-        assert!(me().is_ok(), "one millisecond before its lifetime ends");
-        tokio::time::advance(Duration::from_millis(1)).await;
-        let ended = me().expect_err("expired");
-        assert_eq!(ended.code, ErrorCode::InvalidToken);
-    }
-
-    /// PP-RATE-1 and PP-RATE-3 with paused tokio time: a limit admits its max, refuses the
-    /// next with a Retry-After inside the window (PP-RATE-2), stays shut one millisecond
-    /// before the oldest admission slides out and opens exactly when it does.
-    #[tokio::test(start_paused = true)]
-    async fn a_limit_reopens_exactly_when_paused_time_slides_its_window() {
-        let core = Core::new(Profile::punchplay(), Identities::punchplay());
-        let (index, limit) = core
-            .profile
-            .rate_limits
-            .iter()
-            .enumerate()
-            .find(|(_, l)| l.name == "public-user")
-            .expect("punchplay limits public-user");
-        let (max, window) = (limit.max, limit.window_secs);
-        let key = "127.0.0.9";
-        for n in 0..max {
-            core.admit(index, key)
-                .unwrap_or_else(|e| panic!("request {n} is within the limit: {e:?}"));
-        }
-        let refused = core.admit(index, key).expect_err("one over the limit");
-        assert_eq!(refused.code, ErrorCode::RateLimited);
-        assert_eq!(
-            refused.retry_after,
-            Some(window),
-            "all {max} were admitted just now"
-        );
-        tokio::time::advance(Duration::from_millis(window * 1000 - 1)).await;
-        assert!(
-            core.admit(index, key).is_err(),
-            "the window has not slid yet"
-        );
-        tokio::time::advance(Duration::from_millis(1)).await;
-        core.admit(index, key)
-            .expect("the oldest admissions slid out");
-    }
-
-    /// Issue 7 item 4, through the http shell: a rotating refresh at `oauth/token` and at
-    /// `auth/refresh`, and `GET me`, each take the state lock exactly once. (The fewest of
-    /// a few tries: the background purge takes it too, once a second.)
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn the_hot_path_takes_the_state_lock_once_per_request() {
-        use std::sync::Arc;
-
-        use crate::ServerConfig;
-        use crate::http::App;
-
-        let app = Arc::new(App::new(ServerConfig::punchplay()).expect("punchplay is served"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(crate::http::server::run(
-            listener,
-            app.clone(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let core = &app.core;
-        let mut pair = {
-            let now = core.now();
-            let mut state = core.lock();
-            let scopes = state.registry.apps["pp-web"].allowed_scopes.clone();
-            let grant = state.grants.create("alice", "pp-web", scopes.clone());
-            state.grants.issue(grant, &scopes, 3600, 3600, now)
-        };
-        let http = reqwest::Client::new();
-        let url = |endpoint: &str| format!("{base}{}", core.profile.path(endpoint));
-        let mut fewest = [u64::MAX; 3];
-        for _ in 0..5 {
-            for (i, endpoint) in ["token", "refresh"].into_iter().enumerate() {
-                let before = core.state_acquisitions();
-                let reply = http
-                    .post(url(endpoint))
-                    .form(&[
-                        ("grant_type", "refresh_token"),
-                        ("client_id", "pp-web"),
-                        ("client_secret", "pp-web-secret"),
-                        ("refresh_token", &pair.refresh_token),
-                    ])
-                    .send()
-                    .await
-                    .unwrap();
-                fewest[i] = fewest[i].min(core.state_acquisitions() - before);
-                assert_eq!(reply.status(), 200, "{endpoint}");
-                let body: serde_json::Value = reply.json().await.unwrap();
-                pair.refresh_token = body["refresh_token"].as_str().unwrap().to_owned();
-                pair.access_token = body["access_token"].as_str().unwrap().to_owned();
-            }
-            let before = core.state_acquisitions();
-            let reply = http
-                .get(url("me"))
-                .bearer_auth(&pair.access_token)
-                .send()
-                .await
-                .unwrap();
-            fewest[2] = fewest[2].min(core.state_acquisitions() - before);
-            assert_eq!(reply.status(), 200, "me");
-        }
-        assert_eq!(fewest, [1, 1, 1], "oauth/token, auth/refresh, GET me");
+    /// Authenticates the client of `creds` with `authenticator` and runs `op` with it, the
+    /// token store and the family's tables, under one acquisition of the state lock (a
+    /// family's endpoint that authenticates clients but is no token endpoint: RFC 8628
+    /// §3.1, RFC 7009, RFC 7662).
+    pub fn with_client<T: FamilyState, R>(
+        &self,
+        creds: &ClientCredentials,
+        authenticator: &dyn ClientAuthenticator,
+        op: impl FnOnce(ClientCall<'_, T>) -> ProtocolResult<R>,
+    ) -> ProtocolResult<R> {
+        let bends = self.bends();
+        let now = self.now();
+        let mut state = self.lock();
+        let State {
+            registry,
+            grants,
+            family,
+            ..
+        } = &mut *state;
+        let client = authenticator.authenticate(registry, creds, bends)?;
+        op(ClientCall {
+            client,
+            tokens: grants,
+            family: family_state::downcast(family.as_mut()),
+            bends,
+            now,
+        })
     }
 }

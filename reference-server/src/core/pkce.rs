@@ -1,4 +1,5 @@
-//! PKCE, S256 only (RFC 7636; PP-AUTHZ-6).
+//! PKCE, S256 only (RFC 7636; PP-AUTHZ-6, PP-AUTHZ-7): the rule, the component the
+//! authorize and token endpoints call, and the faults that bend it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -6,6 +7,8 @@ use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
 use super::error::{ProtocolError, ProtocolResult};
+use super::fault::{Bends, FaultSpec};
+use crate::core::fault::bends;
 
 fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
@@ -89,6 +92,53 @@ pub trait PkcePolicy: Sync {
 pub struct S256Only;
 
 impl PkcePolicy for S256Only {}
+
+/// The PKCE rule the rules call.
+pub fn policy(bends: Bends) -> &'static dyn PkcePolicy {
+    bends.pick::<dyn PkcePolicy>(&S256Only)
+}
+
+/// `plain_pkce_accepted` (PP-AUTHZ-6): `plain` challenges pass, and are compared as is.
+struct PlainPkceAccepted;
+
+impl PkcePolicy for PlainPkceAccepted {
+    fn check_challenge(&self, challenge: Option<&str>, method: Option<&str>) -> ProtocolResult<()> {
+        if method == Some("plain") && challenge.is_some_and(|c| !c.is_empty()) {
+            return Ok(());
+        }
+        S256Only.check_challenge(challenge, method)
+    }
+
+    fn verifies(&self, verifier: &str, challenge: &str, challenge_is_plain: bool) -> bool {
+        if challenge_is_plain {
+            return verifier == challenge;
+        }
+        S256Only.verifies(verifier, challenge, challenge_is_plain)
+    }
+}
+
+pub static PLAIN_PKCE_ACCEPTED: FaultSpec = FaultSpec::bending(
+    "plain_pkce_accepted",
+    "PP-AUTHZ-6",
+    "code_challenge_method=plain is accepted",
+    bends!(dyn PkcePolicy = PlainPkceAccepted),
+);
+
+/// `verifier_ignored` (PP-AUTHZ-7): any well-formed verifier passes.
+struct VerifierIgnored;
+
+impl PkcePolicy for VerifierIgnored {
+    fn verifies(&self, _verifier: &str, _challenge: &str, _challenge_is_plain: bool) -> bool {
+        true
+    }
+}
+
+pub static VERIFIER_IGNORED: FaultSpec = FaultSpec::bending(
+    "verifier_ignored",
+    "PP-AUTHZ-7",
+    "the code_verifier is not checked against the challenge",
+    bends!(dyn PkcePolicy = VerifierIgnored),
+);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,8 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use super::clock::{Millis, secs};
+use super::fault::{Bends, FaultSpec, Shape};
+use crate::core::fault::bends;
 
 /// The most keys kept at once, over every limit.
 pub const MAX_KEYS: usize = 100_000;
@@ -48,6 +50,50 @@ pub trait LimitPolicy: Sync {
 pub struct ExactLimits;
 
 impl LimitPolicy for ExactLimits {}
+
+/// The limit rule the limiter calls for the profile's documented limits.
+pub fn limit_policy(bends: Bends) -> &'static dyn LimitPolicy {
+    bends.pick::<dyn LimitPolicy>(&ExactLimits)
+}
+
+/// `limiter_admits_extra` (PP-RATE-1): every window holds one more than documented.
+struct LimiterAdmitsExtra;
+
+impl LimitPolicy for LimiterAdmitsExtra {
+    fn room(&self, max: u32) -> usize {
+        max as usize + 1
+    }
+}
+
+pub static LIMITER_ADMITS_EXTRA: FaultSpec = FaultSpec::bending(
+    "limiter_admits_extra",
+    "PP-RATE-1",
+    "every rate limit admits one request more than documented",
+    bends!(dyn LimitPolicy = LimiterAdmitsExtra),
+);
+
+/// `limiter_counts_rejected` (PP-RATE-3): refusals fill the window too.
+struct LimiterCountsRejected;
+
+impl LimitPolicy for LimiterCountsRejected {
+    fn records_refusals(&self) -> bool {
+        true
+    }
+}
+
+pub static LIMITER_COUNTS_REJECTED: FaultSpec = FaultSpec::bending(
+    "limiter_counts_rejected",
+    "PP-RATE-3",
+    "refused requests count against the window, so it never reopens on time",
+    bends!(dyn LimitPolicy = LimiterCountsRejected),
+);
+
+pub static RETRY_AFTER_MISSING: FaultSpec = FaultSpec::shaping(
+    "retry_after_missing",
+    "PP-RATE-2",
+    "429 answers carry no Retry-After",
+    Shape::NoRetryAfter,
+);
 
 impl RateLimiter {
     /// Admits and records one request of `key`, or answers the whole seconds to wait.

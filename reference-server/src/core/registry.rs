@@ -1,10 +1,11 @@
 //! Apps (clients) and users: the fixtures, plus the apps users register themselves
-//! (PP-APP-1, PP-APP-7, PP-APP-8).
+//! (PP-APP-1, PP-APP-7, PP-APP-8), and the operations on them.
 
 use std::collections::HashMap;
 
 use profile::{AppKind, Identities};
 
+use super::Core;
 use super::error::{ProtocolError, ProtocolResult};
 use super::scope::ScopeSet;
 use super::secrets::{PasswordDigest, SecretDigest, random_from, random_token};
@@ -22,7 +23,7 @@ pub struct AppRecord {
     pub redirect_uris: Vec<String>,
     pub active: bool,
     /// The grant types it is configured for; empty allows every grant the endpoint
-    /// serves (FX-TOKEN-5; punchplay apps name none).
+    /// serves (FX-TOKEN-5; a family whose apps have no grant types names none).
     pub grant_types: Vec<String>,
     /// The user who registered it; `None` for fixtures.
     pub owner: Option<String>,
@@ -217,6 +218,59 @@ impl Registry {
         let secret = random_token("ppcs_");
         app.previous_secret = app.secret.replace(SecretDigest::of(&secret));
         Ok(secret)
+    }
+}
+
+/// The developer pages' operations (PP-APP-7, PP-APP-8) and a client's configuration.
+impl Core {
+    pub fn register_app(
+        &self,
+        owner: &str,
+        new: NewApp,
+    ) -> ProtocolResult<(AppRecord, Option<String>)> {
+        let mut state = self.lock();
+        let registered = state
+            .registry
+            .register(owner, new, &self.profile.scopes.known)?;
+        self.client_ids
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(registered.0.client_id.clone());
+        Ok(registered)
+    }
+
+    /// The apps `owner` registered, by name.
+    pub fn apps_of(&self, owner: &str) -> Vec<AppRecord> {
+        let state = self.lock();
+        let mut apps: Vec<_> = state
+            .registry
+            .apps
+            .values()
+            .filter(|a| a.owner.as_deref() == Some(owner))
+            .cloned()
+            .collect();
+        apps.sort_by(|a, b| a.name.cmp(&b.name).then(a.client_id.cmp(&b.client_id)));
+        apps
+    }
+
+    pub fn rotate_secret(&self, owner: &str, client_id: &str) -> ProtocolResult<String> {
+        self.lock().registry.rotate_secret(owner, client_id)
+    }
+
+    /// Configures the grant types a client may use (RFC 6749 §5.2 `unauthorized_client`);
+    /// which names are valid is the caller's family's to check. Tokens already issued stay.
+    pub fn set_client_grant_types(
+        &self,
+        client_id: &str,
+        grant_types: Vec<String>,
+    ) -> ProtocolResult<()> {
+        let mut state = self.lock();
+        let app =
+            state.registry.apps.get_mut(client_id).ok_or_else(|| {
+                ProtocolError::not_found(format!("There is no app `{client_id}`."))
+            })?;
+        app.grant_types = grant_types;
+        Ok(())
     }
 }
 

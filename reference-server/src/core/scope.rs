@@ -1,32 +1,51 @@
-//! Scope requests (PP-SCOPE-1..4).
+//! Scopes (PP-SCOPE-1..4, PP-REFRESH-5, PP-API-2): how a request's `scope` resolves
+//! against an app's, how a refresh narrows it, whether a token covers an endpoint; the
+//! component the rules call for each, and the faults that bend it.
 
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
+use super::fault::{Bends, FaultSpec};
+use crate::core::fault::bends;
 
-/// A set of scopes, kept in the profile's order so responses read the same every time.
-/// Shared, not copied, when cloned: every token of a grant points at one set.
+/// A set of scopes, kept in the profile's order so responses read the same every time,
+/// with its wire form written once. Shared, not copied, when cloned: every token of a
+/// grant points at one set.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct ScopeSet(std::sync::Arc<[String]>);
+pub struct ScopeSet(std::sync::Arc<Scopes>);
+
+#[derive(Debug, PartialEq, Eq, Hash, Default)]
+struct Scopes {
+    names: Vec<String>,
+    /// Space-separated (PP-SCOPE-4).
+    wire: String,
+}
 
 impl ScopeSet {
     pub fn from_known(known: &[String], wanted: impl Fn(&str) -> bool) -> Self {
-        ScopeSet(known.iter().filter(|s| wanted(s)).cloned().collect())
+        let names: Vec<String> = known.iter().filter(|s| wanted(s)).cloned().collect();
+        let wire = names.join(" ");
+        ScopeSet(std::sync::Arc::new(Scopes { names, wire }))
     }
 
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
+        self.0.names.iter().any(|s| s == scope)
     }
 
     pub fn is_subset_of(&self, other: &ScopeSet) -> bool {
-        self.0.iter().all(|s| other.contains(s))
+        self.0.names.iter().all(|s| other.contains(s))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.names.iter().map(String::as_str)
     }
 
     /// Space-separated (PP-SCOPE-4).
+    pub fn as_wire(&self) -> &str {
+        &self.0.wire
+    }
+
+    /// [`ScopeSet::as_wire`], owned.
     pub fn to_wire(&self) -> String {
-        self.0.join(" ")
+        self.0.wire.clone()
     }
 }
 
@@ -115,12 +134,91 @@ pub struct StrictScopes;
 
 impl ScopePolicy for StrictScopes {}
 
+/// The scope rules the rules call.
+pub fn policy(bends: Bends) -> &'static dyn ScopePolicy {
+    bends.pick::<dyn ScopePolicy>(&StrictScopes)
+}
+
+/// `unknown_scope_granted` (PP-SCOPE-3): scopes outside the app's are dropped, not refused.
+struct UnknownScopeGranted;
+
+impl ScopePolicy for UnknownScopeGranted {
+    fn grant(
+        &self,
+        requested: Option<&str>,
+        allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet> {
+        let Some(names) = requested_names(requested) else {
+            return Ok(allowed.clone());
+        };
+        Ok(ScopeSet::from_known(known, |s| {
+            names.contains(&s) && allowed.contains(s)
+        }))
+    }
+}
+
+pub static UNKNOWN_SCOPE_GRANTED: FaultSpec = FaultSpec::bending(
+    "unknown_scope_granted",
+    "PP-SCOPE-3",
+    "scopes outside allowed_scopes are silently dropped instead of refused",
+    bends!(dyn ScopePolicy = UnknownScopeGranted),
+);
+
+/// `refresh_widens_scope` (PP-REFRESH-5): a refresh gets any scope the app is allowed.
+struct RefreshWidensScope;
+
+impl ScopePolicy for RefreshWidensScope {
+    fn refresh(
+        &self,
+        requested: &[&str],
+        granted: &ScopeSet,
+        allowed: &ScopeSet,
+        known: &[String],
+    ) -> ProtocolResult<ScopeSet> {
+        Ok(ScopeSet::from_known(known, |s| {
+            requested.contains(&s) && (granted.contains(s) || allowed.contains(s))
+        }))
+    }
+}
+
+pub static REFRESH_WIDENS_SCOPE: FaultSpec = FaultSpec::bending(
+    "refresh_widens_scope",
+    "PP-REFRESH-5",
+    "a refresh may ask for more scope than the grant has",
+    bends!(dyn ScopePolicy = RefreshWidensScope),
+);
+
+/// Every token covers every endpoint: the wrapper of `scope_check_skipped` (PP-API-2),
+/// which another family's fault on its own API may reuse.
+pub struct ScopeCheckSkipped;
+
+impl ScopePolicy for ScopeCheckSkipped {
+    fn covers(&self, _held: &ScopeSet, _required: &str) -> bool {
+        true
+    }
+}
+
+pub static SCOPE_CHECK_SKIPPED: FaultSpec = FaultSpec::bending(
+    "scope_check_skipped",
+    "PP-API-2",
+    "the bearer API does not check the token's scope",
+    bends!(dyn ScopePolicy = ScopeCheckSkipped),
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn known() -> Vec<String> {
-        profile::Profile::punchplay().scopes.known
+        [
+            "profile:read",
+            "playback:read",
+            "playback:write",
+            "events:read",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     #[test]

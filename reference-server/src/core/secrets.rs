@@ -126,15 +126,13 @@ mod tests {
 
     #[test]
     fn request_ids_have_the_documented_shape() {
-        let id = request_id("ppreq_", 20);
-        assert!(
-            profile::Profile::punchplay()
-                .punchplay_settings()
-                .unwrap()
-                .request_id
-                .matches(&id),
-            "{id}"
-        );
-        assert_ne!(id, request_id("ppreq_", 20));
+        let id = request_id("req_", 20);
+        let format = profile::RequestIdFormat {
+            header: "X-Request-Id".into(),
+            prefix: "req_".into(),
+            hex_len: 20,
+        };
+        assert!(format.matches(&id), "{id}");
+        assert_ne!(id, request_id("req_", 20));
     }
 }

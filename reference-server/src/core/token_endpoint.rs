@@ -1,24 +1,31 @@
-//! The token endpoints (`oauth/token`, PP-TOKEN-*; `auth/refresh`, PP-REFRESH-1;
-//! `auth/device/token`, PP-DEVICE-5) as lists of grant handlers, in the manner of ory
-//! fosite: each handler says whether it owns a request, by its `grant_type`, and handles
-//! the ones it owns. The endpoint asks each in turn; a request every handler declines is
-//! `unsupported_grant_type` (PP-TOKEN-3). A family registers its lists
-//! ([`punchplay_grants`](super::grant_handlers::punchplay_grants) for punchplay's
-//! `oauth/token`); a new grant is a new handler (`grant_handlers.rs`).
+//! The token endpoint, the one entry point of every family's grants
+//! ([`Core::serve_grant`]), in the manner of ory fosite: an endpoint is a list of grant
+//! handlers, each saying whether it owns a request by its `grant_type` and handling the
+//! ones it owns; a request every handler declines is `unsupported_grant_type` (RFC 6749
+//! §5.2; PP-TOKEN-3, FX-TOKEN-6). What differs between families is data of the
+//! [`GrantEndpoint`]: its handlers, whether `grant_type` is required, whether the client is
+//! authenticated before or after the grant type is looked at, and how.
 //!
 //! One acquisition of the state lock per request (issue 7 item 4): the endpoint takes it
-//! once, authenticates the client under it, and hands the handler the state.
+//! once, authenticates the client under it, and hands the handler the stores it may use
+//! ([`GrantRequest`]), never the whole state.
 
-use super::client_auth::{self, ClientCredentials};
+use profile::Profile;
+
+use super::State;
+use super::client_auth::{ClientAuthenticator, ClientCredentials};
 use super::clock::Millis;
-use super::components::Components;
+use super::codes::Codes;
 use super::error::{ErrorCode, ProtocolError, ProtocolResult};
-use super::grants::{GrantId, MintedPair, TokenPair};
+use super::family_state::FamilyState;
+use super::fault::{Bends, FaultSpec, Shape};
+use super::grants::{GrantId, Grants, MintedPair, MintedToken, TokenPair};
+use super::registry::AppRecord;
 use super::scope::ScopeSet;
-use super::{Core, Params, State};
+use super::{Core, Params};
 
 /// One grant type's rules at a token endpoint.
-pub trait GrantHandler: Send + Sync {
+pub trait GrantHandler: Sync {
     /// The `grant_type` it serves, as answers listing an endpoint's grants name it.
     fn grant_type(&self) -> &'static str;
 
@@ -27,8 +34,8 @@ pub trait GrantHandler: Send + Sync {
         grant_type == self.grant_type()
     }
 
-    /// What the request must carry, checked before the state lock is taken and before
-    /// the client is authenticated. None by default.
+    /// What the request must carry, checked before the handler runs: before the state
+    /// lock is taken at an endpoint that looks at the grant type first. None by default.
     fn check_request(&self, _params: &Params) -> ProtocolResult<()> {
         Ok(())
     }
@@ -37,159 +44,84 @@ pub trait GrantHandler: Send + Sync {
     fn handle(&self, grant: GrantRequest<'_>) -> ProtocolResult<TokenPair>;
 }
 
-/// What a handler works with: the state under the request's one lock, the client it
-/// authenticated, the request, the clock's reading and the components the rules call.
-pub struct GrantRequest<'a> {
-    pub core: &'a Core,
-    pub state: &'a mut State,
-    pub rules: Components,
-    pub client_id: &'a str,
-    pub params: &'a Params,
-    pub now: Millis,
-    /// The pair the grant issues, drawn before the lock was taken.
-    minted: MintedPair,
-}
-
-impl<'a> GrantRequest<'a> {
-    fn new(
-        core: &'a Core,
-        state: &'a mut State,
-        rules: Components,
-        client_id: &'a str,
-        params: &'a Params,
-        now: Millis,
-        minted: MintedPair,
-    ) -> Self {
-        GrantRequest {
-            core,
-            state,
-            rules,
-            client_id,
-            params,
-            now,
-            minted,
-        }
-    }
-
-    /// A parameter, `None` when absent or empty.
-    pub fn param(&self, name: &str) -> Option<&'a str> {
-        let params: &'a Params = self.params;
-        params
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-
-    /// Issues the request's token pair under `grant` with the profile's lifetimes
-    /// (PP-TOKEN-1).
-    pub fn issue(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
-        self.issue_keeping_state(grant, scopes).0
-    }
-
-    /// [`GrantRequest::issue`] for a client not configured for the refresh grant: the
-    /// access token only, its refresh token withdrawn before anyone sees it (FX-TOKEN-5).
-    pub fn issue_access_only(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
-        let (mut pair, state) = self.issue_keeping_state(grant, scopes);
-        state
-            .grants
-            .withdraw_refresh(&std::mem::take(&mut pair.refresh_token));
-        pair
-    }
-
-    fn issue_keeping_state(self, grant: GrantId, scopes: &ScopeSet) -> (TokenPair, &'a mut State) {
-        let lifetimes = &self.core.profile.lifetimes;
-        let pair = self.state.grants.issue_minted(
-            grant,
-            self.minted,
-            scopes,
-            lifetimes.access_token,
-            lifetimes.refresh_token_idle,
-            self.now,
-        );
-        (pair, self.state)
-    }
-
-    /// Whether the client is configured for the refresh grant (FX-TOKEN-5).
-    pub fn client_gets_refresh_tokens(&self) -> bool {
-        self.state
-            .registry
-            .apps
-            .get(self.client_id)
-            .is_some_and(|a| self.rules.grant_types.allows(a, "refresh_token"))
-    }
-
-    /// Whether the client may still be issued tokens. Checked again under the lock that
-    /// issues them, so a deactivation between authentication and issuance wins (PP-APP-5).
-    pub fn client_may_get_tokens(&self) -> bool {
-        self.state
-            .registry
-            .apps
-            .get(self.client_id)
-            .is_some_and(|a| self.rules.activity.allows(a))
-    }
-}
-
 /// How an endpoint treats `grant_type`.
-enum GrantTypeParam {
-    /// Required (`oauth/token`): missing is `invalid_request`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantTypeParam {
+    /// Required (`oauth/token`, `/token`): missing is `invalid_request`.
     Required,
     /// Optional (`auth/refresh`, `auth/device/token`): missing means the endpoint's one
-    /// grant; sent, it must name it.
+    /// grant; sent, it must name one of its grants (PP-REFRESH-1, PP-DEVICE-5).
     Optional,
+    /// Not read: the endpoint serves its one grant whatever the body says (EN-TOKEN-1
+    /// documents no `grant_type`).
+    Implied,
 }
 
-/// The grant handlers one endpoint asks in turn.
+/// Whether the client or the grant type is looked at first, which decides the error a
+/// request wrong in both ways gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// `unsupported_grant_type` and the grant's own checks before client authentication
+    /// (PP-TOKEN-3).
+    GrantTypeFirst,
+    /// Client authentication first, then the grant type, then whether the client is
+    /// configured for it (FX-TOKEN-3..6).
+    ClientFirst,
+}
+
+/// What the endpoint's grants issue, drawn before the lock is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Issues {
+    /// An access and a refresh token under a grant of the token store.
+    TokenPair,
+    /// One access token, which the handler stores where its family keeps them.
+    AccessToken,
+}
+
+/// The grant handlers one token endpoint asks in turn, and how it asks them.
 pub struct GrantEndpoint {
-    handlers: Vec<Box<dyn GrantHandler>>,
-    grant_type: GrantTypeParam,
+    pub handlers: &'static [&'static dyn GrantHandler],
+    pub grant_type: GrantTypeParam,
+    pub order: Order,
+    pub authenticator: &'static dyn ClientAuthenticator,
+    pub issues: Issues,
 }
 
 impl GrantEndpoint {
-    /// An endpoint that requires `grant_type` and serves every grant in `handlers`.
-    pub fn new(handlers: Vec<Box<dyn GrantHandler>>) -> Self {
-        GrantEndpoint {
-            handlers,
-            grant_type: GrantTypeParam::Required,
-        }
-    }
-
-    /// An endpoint of one grant, where `grant_type` may be left out (PP-REFRESH-1,
-    /// PP-DEVICE-5).
-    pub fn single(handler: Box<dyn GrantHandler>) -> Self {
-        GrantEndpoint {
-            handlers: vec![handler],
-            grant_type: GrantTypeParam::Optional,
-        }
-    }
-
     /// The handler that owns the request, or why none does (PP-TOKEN-3).
-    fn handler_for(&self, params: &Params) -> ProtocolResult<&dyn GrantHandler> {
+    fn handler_for(&self, params: &Params) -> ProtocolResult<&'static dyn GrantHandler> {
+        let only = || self.handlers.first().copied();
         let sent = params.get("grant_type").map(String::as_str);
-        let grant_type = match (&self.grant_type, sent) {
+        let grant_type = match (self.grant_type, sent) {
+            (GrantTypeParam::Implied, _) => {
+                return only().ok_or_else(|| unsupported("", "nothing"));
+            }
             (GrantTypeParam::Required, None | Some("")) => {
                 return Err(ProtocolError::invalid_request("grant_type is required."));
             }
-            (GrantTypeParam::Optional, None) => {
-                if let Some(only) = self.handlers.first() {
-                    return Ok(only.as_ref());
-                }
-                ""
-            }
+            (GrantTypeParam::Optional, None) => match only() {
+                Some(handler) => return Ok(handler),
+                None => "",
+            },
             (_, Some(g)) => g,
         };
         if let Some(handler) = self.handlers.iter().find(|h| h.owns(grant_type)) {
-            return Ok(handler.as_ref());
+            return Ok(*handler);
         }
         let names: Vec<&str> = self.handlers.iter().map(|h| h.grant_type()).collect();
         let hint = match self.grant_type {
-            GrantTypeParam::Required => format!("use {}", one_of(&names)),
             GrantTypeParam::Optional => format!("omit it or send {}", one_of(&names)),
+            _ => format!("use {}", one_of(&names)),
         };
-        Err(ProtocolError::new(
-            ErrorCode::UnsupportedGrantType,
-            format!("grant_type `{grant_type}` is not supported here; {hint}."),
-        ))
+        Err(unsupported(grant_type, &hint))
     }
+}
+
+fn unsupported(grant_type: &str, hint: &str) -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::UnsupportedGrantType,
+        format!("grant_type `{grant_type}` is not supported here; {hint}."),
+    )
 }
 
 /// `a`, `a or b`, `a, b or c`.
@@ -201,54 +133,143 @@ fn one_of(names: &[&str]) -> String {
     }
 }
 
+/// Which grants a client may use (RFC 6749 §5.2 `unauthorized_client`; PP-APP-4,
+/// FX-TOKEN-5, FX-AUTHZ-1). The default method is the contract.
+pub trait GrantTypes: Sync {
+    fn allows(&self, app: &AppRecord, grant_type: &str) -> bool {
+        app.allows_grant(grant_type)
+    }
+}
+
+/// The client's configuration decides: an app that names no grant types may use all.
+pub struct ConfiguredGrantsOnly;
+
+impl GrantTypes for ConfiguredGrantsOnly {}
+
+/// The grant-type rule the rules call.
+pub fn grant_types(bends: Bends) -> &'static dyn GrantTypes {
+    bends.pick::<dyn GrantTypes>(&ConfiguredGrantsOnly)
+}
+
+/// What a handler works with: the client it authenticated, the request, the clock's
+/// reading, and the stores a grant may touch, under the request's one lock.
+pub struct GrantRequest<'a> {
+    pub client: &'a AppRecord,
+    pub params: &'a Params,
+    pub now: Millis,
+    pub bends: Bends,
+    pub profile: &'a Profile,
+    /// Grants and their tokens.
+    pub tokens: &'a mut Grants,
+    /// Authorization codes.
+    pub codes: &'a mut Codes,
+    /// The family's own state.
+    pub family: &'a mut dyn FamilyState,
+    minted: Minted,
+}
+
+/// What an endpoint drew before the lock, by [`Issues`].
+enum Minted {
+    Pair(MintedPair),
+    Access(MintedToken),
+    /// The handler took it.
+    Taken,
+}
+
+impl<'a> GrantRequest<'a> {
+    /// A parameter, `None` when absent or empty.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        let params: &'a Params = self.params;
+        params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The family's own state, as the family's type.
+    pub fn family<T: FamilyState>(&mut self) -> &mut T {
+        super::family_state::downcast(&mut *self.family)
+    }
+
+    /// Issues the request's token pair under `grant` with the profile's lifetimes
+    /// (PP-TOKEN-1); for a client not configured for the refresh grant the access token
+    /// only, its refresh token withdrawn before anyone sees it (FX-TOKEN-5).
+    pub fn issue(self, grant: GrantId, scopes: &ScopeSet) -> TokenPair {
+        let refresh_too = grant_types(self.bends).allows(self.client, "refresh_token");
+        let lifetimes = &self.profile.lifetimes;
+        let minted = match self.minted {
+            Minted::Pair(pair) => pair,
+            // An endpoint that mints single tokens has no grants of the token store.
+            Minted::Access(_) | Minted::Taken => MintedPair::new(&self.profile.tokens),
+        };
+        let mut pair = self.tokens.issue_minted(
+            grant,
+            minted,
+            scopes,
+            lifetimes.access_token,
+            lifetimes.refresh_token_idle,
+            self.now,
+        );
+        if !refresh_too {
+            self.tokens
+                .withdraw_refresh(&std::mem::take(&mut pair.refresh_token));
+        }
+        pair
+    }
+
+    /// The access token drawn for an endpoint that issues single tokens
+    /// ([`Issues::AccessToken`]), for the handler to store.
+    pub fn access_token(&mut self) -> MintedToken {
+        match std::mem::replace(&mut self.minted, Minted::Taken) {
+            Minted::Access(token) => token,
+            Minted::Pair(_) | Minted::Taken => MintedToken::new(&self.profile.tokens.access),
+        }
+    }
+}
+
 impl Core {
-    /// Serves a token request at `endpoint`: the owning handler (PP-TOKEN-3), the failure
-    /// mode, the request's own checks, then under one acquisition of the state lock the
-    /// client's authentication (PP-APP-2..4) and the grant.
+    /// Serves a token request at `endpoint`, for every family: the owning handler and its
+    /// own checks (when the endpoint looks at the grant type first), then under one
+    /// acquisition of the state lock the client's authentication by the endpoint's
+    /// authenticator, the owning handler (when the client comes first), whether the
+    /// client is configured for the grant (`unauthorized_client`), and the grant. The
+    /// caller answers the failure mode and the body's form before.
     pub fn serve_grant(
         &self,
         endpoint: &GrantEndpoint,
         params: &Params,
         creds: &ClientCredentials,
     ) -> ProtocolResult<TokenPair> {
-        let handler = endpoint.handler_for(params)?;
-        self.check_failure_mode()?;
-        handler.check_request(params)?;
-        let rules = self.components();
-        let minted = MintedPair::new();
+        let first = match endpoint.order {
+            Order::GrantTypeFirst => {
+                let handler = endpoint.handler_for(params)?;
+                handler.check_request(params)?;
+                Some(handler)
+            }
+            Order::ClientFirst => None,
+        };
+        let bends = self.bends();
+        let minted = match endpoint.issues {
+            Issues::TokenPair => Minted::Pair(MintedPair::new(&self.profile.tokens)),
+            Issues::AccessToken => Minted::Access(MintedToken::new(&self.profile.tokens.access)),
+        };
         let now = self.now();
         let mut state = self.lock();
-        let client_id =
-            client_auth::authenticate(&state.registry, creds, rules.secrets, rules.activity)?
-                .client_id
-                .clone();
-        handler.handle(GrantRequest::new(
-            self, &mut state, rules, &client_id, params, now, minted,
-        ))
-    }
-}
-
-impl Core {
-    /// Serves a token request in the order flexslot documents (FX-TOKEN-3..6): under one
-    /// acquisition of the state lock, the client's authentication (HTTP Basic only for a
-    /// confidential client), then `grant_type` (missing: `invalid_request`; not served:
-    /// `unsupported_grant_type`), then whether the client is configured for that grant
-    /// (`unauthorized_client`), then the grant's own checks. The caller answers the
-    /// failure mode and the content type before.
-    pub fn serve_grant_client_first(
-        &self,
-        endpoint: &GrantEndpoint,
-        params: &Params,
-        creds: &ClientCredentials,
-    ) -> ProtocolResult<TokenPair> {
-        let rules = self.components();
-        let minted = MintedPair::new();
-        let now = self.now();
-        let mut state = self.lock();
-        let app =
-            super::strict_client_auth::authenticate_basic_only(&state.registry, creds, &rules)?;
-        let handler = endpoint.handler_for(params)?;
-        if !rules.grant_types.allows(app, handler.grant_type()) {
+        let State {
+            registry,
+            grants,
+            codes,
+            family,
+            ..
+        } = &mut *state;
+        let client = endpoint
+            .authenticator
+            .authenticate(registry, creds, bends)?;
+        let handler = match first {
+            Some(handler) => handler,
+            None => endpoint.handler_for(params)?,
+        };
+        if !grant_types(bends).allows(client, handler.grant_type()) {
             return Err(ProtocolError::new(
                 ErrorCode::UnauthorizedClient,
                 format!(
@@ -257,10 +278,40 @@ impl Core {
                 ),
             ));
         }
-        handler.check_request(params)?;
-        let client_id = app.client_id.clone();
-        handler.handle(GrantRequest::new(
-            self, &mut state, rules, &client_id, params, now, minted,
-        ))
+        if first.is_none() {
+            handler.check_request(params)?;
+        }
+        handler.handle(GrantRequest {
+            client,
+            params,
+            now,
+            bends,
+            profile: &self.profile,
+            tokens: grants,
+            codes,
+            family: family.as_mut(),
+            minted,
+        })
     }
 }
+
+pub static NO_STORE_MISSING: FaultSpec = FaultSpec::shaping(
+    "no_store_missing",
+    "PP-TOKEN-4",
+    "token responses lack Cache-Control: no-store",
+    Shape::Cacheable,
+);
+
+pub static WRONG_GRANT_TYPE_ERROR: FaultSpec = FaultSpec::shaping(
+    "wrong_grant_type_error",
+    "PP-TOKEN-3",
+    "an unknown grant_type is answered with invalid_request",
+    Shape::UnsupportedGrantTypeAsInvalidRequest,
+);
+
+pub static SCOPE_OMITTED: FaultSpec = FaultSpec::shaping(
+    "scope_omitted",
+    "PP-SCOPE-4",
+    "token responses leave out `scope`",
+    Shape::ScopeOmitted,
+);

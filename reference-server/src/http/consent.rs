@@ -1,8 +1,9 @@
-//! The browser's side of an authorize request, for every family with pages: a validated
-//! request shows the sign-in form to a signed-out user and the consent page (app name,
-//! scopes, Approve and Deny) to a signed-in one (PP-AUTHZ-2, FX-AUTHZ-1); the consent
-//! form's POST is matched to the pending request of the same session. What differs per
-//! family is where errors and decisions send the browser: the family passes it in.
+//! The browser's side of an authorize request, for every family with an authorization
+//! endpoint: a validated request shows the sign-in form to a signed-out user and the
+//! consent page (app name, scopes, Approve and Deny) to a signed-in one (PP-AUTHZ-2,
+//! FX-AUTHZ-1); the consent form's POST is matched to the pending request of the same
+//! session. What differs per family is where errors and decisions send the browser: its
+//! [`AuthorizeRedirects`].
 
 use hyper::{Response, StatusCode};
 
@@ -11,49 +12,62 @@ use super::respond::{self, Body};
 use super::{App, Ctx, pages};
 use crate::core::Params;
 use crate::core::authorization_code::{AuthorizeError, ValidAuthorization};
-use crate::core::error::ProtocolResult;
+use crate::core::error::{ProtocolError, ProtocolResult};
 
-/// `GET` of the authorize endpoint: the sign-in or consent page for a valid request; for
-/// an invalid one a 302 to the family's `error_location`, or the 400 page where it has
-/// none.
-pub fn authorize_page(
-    app: &App,
-    ctx: &Ctx,
-    error_location: impl FnOnce(&AuthorizeError) -> Option<String>,
-) -> Response<Body> {
-    let (params, repeated) = query_params_with_repeats(ctx.query.as_deref());
-    match app.core.validate_authorize(&params, &repeated) {
-        Ok(request) => sign_in_or_consent(app, ctx, request),
-        Err(err) => {
-            let location = error_location(&err);
-            authorize_error_response(app, ctx, &err, location)
-        }
-    }
+/// Where a family's authorize errors and decisions send the browser.
+pub trait AuthorizeRedirects: Sync {
+    /// An authorize error's redirect to the client; `None` where there is none to send
+    /// (an unknown client or an unregistered redirect URI: the 400 page, PP-AUTHZ-5,
+    /// FX-AUTHZ-2).
+    fn error_location(&self, app: &App, ctx: &Ctx, err: &AuthorizeError) -> Option<String>;
+
+    /// Where `user`'s approval or denial of `request` sends the browser.
+    fn decision_location(
+        &self,
+        app: &App,
+        ctx: &Ctx,
+        user: &str,
+        request: &ValidAuthorization,
+        approve: bool,
+    ) -> String;
 }
 
-/// `POST` of the consent form: a 302 to where the family's `decide` sends the browser
-/// for `(user, request, approve)`, or the page for an ended session or used request.
-pub fn authorize_decision(
-    app: &App,
-    ctx: &Ctx,
-    body: &[u8],
-    decide: impl FnOnce(&str, &ValidAuthorization, bool) -> String,
-) -> ProtocolResult<Response<Body>> {
+fn redirects(app: &App) -> ProtocolResult<&'static dyn AuthorizeRedirects> {
+    app.pack()
+        .authorize_redirects()
+        .ok_or_else(|| ProtocolError::not_found("This server has no authorize endpoint."))
+}
+
+/// `GET` of the authorize endpoint: the sign-in or consent page for a valid request; for
+/// an invalid one a 302 to the family's error redirect, or the 400 page where it has none.
+pub fn authorize_page(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
+    let redirects = redirects(app)?;
+    let (params, repeated) = query_params_with_repeats(ctx.query());
+    Ok(match app.core.validate_authorize(&params, &repeated) {
+        Ok(request) => sign_in_or_consent(app, ctx, request),
+        Err(err) => {
+            let location = redirects.error_location(app, ctx, &err);
+            authorize_error_response(app, ctx, &err, location)
+        }
+    })
+}
+
+/// `POST` of the consent form: a 302 to where the family's decision sends the browser,
+/// or the page for an ended session or used request.
+pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
+    let redirects = redirects(app)?;
     let form = parse_form(body)?;
     let (user, request, approve) = match pending_decision(app, ctx, &form) {
         Ok(decision) => decision,
         Err(page) => return Ok(*page),
     };
-    let location = decide(&user, &request, approve);
+    let location = redirects.decision_location(app, ctx, &user, &request, approve);
     Ok(respond::redirect(StatusCode::FOUND, &location))
 }
 
 /// The sign-in form (which comes back here) or the consent page for `request`.
 fn sign_in_or_consent(app: &App, ctx: &Ctx, request: ValidAuthorization) -> Response<Body> {
-    let here = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
+    let here = ctx.path_and_query();
     let Some((sid, user)) = app.session(ctx) else {
         return respond::html(
             StatusCode::OK,
@@ -82,7 +96,7 @@ fn pending_decision(
                 app,
                 "Please sign in again",
                 "Your session ended before you decided. Go back to the app and start again.",
-                &ctx.request_id,
+                ctx.request_id(),
             ),
         )));
     };
@@ -97,7 +111,7 @@ fn pending_decision(
                 app,
                 "This approval has expired",
                 "Go back to the app and start signing in again.",
-                &ctx.request_id,
+                ctx.request_id(),
             ),
         )));
     };
@@ -123,7 +137,7 @@ fn authorize_error_response(
                     app,
                     "This sign-in link is not valid",
                     &e.message,
-                    &ctx.request_id,
+                    ctx.request_id(),
                 ),
             )
         }

@@ -67,7 +67,7 @@ pub fn token_for_pages(app: &App, headers: &hyper::HeaderMap) -> PageToken {
 
 /// Whether a POST of this content type is exempt (see the module's comment).
 pub fn is_json_body(ctx: &Ctx) -> bool {
-    request::media_type(&ctx.headers).as_deref() == Some("application/json")
+    request::media_type_is(&ctx.headers, "application/json")
 }
 
 /// Checks a form POST's `csrf_token` against the expected token; the refusal is the 403
@@ -100,7 +100,7 @@ pub fn check_form(app: &App, ctx: &Ctx, body: &[u8]) -> Result<(), Box<Response<
             app,
             "This form has expired",
             "The form was not sent from this site's own page, or the page is too old (its security token is missing or does not match your session). Go back, reload the page and try again.",
-            &ctx.request_id,
+            ctx.request_id(),
         ),
     )))
 }

@@ -1,11 +1,13 @@
 //! Faults of shape (issue 7 item 3): the named defects that change how an answer looks
 //! (a header, a member, a status, an error code, a redirect parameter) are applied here,
-//! in one post-processing layer, after the handler answered. Protocol handlers and core
-//! rules never branch on them. Faults of state live in `core` as store wrappers.
+//! in one post-processing layer, after the handler answered. Each fault says which
+//! [`Shape`] it bends (it is declared beside the rule whose answer it bends); this layer
+//! knows the shapes, never the faults. Protocol handlers and kernel rules never branch on
+//! them. Faults of state are component wrappers in the kernel and the families.
 //!
-//! With no fault on, [`bend`] is never called: the answer is the handler's, byte for byte.
-//! The layer learns what the answer is from the route's [`ShapeFacts`] and, for errors,
-//! from the [`ProtocolError`] the renderer leaves in the response's extensions.
+//! With no fault of shape on, [`bend`] is never called: the answer is the handler's, byte
+//! for byte. The layer learns what the answer is from the route's [`ShapeFacts`] and, for
+//! errors, from the [`ProtocolError`] the renderer leaves in the response's extensions.
 
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
@@ -15,58 +17,80 @@ use serde_json::Value;
 
 use super::respond::{self, Body};
 use super::{App, Ctx};
-use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
-use crate::faults::Fault;
+use crate::core::error::{ErrorCode, ProtocolError};
+use crate::core::fault::{Bends, Shape};
 
 /// What a route answers, as far as faults of shape care. A family's route table gives
 /// each route its facts; the default is "none of these".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ShapeFacts {
-    /// Answers a token pair (PP-TOKEN-1, PP-REFRESH-1, PP-DEVICE-3).
+    /// Answers a token pair (PP-TOKEN-1, PP-REFRESH-1, PP-DEVICE-3, FX-TOKEN-1).
     pub token_answer: bool,
-    /// Answers a device authorization (PP-DEVICE-1, PP-DEVICE-2).
-    pub device_code_answer: bool,
+    /// Answers a token pair or a device authorization, with `scope` (PP-SCOPE-4).
+    pub scope_answer: bool,
     /// Dispatches on `grant_type` (PP-TOKEN-3).
     pub grant_type_endpoint: bool,
     /// Sends the browser back to the client: a `Location` header, or a test control's
-    /// `{"location"}` (PP-AUTHZ-3, PP-AUTHZ-4).
+    /// `{"location"}` (PP-AUTHZ-3, PP-AUTHZ-4, FX-AUTHZ-1).
     pub client_redirect: bool,
-    /// Needs no token (PP-PUBLIC-1).
-    pub public: bool,
-    /// No route matched, under the bearer API's prefix (PP-API-9).
-    pub unknown_api_route: bool,
 }
 
-/// Refuses a request before its handler runs, where a fault says so. Runs after the
-/// route's rate limit, as the handler's own checks would.
-pub fn before(app: &App, fault: Fault, facts: ShapeFacts, ctx: &Ctx) -> ProtocolResult<()> {
-    if fault == Fault::PublicUserNeedsToken && facts.public {
-        app.core
-            .authenticate_bearer(super::request::bearer_token(&ctx.headers), None)?;
-    }
-    Ok(())
+impl ShapeFacts {
+    pub const NONE: ShapeFacts = ShapeFacts {
+        token_answer: false,
+        scope_answer: false,
+        grant_type_endpoint: false,
+        client_redirect: false,
+    };
+    /// A token endpoint that dispatches on `grant_type`.
+    pub const GRANT_ENDPOINT: ShapeFacts = ShapeFacts {
+        token_answer: true,
+        scope_answer: true,
+        grant_type_endpoint: true,
+        client_redirect: false,
+    };
+    /// A token endpoint of one grant.
+    pub const TOKEN_ANSWER: ShapeFacts = ShapeFacts {
+        grant_type_endpoint: false,
+        ..ShapeFacts::GRANT_ENDPOINT
+    };
+    /// A device authorization answer (PP-DEVICE-1).
+    pub const SCOPE_ANSWER: ShapeFacts = ShapeFacts {
+        scope_answer: true,
+        ..ShapeFacts::NONE
+    };
+    /// The authorize endpoint and its consent form.
+    pub const CLIENT_REDIRECT: ShapeFacts = ShapeFacts {
+        client_redirect: true,
+        ..ShapeFacts::NONE
+    };
 }
 
 /// The request id the response header carries: another one than the body's on errors
-/// under `RequestIdMismatch` (PP-ERR-2).
-pub fn header_request_id(app: &App, fault: Option<Fault>, status: StatusCode, id: &str) -> String {
-    if fault == Some(Fault::RequestIdMismatch) && !status.is_success() {
-        app.new_request_id()
+/// under [`Shape::RequestIdMismatch`] (PP-ERR-2).
+pub fn header_request_id<'a>(
+    app: &App,
+    bends: Bends,
+    status: StatusCode,
+    id: &'a str,
+) -> std::borrow::Cow<'a, str> {
+    if bends.shapes(Shape::RequestIdMismatch) && !status.is_success() {
+        app.new_request_id().into()
     } else {
-        id.to_owned()
+        id.into()
     }
 }
 
-/// Bends the handler's answer as the fault that is on says.
+/// Bends the handler's answer as `shape` says, where the route's facts make it apply.
 pub async fn bend(
     app: &App,
-    fault: Fault,
+    shape: Shape,
     facts: ShapeFacts,
     ctx: &Ctx,
     res: Response<Body>,
 ) -> Response<Body> {
-    // FX-RS-1: a 401 without its Bearer challenge, whether or not it carries an error.
-    if fault == Fault::FxBearerChallengeMissing && res.status() == StatusCode::UNAUTHORIZED {
+    // A 401 without its Bearer challenge, whether or not it carries an error.
+    if shape == Shape::NoBearerChallenge && res.status() == StatusCode::UNAUTHORIZED {
         let mut res = res;
         let bearer = res
             .headers()
@@ -79,20 +103,20 @@ pub async fn bend(
         return res;
     }
     if let Some(e) = res.extensions().get::<ProtocolError>() {
-        return match bent_error(fault, facts, e) {
+        return match bent_error(shape, facts, e) {
             Some(bent) => rerender_error(app, ctx, &res, &bent),
             None => res,
         };
     }
     let ok = res.status().is_success();
-    match fault {
-        Fault::NoStoreMissing if facts.token_answer && ok => {
+    match shape {
+        Shape::Cacheable if facts.token_answer && ok => {
             let mut res = res;
             res.headers_mut().remove(CACHE_CONTROL);
             res.headers_mut().remove("pragma");
             res
         }
-        Fault::ScopeOmitted if (facts.token_answer || facts.device_code_answer) && ok => {
+        Shape::ScopeOmitted if facts.scope_answer && ok => {
             edit_json(res, |body| {
                 if let Some(members) = body.as_object_mut() {
                     members.remove("scope");
@@ -100,58 +124,31 @@ pub async fn bend(
             })
             .await
         }
-        Fault::QrWrongUrl if facts.device_code_answer && ok => {
-            edit_json(res, |body| {
-                let plain = body["verification_uri"].as_str().unwrap_or_default();
-                if let Ok(qr) = super::qr::png_data_uri(plain) {
-                    body["verification_uri_qr"] = qr.into();
-                }
-            })
-            .await
-        }
-        Fault::StateNotEchoed
-        | Fault::ErrorRedirectWithoutRequestId
-        | Fault::FxErrorStateDropped
+        Shape::ApprovalWithoutState
+        | Shape::ErrorRedirectWithoutRequestId
+        | Shape::ErrorRedirectWithoutState
             if facts.client_redirect =>
         {
-            bend_client_redirect(fault, res).await
+            bend_client_redirect(shape, res).await
         }
         _ => res,
     }
 }
 
-/// The error a fault makes of `e`, if it changes it.
-fn bent_error(fault: Fault, facts: ShapeFacts, e: &ProtocolError) -> Option<ProtocolError> {
+/// The error a shape makes of `e`, if it changes it.
+fn bent_error(shape: Shape, facts: ShapeFacts, e: &ProtocolError) -> Option<ProtocolError> {
     let mut bent = e.clone();
-    match fault {
-        // PP-APP-3: a wrong client answers 400 instead of 401.
-        Fault::InvalidClient400 if e.code == ErrorCode::InvalidClient => bent.status = Some(400),
-        // PP-TOKEN-3: an unknown grant type answers invalid_request.
-        Fault::WrongGrantTypeError
+    match shape {
+        Shape::InvalidClientAs400 if e.code == ErrorCode::InvalidClient => bent.status = Some(400),
+        Shape::UnsupportedGrantTypeAsInvalidRequest
             if facts.grant_type_endpoint && e.code == ErrorCode::UnsupportedGrantType =>
         {
             bent.code = ErrorCode::InvalidRequest;
         }
-        // FX-TOKEN-3: invalid_client after HTTP Basic without the Basic challenge.
-        Fault::FxBasicChallengeMissing
-            if e.code == ErrorCode::InvalidClient && e.basic_challenge =>
-        {
+        Shape::NoBasicChallenge if e.code == ErrorCode::InvalidClient && e.basic_challenge => {
             bent.basic_challenge = false;
         }
-        // PP-RATE-2: a refusal without Retry-After.
-        Fault::RetryAfterMissing if e.code == ErrorCode::RateLimited => bent.retry_after = None,
-        // PP-API-9: an unknown API route answers 500.
-        Fault::UnknownRouteServerError if facts.unknown_api_route => {
-            bent = ProtocolError::new(ErrorCode::ServerError, "Something went wrong.");
-        }
-        // EN-TOKEN-2: a wrong client answers 400 instead of 401.
-        Fault::EnInvalidClient400 if e.code == ErrorCode::InvalidClient => bent.status = Some(400),
-        // EN-VALID-1: the validation map leaves out its last field.
-        Fault::EnValidationDropsField if e.code == ErrorCode::Validation => {
-            if let Some(fields) = bent.invalid_fields.as_mut() {
-                fields.pop();
-            }
-        }
+        Shape::NoRetryAfter if e.code == ErrorCode::RateLimited => bent.retry_after = None,
         _ => return None,
     }
     Some(bent)
@@ -177,13 +174,12 @@ fn rerender_error(
     res
 }
 
-/// PP-AUTHZ-3: an approval without `state`; PP-AUTHZ-4: an error redirect without
-/// `request_id`. In a `Location` header or a test control's `{"location"}` answer.
-async fn bend_client_redirect(fault: Fault, mut res: Response<Body>) -> Response<Body> {
-    let bend = |location: &str| match fault {
-        Fault::StateNotEchoed => without_param(location, "code", "state"),
-        // FX-AUTHZ-1: an error redirect without `state`.
-        Fault::FxErrorStateDropped => without_param(location, "error", "state"),
+/// An approval without `state`, an error redirect without `request_id` or `state`. In a
+/// `Location` header or a test control's `{"location"}` answer.
+async fn bend_client_redirect(shape: Shape, mut res: Response<Body>) -> Response<Body> {
+    let bend = |location: &str| match shape {
+        Shape::ApprovalWithoutState => without_param(location, "code", "state"),
+        Shape::ErrorRedirectWithoutState => without_param(location, "error", "state"),
         _ => without_param(location, "error", "request_id"),
     };
     if let Some(location) = res.headers().get(LOCATION).and_then(|v| v.to_str().ok()) {
@@ -259,19 +255,16 @@ mod tests {
     }
 
     #[test]
-    fn only_the_fault_s_own_error_is_bent() {
+    fn only_the_shape_s_own_error_is_bent() {
         let facts = ShapeFacts::default();
         let invalid_client = ProtocolError::new(ErrorCode::InvalidClient, "x");
-        let bent = bent_error(Fault::InvalidClient400, facts, &invalid_client).unwrap();
+        let bent = bent_error(Shape::InvalidClientAs400, facts, &invalid_client).unwrap();
         assert_eq!(bent.status, Some(400));
         let grant = ProtocolError::new(ErrorCode::UnsupportedGrantType, "x");
-        assert!(bent_error(Fault::WrongGrantTypeError, facts, &grant).is_none());
-        let token = ShapeFacts {
-            grant_type_endpoint: true,
-            ..facts
-        };
-        let bent = bent_error(Fault::WrongGrantTypeError, token, &grant).unwrap();
+        let wrong_code = Shape::UnsupportedGrantTypeAsInvalidRequest;
+        assert!(bent_error(wrong_code, facts, &grant).is_none());
+        let bent = bent_error(wrong_code, ShapeFacts::GRANT_ENDPOINT, &grant).unwrap();
         assert_eq!(bent.code, ErrorCode::InvalidRequest);
-        assert!(bent_error(Fault::InvalidClient400, facts, &grant).is_none());
+        assert!(bent_error(Shape::InvalidClientAs400, facts, &grant).is_none());
     }
 }

@@ -1,17 +1,20 @@
-//! The generic hyper shell around the core: connection, request parsing, Host, body and
+//! The generic hyper shell around the kernel: connection, request parsing, Host, body and
 //! header limits, the request-id header on every response (PP-ERR-2), CSRF on page forms,
 //! rate limits by route (PP-RATE-1..4), the fault layer, rendering, and the test controls.
-//! What a request means is the profile's family's business ([`family::ServedFamily`]):
-//! the shell asks it to route, dispatch and write errors, and names none of its routes.
+//! What a request means is the running family's business ([`pack::RulePack`]): the shell
+//! resolves it in the family's route table and asks the family to write errors; it names
+//! no family and none of its routes.
 
 pub mod consent;
 mod csrf;
-pub mod family;
 pub mod fault_layer;
+mod host;
+mod limits;
+pub mod pack;
 pub mod pages;
-pub mod qr;
 pub mod request;
 pub mod respond;
+pub mod routes;
 pub mod server;
 pub mod sign_in;
 pub(crate) mod test_controls;
@@ -22,68 +25,147 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use profile::{LimitKey, LimitTarget};
+
 use tokio::sync::watch;
 
-use crate::ServerConfig;
+use crate::config::ServerConfig;
 use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::secrets::request_id;
-use crate::faults::Fault;
-use family::{FamilyRoute, Layer, RouteFacts, ServedFamily};
+use host::{HostSeen, host_names_this_server};
+use limits::check_limits_are_served;
+use pack::RulePack;
 use request::RequestBody;
 use respond::Body;
+pub use routes::{ClientSource, Layer};
+use routes::{Resolved, Route, RouteTable, Serve};
 
 /// The longest `Host` used for absolute URLs: a DNS name, brackets and a port.
 const MAX_HOST_LEN: usize = 253 + 2 + 6;
 
 /// Per-request facts every handler may need.
 pub struct Ctx {
-    pub request_id: String,
+    /// Minted when first asked: a family without a request-id header asks only on errors.
+    request_id: std::sync::OnceLock<String>,
+    /// How this server's request ids look (PP-ERR-2).
+    request_ids: std::sync::Arc<profile::RequestIdFormat>,
     /// The error layer of the matched route (its envelope).
     pub layer: Layer,
     pub ip: IpAddr,
     pub method: Method,
-    pub path: String,
-    pub query: Option<String>,
+    uri: hyper::Uri,
     pub headers: HeaderMap,
-    /// `http://host:port` as the client addressed us, for absolute URLs.
-    pub base_url: String,
+    /// Where absolute URLs start, worked out only when a handler asks ([`Ctx::base_url`]).
+    base: Base,
+    /// The path's parameter of the matched route (`{username}`, an app's id).
+    pub param: Option<String>,
     /// The CSRF token the pages of this request put in their forms; empty on routes
     /// without forms.
     pub csrf: csrf::PageToken,
 }
 
+/// The base of a request's absolute URLs.
+enum Base {
+    /// `--public-url`.
+    Public(std::sync::Arc<str>),
+    /// The `Host` as sent, which names this server with its port.
+    Host,
+    /// The address the client reached.
+    Local(SocketAddr),
+}
+
+impl Ctx {
+    /// The request's id (PP-ERR-2): in the header of a family that has one, in its error
+    /// bodies and redirects, on its pages, in the log.
+    pub fn request_id(&self) -> &str {
+        self.request_id
+            .get_or_init(|| request_id(&self.request_ids.prefix, self.request_ids.hex_len))
+    }
+
+    /// The request's path, without the query.
+    pub fn path(&self) -> &str {
+        self.uri.path()
+    }
+
+    /// The query string, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.uri.query()
+    }
+
+    /// The path with its query, as the browser asked for it: where a sign-in returns.
+    pub fn path_and_query(&self) -> String {
+        match self.query() {
+            Some(q) => format!("{}?{q}", self.path()),
+            None => self.path().to_owned(),
+        }
+    }
+
+    /// `http://host:port` as the client addressed us (or `--public-url`), for absolute
+    /// URLs: a forged `Host` never gets here (issue 12 item 7).
+    pub fn base_url(&self) -> String {
+        match &self.base {
+            Base::Public(url) => url.to_string(),
+            Base::Host => {
+                let host = self
+                    .headers
+                    .get(hyper::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default();
+                ["http://", host].concat()
+            }
+            Base::Local(addr) => format!("http://{addr}"),
+        }
+    }
+}
+
 pub struct App {
     pub core: std::sync::Arc<Core>,
-    /// The profile's family: its routes, handlers, error envelopes and challenges.
-    family: Box<dyn ServedFamily>,
+    /// The running family: its routes, rules, error envelopes and challenges.
+    pack: &'static dyn RulePack,
+    /// Its routes under the profile's paths.
+    routes: RouteTable,
     pub(crate) test_controls: bool,
     trust_proxy: bool,
     /// `--public-url` without a trailing slash, when given (issue 12 item 7).
-    public_url: Option<String>,
+    public_url: Option<std::sync::Arc<str>>,
     pub(crate) max_connections: usize,
     pub(crate) max_connections_per_ip: usize,
     /// The header that carries the request id, if the profile's family has one.
     request_id_header: Option<HeaderName>,
     /// The format of the request ids this server mints: the profile's (PP-ERR-2), or for a
     /// family without one an id for the logs only, sent in no header.
-    request_ids: profile::RequestIdFormat,
-    /// The profile's endpoint names by exact path, so routing hashes the path once instead
-    /// of looking every endpoint's path up on every request.
-    pub(crate) endpoints_by_path: std::collections::HashMap<String, Vec<String>>,
+    request_ids: std::sync::Arc<profile::RequestIdFormat>,
     /// Flips to true when the server shuts down, so live streams end.
     pub(crate) shutdown: watch::Sender<bool>,
 }
 
 impl App {
-    /// The server for `config`, served by `family` (`App::new`, in `crate::families`,
-    /// picks the profile's family).
-    pub fn with_family(
-        config: ServerConfig,
-        family: Box<dyn ServedFamily>,
-    ) -> std::io::Result<Self> {
-        check_limits_are_served(&config.profile, family.endpoint_routes())?;
+    /// The server for `config`, served by `pack` (`App::new`, in `crate::families`, picks
+    /// the profile's family). Refuses a profile limit the family's routes could not key,
+    /// and a start-up fault that is not the family's (naming its faults, one per line).
+    pub fn with_pack(config: ServerConfig, pack: &'static dyn RulePack) -> std::io::Result<Self> {
+        let routes = RouteTable::new(pack.routes(), &config.profile);
+        check_limits_are_served(&config.profile, &routes.endpoint_routes())?;
+        let startup_fault = match config.fault.as_deref() {
+            None => None,
+            Some(name) => Some(
+                pack.faults()
+                    .iter()
+                    .copied()
+                    .find(|f| f.name == name)
+                    .ok_or_else(|| {
+                        std::io::Error::other(format!(
+                            "`{name}` is not a fault of the {} family; its faults are:\n{}",
+                            pack.name(),
+                            pack.faults()
+                                .iter()
+                                .map(|f| format!("  {:<36} {}", f.name, f.clause))
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        ))
+                    })?,
+            ),
+        };
         let request_id_header = match config.profile.request_id() {
             Some(format) => Some(HeaderName::from_bytes(format.header.as_bytes()).map_err(
                 |_| {
@@ -95,38 +177,46 @@ impl App {
             None => None,
         };
         let request_ids =
-            config
-                .profile
-                .request_id()
-                .cloned()
-                .unwrap_or_else(|| profile::RequestIdFormat {
+            std::sync::Arc::new(config.profile.request_id().cloned().unwrap_or_else(|| {
+                profile::RequestIdFormat {
                     header: String::new(),
                     prefix: "req_".into(),
                     hex_len: 20,
-                });
-        let mut endpoints_by_path = std::collections::HashMap::<String, Vec<String>>::new();
-        for (name, path) in &config.profile.paths {
-            endpoints_by_path
-                .entry(path.clone())
-                .or_default()
-                .push(name.clone());
-        }
+                }
+            }));
+        let core = Core::new(
+            config.profile,
+            config.identities,
+            Box::new(move |profile, identities| pack.new_state(profile, identities)),
+            pack.faults(),
+            startup_fault,
+        );
         Ok(App {
-            core: std::sync::Arc::new(Core::new(config.profile, config.identities)),
-            family,
+            core: std::sync::Arc::new(core),
+            pack,
+            routes,
             test_controls: config.test_controls,
             trust_proxy: config.trust_proxy,
             public_url: config
                 .public_url
                 .as_ref()
-                .map(|u| u.as_str().trim_end_matches('/').to_owned()),
+                .map(|u| u.as_str().trim_end_matches('/').into()),
             max_connections: config.max_connections.max(1),
             max_connections_per_ip: config.max_connections_per_ip.max(1),
             request_id_header,
             request_ids,
-            endpoints_by_path,
             shutdown: watch::channel(false).0,
         })
+    }
+
+    /// The running family.
+    pub fn pack(&self) -> &'static dyn RulePack {
+        self.pack
+    }
+
+    /// The running family's routes under the profile.
+    pub fn routes(&self) -> &RouteTable {
+        &self.routes
     }
 
     pub fn begin_shutdown(&self) {
@@ -159,29 +249,44 @@ impl App {
     }
 
     /// Answers one request. Never panics on input; every response carries the request id.
+    /// `local_host` is `local` as a `Host` header writes it, made once per connection.
     pub async fn handle(
         &self,
         req: Request<Incoming>,
         peer: SocketAddr,
         local: SocketAddr,
+        local_host: &str,
     ) -> Response<Body> {
-        let started = Instant::now();
-        let rid = self.new_request_id();
+        let started = tracing::enabled!(tracing::Level::DEBUG).then(Instant::now);
         let (parts, body) = req.into_parts();
-        let path = parts.uri.path().to_owned();
-        let method = parts.method.clone();
+        let method = parts.method;
+        let path = parts.uri.path();
         // The test controls are the shell's own; everything else is the family's.
-        let (target, facts) = match path.strip_prefix("/__test/") {
+        let (target, facts, param) = match path.strip_prefix("/__test/") {
             Some(rest) if self.test_controls => (
                 Target::TestControl(rest.to_owned()),
                 test_controls::facts(rest),
+                None,
             ),
-            _ => {
-                let matched = self.family.route(self, &method, &path);
-                (Target::Family(matched.route), matched.facts)
-            }
+            _ => match self.routes.resolve(&method, path) {
+                Resolved::Route(i, param) => (
+                    Target::Route(self.routes.route(i)),
+                    RouteFacts::of(self.routes.route(i), self.routes.limit_of(i)),
+                    param,
+                ),
+                Resolved::WrongMethod(allow) => (
+                    Target::Unrouted(Some(allow)),
+                    RouteFacts::unrouted(self.pack),
+                    None,
+                ),
+                Resolved::Unrouted => (
+                    Target::Unrouted(None),
+                    RouteFacts::unrouted(self.pack),
+                    None,
+                ),
+            },
         };
-        let fault = self.core.fault();
+        let bends = self.core.bends();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
         // item 7).
@@ -191,12 +296,13 @@ impl App {
             .map(|h| h.to_str().unwrap_or("\u{fffd}"));
         let host_seen = match (&self.public_url, host) {
             (Some(_), _) | (None, None) => HostSeen::NotUsed,
+            (None, Some(h)) if h == local_host => HostSeen::Exact,
             (None, Some(h)) => host_names_this_server(h, local),
         };
-        let base_url = match (&self.public_url, host, &host_seen) {
-            (Some(public), ..) => public.clone(),
-            (None, Some(h), HostSeen::Exact) => ["http://", h].concat(),
-            (None, ..) => format!("http://{local}"),
+        let base = match (&self.public_url, &host_seen) {
+            (Some(public), _) => Base::Public(public.clone()),
+            (None, HostSeen::Exact) => Base::Host,
+            (None, _) => Base::Local(local),
         };
         let host_refused =
             (host_seen == HostSeen::Refused).then(|| host.unwrap_or_default().to_owned());
@@ -208,13 +314,14 @@ impl App {
         let ctx = Ctx {
             layer: facts.layer,
             csrf,
-            request_id: rid,
+            request_id: std::sync::OnceLock::new(),
+            request_ids: self.request_ids.clone(),
             ip: self.client_ip(&parts.headers, peer),
-            method: parts.method,
-            path: path.clone(),
-            query: parts.uri.query().map(str::to_owned),
+            method,
+            uri: parts.uri,
             headers: parts.headers,
-            base_url,
+            base,
+            param,
         };
         let header_bytes: usize = ctx
             .headers
@@ -233,93 +340,97 @@ impl App {
             ))
             .with_status(431))
         } else {
-            self.limit_and_dispatch(target, facts, &ctx, body, fault)
-                .await
+            self.limit_and_dispatch(target, &facts, &ctx, body).await
         };
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
-        if let Some(fault) = fault {
-            res = fault_layer::bend(self, fault, facts.shape, &ctx, res).await;
+        if let Some(shape) = bends.shape() {
+            res = fault_layer::bend(self, shape, facts.shape, &ctx, res).await;
         }
         csrf::set_cookie_for_page(&ctx, &mut res);
         if ctx.method == Method::HEAD {
             *res.body_mut() = respond::full(bytes::Bytes::new());
         }
-        let header_id = fault_layer::header_request_id(self, fault, res.status(), &ctx.request_id);
-        if let Some(name) = &self.request_id_header
-            && let Ok(v) = HeaderValue::from_str(&header_id)
-        {
-            res.headers_mut().insert(name.clone(), v);
+        if let Some(name) = &self.request_id_header {
+            let header_id =
+                fault_layer::header_request_id(self, bends, res.status(), ctx.request_id());
+            if let Ok(v) = HeaderValue::from_str(&header_id) {
+                res.headers_mut().insert(name.clone(), v);
+            }
         }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
-        tracing::debug!(
-            method = %method,
-            path = %path,
-            status = res.status().as_u16(),
-            request_id = %ctx.request_id,
-            micros = started.elapsed().as_micros() as u64,
-            "request"
-        );
+        if let Some(started) = started {
+            tracing::debug!(
+                method = %ctx.method,
+                path = %ctx.path(),
+                status = res.status().as_u16(),
+                request_id = %ctx.request_id(),
+                micros = started.elapsed().as_micros() as u64,
+                "request"
+            );
+        }
         res
     }
 
     /// An error in the envelope of the request's route's layer.
     pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
-        let envelope = self.family.error_body(ctx.layer, e, &ctx.request_id);
-        let challenge = self.family.challenge(ctx.layer, e);
-        respond::error(&self.core.profile, e, &envelope, challenge)
+        let envelope = self.pack.error_body(ctx.layer, e, ctx.request_id());
+        let challenge = self.pack.challenge(ctx.layer, e);
+        respond::error(&self.core.profile, e, envelope, challenge)
     }
 
     /// A fresh request id in the profile's format (PP-ERR-2).
-    fn new_request_id(&self) -> String {
+    pub(crate) fn new_request_id(&self) -> String {
         request_id(&self.request_ids.prefix, self.request_ids.hex_len)
     }
 
-    /// The route's rate limit, then a fault's refusal, then the handler.
+    /// The route's rate limit, then the handler.
     async fn limit_and_dispatch(
         &self,
         target: Target,
-        facts: RouteFacts,
+        facts: &RouteFacts,
         ctx: &Ctx,
         body: Incoming,
-        fault: Option<Fault>,
     ) -> ProtocolResult<Response<Body>> {
         let route = match target {
-            // Test controls are never limited, nor refused by a fault before they run.
+            // Test controls are never limited.
             Target::TestControl(rest) => {
                 return test_controls::handle(self, ctx, &rest, RequestBody::Unread(body)).await;
             }
-            Target::Family(route) => route,
+            Target::Unrouted(allow) => {
+                self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+                return self.pack.unrouted(self, ctx, allow.as_deref());
+            }
+            Target::Route(route) => route,
         };
-        let body = self.limit(&facts, ctx, RequestBody::Unread(body)).await?;
-        if let Some(fault) = fault {
-            fault_layer::before(self, fault, facts.shape, ctx)?;
-        }
-        self.dispatch(route, facts, ctx, body).await
+        let body = self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+        self.dispatch(route, ctx, body).await
     }
 
     async fn dispatch(
         &self,
-        route: FamilyRoute,
-        facts: RouteFacts,
+        route: &'static Route,
         ctx: &Ctx,
         body: RequestBody,
     ) -> ProtocolResult<Response<Body>> {
-        // Every page form's POST is read here and checked for the page's CSRF token
-        // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
-        if facts.is_form_post {
-            let bytes = body
-                .read(&ctx.headers, self.core.profile.http.max_body_bytes)
-                .await?;
-            // The developer and connected-apps POSTs need no token with a JSON body
-            // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
-            let exempt =
-                facts.answers_json && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
-            if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
-                return Ok(*refused);
+        match route.serve {
+            Serve::Head(handler) => handler(self, ctx),
+            Serve::Body(handler) => handler(self, ctx, body).await,
+            // Every page form's POST is read here and checked for the page's CSRF token
+            // before its handler runs (issue 12 item 6); JSON bodies are exempt (csrf.rs).
+            Serve::Form(handler) => {
+                let bytes = body
+                    .read(&ctx.headers, self.core.profile.http.max_body_bytes)
+                    .await?;
+                // The developer and connected-apps POSTs need no token with a JSON body
+                // (csrf.rs says why), nor signed out: they then only ask for a sign-in.
+                let exempt =
+                    route.answers_json && (csrf::is_json_body(ctx) || self.session(ctx).is_none());
+                if !exempt && let Err(refused) = csrf::check_form(self, ctx, &bytes) {
+                    return Ok(*refused);
+                }
+                handler(self, ctx, &bytes)
             }
-            return self.family.dispatch_form_post(self, route, ctx, &bytes);
         }
-        self.family.dispatch(self, route, ctx, body).await
     }
 
     /// The signed-in user of the request's session cookie, if any.
@@ -329,152 +440,42 @@ impl App {
             .session_user(sid)
             .map(|user| (sid.to_owned(), user))
     }
-
-    /// Counts the request under the profile's limit for its route, before the handler
-    /// runs (issue 7 item 2; PP-RATE-1..4). No handler calls the limiter. The key: the IP;
-    /// the `client_id` of the OAuth body or Basic (the body is read here, and handed on)
-    /// or of the bearer token; or the bearer token's user, authenticated first so that
-    /// requests failing authentication are not counted (PP-RATE-4). Test controls are
-    /// never limited.
-    async fn limit(
-        &self,
-        facts: &RouteFacts,
-        ctx: &Ctx,
-        body: RequestBody,
-    ) -> ProtocolResult<RequestBody> {
-        // HEAD is served as GET, and counted as GET.
-        let method = if ctx.method == Method::HEAD {
-            "GET"
-        } else {
-            ctx.method.as_str()
-        };
-        let limits = &self.core.profile.rate_limits;
-        let Some(limit) = self
-            .core
-            .profile
-            .rate_limit_for(method, facts.endpoint, &ctx.path)
-        else {
-            return Ok(body);
-        };
-        let index = limits
-            .iter()
-            .position(|l| std::ptr::eq(l, limit))
-            .unwrap_or_default();
-        let authenticate = || {
-            self.core
-                .authenticate_bearer(request::bearer_token(&ctx.headers), None)
-        };
-        let (key, body) = match limit.key {
-            LimitKey::Ip => (ctx.ip.to_string(), body),
-            LimitKey::ClientAndIp => {
-                let (client, body) = match facts.client_source {
-                    ClientSource::OAuthBody => {
-                        match body
-                            .read(&ctx.headers, self.core.profile.http.max_body_bytes)
-                            .await
-                        {
-                            Ok(bytes) => {
-                                let input = self.family.oauth_input(&ctx.headers, &bytes);
-                                let client = input
-                                    .as_ref()
-                                    .ok()
-                                    .and_then(|(_, creds)| creds.client_id.clone());
-                                (client, RequestBody::OAuth(bytes, input))
-                            }
-                            Err(e) => (None, RequestBody::Read(Err(e))),
-                        }
-                    }
-                    ClientSource::Bearer => (Some(authenticate()?.client_id), body),
-                    // `App::new` refuses such a limit; the IP alone is a safe floor.
-                    ClientSource::None => (None, body),
-                };
-                // Only a registered client_id goes into a key (issue 12 item 1): the limit
-                // is checked before the client is authenticated, and invented ids (any
-                // length, any number) all share their address's one "unregistered" key.
-                let client = client
-                    .filter(|c| self.core.is_registered_client(c))
-                    .unwrap_or_else(|| UNREGISTERED_CLIENT_KEY.to_owned());
-                (format!("{client} {}", ctx.ip), body)
-            }
-            LimitKey::User => (authenticate()?.user, body),
-        };
-        self.core.admit(index, &key)?;
-        Ok(body)
-    }
 }
 
-/// The client part of a limit key for a `client_id` that is not a registered app. A
-/// client_id cannot contain a space, so no app can share it.
-const UNREGISTERED_CLIENT_KEY: &str = "(unregistered client)";
-
-/// Where a route's request names its client, for a `client_and_ip` limit (PP-RATE-4).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ClientSource {
-    /// Nowhere: the route offers the IP only.
-    #[default]
-    None,
-    /// The OAuth body (form or JSON) or HTTP Basic.
-    OAuthBody,
-    /// The bearer token's app. The route authenticates, so it offers the user too.
-    Bearer,
+/// What the shell needs to know of a request's route: the `[paths]` endpoint it serves
+/// (what endpoint rate limits match), the limit that counts it when that is known from the
+/// route alone, where it names its client, its error layer, its page-form facts (CSRF)
+/// and what faults of shape need to know of its answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RouteFacts {
+    pub endpoint: Option<&'static str>,
+    /// `Some(limit index or none)` for a route of one path and method; `None`: look it up.
+    pub limit: Option<Option<usize>>,
+    pub client_source: ClientSource,
+    pub layer: Layer,
+    /// It may answer a page with a POST form (the shell mints the page's CSRF token).
+    pub may_show_forms: bool,
+    pub shape: fault_layer::ShapeFacts,
 }
 
-impl ClientSource {
-    fn offers(self, key: LimitKey) -> bool {
-        match key {
-            LimitKey::Ip => true,
-            LimitKey::ClientAndIp => self != ClientSource::None,
-            LimitKey::User => self == ClientSource::Bearer,
+impl RouteFacts {
+    fn of(route: &Route, limit: Option<Option<usize>>) -> RouteFacts {
+        RouteFacts {
+            endpoint: route.endpoint(),
+            limit,
+            client_source: route.client,
+            layer: route.layer,
+            may_show_forms: route.shows_forms || route.is_form_post(),
+            shape: route.shape,
         }
     }
-}
 
-/// Refuses at start a profile limit this server would not hold: one on an endpoint and
-/// method it does not serve, or keyed by something a route it covers cannot offer. A
-/// path-prefix limit also counts unknown paths under it, which offer only the IP.
-fn check_limits_are_served(
-    profile: &profile::Profile,
-    endpoint_routes: &[(&str, &str, ClientSource)],
-) -> std::io::Result<()> {
-    for limit in &profile.rate_limits {
-        let covered = endpoint_routes.iter().filter(|(method, endpoint, _)| {
-            limit.covers_method(method)
-                && match &limit.target {
-                    LimitTarget::Endpoint(e) => e == endpoint,
-                    LimitTarget::PathPrefix(prefix) => {
-                        profile::is_under_prefix(profile.path(endpoint), prefix)
-                    }
-                }
-        });
-        let mut covers_any = false;
-        for (method, endpoint, source) in covered {
-            covers_any = true;
-            if !source.offers(limit.key) {
-                return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is keyed by {}, which {method} {endpoint} cannot offer",
-                    limit.name,
-                    limit.key.as_str(),
-                )));
-            }
-        }
-        match &limit.target {
-            LimitTarget::Endpoint(endpoint) if !covers_any => {
-                return Err(std::io::Error::other(format!(
-                    "rate limit `{}` is on {} {endpoint}, which this server does not serve",
-                    limit.name, limit.method,
-                )));
-            }
-            LimitTarget::PathPrefix(prefix) if limit.key != LimitKey::Ip => {
-                return Err(std::io::Error::other(format!(
-                    "rate limit `{}` on the path prefix {prefix} is keyed by {}; a prefix limit also counts unknown paths, which offer only the IP",
-                    limit.name,
-                    limit.key.as_str(),
-                )));
-            }
-            _ => {}
+    fn unrouted(pack: &dyn RulePack) -> RouteFacts {
+        RouteFacts {
+            layer: pack.unrouted_layer(),
+            ..RouteFacts::default()
         }
     }
-    Ok(())
 }
 
 /// What the shell serves a request with.
@@ -482,55 +483,9 @@ enum Target {
     /// Its own test controls (`/__test/...`, with `--test-controls`).
     TestControl(String),
     /// The family's route.
-    Family(FamilyRoute),
-}
-
-/// What the `Host` header says about this server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HostSeen {
-    /// `--public-url` is set, or there is no Host: it is not used.
-    NotUsed,
-    /// It names this server with its port: absolute URLs may use it as sent.
-    Exact,
-    /// A loopback name without a port (a hand-written request): served, but absolute
-    /// URLs use the address the client reached.
-    LoopbackWithoutPort,
-    /// Anything else: refused with a 400.
-    Refused,
-}
-
-/// Whether a `Host` header names this server: its address as the client reached it with
-/// the port it listens on, or a loopback name (`localhost`, 127.x.x.x, [::1]) with any port.
-fn host_names_this_server(host: &str, local: SocketAddr) -> HostSeen {
-    let (name, port) = match host.strip_prefix('[') {
-        Some(rest) => match rest.split_once(']') {
-            Some((ip, "")) => (ip, None),
-            Some((ip, after)) => match after.strip_prefix(':') {
-                Some(port) => (ip, Some(port)),
-                None => return HostSeen::Refused,
-            },
-            None => return HostSeen::Refused,
-        },
-        None => match host.rsplit_once(':') {
-            Some((name, port)) => (name, Some(port)),
-            None => (host, None),
-        },
-    };
-    let ip = name.parse::<IpAddr>().ok();
-    let loopback = name.eq_ignore_ascii_case("localhost") || ip.is_some_and(|ip| ip.is_loopback());
-    let ours = loopback || ip.is_some_and(|ip| ip == local.ip() && !ip.is_unspecified());
-    let port = port.map(|p| p.parse::<u16>().ok());
-    match port.map(|p| p == Some(local.port())) {
-        _ if !ours || port == Some(None) => HostSeen::Refused,
-        // A gateway, tunnel or port mapping on this host reaches us with its own port;
-        // URLs that point at it are the ones its clients can follow, and no remote
-        // name gets in this way.
-        Some(_) if loopback => HostSeen::Exact,
-        Some(true) => HostSeen::Exact,
-        None if local.port() == 80 => HostSeen::Exact,
-        None if loopback => HostSeen::LoopbackWithoutPort,
-        _ => HostSeen::Refused,
-    }
+    Route(&'static Route),
+    /// No route: the family's answer, with the methods a known path allows.
+    Unrouted(Option<String>),
 }
 
 /// A `Set-Cookie` value for a session.
@@ -543,44 +498,4 @@ pub(crate) fn session_cookie(sid: &str, max_age: u64) -> String {
 
 pub(crate) fn ok_json<T: serde::Serialize>(value: &T) -> ProtocolResult<Response<Body>> {
     Ok(respond::json(StatusCode::OK, value))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn app() -> App {
-        App::new(ServerConfig::punchplay()).expect("the punchplay profile is served")
-    }
-
-    /// The family's `endpoint_routes`, which the start-up check reads, says what its
-    /// route table does.
-    #[test]
-    fn the_endpoint_table_agrees_with_routing() {
-        let app = app();
-        let profile = &app.core.profile;
-        for (method, endpoint, source) in app.family.endpoint_routes() {
-            let path = profile
-                .path_template(endpoint)
-                .fill(&[("action", "start"), ("username", "alice")]);
-            let facts = app
-                .family
-                .route(&app, &method.parse().unwrap(), &path)
-                .facts;
-            assert_eq!(facts.endpoint, Some(*endpoint), "{method} {path}");
-            assert_eq!(facts.client_source, *source, "{method} {path}");
-        }
-    }
-
-    #[test]
-    fn a_prefix_limit_by_ip_is_served_and_by_client_is_not() {
-        let mut profile = profile::Profile::punchplay();
-        profile.rate_limits[0].target = LimitTarget::PathPrefix("/api/".into());
-        profile.rate_limits[0].method = "*".into();
-        profile.rate_limits[0].key = LimitKey::Ip;
-        let routes = app().family.endpoint_routes();
-        check_limits_are_served(&profile, routes).unwrap();
-        profile.rate_limits[0].key = LimitKey::ClientAndIp;
-        assert!(check_limits_are_served(&profile, routes).is_err());
-    }
 }

@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, Limited};
+use http_body_util::BodyExt as _;
 use hyper::HeaderMap;
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
@@ -73,11 +73,23 @@ pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> Proto
     {
         return Err(too_large());
     }
-    let read = tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, max).collect());
-    match read.await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(_)) => Err(ProtocolError::invalid_request(
+    // A body already in hyper's buffer (the common case: small bodies arrive with their
+    // head) is taken without arming the timeout's timer: hyper hands it over once asked,
+    // within a turn of the connection's task. Only a body still missing then gets one.
+    let mut frames = std::pin::pin!(read_frames(body, max));
+    let mut read = futures_util::FutureExt::now_or_never(frames.as_mut());
+    if read.is_none() {
+        tokio::task::yield_now().await;
+        read = futures_util::FutureExt::now_or_never(frames.as_mut());
+    }
+    let read = match read {
+        Some(done) => Ok(done),
+        None => tokio::time::timeout(BODY_READ_TIMEOUT, frames).await,
+    };
+    match read {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(BodyError::TooLarge)) => Err(too_large()),
+        Ok(Err(BodyError::Broken)) => Err(ProtocolError::invalid_request(
             "The request body could not be read.",
         )),
         Err(_) => Err(ProtocolError::invalid_request(
@@ -86,18 +98,77 @@ pub async fn read_body(headers: &HeaderMap, body: Incoming, max: usize) -> Proto
     }
 }
 
-/// The media type of `Content-Type`, lower case, without parameters.
-pub fn media_type(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+/// Why a body could not be read whole.
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// The body's data frames, at most `max` bytes: one frame as it came (no copy), more
+/// joined in one buffer.
+async fn read_frames(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| BodyError::Broken)?.into_data() else {
+            continue;
+        };
+        len += data.len();
+        if len > max {
+            return Err(BodyError::TooLarge);
+        }
+        match (&mut first, &mut joined) {
+            (_, Some(all)) => all.extend_from_slice(&data),
+            (Some(one), None) => {
+                let mut all = bytes::BytesMut::with_capacity(len);
+                all.extend_from_slice(one);
+                all.extend_from_slice(&data);
+                joined = Some(all);
+            }
+            (None, None) => first = Some(data),
+        }
+    }
+    Ok(match (joined, first) {
+        (Some(all), _) => all.freeze(),
+        (None, one) => one.unwrap_or_default(),
+    })
+}
+
+/// Whether the media type of `Content-Type` (without parameters, any case) is `expected`
+/// (lower case): on the bytes, since hot paths ask it.
+pub fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return false;
+    };
+    let value = value.as_bytes();
+    if value == expected.as_bytes() {
+        return true;
+    }
+    // As `HeaderValue::to_str` judges: a value with other bytes names no media type.
+    if !value
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
+        return false;
+    }
+    let media = value
+        .iter()
+        .position(|&b| b == b';')
+        .map_or(value, |end| &value[..end]);
+    media.trim_ascii().eq_ignore_ascii_case(expected.as_bytes())
+}
+
+/// The media type of `Content-Type`, lower case, without parameters (borrowed when it is
+/// lower case already, as it nearly always is).
+pub fn media_type(headers: &HeaderMap) -> Option<std::borrow::Cow<'_, str>> {
+    let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
+    let media = value.split(';').next().unwrap_or("").trim();
+    Some(if media.bytes().any(|b| b.is_ascii_uppercase()) {
+        media.to_ascii_lowercase().into()
+    } else {
+        media.into()
+    })
 }
 
 /// Parses an OAuth endpoint's body: a form or a JSON object (PP-TOKEN-4). Repeated
@@ -108,11 +179,14 @@ pub fn parse_params(headers: &HeaderMap, body: &[u8]) -> ProtocolResult<Params> 
             "Send the body as application/x-www-form-urlencoded or application/json.",
         )
     };
-    match media_type(headers).as_deref() {
-        Some("application/x-www-form-urlencoded") => parse_form(body),
-        Some("application/json") => parse_json_params(body),
-        None if body.is_empty() => Ok(Params::new()),
-        _ => Err(wrong_type()),
+    if media_type_is(headers, "application/x-www-form-urlencoded") {
+        parse_form(body)
+    } else if media_type_is(headers, "application/json") {
+        parse_json_params(body)
+    } else if body.is_empty() && media_type(headers).is_none() {
+        Ok(Params::new())
+    } else {
+        Err(wrong_type())
     }
 }
 
@@ -297,7 +371,7 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
         .get(hyper::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/json"));
-    accept_json || media_type(headers).as_deref() == Some("application/json")
+    accept_json || media_type_is(headers, "application/json")
 }
 
 /// The query's parameters and the names it repeats (the first value of each is kept).
@@ -383,6 +457,20 @@ mod tests {
         assert_eq!(bearer_token(&h), Some("abc"));
         assert_eq!(cookie(&h, "pp_session"), Some("s2"));
         assert_eq!(bearer_token(&headers(&[("authorization", "Bearer")])), None);
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "bearer   abc\t")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Bearer a b")])),
+            None
+        );
+        let mut odd = HeaderMap::new();
+        odd.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer abc\xc3\xa9").unwrap(),
+        );
+        assert_eq!(bearer_token(&odd), None, "visible ASCII only");
         assert_eq!(
             bearer_token(&headers(&[("authorization", "Token abc")])),
             None

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::{BodyExt as _, Either, Full};
 use hyper::header::{
     CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
@@ -15,14 +15,84 @@ use serde::Serialize;
 
 use crate::core::error::ProtocolError;
 
-pub type Body = BoxBody<Bytes, Infallible>;
+/// A whole answer in one buffer (every answer but a stream), or a stream (live events),
+/// so that the common case allocates no box.
+pub type Body = Either<Full<Bytes>, BoxBody<Bytes, Infallible>>;
 
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).boxed()
+    Either::Left(Full::new(bytes.into()))
+}
+
+/// A streamed answer.
+pub fn stream(
+    body: impl hyper::body::Body<Data = Bytes, Error = Infallible> + Send + Sync + 'static,
+) -> Body {
+    Either::Right(body.boxed())
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
-    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes(status, to_json(value))
+}
+
+/// `value` as JSON bytes, in a buffer sized for an answer of this server (one allocation).
+pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out,
+        Err(_) => b"{}".to_vec(),
+    }
+}
+
+/// A JSON text written by hand, for the answers a hot path sends with a fixed shape: the
+/// constant parts go in as they are, strings are escaped as serde_json escapes them, so
+/// the bytes equal a serde struct's (each use has a test saying so).
+pub struct JsonText(Vec<u8>);
+
+impl JsonText {
+    pub fn new() -> JsonText {
+        JsonText(Vec::with_capacity(256))
+    }
+
+    /// JSON text as it is: braces, member names with their quotes and colons, literals.
+    pub fn raw(&mut self, text: &str) -> &mut Self {
+        self.0.extend_from_slice(text.as_bytes());
+        self
+    }
+
+    /// A JSON string.
+    pub fn string(&mut self, value: &str) -> &mut Self {
+        let plain = value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        if plain {
+            self.0.push(b'"');
+            self.0.extend_from_slice(value.as_bytes());
+            self.0.push(b'"');
+        } else if serde_json::to_writer(&mut self.0, value).is_err() {
+            // Writing to a Vec does not fail; were it to, the text stays valid JSON.
+            self.0.extend_from_slice(b"null");
+        }
+        self
+    }
+
+    /// A JSON number.
+    pub fn number(&mut self, value: impl std::fmt::Display) -> &mut Self {
+        use std::io::Write as _;
+        let _ = write!(self.0, "{value}");
+        self
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl Default for JsonText {
+    fn default() -> Self {
+        JsonText::new()
+    }
+}
+
+/// A JSON answer already written.
+pub fn json_bytes(status: StatusCode, bytes: impl Into<Bytes>) -> Response<Body> {
     let mut res = Response::new(full(bytes));
     *res.status_mut() = status;
     res.headers_mut()
@@ -71,20 +141,23 @@ pub fn redirect(status: StatusCode, location: &str) -> Response<Body> {
     res
 }
 
-/// The error response: `envelope` (the family's error body for the route's layer), the
-/// status the profile's `[errors]` table gives (PP-ERR-3), `Retry-After` (PP-RATE-2) and
-/// the family's challenge.
+/// The error response: `envelope` (the family's error body for the route's layer, JSON
+/// bytes), the status the profile's `[errors]` table gives (PP-ERR-3), `Retry-After`
+/// (PP-RATE-2) and the family's challenge.
 pub fn error(
     profile: &Profile,
     e: &ProtocolError,
-    envelope: &serde_json::Value,
+    envelope: Vec<u8>,
     challenge: Option<String>,
 ) -> Response<Body> {
     let status = e
         .status
         .unwrap_or_else(|| profile.status_of(e.code.as_str()));
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = json(status, envelope);
+    let mut res = Response::new(full(envelope));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let headers = res.headers_mut();
     if let Some(wait) = e.retry_after
         && let Ok(v) = HeaderValue::from_str(&wait.to_string())

@@ -93,7 +93,7 @@ pub async fn run(
 /// `reference-server --tls-cert FILE --tls-key FILE` runs).
 pub async fn serve_tls(
     listener: TcpListener,
-    config: crate::ServerConfig,
+    config: crate::config::ServerConfig,
     tls: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -158,7 +158,7 @@ pub struct TlsServer {
 impl TlsServer {
     /// Binds 127.0.0.1 on a free port and serves `config` over HTTPS.
     pub async fn spawn(
-        config: crate::ServerConfig,
+        config: crate::config::ServerConfig,
         tls: Arc<rustls::ServerConfig>,
     ) -> std::io::Result<TlsServer> {
         let app = Arc::new(App::new(config)?);
@@ -237,12 +237,19 @@ async fn run_with(
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                // The address the client reached (the listen address may be 0.0.0.0).
+                // The address the client reached (the listen address may be 0.0.0.0), and
+                // as a Host header names it, for the Host check's fast path.
                 let local = stream.local_addr().unwrap_or(listen_addr);
+                let local_host: std::sync::Arc<str> = local.to_string().into();
                 let app = app.clone();
                 let service = service_fn(move |req| {
                     let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(app.handle(req, peer, local).await) }
+                    let local_host = local_host.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            app.handle(req, peer, local, &local_host).await,
+                        )
+                    }
                 });
                 let watcher = graceful.watcher();
                 let tls = tls.clone();

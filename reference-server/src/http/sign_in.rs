@@ -1,6 +1,7 @@
 //! Signing in and out through the pages (`login`, `logout`), for every family with
 //! pages: the form, the session cookie, the sign-in throttle's page, and where the
-//! browser goes next (a local path only).
+//! browser goes next (a local path only). The handlers are route handlers a family's
+//! table names.
 
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Response, StatusCode};
@@ -11,14 +12,9 @@ use super::{App, Ctx, pages, session_cookie};
 use crate::core::error::ProtocolResult;
 use crate::core::sessions::SignInRefused;
 
-/// Where a sign-in without a `next` goes: the developer pages where the profile has them,
-/// else the index.
+/// Where a sign-in without a `next` goes: the family's home page.
 fn home(app: &App) -> &str {
-    app.core
-        .profile
-        .paths
-        .get("developer_apps")
-        .map_or("/", String::as_str)
+    app.pack().home(&app.core.profile)
 }
 
 /// Only a local path may follow a sign-in, so `/login` cannot be an open redirect.
@@ -38,13 +34,13 @@ pub(crate) fn safe_next(next: Option<&str>, fallback: &str) -> String {
     }
 }
 
-pub fn login_page(app: &App, ctx: &Ctx) -> Response<Body> {
-    let params = query_params(ctx.query.as_deref());
+pub fn login_page(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
+    let params = query_params(ctx.query());
     let next = safe_next(params.get("next").map(String::as_str), home(app));
-    respond::html(
+    Ok(respond::html(
         StatusCode::OK,
         pages::login_form(app, ctx.csrf.for_form(), &next, None),
-    )
+    ))
 }
 
 pub fn login(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
@@ -74,7 +70,7 @@ pub fn login(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>
         Err(SignInRefused::Throttled { retry_after }) => {
             let mut res = respond::html(
                 StatusCode::TOO_MANY_REQUESTS,
-                pages::sign_in_throttled(app, retry_after, &ctx.request_id),
+                pages::sign_in_throttled(app, retry_after, ctx.request_id()),
             );
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 res.headers_mut().insert(hyper::header::RETRY_AFTER, v);
@@ -84,7 +80,7 @@ pub fn login(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>
     }
 }
 
-pub fn logout(app: &App, ctx: &Ctx) -> Response<Body> {
+pub fn logout(app: &App, ctx: &Ctx, _body: &[u8]) -> ProtocolResult<Response<Body>> {
     if let Some((sid, _)) = app.session(ctx) {
         app.core.sign_out(&sid);
     }
@@ -92,5 +88,5 @@ pub fn logout(app: &App, ctx: &Ctx) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(&session_cookie("", 0)) {
         res.headers_mut().insert(SET_COOKIE, v);
     }
-    res
+    Ok(res)
 }

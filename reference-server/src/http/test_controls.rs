@@ -1,5 +1,6 @@
-//! The test controls (CONTRACT.md, "The reference server's test controls"): JSON in and
-//! out under `/__test/`, served only with `--test-controls`.
+//! The test controls every family shares (CONTRACT.md, "The reference server's test
+//! controls"): JSON in and out under `/__test/`, served only with `--test-controls`. A
+//! family's own controls are asked first (`RulePack::test_control`).
 
 use hyper::header::{HeaderValue, SET_COOKIE};
 use hyper::{Method, Response, StatusCode};
@@ -10,9 +11,9 @@ use super::request::{RequestBody, parse_json, query_params_with_repeats};
 use super::respond::{self, Body};
 use super::{App, Ctx, ok_json, session_cookie};
 use crate::core::Mode;
+use crate::core::authorization_code::AuthorizeError;
 use crate::core::clock::rfc3339;
 use crate::core::error::{ProtocolError, ProtocolResult};
-use crate::faults::Fault;
 
 pub(crate) fn body_as<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ProtocolResult<T> {
     let value = parse_json(bytes)?;
@@ -31,17 +32,10 @@ struct Login {
     username: String,
 }
 
-/// `POST /__test/authorize/decide`'s body (a family's own version reads it too).
+/// `POST /__test/authorize/decide`'s body.
 #[derive(Deserialize)]
-pub(crate) struct AuthorizeDecide {
-    pub url: String,
-    pub username: String,
-    pub approve: bool,
-}
-
-#[derive(Deserialize)]
-struct DeviceDecide {
-    user_code: String,
+struct AuthorizeDecide {
+    url: String,
     username: String,
     approve: bool,
 }
@@ -54,12 +48,6 @@ struct SetMode {
 #[derive(Deserialize)]
 struct SetFault {
     fault: Option<String>,
-}
-
-/// Enterprise: `{"company": "acme" | null}`.
-#[derive(Deserialize)]
-struct LinkCompany {
-    company: Option<String>,
 }
 
 /// A test control's JSON answer with the server's clock reading added as `now`, so a
@@ -75,8 +63,8 @@ pub(crate) fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Respons
 
 /// The facts of a test control for the shell: none, but `authorize/decide` answers the
 /// client redirect a browser would get, which the fault layer bends like the real one.
-pub fn facts(rest: &str) -> super::family::RouteFacts {
-    super::family::RouteFacts {
+pub fn facts(rest: &str) -> super::RouteFacts {
+    super::RouteFacts {
         shape: super::fault_layer::ShapeFacts {
             client_redirect: rest == "authorize/decide",
             ..Default::default()
@@ -95,7 +83,7 @@ pub async fn handle(
         .read(&ctx.headers, app.core.profile.http.max_body_bytes)
         .await?;
     let segments: Vec<&str> = rest.split('/').collect();
-    if let Some(answer) = app.family.test_control(app, ctx, &segments, &bytes) {
+    if let Some(answer) = app.pack().test_control(app, ctx, &segments, &bytes) {
         return answer;
     }
     let post = ctx.method == Method::POST;
@@ -132,49 +120,14 @@ pub async fn handle(
             }
             Ok(res)
         }
-        (true, ["authorize", "decide"]) => {
+        (true, ["authorize", "decide"]) if app.pack().authorize_redirects().is_some() => {
             let AuthorizeDecide {
                 url,
                 username,
                 approve,
             } = body_as(&bytes)?;
-            if app.core.user_profile(&username).is_none() {
-                return Err(ProtocolError::not_found(format!(
-                    "There is no user `{username}`."
-                )));
-            }
-            let query = url.split_once('?').map(|(_, q)| q);
-            let (params, repeated) = query_params_with_repeats(query);
-            match app.core.validate_authorize(&params, &repeated) {
-                Ok(request) => {
-                    let location = app.core.decide_authorization(
-                        &username,
-                        &request,
-                        approve,
-                        &ctx.request_id,
-                    );
-                    ok_with_now(app, json!({"location": location}))
-                }
-                Err(err) => match (err.location(&ctx.request_id, false), err) {
-                    (Some(location), _) => ok_with_now(app, json!({"location": location})),
-                    (None, crate::core::authorization_code::AuthorizeError::Page(e))
-                    | (
-                        None,
-                        crate::core::authorization_code::AuthorizeError::Redirect {
-                            error: e, ..
-                        },
-                    ) => Err(e),
-                },
-            }
-        }
-        (true, ["device", "decide"]) => {
-            let DeviceDecide {
-                user_code,
-                username,
-                approve,
-            } = body_as(&bytes)?;
-            let code = app.core.decide_device(&user_code, &username, approve)?;
-            ok_with_now(app, json!({"user_code": code, "approved": approve}))
+            let location = authorize_decide(app, ctx, &url, &username, approve)?;
+            ok_with_now(app, json!({"location": location}))
         }
         (true, ["apps", client_id, "deactivate"]) => {
             let (_, revoked) = app.core.deactivate_app(None, client_id)?;
@@ -199,40 +152,24 @@ pub async fn handle(
         }
         (true, ["fault"]) => {
             let SetFault { fault } = body_as(&bytes)?;
-            let fault = fault
-                .map(|f| f.parse::<Fault>())
-                .transpose()
-                .map_err(ProtocolError::invalid_request)?;
-            app.core.set_fault(fault);
+            let fault = app.core.set_fault(fault.as_deref())?;
             if let Some(f) = fault {
-                tracing::warn!(fault = f.name(), clause = f.clause(), "fault switched on");
+                tracing::warn!(fault = f.name, clause = f.clause, "fault switched on");
             }
-            ok_with_now(app, json!({"fault": fault.map(Fault::name)}))
+            ok_with_now(app, json!({"fault": fault.map(|f| f.name)}))
         }
         (false, ["fault"]) => {
-            let faults: Vec<Value> = Fault::ALL
+            // The running family's faults: the only ones this server switches on.
+            let faults: Vec<Value> = app
+                .core
+                .faults()
                 .iter()
-                .map(|f| json!({"name": f.name(), "clause": f.clause(), "description": f.description()}))
+                .map(|f| json!({"name": f.name, "clause": f.clause, "description": f.description}))
                 .collect();
             ok_with_now(
                 app,
-                json!({"fault": app.core.fault().map(Fault::name), "faults": faults}),
+                json!({"fault": app.core.fault().map(|f| f.name), "faults": faults}),
             )
-        }
-        // Enterprise (EN-TOKEN-3, EN-API-1): an enterprise's activity, a client's company.
-        (true, ["enterprises", id, action @ ("activate" | "deactivate")])
-            if app.core.profile.family == profile::Family::Enterprise =>
-        {
-            let active = *action == "activate";
-            app.core.set_enterprise_active(id, active)?;
-            ok_with_now(app, json!({"enterprise": id, "active": active}))
-        }
-        (true, ["apps", client_id, "company"])
-            if app.core.profile.family == profile::Family::Enterprise =>
-        {
-            let LinkCompany { company } = body_as(&bytes)?;
-            app.core.link_company(client_id, company.as_deref())?;
-            ok_with_now(app, json!({"client_id": client_id, "company": company}))
         }
         (true, ["reset"]) => {
             app.core.reset();
@@ -242,5 +179,36 @@ pub async fn handle(
             "There is no test control {} /__test/{rest}.",
             ctx.method
         ))),
+    }
+}
+
+/// `POST /__test/authorize/decide`: decides a full authorize URL as `username` would on
+/// the consent page; the `Location` the browser would get, by the family's redirects, or
+/// the error of a request that cannot be sent back to the client (PP-AUTHZ-5, FX-AUTHZ-2).
+fn authorize_decide(
+    app: &App,
+    ctx: &Ctx,
+    url: &str,
+    username: &str,
+    approve: bool,
+) -> ProtocolResult<String> {
+    let Some(redirects) = app.pack().authorize_redirects() else {
+        return Err(ProtocolError::not_found(
+            "This server has no authorize endpoint.",
+        ));
+    };
+    if app.core.user_profile(username).is_none() {
+        return Err(ProtocolError::not_found(format!(
+            "There is no user `{username}`."
+        )));
+    }
+    let query = url.split_once('?').map(|(_, q)| q);
+    let (params, repeated) = query_params_with_repeats(query);
+    match app.core.validate_authorize(&params, &repeated) {
+        Ok(request) => Ok(redirects.decision_location(app, ctx, username, &request, approve)),
+        Err(err) => match (redirects.error_location(app, ctx, &err), err) {
+            (Some(location), _) => Ok(location),
+            (None, AuthorizeError::Page(e) | AuthorizeError::Redirect { error: e, .. }) => Err(e),
+        },
     }
 }

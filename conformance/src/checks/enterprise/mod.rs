@@ -16,7 +16,7 @@ use crate::check::{Check, Ctx};
 use crate::client::{Exchange, Req, Resp};
 use crate::dialect::{self, Dialect, Kept};
 use crate::family::SuiteFamily;
-use crate::free::{self, Freedoms};
+use crate::free::{self, Freedoms, OwnedStatus};
 use crate::kit::rate::{self as rate_kit, RateFamily};
 use crate::outcome::{CheckResult, Problem};
 use crate::redact::FamilyMembers;
@@ -35,6 +35,16 @@ pub static FREEDOMS: Freedoms = Freedoms {
     optional: &[],
     case_free: free::CASE_FREE,
     challenge_params: free::CHALLENGE_PARAMS,
+    one_of: &[],
+    // EN-REVOKE-1: "Token not found." (a revocation of a token, refused) is MUST, its
+    // status 422 DECIDED; pinned only in the checks of that part (token-not-found-is-422,
+    // the DECIDED race). A revocation without a token is "Token required.", 422 MUST.
+    statuses_only_in_their_checks: &[OwnedStatus {
+        status: 422,
+        request: &["POST /oauth/revoke", "\"token\": "],
+        answer: r#""success": false"#,
+        counts_in: &["token-not-found-is-422", "concurrent-revocations"],
+    }],
     only_in_their_checks: &[
         ("cache-control", None),
         // EN-RATE-1: Retry-After is DECIDED; EN-RATE-1/*-refusal-has-retry-after,

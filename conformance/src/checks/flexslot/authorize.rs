@@ -27,6 +27,11 @@ pub fn checks() -> Vec<Check> {
             run!(plain_method),
         ),
         Check::new(
+            "FX-AUTHZ-1/challenge-without-method-redirects-invalid-request",
+            "A code_challenge without code_challenge_method redirects with invalid_request and state (S256 named, never plain by default)",
+            run!(challenge_without_method),
+        ),
+        Check::new(
             "FX-AUTHZ-1/missing-response-type-redirects-invalid-request",
             "An authorize request without response_type redirects with invalid_request and state",
             run!(missing_response_type),
@@ -95,30 +100,45 @@ async fn redirects_with(
     error_redirect(&r, &redirect, error, &state)
 }
 
-async fn missing_challenge(ctx: &mut Ctx) -> CheckResult {
+/// The web app's code request with the PKCE parameters `pkce` makes of a fresh pair
+/// (none, a plain challenge, a challenge without its method): invalid_request.
+async fn pkce_refused(
+    ctx: &mut Ctx,
+    pkce: impl Fn(&flows::Pkce) -> Vec<(&'static str, String)>,
+) -> CheckResult {
     let web = roles(ctx)?.web;
     let redirect = flows::redirect_of(&web);
-    let params = [
+    let pair = flows::pkce(ctx);
+    let extra = pkce(&pair);
+    let mut params = vec![
         ("response_type", "code"),
         ("client_id", web.client_id.as_str()),
         ("redirect_uri", redirect.as_str()),
     ];
+    params.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
     redirects_with(ctx, &web, &params, "invalid_request").await
 }
 
+async fn missing_challenge(ctx: &mut Ctx) -> CheckResult {
+    pkce_refused(ctx, |_| Vec::new()).await
+}
+
 async fn plain_method(ctx: &mut Ctx) -> CheckResult {
-    let web = roles(ctx)?.web;
-    let redirect = flows::redirect_of(&web);
-    let pkce = flows::pkce(ctx);
-    let params = [
-        ("response_type", "code"),
-        ("client_id", web.client_id.as_str()),
-        ("redirect_uri", redirect.as_str()),
-        // RFC 7636 §4.2: with plain the challenge is the verifier itself.
-        ("code_challenge", pkce.verifier.as_str()),
-        ("code_challenge_method", "plain"),
-    ];
-    redirects_with(ctx, &web, &params, "invalid_request").await
+    // RFC 7636 §4.2: with plain the challenge is the verifier itself.
+    pkce_refused(ctx, |p| {
+        vec![
+            ("code_challenge", p.verifier.clone()),
+            ("code_challenge_method", "plain".into()),
+        ]
+    })
+    .await
+}
+
+/// FX-AUTHZ-1 names a missing `code_challenge_method` invalid_request: Flexslot takes
+/// S256 only, so a server that reads a challenge without a method as `plain` (RFC 7636
+/// §4.3's default) accepts what the contract refuses.
+async fn challenge_without_method(ctx: &mut Ctx) -> CheckResult {
+    pkce_refused(ctx, |p| vec![("code_challenge", p.challenge.clone())]).await
 }
 
 async fn bad_response_type(ctx: &mut Ctx, response_type: Option<&str>, error: &str) -> CheckResult {

@@ -131,6 +131,29 @@ pub fn token_error(ctx: &Ctx, r: &Resp, code: &str) -> CheckResult {
     ctx.error(r, code).map(drop)
 }
 
+/// The family's error answer with one of `codes` (a clause that allows several, as
+/// [`Freedoms::one_of`] lists them); answers the code it had.
+pub fn token_error_one_of(ctx: &Ctx, r: &Resp, codes: &[&str]) -> Result<String, Problem> {
+    let got = TokenError::of_exchange(&r.ex).error;
+    match codes.iter().find(|c| got.as_deref() == Some(**c)) {
+        Some(code) => ctx.error(r, code).map(|_| (*code).to_owned()),
+        None => {
+            let listed: Vec<String> = codes.iter().map(|c| format!("`{c}`")).collect();
+            Err(r.fail(format!(
+                "expected {} {}, got {} {}",
+                ctx.profile()
+                    .status_of(codes.first().copied().unwrap_or_default()),
+                listed.join(" or "),
+                r.status(),
+                got.map_or_else(
+                    || "without an `error` member".to_owned(),
+                    |c| format!("`{c}`")
+                )
+            )))
+        }
+    }
+}
+
 /// The primary user decides an authorize request (`response_type=code`) through the
 /// run's driver: the redirect as an RFC client reads it.
 pub async fn decide(ctx: &mut Ctx, path: &str, approve: bool) -> Result<Redirect, Problem> {

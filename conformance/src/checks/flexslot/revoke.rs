@@ -50,9 +50,15 @@ pub fn checks() -> Vec<Check> {
         .part(Level::Should),
         Check::new(
             "FX-INTRO-1/unknown-revoked-and-rotated-tokens-are-inactive",
-            "Unknown, revoked and rotated tokens introspect as 200 {\"active\": false}",
+            "Unknown, revoked and rotated tokens introspect as 200 {\"active\": false}; a revoked access token and a rotated refresh token introspected live first",
             run!(inactive),
         ),
+        Check::new(
+            "FX-INTRO-1/inactive-answer-carries-only-active",
+            "An unknown or revoked token's introspection carries no member but `active` (RFC 7662 §2.2)",
+            run!(inactive_members),
+        )
+        .part(Level::Should),
         Check::new(
             "FX-INTRO-1/bad-client-credentials-are-invalid-client",
             "A wrong secret at /introspect is 401 invalid_client: the only HTTP error",
@@ -194,17 +200,83 @@ async fn not_active(ctx: &mut Ctx, app: &profile::App, token: &str, what: &str) 
     Ok(())
 }
 
+/// `token` introspects as `{"active": true, …}`.
+async fn active(ctx: &mut Ctx, app: &profile::App, token: &str, what: &str) -> CheckResult {
+    let (r, body) = introspect(ctx, app, token).await?;
+    ensure!(body["active"] == true, r, "{what} introspects as {body}");
+    Ok(())
+}
+
+/// Each token is introspected live before it is revoked or rotated, so that an answer
+/// kept from before (a cache by token) shows. The rotation is another grant's: revoking
+/// an access token may revoke its grant's refresh tokens too (RFC 7009 §2.1).
 async fn inactive(ctx: &mut Ctx) -> CheckResult {
     let roles = roles(ctx)?;
     let web = roles.web.clone();
     not_active(ctx, &web, "conformance-unknown-token", "an unknown token").await?;
-    let (t, old) = web_tokens(ctx, &roles).await?;
+    let (t, _) = web_tokens(ctx, &roles).await?;
+    active(ctx, &web, &t.access, "a live access token").await?;
     let r = flows::post_as(ctx, "revoke", &web, &[("token", &t.access)]).await?;
     revoked_200(&r, "a live access token")?;
     not_active(ctx, &web, &t.access, "a revoked access token").await?;
+    let (_, old) = web_tokens(ctx, &roles).await?;
+    active(ctx, &web, &old, "a live refresh token").await?;
     let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     ensure!(r.status() == 200, r, "refreshing answered {}", r.status());
     not_active(ctx, &web, &old, "a rotated refresh token").await
+}
+
+/// What RFC 7662 §2.2 defines an introspection answer to tell of a token. FX-INTRO-1's
+/// SHOULD ("no member but `active`") is RFC 7662 §2.2's "SHOULD NOT include any additional
+/// information about an inactive token": these members are that information. A member
+/// outside them (a gateway's `x_gateway`) says nothing of the token and is an extension
+/// member, which the contract's Levels paragraph leaves free at every level.
+const TOKEN_INFORMATION: &[&str] = &[
+    "scope",
+    "client_id",
+    "username",
+    "token_type",
+    "exp",
+    "iat",
+    "nbf",
+    "sub",
+    "aud",
+    "iss",
+    "jti",
+];
+
+/// FX-INTRO-1's SHOULD (RFC 7662 §2.2): an inactive answer says nothing of the token.
+async fn inactive_members(ctx: &mut Ctx) -> CheckResult {
+    let roles = roles(ctx)?;
+    let web = roles.web.clone();
+    let (t, _) = web_tokens(ctx, &roles).await?;
+    let r = flows::post_as(ctx, "revoke", &web, &[("token", &t.access)]).await?;
+    revoked_200(&r, "a live access token")?;
+    for (token, what) in [
+        ("conformance-unknown-token", "an unknown token"),
+        (t.access.as_str(), "a revoked access token"),
+    ] {
+        let (r, body) = introspect(ctx, &web, token).await?;
+        ensure!(
+            body["active"] == false,
+            r,
+            "{what} introspects as active: {body}"
+        );
+        let told: Vec<&String> = body
+            .as_object()
+            .map(|o| {
+                o.keys()
+                    .filter(|k| TOKEN_INFORMATION.contains(&k.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ensure!(
+            told.is_empty(),
+            r,
+            "FX-INTRO-1: the introspection of {what} carries {told:?} besides `active` (SHOULD not, RFC 7662 §2.2)"
+        );
+    }
+    Ok(())
 }
 
 async fn introspect_bad_client(ctx: &mut Ctx) -> CheckResult {

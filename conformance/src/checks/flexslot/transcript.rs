@@ -8,15 +8,20 @@ use profile::Profile;
 use crate::free;
 use serde_json::Value;
 
-/// Introspection members a transcript keeps: `active` and FX-INTRO-1's SHOULD list. The
-/// rest (`iat`, `username`, RFC 7662's other optional members) is the deployment's own.
+/// Introspection members a transcript keeps: `active`, and FX-INTRO-1's SHOULD list in
+/// the check of that part only ([`SHOULD_INTROSPECTION_CHECK`]), so that a deployment
+/// leaving one out fails that SHOULD check and no MUST one. The rest (`iat`, `username`,
+/// RFC 7662's other optional members) is the deployment's own.
 const PINNED_INTROSPECTION: &[&str] = &["active", "scope", "client_id", "exp", "sub", "token_type"];
+
+/// The check of FX-INTRO-1's SHOULD members of a live token's answer.
+const SHOULD_INTROSPECTION_CHECK: &str = "live-token-carries-";
 
 /// The exchange as its snapshot pins it: only what the contract says of the answer. A
 /// resource answer's body and content type are the deployment's (RFC 6750 §3 needs only
 /// the status and the challenge; the contract names no body for `me`); `Cache-Control`
-/// is pinned only on a 200 token answer (RFC 6749 §5.1); introspection keeps the members
-/// FX-INTRO-1 lists; a challenge keeps its scheme and `error` ([`pinned_challenges`]); a
+/// is pinned only on a 200 token answer (RFC 6749 §5.1); introspection keeps `active`,
+/// and the members FX-INTRO-1's SHOULD lists in that part's check; a challenge keeps its scheme and `error` ([`pinned_challenges`]); a
 /// redirect drops its free text (`error_description`). What is free is
 /// [`free::RFC_6749`]'s, which the checks and the snapshot comparison read too. Checks
 /// judge the whole answer; only the transcript is trimmed.
@@ -48,7 +53,10 @@ pub fn pinned(
     if route == profile.path("introspect")
         && let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(&ex.body)
     {
-        body.retain(|k, _| PINNED_INTROSPECTION.contains(&k.as_str()));
+        let should_members = check_id.contains(SHOULD_INTROSPECTION_CHECK);
+        body.retain(|k, _| {
+            k == "active" || (should_members && PINNED_INTROSPECTION.contains(&k.as_str()))
+        });
         ex.body = Value::Object(body).to_string();
     }
     ex
@@ -80,8 +88,10 @@ fn without_free_text(location: &str) -> String {
 }
 
 /// A `WWW-Authenticate` value with only what FX-RS-1 and FX-TOKEN-3 pin: each scheme and
-/// the auth-params the contract names (`error`); a realm, an `error_description` and a
-/// `scope` are the deployment's (RFC 6750 §3). A value that does not parse is kept.
+/// the auth-params the contract names for it (a Bearer challenge's `error`); a realm, an
+/// `error_description` and a `scope` are the deployment's (RFC 6750 §3), and so is every
+/// auth-param of a Basic challenge (FX-TOKEN-3 names only the scheme). A value that does
+/// not parse is kept.
 fn pinned_challenges(value: &str) -> String {
     let Ok(challenges) = Challenge::parse_all(value) else {
         return value.to_owned();
@@ -92,7 +102,7 @@ fn pinned_challenges(value: &str) -> String {
             let params: Vec<String> = c
                 .params
                 .iter()
-                .filter(|(k, _)| free::RFC_6749.names_challenge_param(k))
+                .filter(|(k, _)| free::RFC_6749.names_challenge_param(&c.scheme, k))
                 .map(|(k, v)| format!("{k}=\"{v}\""))
                 .collect();
             if params.is_empty() {
@@ -145,6 +155,10 @@ mod tests {
             r#"bearer error="invalid_token""#
         );
         assert_eq!(pinned_challenges("Bearer"), "Bearer");
+        assert_eq!(
+            pinned_challenges(r#"Basic realm="x", error="invalid_client""#),
+            "Basic"
+        );
         assert_eq!(pinned_challenges(r#"Bearer a="open"#), r#"Bearer a="open"#);
     }
 
@@ -199,20 +213,24 @@ mod tests {
             exchange(Req::post(p.path("token")), 200, &[json, no_store], "{}"),
         );
         assert_eq!(token_200.header("cache-control"), Some("no-store"));
+        let live = exchange(
+            Req::post(p.path("introspect")),
+            200,
+            &[json],
+            r#"{"active":true,"iat":1,"username":"u","exp":2,"client_id":"c","x":1}"#,
+        );
         let intro = pinned(
             &p,
-            "x",
-            exchange(
-                Req::post(p.path("introspect")),
-                200,
-                &[json],
-                r#"{"active":true,"iat":1,"username":"u","exp":2,"client_id":"c","x":1}"#,
-            ),
+            "FX-INTRO-1/live-token-carries-scope-client-id-exp-sub-token-type",
+            live.clone(),
         );
         assert_eq!(
             intro.json().unwrap(),
             json!({"active": true, "exp": 2, "client_id": "c"})
         );
+        // A MUST check pins `active` alone: the SHOULD members are that part's.
+        let must = pinned(&p, "FX-INTRO-1/live-token-is-active", live);
+        assert_eq!(must.json().unwrap(), json!({"active": true}));
     }
 
     #[test]

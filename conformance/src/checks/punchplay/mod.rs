@@ -17,7 +17,7 @@ use crate::dialect::{self, Dialect};
 use crate::drivers::sign_in;
 use crate::ensure;
 use crate::family::SuiteFamily;
-use crate::free::{self, Freedoms};
+use crate::free::{self, Freedoms, OwnedStatus};
 use crate::kit::rate::{self as rate_kit, RateFamily};
 use crate::kit::redirect;
 use crate::outcome::Problem;
@@ -48,6 +48,14 @@ pub static FREEDOMS: Freedoms = Freedoms {
     optional: &[],
     case_free: free::CASE_FREE,
     challenge_params: free::CHALLENGE_PARAMS,
+    one_of: &[],
+    // PP-AUTHZ-3 names the approval's 302; PP-AUTHZ-2's page check approves too.
+    statuses_only_in_their_checks: &[OwnedStatus {
+        status: 302,
+        request: &[],
+        answer: "location: [redirect-uri]?code=",
+        counts_in: &["PP-AUTHZ-3/"],
+    }],
     only_in_their_checks: &[
         // PP-TOKEN-4: no-store is SHOULD (RFC 6749 §5.1).
         ("cache-control", Some("PP-TOKEN-4/")),

@@ -10,6 +10,8 @@ static PUNCHPLAY_LIKE: Freedoms = Freedoms {
     optional: &[],
     case_free: free::CASE_FREE,
     challenge_params: free::CHALLENGE_PARAMS,
+    one_of: &[],
+    statuses_only_in_their_checks: &[],
     only_in_their_checks: &[
         ("cache-control", Some("PP-TOKEN-4/")),
         ("retry-after", Some("retry-after")),
@@ -139,7 +141,7 @@ fn a_missing_or_changed_named_header_fails() {
 
 #[test]
 fn named_headers_compare_what_the_contract_pins() {
-    let m = |n: &str, p: &str, s: &str| header_value_matches(n, p, s, &free::STRICT);
+    let m = |n: &str, p: &str, s: &str| header_value_matches(n, p, s, &free::STRICT, false);
     assert!(m("cache-control", "no-store", "private, no-store"));
     assert!(!m("cache-control", "no-store", "no-cache"));
     let pinned = "[redirect-uri]?code=[code-1]&state=[state-1]";
@@ -184,7 +186,7 @@ fn named_headers_compare_what_the_contract_pins() {
 
 #[test]
 fn a_redirect_or_challenge_that_says_more_than_the_snapshot_fails() {
-    let m = |n: &str, p: &str, s: &str| header_value_matches(n, p, s, &free::STRICT);
+    let m = |n: &str, p: &str, s: &str| header_value_matches(n, p, s, &free::STRICT, false);
     let approval =
         "[redirect-uri]?code=[code-1]&state=[state-1]&scope=profile%3Aread+playback%3Aread";
     // The same parameters, encoded another way (RFC 3986 allows both), still match.
@@ -436,4 +438,116 @@ fn punchplay_frees_only_token_type_case_and_what_its_clauses_do_not_name() {
         &redirect.replace("302", "303"),
     );
     assert_eq!(found.differences.len(), 1);
+}
+
+#[test]
+fn a_basic_challenge_pins_its_scheme_only() {
+    // FX-TOKEN-3 asks for the Basic scheme; an `error` auth-param and a realm on it are
+    // the server's (RFC 6750 §3.1's bare-challenge rule is Bearer's).
+    let m =
+        |p: &str, s: &str| header_value_matches("www-authenticate", p, s, &free::RFC_6749, false);
+    assert!(m(
+        "Basic",
+        r#"Basic realm="[base]", error="invalid_client""#
+    ));
+    assert!(m(
+        r#"Basic realm="flexslot""#,
+        r#"basic error="invalid_client""#
+    ));
+    assert!(!m("Basic", r#"Bearer error="invalid_client""#));
+    // A bare Bearer challenge still carries no error code.
+    assert!(!m("Bearer", r#"Bearer error="invalid_token""#));
+}
+
+#[test]
+fn redirect_parameters_count_in_the_fragment_where_the_response_type_puts_them() {
+    let m = |p: &str, s: &str, fragment: bool| {
+        header_value_matches("location", p, s, &free::RFC_6749, fragment)
+    };
+    let pinned = "[redirect-uri]?error=unsupported_response_type&state=[state-1]";
+    let in_fragment = "[redirect-uri]#error=unsupported_response_type&state=[state-1]";
+    assert!(m(pinned, in_fragment, true));
+    assert!(!m(pinned, in_fragment, false));
+    let request = "→ GET /authorize?response_type=token&client_id=[client:web]&state=[state-1]\n";
+    let snapshot = format!("{request}← 302\n  location: {pinned}\n");
+    let run = format!("{request}← 302\n  location: {in_fragment}\n");
+    assert!(
+        compare_for("FX-AUTHZ-1/x", &free::RFC_6749, &snapshot, &run)
+            .differences
+            .is_empty()
+    );
+    let code = |t: &str| t.replace("response_type=token", "response_type=code");
+    assert_eq!(
+        compare_for(
+            "FX-AUTHZ-1/x",
+            &free::RFC_6749,
+            &code(&snapshot),
+            &code(&run)
+        )
+        .differences
+        .len(),
+        1
+    );
+}
+
+#[test]
+fn a_value_a_clause_allows_among_others_is_no_difference_in_its_checks() {
+    let pinned = "← 400\n  {\n    \"error\": \"invalid_request\"\n  }\n";
+    let run = pinned.replace("invalid_request", "invalid_grant");
+    let id = "FX-TOKEN-2/redirect-uri-differing-from-authorize-is-invalid-request-or-invalid-grant";
+    assert!(
+        compare_for(id, &free::RFC_6749, pinned, &run)
+            .differences
+            .is_empty()
+    );
+    let other = "FX-TOKEN-2/missing-parameters-are-invalid-request";
+    assert_eq!(
+        compare_for(other, &free::RFC_6749, pinned, &run)
+            .differences
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_decided_status_fails_only_the_checks_of_its_part() {
+    static DECIDED: Freedoms = Freedoms {
+        statuses_only_in_their_checks: &[free::OwnedStatus {
+            status: 422,
+            request: &["POST /oauth/revoke", "\"token\": "],
+            answer: r#""success": false"#,
+            counts_in: &["token-not-found-is-422"],
+        }],
+        ..free::STRICT_VALUES
+    };
+    let pinned = "→ POST /oauth/revoke\n  [json]\n  {\n    \"token\": \"[access-token-1]\"\n  }\n← 422\n  content-type: application/json\n  {\n    \"message\": \"[message]\",\n    \"success\": false\n  }\n";
+    let run = pinned.replace("← 422", "← 404");
+    assert!(
+        compare_for(
+            "EN-REVOKE-1/unknown-token-is-token-not-found",
+            &DECIDED,
+            pinned,
+            &run
+        )
+        .differences
+        .is_empty()
+    );
+    assert_eq!(
+        compare_for("EN-REVOKE-1/token-not-found-is-422", &DECIDED, pinned, &run)
+            .differences
+            .len(),
+        1
+    );
+    // The body still counts.
+    let worded = run.replace("\"success\": false", "\"success\": true");
+    assert!(
+        !compare_for(
+            "EN-REVOKE-1/unknown-token-is-token-not-found",
+            &DECIDED,
+            pinned,
+            &worded
+        )
+        .differences
+        .is_empty()
+    );
 }

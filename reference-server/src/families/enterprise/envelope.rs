@@ -1,4 +1,5 @@
-//! Enterprise's error envelopes, one per layer, as seed 003's table gives them, with the
+//! Enterprise's answers: its success envelope, its own error codes, and its error
+//! envelopes, one per layer, as seed 003's table gives them, with the
 //! bodies of FAMILIES2/docs/enterprise.md to the character:
 //! - validation (any layer, 422): `{field: [message]}` (EN-VALID-1);
 //! - token endpoint: `{success: false, message, details?}` (EN-TOKEN-2, -3, -4);
@@ -10,10 +11,44 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
+
+use hyper::{Response, StatusCode};
 
 use crate::core::error::{ErrorCode, ProtocolError};
-use crate::http::family::Layer;
+use crate::http::Layer;
+use crate::http::respond::{self, Body};
+
+/// EN-TOKEN-3: the client's enterprise is inactive.
+pub const INACTIVE_ENTERPRISE: ErrorCode = ErrorCode::Other("inactive_enterprise");
+/// EN-INTRO-1, EN-REVOKE-1: the body names no token.
+pub const TOKEN_REQUIRED: ErrorCode = ErrorCode::Other("token_required");
+/// EN-REVOKE-1: the token to revoke is not live.
+pub const TOKEN_NOT_FOUND: ErrorCode = ErrorCode::Other("token_not_found");
+/// EN-API-1: no valid bearer token on `/api/*`.
+pub const UNAUTHENTICATED: ErrorCode = ErrorCode::Other("unauthenticated");
+/// EN-API-1: the client is linked to no company, or to one not listed.
+pub const COMPANY_NOT_FOUND: ErrorCode = ErrorCode::Other("company_not_found");
+
+#[derive(Serialize)]
+struct Success<'a, T: Serialize> {
+    success: bool,
+    message: &'a str,
+    data: T,
+}
+
+/// `{success: true, message, data}` (EN-TOKEN-1, EN-INTRO-1, EN-REVOKE-1, DECIDED).
+pub fn success<T: Serialize>(message: &str, data: T) -> Response<Body> {
+    respond::json_bytes(StatusCode::OK, success_bytes(message, data))
+}
+
+/// [`success`]'s body.
+pub fn success_bytes<T: Serialize>(message: &str, data: T) -> Vec<u8> {
+    respond::to_json(&Success {
+        success: true,
+        message,
+        data,
+    })
+}
 
 /// `POST /oauth/access-token`.
 pub const TOKEN: Layer = Layer("token");
@@ -100,18 +135,18 @@ pub fn envelope(layer: Layer, e: &ProtocolError) -> Envelope<'_> {
         ErrorCode::InvalidClient => {
             failure_with(INVALID_CLIENT, "invalid_client", INVALID_CLIENT_DETAIL)
         }
-        ErrorCode::InactiveEnterprise => failure("Inactive enterprise."),
+        INACTIVE_ENTERPRISE => failure("Inactive enterprise."),
         ErrorCode::InvalidScope => failure_with(INVALID_SCOPE, "invalid_scope", INVALID_SCOPE),
         ErrorCode::ServerError if success_layer => failure("Server error."),
         ErrorCode::TemporarilyUnavailable if success_layer => {
             failure("Service temporarily unavailable.")
         }
-        ErrorCode::TokenRequired => failure("Token required."),
+        TOKEN_REQUIRED => failure("Token required."),
         ErrorCode::InvalidToken => failure("Invalid or expired token."),
-        ErrorCode::TokenNotFound => failure("Token not found."),
-        ErrorCode::Unauthenticated => message("Unauthenticated."),
+        TOKEN_NOT_FOUND => failure("Token not found."),
+        UNAUTHENTICATED => message("Unauthenticated."),
         ErrorCode::InsufficientScope => message("Token does not have the required scope."),
-        ErrorCode::CompanyNotFound => message("Company not found."),
+        COMPANY_NOT_FOUND => message("Company not found."),
         // EN-RATE-1 (DECIDED body).
         ErrorCode::RateLimited => message("Too Many Attempts."),
         ErrorCode::MethodNotAllowed => message("Method not allowed."),
@@ -124,11 +159,6 @@ pub fn envelope(layer: Layer, e: &ProtocolError) -> Envelope<'_> {
     }
 }
 
-/// [`envelope`] as a JSON value, for the shell (members sorted).
-pub fn error_body(layer: Layer, e: &ProtocolError) -> Value {
-    serde_json::to_value(envelope(layer, e)).unwrap_or_default()
-}
-
 /// [`envelope`] as bytes, members in the vendor's order.
 pub fn error_bytes(layer: Layer, e: &ProtocolError) -> Vec<u8> {
     serde_json::to_vec(&envelope(layer, e)).unwrap_or_default()
@@ -136,8 +166,6 @@ pub fn error_bytes(layer: Layer, e: &ProtocolError) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
 
     #[test]
@@ -162,8 +190,8 @@ mod tests {
         );
         let too_large = ProtocolError::invalid_request("x").with_status(413);
         assert_eq!(
-            error_body(TOKEN_CHECK, &too_large),
-            json!({"message": "Payload too large."})
+            text(TOKEN_CHECK, &too_large),
+            r#"{"message":"Payload too large."}"#
         );
         let down = ProtocolError::new(ErrorCode::TemporarilyUnavailable, "x");
         assert_eq!(
@@ -172,8 +200,8 @@ mod tests {
         );
         let control = ProtocolError::not_found("There is no enterprise `x`.");
         assert_eq!(
-            error_body(Layer::default(), &control),
-            json!({"message": "There is no enterprise `x`."})
+            text(Layer::default(), &control),
+            r#"{"message":"There is no enterprise `x`."}"#
         );
     }
 }

@@ -1,239 +1,179 @@
-//! The enterprise family as this server serves it (seed 003): a client-credentials token
-//! endpoint, introspection and revocation (`oauth`), company-scoped routes under `/api`
-//! (`api`), and an error envelope per layer (`envelope`), served to the shell as
-//! [`Enterprise`], a `ServedFamily`. The rules are the core's (`core/enterprise.rs`,
-//! `core/client_credentials.rs`); the `/api/` limit (EN-RATE-1) is the shell's.
+//! The enterprise family (seed 003) as a rule pack: its routes, declared once in
+//! [`ROUTES`]; its grant (client credentials, `client_credentials.rs`), introspection and
+//! revocation; the company-scoped routes under `/api` (`api.rs`); its tables (the
+//! directory and the tokens it issued, [`EnterpriseState`]); its faults, the
+//! kernel's it accepts included ([`FAULTS`]); an error envelope per layer (`envelope.rs`);
+//! its test controls. The `/api/` limit (EN-RATE-1) is the shell's.
 
 mod api;
+mod body;
+mod client_credentials;
+mod directory;
 mod envelope;
-mod oauth;
+mod introspection;
+mod revocation;
 
-use hyper::header::{ALLOW, HeaderValue};
-use hyper::{Method, Response};
+use hyper::Response;
+use profile::{Identities, Profile};
 
-use crate::core::error::{ErrorCode, ProtocolError, ProtocolResult};
-use crate::http::family::{Answer, FamilyRoute, Layer, Matched, RouteFacts, ServedFamily};
-use crate::http::request::{OAuthInput, RequestBody};
-use crate::http::respond::{self, Body};
-use crate::http::{App, ClientSource, Ctx};
+use crate::core::clock::Millis;
+use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::core::family_state::FamilyState;
+use crate::core::fault::{Bends, FaultSpec};
+use crate::core::grants::access_expiry;
+use crate::core::{grants, rate_limit};
+use crate::http::pack::{RulePack, method_not_allowed};
+use crate::http::request::OAuthInput;
+use crate::http::respond::Body;
+use crate::http::routes::RoutePath::{Endpoint, Under};
+use crate::http::routes::body;
+use crate::http::routes::{ClientSource, Layer, Route, Serve};
+use crate::http::{App, Ctx};
+use client_credentials::ClientTokens;
+use directory::Directory;
 
 /// Enterprise as the shell serves it.
 pub struct Enterprise;
 
-/// What a request is, once its method and path are matched against the profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Token,
-    Introspect,
-    Revoke,
-    Tags,
-    /// Under the `api` path, but no route: authenticated, then 404.
-    ApiUnknown,
-    /// A known path with another method: 405 with the methods it allows.
-    WrongMethod(&'static str),
-    NotFound,
+/// Every route, once (CONTRACT.md, profile `enterprise`). A known path with another
+/// method is 405 with `Allow`; anything else under `/api` is authenticated, then 404.
+static ROUTES: &[Route] = &[
+    Route::post(Endpoint("token"), body!(client_credentials::token))
+        .client(ClientSource::OAuthBody)
+        .layer(envelope::TOKEN)
+        .doc("client-credentials token (EN-TOKEN-1..4, EN-VALID-1)"),
+    Route::post(Endpoint("introspect"), body!(introspection::introspect))
+        .layer(envelope::TOKEN_CHECK)
+        .doc("introspection (EN-INTRO-1)"),
+    Route::post(Endpoint("revoke"), body!(revocation::revoke))
+        .layer(envelope::TOKEN_CHECK)
+        .doc("revocation (EN-REVOKE-1)"),
+    Route::get(Endpoint("tags"), Serve::Head(api::tags))
+        .layer(envelope::API)
+        .doc("the company's tags (EN-API-1)"),
+    Route::new("*", Under("api"), Serve::Head(api::unknown))
+        .layer(envelope::API)
+        .doc("any other route under the API: authenticated, then 404 (EN-API-1)"),
+];
+
+/// The faults an enterprise server switches on, in the order `GET /__test/fault` lists
+/// them.
+static FAULTS: &[&FaultSpec] = &[
+    &client_credentials::EN_INVALID_CLIENT_400,
+    &client_credentials::EN_INACTIVE_ENTERPRISE_ALLOWED,
+    &client_credentials::EN_VALIDATION_DROPS_FIELD,
+    &introspection::EN_INTROSPECT_EXPIRED_ACTIVE,
+    &revocation::EN_REVOKE_KEEPS_TOKEN,
+    &api::EN_COMPANY_CHECK_SKIPPED,
+    &api::EN_SCOPE_CHECK_SKIPPED,
+    &rate_limit::LIMITER_ADMITS_EXTRA,
+    &rate_limit::RETRY_AFTER_MISSING,
+    &rate_limit::LIMITER_COUNTS_REJECTED,
+    &grants::EXPIRED_TOKEN_ACCEPTED,
+];
+
+/// Enterprise's tables, back to the fixtures on reset.
+#[derive(Debug, Default)]
+pub struct EnterpriseState {
+    directory: Directory,
+    tokens: ClientTokens,
 }
 
-impl Route {
-    fn endpoint(self) -> Option<&'static str> {
-        match self {
-            Route::Token => Some("token"),
-            Route::Introspect => Some("introspect"),
-            Route::Revoke => Some("revoke"),
-            Route::Tags => Some("tags"),
-            _ => None,
-        }
-    }
-
-    fn layer(self) -> Layer {
-        match self {
-            Route::Token => envelope::TOKEN,
-            Route::Introspect | Route::Revoke => envelope::TOKEN_CHECK,
-            _ => envelope::API,
-        }
-    }
-
-    /// Where the route's requests name their client: the token body. A bearer token
-    /// here is a client-credential token, which the shell's user and client limit keys
-    /// (punchplay's grants) do not read, so `/api` routes offer the IP only.
-    fn client_source(self) -> ClientSource {
-        match self {
-            Route::Token => ClientSource::OAuthBody,
-            _ => ClientSource::None,
-        }
-    }
-
-    fn facts(self) -> RouteFacts {
-        RouteFacts {
-            endpoint: self.endpoint(),
-            client_source: self.client_source(),
-            layer: self.layer(),
-            ..RouteFacts::default()
-        }
-    }
-}
-
-fn route(app: &App, method: &Method, path: &str) -> Route {
-    let profile = &app.core.profile;
-    let get = method == Method::GET || method == Method::HEAD;
-    let post = method == Method::POST;
-    let here = app.endpoints_by_path.get(path);
-    let is = |name: &str| here.is_some_and(|names| names.iter().any(|n| n == name));
-    // A known path with another method is 405, naming the methods it allows.
-    let served = |route, allowed: bool, allow| {
-        if allowed {
-            route
-        } else {
-            Route::WrongMethod(allow)
-        }
-    };
-    match () {
-        _ if is("token") => served(Route::Token, post, "POST"),
-        _ if is("introspect") => served(Route::Introspect, post, "POST"),
-        _ if is("revoke") => served(Route::Revoke, post, "POST"),
-        _ if is("tags") => served(Route::Tags, get, "GET, HEAD"),
-        _ if profile::is_under_prefix(path, profile.path("api")) => Route::ApiUnknown,
-        _ => Route::NotFound,
+impl FamilyState for EnterpriseState {
+    fn purge(&mut self, now: Millis, bends: Bends, budget: usize) -> bool {
+        // Expired tokens are kept only for a faulty rule that still sees them.
+        let keeps = !access_expiry(bends).forgets_expired()
+            || !introspection::activity(bends).forgets_expired();
+        keeps || self.tokens.purge(now, budget)
     }
 }
 
-/// Serves a matched route. Errors of the token, introspect and revoke layers are written
-/// here, members in the vendor's order; the shell writes the rest (`{message}` only).
-async fn dispatch(
-    app: &App,
-    route: Route,
-    ctx: &Ctx,
-    body: RequestBody,
-) -> ProtocolResult<Response<Body>> {
-    let answer = match route {
-        Route::Token => oauth::token(app, ctx, body).await,
-        Route::Introspect => oauth::introspect(app, ctx, body).await,
-        Route::Revoke => oauth::revoke(app, ctx, body).await,
-        Route::Tags => api::tags(app, ctx),
-        Route::ApiUnknown => api::unknown(app, ctx),
-        Route::WrongMethod(allow) => {
-            // The profile's [errors] names no 405: it is HTTP's, not the vendor's.
-            let e = ProtocolError::new(ErrorCode::MethodNotAllowed, "Method not allowed.")
-                .with_status(405);
-            let mut res = app.error_response(&e, ctx);
-            res.headers_mut()
-                .insert(ALLOW, HeaderValue::from_static(allow));
-            return Ok(res);
-        }
-        Route::NotFound => Err(ProtocolError::not_found("Not found.")),
-    };
-    match answer {
-        Err(e) if ctx.layer != envelope::API => {
-            let mut res = app.error_response(&e, ctx);
-            *res.body_mut() = respond::full(envelope::error_bytes(ctx.layer, &e));
-            Ok(res)
-        }
-        other => other,
-    }
-}
-
-impl ServedFamily for Enterprise {
-    fn route(&self, app: &App, method: &Method, path: &str) -> Matched {
-        let route = route(app, method, path);
-        Matched {
-            facts: route.facts(),
-            route: Box::new(route),
-        }
+impl RulePack for Enterprise {
+    fn name(&self) -> &'static str {
+        "enterprise"
     }
 
-    fn dispatch<'a>(
-        &'a self,
-        app: &'a App,
-        route: FamilyRoute,
-        ctx: &'a Ctx,
-        body: RequestBody,
-    ) -> Answer<'a> {
-        Box::pin(async move {
-            match route.downcast::<Route>() {
-                Ok(route) => dispatch(app, *route, ctx, body).await,
-                Err(_) => Err(ProtocolError::not_found("Not found.")),
-            }
+    fn routes(&self) -> &'static [Route] {
+        ROUTES
+    }
+
+    fn faults(&self) -> &'static [&'static FaultSpec] {
+        FAULTS
+    }
+
+    fn new_state(&self, _profile: &Profile, identities: &Identities) -> Box<dyn FamilyState> {
+        Box::new(EnterpriseState {
+            directory: Directory::from_identities(identities),
+            ..EnterpriseState::default()
         })
     }
 
-    /// Enterprise has no page forms.
-    fn dispatch_form_post(
-        &self,
-        _app: &App,
-        _route: FamilyRoute,
-        _ctx: &Ctx,
-        _body: &[u8],
-    ) -> ProtocolResult<Response<Body>> {
-        Err(ProtocolError::not_found("Not found."))
+    fn unrouted_layer(&self) -> Layer {
+        envelope::API
     }
 
-    fn endpoint_routes(&self) -> &'static [(&'static str, &'static str, ClientSource)] {
-        ENDPOINT_ROUTES
+    /// A known path with another method is 405 with the methods it allows (RFC 9110
+    /// §15.5.6); anything else 404 `{"message":"Not found."}`.
+    fn unrouted(
+        &self,
+        app: &App,
+        ctx: &Ctx,
+        allow: Option<&str>,
+    ) -> ProtocolResult<Response<Body>> {
+        match allow {
+            Some(allow) => Ok(method_not_allowed(app, ctx, allow)),
+            None => Err(ProtocolError::not_found("Not found.")),
+        }
     }
 
     fn oauth_input(&self, headers: &hyper::HeaderMap, body: &[u8]) -> ProtocolResult<OAuthInput> {
-        oauth::oauth_input(headers, body)
+        body::oauth_input(headers, body)
     }
 
-    fn error_body(
+    fn error_body(&self, layer: Layer, error: &ProtocolError, _request_id: &str) -> Vec<u8> {
+        envelope::error_bytes(layer, error)
+    }
+
+    fn test_control(
         &self,
-        layer: Layer,
-        error: &ProtocolError,
-        _request_id: &str,
-    ) -> serde_json::Value {
-        envelope::error_body(layer, error)
-    }
-
-    fn challenge(&self, _layer: Layer, _error: &ProtocolError) -> Option<String> {
-        None
+        app: &App,
+        ctx: &Ctx,
+        segments: &[&str],
+        body: &[u8],
+    ) -> Option<ProtocolResult<Response<Body>>> {
+        directory::test_control(app, ctx, segments, body)
     }
 }
 
-/// Every route that serves a `[paths]` endpoint: its method, the endpoint and where its
-/// requests name their client. A unit test proves `route` agrees with it.
-const ENDPOINT_ROUTES: &[(&str, &str, ClientSource)] = &[
-    ("POST", "token", ClientSource::OAuthBody),
-    ("POST", "introspect", ClientSource::None),
-    ("POST", "revoke", ClientSource::None),
-    ("GET", "tags", ClientSource::None),
-];
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::ServerConfig;
+    use hyper::Method;
 
-    fn app() -> App {
-        App::new(ServerConfig::enterprise()).expect("the enterprise profile is served")
+    use super::*;
+    use crate::config::ServerConfig;
+    use crate::http::routes::{Resolved, RouteTable};
+
+    fn table() -> RouteTable {
+        RouteTable::new(ROUTES, &ServerConfig::enterprise().profile)
     }
 
-    #[test]
-    fn the_endpoint_table_agrees_with_routing() {
-        let app = app();
-        for (method, endpoint, source) in ENDPOINT_ROUTES {
-            let path = app.core.profile.path(endpoint);
-            let facts = route(&app, &method.parse().unwrap(), path).facts();
-            assert_eq!(facts.endpoint, Some(*endpoint), "{method} {path}");
-            assert_eq!(facts.client_source, *source, "{method} {path}");
+    fn resolved(method: Method, path: &str) -> String {
+        match table().resolve(&method, path) {
+            Resolved::Route(i, _) => ROUTES[i].doc.to_owned(),
+            Resolved::WrongMethod(allow) => format!("405 {allow}"),
+            Resolved::Unrouted => "404".to_owned(),
         }
     }
 
     #[test]
     fn unknown_paths_under_api_are_told_from_paths_outside_it() {
-        let app = app();
-        let get = Method::GET;
-        assert_eq!(route(&app, &get, "/api/tags"), Route::Tags);
-        assert_eq!(route(&app, &Method::HEAD, "/api/tags"), Route::Tags);
-        assert_eq!(route(&app, &get, "/api/nope"), Route::ApiUnknown);
-        assert_eq!(route(&app, &get, "/api"), Route::ApiUnknown);
-        assert_eq!(route(&app, &get, "/apix"), Route::NotFound);
-        assert_eq!(
-            route(&app, &Method::DELETE, "/api/tags"),
-            Route::WrongMethod("GET, HEAD")
-        );
-        assert_eq!(
-            route(&app, &get, "/oauth/revoke"),
-            Route::WrongMethod("POST")
-        );
+        let get = || Method::GET;
+        assert_eq!(resolved(get(), "/api/tags"), ROUTES[3].doc);
+        assert_eq!(resolved(Method::HEAD, "/api/tags"), ROUTES[3].doc);
+        assert_eq!(resolved(get(), "/api/nope"), ROUTES[4].doc);
+        assert_eq!(resolved(get(), "/api"), ROUTES[4].doc);
+        assert_eq!(resolved(get(), "/apix"), "404");
+        assert_eq!(resolved(Method::DELETE, "/api/tags"), "405 GET, HEAD");
+        assert_eq!(resolved(get(), "/oauth/revoke"), "405 POST");
     }
 }

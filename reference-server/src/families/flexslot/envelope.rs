@@ -5,7 +5,7 @@
 //! the resource (FX-RS-1).
 
 use crate::core::error::{ErrorCode, ProtocolError};
-use crate::http::family::Layer;
+use crate::http::Layer;
 
 /// The OAuth endpoints (`/token`, `/revoke`, `/introspect`), metadata and unknown routes.
 pub const OAUTH: Layer = Layer("oauth");
@@ -15,11 +15,12 @@ pub const RESOURCE: Layer = Layer("resource");
 /// The realm of every challenge.
 pub const REALM: &str = "flexslot";
 
-pub fn error_body(_layer: Layer, error: &ProtocolError, _request_id: &str) -> serde_json::Value {
-    serde_json::json!({
+pub fn error_body(_layer: Layer, error: &ProtocolError, _request_id: &str) -> Vec<u8> {
+    let body = serde_json::json!({
         "error": error.code.as_str(),
         "error_description": quotable(&error.message),
-    })
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// The challenge with no error code, for a request without (well-formed) credentials

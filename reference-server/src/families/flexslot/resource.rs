@@ -1,11 +1,12 @@
 //! Flexslot's protected resource, `GET /api/public/v1/me` (scope `profile`), with the RFC
-//! 6750 §3 challenges (FX-RS-1).
+//! 6750 §3 challenges (FX-RS-1) and the fault that drops them.
 
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 
 use super::envelope::bare_bearer_challenge;
 use crate::core::error::ProtocolResult;
+use crate::core::fault::{FaultSpec, Shape};
 use crate::http::request::bearer_token;
 use crate::http::respond::{self, Body};
 use crate::http::{App, Ctx};
@@ -41,3 +42,10 @@ pub fn me(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
         }),
     ))
 }
+
+pub static FX_BEARER_CHALLENGE_MISSING: FaultSpec = FaultSpec::shaping(
+    "fx_bearer_challenge_missing",
+    "FX-RS-1",
+    "401 answers of the resource server carry no WWW-Authenticate: Bearer challenge",
+    Shape::NoBearerChallenge,
+);

@@ -6,11 +6,12 @@ use hyper::{Response, StatusCode};
 use profile::AppKind;
 use serde::Deserialize;
 
-use super::request::{form_pairs, parse_json, wants_json};
-use super::respond::{self, Body};
-use super::{App, Ctx, ok_json, pages};
+use super::pages;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::registry::{AppRecord, NewApp};
+use crate::http::request::{self, form_pairs, parse_json, wants_json};
+use crate::http::respond::{self, Body};
+use crate::http::{App, Ctx, ok_json};
 
 /// The signed-in user, or the answer for a signed-out one: JSON 401 `invalid_token`, or
 /// a redirect to the sign-in page.
@@ -22,10 +23,7 @@ fn signed_in(app: &App, ctx: &Ctx) -> Result<String, Box<Response<Body>>> {
         let e = ProtocolError::invalid_token("Sign in first: this page needs a PunchPlay session.");
         return Err(Box::new(app.error_response(&e, ctx)));
     }
-    let next = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
+    let next = ctx.path_and_query();
     let location = format!(
         "{}?next={}",
         app.core.profile.path("login"),
@@ -116,8 +114,7 @@ pub fn create_app(app: &App, ctx: &Ctx, bytes: &[u8]) -> ProtocolResult<Response
         Err(answer) => return Ok(*answer),
     };
     let as_json = wants_json(&ctx.headers);
-    let is_json_body =
-        super::request::media_type(&ctx.headers).as_deref() == Some("application/json");
+    let is_json_body = request::media_type_is(&ctx.headers, "application/json");
     let new = if is_json_body {
         let value = parse_json(bytes)?;
         let parsed: NewAppJson = serde_json::from_value(value)
@@ -168,8 +165,14 @@ pub fn create_app(app: &App, ctx: &Ctx, bytes: &[u8]) -> ProtocolResult<Response
     }
 }
 
+/// The app a developer or connected-apps POST names in its path.
+fn client_id_of(ctx: &Ctx) -> &str {
+    ctx.param.as_deref().unwrap_or_default()
+}
+
 /// `POST /developer/apps/{client_id}/secret` (PP-APP-8).
-pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
+pub fn rotate_secret(app: &App, ctx: &Ctx, _body: &[u8]) -> ProtocolResult<Response<Body>> {
+    let client_id = client_id_of(ctx);
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
         Err(answer) => return Ok(*answer),
@@ -194,7 +197,8 @@ pub fn rotate_secret(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Re
 }
 
 /// `POST /developer/apps/{client_id}/deactivate` (PP-APP-8, PP-APP-5).
-pub fn deactivate_app(app: &App, ctx: &Ctx, client_id: &str) -> ProtocolResult<Response<Body>> {
+pub fn deactivate_app(app: &App, ctx: &Ctx, _body: &[u8]) -> ProtocolResult<Response<Body>> {
+    let client_id = client_id_of(ctx);
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
         Err(answer) => return Ok(*answer),
@@ -232,11 +236,8 @@ pub fn connected_apps(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
 }
 
 /// `POST /settings/connected-apps/{client_id}/revoke` (PP-REVOKE-1).
-pub fn revoke_connected_app(
-    app: &App,
-    ctx: &Ctx,
-    client_id: &str,
-) -> ProtocolResult<Response<Body>> {
+pub fn revoke_connected_app(app: &App, ctx: &Ctx, _body: &[u8]) -> ProtocolResult<Response<Body>> {
+    let client_id = client_id_of(ctx);
     let user = match signed_in(app, ctx) {
         Ok(u) => u,
         Err(answer) => return Ok(*answer),

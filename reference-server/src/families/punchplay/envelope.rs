@@ -1,10 +1,12 @@
 //! Punchplay's one error layer: `{error, message, request_id}`, plus `required_scope` on
-//! `insufficient_scope` (PP-ERR-1), and its challenges (RFC 6750 §3, RFC 6749 §5.2).
+//! `insufficient_scope` (PP-ERR-1), its challenges (RFC 6750 §3, RFC 6749 §5.2), and the
+//! fault that bends its request-id header (PP-ERR-2).
 
 use crate::core::error::{ErrorCode, ProtocolError};
-use crate::http::family::Layer;
+use crate::core::fault::{FaultSpec, Shape};
+use crate::http::Layer;
 
-pub fn error_body(_layer: Layer, error: &ProtocolError, request_id: &str) -> serde_json::Value {
+pub fn error_body(_layer: Layer, error: &ProtocolError, request_id: &str) -> Vec<u8> {
     let mut body = serde_json::json!({
         "error": error.code.as_str(),
         "message": error.message,
@@ -13,7 +15,7 @@ pub fn error_body(_layer: Layer, error: &ProtocolError, request_id: &str) -> ser
     if let Some(scope) = &error.required_scope {
         body["required_scope"] = scope.clone().into();
     }
-    body
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 pub fn challenge(_layer: Layer, e: &ProtocolError) -> Option<String> {
@@ -31,3 +33,10 @@ pub fn challenge(_layer: Layer, e: &ProtocolError) -> Option<String> {
         _ => None,
     }
 }
+
+pub static REQUEST_ID_MISMATCH: FaultSpec = FaultSpec::shaping(
+    "request_id_mismatch",
+    "PP-ERR-2",
+    "the request-id header differs from the error body's request_id",
+    Shape::RequestIdMismatch,
+);

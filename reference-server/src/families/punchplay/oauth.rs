@@ -1,21 +1,55 @@
-//! The OAuth endpoints: authorize pages (PP-AUTHZ-*), token (PP-TOKEN-*), refresh
-//! (PP-REFRESH-1), device code and `/activate` (PP-DEVICE-*).
+//! Punchplay's OAuth endpoints: `oauth/token` (PP-TOKEN-*) and `auth/refresh`
+//! (PP-REFRESH-1) as the kernel's token endpoint with punchplay's grants, how its OAuth
+//! bodies read (PP-TOKEN-4, PP-TOKEN-5), and where its authorize errors and decisions send
+//! the browser (PP-AUTHZ-3, PP-AUTHZ-4: with the request id).
 
 use hyper::{Response, StatusCode};
 
-use super::request::{
-    RequestBody, parse_form, parse_params, query_params, with_client_credentials,
+use crate::core::Params;
+use crate::core::authorization_code::{
+    AuthorizationCodeGrant, AuthorizeError, ValidAuthorization, redirect_with,
 };
-use super::respond::{self, Body};
-use super::{App, Ctx, pages};
-use crate::core::client_auth::ClientCredentials;
+use crate::core::client_auth::{BodyOrBasic, ClientCredentials};
 use crate::core::error::{ProtocolError, ProtocolResult};
-use crate::core::grants::TokenPair;
-use crate::core::{Core, Params};
-use crate::http::consent;
+use crate::core::fault::{FaultSpec, Shape};
+use crate::core::refresh_token::RefreshTokenGrant;
+use crate::core::token_endpoint::{GrantEndpoint, GrantTypeParam, Issues, Order};
+use crate::http::consent::AuthorizeRedirects;
+use crate::http::request::{RequestBody, parse_params, with_client_credentials};
+use crate::http::respond::{self, Body};
+use crate::http::{App, Ctx};
 
-/// Reads an OAuth endpoint's body and client credentials (PP-TOKEN-4, PP-TOKEN-5).
-async fn oauth_input(
+/// `POST oauth/token`: the authorization code (PP-TOKEN-1) and the refresh token
+/// (PP-REFRESH-1); `grant_type` required, looked at before the client (PP-TOKEN-3).
+pub static TOKEN: GrantEndpoint = GrantEndpoint {
+    handlers: &[&AuthorizationCodeGrant::RFC_6749, &RefreshTokenGrant],
+    grant_type: GrantTypeParam::Required,
+    order: Order::GrantTypeFirst,
+    authenticator: &BodyOrBasic,
+    issues: Issues::TokenPair,
+};
+
+/// `POST auth/refresh`: the refresh token only; an optional `grant_type` must say
+/// `refresh_token` (PP-REFRESH-1).
+pub static REFRESH: GrantEndpoint = GrantEndpoint {
+    handlers: &[&RefreshTokenGrant],
+    grant_type: GrantTypeParam::Optional,
+    ..TOKEN
+};
+
+/// An OAuth body's parameters and client credentials: a form or JSON (PP-TOKEN-4), HTTP
+/// Basic or the body (PP-TOKEN-5).
+pub(crate) fn oauth_credentials(
+    headers: &hyper::HeaderMap,
+    bytes: &[u8],
+) -> ProtocolResult<(Params, ClientCredentials)> {
+    let params = parse_params(headers, bytes)?;
+    with_client_credentials(headers, params)
+}
+
+/// Reads an OAuth endpoint's body and client credentials (the shell's parse when a limit
+/// keyed by client made one).
+pub(crate) async fn oauth_input(
     app: &App,
     ctx: &Ctx,
     body: RequestBody,
@@ -28,171 +62,104 @@ async fn oauth_input(
     .await
 }
 
-/// An OAuth body's parameters and client credentials, from the body and HTTP Basic.
-pub(crate) fn oauth_credentials(
-    headers: &hyper::HeaderMap,
-    bytes: &[u8],
-) -> ProtocolResult<(Params, ClientCredentials)> {
-    let params = parse_params(headers, bytes)?;
-    with_client_credentials(headers, params)
-}
-
-fn token_response(pair: &impl serde::Serialize) -> Response<Body> {
-    respond::no_store(respond::json(StatusCode::OK, pair))
-}
-
-/// Error responses of the token endpoints are not cacheable either (RFC 6749 §5.2).
-fn no_store_error(app: &App, ctx: &Ctx, e: ProtocolError) -> Response<Body> {
-    respond::no_store(app.error_response(&e, ctx))
-}
-
 /// The endpoints that answer a token pair share one shape: read the body (the shell has
 /// counted the request under its limit already, PP-RATE-1), answer the failure mode if
-/// one is on, then apply the grant's rule. Their answers are never cached (PP-TOKEN-4,
-/// RFC 6749 §5.1, §5.2).
-async fn token_pair_endpoint(
+/// one is on, then serve the grant. Their answers are never cached (PP-TOKEN-4, RFC 6749
+/// §5.1, §5.2).
+pub(crate) async fn token_pair_endpoint(
     app: &App,
     ctx: &Ctx,
     body: RequestBody,
-    grant: impl FnOnce(&Core, &Params, &ClientCredentials) -> ProtocolResult<TokenPair>,
+    endpoint: &GrantEndpoint,
 ) -> ProtocolResult<Response<Body>> {
     let input = oauth_input(app, ctx, body).await;
     if let Err(e) = app.core.check_failure_mode() {
-        return Ok(no_store_error(app, ctx, e));
+        return Ok(respond::no_store(app.error_response(&e, ctx)));
     }
     let (params, creds) = input?;
-    match grant(&app.core, &params, &creds) {
-        Ok(pair) => Ok(token_response(&pair)),
-        Err(e) => Ok(no_store_error(app, ctx, e)),
-    }
+    Ok(respond::no_store(
+        match app.core.serve_grant(endpoint, &params, &creds) {
+            Ok(pair) => respond::json(StatusCode::OK, &pair),
+            Err(e) => app.error_response(&e, ctx),
+        },
+    ))
 }
 
-/// `POST oauth/token` (PP-TOKEN-*), (PP-RATE-1 limits it in the shell).
+/// `POST oauth/token` (PP-TOKEN-*).
 pub async fn token(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Response<Body>> {
-    token_pair_endpoint(app, ctx, body, Core::token_endpoint).await
+    token_pair_endpoint(app, ctx, body, &TOKEN).await
 }
 
 /// `POST auth/refresh` (PP-REFRESH-1).
 pub async fn refresh(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Response<Body>> {
-    token_pair_endpoint(app, ctx, body, Core::refresh_endpoint).await
+    token_pair_endpoint(app, ctx, body, &REFRESH).await
 }
 
-/// `POST auth/device/code` (PP-DEVICE-1, PP-DEVICE-2).
-pub async fn device_code(
-    app: &App,
-    ctx: &Ctx,
-    body: RequestBody,
-) -> ProtocolResult<Response<Body>> {
-    let input = oauth_input(app, ctx, body).await;
-    app.core.check_failure_mode()?;
-    let (params, creds) = input?;
-    let start = app.core.start_device(&params, &creds)?;
-    let verification_uri = format!("{}{}", ctx.base_url, app.core.profile.path("activate"));
-    let complete = format!(
-        "{verification_uri}?user_code={}",
-        url::form_urlencoded::byte_serialize(start.user_code.as_bytes()).collect::<String>()
-    );
-    // PP-DEVICE-2: the QR code decodes to verification_uri_complete.
-    let qr = super::qr::png_data_uri(&complete).map_err(|_| {
-        ProtocolError::new(
-            crate::core::error::ErrorCode::ServerError,
-            "The QR code could not be drawn.",
-        )
-    })?;
-    let body = serde_json::json!({
-        "device_code": start.device_code,
-        "user_code": start.user_code,
-        "verification_uri": verification_uri,
-        "verification_uri_complete": complete,
-        "verification_uri_qr": qr,
-        "expires_in": start.expires_in,
-        "interval": start.interval,
-        "scope": start.scope,
-    });
-    Ok(respond::no_store(respond::json(StatusCode::OK, &body)))
-}
+/// Punchplay's redirects: an error redirect carries `error`, `state` (if sent) and the
+/// request id (PP-AUTHZ-4); a denial is `access_denied` (PP-AUTHZ-4); an approval the
+/// kernel's code redirect (PP-AUTHZ-3).
+pub struct Redirects;
 
-/// `POST auth/device/token` (PP-DEVICE-3).
-pub async fn device_token(
-    app: &App,
-    ctx: &Ctx,
-    body: RequestBody,
-) -> ProtocolResult<Response<Body>> {
-    token_pair_endpoint(app, ctx, body, Core::poll_device).await
-}
+impl AuthorizeRedirects for Redirects {
+    fn error_location(&self, _app: &App, ctx: &Ctx, err: &AuthorizeError) -> Option<String> {
+        let AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            error,
+        } = err
+        else {
+            return None;
+        };
+        Some(error_location(
+            redirect_uri,
+            error,
+            state.as_deref(),
+            ctx.request_id(),
+        ))
+    }
 
-/// `GET /oauth/authorize` (PP-AUTHZ-1, PP-AUTHZ-2): errors redirect with `request_id`
-/// (PP-AUTHZ-4) or show the page (PP-AUTHZ-5).
-pub fn authorize_page(app: &App, ctx: &Ctx) -> Response<Body> {
-    consent::authorize_page(app, ctx, |err| err.location(&ctx.request_id, false))
-}
-
-/// `POST /oauth/authorize`: the approval form (PP-AUTHZ-2, PP-AUTHZ-3, PP-AUTHZ-4).
-pub fn authorize_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
-    consent::authorize_decision(app, ctx, body, |user, request, approve| {
-        app.core
-            .decide_authorization(user, request, approve, &ctx.request_id)
-    })
-}
-
-/// `GET /activate` (PP-DEVICE-5).
-pub fn activate_page(app: &App, ctx: &Ctx) -> Response<Body> {
-    let here = match &ctx.query {
-        Some(q) => format!("{}?{q}", ctx.path),
-        None => ctx.path.clone(),
-    };
-    let Some((_, user)) = app.session(ctx) else {
-        return respond::html(
-            StatusCode::OK,
-            pages::login_form(app, ctx.csrf.for_form(), &here, None),
+    fn decision_location(
+        &self,
+        app: &App,
+        ctx: &Ctx,
+        user: &str,
+        request: &ValidAuthorization,
+        approve: bool,
+    ) -> String {
+        if approve {
+            return app.core.issue_code(user, request);
+        }
+        let denied = ProtocolError::new(
+            crate::core::error::ErrorCode::AccessDenied,
+            "The user denied the request.",
         );
-    };
-    let params = query_params(ctx.query.as_deref());
-    match params.get("user_code").filter(|c| !c.trim().is_empty()) {
-        None => respond::html(
-            StatusCode::OK,
-            pages::activate_enter_code(app, ctx.csrf.for_form(), &user, None),
-        ),
-        Some(code) => match app.core.device_for_page(code) {
-            Ok(device) => respond::html(
-                StatusCode::OK,
-                pages::activate_confirm(app, ctx.csrf.for_form(), &user, &device),
-            ),
-            Err(e) => respond::html(
-                StatusCode::NOT_FOUND,
-                pages::activate_enter_code(app, ctx.csrf.for_form(), &user, Some(&e.message)),
-            ),
-        },
+        error_location(
+            &request.redirect_uri,
+            &denied,
+            request.state.as_deref(),
+            ctx.request_id(),
+        )
     }
 }
 
-/// `POST /activate`: approve or deny a device code (PP-DEVICE-3, PP-DEVICE-4).
-pub fn activate_decision(app: &App, ctx: &Ctx, body: &[u8]) -> ProtocolResult<Response<Body>> {
-    let form = parse_form(body)?;
-    let Some((_, user)) = app.session(ctx) else {
-        return Ok(respond::html(
-            StatusCode::OK,
-            pages::login_form(
-                app,
-                ctx.csrf.for_form(),
-                app.core.profile.path("activate"),
-                None,
-            ),
-        ));
-    };
-    let code = form
-        .get("user_code")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let approve = form.get("decision").map(String::as_str) == Some("approve");
-    match app.core.decide_device(code, &user, approve) {
-        Ok(code) => Ok(respond::html(
-            StatusCode::OK,
-            pages::activate_done(app, &code, approve),
-        )),
-        Err(e) => Ok(respond::html(
-            StatusCode::NOT_FOUND,
-            pages::activate_enter_code(app, ctx.csrf.for_form(), &user, Some(&e.message)),
-        )),
+/// `error`, `state` (if sent) and `request_id` on the client's redirect URI (PP-AUTHZ-4).
+fn error_location(
+    redirect_uri: &str,
+    error: &ProtocolError,
+    state: Option<&str>,
+    request_id: &str,
+) -> String {
+    let mut params = vec![("error", error.code.as_str())];
+    if let Some(state) = state {
+        params.push(("state", state));
     }
+    params.push(("request_id", request_id));
+    redirect_with(redirect_uri, &params)
 }
+
+pub static ERROR_REDIRECT_WITHOUT_REQUEST_ID: FaultSpec = FaultSpec::shaping(
+    "error_redirect_without_request_id",
+    "PP-AUTHZ-4",
+    "error redirects leave out `request_id`",
+    Shape::ErrorRedirectWithoutRequestId,
+);

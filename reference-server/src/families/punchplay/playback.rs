@@ -1,14 +1,23 @@
-//! Playback events, now-playing state and the live event log (PP-API-3..6, PP-API-8).
+//! Playback (PP-API-3..6, PP-API-8): each user's events, now-playing state and live event
+//! log (punchplay's own table), the `playback/{action}` and `playback/now-playing`
+//! endpoints, the rules of event order and of the live feed, and the faults that bend them.
+//! The live stream itself is `events.rs`.
 
 use std::collections::{HashSet, VecDeque};
 
+use hyper::Response;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use super::Core;
-use super::clock::{Millis, rfc3339};
-use super::error::{ProtocolError, ProtocolResult};
+use super::PunchplayState;
+use crate::core::clock::{Millis, rfc3339};
+use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::core::fault::bends;
+use crate::core::fault::{Bends, FaultSpec};
+use crate::http::request::{RequestBody, bearer_token, media_type_is, parse_json};
+use crate::http::respond::Body;
+use crate::http::{App, Ctx, ok_json};
 
 /// How many live events a user's log keeps for `Last-Event-ID` resumes.
 pub const EVENT_LOG_LEN: usize = 1024;
@@ -70,6 +79,26 @@ impl PlaybackOrder for NewestWins {
     }
 }
 
+fn playback_order(bends: Bends) -> &'static dyn PlaybackOrder {
+    bends.pick::<dyn PlaybackOrder>(&NewestWins)
+}
+
+/// `stale_event_applied` (PP-API-4): no event counts as older than the last applied.
+struct StaleEventApplied;
+
+impl PlaybackOrder for StaleEventApplied {
+    fn is_stale(&self, _last_applied: Option<Millis>, _occurred_at: Millis) -> bool {
+        false
+    }
+}
+
+pub static STALE_EVENT_APPLIED: FaultSpec = FaultSpec::bending(
+    "stale_event_applied",
+    "PP-API-4",
+    "playback events older than the last applied one change now-playing",
+    bends!(dyn PlaybackOrder = StaleEventApplied),
+);
+
 /// Which applied events reach the live stream and its log (PP-API-8); [`EveryEvent`] is
 /// the rule.
 pub trait LiveFeed: Sync {
@@ -84,6 +113,26 @@ impl LiveFeed for EveryEvent {
         true
     }
 }
+
+fn live_feed(bends: Bends) -> &'static dyn LiveFeed {
+    bends.pick::<dyn LiveFeed>(&EveryEvent)
+}
+
+/// `sse_drops_stops` (PP-API-8): `playback.stopped` never reaches the live stream.
+struct SseDropsStops;
+
+impl LiveFeed for SseDropsStops {
+    fn publishes(&self, action: Action) -> bool {
+        action != Action::Stop
+    }
+}
+
+pub static SSE_DROPS_STOPS: FaultSpec = FaultSpec::bending(
+    "sse_drops_stops",
+    "PP-API-8",
+    "the live stream drops playback.stopped events",
+    bends!(dyn LiveFeed = SseDropsStops),
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Media {
@@ -185,7 +234,7 @@ impl Default for UserPlayback {
 }
 
 impl UserPlayback {
-    fn now_playing(&self) -> NowPlaying {
+    pub fn now_playing(&self) -> NowPlaying {
         NowPlaying {
             state: self.state,
             media: self.media.clone(),
@@ -342,107 +391,98 @@ pub fn parse_event(action: Action, body: &Value, now: Millis) -> ProtocolResult<
     })
 }
 
-impl Core {
-    /// Applies a user's playback event (PP-API-3, PP-API-4, PP-API-5).
-    pub fn apply_playback(&self, user: &str, event: PlaybackEvent) -> PlaybackOutcome {
-        let rules = self.components();
-        let mut state = self.lock();
-        let p = state.playback.entry(user.to_owned()).or_default();
-        let unchanged = |p: &UserPlayback| PlaybackOutcome {
-            accepted: true,
-            applied: false,
-            now_playing: p.now_playing(),
-        };
-        // PP-API-4: a repeated event_id is acknowledged and changes nothing.
-        if let Some(id) = &event.event_id
-            && p.seen.contains(id)
-        {
-            return unchanged(p);
-        }
-        if let Some(id) = &event.event_id {
-            p.remember(id);
-        }
-        // PP-API-4: an event older than the last one applied changes nothing.
-        if rules
-            .playback_order
-            .is_stale(p.last_applied, event.occurred_at)
-        {
-            return unchanged(p);
-        }
-        let same_item = p.media.as_ref().is_some_and(|m| m.id == event.media.id);
-        if event.action == Action::Stop && p.media.is_some() && !same_item {
-            // A stop for an item that is not playing is stale.
-            return unchanged(p);
-        }
-        // PP-API-5: another item while one is active ends the first with an implicit stop.
-        if event.action != Action::Stop
-            && !same_item
-            && let Some(previous) = p.media.clone()
-        {
-            p.emit(
-                rules.live_feed,
-                Action::Stop,
-                previous,
-                p.position_ms,
-                event.occurred_at,
-                None,
-                true,
-            );
-        }
-        p.last_applied = Some(event.occurred_at);
-        p.position_ms = event.position_ms;
-        p.duration_ms = event
-            .duration_ms
-            .or(if same_item { p.duration_ms } else { None });
-        match event.action {
-            Action::Start | Action::Resume | Action::Progress => {
-                p.state = PlayState::Playing;
-                p.media = Some(event.media.clone());
-            }
-            Action::Pause => {
-                p.state = PlayState::Paused;
-                p.media = Some(event.media.clone());
-            }
-            Action::Stop => {
-                p.state = PlayState::Idle;
-                p.media = None;
-                p.position_ms = 0;
-                p.duration_ms = None;
-            }
-        }
+/// Applies a user's playback event to `users` (PP-API-3, PP-API-4, PP-API-5).
+pub fn apply(
+    users: &mut std::collections::HashMap<String, UserPlayback>,
+    bends: Bends,
+    user: &str,
+    event: PlaybackEvent,
+) -> PlaybackOutcome {
+    let (order, feed) = (playback_order(bends), live_feed(bends));
+    let p = users.entry(user.to_owned()).or_default();
+    let unchanged = |p: &UserPlayback| PlaybackOutcome {
+        accepted: true,
+        applied: false,
+        now_playing: p.now_playing(),
+    };
+    // PP-API-4: a repeated event_id is acknowledged and changes nothing.
+    if let Some(id) = &event.event_id
+        && p.seen.contains(id)
+    {
+        return unchanged(p);
+    }
+    if let Some(id) = &event.event_id {
+        p.remember(id);
+    }
+    // PP-API-4: an event older than the last one applied changes nothing.
+    if order.is_stale(p.last_applied, event.occurred_at) {
+        return unchanged(p);
+    }
+    let same_item = p.media.as_ref().is_some_and(|m| m.id == event.media.id);
+    if event.action == Action::Stop && p.media.is_some() && !same_item {
+        // A stop for an item that is not playing is stale.
+        return unchanged(p);
+    }
+    // PP-API-5: another item while one is active ends the first with an implicit stop.
+    if event.action != Action::Stop
+        && !same_item
+        && let Some(previous) = p.media.clone()
+    {
         p.emit(
-            rules.live_feed,
-            event.action,
-            event.media,
-            event.position_ms,
+            feed,
+            Action::Stop,
+            previous,
+            p.position_ms,
             event.occurred_at,
-            event.event_id,
-            false,
+            None,
+            true,
         );
-        PlaybackOutcome {
-            accepted: true,
-            applied: true,
-            now_playing: p.now_playing(),
+    }
+    p.last_applied = Some(event.occurred_at);
+    p.position_ms = event.position_ms;
+    p.duration_ms = event
+        .duration_ms
+        .or(if same_item { p.duration_ms } else { None });
+    match event.action {
+        Action::Start | Action::Resume | Action::Progress => {
+            p.state = PlayState::Playing;
+            p.media = Some(event.media.clone());
+        }
+        Action::Pause => {
+            p.state = PlayState::Paused;
+            p.media = Some(event.media.clone());
+        }
+        Action::Stop => {
+            p.state = PlayState::Idle;
+            p.media = None;
+            p.position_ms = 0;
+            p.duration_ms = None;
         }
     }
-
-    pub fn now_playing(&self, user: &str) -> NowPlaying {
-        let mut state = self.lock();
-        state
-            .playback
-            .entry(user.to_owned())
-            .or_default()
-            .now_playing()
+    p.emit(
+        feed,
+        event.action,
+        event.media,
+        event.position_ms,
+        event.occurred_at,
+        event.event_id,
+        false,
+    );
+    PlaybackOutcome {
+        accepted: true,
+        applied: true,
+        now_playing: p.now_playing(),
     }
+}
 
-    /// The events after `last_event_id` and a receiver for the ones to come, taken under
-    /// one lock so nothing falls between them (PP-API-8).
-    pub fn subscribe(
-        &self,
-        user: &str,
-        last_event_id: Option<u64>,
-    ) -> (Vec<LiveEvent>, broadcast::Receiver<LiveEvent>) {
-        let mut state = self.lock();
+/// The events after `last_event_id` and a receiver for the ones to come, taken under
+/// one lock so nothing falls between them (PP-API-8).
+pub fn subscribe(
+    app: &App,
+    user: &str,
+    last_event_id: Option<u64>,
+) -> (Vec<LiveEvent>, broadcast::Receiver<LiveEvent>) {
+    app.core.with_family(|state: &mut PunchplayState| {
         let p = state.playback.entry(user.to_owned()).or_default();
         let after = last_event_id.unwrap_or(0);
         let backlog = if last_event_id.is_some() {
@@ -451,7 +491,62 @@ impl Core {
             Vec::new()
         };
         (backlog, p.live.subscribe())
+    })
+}
+
+/// `POST playback/{action}` (PP-API-3..5): scope, action and body. The shell already
+/// authenticated and counted a per-user limit (PP-RATE-4).
+pub async fn playback(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Response<Body>> {
+    let action = ctx.param.as_deref().unwrap_or_default();
+    let who = app.core.authenticate_bearer(
+        bearer_token(&ctx.headers),
+        app.core.profile.required_scope("playback"),
+    )?;
+    let actions = app
+        .core
+        .profile
+        .expect_punchplay()
+        .playback
+        .actions
+        .as_slice();
+    let action = Action::parse(action)
+        .filter(|_| actions.iter().any(|a| a == action))
+        .ok_or_else(|| {
+            ProtocolError::not_found(format!(
+                "There is no playback action `{action}`; use one of {}.",
+                actions.join(", ")
+            ))
+        })?;
+    let bytes = body
+        .read(&ctx.headers, app.core.profile.http.max_body_bytes)
+        .await?;
+    if !media_type_is(&ctx.headers, "application/json") {
+        return Err(ProtocolError::invalid_request(
+            "Send the playback event as application/json.",
+        ));
     }
+    let event = parse_event(action, &parse_json(&bytes)?, app.core.now())?;
+    let bends = app.core.bends();
+    let outcome = app.core.with_family(|state: &mut PunchplayState| {
+        apply(&mut state.playback, bends, &who.user, event)
+    });
+    ok_json(&outcome)
+}
+
+/// `GET playback/now-playing` (PP-API-6).
+pub fn now_playing(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
+    let who = app.core.authenticate_bearer(
+        bearer_token(&ctx.headers),
+        app.core.profile.required_scope("now_playing"),
+    )?;
+    let now_playing = app.core.with_family(|state: &mut PunchplayState| {
+        state
+            .playback
+            .entry(who.user.clone())
+            .or_default()
+            .now_playing()
+    });
+    ok_json(&now_playing)
 }
 
 #[cfg(test)]
@@ -489,45 +584,29 @@ mod tests {
 
     #[test]
     fn older_events_and_repeated_ids_change_nothing() {
-        let core = Core::new(
-            profile::Profile::punchplay(),
-            profile::Identities::punchplay(),
-        );
+        let mut users = std::collections::HashMap::new();
+        let mut apply = |event| apply(&mut users, Bends::NONE, "alice", event);
         let start = parse_event(Action::Start, &body("m1", "2026-06-09T12:00:10Z"), NOW).unwrap();
-        assert!(core.apply_playback("alice", start).applied);
+        assert!(apply(start).applied);
         let older = parse_event(Action::Pause, &body("m1", "2026-06-09T12:00:05Z"), NOW).unwrap();
-        let out = core.apply_playback("alice", older);
+        let out = apply(older);
         assert!(out.accepted && !out.applied);
         assert_eq!(out.now_playing.state, PlayState::Playing);
         let mut b = body("m1", "2026-06-09T12:00:20Z");
         b["event_id"] = json!("e1");
-        assert!(
-            core.apply_playback("alice", parse_event(Action::Pause, &b, NOW).unwrap())
-                .applied
-        );
+        assert!(apply(parse_event(Action::Pause, &b, NOW).unwrap()).applied);
         b["occurred_at"] = json!("2026-06-09T12:00:30Z");
-        assert!(
-            !core
-                .apply_playback("alice", parse_event(Action::Resume, &b, NOW).unwrap())
-                .applied
-        );
+        assert!(!apply(parse_event(Action::Resume, &b, NOW).unwrap()).applied);
     }
 
     #[test]
     fn starting_another_item_implies_a_stop_of_the_first() {
-        let core = Core::new(
-            profile::Profile::punchplay(),
-            profile::Identities::punchplay(),
-        );
-        let (_, mut rx) = core.subscribe("bob", None);
-        core.apply_playback(
-            "bob",
-            parse_event(Action::Start, &body("m1", "2026-06-09T12:00:00Z"), NOW).unwrap(),
-        );
-        let out = core.apply_playback(
-            "bob",
-            parse_event(Action::Start, &body("m2", "2026-06-09T12:01:00Z"), NOW).unwrap(),
-        );
+        let mut users: std::collections::HashMap<String, UserPlayback> = Default::default();
+        let mut rx = users.entry("bob".into()).or_default().live.subscribe();
+        let mut apply = |event| apply(&mut users, Bends::NONE, "bob", event);
+        apply(parse_event(Action::Start, &body("m1", "2026-06-09T12:00:00Z"), NOW).unwrap());
+        let out =
+            apply(parse_event(Action::Start, &body("m2", "2026-06-09T12:01:00Z"), NOW).unwrap());
         assert_eq!(out.now_playing.media.unwrap().id, "m2");
         let kinds: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
             .map(|e| (e.kind, e.media.id, e.implicit))

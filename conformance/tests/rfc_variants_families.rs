@@ -131,7 +131,6 @@ impl Rewrite for ApiRedirectsToLogin {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs issue 18 item 4 (one defect, one failing clause): other clauses' checks still fail on the answer they pass through"]
 async fn enterprise_api_redirecting_to_a_login_page_fails_en_api_1() {
     let judged = judge("enterprise", ApiRedirectsToLogin, Driver::TestControls).await;
     assert_fails_only(&judged, &["EN-API-1"]);
@@ -159,7 +158,6 @@ impl Rewrite for TextPlainErrors {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs issue 18 item 4 (one defect, one failing clause): other clauses' checks still fail on the answer they pass through"]
 async fn punchplay_text_plain_error_bodies_fail_pp_err_1() {
     let judged = judge("punchplay", TextPlainErrors, Driver::TestControls).await;
     assert_fails_only(&judged, &["PP-ERR-1"]);

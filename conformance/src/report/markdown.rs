@@ -62,6 +62,9 @@ pub fn render(report: &RunReport, explain: &Explain) -> String {
         gate.join(", "),
         super::verdict(report)
     );
+    for line in super::incomplete_lines(report, usize::MAX) {
+        let _ = writeln!(s, "> **{line}**\n");
+    }
     for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
         let _ = writeln!(s, "> **Note:** {note}\n");
     }

@@ -22,7 +22,9 @@ pub use explain::Explain;
 
 /// The run's verdict as the Markdown and HTML reports word it.
 pub fn verdict(report: &RunReport) -> &'static str {
-    if report.conformant() {
+    if report.incomplete.is_some() {
+        "INCOMPLETE"
+    } else if report.conformant() {
         "conformant"
     } else {
         "NOT conformant"
@@ -46,15 +48,23 @@ const IDS_IN_VERDICT: usize = 3;
 /// silent (`CONFORMANT at MUST; 1 SHOULD check failed: PP-AUTHZ-8/...`). "at MUST" says
 /// which levels gate, so a level's failures need no "(not gating)".
 pub fn verdict_line(report: &RunReport) -> String {
-    let mut line = format!(
-        "{} at {}",
-        if report.conformant() {
-            "CONFORMANT"
-        } else {
-            "NOT CONFORMANT"
-        },
-        gate_name(report)
-    );
+    let mut line = match &report.incomplete {
+        // No verdict on the deployment: what was reached before the stop follows.
+        Some(stop) => format!(
+            "INCOMPLETE (no verdict at {}): {}",
+            gate_name(report),
+            stop.sentence()
+        ),
+        None => format!(
+            "{} at {}",
+            if report.conformant() {
+                "CONFORMANT"
+            } else {
+                "NOT CONFORMANT"
+            },
+            gate_name(report)
+        ),
+    };
     // A check that could not go on past another clause's difference is counted apart
     // from the errors: the failure it depends on is named first (issue 18 item 4).
     type Pick = fn(&CheckReport) -> bool;
@@ -97,14 +107,56 @@ pub fn verdict_line(report: &RunReport) -> String {
         .iter()
         .filter(|c| c.status == Status::Skip)
         .count();
+    let unfinished = match report.incomplete {
+        Some(_) => format!(
+            ", {} unfinished",
+            report
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Unfinished)
+                .count()
+        ),
+        None => String::new(),
+    };
     line.push_str(&format!(
-        ". {} checks ({} skipped) in {} ms against {}",
+        ". {} checks ({} skipped{unfinished}) in {} ms against {}",
         report.checks.len(),
         skipped,
         report.duration_ms,
         report.target
     ));
     line
+}
+
+/// What an INCOMPLETE run's reports lead with (issue 23 item 1): where and when the
+/// target stopped answering, and the checks it left unfinished (at most `max_ids` named,
+/// the rest counted). Empty for a run that finished.
+pub fn incomplete_lines(report: &RunReport, max_ids: usize) -> Vec<String> {
+    let Some(stop) = &report.incomplete else {
+        return Vec::new();
+    };
+    let unfinished: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Unfinished)
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut named = unfinished
+        .iter()
+        .take(max_ids)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unfinished.len() > max_ids {
+        named.push_str(&format!(" and {} more", unfinished.len() - max_ids));
+    }
+    vec![
+        format!(
+            "INCOMPLETE: {}. The verdicts reached before the stop are kept in this report; the run is no verdict on the deployment (exit 2): rerun once the target answers again",
+            stop.sentence()
+        ),
+        format!("Unfinished ({}): {named}", unfinished.len()),
+    ]
 }
 
 /// One row of the per-level summary table: how many checks of `level` passed, failed,
@@ -420,6 +472,7 @@ mod tests {
             notes: Vec::new(),
             checks,
             root_causes: Vec::new(),
+            incomplete: None,
         }
     }
 

@@ -182,6 +182,9 @@ pub fn summary(report: &RunReport) -> String {
     for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
         let _ = writeln!(s, "\nnote: {note}");
     }
+    for line in super::incomplete_lines(report, 10) {
+        let _ = writeln!(s, "\n{}", paint(BAD, &line));
+    }
     let verdict = super::verdict_line(report);
     let _ = writeln!(
         s,

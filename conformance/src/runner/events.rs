@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use profile::Level;
 use serde::Serialize;
 
+use super::liveness::Incomplete;
 use super::plan::Plan;
 use super::roots::RootCause;
 use crate::outcome::{Seen, Support};
@@ -24,6 +25,9 @@ pub enum Status {
     ExpectedFail,
     /// Listed as an expected deviation, but passed: the file is out of date.
     UnexpectedPass,
+    /// No verdict: the target stopped answering before the check finished (the run is
+    /// INCOMPLETE, issue 23 item 1).
+    Unfinished,
 }
 
 impl Status {
@@ -35,6 +39,7 @@ impl Status {
             Status::Skip => "skip",
             Status::ExpectedFail => "expected-fail",
             Status::UnexpectedPass => "UNEXPECTED-PASS",
+            Status::Unfinished => "unfinished",
         }
     }
     /// Whether this status makes a gating check non-conformant.
@@ -99,6 +104,10 @@ pub struct RunReport {
     /// What checks saw on their way, each under the clause it belongs to and that
     /// clause's failing check: the roots the report leads with (issue 18 item 4).
     pub root_causes: Vec<RootCause>,
+    /// Where and when the target stopped answering, for a run it ended early: the verdict
+    /// is INCOMPLETE, whatever the checks reached (issue 23 item 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
 }
 
 impl RunReport {
@@ -110,10 +119,13 @@ impl RunReport {
         }
         m
     }
+    /// Conformant: the run finished, and no gating check failed or errored. An
+    /// INCOMPLETE run is neither conformant nor judged non-conformant ([`RunReport::incomplete`]).
     pub fn conformant(&self) -> bool {
-        !self
-            .checks
-            .iter()
-            .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
+        self.incomplete.is_none()
+            && !self
+                .checks
+                .iter()
+                .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
     }
 }

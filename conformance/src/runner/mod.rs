@@ -14,18 +14,20 @@ use tokio::sync::{Mutex, Semaphore};
 use crate::check::{Check, Env, Schedule};
 
 mod events;
+pub mod liveness;
 pub mod plan;
 pub mod roots;
 mod verdict;
 
 pub use events::{CheckReport, Event, RunReport, Status};
+pub use liveness::Incomplete;
 pub use roots::RootCause;
 pub use verdict::run_one;
 use verdict::{Ran, finish};
 
 use crate::client::Req;
 use crate::expected::Expected;
-use crate::outcome::Problem;
+use crate::outcome::{Problem, Support};
 use crate::snapshot::SnapshotStore;
 pub use plan::{
     BEFORE_THE_FIRST_CHECK, Plan, PlannedWait, human_duration, plan, plan_with, planned_wait,
@@ -92,6 +94,8 @@ pub async fn run(
         }
         env.wait_ended(BEFORE_THE_FIRST_CHECK);
     }
+    // Every check the run may start, to report the ones a stopped target leaves unfinished.
+    let scheduled: Vec<Check> = order.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut handles = Vec::new();
     let (concurrent, serial): (Vec<Check>, Vec<Check>) = order
@@ -119,6 +123,9 @@ pub async fn run(
             let _ = tx.send(Event::Finished(Box::new(r)));
         }));
     }
+    // What a stopped target ends: every task, the concurrent ones included.
+    let mut aborts: Vec<tokio::task::AbortHandle> =
+        handles.iter().map(|h| h.abort_handle()).collect();
     let serial_env = env.clone();
     let serial_opts = opts.clone();
     let serial_tx = tx.clone();
@@ -143,16 +150,54 @@ pub async fn run(
             let _ = serial_tx.send(Event::Finished(Box::new(r)));
         }
     }));
+    aborts.extend(handles.iter().map(|h| h.abort_handle()));
     drop(tx);
+    // A check that met no answer at all has the target probed once (one probe at a time,
+    // the next unanswered report waiting for it): nothing answering ends the run
+    // INCOMPLETE (issue 23 item 1).
+    let (probe_tx, mut probe_rx) =
+        tokio::sync::mpsc::unbounded_channel::<(Support, String, Result<(), String>)>();
+    let mut probing = false;
+    let mut suspect: Option<(Support, String)> = None;
+    let mut stopped: Option<(Support, String, String)> = None;
+    let mut all_finished = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
+        if !probing && let Some((support, check)) = suspect.take() {
+            probing = true;
+            let env = env.clone();
+            let probe_tx = probe_tx.clone();
+            tokio::spawn(async move {
+                let answered = liveness::probe(&env).await;
+                let _ = probe_tx.send((support, check, answered));
+            });
+        }
+        // The last checks' errors may wait on a probe after every check has finished.
+        if all_finished && !probing {
+            break;
+        }
         tokio::select! {
-            ev = rx.recv() => {
-                let Some(ev) = ev else { break };
+            ev = rx.recv(), if !all_finished => {
+                let Some(ev) = ev else {
+                    all_finished = true;
+                    continue;
+                };
                 if let Event::Finished(r) = &ev {
+                    if suspect.is_none()
+                        && let Some(support) = liveness::unanswered(r)
+                    {
+                        suspect = Some((support.clone(), r.id.clone()));
+                    }
                     reports.push((**r).clone());
                 }
                 sink(&ev);
+            }
+            Some((support, check, answered)) = probe_rx.recv() => {
+                probing = false;
+                if let Err(probe) = answered {
+                    stopped = Some((support, check, probe));
+                    break;
+                }
             }
             _ = tick.tick() => {
                 let waiting = waiting_event(&env);
@@ -162,9 +207,37 @@ pub async fn run(
             }
         }
     }
-    for h in handles {
-        let _ = h.await;
-    }
+    let incomplete = match stopped {
+        None => {
+            for h in handles {
+                let _ = h.await;
+            }
+            None
+        }
+        Some((support, check, probe)) => {
+            for a in &aborts {
+                a.abort();
+            }
+            // What finished while the probe ran is kept.
+            while let Ok(ev) = rx.try_recv() {
+                if let Event::Finished(r) = &ev {
+                    reports.push((**r).clone());
+                }
+                sink(&ev);
+            }
+            Some(stop(
+                &env,
+                &opts,
+                &scheduled,
+                &mut reports,
+                started_at,
+                support,
+                check,
+                probe,
+                &mut sink,
+            ))
+        }
+    };
     reports.sort_by(|a, b| a.id.cmp(&b.id));
     let root_causes = roots::resolve(&mut reports);
     let mut notes = run_notes;
@@ -192,6 +265,73 @@ pub async fn run(
         notes,
         checks: reports,
         root_causes,
+        incomplete,
+    }
+}
+
+/// Ends a run whose target stopped answering: the checks the stop cut short (an
+/// unanswered request at or after it) and the ones never started become `unfinished`;
+/// every verdict reached before is kept. Answers where and when the target stopped.
+#[allow(clippy::too_many_arguments)]
+fn stop(
+    env: &Env,
+    opts: &RunOptions,
+    scheduled: &[Check],
+    reports: &mut Vec<CheckReport>,
+    started_at: chrono::DateTime<chrono::Utc>,
+    support: Support,
+    check: String,
+    probe: String,
+    sink: &mut impl FnMut(&Event),
+) -> Incomplete {
+    let since = chrono::DateTime::parse_from_rfc3339(&support.timestamp)
+        .map_or_else(|_| chrono::Utc::now(), |t| t.with_timezone(&chrono::Utc));
+    let after_ms = (since - started_at).num_milliseconds().max(0) as u64;
+    let error = support
+        .body
+        .strip_prefix("(no response: ")
+        .and_then(|b| b.strip_suffix(')'))
+        .unwrap_or(&support.body)
+        .to_owned();
+    let why = format!(
+        "unfinished: the target stopped answering {:.1} s into the run ({} {}: {error})",
+        after_ms as f64 / 1000.0,
+        support.method,
+        support.endpoint
+    );
+    for r in reports.iter_mut() {
+        if liveness::cut_by_stop(r, &since) {
+            r.status = Status::Unfinished;
+            r.message = Some(format!(
+                "{why}; this check met it: {}",
+                r.message.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    for c in scheduled {
+        if reports.iter().any(|r| r.id == c.id) {
+            continue;
+        }
+        let mut r = finish(env, opts, c, Ran::skipped(String::new()));
+        r.status = Status::Unfinished;
+        r.message = Some(format!("{why}; this check had not finished"));
+        sink(&Event::Finished(Box::new(r.clone())));
+        reports.push(r);
+    }
+    let unfinished = reports
+        .iter()
+        .filter(|r| r.status == Status::Unfinished)
+        .count();
+    Incomplete {
+        stopped_at: since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        after_ms,
+        check,
+        method: support.method,
+        endpoint: support.endpoint,
+        error,
+        probe,
+        reached: reports.len() - unfinished,
+        unfinished,
     }
 }
 

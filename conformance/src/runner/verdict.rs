@@ -25,7 +25,7 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
     // The timeout covers the real-time waits the check plans (--allow-slow).
     let timeout = opts.check_timeout + Duration::from_secs(planned_wait(&env, &check));
     let task_check = check.clone();
-    let joined = tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let check = task_check;
         let mut ctx = match Ctx::new(task_env, check.id) {
             Ok(c) => c,
@@ -115,14 +115,26 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
             over_admission,
             seen: ctx.take_seen(),
         }
-    })
-    .await;
+    });
+    // A run that ends early (its target stopped answering) aborts this future; the
+    // check's own task ends with it rather than waiting out its requests.
+    let _abort_with_the_run = AbortOnDrop(task.abort_handle());
+    let joined = task.await;
     let mut ran = joined.unwrap_or_else(|e| Ran {
         result: Err(Problem::error(format!("the check panicked: {e}"))),
         ..Ran::empty()
     });
     ran.elapsed = started.elapsed();
     finish(&env, &opts, &check, ran)
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// One rendered exchange of a transcript: the line (0-based) it starts at, its support

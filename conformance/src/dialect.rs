@@ -82,6 +82,13 @@ pub trait Dialect: Send + Sync {
     fn named_by(&self, _profile: &Profile, _route: &str, _name: &str) -> Option<&'static str> {
         None
     }
+
+    /// The clause that makes every error body of the family JSON (PP-ERR-1): an error
+    /// answer met with another content type, or a body that is not JSON, is its
+    /// difference, whichever check met it. `None`: the check's own.
+    fn error_body_clause(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// What a transcript keeps of one exchange.

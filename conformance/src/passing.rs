@@ -58,12 +58,19 @@ pub enum Belongs {
 /// stays the check's own, so nothing is ever hidden.
 pub fn attribute(
     own: &str,
-    (role, route): (Role, &str),
+    (role, route, status): (Role, &str, u16),
     what: &str,
     dialect: &dyn Dialect,
     profile: &Profile,
 ) -> Belongs {
-    let named = subject(what).and_then(|name| dialect.named_by(profile, route, name));
+    // An error answer's body that is no JSON (its content type, its text) is the error
+    // envelope's clause's (PP-ERR-1), whichever check met it.
+    let envelope = (status >= 400
+        && (subject(what) == Some("content-type") || what.starts_with("the body is not JSON")))
+    .then(|| dialect.error_body_clause())
+    .flatten();
+    let named =
+        envelope.or_else(|| subject(what).and_then(|name| dialect.named_by(profile, route, name)));
     let clause = named.or(match role {
         Role::Own => None,
         Role::Judged(clause) => Some(clause),

@@ -210,7 +210,9 @@ fn split_differences(
     let mut seen = Vec::new();
     for (line, what) in differences {
         let at = exchange_at_line(starts, *line);
-        let place = at.map_or((Role::Own, ""), |s| (s.role, s.support.endpoint.as_str()));
+        let place = at.map_or((Role::Own, "", 0), |s| {
+            (s.role, s.support.endpoint.as_str(), s.support.status)
+        });
         match passing::attribute(own_clause, place, what, env.dialect, &env.profile) {
             Belongs::Own => {
                 first_own.get_or_insert(*line);

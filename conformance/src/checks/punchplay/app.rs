@@ -330,6 +330,10 @@ async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
     // Which of the two codes comes is PP-TOKEN-2's or PP-APP-4's to say.
     ctx.pass_through(&r, "PP-APP-4");
     let code = r.error_code().unwrap_or_default();
+    if r.status() == 400 && r.error_code().is_none() {
+        // Refused, with no envelope to read which code: PP-ERR-1's difference.
+        return ctx.error(&r, "invalid_grant").map(drop);
+    }
     ensure!(
         r.status() == 400 && (code == "invalid_grant" || code == "unauthorized_client"),
         r,

@@ -94,6 +94,14 @@ impl Dialect for Punchplay {
     fn error(&self, profile: &Profile, resp: &Resp, code: &str) -> Result<Value, Problem> {
         let status = profile.status_of(code);
         let got = resp.error_code();
+        // The right status with no envelope to read the code from (a text/plain or
+        // HTML body): the envelope is PP-ERR-1's; the status is the asserting check's.
+        if resp.status() == status && got.is_none() {
+            return Err(resp.fail(format!(
+                "PP-ERR-1: the {status} answer (`{code}` expected) carries no JSON error envelope with an `error` member; content-type {:?}",
+                resp.header("content-type").unwrap_or("none")
+            )));
+        }
         if resp.status() != status || got.as_deref() != Some(code) {
             return Err(resp.fail(format!(
                 "expected {status} `{code}`, got {} {}",
@@ -172,6 +180,11 @@ impl Dialect for Punchplay {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, clause)| *clause)
+    }
+
+    /// PP-ERR-1: every platform error body is JSON.
+    fn error_body_clause(&self) -> Option<&'static str> {
+        Some("PP-ERR-1")
     }
 
     /// PP-APP-3 names invalid_client's 401 in particular; every other code's status is

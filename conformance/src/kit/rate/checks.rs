@@ -209,7 +209,10 @@ impl Job {
         }
         if let Some(ex) = last {
             ctx.note("as many requests as the limit with an unknown token; the last:");
-            ctx.record(ex);
+            let r = ctx.record(ex);
+            if let Some(owner) = self.family.unauthenticated_clause(limit) {
+                ctx.pass_through(&r, owner);
+            }
         }
         ctx.note("then with a live token:");
         let r = ctx.send(self.request(ctx, &token)?).await?;

@@ -55,6 +55,13 @@ pub trait RateFamily: Sync {
         None
     }
 
+    /// The clause that describes how `limit`'s request is refused for an unknown token
+    /// (EN-API-1's 401): a check that counts such refusals judges only that they count,
+    /// so how they are answered is that clause's (issue 18 item 4).
+    fn unauthenticated_clause(&self, _limit: &RateLimit) -> Option<&'static str> {
+        None
+    }
+
     /// A request on `limit`'s key from another client than [`RateFamily::request`]'s,
     /// for a limit keyed by client ([`Kind::PerClient`]).
     fn other_client_request(&self, _ctx: &Ctx, limit: &RateLimit) -> Result<Req, Problem> {

@@ -123,6 +123,16 @@ async fn insufficient(ctx: &mut Ctx) -> CheckResult {
             other => ctx.send(Req::get(ctx.path(other)).bearer(&access)).await?,
         };
         let body = ctx.error(&r, "insufficient_scope")?;
+        if body.is_null() {
+            // No JSON envelope to carry `required_scope` (PP-ERR-1's difference, seen):
+            // the refusal must still name the scope.
+            ensure!(
+                r.body().contains(scope.as_str()),
+                r,
+                "the insufficient_scope answer does not name `{scope}`"
+            );
+            continue;
+        }
         ensure!(
             body.get("required_scope").and_then(Value::as_str) == Some(scope.as_str()),
             r,
@@ -207,7 +217,11 @@ async fn malformed(ctx: &mut Ctx) -> CheckResult {
     ] {
         let r = playback(ctx, &access, "start", body).await?;
         let b = ctx.error(&r, "invalid_request")?;
-        let msg = b.get("message").and_then(Value::as_str).unwrap_or_default();
+        // No JSON envelope (PP-ERR-1's difference, seen): the answer's text names it.
+        let msg = match b.is_null() {
+            true => r.body(),
+            false => b.get("message").and_then(Value::as_str).unwrap_or_default(),
+        };
         ensure!(
             msg.contains(field),
             r,

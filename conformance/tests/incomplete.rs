@@ -5,7 +5,8 @@
 //!
 //! The reference server runs in-process behind a TCP forwarder the test cuts after a
 //! number of connections, as a process killed mid-run looks to its clients: open
-//! connections reset, new ones refused (or, for the gateway, answered 502).
+//! connections reset, new ones refused (or held open unanswered, as a hung process does;
+//! or, for the gateway, answered 502).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use tokio::net::{TcpListener, TcpStream};
 enum Cut {
     /// Open connections reset, new ones refused: the process is gone.
     Killed,
+    /// Open connections reset, new ones accepted and never answered: a hung process.
+    Hung,
     /// Open connections reset, new ones answered 502: a gateway whose backend is gone.
     Gateway502,
 }
@@ -55,6 +58,16 @@ async fn forwarder(
             drop(client);
             match cut {
                 Cut::Killed => return,
+                Cut::Hung => {
+                    // Held open, never answered (bounded: a run opens far fewer).
+                    let mut held = Vec::new();
+                    while let Ok((client, _)) = listener.accept().await {
+                        if held.len() < 1000 {
+                            held.push(client);
+                        }
+                    }
+                    return;
+                }
                 Cut::Gateway502 => break,
             }
         }
@@ -189,6 +202,20 @@ async fn a_target_killed_mid_run_ends_it_incomplete_with_exit_2_and_the_verdicts
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_hangs_mid_run_ends_it_incomplete_within_the_probe_timeout() {
+    let (code, after_cut, run) = cut_run("hung", 60, Cut::Hung).await;
+    assert_eq!(code, EXIT_COULD_NOT_RUN, "INCOMPLETE is exit 2");
+    assert!(
+        after_cut < Duration::from_secs(10),
+        "the run went on {after_cut:?} after the target hung"
+    );
+    let json = read_json(&run.join("report.json"));
+    let probe = json["incomplete"]["probe"].as_str().unwrap_or_default();
+    assert!(probe.contains("in time"), "the probe timed out: {probe}");
+    let _ = std::fs::remove_dir_all(run.parent().and_then(Path::parent).expect("dir"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_answers_502_after_the_cut_is_still_judged() {
     let (code, _, run) = cut_run("gateway", 60, Cut::Gateway502).await;
     assert_eq!(
@@ -205,4 +232,22 @@ async fn a_target_that_answers_502_after_the_cut_is_still_judged() {
         json["verdict"]
     );
     let _ = std::fs::remove_dir_all(run.parent().and_then(Path::parent).expect("dir"));
+}
+
+#[test]
+fn help_documents_incomplete_as_exit_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .arg("--help")
+        .output()
+        .expect("the binary runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    // The exit-2 entry: from its code to the next one.
+    let exit_2 = help
+        .split_once("\n  2 ")
+        .and_then(|(_, rest)| rest.split_once("\n  130 "))
+        .map_or("", |(entry, _)| entry);
+    assert!(
+        exit_2.contains("INCOMPLETE") && exit_2.contains("stopped answering"),
+        "{help}"
+    );
 }

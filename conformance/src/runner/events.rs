@@ -107,7 +107,7 @@ pub struct RunReport {
     /// Where and when the target stopped answering, for a run it ended early: the verdict
     /// is INCOMPLETE, whatever the checks reached (issue 23 item 1).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub incomplete: Option<Incomplete>,
+    pub incomplete: Option<Box<Incomplete>>,
 }
 
 impl RunReport {

@@ -225,7 +225,7 @@ pub async fn run(
                 }
                 sink(&ev);
             }
-            Some(stop(
+            Some(Box::new(liveness::stop(
                 &env,
                 &opts,
                 &scheduled,
@@ -235,7 +235,7 @@ pub async fn run(
                 check,
                 probe,
                 &mut sink,
-            ))
+            )))
         }
     };
     reports.sort_by(|a, b| a.id.cmp(&b.id));
@@ -266,72 +266,6 @@ pub async fn run(
         checks: reports,
         root_causes,
         incomplete,
-    }
-}
-
-/// Ends a run whose target stopped answering: the checks the stop cut short (an
-/// unanswered request at or after it) and the ones never started become `unfinished`;
-/// every verdict reached before is kept. Answers where and when the target stopped.
-#[allow(clippy::too_many_arguments)]
-fn stop(
-    env: &Env,
-    opts: &RunOptions,
-    scheduled: &[Check],
-    reports: &mut Vec<CheckReport>,
-    started_at: chrono::DateTime<chrono::Utc>,
-    support: Support,
-    check: String,
-    probe: String,
-    sink: &mut impl FnMut(&Event),
-) -> Incomplete {
-    let since = chrono::DateTime::parse_from_rfc3339(&support.timestamp)
-        .map_or_else(|_| chrono::Utc::now(), |t| t.with_timezone(&chrono::Utc));
-    let after_ms = (since - started_at).num_milliseconds().max(0) as u64;
-    let error = support
-        .body
-        .strip_prefix("(no response: ")
-        .and_then(|b| b.strip_suffix(')'))
-        .unwrap_or(&support.body)
-        .to_owned();
-    let why = format!(
-        "unfinished: the target stopped answering {:.1} s into the run ({} {}: {error})",
-        after_ms as f64 / 1000.0,
-        support.method,
-        support.endpoint
-    );
-    for r in reports.iter_mut() {
-        if liveness::cut_by_stop(r, &since) {
-            r.status = Status::Unfinished;
-            r.message = Some(format!(
-                "{why}; this check met it: {}",
-                r.message.as_deref().unwrap_or_default()
-            ));
-        }
-    }
-    for c in scheduled {
-        if reports.iter().any(|r| r.id == c.id) {
-            continue;
-        }
-        let mut r = finish(env, opts, c, Ran::skipped(String::new()));
-        r.status = Status::Unfinished;
-        r.message = Some(format!("{why}; this check had not finished"));
-        sink(&Event::Finished(Box::new(r.clone())));
-        reports.push(r);
-    }
-    let unfinished = reports
-        .iter()
-        .filter(|r| r.status == Status::Unfinished)
-        .count();
-    Incomplete {
-        stopped_at: since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        after_ms,
-        check,
-        method: support.method,
-        endpoint: support.endpoint,
-        error,
-        probe,
-        reached: reports.len() - unfinished,
-        unfinished,
     }
 }
 

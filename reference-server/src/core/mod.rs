@@ -33,6 +33,7 @@ pub mod revocation;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;
+pub mod shaping;
 pub mod token_endpoint;
 
 use std::collections::{BTreeMap, HashSet};

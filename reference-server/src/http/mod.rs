@@ -18,6 +18,7 @@ pub mod routes;
 pub mod server;
 pub mod sign_in;
 pub(crate) mod test_controls;
+mod test_double;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;

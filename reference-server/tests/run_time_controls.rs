@@ -63,9 +63,41 @@ async fn call(request: reqwest::RequestBuilder) -> Answer {
     Answer { status, body }
 }
 
-/// `POST /__test/{path}` with `body`.
+/// docs/test-controls.schema.json's definition `name`.
+fn schema_of(name: &str) -> jsonschema::Validator {
+    static SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../docs/test-controls.schema.json"
+        );
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the schema"))
+            .expect("the schema is JSON")
+    });
+    let mut schema = SCHEMA.clone();
+    assert!(schema["$defs"].get(name).is_some(), "no definition {name}");
+    schema["$ref"] = json!(format!("#/$defs/{name}"));
+    jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+}
+
+/// Fails unless `value` is valid as the schema's `name`.
+fn assert_valid(name: &str, value: &Value) {
+    let validator = schema_of(name);
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{name}: {value}: {errors:?}");
+}
+
+/// `POST /__test/{path}` with `body`. A control the schema describes has its body, and
+/// its answer when it succeeds, checked against it.
 async fn post(s: &TestServer, path: &str, body: Value) -> Answer {
-    call(s.http.post(s.url(&format!("/__test/{path}"))).json(&body)).await
+    let answer = call(s.http.post(s.url(&format!("/__test/{path}"))).json(&body)).await;
+    if ["apps", "users", "tokens"].contains(&path) && answer.status < 300 {
+        assert_valid(&format!("{path}.request"), &body);
+        assert_valid(&format!("{path}.answer"), &answer.body);
+    }
+    answer
 }
 
 /// A created thing: 201 and its JSON.
@@ -358,6 +390,10 @@ async fn bad_apps_are_refused_whole_in_the_family_envelope() {
             "unknown field",
         ),
     ];
+    // The schema refuses what the server refuses, where a schema can tell.
+    for (body, _, _) in &refusals[5..] {
+        assert!(!schema_of("apps.request").is_valid(body), "{body}");
+    }
     for (body, code, says) in refusals {
         // Through common::send: punchplay's envelope with the request id (PP-ERR-1, 2).
         let reply = s.post_json(&s.url("/__test/apps"), &body).await;

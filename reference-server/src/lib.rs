@@ -12,13 +12,15 @@
 //! - [`faults`]: every family's named defects, to name them by.
 //!
 //! [`serve`] is what `main` and every test call; [`spawn`] binds `127.0.0.1:0` for tests
-//! and in-process runs.
+//! and in-process runs; [`test_server::TestServer`] is the same server shaped by a
+//! builder, for an integrator's own tests (issue 21 item 3).
 
 mod config;
 pub mod core;
 pub mod families;
 pub mod faults;
 pub mod http;
+pub mod test_server;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,17 +85,27 @@ pub async fn spawn(config: ServerConfig) -> std::io::Result<RunningServer> {
 
 /// Binds `addr` and serves `config` on a background task.
 pub async fn spawn_on(addr: SocketAddr, config: ServerConfig) -> std::io::Result<RunningServer> {
+    Ok(spawn_app(addr, config).await?.0)
+}
+
+/// [`spawn_on`], with the server's state for an in-process handle
+/// ([`test_server::TestServer`]).
+async fn spawn_app(
+    addr: SocketAddr,
+    config: ServerConfig,
+) -> std::io::Result<(RunningServer, Arc<http::App>)> {
     // A profile the server cannot serve is refused here, not inside the task.
     let app = Arc::new(http::App::new(config)?);
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(http::server::run(listener, app, async move {
+    let task = tokio::spawn(http::server::run(listener, app.clone(), async move {
         let _ = stopped.await;
     }));
-    Ok(RunningServer {
+    let server = RunningServer {
         addr,
         stop: Some(stop),
         task,
-    })
+    };
+    Ok((server, app))
 }

@@ -20,6 +20,7 @@ pub mod core;
 pub mod families;
 pub mod faults;
 pub mod http;
+pub mod observe;
 pub mod test_server;
 
 use std::future::Future;
@@ -47,6 +48,7 @@ pub async fn serve(
 /// A server running on a background task, for tests and in-process runs.
 pub struct RunningServer {
     addr: SocketAddr,
+    app: Arc<http::App>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -59,6 +61,17 @@ impl RunningServer {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The requests it answered (test controls excepted), oldest first, of `client_id`
+    /// when given: the request recorder (issue 21 item 2; docs/reference-server.md).
+    pub fn received_requests(&self, client_id: Option<&str>) -> Vec<observe::Entry> {
+        self.app.observatory.requests(client_id).0
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_received_requests(&self) {
+        self.app.observatory.clear_requests();
     }
 
     /// Stops accepting, lets open requests finish, and waits for the server to end.
@@ -85,15 +98,6 @@ pub async fn spawn(config: ServerConfig) -> std::io::Result<RunningServer> {
 
 /// Binds `addr` and serves `config` on a background task.
 pub async fn spawn_on(addr: SocketAddr, config: ServerConfig) -> std::io::Result<RunningServer> {
-    Ok(spawn_app(addr, config).await?.0)
-}
-
-/// [`spawn_on`], with the server's state for an in-process handle
-/// ([`test_server::TestServer`]).
-async fn spawn_app(
-    addr: SocketAddr,
-    config: ServerConfig,
-) -> std::io::Result<(RunningServer, Arc<http::App>)> {
     // A profile the server cannot serve is refused here, not inside the task.
     let app = Arc::new(http::App::new(config)?);
     let listener = TcpListener::bind(addr).await?;
@@ -102,10 +106,10 @@ async fn spawn_app(
     let task = tokio::spawn(http::server::run(listener, app.clone(), async move {
         let _ = stopped.await;
     }));
-    let server = RunningServer {
+    Ok(RunningServer {
         addr,
+        app,
         stop: Some(stop),
         task,
-    };
-    Ok((server, app))
+    })
 }

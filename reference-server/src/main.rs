@@ -191,6 +191,7 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
         max_connections_per_ip: args.max_connections_per_ip.max(1),
         public_url: args.public_url.clone(),
         fault: args.fault.clone(),
+        observation: Default::default(),
     };
     // A profile this server cannot serve is a start-up error (exit 2), not a crash later.
     reference_server::http::App::new(config.clone()).map_err(|e| {

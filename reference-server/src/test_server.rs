@@ -17,7 +17,9 @@
 //!     .start()
 //!     .await?;
 //! let token = server.mint_token("my-app", Some("carol"), &["profile"])?;
-//! // Point your app at server.base_url(); the server stops when `server` is dropped.
+//! // Point your app at server.base_url() and run it; then assert on what it sent.
+//! let sent = server.received_requests(Some("my-app"));
+//! // The server stops when `server` is dropped.
 //! # Ok(()) }
 //! ```
 //!
@@ -34,7 +36,8 @@ use profile::{App as AppEntry, AppKind, Identities, Profile, Secret, User};
 use crate::config::ServerConfig;
 use crate::http::App;
 use crate::http::pack::MintRequest;
-use crate::{RunningServer, spawn_app};
+use crate::observe::Entry;
+use crate::{RunningServer, spawn_on};
 
 /// Why a test server did not start, or a call on it failed: a sentence that says what
 /// to fix.
@@ -194,13 +197,13 @@ impl TestServerBuilder {
             config.fault = self.fault;
         }
         config.identities = checked_identities(&config, self.clients, self.users)?;
-        let (server, app) = spawn_app("127.0.0.1:0".parse().expect("an address"), config)
+        let server = spawn_on("127.0.0.1:0".parse().expect("an address"), config)
             .await
             .map_err(|e| TestServerError::new(format!("the test server did not start: {e}")))?;
         Ok(TestServer {
             base_url: server.base_url(),
+            app: server.app.clone(),
             server: Some(server),
-            app,
         })
     }
 }
@@ -330,6 +333,18 @@ impl TestServer {
             expires_in: answer["expires_in"].as_u64().unwrap_or_default(),
             scope: text("scope").unwrap_or_default(),
         })
+    }
+
+    /// The requests the server answered (test controls excepted), oldest first, of
+    /// `client_id` when given: method, path, query with credentials redacted, status,
+    /// client, request id, error code and time (the request recorder; its last 10,000).
+    pub fn received_requests(&self, client_id: Option<&str>) -> Vec<Entry> {
+        self.app.observatory.requests(client_id).0
+    }
+
+    /// Forgets the recorded requests, so a test reads only what it caused.
+    pub fn clear_received_requests(&self) {
+        self.app.observatory.clear_requests();
     }
 
     /// Moves the server's clock forward (expiry, rate windows), as

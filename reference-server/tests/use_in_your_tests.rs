@@ -191,6 +191,13 @@ async fn the_app_signs_a_user_in_with_code_and_pkce() {
     app.finish_sign_in(&code, &pkce.verifier).await.unwrap();
     let me = app.profile().await.unwrap();
     assert!(me.to_string().contains("carol"), "{me}");
+    let sent = server.received_requests(Some("planner"));
+    let token = sent
+        .iter()
+        .find(|r| &*r.path == "/token")
+        .expect("the exchange");
+    assert_eq!((token.method.as_str(), token.status), ("POST", 200));
+    assert!(token.request_id.len() > 4);
 }
 
 #[tokio::test]

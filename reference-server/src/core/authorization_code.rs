@@ -507,6 +507,7 @@ impl GrantHandler for AuthorizationCodeGrant {
             return Err(bad());
         }
         if !redirect_check(g.bends).same_redirect(&record.redirect_uri, redirect_uri) {
+            super::notes::note(|n| n.redirect_mismatch = true);
             return Err(ProtocolError::new(
                 self.redirect_mismatch,
                 "redirect_uri differs from the one sent to the authorize endpoint.",

@@ -25,6 +25,7 @@ pub mod expiring;
 pub mod family_state;
 pub mod fault;
 pub mod grants;
+pub mod notes;
 pub mod pkce;
 pub mod rate_limit;
 pub mod refresh_token;

@@ -10,6 +10,7 @@ mod csrf;
 pub mod fault_layer;
 mod host;
 mod limits;
+mod observing;
 pub mod pack;
 pub mod pages;
 pub mod request;
@@ -32,6 +33,7 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::core::notes;
 use crate::core::secrets::request_id;
 use host::{HostSeen, host_names_this_server};
 use limits::check_limits_are_served;
@@ -138,6 +140,8 @@ pub struct App {
     request_ids: std::sync::Arc<profile::RequestIdFormat>,
     /// Flips to true when the server shuts down, so live streams end.
     pub(crate) shutdown: watch::Sender<bool>,
+    /// The request recorder and client observation (issues 21, 22).
+    pub observatory: crate::observe::Observatory,
 }
 
 impl App {
@@ -207,6 +211,7 @@ impl App {
             request_id_header,
             request_ids,
             shutdown: watch::channel(false).0,
+            observatory: crate::observe::Observatory::new(&config.observation),
         })
     }
 
@@ -287,6 +292,10 @@ impl App {
                 ),
             },
         };
+        // The test controls are not recorded (issue 21 item 2).
+        let recording = self.observatory.enabled() && !matches!(target, Target::TestControl(_));
+        let mut seen = observing::Seen::default();
+        let mut kernel_notes = notes::Notes::default();
         let bends = self.core.bends();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
@@ -340,9 +349,17 @@ impl App {
                 self.core.profile.http.max_header_bytes
             ))
             .with_status(431))
+        } else if recording {
+            let (result, notes) =
+                notes::scope(self.limit_and_dispatch(target, &facts, &ctx, body, Some(&mut seen)))
+                    .await;
+            kernel_notes = notes;
+            result
         } else {
-            self.limit_and_dispatch(target, &facts, &ctx, body).await
+            self.limit_and_dispatch(target, &facts, &ctx, body, None)
+                .await
         };
+        let error = result.as_ref().err().map(|e| e.code.as_str());
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
         if let Some(shape) = bends.shape() {
             res = fault_layer::bend(self, shape, facts.shape, &ctx, res).await;
@@ -357,6 +374,9 @@ impl App {
             if let Ok(v) = HeaderValue::from_str(&header_id) {
                 res.headers_mut().insert(name.clone(), v);
             }
+        }
+        if recording {
+            self.record(&ctx, error, res.status(), seen, kernel_notes);
         }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
         if let Some(started) = started {
@@ -391,6 +411,7 @@ impl App {
         facts: &RouteFacts,
         ctx: &Ctx,
         body: Incoming,
+        seen: Option<&mut observing::Seen>,
     ) -> ProtocolResult<Response<Body>> {
         let route = match target {
             // Test controls are never limited.
@@ -403,7 +424,13 @@ impl App {
             }
             Target::Route(route) => route,
         };
-        let body = self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+        let mut body = self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+        if let Some(seen) = seen
+            && route.client == ClientSource::OAuthBody
+        {
+            body = self.read_oauth_body(ctx, body).await;
+            seen.oauth_body(&body);
+        }
         self.dispatch(route, ctx, body).await
     }
 

@@ -86,6 +86,9 @@ pub async fn handle(
     if let Some(answer) = app.pack().test_control(app, ctx, &segments, &bytes) {
         return answer;
     }
+    if let Some(answer) = super::observing::test_control(app, ctx, &segments) {
+        return answer;
+    }
     if let Some(answer) = super::test_double::handle(app, ctx, &segments, &bytes) {
         return answer;
     }

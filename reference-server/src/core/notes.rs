@@ -1,0 +1,48 @@
+//! What the kernel learnt about the request it is serving, for the request recorder and
+//! client observation (issues 21 and 22): the client a bearer token belongs to, the grant
+//! a token request issued under, a `redirect_uri` that differed from the authorization's.
+//! The shell opens one [`Notes`] per request ([`scope`]); the kernel writes with [`note`],
+//! which outside such a scope (unit tests, background tasks) does nothing. Notes never
+//! change an answer: they only say what the answer was about.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::Arc;
+
+use super::clock::Millis;
+use super::grants::GrantId;
+
+/// One request's notes.
+#[derive(Debug, Default, Clone)]
+pub struct Notes {
+    /// The app a presented bearer token was issued to (it was live).
+    pub bearer_client: Option<Arc<str>>,
+    /// The grant tokens were issued under by this request, and when the new access token
+    /// expires.
+    pub issued: Option<(GrantId, Millis)>,
+    /// The token request's `redirect_uri` differed from the one the code was issued for
+    /// (RFC 6749 §4.1.3).
+    pub redirect_mismatch: bool,
+    /// A public client sent a secret, which its authenticator refused (PP-APP-3; RFC 6749
+    /// §2.1: a public client has no secret to keep).
+    pub public_client_secret: bool,
+}
+
+tokio::task_local! {
+    static NOTES: RefCell<Notes>;
+}
+
+/// Writes to the current request's notes, if the shell opened them.
+pub fn note(write: impl FnOnce(&mut Notes)) {
+    let _ = NOTES.try_with(|n| write(&mut n.borrow_mut()));
+}
+
+/// Runs `serve` with fresh notes, and hands them back with its output.
+pub async fn scope<F: Future>(serve: F) -> (F::Output, Notes) {
+    NOTES
+        .scope(RefCell::new(Notes::default()), async {
+            let out = serve.await;
+            (out, NOTES.with(|n| n.take()))
+        })
+        .await
+}

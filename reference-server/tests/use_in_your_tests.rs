@@ -226,6 +226,32 @@ async fn the_app_refreshes_once_its_access_token_expires() {
         rotated, first_refresh,
         "FX-TOKEN-7: the refresh token rotates"
     );
+    // What the app sent: me (200), me again (401, expired), one refresh, me (200).
+    // (Whether the recorder names the client of an expired token is its own business:
+    // the 401 is left out here.)
+    let sent: Vec<(String, String, u16)> = server
+        .received_requests(Some("planner"))
+        .iter()
+        .filter(|r| r.status != 401)
+        .map(|r| (r.method.to_string(), r.path.to_string(), r.status))
+        .collect();
+    let me = "/api/public/v1/me".to_owned();
+    assert_eq!(
+        sent,
+        [
+            ("GET".to_owned(), me.clone(), 200),
+            ("POST".to_owned(), "/token".to_owned(), 200),
+            ("GET".to_owned(), me, 200),
+        ]
+    );
+    // No token or secret reached the recorder.
+    for r in server.received_requests(None) {
+        let query = r.query.as_deref().unwrap_or_default();
+        assert!(
+            !query.contains("fxrt_") && !query.contains("fxat_"),
+            "{query}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -36,6 +36,7 @@ struct Running {
     ready: serde_json::Value,
     first_line: String,
     stderr: std::io::BufReader<std::process::ChildStderr>,
+    rest_of_stdout: Option<std::thread::JoinHandle<Vec<String>>>,
 }
 
 impl Running {
@@ -52,12 +53,8 @@ impl Running {
         let ready = lines.next().expect("a ready line").expect("text");
         let ready: serde_json::Value =
             serde_json::from_str(&ready).expect("the ready line is JSON");
-        // Nothing else comes on stdout.
-        std::thread::spawn(move || {
-            for line in lines {
-                panic!("more on stdout than the ready line: {line:?}");
-            }
-        });
+        // Whatever else comes on stdout, checked at the stop: nothing.
+        let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
         let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
         let mut first_line = String::new();
         stderr.read_line(&mut first_line).expect("a banner");
@@ -66,6 +63,7 @@ impl Running {
             ready,
             first_line: first_line.trim_end().to_owned(),
             stderr,
+            rest_of_stdout: Some(rest),
         }
     }
 
@@ -89,6 +87,13 @@ impl Running {
         let mut err = String::new();
         let _ = self.stderr.read_to_string(&mut err);
         let status = self.child.wait().expect("it ends");
+        if let Some(rest) = self.rest_of_stdout.take() {
+            let rest = rest.join().expect("the reader");
+            assert!(
+                rest.is_empty(),
+                "stdout carries the ready line only: {rest:?}"
+            );
+        }
         (status.code(), err)
     }
 }

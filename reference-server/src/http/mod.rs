@@ -18,6 +18,7 @@ pub mod respond;
 pub mod routes;
 pub mod server;
 pub mod sign_in;
+mod test_answers;
 pub(crate) mod test_controls;
 mod test_double;
 

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::pack::MintRequest;
 use super::respond::{self, Body};
-use super::test_controls::body_as;
+use super::test_answers::{body_as, ok_with_now};
 use super::{App, Ctx};
 use crate::core::clock::rfc3339;
 use crate::core::error::{ProtocolError, ProtocolResult};
@@ -150,5 +150,5 @@ fn mint_token(app: &App, body: &[u8]) -> ProtocolResult<Response<Body>> {
             members.insert("username".into(), user.into());
         }
     }
-    super::test_controls::ok_with_now(app, answer)
+    ok_with_now(app, answer)
 }

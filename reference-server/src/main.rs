@@ -18,7 +18,7 @@ Exit codes:
   0  the server stopped cleanly (SIGTERM, SIGINT or Ctrl-C; open requests finished first)
   1  the server failed while running (the runtime or the listener broke)
   2  it could not start: a bad flag, an unreadable or invalid profile or fixtures file,
-     or an address it cannot listen on";
+     an address it cannot listen on, or a ready file it cannot write";
 
 /// An in-memory reference server for the contract's three documented systems (punchplay,
 /// enterprise, flexslot).
@@ -59,9 +59,11 @@ struct Args {
     /// Take the client IP for rate limits from the last X-Forwarded-For entry.
     #[arg(long)]
     trust_proxy: bool,
-    /// The URL people reach the server at (e.g. https://play.example): the base of
-    /// verification_uri and its QR code. Without it the server uses its listen address and
-    /// answers only requests whose Host names that address, localhost or loopback.
+    /// The URL people reach the server at (e.g. https://play.example, or http://oauth:8080
+    /// for a CI service container reached by its service name): the base of
+    /// verification_uri and its QR code, and of the ready line's base_url. Without it the
+    /// server uses its listen address and answers only requests whose Host names that
+    /// address, localhost or loopback.
     #[arg(long, value_name = "URL")]
     public_url: Option<url::Url>,
     /// Connections served at once; past it new connections are closed at once. Lowered to

@@ -26,6 +26,42 @@ pub struct Notes {
     /// A public client sent a secret, which its authenticator refused (PP-APP-3; RFC 6749
     /// §2.1: a public client has no secret to keep).
     pub public_client_secret: bool,
+    /// An authorization request from a known client to a registered redirect URI, with
+    /// the PKCE it carried (RFC 7636, RFC 9700 §2.1.1).
+    pub authorization: Option<PkceSeen>,
+    /// The rate-limit key that counted the request ([`digest_of`] its limit and key).
+    pub rate_key: Option<u64>,
+    /// The `Retry-After` seconds of a refusal by that limit (PP-RATE-2).
+    pub retry_after: Option<u64>,
+}
+
+/// The PKCE an authorization request carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkceSeen {
+    /// No `code_challenge`.
+    Missing,
+    /// `plain`, or a challenge without a method, which RFC 7636 §4.3 defaults to `plain`.
+    Plain,
+    S256,
+    /// Another method (refused by every family).
+    Other,
+}
+
+impl PkceSeen {
+    pub fn of(challenge: Option<&str>, method: Option<&str>) -> Self {
+        match (challenge.filter(|c| !c.is_empty()), method) {
+            (None, _) => PkceSeen::Missing,
+            (Some(_), None | Some("plain")) => PkceSeen::Plain,
+            (Some(_), Some("S256")) => PkceSeen::S256,
+            (Some(_), Some(_)) => PkceSeen::Other,
+        }
+    }
+}
+
+/// A 64-bit digest of a value, for observation's tables: never the value itself.
+pub fn digest_of<T: std::hash::Hash + ?Sized>(value: &T) -> u64 {
+    use std::hash::BuildHasher as _;
+    rustc_hash::FxBuildHasher.hash_one(value)
 }
 
 tokio::task_local! {

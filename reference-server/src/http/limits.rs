@@ -52,6 +52,14 @@ impl App {
             LimitKey::Ip => (ctx.ip.to_string(), body),
             LimitKey::ClientAndIp => {
                 let (client, body) = match facts.client_source {
+                    // Parsed already when client observation read it first.
+                    ClientSource::OAuthBody if matches!(body, RequestBody::OAuth(..)) => {
+                        let client = match &body {
+                            RequestBody::OAuth(_, Ok((_, creds))) => creds.client_id.clone(),
+                            _ => None,
+                        };
+                        (client, body)
+                    }
                     ClientSource::OAuthBody => {
                         match body
                             .read(&ctx.headers, self.core.profile.http.max_body_bytes)

@@ -64,6 +64,8 @@ pub struct Ctx {
     /// The CSRF token the pages of this request put in their forms; empty on routes
     /// without forms.
     pub csrf: csrf::PageToken,
+    /// The error code of the envelope answered, for the request recorder.
+    answered_error: std::sync::OnceLock<&'static str>,
 }
 
 /// The base of a request's absolute URLs.
@@ -188,6 +190,8 @@ impl App {
                     hex_len: 20,
                 }
             }));
+        let observatory =
+            crate::observe::Observatory::new(&config.observation, pack.name(), &config.profile);
         let core = Core::new(
             config.profile,
             config.identities,
@@ -210,7 +214,7 @@ impl App {
             request_id_header,
             request_ids,
             shutdown: watch::channel(false).0,
-            observatory: crate::observe::Observatory::new(&config.observation),
+            observatory,
         })
     }
 
@@ -331,6 +335,7 @@ impl App {
             headers: parts.headers,
             base,
             param,
+            answered_error: std::sync::OnceLock::new(),
         };
         let header_bytes: usize = ctx
             .headers
@@ -358,7 +363,6 @@ impl App {
             self.limit_and_dispatch(target, &facts, &ctx, body, None)
                 .await
         };
-        let error = result.as_ref().err().map(|e| e.code.as_str());
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
         if let Some(shape) = bends.shape() {
             res = fault_layer::bend(self, shape, facts.shape, &ctx, res).await;
@@ -375,6 +379,7 @@ impl App {
             }
         }
         if recording {
+            let error = ctx.answered_error.get().copied();
             self.record(&ctx, error, res.status(), seen, kernel_notes);
         }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
@@ -393,6 +398,7 @@ impl App {
 
     /// An error in the envelope of the request's route's layer.
     pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
+        let _ = ctx.answered_error.set(e.code.as_str());
         let envelope = self.pack.error_body(ctx.layer, e, ctx.request_id());
         let challenge = self.pack.challenge(ctx.layer, e);
         respond::error(&self.core.profile, e, envelope, challenge)
@@ -423,13 +429,15 @@ impl App {
             }
             Target::Route(route) => route,
         };
-        let mut body = self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+        let mut body = RequestBody::Unread(body);
+        // Observation sees an OAuth body's client even when the limit refuses it.
         if let Some(seen) = seen
             && route.client == ClientSource::OAuthBody
         {
             body = self.read_oauth_body(ctx, body).await;
             seen.oauth_body(&body);
         }
+        let body = self.limit(facts, ctx, body).await?;
         self.dispatch(route, ctx, body).await
     }
 

@@ -54,7 +54,6 @@ pub struct Entry {
     /// What the `X-Reference-Tool` header named (the suite, load), if sent.
     pub tool: Option<Box<str>>,
     /// What client observation needs of it; not shown.
-    #[allow(dead_code)] // read by client observation (issue 22), the next step
     pub(crate) sighting: Sighting,
 }
 

@@ -511,3 +511,68 @@ async fn findings_show_as_a_page_json_and_junit() {
     assert_eq!(cleared["cleared"], 1);
     assert_no_findings(&s).await;
 }
+
+// --- enterprise ---
+
+async fn en_token(http: &reqwest::Client, base: &str) -> String {
+    let r: Value = http
+        .post(format!("{base}/oauth/access-token"))
+        .json(&json!({"client_id": "en-acme", "client_secret": "en-acme-secret"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["data"]["access_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned()
+}
+
+async fn en_tags(http: &reqwest::Client, base: &str, token: &str) -> u16 {
+    let r = http.get(format!("{base}/api/tags")).bearer_auth(token);
+    r.send().await.unwrap().status().as_u16()
+}
+
+/// Enterprise's documented calls in order, with one 401 after revocation to learn from:
+/// no finding; the revoked token sent once more is the dead-token finding, of its app.
+#[tokio::test]
+async fn enterprise_clients_are_observed_too() {
+    let server = reference_server::spawn(ServerConfig::enterprise())
+        .await
+        .unwrap();
+    let (http, base) = (common::client(), server.base_url());
+    let token = en_token(&http, &base).await;
+    assert_eq!(en_tags(&http, &base, &token).await, 200);
+    for path in ["/oauth/introspect", "/oauth/revoke"] {
+        let r = http
+            .post(format!("{base}{path}"))
+            .json(&json!({"token": token}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let first = en_tags(&http, &base, &token).await;
+    assert_eq!(first, 401);
+    let fresh = en_token(&http, &base).await;
+    assert_eq!(en_tags(&http, &base, &fresh).await, 200);
+    assert!(server.client_findings(None).is_empty());
+
+    let again = en_tags(&http, &base, &token).await;
+    let found = server.client_findings(None);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].rule.id, "dead-token");
+    assert_eq!(found[0].client_id.as_deref(), Some("en-acme"));
+    let ids: Vec<&str> = found[0].request_ids.iter().map(|i| &**i).collect();
+    // Enterprise has no request-id header: the recorder's ids are the server's own.
+    let recorded = server.received_requests(Some("en-acme"));
+    let last_two: Vec<&str> = recorded
+        .iter()
+        .filter(|e| e.status == 401)
+        .map(|e| &*e.request_id)
+        .collect();
+    assert_eq!(ids, last_two);
+    assert_eq!(again, 401);
+}

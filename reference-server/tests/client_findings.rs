@@ -576,3 +576,44 @@ async fn enterprise_clients_are_observed_too() {
     assert_eq!(ids, last_two);
     assert_eq!(again, 401);
 }
+
+/// The developer page shows an app's findings to its signed-in owner, and to no one else.
+#[tokio::test]
+async fn the_developer_page_shows_an_apps_findings_to_its_owner_only() {
+    let s = TestServer::start().await;
+    let alice = s.session_cookie(USER).await;
+    let created = s
+        .register_app(
+            &alice,
+            &json!({"name": "Observed", "kind": "public",
+                    "redirect_uris": ["http://127.0.0.1:9999/cb"], "allowed_scopes": ["profile:read"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.describe());
+    let app = ClientApp::registered(&created.json());
+    let url = s.authorize_url_from(&[
+        ("response_type", "code"),
+        ("client_id", &app.client_id),
+        ("redirect_uri", &app.redirect_uri),
+    ]);
+    let refused = s.get(&url).await;
+    let page_of = |cookie: String| {
+        let s = &s;
+        async move {
+            let r = s
+                .http
+                .get(s.url("/developer/apps"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            r.text().await.unwrap()
+        }
+    };
+    let own = page_of(alice).await;
+    assert!(own.contains("How your apps behaved"), "{own}");
+    assert!(own.contains("pkce-s256") && own.contains(refused.request_id()));
+    let bob = s.session_cookie("bob").await;
+    let other = page_of(bob).await;
+    assert!(!other.contains("pkce-s256"), "{other}");
+}

@@ -10,7 +10,7 @@ mod csrf;
 pub mod fault_layer;
 mod host;
 mod limits;
-mod observing;
+pub(crate) mod observing;
 pub mod pack;
 pub mod pages;
 pub mod request;

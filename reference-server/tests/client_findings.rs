@@ -568,11 +568,12 @@ async fn enterprise_clients_are_observed_too() {
     let ids: Vec<&str> = found[0].request_ids.iter().map(|i| &**i).collect();
     // Enterprise has no request-id header: the recorder's ids are the server's own.
     let recorded = server.received_requests(Some("en-acme"));
-    let last_two: Vec<&str> = recorded
+    let last_two: Vec<Box<str>> = recorded
         .iter()
         .filter(|e| e.status == 401)
-        .map(|e| &*e.request_id)
+        .map(|e| e.finding_id())
         .collect();
+    let last_two: Vec<&str> = last_two.iter().map(|i| &**i).collect();
     assert_eq!(ids, last_two);
     assert_eq!(again, 401);
 }

@@ -445,6 +445,7 @@ impl Core {
         authenticator: &dyn ClientAuthenticator,
         op: impl FnOnce(ClientCall<'_, T>) -> ProtocolResult<R>,
     ) -> ProtocolResult<R> {
+        notes::note_client(creds.client_id.as_deref(), None);
         let bends = self.bends();
         let now = self.now();
         let mut state = self.lock();

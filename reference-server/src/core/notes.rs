@@ -15,6 +15,11 @@ use super::grants::GrantId;
 /// One request's notes.
 #[derive(Debug, Default, Clone)]
 pub struct Notes {
+    /// The `client_id` a token or client-authenticated request named (authenticated or
+    /// not).
+    pub client: Option<Arc<str>>,
+    /// The credential a token request presented, by kind, as a digest.
+    pub presented: Option<(Presented, u64)>,
     /// The app a presented bearer token was issued to (it was live).
     pub bearer_client: Option<Arc<str>>,
     /// The grant tokens were issued under by this request, and when the new access token
@@ -33,6 +38,42 @@ pub struct Notes {
     pub rate_key: Option<u64>,
     /// The `Retry-After` seconds of a refusal by that limit (PP-RATE-2).
     pub retry_after: Option<u64>,
+}
+
+/// The credential a request's body presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Presented {
+    RefreshToken,
+    Code,
+    DeviceCode,
+    /// Revocation's and introspection's `token`.
+    Token,
+}
+
+/// Notes the client a request named and the credential its parameters present.
+pub fn note_client(client_id: Option<&str>, params: Option<&super::Params>) {
+    note(|n| {
+        n.client = client_id.map(Arc::from);
+        n.presented = params.and_then(presented_in);
+    });
+}
+
+/// The credential `params` present (a refresh token, a code, a device code, a token to
+/// revoke or introspect), by kind, as a digest.
+pub fn presented_in(params: &super::Params) -> Option<(Presented, u64)> {
+    [
+        ("refresh_token", Presented::RefreshToken),
+        ("code", Presented::Code),
+        ("device_code", Presented::DeviceCode),
+        ("token", Presented::Token),
+    ]
+    .into_iter()
+    .find_map(|(name, kind)| {
+        params
+            .get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| (kind, digest_of(v.as_str())))
+    })
 }
 
 /// The PKCE an authorization request carried.

@@ -23,6 +23,7 @@ impl App {
         facts: &RouteFacts,
         ctx: &Ctx,
         body: RequestBody,
+        seen: Option<&mut super::observing::Seen>,
     ) -> ProtocolResult<RequestBody> {
         // HEAD is served as GET, and counted as GET.
         let method = if ctx.method == Method::HEAD {
@@ -52,14 +53,6 @@ impl App {
             LimitKey::Ip => (ctx.ip.to_string(), body),
             LimitKey::ClientAndIp => {
                 let (client, body) = match facts.client_source {
-                    // Parsed already when client observation read it first.
-                    ClientSource::OAuthBody if matches!(body, RequestBody::OAuth(..)) => {
-                        let client = match &body {
-                            RequestBody::OAuth(_, Ok((_, creds))) => creds.client_id.clone(),
-                            _ => None,
-                        };
-                        (client, body)
-                    }
                     ClientSource::OAuthBody => {
                         match body
                             .read(&ctx.headers, self.core.profile.http.max_body_bytes)
@@ -90,7 +83,16 @@ impl App {
             }
             LimitKey::User => (authenticate()?.user, body),
         };
-        self.core.admit(index, &key)?;
+        if let Err(refused) = self.core.admit(index, &key) {
+            // Client observation sees whose request was refused (issue 22, Retry-After):
+            // the body of a refused OAuth request is read for it, and only then.
+            if let Some(seen) = seen
+                && facts.client_source == ClientSource::OAuthBody
+            {
+                seen.oauth_body(&self.read_oauth_body(ctx, body).await);
+            }
+            return Err(refused);
+        }
         Ok(body)
     }
 }

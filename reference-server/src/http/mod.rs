@@ -86,6 +86,11 @@ impl Ctx {
             .get_or_init(|| request_id(&self.request_ids.prefix, self.request_ids.hex_len))
     }
 
+    /// The error code of the envelope answered, if one was.
+    pub(crate) fn answered_error(&self) -> Option<&'static str> {
+        self.answered_error.get().copied()
+    }
+
     /// The request's path, without the query.
     pub fn path(&self) -> &str {
         self.uri.path()
@@ -324,7 +329,7 @@ impl App {
         } else {
             csrf::PageToken::default()
         };
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             layer: facts.layer,
             csrf,
             request_id: std::sync::OnceLock::new(),
@@ -378,10 +383,6 @@ impl App {
                 res.headers_mut().insert(name.clone(), v);
             }
         }
-        if recording {
-            let error = ctx.answered_error.get().copied();
-            self.record(&ctx, error, res.status(), seen, kernel_notes);
-        }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
         if let Some(started) = started {
             tracing::debug!(
@@ -392,6 +393,11 @@ impl App {
                 micros = started.elapsed().as_micros() as u64,
                 "request"
             );
+        }
+        if recording {
+            // The id moves into the recorder; none is minted for it.
+            let request_id = ctx.request_id.take();
+            self.record(&ctx, request_id, res.status(), seen, kernel_notes);
         }
         res
     }
@@ -424,20 +430,15 @@ impl App {
                 return test_controls::handle(self, ctx, &rest, RequestBody::Unread(body)).await;
             }
             Target::Unrouted(allow) => {
-                self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+                self.limit(facts, ctx, RequestBody::Unread(body), seen)
+                    .await?;
                 return self.pack.unrouted(self, ctx, allow.as_deref());
             }
             Target::Route(route) => route,
         };
-        let mut body = RequestBody::Unread(body);
-        // Observation sees an OAuth body's client even when the limit refuses it.
-        if let Some(seen) = seen
-            && route.client == ClientSource::OAuthBody
-        {
-            body = self.read_oauth_body(ctx, body).await;
-            seen.oauth_body(&body);
-        }
-        let body = self.limit(facts, ctx, body).await?;
+        let body = self
+            .limit(facts, ctx, RequestBody::Unread(body), seen)
+            .await?;
         self.dispatch(route, ctx, body).await
     }
 

@@ -18,7 +18,7 @@ use super::{App, Ctx};
 use crate::core::clock::rfc3339;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::notes::Notes;
-use crate::core::notes::digest_of;
+use crate::core::notes::{digest_of, presented_in};
 use crate::observe::recorder::{is_secret_param, redact_query};
 use crate::observe::{Entry, Finding, Presented, Sighting, TOOL_HEADER};
 
@@ -41,15 +41,7 @@ impl Seen {
 
     fn oauth_input(&mut self, (params, creds): &OAuthInput) {
         self.client_id = creds.client_id.as_deref().map(Arc::from);
-        let credential = |name: &str| params.get(name).filter(|v| !v.is_empty());
-        self.presented = [
-            ("refresh_token", Presented::RefreshToken),
-            ("code", Presented::Code),
-            ("device_code", Presented::DeviceCode),
-            ("token", Presented::Token),
-        ]
-        .into_iter()
-        .find_map(|(name, kind)| credential(name).map(|v| (kind, digest_of(v))));
+        self.presented = presented_in(params);
     }
 }
 
@@ -63,8 +55,8 @@ fn query_credential(query: &str) -> Option<Box<str>> {
 }
 
 impl App {
-    /// Reads and parses an OAuth body the rate limit did not need, so that its client is
-    /// seen; the handler then takes the parse as it would the limit's.
+    /// Reads and parses the OAuth body of a request its rate limit refused, so that
+    /// observation sees its client; answered requests are seen through the kernel's notes.
     pub(crate) async fn read_oauth_body(&self, ctx: &Ctx, body: RequestBody) -> RequestBody {
         match body {
             RequestBody::Unread(_) => {
@@ -83,51 +75,59 @@ impl App {
         }
     }
 
-    /// Records the answered request.
+    /// Records the answered request; `request_id` is the one it carried or minted, if any.
     pub(crate) fn record(
         &self,
         ctx: &Ctx,
-        error: Option<&'static str>,
+        request_id: Option<String>,
         status: StatusCode,
         seen: Seen,
-        notes: Notes,
+        mut notes: Notes,
     ) {
         let tool = ctx
             .headers
-            .get(TOOL_HEADER)
+            .get(&TOOL)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(64).collect::<String>().into_boxed_str());
-        // The body's or Basic's client, a live bearer token's, or an authorize query's.
+        let query = ctx.query();
+        // The client a refused body, the kernel or a live bearer token named, or an
+        // authorize query's.
         let client_id = seen
             .client_id
-            .clone()
-            .or(notes.bearer_client.clone())
+            .or_else(|| notes.client.take())
+            .or_else(|| notes.bearer_client.clone())
             .or_else(|| {
-                ctx.query()
+                query
                     .filter(|q| q.contains("client_id="))
                     .and_then(|q| query_params(Some(q)).remove("client_id"))
                     .map(Arc::from)
             });
-        self.observatory.record(Entry {
-            seq: 0,
-            at: self.core.now(),
-            method: ctx.method.clone(),
-            path: ctx.path().into(),
-            query: ctx.query().map(|q| redact_query(q).into_boxed_str()),
-            status: status.as_u16(),
-            client_id,
-            request_id: ctx.request_id().into(),
-            error,
-            tool,
-            sighting: Sighting {
-                presented: seen.presented,
-                bearer: bearer_token(&ctx.headers).map(digest_of),
-                query_credential: ctx.query().and_then(query_credential),
-                notes,
+        let sighting = Sighting {
+            presented: seen.presented.or(notes.presented),
+            bearer: bearer_token(&ctx.headers).map(digest_of),
+            query_credential: query.and_then(query_credential),
+            notes,
+        };
+        self.observatory.record(
+            Entry {
+                seq: 0,
+                at: self.core.now(),
+                method: ctx.method.clone(),
+                path: ctx.path().into(),
+                query: query.map(|q| redact_query(q).into_boxed_str()),
+                status: status.as_u16(),
+                client_id,
+                request_id,
+                error: ctx.answered_error(),
+                tool,
             },
-        });
+            &sighting,
+        );
     }
 }
+
+/// [`TOOL_HEADER`], parsed once.
+static TOOL: hyper::header::HeaderName = hyper::header::HeaderName::from_static(TOOL_HEADER);
 
 /// The recorder's and observation's test controls (issues 21, 22), `None` for any other
 /// path:

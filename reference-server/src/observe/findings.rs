@@ -3,7 +3,7 @@
 //! of one breach (same rule, client and subject within [`MERGE_WINDOW`]) are one finding
 //! with an occurrence count, so a client stuck in a loop fills one row, not the store.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -69,19 +69,22 @@ pub struct Findings {
     dropped_by_client: HashMap<Option<Arc<str>>, u64>,
     last_seq: u64,
     /// The clients whose traffic was observed.
-    clients: BTreeSet<Arc<str>>,
+    clients: HashSet<Arc<str>, rustc_hash::FxBuildHasher>,
 }
 
 impl Findings {
     /// Notes a client whose traffic was observed, for the reports' passing rows.
     pub fn saw_client(&mut self, client: &Arc<str>) {
-        if self.clients.len() < MAX_CLIENTS && !self.clients.contains(client) {
+        if !self.clients.contains(client) && self.clients.len() < MAX_CLIENTS {
             self.clients.insert(client.clone());
         }
     }
 
-    pub fn clients(&self) -> impl Iterator<Item = &Arc<str>> {
-        self.clients.iter()
+    /// The clients whose traffic was observed, sorted.
+    pub fn clients(&self) -> Vec<&Arc<str>> {
+        let mut clients: Vec<_> = self.clients.iter().collect();
+        clients.sort();
+        clients
     }
 
     /// Adds a breach at `at`: to its open finding, or as a new one.

@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::core::notes::Notes;
+pub use crate::core::notes::Presented;
 pub use findings::{Finding, Findings};
 pub use recorder::{CAPACITY, Entry, Recorder};
-pub use rules::{Presented, RULES, Rule, Watch};
+pub use rules::{RULES, Rule, Watch};
 
 /// The header the contract's own tools (the conformance suite, load) send naming
 /// themselves, so that `--exclude-tool-traffic` can leave their deliberate violations
@@ -117,13 +118,17 @@ impl Observatory {
 
     /// Records an answered request, judging it first (unless it is a tool's and those are
     /// left out).
-    pub fn record(&self, mut entry: Entry) {
+    pub fn record(&self, mut entry: Entry, sighting: &Sighting) {
         if !self.config.enabled {
             return;
         }
         let mut log = self.log();
+        entry.seq = log.recorder.next_seq();
         if !(self.config.exclude_tools && entry.tool.is_some()) {
-            let breaches = log.watch.judge(&mut entry);
+            let (breaches, owner_of_dead) = log.watch.judge(&entry, sighting);
+            if entry.client_id.is_none() {
+                entry.client_id = owner_of_dead;
+            }
             if let Some(client) = &entry.client_id {
                 log.findings.saw_client(client);
             }

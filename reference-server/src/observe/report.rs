@@ -27,7 +27,8 @@ pub struct ClientReport {
 impl ClientReport {
     pub(super) fn new(observatory: &Observatory, findings: &Findings) -> Self {
         let rules: Vec<_> = observatory.rules().collect();
-        let mut clients: Vec<Option<&str>> = findings.clients().map(|c| Some(&**c)).collect();
+        let mut clients: Vec<Option<&str>> =
+            findings.clients().into_iter().map(|c| Some(&**c)).collect();
         for f in findings.of(None) {
             let c = f.client_id.as_deref();
             if !clients.contains(&c) {

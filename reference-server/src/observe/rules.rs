@@ -8,10 +8,11 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::Arc;
 
+use super::Sighting;
 use super::recorder::Entry;
 use crate::core::clock::Millis;
 use crate::core::grants::GrantId;
-use crate::core::notes::PkceSeen;
+use crate::core::notes::{PkceSeen, Presented};
 
 /// One rule.
 #[derive(Debug, PartialEq, Eq)]
@@ -297,16 +298,6 @@ pub struct Watch {
     failures: Bounded<(Option<Arc<str>>, u64, &'static str), VecDeque<(Millis, Box<str>)>>,
 }
 
-/// The credential a request's body presented, by kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Presented {
-    RefreshToken,
-    Code,
-    DeviceCode,
-    /// Revocation's and introspection's `token`.
-    Token,
-}
-
 impl Watch {
     pub fn new(poll_interval_secs: u64) -> Self {
         Watch {
@@ -330,47 +321,45 @@ impl Watch {
             + self.failures.len()
     }
 
-    /// Judges one answered request; fills in the client of a dead bearer token the watch
-    /// knew alive. Answers the breaches it makes.
-    pub fn judge(&mut self, entry: &mut Entry) -> Vec<Breach> {
+    /// Judges one answered request: the breaches it makes, and the app of a dead bearer
+    /// token the watch knew alive (for the recorder, when the request named no client).
+    pub fn judge(&mut self, entry: &Entry, s: &Sighting) -> (Vec<Breach>, Option<Arc<str>>) {
         let mut breaches = Vec::new();
-        let s = &entry.sighting;
         let at = entry.at;
-        let rid = entry.request_id.clone();
+        // Ids are made only for the tables and breaches that keep them.
+        let rid = || entry.finding_id();
         let ok = entry.status < 400;
+        let mut owner_of_dead = None;
 
         // A bearer token: who it belongs to while alive, and its uses once dead.
         if let Some(bearer) = s.bearer {
             if let (true, Some(client)) = (ok, &s.notes.bearer_client) {
-                self.bearers.insert(
-                    bearer,
-                    BearerOwner {
-                        client_id: client.clone(),
-                        dead_uses: Strikes::default(),
-                    },
-                );
-            } else if entry.error == Some("invalid_token")
-                || (entry.status == 401 && s.notes.bearer_client.is_none())
+                if self.bearers.get_mut(&bearer).is_none() {
+                    self.bearers.insert(
+                        bearer,
+                        BearerOwner {
+                            client_id: client.clone(),
+                            dead_uses: Strikes::default(),
+                        },
+                    );
+                }
+            } else if entry.status == 401
+                && let Some(owner) = self.bearers.get_mut(&bearer)
             {
-                if let Some(owner) = self.bearers.get_mut(&bearer) {
-                    entry
-                        .client_id
-                        .get_or_insert_with(|| owner.client_id.clone());
-                    // The first 401 is how a client learns; using it again is the breach.
-                    if let Some(ids) = owner.dead_uses.strike(&rid, 2) {
-                        breaches.push(Breach {
-                            rule: &DEAD_TOKEN,
-                            client_id: Some(owner.client_id.clone()),
-                            subject: bearer,
-                            request_ids: ids,
-                            detail: "An access token was sent again after a 401 said it had expired or was revoked.".into(),
-                        });
-                    }
+                owner_of_dead = Some(owner.client_id.clone());
+                // The first 401 is how a client learns; using it again is the breach.
+                if let Some(ids) = owner.dead_uses.strike(&rid(), 2) {
+                    breaches.push(Breach {
+                        rule: &DEAD_TOKEN,
+                        client_id: Some(owner.client_id.clone()),
+                        subject: bearer,
+                        request_ids: ids,
+                        detail: "An access token was sent again after a 401 said it had expired or was revoked.".into(),
+                    });
                 }
             }
         }
-        let s = &entry.sighting;
-        let client = entry.client_id.clone();
+        let client = entry.client_id.clone().or_else(|| owner_of_dead.clone());
         let breach =
             |rule: &'static Rule, subject: u64, ids: Vec<Box<str>>, detail: String| Breach {
                 rule,
@@ -384,7 +373,7 @@ impl Watch {
             breaches.push(breach(
                 &CREDENTIALS_IN_QUERY,
                 crate::core::notes::digest_of(name),
-                vec![rid.clone()],
+                vec![rid()],
                 format!(
                     "`{name}` was sent in the query string of {} {}.",
                     entry.method, entry.path
@@ -397,7 +386,7 @@ impl Watch {
             breaches.push(breach(
                 &PKCE_S256,
                 0,
-                vec![rid.clone()],
+                vec![rid()],
                 match pkce {
                     PkceSeen::Missing => "The authorization request carried no code_challenge.".into(),
                     _ => "The authorization request's code_challenge_method was plain (or missing, which means plain).".into(),
@@ -408,7 +397,7 @@ impl Watch {
             breaches.push(breach(
                 &PUBLIC_CLIENT_SECRET,
                 0,
-                vec![rid.clone()],
+                vec![rid()],
                 "A client secret was sent for a public client.".into(),
             ));
         }
@@ -416,7 +405,7 @@ impl Watch {
             breaches.push(breach(
                 &REDIRECT_URI_MISMATCH,
                 s.presented.map_or(0, |(_, d)| d),
-                vec![rid.clone()],
+                vec![rid()],
                 "The token request's redirect_uri differs from the one the code was issued for."
                     .into(),
             ));
@@ -427,7 +416,7 @@ impl Watch {
             if let Some(wait) = self.waits.get_mut(&key)
                 && at < wait.until
             {
-                if let Some(early) = wait.early.strike(&rid, 2) {
+                if let Some(early) = wait.early.strike(&rid(), 2) {
                     let mut ids = vec![wait.refused.clone()];
                     ids.extend(early);
                     breaches.push(breach(
@@ -441,13 +430,13 @@ impl Watch {
             if let Some(secs) = s.notes.retry_after {
                 let wait = self.waits.entry_or(key, || Wait {
                     until: 0,
-                    refused: rid.clone(),
+                    refused: rid(),
                     early: Strikes::default(),
                 });
                 if at >= wait.until {
                     // A new wait; an early request's 429 does not restart the count.
                     wait.early = Strikes::default();
-                    wait.refused = rid.clone();
+                    wait.refused = rid();
                 }
                 wait.until = at + (secs as Millis) * 1000;
             }
@@ -456,14 +445,14 @@ impl Watch {
         match s.presented {
             Some((Presented::DeviceCode, code)) if self.poll_interval > 0 => {
                 let Some(client) = &client else {
-                    return breaches;
+                    return (breaches, owner_of_dead);
                 };
                 let polls = self.polls.entry_or((client.clone(), code), || Polls {
                     last_at: Millis::MIN / 2,
                     early: Strikes::default(),
                 });
                 if at - polls.last_at < self.poll_interval
-                    && let Some(ids) = polls.early.strike(&rid, 2)
+                    && let Some(ids) = polls.early.strike(&rid(), 2)
                 {
                     {
                         breaches.push(breach(
@@ -485,7 +474,7 @@ impl Watch {
                         token,
                         RefreshUse {
                             at,
-                            request_id: rid.clone(),
+                            request_id: rid(),
                             rotated: ok,
                             lost: entry.error == Some("invalid_grant"),
                         },
@@ -500,7 +489,7 @@ impl Watch {
                         breaches.push(breach(
                             &CONCURRENT_REFRESH,
                             token,
-                            vec![first.request_id.clone(), rid.clone()],
+                            vec![first.request_id.clone(), rid()],
                             "One refresh token was sent twice within a second: the loser of the race revokes the grant.".into(),
                         ));
                         first.rotated |= ok;
@@ -509,14 +498,14 @@ impl Watch {
                         breaches.push(breach(
                             &REFRESH_REPLAY,
                             token,
-                            vec![first.request_id.clone(), rid.clone()],
+                            vec![first.request_id.clone(), rid()],
                             "A refresh token was sent again after it had been rotated away.".into(),
                         ));
                     }
                     Some(first) => first.rotated |= ok,
                 }
                 if let (true, Some((grant, expires_at))) = (ok, s.notes.issued) {
-                    self.refreshed(grant, expires_at, at, &rid, &mut breaches, &client);
+                    self.refreshed(grant, expires_at, at, &rid(), &mut breaches, &client);
                 }
             }
             Some((Presented::Code, _)) => {
@@ -551,13 +540,13 @@ impl Watch {
             if times.len() >= 32 {
                 times.pop_front();
             }
-            times.push_back((at, rid.clone()));
+            times.push_back((at, rid()));
             // The failure and REPEATS repeats make the finding; later repeats join it.
             if times.len() > REPEATS {
                 let ids = if times.len() == REPEATS + 1 {
                     times.iter().map(|(_, id)| id.clone()).collect()
                 } else {
-                    vec![rid.clone()]
+                    vec![rid()]
                 };
                 breaches.push(breach(
                     &REPEATED_FAILURE,
@@ -571,7 +560,7 @@ impl Watch {
                 ));
             }
         }
-        breaches
+        (breaches, owner_of_dead)
     }
 
     /// A successful refresh of `grant`: early if the grant's latest access token had more

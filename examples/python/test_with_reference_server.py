@@ -206,7 +206,8 @@ class FlexslotClientTest(unittest.TestCase):
         )
         for r in received:
             self.assertEqual(r["client_id"], self.client_id)
-            self.assertTrue(r["request_id"])
+        seqs = [r["seq"] for r in received]
+        self.assertEqual(seqs, sorted(seqs), "oldest first")
         self.assertNotIn(tokens["refresh_token"], json.dumps(received))
 
     def test_minted_token_and_refused_app(self):

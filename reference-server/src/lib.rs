@@ -74,6 +74,12 @@ impl RunningServer {
         self.app.observatory.clear_requests();
     }
 
+    /// How its clients behaved: the findings so far, oldest first, of `client_id` when
+    /// given (issue 22; docs/client-findings.md).
+    pub fn client_findings(&self, client_id: Option<&str>) -> Vec<observe::Finding> {
+        self.app.observatory.findings(client_id).0
+    }
+
     /// Stops accepting, lets open requests finish, and waits for the server to end.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

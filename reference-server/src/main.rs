@@ -18,7 +18,8 @@ Exit codes:
   0  the server stopped cleanly (SIGTERM, SIGINT or Ctrl-C; open requests finished first)
   1  the server failed while running (the runtime or the listener broke)
   2  it could not start: a bad flag, an unreadable or invalid profile or fixtures file,
-     an address it cannot listen on, or a ready file it cannot write";
+     an address it cannot listen on, or a ready file it cannot write
+  3  it stopped cleanly with client findings, under --fail-on-findings";
 
 /// An in-memory reference server for the contract's three documented systems (punchplay,
 /// enterprise, flexslot).
@@ -85,6 +86,21 @@ struct Args {
     /// threads (docs/benchmark.md measures the difference).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
+    /// At a clean stop, write how the clients behaved (docs/client-findings.md): JUnit XML
+    /// to FILE with the extension .xml (one test case per rule per client) and JSON with
+    /// .json.
+    #[arg(long, value_name = "FILE")]
+    client_report: Option<PathBuf>,
+    /// Exit 3 at a clean stop when any client finding exists, so CI can gate on it.
+    #[arg(long)]
+    fail_on_findings: bool,
+    /// Leave the requests of the contract's own tools (the suite, load: they send
+    /// X-Reference-Tool) out of the findings; they are still recorded.
+    #[arg(long)]
+    exclude_tool_traffic: bool,
+    /// Neither record requests nor observe clients (to measure what they cost).
+    #[arg(long, conflicts_with_all = ["client_report", "fail_on_findings"])]
+    no_client_observation: bool,
 }
 
 /// `--workers`, or one per core but one.
@@ -193,7 +209,12 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
         max_connections_per_ip: args.max_connections_per_ip.max(1),
         public_url: args.public_url.clone(),
         fault: args.fault.clone(),
-        observation: Default::default(),
+        observation: reference_server::observe::ObservationConfig {
+            enabled: !args.no_client_observation,
+            exclude_tools: args.exclude_tool_traffic,
+            report: args.client_report.clone(),
+            ..Default::default()
+        },
     };
     // A profile this server cannot serve is a start-up error (exit 2), not a crash later.
     reference_server::http::App::new(config.clone()).map_err(|e| {
@@ -447,6 +468,7 @@ fn main() -> ExitCode {
         let addr = listener.local_addr().unwrap_or(args.listen);
         let scheme = if tls.is_some() { "https" } else { "http" };
         banner(&config, addr, scheme);
+        let findings_at_stop = config.observation.findings_at_stop.clone();
         let shutdown = stop_signal();
         // Listening: connections queue from here on, so the harness may go.
         let ready = ready_line(&config, addr, scheme);
@@ -472,6 +494,10 @@ fn main() -> ExitCode {
             None => reference_server::serve(listener, config, shutdown).await,
         };
         match served {
+            // Exit 3: findings under --fail-on-findings (docs/client-findings.md).
+            Ok(()) if args.fail_on_findings && findings_at_stop.get().is_some_and(|n| *n > 0) => {
+                ExitCode::from(3)
+            }
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

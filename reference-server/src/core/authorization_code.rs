@@ -372,6 +372,12 @@ impl Core {
                 )));
             }
         }
+        super::notes::note(|n| {
+            n.authorization = Some(super::notes::PkceSeen::of(
+                get("code_challenge"),
+                get("code_challenge_method"),
+            ))
+        });
         pkce::policy(bends)
             .check_challenge(get("code_challenge"), get("code_challenge_method"))
             .map_err(redirect)?;

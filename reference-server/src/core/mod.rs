@@ -388,9 +388,11 @@ impl Core {
         let mut limiter = self.limiter();
         // Read under the lock, so each key's admitted times stay in order.
         let now = self.now();
+        notes::note(|n| n.rate_key = Some(notes::digest_of(&(index, key))));
         limiter
             .admit(index, limit.max, limit.window_secs, key, now, policy)
             .map_err(|wait| {
+                notes::note(|n| n.retry_after = Some(wait));
                 let mut e = ProtocolError::new(
                     ErrorCode::RateLimited,
                     format!(
@@ -444,6 +446,7 @@ impl Core {
         authenticator: &dyn ClientAuthenticator,
         op: impl FnOnce(ClientCall<'_, T>) -> ProtocolResult<R>,
     ) -> ProtocolResult<R> {
+        notes::note_client(creds.client_id.as_deref(), None);
         let bends = self.bends();
         let now = self.now();
         let mut state = self.lock();

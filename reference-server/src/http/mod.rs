@@ -10,7 +10,7 @@ mod csrf;
 pub mod fault_layer;
 mod host;
 mod limits;
-mod observing;
+pub(crate) mod observing;
 pub mod pack;
 pub mod pages;
 pub mod request;
@@ -66,6 +66,8 @@ pub struct Ctx {
     /// The CSRF token the pages of this request put in their forms; empty on routes
     /// without forms.
     pub csrf: csrf::PageToken,
+    /// The error code of the envelope answered, for the request recorder.
+    answered_error: std::sync::OnceLock<&'static str>,
 }
 
 /// The base of a request's absolute URLs.
@@ -84,6 +86,11 @@ impl Ctx {
     pub fn request_id(&self) -> &str {
         self.request_id
             .get_or_init(|| request_id(&self.request_ids.prefix, self.request_ids.hex_len))
+    }
+
+    /// The error code of the envelope answered, if one was.
+    pub(crate) fn answered_error(&self) -> Option<&'static str> {
+        self.answered_error.get().copied()
     }
 
     /// The request's path, without the query.
@@ -190,6 +197,8 @@ impl App {
                     hex_len: 20,
                 }
             }));
+        let observatory =
+            crate::observe::Observatory::new(&config.observation, pack.name(), &config.profile);
         let core = Core::new(
             config.profile,
             config.identities,
@@ -212,7 +221,7 @@ impl App {
             request_id_header,
             request_ids,
             shutdown: watch::channel(false).0,
-            observatory: crate::observe::Observatory::new(&config.observation),
+            observatory,
         })
     }
 
@@ -322,7 +331,7 @@ impl App {
         } else {
             csrf::PageToken::default()
         };
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             layer: facts.layer,
             csrf,
             request_id: std::sync::OnceLock::new(),
@@ -333,6 +342,7 @@ impl App {
             headers: parts.headers,
             base,
             param,
+            answered_error: std::sync::OnceLock::new(),
         };
         let header_bytes: usize = ctx
             .headers
@@ -360,7 +370,6 @@ impl App {
             self.limit_and_dispatch(target, &facts, &ctx, body, None)
                 .await
         };
-        let error = result.as_ref().err().map(|e| e.code.as_str());
         let mut res = result.unwrap_or_else(|e| self.error_response(&e, &ctx));
         if let Some(shape) = bends.shape() {
             res = fault_layer::bend(self, shape, facts.shape, &ctx, res).await;
@@ -376,9 +385,6 @@ impl App {
                 res.headers_mut().insert(name.clone(), v);
             }
         }
-        if recording {
-            self.record(&ctx, error, res.status(), seen, kernel_notes);
-        }
         // Paths only: query strings and bodies may hold codes, tokens and secrets (PP-APP-6).
         if let Some(started) = started {
             tracing::debug!(
@@ -390,11 +396,17 @@ impl App {
                 "request"
             );
         }
+        if recording {
+            // The id moves into the recorder; none is minted for it.
+            let request_id = ctx.request_id.take();
+            self.record(&ctx, request_id, res.status(), seen, kernel_notes);
+        }
         res
     }
 
     /// An error in the envelope of the request's route's layer.
     pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
+        let _ = ctx.answered_error.set(e.code.as_str());
         let envelope = self.pack.error_body(ctx.layer, e, ctx.request_id());
         let challenge = self.pack.challenge(ctx.layer, e);
         respond::error(&self.core.profile, e, envelope, challenge)
@@ -420,18 +432,15 @@ impl App {
                 return test_controls::handle(self, ctx, &rest, RequestBody::Unread(body)).await;
             }
             Target::Unrouted(allow) => {
-                self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+                self.limit(facts, ctx, RequestBody::Unread(body), seen)
+                    .await?;
                 return self.pack.unrouted(self, ctx, allow.as_deref());
             }
             Target::Route(route) => route,
         };
-        let mut body = self.limit(facts, ctx, RequestBody::Unread(body)).await?;
-        if let Some(seen) = seen
-            && route.client == ClientSource::OAuthBody
-        {
-            body = self.read_oauth_body(ctx, body).await;
-            seen.oauth_body(&body);
-        }
+        let body = self
+            .limit(facts, ctx, RequestBody::Unread(body), seen)
+            .await?;
         self.dispatch(route, ctx, body).await
     }
 

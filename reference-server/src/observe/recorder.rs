@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::Sighting;
 use crate::core::clock::{Millis, rfc3339};
 
 /// Requests kept. An entry is about 300 bytes, so the recorder holds at most ~3 MB.
@@ -48,17 +47,24 @@ pub struct Entry {
     /// The client it named (OAuth body, HTTP Basic, `client_id` of an authorize query) or
     /// whose live bearer token it carried; `None` when neither.
     pub client_id: Option<Arc<str>>,
-    pub request_id: Box<str>,
+    /// The request id the answer carried (PP-ERR-2), or minted for an error; `None` for
+    /// a family whose answers carry none (enterprise, flexslot) when no error minted one.
+    pub request_id: Option<String>,
     /// The error code answered, if it was an error.
     pub error: Option<&'static str>,
     /// What the `X-Reference-Tool` header named (the suite, load), if sent.
     pub tool: Option<Box<str>>,
-    /// What client observation needs of it; not shown.
-    #[allow(dead_code)] // read by client observation (issue 22), the next step
-    pub(crate) sighting: Sighting,
 }
 
 impl Entry {
+    /// How findings name it: its request id, else `#` and its sequence number.
+    pub fn finding_id(&self) -> Box<str> {
+        match &self.request_id {
+            Some(id) => id.as_str().into(),
+            None => format!("#{}", self.seq).into(),
+        }
+    }
+
     /// The entry as the test controls show it.
     pub fn to_json(&self) -> Value {
         json!({
@@ -100,6 +106,11 @@ impl Recorder {
             dropped: 0,
             last_seq: 0,
         }
+    }
+
+    /// The sequence number the next entry gets.
+    pub fn next_seq(&self) -> u64 {
+        self.last_seq + 1
     }
 
     /// Records `entry` under the next sequence number, dropping the oldest past the
@@ -182,10 +193,9 @@ mod tests {
             query: None,
             status: 200,
             client_id: client.map(Into::into),
-            request_id: "req_1".into(),
+            request_id: Some("req_1".into()),
             error: None,
             tool: None,
-            sighting: Sighting::default(),
         }
     }
 

@@ -303,7 +303,7 @@ impl App {
         // The test controls are not recorded (issue 21 item 2).
         let recording = self.observatory.enabled() && !matches!(target, Target::TestControl(_));
         let mut seen = observing::Seen::default();
-        let mut kernel_notes = notes::Notes::default();
+        let mut kernel_notes = None;
         let bends = self.core.bends();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
@@ -359,10 +359,11 @@ impl App {
             ))
             .with_status(431))
         } else if recording {
-            let (result, notes) =
-                notes::scope(self.limit_and_dispatch(target, &facts, &ctx, body, Some(&mut seen)))
-                    .await;
-            kernel_notes = notes;
+            notes::open();
+            let result = self
+                .limit_and_dispatch(target, &facts, &ctx, body, Some(&mut seen))
+                .await;
+            kernel_notes = Some(notes::close());
             result
         } else {
             self.limit_and_dispatch(target, &facts, &ctx, body, None)
@@ -397,7 +398,13 @@ impl App {
         if recording {
             // The id moves into the recorder; none is minted for it.
             let request_id = ctx.request_id.take();
-            self.record(&ctx, request_id, res.status(), seen, kernel_notes);
+            self.record(
+                &ctx,
+                request_id,
+                res.status(),
+                seen,
+                kernel_notes.unwrap_or_default(),
+            );
         }
         res
     }

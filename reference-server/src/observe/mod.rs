@@ -8,6 +8,7 @@ pub mod recorder;
 pub mod report;
 pub mod rules;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -17,10 +18,19 @@ pub use findings::{Finding, Findings};
 pub use recorder::{CAPACITY, Entry, Recorder};
 pub use rules::{RULES, Rule, Watch};
 
-/// The header the contract's own tools (the conformance suite, load) send naming
-/// themselves, so that `--exclude-tool-traffic` can leave their deliberate violations
+/// How the contract's own tools name themselves in `User-Agent` (`conformance/0.1.0`,
+/// `load/0.1.0`), so that `--exclude-tool-traffic` can leave their deliberate violations
 /// out of the findings.
-pub const TOOL_HEADER: &str = "x-reference-tool";
+pub const TOOLS: &[&str] = &["conformance/", "load/"];
+
+/// The tool a `User-Agent` names, if it is one of [`TOOLS`].
+pub fn tool_of(user_agent: &str) -> Option<&str> {
+    TOOLS
+        .iter()
+        .any(|t| user_agent.starts_with(t))
+        .then(|| &user_agent[..user_agent.len().min(64)])
+        .filter(|t| user_agent.is_char_boundary(t.len()))
+}
 
 /// What observation needs of a request beyond what the recorder shows, filled by the shell
 /// from the request, its route and the kernel's notes. Never holds a secret: credentials
@@ -44,8 +54,8 @@ pub struct ObservationConfig {
     /// Record requests and observe clients. On by default; off only to measure its cost
     /// (`--no-client-observation`).
     pub enabled: bool,
-    /// Leave the requests that carry [`TOOL_HEADER`] (the suite's, load's) out of the
-    /// findings; they are still recorded (`--exclude-tool-traffic`).
+    /// Leave the requests of the contract's own tools ([`TOOLS`]) out of the findings;
+    /// they are still recorded (`--exclude-tool-traffic`).
     pub exclude_tools: bool,
     /// Where the client report is written when the server stops (`--client-report`):
     /// JUnit XML at this path with the extension `.xml`, JSON with `.json`.
@@ -87,6 +97,25 @@ struct Log {
     recorder: Recorder,
     watch: Watch,
     findings: Findings,
+    /// The clients seen, each name once: entries share it, and the reports list them.
+    clients: HashMap<Box<str>, Arc<str>, rustc_hash::FxBuildHasher>,
+}
+
+/// Clients remembered by name; past it an entry keeps its own copy of the name and the
+/// reports list only clients with findings.
+pub const MAX_CLIENTS: usize = 1_000;
+
+impl Log {
+    fn client(&mut self, name: &str) -> Arc<str> {
+        if let Some(shared) = self.clients.get(name) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = name.into();
+        if self.clients.len() < MAX_CLIENTS {
+            self.clients.insert(name.into(), shared.clone());
+        }
+        shared
+    }
 }
 
 impl Observatory {
@@ -103,6 +132,7 @@ impl Observatory {
                 recorder: Recorder::default(),
                 watch: Watch::new(profile.lifetimes.device_poll_interval),
                 findings: Findings::default(),
+                clients: HashMap::default(),
             }),
         }
     }
@@ -116,21 +146,19 @@ impl Observatory {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records an answered request, judging it first (unless it is a tool's and those are
-    /// left out).
-    pub fn record(&self, mut entry: Entry, sighting: &Sighting) {
+    /// Records an answered request of `client` (the name it gave or its token's),
+    /// judging it first (unless it is a tool's and those are left out).
+    pub fn record(&self, mut entry: Entry, client: Option<&str>, sighting: &Sighting) {
         if !self.config.enabled {
             return;
         }
         let mut log = self.log();
         entry.seq = log.recorder.next_seq();
+        entry.client_id = client.map(|c| log.client(c));
         if !(self.config.exclude_tools && entry.tool.is_some()) {
             let (breaches, owner_of_dead) = log.watch.judge(&entry, sighting);
             if entry.client_id.is_none() {
                 entry.client_id = owner_of_dead;
-            }
-            if let Some(client) = &entry.client_id {
-                log.findings.saw_client(client);
             }
             for breach in breaches {
                 log.findings.add(breach, entry.at);
@@ -181,7 +209,9 @@ impl Observatory {
     /// The report as JSON and as JUnit XML (issue 22 item 2).
     pub fn report(&self) -> report::ClientReport {
         let log = self.log();
-        report::ClientReport::new(self, &log.findings)
+        let mut clients: Vec<&str> = log.clients.keys().map(|c| &**c).collect();
+        clients.sort_unstable();
+        report::ClientReport::new(self, &clients, &log.findings)
     }
 
     /// At a clean stop: writes `--client-report` and sets `findings_at_stop`.

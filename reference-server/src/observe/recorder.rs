@@ -52,7 +52,7 @@ pub struct Entry {
     pub request_id: Option<String>,
     /// The error code answered, if it was an error.
     pub error: Option<&'static str>,
-    /// What the `X-Reference-Tool` header named (the suite, load), if sent.
+    /// The contract's own tool that sent it (the suite, load), by its `User-Agent`.
     pub tool: Option<Box<str>>,
 }
 

@@ -1,7 +1,7 @@
 //! What the kernel learnt about the request it is serving, for the request recorder and
 //! client observation (issues 21 and 22): the client a bearer token belongs to, the grant
 //! a token request issued under, a `redirect_uri` that differed from the authorization's.
-//! The shell opens one [`Notes`] per request ([`open`], [`close`]) in its connection's
+//! The shell opens one [`Notes`] per request ([`open`], [`close_with`]) in its connection's
 //! task ([`connection`]); the kernel writes with [`note`], which elsewhere (unit tests,
 //! background tasks) does nothing. Notes never change an answer: they only say what the
 //! answer was about.
@@ -168,22 +168,44 @@ pub fn connection<F: Future>(serve: F) -> impl Future<Output = F::Output> {
 
 /// Opens fresh notes for the request the task serves now (outside [`connection`], none).
 pub fn open() {
-    let _ = NOTES.try_with(|n| *n.borrow_mut() = Some(Notes::default()));
+    let _ = NOTES.try_with(|n| {
+        if let Ok(mut slot) = n.try_borrow_mut() {
+            *slot = Some(Notes::default());
+        }
+    });
 }
 
-/// Closes the request's notes and hands them back.
-pub fn close() -> Notes {
-    NOTES
-        .try_with(|n| n.borrow_mut().take())
-        .ok()
-        .flatten()
-        .unwrap_or_default()
+/// Reads the request's notes (default ones when none were opened), then closes them.
+pub fn close_with<R>(read: impl FnOnce(&Notes) -> R) -> R {
+    let mut read = Some(read);
+    let out = NOTES.try_with(|n| {
+        let held = n.try_borrow().ok();
+        let notes = held.as_ref().and_then(|h| h.as_ref());
+        let read = read.take().expect("called once");
+        let out = match notes {
+            Some(notes) => read(notes),
+            None => read(&Notes::default()),
+        };
+        drop(held);
+        if let Ok(mut slot) = n.try_borrow_mut() {
+            *slot = None;
+        }
+        out
+    });
+    match (out, read) {
+        (Ok(out), _) => out,
+        (Err(_), Some(read)) => read(&Notes::default()),
+        (Err(_), None) => unreachable!("read runs only inside the slot"),
+    }
 }
 
 /// Writes to the current request's notes, if the shell opened them.
 pub fn note(write: impl FnOnce(&mut Notes)) {
+    // Not while the shell reads them (`close_with`): nothing is noted then.
     let _ = NOTES.try_with(|n| {
-        if let Some(notes) = n.borrow_mut().as_mut() {
+        if let Ok(mut slot) = n.try_borrow_mut()
+            && let Some(notes) = slot.as_mut()
+        {
             write(notes);
         }
     });

@@ -303,7 +303,6 @@ impl App {
         // The test controls are not recorded (issue 21 item 2).
         let recording = self.observatory.enabled() && !matches!(target, Target::TestControl(_));
         let mut seen = observing::Seen::default();
-        let mut kernel_notes = None;
         let bends = self.core.bends();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
@@ -363,7 +362,6 @@ impl App {
             let result = self
                 .limit_and_dispatch(target, &facts, &ctx, body, Some(&mut seen))
                 .await;
-            kernel_notes = Some(notes::close());
             result
         } else {
             self.limit_and_dispatch(target, &facts, &ctx, body, None)
@@ -398,13 +396,7 @@ impl App {
         if recording {
             // The id moves into the recorder; none is minted for it.
             let request_id = ctx.request_id.take();
-            self.record(
-                &ctx,
-                request_id,
-                res.status(),
-                seen,
-                kernel_notes.unwrap_or_default(),
-            );
+            notes::close_with(|notes| self.record(&ctx, request_id, res.status(), seen, notes));
         }
         res
     }

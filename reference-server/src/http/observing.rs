@@ -16,7 +16,7 @@ use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::notes::Notes;
 use crate::core::notes::{ClientName, presented_in};
 use crate::observe::recorder::{is_secret_param, redact_query};
-use crate::observe::{Entry, Finding, Presented, Sighting, tool_of};
+use crate::observe::{Answered, Entry, Finding, Presented, Sighting, tool_of};
 
 /// What the shell saw of a request's client while serving it.
 #[derive(Debug, Default)]
@@ -78,14 +78,18 @@ impl App {
         request_id: Option<String>,
         status: StatusCode,
         seen: Seen,
-        notes: Notes,
+        notes: &Notes,
     ) {
-        let tool = ctx
-            .headers
-            .get(hyper::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(tool_of)
-            .map(Box::from);
+        // Looked up only for the switch that needs it.
+        let tool = if self.observatory.excludes_tools() {
+            ctx.headers
+                .get(hyper::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .and_then(tool_of)
+                .map(Box::from)
+        } else {
+            None
+        };
         let query = ctx.query();
         let sighting = Sighting {
             presented: seen.presented.or(notes.presented),
@@ -93,7 +97,6 @@ impl App {
             query_credential: query.and_then(query_credential),
             notes,
         };
-        let notes = &sighting.notes;
         let query_client;
         // The client a refused body, the kernel or a live bearer token named, or an
         // authorize query's.
@@ -108,19 +111,17 @@ impl App {
                 query_client.as_deref()
             }
         };
-        let entry = Entry {
-            seq: 0,
+        let answered = Answered {
             at: notes.at.unwrap_or_else(|| self.core.now()),
             method: ctx.method.clone(),
-            path: ctx.path().into(),
+            path: ctx.path(),
             query: query.map(|q| redact_query(q).into_boxed_str()),
             status: status.as_u16(),
-            client_id: None,
             request_id,
             error: ctx.answered_error(),
             tool,
         };
-        self.observatory.record(entry, client, &sighting);
+        self.observatory.record(answered, client, sighting);
     }
 }
 

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use crate::core::notes::Notes;
 pub use crate::core::notes::Presented;
 pub use findings::{Finding, Findings};
-pub use recorder::{CAPACITY, Entry, Recorder};
+pub use recorder::{Answered, CAPACITY, Entry, Recorder};
 pub use rules::{RULES, Rule, Watch};
 
 /// How the contract's own tools name themselves in `User-Agent` (`conformance/0.1.0`,
@@ -35,8 +35,8 @@ pub fn tool_of(user_agent: &str) -> Option<&str> {
 /// What observation needs of a request beyond what the recorder shows, filled by the shell
 /// from the request, its route and the kernel's notes. Never holds a secret: credentials
 /// are kept as 64-bit digests.
-#[derive(Debug, Clone, Default)]
-pub struct Sighting {
+#[derive(Debug, Clone)]
+pub struct Sighting<'n> {
     /// The credential the body presented (refresh token, code, device code, token) and
     /// its digest.
     pub presented: Option<(Presented, u64)>,
@@ -45,7 +45,7 @@ pub struct Sighting {
     /// The name of a credential parameter sent in the query string.
     pub query_credential: Option<Box<str>>,
     /// What the kernel noted while serving it.
-    pub notes: Notes,
+    pub notes: &'n Notes,
 }
 
 /// What the server was started with for observation.
@@ -98,22 +98,41 @@ struct Log {
     watch: Watch,
     findings: Findings,
     /// The clients seen, each name once: entries share it, and the reports list them.
-    clients: HashMap<Box<str>, Arc<str>, rustc_hash::FxBuildHasher>,
+    clients: Shared,
+    /// The paths requested, each once, shared by the entries.
+    paths: Shared,
 }
 
-/// Clients remembered by name; past it an entry keeps its own copy of the name and the
-/// reports list only clients with findings.
+/// Clients (and paths) remembered by name; past it an entry keeps its own copy of the
+/// name, and the reports list only clients with findings.
 pub const MAX_CLIENTS: usize = 1_000;
 
-impl Log {
-    fn client(&mut self, name: &str) -> Arc<str> {
-        if let Some(shared) = self.clients.get(name) {
-            return shared.clone();
+/// Names kept once and shared, so that a recorded request allocates nothing for them;
+/// the last one is at hand without a lookup (requests come in runs of one client, one path).
+#[derive(Debug, Default)]
+struct Shared {
+    all: HashMap<Box<str>, Arc<str>, rustc_hash::FxBuildHasher>,
+    last: Option<Arc<str>>,
+}
+
+impl Shared {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(last) = &self.last
+            && **last == *name
+        {
+            return last.clone();
         }
-        let shared: Arc<str> = name.into();
-        if self.clients.len() < MAX_CLIENTS {
-            self.clients.insert(name.into(), shared.clone());
-        }
+        let shared = match self.all.get(name) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = name.into();
+                if self.all.len() < MAX_CLIENTS {
+                    self.all.insert(name.into(), shared.clone());
+                }
+                shared
+            }
+        };
+        self.last = Some(shared.clone());
         shared
     }
 }
@@ -132,7 +151,8 @@ impl Observatory {
                 recorder: Recorder::default(),
                 watch: Watch::new(profile.lifetimes.device_poll_interval),
                 findings: Findings::default(),
-                clients: HashMap::default(),
+                clients: Shared::default(),
+                paths: Shared::default(),
             }),
         }
     }
@@ -142,21 +162,36 @@ impl Observatory {
         self.config.enabled
     }
 
+    /// Whether the tools' requests are left out of the findings.
+    pub fn excludes_tools(&self) -> bool {
+        self.config.exclude_tools
+    }
+
     fn log(&self) -> MutexGuard<'_, Log> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Records an answered request of `client` (the name it gave or its token's),
     /// judging it first (unless it is a tool's and those are left out).
-    pub fn record(&self, mut entry: Entry, client: Option<&str>, sighting: &Sighting) {
+    pub fn record(&self, answered: Answered<'_>, client: Option<&str>, sighting: Sighting) {
         if !self.config.enabled {
             return;
         }
         let mut log = self.log();
-        entry.seq = log.recorder.next_seq();
-        entry.client_id = client.map(|c| log.client(c));
+        let mut entry = Entry {
+            seq: log.recorder.next_seq(),
+            at: answered.at,
+            method: answered.method,
+            path: log.paths.get(answered.path),
+            query: answered.query,
+            status: answered.status,
+            client_id: client.map(|c| log.clients.get(c)),
+            request_id: answered.request_id,
+            error: answered.error,
+            tool: answered.tool,
+        };
         if !(self.config.exclude_tools && entry.tool.is_some()) {
-            let (breaches, owner_of_dead) = log.watch.judge(&entry, sighting);
+            let (breaches, owner_of_dead) = log.watch.judge(&entry, &sighting);
             if entry.client_id.is_none() {
                 entry.client_id = owner_of_dead;
             }
@@ -209,7 +244,7 @@ impl Observatory {
     /// The report as JSON and as JUnit XML (issue 22 item 2).
     pub fn report(&self) -> report::ClientReport {
         let log = self.log();
-        let mut clients: Vec<&str> = log.clients.keys().map(|c| &**c).collect();
+        let mut clients: Vec<&str> = log.clients.all.keys().map(|c| &**c).collect();
         clients.sort_unstable();
         report::ClientReport::new(self, &clients, &log.findings)
     }

@@ -359,10 +359,8 @@ impl App {
             .with_status(431))
         } else if recording {
             notes::open();
-            let result = self
-                .limit_and_dispatch(target, &facts, &ctx, body, Some(&mut seen))
-                .await;
-            result
+            self.limit_and_dispatch(target, &facts, &ctx, body, Some(&mut seen))
+                .await
         } else {
             self.limit_and_dispatch(target, &facts, &ctx, body, None)
                 .await

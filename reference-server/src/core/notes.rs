@@ -11,7 +11,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::clock::Millis;
-use super::grants::GrantId;
 
 /// One request's notes.
 #[derive(Debug, Default, Clone)]
@@ -29,7 +28,7 @@ pub struct Notes {
     pub at: Option<Millis>,
     /// The grant tokens were issued under by this request, and when the new access token
     /// expires.
-    pub issued: Option<(GrantId, Millis)>,
+    pub issued: Option<(u64, Millis)>,
     /// The token request's `redirect_uri` differed from the one the code was issued for
     /// (RFC 6749 §4.1.3).
     pub redirect_mismatch: bool,
@@ -46,7 +45,7 @@ pub struct Notes {
 }
 
 /// Notes the bearer token presented, by its key.
-pub fn note_bearer(key: &super::grants::TokenKey) {
+pub fn note_bearer(key: &[u8; 16]) {
     let mut first = [0u8; 8];
     first.copy_from_slice(&key[..8]);
     note(|n| n.bearer = Some(u64::from_le_bytes(first)));

@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use super::pages;
 use super::request::{OAuthInput, RequestBody, query_params, query_params_with_repeats};
 use super::respond::{self, Body};
-use super::test_controls::ok_with_now;
 use super::{App, Ctx};
 use crate::core::clock::rfc3339;
 use crate::core::error::{ProtocolError, ProtocolResult};
@@ -287,4 +286,12 @@ fn recorded_requests(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
             "capacity": crate::observe::CAPACITY,
         }),
     )
+}
+
+/// A control's JSON answer with the server's clock as `now`, as every test control's.
+fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
+    if let Value::Object(members) = &mut value {
+        members.insert("now".into(), Value::String(rfc3339(app.core.now())));
+    }
+    Ok(respond::json(StatusCode::OK, &value))
 }

@@ -9,9 +9,9 @@ pub mod report;
 pub mod rules;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use crate::config::ObservationConfig;
 use crate::core::notes::Notes;
 pub use crate::core::notes::Presented;
 pub use findings::{Finding, Findings};
@@ -46,40 +46,6 @@ pub struct Sighting<'n> {
     pub query_credential: Option<Box<str>>,
     /// What the kernel noted while serving it.
     pub notes: &'n Notes,
-}
-
-/// What the server was started with for observation.
-#[derive(Debug, Clone)]
-pub struct ObservationConfig {
-    /// Record requests and observe clients. On by default; off only to measure its cost
-    /// (`--no-client-observation`).
-    pub enabled: bool,
-    /// Leave the requests of the contract's own tools ([`TOOLS`]) out of the findings;
-    /// they are still recorded (`--exclude-tool-traffic`).
-    pub exclude_tools: bool,
-    /// Where the client report is written when the server stops (`--client-report`):
-    /// JUnit XML at this path with the extension `.xml`, JSON with `.json`.
-    pub report: Option<PathBuf>,
-    /// Set when the server has stopped: how many findings it held then.
-    pub findings_at_stop: Arc<OnceLock<usize>>,
-}
-
-impl Default for ObservationConfig {
-    fn default() -> Self {
-        ObservationConfig {
-            enabled: true,
-            exclude_tools: false,
-            report: None,
-            findings_at_stop: Arc::default(),
-        }
-    }
-}
-
-impl PartialEq for ObservationConfig {
-    fn eq(&self, other: &Self) -> bool {
-        (self.enabled, self.exclude_tools, &self.report)
-            == (other.enabled, other.exclude_tools, &other.report)
-    }
 }
 
 /// The recorder, the watch and the findings, under one lock.

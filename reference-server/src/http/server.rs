@@ -242,6 +242,7 @@ async fn run_with(
                 let local = stream.local_addr().unwrap_or(listen_addr);
                 let local_host: std::sync::Arc<str> = local.to_string().into();
                 let app = app.clone();
+                let app_observes = app.observatory.enabled();
                 let service = service_fn(move |req| {
                     let app = app.clone();
                     let local_host = local_host.clone();
@@ -253,7 +254,8 @@ async fn run_with(
                 });
                 let watcher = graceful.watcher();
                 let tls = tls.clone();
-                tokio::spawn(async move {
+                let observed = app_observes;
+                let connection = async move {
                     let builder = {
                         let mut b = http1::Builder::new();
                         b.timer(TokioTimer::new())
@@ -284,7 +286,14 @@ async fn run_with(
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                     drop(admitted);
-                });
+                };
+                // With client observation on, the connection's task holds the kernel's
+                // notes on each request (issue 22).
+                if observed {
+                    tokio::spawn(crate::core::notes::connection(connection));
+                } else {
+                    tokio::spawn(connection);
+                }
             }
             () = &mut shutdown => break,
         }

@@ -5,6 +5,7 @@
 //! resolves it in the family's route table and asks the family to write errors; it names
 //! no family and none of its routes.
 
+mod conn_watch;
 pub mod consent;
 mod csrf;
 pub mod fault_layer;

@@ -247,14 +247,13 @@ async fn run_with(
                 let local = stream.local_addr().unwrap_or(listen_addr);
                 let local_host: std::sync::Arc<str> = local.to_string().into();
                 let app = app.clone();
+                // The request's future is made as hyper calls the service (App::handle says
+                // why), and carries nothing else.
                 let service = service_fn(move |req| {
-                    let app = app.clone();
-                    let local_host = local_host.clone();
-                    async move {
-                        Ok::<_, std::convert::Infallible>(
-                            app.handle(req, peer, local, &local_host).await,
-                        )
-                    }
+                    futures_util::FutureExt::map(
+                        app.handle(req, peer, local, &local_host),
+                        Ok::<_, std::convert::Infallible>,
+                    )
                 });
                 let timer = watches.register();
                 let watches = watches.clone();

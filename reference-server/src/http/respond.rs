@@ -45,12 +45,24 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// A JSON text written by hand, for the answers a hot path sends with a fixed shape: the
 /// constant parts go in as they are, strings are escaped as serde_json escapes them, so
-/// the bytes equal a serde struct's (each use has a test saying so).
+/// the bytes equal a serde struct's (each use has a test saying so). It is written in the
+/// thread's scratch buffer and copied out once, at its size: one allocation per answer.
 pub struct JsonText(Vec<u8>);
+
+thread_local! {
+    /// Where [`JsonText`]s are written; kept between answers up to [`SCRATCH_KEPT`].
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The largest scratch buffer a thread keeps.
+const SCRATCH_KEPT: usize = 4096;
 
 impl JsonText {
     pub fn new() -> JsonText {
-        JsonText(Vec::with_capacity(256))
+        let mut buf = SCRATCH.take();
+        buf.clear();
+        buf.reserve(256);
+        JsonText(buf)
     }
 
     /// JSON text as it is: braces, member names with their quotes and colons, literals.
@@ -73,15 +85,19 @@ impl JsonText {
         self
     }
 
-    /// A JSON number.
-    pub fn number(&mut self, value: impl std::fmt::Display) -> &mut Self {
-        use std::io::Write as _;
-        let _ = write!(self.0, "{value}");
+    /// A JSON number (an integer: what serde_json writes for one).
+    pub fn number(&mut self, value: impl itoa::Integer) -> &mut Self {
+        self.0
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
         self
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+    pub fn into_bytes(self) -> Bytes {
+        let bytes = Bytes::copy_from_slice(&self.0);
+        if self.0.capacity() <= SCRATCH_KEPT {
+            SCRATCH.set(self.0);
+        }
+        bytes
     }
 }
 

@@ -50,7 +50,12 @@ pub static TOKEN: GrantEndpoint = GrantEndpoint {
 /// EN-TOKEN-1's answer, `{success, message, data: {access_token, token_type, expires_in,
 /// scope}}`, written by hand: it is the hot path of issuance (issue 20 item 8); a test
 /// holds it to the serde shape.
-fn issued_answer(access_token: &str, token_type: &str, expires_in: u64, scope: &str) -> Vec<u8> {
+fn issued_answer(
+    access_token: &str,
+    token_type: &str,
+    expires_in: u64,
+    scope: &str,
+) -> bytes::Bytes {
     let mut out = JsonText::new();
     out.raw(r#"{"success":true,"message":"Access token issued.","data":{"access_token":"#)
         .string(access_token)
@@ -557,8 +562,10 @@ mod answer_tests {
                 },
             );
             assert_eq!(
-                String::from_utf8(issued_answer(access_token, token_type, expires_in, scope))
-                    .unwrap(),
+                String::from_utf8(
+                    issued_answer(access_token, token_type, expires_in, scope).to_vec()
+                )
+                .unwrap(),
                 String::from_utf8(serde).unwrap()
             );
         }

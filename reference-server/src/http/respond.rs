@@ -73,8 +73,7 @@ impl JsonText {
 
     /// A JSON string.
     pub fn string(&mut self, value: &str) -> &mut Self {
-        let plain = value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-        if plain {
+        if plain_len(value.as_bytes()).is_none() {
             self.0.push(b'"');
             self.0.extend_from_slice(value.as_bytes());
             self.0.push(b'"');
@@ -105,6 +104,34 @@ impl Default for JsonText {
     fn default() -> Self {
         JsonText::new()
     }
+}
+
+/// Where the first quote, backslash or control character of `bytes` is, the first byte a
+/// JSON string cannot hold as it is: eight bytes at a time, as serde_json scans a string
+/// (tokens are some fifty bytes long).
+pub fn plain_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A byte's high bit for each byte that is zero; a false one only above a true one.
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let found = zero_bytes(w ^ (ONES * u64::from(b'"')))
+            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| at + i)
 }
 
 /// A JSON answer already written.

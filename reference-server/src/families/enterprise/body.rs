@@ -14,6 +14,7 @@ use crate::core::Params;
 use crate::core::client_auth::ClientCredentials;
 use crate::core::error::ProtocolResult;
 use crate::http::request::{OAuthInput, media_type_is};
+use crate::http::respond::plain_len;
 
 /// A body's members in order: a JSON object's, or a form's. Anything else is none.
 #[derive(Debug, Default, PartialEq)]
@@ -114,33 +115,6 @@ fn plain_string(text: &str, at: usize) -> Option<(&str, usize)> {
     let len = plain_len(&bytes[start..])?;
     // Ends at a quote (ASCII), so on a character boundary.
     (bytes[start + len] == b'"').then(|| (&text[start..start + len], start + len + 1))
-}
-
-/// Where the first quote, backslash or control character of `bytes` is: eight bytes at a
-/// time, as serde_json scans a string (tokens are some fifty bytes long).
-fn plain_len(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // A byte's high bit for each byte that is zero; a false one only above a true one.
-    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let found = zero_bytes(w ^ (ONES * u64::from(b'"')))
-            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let rest = chunks.remainder();
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|i| at + i)
 }
 
 /// The member `name`; of a repeated name the last, as PHP reads forms and JSON objects.

@@ -58,20 +58,21 @@ pub async fn introspect(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResu
         .await?;
     let key = with_token(ctx, &bytes, token_key)?;
     let bends = app.core.bends();
-    let now = app.core.now();
     let inactive = || ProtocolError::invalid_token("Invalid or expired token.");
     // Written under the lock, from the table's own strings.
-    let answer = app.core.with_family(|state: &mut EnterpriseState| {
-        let found = state.tokens.get(&key).ok_or_else(inactive)?;
-        if !activity(bends).is_active(found.expires_at, now) {
-            return Err(inactive());
-        }
-        Ok(active_answer(
-            &found.client_id,
-            found.scopes.as_wire(),
-            found.expires_at.div_euclid(1000),
-        ))
-    })?;
+    let answer = app
+        .core
+        .with_family_at(|state: &mut EnterpriseState, now| {
+            let found = state.tokens.get(&key).ok_or_else(inactive)?;
+            if !activity(bends).is_active(found.expires_at, now) {
+                return Err(inactive());
+            }
+            Ok(active_answer(
+                &found.client_id,
+                found.scopes.as_wire(),
+                found.expires_at.div_euclid(1000),
+            ))
+        })?;
     Ok(respond::json_bytes(StatusCode::OK, answer))
 }
 

@@ -358,8 +358,7 @@ impl App {
         async move {
             let result = match refused {
                 Some(e) => Err(*e),
-                // Boxed, so that this future, which hyper moves, does not carry it.
-                None => Box::pin(app.limit_and_dispatch(target, &facts, &ctx, body)).await,
+                None => app.limit_and_dispatch(target, &facts, &ctx, body).await,
             };
             let mut res = result.unwrap_or_else(|e| app.error_response(&e, &ctx));
             if let Some(shape) = bends.shape() {
@@ -426,7 +425,14 @@ impl App {
         let route = match target {
             // Test controls are never limited.
             Target::TestControl(rest) => {
-                return test_controls::handle(self, ctx, &rest, RequestBody::Unread(body)).await;
+                // Boxed: a large future, which the family's routes need not carry.
+                return Box::pin(test_controls::handle(
+                    self,
+                    ctx,
+                    &rest,
+                    RequestBody::Unread(body),
+                ))
+                .await;
             }
             Target::Unrouted(allow) => {
                 self.limit(facts, ctx, RequestBody::Unread(body)).await?;

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Either, Full};
 use hyper::header::{
-    CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+    CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Response, StatusCode};
 use profile::Profile;
@@ -148,9 +148,14 @@ pub fn no_store(mut res: Response<Body>) -> Response<Body> {
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut()
-        .insert("pragma", HeaderValue::from_static("no-cache"));
+        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
+
+// Names made once: a name given as a string is parsed again for every answer.
+const PRAGMA: HeaderName = HeaderName::from_static("pragma");
+const X_FRAME_OPTIONS: HeaderName = HeaderName::from_static("x-frame-options");
+const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-security-policy");
 
 pub fn html(status: StatusCode, page: String) -> Response<Body> {
     let mut res = Response::new(full(page));
@@ -164,9 +169,9 @@ pub fn html(status: StatusCode, page: String) -> Response<Body> {
     // No page may be framed: a framed approval or sign-in page is clickjacking (issue 12
     // item 6). The CSP header is the standard; X-Frame-Options serves older browsers.
     res.headers_mut()
-        .insert("x-frame-options", HeaderValue::from_static("DENY"));
+        .insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res.headers_mut().insert(
-        "content-security-policy",
+        CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("frame-ancestors 'none'"),
     );
     res

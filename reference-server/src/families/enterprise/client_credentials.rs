@@ -11,7 +11,7 @@
 //! Tokens share one lifetime, so they expire in the order they were issued and
 //! [`ClientTokens::purge`] drops what expired in work proportional to it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use hyper::{Response, StatusCode};
@@ -203,15 +203,16 @@ pub struct ClientTokens {
     /// Keyed by digests of server-minted tokens: FxHash (`core/grants.rs` says why).
     tokens: Expiring<TokenKey, ClientToken, rustc_hash::FxBuildHasher>,
     /// Each client's tokens, oldest first, for the per-client bound. An entry whose token
-    /// ended early (revoked, evicted) stays until it reaches the front.
-    by_client: HashMap<Arc<str>, VecDeque<TokenKey>>,
+    /// ended early (revoked, evicted) stays until it reaches the front. FxHash: only an
+    /// authenticated client's id is ever a key, so no caller chooses keys.
+    by_client: rustc_hash::FxHashMap<Arc<str>, VecDeque<TokenKey>>,
 }
 
 impl Default for ClientTokens {
     fn default() -> Self {
         ClientTokens {
             tokens: Expiring::with_hasher(MAX_CLIENT_TOKENS, rustc_hash::FxBuildHasher),
-            by_client: HashMap::new(),
+            by_client: rustc_hash::FxHashMap::default(),
         }
     }
 }

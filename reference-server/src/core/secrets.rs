@@ -153,9 +153,8 @@ mod tests {
     fn tokens_are_written_as_the_base64_engine_writes_them() {
         use base64::Engine as _;
         use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let mut bytes = [0u8; 32];
         for round in 0..200u32 {
-            bytes = match round {
+            let bytes: [u8; 32] = match round {
                 0 => [0; 32],
                 1 => [0xff; 32],
                 _ => rand::rng().random(),

@@ -1,7 +1,7 @@
 //! The command line. With no arguments it starts the reference server in-process with
 //! test controls and runs the whole punchplay suite against it; `--target` checks a
-//! deployment. Exit codes: 0 conformant, 1 non-conformant, 2 the suite could not run,
-//! 130 interrupted.
+//! deployment. Exit codes: 0 conformant, 1 non-conformant, 2 the suite could not run or
+//! the run is INCOMPLETE (the target stopped answering), 130 interrupted.
 //!
 //! Over 600 lines because it is the one place where flags become a run (profile, how
 //! the target is reached, the preflight, credentials, test controls and faults, driver,
@@ -75,7 +75,11 @@ Exit codes:
   1  not conformant: a gating check failed or errored, or an expected deviation passed
   2  the suite could not run: usage error, unreadable or invalid profile, credentials or
      expected file, target unreachable or not answering HTTP, or a target that cannot be
-     checked as the profile (one page for every endpoint, another family's signature)
+     checked as the profile (one page for every endpoint, another family's signature);
+     or INCOMPLETE: the target stopped answering during the run (a request met no answer
+     and a new connection none either). The run ends within seconds, the reports keep
+     the verdicts reached before and name when and where it stopped. A 5xx or a
+     malformed answer is the deployment's error and gates as 1
   130  interrupted (Ctrl-C); a fault it had switched on is switched off first
 
 Test controls: detected, as load does (GET /__test/fault answers the faults list); with
@@ -640,7 +644,10 @@ async fn run_inner(args: Args) -> Result<i32, String> {
             ),
         }
     }
-    Ok(if report.conformant() {
+    Ok(if report.incomplete.is_some() {
+        // No verdict: the target stopped answering during the run (issue 23 item 1).
+        EXIT_COULD_NOT_RUN
+    } else if report.conformant() {
         EXIT_CONFORMANT
     } else {
         EXIT_NON_CONFORMANT

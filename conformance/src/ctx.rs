@@ -2,11 +2,13 @@
 //! source address), its transcript and its redactor, the requests it sent per rate limit
 //! and the ones a limiter admitted, and its time line. Every request goes through it, so
 //! it lands in the transcript (as the family's [`Dialect`](crate::dialect::Dialect) keeps
-//! it) and in the check's rate-limit accounting. It names no family.
+//! it) and in the check's rate-limit accounting. It also keeps what the check saw on its
+//! way: the role of each exchange (its own, or a flow step it passed through) and the
+//! differences that belong to other clauses ([`crate::passing`]). It names no family.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use profile::{LimitTarget, Profile};
@@ -17,7 +19,8 @@ use contract_client::Transport;
 use crate::client::{Exchange, Http, Req, Resp};
 use crate::dialect::{self, Kept};
 use crate::env::Env;
-use crate::outcome::{CheckResult, Problem, Support};
+use crate::outcome::{CheckResult, Problem, Seen, Support, leading_clause};
+use crate::passing::{Role, Step};
 use crate::redact::Redactor;
 use crate::transcript::Transcript;
 
@@ -36,9 +39,35 @@ pub struct Ctx {
     pub admitted: Vec<Admission>,
     /// The last answer recorded, whole (the transcript may keep less of it).
     last: Option<Arc<Exchange>>,
+    /// Every recorded exchange: as handed to the check, as the transcript keeps it, and
+    /// the role it plays (behind a lock: checks judge answers through `&Ctx`).
+    roles: Mutex<Vec<Recorded>>,
+    /// Differences seen on the way that belong to other clauses than this check's.
+    seen: Mutex<Vec<Seen>>,
+    /// The flow steps under way: what is recorded meanwhile is passed through.
+    steps: Vec<Step>,
     /// This check's time line: real time since it started plus every clock advance.
     started: std::time::Instant,
     advanced_secs: f64,
+}
+
+/// How many differences a check keeps of those it saw in passing.
+const SEEN_BOUND: usize = 64;
+
+/// A point in a check's record ([`Ctx::checkpoint`]).
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    entries: usize,
+    roles: usize,
+    seen: usize,
+    placeholders: std::collections::HashMap<String, usize>,
+}
+
+/// One recorded exchange and its role in the check.
+struct Recorded {
+    handed: Arc<Exchange>,
+    kept: Option<Arc<Exchange>>,
+    role: Role,
 }
 
 /// A request to a rate-limited endpoint that was not refused with 429.
@@ -71,6 +100,9 @@ impl Ctx {
             check_id,
             admitted: Vec::new(),
             last: None,
+            roles: Mutex::new(Vec::new()),
+            seen: Mutex::new(Vec::new()),
+            steps: Vec::new(),
             started: std::time::Instant::now(),
             advanced_secs: 0.0,
         })
@@ -170,16 +202,136 @@ impl Ctx {
         // A relative Location as the URL it names (RFC 9110 §10.2.2).
         let absolute =
             crate::client::with_absolute_location(ex.as_ref().clone(), &self.env.http.base);
-        match self
+        let kept = match self
             .env
             .dialect
             .kept(&self.env.profile, self.check_id, absolute)
         {
-            Kept::Exchange(kept) => self.transcript.push(Arc::new(*kept)),
-            Kept::Note(line) => self.transcript.note(line),
-        }
+            Kept::Exchange(kept) => {
+                let kept = Arc::new(*kept);
+                self.transcript.push(kept.clone());
+                Some(kept)
+            }
+            Kept::Note(line) => {
+                self.transcript.note(line);
+                None
+            }
+        };
+        let role = self.steps.last().map_or(Role::Own, |s| Role::Passing(*s));
+        lock(&self.roles).push(Recorded {
+            handed: ex.clone(),
+            kept,
+            role,
+        });
         self.last = Some(ex.clone());
         self.resp(ex)
+    }
+
+    /// Where the check's record stands, to go back to ([`Ctx::rewind`]).
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            entries: self.transcript.entries.len(),
+            roles: lock(&self.roles).len(),
+            seen: lock(&self.seen).len(),
+            placeholders: self.redactor.counts(),
+        }
+    }
+
+    /// Forgets what was recorded since `at`: an attempt that another client's traffic
+    /// spoiled, which the check makes again (issue 18 item 7a). Its requests stay counted.
+    pub fn rewind(&mut self, at: Checkpoint) {
+        self.transcript.entries.truncate(at.entries);
+        lock(&self.roles).truncate(at.roles);
+        lock(&self.seen).truncate(at.seen);
+        self.redactor.rewind(at.placeholders);
+    }
+
+    /// The clause of the check this context runs (`PP-API-1` for `PP-API-1/...`).
+    pub fn own_clause(&self) -> &'static str {
+        self.check_id.split('/').next().unwrap_or(self.check_id)
+    }
+
+    /// Starts a flow step: what is recorded until [`Ctx::step_ended`] is passed through
+    /// ([`Role::Passing`]).
+    pub fn step_started(&mut self, step: Step) {
+        self.steps.push(step);
+    }
+
+    pub fn step_ended(&mut self) {
+        self.steps.pop();
+    }
+
+    /// The clause the family names for a flow step's answer, if any.
+    pub fn step_clause(&self, step: Step) -> Option<&'static str> {
+        self.env.dialect.step_clause(step)
+    }
+
+    /// Records a difference that belongs to another clause than this check's (a
+    /// failure whose owner is that clause): the exchange it is pinned to becomes
+    /// [`Role::Judged`], so the snapshot comparison attributes it there too. The check
+    /// goes on.
+    pub fn saw(&self, problem: Problem) {
+        let Problem::Fail {
+            message,
+            support,
+            owner: Some(clause),
+        } = problem
+        else {
+            return;
+        };
+        if let Some(s) = &support {
+            let header = self.request_id_header();
+            for r in lock(&self.roles).iter_mut() {
+                let x = Support::from_exchange(&r.handed, &header);
+                if x.timestamp == s.timestamp && x.method == s.method && x.endpoint == s.endpoint {
+                    r.role = Role::Judged(clause);
+                }
+            }
+        }
+        let mut seen = lock(&self.seen);
+        if seen.len() < SEEN_BOUND && !seen.iter().any(|x| x.message == message) {
+            seen.push(Seen {
+                clause: clause.to_owned(),
+                message,
+                support: support.map(|b| *b),
+            });
+        }
+    }
+
+    /// A result whose failure may belong to another clause (a challenge, an envelope, a
+    /// member another clause names): that failure is recorded as seen and the check goes
+    /// on (`None`); a failure of the check's own clause stays one.
+    pub fn in_passing<T>(&self, result: Result<T, Problem>) -> Result<Option<T>, Problem> {
+        match result {
+            Ok(v) => Ok(Some(v)),
+            Err(p) if p.foreign_owner(self.own_clause()).is_some() => {
+                self.saw(p);
+                Ok(None)
+            }
+            Err(p) => Err(p),
+        }
+    }
+
+    /// What the check saw in passing, taken out of the context.
+    pub fn take_seen(&self) -> Vec<Seen> {
+        std::mem::take(&mut *lock(&self.seen))
+    }
+
+    /// Marks an exchange, as the transcript keeps it, as judged for `clause`.
+    pub fn mark(&self, kept: &Arc<Exchange>, clause: &'static str) {
+        for r in lock(&self.roles).iter_mut() {
+            if r.kept.as_ref().is_some_and(|k| Arc::ptr_eq(k, kept)) {
+                r.role = Role::Judged(clause);
+            }
+        }
+    }
+
+    /// The role of an exchange as the transcript keeps it.
+    pub fn role_of(&self, kept: &Arc<Exchange>) -> Role {
+        lock(&self.roles)
+            .iter()
+            .find(|r| r.kept.as_ref().is_some_and(|k| Arc::ptr_eq(k, kept)))
+            .map_or(Role::Own, |r| r.role)
     }
 
     fn resp(&self, ex: Arc<Exchange>) -> Resp {
@@ -277,10 +429,137 @@ impl Ctx {
     }
 
     /// Asserts the family's error answer `code` (its status and envelope, as the family's
-    /// dialect reads it) and returns the body.
+    /// dialect reads it) and returns the body. The status and code are the check's to
+    /// judge (unless the family names another clause for the status of `code`, as
+    /// punchplay's PP-APP-3 does for invalid_client's 401); a difference in the envelope
+    /// around the right code belongs to the clause its message leads with (PP-ERR-1,
+    /// PP-ERR-2): either is recorded as seen, and the check goes on with the body
+    /// (issue 18 item 4).
     pub fn error(&self, resp: &Resp, code: &str) -> Result<Value, Problem> {
-        self.env.dialect.error(&self.env.profile, resp, code)
+        self.error_as(self.own_clause(), resp, code)
     }
+
+    /// [`Ctx::error`] for an answer whose status and code another clause, `owner`, names
+    /// (a refusal the check needs on its way): another error than `code`, or none, is a
+    /// failure of `owner`'s, past which the check cannot go (not judged where `owner`'s
+    /// checks fail, the check's own where they pass).
+    pub fn error_as(&self, owner: &'static str, resp: &Resp, code: &str) -> Result<Value, Problem> {
+        let p = match self.env.dialect.error(&self.env.profile, resp, code) {
+            Ok(body) => return Ok(body),
+            Err(p @ Problem::Fail { .. }) => p,
+            Err(other) => return Err(other),
+        };
+        let code_ok = resp.error_code().as_deref() == Some(code);
+        let status_ok = resp.status() == self.env.profile.status_of(code);
+        match (code_ok, status_ok) {
+            (true, true) => self.envelope_difference(p),
+            (true, false) => self.status_difference(p, code, owner),
+            // No code to read at all, at the right status: the envelope's clause's.
+            (false, true) if resp.error_code().is_none() => self.envelope_difference(p),
+            (false, _) if owner == self.own_clause() => Err(p),
+            (false, _) => Err(p.presuming(owner)),
+        }
+        .map(|()| resp.json().unwrap_or(Value::Null))
+    }
+
+    /// [`Ctx::error`] for an answer whose status and code `owner` names, in a sweep over
+    /// many clauses' errors (PP-ERR-1): a difference there is `owner`'s, recorded as seen
+    /// (the exchange judged for it), and the check goes on with what it judges itself:
+    /// the envelope of whatever error came (`Some(body)`), or nothing (`None`) when the
+    /// answer is no error at all.
+    pub fn error_of(
+        &self,
+        owner: &'static str,
+        resp: &Resp,
+        code: &str,
+    ) -> Result<Option<Value>, Problem> {
+        let p = match self.env.dialect.error(&self.env.profile, resp, code) {
+            Ok(body) => return Ok(Some(body)),
+            Err(p @ Problem::Fail { .. }) => p,
+            Err(other) => return Err(other),
+        };
+        let answered = resp.error_code();
+        let code_ok = answered.as_deref() == Some(code);
+        let status_ok = resp.status() == self.env.profile.status_of(code);
+        if code_ok {
+            let judged = match status_ok {
+                true => self.envelope_difference(p),
+                false => self.status_difference(p, code, owner),
+            };
+            return judged.map(|()| resp.json().ok());
+        }
+        if answered.is_none() && status_ok {
+            // No code to read at all, at the right status: the envelope's clause's.
+            return self.envelope_difference(p).map(|()| resp.json().ok());
+        }
+        if owner == self.own_clause() {
+            return Err(p);
+        }
+        self.saw(p.of_clause(owner));
+        // What the check judges itself: the envelope of the error that came instead.
+        match answered {
+            Some(other) if resp.status() >= 400 => {
+                match self.env.dialect.error(&self.env.profile, resp, &other) {
+                    Ok(body) => Ok(Some(body)),
+                    Err(p @ Problem::Fail { .. })
+                        if resp.status() == self.env.profile.status_of(&other) =>
+                    {
+                        self.envelope_difference(p).map(|()| resp.json().ok())
+                    }
+                    Err(_) => Ok(resp.json().ok()),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The right code with another status: the family's clause for that code's status,
+    /// else `owner`'s; seen and gone past unless it is this check's own.
+    fn status_difference(&self, p: Problem, code: &str, owner: &'static str) -> CheckResult {
+        let owner = self
+            .env
+            .dialect
+            .status_clause(&self.env.profile, code)
+            .unwrap_or(owner);
+        if owner == self.own_clause() {
+            return Err(p);
+        }
+        self.saw(p.of_clause(owner));
+        Ok(())
+    }
+
+    /// A difference in an error's envelope: the clause its message leads with (PP-ERR-1,
+    /// PP-ERR-2, FX-TOKEN-1) owns it; it fails this check only if that is its own.
+    fn envelope_difference(&self, p: Problem) -> CheckResult {
+        let owner = match &p {
+            Problem::Fail { owner: Some(c), .. } => Some(*c),
+            Problem::Fail { message, .. } => leading_clause(message)
+                .and_then(|c| self.env.profile.clause(c))
+                .map(|c| crate::check::intern(c.id.clone())),
+            _ => None,
+        };
+        match owner.filter(|c| *c != self.own_clause()) {
+            Some(clause) => {
+                self.saw(p.of_clause(clause));
+                Ok(())
+            }
+            None => Err(p),
+        }
+    }
+
+    /// Marks `resp` as an answer the check passes through and whose differences
+    /// `clause` judges (a request a rate limit counts: its answer is its endpoint's).
+    pub fn pass_through(&self, resp: &Resp, clause: &'static str) {
+        for r in lock(&self.roles).iter_mut() {
+            if Arc::ptr_eq(&r.handed, &resp.ex) {
+                r.role = Role::Judged(clause);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The suite's transport for the client crate's flows: every step goes through the

@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::client::{Exchange, Req, Resp};
 use crate::free::{self, Freedoms};
 use crate::outcome::Problem;
+use crate::passing::Step;
 use crate::redact::{FamilyMembers, Redactor};
 
 /// A family's dialect. Only [`Dialect::roles`], [`Dialect::members`] and
@@ -55,6 +56,37 @@ pub trait Dialect: Send + Sync {
     /// The clause a limit that admits more than it allows breaks, wherever a check sees
     /// it (PP-RATE-1); `None` for a family that documents no limit.
     fn over_admission_clause(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// The clause that describes the answer of a flow step a check passes through on
+    /// its way (PP-TOKEN-1 for a code redemption): a step that cannot go on, or a
+    /// difference in its answer, belongs to that clause, not to the check that passed
+    /// through (issue 18 item 4). `None`: the check's own.
+    fn step_clause(&self, _step: Step) -> Option<&'static str> {
+        None
+    }
+
+    /// The clause that names the status of error `code`, where a clause names it for
+    /// that code in particular (punchplay's PP-APP-3: 401 `invalid_client`): a check
+    /// that meets `code` with another status sees that clause's difference. `None`: the
+    /// check that asserts the error judges its status.
+    fn status_clause(&self, _profile: &Profile, _code: &str) -> Option<&'static str> {
+        None
+    }
+
+    /// The clause that names a member or header of the family's answers (`scope` →
+    /// PP-SCOPE-4), in an answer to `route`, where it is not the clause that describes the
+    /// whole answer: a difference in it fails that clause's checks only. `None` for a
+    /// name no clause singles out.
+    fn named_by(&self, _profile: &Profile, _route: &str, _name: &str) -> Option<&'static str> {
+        None
+    }
+
+    /// The clause that makes every error body of the family JSON (PP-ERR-1): an error
+    /// answer met with another content type, or a body that is not JSON, is its
+    /// difference, whichever check met it. `None`: the check's own.
+    fn error_body_clause(&self) -> Option<&'static str> {
         None
     }
 }

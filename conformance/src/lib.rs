@@ -5,7 +5,8 @@
 //! stable and [`snapshot`] compares them with `fixtures/snapshots/`; [`check`] defines a
 //! check, [`ctx`] the context it runs in and [`env`] what a run shares; a family's
 //! [`dialect`] says how its exchanges read, [`free`] what its contract leaves to the
-//! server, and [`family`] what else it gives the suite;
+//! server, and [`family`] what else it gives the suite; [`passing`] says which clause a
+//! difference a check sees on its way belongs to;
 //! [`kit`] holds the steps every family's checks are built from (flows, rate, time,
 //! races) and [`drivers`] the ways a user approves; [`checks`] holds one folder per
 //! family and the registry; [`runner`] plans and runs them and emits events that the
@@ -26,6 +27,7 @@ pub mod family;
 pub mod free;
 pub mod kit;
 pub mod outcome;
+pub mod passing;
 pub mod preflight;
 pub mod redact;
 pub mod report;

@@ -114,6 +114,11 @@ pub enum Problem {
     Fail {
         message: String,
         support: Option<Box<Support>>,
+        /// The clause the difference belongs to (the one that names that member, header
+        /// or status), when the code that found it knows and it may not be the clause of
+        /// the check that saw it: a flow step's answer, an error envelope. `None`: the
+        /// check's own clause (issue 18 item 4).
+        owner: Option<&'static str>,
     },
     /// The check could not run to a verdict (transport failure, timeout, suite bug).
     Error {
@@ -130,12 +135,42 @@ impl Problem {
         Problem::Fail {
             message: message.into(),
             support: None,
+            owner: None,
         }
     }
     pub fn fail_at(message: impl Into<String>, support: Support) -> Problem {
         Problem::Fail {
             message: message.into(),
             support: Some(Box::new(support)),
+            owner: None,
+        }
+    }
+    /// The same failure, belonging to `clause` whatever check sees it (a flow step's
+    /// answer, a member another clause names). Errors and skips are left as they are.
+    pub fn of_clause(self, clause: &'static str) -> Problem {
+        match self {
+            Problem::Fail {
+                message, support, ..
+            } => Problem::Fail {
+                message,
+                support,
+                owner: Some(clause),
+            },
+            other => other,
+        }
+    }
+    /// A failure this check can judge only where `clause` holds (rotation before a
+    /// race, a revocation before what it should end): where a check of `clause` fails in
+    /// the same run, this one is not judged (an error naming that check); where `clause`'s
+    /// checks pass, it is this check's own failure (issue 18 item 4).
+    pub fn presuming(self, clause: &'static str) -> Problem {
+        self.of_clause(clause)
+    }
+    /// For a failure that belongs to another clause than `own`, that clause.
+    pub fn foreign_owner(&self, own: &str) -> Option<&'static str> {
+        match self {
+            Problem::Fail { owner: Some(c), .. } if *c != own => Some(c),
+            _ => None,
         }
     }
     pub fn error(message: impl Into<String>) -> Problem {
@@ -152,6 +187,25 @@ impl Problem {
 }
 
 pub type CheckResult = Result<(), Problem>;
+
+/// A difference a check saw on its way, in an answer whose member, header or status
+/// another clause names: reported once, under the failing check of that clause ("seen
+/// there too"), never as a failure of the check that passed through (issue 18 item 4).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Seen {
+    /// The clause the difference belongs to.
+    pub clause: String,
+    pub message: String,
+    /// The support fields of the answer it was seen in.
+    pub support: Option<Support>,
+}
+
+/// The first clause a failure message leads with (`PP-ERR-2: …`, `PP-AUTHZ-4: …`), if
+/// its first words cite one.
+pub fn leading_clause(message: &str) -> Option<&str> {
+    let head = message.split(": ").next().unwrap_or_default();
+    cited_clauses(head).first().copied()
+}
 
 /// The clause ids a text cites (`PP-AUTHZ-4`, `FX-TOKEN-1`): words of two upper-case
 /// parts and a number, joined by `-`.

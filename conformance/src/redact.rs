@@ -88,6 +88,17 @@ impl Redactor {
         r
     }
 
+    /// How many placeholders of each kind were handed out, for [`Redactor::rewind`].
+    pub fn counts(&self) -> HashMap<String, usize> {
+        self.counters.clone()
+    }
+
+    /// Numbers placeholders from `counts` again: a check that discards an attempt and
+    /// makes it again gets the same placeholders as a first attempt (issue 18 item 7a).
+    pub fn rewind(&mut self, counts: HashMap<String, usize>) {
+        self.counters = counts;
+    }
+
     fn push(&mut self, raw: &str, placeholder: &str, whole_word: bool) {
         let min = if whole_word {
             MIN_IDENTITY_LEN

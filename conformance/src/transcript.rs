@@ -76,8 +76,20 @@ impl Transcript {
         redactor: &mut Redactor,
         profile: &Profile,
     ) -> Result<(String, Vec<ExchangeStart>), Problem> {
+        let rendered = self.render_all(redactor, profile);
+        match rendered.problems.into_iter().next() {
+            Some((_, p)) => Err(p),
+            None => Ok((rendered.text, rendered.starts)),
+        }
+    }
+
+    /// The whole rendering: every exchange rendered, whatever formats it breaks, and the
+    /// format problems found, each with the exchange (its index in `starts`) it is in, so
+    /// that the check that sees one can tell its own from another clause's (PP-ERR-2).
+    pub fn render_all(&self, redactor: &mut Redactor, profile: &Profile) -> Rendered {
         let mut out = String::new();
         let mut starts = Vec::new();
+        let mut problems = Vec::new();
         // PP-ERR-2, for a family whose answers carry a request id.
         let request_id = profile.request_id();
         let rid_header = request_id
@@ -145,22 +157,25 @@ impl Transcript {
                 });
             let header_rid = ex.header(&rid_header);
             if let Some(format) = request_id.filter(|_| is_api) {
+                let at = starts.len() - 1;
                 match header_rid {
-                    None => {
-                        return Err(Problem::fail_at(
+                    None => problems.push((
+                        at,
+                        Problem::fail_at(
                             format!("PP-ERR-2: the response has no {} header", format.header),
                             support(),
-                        ));
-                    }
-                    Some(h) if !format.matches(h) => {
-                        return Err(Problem::fail_at(
+                        ),
+                    )),
+                    Some(h) if !format.matches(h) => problems.push((
+                        at,
+                        Problem::fail_at(
                             format!(
                                 "PP-ERR-2: {} is {h:?}, not `{}` + {} lowercase hex characters",
                                 format.header, format.prefix, format.hex_len
                             ),
                             support(),
-                        ));
-                    }
+                        ),
+                    )),
                     Some(_) => {}
                 }
             }
@@ -171,20 +186,23 @@ impl Transcript {
                 None
             };
             if let Some(v) = &json {
-                redactor
-                    .learn_json(v)
-                    .map_err(|e| Problem::fail_at(e.0, support()))?;
+                if let Err(e) = redactor.learn_json(v) {
+                    problems.push((starts.len() - 1, Problem::fail_at(e.0, support())));
+                }
                 if is_api
                     && ex.status >= 400
                     && let (Some(body_rid), Some(h)) =
                         (v.get("request_id").and_then(Value::as_str), header_rid)
                     && body_rid != h
                 {
-                    return Err(Problem::fail_at(
-                        format!(
-                            "PP-ERR-2: the body's request_id {body_rid} differs from the header's {h}"
+                    problems.push((
+                        starts.len() - 1,
+                        Problem::fail_at(
+                            format!(
+                                "PP-ERR-2: the body's request_id {body_rid} differs from the header's {h}"
+                            ),
+                            support(),
                         ),
-                        support(),
                     ));
                 }
             }
@@ -235,8 +253,20 @@ impl Transcript {
                 indent(&mut out, &text);
             }
         }
-        Ok((out, starts))
+        Rendered {
+            text: out,
+            starts,
+            problems,
+        }
     }
+}
+
+/// A transcript rendered whole (see [`Transcript::render_all`]).
+pub struct Rendered {
+    pub text: String,
+    pub starts: Vec<ExchangeStart>,
+    /// Format problems, each with the index in `starts` of the exchange it is in.
+    pub problems: Vec<(usize, Problem)>,
 }
 
 fn render_events(out: &mut String, redactor: &Redactor, body: &str) {

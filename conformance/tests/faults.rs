@@ -1,7 +1,9 @@
-//! Proof that the suite notices faults: for every named fault of the reference server
-//! (`POST /__test/fault`), a server of its own with the fault switched on, the whole
-//! suite against it, and the assertion that at least one check fails and that a failing
-//! check names the fault's clause.
+//! Proof that the suite notices faults, and blames each on one clause (issue 18 item 4):
+//! for every named fault of the reference server (`POST /__test/fault`), a server of its
+//! own with the fault switched on, the whole suite against it with the committed
+//! snapshots compared, and the assertion that the checks failing are exactly those of the
+//! clauses the table below names (the fault's own; where that differs, the table says
+//! why), every error naming one of them as its root.
 //!
 //! The fault runs use the punchplay profile with its rate limits lowered
 //! (`support::suite::lowered_profile`: a few requests per IP or client key, 60 for the
@@ -39,31 +41,17 @@ async fn run_suite(fault: Option<Fault>) -> RunReport {
             .expect("the fault control answers");
         assert_eq!(ex.status, 200, "switching on {fault}: {}", ex.body);
     }
-    let opts = suite::options(SnapshotMode::Off, 30);
+    let opts = suite::options(SnapshotMode::Compare, 30);
     let report = runner::run(env, conformance::checks::all(&profile), opts, |_| {}).await;
     server.stop().await;
     report
 }
 
-async fn suite_catches(name: &str) {
+async fn suite_catches(name: &str, clauses: &[&str]) {
     let fault: Fault = name.parse().expect("a fault of the reference server");
     let report = run_suite(Some(fault)).await;
-    let failing: Vec<_> = report
-        .checks
-        .iter()
-        .filter(|c| matches!(c.status, Status::Fail | Status::Error))
-        .collect();
-    assert!(
-        !failing.is_empty(),
-        "no check fails with the fault `{name}` ({}) switched on",
-        fault.description()
-    );
-    assert!(
-        failing.iter().any(|c| c.clause == fault.clause()),
-        "with `{name}` on, checks fail but none names {}: {:?}",
-        fault.clause(),
-        failing.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
-    );
+    let what = format!("with `{name}` ({}) on", fault.description());
+    suite::assert_fails_exactly(&report, clauses, &what);
     suite::assert_failures_cite_the_family(&report, &suite::lowered_profile());
 }
 
@@ -80,11 +68,11 @@ async fn the_suite_passes_on_the_lowered_profile_without_a_fault() {
 }
 
 macro_rules! faults {
-    ($($test:ident => $name:literal,)*) => {
+    ($($test:ident => $name:literal, [$($clause:literal),*];)*) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
-                suite_catches($name).await;
+                suite_catches($name, &[$($clause),*]).await;
             }
         )*
 
@@ -96,41 +84,61 @@ macro_rules! faults {
             let all: Vec<&str> = Fault::ALL.iter().filter(|f| f.clause().starts_with("PP-")).map(|f| f.name()).collect();
             assert_eq!(listed, all, "tests/faults.rs must list every punchplay fault of reference_server::Fault::ALL");
         }
+
+        #[test]
+        fn each_fault_fails_its_own_clause_unless_the_table_says_why_not() {
+            let table: Vec<(&str, Vec<&str>)> = vec![$(($name, vec![$($clause),*])),*];
+            for (name, clauses) in table {
+                let fault: Fault = name.parse().expect("listed faults exist");
+                assert!(!clauses.is_empty(), "{name} fails no clause");
+                if !clauses.contains(&fault.clause()) {
+                    assert!(EXCEPTIONS.contains(&name), "{name}: the table names {clauses:?}, not {}; say why in EXCEPTIONS", fault.clause());
+                }
+            }
+        }
     };
 }
 
+/// Faults whose root the suite reports under another clause than `Fault::clause`, and
+/// why. `refresh_race` honours a spent refresh token again for 2 s, sequential reuse
+/// included: that is PP-REFRESH-2's "using it again → invalid_grant", and a race can only
+/// be judged where a spent token is refused at all, so PP-REFRESH-4's check is not judged
+/// (an error naming PP-REFRESH-2's).
+const EXCEPTIONS: &[&str] = &["refresh_race"];
+
+// Each fault and the exact set of clauses whose checks fail with it on.
 faults! {
-    secret_not_checked => "secret_not_checked",
-    invalid_client_400 => "invalid_client_400",
-    inactive_app_allowed => "inactive_app_allowed",
-    deactivation_keeps_tokens => "deactivation_keeps_tokens",
-    old_secret_still_valid => "old_secret_still_valid",
-    unknown_scope_granted => "unknown_scope_granted",
-    scope_omitted => "scope_omitted",
-    state_not_echoed => "state_not_echoed",
-    error_redirect_without_request_id => "error_redirect_without_request_id",
-    open_redirect => "open_redirect",
-    plain_pkce_accepted => "plain_pkce_accepted",
-    verifier_ignored => "verifier_ignored",
-    code_reusable => "code_reusable",
-    no_store_missing => "no_store_missing",
-    wrong_grant_type_error => "wrong_grant_type_error",
-    qr_wrong_url => "qr_wrong_url",
-    device_tokens_twice => "device_tokens_twice",
-    device_deny_pending => "device_deny_pending",
-    refresh_not_rotated => "refresh_not_rotated",
-    replay_not_revoking => "replay_not_revoking",
-    refresh_race => "refresh_race",
-    refresh_widens_scope => "refresh_widens_scope",
-    expired_token_accepted => "expired_token_accepted",
-    scope_check_skipped => "scope_check_skipped",
-    stale_event_applied => "stale_event_applied",
-    sse_drops_stops => "sse_drops_stops",
-    unknown_route_server_error => "unknown_route_server_error",
-    public_user_needs_token => "public_user_needs_token",
-    revoke_keeps_tokens => "revoke_keeps_tokens",
-    request_id_mismatch => "request_id_mismatch",
-    limiter_admits_extra => "limiter_admits_extra",
-    retry_after_missing => "retry_after_missing",
-    limiter_counts_rejected => "limiter_counts_rejected",
+    secret_not_checked => "secret_not_checked", ["PP-APP-3"];
+    invalid_client_400 => "invalid_client_400", ["PP-APP-3"];
+    inactive_app_allowed => "inactive_app_allowed", ["PP-APP-4"];
+    deactivation_keeps_tokens => "deactivation_keeps_tokens", ["PP-APP-5"];
+    old_secret_still_valid => "old_secret_still_valid", ["PP-APP-8"];
+    unknown_scope_granted => "unknown_scope_granted", ["PP-SCOPE-3"];
+    scope_omitted => "scope_omitted", ["PP-SCOPE-4"];
+    state_not_echoed => "state_not_echoed", ["PP-AUTHZ-3"];
+    error_redirect_without_request_id => "error_redirect_without_request_id", ["PP-AUTHZ-4"];
+    open_redirect => "open_redirect", ["PP-AUTHZ-5"];
+    plain_pkce_accepted => "plain_pkce_accepted", ["PP-AUTHZ-6"];
+    verifier_ignored => "verifier_ignored", ["PP-AUTHZ-7"];
+    code_reusable => "code_reusable", ["PP-AUTHZ-8"];
+    no_store_missing => "no_store_missing", ["PP-TOKEN-4"];
+    wrong_grant_type_error => "wrong_grant_type_error", ["PP-TOKEN-3"];
+    qr_wrong_url => "qr_wrong_url", ["PP-DEVICE-2"];
+    device_tokens_twice => "device_tokens_twice", ["PP-DEVICE-3"];
+    device_deny_pending => "device_deny_pending", ["PP-DEVICE-4"];
+    refresh_not_rotated => "refresh_not_rotated", ["PP-REFRESH-2"];
+    replay_not_revoking => "replay_not_revoking", ["PP-REFRESH-3"];
+    refresh_race => "refresh_race", ["PP-REFRESH-2"];
+    refresh_widens_scope => "refresh_widens_scope", ["PP-REFRESH-5"];
+    expired_token_accepted => "expired_token_accepted", ["PP-API-1"];
+    scope_check_skipped => "scope_check_skipped", ["PP-API-2"];
+    stale_event_applied => "stale_event_applied", ["PP-API-4"];
+    sse_drops_stops => "sse_drops_stops", ["PP-API-8"];
+    unknown_route_server_error => "unknown_route_server_error", ["PP-API-9"];
+    public_user_needs_token => "public_user_needs_token", ["PP-PUBLIC-1"];
+    revoke_keeps_tokens => "revoke_keeps_tokens", ["PP-REVOKE-1"];
+    request_id_mismatch => "request_id_mismatch", ["PP-ERR-2"];
+    limiter_admits_extra => "limiter_admits_extra", ["PP-RATE-1"];
+    retry_after_missing => "retry_after_missing", ["PP-RATE-2"];
+    limiter_counts_rejected => "limiter_counts_rejected", ["PP-RATE-3"];
 }

@@ -131,10 +131,30 @@ impl Rewrite for ApiRedirectsToLogin {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs issue 18 item 4 (one defect, one failing clause): other clauses' checks still fail on the answer they pass through"]
 async fn enterprise_api_redirecting_to_a_login_page_fails_en_api_1() {
     let judged = judge("enterprise", ApiRedirectsToLogin, Driver::TestControls).await;
     assert_fails_only(&judged, &["EN-API-1"]);
+    // The redirects a revocation check and a rate check met are reported under EN-API-1.
+    assert_seen_under(&judged, "EN-API-1", &["EN-REVOKE-1/", "EN-RATE-1/"]);
+}
+
+/// `clause` is a root of the run: its checks fail, and the checks of each of `seen_in`
+/// (id prefixes) met its difference on their way, reported under it, not failed by it.
+fn assert_seen_under(judged: &Judged, clause: &str, seen_in: &[&str]) {
+    let report = ran(judged);
+    let root = report
+        .root_causes
+        .iter()
+        .find(|c| c.clause == clause)
+        .unwrap_or_else(|| panic!("no root for {clause}: {:?}", report.root_causes));
+    assert!(root.root().is_some(), "{clause}'s checks fail: {root:?}");
+    for prefix in seen_in {
+        assert!(
+            root.seen_in.iter().any(|id| id.starts_with(prefix)),
+            "no {prefix} check reported as seeing {clause}'s difference: {:?}",
+            root.seen_in
+        );
+    }
 }
 
 // --- punchplay ---
@@ -159,10 +179,16 @@ impl Rewrite for TextPlainErrors {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs issue 18 item 4 (one defect, one failing clause): other clauses' checks still fail on the answer they pass through"]
 async fn punchplay_text_plain_error_bodies_fail_pp_err_1() {
     let judged = judge("punchplay", TextPlainErrors, Driver::TestControls).await;
     assert_fails_only(&judged, &["PP-ERR-1"]);
+    // Every check that asserted an error met the text body; its status was judged, the
+    // body reported under PP-ERR-1.
+    assert_seen_under(
+        &judged,
+        "PP-ERR-1",
+        &["PP-API-1/", "PP-TOKEN-3/", "PP-RATE-2/", "PP-ERR-2/"],
+    );
 }
 
 /// The approval redirect (the one with a `code`) answered 303 instead of 302; approvals

@@ -187,6 +187,36 @@ mod tests {
     use super::*;
     use crate::{Identities, Profile};
 
+    /// The workspace's `fixtures/profiles/*.toml` and `fixtures/identities/*.toml`, the
+    /// paths users rely on, are links to this crate's files (the crate must hold what it
+    /// embeds to be packaged). A checkout without symbolic links (Windows without
+    /// `core.symlinks`) would leave a file holding the link's target instead: this fails
+    /// then. Skipped outside the workspace (a packaged crate has no `../fixtures`).
+    #[test]
+    fn the_workspace_fixture_paths_are_this_crates_files() {
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        if !workspace.is_dir() {
+            return;
+        }
+        for b in ALL {
+            for (folder, text) in [
+                ("profiles", b.profile_toml),
+                ("identities", b.identities_toml),
+            ] {
+                let path = workspace.join(folder).join(format!("{}.toml", b.name));
+                let read = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert_eq!(
+                    read,
+                    text,
+                    "{} is not profile/fixtures/{folder}/{}.toml",
+                    path.display(),
+                    b.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn every_builtin_parses_and_carries_its_own_name() {
         for b in ALL {

@@ -32,19 +32,17 @@ pub use path_template::PathTemplate;
 pub use tokens::TokenPrefixes;
 
 /// The punchplay profile as committed in `fixtures/profiles/punchplay.toml`.
-pub const PUNCHPLAY_PROFILE_TOML: &str = include_str!("../../fixtures/profiles/punchplay.toml");
+pub const PUNCHPLAY_PROFILE_TOML: &str = include_str!("../fixtures/profiles/punchplay.toml");
 /// The punchplay fixture identities as committed in `fixtures/identities/punchplay.toml`.
-pub const PUNCHPLAY_IDENTITIES_TOML: &str =
-    include_str!("../../fixtures/identities/punchplay.toml");
+pub const PUNCHPLAY_IDENTITIES_TOML: &str = include_str!("../fixtures/identities/punchplay.toml");
 /// The enterprise profile as committed in `fixtures/profiles/enterprise.toml`.
-pub const ENTERPRISE_PROFILE_TOML: &str = include_str!("../../fixtures/profiles/enterprise.toml");
+pub const ENTERPRISE_PROFILE_TOML: &str = include_str!("../fixtures/profiles/enterprise.toml");
 /// The enterprise fixture identities as committed in `fixtures/identities/enterprise.toml`.
-pub const ENTERPRISE_IDENTITIES_TOML: &str =
-    include_str!("../../fixtures/identities/enterprise.toml");
+pub const ENTERPRISE_IDENTITIES_TOML: &str = include_str!("../fixtures/identities/enterprise.toml");
 /// The flexslot profile as committed in `fixtures/profiles/flexslot.toml`.
-pub const FLEXSLOT_PROFILE_TOML: &str = include_str!("../../fixtures/profiles/flexslot.toml");
+pub const FLEXSLOT_PROFILE_TOML: &str = include_str!("../fixtures/profiles/flexslot.toml");
 /// The flexslot fixture identities as committed in `fixtures/identities/flexslot.toml`.
-pub const FLEXSLOT_IDENTITIES_TOML: &str = include_str!("../../fixtures/identities/flexslot.toml");
+pub const FLEXSLOT_IDENTITIES_TOML: &str = include_str!("../fixtures/identities/flexslot.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {

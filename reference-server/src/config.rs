@@ -25,6 +25,8 @@ pub struct ServerConfig {
     /// A fault of the profile's family switched on from the start and again by every
     /// `POST /__test/reset` (issue 23 item 3), by name.
     pub fault: Option<String>,
+    /// The request recorder and client observation (issues 21, 22): on by default.
+    pub observation: crate::observe::ObservationConfig,
 }
 
 /// Defaults of [`ServerConfig::max_connections`] and `max_connections_per_ip`: room for
@@ -55,6 +57,7 @@ impl ServerConfig {
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             public_url: None,
             fault: None,
+            observation: Default::default(),
         }
     }
 

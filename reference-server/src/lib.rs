@@ -12,13 +12,16 @@
 //! - [`faults`]: every family's named defects, to name them by.
 //!
 //! [`serve`] is what `main` and every test call; [`spawn`] binds `127.0.0.1:0` for tests
-//! and in-process runs.
+//! and in-process runs; [`test_server::TestServer`] is the same server shaped by a
+//! builder, for an integrator's own tests (issue 21 item 3).
 
 mod config;
 pub mod core;
 pub mod families;
 pub mod faults;
 pub mod http;
+pub mod observe;
+pub mod test_server;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -45,6 +48,7 @@ pub async fn serve(
 /// A server running on a background task, for tests and in-process runs.
 pub struct RunningServer {
     addr: SocketAddr,
+    app: Arc<http::App>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -57,6 +61,23 @@ impl RunningServer {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The requests it answered (test controls excepted), oldest first, of `client_id`
+    /// when given: the request recorder (issue 21 item 2; docs/reference-server.md).
+    pub fn received_requests(&self, client_id: Option<&str>) -> Vec<observe::Entry> {
+        self.app.observatory.requests(client_id).0
+    }
+
+    /// Forgets the recorded requests.
+    pub fn clear_received_requests(&self) {
+        self.app.observatory.clear_requests();
+    }
+
+    /// How its clients behaved: the findings so far, oldest first, of `client_id` when
+    /// given (issue 22; docs/client-findings.md).
+    pub fn client_findings(&self, client_id: Option<&str>) -> Vec<observe::Finding> {
+        self.app.observatory.findings(client_id).0
     }
 
     /// Stops accepting, lets open requests finish, and waits for the server to end.
@@ -88,11 +109,12 @@ pub async fn spawn_on(addr: SocketAddr, config: ServerConfig) -> std::io::Result
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(http::server::run(listener, app, async move {
+    let task = tokio::spawn(http::server::run(listener, app.clone(), async move {
         let _ = stopped.await;
     }));
     Ok(RunningServer {
         addr,
+        app,
         stop: Some(stop),
         task,
     })

@@ -10,11 +10,16 @@ use profile::builtin;
 use reference_server::ServerConfig;
 
 /// Exit codes, listed in `--help`.
-const EXIT_CODES: &str = "Exit codes:
-  0  the server stopped cleanly (Ctrl-C)
+const EXIT_CODES: &str = "Once it accepts connections it prints one line of JSON on stdout,
+{\"ready\": true, \"base_url\", \"listen\", \"profile\", \"pid\"} (and writes it to
+--ready-file); everything else, the banner and the logs, goes to stderr.
+
+Exit codes:
+  0  the server stopped cleanly (SIGTERM, SIGINT or Ctrl-C; open requests finished first)
   1  the server failed while running (the runtime or the listener broke)
   2  it could not start: a bad flag, an unreadable or invalid profile or fixtures file,
-     or an address it cannot listen on";
+     an address it cannot listen on, or a ready file it cannot write
+  3  it stopped cleanly with client findings, under --fail-on-findings";
 
 /// An in-memory reference server for the contract's three documented systems (punchplay,
 /// enterprise, flexslot).
@@ -33,9 +38,20 @@ struct Args {
     /// for the profile's family. The same format and flag as conformance and load.
     #[arg(long, value_name = "FILE", alias = "fixtures", alias = "identities")]
     credentials: Option<PathBuf>,
-    /// Serve the test controls under /__test/ (clock, approvals, faults). Never on a shared host.
+    /// Serve the test controls under /__test/ (clock, approvals, faults, apps, users,
+    /// tokens). Never on a shared host. Only on a loopback --listen address, unless
+    /// --insecure-test-controls-on-any-address.
     #[arg(long)]
     test_controls: bool,
+    /// Let --test-controls serve on a non-loopback --listen address (0.0.0.0), for a
+    /// throwaway CI service container or docker-compose network ONLY: anyone who reaches
+    /// the port can then sign in as any user, mint tokens and reset the server.
+    #[arg(long, requires = "test_controls")]
+    insecure_test_controls_on_any_address: bool,
+    /// Also write the ready line (JSON) to this file once the server accepts connections,
+    /// atomically (written beside it, then renamed), for harnesses that wait on a file.
+    #[arg(long, value_name = "PATH")]
+    ready_file: Option<PathBuf>,
     /// Start with this named defect of the profile's family switched on; /__test/reset
     /// keeps it (with --test-controls; GET /__test/fault lists them, and an unknown name
     /// lists them here).
@@ -44,9 +60,11 @@ struct Args {
     /// Take the client IP for rate limits from the last X-Forwarded-For entry.
     #[arg(long)]
     trust_proxy: bool,
-    /// The URL people reach the server at (e.g. https://play.example): the base of
-    /// verification_uri and its QR code. Without it the server uses its listen address and
-    /// answers only requests whose Host names that address, localhost or loopback.
+    /// The URL people reach the server at (e.g. https://play.example, or http://oauth:8080
+    /// for a CI service container reached by its service name): the base of
+    /// verification_uri and its QR code, and of the ready line's base_url. Without it the
+    /// server uses its listen address and answers only requests whose Host names that
+    /// address, localhost or loopback.
     #[arg(long, value_name = "URL")]
     public_url: Option<url::Url>,
     /// Connections served at once; past it new connections are closed at once. Lowered to
@@ -68,6 +86,21 @@ struct Args {
     /// threads (docs/benchmark.md measures the difference).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
+    /// At a clean stop, write how the clients behaved (docs/client-findings.md): JUnit XML
+    /// to FILE with the extension .xml (one test case per rule per client) and JSON with
+    /// .json.
+    #[arg(long, value_name = "FILE")]
+    client_report: Option<PathBuf>,
+    /// Exit 3 at a clean stop when any client finding exists, so CI can gate on it.
+    #[arg(long)]
+    fail_on_findings: bool,
+    /// Leave the requests of the contract's own tools (the suite, load: they send
+    /// X-Reference-Tool) out of the findings; they are still recorded.
+    #[arg(long)]
+    exclude_tool_traffic: bool,
+    /// Neither record requests nor observe clients (to measure what they cost).
+    #[arg(long, conflicts_with_all = ["client_report", "fail_on_findings"])]
+    no_client_observation: bool,
 }
 
 /// `--workers`, or one per core but one.
@@ -114,10 +147,11 @@ fn one_line(e: &impl std::fmt::Display) -> String {
         .join(" ")
 }
 
-/// Prints a line to stdout; a closed stdout (`| head`) is not an error for a server.
+/// Prints a banner line to stderr: stdout carries only the ready line (issue 21 item 1).
+/// A closed stderr is not an error for a server.
 fn say(line: impl std::fmt::Display) {
     use std::io::Write as _;
-    let _ = writeln!(std::io::stdout(), "{line}");
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 fn config(args: &Args) -> Result<ServerConfig, String> {
@@ -141,9 +175,12 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
             }
         },
     };
-    if args.test_controls && !args.listen.ip().is_loopback() {
+    if args.test_controls
+        && !args.listen.ip().is_loopback()
+        && !args.insecure_test_controls_on_any_address
+    {
         return Err(format!(
-            "--test-controls signs anyone in without a password; it is only served on a loopback address, not {}",
+            "--test-controls signs anyone in without a password; it is only served on a loopback address, not {}. In a throwaway CI container add --insecure-test-controls-on-any-address.",
             args.listen.ip()
         ));
     }
@@ -172,6 +209,12 @@ fn config(args: &Args) -> Result<ServerConfig, String> {
         max_connections_per_ip: args.max_connections_per_ip.max(1),
         public_url: args.public_url.clone(),
         fault: args.fault.clone(),
+        observation: reference_server::observe::ObservationConfig {
+            enabled: !args.no_client_observation,
+            exclude_tools: args.exclude_tool_traffic,
+            report: args.client_report.clone(),
+            ..Default::default()
+        },
     };
     // A profile this server cannot serve is a start-up error (exit 2), not a crash later.
     reference_server::http::App::new(config.clone()).map_err(|e| {
@@ -230,6 +273,11 @@ fn banner(config: &ServerConfig, addr: SocketAddr, scheme: &str) {
         say(format_args!(
             "test controls: ON at {base}/__test/ (never expose this server)"
         ));
+        if !addr.ip().is_loopback() {
+            say(format_args!(
+                "WARNING: test controls on {addr}, a non-loopback address: anyone who reaches it can sign in as any user and mint tokens. Throwaway containers only."
+            ));
+        }
     }
     if let Some(fault) = &config.fault {
         say(format_args!(
@@ -280,7 +328,78 @@ fn banner(config: &ServerConfig, addr: SocketAddr, scheme: &str) {
             "\nsign in: {base}{apps}   activate a device: {base}{activate}"
         ));
     }
-    say("Ctrl-C stops the server.");
+    say("Ctrl-C or SIGTERM stops the server.");
+}
+
+/// The ready line (issue 21 item 1): one line of JSON a harness in any language waits for.
+/// `base_url` is `--public-url` when given, else the bound address, with an unspecified
+/// address (`0.0.0.0`, `[::]`) replaced by loopback, where a local client reaches it.
+fn ready_line(config: &ServerConfig, addr: SocketAddr, scheme: &str) -> String {
+    let reachable = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(std::net::Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
+        _ => addr,
+    };
+    let base_url = match &config.public_url {
+        Some(url) => url.as_str().trim_end_matches('/').to_owned(),
+        None => format!("{scheme}://{reachable}"),
+    };
+    // Written by hand to keep `ready` first, as a person reading the line expects.
+    let text = |s: &str| serde_json::Value::from(s).to_string();
+    format!(
+        r#"{{"ready": true, "base_url": {}, "listen": {}, "profile": {}, "pid": {}}}"#,
+        text(&base_url),
+        text(&addr.to_string()),
+        text(config.profile.family.as_str()),
+        std::process::id()
+    )
+}
+
+/// Writes `line` to `path` atomically: to a file beside it, then renamed over it, so a
+/// harness polling for the file never reads half a line.
+fn write_ready_file(path: &std::path::Path, line: &str) -> std::io::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", std::process::id()));
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, format!("{line}\n"))?;
+    std::fs::rename(&partial, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })
+}
+
+/// Completes on SIGTERM (CI service containers, systemd, test harnesses), SIGINT or
+/// Ctrl-C, whichever comes first; the server then shuts down gracefully and exits 0.
+/// The handlers are installed here, before the ready line, so a SIGTERM sent the moment
+/// a harness reads it is already a graceful stop.
+fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let handlers = signal(SignalKind::terminate())
+            .and_then(|term| signal(SignalKind::interrupt()).map(|int| (term, int)));
+        async move {
+            let name = match handlers {
+                Ok((mut term, mut int)) => tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                },
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    "Ctrl-C"
+                }
+            };
+            tracing::info!(signal = name, "shutting down");
+        }
+    }
+    #[cfg(not(unix))]
+    async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }
 
 /// Colour codes in the logs only on a terminal, and never when `NO_COLOR` is set to
@@ -347,11 +466,27 @@ fn main() -> ExitCode {
             }
         };
         let addr = listener.local_addr().unwrap_or(args.listen);
-        banner(&config, addr, if tls.is_some() { "https" } else { "http" });
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        banner(&config, addr, scheme);
+        let findings_at_stop = config.observation.findings_at_stop.clone();
+        let shutdown = stop_signal();
+        // Listening: connections queue from here on, so the harness may go.
+        let ready = ready_line(&config, addr, scheme);
+        if let Some(path) = &args.ready_file
+            && let Err(e) = write_ready_file(path, &ready)
+        {
+            eprintln!(
+                "error: cannot write the ready file {}: {e}. Give --ready-file a path in a writable folder.",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+        {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            // A closed stdout is not an error for a server.
+            let _ = writeln!(out, "{ready}").and_then(|()| out.flush());
+        }
         let served = match tls {
             Some(tls) => {
                 reference_server::http::server::serve_tls(listener, config, tls, shutdown).await
@@ -359,6 +494,10 @@ fn main() -> ExitCode {
             None => reference_server::serve(listener, config, shutdown).await,
         };
         match served {
+            // Exit 3: findings under --fail-on-findings (docs/client-findings.md).
+            Ok(()) if args.fail_on_findings && findings_at_stop.get().is_some_and(|n| *n > 0) => {
+                ExitCode::from(3)
+            }
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");

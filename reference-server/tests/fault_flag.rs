@@ -74,12 +74,14 @@ async fn the_server_starts_with_the_fault_on_and_a_reset_keeps_it() {
             .next()
             .and_then(Result::ok)
     });
-    let first = tokio::time::timeout(std::time::Duration::from_secs(20), first)
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(20), first)
         .await
-        .expect("the banner within 20 s")
+        .expect("the ready line within 20 s")
         .unwrap()
-        .expect("a banner");
-    let base = first.rsplit(' ').next().unwrap().to_owned();
+        .expect("a ready line");
+    // The ready line on stdout (issue 21 item 1).
+    let ready: serde_json::Value = serde_json::from_str(&ready).expect("JSON");
+    let base = ready["base_url"].as_str().expect("base_url").to_owned();
     let http = reqwest::Client::new();
     let fault = || async {
         let listed: serde_json::Value = http

@@ -1036,14 +1036,20 @@ async fn the_binary_serves_flexslot() {
         std::process::Command::new(env!("CARGO_BIN_EXE_reference-server"))
             .args(["--profile", "flexslot", "--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("the binary starts"),
     );
+    // The ready line on stdout, the banner on stderr (issue 21 item 1).
     let stdout = child.0.stdout.take().unwrap();
+    let stderr = child.0.stderr.take().unwrap();
     let read = tokio::task::spawn_blocking(move || {
+        let mut ready = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut ready)
+            .unwrap();
         let mut banner = Vec::new();
-        for line in std::io::BufReader::new(stdout).lines() {
+        for line in std::io::BufReader::new(stderr).lines() {
             let line = line.unwrap();
             let done = line.starts_with("Ctrl-C");
             banner.push(line);
@@ -1051,18 +1057,20 @@ async fn the_binary_serves_flexslot() {
                 break;
             }
         }
-        banner
+        (ready, banner)
     });
-    let banner = tokio::time::timeout(std::time::Duration::from_secs(20), read)
+    let (ready, banner) = tokio::time::timeout(std::time::Duration::from_secs(20), read)
         .await
         .expect("the banner within 20 s")
         .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&ready).expect("a JSON ready line");
     let first = &banner[0];
     assert!(
         first.starts_with("Flexslot authorization server reference server on http://"),
         "{first}"
     );
     let base = first.rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(ready["base_url"], base.as_str());
     let metadata_line = banner
         .iter()
         .find(|l| l.contains("metadata: "))

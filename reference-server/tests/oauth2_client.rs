@@ -326,6 +326,17 @@ async fn the_oauth2_crate_drives_the_whole_flexslot_flow() {
         .await;
     assert_eq!(server_error(refused), BasicErrorResponseType::InvalidClient);
 
+    // Client observation (issue 22 item 3): the flow's one deliberate breach, the
+    // replayed refresh token (a race when it came within a second), and nothing else.
+    let found: Vec<&str> = server
+        .client_findings(None)
+        .iter()
+        .map(|f| f.rule.id)
+        .collect();
+    assert!(
+        found == ["concurrent-refresh"] || found == ["refresh-replay"],
+        "{found:?}"
+    );
     server.stop().await;
 }
 
@@ -375,5 +386,7 @@ async fn a_public_client_sends_its_client_id_in_the_body() {
         .await
         .expect("RFC 6749 §4.1.3: a public client redeems with client_id");
     assert_eq!(*tokens.token_type(), BasicTokenType::Bearer);
+    // Client observation (issue 22 item 3): a library's well-behaved flow, no finding.
+    assert!(server.client_findings(None).is_empty());
     server.stop().await;
 }

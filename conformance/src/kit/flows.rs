@@ -6,6 +6,12 @@
 //! (body parameters, or HTTP Basic for a confidential client); and the flows' failures
 //! become the suite's [`Problem`]s. Steps assert only what every caller needs (a 200
 //! where tokens are expected); the checks assert their clause.
+//!
+//! A step whose answer the check does not get back (the approval on the way to a code,
+//! the redemption on the way to a token) is passed through ([`Step`]): the exchanges it
+//! records are [`crate::passing::Role::Passing`], so a difference there is reported
+//! under the clause that names it, and a step that cannot go on (no token) fails the
+//! clause the family names for the step, not the check's (issue 18 item 4).
 
 use std::sync::Arc;
 
@@ -19,6 +25,7 @@ use crate::check::Ctx;
 use crate::client::{Req, Resp};
 use crate::drivers::AsUser;
 use crate::outcome::Problem;
+use crate::passing::Step;
 
 pub use contract_client::Pkce;
 pub use contract_client::pkce::s256;
@@ -36,6 +43,26 @@ fn problem(ctx: &Ctx, e: FlowError<Problem>) -> Problem {
         FlowError::Answer { exchange, why } => resp(ctx, *exchange).fail(why),
         FlowError::Flow(why) => Problem::fail(why),
     }
+}
+
+/// A failure of a passed-through step, as the clause the family names for the step
+/// owns it (a failure that already names its owner keeps it).
+fn of_step(ctx: &Ctx, step: Step, p: Problem) -> Problem {
+    match (&p, ctx.step_clause(step)) {
+        (Problem::Fail { owner: None, .. }, Some(clause)) => p.of_clause(clause),
+        _ => p,
+    }
+}
+
+/// Runs `f` as the flow step `step`: what it records is passed through, and a failure it
+/// cannot go on from belongs to the step's clause.
+macro_rules! passing {
+    ($ctx:expr, $step:expr, $body:expr) => {{
+        $ctx.step_started($step);
+        let result = $body;
+        $ctx.step_ended();
+        result.map_err(|p| of_step($ctx, $step, p))
+    }};
 }
 
 fn resp(ctx: &Ctx, ex: contract_client::Exchange) -> Resp {
@@ -167,6 +194,7 @@ pub fn app_scopes(app: &App) -> Option<String> {
 
 /// Authorizes `app` as the run's approver and returns the code from the redirect; the
 /// request asks for `scope`, or for the app's own scopes ([`app_scopes`]) when `None`.
+/// The approval is passed through ([`Step::Approval`]).
 pub async fn authorize_code(
     ctx: &mut Ctx,
     app: &App,
@@ -174,7 +202,11 @@ pub async fn authorize_code(
     scope: Option<&str>,
 ) -> Result<String, Problem> {
     let scope = scope.map(str::to_owned).or_else(|| app_scopes(app));
-    approve(ctx, app, pkce, scope.as_deref()).await
+    passing!(
+        ctx,
+        Step::Approval,
+        approve(ctx, app, pkce, scope.as_deref()).await
+    )
 }
 
 /// [`authorize_code`] with no `scope` at all: what a server grants without one is
@@ -184,7 +216,7 @@ pub async fn authorize_code_without_scope(
     app: &App,
     pkce: &Pkce,
 ) -> Result<String, Problem> {
-    approve(ctx, app, pkce, None).await
+    passing!(ctx, Step::Approval, approve(ctx, app, pkce, None).await)
 }
 
 async fn approve(
@@ -239,29 +271,56 @@ pub async fn redeem(
 pub struct Tokens {
     pub access: String,
     pub refresh: String,
+    /// `scope` as answered; empty when the answer has none ([`Tokens::scope_answered`]).
     pub scope: String,
+    /// Whether the answer carried `scope` at all.
+    pub scope_answered: bool,
 }
 
 impl Tokens {
     /// Reads a token pair from a 200 answer's body.
     pub fn from(resp: &Resp, body: &Value) -> Result<Tokens, Problem> {
         let t = client_flows::Tokens::from_body(body).map_err(|why| resp.fail(why))?;
-        Ok(Tokens::of(t))
+        Ok(Tokens::of(t, body.get("scope").is_some()))
     }
 
     /// Reads a token pair from an answer, failing unless it is a 200 with one.
     pub fn read(resp: &Resp) -> Result<Tokens, Problem> {
         let t = client_flows::Tokens::read(&resp.ex).map_err(|why| resp.fail(why))?;
-        Ok(Tokens::of(t))
+        let answered =
+            serde_json::from_str::<Value>(resp.body()).is_ok_and(|b| b.get("scope").is_some());
+        Ok(Tokens::of(t, answered))
     }
 
-    fn of(t: client_flows::Tokens) -> Tokens {
+    fn of(t: client_flows::Tokens, scope_answered: bool) -> Tokens {
         Tokens {
             access: t.access,
             refresh: t.refresh,
             scope: t.scope,
+            scope_answered,
         }
     }
+}
+
+/// The scope a token answer granted, for a check that judges what was granted (PP-SCOPE-1,
+/// PP-SCOPE-2, PP-REFRESH-5): an answer without `scope` cannot tell, and that is the
+/// clause's that names `scope` in token answers (PP-SCOPE-4), which the check cannot go
+/// past. `resp` is the answer the tokens came in.
+pub fn granted_scope<'t>(ctx: &Ctx, resp: &Resp, t: &'t Tokens) -> Result<&'t str, Problem> {
+    if t.scope_answered {
+        return Ok(&t.scope);
+    }
+    let p = resp.fail("the token answer carries no `scope`, so what it granted cannot be told");
+    Err(
+        match ctx
+            .env
+            .dialect
+            .named_by(ctx.profile(), resp.ex.req.route(), "scope")
+        {
+            Some(clause) => p.of_clause(clause),
+            None => p,
+        },
+    )
 }
 
 /// Authorizes `app` for a new code (PKCE S256, the user approving, `scope` or the app's
@@ -277,18 +336,35 @@ pub async fn redeem_new_code(
     redeem(ctx, app, &code, &redirect_of(app), &pkce.verifier).await
 }
 
-/// The full authorization-code flow for `app` as the run's approver: a token pair.
+/// The full authorization-code flow for `app` as the run's approver: a token pair. The
+/// redemption is passed through ([`Step::CodeRedemption`]); a check that judges the
+/// token answer itself uses [`redeem_new_code`].
 pub async fn code_tokens(ctx: &mut Ctx, app: &App, scope: Option<&str>) -> Result<Tokens, Problem> {
-    let r = redeem_new_code(ctx, app, scope).await?;
-    Tokens::read(&r)
+    let pkce = pkce(ctx);
+    let code = authorize_code(ctx, app, &pkce, scope).await?;
+    redeemed_tokens(ctx, app, &code, &pkce).await
 }
 
 /// The full authorization-code flow for `app` with no `scope` in the request.
 pub async fn code_tokens_without_scope(ctx: &mut Ctx, app: &App) -> Result<Tokens, Problem> {
     let pkce = pkce(ctx);
     let code = authorize_code_without_scope(ctx, app, &pkce).await?;
-    let r = redeem(ctx, app, &code, &redirect_of(app), &pkce.verifier).await?;
-    Tokens::read(&r)
+    redeemed_tokens(ctx, app, &code, &pkce).await
+}
+
+/// Redeems `code` as a step passed through: the token pair.
+async fn redeemed_tokens(
+    ctx: &mut Ctx,
+    app: &App,
+    code: &str,
+    pkce: &Pkce,
+) -> Result<Tokens, Problem> {
+    passing!(ctx, Step::CodeRedemption, {
+        match redeem(ctx, app, code, &redirect_of(app), &pkce.verifier).await {
+            Ok(r) => Tokens::read(&r),
+            Err(p) => Err(p),
+        }
+    })
 }
 
 /// A device-code response.
@@ -368,22 +444,24 @@ pub async fn poll_until_decided(
     Ok(resp(ctx, ex))
 }
 
-/// The full device flow for `app` as the run's approver: a token pair.
+/// The full device flow for `app` as the run's approver: a token pair. Each step is
+/// passed through: the device code ([`Step::DeviceCode`]), then the approval and the
+/// polls ([`Step::DeviceToken`]).
 pub async fn device_tokens(
     ctx: &mut Ctx,
     app: &App,
     scope: Option<&str>,
 ) -> Result<Tokens, Problem> {
-    let env = ctx.env.clone();
-    let approver = AsUser {
-        driver: &env.driver,
-        user: env.approver()?,
-    };
-    let auth = ClientAuth::of_app(app);
-    let t = client_flows::device_tokens(ctx, &approver, &env.profile, &auth, scope)
-        .await
-        .map_err(|e| problem(ctx, e))?;
-    Ok(Tokens::of(t))
+    let dc = passing!(ctx, Step::DeviceCode, device_start(ctx, app, scope).await)?;
+    passing!(ctx, Step::DeviceToken, {
+        match device_decide(ctx, &dc, true).await {
+            Ok(()) => match poll_until_decided(ctx, app, &dc).await {
+                Ok(r) => Tokens::read(&r),
+                Err(p) => Err(p),
+            },
+            Err(p) => Err(p),
+        }
+    })
 }
 
 /// `grant_type=refresh_token` at the token endpoint (PP-REFRESH-1, RFC 6749 §6), with

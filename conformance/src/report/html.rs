@@ -37,7 +37,7 @@ td.hot{color:var(--fail);font-weight:700}td.warm{color:var(--error);font-weight:
 .id{white-space:nowrap;word-break:keep-all;overflow-wrap:normal}code.id{font-size:.92em}
 .badge{display:inline-block;white-space:nowrap;border-radius:.3rem;padding:0 .4rem;font-size:.8rem;font-weight:700;border:1px solid currentColor}
 .s-pass{color:var(--pass)}.s-fail,.s-unexpected_pass{color:var(--fail)}.s-error{color:var(--error)}
-.s-skip{color:var(--skip)}.s-expected_fail{color:var(--expected)}
+.s-skip,.s-unfinished{color:var(--skip)}.s-expected_fail{color:var(--expected)}
 .filters{position:sticky;top:0;z-index:2;background:#fff;border-bottom:1px solid var(--line);padding:.6rem 0;display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
 .filters input{flex:1 1 18rem;padding:.35rem .5rem;font:inherit}
 .filters select{padding:.3rem;font:inherit}
@@ -119,6 +119,7 @@ fn status_class(status: Status) -> &'static str {
         Status::Skip => "skip",
         Status::ExpectedFail => "expected_fail",
         Status::UnexpectedPass => "unexpected_pass",
+        Status::Unfinished => "unfinished",
     }
 }
 
@@ -253,6 +254,9 @@ fn failure_article(
         }
         s.push_str("</p>");
     }
+    for line in super::root_lines(report, c, "", usize::MAX) {
+        let _ = write!(s, "<p class=\"root\">{}</p>", esc(&line));
+    }
     if let Some(sup) = &c.support {
         let _ = write!(
             s,
@@ -328,6 +332,7 @@ fn filter_bar(s: &mut String, report: &RunReport) {
         Status::Skip,
         Status::ExpectedFail,
         Status::UnexpectedPass,
+        Status::Unfinished,
     ] {
         let _ = write!(s, "<option>{}</option>", st.as_str());
     }
@@ -370,8 +375,11 @@ pub fn render(report: &RunReport, explain: &Explain) -> String {
         cls = if report.conformant() { "ok" } else { "bad" },
         line = verdict_html(&super::verdict_line(report)),
     );
+    for line in super::incomplete_lines(report, usize::MAX) {
+        let _ = write!(s, "<p class=\"verdict bad\">{}</p>", esc(&line));
+    }
     summary_tables(&mut s, report);
-    for note in &report.notes {
+    for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
         let _ = write!(
             s,
             "<p class=\"note\"><strong>Note:</strong> {}</p>",

@@ -13,13 +13,17 @@ pub fn render(report: &RunReport, explain: &super::Explain) -> String {
     areas.dedup();
     for area in areas {
         let mut suite = TestSuite::new(area);
-        for note in &report.notes {
+        for line in super::incomplete_lines(report, 0).iter().take(1) {
+            suite.add_property(("incomplete", line.as_str()));
+        }
+        for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
             suite.add_property(("note", note.as_str()));
         }
         for c in report.checks.iter().filter(|c| c.area == area) {
             let status = match c.status {
                 Status::Pass | Status::ExpectedFail => TestCaseStatus::success(),
-                Status::Skip => {
+                // No verdict: the target stopped answering first (INCOMPLETE).
+                Status::Skip | Status::Unfinished => {
                     let mut s = TestCaseStatus::skipped();
                     s.set_message(c.message.clone().unwrap_or_default());
                     s
@@ -28,14 +32,14 @@ pub fn render(report: &RunReport, explain: &super::Explain) -> String {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     s.set_message(c.message.clone().unwrap_or_default());
                     s.set_type(format!("{} {}", c.level, c.clause));
-                    s.set_description(super::markdown::explained_failure_text(c, explain));
+                    s.set_description(super::markdown::explained_failure_text(report, c, explain));
                     s
                 }
                 Status::Error => {
                     let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                     s.set_message(c.message.clone().unwrap_or_default());
                     s.set_type(format!("{} {}", c.level, c.clause));
-                    s.set_description(super::markdown::explained_failure_text(c, explain));
+                    s.set_description(super::markdown::explained_failure_text(report, c, explain));
                     s
                 }
             };

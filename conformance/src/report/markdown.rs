@@ -32,10 +32,14 @@ pub fn failure_text(c: &CheckReport) -> String {
     s
 }
 
-/// The failure block with what the check asserts, its clause and the rerun command first.
-pub fn explained_failure_text(c: &CheckReport, explain: &Explain) -> String {
+/// The failure block with what the check asserts, its clause and the rerun command first,
+/// and, for a root, where else its difference was seen.
+pub fn explained_failure_text(report: &RunReport, c: &CheckReport, explain: &Explain) -> String {
     let mut s = super::explanation_lines(c, explain).join("\n");
     s.push_str("\n\n");
+    for line in super::root_lines(report, c, "", usize::MAX) {
+        let _ = writeln!(s, "{line}.\n");
+    }
     s.push_str(&ticket_block(c));
     if let SnapshotStatus::Mismatched { diff, .. } = &c.snapshot {
         let _ = writeln!(s, "\n{diff}");
@@ -58,7 +62,10 @@ pub fn render(report: &RunReport, explain: &Explain) -> String {
         gate.join(", "),
         super::verdict(report)
     );
-    for note in &report.notes {
+    for line in super::incomplete_lines(report, usize::MAX) {
+        let _ = writeln!(s, "> **{line}**\n");
+    }
+    for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
         let _ = writeln!(s, "> **Note:** {note}\n");
     }
     let _ = writeln!(
@@ -111,6 +118,9 @@ pub fn render(report: &RunReport, explain: &Explain) -> String {
             s.push('\n');
             if let Some(same) = super::same_failure_text(g, "`") {
                 let _ = writeln!(s, "{same}.\n");
+            }
+            for line in super::root_lines(report, c, "`", usize::MAX) {
+                let _ = writeln!(s, "{line}.\n");
             }
             // Message and support as one block to paste; the diff as `diff` so that
             // GitHub and most viewers colour it.

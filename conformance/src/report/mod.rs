@@ -22,7 +22,9 @@ pub use explain::Explain;
 
 /// The run's verdict as the Markdown and HTML reports word it.
 pub fn verdict(report: &RunReport) -> &'static str {
-    if report.conformant() {
+    if report.incomplete.is_some() {
+        "INCOMPLETE"
+    } else if report.conformant() {
         "conformant"
     } else {
         "NOT conformant"
@@ -46,28 +48,44 @@ const IDS_IN_VERDICT: usize = 3;
 /// silent (`CONFORMANT at MUST; 1 SHOULD check failed: PP-AUTHZ-8/...`). "at MUST" says
 /// which levels gate, so a level's failures need no "(not gating)".
 pub fn verdict_line(report: &RunReport) -> String {
-    let mut line = format!(
-        "{} at {}",
-        if report.conformant() {
-            "CONFORMANT"
-        } else {
-            "NOT CONFORMANT"
-        },
-        gate_name(report)
-    );
+    let mut line = match &report.incomplete {
+        // No verdict on the deployment: what was reached before the stop follows.
+        Some(stop) => format!(
+            "INCOMPLETE (no verdict at {}): {}",
+            gate_name(report),
+            stop.sentence()
+        ),
+        None => format!(
+            "{} at {}",
+            if report.conformant() {
+                "CONFORMANT"
+            } else {
+                "NOT CONFORMANT"
+            },
+            gate_name(report)
+        ),
+    };
+    // A check that could not go on past another clause's difference is counted apart
+    // from the errors: the failure it depends on is named first (issue 18 item 4).
+    type Pick = fn(&CheckReport) -> bool;
+    let kinds: [(&str, Pick); 4] = [
+        ("failed", |c| c.status == Status::Fail),
+        ("errored", |c| {
+            c.status == Status::Error && c.blocked_by.is_none()
+        }),
+        ("not judged because of a failure above", |c| {
+            c.status == Status::Error && c.blocked_by.is_some()
+        }),
+        ("passed but is listed as an expected deviation", |c| {
+            c.status == Status::UnexpectedPass
+        }),
+    ];
     for level in Level::ALL {
-        for (what, statuses) in [
-            ("failed", &[Status::Fail][..]),
-            ("errored", &[Status::Error][..]),
-            (
-                "passed but is listed as an expected deviation",
-                &[Status::UnexpectedPass][..],
-            ),
-        ] {
+        for (what, pick) in kinds {
             let ids: Vec<&str> = report
                 .checks
                 .iter()
-                .filter(|c| c.level == level && statuses.contains(&c.status))
+                .filter(|c| c.level == level && pick(c))
                 .map(|c| c.id.as_str())
                 .collect();
             if ids.is_empty() {
@@ -89,14 +107,56 @@ pub fn verdict_line(report: &RunReport) -> String {
         .iter()
         .filter(|c| c.status == Status::Skip)
         .count();
+    let unfinished = match report.incomplete {
+        Some(_) => format!(
+            ", {} unfinished",
+            report
+                .checks
+                .iter()
+                .filter(|c| c.status == Status::Unfinished)
+                .count()
+        ),
+        None => String::new(),
+    };
     line.push_str(&format!(
-        ". {} checks ({} skipped) in {} ms against {}",
+        ". {} checks ({} skipped{unfinished}) in {} ms against {}",
         report.checks.len(),
         skipped,
         report.duration_ms,
         report.target
     ));
     line
+}
+
+/// What an INCOMPLETE run's reports lead with (issue 23 item 1): where and when the
+/// target stopped answering, and the checks it left unfinished (at most `max_ids` named,
+/// the rest counted). Empty for a run that finished.
+pub fn incomplete_lines(report: &RunReport, max_ids: usize) -> Vec<String> {
+    let Some(stop) = &report.incomplete else {
+        return Vec::new();
+    };
+    let unfinished: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Unfinished)
+        .map(|c| c.id.as_str())
+        .collect();
+    let mut named = unfinished
+        .iter()
+        .take(max_ids)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if unfinished.len() > max_ids {
+        named.push_str(&format!(" and {} more", unfinished.len() - max_ids));
+    }
+    vec![
+        format!(
+            "INCOMPLETE: {}. The verdicts reached before the stop are kept in this report; the run is no verdict on the deployment (exit 2): rerun once the target answers again",
+            stop.sentence()
+        ),
+        format!("Unfinished ({}): {named}", unfinished.len()),
+    ]
 }
 
 /// One row of the per-level summary table: how many checks of `level` passed, failed,
@@ -201,10 +261,12 @@ fn sameness_key(c: &CheckReport) -> (Status, &str, u16, &str, &str) {
 
 /// Failures, errors, unexpected passes and expected failures, grouped when identical, in
 /// the order a reader needs them: gating problems first, then those reported but not
-/// gating, then expected failures; by id within each.
+/// gating, then the checks not judged because of a failure (they name it), then expected
+/// failures; by id within each. The report leads with the roots.
 pub fn failure_groups(report: &RunReport) -> Vec<FailureGroup<'_>> {
     let rank = |c: &CheckReport| match (c.status, report.gate.contains(&c.level)) {
-        (Status::ExpectedFail, _) => 2,
+        (Status::ExpectedFail, _) => 3,
+        _ if c.blocked_by.is_some() => 2,
         (_, true) => 0,
         (_, false) => 1,
     };
@@ -258,6 +320,70 @@ pub fn explanation_lines(c: &CheckReport, explain: &Explain) -> Vec<String> {
     lines
 }
 
+/// What a root failure says about the checks that met the same difference on their way
+/// (issue 18 item 4): where it was seen too, and which checks could not be judged
+/// because of it. Empty for a check that is no root.
+/// At most `max_ids` ids are named (the rest counted), where a screen is short.
+pub fn root_lines(report: &RunReport, c: &CheckReport, quote: &str, max_ids: usize) -> Vec<String> {
+    let Some(cause) = crate::runner::roots::rooted_at(&report.root_causes, &c.id) else {
+        return Vec::new();
+    };
+    let ids = |list: &[String]| {
+        let mut named = list
+            .iter()
+            .take(max_ids)
+            .map(|id| format!("{quote}{id}{quote}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if list.len() > max_ids {
+            named.push_str(&format!(" and {} more", list.len() - max_ids));
+        }
+        named
+    };
+    let mut lines = Vec::new();
+    if !cause.seen_in.is_empty() {
+        lines.push(format!(
+            "Seen there too ({} check{} met this {} difference on their way and were judged on their own clause): {}",
+            cause.seen_in.len(),
+            if cause.seen_in.len() == 1 { "" } else { "s" },
+            cause.clause,
+            ids(&cause.seen_in)
+        ));
+    }
+    if !cause.blocked.is_empty() {
+        lines.push(format!(
+            "Not judged because of it ({} check{} could not go on past it): {}",
+            cause.blocked.len(),
+            if cause.blocked.len() == 1 { "" } else { "s" },
+            ids(&cause.blocked)
+        ));
+    }
+    lines
+}
+
+/// The run's notes on differences seen in passing whose clause no check of this run
+/// judged: each with the command that does.
+pub fn unjudged_notes(report: &RunReport) -> Vec<String> {
+    report
+        .root_causes
+        .iter()
+        .filter_map(|cause| {
+            let cmd = cause.run.as_ref()?;
+            let mut seen: Vec<&String> = cause.seen_in.iter().chain(&cause.blocked).collect();
+            seen.dedup();
+            Some(format!(
+                "a {} difference was seen on the way of {} check{} ({}): {}; no {} check ran here: judge it with `{cmd}`",
+                cause.clause,
+                seen.len(),
+                if seen.len() == 1 { "" } else { "s" },
+                seen.iter().take(IDS_IN_VERDICT).map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+                cause.first.message,
+                cause.clause
+            ))
+        })
+        .collect()
+}
+
 /// The line under a group's first failure that names the others, if there are any.
 pub fn same_failure_text(group: &FailureGroup, quote: &str) -> Option<String> {
     if group.same.is_empty() {
@@ -277,8 +403,9 @@ pub fn same_failure_text(group: &FailureGroup, quote: &str) -> Option<String> {
 }
 
 /// The version of `report.json`'s shape (`docs/report.schema.json`). It changes when a
-/// member is removed, renamed or changes type; new members do not change it.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// member is removed, renamed or changes type, or a closed list (`status`) gains a value;
+/// new members do not change it. 2: the INCOMPLETE run and its `unfinished` status.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// Writes junit.xml, report.json, report.md and report.html into `dir`; `explain` says
 /// what each failed check asserts, its clause and how to rerun it.
@@ -330,6 +457,8 @@ mod tests {
             duration_ms: 1,
             transcript: String::new(),
             usage: Default::default(),
+            seen: Vec::new(),
+            blocked_by: None,
         }
     }
 
@@ -343,6 +472,8 @@ mod tests {
             gate,
             notes: Vec::new(),
             checks,
+            root_causes: Vec::new(),
+            incomplete: None,
         }
     }
 

@@ -172,12 +172,18 @@ pub fn summary(report: &RunReport) -> String {
         if let Some(same) = super::same_failure_text(&group, "") {
             let _ = writeln!(s, "    {same}.");
         }
+        for line in super::root_lines(report, c, "", 5) {
+            let _ = writeln!(s, "    {line}.");
+        }
         for line in super::markdown::failure_text(c).lines() {
             let _ = writeln!(s, "{}", format!("    {line}").trim_end());
         }
     }
-    for note in &report.notes {
+    for note in report.notes.iter().chain(&super::unjudged_notes(report)) {
         let _ = writeln!(s, "\nnote: {note}");
+    }
+    for line in super::incomplete_lines(report, 10) {
+        let _ = writeln!(s, "\n{}", paint(BAD, &line));
     }
     let verdict = super::verdict_line(report);
     let _ = writeln!(

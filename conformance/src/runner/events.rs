@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use profile::Level;
 use serde::Serialize;
 
+use super::liveness::Incomplete;
 use super::plan::Plan;
-use crate::outcome::Support;
+use super::roots::RootCause;
+use crate::outcome::{Seen, Support};
 use crate::snapshot::SnapshotStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -23,6 +25,9 @@ pub enum Status {
     ExpectedFail,
     /// Listed as an expected deviation, but passed: the file is out of date.
     UnexpectedPass,
+    /// No verdict: the target stopped answering before the check finished (the run is
+    /// INCOMPLETE, issue 23 item 1).
+    Unfinished,
 }
 
 impl Status {
@@ -34,6 +39,7 @@ impl Status {
             Status::Skip => "skip",
             Status::ExpectedFail => "expected-fail",
             Status::UnexpectedPass => "UNEXPECTED-PASS",
+            Status::Unfinished => "unfinished",
         }
     }
     /// Whether this status makes a gating check non-conformant.
@@ -60,6 +66,15 @@ pub struct CheckReport {
     pub transcript: String,
     /// Requests sent per rate limit.
     pub usage: BTreeMap<String, u32>,
+    /// Differences this check saw on its way that belong to other clauses: each is
+    /// reported under the failing check of its clause, never as this check's failure
+    /// (issue 18 item 4).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<Seen>,
+    /// The clause of the difference this check could not go past (no token to go on
+    /// with): it is an error naming that clause's checks, not a failure of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +101,13 @@ pub struct RunReport {
     /// compared); every report shows them.
     pub notes: Vec<String>,
     pub checks: Vec<CheckReport>,
+    /// What checks saw on their way, each under the clause it belongs to and that
+    /// clause's failing check: the roots the report leads with (issue 18 item 4).
+    pub root_causes: Vec<RootCause>,
+    /// Where and when the target stopped answering, for a run it ended early: the verdict
+    /// is INCOMPLETE, whatever the checks reached (issue 23 item 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Box<Incomplete>>,
 }
 
 impl RunReport {
@@ -97,10 +119,13 @@ impl RunReport {
         }
         m
     }
+    /// Conformant: the run finished, and no gating check failed or errored. An
+    /// INCOMPLETE run is neither conformant nor judged non-conformant ([`RunReport::incomplete`]).
     pub fn conformant(&self) -> bool {
-        !self
-            .checks
-            .iter()
-            .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
+        self.incomplete.is_none()
+            && !self
+                .checks
+                .iter()
+                .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
     }
 }

@@ -14,16 +14,20 @@ use tokio::sync::{Mutex, Semaphore};
 use crate::check::{Check, Env, Schedule};
 
 mod events;
+pub mod liveness;
 pub mod plan;
+pub mod roots;
 mod verdict;
 
 pub use events::{CheckReport, Event, RunReport, Status};
+pub use liveness::Incomplete;
+pub use roots::RootCause;
 pub use verdict::run_one;
 use verdict::{Ran, finish};
 
 use crate::client::Req;
 use crate::expected::Expected;
-use crate::outcome::Problem;
+use crate::outcome::{Problem, Support};
 use crate::snapshot::SnapshotStore;
 pub use plan::{
     BEFORE_THE_FIRST_CHECK, Plan, PlannedWait, human_duration, plan, plan_with, planned_wait,
@@ -90,6 +94,8 @@ pub async fn run(
         }
         env.wait_ended(BEFORE_THE_FIRST_CHECK);
     }
+    // Every check the run may start, to report the ones a stopped target leaves unfinished.
+    let scheduled: Vec<Check> = order.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut handles = Vec::new();
     let (concurrent, serial): (Vec<Check>, Vec<Check>) = order
@@ -117,6 +123,9 @@ pub async fn run(
             let _ = tx.send(Event::Finished(Box::new(r)));
         }));
     }
+    // What a stopped target ends: every task, the concurrent ones included.
+    let mut aborts: Vec<tokio::task::AbortHandle> =
+        handles.iter().map(|h| h.abort_handle()).collect();
     let serial_env = env.clone();
     let serial_opts = opts.clone();
     let serial_tx = tx.clone();
@@ -141,16 +150,54 @@ pub async fn run(
             let _ = serial_tx.send(Event::Finished(Box::new(r)));
         }
     }));
+    aborts.extend(handles.iter().map(|h| h.abort_handle()));
     drop(tx);
+    // A check that met no answer at all has the target probed once (one probe at a time,
+    // the next unanswered report waiting for it): nothing answering ends the run
+    // INCOMPLETE (issue 23 item 1).
+    let (probe_tx, mut probe_rx) =
+        tokio::sync::mpsc::unbounded_channel::<(Support, String, Result<(), String>)>();
+    let mut probing = false;
+    let mut suspect: Option<(Support, String)> = None;
+    let mut stopped: Option<(Support, String, String)> = None;
+    let mut all_finished = false;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
+        if !probing && let Some((support, check)) = suspect.take() {
+            probing = true;
+            let env = env.clone();
+            let probe_tx = probe_tx.clone();
+            tokio::spawn(async move {
+                let answered = liveness::probe(&env).await;
+                let _ = probe_tx.send((support, check, answered));
+            });
+        }
+        // The last checks' errors may wait on a probe after every check has finished.
+        if all_finished && !probing {
+            break;
+        }
         tokio::select! {
-            ev = rx.recv() => {
-                let Some(ev) = ev else { break };
+            ev = rx.recv(), if !all_finished => {
+                let Some(ev) = ev else {
+                    all_finished = true;
+                    continue;
+                };
                 if let Event::Finished(r) = &ev {
+                    if suspect.is_none()
+                        && let Some(support) = liveness::unanswered(r)
+                    {
+                        suspect = Some((support.clone(), r.id.clone()));
+                    }
                     reports.push((**r).clone());
                 }
                 sink(&ev);
+            }
+            Some((support, check, answered)) = probe_rx.recv() => {
+                probing = false;
+                if let Err(probe) = answered {
+                    stopped = Some((support, check, probe));
+                    break;
+                }
             }
             _ = tick.tick() => {
                 let waiting = waiting_event(&env);
@@ -160,10 +207,39 @@ pub async fn run(
             }
         }
     }
-    for h in handles {
-        let _ = h.await;
-    }
+    let incomplete = match stopped {
+        None => {
+            for h in handles {
+                let _ = h.await;
+            }
+            None
+        }
+        Some((support, check, probe)) => {
+            for a in &aborts {
+                a.abort();
+            }
+            // What finished while the probe ran is kept.
+            while let Ok(ev) = rx.try_recv() {
+                if let Event::Finished(r) = &ev {
+                    reports.push((**r).clone());
+                }
+                sink(&ev);
+            }
+            Some(Box::new(liveness::stop(
+                &env,
+                &opts,
+                &scheduled,
+                &mut reports,
+                started_at,
+                support,
+                check,
+                probe,
+                &mut sink,
+            )))
+        }
+    };
     reports.sort_by(|a, b| a.id.cmp(&b.id));
+    let root_causes = roots::resolve(&mut reports);
     let mut notes = run_notes;
     let unchecked = crate::checks::clauses_without_checks(&env.profile);
     if !unchecked.is_empty() {
@@ -188,6 +264,8 @@ pub async fn run(
         gate: Vec::new(),
         notes,
         checks: reports,
+        root_causes,
+        incomplete,
     }
 }
 

@@ -14,7 +14,8 @@ use super::RunOptions;
 use super::events::{CheckReport, Status};
 use super::plan::planned_wait;
 use crate::check::{Check, Ctx, Env, Schedule};
-use crate::outcome::{Problem, Support, cited_clauses};
+use crate::outcome::{Problem, Seen, Support, cited_clauses};
+use crate::passing::{self, Belongs, Role};
 use crate::snapshot::SnapshotStatus;
 
 /// Runs one check to a report; a panic or a hang becomes an error, never the run's end.
@@ -24,7 +25,7 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
     // The timeout covers the real-time waits the check plans (--allow-slow).
     let timeout = opts.check_timeout + Duration::from_secs(planned_wait(&env, &check));
     let task_check = check.clone();
-    let joined = tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let check = task_check;
         let mut ctx = match Ctx::new(task_env, check.id) {
             Ok(c) => c,
@@ -57,24 +58,39 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
             .request_id()
             .map(|f| f.header.clone())
             .unwrap_or_default();
-        let (text, starts) = match ctx
+        let own = ctx.own_clause();
+        let rendered = ctx
             .transcript
-            .render_with_starts(&mut ctx.redactor, &ctx.env.profile)
-        {
-            Ok((text, starts)) => (
-                text,
-                starts
-                    .iter()
-                    .map(|(line, x)| (*line, Support::from_exchange(x, &rid_header)))
-                    .collect(),
-            ),
-            Err(p) => {
-                if result.is_ok() {
-                    result = Err(p);
+            .render_all(&mut ctx.redactor, &ctx.env.profile);
+        // A format problem of another clause (a request id, PP-ERR-2) is seen in passing;
+        // the check's own fails it.
+        for (at, p) in rendered.problems {
+            let owner = match &p {
+                Problem::Fail { message, .. } => crate::outcome::leading_clause(message)
+                    .and_then(|c| ctx.env.profile.clause(c))
+                    .map(|c| crate::check::intern(c.id.clone())),
+                _ => None,
+            };
+            match owner.filter(|c| *c != own) {
+                Some(clause) => {
+                    if let Some((_, x)) = rendered.starts.get(at) {
+                        ctx.mark(x, clause);
+                    }
+                    ctx.saw(p.of_clause(clause));
                 }
-                (String::new(), Vec::new())
+                None if result.is_ok() => result = Err(p),
+                None => {}
             }
-        };
+        }
+        let starts: Vec<Start> = rendered
+            .starts
+            .iter()
+            .map(|(line, x)| Start {
+                line: *line,
+                support: Support::from_exchange(x, &rid_header),
+                role: ctx.role_of(x),
+            })
+            .collect();
         let last = ctx
             .transcript
             .exchanges()
@@ -91,15 +107,19 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
         }
         Ran {
             result,
-            transcript: text,
+            transcript: rendered.text,
             starts,
-            usage: ctx.usage,
+            usage: ctx.usage.clone(),
             last,
             elapsed: Duration::ZERO,
             over_admission,
+            seen: ctx.take_seen(),
         }
-    })
-    .await;
+    });
+    // A run that ends early (its target stopped answering) aborts this future; the
+    // check's own task ends with it rather than waiting out its requests.
+    let _abort_with_the_run = AbortOnDrop(task.abort_handle());
+    let joined = task.await;
     let mut ran = joined.unwrap_or_else(|e| Ran {
         result: Err(Problem::error(format!("the check panicked: {e}"))),
         ..Ran::empty()
@@ -108,19 +128,37 @@ pub async fn run_one(env: Arc<Env>, check: Check, opts: Arc<RunOptions>) -> Chec
     finish(&env, &opts, &check, ran)
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One rendered exchange of a transcript: the line (0-based) it starts at, its support
+/// fields and the role it plays in the check.
+struct Start {
+    line: usize,
+    support: Support,
+    role: Role,
+}
+
 /// What running a check produced, before the verdict.
 pub(super) struct Ran {
     result: Result<(), Problem>,
     transcript: String,
-    /// For every exchange in the transcript, the line (0-based) it starts at and its
-    /// support fields.
-    starts: Vec<(usize, Support)>,
+    /// Every rendered exchange of the transcript, in order.
+    starts: Vec<Start>,
     usage: BTreeMap<String, u32>,
     /// The support fields of the check's last exchange.
     last: Option<Support>,
     elapsed: Duration,
     /// The check saw a limit admit more than N in one window: it fails PP-RATE-1.
     over_admission: bool,
+    /// Differences seen on the way that belong to other clauses.
+    seen: Vec<Seen>,
 }
 
 impl Ran {
@@ -133,6 +171,7 @@ impl Ran {
             last: None,
             elapsed: Duration::ZERO,
             over_admission: false,
+            seen: Vec::new(),
         }
     }
 
@@ -144,16 +183,58 @@ impl Ran {
     }
 }
 
-/// The support fields of the exchange a transcript line (1-based) belongs to: the last
-/// one that starts at or before it (the first, for a note before any request).
-fn support_at_line(starts: &[(usize, Support)], line: usize) -> Option<Support> {
-    let index = line.saturating_sub(1);
-    starts
-        .iter()
-        .rev()
-        .find(|(start, _)| *start <= index)
+/// The exchange a transcript line (1-based) belongs to: the last one that starts at or
+/// before it (none, for a note before any request).
+fn exchange_at_line(starts: &[Start], line: usize) -> Option<&Start> {
+    let lines: Vec<usize> = starts.iter().map(|s| s.line).collect();
+    passing::exchange_at(&lines, line).map(|i| &starts[i])
+}
+
+/// The support fields of the exchange a transcript line (1-based) belongs to (the first
+/// exchange, for a note before any request).
+fn support_at_line(starts: &[Start], line: usize) -> Option<Support> {
+    exchange_at_line(starts, line)
         .or(starts.first())
-        .map(|(_, s)| s.clone())
+        .map(|s| s.support.clone())
+}
+
+/// A snapshot's differences split: those in the check's own exchanges (the first one's
+/// line), and those in answers it passed through or judged for another clause, as seen.
+fn split_differences(
+    env: &Env,
+    own_clause: &str,
+    starts: &[Start],
+    differences: &[(usize, String)],
+) -> (Option<usize>, Vec<Seen>) {
+    let mut first_own = None;
+    let mut seen = Vec::new();
+    for (line, what) in differences {
+        let at = exchange_at_line(starts, *line);
+        let place = at.map_or((Role::Own, "", 0), |s| {
+            (s.role, s.support.endpoint.as_str(), s.support.status)
+        });
+        match passing::attribute(own_clause, place, what, env.dialect, &env.profile) {
+            Belongs::Own => {
+                first_own.get_or_insert(*line);
+            }
+            Belongs::To(clause) => {
+                let place = at.map_or_else(String::new, |s| {
+                    format!(
+                        " in the answer to {} {}",
+                        s.support.method, s.support.endpoint
+                    )
+                });
+                seen.push(Seen {
+                    clause: clause.to_owned(),
+                    message: format!(
+                        "{clause}: the transcript differs from the snapshot{place}: {what}"
+                    ),
+                    support: at.map(|s| s.support.clone()),
+                });
+            }
+        }
+    }
+    (first_own, seen)
 }
 
 pub(super) fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> CheckReport {
@@ -165,13 +246,38 @@ pub(super) fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> C
         last,
         elapsed,
         over_admission,
+        mut seen,
     } = ran;
     let mut snapshot = SnapshotStatus::NotCompared;
+    let mut blocked_by = None;
     let (mut status, mut message, mut support) = match result {
         Ok(()) => (Status::Pass, None, None),
-        Err(Problem::Fail { message, support }) => {
-            (Status::Fail, Some(message), support.map(|b| *b))
+        // A difference of another clause the check could not go past (no token to go on
+        // with): not this check's failure; an error that names the clause whose checks
+        // fail for it (issue 18 item 4).
+        Err(Problem::Fail {
+            message,
+            support,
+            owner: Some(clause),
+        }) if clause != check.clause && !over_admission => {
+            let support = support.map(|b| *b);
+            seen.push(Seen {
+                clause: clause.to_owned(),
+                message: message.clone(),
+                support: support.clone(),
+            });
+            blocked_by = Some(clause.to_owned());
+            (
+                Status::Error,
+                Some(format!(
+                    "not judged: the check could not go on past a difference that belongs to {clause} ({message}); {clause}'s checks judge it"
+                )),
+                support,
+            )
         }
+        Err(Problem::Fail {
+            message, support, ..
+        }) => (Status::Fail, Some(message), support.map(|b| *b)),
         Err(Problem::Error { message, support }) => {
             (Status::Error, Some(message), support.map(|b| *b))
         }
@@ -199,15 +305,26 @@ pub(super) fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> C
         match &snapshot {
             SnapshotStatus::Mismatched {
                 first_differing_line,
+                differences,
                 ..
             } => {
-                // Support needs the request whose exchange differs, not the check's last.
-                status = Status::Fail;
-                support = support_at_line(&starts, *first_differing_line).or(last);
-                message = Some(
-                    "the transcript differs from the committed spec snapshot (the diff follows)"
-                        .into(),
-                );
+                // Differences in answers the check passed through belong to the clauses
+                // that name them; only its own fail it.
+                let (first_own, passed) = if differences.is_empty() {
+                    (Some(*first_differing_line), Vec::new())
+                } else {
+                    split_differences(env, check.clause, &starts, differences)
+                };
+                seen.extend(passed);
+                if let Some(line) = first_own {
+                    // Support needs the request whose exchange differs, not the check's last.
+                    status = Status::Fail;
+                    support = support_at_line(&starts, line).or(last);
+                    message = Some(
+                        "the transcript differs from the committed spec snapshot (the diff follows)"
+                            .into(),
+                    );
+                }
             }
             SnapshotStatus::Missing => {
                 status = Status::Fail;
@@ -292,5 +409,7 @@ pub(super) fn finish(env: &Env, opts: &RunOptions, check: &Check, ran: Ran) -> C
         duration_ms: elapsed.as_millis() as u64,
         transcript,
         usage,
+        seen,
+        blocked_by,
     }
 }

@@ -45,6 +45,10 @@ pub enum SnapshotStatus {
         /// The first line (1-based) of this run's transcript that differs from the
         /// snapshot (one past its end when the snapshot goes on longer).
         first_differing_line: usize,
+        /// Every difference that fails, with its line: the runner tells a check's own
+        /// from those in answers it passed through (issue 18 item 4).
+        #[serde(skip)]
+        differences: Vec<(usize, String)>,
     },
     Missing,
     Written,
@@ -104,6 +108,7 @@ impl SnapshotStore {
                 SnapshotStatus::Mismatched {
                     diff: format!("{}\n{}", found.describe(), diff(&old, &new)),
                     first_differing_line: found.differences[0].0,
+                    differences: found.differences.clone(),
                 }
             }
         };

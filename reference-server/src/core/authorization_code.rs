@@ -372,6 +372,12 @@ impl Core {
                 )));
             }
         }
+        super::notes::note(|n| {
+            n.authorization = Some(super::notes::PkceSeen::of(
+                get("code_challenge"),
+                get("code_challenge_method"),
+            ))
+        });
         pkce::policy(bends)
             .check_challenge(get("code_challenge"), get("code_challenge_method"))
             .map_err(redirect)?;
@@ -507,6 +513,7 @@ impl GrantHandler for AuthorizationCodeGrant {
             return Err(bad());
         }
         if !redirect_check(g.bends).same_redirect(&record.redirect_uri, redirect_uri) {
+            super::notes::note(|n| n.redirect_mismatch = true);
             return Err(ProtocolError::new(
                 self.redirect_mismatch,
                 "redirect_uri differs from the one sent to the authorize endpoint.",

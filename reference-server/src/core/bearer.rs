@@ -81,6 +81,7 @@ impl Core {
         let now = self.now();
         let state = self.lock();
         let (grant, access) = bearer_grant(&state.grants, &key, scope, now, bends)?;
+        super::notes::note(|n| n.bearer_client = Some(grant.client_id.clone()));
         Ok(Bearer {
             user: grant.user.to_string(),
             client_id: grant.client_id.to_string(),
@@ -104,6 +105,7 @@ impl Core {
         let now = self.now();
         let state = self.lock();
         let (grant, _) = bearer_grant(&state.grants, &key, scope, now, bends)?;
+        super::notes::note(|n| n.bearer_client = Some(grant.client_id.clone()));
         let family = state.family.as_ref();
         state
             .registry

@@ -147,7 +147,10 @@ impl ClientAuthenticator for BodyOrBasic {
         };
         match (app.kind, creds.client_secret.as_deref()) {
             // PP-APP-3 (DECIDED): a public client must not send a secret.
-            (AppKind::Public, Some(_)) => {
+            (AppKind::Public, Some(secret)) => {
+                if !secret.is_empty() {
+                    super::notes::note(|n| n.public_client_secret = true);
+                }
                 return Err(invalid_client(
                     creds,
                     "This app is public: send client_id only, never a client_secret.",

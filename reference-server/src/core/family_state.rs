@@ -7,6 +7,7 @@
 use std::any::Any;
 
 use super::clock::Millis;
+use super::error::{ProtocolError, ProtocolResult};
 use super::fault::Bends;
 
 /// A family's own tables (its directory, its playback, its device codes), bounded like
@@ -22,6 +23,24 @@ pub trait FamilyState: Any + Send {
     /// A user revoked an app's access (PP-REVOKE-1): what the family holds that would
     /// otherwise still mint tokens for it ends too.
     fn access_revoked(&mut self, _user: &str, _client_id: &str) {}
+
+    /// A user created at run time (`POST /__test/users`): what the family writes of a
+    /// user once (punchplay: the profile `GET me` answers). At most as many as the
+    /// registry's users.
+    fn add_user(&mut self, _username: &str, _display_name: &str) {}
+
+    /// An app created at run time (`POST /__test/apps`, issue 21 item 2): the family
+    /// takes its part (enterprise: the app's enterprise and company) whole, or refuses it
+    /// and changes nothing, and then the app is not created. By default a family has no
+    /// enterprises or companies, and an app naming one is refused.
+    fn add_app(&mut self, app: &profile::App) -> ProtocolResult<()> {
+        if app.enterprise.is_some() || app.company.is_some() {
+            return Err(ProtocolError::invalid_request(
+                "This family's apps have no enterprise or company; leave them out.",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A family without tables of its own.

@@ -344,6 +344,7 @@ impl Grants {
         } = minted;
         let scope_id = self.intern(scopes);
         let access_expires = now + secs(access_lifetime);
+        super::notes::note(|n| n.issued = Some((grant, access_expires)));
         self.access.insert(
             access_key,
             Stored {

@@ -25,6 +25,7 @@ pub mod expiring;
 pub mod family_state;
 pub mod fault;
 pub mod grants;
+pub mod notes;
 pub mod pkce;
 pub mod rate_limit;
 pub mod refresh_token;
@@ -33,6 +34,7 @@ pub mod revocation;
 pub mod scope;
 pub mod secrets;
 pub mod sessions;
+pub mod shaping;
 pub mod token_endpoint;
 
 use std::collections::{BTreeMap, HashSet};
@@ -392,9 +394,11 @@ impl Core {
         let mut limiter = self.limiter();
         // Read under the lock, so each key's admitted times stay in order.
         let now = self.now();
+        notes::note(|n| n.rate_key = Some(notes::digest_of(&(index, key))));
         limiter
             .admit(index, limit.max, limit.window_secs, key, now, policy)
             .map_err(|wait| {
+                notes::note(|n| n.retry_after = Some(wait));
                 let mut e = ProtocolError::new(
                     ErrorCode::RateLimited,
                     format!(
@@ -453,6 +457,7 @@ impl Core {
         authenticator: &dyn ClientAuthenticator,
         op: impl FnOnce(ClientCall<'_, T>) -> ProtocolResult<R>,
     ) -> ProtocolResult<R> {
+        notes::note_client(creds.client_id.as_deref(), None);
         let bends = self.bends();
         let now = self.now();
         let mut state = self.lock();

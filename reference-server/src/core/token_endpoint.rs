@@ -248,6 +248,7 @@ impl Core {
             }
             Order::ClientFirst => None,
         };
+        super::notes::note_client(creds.client_id.as_deref(), Some(params));
         let bends = self.bends();
         let minted = match endpoint.issues {
             Issues::TokenPair => Minted::Pair(MintedPair::new(&self.profile.tokens)),

@@ -23,6 +23,7 @@ impl App {
         facts: &RouteFacts,
         ctx: &Ctx,
         body: RequestBody,
+        seen: Option<&mut super::observing::Seen>,
     ) -> ProtocolResult<RequestBody> {
         // HEAD is served as GET, and counted as GET.
         let method = if ctx.method == Method::HEAD {
@@ -82,7 +83,16 @@ impl App {
             }
             LimitKey::User => (authenticate()?.user, body),
         };
-        self.core.admit(index, &key)?;
+        if let Err(refused) = self.core.admit(index, &key) {
+            // Client observation sees whose request was refused (issue 22, Retry-After):
+            // the body of a refused OAuth request is read for it, and only then.
+            if let Some(seen) = seen
+                && facts.client_source == ClientSource::OAuthBody
+            {
+                seen.oauth_body(&self.read_oauth_body(ctx, body).await);
+            }
+            return Err(refused);
+        }
         Ok(body)
     }
 }

@@ -11,6 +11,7 @@ mod csrf;
 pub mod fault_layer;
 mod host;
 mod limits;
+pub(crate) mod observing;
 pub mod pack;
 pub mod pages;
 pub mod request;
@@ -18,7 +19,9 @@ pub mod respond;
 pub mod routes;
 pub mod server;
 pub mod sign_in;
+mod test_answers;
 pub(crate) mod test_controls;
+mod test_double;
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
@@ -32,6 +35,7 @@ use tokio::sync::watch;
 use crate::config::ServerConfig;
 use crate::core::Core;
 use crate::core::error::{ProtocolError, ProtocolResult};
+use crate::core::notes;
 use crate::core::secrets::request_id;
 use host::{HostSeen, host_names_this_server};
 use limits::check_limits_are_served;
@@ -63,6 +67,8 @@ pub struct Ctx {
     /// The CSRF token the pages of this request put in their forms; empty on routes
     /// without forms.
     pub csrf: csrf::PageToken,
+    /// The error code of the envelope answered, for the request recorder.
+    answered_error: std::sync::OnceLock<&'static str>,
 }
 
 /// The base of a request's absolute URLs.
@@ -81,6 +87,11 @@ impl Ctx {
     pub fn request_id(&self) -> &str {
         self.request_id
             .get_or_init(|| request_id(&self.request_ids.prefix, self.request_ids.hex_len))
+    }
+
+    /// The error code of the envelope answered, if one was.
+    pub(crate) fn answered_error(&self) -> Option<&'static str> {
+        self.answered_error.get().copied()
     }
 
     /// The request's path, without the query.
@@ -138,6 +149,8 @@ pub struct App {
     request_ids: std::sync::Arc<profile::RequestIdFormat>,
     /// Flips to true when the server shuts down, so live streams end.
     pub(crate) shutdown: watch::Sender<bool>,
+    /// The request recorder and client observation (issues 21, 22).
+    pub observatory: crate::observe::Observatory,
 }
 
 impl App {
@@ -185,6 +198,8 @@ impl App {
                     hex_len: 20,
                 }
             }));
+        let observatory =
+            crate::observe::Observatory::new(&config.observation, pack.name(), &config.profile);
         let core = Core::new(
             config.profile,
             config.identities,
@@ -207,6 +222,7 @@ impl App {
             request_id_header,
             request_ids,
             shutdown: watch::channel(false).0,
+            observatory,
         })
     }
 
@@ -297,6 +313,10 @@ impl App {
                 ),
             },
         };
+        // The test controls are not recorded (issue 21 item 2).
+        let recording = self.observatory.enabled() && !matches!(target, Target::TestControl(_));
+        let mut seen = observing::Seen::default();
+        let mut kernel_notes = notes::Notes::default();
         let bends = self.core.bends();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
@@ -340,7 +360,7 @@ impl App {
         } else {
             csrf::PageToken::default()
         };
-        let ctx = Ctx {
+        let mut ctx = Ctx {
             layer: facts.layer,
             csrf,
             request_id: std::sync::OnceLock::new(),
@@ -351,6 +371,7 @@ impl App {
             headers,
             base,
             param,
+            answered_error: std::sync::OnceLock::new(),
         };
         // Boxed: a refusal before the handler is rare, and the future carries a pointer.
         let refused = refused.map(Box::new);
@@ -358,13 +379,33 @@ impl App {
         async move {
             let result = match refused {
                 Some(e) => Err(*e),
-                None => app.limit_and_dispatch(target, &facts, &ctx, body).await,
+                None if recording => {
+                    let (result, notes) = notes::scope(app.limit_and_dispatch(
+                        target,
+                        &facts,
+                        &ctx,
+                        body,
+                        Some(&mut seen),
+                    ))
+                    .await;
+                    kernel_notes = notes;
+                    result
+                }
+                None => {
+                    app.limit_and_dispatch(target, &facts, &ctx, body, None)
+                        .await
+                }
             };
             let mut res = result.unwrap_or_else(|e| app.error_response(&e, &ctx));
             if let Some(shape) = bends.shape() {
                 res = Box::pin(fault_layer::bend(&app, shape, facts.shape, &ctx, res)).await;
             }
             app.finish(&ctx, bends, started, &mut res);
+            if recording {
+                // The id moves into the recorder; none is minted for it.
+                let request_id = ctx.request_id.take();
+                app.record(&ctx, request_id, res.status(), seen, kernel_notes);
+            }
             res
         }
     }
@@ -404,6 +445,7 @@ impl App {
 
     /// An error in the envelope of the request's route's layer.
     pub(crate) fn error_response(&self, e: &ProtocolError, ctx: &Ctx) -> Response<Body> {
+        let _ = ctx.answered_error.set(e.code.as_str());
         let envelope = self.pack.error_body(ctx.layer, e, ctx.request_id());
         let challenge = self.pack.challenge(ctx.layer, e);
         respond::error(&self.core.profile, e, envelope, challenge)
@@ -421,6 +463,7 @@ impl App {
         facts: &RouteFacts,
         ctx: &Ctx,
         body: Incoming,
+        seen: Option<&mut observing::Seen>,
     ) -> ProtocolResult<Response<Body>> {
         let route = match target {
             // Test controls are never limited.
@@ -435,15 +478,20 @@ impl App {
                 .await;
             }
             Target::Unrouted(allow) => {
-                self.limit(facts, ctx, RequestBody::Unread(body)).await?;
+                self.limit(facts, ctx, RequestBody::Unread(body), seen)
+                    .await?;
                 return self.pack.unrouted(self, ctx, allow.as_deref());
             }
             Target::Route(route) => route,
         };
-        // A route the table knows to be under no limit skips the limiter's future.
+        // A route the table knows to be under no limit skips the limiter's future (which
+        // then notes nothing either).
         let body = match facts.limit {
             Some(None) => RequestBody::Unread(body),
-            _ => self.limit(facts, ctx, RequestBody::Unread(body)).await?,
+            _ => {
+                self.limit(facts, ctx, RequestBody::Unread(body), seen)
+                    .await?
+            }
         };
         self.dispatch(route, ctx, body).await
     }

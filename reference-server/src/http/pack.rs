@@ -14,6 +14,18 @@ use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::family_state::FamilyState;
 use crate::core::fault::FaultSpec;
 
+/// `POST /__test/tokens`'s body: the app, the user (none for a client's own token) and
+/// the scopes (the app's allowed scopes when left out).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintRequest {
+    pub client_id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+}
+
 /// A family's rules, routes, state and faults.
 pub trait RulePack: Send + Sync + 'static {
     /// The family's name, for messages: the profile's `family`.
@@ -80,6 +92,34 @@ pub trait RulePack: Send + Sync + 'static {
     /// Where a sign-in without a `next` goes.
     fn home<'p>(&self, _profile: &'p Profile) -> &'p str {
         "/"
+    }
+
+    /// The grant types an app of the family may be configured for (`POST /__test/apps`,
+    /// FX-TOKEN-5); none: its apps are not configured by grant type.
+    fn app_grant_types(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether the family has users who sign in and approve; a family without (client
+    /// credentials only) refuses `POST /__test/users`.
+    fn has_users(&self) -> bool {
+        true
+    }
+
+    /// `POST /__test/tokens` (issue 21 item 2): a token for `request`, the members of the
+    /// family's token answer as one flat object. By default the kernel's grant for
+    /// (client, user, scopes) and its token pair.
+    fn mint_token(&self, app: &App, request: &MintRequest) -> ProtocolResult<serde_json::Value> {
+        let Some(username) = request.username.as_deref() else {
+            return Err(ProtocolError::invalid_request(
+                "username is required: this family's tokens are a user's grant to an app.",
+            ));
+        };
+        let pair = app
+            .core
+            .mint_grant(&request.client_id, username, request.scopes.as_deref())?;
+        serde_json::to_value(pair)
+            .map_err(|e| ProtocolError::invalid_request(format!("cannot write the token: {e}")))
     }
 
     /// Its own test controls (`/__test/` + `segments`, the body read), asked before the

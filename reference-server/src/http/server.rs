@@ -305,5 +305,8 @@ async fn run_with(
         _ = open_rx.recv() => {}
         () = tokio::time::sleep(DRAIN) => tracing::warn!("open connections did not finish in time"),
     }
-    Ok(())
+    // The client report (issue 22 item 2), once every request is answered.
+    app.observatory
+        .finish()
+        .map_err(|e| std::io::Error::other(format!("cannot write the --client-report: {e}")))
 }

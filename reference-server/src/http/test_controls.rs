@@ -7,20 +7,15 @@ use hyper::{Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::request::{RequestBody, parse_json, query_params_with_repeats};
+use super::request::{RequestBody, query_params_with_repeats};
+// Where the families' and the recorder's controls have always found them.
 use super::respond::{self, Body};
-use super::{App, Ctx, ok_json, session_cookie};
+pub(crate) use super::test_answers::{body_as, ok_with_now};
+use super::{App, Ctx, session_cookie};
 use crate::core::Mode;
 use crate::core::authorization_code::AuthorizeError;
 use crate::core::clock::rfc3339;
 use crate::core::error::{ProtocolError, ProtocolResult};
-
-pub(crate) fn body_as<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> ProtocolResult<T> {
-    let value = parse_json(bytes)?;
-    serde_json::from_value(value).map_err(|e| {
-        ProtocolError::invalid_request(format!("The test-control body is malformed: {e}."))
-    })
-}
 
 #[derive(Deserialize)]
 struct Advance {
@@ -50,17 +45,6 @@ struct SetFault {
     fault: Option<String>,
 }
 
-/// A test control's JSON answer with the server's clock reading added as `now`, so a
-/// client can compute expectations from the server's time, not from its own.
-pub(crate) fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
-    if let Value::Object(members) = &mut value {
-        members
-            .entry("now")
-            .or_insert_with(|| Value::String(rfc3339(app.core.now())));
-    }
-    ok_json(&value)
-}
-
 /// The facts of a test control for the shell: none, but `authorize/decide` answers the
 /// client redirect a browser would get, which the fault layer bends like the real one.
 pub fn facts(rest: &str) -> super::RouteFacts {
@@ -84,6 +68,12 @@ pub async fn handle(
         .await?;
     let segments: Vec<&str> = rest.split('/').collect();
     if let Some(answer) = app.pack().test_control(app, ctx, &segments, &bytes) {
+        return answer;
+    }
+    if let Some(answer) = super::observing::test_control(app, ctx, &segments) {
+        return answer;
+    }
+    if let Some(answer) = super::test_double::handle(app, ctx, &segments, &bytes) {
         return answer;
     }
     let post = ctx.method == Method::POST;

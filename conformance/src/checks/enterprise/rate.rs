@@ -109,6 +109,11 @@ impl RateFamily for Recipe {
         }
     }
 
+    /// EN-API-1 says how `/api/*` refuses a token it does not know.
+    fn unauthenticated_clause(&self, limit: &RateLimit) -> Option<&'static str> {
+        matches!(limit.target, LimitTarget::PathPrefix(_)).then_some("EN-API-1")
+    }
+
     /// EN-RATE-1's DECIDED body: `{"message": "Too Many Attempts."}` at the profile's
     /// status.
     fn refusal(&self, ctx: &Ctx, refused: &Resp) -> CheckResult {

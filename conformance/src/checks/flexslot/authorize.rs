@@ -275,7 +275,9 @@ async fn unauthorized_client(ctx: &mut Ctx) -> CheckResult {
         let st = flows::state(ctx);
         let path = flows::standard_authorize(ctx, &app, &pkce, None, Some(&st));
         let resp = ctx.send(Req::get(path)).await?;
+        // Judged only where a client's configured grants are honoured (FX-TOKEN-5).
         error_redirect(&resp, &flows::redirect_of(&app), "unauthorized_client", &st)
+            .map_err(|p| p.presuming("FX-TOKEN-5"))
     }
     .await;
     restore_grant_types(ctx, &app).await?;

@@ -91,6 +91,18 @@ impl Dialect for Flexslot {
     fn kept(&self, profile: &Profile, check_id: &str, ex: Exchange) -> Kept {
         Kept::Exchange(Box::new(transcript::pinned(profile, check_id, ex)))
     }
+
+    /// A challenge is the resource server's (FX-RS-1), or the token endpoint's Basic one
+    /// (FX-TOKEN-3's SHOULD part), by where it was answered.
+    fn named_by(&self, profile: &Profile, route: &str, name: &str) -> Option<&'static str> {
+        if !name.eq_ignore_ascii_case("www-authenticate") {
+            return None;
+        }
+        let oauth = ["token", "revoke", "introspect"]
+            .iter()
+            .any(|e| profile.paths.get(*e).is_some_and(|p| p == route));
+        Some(if oauth { "FX-TOKEN-3" } else { "FX-RS-1" })
+    }
 }
 
 impl SuiteFamily for Flexslot {

@@ -121,7 +121,8 @@ async fn revoke_bad_client(ctx: &mut Ctx) -> CheckResult {
     let r = ctx
         .send(wrong_secret_req(ctx, "revoke", &web.client_id))
         .await?;
-    token_error(ctx, &r, "invalid_client")
+    // Judged only where client secrets are checked at all (FX-TOKEN-3).
+    ctx.error_as("FX-TOKEN-3", &r, "invalid_client").map(drop)
 }
 
 async fn revoke_missing(ctx: &mut Ctx) -> CheckResult {
@@ -283,5 +284,6 @@ async fn introspect_bad_client(ctx: &mut Ctx) -> CheckResult {
     let r = ctx
         .send(wrong_secret_req(ctx, "introspect", &web.client_id))
         .await?;
-    token_error(ctx, &r, "invalid_client")
+    // Judged only where client secrets are checked at all (FX-TOKEN-3).
+    ctx.error_as("FX-TOKEN-3", &r, "invalid_client").map(drop)
 }

@@ -166,7 +166,7 @@ async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
     let r = ctx.send(Req::post(&dc).form(with_auth(&web, &[]))).await?;
     ctx.ok_json(&r)?;
     let r = ctx.send(Req::post(&dc).form(no_secret.clone())).await?;
-    ctx.error(&r, "invalid_client")?;
+    ctx.error_as("PP-APP-3", &r, "invalid_client")?;
     // Token endpoint (refresh grant) and auth/refresh without the secret.
     let token = ctx.path("token");
     let mut form = no_secret.clone();
@@ -178,7 +178,7 @@ async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
         ),
     ]);
     let r = ctx.send(Req::post(&token).form(form)).await?;
-    ctx.error(&r, "invalid_client")?;
+    ctx.error_as("PP-APP-3", &r, "invalid_client")?;
     let refresh = ctx.path("refresh");
     let mut form = no_secret;
     form.push((
@@ -186,7 +186,7 @@ async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
         "conformance-unknown-refresh".to_owned(),
     ));
     let r = ctx.send(Req::post(&refresh).form(form)).await?;
-    ctx.error(&r, "invalid_client")?;
+    ctx.error_as("PP-APP-3", &r, "invalid_client")?;
     // Device-token polling without the secret.
     let dt = ctx.path("device_token");
     let form = vec![
@@ -197,7 +197,7 @@ async fn confidential_everywhere(ctx: &mut Ctx) -> CheckResult {
         ),
     ];
     let r = ctx.send(Req::post(&dt).form(form)).await?;
-    ctx.error(&r, "invalid_client")?;
+    ctx.error_as("PP-APP-3", &r, "invalid_client")?;
     // A public client with client_id only is fine.
     let r = ctx.send(Req::post(&dc).form(with_auth(&tv, &[]))).await?;
     ctx.ok_json(&r)?;
@@ -327,7 +327,13 @@ async fn deactivation_revokes(ctx: &mut Ctx) -> CheckResult {
     let r = flows::me(ctx, &t.access).await?;
     ctx.error(&r, "invalid_token")?;
     let r = flows::refresh_at_token(ctx, &app, &t.refresh, None).await?;
+    // Which of the two codes comes is PP-TOKEN-2's or PP-APP-4's to say.
+    ctx.pass_through(&r, "PP-APP-4");
     let code = r.error_code().unwrap_or_default();
+    if r.status() == 400 && r.error_code().is_none() {
+        // Refused, with no envelope to read which code: PP-ERR-1's difference.
+        return ctx.error(&r, "invalid_grant").map(drop);
+    }
     ensure!(
         r.status() == 400 && (code == "invalid_grant" || code == "unauthorized_client"),
         r,
@@ -350,6 +356,8 @@ async fn secrets_never_echoed(ctx: &mut Ctx) -> CheckResult {
             ],
         )))
         .await?;
+    // The refusal itself is PP-APP-3's; this check judges that the secret is not echoed.
+    ctx.error_of("PP-APP-3", &r, "invalid_client")?;
     ensure!(
         !r.body().contains(sent),
         r,
@@ -471,7 +479,8 @@ async fn rotate_secret(ctx: &mut Ctx) -> CheckResult {
     let r = ctx
         .send(Req::post(&token).form(with_auth(&app, &probe)))
         .await?;
-    ctx.error(&r, "invalid_client")?;
+    // Judged only where secrets are checked at all (PP-APP-3).
+    ctx.error_as("PP-APP-3", &r, "invalid_client")?;
     let r = ctx
         .send(Req::post(&token).form(with_auth(&with_secret(&app, &new), &probe)))
         .await?;
@@ -493,7 +502,7 @@ async fn owner_deactivates(ctx: &mut Ctx) -> CheckResult {
             ],
         )))
         .await?;
-    ctx.error(&r, "unauthorized_client")?;
+    ctx.error_as("PP-APP-4", &r, "unauthorized_client")?;
     Ok(())
 }
 

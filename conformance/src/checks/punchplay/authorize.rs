@@ -230,10 +230,17 @@ async fn pages(ctx: &mut Ctx) -> CheckResult {
     );
     let loc = r.location()?;
     ensure!(
-        query(&loc, "code").is_some() && query(&loc, "state").as_deref() == Some(state.as_str()),
+        query(&loc, "code").is_some(),
         r,
-        "the approval redirect {loc} lacks code or state"
+        "the approval redirect {loc} lacks code"
     );
+    // Echoing state is PP-AUTHZ-3's.
+    if query(&loc, "state").as_deref() != Some(state.as_str()) {
+        let p = r.fail(format!(
+            "PP-AUTHZ-3: the approval redirect {loc} does not echo state"
+        ));
+        ctx.in_passing(Err::<(), _>(p.of_clause("PP-AUTHZ-3")))?;
+    }
     Ok(())
 }
 
@@ -376,7 +383,9 @@ async fn inactive_redirect(ctx: &mut Ctx) -> CheckResult {
     let state = flows::state(ctx);
     let path = flows::standard_authorize(ctx, &app, &pkce, None, Some(&state));
     let r = ctx.send(Req::get(path)).await?;
+    // An inactive app is refused at all only where PP-APP-4 holds.
     error_redirect(ctx, &r, &redirect, "unauthorized_client", &state)
+        .map_err(|p| p.presuming("PP-APP-4"))
 }
 
 /// A 400 HTML page that shows the request id of its own response (PP-AUTHZ-5).
@@ -402,11 +411,13 @@ fn error_page(ctx: &Ctx, r: &crate::client::Resp) -> CheckResult {
     let rid = r
         .header(&ctx.env.profile.expect_punchplay().request_id.header)
         .unwrap_or("");
-    ensure!(
-        !rid.is_empty() && r.body().contains(rid),
-        r,
-        "the error page does not show the request id {rid:?}"
-    );
+    // The page shows the id its answer carries, where that id is one (PP-ERR-2).
+    if rid.is_empty() || !r.body().contains(rid) {
+        let p = r.fail(format!(
+            "the error page does not show the request id {rid:?}"
+        ));
+        return Err(p.presuming("PP-ERR-2"));
+    }
     Ok(())
 }
 

@@ -85,20 +85,15 @@ async fn fields(ctx: &mut Ctx) -> CheckResult {
     let tv = roles(ctx)?.tv.clone();
     let dc = flows::device_start(ctx, &tv, None).await?;
     let (r, b) = (&dc.resp, &dc.body);
-    for key in [
+    let keys = [
         "user_code",
         "device_code",
         "verification_uri",
         "verification_uri_complete",
         "verification_uri_qr",
         "scope",
-    ] {
-        ensure!(
-            str_of(r, b, key).is_ok_and(|v| !v.is_empty()),
-            r,
-            "the device-code response has no `{key}`"
-        );
-    }
+    ];
+    crate::kit::members::require_strings(ctx, r, b, &keys, "the device-code response")?;
     ensure!(
         b.get("expires_in")
             .and_then(Value::as_u64)

@@ -140,6 +140,18 @@ impl RateFamily for Recipe {
         Ok(req)
     }
 
+    /// What each recipe's request is answered when admitted, by the clause that says it.
+    fn admitted_clause(&self, limit: &RateLimit) -> Option<&'static str> {
+        Some(match limit.endpoint()? {
+            "device_code" => "PP-DEVICE-1",
+            "device_token" => "PP-DEVICE-3",
+            "refresh" | "token" => "PP-TOKEN-2",
+            "playback" => "PP-API-3",
+            "public_user" => "PP-PUBLIC-1",
+            _ => return None,
+        })
+    }
+
     /// PP-RATE-2: 429 `rate_limited` in the error envelope, its request id in the header
     /// and the body.
     fn refusal(&self, ctx: &Ctx, refused: &Resp) -> CheckResult {

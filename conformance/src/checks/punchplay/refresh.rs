@@ -107,7 +107,8 @@ async fn replay(ctx: &mut Ctx) -> CheckResult {
     let body = ctx.ok_json(&r)?;
     let newest = Tokens::from(&r, &body)?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
-    ctx.error(&r, "invalid_grant")?;
+    // A replay is refused at all only where refresh tokens rotate (PP-REFRESH-2).
+    ctx.error_as("PP-REFRESH-2", &r, "invalid_grant")?;
     for (which, access) in [("newest", &newest.access), ("first", &t.access)] {
         let r = flows::me(ctx, access).await?;
         ensure!(
@@ -136,11 +137,13 @@ async fn race(ctx: &mut Ctx) -> CheckResult {
     let resps = race::refreshes(ctx, &web, &t.refresh, 4).await?;
     let winners = resps.iter().filter(|r| r.status() == 200).count();
     let last = resps.last().expect("four answers");
-    ensure!(
-        winners == 1,
-        last,
-        "{winners} of 4 concurrent refreshes with one token succeeded, expected exactly 1"
-    );
+    // A race is judged only where a spent token is refused at all (PP-REFRESH-2).
+    if winners != 1 {
+        let p = last.fail(format!(
+            "{winners} of 4 concurrent refreshes with one token succeeded, expected exactly 1"
+        ));
+        return Err(p.presuming("PP-REFRESH-2"));
+    }
     for r in &resps[1..] {
         ctx.error(r, "invalid_grant")?;
     }
@@ -155,11 +158,11 @@ async fn scope_rules(ctx: &mut Ctx) -> CheckResult {
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, Some(&one)).await?;
     let body = ctx.ok_json(&r)?;
     let n = Tokens::from(&r, &body)?;
+    let granted = flows::granted_scope(ctx, &r, &n)?;
     ensure!(
-        scope_set(&n.scope) == scope_set(&one),
+        scope_set(granted) == scope_set(&one),
         r,
-        "a refresh narrowed to `{one}` answered scope `{}`",
-        n.scope
+        "a refresh narrowed to `{one}` answered scope `{granted}`"
     );
     let all = ctx.all_scopes();
     let r = flows::refresh_at_token(ctx, &web, &n.refresh, Some(&all)).await?;

@@ -1,6 +1,7 @@
 //! PP-REVOKE: the user's connected-apps page and its revoke button.
 
-use super::roles;
+use profile::AppKind;
+
 use super::{PageWording, page_shows_app};
 use crate::check::{Check, Ctx};
 use crate::client::Req;
@@ -27,9 +28,12 @@ const CONNECTED_APPS_PAGE: PageWording = PageWording {
 };
 
 async fn revoke(ctx: &mut Ctx) -> CheckResult {
-    // The second user, so the primary user's grants of concurrent checks stay alive.
+    // The second user, so the primary user's grants of concurrent checks stay alive, and
+    // an app of the check's own, registered by that user, so that another run revoking
+    // at the same time (on the same deployment, as the same user) revokes its own
+    // (issue 18 item 7a).
     let user = super::signed_in(ctx, true).await?;
-    let web = roles(ctx)?.web.clone();
+    let (web, _) = super::register_app(ctx, AppKind::Confidential).await?;
     let pkce = flows::pkce(ctx);
     let path = flows::approval_path(ctx, &web, &pkce, None);
     let loc = flows::decide_as(ctx, &path, &user, true).await?;

@@ -98,15 +98,8 @@ async fn token_pair(ctx: &mut Ctx) -> CheckResult {
     let web = roles(ctx)?.web.clone();
     let r = flows::redeem_new_code(ctx, &web, None).await?;
     let body = ctx.ok_json(&r)?;
-    for key in ["access_token", "refresh_token", "scope"] {
-        ensure!(
-            body.get(key)
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty()),
-            r,
-            "the token response has no `{key}`"
-        );
-    }
+    let keys = ["access_token", "refresh_token", "scope"];
+    crate::kit::members::require_strings(ctx, &r, &body, &keys, "the token response")?;
     ensure!(
         body.get("token_type")
             .and_then(Value::as_str)
@@ -378,7 +371,8 @@ async fn wrong_basic(ctx: &mut Ctx) -> CheckResult {
                 ]),
         )
         .await?;
-    ctx.error(&r, "invalid_client")?;
+    // The refusal of a wrong secret is PP-APP-3's; the Basic challenge is this check's.
+    ctx.error_as("PP-APP-3", &r, "invalid_client")?;
     let challenge = r.header("www-authenticate").unwrap_or("");
     ensure!(
         challenge.to_ascii_lowercase().starts_with("basic"),

@@ -48,6 +48,20 @@ pub trait RateFamily: Sync {
     /// Asserts the refusal's body is the family's rate-limit answer.
     fn refusal(&self, ctx: &Ctx, refused: &Resp) -> CheckResult;
 
+    /// The clause that describes what `limit`'s request is answered when admitted (its
+    /// endpoint's): a rate check judges only that it was admitted and counted, so any
+    /// other difference in that answer is that clause's (issue 18 item 4).
+    fn admitted_clause(&self, _limit: &RateLimit) -> Option<&'static str> {
+        None
+    }
+
+    /// The clause that describes how `limit`'s request is refused for an unknown token
+    /// (EN-API-1's 401): a check that counts such refusals judges only that they count,
+    /// so how they are answered is that clause's (issue 18 item 4).
+    fn unauthenticated_clause(&self, _limit: &RateLimit) -> Option<&'static str> {
+        None
+    }
+
     /// A request on `limit`'s key from another client than [`RateFamily::request`]'s,
     /// for a limit keyed by client ([`Kind::PerClient`]).
     fn other_client_request(&self, _ctx: &Ctx, limit: &RateLimit) -> Result<Req, Problem> {
@@ -276,6 +290,7 @@ pub fn over_admission(clause: &str, profile: &Profile, admitted: &[Admission]) -
                     limit.window_secs
                 ),
                 support: Some(Box::new(last.support.clone())),
+                owner: None,
             });
         }
     }

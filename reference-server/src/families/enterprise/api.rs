@@ -55,6 +55,7 @@ fn company_route(
             .get(&key)
             .filter(|t| !access_expiry(bends).is_expired(t.expires_at, now))
             .ok_or_else(unauthenticated)?;
+        crate::core::notes::note(|n| n.bearer_client = Some(token.client_id.clone()));
         if let Some(scope) = required_scope
             && !scope::policy(bends).covers(&token.scopes, scope)
         {

@@ -32,6 +32,7 @@ use crate::core::token_endpoint::{
     GrantEndpoint, GrantHandler, GrantRequest, GrantTypeParam, Issues, Order,
 };
 use crate::core::{Mode, Params};
+use crate::http::pack::MintRequest;
 use crate::http::request::RequestBody;
 use crate::http::respond::{self, Body, JsonText};
 use crate::http::{App, Ctx};
@@ -183,6 +184,42 @@ impl GrantHandler for ClientCredentialsGrant {
             scope: Some(scope),
         })
     }
+}
+
+/// `POST /__test/tokens` for enterprise (issue 21 item 2): the token the grant issues
+/// the client (no user: EN-TOKEN-1 is client credentials), stored as the grant stores it,
+/// refused as it refuses an inactive enterprise (EN-TOKEN-3). Answers the members of
+/// EN-TOKEN-1's `data`.
+pub fn mint(app: &App, request: &MintRequest) -> ProtocolResult<serde_json::Value> {
+    if request.username.is_some() {
+        return Err(ProtocolError::invalid_request(
+            "Enterprise tokens are a client's own (client credentials, EN-TOKEN-1); leave out username.",
+        ));
+    }
+    let core = &app.core;
+    let lifetime = core.profile.lifetimes.access_token;
+    let minted = MintedToken::new(&core.profile.tokens.access);
+    let now = core.now();
+    core.with_family_and_registry(|registry, state: &mut EnterpriseState| {
+        let (client, scopes) =
+            core.mintable_app(registry, &request.client_id, request.scopes.as_deref())?;
+        if !state.directory.enterprise_active(&client.client_id) {
+            return Err(ProtocolError::invalid_request(format!(
+                "The enterprise of `{}` is inactive: it gets no tokens (EN-TOKEN-3). Activate it first.",
+                client.client_id
+            )));
+        }
+        let scope = scopes.to_wire();
+        state
+            .tokens
+            .issue(&minted, &client.client_id, scopes, now + secs(lifetime));
+        Ok(serde_json::json!({
+            "access_token": minted.value,
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "scope": scope,
+        }))
+    })
 }
 
 /// The most client-credential tokens kept at once, over every client.

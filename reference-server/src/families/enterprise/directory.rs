@@ -88,6 +88,42 @@ impl Directory {
         self.companies.get(company).map(Vec::as_slice)
     }
 
+    /// Takes an app created at run time (`POST /__test/apps`): its enterprise and company
+    /// must be listed, or nothing changes. An app naming no enterprise is as active as
+    /// itself (EN-TOKEN-3), as in the fixtures. One membership per registered app.
+    pub fn add_member(&mut self, app: &profile::App) -> ProtocolResult<()> {
+        let listed = |ids: Vec<&String>| {
+            let mut ids: Vec<&str> = ids.into_iter().map(String::as_str).collect();
+            ids.sort_unstable();
+            ids.join(", ")
+        };
+        if let Some(id) = &app.enterprise
+            && !self.enterprises.contains_key(id)
+        {
+            return Err(ProtocolError::invalid_request(format!(
+                "There is no enterprise `{id}`; name one of {}, or leave enterprise out.",
+                listed(self.enterprises.keys().collect())
+            )));
+        }
+        if let Some(id) = &app.company
+            && !self.companies.contains_key(id)
+        {
+            return Err(ProtocolError::invalid_request(format!(
+                "There is no company `{id}`; name one of {}, or leave company out.",
+                listed(self.companies.keys().collect())
+            )));
+        }
+        self.members.insert(
+            app.client_id.clone(),
+            Membership {
+                enterprise: app.enterprise.clone(),
+                company: app.company.clone(),
+                app_active: app.active,
+            },
+        );
+        Ok(())
+    }
+
     /// (De)activates an enterprise. Issued tokens are left alone: seed 003 says only that
     /// an inactive enterprise gets no new ones (EN-TOKEN-3).
     fn set_enterprise_active(&mut self, enterprise: &str, active: bool) -> ProtocolResult<()> {

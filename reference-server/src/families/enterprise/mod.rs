@@ -86,6 +86,10 @@ impl FamilyState for EnterpriseState {
             || !introspection::activity(bends).forgets_expired();
         keeps || self.tokens.purge(now, budget)
     }
+
+    fn add_app(&mut self, app: &profile::App) -> ProtocolResult<()> {
+        self.directory.add_member(app)
+    }
 }
 
 impl RulePack for Enterprise {
@@ -110,6 +114,18 @@ impl RulePack for Enterprise {
 
     fn unrouted_layer(&self) -> Layer {
         envelope::API
+    }
+
+    fn has_users(&self) -> bool {
+        false
+    }
+
+    fn mint_token(
+        &self,
+        app: &App,
+        request: &crate::http::pack::MintRequest,
+    ) -> ProtocolResult<serde_json::Value> {
+        client_credentials::mint(app, request)
     }
 
     /// A known path with another method is 405 with the methods it allows (RFC 9110

@@ -55,6 +55,9 @@ impl ClientAuthenticator for BasicOnly {
                 }
             }
             AppKind::Public if creds.via_basic || secret.is_some() => {
+                if secret.is_some_and(|s| !s.is_empty()) {
+                    crate::core::notes::note(|n| n.public_client_secret = true);
+                }
                 return Err(invalid_client(
                     creds,
                     "This client is public: send client_id in the body and no secret.",

@@ -119,6 +119,10 @@ impl RulePack for Flexslot {
         "flexslot"
     }
 
+    fn app_grant_types(&self) -> &'static [&'static str] {
+        token::GRANT_TYPES
+    }
+
     fn routes(&self) -> &'static [Route] {
         ROUTES
     }

@@ -32,14 +32,20 @@ pub fn user_profiles(identities: &Identities) -> HashMap<String, Bytes> {
         .users
         .iter()
         .filter_map(|u| {
-            let answer = serde_json::to_vec(&UserProfile {
-                display_name: &u.display_name,
-                username: &u.username,
-            })
-            .ok()?;
-            Some((u.username.clone(), Bytes::from(answer)))
+            let answer = user_profile(&u.username, &u.display_name)?;
+            Some((u.username.clone(), answer))
         })
         .collect()
+}
+
+/// One user's profile as `GET me` answers it (PP-API-7).
+pub fn user_profile(username: &str, display_name: &str) -> Option<Bytes> {
+    serde_json::to_vec(&UserProfile {
+        display_name,
+        username,
+    })
+    .ok()
+    .map(Bytes::from)
 }
 
 /// `GET me` (PP-API-7), in one acquisition of the state lock: the token's user's profile

@@ -183,7 +183,7 @@ static FAULTS: &[&FaultSpec] = &[
 /// Punchplay's own tables: device codes (PP-DEVICE-*), each user's playback (PP-API-3..8,
 /// one entry per registered user who played something) and each user's public profile as
 /// `GET me` and the public users API answer it (PP-API-7, PP-PUBLIC-1), written once: the
-/// users are the fixtures'.
+/// users are the fixtures' and those the test controls create.
 #[derive(Default)]
 pub struct PunchplayState {
     devices: device_code::Devices,
@@ -198,6 +198,12 @@ impl FamilyState for PunchplayState {
 
     fn access_revoked(&mut self, user: &str, client_id: &str) {
         self.devices.deny_approved(user, client_id);
+    }
+
+    fn add_user(&mut self, username: &str, display_name: &str) {
+        if let Some(answer) = api::user_profile(username, display_name) {
+            self.profiles.insert(username.to_owned(), answer);
+        }
     }
 }
 

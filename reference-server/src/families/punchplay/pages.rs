@@ -162,11 +162,24 @@ pub fn developer_apps(
             )
         })
         .collect();
+    // How the user's own apps behaved (issue 22 item 2): their findings, to them only.
+    let findings: Vec<_> = apps
+        .iter()
+        .flat_map(|a| app.observatory.findings(Some(&a.client_id)).0)
+        .collect();
+    let behaviour = if apps.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>How your apps behaved</h2><p class=\"muted\">What this server saw your apps do against the documents' guidance (client findings), newest last.</p>{}",
+            crate::http::observing::findings_table(&findings)
+        )
+    };
     page(
         app,
         "Developer apps",
         &format!(
-            "{}<h1>Your apps</h1>{notice}<table><tr><th>Name</th><th>client_id</th><th>Kind</th><th>Allowed scopes</th><th>Redirect URIs</th><th></th></tr>{rows}</table>\
+            "{}<h1>Your apps</h1>{notice}<table><tr><th>Name</th><th>client_id</th><th>Kind</th><th>Allowed scopes</th><th>Redirect URIs</th><th></th></tr>{rows}</table>{behaviour}\
 <h2>Get API key</h2><form method=\"post\" action=\"{}\">{}\
 <label>Name <input type=\"text\" name=\"name\" required></label>\
 <label><input type=\"radio\" name=\"kind\" value=\"confidential\" checked> Confidential (server-backed, gets a secret)</label>\

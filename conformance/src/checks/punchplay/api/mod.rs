@@ -4,7 +4,7 @@
 use profile::Level;
 use serde_json::{Value, json};
 
-use self::session::{PLAYBACK, expect_state, idle_token, token};
+use self::session::{PLAYBACK, alone, expect_state, judged, media, not_foreign, sent_at, token};
 use self::stream::{STREAM_WAIT, StreamRead, open_stream, types};
 use super::fresh_id;
 use crate::check::{Check, Ctx};
@@ -123,6 +123,16 @@ async fn insufficient(ctx: &mut Ctx) -> CheckResult {
             other => ctx.send(Req::get(ctx.path(other)).bearer(&access)).await?,
         };
         let body = ctx.error(&r, "insufficient_scope")?;
+        if body.is_null() {
+            // No JSON envelope to carry `required_scope` (PP-ERR-1's difference, seen):
+            // the refusal must still name the scope.
+            ensure!(
+                r.body().contains(scope.as_str()),
+                r,
+                "the insufficient_scope answer does not name `{scope}`"
+            );
+            continue;
+        }
         ensure!(
             body.get("required_scope").and_then(Value::as_str) == Some(scope.as_str()),
             r,
@@ -134,7 +144,12 @@ async fn insufficient(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn actions(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
+    let access = token(ctx, None).await?;
+    alone(ctx, move |ctx| Box::pin(actions_once(ctx, access.clone()))).await
+}
+
+async fn actions_once(ctx: &mut Ctx, access: String) -> CheckResult {
+    let ep = media(ctx, "conformance-ep-1");
     for (action, state, pos) in [
         ("start", "playing", 0),
         ("pause", "paused", 60_000),
@@ -142,17 +157,21 @@ async fn actions(ctx: &mut Ctx) -> CheckResult {
         ("progress", "playing", 120_000),
         ("stop", "idle", 180_000),
     ] {
-        let body = playback_body(ctx, "conformance-ep-1", pos);
+        let body = playback_body(ctx, &ep, pos);
+        let at = sent_at(&body);
         let r = playback(ctx, &access, action, body).await?;
         let b = ctx.ok_json(&r)?;
-        ensure!(
-            b.get("accepted") == Some(&json!(true)) && b.get("applied") == Some(&json!(true)),
-            r,
-            "`{action}` answered accepted={:?} applied={:?}",
-            b.get("accepted"),
-            b.get("applied")
-        );
-        expect_state(&r, &b, state)?;
+        let verdict = (|| {
+            ensure!(
+                b.get("accepted") == Some(&json!(true)) && b.get("applied") == Some(&json!(true)),
+                r,
+                "`{action}` answered accepted={:?} applied={:?}",
+                b.get("accepted"),
+                b.get("applied")
+            );
+            expect_state(&r, &b, state)
+        })();
+        judged(&r, &b, (&[&ep], &at), verdict)?;
     }
     Ok(())
 }
@@ -198,7 +217,11 @@ async fn malformed(ctx: &mut Ctx) -> CheckResult {
     ] {
         let r = playback(ctx, &access, "start", body).await?;
         let b = ctx.error(&r, "invalid_request")?;
-        let msg = b.get("message").and_then(Value::as_str).unwrap_or_default();
+        // No JSON envelope (PP-ERR-1's difference, seen): the answer's text names it.
+        let msg = match b.is_null() {
+            true => r.body(),
+            false => b.get("message").and_then(Value::as_str).unwrap_or_default(),
+        };
         ensure!(
             msg.contains(field),
             r,
@@ -209,14 +232,25 @@ async fn malformed(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn older_event(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
-    let body = playback_body(ctx, "conformance-ep-2", 0);
+    let access = token(ctx, None).await?;
+    alone(ctx, move |ctx| {
+        Box::pin(older_event_once(ctx, access.clone()))
+    })
+    .await
+}
+
+async fn older_event_once(ctx: &mut Ctx, access: String) -> CheckResult {
+    let ep = media(ctx, "conformance-ep-2");
+    let body = playback_body(ctx, &ep, 0);
+    let at = sent_at(&body);
     let r = playback(ctx, &access, "start", body).await?;
-    ctx.ok_json(&r)?;
-    let mut old = playback_body(ctx, "conformance-ep-2", 5_000);
+    let b = ctx.ok_json(&r)?;
+    not_foreign(&r, &b, &[&ep])?;
+    let mut old = playback_body(ctx, &ep, 5_000);
     old["occurred_at"] = json!("2020-01-01T00:00:00Z");
     let r = playback(ctx, &access, "pause", old).await?;
     let b = ctx.ok_json(&r)?;
+    not_foreign(&r, &b, &[&ep])?;
     ensure!(
         b.get("accepted") == Some(&json!(true)) && b.get("applied") == Some(&json!(false)),
         r,
@@ -227,45 +261,77 @@ async fn older_event(ctx: &mut Ctx) -> CheckResult {
     let path = ctx.path("now_playing");
     let r = ctx.send(Req::get(path).bearer(&access)).await?;
     let b = ctx.ok_json(&r)?;
-    expect_state(&r, &b, "playing")?;
+    judged(&r, &b, (&[&ep], &at), expect_state(&r, &b, "playing"))?;
     Ok(())
 }
 
 async fn repeated_event(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
+    let access = token(ctx, None).await?;
+    alone(ctx, move |ctx| {
+        Box::pin(repeated_event_once(ctx, access.clone()))
+    })
+    .await
+}
+
+async fn repeated_event_once(ctx: &mut Ctx, access: String) -> CheckResult {
+    let ep = media(ctx, "conformance-ep-3");
     // Event ids the target remembers: fresh per run, so a rerun never repeats them.
     let start_id = fresh_id(ctx, "conformance-evt-start", "event-id");
     let pause_id = fresh_id(ctx, "conformance-evt-pause", "event-id");
-    let mut start = playback_body(ctx, "conformance-ep-3", 0);
+    let mut start = playback_body(ctx, &ep, 0);
     start["event_id"] = json!(start_id);
+    let at = sent_at(&start);
     let r = playback(ctx, &access, "start", start).await?;
-    ctx.ok_json(&r)?;
-    let mut pause = playback_body(ctx, "conformance-ep-3", 10_000);
+    let b = ctx.ok_json(&r)?;
+    judged(&r, &b, (&[&ep], &at), expect_state(&r, &b, "playing"))?;
+    let mut pause = playback_body(ctx, &ep, 10_000);
     pause["event_id"] = json!(pause_id);
+    let at = sent_at(&pause);
     let r = playback(ctx, &access, "pause", pause).await?;
     let b = ctx.ok_json(&r)?;
-    expect_state(&r, &b, "paused")?;
-    let mut again = playback_body(ctx, "conformance-ep-3", 20_000);
+    judged(&r, &b, (&[&ep], &at), expect_state(&r, &b, "paused"))?;
+    let mut again = playback_body(ctx, &ep, 20_000);
     again["event_id"] = json!(pause_id);
     let r = playback(ctx, &access, "resume", again).await?;
     let b = ctx.ok_json(&r)?;
-    ensure!(
-        b.get("applied") == Some(&json!(false)),
-        r,
-        "a repeated event_id answered applied={:?}, expected false",
-        b.get("applied")
-    );
-    expect_state(&r, &b, "paused")?;
+    let verdict = (|| {
+        ensure!(
+            b.get("applied") == Some(&json!(false)),
+            r,
+            "a repeated event_id answered applied={:?}, expected false",
+            b.get("applied")
+        );
+        expect_state(&r, &b, "paused")
+    })();
+    judged(&r, &b, (&[&ep], &at), verdict)?;
     Ok(())
 }
 
 async fn switch_item(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
+    let access = token(ctx, None).await?;
+    alone(ctx, move |ctx| {
+        Box::pin(switch_item_once(ctx, access.clone()))
+    })
+    .await
+}
+
+async fn switch_item_once(ctx: &mut Ctx, access: String) -> CheckResult {
+    let (ep_a, ep_b) = (
+        media(ctx, "conformance-ep-a"),
+        media(ctx, "conformance-ep-b"),
+    );
+    let ours = [ep_a.as_str(), ep_b.as_str()];
     let mut stream = open_stream(ctx, &access, None).await?;
-    let a = playback_body(ctx, "conformance-ep-a", 0);
+    let a = playback_body(ctx, &ep_a, 0);
+    let at = sent_at(&a);
     let r = playback(ctx, &access, "start", a).await?;
-    ctx.ok_json(&r)?;
-    let b = playback_body(ctx, "conformance-ep-b", 0);
+    let b = ctx.ok_json(&r)?;
+    not_foreign(&r, &b, &ours)?;
+    if b.get("applied") != Some(&json!(true)) {
+        session::changed_after(&b, &at)?;
+    }
+    let b = playback_body(ctx, &ep_b, 0);
+    let at = sent_at(&b);
     let r = playback(ctx, &access, "start", b).await?;
     let body = ctx.ok_json(&r)?;
     let media = body
@@ -273,22 +339,42 @@ async fn switch_item(ctx: &mut Ctx) -> CheckResult {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let events = stream.events(3, STREAM_WAIT).await;
-    let sr = stream.close(ctx);
-    ensure!(
-        media == "conformance-ep-b",
-        r,
-        "now-playing is {media:?} after starting conformance-ep-b"
-    );
+    let events = stream.events_for(&ours, 3, STREAM_WAIT).await;
+    let sr = stream.close_for(ctx, &ours);
+    let verdict = (|| {
+        ensure!(
+            media == ep_b,
+            r,
+            "now-playing is {media:?} after starting conformance-ep-b"
+        );
+        Ok(())
+    })();
+    judged(&r, &body, (&ours, &at), verdict)?;
+    // The implicit stop is judged on the stream only where the stream delivers stops
+    // at all (PP-API-8); the one stop this check causes is b's of a, another is another
+    // client's doing.
     let got = types(&events);
-    ensure!(
-        got == ["playback.started", "playback.stopped", "playback.started"],
-        sr,
-        "the stream delivered {got:?}, expected started, an implicit stopped, started"
-    );
+    if got != ["playback.started", "playback.stopped", "playback.started"] {
+        // The one implicit stop this check causes is a's; one of b, or a second, is
+        // another client's start.
+        let implicit: Vec<Option<&str>> = events
+            .iter()
+            .filter(|e| e.data.get("implicit") == Some(&json!(true)))
+            .map(|e| e.data.pointer("/media/id").and_then(Value::as_str))
+            .collect();
+        if implicit.len() > 1 || implicit.contains(&Some(ep_b.as_str())) {
+            return Err(session::interfered(
+                "the stream carries an implicit stop of this check's item that another client's start caused",
+            ));
+        }
+        let p = sr.fail(format!(
+            "the stream delivered {got:?}, expected started, an implicit stopped, started"
+        ));
+        return Err(p.presuming("PP-API-8"));
+    }
     let stop = &events[1].data;
     ensure!(
-        stop.pointer("/media/id").and_then(Value::as_str) == Some("conformance-ep-a")
+        stop.pointer("/media/id").and_then(Value::as_str) == Some(ep_a.as_str())
             && stop.get("implicit") == Some(&json!(true)),
         sr,
         "the stop event is {stop}, expected the first item with implicit: true"
@@ -297,26 +383,40 @@ async fn switch_item(ctx: &mut Ctx) -> CheckResult {
 }
 
 async fn now_playing(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
-    let body = playback_body(ctx, "conformance-ep-4", 42_000);
+    let access = token(ctx, None).await?;
+    alone(ctx, move |ctx| {
+        Box::pin(now_playing_once(ctx, access.clone()))
+    })
+    .await
+}
+
+async fn now_playing_once(ctx: &mut Ctx, access: String) -> CheckResult {
+    let ep = media(ctx, "conformance-ep-4");
+    let body = playback_body(ctx, &ep, 42_000);
+    let at = sent_at(&body);
     let r = playback(ctx, &access, "start", body).await?;
-    ctx.ok_json(&r)?;
+    let b = ctx.ok_json(&r)?;
+    not_foreign(&r, &b, &[&ep])?;
     let path = ctx.path("now_playing");
     let r = ctx.send(Req::get(&path).bearer(&access)).await?;
     let b = ctx.ok_json(&r)?;
-    expect_state(&r, &b, "playing")?;
-    ensure!(
-        b.pointer("/media/id").and_then(Value::as_str) == Some("conformance-ep-4"),
-        r,
-        "media is {:?}",
-        b.get("media")
-    );
-    ensure!(
-        b.get("position_ms").and_then(Value::as_u64) == Some(42_000),
-        r,
-        "position_ms is {:?}, expected 42000",
-        b.get("position_ms")
-    );
+    let verdict = (|| {
+        expect_state(&r, &b, "playing")?;
+        ensure!(
+            b.pointer("/media/id").and_then(Value::as_str) == Some(ep.as_str()),
+            r,
+            "media is {:?}",
+            b.get("media")
+        );
+        ensure!(
+            b.get("position_ms").and_then(Value::as_u64) == Some(42_000),
+            r,
+            "position_ms is {:?}, expected 42000",
+            b.get("position_ms")
+        );
+        Ok(())
+    })();
+    judged(&r, &b, (&[&ep], &at), verdict)?;
     let updated = b
         .get("updated_at")
         .and_then(Value::as_str)
@@ -326,18 +426,24 @@ async fn now_playing(ctx: &mut Ctx) -> CheckResult {
         r,
         "updated_at {updated:?} is not RFC 3339"
     );
-    let body = playback_body(ctx, "conformance-ep-4", 43_000);
+    let body = playback_body(ctx, &ep, 43_000);
+    let at = sent_at(&body);
     let r = playback(ctx, &access, "stop", body).await?;
-    ctx.ok_json(&r)?;
+    let b = ctx.ok_json(&r)?;
+    not_foreign(&r, &b, &[&ep])?;
     let r = ctx.send(Req::get(&path).bearer(&access)).await?;
     let b = ctx.ok_json(&r)?;
-    expect_state(&r, &b, "idle")?;
-    ensure!(
-        b.get("media") == Some(&Value::Null),
-        r,
-        "media is {:?} when idle, expected null",
-        b.get("media")
-    );
+    let verdict = (|| {
+        expect_state(&r, &b, "idle")?;
+        ensure!(
+            b.get("media") == Some(&Value::Null),
+            r,
+            "media is {:?} when idle, expected null",
+            b.get("media")
+        );
+        Ok(())
+    })();
+    judged(&r, &b, (&[&ep], &at), verdict)?;
     Ok(())
 }
 

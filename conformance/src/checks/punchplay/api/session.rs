@@ -1,15 +1,19 @@
-//! Where PP-API checks start: an access token of the web app, the user's now-playing
-//! brought to idle first, and the now-playing state an answer must show. Shared by the
-//! request checks (`api/mod.rs`) and the stream checks (`api/stream.rs`).
+//! Where PP-API checks start, and how they share the user with other clients: an access
+//! token of the web app, media ids of this run's own, and the test that another client's
+//! traffic did not change the user's now-playing under a check (issue 18 item 7a). Two
+//! runs at once against one deployment act as the same user; each check judges only its
+//! own items, and an attempt another client's playback spoiled is made again
+//! ([`crate::kit::shared`]). Shared by the request checks (`api/mod.rs`) and the stream
+//! checks (`api/stream.rs`).
 
 use serde_json::Value;
 
-use super::playback_body;
 use crate::check::Ctx;
 use crate::checks::punchplay::roles;
-use crate::client::{Req, Resp};
+use crate::client::Resp;
 use crate::ensure;
 use crate::kit::flows;
+pub use crate::kit::shared::{alone, interfered};
 use crate::outcome::{CheckResult, Problem};
 
 /// Checks that move the primary user's now-playing hold this lock.
@@ -20,35 +24,70 @@ pub async fn token(ctx: &mut Ctx, scope: Option<&str>) -> Result<String, Problem
     Ok(flows::code_tokens(ctx, &web, scope).await?.access)
 }
 
-/// Where a playback check starts: a fresh access token for the test user, whose
-/// now-playing is brought to idle first.
-pub async fn idle_token(ctx: &mut Ctx) -> Result<String, Problem> {
-    let access = token(ctx, None).await?;
-    idle_baseline(ctx, &access).await?;
-    Ok(access)
+/// A media id of this run's own: `stem` and a random suffix, so that another run's items
+/// (on the same user) are never taken for this check's. Transcripts show it as `stem`,
+/// so the committed snapshots hold for every run.
+pub fn media(ctx: &mut Ctx, stem: &str) -> String {
+    let id = format!("{stem}-{:016x}", rand::random::<u64>());
+    ctx.redactor.register_named(&id, stem);
+    id
 }
 
-/// Brings the user's now-playing to idle without recording it (a baseline, not a claim):
-/// stops whatever is playing, with its own media.
-async fn idle_baseline(ctx: &mut Ctx, access: &str) -> CheckResult {
-    let np = ctx
-        .exchange(Req::get(ctx.path("now_playing")).bearer(access))
-        .await?;
-    let current: Value = serde_json::from_str(&np.body).unwrap_or(Value::Null);
-    let state = current
-        .get("state")
-        .and_then(Value::as_str)
-        .unwrap_or("idle");
-    if state != "idle"
-        && let Some(media) = current.get("media").filter(|m| m.is_object())
-    {
-        let mut body = playback_body(ctx, "conformance-baseline", 0);
-        body["media"] = media.clone();
-        let path = ctx.path_with("playback", &[("action", "stop")]);
-        ctx.exchange(Req::post(path).bearer(access).json(body))
-            .await?;
+/// Errors with "interfered" when `answer` (a playback answer's `now_playing`, or
+/// now-playing itself) shows an item that is none of `ours`: another client's, which the
+/// check must not judge (nor its snapshot pin).
+pub fn not_foreign(r: &Resp, answer: &Value, ours: &[&str]) -> CheckResult {
+    let np = answer.get("now_playing").unwrap_or(answer);
+    match np.pointer("/media/id").and_then(Value::as_str) {
+        Some(id) if !ours.contains(&id) => Err(interfered(format!(
+            "{} {} shows now-playing `{id}`, an item this check did not play",
+            r.ex.req.method,
+            r.ex.req.route()
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// `verdict` on `answer` (a playback answer, or now-playing), unless `answer` shows
+/// another client's item, or it failed where `answer` shows a change applied after this
+/// check's last event (sent at `sent_at`): then "interfered". Another client's traffic
+/// that leaves the answer as expected changes nothing.
+pub fn judged(
+    r: &Resp,
+    answer: &Value,
+    (ours, sent_at): (&[&str], &str),
+    verdict: CheckResult,
+) -> CheckResult {
+    not_foreign(r, answer, ours)?;
+    match verdict {
+        Ok(()) => Ok(()),
+        Err(p) => {
+            changed_after(answer, sent_at)?;
+            Err(p)
+        }
+    }
+}
+
+/// Errors with "interfered" when `answer` was changed after `sent_at` by an event this
+/// check did not send.
+pub fn changed_after(answer: &Value, sent_at: &str) -> CheckResult {
+    let np = answer.get("now_playing").unwrap_or(answer);
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    let updated = np.get("updated_at").and_then(Value::as_str).and_then(at);
+    match (updated, at(sent_at)) {
+        (Some(u), Some(s)) if u > s => Err(interfered(format!(
+            "now-playing was changed at {u} by an event this check did not send (its last was at {s})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The `occurred_at` a playback body carries.
+pub fn sent_at(body: &Value) -> String {
+    body.get("occurred_at")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 pub fn expect_state(r: &Resp, body: &Value, state: &str) -> CheckResult {

@@ -1,5 +1,7 @@
 //! PP-API-8: the live event stream, read by the client crate's reader and recorded when
-//! closed, and the checks of what it delivers.
+//! closed, and the checks of what it delivers. A stream carries every playback change of
+//! the user, another client's too (issue 18 item 7a): the checks read and record only the
+//! events of their own items.
 
 use std::time::Duration;
 
@@ -7,7 +9,7 @@ use contract_client::sse::EventStream;
 use profile::AppKind;
 use serde_json::Value;
 
-use super::session::{idle_token, token};
+use super::session::{alone, interfered, media, token};
 use super::{playback, playback_body};
 use crate::check::Ctx;
 use crate::client::{Exchange, Req, Resp, recorded_headers};
@@ -72,6 +74,24 @@ impl Stream {
         parse_events(self.reader.text())
     }
 
+    /// The events of `ours` (media ids) received so far.
+    pub fn delivered_for(&self, ours: &[&str]) -> Vec<SseEvent> {
+        let mut events = self.delivered();
+        events.retain(|e| is_ours(e, ours));
+        events
+    }
+
+    /// Reads until `n` events of `ours` arrived or `wait` passed; answers them.
+    pub async fn events_for(&mut self, ours: &[&str], n: usize, wait: Duration) -> Vec<SseEvent> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let mine = self.delivered_for(ours);
+            if mine.len() >= n || self.read_until(deadline).await != StreamRead::More {
+                return self.delivered_for(ours);
+            }
+        }
+    }
+
     /// Closes the stream and records what it delivered.
     pub fn close(self, ctx: &mut Ctx) -> Resp {
         ctx.record(Exchange {
@@ -83,9 +103,58 @@ impl Stream {
             body: self.reader.into_text(),
         })
     }
+
+    /// Closes the stream and records the events of `ours` it delivered (another
+    /// client's are not this check's).
+    pub fn close_for(self, ctx: &mut Ctx, ours: &[&str]) -> Resp {
+        let body: String = self
+            .reader
+            .text()
+            .split("\n\n")
+            // Events of other items out; the stream's own lines (retry) stay.
+            .filter(|block| {
+                !block.lines().any(|l| l.starts_with("data:"))
+                    || parse_events(&format!("{block}\n\n"))
+                        .first()
+                        .is_some_and(|e| is_ours(e, ours))
+            })
+            .map(|block| format!("{block}\n\n"))
+            .collect();
+        ctx.record(Exchange {
+            req: self.req,
+            at: self.at,
+            elapsed: Duration::ZERO,
+            status: self.status,
+            headers: self.headers,
+            body,
+        })
+    }
 }
 
 pub const STREAM_WAIT: Duration = Duration::from_secs(3);
+
+/// Whether an event is about one of `ours` (media ids).
+fn is_ours(e: &SseEvent, ours: &[&str]) -> bool {
+    e.data
+        .pointer("/media/id")
+        .and_then(Value::as_str)
+        .is_some_and(|id| ours.contains(&id))
+}
+
+/// Errors with "interfered" when this check's item was stopped by another client's start
+/// (an implicit stop this check did not cause).
+fn no_implicit_stop(events: &[SseEvent]) -> CheckResult {
+    match events
+        .iter()
+        .find(|e| e.data.get("implicit") == Some(&Value::Bool(true)))
+    {
+        Some(e) => Err(interfered(format!(
+            "the stream carries an implicit stop of this check's item (event {:?}) that another client's start caused",
+            e.id
+        ))),
+        None => Ok(()),
+    }
+}
 
 pub fn types(events: &[SseEvent]) -> Vec<String> {
     events
@@ -101,7 +170,16 @@ pub fn types(events: &[SseEvent]) -> Vec<String> {
 }
 
 pub async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
+    let access = token(ctx, None).await?;
+    alone(ctx, move |ctx| {
+        Box::pin(every_action_once(ctx, access.clone()))
+    })
+    .await
+}
+
+async fn every_action_once(ctx: &mut Ctx, access: String) -> CheckResult {
+    let ep = media(ctx, "conformance-ep-5");
+    let ours = [ep.as_str()];
     let mut stream = open_stream(ctx, &access, None).await?;
     ensure!(
         stream.status == 200,
@@ -122,12 +200,11 @@ pub async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
     );
     let actions = ["start", "pause", "resume", "progress", "stop"];
     for (i, action) in actions.iter().enumerate() {
-        let body = playback_body(ctx, "conformance-ep-5", i as u64 * 1000);
-        let r = playback(ctx, &access, action, body).await?;
-        ctx.ok_json(&r)?;
+        play_ours(ctx, &access, &ours, action, i as u64 * 1000).await?;
     }
-    let events = stream.events(5, STREAM_WAIT).await;
-    let sr = stream.close(ctx);
+    let events = stream.events_for(&ours, 5, STREAM_WAIT).await;
+    let sr = stream.close_for(ctx, &ours);
+    no_implicit_stop(&events)?;
     let ct = sr.header("content-type").unwrap_or("");
     ensure!(
         ct.starts_with("text/event-stream"),
@@ -159,15 +236,20 @@ pub async fn stream_every_action(ctx: &mut Ctx) -> CheckResult {
 }
 
 pub async fn resume(ctx: &mut Ctx) -> CheckResult {
-    let access = idle_token(ctx).await?;
+    let access = token(ctx, None).await?;
+    alone(ctx, move |ctx| Box::pin(resume_once(ctx, access.clone()))).await
+}
+
+async fn resume_once(ctx: &mut Ctx, access: String) -> CheckResult {
+    let ep = media(ctx, "conformance-ep-6");
+    let ours = [ep.as_str()];
     let mut stream = open_stream(ctx, &access, None).await?;
     for (action, pos) in [("start", 0), ("pause", 1000)] {
-        let body = playback_body(ctx, "conformance-ep-6", pos);
-        let r = playback(ctx, &access, action, body).await?;
-        ctx.ok_json(&r)?;
+        play_ours(ctx, &access, &ours, action, pos).await?;
     }
-    let first = stream.events(2, STREAM_WAIT).await;
-    let sr = stream.close(ctx);
+    let first = stream.events_for(&ours, 2, STREAM_WAIT).await;
+    let sr = stream.close_for(ctx, &ours);
+    no_implicit_stop(&first)?;
     ensure!(
         first.len() == 2,
         sr,
@@ -178,8 +260,9 @@ pub async fn resume(ctx: &mut Ctx) -> CheckResult {
         .id
         .ok_or_else(|| sr.fail("the first event has no numeric id"))?;
     let mut again = open_stream(ctx, &access, Some(first_id)).await?;
-    let replayed = again.events(1, STREAM_WAIT).await;
-    let sr = again.close(ctx);
+    let replayed = again.events_for(&ours, 1, STREAM_WAIT).await;
+    let sr = again.close_for(ctx, &ours);
+    no_implicit_stop(&replayed)?;
     ensure!(
         !replayed.is_empty(),
         sr,
@@ -207,11 +290,15 @@ pub async fn query_token(ctx: &mut Ctx) -> CheckResult {
 }
 
 pub async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
+    alone(ctx, |ctx| Box::pin(ends_on_revocation_once(ctx))).await
+}
+
+async fn ends_on_revocation_once(ctx: &mut Ctx) -> CheckResult {
     // An app of our own, so that revoking it touches no other check's tokens.
     crate::checks::punchplay::signed_in(ctx, false).await?;
     let (app, _) = crate::checks::punchplay::register_app(ctx, AppKind::Confidential).await?;
     let access = flows::code_tokens(ctx, &app, None).await?.access;
-    let other = idle_token(ctx).await?;
+    let other = token(ctx, None).await?;
     let mut stream = open_stream(ctx, &access, None).await?;
     if stream.status != 200 {
         let r = stream.close(ctx);
@@ -220,10 +307,12 @@ pub async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
     let r = crate::checks::punchplay::deactivate_app(ctx, &app).await?;
     ctx.ok_json(&r)?;
     // A playback change of the same user through another app: the revoked stream must
-    // not carry it, and must end.
-    let body = playback_body(ctx, "conformance-after-revocation", 0);
+    // not carry it, and must end. Another client's changes are not this check's.
+    let after = media(ctx, "conformance-after-revocation");
+    let body = playback_body(ctx, &after, 0);
     let r = playback(ctx, &other, "start", body).await?;
-    ctx.ok_json(&r)?;
+    let b = ctx.ok_json(&r)?;
+    super::session::not_foreign(&r, &b, &[after.as_str()])?;
     let deadline = tokio::time::Instant::now() + STREAM_WAIT;
     let ended = loop {
         match stream.read_until(deadline).await {
@@ -232,20 +321,45 @@ pub async fn stream_ends_on_revocation(ctx: &mut Ctx) -> CheckResult {
             StreamRead::TimedOut | StreamRead::TooLong => break false,
         }
     };
-    let delivered = stream.delivered();
-    let sr = stream.close(ctx);
-    ensure!(
-        delivered.is_empty(),
-        sr,
-        "after its token was revoked the stream still delivered {:?}",
-        types(&delivered)
-    );
-    ensure!(
-        ended,
-        sr,
-        "the event stream stayed open {} s after its token was revoked and a playback change followed",
-        STREAM_WAIT.as_secs()
-    );
+    let delivered = stream.delivered_for(&[after.as_str()]);
+    let sr = stream.close_for(ctx, &[after.as_str()]);
+    // The token is revoked by deactivating its app: judged only where that revokes it
+    // at all (PP-APP-5).
+    if !delivered.is_empty() {
+        let p = sr.fail(format!(
+            "after its token was revoked the stream still delivered {:?}",
+            types(&delivered)
+        ));
+        return Err(p.presuming("PP-APP-5"));
+    }
+    if !ended {
+        let p = sr.fail(format!(
+            "the event stream stayed open {} s after its token was revoked and a playback change followed",
+            STREAM_WAIT.as_secs()
+        ));
+        return Err(p.presuming("PP-APP-5"));
+    }
     ctx.note("the stream ended");
+    Ok(())
+}
+
+/// Sends `action` for this run's media (`ours[0]`) at `position_ms`. An event of ours
+/// not applied is judged as another client's newer one having come first (issue 18
+/// item 7a): interfered, never a failure.
+async fn play_ours(
+    ctx: &mut Ctx,
+    access: &str,
+    ours: &[&str],
+    action: &str,
+    position_ms: u64,
+) -> CheckResult {
+    let body = playback_body(ctx, ours[0], position_ms);
+    let at = super::session::sent_at(&body);
+    let r = playback(ctx, access, action, body).await?;
+    let b = ctx.ok_json(&r)?;
+    super::session::not_foreign(&r, &b, ours)?;
+    if b.get("applied") != Some(&Value::Bool(true)) {
+        super::session::changed_after(&b, &at)?;
+    }
     Ok(())
 }

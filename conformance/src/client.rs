@@ -155,16 +155,10 @@ impl Http {
         let jar = Arc::new(Jar::default());
         let builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            // Names the suite to the reference server, whose client observation can leave
-            // its deliberate violations out (`--exclude-tool-traffic`,
-            // docs/client-findings.md).
-            .default_headers(reqwest::header::HeaderMap::from_iter([(
-                reqwest::header::HeaderName::from_static("x-reference-tool"),
-                reqwest::header::HeaderValue::from_static(concat!(
-                    "conformance/",
-                    env!("CARGO_PKG_VERSION")
-                )),
-            )]))
+            // Names the suite (as load's `load/VERSION` names load), so the reference
+            // server's client observation can leave its deliberate violations out
+            // (`--exclude-tool-traffic`, docs/client-findings.md).
+            .user_agent(concat!("conformance/", env!("CARGO_PKG_VERSION")))
             .cookie_provider(jar)
             .timeout(opts.timeout);
         // A target that does not answer is known within seconds (issue 23 item 1).

@@ -41,13 +41,9 @@ pub fn client_builder(
     let builder = Client::builder()
         .local_address(source)
         .timeout(Duration::from_secs(10))
-        .user_agent(concat!("load/", env!("CARGO_PKG_VERSION")))
         // Names load to the reference server, whose client observation can leave its
         // deliberate bursts out (`--exclude-tool-traffic`, docs/client-findings.md).
-        .default_headers(reqwest::header::HeaderMap::from_iter([(
-            reqwest::header::HeaderName::from_static("x-reference-tool"),
-            reqwest::header::HeaderValue::from_static(concat!("load/", env!("CARGO_PKG_VERSION"))),
-        )]))
+        .user_agent(concat!("load/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true);
     if base.starts_with("http://") {
         access.apply(builder).tls_certs_only(Vec::new())

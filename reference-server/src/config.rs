@@ -1,6 +1,9 @@
 //! What a server instance is started with: [`ServerConfig`], its profile, identities and
 //! switches. Read by the shell and the families; imports nothing of the server.
 
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
 use profile::{Identities, Profile};
 
 /// Everything a server instance needs: the profile it enforces, the identities it ships
@@ -26,7 +29,7 @@ pub struct ServerConfig {
     /// `POST /__test/reset` (issue 23 item 3), by name.
     pub fault: Option<String>,
     /// The request recorder and client observation (issues 21, 22): on by default.
-    pub observation: crate::observe::ObservationConfig,
+    pub observation: ObservationConfig,
 }
 
 /// Defaults of [`ServerConfig::max_connections`] and `max_connections_per_ip`: room for
@@ -70,5 +73,39 @@ impl ServerConfig {
             identities: builtin.identities(),
             ..Self::punchplay()
         }
+    }
+}
+
+/// What the server was started with for observation.
+#[derive(Debug, Clone)]
+pub struct ObservationConfig {
+    /// Record requests and observe clients. On by default; off only to measure its cost
+    /// (`--no-client-observation`).
+    pub enabled: bool,
+    /// Leave the requests of the contract's own tools (`observe::TOOLS`) out of the findings;
+    /// they are still recorded (`--exclude-tool-traffic`).
+    pub exclude_tools: bool,
+    /// Where the client report is written when the server stops (`--client-report`):
+    /// JUnit XML at this path with the extension `.xml`, JSON with `.json`.
+    pub report: Option<PathBuf>,
+    /// Set when the server has stopped: how many findings it held then.
+    pub findings_at_stop: Arc<OnceLock<usize>>,
+}
+
+impl Default for ObservationConfig {
+    fn default() -> Self {
+        ObservationConfig {
+            enabled: true,
+            exclude_tools: false,
+            report: None,
+            findings_at_stop: Arc::default(),
+        }
+    }
+}
+
+impl PartialEq for ObservationConfig {
+    fn eq(&self, other: &Self) -> bool {
+        (self.enabled, self.exclude_tools, &self.report)
+            == (other.enabled, other.exclude_tools, &other.report)
     }
 }

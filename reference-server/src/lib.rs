@@ -31,7 +31,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, ServerConfig};
+pub use config::{
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP, ObservationConfig, ServerConfig,
+};
 pub use faults::Fault;
 
 /// Serves `config` on `listener` until `shutdown` completes, then lets open requests

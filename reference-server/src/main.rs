@@ -95,7 +95,7 @@ struct Args {
     #[arg(long)]
     fail_on_findings: bool,
     /// Leave the requests of the contract's own tools (the suite, load: they send
-    /// X-Reference-Tool) out of the findings; they are still recorded.
+    /// User-Agent conformance/… or load/…) out of the findings; they are still recorded.
     #[arg(long)]
     exclude_tool_traffic: bool,
     /// Neither record requests nor observe clients (to measure what they cost).

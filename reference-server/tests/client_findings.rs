@@ -447,12 +447,7 @@ async fn tool_traffic_can_be_left_out() {
         ("client_id", &app.client_id),
         ("redirect_uri", &app.redirect_uri),
     ]);
-    let reply = send(
-        s.http
-            .get(&url)
-            .header("x-reference-tool", "conformance/test"),
-    )
-    .await;
+    let reply = send(s.http.get(&url).header("user-agent", "conformance/test")).await;
     assert_no_findings(&s).await;
     let listed = s.get(&s.url("/__test/requests")).await.ok();
     let entry = &listed["requests"][0];

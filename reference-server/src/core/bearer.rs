@@ -24,7 +24,11 @@ pub struct Bearer {
 /// The key of a presented bearer token, hashed before the state lock is taken.
 fn bearer_key(token: Option<&str>) -> ProtocolResult<TokenKey> {
     match token {
-        Some(token) => Ok(token_key(token)),
+        Some(token) => {
+            let key = token_key(token);
+            super::notes::note_bearer(&key);
+            Ok(key)
+        }
         None => Err(ProtocolError::invalid_token(
             "Send the access token as `Authorization: Bearer <access_token>`.",
         )),

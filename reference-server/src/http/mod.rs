@@ -316,7 +316,6 @@ impl App {
         // The test controls are not recorded (issue 21 item 2).
         let recording = self.observatory.enabled() && !matches!(target, Target::TestControl(_));
         let mut seen = observing::Seen::default();
-        let mut kernel_notes = notes::Notes::default();
         let bends = self.core.bends();
         // Absolute URLs come from --public-url, or else from a Host that names this
         // server; a forged Host never reaches a verification_uri or QR code (issue 12
@@ -380,16 +379,9 @@ impl App {
             let result = match refused {
                 Some(e) => Err(*e),
                 None if recording => {
-                    let (result, notes) = notes::scope(app.limit_and_dispatch(
-                        target,
-                        &facts,
-                        &ctx,
-                        body,
-                        Some(&mut seen),
-                    ))
-                    .await;
-                    kernel_notes = notes;
-                    result
+                    notes::open();
+                    app.limit_and_dispatch(target, &facts, &ctx, body, Some(&mut seen))
+                        .await
                 }
                 None => {
                     app.limit_and_dispatch(target, &facts, &ctx, body, None)
@@ -404,7 +396,7 @@ impl App {
             if recording {
                 // The id moves into the recorder; none is minted for it.
                 let request_id = ctx.request_id.take();
-                app.record(&ctx, request_id, res.status(), seen, kernel_notes);
+                notes::close_with(|notes| app.record(&ctx, request_id, res.status(), seen, notes));
             }
             res
         }

@@ -3,30 +3,25 @@
 //! [`Entry`] made of it, the kernel's notes and the answer once it is written. The test
 //! controls are not recorded.
 
-use std::sync::Arc;
-
 use hyper::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::pages;
-use super::request::{
-    OAuthInput, RequestBody, bearer_token, query_params, query_params_with_repeats,
-};
+use super::request::{OAuthInput, RequestBody, query_params, query_params_with_repeats};
 use super::respond::{self, Body};
-use super::test_controls::ok_with_now;
 use super::{App, Ctx};
 use crate::core::clock::rfc3339;
 use crate::core::error::{ProtocolError, ProtocolResult};
 use crate::core::notes::Notes;
-use crate::core::notes::{digest_of, presented_in};
+use crate::core::notes::{ClientName, presented_in};
 use crate::observe::recorder::{is_secret_param, redact_query};
-use crate::observe::{Entry, Finding, Presented, Sighting, TOOL_HEADER};
+use crate::observe::{Answered, Entry, Finding, Presented, Sighting, tool_of};
 
 /// What the shell saw of a request's client while serving it.
 #[derive(Debug, Default)]
 pub(crate) struct Seen {
     /// The `client_id` of its OAuth body or HTTP Basic.
-    pub client_id: Option<Arc<str>>,
+    pub client_id: Option<ClientName>,
     /// The credential its body presented.
     pub presented: Option<(Presented, u64)>,
 }
@@ -40,7 +35,7 @@ impl Seen {
     }
 
     fn oauth_input(&mut self, (params, creds): &OAuthInput) {
-        self.client_id = creds.client_id.as_deref().map(Arc::from);
+        self.client_id = creds.client_id.as_deref().map(ClientName::new);
         self.presented = presented_in(params);
     }
 }
@@ -82,52 +77,52 @@ impl App {
         request_id: Option<String>,
         status: StatusCode,
         seen: Seen,
-        mut notes: Notes,
+        notes: &Notes,
     ) {
-        let tool = ctx
-            .headers
-            .get(&TOOL)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(64).collect::<String>().into_boxed_str());
+        // Looked up only for the switch that needs it.
+        let tool = if self.observatory.excludes_tools() {
+            ctx.headers
+                .get(hyper::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .and_then(tool_of)
+                .map(Box::from)
+        } else {
+            None
+        };
         let query = ctx.query();
-        // The client a refused body, the kernel or a live bearer token named, or an
-        // authorize query's.
-        let client_id = seen
-            .client_id
-            .or_else(|| notes.client.take())
-            .or_else(|| notes.bearer_client.clone())
-            .or_else(|| {
-                query
-                    .filter(|q| q.contains("client_id="))
-                    .and_then(|q| query_params(Some(q)).remove("client_id"))
-                    .map(Arc::from)
-            });
         let sighting = Sighting {
             presented: seen.presented.or(notes.presented),
-            bearer: bearer_token(&ctx.headers).map(digest_of),
+            bearer: notes.bearer,
             query_credential: query.and_then(query_credential),
             notes,
         };
-        self.observatory.record(
-            Entry {
-                seq: 0,
-                at: self.core.now(),
-                method: ctx.method.clone(),
-                path: ctx.path().into(),
-                query: query.map(|q| redact_query(q).into_boxed_str()),
-                status: status.as_u16(),
-                client_id,
-                request_id,
-                error: ctx.answered_error(),
-                tool,
-            },
-            &sighting,
-        );
+        let query_client;
+        // The client a refused body, the kernel or a live bearer token named, or an
+        // authorize query's.
+        let client = match (&seen.client_id, &notes.client, &notes.bearer_client) {
+            (Some(c), _, _) => Some(c.as_str()),
+            (None, Some(c), _) => Some(c.as_str()),
+            (None, None, Some(c)) => Some(&**c),
+            (None, None, None) => {
+                query_client = query
+                    .filter(|q| q.contains("client_id="))
+                    .and_then(|q| query_params(Some(q)).remove("client_id"));
+                query_client.as_deref()
+            }
+        };
+        let answered = Answered {
+            at: notes.at.unwrap_or_else(|| self.core.now()),
+            method: ctx.method.clone(),
+            path: ctx.path(),
+            query: query.map(|q| redact_query(q).into_boxed_str()),
+            status: status.as_u16(),
+            request_id,
+            error: ctx.answered_error(),
+            tool,
+        };
+        self.observatory.record(answered, client, sighting);
     }
 }
-
-/// [`TOOL_HEADER`], parsed once.
-static TOOL: hyper::header::HeaderName = hyper::header::HeaderName::from_static(TOOL_HEADER);
 
 /// The recorder's and observation's test controls (issues 21, 22), `None` for any other
 /// path:
@@ -291,4 +286,12 @@ fn recorded_requests(app: &App, ctx: &Ctx) -> ProtocolResult<Response<Body>> {
             "capacity": crate::observe::CAPACITY,
         }),
     )
+}
+
+/// A control's JSON answer with the server's clock as `now`, as every test control's.
+fn ok_with_now(app: &App, mut value: Value) -> ProtocolResult<Response<Body>> {
+    if let Value::Object(members) = &mut value {
+        members.insert("now".into(), Value::String(rfc3339(app.core.now())));
+    }
+    Ok(respond::json(StatusCode::OK, &value))
 }

@@ -247,6 +247,7 @@ async fn run_with(
                 let local = stream.local_addr().unwrap_or(listen_addr);
                 let local_host: std::sync::Arc<str> = local.to_string().into();
                 let app = app.clone();
+                let app_observes = app.observatory.enabled();
                 // The request's future is made as hyper calls the service (App::handle says
                 // why), and carries nothing else.
                 let service = service_fn(move |req| {
@@ -259,7 +260,8 @@ async fn run_with(
                 let watches = watches.clone();
                 let open = open_tx.clone();
                 let tls = tls.clone();
-                tokio::spawn(async move {
+                let observed = app_observes;
+                let connection = async move {
                     let builder = {
                         let mut b = http1::Builder::new();
                         b.timer(timer.clone())
@@ -291,7 +293,14 @@ async fn run_with(
                     }
                     drop(admitted);
                     drop(open);
-                });
+                };
+                // With client observation on, the connection's task holds the kernel's
+                // notes on each request (issue 22).
+                if observed {
+                    tokio::spawn(crate::core::notes::connection(connection));
+                } else {
+                    tokio::spawn(connection);
+                }
             }
             () = &mut shutdown => break,
         }

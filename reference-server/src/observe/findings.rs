@@ -3,7 +3,7 @@
 //! of one breach (same rule, client and subject within [`MERGE_WINDOW`]) are one finding
 //! with an occurrence count, so a client stuck in a loop fills one row, not the store.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -13,9 +13,6 @@ use crate::core::clock::{Millis, rfc3339};
 
 pub const MAX_FINDINGS: usize = 5_000;
 pub const MAX_PER_CLIENT: usize = 200;
-/// Clients the reports list (with or without findings); past it new clients still get
-/// findings but no passing rows.
-pub const MAX_CLIENTS: usize = 1_000;
 /// A breach joins the finding of the same rule, client and subject last seen this long
 /// ago or less.
 pub const MERGE_WINDOW: Millis = 600_000;
@@ -68,30 +65,11 @@ pub struct Findings {
     dropped: u64,
     dropped_by_client: HashMap<Option<Arc<str>>, u64>,
     last_seq: u64,
-    /// The clients whose traffic was observed.
-    clients: HashSet<Arc<str>, rustc_hash::FxBuildHasher>,
 }
 
 impl Findings {
-    /// Notes a client whose traffic was observed, for the reports' passing rows.
-    pub fn saw_client(&mut self, client: &Arc<str>) {
-        if !self.clients.contains(client) && self.clients.len() < MAX_CLIENTS {
-            self.clients.insert(client.clone());
-        }
-    }
-
-    /// The clients whose traffic was observed, sorted.
-    pub fn clients(&self) -> Vec<&Arc<str>> {
-        let mut clients: Vec<_> = self.clients.iter().collect();
-        clients.sort();
-        clients
-    }
-
     /// Adds a breach at `at`: to its open finding, or as a new one.
     pub fn add(&mut self, breach: Breach, at: Millis) {
-        if let Some(client) = &breach.client_id {
-            self.saw_client(client);
-        }
         let key: Key = (breach.rule.id, breach.client_id.clone(), breach.subject);
         if let Some(&seq) = self.open.get(&key)
             && let Ok(i) = self.list.binary_search_by_key(&seq, |f| f.seq)
@@ -183,8 +161,8 @@ impl Findings {
         }
     }
 
-    /// Forgets every finding, the dropped counts and the clients seen; answers how many
-    /// findings there were.
+    /// Forgets every finding and the dropped counts; answers how many findings there
+    /// were.
     pub fn clear(&mut self) -> usize {
         let held = self.list.len();
         let last_seq = self.last_seq;

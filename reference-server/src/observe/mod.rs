@@ -8,25 +8,35 @@ pub mod recorder;
 pub mod report;
 pub mod rules;
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+pub use crate::config::ObservationConfig;
 use crate::core::notes::Notes;
 pub use crate::core::notes::Presented;
 pub use findings::{Finding, Findings};
-pub use recorder::{CAPACITY, Entry, Recorder};
+pub use recorder::{Answered, CAPACITY, Entry, Recorder};
 pub use rules::{RULES, Rule, Watch};
 
-/// The header the contract's own tools (the conformance suite, load) send naming
-/// themselves, so that `--exclude-tool-traffic` can leave their deliberate violations
+/// How the contract's own tools name themselves in `User-Agent` (`conformance/0.1.0`,
+/// `load/0.1.0`), so that `--exclude-tool-traffic` can leave their deliberate violations
 /// out of the findings.
-pub const TOOL_HEADER: &str = "x-reference-tool";
+pub const TOOLS: &[&str] = &["conformance/", "load/"];
+
+/// The tool a `User-Agent` names, if it is one of [`TOOLS`].
+pub fn tool_of(user_agent: &str) -> Option<&str> {
+    TOOLS
+        .iter()
+        .any(|t| user_agent.starts_with(t))
+        .then(|| &user_agent[..user_agent.len().min(64)])
+        .filter(|t| user_agent.is_char_boundary(t.len()))
+}
 
 /// What observation needs of a request beyond what the recorder shows, filled by the shell
 /// from the request, its route and the kernel's notes. Never holds a secret: credentials
 /// are kept as 64-bit digests.
-#[derive(Debug, Clone, Default)]
-pub struct Sighting {
+#[derive(Debug, Clone)]
+pub struct Sighting<'n> {
     /// The credential the body presented (refresh token, code, device code, token) and
     /// its digest.
     pub presented: Option<(Presented, u64)>,
@@ -35,41 +45,7 @@ pub struct Sighting {
     /// The name of a credential parameter sent in the query string.
     pub query_credential: Option<Box<str>>,
     /// What the kernel noted while serving it.
-    pub notes: Notes,
-}
-
-/// What the server was started with for observation.
-#[derive(Debug, Clone)]
-pub struct ObservationConfig {
-    /// Record requests and observe clients. On by default; off only to measure its cost
-    /// (`--no-client-observation`).
-    pub enabled: bool,
-    /// Leave the requests that carry [`TOOL_HEADER`] (the suite's, load's) out of the
-    /// findings; they are still recorded (`--exclude-tool-traffic`).
-    pub exclude_tools: bool,
-    /// Where the client report is written when the server stops (`--client-report`):
-    /// JUnit XML at this path with the extension `.xml`, JSON with `.json`.
-    pub report: Option<PathBuf>,
-    /// Set when the server has stopped: how many findings it held then.
-    pub findings_at_stop: Arc<OnceLock<usize>>,
-}
-
-impl Default for ObservationConfig {
-    fn default() -> Self {
-        ObservationConfig {
-            enabled: true,
-            exclude_tools: false,
-            report: None,
-            findings_at_stop: Arc::default(),
-        }
-    }
-}
-
-impl PartialEq for ObservationConfig {
-    fn eq(&self, other: &Self) -> bool {
-        (self.enabled, self.exclude_tools, &self.report)
-            == (other.enabled, other.exclude_tools, &other.report)
-    }
+    pub notes: &'n Notes,
 }
 
 /// The recorder, the watch and the findings, under one lock.
@@ -87,6 +63,44 @@ struct Log {
     recorder: Recorder,
     watch: Watch,
     findings: Findings,
+    /// The clients seen, each name once: entries share it, and the reports list them.
+    clients: Shared,
+    /// The paths requested, each once, shared by the entries.
+    paths: Shared,
+}
+
+/// Clients (and paths) remembered by name; past it an entry keeps its own copy of the
+/// name, and the reports list only clients with findings.
+pub const MAX_CLIENTS: usize = 1_000;
+
+/// Names kept once and shared, so that a recorded request allocates nothing for them;
+/// the last one is at hand without a lookup (requests come in runs of one client, one path).
+#[derive(Debug, Default)]
+struct Shared {
+    all: HashMap<Box<str>, Arc<str>, rustc_hash::FxBuildHasher>,
+    last: Option<Arc<str>>,
+}
+
+impl Shared {
+    fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(last) = &self.last
+            && **last == *name
+        {
+            return last.clone();
+        }
+        let shared = match self.all.get(name) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared: Arc<str> = name.into();
+                if self.all.len() < MAX_CLIENTS {
+                    self.all.insert(name.into(), shared.clone());
+                }
+                shared
+            }
+        };
+        self.last = Some(shared.clone());
+        shared
+    }
 }
 
 impl Observatory {
@@ -103,6 +117,8 @@ impl Observatory {
                 recorder: Recorder::default(),
                 watch: Watch::new(profile.lifetimes.device_poll_interval),
                 findings: Findings::default(),
+                clients: Shared::default(),
+                paths: Shared::default(),
             }),
         }
     }
@@ -112,25 +128,38 @@ impl Observatory {
         self.config.enabled
     }
 
+    /// Whether the tools' requests are left out of the findings.
+    pub fn excludes_tools(&self) -> bool {
+        self.config.exclude_tools
+    }
+
     fn log(&self) -> MutexGuard<'_, Log> {
         self.log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records an answered request, judging it first (unless it is a tool's and those are
-    /// left out).
-    pub fn record(&self, mut entry: Entry, sighting: &Sighting) {
+    /// Records an answered request of `client` (the name it gave or its token's),
+    /// judging it first (unless it is a tool's and those are left out).
+    pub fn record(&self, answered: Answered<'_>, client: Option<&str>, sighting: Sighting) {
         if !self.config.enabled {
             return;
         }
         let mut log = self.log();
-        entry.seq = log.recorder.next_seq();
+        let mut entry = Entry {
+            seq: log.recorder.next_seq(),
+            at: answered.at,
+            method: answered.method,
+            path: log.paths.get(answered.path),
+            query: answered.query,
+            status: answered.status,
+            client_id: client.map(|c| log.clients.get(c)),
+            request_id: answered.request_id,
+            error: answered.error,
+            tool: answered.tool,
+        };
         if !(self.config.exclude_tools && entry.tool.is_some()) {
-            let (breaches, owner_of_dead) = log.watch.judge(&entry, sighting);
+            let (breaches, owner_of_dead) = log.watch.judge(&entry, &sighting);
             if entry.client_id.is_none() {
                 entry.client_id = owner_of_dead;
-            }
-            if let Some(client) = &entry.client_id {
-                log.findings.saw_client(client);
             }
             for breach in breaches {
                 log.findings.add(breach, entry.at);
@@ -181,7 +210,9 @@ impl Observatory {
     /// The report as JSON and as JUnit XML (issue 22 item 2).
     pub fn report(&self) -> report::ClientReport {
         let log = self.log();
-        report::ClientReport::new(self, &log.findings)
+        let mut clients: Vec<&str> = log.clients.all.keys().map(|c| &**c).collect();
+        clients.sort_unstable();
+        report::ClientReport::new(self, &clients, &log.findings)
     }
 
     /// At a clean stop: writes `--client-report` and sets `findings_at_stop`.

@@ -40,7 +40,7 @@ pub struct Entry {
     /// When it was answered, on the server's clock (the test clock included).
     pub at: Millis,
     pub method: hyper::Method,
-    pub path: Box<str>,
+    pub path: Arc<str>,
     /// The query with credential values redacted.
     pub query: Option<Box<str>>,
     pub status: u16,
@@ -52,7 +52,7 @@ pub struct Entry {
     pub request_id: Option<String>,
     /// The error code answered, if it was an error.
     pub error: Option<&'static str>,
-    /// What the `X-Reference-Tool` header named (the suite, load), if sent.
+    /// The contract's own tool that sent it (the suite, load), by its `User-Agent`.
     pub tool: Option<Box<str>>,
 }
 
@@ -71,7 +71,7 @@ impl Entry {
             "seq": self.seq,
             "at": rfc3339(self.at),
             "method": self.method.as_str(),
-            "path": self.path,
+            "path": &*self.path,
             "query": self.query,
             "status": self.status,
             "client_id": self.client_id.as_deref(),
@@ -80,6 +80,20 @@ impl Entry {
             "tool": self.tool,
         })
     }
+}
+
+/// What the shell hands the recorder of an answered request; the recorder adds the
+/// sequence number and the shared names of its path and client.
+#[derive(Debug)]
+pub struct Answered<'a> {
+    pub at: Millis,
+    pub method: hyper::Method,
+    pub path: &'a str,
+    pub query: Option<Box<str>>,
+    pub status: u16,
+    pub request_id: Option<String>,
+    pub error: Option<&'static str>,
+    pub tool: Option<Box<str>>,
 }
 
 /// The bounded log of answered requests.

@@ -25,10 +25,11 @@ pub struct ClientReport {
 }
 
 impl ClientReport {
-    pub(super) fn new(observatory: &Observatory, findings: &Findings) -> Self {
+    /// The report of `findings`, with a passing row for each rule of each client `seen`
+    /// that has no finding of it.
+    pub(super) fn new(observatory: &Observatory, seen: &[&str], findings: &Findings) -> Self {
         let rules: Vec<_> = observatory.rules().collect();
-        let mut clients: Vec<Option<&str>> =
-            findings.clients().into_iter().map(|c| Some(&**c)).collect();
+        let mut clients: Vec<Option<&str>> = seen.iter().map(|c| Some(*c)).collect();
         for f in findings.of(None) {
             let c = f.client_id.as_deref();
             if !clients.contains(&c) {

@@ -285,6 +285,10 @@ struct BearerOwner {
     dead_uses: Strikes,
 }
 
+/// One failing request, for repeated-failure: its client, a digest of its credential and
+/// path, its error.
+type FailureKey = (Option<Arc<str>>, u64, &'static str);
+
 /// The state the rules read: bounded tables keyed by digests, never by secrets.
 #[derive(Debug)]
 pub struct Watch {
@@ -295,7 +299,7 @@ pub struct Watch {
     issuances: Bounded<GrantId, Issuance>,
     waits: Bounded<u64, Wait>,
     bearers: Bounded<u64, BearerOwner>,
-    failures: Bounded<(Option<Arc<str>>, u64, &'static str), VecDeque<(Millis, Box<str>)>>,
+    failures: Bounded<FailureKey, VecDeque<(Millis, Box<str>)>>,
 }
 
 impl Watch {
@@ -415,17 +419,16 @@ impl Watch {
         if let Some(key) = s.notes.rate_key {
             if let Some(wait) = self.waits.get_mut(&key)
                 && at < wait.until
+                && let Some(early) = wait.early.strike(&rid(), 2)
             {
-                if let Some(early) = wait.early.strike(&rid(), 2) {
-                    let mut ids = vec![wait.refused.clone()];
-                    ids.extend(early);
-                    breaches.push(breach(
-                        &RETRY_AFTER,
-                        key,
-                        ids,
-                        "Requests under one rate-limit key were sent again before the Retry-After of its 429 had passed.".into(),
-                    ));
-                }
+                let mut ids = vec![wait.refused.clone()];
+                ids.extend(early);
+                breaches.push(breach(
+                    &RETRY_AFTER,
+                    key,
+                    ids,
+                    "Requests under one rate-limit key were sent again before the Retry-After of its 429 had passed.".into(),
+                ));
             }
             if let Some(secs) = s.notes.retry_after {
                 let wait = self.waits.entry_or(key, || Wait {

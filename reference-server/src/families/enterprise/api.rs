@@ -47,6 +47,7 @@ fn company_route(
 ) -> ProtocolResult<Vec<String>> {
     let unauthenticated = || ProtocolError::new(UNAUTHENTICATED, "Unauthenticated.");
     let key = token_key(bearer_token(&ctx.headers).ok_or_else(unauthenticated)?);
+    crate::core::notes::note_bearer(&key);
     let bends = app.core.bends();
     let now = app.core.now();
     app.core.with_family(|state: &mut EnterpriseState| {

@@ -240,6 +240,12 @@ impl Core {
     /// Each acquisition also purges a few expired entries (issue 12 item 1), so state
     /// expires as the clock moves, test clock included, without a pause of its own.
     pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.lock_at().0
+    }
+
+    /// The state lock and the clock's reading taken with it, for a caller that needs the
+    /// time too: one reading of the clock per request (issue 20 item 8).
+    pub fn lock_at(&self) -> (MutexGuard<'_, State>, Millis) {
         let mut state = self.lock_state();
         // Lookups check expiry themselves; the purge gives memory back. Once per
         // millisecond of the clock is enough, and spares most requests under load the walk.
@@ -248,7 +254,7 @@ impl Core {
             state.last_purge = now;
             state.purge(now, self.bends(), PURGE_PER_LOCK);
         }
-        state
+        (state, now)
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
@@ -422,8 +428,13 @@ impl Core {
 
     /// Runs `op` on the family's own tables under the state lock.
     pub fn with_family<T: FamilyState, R>(&self, op: impl FnOnce(&mut T) -> R) -> R {
-        let mut state = self.lock();
-        op(family_state::downcast(state.family.as_mut()))
+        self.with_family_at(|family, _| op(family))
+    }
+
+    /// [`Core::with_family`], with the clock's reading taken with the lock.
+    pub fn with_family_at<T: FamilyState, R>(&self, op: impl FnOnce(&mut T, Millis) -> R) -> R {
+        let (mut state, now) = self.lock_at();
+        op(family_state::downcast(state.family.as_mut()), now)
     }
 
     /// Runs `op` on the family's own tables, reading the apps and users beside them, under

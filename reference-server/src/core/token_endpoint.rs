@@ -254,8 +254,7 @@ impl Core {
             Issues::TokenPair => Minted::Pair(MintedPair::new(&self.profile.tokens)),
             Issues::AccessToken => Minted::Access(MintedToken::new(&self.profile.tokens.access)),
         };
-        let now = self.now();
-        let mut state = self.lock();
+        let (mut state, now) = self.lock_at();
         let State {
             registry,
             grants,

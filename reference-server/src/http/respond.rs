@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt as _, Either, Full};
 use hyper::header::{
-    CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
+    CACHE_CONTROL, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Response, StatusCode};
 use profile::Profile;
@@ -45,12 +45,24 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// A JSON text written by hand, for the answers a hot path sends with a fixed shape: the
 /// constant parts go in as they are, strings are escaped as serde_json escapes them, so
-/// the bytes equal a serde struct's (each use has a test saying so).
+/// the bytes equal a serde struct's (each use has a test saying so). It is written in the
+/// thread's scratch buffer and copied out once, at its size: one allocation per answer.
 pub struct JsonText(Vec<u8>);
+
+thread_local! {
+    /// Where [`JsonText`]s are written; kept between answers up to [`SCRATCH_KEPT`].
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The largest scratch buffer a thread keeps.
+const SCRATCH_KEPT: usize = 4096;
 
 impl JsonText {
     pub fn new() -> JsonText {
-        JsonText(Vec::with_capacity(256))
+        let mut buf = SCRATCH.take();
+        buf.clear();
+        buf.reserve(256);
+        JsonText(buf)
     }
 
     /// JSON text as it is: braces, member names with their quotes and colons, literals.
@@ -61,8 +73,7 @@ impl JsonText {
 
     /// A JSON string.
     pub fn string(&mut self, value: &str) -> &mut Self {
-        let plain = value.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-        if plain {
+        if plain_len(value.as_bytes()).is_none() {
             self.0.push(b'"');
             self.0.extend_from_slice(value.as_bytes());
             self.0.push(b'"');
@@ -73,15 +84,19 @@ impl JsonText {
         self
     }
 
-    /// A JSON number.
-    pub fn number(&mut self, value: impl std::fmt::Display) -> &mut Self {
-        use std::io::Write as _;
-        let _ = write!(self.0, "{value}");
+    /// A JSON number (an integer: what serde_json writes for one).
+    pub fn number(&mut self, value: impl itoa::Integer) -> &mut Self {
+        self.0
+            .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
         self
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.0
+    pub fn into_bytes(self) -> Bytes {
+        let bytes = Bytes::copy_from_slice(&self.0);
+        if self.0.capacity() <= SCRATCH_KEPT {
+            SCRATCH.set(self.0);
+        }
+        bytes
     }
 }
 
@@ -89,6 +104,34 @@ impl Default for JsonText {
     fn default() -> Self {
         JsonText::new()
     }
+}
+
+/// Where the first quote, backslash or control character of `bytes` is, the first byte a
+/// JSON string cannot hold as it is: eight bytes at a time, as serde_json scans a string
+/// (tokens are some fifty bytes long).
+pub fn plain_len(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A byte's high bit for each byte that is zero; a false one only above a true one.
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let found = zero_bytes(w ^ (ONES * u64::from(b'"')))
+            | zero_bytes(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS);
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    rest.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|i| at + i)
 }
 
 /// A JSON answer already written.
@@ -105,9 +148,14 @@ pub fn no_store(mut res: Response<Body>) -> Response<Body> {
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut()
-        .insert("pragma", HeaderValue::from_static("no-cache"));
+        .insert(PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
+
+// Names made once: a name given as a string is parsed again for every answer.
+const PRAGMA: HeaderName = HeaderName::from_static("pragma");
+const X_FRAME_OPTIONS: HeaderName = HeaderName::from_static("x-frame-options");
+const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-security-policy");
 
 pub fn html(status: StatusCode, page: String) -> Response<Body> {
     let mut res = Response::new(full(page));
@@ -121,9 +169,9 @@ pub fn html(status: StatusCode, page: String) -> Response<Body> {
     // No page may be framed: a framed approval or sign-in page is clickjacking (issue 12
     // item 6). The CSP header is the standard; X-Frame-Options serves older browsers.
     res.headers_mut()
-        .insert("x-frame-options", HeaderValue::from_static("DENY"));
+        .insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res.headers_mut().insert(
-        "content-security-policy",
+        CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("frame-ancestors 'none'"),
     );
     res

@@ -19,12 +19,12 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use super::App;
+use super::conn_watch::Watches;
 
 /// How long shutdown waits for open requests before it lets go.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -202,16 +202,21 @@ async fn run_with(
 ) -> std::io::Result<()> {
     let listen_addr = listener.local_addr()?;
     let admissions = Arc::new(Admissions::default());
-    let graceful = GracefulShutdown::new();
+    // Head deadlines and the shutdown signal of every connection (conn_watch.rs).
+    let watches = Arc::new(Watches::default());
+    // Each connection's task holds a sender; the drain ends when the last is dropped.
+    let (open_tx, mut open_rx) = tokio::sync::mpsc::channel::<()>(1);
     let mut shutdown = std::pin::pin!(shutdown);
     let sweeper = {
         let app = app.clone();
+        let watches = watches.clone();
         tokio::spawn(async move {
             // Every request purges a little on its way (see `Core::lock`); this catches
             // up when the server is idle, in short steps.
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut tick = tokio::time::interval(super::conn_watch::TICK);
             loop {
                 tick.tick().await;
+                watches.sweep();
                 app.core.purge_expired().await;
             }
         })
@@ -243,34 +248,35 @@ async fn run_with(
                 let local_host: std::sync::Arc<str> = local.to_string().into();
                 let app = app.clone();
                 let app_observes = app.observatory.enabled();
+                // The request's future is made as hyper calls the service (App::handle says
+                // why), and carries nothing else.
                 let service = service_fn(move |req| {
-                    let app = app.clone();
-                    let local_host = local_host.clone();
-                    async move {
-                        Ok::<_, std::convert::Infallible>(
-                            app.handle(req, peer, local, &local_host).await,
-                        )
-                    }
+                    futures_util::FutureExt::map(
+                        app.handle(req, peer, local, &local_host),
+                        Ok::<_, std::convert::Infallible>,
+                    )
                 });
-                let watcher = graceful.watcher();
+                let timer = watches.register();
+                let watches = watches.clone();
+                let open = open_tx.clone();
                 let tls = tls.clone();
                 let observed = app_observes;
                 let connection = async move {
                     let builder = {
                         let mut b = http1::Builder::new();
-                        b.timer(TokioTimer::new())
+                        b.timer(timer.clone())
                             .header_read_timeout(HEADER_READ_TIMEOUT)
                             .keep_alive(true)
                             .max_buf_size(MAX_BUF);
                         b
                     };
                     let served = match tls {
-                        None => watcher.watch(builder.serve_connection(TokioIo::new(stream), service)).await,
+                        None => watches.watch(&timer, builder.serve_connection(TokioIo::new(stream), service)).await,
                         Some(acceptor) => {
                             // A client that never finishes its handshake holds nothing for long.
                             let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await;
                             match handshake {
-                                Ok(Ok(tls_stream)) => watcher.watch(builder.serve_connection(TokioIo::new(tls_stream), service)).await,
+                                Ok(Ok(tls_stream)) => watches.watch(&timer, builder.serve_connection(TokioIo::new(tls_stream), service)).await,
                                 Ok(Err(e)) => {
                                     tracing::debug!(peer = %peer.ip(), error = %e, "TLS handshake failed");
                                     Ok(())
@@ -286,6 +292,7 @@ async fn run_with(
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                     drop(admitted);
+                    drop(open);
                 };
                 // With client observation on, the connection's task holds the kernel's
                 // notes on each request (issue 22).
@@ -301,8 +308,10 @@ async fn run_with(
     drop(listener);
     sweeper.abort();
     app.begin_shutdown();
+    watches.shut_down();
+    drop(open_tx);
     tokio::select! {
-        () = graceful.shutdown() => {}
+        _ = open_rx.recv() => {}
         () = tokio::time::sleep(DRAIN) => tracing::warn!("open connections did not finish in time"),
     }
     // The client report (issue 22 item 2), once every request is answered.

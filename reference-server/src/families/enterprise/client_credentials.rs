@@ -11,7 +11,7 @@
 //! Tokens share one lifetime, so they expire in the order they were issued and
 //! [`ClientTokens::purge`] drops what expired in work proportional to it.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use hyper::{Response, StatusCode};
@@ -51,7 +51,12 @@ pub static TOKEN: GrantEndpoint = GrantEndpoint {
 /// EN-TOKEN-1's answer, `{success, message, data: {access_token, token_type, expires_in,
 /// scope}}`, written by hand: it is the hot path of issuance (issue 20 item 8); a test
 /// holds it to the serde shape.
-fn issued_answer(access_token: &str, token_type: &str, expires_in: u64, scope: &str) -> Vec<u8> {
+fn issued_answer(
+    access_token: &str,
+    token_type: &str,
+    expires_in: u64,
+    scope: &str,
+) -> bytes::Bytes {
     let mut out = JsonText::new();
     out.raw(r#"{"success":true,"message":"Access token issued.","data":{"access_token":"#)
         .string(access_token)
@@ -235,15 +240,16 @@ pub struct ClientTokens {
     /// Keyed by digests of server-minted tokens: FxHash (`core/grants.rs` says why).
     tokens: Expiring<TokenKey, ClientToken, rustc_hash::FxBuildHasher>,
     /// Each client's tokens, oldest first, for the per-client bound. An entry whose token
-    /// ended early (revoked, evicted) stays until it reaches the front.
-    by_client: HashMap<Arc<str>, VecDeque<TokenKey>>,
+    /// ended early (revoked, evicted) stays until it reaches the front. FxHash: only an
+    /// authenticated client's id is ever a key, so no caller chooses keys.
+    by_client: rustc_hash::FxHashMap<Arc<str>, VecDeque<TokenKey>>,
 }
 
 impl Default for ClientTokens {
     fn default() -> Self {
         ClientTokens {
             tokens: Expiring::with_hasher(MAX_CLIENT_TOKENS, rustc_hash::FxBuildHasher),
-            by_client: HashMap::new(),
+            by_client: rustc_hash::FxHashMap::default(),
         }
     }
 }
@@ -594,8 +600,10 @@ mod answer_tests {
                 },
             );
             assert_eq!(
-                String::from_utf8(issued_answer(access_token, token_type, expires_in, scope))
-                    .unwrap(),
+                String::from_utf8(
+                    issued_answer(access_token, token_type, expires_in, scope).to_vec()
+                )
+                .unwrap(),
                 String::from_utf8(serde).unwrap()
             );
         }

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use hyper::{Method, Response};
 use profile::Identities;
 use serde::Deserialize;
@@ -20,12 +22,14 @@ const MAX_COMPANY_ID_LEN: usize = 100;
 /// Enterprises, companies and which client belongs to which.
 #[derive(Debug, Default)]
 pub struct Directory {
-    /// Enterprise id → active (EN-TOKEN-3).
-    enterprises: HashMap<String, bool>,
+    /// Enterprise id → active (EN-TOKEN-3). This and `members` hash with FxHash: their
+    /// keys come from the fixtures and the registry, never from a request, and issuance
+    /// looks both up for every token (issue 20 item 8).
+    enterprises: FxHashMap<String, bool>,
     /// Company id → its tags, in file order (EN-API-1).
     companies: HashMap<String, Vec<String>>,
     /// client_id → its membership. One per registered app: bounded by the registry.
-    members: HashMap<String, Membership>,
+    members: FxHashMap<String, Membership>,
 }
 
 #[derive(Debug, Clone)]

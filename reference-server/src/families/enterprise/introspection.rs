@@ -22,8 +22,13 @@ pub async fn token_field(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolRes
     let bytes = body
         .read(&ctx.headers, app.core.profile.http.max_body_bytes)
         .await?;
-    match field(&body_fields(&ctx.headers, &bytes), "token") {
-        Field::Text(token) => Ok(token.to_owned()),
+    with_token(ctx, &bytes, str::to_owned)
+}
+
+/// `read` of the body's `token`, or "Token required." as [`token_field`] says.
+fn with_token<R>(ctx: &Ctx, bytes: &[u8], read: impl FnOnce(&str) -> R) -> ProtocolResult<R> {
+    match field(&body_fields(&ctx.headers, bytes), "token") {
+        Field::Text(token) => Ok(read(token)),
         Field::Missing | Field::NotText => {
             Err(ProtocolError::new(TOKEN_REQUIRED, "Token required."))
         }
@@ -33,7 +38,7 @@ pub async fn token_field(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolRes
 /// EN-INTRO-1's answer for a live token, `{success, message, data: {active, client_id,
 /// scope, exp}}`, written by hand: it is the hot path of introspection (issue 20 item 8);
 /// the test below holds it to the serde shape.
-fn active_answer(client_id: &str, scope: &str, exp: i64) -> Vec<u8> {
+fn active_answer(client_id: &str, scope: &str, exp: i64) -> bytes::Bytes {
     let mut out = JsonText::new();
     out.raw(r#"{"success":true,"message":"Token is active.","data":{"active":true,"client_id":"#)
         .string(client_id)
@@ -48,23 +53,26 @@ fn active_answer(client_id: &str, scope: &str, exp: i64) -> Vec<u8> {
 /// `POST /oauth/introspect` (EN-INTRO-1; no client authentication, EN-TOKEN-4): an
 /// unknown, expired or revoked token is "Invalid or expired token.".
 pub async fn introspect(app: &App, ctx: &Ctx, body: RequestBody) -> ProtocolResult<Response<Body>> {
-    let token = token_field(app, ctx, body).await?;
-    let key = token_key(&token);
+    let bytes = body
+        .read(&ctx.headers, app.core.profile.http.max_body_bytes)
+        .await?;
+    let key = with_token(ctx, &bytes, token_key)?;
     let bends = app.core.bends();
-    let now = app.core.now();
     let inactive = || ProtocolError::invalid_token("Invalid or expired token.");
     // Written under the lock, from the table's own strings.
-    let answer = app.core.with_family(|state: &mut EnterpriseState| {
-        let found = state.tokens.get(&key).ok_or_else(inactive)?;
-        if !activity(bends).is_active(found.expires_at, now) {
-            return Err(inactive());
-        }
-        Ok(active_answer(
-            &found.client_id,
-            found.scopes.as_wire(),
-            found.expires_at.div_euclid(1000),
-        ))
-    })?;
+    let answer = app
+        .core
+        .with_family_at(|state: &mut EnterpriseState, now| {
+            let found = state.tokens.get(&key).ok_or_else(inactive)?;
+            if !activity(bends).is_active(found.expires_at, now) {
+                return Err(inactive());
+            }
+            Ok(active_answer(
+                &found.client_id,
+                found.scopes.as_wire(),
+                found.expires_at.div_euclid(1000),
+            ))
+        })?;
     Ok(respond::json_bytes(StatusCode::OK, answer))
 }
 
@@ -144,7 +152,7 @@ mod tests {
                 },
             );
             assert_eq!(
-                String::from_utf8(active_answer(client_id, scope, exp)).unwrap(),
+                String::from_utf8(active_answer(client_id, scope, exp).to_vec()).unwrap(),
                 String::from_utf8(serde).unwrap()
             );
         }

@@ -116,12 +116,14 @@ async fn rotated(ctx: &mut Ctx) -> CheckResult {
         "the refreshed access token answers {}",
         r.status()
     );
+    flows::pace_replay(ctx).await?;
     let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     token_error(ctx, &r, "invalid_grant")
 }
 
 async fn replay(ctx: &mut Ctx) -> CheckResult {
     let (web, old, n, newest) = refreshed_once(ctx).await?;
+    flows::pace_replay(ctx).await?;
     let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     token_error(ctx, &r, "invalid_grant")?;
     revoked(ctx, &web, &n.access, &newest, "after a replay").await

@@ -150,10 +150,11 @@ async fn the_punchplay_suite_breaks_only_the_rules_it_means_to() {
             ("public-client-secret", "pp-tv"),
             // PP-API-8/query-string-token-is-refused: a made-up token names no client.
             ("credentials-in-query", "(no client)"),
-            // PP-REFRESH-2/spent-refresh-token-is-invalid-grant and
-            // PP-REFRESH-3/replay-revokes-the-grant, each more than a second later.
+            // PP-REFRESH-3/replay-revokes-the-grant, more than a second after the rotation.
             ("refresh-replay", "pp-web"),
-            // PP-REFRESH-4/concurrent-refreshes-exactly-one-wins.
+            // PP-REFRESH-4/concurrent-refreshes-exactly-one-wins, and
+            // PP-REFRESH-2/spent-refresh-token-is-invalid-grant, which reuses the token at
+            // once (what a reuse grace, fault `refresh_race`, would honour).
             ("concurrent-refresh", "pp-web"),
             // The PP-RATE checks keep asking after a 429 (PP-RATE-1's admitted count over
             // the rest of the window, PP-RATE-3 just before Retry-After): the device app's
@@ -186,10 +187,12 @@ async fn the_flexslot_suite_breaks_only_the_rules_it_means_to() {
             ("pkce-s256", "fx-web"),
             // FX-TOKEN-2/redirect-uri-differing-from-authorize-is-invalid-request-or-invalid-grant.
             ("redirect-uri-mismatch", "fx-web"),
-            // FX-TOKEN-4/rotated-refresh-token-is-invalid-grant and
-            // FX-TOKEN-4/replaying-a-rotated-refresh-token-revokes-the-grant.
+            // FX-TOKEN-4/replaying-a-rotated-refresh-token-revokes-the-grant, more than a
+            // second after the rotation.
             ("refresh-replay", "fx-web"),
-            // FX-TOKEN-8/concurrent-refreshes-one-wins-and-the-grant-is-revoked.
+            // FX-TOKEN-8/concurrent-refreshes-one-wins-and-the-grant-is-revoked, and
+            // FX-TOKEN-4/rotated-refresh-token-is-invalid-grant, which reuses the token at
+            // once (what a reuse grace, fault `refresh_race`, would honour).
             ("concurrent-refresh", "fx-web"),
         ]),
     );

@@ -426,7 +426,7 @@ pub async fn pace_device_poll(ctx: &mut Ctx) -> CheckResult {
 /// How long after a refresh token's rotating use a check replays it: more than the one
 /// second within which the reference server's client observation judges two uses a race
 /// (`concurrent-refresh`) rather than a replay (`refresh-replay`, issue 22).
-const REPLAY_AFTER_SECS: f64 = 1.5;
+const REPLAY_AFTER_SECS: f64 = 1.1;
 
 /// Lets more than a second pass before a check replays a rotated refresh token, so the
 /// replay is judged a replay, as the check means, not a race. With test controls the

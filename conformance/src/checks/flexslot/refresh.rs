@@ -116,7 +116,8 @@ async fn rotated(ctx: &mut Ctx) -> CheckResult {
         "the refreshed access token answers {}",
         r.status()
     );
-    flows::pace_replay(ctx).await?;
+    // Reused at once, as a client without a mutex would (client observation calls it
+    // `concurrent-refresh`): what a server's reuse grace (fault `refresh_race`) honours.
     let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     token_error(ctx, &r, "invalid_grant")
 }

@@ -95,7 +95,8 @@ async fn spent(ctx: &mut Ctx) -> CheckResult {
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.ok_json(&r)?;
-    flows::pace_replay(ctx).await?;
+    // Reused at once, as a client without a mutex would (client observation calls it
+    // `concurrent-refresh`): what a server's reuse grace (fault `refresh_race`) honours.
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())

@@ -185,7 +185,7 @@ impl Redactor {
                 at += c.len_utf8();
             }
         }
-        self.scrub_request_ids(&out)
+        strip_made_up(&self.scrub_request_ids(&out))
     }
 
     fn scrub_request_ids(&self, text: &str) -> String {
@@ -289,6 +289,32 @@ impl Redactor {
     }
 }
 
+/// What follows a made-up credential's stem (`kit::made_up`), before 16 hex digits.
+pub const MADE_UP_MARK: &str = "-madeup";
+const MADE_UP_HEX: usize = 16;
+
+/// `text` without the unique suffixes of made-up credentials: a transcript shows the
+/// stem (`conformance-unknown-refresh`) however many distinct ones a check sent, so its
+/// snapshot stays the same.
+fn strip_made_up(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(MADE_UP_MARK) {
+        let after = &rest[i + MADE_UP_MARK.len()..];
+        let hex = after
+            .bytes()
+            .take_while(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            .count();
+        out.push_str(&rest[..i]);
+        if hex != MADE_UP_HEX {
+            out.push_str(&rest[i..i + MADE_UP_MARK.len() + hex]);
+        }
+        rest = &after[hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether `text[start..end]` stands alone: no letter, digit, `-` or `_` on either side.
 fn is_whole_word(text: &str, start: usize, end: usize) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
@@ -328,6 +354,20 @@ mod tests {
         let scrubbed = r.scrub_json(&body);
         assert_eq!(scrubbed["access_token"], "[access-token-1]");
         assert_eq!(scrubbed["request_id"], "[request-id]");
+    }
+
+    #[test]
+    fn a_made_up_credential_shows_its_stem_only() {
+        let r = redactor();
+        assert_eq!(
+            r.scrub("refresh_token=conformance-unknown-refresh-madeup0123456789abcdef&x=1"),
+            "refresh_token=conformance-unknown-refresh&x=1"
+        );
+        // Not 16 lowercase hex digits: not a made-up suffix, left alone.
+        assert_eq!(
+            r.scrub("a-madeup0123 b-madeupABCDEF0123456789"),
+            "a-madeup0123 b-madeupABCDEF0123456789"
+        );
     }
 
     #[test]

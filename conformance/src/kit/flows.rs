@@ -24,7 +24,7 @@ use url::Url;
 use crate::check::Ctx;
 use crate::client::{Req, Resp};
 use crate::drivers::AsUser;
-use crate::outcome::Problem;
+use crate::outcome::{CheckResult, Problem};
 use crate::passing::Step;
 
 pub use contract_client::Pkce;
@@ -408,6 +408,36 @@ pub async fn device_start(
 pub async fn device_poll(ctx: &mut Ctx, app: &App, device_code: &str) -> Result<Resp, Problem> {
     let req = client_flows::device_poll_req(ctx.profile(), &ClientAuth::of_app(app), device_code);
     ctx.send(req).await
+}
+
+/// Lets a device code's `interval` pass before it is polled again (RFC 8628 §3.5,
+/// PP-DEVICE-1): the client-observation rule `device-poll-interval` (issue 22) is broken
+/// only by checks that mean to. With test controls the target's clock moves (quietly: no
+/// time passes); without them nothing waits, and the rule tolerates one early poll per
+/// device code.
+pub async fn pace_device_poll(ctx: &mut Ctx) -> CheckResult {
+    if !ctx.env.controls {
+        return Ok(());
+    }
+    let interval = ctx.env.profile.lifetimes.device_poll_interval as f64;
+    ctx.advance_quietly(interval).await
+}
+
+/// How long after a refresh token's rotating use a check replays it: more than the one
+/// second within which the reference server's client observation judges two uses a race
+/// (`concurrent-refresh`) rather than a replay (`refresh-replay`, issue 22).
+const REPLAY_AFTER_SECS: f64 = 1.1;
+
+/// Lets more than a second pass before a check replays a rotated refresh token, so the
+/// replay is judged a replay, as the check means, not a race. With test controls the
+/// target's clock moves (quietly); without them the check waits for real.
+pub async fn pace_replay(ctx: &mut Ctx) -> CheckResult {
+    if ctx.env.controls {
+        ctx.advance_quietly(REPLAY_AFTER_SECS).await
+    } else {
+        tokio::time::sleep(std::time::Duration::from_secs_f64(REPLAY_AFTER_SECS)).await;
+        Ok(())
+    }
 }
 
 /// The run's approver decides a device code through the run's driver.

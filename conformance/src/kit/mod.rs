@@ -10,6 +10,7 @@
 
 pub mod controls;
 pub mod flows;
+pub mod made_up;
 pub mod members;
 pub mod race;
 pub mod rate;

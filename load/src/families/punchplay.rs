@@ -9,6 +9,8 @@
 //! realistically, and say which status that is.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use contract_client::families::punchplay::{EnvelopeProblem, ErrorAnswer};
 use profile::{Profile, RateLimit, Secret};
@@ -184,6 +186,10 @@ pub struct Requests {
     /// token endpoint (PP-TOKEN-5, a SHOULD a deployment may lack).
     basic_auth: bool,
     nonce: String,
+    /// Made-up credentials handed out so far: each request's is new, so a burst never
+    /// repeats one failing request (`repeated-failure`, issue 22 item 3); a request's
+    /// `index` restarts every window and key.
+    made_up: Arc<AtomicU64>,
 }
 
 impl Requests {
@@ -252,11 +258,14 @@ impl Requests {
             grant_type_device: "urn:ietf:params:oauth:grant-type:device_code",
             nonce: format!("{:x}", chrono::Utc::now().timestamp_millis()),
             basic_auth,
+            made_up: Arc::new(AtomicU64::new(0)),
         })
     }
 
-    fn made_up_refresh_token(&self, index: usize) -> String {
-        format!("load-not-a-refresh-token-{}-{index}", self.nonce)
+    /// A made-up `what` (`refresh-token`, `device-code`) no other request of the run sends.
+    fn made_up(&self, what: &str) -> String {
+        let n = self.made_up.fetch_add(1, Ordering::Relaxed);
+        format!("load-not-a-{what}-{}-{n}", self.nonce)
     }
 }
 
@@ -289,7 +298,7 @@ impl Recipe for Requests {
                     .device_codes
                     .get(client_id)
                     .cloned()
-                    .unwrap_or_else(|| format!("load-unknown-device-code-{}", self.nonce));
+                    .unwrap_or_else(|| self.made_up("device-code"));
                 rb.form(&client_fields(
                     app,
                     vec![
@@ -300,12 +309,12 @@ impl Recipe for Requests {
             }
             Endpoint::Refresh => rb.form(&client_fields(
                 app,
-                vec![("refresh_token", self.made_up_refresh_token(index))],
+                vec![("refresh_token", self.made_up("refresh-token"))],
             )),
             Endpoint::Token => {
                 let fields = vec![
                     ("grant_type", "refresh_token".to_owned()),
-                    ("refresh_token", self.made_up_refresh_token(index)),
+                    ("refresh_token", self.made_up("refresh-token")),
                 ];
                 match app {
                     // PP-TOKEN-5: every other request of a confidential client

@@ -116,12 +116,15 @@ async fn rotated(ctx: &mut Ctx) -> CheckResult {
         "the refreshed access token answers {}",
         r.status()
     );
+    // Reused at once, as a client without a mutex would (client observation calls it
+    // `concurrent-refresh`): what a server's reuse grace (fault `refresh_race`) honours.
     let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     token_error(ctx, &r, "invalid_grant")
 }
 
 async fn replay(ctx: &mut Ctx) -> CheckResult {
     let (web, old, n, newest) = refreshed_once(ctx).await?;
+    flows::pace_replay(ctx).await?;
     let r = flows::refresh_at_token(ctx, &web, &old, None).await?;
     token_error(ctx, &r, "invalid_grant")?;
     revoked(ctx, &web, &n.access, &newest, "after a replay").await

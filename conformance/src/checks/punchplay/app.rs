@@ -9,6 +9,7 @@ use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::drivers::hidden_inputs;
 use crate::kit::flows::{self, with_auth};
+use crate::kit::made_up::made_up;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -285,13 +286,13 @@ async fn unknown_client(ctx: &mut Ctx) -> CheckResult {
         .send(Req::post(token).form([
             ("grant_type", "refresh_token"),
             ("refresh_token", "conformance-unknown-refresh"),
-            ("client_id", "conformance-no-such-client"),
+            ("client_id", made_up("conformance-no-such-client").as_str()),
         ]))
         .await?;
     ctx.error(&r, "invalid_client")?;
     let dc = ctx.path("device_code");
     let r = ctx
-        .send(Req::post(dc).form([("client_id", "conformance-no-such-client")]))
+        .send(Req::post(dc).form([("client_id", made_up("conformance-no-such-client").as_str())]))
         .await?;
     ctx.error(&r, "invalid_client")?;
     Ok(())

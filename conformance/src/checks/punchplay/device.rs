@@ -11,6 +11,7 @@ use crate::check::{Check, Ctx, str_of};
 use crate::client::Req;
 use crate::drivers::{enc, find_input, hidden_inputs};
 use crate::kit::flows::{self, with_auth};
+use crate::kit::made_up::made_up;
 use crate::kit::time;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
@@ -197,9 +198,11 @@ async fn polling_states(ctx: &mut Ctx) -> CheckResult {
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     ctx.error(&r, "authorization_pending")?;
     flows::device_decide(ctx, &dc, true).await?;
+    flows::pace_device_poll(ctx).await?;
     let r = flows::poll_until_decided(ctx, &tv, &dc).await?;
     let body = ctx.ok_json(&r)?;
     let t = flows::Tokens::from(&r, &body)?;
+    flows::pace_device_poll(ctx).await?;
     let r = flows::device_poll(ctx, &tv, &dc.device_code).await?;
     ctx.error(&r, "expired").map_err(|_| {
         r.fail(format!(
@@ -215,7 +218,7 @@ async fn polling_states(ctx: &mut Ctx) -> CheckResult {
 
 async fn unknown_code(ctx: &mut Ctx) -> CheckResult {
     let tv = roles(ctx)?.tv.clone();
-    let r = flows::device_poll(ctx, &tv, "conformance-unknown-device-code").await?;
+    let r = flows::device_poll(ctx, &tv, &made_up("conformance-unknown-device-code")).await?;
     ctx.error(&r, "expired")?;
     Ok(())
 }

@@ -9,6 +9,7 @@ use crate::check::{Check, Ctx};
 use crate::client::{Req, Resp};
 use crate::kit::controls::set_mode;
 use crate::kit::flows::{self, with_auth};
+use crate::kit::made_up::made_up;
 use crate::outcome::{CheckResult, Problem};
 use crate::{ensure, run};
 
@@ -51,15 +52,16 @@ async fn battery(ctx: &mut Ctx) -> Result<Vec<(Resp, &'static str, &'static str)
     out.push((r, "unsupported_grant_type", "PP-TOKEN-3"));
     let r = ctx
         .send(
-            Req::post(ctx.path("device_code")).form([("client_id", "conformance-no-such-client")]),
+            Req::post(ctx.path("device_code"))
+                .form([("client_id", made_up("conformance-no-such-client").as_str())]),
         )
         .await?;
     out.push((r, "invalid_client", "PP-APP-4"));
     let r = ctx
-        .send(
-            Req::post(ctx.path("device_token"))
-                .form(with_auth(&tv, &[("device_code", "conformance-unknown")])),
-        )
+        .send(Req::post(ctx.path("device_token")).form(with_auth(
+            &tv,
+            &[("device_code", made_up("conformance-unknown").as_str())],
+        )))
         .await?;
     out.push((r, "expired", "PP-DEVICE-3"));
     let access = flows::code_tokens(ctx, &web, Some(&ctx.env.profile.scopes.known[0].clone()))

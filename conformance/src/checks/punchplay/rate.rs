@@ -10,6 +10,7 @@ use super::roles;
 use crate::check::Ctx;
 use crate::client::{Req, Resp};
 use crate::kit::flows::{self, with_auth};
+use crate::kit::made_up::made_up;
 use crate::kit::rate::{Kind, RateFamily, RateSpec, Setup, Template};
 use crate::outcome::{CheckResult, Problem};
 
@@ -112,19 +113,30 @@ impl RateFamily for Recipe {
         let path = ctx.env.profile.path_template(endpoint);
         let req = match endpoint {
             "device_code" => Req::post(path.as_str()).form(with_auth(tv, &[])),
+            // A made-up credential per request: a burst counts refusals, it does not
+            // mean to repeat one failing request (`repeated-failure`, issue 22).
             "device_token" => Req::post(path.as_str()).form(with_auth(
                 tv,
-                &[("device_code", "conformance-unknown-device-code")],
+                &[(
+                    "device_code",
+                    made_up("conformance-unknown-device-code").as_str(),
+                )],
             )),
             "refresh" => Req::post(path.as_str()).form(with_auth(
                 tv,
-                &[("refresh_token", "conformance-unknown-refresh")],
+                &[(
+                    "refresh_token",
+                    made_up("conformance-unknown-refresh").as_str(),
+                )],
             )),
             "token" => Req::post(path.as_str()).form(with_auth(
                 web,
                 &[
                     ("grant_type", "refresh_token"),
-                    ("refresh_token", "conformance-unknown-refresh"),
+                    (
+                        "refresh_token",
+                        made_up("conformance-unknown-refresh").as_str(),
+                    ),
                 ],
             )),
             "playback" => Req::post(path.fill(&[("action", "progress")]))
@@ -165,7 +177,10 @@ impl RateFamily for Recipe {
             tv,
             &[
                 ("grant_type", "refresh_token"),
-                ("refresh_token", "conformance-unknown-refresh"),
+                (
+                    "refresh_token",
+                    made_up("conformance-unknown-refresh").as_str(),
+                ),
             ],
         )))
     }

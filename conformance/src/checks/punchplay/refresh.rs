@@ -95,6 +95,8 @@ async fn spent(ctx: &mut Ctx) -> CheckResult {
     let t = flows::code_tokens(ctx, &web, None).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.ok_json(&r)?;
+    // Reused at once, as a client without a mutex would (client observation calls it
+    // `concurrent-refresh`): what a server's reuse grace (fault `refresh_race`) honours.
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     ctx.error(&r, "invalid_grant")?;
     Ok(())
@@ -106,6 +108,7 @@ async fn replay(ctx: &mut Ctx) -> CheckResult {
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     let body = ctx.ok_json(&r)?;
     let newest = Tokens::from(&r, &body)?;
+    flows::pace_replay(ctx).await?;
     let r = flows::refresh_at_token(ctx, &web, &t.refresh, None).await?;
     // A replay is refused at all only where refresh tokens rotate (PP-REFRESH-2).
     ctx.error_as("PP-REFRESH-2", &r, "invalid_grant")?;

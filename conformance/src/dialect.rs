@@ -16,7 +16,6 @@ use serde_json::Value;
 use crate::client::{Exchange, Req, Resp};
 use crate::free::{self, Freedoms};
 use crate::outcome::Problem;
-use crate::passing::Step;
 use crate::redact::{FamilyMembers, Redactor};
 
 /// A family's dialect. Only [`Dialect::roles`], [`Dialect::members`] and
@@ -153,4 +152,23 @@ pub fn register_identities(redactor: &mut Redactor, ids: &Identities, roles: &dy
         redactor.register_identity(&user.username, &format!("[user:{role}]"));
         redactor.register_identity(&user.display_name, &format!("[display-name:{role}]"));
     }
+}
+
+/// A step of the kit's flows that a check passes through on its way: what it needs from
+/// the answer (a code, a token) is asserted there; the rest of the answer belongs to the
+/// clause the family names for the step ([`Dialect::step_clause`]); [`crate::passing`] attributes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// The approval of an authorization request: the redirect with the code.
+    Approval,
+    /// The redemption of a code at the token endpoint: the token pair.
+    CodeRedemption,
+    /// The device authorization request: the device and user codes.
+    DeviceCode,
+    /// Polling the device token endpoint until the approval is decided: the token pair.
+    DeviceToken,
+    /// A refresh: the new token pair.
+    Refresh,
+    /// A token of the client credentials grant.
+    ClientCredentials,
 }

@@ -9,26 +9,10 @@
 
 use profile::Profile;
 
+// Step lives beside the Dialect that names each step's clause, so that this module
+// imports the dialect and not the other way round.
 use crate::dialect::Dialect;
-
-/// A step of the kit's flows that a check passes through on its way: what it needs from
-/// the answer (a code, a token) is asserted there; the rest of the answer belongs to the
-/// clause the family names for the step ([`Dialect::step_clause`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// The approval of an authorization request: the redirect with the code.
-    Approval,
-    /// The redemption of a code at the token endpoint: the token pair.
-    CodeRedemption,
-    /// The device authorization request: the device and user codes.
-    DeviceCode,
-    /// Polling the device token endpoint until the approval is decided: the token pair.
-    DeviceToken,
-    /// A refresh: the new token pair.
-    Refresh,
-    /// A token of the client credentials grant.
-    ClientCredentials,
-}
+pub use crate::dialect::Step;
 
 /// The role an exchange plays in a check's transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

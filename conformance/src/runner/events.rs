@@ -7,9 +7,7 @@ use std::collections::BTreeMap;
 use profile::Level;
 use serde::Serialize;
 
-use super::liveness::Incomplete;
 use super::plan::Plan;
-use super::roots::RootCause;
 use crate::outcome::{Seen, Support};
 use crate::snapshot::SnapshotStatus;
 
@@ -127,5 +125,70 @@ impl RunReport {
                 .checks
                 .iter()
                 .any(|c| self.gate.contains(&c.level) && c.status.is_bad())
+    }
+}
+
+/// Where and when the target stopped answering, as every report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incomplete {
+    /// UTC, RFC 3339: when the first request went unanswered.
+    pub stopped_at: String,
+    /// Milliseconds into the run at that moment.
+    pub after_ms: u64,
+    /// The check whose request went unanswered first, and that request.
+    pub check: String,
+    pub method: String,
+    pub endpoint: String,
+    /// What that request met (refused, reset, timed out).
+    pub error: String,
+    /// What the probe sent after it met.
+    pub probe: String,
+    /// Checks that reached a verdict before the stop (kept in every report).
+    pub reached: usize,
+    /// Checks the stop cut short or left unstarted (status `unfinished`).
+    pub unfinished: usize,
+}
+
+impl Incomplete {
+    /// The sentence every report leads with.
+    pub fn sentence(&self) -> String {
+        format!(
+            "the target stopped answering {:.1} s into the run, at {}: {} {} in {} met no answer ({}), and a new connection a moment later met none either ({}); {} check{} reached a verdict before it (kept), {} did not finish",
+            self.after_ms as f64 / 1000.0,
+            self.stopped_at,
+            self.method,
+            self.endpoint,
+            self.check,
+            self.error,
+            self.probe,
+            self.reached,
+            if self.reached == 1 { "" } else { "s" },
+            self.unfinished
+        )
+    }
+}
+
+/// One difference's clause and every check it touched.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RootCause {
+    /// The clause the difference belongs to (the one that names that member, header or
+    /// status).
+    pub clause: String,
+    /// The checks of that clause that failed in this run: the root, first in report order.
+    pub failing: Vec<String>,
+    /// The checks that saw it on their way and were judged on their own clause.
+    pub seen_in: Vec<String>,
+    /// The checks that could not go on past it: errors naming the root, not failures.
+    pub blocked: Vec<String>,
+    /// What was seen first, with its support fields.
+    pub first: Seen,
+    /// Where no check of the clause ran: the command that judges it.
+    pub run: Option<String>,
+}
+
+impl RootCause {
+    /// The check the report points to: the first failing check of the clause.
+    pub fn root(&self) -> Option<&str> {
+        self.failing.first().map(String::as_str)
     }
 }

@@ -7,10 +7,8 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::RunOptions;
-use super::events::{CheckReport, Event, Status};
+use super::events::{CheckReport, Event, Incomplete, Status};
 use super::verdict::{Ran, finish};
 use crate::check::{Check, Env};
 use crate::outcome::Support;
@@ -18,46 +16,6 @@ use crate::outcome::Support;
 /// How long the probe waits for a connection and an answer: a target that answers at
 /// all does so well within it, and a run that lost its target ends within seconds.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Where and when the target stopped answering, as every report names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Incomplete {
-    /// UTC, RFC 3339: when the first request went unanswered.
-    pub stopped_at: String,
-    /// Milliseconds into the run at that moment.
-    pub after_ms: u64,
-    /// The check whose request went unanswered first, and that request.
-    pub check: String,
-    pub method: String,
-    pub endpoint: String,
-    /// What that request met (refused, reset, timed out).
-    pub error: String,
-    /// What the probe sent after it met.
-    pub probe: String,
-    /// Checks that reached a verdict before the stop (kept in every report).
-    pub reached: usize,
-    /// Checks the stop cut short or left unstarted (status `unfinished`).
-    pub unfinished: usize,
-}
-
-impl Incomplete {
-    /// The sentence every report leads with.
-    pub fn sentence(&self) -> String {
-        format!(
-            "the target stopped answering {:.1} s into the run, at {}: {} {} in {} met no answer ({}), and a new connection a moment later met none either ({}); {} check{} reached a verdict before it (kept), {} did not finish",
-            self.after_ms as f64 / 1000.0,
-            self.stopped_at,
-            self.method,
-            self.endpoint,
-            self.check,
-            self.error,
-            self.probe,
-            self.reached,
-            if self.reached == 1 { "" } else { "s" },
-            self.unfinished
-        )
-    }
-}
 
 /// The unanswered request of a check that errored without any answer: its support, whose
 /// status is 0 when no response came (a transport failure).

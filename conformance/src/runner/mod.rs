@@ -19,9 +19,9 @@ pub mod plan;
 pub mod roots;
 mod verdict;
 
+pub use events::Incomplete;
+pub use events::RootCause;
 pub use events::{CheckReport, Event, RunReport, Status};
-pub use liveness::Incomplete;
-pub use roots::RootCause;
 pub use verdict::run_one;
 use verdict::{Ran, finish};
 

@@ -8,35 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use super::events::{CheckReport, Status};
-use crate::outcome::{Seen, cited_clauses};
-
-/// One difference's clause and every check it touched.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct RootCause {
-    /// The clause the difference belongs to (the one that names that member, header or
-    /// status).
-    pub clause: String,
-    /// The checks of that clause that failed in this run: the root, first in report order.
-    pub failing: Vec<String>,
-    /// The checks that saw it on their way and were judged on their own clause.
-    pub seen_in: Vec<String>,
-    /// The checks that could not go on past it: errors naming the root, not failures.
-    pub blocked: Vec<String>,
-    /// What was seen first, with its support fields.
-    pub first: Seen,
-    /// Where no check of the clause ran: the command that judges it.
-    pub run: Option<String>,
-}
-
-impl RootCause {
-    /// The check the report points to: the first failing check of the clause.
-    pub fn root(&self) -> Option<&str> {
-        self.failing.first().map(String::as_str)
-    }
-}
+use super::events::{CheckReport, RootCause, Status};
+use crate::outcome::cited_clauses;
 
 /// Groups what the checks saw by clause, adjusts the checks that depend on a root (their
 /// messages name it; an observer whose clause's checks passed fails for it), and answers
@@ -146,6 +119,7 @@ pub fn rooted_at<'a>(causes: &'a [RootCause], check_id: &str) -> Option<&'a Root
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Seen;
     use crate::snapshot::SnapshotStatus;
     use profile::Level;
 
